@@ -1,0 +1,52 @@
+"""Array dtype rules shared by the reference, the functional API and the layers.
+
+float32 and float64 are computed in their own precision; integer inputs are computed exactly
+as float64 would (they are converted); bool, complex, object and string arrays are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def array_module(array: Any):
+    """NumPy for NumPy arrays, CuPy for CuPy arrays (without importing CuPy otherwise)."""
+    module = type(array).__module__
+    if module.startswith("cupy"):
+        import cupy
+        return cupy
+    return np
+
+
+def check_numeric(name: str, array: Any) -> np.dtype:
+    """The dtype of ``array`` if it is real and numeric, else a TypeError naming it."""
+    dtype = getattr(array, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"{name} must be an array, got {type(array).__name__}")
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iuf":
+        raise TypeError(f"{name} has dtype {dtype}, which is not a real number type "
+                        "(use float32 or float64)")
+    return dtype
+
+
+def compute_dtype(named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES) -> np.dtype:
+    """The precision to compute in: float64 if any input is float64 or integer, else float32.
+
+    A floating dtype outside ``allowed`` (float16 on the CPU) is refused with its name.
+    """
+    result = np.dtype(np.float32)
+    for name, array in named_arrays.items():
+        if array is None:
+            continue
+        dtype = check_numeric(name, array)
+        if dtype.kind == "f" and dtype not in allowed:
+            names = ", ".join(str(d) for d in allowed)
+            raise TypeError(f"{name} has dtype {dtype}; supported here: {names}")
+        if dtype != np.float32:
+            result = np.dtype(np.float64)
+    return result
