@@ -5,7 +5,9 @@ terms).  Its transposed convolution is the adjoint of that forward map: it takes
 ``out_channels`` back to ``in_channels`` with the same weight ``(C_out, C_in/groups, *k)``.
 
 Every size formula here works on Python ints and on SymPy integer symbols alike, so that the
-proofs can call the very code the numeric paths call.  Per axis, with input size n, kernel k,
+proofs can call the very code the numeric paths call.  With symbols, a constraint that SymPy
+cannot decide (a kernel that fits an input of symbolic size) is taken as a hypothesis of the
+caller; only a constraint that is decidedly violated raises.  Per axis, with input size n, kernel k,
 stride s, dilation d, padding (p_lo, p_hi) and output_padding a:
 
     window span        e = d(k - 1) + 1
@@ -75,11 +77,10 @@ def _integer(name: str, value: Any, minimum: int) -> Size:
                 "(declare its symbols with integer=True)"
             )
         else:
-            if _known(value >= minimum) is not True:
-                raise ValueError(
-                    f"{name} must be at least {minimum}, which {value} is not known to be "
-                    "(declare its symbols positive=True or nonnegative=True)"
-                )
+            # Symbolic sizes: a constraint SymPy cannot decide is a hypothesis of the caller
+            # (the proofs state it); one that is decidedly violated is an error.
+            if _known(value >= minimum) is False:
+                raise ValueError(f"{name} must be at least {minimum}, got {value}")
             return value
     if value < minimum:
         kind = "a positive" if minimum == 1 else "a non-negative"

@@ -1,0 +1,21 @@
+"""Symbolic core: operators over symbolic sizes, the proof engine, exact certificates.
+
+Public API: :func:`conv_matrix`, :func:`conv_transpose_matrix`, :func:`certify`; the engine
+(:class:`Derivation`, :class:`Claim`, :class:`Theorem`) is what the files in ``proofs/`` use.
+"""
+
+from __future__ import annotations
+
+from .language import (Divides, EqZero, NonNeg, Signal, ZSum, box, eq, in_range, le, lt, multi,
+                       scalar, zsum)
+from .normal import ProofError, equivalent, normal_form
+from .proof import (LEVELS, THEOREMS, Claim, Derivation, Evidence, Result, Theorem,
+                    dependency_order, load, universal)
+from .certificates import Point, certified, refuted
+
+__all__ = [
+    "Divides", "EqZero", "NonNeg", "Signal", "ZSum", "box", "eq", "in_range", "le", "lt", "multi",
+    "scalar", "zsum", "ProofError", "equivalent", "normal_form", "LEVELS", "THEOREMS", "Claim",
+    "Derivation", "Evidence", "Result", "Theorem", "dependency_order", "load", "universal",
+    "Point", "certified", "refuted",
+]

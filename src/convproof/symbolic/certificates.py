@@ -1,0 +1,193 @@
+"""Certificates (a claim exact on every point of a grid) and refutations (a witness).
+
+A grid point gives every size a value: a tuple per multi-size (one entry per axis, so the
+number of axes is the point's dimension) and an int per scalar.  The claim's hypotheses
+(symbol = value) are evaluated at the point and must hold there.  Free output indices of the
+claim range over their boxes; both sides are evaluated exactly with symbolic entries
+(:mod:`.evaluate`) and compared term by term.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import sympy
+from sympy import Expr, Symbol
+
+from .evaluate import Instance, Poly, _Scalar
+from .language import Signal, is_multi, zsum
+from .normal import ProofError
+from .proof import Claim, Evidence
+from .rules import unfold_all
+
+_MARK = Signal("@at")
+
+
+@dataclass
+class Point:
+    """Values of the sizes of a claim: tuples for multi-sizes, ints for scalars."""
+
+    values: dict[Symbol, Any]
+    dims: int
+    note: str = ""
+    label: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        shown = self.label or {str(s): v for s, v in self.values.items()}
+        text = ", ".join(f"{name}={_show(v)}" for name, v in shown.items())
+        return f"{text} ({self.note})" if self.note else text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + (",)" if len(value) == 1 else ")")
+    return str(value)
+
+
+def value_at(expr: Expr, point: Point) -> Any:
+    """An integer expression of the sizes at ``point`` (a tuple if it involves multi-sizes)."""
+    expr = sympy.sympify(expr)
+    scalar = _Scalar(expr, list(point.values), point.dims)
+    values = scalar.axes(point.values)
+    values = tuple(int(v) if getattr(v, "denominator", 1) == 1 else v for v in values)
+    return values if scalar.multi else values[0]
+
+
+def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
+    values, problems = dict(point.values), []
+    for h in claim.hypotheses:
+        value = value_at(h.rhs, Point(values, point.dims))
+        if is_multi(h.lhs) and not isinstance(value, tuple):
+            value = (value,) * point.dims
+        if h.lhs in values and values[h.lhs] != value:
+            problems.append(f"hypothesis {h.lhs} = {h.rhs} fails: {h.lhs} = {_show(values[h.lhs])}, "
+                            f"the right side is {_show(value)}")
+        values[h.lhs] = value
+    return values, problems
+
+
+def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
+    """Both sides unfolded; free indices summed over their boxes with a marker entry @at[...]."""
+    lhs, rhs = unfold_all(claim.lhs), unfold_all(claim.rhs)
+    if claim.indices:
+        variables = tuple(claim.indices)
+        marker = _MARK[variables] if len(variables) > 1 else _MARK[variables[0]]
+        boxes = sympy.Mul(*claim.indices.values())
+        lhs, rhs = zsum(boxes * lhs * marker, *variables), zsum(boxes * rhs * marker, *variables)
+    return lhs, rhs
+
+
+class _Sides:
+    """Both sides of a claim compiled once for a number of dims, evaluated at many points."""
+
+    def __init__(self, claim: Claim, first: Point):
+        self.claim = claim
+        values, _ = _with_hypotheses(claim, first)
+        free = list(values)
+        self.compiled = [Instance(side, free, first.dims, values) for side in _wrapped(claim)]
+
+    def __call__(self, point: Point) -> tuple[Poly, Poly, list[str]]:
+        values, problems = _with_hypotheses(self.claim, point)
+        left, right = (side(values) for side in self.compiled)
+        return left, right, problems
+
+
+def sides_at(claim: Claim, point: Point) -> tuple[Poly, Poly, list[str]]:
+    """Both sides of the claim at one point (free indices marked by @at[...])."""
+    return _Sides(claim, point)(point)
+
+
+def format_poly(poly: Poly, limit: int = 6) -> str:
+    if not poly:
+        return "0"
+    parts = []
+    for monomial, coeff in sorted(poly.items())[:limit]:
+        factors = "·".join(f"{name}[{','.join(map(str, index))}]" for name, index in monomial
+                           if name != "@at")
+        parts.append(f"{coeff}·{factors}" if coeff != 1 else (factors or "1"))
+    more = f" + ... ({len(poly) - limit} more terms)" if len(poly) > limit else ""
+    return " + ".join(parts) + more
+
+
+def _split_by_index(poly: Poly) -> dict[tuple, Poly]:
+    by_index: dict[tuple, Poly] = {}
+    for monomial, coeff in poly.items():
+        at = tuple(index for name, index in monomial if name == "@at")
+        rest = tuple((name, index) for name, index in monomial if name != "@at")
+        by_index.setdefault(at, {})[rest] = coeff
+    return by_index
+
+
+def check_point(claim: Claim, point: Point, sides: _Sides | None = None) -> tuple[bool, str]:
+    """Exact comparison of both sides at one point; the message names the first difference."""
+    left, right, problems = (sides or _Sides(claim, point))(point)
+    if problems:
+        return False, f"at {point.describe()}: " + "; ".join(problems)
+    if left == right:
+        return True, ""
+    left_at, right_at = _split_by_index(left), _split_by_index(right)
+    for at in sorted(set(left_at) | set(right_at)):
+        a, b = left_at.get(at, {}), right_at.get(at, {})
+        if a != b:
+            where = f" at index {at[0] if len(at) == 1 else at}" if at else ""
+            return False, (f"at {point.describe()}{where}: left side {format_poly(a)}, "
+                           f"right side {format_poly(b)}")
+    return False, f"at {point.describe()}: the sides differ"
+
+
+def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
+    """Evidence that ``claim`` holds exactly at every point of the grid."""
+    started = time.perf_counter()
+    if not points:
+        raise ProofError("a certificate needs at least one grid point")
+    compiled: dict[int, _Sides] = {}
+    for point in points:
+        if point.dims not in compiled:
+            compiled[point.dims] = _Sides(claim, point)
+        ok, message = check_point(claim, point, compiled[point.dims])
+        if not ok:
+            return Evidence("certified", title or claim.name, False, message,
+                            time.perf_counter() - started, claim, grid=points)
+    dims = sorted({p.dims for p in points})
+    return Evidence("certified", title or claim.name, True,
+                    f"exact on {len(points)} grid points ({', '.join(f'{d}-D' for d in dims)})",
+                    time.perf_counter() - started, claim, grid=points)
+
+
+def numeric_value(poly: Poly, entries: dict[str, Any]) -> Fraction:
+    """The value of a polynomial in entries at concrete entries (arrays indexed by key)."""
+    total = Fraction(0)
+    for monomial, coeff in poly.items():
+        term = Fraction(coeff)
+        for name, index in monomial:
+            term *= Fraction(entries[name][index])
+        total += term
+    return total
+
+
+def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = "") -> Evidence:
+    """Evidence that ``claim`` is false: at ``point`` with these entries the sides differ."""
+    started = time.perf_counter()
+    left, right, problems = sides_at(claim, point)
+    if problems:
+        raise ProofError("; ".join(problems))
+    differences = {}
+    for at, (a, b) in _paired(left, right).items():
+        va, vb = numeric_value(a, entries), numeric_value(b, entries)
+        if va != vb:
+            differences[at] = (va, vb)
+    ok = bool(differences)
+    first = next(iter(sorted(differences.items())), None)
+    message = (f"counterexample at {point.describe()}: "
+               + (f"index {first[0]} gives {first[1][0]} against {first[1][1]}" if first else "")
+               if ok else f"no difference at {point.describe()}: the witness does not refute the claim")
+    return Evidence("refuted", title or claim.name, ok, message, time.perf_counter() - started,
+                    claim, grid=[point], witness={"entries": entries, "differences": differences})
+
+
+def _paired(left: Poly, right: Poly) -> dict[tuple, tuple[Poly, Poly]]:
+    a, b = _split_by_index(left), _split_by_index(right)
+    return {at: (a.get(at, {}), b.get(at, {})) for at in set(a) | set(b)}

@@ -1,0 +1,272 @@
+"""Exact instances: an expression at concrete sizes, with symbolic signal entries.
+
+The value of an expression whose sizes are numbers is a polynomial in the signal entries
+(linear for a convolution, bilinear in input and kernel for the banded matrix), kept as a
+sparse dict {monomial: exact coefficient}; a monomial is a sorted tuple of entry keys
+(signal name, index tuple).  Multi-indices take a tuple value, one integer per axis, and every
+index expression is evaluated axis by axis.  Arithmetic is exact: Python integers and
+Fractions, compiled from the SymPy expressions, never floats.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from typing import Any, Callable, Iterable
+
+import sympy
+from sympy import Expr, Indexed, Symbol
+
+from .language import Bracket, Divides, EqZero, NonNeg, is_multi
+from .normal import ProofError, Term, _linear_coefficient, expand_terms, support_order
+
+Poly = dict[tuple, Any]
+Value = Any  # int, or a tuple of ints for a multi-index
+
+
+# --------------------------------------------------------------------------------------------
+# Exact compilation of integer expressions
+# --------------------------------------------------------------------------------------------
+
+def _source(expr: Expr, names: dict[Symbol, str]) -> str:
+    if expr in names:
+        return names[expr]
+    if expr.is_Integer:
+        return f"({int(expr)})"
+    if expr.is_Rational:
+        return f"_F({expr.p}, {expr.q})"
+    if expr.is_Add:
+        return "(" + " + ".join(_source(a, names) for a in expr.args) + ")"
+    if expr.is_Mul:
+        return "(" + " * ".join(_source(a, names) for a in expr.args) + ")"
+    if expr.is_Pow and expr.exp.is_Integer:
+        base = _source(expr.base, names)
+        if expr.exp < 0:
+            return f"(_F(1) / {base} ** {-int(expr.exp)})"
+        return f"({base} ** {int(expr.exp)})"
+    if expr.func in (sympy.floor, sympy.ceiling):
+        numerator, denominator = sympy.fraction(sympy.together(expr.args[0]))
+        if numerator.is_integer and denominator.is_integer:  # exact integer division
+            n, d = _source(numerator, names), _source(denominator, names)
+            return f"({n} // {d})" if expr.func is sympy.floor else f"(-((-{n}) // {d}))"
+    simple = {sympy.floor: "_floor", sympy.ceiling: "_ceil", sympy.Mod: "_mod",
+              sympy.Max: "max", sympy.Min: "min", sympy.Abs: "abs"}
+    if expr.func in simple:
+        return f"{simple[expr.func]}(" + ", ".join(_source(a, names) for a in expr.args) + ")"
+    raise ProofError(f"cannot evaluate {expr} exactly ({type(expr).__name__})")
+
+
+_NAMESPACE = {"_F": Fraction, "_floor": math.floor, "_ceil": math.ceil,
+              "_mod": lambda a, b: a % b}
+
+
+def compile_exact(expr: Expr, symbols: list[Symbol]) -> Callable[..., Any]:
+    """A Python function of ``symbols`` computing ``expr`` exactly (ints and Fractions)."""
+    names = {s: f"a{i}" for i, s in enumerate(symbols)}
+    missing = sympy.sympify(expr).free_symbols - set(names)
+    if missing:
+        raise ProofError(f"no value for {', '.join(sorted(map(str, missing)))} in {expr}")
+    code = f"lambda {', '.join(names.values())}: {_source(sympy.sympify(expr), names)}"
+    return eval(code, dict(_NAMESPACE))
+
+
+def _integral(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    return int(value) if value.denominator == 1 else None
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation of one term
+# --------------------------------------------------------------------------------------------
+
+class _Scalar:
+    """An expression compiled for ``dims`` axes: ``axes(env)`` is the tuple of its per-axis
+    values (one value if it involves no multi-index)."""
+
+    def __init__(self, expr: Expr, symbols: list[Symbol], dims: int):
+        expr = sympy.sympify(expr)
+        self.symbols = [s for s in symbols if s in expr.free_symbols]
+        missing = expr.free_symbols - set(self.symbols)
+        if missing:
+            raise ProofError(f"no value for {', '.join(sorted(map(str, missing)))} in {expr}")
+        self.multi = any(is_multi(s) for s in self.symbols)
+        axes = range(dims) if self.multi else [None]
+        parts = []
+        for axis in axes:
+            names = {s: f"v[{i}][{axis}]" if is_multi(s) else f"v[{i}]"
+                     for i, s in enumerate(self.symbols)}
+            parts.append(_source(expr, names))
+        self.function = eval(f"lambda v: ({', '.join(parts)},)", dict(_NAMESPACE))
+
+    def axes(self, env: dict) -> tuple:
+        return self.function([env[s] for s in self.symbols])
+
+
+class _TermEvaluator:
+    """Enumerates the support of one term and adds its value to a polynomial."""
+
+    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict):
+        self.term, self.dims = term, dims
+        symbols = list(free) + list(term.bound)
+        scalar = lambda e: _Scalar(e, symbols, dims)  # noqa: E731
+        self.order = []
+        satisfied = set()  # bracket arguments that the enumeration satisfies by construction
+        for var, kind, arguments in support_order(term, cost=_box_cost(sizes, dims)):
+            satisfied.update(arguments)
+            solvers = []
+            for e in arguments:
+                slope = _linear_coefficient(e, var)
+                solvers.append((scalar(slope), scalar(sympy.expand(e - slope * var))))
+            self.order.append((var, kind, solvers))
+        self.brackets = []
+        self.entries = []
+        self.opaque = []
+        for atom in term.atoms:
+            if isinstance(atom, (NonNeg, EqZero)) and atom.args[0] in satisfied:
+                continue
+            if isinstance(atom, Bracket):
+                self.brackets.append((type(atom), [scalar(a) for a in atom.args]))
+            elif isinstance(atom, Indexed):
+                self.entries.append((str(atom.base.label), [scalar(i) for i in atom.indices]))
+            else:
+                self.opaque.append(atom)
+        self.free_symbols = symbols
+        if any(is_multi(s) for s in term.coeff.free_symbols):
+            raise ProofError(f"the coefficient {term.coeff} depends on a multi-index; "
+                             "state per-axis quantities with scalar symbols")
+        self.coeff = scalar(term.coeff)
+
+    def _candidates(self, var: Symbol, kind: str, solvers, env: dict) -> Iterable[Value]:
+        axes = self.dims if is_multi(var) else 1
+        if kind == "pinned":
+            slope, rest = (s.axes(env) for s in solvers[0])
+            values = []
+            for axis in range(axes):
+                q, r = divmod(-rest[axis % len(rest)], slope[axis % len(slope)])
+                if r != 0:
+                    return ()
+                values.append(int(q))
+            return (tuple(values),) if is_multi(var) else (values[0],)
+        low, high = [-math.inf] * axes, [math.inf] * axes
+        for slope_s, rest_s in solvers:
+            slope, rest = slope_s.axes(env), rest_s.axes(env)
+            for axis in range(axes):
+                a, r = slope[axis % len(slope)], rest[axis % len(rest)]
+                if a > 0:
+                    low[axis] = max(low[axis], -(r // a))
+                else:
+                    high[axis] = min(high[axis], r // -a)
+        if any(lo > hi for lo, hi in zip(low, high)):
+            return ()
+        ranges = [range(int(lo), int(hi) + 1) for lo, hi in zip(low, high)]
+        return itertools.product(*ranges) if is_multi(var) else ranges[0]
+
+    def _bracket(self, kind: type, args: list[_Scalar], env: dict) -> bool:
+        values = [a.axes(env) for a in args]
+        if kind is NonNeg:
+            return all(v >= 0 for v in values[0])
+        if kind is EqZero:
+            return all(v == 0 for v in values[0])
+        if kind is Divides:
+            s, e = values
+            s = s * len(e) if len(s) == 1 else s
+            return all(Fraction(ev) % sv == 0 for sv, ev in zip(s, e))
+        raise ProofError(f"unknown bracket {kind.__name__}")
+
+    def _entry_key(self, name: str, indices: list[_Scalar], env: dict) -> tuple:
+        key = []
+        for index in indices:
+            for value in index.axes(env):
+                integral = _integral(value)
+                if integral is None:
+                    raise ProofError(f"entry of {name} at a non-integer index {value}")
+                key.append(integral)
+        return (name, tuple(key))
+
+    def add_to(self, poly: Poly, env: dict) -> None:
+        def assign(position: int) -> None:
+            if position == len(self.order):
+                self._accumulate(poly, env)
+                return
+            var, kind, solvers = self.order[position]
+            for value in self._candidates(var, kind, solvers, env):
+                env[var] = value
+                assign(position + 1)
+            env.pop(var, None)
+
+        assign(0)
+
+    def _accumulate(self, poly: Poly, env: dict) -> None:
+        if not all(self._bracket(kind, args, env) for kind, args in self.brackets):
+            return
+        coeff = self.coeff.axes(env)[0]
+        if coeff == 0:
+            return
+        keys = [self._entry_key(name, indices, env) for name, indices in self.entries]
+        for atom in self.opaque:
+            keys.append(_opaque_key(atom, env, self.dims))
+        monomial = tuple(sorted(keys))
+        total = poly.get(monomial, 0) + coeff
+        if total == 0:
+            poly.pop(monomial, None)
+        else:
+            poly[monomial] = total
+
+
+def _box_cost(sizes: dict, dims: int) -> Callable:
+    """Rank elimination options by how many values they enumerate at the given sizes:
+    a pinned variable costs 1, a box its number of points (unknown if it depends on other
+    bound variables), so the evaluator sums over kernel taps, not over all input pixels."""
+    def cost(option) -> float:
+        var, kind, arguments = option
+        if kind == "pinned":
+            return 0
+        if any(s not in sizes for e in arguments for s in e.free_symbols if s != var):
+            return math.inf
+        low, high = [], []
+        for e in arguments:
+            slope = _linear_coefficient(e, var)
+            rest = _Scalar(sympy.expand(e - slope * var), list(sizes), dims).axes(sizes)
+            slope = _Scalar(slope, list(sizes), dims).axes(sizes)
+            (low if slope[0] > 0 else high).append((slope, rest))
+        count = 1
+        for axis in range(dims if is_multi(var) else 1):
+            lo = max(math.ceil(Fraction(-r[axis % len(r)]) / s[axis % len(s)]) for s, r in low)
+            hi = min(math.floor(Fraction(r[axis % len(r)]) / -s[axis % len(s)]) for s, r in high)
+            count *= max(0, hi - lo + 1)
+        return count
+    return cost
+
+
+def _opaque_key(atom: Expr, env: dict, dims: int) -> tuple:
+    """A function of entries (an activation of a sum, say) evaluates to a symbolic key."""
+    values = {s: v for s, v in env.items() if s in atom.free_symbols}
+    args = tuple(tuple(sorted(instance(a, values, dims).items())) for a in atom.args)
+    return (str(atom.func), args)
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+# --------------------------------------------------------------------------------------------
+
+class Instance:
+    """``expr`` compiled once, then evaluated for many values of its free symbols."""
+
+    def __init__(self, expr: Expr, free: list[Symbol], dims: int, sizes: dict | None = None):
+        self.dims = dims
+        self.free = list(free)
+        sizes = sizes or {}
+        self.evaluators = [_TermEvaluator(t, self.free, dims, sizes) for t in expand_terms(expr)]
+
+    def __call__(self, values: dict[Symbol, Value]) -> Poly:
+        poly: Poly = {}
+        for evaluator in self.evaluators:
+            evaluator.add_to(poly, dict(values))
+        return poly
+
+
+def instance(expr: Expr, values: dict[Symbol, Value], dims: int) -> Poly:
+    """The exact value of ``expr`` with every free symbol given a value."""
+    return Instance(expr, list(values), dims, values)(values)

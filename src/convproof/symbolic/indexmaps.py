@@ -1,0 +1,27 @@
+"""Per-axis index maps: the integer expressions that the definitions, the matrices and the
+GPU kernels share.  Each is proved about in a theorem and printed into CUDA from there.
+
+    forward (correlation)    j = s·i + d·m - p          input position read by output i, tap m
+    true convolution         j = s·i + d·(k - 1 - m) - p
+    backward data (gather)   i = (j + p - d·m) / s      when s | (j + p - d·m)
+    output size              o = floor((n + p + q - d(k - 1) - 1) / s) + 1
+"""
+
+from __future__ import annotations
+
+from sympy import Expr
+
+
+def forward_input_index(i, m, s, d, p) -> Expr:
+    """j = s·i + d·m - p: the input position that tap m of output position i reads."""
+    return s * i + d * m - p
+
+
+def flipped_tap(m, k) -> Expr:
+    """k - 1 - m: the tap of the spatially flipped kernel."""
+    return k - 1 - m
+
+
+def gather_numerator(j, m, d, p) -> Expr:
+    """j + p - d·m: s·i for the output position i that tap m scatters onto input position j."""
+    return j + p - d * m

@@ -1,0 +1,325 @@
+"""The expression language of the proofs: sums over Z^D, Iverson brackets, signals.
+
+Every sum runs over all of Z^D and every range is an Iverson bracket (Knuth's convention):
+
+    sum_{m=0}^{k-1} f(m)  is written  Σ_m [0 ≤ m][m ≤ k - 1] f(m).
+
+Then a change of summation index is a bijection of Z^D with nothing to adjust, eliminating a
+Kronecker delta needs no bound arithmetic, and swapping two sums is Fubini for finitely
+supported summands (checked by the normal form).
+
+Indices and sizes are *multi-indices*: symbols made by :func:`multi` stand for elements of Z^D,
+with +, ·, ≤, = and divisibility acting componentwise (a commutative ring with a componentwise
+order).  Channel indices are ordinary integer symbols.  Every rule of the engine holds in that
+ring, so a proof written with multi-indices holds for every number of spatial dims at once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import sympy
+from sympy import Dummy, Expr, Function, Indexed, IndexedBase, S, Symbol
+
+
+# --------------------------------------------------------------------------------------------
+# Symbols
+# --------------------------------------------------------------------------------------------
+
+class Multi:
+    """Marker of symbols that stand for multi-indices (elements of Z^D)."""
+
+    def _latex(self, printer) -> str:
+        return printer._print_Symbol(Symbol(self.name))
+
+
+class MultiSymbol(Multi, Symbol):
+    """A multi-index or multi-size: componentwise arithmetic in Z^D."""
+
+
+class MultiDummy(Multi, Dummy):
+    """A fresh bound multi-index (made when renaming apart)."""
+
+
+def multi(names: str, **assumptions) -> tuple[MultiSymbol, ...] | MultiSymbol:
+    """Multi-index symbols; sizes pass ``positive=True``, paddings ``nonnegative=True``."""
+    assumptions.setdefault("integer", True)
+    made = tuple(MultiSymbol(name, **assumptions) for name in names.split())
+    return made[0] if len(made) == 1 else made
+
+
+def scalar(names: str, **assumptions) -> tuple[Symbol, ...] | Symbol:
+    """Ordinary integer symbols (channels, groups, batch indices)."""
+    assumptions.setdefault("integer", True)
+    made = tuple(Symbol(name, **assumptions) for name in names.split())
+    return made[0] if len(made) == 1 else made
+
+
+def is_multi(symbol: Symbol) -> bool:
+    return isinstance(symbol, Multi)
+
+
+def fresh(symbol: Symbol) -> Dummy:
+    """A new bound variable of the same kind and assumptions as ``symbol``."""
+    cls = MultiDummy if is_multi(symbol) else Dummy
+    return cls(symbol.name, **symbol.assumptions0)
+
+
+# --------------------------------------------------------------------------------------------
+# Sums over Z^D
+# --------------------------------------------------------------------------------------------
+
+class ZSum(Expr):
+    """Σ_{var ∈ Z^D} body: a sum over all integers (a bracket in the body bounds it)."""
+
+    is_commutative = True
+
+    def __new__(cls, body, var):
+        body = sympy.sympify(body)
+        if body == 0:
+            return S.Zero
+        return Expr.__new__(cls, body, var)
+
+    @property
+    def body(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def var(self) -> Symbol:
+        return self.args[1]
+
+    @property
+    def free_symbols(self) -> set:
+        return self.body.free_symbols - {self.var}
+
+    def _latex(self, printer) -> str:
+        body = printer._print(self.body)
+        if self.body.is_Add:
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{{printer._print(self.var)}}} {body}"
+
+    def _sympystr(self, printer) -> str:
+        return f"Σ_{printer._print(self.var)}({printer._print(self.body)})"
+
+
+def zsum(body, *variables: Symbol) -> Expr:
+    """Σ_{v1} Σ_{v2} ... body, the first variable outermost."""
+    for var in reversed(variables):
+        body = ZSum(body, var)
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# Iverson brackets
+# --------------------------------------------------------------------------------------------
+
+class Bracket(Function):
+    """An Iverson bracket: 1 where its condition holds, else 0 (decided only on numbers)."""
+
+    is_integer = True
+    is_nonnegative = True
+    is_commutative = True
+
+
+class NonNeg(Bracket):
+    """[e ≥ 0]."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, e):
+        if e.is_Integer:
+            return S.One if e >= 0 else S.Zero
+
+    def _latex(self, printer) -> str:
+        left, right = _split_sides(self.args[0])
+        return rf"\left[{printer._print(left)} \le {printer._print(right)}\right]"
+
+
+class EqZero(Bracket):
+    """[e = 0], the Kronecker delta of e."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, e):
+        if e.is_Integer:
+            return S.One if e == 0 else S.Zero
+
+    def _latex(self, printer) -> str:
+        left, right = _split_sides(self.args[0])
+        return rf"\left[{printer._print(left)} = {printer._print(right)}\right]"
+
+
+class Divides(Bracket):
+    """[s | e]: s divides e (componentwise for multi-indices)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, s, e):
+        if s.is_Integer and e.is_Integer:
+            return S.One if e % s == 0 else S.Zero
+        if s == 1:
+            return S.One
+
+    def _latex(self, printer) -> str:
+        return rf"\left[{printer._print(self.args[0])} \mid {printer._print(self.args[1])}\right]"
+
+
+def _split_sides(e: Expr) -> tuple[Expr, Expr]:
+    """Write e ≥ 0 (or e = 0) as left ≤ right: negative terms left, constants right."""
+    left = right = S.Zero
+    for term in sympy.Add.make_args(sympy.expand(e)):
+        if term.could_extract_minus_sign():
+            left -= term
+        else:
+            right += term
+    constant = left.as_coeff_Add()[0]
+    if constant != 0 and not left.is_Number:
+        left, right = left - constant, right - constant
+    return left, right
+
+
+def le(a, b) -> Expr:
+    """[a ≤ b]."""
+    return NonNeg(sympy.expand(b - a))
+
+
+def lt(a, b) -> Expr:
+    """[a < b] = [a + 1 ≤ b] on integers."""
+    return NonNeg(sympy.expand(b - a - 1))
+
+
+def eq(a, b) -> Expr:
+    """[a = b]."""
+    return EqZero(sympy.expand(a - b))
+
+
+def box(index, low, high) -> Expr:
+    """[low ≤ index ≤ high]: membership of a (multi-)index in a box."""
+    return le(low, index) * le(index, high)
+
+
+def in_range(index, size) -> Expr:
+    """[0 ≤ index ≤ size - 1]."""
+    return box(index, 0, size - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Signals
+# --------------------------------------------------------------------------------------------
+
+class SignalName(Symbol):
+    """The name of a signal, with its own LaTeX form (e.g. \\operatorname{corr}(x, w))."""
+
+    def __new__(cls, name: str, latex: str | None = None):
+        obj = Symbol.__new__(cls, name)
+        obj._latex_form = latex or name
+        return obj
+
+    def _latex(self, printer) -> str:
+        return self._latex_form
+
+
+class Signal:
+    """An array of entries ``s[i0, i1, ...]``: a free input, or defined by a formula.
+
+    A defined signal carries ``definition(*indices) -> expression``; the rule
+    ``unfold`` replaces its entries by the formula.
+    """
+
+    defined: dict[IndexedBase, "Signal"] = {}
+
+    def __init__(self, name: str, latex: str | None = None,
+                 definition: Callable[..., Expr] | None = None, arity: int | None = None):
+        self.base = IndexedBase(SignalName(name, latex))
+        self.definition = definition
+        self.arity = arity
+        if definition is not None:
+            Signal.defined[self.base] = self
+
+    @property
+    def name(self) -> str:
+        return str(self.base.label)
+
+    def __getitem__(self, index) -> Indexed:
+        index = index if isinstance(index, tuple) else (index,)
+        if self.arity is not None and len(index) != self.arity:
+            raise ValueError(f"{self.name} takes {self.arity} indices, got {len(index)}")
+        return self.base[tuple(sympy.sympify(i) for i in index)]
+
+    def __repr__(self) -> str:
+        return f"Signal({self.name!r})"
+
+
+def signals_of(expr: Expr) -> set[IndexedBase]:
+    return {node.base for node in sympy.preorder_traversal(expr) if isinstance(node, Indexed)}
+
+
+def defined_signals(expr: Expr) -> tuple["Signal", ...]:
+    """The defined signals whose entries occur in ``expr``."""
+    return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
+
+
+# --------------------------------------------------------------------------------------------
+# Substitution that respects bound variables
+# --------------------------------------------------------------------------------------------
+
+def substitute(expr: Expr, mapping: dict) -> Expr:
+    """Replace free symbols by expressions, renaming bound variables that would capture."""
+    mapping = {k: sympy.sympify(v) for k, v in mapping.items() if k != v}
+    if not mapping:
+        return expr
+    return _substitute(expr, mapping)
+
+
+def _substitute(expr: Expr, mapping: dict) -> Expr:
+    if isinstance(expr, ZSum):
+        var, body = expr.var, expr.body
+        inner = {k: v for k, v in mapping.items() if k != var}
+        if any(var in v.free_symbols for v in inner.values()):
+            renamed = fresh(var)
+            body, var = _substitute(body, {var: renamed}), renamed
+        return ZSum(_substitute(body, inner), var) if inner else ZSum(body, var)
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args or not (expr.free_symbols & set(mapping)):
+        return expr
+    return expr.func(*(_substitute(arg, mapping) for arg in expr.args))
+
+
+def rename_bound(expr: Expr, names: Iterable[Symbol]) -> Expr:
+    """Give bound variables of ``expr`` that clash with ``names`` fresh names."""
+    clashing = set(names)
+
+    def walk(node):
+        if isinstance(node, ZSum):
+            var, body = node.var, walk(node.body)
+            if var in clashing:
+                renamed = fresh(var)
+                body, var = substitute(body, {var: renamed}), renamed
+            return ZSum(body, var)
+        if not node.args:
+            return node
+        return node.func(*(walk(arg) for arg in node.args))
+
+    return walk(expr)
+
+
+def summation_variables(expr: Expr) -> list[Symbol]:
+    return [node.var for node in sympy.preorder_traversal(expr) if isinstance(node, ZSum)]
+
+
+def product(factors: Iterable) -> Expr:
+    result = S.One
+    for factor in factors:
+        result *= factor
+    return result
+
+
+__all__ = [
+    "Multi", "MultiSymbol", "MultiDummy", "multi", "scalar", "is_multi", "fresh", "ZSum", "zsum",
+    "Bracket", "NonNeg", "EqZero", "Divides", "le", "lt", "eq", "box", "in_range", "SignalName",
+    "Signal", "signals_of", "defined_signals", "substitute", "rename_bound", "summation_variables", "product",
+]

@@ -1,0 +1,377 @@
+"""The normal form that decides every proof step.
+
+An expression is expanded into a sum of *terms*
+
+    coefficient · atom_1 · ... · atom_r   summed over bound variables B,
+
+where atoms are signal entries x[...], Iverson brackets and opaque function applications, and
+the coefficient is a polynomial (or rational function) in symbols.  Two expressions are equal
+when their normal forms have the same terms with exactly equal coefficients.  The normal form
+performs only these steps, each valid in the ring Z^D of multi-indices:
+
+- expansion and linearity: Σ(a + b) = Σa + Σb, constants move out of sums;
+- integer-linear index expressions are expanded (s(i + 1) and si + s are the same index);
+- a bracket is 0/1, so [P]·[P] = [P];
+- Fubini for finite sums: the order of the sums of a term is irrelevant *provided* its
+  summand has finite support, which is checked: the bound variables must admit an order in
+  which each one is pinned by a delta [a v = e] (a ≠ 0) or boxed by [v ≥ l][v ≤ h] in terms
+  of free symbols and the variables before it; otherwise the normal form refuses the term;
+- bound variables are renamed canonically (alpha-equivalence).
+Nothing else: no simplify(), no assumption-based guessing, no floating point.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, Indexed, S, Symbol
+
+from .language import (Bracket, Divides, EqZero, MultiSymbol, NonNeg, ZSum, fresh, is_multi,
+                       product, substitute)
+
+
+class ProofError(Exception):
+    """An expression the engine refuses (divergent sum, malformed statement, ...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Terms
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    """coeff · Π atoms, summed over ``bound`` (bound variables are fresh Dummies)."""
+
+    coeff: Expr
+    atoms: tuple[Expr, ...]
+    bound: tuple[Symbol, ...]
+
+    def free_in(self, var: Symbol) -> bool:
+        return var in self.coeff.free_symbols or any(var in a.free_symbols for a in self.atoms)
+
+    def to_expr(self) -> Expr:
+        body = self.coeff * product(self.atoms)
+        for var in reversed(self.bound):
+            body = ZSum(body, var)
+        return body
+
+
+def _is_atomic(expr: Expr) -> bool:
+    """Does ``expr`` contain something that is not plain coefficient arithmetic?"""
+    return expr.has(Indexed, Bracket, ZSum)
+
+
+def _canonical_atom(atom: Expr) -> Expr:
+    if isinstance(atom, Indexed):
+        return atom.base[tuple(sympy.expand(i) for i in atom.indices)]
+    if isinstance(atom, Bracket):
+        return atom.func(*(sympy.expand(a) for a in atom.args))
+    # an opaque function of something atomic: its arguments get their own normal form
+    return atom.func(*(normal_form(a).to_expr() if _is_atomic(a) else sympy.expand(a)
+                       for a in atom.args))
+
+
+def _product(left: list[Term], right: list[Term]) -> list[Term]:
+    result = []
+    for a in left:
+        for b in right:
+            clash = set(a.bound) & set(b.bound)
+            if clash:
+                renaming = {v: fresh(v) for v in clash}
+                b = Term(substitute(b.coeff, renaming),
+                         tuple(substitute(x, renaming) for x in b.atoms),
+                         tuple(renaming.get(v, v) for v in b.bound))
+            result.append(Term(a.coeff * b.coeff, a.atoms + b.atoms, a.bound + b.bound))
+    return result
+
+
+def _check_summation_variable(var: Symbol) -> None:
+    """A sum runs over all of Z^D: its variable may carry no sign or range assumption."""
+    if not isinstance(var, Symbol) or var.is_integer is not True:
+        raise ProofError(f"summation variable {var} must be an integer symbol")
+    if var.is_nonnegative is not None or var.is_positive is not None:
+        raise ProofError(f"summation variable {var} carries a sign assumption; the sum runs "
+                         "over all integers and its range belongs in a bracket")
+
+
+def expand_terms(expr: Expr) -> list[Term]:
+    """Expand into terms; bound variables become fresh Dummies keeping their names."""
+    expr = sympy.sympify(expr)
+    if not _is_atomic(expr):
+        return [Term(expr, (), ())]
+    if expr.is_Add:
+        return [t for arg in expr.args for t in expand_terms(arg)]
+    if expr.is_Mul:
+        terms = [Term(S.One, (), ())]
+        for factor in expr.args:
+            terms = _product(terms, expand_terms(factor))
+        return terms
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        factor = expand_terms(expr.base)
+        terms = factor
+        for _ in range(int(expr.exp) - 1):
+            terms = _product(terms, factor)
+        return terms
+    if isinstance(expr, ZSum):
+        _check_summation_variable(expr.var)
+        var = fresh(expr.var)
+        terms = []
+        for t in expand_terms(substitute(expr.body, {expr.var: var})):
+            if t.coeff == 0:
+                continue
+            if not t.free_in(var):
+                raise ProofError(f"the sum over {expr.var} of {t.to_expr()} diverges: "
+                                 f"its summand does not depend on {expr.var}")
+            terms.append(Term(t.coeff, t.atoms, t.bound + (var,)))
+        return terms
+    atom = _canonical_atom(expr)
+    if atom.is_Number:
+        return [Term(atom, (), ())]
+    return [Term(S.One, (atom,), ())]
+
+
+# --------------------------------------------------------------------------------------------
+# Facts about signs (sound, syntactic)
+# --------------------------------------------------------------------------------------------
+
+def _nonneg_generator(g: Expr) -> Expr | None:
+    """A replacement for generator g by a nonnegative quantity, or None if its sign is unknown.
+
+    Positive integer symbols become 1 + t, nonnegative ones stay; brackets, Mod(a, b) with b
+    positive and Max(0, ...) are nonnegative; floor(a/b) is nonnegative if a is and b > 0.
+    """
+    if isinstance(g, Symbol):
+        if g.is_integer and g.is_positive:
+            return 1 + sympy.Dummy(g.name, nonnegative=True)
+        if g.is_nonnegative:
+            return g
+        return None
+    if isinstance(g, Bracket):
+        return sympy.Dummy("bracket", nonnegative=True)
+    if isinstance(g, sympy.Mod) and provably_positive(g.args[1]):
+        return sympy.Dummy("mod", nonnegative=True)
+    if isinstance(g, sympy.Max) and any(provably_nonneg(a) for a in g.args):
+        return sympy.Dummy("max", nonnegative=True)
+    if isinstance(g, sympy.floor):
+        numerator, denominator = g.args[0].as_numer_denom()
+        if provably_nonneg(numerator) and provably_positive(denominator):
+            return sympy.Dummy("floor", nonnegative=True)
+    return None
+
+
+def provably_nonneg(e: Expr) -> bool:
+    """e ≥ 0 by a positivity certificate: after writing each positive integer symbol as
+    1 + t (t ≥ 0), e is a polynomial with nonnegative coefficients in nonnegative quantities."""
+    e = sympy.expand(sympy.sympify(e))
+    if e.is_Number:
+        return bool(e >= 0)
+    generators = set()
+    for term in sympy.Add.make_args(e):
+        for factor in sympy.Mul.make_args(term):
+            base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
+            if not base.is_Number:
+                generators.add(base)
+    replacement = {}
+    for g in generators:
+        r = _nonneg_generator(g)
+        if r is None:
+            return False
+        replacement[g] = r
+    shifted = sympy.expand(e.xreplace(replacement))
+    return all(coeff >= 0 for coeff in sympy.Poly(shifted, *shifted.free_symbols).coeffs()) \
+        if shifted.free_symbols else bool(shifted >= 0)
+
+
+def provably_positive(e: Expr) -> bool:
+    """e ≥ 1 for integer-valued e, i.e. e - 1 ≥ 0 by a positivity certificate."""
+    return provably_nonneg(sympy.sympify(e) - 1)
+
+
+def provably_nonzero(e: Expr) -> bool:
+    return provably_positive(e) or provably_positive(-e)
+
+
+# --------------------------------------------------------------------------------------------
+# Finite support: the order in which bound variables are pinned or boxed
+# --------------------------------------------------------------------------------------------
+
+def _linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
+    """The coefficient a of var if e = a·var + rest is linear in var, else None."""
+    a = sympy.expand(sympy.diff(e, var))
+    if a == 0 or var in a.free_symbols:
+        return None
+    return a
+
+
+def _bounds(var: Symbol, others: set, brackets: list) -> tuple[str, list[Expr]] | None:
+    """How ``var`` is bounded by brackets free of the still-unordered variables ``others``."""
+    usable = [b for b in brackets if var in b.args[0].free_symbols
+              and not (b.args[0].free_symbols & others)]
+    for b in usable:
+        if isinstance(b, EqZero):
+            slope = _linear_coefficient(b.args[0], var)
+            if slope is not None and provably_nonzero(slope):
+                return "pinned", [b.args[0]]
+    lower, upper = [], []
+    for b in usable:
+        slope = _linear_coefficient(b.args[0], var) if isinstance(b, NonNeg) else None
+        if slope is not None and provably_positive(slope):
+            lower.append(b.args[0])
+        elif slope is not None and provably_positive(-slope):
+            upper.append(b.args[0])
+    return ("boxed", lower + upper) if lower and upper else None
+
+
+def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]:
+    """An order of the bound variables with, for each, how it is bounded.
+
+    Each entry is (var, "pinned", [delta argument]) or (var, "boxed", [bracket arguments of
+    its lower and upper bounds]), every bound in terms of free symbols and earlier variables.
+    Raises ProofError if the summand is not finitely supported by its brackets.  ``cost``
+    ranks the candidates of a round (default: pinned before boxed, then by name).
+    """
+    unknown = set(term.bound)
+    brackets = [a for a in term.atoms if isinstance(a, (NonNeg, EqZero))]
+    order = []
+    while unknown:
+        options = []
+        for var in sorted(unknown, key=lambda v: v.name):
+            found = _bounds(var, unknown - {var}, brackets)
+            if found:
+                options.append((var, *found))
+        if not options:
+            names = ", ".join(sorted(v.name for v in unknown))
+            raise ProofError(f"the sum over {names} in {term.to_expr()} is not finitely "
+                             "supported: no bracket pins or boxes it")
+        pick = min(options, key=cost or (lambda option: option[1] != "pinned"))
+        order.append(pick)
+        unknown.discard(pick[0])
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical naming and the normal form
+# --------------------------------------------------------------------------------------------
+
+def _canonical_symbol(position: int, like: Symbol) -> Symbol:
+    if is_multi(like):
+        return MultiSymbol(f"μ{position}", integer=True)
+    return Symbol(f"ν{position}", integer=True)
+
+
+def _orient(atom: Expr) -> Expr:
+    """[e = 0] = [-e = 0] and [s | e] = [s | -e]: pick the sign with the smaller printout."""
+    if isinstance(atom, EqZero):
+        e = atom.args[0]
+        return min(atom, EqZero(sympy.expand(-e)), key=str)
+    if isinstance(atom, Divides):
+        s, e = atom.args
+        return min(atom, Divides(s, sympy.expand(-e)), key=str)
+    return atom
+
+
+def _atoms_key(atoms: tuple[Expr, ...], renaming: dict) -> tuple[str, ...]:
+    return tuple(sorted(str(_orient(substitute(a, renaming))) for a in atoms))
+
+
+def _signature(var: Symbol, term: Term) -> tuple:
+    """How ``var`` sits in the term, blind to the names of the other bound variables."""
+    star = Symbol("★")
+    blind = {v: Symbol("•") for v in term.bound if v != var}
+    blind[var] = star
+    return (is_multi(var), _atoms_key(term.atoms, blind), str(substitute(term.coeff, blind)))
+
+
+def canonical(term: Term) -> tuple[tuple, Expr, Term]:
+    """(key, coefficient, representative) of a term under canonical bound-variable names."""
+    groups: dict[tuple, list[Symbol]] = {}
+    for var in term.bound:
+        groups.setdefault(_signature(var, term), []).append(var)
+    ordered_groups = [groups[k] for k in sorted(groups)]
+    best = None
+    for choice in itertools.product(*(itertools.permutations(g) for g in ordered_groups)):
+        order = [v for group in choice for v in group]
+        renaming = {v: _canonical_symbol(i, v) for i, v in enumerate(order)}
+        key = (len(order), _atoms_key(term.atoms, renaming))
+        coeff = substitute(term.coeff, renaming)
+        candidate = (key, str(coeff), coeff, renaming)
+        if best is None or candidate[:2] < best[:2]:
+            best = candidate
+    key, _, coeff, renaming = best
+    representative = Term(S.One, tuple(_orient(substitute(a, renaming)) for a in term.atoms),
+                          tuple(renaming[v] for v in term.bound))
+    return key, coeff, representative
+
+
+def _simplify_atoms(term: Term) -> Term | None:
+    """Collapse repeated brackets ([P]^2 = [P]) and drop the term if a bracket is 0."""
+    atoms, seen = [], set()
+    for atom in term.atoms:
+        if atom == 0:
+            return None
+        if atom == 1:
+            continue
+        if isinstance(atom, Bracket):
+            key = str(_orient(atom))
+            if key in seen:
+                continue
+            seen.add(key)
+        atoms.append(atom)
+    return Term(term.coeff, tuple(atoms), term.bound)
+
+
+def is_zero(coefficient: Expr) -> bool:
+    """Exact test: the coefficient is the zero polynomial / rational function."""
+    return sympy.cancel(sympy.expand(coefficient)) == 0
+
+
+class NormalForm:
+    """A canonical sum of terms; ``==`` is the exact equality of proofs."""
+
+    def __init__(self, terms: list[Term]):
+        combined: dict[tuple, list] = {}
+        for term in terms:
+            term = _simplify_atoms(term)
+            if term is None or term.coeff == 0:
+                continue
+            support_order(term)
+            key, coeff, representative = canonical(term)
+            if key in combined:
+                combined[key][0] += coeff
+            else:
+                combined[key] = [coeff, representative]
+        self.terms = {k: (sympy.cancel(sympy.expand(c)), r) for k, (c, r) in combined.items()
+                      if not is_zero(c)}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NormalForm):
+            return NotImplemented
+        return not self.difference(other)
+
+    def difference(self, other: "NormalForm") -> list[Expr]:
+        """The terms of self - other that do not cancel (empty when equal)."""
+        left = []
+        for key in self.terms.keys() | other.terms.keys():
+            c1, r = self.terms.get(key, (S.Zero, None))
+            c2, r2 = other.terms.get(key, (S.Zero, None))
+            if not is_zero(c1 - c2):
+                rep = r or r2
+                left.append(Term(c1 - c2, rep.atoms, rep.bound).to_expr())
+        return left
+
+    def to_expr(self) -> Expr:
+        return sympy.Add(*(Term(c, r.atoms, r.bound).to_expr()
+                           for _, (c, r) in sorted(self.terms.items())))
+
+    def __repr__(self) -> str:
+        return f"NormalForm({self.to_expr()})"
+
+
+def normal_form(expr: Expr) -> NormalForm:
+    return NormalForm(expand_terms(expr))
+
+
+def equivalent(a: Expr, b: Expr) -> bool:
+    return normal_form(a) == normal_form(b)

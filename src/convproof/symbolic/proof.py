@@ -1,0 +1,343 @@
+"""Proofs, evidence and theorems.
+
+A :class:`Derivation` is a chain e0 = e1 = ... = en; each link names a rule and is checked by
+applying the rule to the previous expression and comparing with the next in normal form.  A
+:class:`Claim` is an equation with its hypotheses; a universal proof of it is a derivation from
+its left side to its right side.  Evidence comes in four kinds, strongest first:
+
+- ``universal``: a checked derivation for symbolic sizes (multi-indices: every number of dims);
+- ``certified``: the claim evaluated exactly (symbolic entries) on every point of a grid;
+- ``refuted``: a false claim with a concrete witness on which the two sides differ;
+- ``numeric``: floating-point checks (never enough on their own).
+
+A :class:`Theorem` gathers the evidence of one catalog id; its result says which levels were
+reached.  Any exception while proving is a failure, never a pass.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import sympy
+from sympy import Expr
+
+from .normal import ProofError, normal_form
+from .rules import RULES, Rule, apply_rule, check_instance, rule
+from ..catalog import CATALOG, module_name
+
+LEVELS = ("universal", "certified", "refuted", "numeric")
+
+
+# --------------------------------------------------------------------------------------------
+# Claims and derivations
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Claim:
+    """lhs = rhs for all values of the free symbols satisfying their assumptions and the
+    ``hypotheses`` (equations symbol = value)."""
+
+    name: str
+    lhs: Expr
+    rhs: Expr
+    hypotheses: tuple[sympy.Eq, ...] = ()
+    text: str = ""
+    indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
+
+    def instantiate(self, mapping: dict) -> "Claim":
+        from .language import substitute
+        return Claim(self.name, substitute(self.lhs, mapping), substitute(self.rhs, mapping),
+                     tuple(sympy.Eq(substitute(h.lhs, mapping), substitute(h.rhs, mapping),
+                                    evaluate=False) for h in self.hypotheses), self.text,
+                     {substitute(k, mapping): substitute(v, mapping)
+                      for k, v in self.indices.items()})
+
+
+@dataclass
+class Step:
+    """``rule`` turns the previous expression into ``expr``; with ``backwards`` the rule turns
+    ``expr`` into the previous one (a delta introduced, a definition folded back)."""
+
+    rule: str
+    expr: Expr
+    why: str = ""
+    params: dict = field(default_factory=dict)
+    backwards: bool = False
+
+
+@dataclass
+class StepCheck:
+    step: Step
+    ok: bool
+    message: str = ""
+
+
+class Derivation:
+    """start = e1 = e2 = ...: each link rule-checked in normal form."""
+
+    def __init__(self, start: Expr, title: str = ""):
+        self.start = sympy.sympify(start)
+        self.title = title
+        self.steps: list[Step] = []
+
+    def by(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> "Derivation":
+        """Next link: ``rule_name`` turns the current expression into ``expr``."""
+        self.steps.append(Step(rule_name, sympy.sympify(expr), why, params))
+        return self
+
+    def back(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> "Derivation":
+        """Next link, read right to left: ``rule_name`` turns ``expr`` into the current one."""
+        self.steps.append(Step(rule_name, sympy.sympify(expr), why, params, backwards=True))
+        return self
+
+    @property
+    def end(self) -> Expr:
+        return self.steps[-1].expr if self.steps else self.start
+
+    def check(self, hypotheses: Iterable[sympy.Eq] = ()) -> list[StepCheck]:
+        allowed = list(hypotheses)
+        checks, previous = [], self.start
+        for step in self.steps:
+            checks.append(_check_link(previous, step, allowed))
+            previous = step.expr
+        return checks
+
+
+def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepCheck:
+    if step.rule == "hypothesis" and step.params.get("equation") not in hypotheses:
+        return StepCheck(step, False, f"{step.params.get('equation')} is not a hypothesis of the claim")
+    source, target = (step.expr, previous) if step.backwards else (previous, step.expr)
+    try:
+        candidate, count = apply_rule(step.rule, source, **step.params)
+        if count == 0:
+            return StepCheck(step, False, f"rule '{step.rule}' applies nowhere here")
+        difference = normal_form(candidate).difference(normal_form(target))
+    except ProofError as exc:
+        return StepCheck(step, False, str(exc))
+    if difference:
+        shown = " + ".join(str(d) for d in difference[:3])
+        more = f" (and {len(difference) - 3} more terms)" if len(difference) > 3 else ""
+        return StepCheck(step, False, f"after '{step.rule}' the expressions differ by {shown}{more}")
+    return StepCheck(step, True)
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence and results
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Evidence:
+    """One piece of evidence for (or against) a claim."""
+
+    kind: str
+    title: str
+    ok: bool
+    message: str = ""
+    seconds: float = 0.0
+    claim: Claim | None = None
+    derivation: Derivation | None = None
+    checks: list[StepCheck] = field(default_factory=list)
+    grid: list[dict] = field(default_factory=list)
+    witness: dict | None = None
+    details: dict = field(default_factory=dict)
+
+
+def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
+    """Evidence that ``derivation`` proves ``claim``: it starts at the left side, ends at the
+    right side, and every link checks."""
+    started = time.perf_counter()
+    checks = derivation.check(claim.hypotheses)
+    problems = [f"step {i + 1} ({c.step.rule}): {c.message}" for i, c in enumerate(checks) if not c.ok]
+    try:
+        if normal_form(derivation.start) != normal_form(claim.lhs):
+            problems.insert(0, "the derivation does not start at the claim's left side")
+        if normal_form(derivation.end) != normal_form(claim.rhs):
+            problems.append("the derivation does not end at the claim's right side")
+    except ProofError as exc:
+        problems.append(str(exc))
+    return Evidence("universal", title or derivation.title or claim.name, not problems,
+                    "; ".join(problems) or f"{len(checks)} steps checked",
+                    time.perf_counter() - started, claim, derivation, checks)
+
+
+@dataclass
+class Result:
+    """The outcome of proving one catalog id."""
+
+    id: str
+    required: tuple[str, ...]
+    evidence: list[Evidence]
+    seconds: float
+
+    @property
+    def levels(self) -> list[str]:
+        reached = {e.kind for e in self.evidence if e.ok}
+        return [level for level in LEVELS if level in reached]
+
+    @property
+    def ok(self) -> bool:
+        return all(e.ok for e in self.evidence) and set(self.required) <= set(self.levels)
+
+    @property
+    def message(self) -> str:
+        failed = [f"{e.kind} '{e.title}': {e.message}" for e in self.evidence if not e.ok]
+        missing = [level for level in self.required if level not in self.levels]
+        parts = failed + ([f"level not reached: {', '.join(missing)}"] if missing else [])
+        if parts:
+            return "; ".join(parts)
+        return ", ".join(f"{e.kind}: {e.title}" for e in self.evidence)
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "ok": self.ok, "levels": self.levels,
+                "seconds": round(self.seconds, 3), "message": self.message}
+
+
+# --------------------------------------------------------------------------------------------
+# Theorems
+# --------------------------------------------------------------------------------------------
+
+THEOREMS: dict[str, "Theorem"] = {}
+
+
+@dataclass
+class Mutant:
+    """A wrong statement; it is killed when some evidence built for it fails."""
+
+    name: str
+    theorem: str
+    build: Callable[[], Evidence | list[Evidence]]
+
+    def run(self) -> dict:
+        started = time.perf_counter()
+        try:
+            made = self.build()
+            evidence = made if isinstance(made, list) else [made]
+        except Exception as exc:  # the engine refusing to build the statement also kills it
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return {"mutant": self.name, "theorem": self.theorem, "killed": True,
+                    "by": f"refused: {detail}", "seconds": round(time.perf_counter() - started, 3)}
+        failed = [e for e in evidence if not e.ok]
+        by = "; ".join(f"{e.kind}: {e.message}" for e in failed)
+        return {"mutant": self.name, "theorem": self.theorem, "killed": bool(failed),
+                "by": by or "nothing: every check passed", "seconds": round(time.perf_counter() - started, 3)}
+
+
+class Theorem:
+    """A catalog id: its statement, the evidence builders, and the claims other proofs may use."""
+
+    def __init__(self, id: str, title: str, statement: str, depends: tuple[str, ...] = (),
+                 notes: tuple[str, ...] = ()):
+        if id not in CATALOG:
+            raise ProofError(f"{id!r} is not a catalog id")
+        self.id, self.title, self.statement = id, title, statement
+        self.required = CATALOG[id].levels
+        self.depends, self.notes = depends, notes
+        self.builders: list[Callable[[], Evidence | list[Evidence]]] = []
+        self.mutants: list[Mutant] = []
+        self.expressions: dict[str, Expr] = {}
+        self.claims: dict[str, Claim] = {}
+        self._result: Result | None = None
+        THEOREMS[id] = self
+
+    def evidence(self, builder: Callable[[], Evidence | list[Evidence]]):
+        """Decorator: register a function that returns evidence for this theorem."""
+        self.builders.append(builder)
+        return builder
+
+    def mutant(self, name: str):
+        """Decorator: register a wrong statement (a builder of evidence that must fail)."""
+        def register(builder: Callable[[], Evidence | list[Evidence]]):
+            self.mutants.append(Mutant(name, self.id, builder))
+            return builder
+        return register
+
+    def export(self, claim: Claim) -> Claim:
+        """Make a claim available to other theorems (once proved universally)."""
+        self.claims[claim.name] = claim
+        return claim
+
+    def prove(self) -> Result:
+        if self._result is None:
+            started = time.perf_counter()
+            evidence: list[Evidence] = []
+            for builder in self.builders:
+                t0 = time.perf_counter()
+                try:
+                    made = builder()
+                    evidence.extend(made if isinstance(made, list) else [made])
+                except Exception as exc:  # a proof that crashes is a failed proof
+                    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                    evidence.append(Evidence("failed", builder.__name__, False, detail,
+                                             time.perf_counter() - t0))
+            self._result = Result(self.id, self.required, evidence, time.perf_counter() - started)
+        return self._result
+
+    def reset(self) -> None:
+        self._result = None
+
+
+def load(theorem_id: str) -> Theorem:
+    """Import the proof module of a catalog id and return its theorem."""
+    if theorem_id not in CATALOG:
+        raise ProofError(f"unknown theorem id {theorem_id!r}")
+    if theorem_id not in THEOREMS:
+        importlib.import_module(f"convproof.proofs.{module_name(theorem_id)}")
+    if theorem_id not in THEOREMS:
+        raise ProofError(f"proofs/{module_name(theorem_id)}.py defines no Theorem {theorem_id!r}")
+    return THEOREMS[theorem_id]
+
+
+def dependency_order(ids: Iterable[str]) -> list[str]:
+    """The ids with their dependencies first; a cycle is an error."""
+    order, state = [], {}
+
+    def visit(tid: str, path: tuple[str, ...]) -> None:
+        if state.get(tid) == "done":
+            return
+        if state.get(tid) == "open":
+            raise ProofError("dependency cycle: " + " -> ".join(path + (tid,)))
+        state[tid] = "open"
+        for dep in load(tid).depends:
+            visit(dep, path + (tid,))
+        state[tid] = "done"
+        order.append(tid)
+
+    for tid in ids:
+        visit(tid, ())
+    return order
+
+
+# --------------------------------------------------------------------------------------------
+# The rule that uses a proved theorem
+# --------------------------------------------------------------------------------------------
+
+@rule("known result", "replace an instance of a claim proved universally elsewhere by its other side")
+def known(expr: Expr, theorem: str, claim: str, instance: dict, context: Callable[[Expr], Expr],
+          reverse: bool = False) -> tuple[Expr, int]:
+    """context(L) = context(R) when L = R holds for all values of its free symbols."""
+    source = load(theorem)
+    result = source.prove()
+    if claim not in source.claims:
+        raise ProofError(f"{theorem} exports no claim {claim!r}")
+    proved = [e for e in result.evidence if e.kind == "universal" and e.ok
+              and e.claim is not None and e.claim.name == claim]
+    if not proved:
+        raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
+    for symbol, value in instance.items():
+        check_instance(symbol, sympy.sympify(value))
+    lemma = source.claims[claim].instantiate(instance)
+    for h in lemma.hypotheses:
+        if normal_form(h.lhs) != normal_form(h.rhs):
+            raise ProofError(f"hypothesis {h} of {theorem}/{claim} does not hold for this instance")
+    before, after = (lemma.rhs, lemma.lhs) if reverse else (lemma.lhs, lemma.rhs)
+    if normal_form(expr) != normal_form(context(before)):
+        raise ProofError(f"the expression is not the context applied to {theorem}/{claim}")
+    return context(after), 1
+
+
+__all__ = ["Claim", "Derivation", "Evidence", "Mutant", "Result", "Theorem", "THEOREMS", "LEVELS", "RULES",
+           "Rule", "Step", "StepCheck", "universal", "load", "dependency_order", "known"]

@@ -1,0 +1,338 @@
+"""The rules of the proof engine: small named rewrites, each valid in the ring Z^D.
+
+A rule maps an expression to a new one and says how often it applied; a proof step names a
+rule, and the engine checks that the rule's result equals the step's expression in normal form
+(:mod:`.normal`).  A rule that applies nowhere makes its step fail: a step cannot borrow a
+rule's name for a change the rule did not make.
+
+Rules that only restate what the normal form already knows (linearity, swapping finite sums,
+renaming a bound variable) are the identity here; the normal form checks them, the finite
+support of swapped sums included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+from sympy import Expr, Indexed, S, Symbol
+
+from .language import (Bracket, Divides, EqZero, NonNeg, Signal, ZSum, fresh, is_multi,
+                       substitute)
+from .normal import (ProofError, Term, _linear_coefficient, expand_terms, provably_nonneg,
+                     provably_nonzero, provably_positive)
+
+RuleResult = tuple[Expr, int]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    apply: Callable[..., RuleResult]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str, description: str):
+    """Register a rule under the name proofs refer to it by."""
+    def register(function: Callable[..., RuleResult]) -> Callable[..., RuleResult]:
+        RULES[name] = Rule(name, description, function)
+        return function
+    return register
+
+
+def apply_rule(name: str, expr: Expr, **params) -> RuleResult:
+    if name not in RULES:
+        raise ProofError(f"unknown rule {name!r}; known: {', '.join(sorted(RULES))}")
+    return RULES[name].apply(expr, **params)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: rewrite term by term
+# --------------------------------------------------------------------------------------------
+
+def _terms_to_expr(terms: list[Term]) -> Expr:
+    return sympy.Add(*(t.to_expr() for t in terms))
+
+
+def _map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult:
+    """Apply ``rewrite`` to every term (None = unchanged); count the terms it changed."""
+    terms, count = [], 0
+    for term in expand_terms(expr):
+        new = rewrite(term)
+        if new is None:
+            terms.append(term)
+        else:
+            terms.append(new)
+            count += 1
+    return _terms_to_expr(terms), count
+
+
+def _bound_named(term: Term, var: Symbol) -> Symbol | None:
+    matches = [v for v in term.bound if v.name == var.name]
+    if len(matches) > 1:
+        raise ProofError(f"two sums over {var.name} in one term: rename one of them")
+    return matches[0] if matches else None
+
+
+def _replace_in_term(term: Term, mapping: dict, drop_atom: Expr | None = None,
+                     drop_var: Symbol | None = None) -> Term:
+    atoms = tuple(substitute(a, mapping) for a in term.atoms if a is not drop_atom)
+    bound = tuple(v for v in term.bound if v != drop_var)
+    return Term(substitute(term.coeff, mapping), atoms, bound)
+
+
+# --------------------------------------------------------------------------------------------
+# Definitions and restatements
+# --------------------------------------------------------------------------------------------
+
+@rule("definition", "replace the entries of a defined signal by its defining formula")
+def unfold(expr: Expr, signals: tuple[Signal, ...]) -> RuleResult:
+    by_base = {s.base: s for s in signals}
+    for s in signals:
+        if s.definition is None:
+            raise ProofError(f"{s.name} is an input signal: it has no definition to unfold")
+    count = 0
+
+    def walk(node: Expr) -> Expr:
+        nonlocal count
+        if isinstance(node, Indexed) and node.base in by_base:
+            count += 1
+            signal = by_base[node.base]
+            formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(node.indices))]
+            body = signal.definition(*formals)
+            return substitute(body, dict(zip(formals, node.indices)))
+        if isinstance(node, ZSum):
+            return ZSum(walk(node.body), node.var)
+        if not node.args:
+            return node
+        return node.func(*(walk(a) for a in node.args))
+
+    return walk(expr), count
+
+
+def unfold_all(expr: Expr) -> Expr:
+    """Unfold defined signals until only input signals remain."""
+    from .language import defined_signals
+    while signals := defined_signals(expr):
+        expr, _ = unfold(expr, signals)
+    return expr
+
+
+def _restatement(expr: Expr) -> RuleResult:
+    return expr, 1
+
+
+for _name, _text in (
+    ("linearity", "expand products; sums distribute over sums and constants move out of them"),
+    ("swap sums", "exchange finite sums (Fubini; the normal form checks finite support)"),
+    ("rename", "rename a bound variable (alpha-equivalence)"),
+    ("algebra", "exact polynomial arithmetic on the coefficients"),
+):
+    rule(_name, _text)(_restatement)
+
+
+# --------------------------------------------------------------------------------------------
+# Summation indices
+# --------------------------------------------------------------------------------------------
+
+@rule("change of index", "substitute v = ±v' + t: a bijection of Z^D, so the sum is unchanged")
+def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> RuleResult:
+    to = sympy.sympify(to)
+    new = new if new is not None else var
+    slope = _linear_coefficient(to, new)
+    if slope not in (1, -1):
+        raise ProofError(f"{var} = {to} is not a bijection of the integers (coefficient of "
+                         f"{new} must be ±1, got {slope})")
+
+    def rewrite(term: Term) -> Term | None:
+        old = _bound_named(term, var)
+        if old is None:
+            return None
+        target = fresh(new)
+        image = substitute(to, {new: target})
+        mapping = {old: image}
+        renamed = _replace_in_term(term, mapping, drop_var=old)
+        return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
+
+    return _map_terms(expr, rewrite)
+
+
+@rule("Kronecker delta", "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value")
+def delta(expr: Expr, var: Symbol) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        v = _bound_named(term, var)
+        if v is None:
+            return None
+        for atom in term.atoms:
+            if isinstance(atom, EqZero):
+                slope = _linear_coefficient(atom.args[0], v)
+                if slope in (1, -1):
+                    value = sympy.expand(v - atom.args[0] / slope)
+                    if v not in value.free_symbols:
+                        return _replace_in_term(term, {v: value}, drop_atom=atom, drop_var=v)
+        return None
+
+    return _map_terms(expr, rewrite)
+
+
+@rule("use the delta", "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be "
+      "replaced by e")
+def use_delta(expr: Expr, var: Symbol) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        v = _bound_named(term, var) or (var if term.free_in(var) else None)
+        if v is None:
+            return None
+        for atom in term.atoms:
+            if isinstance(atom, EqZero):
+                slope = _linear_coefficient(atom.args[0], v)
+                if slope in (1, -1):
+                    value = sympy.expand(v - atom.args[0] / slope)
+                    if v in value.free_symbols:
+                        continue
+                    others = [a for a in term.atoms if a is not atom]
+                    if not any(v in a.free_symbols for a in others) and v not in term.coeff.free_symbols:
+                        return None
+                    return Term(substitute(term.coeff, {v: value}),
+                                (atom,) + tuple(substitute(a, {v: value}) for a in others), term.bound)
+        return None
+
+    return _map_terms(expr, rewrite)
+
+
+# --------------------------------------------------------------------------------------------
+# Iverson-bracket algebra
+# --------------------------------------------------------------------------------------------
+
+def _quotient(e: Expr, factor: Expr) -> Expr | None:
+    """e / factor if it is a polynomial (exact division), else None."""
+    q, r = sympy.div(sympy.expand(e), sympy.expand(factor), *sorted(
+        (sympy.expand(e) * factor).free_symbols, key=str))
+    return sympy.expand(q) if r == 0 else None
+
+
+@rule("cancel a positive factor", "[f·a ≥ 0] = [a ≥ 0] and [f·a = 0] = [a = 0] when f ≥ 1")
+def cancel(expr: Expr, factor: Expr) -> RuleResult:
+    if not provably_positive(factor):
+        raise ProofError(f"cannot cancel {factor}: it is not provably at least 1")
+
+    def rewrite(term: Term) -> Term | None:
+        atoms, changed = [], False
+        for atom in term.atoms:
+            if isinstance(atom, (NonNeg, EqZero)):
+                q = _quotient(atom.args[0], factor)
+                if q is not None and q != atom.args[0]:
+                    atom, changed = atom.func(q), True
+            atoms.append(atom)
+        return Term(term.coeff, tuple(atoms), term.bound) if changed else None
+
+    return _map_terms(expr, rewrite)
+
+
+def _decided(atom: Expr) -> Expr | None:
+    """The value of a bracket whose truth follows from a positivity certificate."""
+    if isinstance(atom, NonNeg):
+        e = atom.args[0]
+        if provably_nonneg(e):
+            return S.One
+        if provably_nonneg(-e - 1):
+            return S.Zero
+    elif isinstance(atom, EqZero):
+        if provably_nonzero(atom.args[0]):
+            return S.Zero
+    elif isinstance(atom, Divides):
+        s, e = atom.args
+        if _quotient(e, s) is not None:
+            return S.One
+    return None
+
+
+@rule("decide brackets", "a bracket whose condition is provably true is 1, provably false 0")
+def decide(expr: Expr) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        atoms, coeff, changed = [], term.coeff, False
+        for atom in term.atoms:
+            value = _decided(atom) if isinstance(atom, Bracket) else None
+            if value is None:
+                atoms.append(atom)
+            else:
+                coeff, changed = coeff * value, True
+        return Term(coeff, tuple(atoms), term.bound) if changed else None
+
+    return _map_terms(expr, rewrite)
+
+
+@rule("implied bracket", "[e ≥ 0] is dropped when e = e1 (+ e2) + c with [e1 ≥ 0] (and "
+      "[e2 ≥ 0]) in the same product and c ≥ 0 provably")
+def implied(expr: Expr) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        facts = [a.args[0] for a in term.atoms if isinstance(a, NonNeg)]
+        for atom in term.atoms:
+            if not isinstance(atom, NonNeg):
+                continue
+            e = atom.args[0]
+            others = [f for f in facts if f != e]
+            pairs = [(a,) for a in others] + [(a, b) for i, a in enumerate(others)
+                                              for b in others[i + 1:]]
+            if any(provably_nonneg(e - sum(combo)) for combo in pairs):
+                atoms = tuple(a for a in term.atoms if a is not atom)
+                return Term(term.coeff, atoms, term.bound)
+        return None
+
+    return _map_terms(expr, rewrite)
+
+
+# --------------------------------------------------------------------------------------------
+# Integer division
+# --------------------------------------------------------------------------------------------
+
+@rule("division with remainder", "Y mod s = Y - s·floor(Y/s) for s ≥ 1 (floor then splits off "
+      "integer terms: floor(Y/s + t) = floor(Y/s) + t)")
+def division(expr: Expr) -> RuleResult:
+    count = 0
+
+    def rewrite(node: Expr) -> Expr:
+        nonlocal count
+        if isinstance(node, sympy.Mod) and provably_positive(node.args[1]):
+            count += 1
+            y, s = node.args
+            return y - s * sympy.floor(sympy.expand(y / s))
+        return node
+
+    return _rewrite_everywhere(expr, rewrite), count
+
+
+def _rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
+    """Rewrite bottom-up, keeping bound variables bound."""
+    if isinstance(expr, ZSum):
+        return ZSum(_rewrite_everywhere(expr.body, rewrite), expr.var)
+    if expr.args:
+        expr = expr.func(*(_rewrite_everywhere(a, rewrite) for a in expr.args))
+    return rewrite(expr)
+
+
+# --------------------------------------------------------------------------------------------
+# Hypotheses and known results
+# --------------------------------------------------------------------------------------------
+
+@rule("hypothesis", "substitute a symbol by the expression a hypothesis of the theorem equates it to")
+def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
+    symbol, value = equation.lhs, equation.rhs
+    if not isinstance(symbol, Symbol):
+        raise ProofError(f"a hypothesis used for substitution must read symbol = value, got {equation}")
+    if symbol not in expr.free_symbols:
+        return expr, 0
+    return substitute(expr, {symbol: value}), 1
+
+
+def check_instance(symbol: Symbol, value: Expr) -> None:
+    """An instance of a lemma must respect the assumptions of the symbol it replaces."""
+    if symbol.is_positive and not provably_positive(value):
+        raise ProofError(f"{symbol} = {value}: {symbol} is positive, {value} is not provably so")
+    if symbol.is_nonnegative and not provably_nonneg(value):
+        raise ProofError(f"{symbol} = {value}: {symbol} is nonnegative, {value} is not provably so")
+    if is_multi(symbol) != (not value.free_symbols or any(is_multi(s) for s in value.free_symbols)):
+        raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")
