@@ -36,9 +36,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def torch():
-    """PyTorch on the CPU in float64, or a clean skip where it is not installed."""
+    """PyTorch on the CPU, one thread (tests make many tiny calls), or a clean skip."""
     module = pytest.importorskip("torch")
-    module.set_num_threads(max(1, os.cpu_count() or 1))
+    module.set_num_threads(1)
     return module
 
 

@@ -125,7 +125,7 @@ def normalize_padding(padding: Any, dims: int) -> str | Pads:
     return ((p, p),) * dims
 
 
-def _padding_mode(mode: Any) -> str:
+def check_padding_mode(mode: Any) -> str:
     if mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
     return mode
@@ -205,7 +205,7 @@ class ConvSpec:
         fields = dict(
             in_channels=in_channels, out_channels=out_channels, kernel_size=kernel,
             stride=stride, padding=normalize_padding(self.padding, dims), dilation=dilation,
-            groups=groups, padding_mode=_padding_mode(self.padding_mode), output_padding=output_padding,
+            groups=groups, padding_mode=check_padding_mode(self.padding_mode), output_padding=output_padding,
         )
         for name, value in fields.items():
             object.__setattr__(self, name, value)

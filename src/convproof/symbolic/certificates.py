@@ -157,15 +157,24 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
                     time.perf_counter() - started, claim, grid=points)
 
 
-def numeric_value(poly: Poly, entries: dict[str, Any]) -> Fraction:
-    """The value of a polynomial in entries at concrete entries (arrays indexed by key)."""
+def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
+    """The value of a polynomial at concrete entries: entries[name] maps an index tuple to a
+    number; indices it does not list are zero (so an impulse is {(0,): 1})."""
     total = Fraction(0)
     for monomial, coeff in poly.items():
         term = Fraction(coeff)
         for name, index in monomial:
-            term *= Fraction(entries[name][index])
+            term *= Fraction(entries[name].get(index, 0))
         total += term
     return total
+
+
+def entries_of(name: str, array) -> dict[str, dict]:
+    """Witness entries of a NumPy array (its index tuples as keys)."""
+    import numpy as np
+    array = np.asarray(array)
+    return {name: {index: int(v) if float(v).is_integer() else Fraction(str(v))
+                   for index, v in np.ndenumerate(array)}}
 
 
 def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = "") -> Evidence:

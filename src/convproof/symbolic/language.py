@@ -109,6 +109,28 @@ def zsum(body, *variables: Symbol) -> Expr:
     return body
 
 
+class Partial(Expr):
+    """∂ expr / ∂ entry, unevaluated until the rule "differentiate" computes it."""
+
+    is_commutative = True
+
+    def __new__(cls, expr, entry):
+        if not isinstance(entry, Indexed):
+            raise TypeError(f"a derivative is taken with respect to a signal entry, got {entry}")
+        return Expr.__new__(cls, sympy.sympify(expr), entry)
+
+    @property
+    def free_symbols(self) -> set:
+        return self.args[0].free_symbols | self.args[1].free_symbols
+
+    def _latex(self, printer) -> str:
+        entry, body = printer._print(self.args[1]), printer._print(self.args[0])
+        return r"\frac{\partial}{\partial " + entry + r"} \left(" + body + r"\right)"
+
+    def _sympystr(self, printer) -> str:
+        return f"∂({printer._print(self.args[0])})/∂{printer._print(self.args[1])}"
+
+
 # --------------------------------------------------------------------------------------------
 # Iverson brackets
 # --------------------------------------------------------------------------------------------
@@ -319,7 +341,7 @@ def product(factors: Iterable) -> Expr:
 
 
 __all__ = [
-    "Multi", "MultiSymbol", "MultiDummy", "multi", "scalar", "is_multi", "fresh", "ZSum", "zsum",
+    "Partial", "Multi", "MultiSymbol", "MultiDummy", "multi", "scalar", "is_multi", "fresh", "ZSum", "zsum",
     "Bracket", "NonNeg", "EqZero", "Divides", "le", "lt", "eq", "box", "in_range", "SignalName",
     "Signal", "signals_of", "defined_signals", "substitute", "rename_bound", "summation_variables", "product",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sympy
 from sympy import Expr
 
 from ..spec import ConvSpec
@@ -97,12 +98,6 @@ b, g, c, o = scalar("b g c o")
 i, j, m = multi("i j m")
 
 
-def zero_extended(x: Signal, st: Setting, name: str | None = None) -> Signal:
-    """x̃[b, g, c, j] = [0 ≤ j ≤ n - 1] x[b, g, c, j]: the input, zero outside its box."""
-    return Signal(name or f"{x.name}~", rf"\tilde{{{x.base.label._latex_form}}}",
-                  lambda b_, g_, c_, j_: st.pixels(j_) * x[b_, g_, c_, j_], arity=4)
-
-
 def correlation(x: Signal, w: Signal, st: Setting, name: str = "corr") -> Signal:
     """corr(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x̃[b, g, c, s·i + d·m - p]."""
     def entry(b_, g_, o_, i_):
@@ -147,9 +142,59 @@ def bias_gradient(gy: Signal, st: Setting, name: str = "gradb") -> Signal:
                   arity=2)
 
 
-def inner(u: Expr, v: Expr, variables: tuple, boxes: Expr) -> Expr:
-    """⟨u, v⟩ = Σ over ``variables`` of boxes · u · v."""
-    return zsum(boxes * u * v, *variables)
+# --------------------------------------------------------------------------------------------
+# Shifts, flips and the infinite and circular settings
+# --------------------------------------------------------------------------------------------
+
+def shifted(x: Signal, t: Expr, name: str | None = None) -> Signal:
+    """(τ_t x)[b, g, c, j] = x[b, g, c, j - t]: the signal moved by t (on all of Z^D)."""
+    label = x.base.label._latex_form
+    return Signal(name or f"tau({x.name})", rf"\tau_{{t}} {label}",
+                  lambda b_, g_, c_, j_: x[b_, g_, c_, j_ - t], arity=4)
+
+
+def framed_shift(x: Signal, t: Expr, st: Setting, name: str | None = None) -> Signal:
+    """(σ_t x)[b, g, c, j] = [j ∈ N] x̃[b, g, c, j - t]: moved by t within the frame [0, n),
+    what leaves the frame is lost and what enters is zero."""
+    label = x.base.label._latex_form
+    return Signal(name or f"sigma({x.name})", rf"\sigma_{{t}} {label}",
+                  lambda b_, g_, c_, j_: st.pixels(j_) * st.pixels(j_ - t) * x[b_, g_, c_, j_ - t],
+                  arity=4)
+
+
+def infinite_correlation(x: Signal, w: Signal, st: Setting, name: str = "corr_inf") -> Signal:
+    """corr(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x[b, g, c, s·i + d·m - p]
+    for a signal on all of Z^D (no border)."""
+    def entry(b_, g_, o_, i_):
+        j_ = st.input_index(i_, m)
+        return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
+    return Signal(name, rf"\operatorname{{corr}}({x.base.label._latex_form})", entry, arity=4)
+
+
+def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
+    """flip(w)[g, o, c, m] = [m ∈ K] w[g, o, c, k - 1 - m]: every spatial axis reversed,
+    channel axes untouched."""
+    return Signal(name or f"flip({w.name})", rf"\operatorname{{flip}}({w.base.label._latex_form})",
+                  lambda g_, o_, c_, m_: st.taps(m_) * w[g_, o_, c_, indexmaps.flipped_tap(m_, st.k)],
+                  arity=4)
+
+
+def circular_correlation(x: Signal, w: Signal, st: Setting, name: str = "circ") -> Signal:
+    """circ(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x[b, g, c, (s·i + d·m - p) mod n]:
+    circular padding wraps the read position around the input."""
+    def entry(b_, g_, o_, i_):
+        j_ = sympy.Mod(st.input_index(i_, m), st.n)
+        return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
+    return Signal(name, rf"\operatorname{{circ}}({x.base.label._latex_form})", entry, arity=4)
+
+
+def circular_shift(x: Signal, t: Expr, st: Setting, size: Expr | None = None,
+                   name: str | None = None) -> Signal:
+    """(ρ_t x)[b, g, c, j] = x[b, g, c, (j - t) mod n]: the signal rotated by t."""
+    period = st.n if size is None else size
+    label = x.base.label._latex_form
+    return Signal(name or f"rho({x.name})", rf"\rho_{{t}} {label}",
+                  lambda b_, g_, c_, j_: x[b_, g_, c_, sympy.Mod(j_ - t, period)], arity=4)
 
 
 def output_inner(y_entry, z: Signal, st: Setting) -> Expr:
@@ -164,6 +209,7 @@ def input_inner(x_entry, u: Signal, st: Setting) -> Expr:
                 * x_entry(b, g, c, j) * u[b, g, c, j], b, g, c, j)
 
 
-__all__ = ["Setting", "zero_extended", "correlation", "convolution", "transposed",
-           "weight_gradient", "bias_gradient", "inner", "output_inner", "input_inner",
+__all__ = ["Setting", "correlation", "convolution", "transposed", "weight_gradient",
+           "bias_gradient", "output_inner", "input_inner", "shifted", "framed_shift",
+           "infinite_correlation", "flipped", "circular_correlation", "circular_shift",
            "b", "g", "c", "o", "i", "j", "m"]

@@ -12,13 +12,14 @@ support of swapped sums included.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
 import sympy
 from sympy import Expr, Indexed, S, Symbol
 
-from .language import (Bracket, Divides, EqZero, NonNeg, Signal, ZSum, fresh, is_multi,
+from .language import (Bracket, Divides, EqZero, NonNeg, Partial, Signal, ZSum, fresh, is_multi,
                        substitute)
 from .normal import (ProofError, Term, _linear_coefficient, expand_terms, provably_nonneg,
                      provably_nonzero, provably_positive)
@@ -136,6 +137,58 @@ for _name, _text in (
 
 
 # --------------------------------------------------------------------------------------------
+# Derivatives
+# --------------------------------------------------------------------------------------------
+
+def derivative(expr: Expr, entry: Indexed) -> Expr:
+    """∂expr/∂entry, exactly: ∂x[f]/∂x[e] = Π_k [f_k = e_k]; sums, products and functions by
+    linearity, the product rule and the chain rule."""
+    base = entry.base
+    if not any(isinstance(n, Indexed) and n.base == base for n in sympy.preorder_traversal(expr)):
+        return S.Zero
+    if isinstance(expr, Indexed):
+        return sympy.Mul(*(EqZero(sympy.expand(f - e)) for f, e in zip(expr.indices, entry.indices)))
+    if isinstance(expr, ZSum):
+        var, body = expr.var, expr.body
+        if var in entry.free_symbols:
+            renamed = fresh(var)
+            body, var = substitute(body, {var: renamed}), renamed
+        return ZSum(derivative(body, entry), var)
+    if isinstance(expr, Bracket):
+        raise ProofError(f"cannot differentiate the bracket {expr}: it is not differentiable in "
+                         f"{entry} (state the subgradient explicitly)")
+    if expr.is_Add:
+        return sympy.Add(*(derivative(a, entry) for a in expr.args))
+    if expr.is_Mul:
+        factors = expr.args
+        return sympy.Add(*(sympy.Mul(*factors[:k], derivative(f, entry), *factors[k + 1:])
+                           for k, f in enumerate(factors)))
+    # chain rule through any other function of its arguments (powers included)
+    holes = [sympy.Dummy(f"u{k}") for k in range(len(expr.args))]
+    shape = expr.func(*holes)
+    return sympy.Add(*(sympy.diff(shape, hole).subs(dict(zip(holes, expr.args)))
+                       * derivative(arg, entry) for hole, arg in zip(holes, expr.args)))
+
+
+@rule("differentiate", "∂x[f]/∂x[e] = [f = e] (componentwise); linearity, product and chain rules")
+def differentiate(expr: Expr) -> RuleResult:
+    count = 0
+
+    def walk(node: Expr) -> Expr:
+        nonlocal count
+        if isinstance(node, Partial):
+            count += 1
+            return derivative(walk(node.args[0]), node.args[1])
+        if isinstance(node, ZSum):
+            return ZSum(walk(node.body), node.var)
+        if not node.args:
+            return node
+        return node.func(*(walk(a) for a in node.args))
+
+    return walk(expr), count
+
+
+# --------------------------------------------------------------------------------------------
 # Summation indices
 # --------------------------------------------------------------------------------------------
 
@@ -241,8 +294,14 @@ def _decided(atom: Expr) -> Expr | None:
         if provably_nonneg(-e - 1):
             return S.Zero
     elif isinstance(atom, EqZero):
-        if provably_nonzero(atom.args[0]):
+        e = sympy.expand(atom.args[0])
+        if provably_nonzero(e):
             return S.Zero
+        constant, rest = e.as_coeff_Add()
+        coefficients = [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(rest)]
+        if rest != 0 and all(c.is_Integer for c in coefficients) and constant.is_Integer:
+            if constant % sympy.igcd(*coefficients) != 0:  # no integer solution (parity etc.)
+                return S.Zero
     elif isinstance(atom, Divides):
         s, e = atom.args
         if _quotient(e, s) is not None:
@@ -265,22 +324,44 @@ def decide(expr: Expr) -> RuleResult:
     return _map_terms(expr, rewrite)
 
 
-@rule("implied bracket", "[e ≥ 0] is dropped when e = e1 (+ e2) + c with [e1 ≥ 0] (and "
-      "[e2 ≥ 0]) in the same product and c ≥ 0 provably")
+def _multipliers(e: Expr, fact: Expr) -> list[Expr]:
+    """Candidate nonnegative λ for which λ·fact matches e on some variable's coefficient."""
+    candidates = {S.One}
+    for var in fact.free_symbols & e.free_symbols:
+        a, f = _linear_coefficient(e, var), _linear_coefficient(fact, var)
+        if a is not None and f is not None:
+            ratio = sympy.cancel(a / f)
+            if sympy.fraction(ratio)[1] == 1 and provably_nonneg(ratio):
+                candidates.add(ratio)
+    return sorted(candidates, key=str)
+
+
+def _follows(e: Expr, facts: list[Expr]) -> bool:
+    """e ≥ 0 follows from facts f ≥ 0: e - Σ λ_f f ≥ 0 by a positivity certificate, for
+    multipliers λ ≥ 0 (Fourier–Motzkin style; up to three facts)."""
+    for size in (1, 2, 3):
+        for combo in itertools.combinations(facts, size):
+            options = [_multipliers(e, f) for f in combo]
+            for lambdas in itertools.product(*options):
+                if provably_nonneg(e - sum(l * f for l, f in zip(lambdas, combo))):
+                    return True
+    return False
+
+
+@rule("implied bracket", "[e ≥ 0] is dropped when e = Σ λ·f + c for brackets [f ≥ 0] of the same "
+      "product, multipliers λ ≥ 0 and c ≥ 0, each provably")
 def implied(expr: Expr) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
-        facts = [a.args[0] for a in term.atoms if isinstance(a, NonNeg)]
+        kept = list(term.atoms)
         for atom in term.atoms:
             if not isinstance(atom, NonNeg):
                 continue
-            e = atom.args[0]
-            others = [f for f in facts if f != e]
-            pairs = [(a,) for a in others] + [(a, b) for i, a in enumerate(others)
-                                              for b in others[i + 1:]]
-            if any(provably_nonneg(e - sum(combo)) for combo in pairs):
-                atoms = tuple(a for a in term.atoms if a is not atom)
-                return Term(term.coeff, atoms, term.bound)
-        return None
+            facts = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom]
+            if _follows(atom.args[0], facts):  # implied by the brackets that stay
+                kept.remove(atom)
+        if len(kept) == len(term.atoms):
+            return None
+        return Term(term.coeff, tuple(kept), term.bound)
 
     return _map_terms(expr, rewrite)
 

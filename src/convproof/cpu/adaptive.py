@@ -1,0 +1,67 @@
+"""Adaptive average and max pooling on NumPy: window i is [floor(i n/o), ceil((i+1) n/o)) per axis.
+
+The average is separable: along one axis it is the (o, n) matrix
+
+    M[i, j] = 1 / |window i|   for j in window i,   else 0,
+
+so y = x x_1 M_1 x_2 M_2 ... (one GEMM per axis) and its adjoint applies the transposes M^T.
+The max visits tap t of window i at floor(i n/o) + t while t < |window i|, by the rules of
+:mod:`.maxima`; its backward is the same index routing as max pooling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..spec import adaptive_windows
+from .maxima import Table, window_max
+
+
+def _windows(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each of the o windows over n positions."""
+    bounds = np.array(adaptive_windows(n, o), dtype=np.int64)
+    return bounds[:, 0], bounds[:, 1] - bounds[:, 0]
+
+
+def _table(n: int, o: int) -> Table:
+    """pos[i, t] = floor(i n/o) + t, counted while t < |window i|."""
+    starts, lengths = _windows(n, o)
+    taps = np.arange(lengths.max())
+    return starts[:, None] + taps, taps < lengths[:, None]
+
+
+def _mean_matrix(n: int, o: int, dtype: np.dtype) -> np.ndarray:
+    """M[i, j] = 1 / |window i| for j in window i: the (o, n) matrix of one axis."""
+    starts, lengths = _windows(n, o)
+    j = np.arange(n)
+    inside = (j >= starts[:, None]) & (j < (starts + lengths)[:, None])
+    return (inside / lengths[:, None]).astype(dtype)
+
+
+def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
+    """y[..., i, ...] = sum_j matrix[i, j] x[..., j, ...] along ``axis``, as one GEMM."""
+    moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    product = moved.reshape(-1, moved.shape[-1]) @ matrix.T
+    return np.moveaxis(product.reshape(*moved.shape[:-1], matrix.shape[0]), -1, axis)
+
+
+def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
+    """y[b, c, i] = mean of x[b, c, j] over the window of i (a product of per-axis windows)."""
+    for axis, (n, o) in enumerate(zip(x.shape[2:], output_size), start=2):
+        x = _contract(x, axis, _mean_matrix(n, o, x.dtype))
+    return np.ascontiguousarray(x)
+
+
+def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
+    """grad[b, c, j] = sum over the windows i holding j of g[b, c, i] / |window i|."""
+    for axis, n in enumerate(input_size, start=2):
+        g = _contract(g, axis, _mean_matrix(n, g.shape[axis], g.dtype).T)
+    return np.ascontiguousarray(g)
+
+
+def adaptive_max_pool(x: np.ndarray, output_size: Sequence[int]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """y[b, c, i] = max of x[b, c, j] over the window of i, with its flat index."""
+    return window_max(x, [_table(n, o) for n, o in zip(x.shape[2:], output_size)])

@@ -1,0 +1,95 @@
+"""im2col on NumPy: every window of a padded input as one strided view, copied in bounded blocks.
+
+The window view has one axis per output position and one per kernel tap,
+
+    V[b, c, i, m] = x_pad[b, c, s*i + d*m]          (i, m multi-indices over the spatial dims)
+
+and costs no memory.  Its copy in GEMM layout (the unfold buffer) holds C*K floats per output
+position (K = prod(k)), so it is made in blocks: several samples of the batch at once, or, when
+one sample alone is too large, a range of rows along the first output axis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+UNFOLD_BUFFER_BYTES = 64 * 2**20
+"""Upper bound on one unfold buffer (and on the GEMM blocks beside it), in bytes."""
+
+
+def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
+                dilation: Sequence[int]) -> np.ndarray:
+    """V[b, c, i..., m...] = x_pad[b, c, s*i + d*m]: shape (N, C, *o, *k), a view, no copy.
+
+    The output size o = floor((n_pad - d(k - 1) - 1)/s) + 1 per dim comes out of the view.
+    """
+    dims = len(kernel_size)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    view = sliding_window_view(x_pad, span, axis=tuple(range(2, 2 + dims)))
+    positions = tuple(slice(None, None, s) for s in stride)
+    taps = tuple(slice(None, None, d) for d in dilation)
+    return view[(slice(None), slice(None), *positions, *taps)]
+
+
+def strided(start: int, count: int, step: int) -> slice:
+    """The positions start + step*i, i < count, as a slice."""
+    return slice(start, start + step * (count - 1) + 1, step)
+
+
+def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int
+           ) -> Iterator[tuple[slice, slice]]:
+    """(samples, rows of the first output axis) blocks of at most UNFOLD_BUFFER_BYTES each.
+
+    A block never holds less than one row of one sample, however large that row is.
+    """
+    row_bytes = max(1, bytes_per_position * math.prod(out_size[1:]))
+    rows_per_block = max(1, UNFOLD_BUFFER_BYTES // row_bytes)
+    rows = out_size[0]
+    if rows_per_block >= rows:
+        samples = rows_per_block // rows
+        for start in range(0, batch, samples):
+            yield slice(start, min(start + samples, batch)), slice(0, rows)
+        return
+    for sample in range(batch):
+        for start in range(0, rows, rows_per_block):
+            yield slice(sample, sample + 1), slice(start, min(start + rows_per_block, rows))
+
+
+def block_positions(rows: slice, out_size: Sequence[int]) -> tuple[int, ...]:
+    """The output positions a block covers: its rows along the first axis, all of the others."""
+    return (rows.stop - rows.start, *out_size[1:])
+
+
+def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, G*C, *p) -> (G, C, N*P) contiguous, P = prod(p): one GEMM operand per group."""
+    batch, channels = a.shape[:2]
+    grouped = a.reshape(batch, groups, channels // groups, -1)
+    matrix = np.ascontiguousarray(grouped.transpose(1, 2, 0, 3))
+    return matrix.reshape(groups, channels // groups, -1)
+
+
+def batch_first(a: np.ndarray, batch: int, positions: Sequence[int]) -> np.ndarray:
+    """(G, C, N*P) or (G, C, N, *p) -> (N, G*C, *p): the inverse of :func:`channels_first`."""
+    groups, channels = a.shape[:2]
+    spread = a.reshape(groups, channels, batch, *positions)
+    return np.moveaxis(spread, 2, 0).reshape(batch, groups * channels, *positions)
+
+
+def unfold(view: np.ndarray, samples: slice, rows: slice, groups: int) -> np.ndarray:
+    """The im2col buffer of one block: (G, Ci*K, n*P) with rows (c', m) and columns (b, i).
+
+        cols[g, (c', m), (b, i)] = x_pad[b, g*Ci + c', s*i + d*m]
+    """
+    dims = (view.ndim - 2) // 2
+    block = view[samples, :, rows]
+    batch, channels = block.shape[:2]
+    grouped = block.reshape(batch, groups, channels // groups, *block.shape[2:])
+    # (b, g, c', i..., m...) -> (g, c', m..., b, i...)
+    order = (1, 2, *range(3 + dims, 3 + 2 * dims), 0, *range(3, 3 + dims))
+    cols = np.ascontiguousarray(grouped.transpose(order))
+    taps = math.prod(block.shape[2 + dims:])
+    return cols.reshape(groups, channels // groups * taps, -1)

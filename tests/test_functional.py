@@ -1,0 +1,555 @@
+"""The public functional API on NumPy against the float64 oracle and against PyTorch on the CPU.
+
+Every comparison uses the relative error max |actual - expected| / max |expected|: 1e-10 in
+float64, 1e-5 for float32 results (against the oracle in float64 on the same values).  PyTorch
+has no asymmetric or mode padding inside its convolutions, so its side pads explicitly with
+``torch.nn.functional.pad`` (whose pad tuple lists the last axis first) and convolves with
+padding 0; transposed convolutions with a padding mode are compared with PyTorch's autograd
+through that padded convolution, their definition.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from convproof import functional, reference
+from convproof.cpu import unfold
+from convproof.spec import ConvSpec
+from strategies import MAX_KERNEL, MAX_SIZE, conv_cases, pool_cases
+
+RTOL = 1e-10
+FLOAT32_RTOL = 1e-5
+TORCH_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+                   "circular": "circular"}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+def assert_close(actual, expected, rtol: float = RTOL, dtype=np.float64) -> None:
+    """Same shape, the expected dtype, and max |actual - expected| <= rtol * max |expected|."""
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.dtype == dtype, actual.dtype
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    error = np.abs(actual.astype(np.float64) - expected).max(initial=0.0)
+    assert error <= rtol * np.abs(expected).max(initial=0.0), f"max abs error {error}"
+
+
+def api(name: str, dims: int):
+    """functional.conv2d for api("conv{}d", 2)."""
+    return getattr(functional, name.format(dims))
+
+
+def torch_api(torch, name: str, dims: int):
+    return getattr(torch.nn.functional, name.format(dims))
+
+
+def tensor(torch, array, grad: bool = False):
+    return torch.tensor(np.array(array), dtype=torch.float64, requires_grad=grad)  # a fresh copy
+
+
+def torch_padded(torch, x, pads, mode: str):
+    """x padded with explicit (lo, hi) pairs; F.pad lists the last axis first."""
+    flat = [p for pair in reversed(pads) for p in pair]
+    return torch.nn.functional.pad(x, flat, mode=TORCH_PAD_MODES[mode])
+
+
+def torch_conv(torch, case, x, w, bias=None):
+    """PyTorch's conv of ``case`` (any mode, asymmetric padding) on tensors x, w."""
+    s = case.spec
+    padded = torch_padded(torch, x, s.pads(case.size), s.padding_mode)
+    return torch_api(torch, "conv{}d", s.dims)(padded, w, bias, stride=s.stride, padding=0,
+                                               dilation=s.dilation, groups=s.groups)
+
+
+def same_outcome(actual_call, expected_call, **check) -> None:
+    """Both calls raise ValueError, or both return close results."""
+    try:
+        expected = expected_call()
+    except ValueError:  # no output, a kernel that does not fit, a padding the input cannot carry
+        with pytest.raises(ValueError):
+            actual_call()
+        return
+    assert_close(actual_call(), expected, **check)
+
+
+def random_bias(case, channels: int) -> np.ndarray:
+    return np.random.default_rng(case.seed + 1).standard_normal(channels)
+
+
+def transposed_kwargs(case) -> dict:
+    s = case.spec
+    return {"stride": s.stride, "padding": s.pads(case.size), "output_padding": s.output_padding,
+            "groups": s.groups, "dilation": s.dilation, "padding_mode": s.padding_mode}
+
+
+def pool_kwargs(spec) -> dict:
+    return {"kernel_size": spec.kernel_size, "stride": spec.stride, "padding": spec.padding,
+            "ceil_mode": spec.ceil_mode}
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["conv", "convolve"])
+@settings(max_examples=300)
+@given(case=conv_cases())
+def test_conv_and_convolve_match_reference_and_torch(name, case, torch):
+    x, w, b, _ = case.arrays()
+    y = api(name + "{}d", case.dims)(x, w, b, **case.kwargs)
+    assert_close(y, getattr(reference, name)(x, w, b, **case.kwargs))
+    if name == "convolve":  # flip-equivalence: PyTorch correlates with the flipped kernel
+        w = w[(Ellipsis, *(slice(None, None, -1),) * case.dims)]
+    assert_close(y, torch_conv(torch, case, tensor(torch, x), tensor(torch, w),
+                               tensor(torch, b)).numpy())
+
+
+@settings(max_examples=400)
+@given(case=conv_cases(output_padding=True))
+def test_conv_transpose_matches_reference_and_torch(case, torch):
+    _, w, _, x = case.arrays()
+    b = random_bias(case, case.spec.in_channels)
+    kwargs = transposed_kwargs(case)
+    transpose = api("conv_transpose{}d", case.dims)
+    try:
+        expected = reference.conv_transpose(x, w, b, **kwargs)
+    except ValueError:  # no output, or a padding the transposed output cannot carry
+        with pytest.raises(ValueError):
+            transpose(x, w, b, **kwargs)
+        return
+    y = transpose(x, w, b, **kwargs)
+    assert_close(y, expected)
+    # PyTorch: the adjoint of the padded conv through autograd, when that conv maps the output
+    # size t back to the input size m (output_padding >= stride can break this)
+    spec = case.spec
+    size = y.shape[2:]
+    if spec.output_size(size) == x.shape[2:]:
+        z = torch.zeros((x.shape[0], spec.in_channels, *size), dtype=torch.float64,
+                        requires_grad=True)
+        padded = torch_padded(torch, z, kwargs["padding"], spec.padding_mode)
+        forward = torch_api(torch, "conv{}d", case.dims)(
+            padded, tensor(torch, w), stride=spec.stride, dilation=spec.dilation,
+            groups=spec.groups)
+        (grad,) = torch.autograd.grad(forward, z, tensor(torch, x))
+        assert_close(y - b.reshape(-1, *(1,) * case.dims), grad.numpy())
+
+
+@settings(max_examples=150)
+@given(case=conv_cases(modes=("zeros",), output_padding=True))
+def test_conv_transpose_matches_torch_conv_transpose(case, torch):
+    """PyTorch's own transposed conv, padding 0 and cropped to the asymmetric padding."""
+    _, w, _, x = case.arrays()
+    b = random_bias(case, case.spec.in_channels)
+    kwargs = transposed_kwargs(case)
+    spec = case.spec
+    full = torch_api(torch, "conv_transpose{}d", case.dims)(
+        tensor(torch, x), tensor(torch, w), tensor(torch, b), stride=spec.stride,
+        output_padding=spec.output_padding, groups=spec.groups, dilation=spec.dilation).numpy()
+    crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(kwargs["padding"], full.shape[2:]))
+    assume(all(c.start < c.stop for c in crop))
+    y = api("conv_transpose{}d", case.dims)(x, w, b, **kwargs)
+    assert_close(y, full[(Ellipsis, *crop)])
+
+
+@settings(max_examples=400)
+@given(case=conv_cases())
+def test_conv_gradients_match_reference_and_autograd(case, torch):
+    x, w, _, g = case.arrays()
+    kwargs = case.kwargs
+    grad_input = api("conv{}d_input", case.dims)(x.shape, w, g, **kwargs)
+    grad_weight = api("conv{}d_weight", case.dims)(x, w.shape, g, **kwargs)
+    assert_close(grad_input, reference.conv_input_grad(x.shape, w, g, **kwargs))
+    assert_close(grad_weight, reference.conv_weight_grad(x, w.shape, g, **kwargs))
+    x_t, w_t = tensor(torch, x, grad=True), tensor(torch, w, grad=True)
+    expected = torch.autograd.grad(torch_conv(torch, case, x_t, w_t), (x_t, w_t),
+                                   tensor(torch, g))
+    assert_close(grad_input, expected[0].numpy())
+    assert_close(grad_weight, expected[1].numpy())
+
+
+@settings(max_examples=300)
+@given(case=conv_cases())
+def test_transposed_conv_is_the_adjoint(case):
+    """<conv(x), g> = <x, conv_transpose(g)> for every padding mode."""
+    x, w, _, g = case.arrays()
+    spec = case.spec
+    y = api("conv{}d", case.dims)(x, w, **case.kwargs)
+    output_padding = spec.output_padding_for(spec.output_size(case.size), case.size)
+    z = api("conv_transpose{}d", case.dims)(
+        g, w, stride=spec.stride, padding=spec.pads(case.size), output_padding=output_padding,
+        groups=spec.groups, dilation=spec.dilation, padding_mode=spec.padding_mode)
+    scale = np.abs(y).ravel() @ np.abs(g).ravel() + np.abs(x).ravel() @ np.abs(z).ravel()
+    assert abs(np.vdot(y, g) - np.vdot(x, z)) <= 1e-12 * scale
+
+
+@st.composite
+def string_padding_cases(draw):
+    """A conv with padding "valid", "same" or "full", any stride, dilation and mode."""
+    dims = draw(st.sampled_from((1, 2, 3)))
+    kernel = tuple(draw(st.integers(1, MAX_KERNEL[dims])) for _ in range(dims))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    size = tuple(draw(st.integers(1, MAX_SIZE[dims])) for _ in range(dims))
+    spec = ConvSpec(draw(st.integers(1, 2)), draw(st.integers(1, 2)), kernel, stride=stride,
+                    padding=draw(st.sampled_from(("valid", "same", "full"))), dilation=dilation,
+                    padding_mode=draw(st.sampled_from(("zeros", "reflect", "replicate",
+                                                       "circular"))))
+    return spec, size, draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=300)
+@given(case=string_padding_cases())
+def test_padding_strings(case):
+    """"valid", "same" (output ceil(n/s) for any stride) and "full", forward and gradients."""
+    spec, size, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, spec.in_channels, *size))
+    w = rng.standard_normal(spec.weight_shape)
+    kwargs = {"stride": spec.stride, "padding": spec.padding, "dilation": spec.dilation,
+              "padding_mode": spec.padding_mode}
+    conv = api("conv{}d", spec.dims)
+    same_outcome(lambda: conv(x, w, **kwargs), lambda: reference.conv(x, w, **kwargs))
+    try:
+        y = conv(x, w, **kwargs)
+    except ValueError:
+        return
+    if spec.padding == "same":
+        assert y.shape[2:] == tuple(math.ceil(n / s) for n, s in zip(size, spec.stride))
+    g = rng.standard_normal(y.shape)
+    assert_close(api("conv{}d_input", spec.dims)(x.shape, w, g, **kwargs),
+                 reference.conv_input_grad(x.shape, w, g, **kwargs))
+    assert_close(api("conv{}d_weight", spec.dims)(x, w.shape, g, **kwargs),
+                 reference.conv_weight_grad(x, w.shape, g, **kwargs))
+    if spec.padding != "same" or all(s == 1 for s in spec.stride):
+        same_outcome(lambda: api("conv_transpose{}d", spec.dims)(g, w, **kwargs),
+                     lambda: reference.conv_transpose(g, w, **kwargs))
+
+
+# --------------------------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------------------------
+
+@settings(max_examples=400)
+@given(case=pool_cases())
+def test_max_pool_matches_reference_and_torch(case, torch):
+    x, g = case.arrays()
+    spec, dims = case.spec, len(case.size)
+    kwargs = dict(pool_kwargs(spec), dilation=spec.dilation)
+    y, indices = api("max_pool{}d", dims)(x, return_indices=True, **kwargs)
+    expected, expected_indices = reference.max_pool(x, **kwargs)
+    np.testing.assert_array_equal(y, expected)
+    assert y.dtype == np.float64 and indices.dtype == np.int64
+    np.testing.assert_array_equal(indices, expected_indices)
+    grad = api("max_pool{}d_backward", dims)(g, x, **kwargs)
+    assert_close(grad, reference.max_pool_backward(g, x, **kwargs), rtol=0)
+    # PyTorch points a window without any input position (index -1 here) at no valid pixel
+    assume((indices >= 0).all())
+    x_t = tensor(torch, x, grad=True)
+    y_t, indices_t = torch_api(torch, "max_pool{}d", dims)(x_t, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(y, y_t.detach().numpy())
+    np.testing.assert_array_equal(indices, indices_t.numpy())
+    (grad_t,) = torch.autograd.grad(y_t, x_t, tensor(torch, g))
+    assert_close(grad, grad_t.numpy())
+
+
+@settings(max_examples=400)
+@given(case=pool_cases(dilation=False), count_include_pad=st.booleans())
+def test_avg_pool_matches_reference_and_torch(case, count_include_pad, torch):
+    x, g = case.arrays()
+    dims = len(case.size)
+    kwargs = dict(pool_kwargs(case.spec), count_include_pad=count_include_pad)
+    y = api("avg_pool{}d", dims)(x, **kwargs)
+    grad = api("avg_pool{}d_backward", dims)(g, x, **kwargs)
+    assert_close(y, reference.avg_pool(x, **kwargs))
+    assert_close(grad, reference.avg_pool_backward(g, x, **kwargs))
+    if dims == 3 and any(n < k for n, k in zip(case.size, case.spec.kernel_size)):
+        return  # PyTorch's avg_pool3d (only the 3-D one) refuses inputs smaller than the kernel
+    x_t = tensor(torch, x, grad=True)
+    y_t = torch_api(torch, "avg_pool{}d", dims)(x_t, **kwargs)
+    assert_close(y, y_t.detach().numpy())
+    (grad_t,) = torch.autograd.grad(y_t, x_t, tensor(torch, g))
+    assert_close(grad, grad_t.numpy())
+
+
+@st.composite
+def adaptive_cases(draw):
+    """Input shape and an output size that may not divide it, exceed it, or be None."""
+    dims = draw(st.sampled_from((1, 2, 3)))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)),
+             *(draw(st.integers(1, MAX_SIZE[dims])) for _ in range(dims)))
+    sizes = [draw(st.one_of(st.none(), st.integers(1, MAX_SIZE[dims] + 2))) for _ in range(dims)]
+    output_size = sizes[0] if dims == 1 or draw(st.booleans()) else tuple(sizes)
+    assume(output_size is not None)
+    return shape, output_size, draw(st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=300)
+@given(case=adaptive_cases())
+def test_adaptive_pools_match_reference_and_torch(case, torch):
+    shape, output_size, seed = case
+    dims = len(shape) - 2
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    y = api("adaptive_avg_pool{}d", dims)(x, output_size)
+    m, indices = api("adaptive_max_pool{}d", dims)(x, output_size, return_indices=True)
+    g = rng.standard_normal(y.shape)
+    grad_avg = api("adaptive_avg_pool{}d_backward", dims)(g, x)
+    grad_max = api("adaptive_max_pool{}d_backward", dims)(g, x, output_size)
+    assert_close(y, reference.adaptive_avg_pool(x, output_size))
+    assert_close(grad_avg, reference.adaptive_avg_pool_backward(g, x))
+    expected, expected_indices = reference.adaptive_max_pool(x, output_size)
+    assert_close(m, expected, rtol=0)
+    np.testing.assert_array_equal(indices, expected_indices)
+    assert_close(grad_max, reference.adaptive_max_pool_backward(g, x, output_size), rtol=0)
+    x_t = tensor(torch, x, grad=True)
+    y_t = torch_api(torch, "adaptive_avg_pool{}d", dims)(x_t, output_size)
+    m_t, indices_t = torch_api(torch, "adaptive_max_pool{}d", dims)(x_t, output_size,
+                                                                    return_indices=True)
+    assert_close(y, y_t.detach().numpy())
+    assert_close(m, m_t.detach().numpy(), rtol=0)
+    np.testing.assert_array_equal(indices, indices_t.numpy())
+    grads_t = [torch.autograd.grad(out, x_t, tensor(torch, g))[0].numpy() for out in (y_t, m_t)]
+    assert_close(grad_avg, grads_t[0])
+    assert_close(grad_max, grads_t[1])
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_max_pool_ties_nan_and_infinity_follow_torch(dims, rng, torch):
+    """Ties keep the first position in window order, a NaN wins (the last one), -inf is kept."""
+    shape = (2, 3, *(7,) * dims)
+    x = rng.integers(0, 3, size=shape).astype(np.float64)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.1] = -np.inf
+    windows = ({"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1, "ceil_mode": True},
+               {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2, "ceil_mode": False})
+    for kwargs in windows:
+        y, indices = api("max_pool{}d", dims)(x, return_indices=True, **kwargs)
+        y_t, indices_t = torch_api(torch, "max_pool{}d", dims)(tensor(torch, x),
+                                                               return_indices=True, **kwargs)
+        np.testing.assert_array_equal(y, y_t.numpy())
+        np.testing.assert_array_equal(indices, indices_t.numpy())
+    y, indices = api("adaptive_max_pool{}d", dims)(x, 3, return_indices=True)
+    y_t, indices_t = torch_api(torch, "adaptive_max_pool{}d", dims)(tensor(torch, x), 3,
+                                                                    return_indices=True)
+    np.testing.assert_array_equal(y, y_t.numpy())
+    np.testing.assert_array_equal(indices, indices_t.numpy())
+
+
+# --------------------------------------------------------------------------------------------
+# Unbatched inputs, dtypes
+# --------------------------------------------------------------------------------------------
+
+@settings(max_examples=100)
+@given(case=conv_cases())
+def test_unbatched_convolutions(case, torch):
+    """(C, *n) inputs give the batched result without its batch axis, as in PyTorch."""
+    x, w, b, g = case.arrays()
+    spec, dims, kwargs = case.spec, case.dims, case.kwargs
+    transposed = {"stride": spec.stride, "padding": spec.pads(case.size), "groups": spec.groups,
+                  "dilation": spec.dilation}
+    per_sample = {
+        "conv": lambda x, g: api("conv{}d", dims)(x, w, b, **kwargs),
+        "convolve": lambda x, g: api("convolve{}d", dims)(x, w, b, **kwargs),
+        "conv_input": lambda x, g: api("conv{}d_input", dims)(x.shape, w, g, **kwargs),
+        "conv_transpose": lambda x, g: api("conv_transpose{}d", dims)(g, w, **transposed),
+    }
+    for name, call in per_sample.items():
+        try:
+            batched = call(x[:1], g[:1])
+        except ValueError:  # a transposed conv without output
+            continue
+        np.testing.assert_array_equal(call(x[0], g[0]), batched[0], err_msg=name)
+    grad_weight = api("conv{}d_weight", dims)
+    np.testing.assert_array_equal(grad_weight(x[0], w.shape, g[0], **kwargs),
+                                  grad_weight(x[:1], w.shape, g[:1], **kwargs))
+    expected = torch_conv(torch, case, tensor(torch, x[0]), tensor(torch, w), tensor(torch, b))
+    assert_close(per_sample["conv"](x[0], g[0]), expected.numpy())
+
+
+@settings(max_examples=100)
+@given(case=pool_cases())
+def test_unbatched_pools(case):
+    """(C, *n) inputs of every pool and pool backward: the batched result without its batch axis."""
+    x, _ = case.arrays()
+    spec, dims = case.spec, len(case.size)
+    max_kwargs = dict(pool_kwargs(spec), dilation=spec.dilation)
+    avg_kwargs = pool_kwargs(spec)
+    rng = np.random.default_rng(case.seed + 1)
+    pools = [
+        ("max_pool{}d", "max_pool{}d_backward", max_kwargs),
+        ("avg_pool{}d", "avg_pool{}d_backward", avg_kwargs),
+        ("adaptive_avg_pool{}d", "adaptive_avg_pool{}d_backward", {"output_size": 2}),
+        ("adaptive_max_pool{}d", "adaptive_max_pool{}d_backward", {"output_size": 2}),
+    ]
+    for forward, backward, kwargs in pools:
+        batched = api(forward, dims)(x[:1], **kwargs)
+        np.testing.assert_array_equal(api(forward, dims)(x[0], **kwargs), batched[0])
+        g = rng.standard_normal(batched.shape)
+        if backward.startswith("adaptive_avg"):
+            kwargs = {}
+        np.testing.assert_array_equal(api(backward, dims)(g[0], x[0], **kwargs),
+                                      api(backward, dims)(g, x[:1], **kwargs)[0])
+    for name in ("max_pool{}d", "adaptive_max_pool{}d"):
+        kwargs = max_kwargs if name == "max_pool{}d" else {"output_size": 2}
+        for batched, unbatched in zip(api(name, dims)(x[:1], return_indices=True, **kwargs),
+                                      api(name, dims)(x[0], return_indices=True, **kwargs)):
+            np.testing.assert_array_equal(unbatched, batched[0])
+
+
+@settings(max_examples=200)
+@given(case=conv_cases(output_padding=True))
+def test_float32_stays_float32(case):
+    x, w, b, g = case.arrays(np.float32)
+    kwargs = case.kwargs
+    x64, w64, b64, g64 = (a.astype(np.float64) for a in (x, w, b, g))
+    check = {"rtol": FLOAT32_RTOL, "dtype": np.float32}
+    assert_close(api("conv{}d", case.dims)(x, w, b, **kwargs),
+                 reference.conv(x64, w64, b64, **kwargs), **check)
+    assert_close(api("conv{}d_input", case.dims)(x.shape, w, g, **kwargs),
+                 reference.conv_input_grad(x.shape, w64, g64, **kwargs), **check)
+    assert_close(api("conv{}d_weight", case.dims)(x, w.shape, g, **kwargs),
+                 reference.conv_weight_grad(x64, w.shape, g64, **kwargs), **check)
+    transposed = transposed_kwargs(case)
+    same_outcome(lambda: api("conv_transpose{}d", case.dims)(g, w, **transposed),
+                 lambda: reference.conv_transpose(g64, w64, **transposed), **check)
+
+
+@settings(max_examples=150)
+@given(case=pool_cases(dilation=False))
+def test_float32_pools(case):
+    x, g = case.arrays(np.float32)
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    dims, kwargs = len(case.size), pool_kwargs(case.spec)
+    check = {"rtol": FLOAT32_RTOL, "dtype": np.float32}
+    y, _indices = api("max_pool{}d", dims)(x, return_indices=True, **kwargs)
+    assert_close(y, reference.max_pool(x64, **kwargs)[0], **check)
+    assert_close(api("max_pool{}d_backward", dims)(g, x, **kwargs),
+                 reference.max_pool_backward(g64, x64, **kwargs), **check)
+    assert_close(api("avg_pool{}d", dims)(x, **kwargs), reference.avg_pool(x64, **kwargs),
+                 **check)
+    assert_close(api("avg_pool{}d_backward", dims)(g, x, **kwargs),
+                 reference.avg_pool_backward(g64, x64, **kwargs), **check)
+    assert_close(api("adaptive_avg_pool{}d", dims)(x, 3), reference.adaptive_avg_pool(x64, 3),
+                 **check)
+    assert_close(api("adaptive_max_pool{}d", dims)(x, 3), reference.adaptive_max_pool(x64, 3)[0],
+                 **check)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.int8])
+def test_integer_inputs_are_computed_in_float64(dtype, rng):
+    """Integers are converted exactly; small integer sums come out exact in float64."""
+    low = 0 if np.dtype(dtype).kind == "u" else -4
+    x = rng.integers(low, 5, size=(2, 4, 7, 6)).astype(dtype)
+    w = rng.integers(low, 5, size=(6, 2, 3, 2)).astype(dtype)
+    b = rng.integers(low, 5, size=6).astype(dtype)
+    kwargs = {"stride": (2, 1), "padding": ((1, 0), (2, 1)), "groups": 2, "padding_mode": "reflect"}
+    y = functional.conv2d(x, w, b, **kwargs)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, reference.conv(x, w, b, **kwargs))
+    g = rng.integers(low, 5, size=y.shape).astype(dtype)
+    np.testing.assert_array_equal(functional.conv2d_input(x.shape, w, g, **kwargs),
+                                  reference.conv_input_grad(x.shape, w, g, **kwargs))
+    np.testing.assert_array_equal(functional.conv2d_weight(x, w.shape, g, **kwargs),
+                                  reference.conv_weight_grad(x, w.shape, g, **kwargs))
+    pooled, indices = functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+    expected, expected_indices = reference.max_pool(x, 3, 2, 1)
+    assert pooled.dtype == np.float64
+    np.testing.assert_array_equal(pooled, expected)
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_array_equal(functional.avg_pool2d(x, 2), reference.avg_pool(x, 2))
+
+
+def test_mixed_precision_is_computed_in_float64(rng):
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3))
+    y = functional.conv2d(x, w, padding=1)
+    assert y.dtype == np.float64
+    assert_close(y, reference.conv(x, w, padding=1))
+
+
+# --------------------------------------------------------------------------------------------
+# Unfold blocks (bounded im2col buffers)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("limit", [1, 700, 5000])
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_small_unfold_buffers_give_the_same_results(limit, dims, rng, monkeypatch):
+    """Blocks over the batch and over output rows (forced by a tiny limit) change nothing."""
+    size = {1: (23,), 2: (9, 8), 3: (6, 5, 5)}[dims]
+    x = rng.standard_normal((3, 4, *size))
+    w = rng.standard_normal((6, 2, *(3,) * dims))
+    kwargs = {"stride": 2, "padding": 1, "dilation": 1, "groups": 2, "padding_mode": "circular"}
+    y = functional.conv(x, w, **kwargs, dims=dims)
+    g = rng.standard_normal(y.shape)
+    results = (y, functional.conv_input(x.shape, w, g, **kwargs, dims=dims),
+               functional.conv_weight(x, w.shape, g, **kwargs, dims=dims))
+    monkeypatch.setattr(unfold, "UNFOLD_BUFFER_BYTES", limit)
+    blocked = (functional.conv(x, w, **kwargs, dims=dims),
+               functional.conv_input(x.shape, w, g, **kwargs, dims=dims),
+               functional.conv_weight(x, w.shape, g, **kwargs, dims=dims))
+    for actual, expected in zip(blocked, results):
+        assert_close(actual, expected, rtol=1e-13)
+    assert_close(blocked[0], reference.conv(x, w, **kwargs))
+    assert_close(blocked[1], reference.conv_input_grad(x.shape, w, g, **kwargs))
+    assert_close(blocked[2], reference.conv_weight_grad(x, w.shape, g, **kwargs))
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 9), st.lists(st.integers(1, 12), min_size=1, max_size=3),
+       st.integers(1, 4000), st.integers(100, 5000))
+def test_blocks_cover_everything_once_within_the_limit(batch, out_size, position_bytes, limit):
+    old, unfold.UNFOLD_BUFFER_BYTES = unfold.UNFOLD_BUFFER_BYTES, limit
+    try:
+        covered = np.zeros((batch, out_size[0]), dtype=int)
+        for samples, rows in unfold.blocks(batch, out_size, position_bytes):
+            covered[samples, rows] += 1
+            positions = (samples.stop - samples.start) * (rows.stop - rows.start)
+            row_bytes = position_bytes * math.prod(out_size[1:])
+            assert positions * row_bytes <= limit or positions == 1
+    finally:
+        unfold.UNFOLD_BUFFER_BYTES = old
+    assert (covered == 1).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures and documentation
+# --------------------------------------------------------------------------------------------
+
+CONV = ["input", "weight", "bias", "stride", "padding", "dilation", "groups", "padding_mode"]
+TRANSPOSE = ["input", "weight", "bias", "stride", "padding", "output_padding", "groups",
+             "dilation", "padding_mode"]
+GRAD = ["stride", "padding", "dilation", "groups", "padding_mode"]
+MAX_POOL = ["kernel_size", "stride", "padding", "dilation", "ceil_mode"]
+AVG_POOL = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"]
+SIGNATURES = {
+    "conv{}d": CONV, "convolve{}d": CONV, "conv_transpose{}d": TRANSPOSE,
+    "conv{}d_input": ["input_size", "weight", "grad_output", *GRAD],
+    "conv{}d_weight": ["input", "weight_size", "grad_output", *GRAD],
+    "max_pool{}d": ["input", *MAX_POOL, "return_indices"],
+    "avg_pool{}d": ["input", *AVG_POOL],
+    "adaptive_avg_pool{}d": ["input", "output_size"],
+    "adaptive_max_pool{}d": ["input", "output_size", "return_indices"],
+    "max_pool{}d_backward": ["grad_output", "input", *MAX_POOL],
+    "avg_pool{}d_backward": ["grad_output", "input", *AVG_POOL],
+    "adaptive_avg_pool{}d_backward": ["grad_output", "input"],
+    "adaptive_max_pool{}d_backward": ["grad_output", "input", "output_size"],
+}
+
+
+@pytest.mark.parametrize("template", sorted(SIGNATURES))
+def test_public_signatures_and_docstrings(template):
+    for dims in (1, 2, 3):
+        function = api(template, dims)
+        assert function.__name__ == template.format(dims)
+        assert list(inspect.signature(function).parameters) == SIGNATURES[template]
+        assert function.__doc__.startswith(f"{dims}-D ")
+        assert function.__name__ in functional.__all__
+        assert "=" in function.__doc__.split("\n\n")[1]  # the formula follows the first line
