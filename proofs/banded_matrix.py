@@ -59,6 +59,8 @@ TOEPLITZ = THEOREM.export(Claim(
     text="with unit stride, moving row and column together leaves A unchanged",
 ))
 
+THEOREM.signals["A"] = A
+THEOREM.certifiable = MATRIX
 
 @THEOREM.evidence
 def matrix_form():

@@ -50,6 +50,7 @@ OFFSET = THEOREM.export(Claim(
     text="conv(x, w)[i] is the textbook convolution at s·i + d(k - 1) - p",
 ))
 
+THEOREM.certifiable = FLIP
 
 @THEOREM.evidence
 def flip():

@@ -38,6 +38,8 @@ ADJOINT = THEOREM.export(Claim(
     text="for all x, w, y of matching shapes, every stride, dilation, padding and group count",
 ))
 
+THEOREM.signals["convT"] = convT
+THEOREM.certifiable = ADJOINT
 
 @THEOREM.evidence
 def derivation():

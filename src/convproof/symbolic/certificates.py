@@ -21,7 +21,7 @@ from .evaluate import Instance, Poly, _Scalar
 from .language import Signal, is_multi, zsum
 from .normal import ProofError
 from .proof import Claim, Evidence
-from .rules import unfold_all
+from .rules import differentiate, unfold_all
 
 _MARK = Signal("@at")
 
@@ -71,7 +71,7 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
 
 def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
     """Both sides unfolded; free indices summed over their boxes with a marker entry @at[...]."""
-    lhs, rhs = unfold_all(claim.lhs), unfold_all(claim.rhs)
+    lhs, rhs = (differentiate(unfold_all(side))[0] for side in (claim.lhs, claim.rhs))
     if claim.indices:
         variables = tuple(claim.indices)
         marker = _MARK[variables] if len(variables) > 1 else _MARK[variables[0]]

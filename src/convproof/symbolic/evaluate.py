@@ -10,6 +10,7 @@ Fractions, compiled from the SymPy expressions, never floats.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from fractions import Fraction
@@ -19,7 +20,8 @@ import sympy
 from sympy import Expr, Indexed, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
-from .normal import ProofError, Term, _linear_coefficient, expand_terms, support_order
+from .normal import (ProofError, Term, _linear_coefficient, expand_terms, provably_positive,
+                     support_order)
 
 Poly = dict[tuple, Any]
 Value = Any  # int, or a tuple of ints for a multi-index
@@ -81,9 +83,31 @@ def _integral(value: Any) -> int | None:
 # Evaluation of one term
 # --------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=65536)
+def _over_integer(expr: Expr) -> tuple[Expr, Expr]:
+    """expr as numerator / denominator with both integer-valued, or (expr, 1)."""
+    if not any(p.exp.is_negative for p in expr.atoms(sympy.Pow)) and \
+            all(r.is_Integer for r in expr.atoms(sympy.Rational)):
+        return expr, sympy.S.One
+    numerator, denominator = sympy.fraction(sympy.together(expr))
+    if denominator == 1 or not (numerator.is_integer and denominator.is_integer):
+        return expr, sympy.S.One
+    return numerator, denominator
+
+
+def _quotient(a: int, b: int):
+    """a / b exactly: an int when b divides a, else a Fraction."""
+    q, r = divmod(a, b)
+    return q if r == 0 else Fraction(a, b)
+
+
+_NAMESPACE["_q"] = _quotient
+
+
 class _Scalar:
     """An expression compiled for ``dims`` axes: ``axes(env)`` is the tuple of its per-axis
-    values (one value if it involves no multi-index)."""
+    values (one value if it involves no multi-index).  A rational expression is compiled as
+    one integer numerator over one integer denominator, so that the arithmetic stays in ints."""
 
     def __init__(self, expr: Expr, symbols: list[Symbol], dims: int):
         expr = sympy.sympify(expr)
@@ -92,12 +116,14 @@ class _Scalar:
         if missing:
             raise ProofError(f"no value for {', '.join(sorted(map(str, missing)))} in {expr}")
         self.multi = any(is_multi(s) for s in self.symbols)
+        numerator, denominator = _over_integer(expr)
         axes = range(dims) if self.multi else [None]
         parts = []
         for axis in axes:
             names = {s: f"v[{i}][{axis}]" if is_multi(s) else f"v[{i}]"
                      for i, s in enumerate(self.symbols)}
-            parts.append(_source(expr, names))
+            top = _source(numerator, names)
+            parts.append(top if denominator == 1 else f"_q({top}, {_source(denominator, names)})")
         self.function = eval(f"lambda v: ({', '.join(parts)},)", dict(_NAMESPACE))
 
     def axes(self, env: dict) -> tuple:
@@ -172,7 +198,7 @@ class _TermEvaluator:
         if kind is Divides:
             s, e = values
             s = s * len(e) if len(s) == 1 else s
-            return all(Fraction(ev) % sv == 0 for sv, ev in zip(s, e))
+            return all(ev % sv == 0 for sv, ev in zip(s, e))
         raise ProofError(f"unknown bracket {kind.__name__}")
 
     def _entry_key(self, name: str, indices: list[_Scalar], env: dict) -> tuple:
@@ -215,6 +241,116 @@ class _TermEvaluator:
             poly[monomial] = total
 
 
+class _CompiledTerm:
+    """One term compiled to a Python function: nested loops over its support (pinned
+    variables solved by divmod, boxed ones ranged), the remaining brackets as comparisons,
+    and the monomial key built in place.  Every value is an int or an exact Fraction."""
+
+    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict):
+        self.dims = dims
+        self.free = [s for s in free]
+        order = support_order(term, cost=_box_cost(sizes, dims))
+        satisfied = {e for _, _, arguments in order for e in arguments}
+        lines, depth = [], 1
+        names: dict[Symbol, Any] = {}
+
+        def axis_names(symbol: Symbol) -> list[str]:
+            return names[symbol] if is_multi(symbol) else [names[symbol]] * dims
+
+        def code(expr: Expr, axis: int) -> str:
+            expr = sympy.sympify(expr)
+            numerator, denominator = _over_integer(expr)
+            mapping = {s: (names[s][axis] if is_multi(s) else names[s]) for s in expr.free_symbols}
+            top = _source(numerator, mapping)
+            return top if denominator == 1 else f"_q({top}, {_source(denominator, mapping)})"
+
+        def multi_expr(expr: Expr) -> bool:
+            return any(is_multi(s) for s in sympy.sympify(expr).free_symbols)
+
+        def emit(line: str) -> None:
+            lines.append("    " * depth + line)
+
+        for k, s in enumerate(self.free):
+            if is_multi(s):
+                names[s] = [f"f{k}_{a}" for a in range(dims)]
+                emit(f"{', '.join(names[s])}, = values[{k}]")
+            else:
+                names[s] = f"f{k}"
+                emit(f"f{k} = values[{k}]")
+        for position, (var, kind, arguments) in enumerate(order):
+            axes = range(dims) if is_multi(var) else [0]
+            names[var] = [f"b{position}_{a}" for a in axes] if is_multi(var) else f"b{position}"
+            for axis in axes:
+                target = names[var][axis] if is_multi(var) else names[var]
+                slopes = [_linear_coefficient(e, var) for e in arguments]
+                rests = [sympy.expand(e - a * var) for e, a in zip(arguments, slopes)]
+                if kind == "pinned":
+                    emit(f"{target}, _r = divmod(-({code(rests[0], axis)}), {code(slopes[0], axis)})")
+                    emit("if _r:")
+                    emit("    continue" if position else "    return")
+                    # a pinned variable has one value: no loop, keep the depth
+                else:
+                    lows = [f"-(({code(r, axis)}) // ({code(a, axis)}))" for a, r in zip(slopes, rests)
+                            if provably_positive(a)]
+                    highs = [f"({code(r, axis)}) // ({code(-a, axis)})" for a, r in zip(slopes, rests)
+                             if not provably_positive(a)]
+                    low = lows[0] if len(lows) == 1 else f"max({', '.join(lows)})"
+                    high = highs[0] if len(highs) == 1 else f"min({', '.join(highs)})"
+                    emit(f"for {target} in range({low}, {high} + 1):")
+                    depth += 1
+        checks = []
+        for atom in term.atoms:
+            if isinstance(atom, (NonNeg, EqZero)) and atom.args[0] in satisfied:
+                continue
+            if isinstance(atom, (NonNeg, EqZero)):
+                e = atom.args[0]
+                op = ">= 0" if isinstance(atom, NonNeg) else "== 0"
+                axes = range(dims) if multi_expr(e) else [0]
+                checks += [f"({code(e, a)}) {op}" for a in axes]
+            elif isinstance(atom, Divides):
+                s_, e = atom.args
+                axes = range(dims) if multi_expr(e) or multi_expr(s_) else [0]
+                checks += [f"({code(e, a)}) % ({code(s_, a)}) == 0" for a in axes]
+        if checks:
+            emit(f"if not ({' and '.join(checks)}):")
+            emit("    continue" if order else "    return")
+        entries = []
+        for atom in term.atoms:
+            if isinstance(atom, Indexed):
+                parts = []
+                for index in atom.indices:
+                    axes = range(dims) if multi_expr(index) else [0]
+                    parts += [code(index, a) for a in axes]
+                entries.append((str(atom.base.label), f"({str(atom.base.label)!r}, ({', '.join(parts)},))"))
+        static = len({name for name, _ in entries}) == len(entries)
+        ordered = [source for _, source in sorted(entries)] if static else [s for _, s in entries]
+        key = f"({', '.join(ordered)},)" if static else f"tuple(sorted(({', '.join(ordered)},)))"
+        if not entries:
+            key = "()"
+        emit(f"_key = {key}")
+        emit(f"_c = {code(term.coeff, 0)}")
+        emit("_t = poly.get(_key, 0) + _c")
+        emit("if _t:")
+        emit("    poly[_key] = _t")
+        emit("else:")
+        emit("    poly.pop(_key, None)")
+        source = "def run(values, poly):\n" + "\n".join(lines) + "\n"
+        namespace = dict(_NAMESPACE)
+        exec(compile(source, "<convproof term>", "exec"), namespace)
+        self.run = namespace["run"]
+        self.source = source
+
+    def add_to(self, poly: Poly, env: dict) -> None:
+        values = []
+        for s in self.free:
+            value = env[s]
+            if any(not isinstance(v, int) and getattr(v, "denominator", 1) != 1
+                   for v in (value if isinstance(value, tuple) else (value,))):
+                raise ProofError(f"{s} must take integer values, got {value}")
+            values.append(value)
+        self.run(values, poly)
+
+
 def _box_cost(sizes: dict, dims: int) -> Callable:
     """Rank elimination options by how many values they enumerate at the given sizes:
     a pinned variable costs 1, a box its number of points (unknown if it depends on other
@@ -251,6 +387,13 @@ def _opaque_key(atom: Expr, env: dict, dims: int) -> tuple:
 # Public entry points
 # --------------------------------------------------------------------------------------------
 
+def _compiled(term: Term, free: list[Symbol], dims: int, sizes: dict):
+    """The compiled evaluator of a term, or the interpreted one for opaque atoms."""
+    if any(not isinstance(a, (Indexed, NonNeg, EqZero, Divides)) for a in term.atoms):
+        return _TermEvaluator(term, free, dims, sizes)
+    return _CompiledTerm(term, free, dims, sizes)
+
+
 class Instance:
     """``expr`` compiled once, then evaluated for many values of its free symbols."""
 
@@ -258,7 +401,7 @@ class Instance:
         self.dims = dims
         self.free = list(free)
         sizes = sizes or {}
-        self.evaluators = [_TermEvaluator(t, self.free, dims, sizes) for t in expand_terms(expr)]
+        self.evaluators = [_compiled(t, self.free, dims, sizes) for t in expand_terms(expr)]
 
     def __call__(self, values: dict[Symbol, Value]) -> Poly:
         poly: Poly = {}

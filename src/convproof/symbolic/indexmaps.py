@@ -25,3 +25,32 @@ def flipped_tap(m, k) -> Expr:
 def gather_numerator(j, m, d, p) -> Expr:
     """j + p - d·m: s·i for the output position i that tap m scatters onto input position j."""
     return j + p - d * m
+
+
+# Padding: the source pixel pi(t) of padded position t + p_lo, per axis of size n
+# (zeros has none outside [0, n); the others fold every t onto [0, n)).
+
+def reflect_source(t: int, n: int) -> int:
+    """reflect: the border pixel is not repeated; period 2(n - 1)."""
+    if n == 1:
+        return 0
+    r = t % (2 * (n - 1))
+    return r if r < n else 2 * (n - 1) - r
+
+
+def replicate_source(t: int, n: int) -> int:
+    """replicate: clamp to [0, n - 1]."""
+    return min(max(t, 0), n - 1)
+
+
+def circular_source(t: int, n: int) -> int:
+    """circular: t mod n."""
+    return t % n
+
+
+def padding_source(mode: str, t: int, n: int) -> int | None:
+    """pi(t) for a padding mode; None where zero padding reads a zero."""
+    if mode == "zeros":
+        return t if 0 <= t < n else None
+    return {"reflect": reflect_source, "replicate": replicate_source,
+            "circular": circular_source}[mode](t, n)

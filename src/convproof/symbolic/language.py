@@ -233,7 +233,8 @@ def in_range(index, size) -> Expr:
 # --------------------------------------------------------------------------------------------
 
 class SignalName(Symbol):
-    """The name of a signal, with its own LaTeX form (e.g. \\operatorname{corr}(x, w))."""
+    """The name of an input signal, with its own LaTeX form; inputs of one name are one
+    signal (they are universally quantified, so sharing them is harmless)."""
 
     def __new__(cls, name: str, latex: str | None = None):
         obj = Symbol.__new__(cls, name)
@@ -242,6 +243,22 @@ class SignalName(Symbol):
 
     def _latex(self, printer) -> str:
         return self._latex_form
+
+
+class DefinedName(Dummy):
+    """The name of a defined signal: unique, so two definitions that share a name are never
+    confused (it prints as name@id)."""
+
+    def __new__(cls, name: str, latex: str | None = None):
+        obj = Dummy.__new__(cls, name)
+        obj._latex_form = latex or name
+        return obj
+
+    def _latex(self, printer) -> str:
+        return self._latex_form
+
+    def _sympystr(self, printer) -> str:
+        return f"{self.name}@{self.dummy_index}"
 
 
 class Signal:
@@ -255,7 +272,8 @@ class Signal:
 
     def __init__(self, name: str, latex: str | None = None,
                  definition: Callable[..., Expr] | None = None, arity: int | None = None):
-        self.base = IndexedBase(SignalName(name, latex))
+        label = (DefinedName if definition is not None else SignalName)(name, latex)
+        self.base = IndexedBase(label)
         self.definition = definition
         self.arity = arity
         if definition is not None:
@@ -263,7 +281,7 @@ class Signal:
 
     @property
     def name(self) -> str:
-        return str(self.base.label)
+        return self.base.label.name
 
     def __getitem__(self, index) -> Indexed:
         index = index if isinstance(index, tuple) else (index,)
@@ -342,6 +360,6 @@ def product(factors: Iterable) -> Expr:
 
 __all__ = [
     "Partial", "Multi", "MultiSymbol", "MultiDummy", "multi", "scalar", "is_multi", "fresh", "ZSum", "zsum",
-    "Bracket", "NonNeg", "EqZero", "Divides", "le", "lt", "eq", "box", "in_range", "SignalName",
+    "Bracket", "NonNeg", "EqZero", "Divides", "le", "lt", "eq", "box", "in_range", "SignalName", "DefinedName",
     "Signal", "signals_of", "defined_signals", "substitute", "rename_bound", "summation_variables", "product",
 ]

@@ -22,6 +22,7 @@ Nothing else: no simplify(), no assumption-based guessing, no floating point.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -161,6 +162,7 @@ def _nonneg_generator(g: Expr) -> Expr | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def provably_nonneg(e: Expr) -> bool:
     """e ≥ 0 by a positivity certificate: after writing each positive integer symbol as
     1 + t (t ≥ 0), e is a polynomial with nonnegative coefficients in nonnegative quantities."""
@@ -197,6 +199,7 @@ def provably_nonzero(e: Expr) -> bool:
 # Finite support: the order in which bound variables are pinned or boxed
 # --------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=65536)
 def _linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
     """The coefficient a of var if e = a·var + rest is linear in var, else None."""
     a = sympy.expand(sympy.diff(e, var))
@@ -262,18 +265,19 @@ def _canonical_symbol(position: int, like: Symbol) -> Symbol:
 
 
 def _orient(atom: Expr) -> Expr:
-    """[e = 0] = [-e = 0] and [s | e] = [s | -e]: pick the sign with the smaller printout."""
+    """[e = 0] = [-e = 0] and [s | e] = [s | -e]: pick one sign, the same for equal atoms
+    (by structural hash: deterministic within a process, which is where keys are compared)."""
     if isinstance(atom, EqZero):
-        e = atom.args[0]
-        return min(atom, EqZero(sympy.expand(-e)), key=str)
+        return min(atom, EqZero(sympy.expand(-atom.args[0])), key=hash)
     if isinstance(atom, Divides):
         s, e = atom.args
-        return min(atom, Divides(s, sympy.expand(-e)), key=str)
+        return min(atom, Divides(s, sympy.expand(-e)), key=hash)
     return atom
 
 
-def _atoms_key(atoms: tuple[Expr, ...], renaming: dict) -> tuple[str, ...]:
-    return tuple(sorted(str(_orient(substitute(a, renaming))) for a in atoms))
+def _atoms_key(atoms: tuple[Expr, ...], renaming: dict) -> tuple[Expr, ...]:
+    """The atoms under a renaming, in hash order: equal multisets give equal tuples."""
+    return tuple(sorted((_orient(substitute(a, renaming)) for a in atoms), key=hash))
 
 
 def _signature(var: Symbol, term: Term) -> tuple:
@@ -281,7 +285,8 @@ def _signature(var: Symbol, term: Term) -> tuple:
     star = Symbol("★")
     blind = {v: Symbol("•") for v in term.bound if v != var}
     blind[var] = star
-    return (is_multi(var), _atoms_key(term.atoms, blind), str(substitute(term.coeff, blind)))
+    return (is_multi(var), tuple(hash(a) for a in _atoms_key(term.atoms, blind)),
+            hash(substitute(term.coeff, blind)))
 
 
 def canonical(term: Term) -> tuple[tuple, Expr, Term]:
@@ -294,12 +299,12 @@ def canonical(term: Term) -> tuple[tuple, Expr, Term]:
     for choice in itertools.product(*(itertools.permutations(g) for g in ordered_groups)):
         order = [v for group in choice for v in group]
         renaming = {v: _canonical_symbol(i, v) for i, v in enumerate(order)}
-        key = (len(order), _atoms_key(term.atoms, renaming))
+        atoms = _atoms_key(term.atoms, renaming)
         coeff = substitute(term.coeff, renaming)
-        candidate = (key, str(coeff), coeff, renaming)
-        if best is None or candidate[:2] < best[:2]:
-            best = candidate
-    key, _, coeff, renaming = best
+        rank = (tuple(hash(a) for a in atoms), hash(sympy.expand(coeff)))
+        if best is None or rank < best[0]:
+            best = (rank, (len(order), atoms), coeff, renaming)
+    _, key, coeff, renaming = best
     representative = Term(S.One, tuple(_orient(substitute(a, renaming)) for a in term.atoms),
                           tuple(renaming[v] for v in term.bound))
     return key, coeff, representative
@@ -314,7 +319,7 @@ def _simplify_atoms(term: Term) -> Term | None:
         if atom == 1:
             continue
         if isinstance(atom, Bracket):
-            key = str(_orient(atom))
+            key = _orient(atom)
             if key in seen:
                 continue
             seen.add(key)
@@ -362,8 +367,7 @@ class NormalForm:
         return left
 
     def to_expr(self) -> Expr:
-        return sympy.Add(*(Term(c, r.atoms, r.bound).to_expr()
-                           for _, (c, r) in sorted(self.terms.items())))
+        return sympy.Add(*(Term(c, r.atoms, r.bound).to_expr() for c, r in self.terms.values()))
 
     def __repr__(self) -> str:
         return f"NormalForm({self.to_expr()})"

@@ -238,7 +238,9 @@ class Theorem:
         self.depends, self.notes = depends, notes
         self.builders: list[Callable[[], Evidence | list[Evidence]]] = []
         self.mutants: list[Mutant] = []
-        self.expressions: dict[str, Expr] = {}
+        self.expressions: dict[str, Expr] = {}  # index maps that the kernels print
+        self.signals: dict[str, Any] = {}       # defined signals other code evaluates
+        self.certifiable: Claim | None = None   # the claim certify(id, spec, shape) checks
         self.claims: dict[str, Claim] = {}
         self._result: Result | None = None
         THEOREMS[id] = self
@@ -301,7 +303,11 @@ def dependency_order(ids: Iterable[str]) -> list[str]:
         if state.get(tid) == "open":
             raise ProofError("dependency cycle: " + " -> ".join(path + (tid,)))
         state[tid] = "open"
-        for dep in load(tid).depends:
+        try:
+            depends = load(tid).depends
+        except Exception:  # a proof file that does not load fails when it is proved
+            depends = ()
+        for dep in depends:
             visit(dep, path + (tid,))
         state[tid] = "done"
         order.append(tid)

@@ -12,6 +12,7 @@ support of swapped sums included.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Callable
@@ -91,7 +92,11 @@ def _replace_in_term(term: Term, mapping: dict, drop_atom: Expr | None = None,
 # --------------------------------------------------------------------------------------------
 
 @rule("definition", "replace the entries of a defined signal by its defining formula")
-def unfold(expr: Expr, signals: tuple[Signal, ...]) -> RuleResult:
+def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
+    """Unfold the given signals once, or with ``signals=None`` every definition, repeatedly."""
+    if signals is None:
+        unfolded = unfold_all(expr)
+        return unfolded, int(unfolded != expr)
     by_base = {s.base: s for s in signals}
     for s in signals:
         if s.definition is None:
@@ -178,7 +183,8 @@ def differentiate(expr: Expr) -> RuleResult:
         nonlocal count
         if isinstance(node, Partial):
             count += 1
-            return derivative(walk(node.args[0]), node.args[1])
+            # every definition is unfolded first: an entry of a defined signal is not a constant
+            return derivative(unfold_all(walk(node.args[0])), node.args[1])
         if isinstance(node, ZSum):
             return ZSum(walk(node.body), node.var)
         if not node.args:
@@ -214,20 +220,39 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
     return _map_terms(expr, rewrite)
 
 
-@rule("Kronecker delta", "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value")
-def delta(expr: Expr, var: Symbol) -> RuleResult:
+@rule("Kronecker delta", "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value; with a "
+      "factor a ≥ 1, Σ_v [a·v = e] f(v) = [a | e] f(e/a)")
+def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
+    """Eliminate the sum over ``var``; where several brackets pin it, ``value`` says which."""
     def rewrite(term: Term) -> Term | None:
         v = _bound_named(term, var)
         if v is None:
             return None
+        options = []
         for atom in term.atoms:
             if isinstance(atom, EqZero):
-                slope = _linear_coefficient(atom.args[0], v)
-                if slope in (1, -1):
-                    value = sympy.expand(v - atom.args[0] / slope)
-                    if v not in value.free_symbols:
-                        return _replace_in_term(term, {v: value}, drop_atom=atom, drop_var=v)
-        return None
+                e = atom.args[0]
+                slope = _linear_coefficient(e, v)
+                if slope is not None and slope not in (1, -1) and provably_positive(-slope):
+                    e, slope = sympy.expand(-e), sympy.expand(-slope)  # [e = 0] = [-e = 0]
+                if slope is None or not (slope in (1, -1) or provably_positive(slope)):
+                    continue
+                rest = sympy.expand(e - slope * v)
+                if v not in rest.free_symbols:
+                    options.append((sympy.expand(-rest / slope), slope, rest, atom))
+        if value is not None:
+            options = [option for option in options if sympy.expand(option[0] - value) == 0]
+        if len({option[0] for option in options}) > 1:
+            raise ProofError(f"several brackets pin {var} "
+                             f"({', '.join(str(option[0]) for option in options)}); say which with value=")
+        if not options:
+            return None
+        solution, slope, rest, atom = options[0]
+        replaced = _replace_in_term(term, {v: solution}, drop_atom=atom, drop_var=v)
+        if slope in (1, -1):
+            return replaced
+        return Term(replaced.coeff, replaced.atoms + (Divides(slope, sympy.expand(-rest)),),
+                    replaced.bound)
 
     return _map_terms(expr, rewrite)
 
@@ -300,13 +325,27 @@ def _decided(atom: Expr) -> Expr | None:
         constant, rest = e.as_coeff_Add()
         coefficients = [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(rest)]
         if rest != 0 and all(c.is_Integer for c in coefficients) and constant.is_Integer:
-            if constant % sympy.igcd(*coefficients) != 0:  # no integer solution (parity etc.)
+            if constant % functools.reduce(sympy.igcd, coefficients) != 0:  # parity and the like
                 return S.Zero
     elif isinstance(atom, Divides):
         s, e = atom.args
         if _quotient(e, s) is not None:
             return S.One
     return None
+
+
+@rule("antisymmetry", "[e ≥ 0]·[-e ≥ 0] = [e = 0] (componentwise ≤ is antisymmetric)")
+def antisymmetry(expr: Expr) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        facts = {sympy.expand(a.args[0]): a for a in term.atoms if isinstance(a, NonNeg)}
+        for e, atom in facts.items():
+            opposite = facts.get(sympy.expand(-e))
+            if opposite is not None:
+                atoms = tuple(a for a in term.atoms if a is not atom and a is not opposite)
+                return Term(term.coeff, atoms + (EqZero(e),), term.bound)
+        return None
+
+    return _map_terms(expr, rewrite)
 
 
 @rule("decide brackets", "a bracket whose condition is provably true is 1, provably false 0")
@@ -356,7 +395,8 @@ def implied(expr: Expr) -> RuleResult:
         for atom in term.atoms:
             if not isinstance(atom, NonNeg):
                 continue
-            facts = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom]
+            facts = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom
+                     and a.args[0].free_symbols & atom.args[0].free_symbols]
             if _follows(atom.args[0], facts):  # implied by the brackets that stay
                 kept.remove(atom)
         if len(kept) == len(term.atoms):

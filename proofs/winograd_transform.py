@@ -1,0 +1,354 @@
+"""winograd-transform: Winograd minimal filtering F(m, r) is exact.
+
+F(m, r) computes the m outputs of an r-tap correlation y[u] = Σ_{k<r} g[k] d[u + k] at the
+tile u = t, ..., t + m - 1 from its n = m + r - 1 inputs d[t], ..., d[t + n - 1] as
+
+    y[t + i] = (Aᵀ [(G g) ⊙ (Bᵀ d_t)])[i],
+
+with Aᵀ (m x n), G (n x r), Bᵀ (n x n) derived by Toom-Cook in
+:func:`convproof.symbolic.winograd.toom_cook`: evaluation at n - 1 points (0, ±1, ±1/2, ±2, ...)
+and at infinity, interpolation by Lagrange's formula.  The 2-D algorithm nests it along both
+axes: Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. vec Y = (Aᵀ ⊗ Aᵀ)[((G ⊗ G) vec g) ⊙ ((Bᵀ ⊗ Bᵀ) vec d)].
+
+What is proved, each by a derivation whose every link the engine checks exactly (normal form:
+polynomial identities with exact rational, or rational-function, coefficients):
+
+- for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)): the identity for
+  every tile offset t and all entries d, g (symbolic signals), every output of the tile at once
+  (paired with arbitrary weights e: Σ_i e[i] y[t + i] = Σ_i e[i] Y[t, i] for all e);
+- F(2,3) with symbolic points x_0, x_1, x_2: the construction itself, for all distinct points;
+- for F(2x2, 3x3) and F(4x4, 3x3): the 2-D nesting, derived from the 1-D identity along one
+  axis and then the other;
+- the multiplication count: n = m + r - 1 per tile instead of m·r (n² instead of m²r² in 2-D),
+  a saving of (m - 1)(r - 1), and (m - 1)(r - 1)(mr + m + r - 1) in 2-D, for all m, r.
+
+For general (m, r) the argument is the one the derivations follow, in prose: pairing with e
+turns the correlation into the coefficients s of the polynomial product e(x) g(x) (degree
+n - 1) read against d; a polynomial of degree n - 1 is determined by its values at n - 1
+distinct points and its leading coefficient (its "value at infinity"), so s is the
+interpolation of the n products e(x_l) g(x_l) (polynomial multiplication modulo
+M(x) = Π (x - x_l), plus the leading term); regrouping the sums gives Aᵀ, G, Bᵀ.
+
+The price is numerical: the entries of the transforms grow with m (``growth`` in the evidence
+details lists max |entry|, κ_∞ of Aᵀ, G, Bᵀ and the error amplification β/r for m = 2..8, exact);
+rounding errors grow with them, which is why float32 paths use a small m.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy
+from sympy import ImmutableMatrix
+
+from convproof.symbolic import Claim, Derivation, Signal, Theorem, scalar, universal
+from convproof.symbolic.winograd import (Transforms, evaluation, growth, interpolation,
+                                         toom_cook)
+
+ONE_DIM = ((2, 3), (4, 3), (6, 3), (2, 5), (3, 2))
+TWO_DIM = ((2, 3), (4, 3))
+GROWTH_M = range(2, 9)
+
+d, g, e = Signal("d"), Signal("g"), Signal("e")
+t, t1, t2 = scalar("t t_1 t_2")
+
+THEOREM = Theorem(
+    "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
+    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad"
+    r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A",
+)
+
+
+def _sum(terms) -> sympy.Expr:
+    return sympy.Add(*terms)
+
+
+def _label(tr: Transforms) -> str:
+    symbolic = "" if all(p.is_Rational for p in tr.points) else ",x"
+    return f"{tr.m}_{tr.r}{symbolic}"
+
+
+@functools.lru_cache(maxsize=None)
+def _correlation(r: int, dims: int) -> Signal:
+    """y[u] = Σ_{k<r} g[k] d[u + k] on every axis: the r-tap correlation (no border)."""
+    def entry(*u):
+        taps = sympy.Array.zeros(*(r,) * dims).shape
+        return _sum(g[k] * d[tuple(a + b for a, b in zip(u, k))]
+                    for k in _box(taps))
+    return Signal(f"corr{r}x{dims}", rf"\operatorname{{corr}}_{{{r}}}", entry, arity=dims)
+
+
+def _box(shape: tuple[int, ...]):
+    """Every multi-index of a box of the given shape, row-major."""
+    return (tuple(k) for k in sympy.utilities.iterables.cartes(*(range(s) for s in shape)))
+
+
+# --------------------------------------------------------------------------------------------
+# 1-D: F(m, r)
+# --------------------------------------------------------------------------------------------
+
+class OneDim:
+    """The signals of F(m, r): U = G g, V = Bᵀ d_t and the tile Y = Aᵀ (U ⊙ V).
+
+    ``flip`` reads the kernel reversed (a wrong statement: that is the true convolution).
+    """
+
+    def __init__(self, tr: Transforms, flip: bool = False, tag: str = ""):
+        self.tr, name = tr, _label(tr) + tag
+        m, r, n = tr.m, tr.r, tr.n
+        tap = (lambda k: r - 1 - k) if flip else (lambda k: k)
+        self.U = tabulated(f"U{name}", "G g", lambda l: _sum(
+            tr.G[l, k] * g[tap(k)] for k in range(r)), arity=1)
+        self.V = tabulated(f"V{name}", r"B^{T} d", lambda o, l: _sum(
+            tr.BT[l, j] * d[o + j] for j in range(n)), arity=2, offsets=1)
+        self.Y = tabulated(f"Y{name}", r"A^{T}(U \odot V)", lambda o, i: _sum(
+            tr.AT[i, l] * self.U[l] * self.V[o, l] for l in range(n)), arity=2, offsets=1)
+        self.claim = Claim(
+            f"F({m},{r})" + (" with symbolic points" if tag == "" and "x" in name else ""),
+            _sum(e[i] * _correlation(r, 1)[t + i] for i in range(m)),
+            _sum(e[i] * self.Y[t, i] for i in range(m)),
+            text=f"the {m} outputs of a {r}-tap correlation at every tile offset t, for all "
+                 f"entries of d and g" + (", for all distinct points "
+                                          + ", ".join(map(str, tr.points))
+                                          if "x" in name else ""))
+
+
+def one_dim_derivation(sides: OneDim) -> Derivation:
+    """Σ_i e[i] y[t + i] → product polynomial → Lagrange → regrouped into Aᵀ, G, Bᵀ."""
+    tr = sides.tr
+    m, r, n = tr.m, tr.r, tr.n
+    E_m, E_r, C = evaluation(tr.points, m), evaluation(tr.points, r), interpolation(tr.points)
+    values_e = [_sum(E_m[l, i] * e[i] for i in range(m)) for l in range(n)]
+    values_g = [_sum(E_r[l, k] * g[k] for k in range(r)) for l in range(n)]
+    product = [_sum(e[i] * g[u - i] for i in range(m) if 0 <= u - i < r) for u in range(n)]
+    return (
+        Derivation(sides.claim.lhs, f"F({m},{r}) by Toom-Cook")
+        .by("definition", _sum(e[i] * g[k] * d[t + i + k] for i in range(m) for k in range(r)),
+            "unfold the correlation", signals=(_correlation(r, 1),))
+        .by("algebra", _sum(d[t + u] * product[u] for u in range(n)),
+            "collect by u = i + k: s[u] = Σ_{i+k=u} e[i] g[k] is the coefficient of x^u in "
+            "the product polynomial e(x) g(x), of degree n - 1")
+        .by("algebra", _sum(d[t + u] * C[u, l] * values_e[l] * values_g[l]
+                            for u in range(n) for l in range(n)),
+            "Lagrange: s(x) = Σ_l e(x_l) g(x_l) L_l(x) + e[m-1] g[r-1] M(x), the values at the "
+            "points and at infinity (the leading coefficients)")
+        .by("swap sums", _sum(values_e[l] * values_g[l]
+                              * _sum(C[u, l] * d[t + u] for u in range(n)) for l in range(n)),
+            "gather the terms of each point l")
+        .by("algebra", _sum(_sum(tr.AT[i, l] * e[i] for i in range(m))
+                            * _sum(tr.G[l, k] * g[k] for k in range(r))
+                            * _sum(tr.BT[l, u] * d[t + u] for u in range(n)) for l in range(n)),
+            "Aᵀ = (evaluation of e)ᵀ, G = evaluation of g / c_l, Bᵀ = c_l Cᵀ: the row scale "
+            "c_l cancels in the product")
+        .back("definition", _sum(_sum(tr.AT[i, l] * e[i] for i in range(m))
+                                 * sides.U[l] * sides.V[t, l] for l in range(n)),
+              "name U = G g and V = Bᵀ d_t", signals=(sides.U, sides.V))
+        .by("swap sums", _sum(e[i] * _sum(tr.AT[i, l] * sides.U[l] * sides.V[t, l]
+                                          for l in range(n)) for i in range(m)),
+            "gather the terms of each output i")
+        .back("definition", sides.claim.rhs, "Y = Aᵀ (U ⊙ V)", signals=(sides.Y,))
+    )
+
+
+def _one_dim_evidence(tr: Transforms):
+    sides = OneDim(tr)
+    return universal(THEOREM.export(sides.claim), one_dim_derivation(sides))
+
+
+@THEOREM.evidence
+def one_dimensional():
+    return [_one_dim_evidence(toom_cook(m, r)) for m, r in ONE_DIM]
+
+
+@THEOREM.evidence
+def symbolic_points():
+    """F(2,3) at three symbolic points: the construction is exact for all distinct points."""
+    points = sympy.symbols("x_0 x_1 x_2")
+    return _one_dim_evidence(toom_cook(2, 3, points))
+
+
+# --------------------------------------------------------------------------------------------
+# 2-D: F(m x m, r x r), one axis after the other
+# --------------------------------------------------------------------------------------------
+
+class TwoDim:
+    """The signals of F(m x m, r x r): U = G g Gᵀ, V = Bᵀ d B, Y = Aᵀ (U ⊙ V) A.
+
+    ``right`` is the matrix applied to d on the right (B = (Bᵀ)ᵀ; a wrong statement puts
+    another one there).
+    """
+
+    def __init__(self, tr: Transforms, right: ImmutableMatrix | None = None, tag: str = ""):
+        self.tr, name = tr, f"{tr.m}x{tr.m}_{tr.r}x{tr.r}{tag}"
+        m, r, n = tr.m, tr.r, tr.n
+        B = tr.BT.T if right is None else right
+        self.U = tabulated(f"U{name}", r"G g G^{T}", lambda l1, l2: _sum(
+            tr.G[l1, k1] * tr.G[l2, k2] * g[k1, k2] for k1 in range(r) for k2 in range(r)),
+            arity=2)
+        self.V = tabulated(f"V{name}", r"B^{T} d B", lambda o1, o2, l1, l2: _sum(
+            tr.BT[l1, j1] * B[j2, l2] * d[o1 + j1, o2 + j2] for j1 in range(n)
+            for j2 in range(n)), arity=4, offsets=2)
+        self.Y = tabulated(f"Y{name}", r"A^{T}(U \odot V)A", lambda o1, o2, i1, i2: _sum(
+            tr.AT[i1, l1] * tr.AT[i2, l2] * self.U[l1, l2] * self.V[o1, o2, l1, l2]
+            for l1 in range(n) for l2 in range(n)), arity=4, offsets=2)
+        # the halfway signals: the 1-D algorithm applied along axis 2 only, then along axis 1
+        self.e2 = tabulated(f"e2{name}", r"e A", lambda i1, l2: _sum(
+            tr.AT[i2, l2] * e[i1, i2] for i2 in range(m)), arity=2)
+        self.g2 = tabulated(f"g2{name}", r"g G^{T}", lambda k1, l2: _sum(
+            tr.G[l2, k2] * g[k1, k2] for k2 in range(r)), arity=2)
+        self.d2 = tabulated(f"d2{name}", r"d B", lambda u1, o2, l2: _sum(
+            tr.BT[l2, j2] * d[u1, o2 + j2] for j2 in range(n)), arity=3, offsets=2)
+        self.e12 = tabulated(f"e12{name}", r"A e A", lambda l1, l2: _sum(
+            tr.AT[i1, l1] * self.e2[i1, l2] for i1 in range(m)), arity=2)
+        self.g12 = tabulated(f"g12{name}", r"G (g G^{T})", lambda l1, l2: _sum(
+            tr.G[l1, k1] * self.g2[k1, l2] for k1 in range(r)), arity=2)
+        self.d12 = tabulated(f"d12{name}", r"B^{T} (d B)", lambda o1, o2, l1, l2: _sum(
+            tr.BT[l1, j1] * self.d2[o1 + j1, o2, l2] for j1 in range(n)), arity=4,
+            offsets=2)
+        tile = [(i1, i2) for i1 in range(m) for i2 in range(m)]
+        self.claim = Claim(
+            f"F({m}x{m},{r}x{r})",
+            _sum(e[i1, i2] * _correlation(r, 2)[t1 + i1, t2 + i2] for i1, i2 in tile),
+            _sum(e[i1, i2] * self.Y[t1, t2, i1, i2] for i1, i2 in tile),
+            text=f"the {m}x{m} outputs of a {r}x{r} correlation at every tile offset (t_1, t_2), "
+                 "for all entries of d and g")
+
+
+def two_dim_derivation(s: TwoDim) -> Derivation:
+    """Σ e Y: the 1-D identity along axis 2 for each (i1, k1), then along axis 1 for each l2."""
+    tr = s.tr
+    m, r, n = tr.m, tr.r, tr.n
+    rows = [(i1, k1, l2) for i1 in range(m) for k1 in range(r) for l2 in range(n)]
+    points = [(l1, l2) for l1 in range(n) for l2 in range(n)]
+    full = s.e12[0, 0].func  # noqa: F841 (signals are referenced through ``s`` below)
+    return (
+        Derivation(s.claim.lhs, f"F({m}x{m},{r}x{r}) by nesting F({m},{r})")
+        .by("definition", _sum(e[i1, i2] * g[k1, k2] * d[t1 + i1 + k1, t2 + i2 + k2]
+                               for i1 in range(m) for i2 in range(m)
+                               for k1 in range(r) for k2 in range(r)),
+            "unfold the 2-D correlation", signals=(_correlation(r, 2),))
+        .by("algebra", _sum(_sum(tr.AT[i2, l2] * e[i1, i2] for i2 in range(m))
+                            * _sum(tr.G[l2, k2] * g[k1, k2] for k2 in range(r))
+                            * _sum(tr.BT[l2, j2] * d[t1 + i1 + k1, t2 + j2] for j2 in range(n))
+                            for i1, k1, l2 in rows),
+            f"F({m},{r}) along axis 2, for each row pair (i1, k1)")
+        .back("definition", _sum(s.e2[i1, l2] * s.g2[k1, l2] * s.d2[t1 + i1 + k1, t2, l2]
+                                 for i1, k1, l2 in rows),
+              "name the row transforms e A, g Gᵀ, d B", signals=(s.e2, s.g2, s.d2))
+        .by("algebra", _sum(_sum(tr.AT[i1, l1] * s.e2[i1, l2] for i1 in range(m))
+                            * _sum(tr.G[l1, k1] * s.g2[k1, l2] for k1 in range(r))
+                            * _sum(tr.BT[l1, j1] * s.d2[t1 + j1, t2, l2] for j1 in range(n))
+                            for l1, l2 in points),
+            f"F({m},{r}) along axis 1, for each column point l2")
+        .back("definition", _sum(s.e12[l1, l2] * s.g12[l1, l2] * s.d12[t1, t2, l1, l2]
+                                 for l1, l2 in points),
+              "name the column transforms", signals=(s.e12, s.g12, s.d12))
+        .by("definition", _sum(s.e12[l1, l2] * s.d12[t1, t2, l1, l2]
+                               * _sum(tr.G[l1, k1] * s.g2[k1, l2] for k1 in range(r))
+                               for l1, l2 in points),
+            "unfold G (g Gᵀ)", signals=(s.g12,))
+        .by("definition", _sum(s.e12[l1, l2] * s.d12[t1, t2, l1, l2]
+                               * _sum(tr.G[l1, k1] * tr.G[l2, k2] * g[k1, k2]
+                                      for k1 in range(r) for k2 in range(r))
+                               for l1, l2 in points),
+            "and g Gᵀ", signals=(s.g2,))
+        .back("definition", _sum(s.e12[l1, l2] * s.U[l1, l2] * s.d12[t1, t2, l1, l2]
+                                 for l1, l2 in points),
+              "that is U = G g Gᵀ", signals=(s.U,))
+        .by("definition", _sum(s.e12[l1, l2] * s.U[l1, l2]
+                               * _sum(tr.BT[l1, j1] * s.d2[t1 + j1, t2, l2] for j1 in range(n))
+                               for l1, l2 in points),
+            "unfold Bᵀ (d B)", signals=(s.d12,))
+        .by("definition", _sum(s.e12[l1, l2] * s.U[l1, l2]
+                               * _sum(tr.BT[l1, j1] * tr.BT[l2, j2] * d[t1 + j1, t2 + j2]
+                                      for j1 in range(n) for j2 in range(n))
+                               for l1, l2 in points),
+            "and d B", signals=(s.d2,))
+        .back("definition", _sum(s.e12[l1, l2] * s.U[l1, l2] * s.V[t1, t2, l1, l2]
+                                 for l1, l2 in points),
+              "that is V = Bᵀ d B", signals=(s.V,))
+        .by("definition", _sum(tr.AT[i1, l1] * s.e2[i1, l2] * s.U[l1, l2] * s.V[t1, t2, l1, l2]
+                               for l1, l2 in points for i1 in range(m)),
+            "unfold the weights A (e A)", signals=(s.e12,))
+        .by("definition", _sum(tr.AT[i1, l1] * tr.AT[i2, l2] * e[i1, i2] * s.U[l1, l2]
+                               * s.V[t1, t2, l1, l2] for l1, l2 in points
+                               for i1 in range(m) for i2 in range(m)),
+            "and e A", signals=(s.e2,))
+        .back("definition", s.claim.rhs, "gather the terms of each output: Y = Aᵀ (U ⊙ V) A",
+              signals=(s.Y,))
+    )
+
+
+@THEOREM.evidence
+def two_dimensional():
+    made = []
+    for m, r in TWO_DIM:
+        sides = TwoDim(toom_cook(m, r))
+        made.append(universal(THEOREM.export(sides.claim), two_dim_derivation(sides)))
+    return made
+
+
+# --------------------------------------------------------------------------------------------
+# Multiplications per tile, and the price: the growth of the transforms
+# --------------------------------------------------------------------------------------------
+
+m_, r_ = scalar("m r", positive=True)
+SAVED = THEOREM.export(Claim(
+    "multiplications saved", m_ * r_ - (m_ + r_ - 1), (m_ - 1) * (r_ - 1),
+    text="F(m, r) multiplies n = m + r - 1 pairs per tile (one per point) against m·r for the "
+         "direct sum: (m - 1)(r - 1) fewer, for all m, r ≥ 1",
+))
+SAVED_2D = THEOREM.export(Claim(
+    "multiplications saved in 2-D", (m_ * r_) ** 2 - (m_ + r_ - 1) ** 2,
+    (m_ - 1) * (r_ - 1) * (m_ * r_ + m_ + r_ - 1),
+    text="F(m x m, r x r) multiplies n² pairs per tile against m²r²: "
+         "(m - 1)(r - 1)(mr + m + r - 1) fewer, for all m, r ≥ 1",
+))
+
+
+def _count_table() -> list[dict[str, str]]:
+    rows = []
+    for m, r in ONE_DIM:
+        n = m + r - 1
+        rows.append({"F": f"F({m},{r})", "direct": str(m * r), "Winograd": str(n),
+                     "2-D direct": str((m * r) ** 2), "2-D Winograd": str(n * n),
+                     "2-D saving": f"{sympy.Rational(m * r, n) ** 2}x"})
+    return rows
+
+
+@THEOREM.evidence
+def multiplications():
+    made = []
+    for claim in (SAVED, SAVED_2D):
+        proof = Derivation(claim.lhs, claim.name).by(
+            "algebra", claim.rhs, "expand both sides: the same polynomial in m and r")
+        made.append(universal(claim, proof))
+    made[0].details["multiplications"] = _count_table()
+    made[0].details["growth"] = [growth(m, 3).as_row() for m in GROWTH_M]
+    return made
+
+
+# --------------------------------------------------------------------------------------------
+# Wrong statements the engine must refuse
+# --------------------------------------------------------------------------------------------
+
+@THEOREM.mutant("F(2,3) with one wrong entry of Bᵀ")
+def wrong_entry():
+    tr = toom_cook(2, 3)
+    BT = tr.BT.as_mutable()
+    BT[1, 2] += 1
+    sides = OneDim(tr.replace(BT=ImmutableMatrix(BT)), tag="_wrong")
+    return universal(sides.claim, one_dim_derivation(sides))
+
+
+@THEOREM.mutant("F(2x2,3x3) without the transpose on the right: Bᵀ d Bᵀ")
+def missing_transpose():
+    tr = toom_cook(2, 3)
+    sides = TwoDim(tr, right=tr.BT, tag="_noT")
+    return universal(sides.claim, two_dim_derivation(sides))
+
+
+@THEOREM.mutant("F(2,3) applied with the kernel flipped")
+def flipped_kernel():
+    sides = OneDim(toom_cook(2, 3), flip=True, tag="_flip")
+    return universal(sides.claim, one_dim_derivation(sides))

@@ -1,0 +1,134 @@
+"""The ``convproof`` command.
+
+    convproof prove [ID ...] [--json] [--mutants]     prove the catalog (or some ids)
+    convproof report [--out DIR] [--format html|md]   prove everything and write the report
+    convproof kernels --list | --emit DIR | --emulate [--json]
+    convproof check [...]                              equivalence checks of a conv function
+    convproof bench [--cpu | --gpu] [--json]           speed beside PyTorch
+
+Progress goes to standard error, results to standard output; the exit status is non-zero when
+a theorem falls short of its catalog level or a mutant survives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from typing import Callable
+
+from .catalog import CATALOG
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _theorem_ids(requested: list[str]) -> list[str]:
+    unknown = [tid for tid in requested if tid not in CATALOG]
+    if unknown:
+        raise SystemExit(f"convproof prove: unknown theorem id(s): {', '.join(unknown)} "
+                         f"(see the catalog: {', '.join(CATALOG)})")
+    return requested or list(CATALOG)
+
+
+def prove_all(ids: list[str], report: Callable[[str], None] = _progress) -> list:
+    """Prove ``ids`` in dependency order (each at most once); return their results in order."""
+    from .symbolic import ProofError, dependency_order, load
+    from .symbolic.proof import Evidence, Result
+
+    results = {}
+    try:
+        order = dependency_order(ids)
+    except ProofError as exc:
+        raise SystemExit(f"convproof prove: {exc}") from None
+    for count, tid in enumerate(order, start=1):
+        started = time.perf_counter()
+        try:
+            result = load(tid).prove()
+        except Exception as exc:  # a proof file that cannot load fails its theorem
+            result = Result(tid, CATALOG[tid].levels,
+                            [Evidence("failed", "load", False, f"{type(exc).__name__}: {exc}")],
+                            time.perf_counter() - started)
+        results[tid] = result
+        mark = "ok" if result.ok else "FAILED"
+        report(f"[{count:2d}/{len(order)}] {tid:34s} {mark:6s} {', '.join(result.levels) or '-':28s} "
+               f"{result.seconds:6.2f}s")
+    return [results[tid] for tid in ids]
+
+
+def _prove(args: argparse.Namespace) -> int:
+    ids = _theorem_ids(args.ids)
+    started = time.perf_counter()
+    if args.mutants:
+        return _mutants(ids, args.json, started)
+    results = prove_all(ids)
+    failed = [r for r in results if not r.ok]
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for r in failed:
+            print(f"{r.id}: {r.message}")
+    _progress(f"{len(results) - len(failed)} of {len(results)} theorems at their catalog level "
+              f"in {time.perf_counter() - started:.1f}s")
+    return 1 if failed else 0
+
+
+def _mutants(ids: list[str], as_json: bool, started: float) -> int:
+    from .symbolic import load
+
+    outcomes = []
+    for tid in ids:
+        for mutant in load(tid).mutants:
+            outcome = mutant.run()
+            outcomes.append(outcome)
+            _progress(f"{'killed ' if outcome['killed'] else 'SURVIVED'} {tid}: {mutant.name}")
+    survivors = [o for o in outcomes if not o["killed"]]
+    if as_json:
+        print(json.dumps([{k: o[k] for k in ("mutant", "theorem", "killed", "by")} for o in outcomes],
+                         indent=2, ensure_ascii=False))
+    else:
+        for o in survivors:
+            print(f"survived: {o['theorem']}: {o['mutant']}")
+    _progress(f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed "
+              f"in {time.perf_counter() - started:.1f}s")
+    return 1 if survivors or not outcomes else 0
+
+
+def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand implemented by a subpackage's ``main(argv)``."""
+    def run(args: argparse.Namespace) -> int:
+        return importlib.import_module(module).main(args.rest)
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convproof", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    prove = commands.add_parser("prove", help="prove the theorem catalog (or the given ids)")
+    prove.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (default: all)")
+    prove.add_argument("--json", action="store_true", help="print a JSON list of results")
+    prove.add_argument("--mutants", action="store_true",
+                       help="run the wrong statements instead: each must be refused")
+    prove.set_defaults(run=_prove)
+    for name, module, text in (
+        ("report", "convproof.report", "prove everything and write the derivation report"),
+        ("kernels", "convproof.codegen.cli", "list, emit or emulate the generated CUDA kernels"),
+        ("check", "convproof.testing.cli", "check a convolution function for equivalence"),
+        ("bench", "convproof.bench", "benchmark beside PyTorch"),
+    ):
+        command = commands.add_parser(name, help=text, add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(run=_delegate(module))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

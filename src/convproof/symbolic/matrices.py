@@ -1,0 +1,190 @@
+"""The matrices of convolution, evaluated from the theorems, and exact certificates of a spec.
+
+conv_matrix(spec, (C_in, *n)) -> (A, w): y = A x on C-order flattenings, for every padding
+mode: A = A0 · P with A0 the banded matrix of banded-matrix on the padded input (zero padding
+0) and P the padding map (x_pad[j] = x[pi(j - p_lo)] per axis).  conv_transpose_matrix is the
+scatter of transposed-is-adjoint, followed by Pᵀ, so it equals Aᵀ whenever the sizes
+correspond.  Both evaluate the theorems' own definitions exactly (:mod:`.evaluate`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import sympy
+
+from ..spec import ConvSpec, Size
+from .certificates import Point, check_point
+from .evaluate import instance
+from .indexmaps import padding_source
+from .language import Signal, le, zsum
+from .rules import unfold_all
+from .operators import Setting, b, c, g, i, j, o
+from .proof import load
+
+
+def _sizes(spec: ConvSpec, input_shape: Sequence[int], channels: int, name: str) -> tuple[int, ...]:
+    if not isinstance(spec, ConvSpec):
+        raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+    shape = tuple(input_shape)
+    if len(shape) != spec.dims + 1:
+        raise ValueError(f"input_shape must be (C, *spatial) with {spec.dims} spatial dims, got {shape}")
+    if shape[0] != channels:
+        raise ValueError(f"input_shape has {shape[0]} channels, the {name} expects {channels}")
+    if any(not isinstance(v, (int, np.integer)) for v in shape):
+        raise TypeError(f"input_shape must hold concrete integers, got {shape}")
+    return tuple(int(v) for v in shape[1:])
+
+
+def weight_symbols(spec: ConvSpec, name: str = "w") -> np.ndarray:
+    """The kernel as SymPy symbols w[o,c,m...] in the weight's shape (C_out, C_in/groups, *k)."""
+    weights = np.empty(spec.weight_shape, dtype=object)
+    for index in np.ndindex(*spec.weight_shape):
+        weights[index] = sympy.Symbol(f"{name}[{','.join(map(str, index))}]")
+    return weights
+
+
+def _point(spec: ConvSpec, sizes: Sequence[int], pads: Sequence[tuple[int, int]],
+           output_padding: Sequence[int] | None = None) -> tuple[Setting, Point]:
+    st = Setting()
+    values = {st.n: tuple(sizes), st.k: tuple(spec.kernel_size), st.s: tuple(spec.stride),
+              st.d: tuple(spec.dilation), st.p: tuple(lo for lo, _ in pads),
+              st.q: tuple(hi for _, hi in pads), st.batch: 1, st.groups: spec.groups,
+              st.c_in: spec.in_channels // spec.groups, st.c_out: spec.out_channels // spec.groups}
+    if output_padding is not None:
+        values[st.a] = tuple(output_padding)
+    return st, Point(values, spec.dims)
+
+
+def _entries(expr, variables: tuple, point: Point) -> dict[tuple, dict]:
+    """{marker index: {other monomial: coefficient}} of ``expr`` summed over ``variables``
+    with a marker entry @at[variables] (the matrix entries, keyed by row and column)."""
+    marker = Signal("@at")
+    poly = instance(unfold_all(zsum(expr * marker[variables], *variables)), point.values, point.dims)
+    entries: dict[tuple, dict] = {}
+    for monomial, coeff in poly.items():
+        at = next(index for name, index in monomial if name == "@at")
+        rest = tuple((name, index) for name, index in monomial if name != "@at")
+        entries.setdefault(at, {})[rest] = coeff
+    return entries
+
+
+def conv_matrix(spec: ConvSpec, input_shape: Sequence[int]) -> tuple[sympy.SparseMatrix, np.ndarray]:
+    """(A, w) with conv(x) = A x on C-order flattenings of (C_in, *n) and (C_out, *o).
+
+    A[(o, i), (c, j)] = Σ over taps m with pi(s·i + d·m - p_lo) = j of w[o, c, m] per the
+    banded-matrix theorem; ``w`` holds the kernel symbols in the weight's shape.
+    """
+    sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
+    pads = spec.pads(sizes)
+    out = spec.output_size(sizes)
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(sizes, pads))
+    st, point = _point(spec, padded, [(0, 0)] * spec.dims)
+    A = load("banded-matrix").signals["A"]
+    boxes = st.group_box(g) * st.outputs(o) * st.inputs(c) * st.positions(i) * st.pixels(j)
+    entries = _entries(boxes * A[g, o, c, i, j], (g, o, c, i, j), point)
+    weights = weight_symbols(spec)
+    co, ci = spec.out_channels // spec.groups, spec.in_channels // spec.groups
+    rows_shape, cols_shape = (spec.out_channels, *out), (spec.in_channels, *sizes)
+    matrix: dict[tuple[int, int], Any] = {}
+    for (grp, oo, cc, *index), taps in entries.items():
+        position, padded_column = index[:spec.dims], index[spec.dims:]
+        source = [padding_source(spec.padding_mode, jj - lo, n)
+                  for jj, (lo, _), n in zip(padded_column, pads, sizes)]
+        if any(s is None for s in source):
+            continue
+        row = int(np.ravel_multi_index((grp * co + oo, *position), rows_shape))
+        col = int(np.ravel_multi_index((grp * ci + cc, *source), cols_shape))
+        value = sum(coeff * weights[(grp * co + key[0][1][1], *key[0][1][2:])]
+                    for key, coeff in taps.items())
+        matrix[row, col] = matrix.get((row, col), 0) + value
+    return sympy.SparseMatrix(int(np.prod(rows_shape)), int(np.prod(cols_shape)), matrix), weights
+
+
+def conv_transpose_matrix(spec: ConvSpec, input_shape: Sequence[int]
+                          ) -> tuple[sympy.SparseMatrix, np.ndarray]:
+    """(T, w): the transposed conv of ``spec`` (output_padding from the spec) maps the
+    flattening of (C_out, *m) to that of (C_in, *t), t = (m - 1)s - p_lo - p_hi + d(k - 1) + a + 1.
+
+    T is the scatter of transposed-is-adjoint on the padded output, z_pad[s·i + d·m] +=
+    w[o, c, m] y[o, i], folded back by Pᵀ (the adjoint of the padding mode), with the same
+    weight symbols as conv_matrix; T = Aᵀ when t is the forward input size.
+    """
+    sizes = _sizes(spec, input_shape, spec.out_channels, "transposed convolution")
+    target = spec.transposed_output_size(sizes)
+    pads = spec.transposed_pads()
+    # evaluate in padded coordinates: no padding, the smallest forward size that has m outputs
+    forward = tuple((m - 1) * s + d * (k - 1) + 1 for m, s, d, k in
+                    zip(sizes, spec.stride, spec.dilation, spec.kernel_size))
+    st, point = _point(spec, forward, [(0, 0)] * spec.dims, spec.output_padding)
+    convT = load("transposed-is-adjoint").signals["convT"]
+    boxes = st.group_box(g) * st.inputs(c) * le(0, j) * le(j, st.transposed_size - 1)
+    entries = _entries(boxes * convT[0, g, c, j], (g, c, j), point)
+    weights = weight_symbols(spec)
+    co, ci = spec.out_channels // spec.groups, spec.in_channels // spec.groups
+    rows_shape, cols_shape = (spec.in_channels, *target), (spec.out_channels, *sizes)
+    matrix: dict[tuple[int, int], Any] = {}
+    for (grp, cc, *padded_row), terms in entries.items():
+        source = [padding_source(spec.padding_mode, jj - lo, n)
+                  for jj, (lo, _), n in zip(padded_row, pads, target)]
+        if any(s is None for s in source):
+            continue
+        row = int(np.ravel_multi_index((grp * ci + cc, *source), rows_shape))
+        for monomial, coeff in terms.items():
+            factors = dict(monomial)
+            _, oo, _, *tap = factors["w"]
+            _, _, _, *position = factors["y"]
+            col = int(np.ravel_multi_index((grp * co + oo, *position), cols_shape))
+            value = coeff * weights[(grp * co + oo, cc, *tap)]
+            matrix[row, col] = matrix.get((row, col), 0) + value
+    return sympy.SparseMatrix(int(np.prod(rows_shape)), int(np.prod(cols_shape)), matrix), weights
+
+
+@dataclass
+class Certificate:
+    """The outcome of certify(): one claim checked exactly at the sizes of one spec."""
+
+    theorem: str
+    ok: bool
+    seconds: float
+    message: str
+    point: Point
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Certificate:
+    """Check the theorem's claim exactly (symbolic entries) at the sizes of ``spec`` and an
+    input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64))."""
+    started = time.perf_counter()
+    theorem = load(theorem_id)
+    claim = theorem.certifiable
+    if claim is None:
+        certifiable = sorted(tid for tid, t in _certifiable_theorems().items() if t)
+        raise ValueError(f"theorem {theorem_id!r} has no single-spec certificate; these do: "
+                         f"{', '.join(certifiable)}")
+    if spec.padding_mode != "zeros":
+        raise ValueError(f"the claim of {theorem_id} is stated for zero padding, got "
+                         f"padding_mode={spec.padding_mode!r} (conv_matrix covers the other modes)")
+    sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
+    pads = spec.pads(sizes)
+    spec.output_size(sizes)
+    _, point = _point(spec, sizes, pads, spec.output_padding)
+    ok, message = check_point(claim, point)
+    return Certificate(theorem_id, ok, time.perf_counter() - started,
+                       message or f"exact at {point.describe()}", point)
+
+
+def _certifiable_theorems() -> dict[str, bool]:
+    from ..catalog import CATALOG
+    found = {}
+    for tid in CATALOG:
+        try:
+            found[tid] = load(tid).certifiable is not None
+        except Exception:  # a missing proof file simply offers no certificate
+            found[tid] = False
+    return found
