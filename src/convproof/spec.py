@@ -93,7 +93,8 @@ def per_dim(name: str, value: Any, dims: int, minimum: int) -> tuple[Size, ...]:
     if isinstance(value, (list, tuple)):
         if len(value) != dims:
             raise ValueError(
-                f"{name} has {len(value)} entries, but there are {dims} spatial dims: {tuple(value)!r}"
+                f"{name} has {len(value)} {'entry' if len(value) == 1 else 'entries'}, but there "
+                f"{'is 1 spatial dim' if dims == 1 else f'are {dims} spatial dims'}: {tuple(value)!r}"
             )
         return tuple(_integer(f"{name}[{axis}]", v, minimum) for axis, v in enumerate(value))
     return (_integer(name, value, minimum),) * dims
@@ -109,7 +110,8 @@ def normalize_padding(padding: Any, dims: int) -> str | Pads:
         if len(padding) != dims:
             hint = f"; for (lo, hi) padding of a 1-D input write ({tuple(padding)!r},)" if dims == 1 and len(padding) == 2 else ""
             raise ValueError(
-                f"padding has {len(padding)} entries, but there are {dims} spatial dims: {tuple(padding)!r}{hint}"
+                f"padding has {len(padding)} {'entry' if len(padding) == 1 else 'entries'}, but there "
+                f"{'is 1 spatial dim' if dims == 1 else f'are {dims} spatial dims'}: {tuple(padding)!r}{hint}"
             )
         pairs = []
         for axis, entry in enumerate(padding):
@@ -309,21 +311,20 @@ class ConvSpec:
         """The output_padding a with which the transposed conv of ``input_size`` has ``target_size``.
 
         This is how the input gradient recovers the forward input size that the floor rule
-        forgot; a lies in [0, max(s, d)) or the sizes do not correspond.
+        forgot.  ``target_size`` must be a size that the forward conv maps to ``input_size``;
+        then a = (n + p_lo + p_hi - d(k - 1) - 1) mod s, in [0, s) (transposed-output-size).
         """
         sizes = _input_sizes(input_size, self.dims)
         targets = _input_sizes(target_size, self.dims, "target_size")
-        pads = self.pads(targets)
+        forward = self.output_size(targets)
         result = []
-        for axis, (m, n, (lo, hi), k, s, d) in enumerate(zip(
-                sizes, targets, pads, self.kernel_size, self.stride, self.dilation)):
-            a = n - ((m - 1) * s - lo - hi + d * (k - 1) + 1)
-            if _known(a >= 0) is False or _known(a < _max(s, d)) is False:
+        for axis, (m, n, o, u) in enumerate(zip(sizes, targets, forward, self.unused(targets))):
+            if _known(sympy.Eq(m, o) if _is_symbolic(m) or _is_symbolic(o) else m == o) is False:
                 raise ValueError(
                     f"size {n} along dim {axis} is not an input size that the convolution maps to "
-                    f"output size {m} (needs output_padding {a}, outside [0, {_max(s, d)}))"
+                    f"output size {m} (it maps to {o})"
                 )
-            result.append(a)
+            result.append(u)
         return tuple(result)
 
     def replace(self, **changes: Any) -> "ConvSpec":
@@ -434,6 +435,8 @@ def conv_spec_for(input_shape: Sequence[int], weight_shape: Sequence[int],
         raise ValueError(f"weight has an empty axis: shape {tuple(weight_shape)}")
     groups = _integer("groups", groups, 1)
     channels = input_shape[1]
+    if channels % groups:
+        raise ValueError(f"input has {channels} channels, not divisible by groups = {groups}")
     if transposed:
         if weight_shape[0] != channels:
             raise ValueError(f"input has {channels} channels, but the transposed-convolution weight "

@@ -12,10 +12,12 @@ from .normal import ProofError, equivalent, normal_form
 from .proof import (LEVELS, THEOREMS, Claim, Derivation, Evidence, Result, Theorem,
                     dependency_order, load, universal)
 from .certificates import Point, certified, refuted
+from .matrices import Certificate, certify, conv_matrix, conv_transpose_matrix
 
 __all__ = [
     "Divides", "EqZero", "NonNeg", "Signal", "ZSum", "box", "eq", "in_range", "le", "lt", "multi",
     "scalar", "zsum", "ProofError", "equivalent", "normal_form", "LEVELS", "THEOREMS", "Claim",
     "Derivation", "Evidence", "Result", "Theorem", "dependency_order", "load", "universal",
-    "Point", "certified", "refuted",
+    "Point", "certified", "refuted", "Certificate", "certify", "conv_matrix",
+    "conv_transpose_matrix",
 ]

@@ -287,7 +287,7 @@ class _CompiledTerm:
                 if kind == "pinned":
                     emit(f"{target}, _r = divmod(-({code(rests[0], axis)}), {code(slopes[0], axis)})")
                     emit("if _r:")
-                    emit("    continue" if position else "    return")
+                    emit("    continue" if depth > 1 else "    return")
                     # a pinned variable has one value: no loop, keep the depth
                 else:
                     lows = [f"-(({code(r, axis)}) // ({code(a, axis)}))" for a, r in zip(slopes, rests)
@@ -313,7 +313,7 @@ class _CompiledTerm:
                 checks += [f"({code(e, a)}) % ({code(s_, a)}) == 0" for a in axes]
         if checks:
             emit(f"if not ({' and '.join(checks)}):")
-            emit("    continue" if order else "    return")
+            emit("    continue" if depth > 1 else "    return")
         entries = []
         for atom in term.atoms:
             if isinstance(atom, Indexed):

@@ -9,6 +9,7 @@ GPU kernels share.  Each is proved about in a theorem and printed into CUDA from
 
 from __future__ import annotations
 
+import sympy
 from sympy import Expr
 
 
@@ -54,3 +55,25 @@ def padding_source(mode: str, t: int, n: int) -> int | None:
         return t if 0 <= t < n else None
     return {"reflect": reflect_source, "replicate": replicate_source,
             "circular": circular_source}[mode](t, n)
+
+
+# The same padding maps as integer expressions (what the kernels print and the proofs use):
+# per axis, t = j - p_lo is the position relative to the input, n its size.
+
+def reflect_source_expr(t: Expr, n: Expr) -> Expr:
+    """(n - 1) - |(n - 1) - (t mod 2(n - 1))|: reflection without repeating the border (n ≥ 2)."""
+    return (n - 1) - sympy.Abs((n - 1) - sympy.Mod(t, 2 * (n - 1)))
+
+
+def replicate_source_expr(t: Expr, n: Expr) -> Expr:
+    """min(max(t, 0), n - 1)."""
+    return sympy.Min(sympy.Max(t, 0), n - 1)
+
+
+def circular_source_expr(t: Expr, n: Expr) -> Expr:
+    """t mod n."""
+    return sympy.Mod(t, n)
+
+
+PADDING_SOURCE_EXPR = {"reflect": reflect_source_expr, "replicate": replicate_source_expr,
+                       "circular": circular_source_expr}

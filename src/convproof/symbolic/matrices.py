@@ -26,9 +26,13 @@ from .operators import Setting, b, c, g, i, j, o
 from .proof import load
 
 
-def _sizes(spec: ConvSpec, input_shape: Sequence[int], channels: int, name: str) -> tuple[int, ...]:
+def _check_spec(spec: ConvSpec) -> ConvSpec:
     if not isinstance(spec, ConvSpec):
         raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+    return spec
+
+
+def _sizes(spec: ConvSpec, input_shape: Sequence[int], channels: int, name: str) -> tuple[int, ...]:
     shape = tuple(input_shape)
     if len(shape) != spec.dims + 1:
         raise ValueError(f"input_shape must be (C, *spatial) with {spec.dims} spatial dims, got {shape}")
@@ -78,7 +82,7 @@ def conv_matrix(spec: ConvSpec, input_shape: Sequence[int]) -> tuple[sympy.Spars
     A[(o, i), (c, j)] = Σ over taps m with pi(s·i + d·m - p_lo) = j of w[o, c, m] per the
     banded-matrix theorem; ``w`` holds the kernel symbols in the weight's shape.
     """
-    sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
+    sizes = _sizes(_check_spec(spec), input_shape, spec.in_channels, "convolution")
     pads = spec.pads(sizes)
     out = spec.output_size(sizes)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(sizes, pads))
@@ -113,7 +117,7 @@ def conv_transpose_matrix(spec: ConvSpec, input_shape: Sequence[int]
     w[o, c, m] y[o, i], folded back by Pᵀ (the adjoint of the padding mode), with the same
     weight symbols as conv_matrix; T = Aᵀ when t is the forward input size.
     """
-    sizes = _sizes(spec, input_shape, spec.out_channels, "transposed convolution")
+    sizes = _sizes(_check_spec(spec), input_shape, spec.out_channels, "transposed convolution")
     target = spec.transposed_output_size(sizes)
     pads = spec.transposed_pads()
     # evaluate in padded coordinates: no padding, the smallest forward size that has m outputs
@@ -161,6 +165,7 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
     """Check the theorem's claim exactly (symbolic entries) at the sizes of ``spec`` and an
     input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64))."""
     started = time.perf_counter()
+    _check_spec(spec)
     theorem = load(theorem_id)
     claim = theorem.certifiable
     if claim is None:

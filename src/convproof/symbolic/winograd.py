@@ -82,7 +82,7 @@ class Transforms:
         """The tile size m + r - 1, also the number of multiplications per tile."""
         return self.m + self.r - 1
 
-    def replace(self, **matrices: ImmutableMatrix) -> "Transforms":
+    def replace(self, **matrices: ImmutableMatrix) -> Transforms:
         """The same F(m, r) with some matrices swapped (wrong statements for the engine)."""
         fields = {"AT": self.AT, "G": self.G, "BT": self.BT, **matrices}
         return Transforms(self.m, self.r, self.points, **fields)
@@ -119,7 +119,7 @@ def check_points(points: Sequence[sympy.Expr], count: int) -> tuple[sympy.Expr, 
     return points
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def toom_cook(m: int, r: int, points: Sequence[sympy.Expr] | None = None) -> Transforms:
     """Aᵀ, G, Bᵀ of F(m, r) by Lagrange interpolation at ``points`` (n - 1 distinct values,
     Rational or symbols; default :func:`standard_points`) plus the point at infinity:
@@ -204,5 +204,16 @@ def growth(m: int, r: int) -> Growth:
                   amplification(t))
 
 
-__all__ = ["X", "Transforms", "Growth", "amplification", "check_points", "condition", "evaluation",
-           "growth", "interpolation", "standard_points", "toom_cook"]
+__all__ = [
+    "Growth",
+    "Transforms",
+    "X",
+    "amplification",
+    "check_points",
+    "condition",
+    "evaluation",
+    "growth",
+    "interpolation",
+    "standard_points",
+    "toom_cook",
+]

@@ -1,0 +1,197 @@
+"""The proof engine: its normal form, the soundness of every rule, and its refusals.
+
+Each rule is checked the way a skeptic would: on random instances, the rule's output and its
+input are evaluated exactly (symbolic entries, concrete sizes) and must be the same polynomial.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from convproof.symbolic import (Claim, Derivation, Divides, EqZero, NonNeg, ProofError, Signal,
+                                eq, equivalent, in_range, le, multi, normal_form, scalar,
+                                universal, zsum)
+from convproof.symbolic.evaluate import instance
+from convproof.symbolic.language import Partial
+from convproof.symbolic.rules import RULES, apply_rule
+
+n, k, s, d = multi("n k s d", positive=True)
+p = multi("p", nonnegative=True)
+i, j, m, u = multi("i j m u")
+x, w = Signal("x"), Signal("w")
+
+
+def random_sizes(rng, dims: int) -> dict:
+    """Concrete sizes for n, k, s, d, p and a free index i (tuples: one entry per axis)."""
+    def axes(low, high):
+        return tuple(int(v) for v in rng.integers(low, high + 1, size=dims))
+    return {n: axes(4, 7), k: axes(1, 3), s: axes(1, 3), d: axes(1, 2), p: axes(0, 2), i: axes(0, 3)}
+
+
+def same_everywhere(a, b, rng, trials: int = 6) -> None:
+    """a and b have the same exact value at random sizes, in 1-3 dims."""
+    for trial in range(trials):
+        values = random_sizes(rng, dims=1 + trial % 3)
+        left, right = instance(a, values, len(values[n])), instance(b, values, len(values[n]))
+        assert left == right, f"differ at {values}: {left} != {right}"
+
+
+def corr(index):
+    """Σ_m [m ∈ K] w[m] x̃[s·index + d·m - p]."""
+    read = s * index + d * m - p
+    return zsum(in_range(m, k) * w[m] * in_range(read, n) * x[read], m)
+
+
+# --------------------------------------------------------------------------------------------
+# The normal form
+# --------------------------------------------------------------------------------------------
+
+def test_bound_variables_are_renamed_consistently():
+    assert equivalent(corr(i), zsum(in_range(u, k) * w[u] * in_range(s * i + d * u - p, n)
+                                    * x[s * i + d * u - p], u))
+
+
+def test_finite_sums_commute_and_distribute():
+    body = in_range(m, k) * in_range(j, n) * eq(j, s * i + d * m - p) * w[m] * x[j]
+    assert equivalent(zsum(body, m, j), zsum(body, j, m))
+    assert equivalent(zsum(in_range(m, k) * (w[m] + 2 * x[m]), m),
+                      zsum(in_range(m, k) * w[m], m) + 2 * zsum(in_range(m, k) * x[m], m))
+
+
+def test_index_expressions_are_expanded():
+    assert equivalent(x[s * (i + 1)], x[s * i + s])
+    assert not equivalent(x[s * (i + 1)], x[s * i + 1])
+
+
+def test_brackets_are_idempotent_and_oriented():
+    assert equivalent(in_range(i, n) ** 2 * x[i], in_range(i, n) * x[i])
+    assert equivalent(EqZero(i - j), EqZero(j - i))
+    assert not equivalent(NonNeg(i - j), NonNeg(j - i))
+
+
+@pytest.mark.parametrize("expr", [zsum(x[j], j), zsum(le(0, j) * x[j], j), zsum(w[k], m)])
+def test_sums_without_finite_support_are_refused(expr):
+    with pytest.raises(ProofError, match="not finitely supported|diverges"):
+        normal_form(expr)
+
+
+def test_a_summation_variable_with_a_sign_assumption_is_refused():
+    positive = multi("v", positive=True)
+    with pytest.raises(ProofError, match="sign assumption"):
+        normal_form(zsum(in_range(positive, k) * x[positive], positive))
+
+
+def test_defined_signals_with_one_name_stay_distinct():
+    first = Signal("y", definition=lambda a: x[a], arity=1)
+    second = Signal("y", definition=lambda a: w[a], arity=1)
+    assert not equivalent(first[i], second[i])
+
+
+# --------------------------------------------------------------------------------------------
+# Every rule against exact evaluation
+# --------------------------------------------------------------------------------------------
+
+def rewritten(name: str, expr, **params):
+    result, count = apply_rule(name, expr, **params)
+    assert count > 0, f"rule {name} did not apply"
+    return result
+
+
+def test_change_of_index_is_sound(rng):
+    t = multi("t")
+    for to in (m + 2, -m + k - 1, m - 1):
+        same_everywhere(corr(i), rewritten("change of index", corr(i), var=m, to=to), rng)
+    with pytest.raises(ProofError, match="bijection"):
+        apply_rule("change of index", corr(i), var=m, to=2 * m + t)
+
+
+def test_kronecker_delta_is_sound(rng):
+    expr = zsum(in_range(m, k) * w[m] * zsum(eq(j, s * i + d * m - p) * in_range(j, n) * x[j], j), m)
+    same_everywhere(expr, rewritten("Kronecker delta", expr, var=j), rng)
+    scaled = zsum(in_range(m, k) * w[m] * zsum(in_range(u, n) * eq(s * u, i + d * m) * x[u], u), m)
+    result = rewritten("Kronecker delta", scaled, var=u)
+    assert result.has(Divides)
+    same_everywhere(scaled, result, rng)
+
+
+def test_using_a_delta_is_sound(rng):
+    expr = zsum(in_range(m, k) * w[m] * eq(j, s * i + d * m - p) * le(s * i - p, j) * x[j], m)
+    values_j = {j: (3,)}
+    result = rewritten("use the delta", expr, var=j)
+    for trial in range(4):
+        values = {**random_sizes(rng, 1), **values_j}
+        assert instance(expr, values, 1) == instance(result, values, 1)
+
+
+def test_bracket_rules_are_sound(rng):
+    expr = zsum(in_range(m, k) * le(0, d * m) * le(d * m, d * (k - 1)) * w[m] * x[i + m], m)
+    same_everywhere(expr, rewritten("cancel a positive factor", expr, factor=d), rng)
+    implied = zsum(le(0, i - p) * in_range(m, k) * le(0, i + d * m - p) * w[m] * x[i + m], m)
+    result = rewritten("implied bracket", implied)
+    assert len(result.atoms(NonNeg)) < len(implied.atoms(NonNeg))
+    same_everywhere(implied, result, rng)
+    box_point = zsum(le(0, m) * le(m, 0) * w[m] * x[i + m], m)
+    same_everywhere(box_point, rewritten("antisymmetry", box_point), rng)
+    odd = zsum(in_range(m, k) * w[m] * eq(2 * m - 1, 0), m)
+    assert rewritten("decide brackets", odd) == 0
+
+
+def test_cancel_refuses_a_factor_that_may_be_zero():
+    maybe_zero = multi("z", nonnegative=True)
+    with pytest.raises(ProofError, match="not provably at least 1"):
+        apply_rule("cancel a positive factor", le(0, maybe_zero * i), factor=maybe_zero)
+
+
+def test_division_with_remainder_is_sound(rng):
+    size = sympy.Mod(n + p - 1, s) + s * sympy.floor((n + p - 1) / s)
+    expr = zsum(in_range(m, size) * x[m], m)
+    result = rewritten("division with remainder", expr)
+    same_everywhere(expr, result, rng)
+    assert equivalent(result, zsum(in_range(m, n + p - 1) * x[m], m))
+
+
+def test_derivatives_are_exact(rng):
+    energy = zsum(in_range(m, k) * x[m] ** 2 * w[m], m)
+    result = rewritten("differentiate", Partial(energy, x[j]))
+    expected = zsum(in_range(m, k) * 2 * x[m] * w[m] * eq(m, j), m)
+    assert equivalent(result, expected)
+    defined = Signal("y", definition=lambda a: x[a] * w[a], arity=1)
+    assert equivalent(rewritten("differentiate", Partial(defined[i], w[j])), x[i] * eq(i, j))
+
+
+# --------------------------------------------------------------------------------------------
+# Derivations refuse what does not follow
+# --------------------------------------------------------------------------------------------
+
+def test_a_wrong_step_fails_and_names_the_difference():
+    claim = Claim("wrong", corr(i), corr(i + 1))
+    proof = Derivation(claim.lhs).by("change of index", corr(i + 1), var=m, to=m + 1)
+    evidence = universal(claim, proof)
+    assert not evidence.ok and "differ" in evidence.message
+
+
+def test_a_rule_that_applies_nowhere_fails_the_step():
+    claim = Claim("same", corr(i), corr(i))
+    evidence = universal(claim, Derivation(claim.lhs).by("Kronecker delta", corr(i), var=j))
+    assert not evidence.ok and "applies nowhere" in evidence.message
+
+
+def test_a_hypothesis_must_belong_to_the_claim():
+    claim = Claim("assumed", corr(i), corr(i).subs(s, 1))
+    step = Derivation(claim.lhs).by("hypothesis", claim.rhs, equation=sympy.Eq(s, 1, evaluate=False))
+    assert not universal(claim, step).ok
+
+
+def test_every_rule_is_registered_with_a_description():
+    assert {"definition", "linearity", "swap sums", "change of index", "Kronecker delta",
+            "use the delta", "cancel a positive factor", "decide brackets", "implied bracket",
+            "antisymmetry", "division with remainder", "hypothesis", "differentiate",
+            "known result"} <= set(RULES)
+    assert all(rule.description for rule in RULES.values())
+
+
+def test_scalar_and_multi_symbols_are_distinct():
+    c = scalar("c")
+    assert not equivalent(x[c], x[multi("c")])
