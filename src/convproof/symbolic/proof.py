@@ -278,6 +278,11 @@ class Theorem:
             self._result = Result(self.id, self.required, evidence, time.perf_counter() - started)
         return self._result
 
+    def render(self):
+        """The report section of this theorem (statement, checked steps, grid, witness)."""
+        from ..report.sections import build_section
+        return build_section(self, self.prove())
+
     def reset(self) -> None:
         self._result = None
 

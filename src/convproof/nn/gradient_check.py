@@ -1,0 +1,200 @@
+"""Finite-difference check of a backward pass, in float64, with a report of the worst entry.
+
+For the scalar L(x, w) = <f(x; w), R> with a fixed random R (so dL/dy = R), every checked entry
+of every input and parameter is compared with the central difference
+
+    numeric_j = (L(.. + eps e_j ..) - L(.. - eps e_j ..)) / (2 eps)      (error O(eps^2))
+    analytic  = backward(R)        (the input gradient; parameters: their ``grad``)
+
+and passes when |analytic_j - numeric_j| <= atol + rtol |numeric_j|.  A layer is checked on a
+float64 copy, every evaluation starting from the same copy: a random layer (Dropout) draws the
+same mask each time, and the caller's layer (its running statistics, its generator) is left
+untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..arrays import array_module, check_numeric
+from .module import Array, Module, as_host
+
+
+class GradcheckError(AssertionError):
+    """A backward pass disagrees with finite differences; the message is the report."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Analytic against numeric gradient of one array, at the checked flat ``entries``."""
+
+    name: str
+    shape: tuple[int, ...]
+    entries: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+    atol: float
+    rtol: float
+
+    @property
+    def errors(self) -> np.ndarray:
+        return np.abs(self.analytic - self.numeric)
+
+    @property
+    def ratios(self) -> np.ndarray:
+        """error / allowed error per entry: the check passes where this is at most 1."""
+        return self.errors / (self.atol + self.rtol * np.abs(self.numeric))
+
+    @property
+    def ok(self) -> bool:
+        return bool(np.all(self.ratios <= 1))
+
+    def describe(self) -> str:
+        if self.entries.size == 0:
+            return f"{self.name} {self.shape}: no entries"
+        worst = int(np.argmax(self.ratios))
+        index = tuple(int(i) for i in np.unravel_index(self.entries[worst], self.shape))
+        verdict = "ok" if self.ok else "MISMATCH"
+        return (f"{self.name} {self.shape}: {verdict}, worst entry {list(index)}: analytic "
+                f"{self.analytic[worst]:.10g}, numeric {self.numeric[worst]:.10g}, "
+                f"|difference| {self.errors[worst]:.3g} (allowed "
+                f"{self.atol + self.rtol * abs(self.numeric[worst]):.3g}); "
+                f"{self.entries.size} entries checked")
+
+
+@dataclass(frozen=True)
+class GradcheckReport:
+    """One :class:`Comparison` per input and parameter; ``ok`` when all pass."""
+
+    comparisons: tuple[Comparison, ...]
+    eps: float
+
+    @property
+    def ok(self) -> bool:
+        return all(comparison.ok for comparison in self.comparisons)
+
+    def __str__(self) -> str:
+        head = f"gradcheck (float64, central differences, eps={self.eps:g}): " \
+               + ("passed" if self.ok else "FAILED")
+        return "\n".join([head, *("  " + c.describe() for c in self.comparisons)])
+
+
+def _entries(size: int, max_entries: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_entries is None or size <= max_entries:
+        return np.arange(size)
+    return np.sort(rng.choice(size, max_entries, replace=False))
+
+
+def _numeric(array: Array, entries: np.ndarray, loss: Callable[[], float],
+             eps: float) -> np.ndarray:
+    """Central differences of ``loss`` in the given flat entries of ``array`` (restored)."""
+    flat = array.reshape(-1)  # a view: the arrays checked here are contiguous copies
+    result = np.empty(entries.size)
+    for k, j in enumerate(entries):
+        original = float(flat[j])
+        flat[j] = original + eps
+        plus = loss()
+        flat[j] = original - eps
+        minus = loss()
+        flat[j] = original
+        result[k] = (plus - minus) / (2 * eps)
+    return result
+
+
+Target = tuple[str, Array, Any]
+"""(name, the array perturbed in place, its analytic gradient)."""
+
+
+def _layer(layer: Module, x: Array) -> tuple[Callable[[], Array], Callable[[Array], list]]:
+    """Evaluation and gradients of a layer, on a float64 copy made once (the template)."""
+    template = copy.deepcopy(layer).astype(np.float64)
+    template.zero_grad()
+    for parameter in template.parameters():  # perturbed through a flat view
+        parameter.data = array_module(parameter.data).ascontiguousarray(parameter.data)
+
+    def evaluate() -> Array:
+        return copy.deepcopy(template).forward(x)
+
+    def gradients(projection: Array) -> list[Target]:
+        model = copy.deepcopy(template)
+        model.forward(x)
+        grad_input = model.backward(projection)
+        # perturb the template's parameters; compare with the gradients the model accumulated
+        return [("input", x, grad_input)] + [
+            (name, p.data, q.grad) for (name, p), (_, q)
+            in zip(template.named_parameters(), model.named_parameters())]
+
+    return evaluate, gradients
+
+
+def _function(fn: Callable[..., Array], backward: Callable[..., Any], arrays: list[Array]
+              ) -> tuple[Callable[[], Array], Callable[[Array], list]]:
+    """Evaluation and gradients of a function with its backward."""
+    def evaluate() -> Array:
+        return fn(*arrays)
+
+    def gradients(projection: Array) -> list[Target]:
+        grads = backward(projection, *arrays)
+        grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+        if len(grads) != len(arrays):
+            raise ValueError(f"backward returned {len(grads)} gradients for {len(arrays)} "
+                             "inputs")
+        names = ["input"] if len(arrays) == 1 else [f"input[{k}]" for k in range(len(arrays))]
+        return list(zip(names, arrays, grads))
+
+    return evaluate, gradients
+
+
+def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequence[Array], *,
+              backward: Callable[..., Any] | None = None, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, max_entries: int | None = None,
+              seed: int = 0, raise_on_failure: bool = True) -> GradcheckReport:
+    """Check a layer's backward (input and parameter gradients), or a function's.
+
+    A :class:`Module` takes one input array.  A function ``fn(*inputs) -> y`` needs
+    ``backward(grad_output, *inputs)``, returning the gradient of each input (a tuple, or one
+    array for one input).  ``max_entries`` checks at most that many random entries per array
+    (all by default).  Raises :class:`GradcheckError` with the report when a check fails,
+    unless ``raise_on_failure=False``; returns the report.
+    """
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    arrays = [inputs] if hasattr(inputs, "shape") else list(inputs)
+    for k, array in enumerate(arrays):
+        check_numeric(f"inputs[{k}]", array)
+    arrays = [array_module(a).array(a, dtype=np.float64, order="C") for a in arrays]
+    if isinstance(layer_or_fn, Module):
+        if len(arrays) != 1:
+            raise ValueError(f"a layer takes one input array, got {len(arrays)}")
+        evaluate, gradients = _layer(layer_or_fn, arrays[0])
+    elif callable(layer_or_fn):
+        if backward is None:
+            raise TypeError("checking a function needs backward(grad_output, *inputs)")
+        evaluate, gradients = _function(layer_or_fn, backward, arrays)
+    else:
+        raise TypeError(f"layer_or_fn must be a Module or a callable, got "
+                        f"{type(layer_or_fn).__name__}")
+    rng = np.random.default_rng(seed)
+    y = evaluate()
+    projection = array_module(y).asarray(rng.standard_normal(y.shape))
+
+    def loss() -> float:
+        return float((evaluate() * projection).sum())
+
+    targets = gradients(projection)
+    comparisons = []
+    for name, array, grad in targets:
+        entries = _entries(array.size, max_entries, rng)
+        flat_grad = np.zeros(array.size) if grad is None else as_host(grad).reshape(-1)
+        numeric = _numeric(array, entries, loss, eps)
+        comparisons.append(Comparison(name, tuple(array.shape), entries, flat_grad[entries],
+                                      numeric, atol, rtol))
+    report = GradcheckReport(tuple(comparisons), eps)
+    if raise_on_failure and not report.ok:
+        raise GradcheckError(str(report))
+    return report

@@ -1,0 +1,108 @@
+"""Weight initializers: fill a Parameter (or an array) in place from a seeded generator.
+
+Fans, for a weight of shape (C_out, C_in, k_1, ..., k_D) (a linear layer: D = 0):
+
+    fan_in  = C_in  * k_1 * ... * k_D          fan_out = C_out * k_1 * ... * k_D
+
+(the ``init-variance`` theorem).  With W_ij independent, zero mean and variance sigma^2, a layer
+y = W x keeps Var y = fan_in sigma^2 E[x^2]; under ReLU, E[x^2] = Var(pre-activation) / 2, so
+
+    He (Kaiming)     sigma^2 = 2 / fan_in               keeps the forward variance under ReLU
+    Xavier (Glorot)  sigma^2 = 2 / (fan_in + fan_out)   balances forward and backward variance
+
+A uniform law U(-b, b) has variance b^2 / 3, hence the uniform bounds b = sqrt(3) sigma.
+Layers default to :func:`fan_in_uniform`, PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+for weights and biases, so that a freshly built layer is distributed as PyTorch's.  Values are
+drawn on the host by a NumPy generator (``rng``: a Generator, a seed, or None for a fresh one)
+and copied into the array, NumPy or CuPy, in its dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..arrays import array_module, check_numeric
+from .module import Parameter
+
+def fans(shape: Sequence[int]) -> tuple[int, int]:
+    """(fan_in, fan_out) = (C_in * prod(k), C_out * prod(k)) of a weight (C_out, C_in, *k)."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(f"fans need a weight of at least 2 dims (C_out, C_in, *k), got shape "
+                         f"{shape}")
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+          rng: Any) -> Any:
+    """target[...] = draw(generator, shape), on the device and in the dtype of ``target``."""
+    array = target.data if isinstance(target, Parameter) else target
+    dtype = check_numeric("tensor", array)
+    if dtype.kind != "f":
+        raise TypeError(f"tensor must be a floating array, got dtype {dtype}")
+    values = draw(np.random.default_rng(rng), tuple(array.shape))
+    array[...] = array_module(array).asarray(values, dtype=dtype)
+    return array
+
+
+def _positive(name: str, value: float) -> float:
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return float(value)
+
+
+def constant(tensor: Any, value: float = 0.1) -> Any:
+    """w = value everywhere (0.1 by default: a bias that keeps ReLUs active at the start)."""
+    return _fill(tensor, lambda _, shape: np.full(shape, value), None)
+
+
+def uniform(tensor: Any, low: float = 0.0, high: float = 1.0, rng: Any = None) -> Any:
+    """w ~ U[low, high), by default [0, 1)."""
+    if not high > low:
+        raise ValueError(f"high must exceed low, got low={low!r}, high={high!r}")
+    return _fill(tensor, lambda g, shape: g.uniform(low, high, shape), rng)
+
+
+def normal(tensor: Any, std: float = 1.0, rng: Any = None) -> Any:
+    """w ~ N(0, std^2)."""
+    std = _positive("std", std)
+    return _fill(tensor, lambda g, shape: g.normal(0.0, std, shape), rng)
+
+
+def xavier_normal(tensor: Any, gain: float = 1.0, rng: Any = None) -> Any:
+    """w ~ N(0, sigma^2), sigma = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(tensor.shape)
+    return normal(tensor, _positive("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+
+
+def xavier_uniform(tensor: Any, gain: float = 1.0, rng: Any = None) -> Any:
+    """w ~ U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)) (variance 2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fans(tensor.shape)
+    bound = _positive("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform(tensor, -bound, bound, rng)
+
+
+def he_normal(tensor: Any, rng: Any = None) -> Any:
+    """w ~ N(0, sigma^2), sigma = sqrt(2 / fan_in) (He, for ReLU networks)."""
+    return normal(tensor, math.sqrt(2.0 / fans(tensor.shape)[0]), rng)
+
+
+def he_uniform(tensor: Any, rng: Any = None) -> Any:
+    """w ~ U(-b, b), b = sqrt(6 / fan_in) (variance 2 / fan_in)."""
+    bound = math.sqrt(6.0 / fans(tensor.shape)[0])
+    return uniform(tensor, -bound, bound, rng)
+
+
+def fan_in_uniform(tensor: Any, fan_in: int | None = None, rng: Any = None) -> Any:
+    """w ~ U(-b, b), b = 1 / sqrt(fan_in): PyTorch's default for conv and linear layers.
+
+    ``fan_in`` defaults to that of ``tensor``; a bias passes its weight's.
+    """
+    fan_in = fans(tensor.shape)[0] if fan_in is None else fan_in
+    bound = 1.0 / math.sqrt(_positive("fan_in", fan_in))
+    return uniform(tensor, -bound, bound, rng)

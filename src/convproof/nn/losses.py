@@ -1,0 +1,86 @@
+"""Losses as (value, gradient) pairs: the gradient is dL/d(prediction), ready for ``backward``.
+
+Softmax cross-entropy over logits z (N, C) and targets y, class indices (N,) or probabilities
+(N, C) (one-hot, smoothed, or mixed by MixUp/CutMix), with the stable log-sum-exp
+lse(z) = max z + log sum_c exp(z_c - max z):
+
+    L = (1/N) sum_n sum_c y_nc (lse(z_n) - z_nc)
+    dL/dz_nc = (1/N) (softmax(z_n)_c sum_c' y_nc' - y_nc) = (1/N) (softmax(z_n) - y_n)_c
+
+the last form when each y_n sums to 1 (``softmax-xent-gradient``).  Mean squared error:
+
+    L = (1/K) sum_k (p_k - t_k)^2,      dL/dp_k = 2 (p_k - t_k) / K
+
+``reduction="sum"`` drops the 1/N (1/K).  Values are 0-d arrays on the device of the input.
+"""
+
+from __future__ import annotations
+
+from ..arrays import array_module
+from .module import Array, as_input
+
+REDUCTIONS = ("mean", "sum")
+
+
+def log_softmax(logits: Array, axis: int = -1) -> Array:
+    """z - lse(z) along ``axis``, lse(z) = max z + log sum exp(z - max z)."""
+    xp = array_module(logits)
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(logits: Array, axis: int = -1) -> Array:
+    """exp(z - lse(z)) along ``axis``: positive, summing to 1."""
+    return array_module(logits).exp(log_softmax(logits, axis))
+
+
+def _reduction(reduction: str, count: int) -> float:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return 1.0 / count if reduction == "mean" else 1.0
+
+
+def _target_distribution(target: Array, logits: Array) -> Array:
+    """Class indices (N,) as one-hot rows, or probabilities (N, C) as they are."""
+    xp = array_module(logits)
+    batch, classes = logits.shape
+    if getattr(target, "dtype", None) is not None and target.dtype.kind in "iu":
+        if target.shape != (batch,):
+            raise ValueError(f"target class indices must have shape ({batch},), got "
+                             f"{tuple(target.shape)}")
+        low, high = (int(target.min()), int(target.max())) if batch else (0, 0)
+        if low < 0 or high >= classes:
+            raise ValueError(f"target holds class {low if low < 0 else high}, outside "
+                             f"[0, {classes}) for logits of shape {logits.shape}")
+        return xp.eye(classes, dtype=logits.dtype)[xp.asarray(target)]
+    target = as_input(target)
+    if target.shape != logits.shape:
+        raise ValueError(f"target must be class indices ({batch},) or probabilities of the "
+                         f"shape of logits {logits.shape}, got {tuple(target.shape)}")
+    return target
+
+
+def softmax_cross_entropy(logits: Array, target: Array, reduction: str = "mean"
+                          ) -> tuple[Array, Array]:
+    """(L, dL/dz) of the cross-entropy of softmax(z) against ``target``; see the module doc."""
+    z = as_input(logits)
+    if z.ndim != 2:
+        raise ValueError(f"logits must have shape (N, C), got {tuple(z.shape)}")
+    y = _target_distribution(target, z)
+    scale = _reduction(reduction, z.shape[0])
+    log_p = log_softmax(z)
+    loss = -(y * log_p).sum() * scale
+    grad = (array_module(z).exp(log_p) * y.sum(axis=1, keepdims=True) - y) * scale
+    return loss.astype(z.dtype), grad.astype(z.dtype)
+
+
+def mean_squared_error(prediction: Array, target: Array, reduction: str = "mean"
+                       ) -> tuple[Array, Array]:
+    """(L, dL/dp) of L = (1/K) sum_k (p_k - t_k)^2 over all K entries."""
+    p, t = as_input(prediction), as_input(target)
+    if p.shape != t.shape:
+        raise ValueError(f"target must have the shape of prediction {p.shape}, "
+                         f"got {tuple(t.shape)}")
+    scale = _reduction(reduction, p.size)
+    difference = p - t
+    return (difference * difference).sum() * scale, difference * (2 * scale)

@@ -1,0 +1,348 @@
+"""Parameter, Module and Sequential: the frame every layer fills in with forward and backward.
+
+A layer computes y = f(x; w) in ``forward`` and keeps what its backward needs.  ``backward``
+receives g = dL/dy and returns dL/dx; on the way it adds dL/dw to ``w.grad`` for each of its
+parameters (the chain rule, one layer at a time, run from the last layer to the first):
+
+    dL/dx = (dy/dx)^T g,        w.grad += (dy/dw)^T g
+
+Gradients accumulate over backward calls until ``zero_grad()``, as in PyTorch.  Arrays are
+NumPy or CuPy; ``to("cpu" | "gpu")`` moves parameters and buffers.  Names of parameters and
+buffers (``weight``, ``bias``, ``running_mean``, ``0.weight`` inside a Sequential) are
+PyTorch's, so a ``state_dict`` can be exchanged with PyTorch's by converting the tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..arrays import FLOAT_DTYPES, array_module, check_numeric, compute_dtype
+from .serialize import load_state, save_state
+
+Array = Any
+"""A NumPy or a CuPy array."""
+
+DEVICES = ("cpu", "gpu")
+
+
+def _cupy() -> Any:
+    try:
+        import cupy
+    except ImportError as exc:
+        raise ImportError("device 'gpu' needs CuPy: pip install 'convproof[cuda12]' "
+                          "(or [cuda13])") from exc
+    return cupy
+
+
+def to_device(value: Any, device: str) -> Any:
+    """``value`` as a NumPy array ("cpu") or a CuPy array ("gpu"); Python numbers unchanged."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if value is None or isinstance(value, (int, float)):
+        return value
+    if device == "gpu":
+        return _cupy().asarray(value)
+    return value.get() if array_module(value) is not np else value
+
+
+def parameter_dtype(dtype: Any) -> np.dtype:
+    """float32 or float64, the dtypes a layer's parameters may have; else a TypeError."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
+    return resolved
+
+
+def as_host(value: Any) -> Any:
+    """A NumPy copy of an array (or a Python number as a 0-d array), for saving."""
+    return np.array(to_device(value, "cpu"))
+
+
+class Parameter:
+    """A trainable array ``data`` and ``grad`` = the sum of dL/d(data) since ``zero_grad()``."""
+
+    def __init__(self, data: Array) -> None:
+        check_numeric("data", data)
+        self.data = data
+        self.grad: Array | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    def accumulate(self, grad: Array) -> None:
+        """grad <- grad + dL/d(data), in the dtype of ``data``."""
+        if tuple(grad.shape) != self.shape:
+            raise ValueError(f"gradient of shape {tuple(grad.shape)} for a parameter of shape "
+                             f"{self.shape}")
+        if self.grad is None:
+            self.grad = grad.astype(self.data.dtype, copy=True)
+        else:
+            self.grad += grad
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """A layer or a network: ``forward``, ``backward``, parameters, buffers, train/eval mode.
+
+    Subclasses store their parameters as :class:`Parameter` attributes, their sub-layers as
+    :class:`Module` attributes, and list the attribute names of their buffers (arrays that are
+    state but not trained, such as running statistics) in ``buffer_names``.
+    """
+
+    buffer_names: tuple[str, ...] = ()
+    training: bool = True
+
+    def forward(self, x: Array) -> Array:
+        raise NotImplementedError
+
+    def backward(self, grad_output: Array) -> Array:
+        raise NotImplementedError
+
+    def __call__(self, x: Array) -> Array:
+        return self.forward(x)
+
+    # -- what the forward pass keeps for the backward pass ------------------------------------
+    def remember(self, output: Array, **saved: Any) -> None:
+        """Keep the arrays ``backward`` needs, and the shape of ``output`` to check g against."""
+        self._saved = dict(saved, output_shape=tuple(output.shape))
+
+    def recall(self, grad_output: Array) -> dict[str, Any]:
+        """What ``forward`` kept; refuses a backward before any forward, or a wrong grad shape."""
+        saved = self.__dict__.get("_saved")
+        if saved is None:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
+                               "run forward first, it keeps what backward needs")
+        check_numeric("grad_output", grad_output)
+        if tuple(grad_output.shape) != saved["output_shape"]:
+            raise ValueError(f"grad_output must have the shape of the last output of "
+                             f"{type(self).__name__}, {saved['output_shape']}, "
+                             f"got {tuple(grad_output.shape)}")
+        return saved
+
+    def forget(self) -> None:
+        """Drop what the last forward pass kept, here and in every sub-layer."""
+        for module in self.modules():
+            module.__dict__.pop("_saved", None)
+
+    # -- the tree of layers -------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module below it, parents first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        for name in self.buffer_names:
+            if getattr(self, name, None) is not None:
+                yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Parameter]:
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def grads(self) -> list[Array | None]:
+        """The ``grad`` of every parameter, in the order of ``parameters()``."""
+        return [parameter.grad for parameter in self.parameters()]
+
+    def parameter_count(self) -> int:
+        return sum(parameter.size for parameter in self.parameters())
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (batch statistics, dropout on) for this module and all below it."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Inference mode: running statistics, dropout off."""
+        return self.train(False)
+
+    # -- where the arrays live ----------------------------------------------------------------
+    def _convert(self, convert: Any) -> None:
+        for module in self.modules():
+            for value in vars(module).values():
+                if isinstance(value, Parameter):
+                    value.data = convert(value.data)
+                    value.grad = None if value.grad is None else convert(value.grad)
+            for name in module.buffer_names:
+                setattr(module, name, convert(getattr(module, name, None)))
+        self.forget()
+
+    def to(self, device: str) -> Module:
+        """Move every parameter (with its grad) and buffer to "cpu" (NumPy) or "gpu" (CuPy).
+
+        An optimizer keeps its moments on the device of the parameters it first updates:
+        move the model before creating its optimizer.
+        """
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        self._convert(lambda value: to_device(value, device))
+        return self
+
+    def astype(self, dtype: Any) -> Module:
+        """Convert every floating parameter and buffer to ``dtype`` (float32 or float64)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"dtype must be a floating type such as float32, got {dtype}")
+
+        def convert(value: Any) -> Any:
+            if getattr(value, "dtype", None) is not None and value.dtype.kind == "f":
+                return value.astype(dtype)
+            return value
+
+        self._convert(convert)
+        return self
+
+    # -- state --------------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> dict[str, Any]:
+        """Parameters and buffers by name (``0.weight``, ``1.running_mean``), in PyTorch's
+        order: each module's parameters, then its buffers, then its children's."""
+        state = {prefix + name: value.data for name, value in vars(self).items()
+                 if isinstance(value, Parameter)}
+        state.update((prefix + name, getattr(self, name)) for name in self.buffer_names
+                     if getattr(self, name, None) is not None)
+        for name, child in self.named_children():
+            state.update(child.state_dict(f"{prefix}{name}."))
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays into the parameters and buffers of the same names (and shapes)."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(f"state does not fit {type(self).__name__}: missing {missing}, "
+                             f"unexpected {unexpected}")
+        for name, value in state.items():
+            current = own[name]
+            if isinstance(current, int):
+                self._assign(name, int(value))
+                continue
+            if tuple(np.shape(value)) != tuple(current.shape):
+                raise ValueError(f"state[{name!r}] has shape {tuple(np.shape(value))}, "
+                                 f"the module's has {tuple(current.shape)}")
+            xp = array_module(current)
+            self._assign(name, xp.asarray(value, dtype=current.dtype).copy())
+        self.forget()
+
+    def _assign(self, name: str, value: Any) -> None:
+        *path, leaf = name.split(".")
+        owner: Module = self
+        for step in path:
+            owner = dict(owner.named_children())[step]
+        target = getattr(owner, leaf)
+        if isinstance(target, Parameter):
+            target.data = value
+        else:
+            setattr(owner, leaf, value)
+
+    def save(self, path: str) -> None:
+        """Write ``state_dict()`` to an ``.npz`` file."""
+        save_state(path, {name: as_host(value) for name, value in self.state_dict().items()})
+
+    def load(self, path: str) -> Module:
+        """Read parameters and buffers written by :meth:`save`."""
+        self.load_state_dict(load_state(path))
+        return self
+
+    # -- printing ----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """y = f_L(... f_2(f_1(x))); backward runs the layers' backward passes in reverse order."""
+
+    def __init__(self, *layers: Module) -> None:
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"layer {index} must be a Module, got {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for index, layer in enumerate(self.layers):
+            yield str(index), layer
+
+    def forward(self, x: Array) -> Array:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_output: Array) -> Array:
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+
+def as_input(x: Any) -> Array:
+    """``x`` in its compute dtype: float32 stays, float64 and integers become float64."""
+    dtype = compute_dtype({"input": x})
+    return x.astype(dtype, copy=False)
+
+
+def check_input(layer: Module, x: Any, layouts: dict[int, str],
+                channels: int | None = None, channel_axis: int = 1) -> Array:
+    """``x`` in its compute dtype, once it is a real array of one of the ranks in ``layouts``
+    (rank -> "(N, C, H, W)") with ``channels`` entries along ``channel_axis`` when given;
+    else a TypeError or ValueError that names the layer, the expected and the actual shape."""
+    x = as_input(x)
+    name = type(layer).__name__
+    if x.ndim not in layouts:
+        expected = " or ".join(layouts.values())
+        raise ValueError(f"{name} expects input of shape {expected}, got shape {tuple(x.shape)} "
+                         f"({x.ndim} dims)")
+    if channels is not None and x.shape[channel_axis] != channels:
+        raise ValueError(f"{name} expects {channels} channels along axis {channel_axis % x.ndim}"
+                         f" of input {layouts[x.ndim]}, got shape {tuple(x.shape)}")
+    return x

@@ -1,0 +1,180 @@
+"""Optimizers: SGD with momentum in the notes' form, and Adam with bias correction.
+
+SGD (learning rate eta, momentum mu, weight decay lambda; g = grad + lambda w):
+
+    v <- mu v - eta g,     w <- w + v                      (v starts at 0)
+
+This is PyTorch's b <- mu b + g (b_1 = g), w <- w - eta b: by induction v_k = -eta b_k, so the
+two produce the same trajectory while eta is constant (with a schedule they differ: the notes'
+velocity keeps the learning rate it was accumulated with).
+
+Adam (``adam-bias-correction``; step k = 1, 2, ... of each parameter):
+
+    m <- beta1 m + (1 - beta1) g,          v <- beta2 v + (1 - beta2) g^2
+    mhat = m / (1 - beta1^k),              vhat = v / (1 - beta2^k)
+    w <- w - eta mhat / (sqrt(vhat) + eps)
+
+For stationary gradients E[m_k] = (1 - beta1^k) E[g], so mhat is unbiased.  The notes write
+the numerator as mhat + eps; ``numerator_eps=True`` selects that variant, which moves every
+weight by about -eta eps / (sqrt(vhat) + eps) even when g = 0.  It is not the default.
+
+State (moments, step counts, hyperparameters) round-trips through ``state_dict`` /
+``load_state_dict`` and ``.npz`` files (``save`` / ``load``), so training resumes exactly.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from ..arrays import array_module
+from .module import Array, Parameter, as_host
+from .serialize import load_state, save_state
+
+
+def _at_least(name: str, value: Any, low: float, below: float | None = None) -> float:
+    """A float in [low, below) (or [low, inf)); else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= low \
+            or (below is not None and not value < below):
+        interval = f"[{low}, {below})" if below is not None else f"[{low}, inf)"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Skeleton: ``step()`` applies ``update`` to every parameter that has a gradient.
+
+    ``hyperparameters`` names the attributes saved with the state (``lr`` can be changed
+    between steps by assigning it).
+    """
+
+    hyperparameters: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Parameter]) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("params is empty: pass model.parameters()")
+        for index, parameter in enumerate(self.params):
+            if not isinstance(parameter, Parameter):
+                raise TypeError(f"params[{index}] must be a Parameter, got "
+                                f"{type(parameter).__name__}")
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
+        """Change ``w`` in place, given its gradient and its slots."""
+        raise NotImplementedError
+
+    def zero_grad(self) -> None:
+        for parameter in self.params:
+            parameter.zero_grad()
+
+    def step(self) -> None:
+        for parameter, state in zip(self.params, self.state):
+            if parameter.grad is not None:
+                self.update(parameter.data, parameter.grad, state)
+
+    def _decayed(self, w: Array, g: Array) -> Array:
+        """g + lambda w (L2 weight decay, as PyTorch's ``weight_decay``)."""
+        return g + self.weight_decay * w if self.weight_decay else g
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters by name, slots as ``"<parameter index>.<slot>"``."""
+        state = {name: getattr(self, name) for name in self.hyperparameters}
+        for index, slots in enumerate(self.state):
+            state.update({f"{index}.{slot}": value for slot, value in slots.items()})
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in self.hyperparameters:
+            if name not in state:
+                raise ValueError(f"state lacks the hyperparameter {name!r}")
+        slots: list[dict[str, Any]] = [{} for _ in self.params]
+        for key, value in state.items():
+            if key in self.hyperparameters:
+                continue
+            index, _, slot = key.partition(".")
+            if not index.isdigit() or int(index) >= len(self.params):
+                raise ValueError(f"state entry {key!r} names no parameter of this optimizer "
+                                 f"({len(self.params)} parameters)")
+            w = self.params[int(index)].data
+            if slot == "step":
+                slots[int(index)][slot] = int(value)
+            elif tuple(value.shape) != tuple(w.shape):
+                raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, parameter "
+                                 f"{index} has {tuple(w.shape)}")
+            else:
+                slots[int(index)][slot] = array_module(w).asarray(value, dtype=w.dtype).copy()
+        for name in self.hyperparameters:
+            current, value = getattr(self, name), state[name]
+            setattr(self, name, type(current)(value.tolist() if hasattr(value, "tolist")
+                                              else value))
+        self.state = slots
+
+    def save(self, path: str) -> None:
+        save_state(path, {key: as_host(value) for key, value in self.state_dict().items()})
+
+    def load(self, path: str) -> Optimizer:
+        self.load_state_dict(load_state(path))
+        return self
+
+
+class SGD(Optimizer):
+    """v <- mu v - lr (g + weight_decay w); w <- w + v (plain SGD for momentum 0)."""
+
+    hyperparameters = ("lr", "momentum", "weight_decay")
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params)
+        self.lr = _at_least("lr", lr, 0.0)
+        self.momentum = _at_least("momentum", momentum, 0.0)
+        self.weight_decay = _at_least("weight_decay", weight_decay, 0.0)
+
+    def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
+        g = self._decayed(w, g)
+        if not self.momentum:
+            w -= self.lr * g
+            return
+        velocity = state.setdefault("velocity", array_module(w).zeros_like(w))
+        velocity *= self.momentum
+        velocity -= self.lr * g
+        w += velocity
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (``numerator_eps=True``: the notes' (mhat + eps) variant)."""
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay", "numerator_eps")
+
+    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, numerator_eps: bool = False) -> None:
+        super().__init__(params)
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if not isinstance(numerator_eps, bool):
+            raise TypeError(f"numerator_eps must be True or False, got {numerator_eps!r}")
+        self.lr = _at_least("lr", lr, 0.0)
+        self.betas = (_at_least("betas[0]", betas[0], 0.0, 1.0),
+                      _at_least("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = _at_least("eps", eps, 0.0)
+        self.weight_decay = _at_least("weight_decay", weight_decay, 0.0)
+        self.numerator_eps = numerator_eps
+
+    def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
+        xp = array_module(w)
+        g = self._decayed(w, g)
+        beta1, beta2 = self.betas
+        step = state["step"] = state.get("step", 0) + 1
+        m = state.setdefault("exp_avg", xp.zeros_like(w))
+        v = state.setdefault("exp_avg_sq", xp.zeros_like(w))
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        m_hat = m / (1 - beta1**step)
+        v_hat = v / (1 - beta2**step)
+        if self.numerator_eps:
+            m_hat = m_hat + self.eps
+        w -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)

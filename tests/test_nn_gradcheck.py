@@ -1,0 +1,135 @@
+"""gradcheck on every layer (finite differences in float64), and on wrong backward passes,
+which it must catch and describe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convproof import functional, nn
+
+LAYERS = {
+    "Conv1d": (lambda r: nn.Conv1d(2, 4, 3, 2, "same", 2, 2, padding_mode="reflect", rng=r),
+               (2, 2, 9)),
+    "Conv2d": (lambda r: nn.Conv2d(3, 2, (2, 3), (2, 1), ((1, 0), (2, 1)),
+                                   padding_mode="circular", rng=r), (2, 3, 5, 4)),
+    "Conv3d": (lambda r: nn.Conv3d(2, 2, 2, padding=1, padding_mode="replicate", rng=r),
+               (1, 2, 3, 3, 2)),
+    "ConvTranspose1d": (lambda r: nn.ConvTranspose1d(2, 3, 3, 2, 1, 1, rng=r), (2, 2, 4)),
+    "ConvTranspose2d": (lambda r: nn.ConvTranspose2d(4, 2, 3, 1, ((1, 0), (0, 2)), 1, 2, True, 2,
+                                                     "reflect", rng=r), (1, 4, 4, 5)),
+    "ConvTranspose3d": (lambda r: nn.ConvTranspose3d(2, 2, 2, 2, bias=False, rng=r),
+                        (1, 2, 2, 3, 2)),
+    "MaxPool2d": (lambda r: nn.MaxPool2d(3, 2, 1, ceil_mode=True), (2, 2, 6, 5)),
+    "AvgPool2d": (lambda r: nn.AvgPool2d(3, 2, 1, count_include_pad=False), (2, 2, 6, 5)),
+    "AdaptiveAvgPool2d": (lambda r: nn.AdaptiveAvgPool2d((3, 2)), (2, 2, 5, 7)),
+    "AdaptiveMaxPool2d": (lambda r: nn.AdaptiveMaxPool2d(3), (2, 2, 5, 7)),
+    "GlobalAvgPool2d": (lambda r: nn.GlobalAvgPool2d(), (2, 3, 4, 3)),
+    "BatchNorm1d": (lambda r: nn.BatchNorm1d(3), (5, 3)),
+    "BatchNorm2d": (lambda r: nn.BatchNorm2d(3), (2, 3, 3, 4)),
+    "BatchNorm2d-eval": (lambda r: nn.BatchNorm2d(3).eval(), (2, 3, 3, 4)),
+    "Dropout": (lambda r: nn.Dropout(0.4, rng=r), (4, 6)),
+    "ReLU": (lambda r: nn.ReLU(), (3, 7)),
+    "Tanh": (lambda r: nn.Tanh(), (3, 7)),
+    "Sigmoid": (lambda r: nn.Sigmoid(), (3, 7)),
+    "Flatten": (lambda r: nn.Flatten(), (2, 3, 2)),
+    "Linear": (lambda r: nn.Linear(5, 3, rng=r), (2, 4, 5)),
+    "Sequential": (lambda r: nn.Sequential(nn.Conv2d(1, 3, 3, rng=r), nn.BatchNorm2d(3),
+                                           nn.Tanh(), nn.MaxPool2d(2), nn.Flatten(),
+                                           nn.Linear(12, 2, rng=r)), (3, 1, 6, 6)),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_layer_passes_gradcheck(name, rng):
+    build, shape = LAYERS[name]
+    layer = build(rng)
+    report = nn.gradcheck(layer, rng.standard_normal(shape), seed=int(rng.integers(2**32)))
+    assert report.ok
+    expected = ["input", *(name for name, _ in layer.named_parameters())]
+    assert [c.name for c in report.comparisons] == expected
+    assert all(c.entries.size == int(np.prod(c.shape)) for c in report.comparisons)
+
+
+def test_gradcheck_leaves_the_layer_untouched(rng):
+    layer = nn.BatchNorm2d(2)
+    layer.weight.data = rng.uniform(1, 2, 2).astype(np.float32)
+    state = {name: np.copy(value) for name, value in layer.state_dict().items()}
+    nn.gradcheck(layer, rng.standard_normal((3, 2, 2, 2)))
+    for name, value in layer.state_dict().items():
+        assert np.array_equal(value, state[name])
+        assert np.asarray(value).dtype == state[name].dtype
+    assert layer.weight.grad is None
+
+
+class ForgetfulBatchNorm(nn.BatchNorm2d):
+    """A classic mistake: the backward pass without the mean terms, g gamma r."""
+
+    def backward(self, grad_output):
+        super().backward(grad_output)
+        saved = self.recall(grad_output)
+        return grad_output * self.weight.data.reshape(1, -1, 1, 1) * saved["inv_std"]
+
+
+class DoubleBiasLinear(nn.Linear):
+    """A wrong parameter gradient: the bias gradient counted twice."""
+
+    def backward(self, grad_output):
+        grad = super().backward(grad_output)
+        self.bias.accumulate(grad_output.sum(axis=0))
+        return grad
+
+
+def test_gradcheck_catches_a_wrong_input_gradient(rng):
+    with pytest.raises(nn.GradcheckError) as caught:
+        nn.gradcheck(ForgetfulBatchNorm(3), rng.standard_normal((4, 3, 2, 2)))
+    text = str(caught.value)
+    assert "FAILED" in text
+    assert "input (4, 3, 2, 2): MISMATCH, worst entry [" in text
+    assert "weight (3,): ok" in text and "bias (3,): ok" in text
+
+
+def test_gradcheck_catches_a_wrong_parameter_gradient(rng):
+    report = nn.gradcheck(DoubleBiasLinear(4, 2, rng=rng), rng.standard_normal((3, 4)),
+                          raise_on_failure=False)
+    assert not report.ok
+    status = {c.name: c.ok for c in report.comparisons}
+    assert status == {"input": True, "weight": True, "bias": False}
+    assert "bias (2,): MISMATCH" in str(report)
+
+
+def test_gradcheck_on_functions(rng):
+    x, w = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    options = dict(stride=2, padding=1)
+
+    def conv(x, w):
+        return functional.conv2d(x, w, **options)
+
+    def backward(g, x, w):
+        return (functional.conv2d_input(x.shape, w, g, **options),
+                functional.conv2d_weight(x, w.shape, g, **options))
+
+    report = nn.gradcheck(conv, (x, w), backward=backward, max_entries=30)
+    assert [c.name for c in report.comparisons] == ["input[0]", "input[1]"]
+    assert all(c.entries.size == 30 for c in report.comparisons)
+    flipped = lambda g, x, w: (backward(g, x, w)[0], backward(g, x, w)[1][..., ::-1, ::-1])  # noqa: E731
+    with pytest.raises(nn.GradcheckError, match=r"input\[1\] \(4, 3, 3, 3\): MISMATCH"):
+        nn.gradcheck(conv, (x, w), backward=flipped, max_entries=30)
+
+
+def test_gradcheck_on_the_loss(rng):
+    z, labels = rng.standard_normal((4, 5)), rng.integers(0, 5, 4)
+    report = nn.gradcheck(lambda z: nn.losses.softmax_cross_entropy(z, labels)[0], z,
+                          backward=lambda g, z: g * nn.losses.softmax_cross_entropy(z, labels)[1])
+    assert report.ok
+
+
+def test_gradcheck_arguments(rng):
+    with pytest.raises(TypeError, match="checking a function needs backward"):
+        nn.gradcheck(np.sin, rng.standard_normal(3))
+    with pytest.raises(ValueError, match="a layer takes one input array, got 2"):
+        nn.gradcheck(nn.ReLU(), (rng.standard_normal(3), rng.standard_normal(3)))
+    with pytest.raises(TypeError, match="layer_or_fn must be a Module or a callable"):
+        nn.gradcheck(3, rng.standard_normal(3))
+    with pytest.raises(ValueError, match="eps must be positive"):
+        nn.gradcheck(nn.ReLU(), rng.standard_normal(3), eps=0)

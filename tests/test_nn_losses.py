@@ -1,0 +1,101 @@
+"""Softmax cross-entropy and mean squared error against PyTorch: values and gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convproof import nn
+from test_nn_helpers import assert_close, tensor
+
+losses = nn.losses
+
+
+def torch_value_and_grad(torch, function, logits, *args, **kwargs):
+    z = tensor(torch, logits, grad=True)
+    value = function(z, *args, **kwargs)
+    value.backward()
+    return value.detach().numpy(), z.grad.numpy()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_with_labels_matches_torch(reduction, rng, torch):
+    batch, classes = (int(v) for v in rng.integers(1, 9, 2))
+    z = rng.standard_normal((batch, classes)) * 3
+    labels = rng.integers(0, classes, batch)
+    loss, grad = losses.softmax_cross_entropy(z, labels, reduction)
+    value, expected = torch_value_and_grad(torch, torch.nn.functional.cross_entropy, z,
+                                           torch.tensor(labels), reduction=reduction)
+    assert_close(loss, value)
+    assert_close(grad, expected)
+
+
+def test_cross_entropy_with_probabilities_matches_torch(rng, torch):
+    z = rng.standard_normal((6, 5))
+    target = rng.dirichlet(np.ones(5), 6)
+    loss, grad = losses.softmax_cross_entropy(z, target)
+    value, expected = torch_value_and_grad(torch, torch.nn.functional.cross_entropy, z,
+                                           tensor(torch, target))
+    assert_close(loss, value)
+    assert_close(grad, expected)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_target(rng):
+    z = rng.standard_normal((4, 7))
+    labels = rng.integers(0, 7, 4)
+    _, grad = losses.softmax_cross_entropy(z, labels, "sum")
+    exp = np.exp(z)
+    assert_close(grad, exp / exp.sum(axis=1, keepdims=True) - np.eye(7)[labels])
+
+
+def test_cross_entropy_is_stable_for_huge_logits(rng, torch):
+    z = rng.standard_normal((3, 4)) * 1e4
+    labels = rng.integers(0, 4, 3)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, grad = losses.softmax_cross_entropy(z, labels)
+    value, expected = torch_value_and_grad(torch, torch.nn.functional.cross_entropy, z,
+                                           torch.tensor(labels))
+    assert_close(loss, value)
+    assert_close(grad, expected)
+
+
+def test_cross_entropy_keeps_float32(rng):
+    z = rng.standard_normal((3, 4)).astype(np.float32)
+    loss, grad = losses.softmax_cross_entropy(z, rng.integers(0, 4, 3))
+    assert loss.dtype == grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_mean_squared_error_matches_torch(reduction, rng, torch):
+    shape = tuple(rng.integers(1, 5, 3))
+    p, t = rng.standard_normal(shape), rng.standard_normal(shape)
+    loss, grad = losses.mean_squared_error(p, t, reduction)
+    value, expected = torch_value_and_grad(torch, torch.nn.functional.mse_loss, p,
+                                           tensor(torch, t), reduction=reduction)
+    assert_close(loss, value)
+    assert_close(grad, expected)
+
+
+def test_softmax_and_log_softmax_match_torch(rng, torch):
+    z = rng.standard_normal((3, 5, 2)) * 5
+    for axis in (0, 1, -1):
+        assert_close(losses.softmax(z, axis), torch.softmax(torch.tensor(z), axis))
+        assert_close(losses.log_softmax(z, axis), torch.log_softmax(torch.tensor(z), axis))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda z: losses.softmax_cross_entropy(z, np.array([0, 1, 5])),
+     r"target holds class 5, outside \[0, 4\)"),
+    (lambda z: losses.softmax_cross_entropy(z, np.array([0, -1, 2])), "target holds class -1"),
+    (lambda z: losses.softmax_cross_entropy(z, np.array([0, 1])),
+     r"target class indices must have shape \(3,\), got \(2,\)"),
+    (lambda z: losses.softmax_cross_entropy(z, np.ones((3, 5))), "target must be class indices"),
+    (lambda z: losses.softmax_cross_entropy(z[0], np.array([1])),
+     r"logits must have shape \(N, C\), got \(4,\)"),
+    (lambda z: losses.softmax_cross_entropy(z, np.array([0, 1, 2]), "max"),
+     "reduction must be one of"),
+    (lambda z: losses.mean_squared_error(z, z[:2]), "target must have the shape of prediction"),
+])
+def test_bad_loss_arguments(call, message, rng):
+    with pytest.raises(ValueError, match=message):
+        call(rng.standard_normal((3, 4)))

@@ -1,0 +1,186 @@
+"""Parameters, the module tree, modes, devices, state files, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convproof import nn
+from test_nn_helpers import assert_close
+
+
+def small_network(rng, dtype=np.float64) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=rng, dtype=dtype),
+                         nn.BatchNorm2d(4, dtype=dtype), nn.ReLU(), nn.Dropout(0.2, rng=rng),
+                         nn.GlobalAvgPool2d(), nn.Linear(4, 3, rng=rng, dtype=dtype))
+
+
+def test_names_follow_pytorch(rng, torch):
+    ours = small_network(rng)
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
+                                 torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Identity(),
+                                 torch.nn.Linear(4, 3))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [name for name, _ in ours.named_parameters()] == \
+        [name for name, _ in theirs.named_parameters()]
+    assert ours.parameter_count() == sum(p.numel() for p in theirs.parameters())
+
+
+def test_gradients_accumulate_until_zero_grad(rng):
+    layer = nn.Linear(4, 3, rng=rng, dtype=np.float64)
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    layer.forward(x)
+    layer.backward(g)
+    once = [grad.copy() for grad in layer.grads()]
+    layer.backward(g)
+    for grad, first in zip(layer.grads(), once):
+        assert_close(grad, 2 * first)
+    layer.zero_grad()
+    assert layer.grads() == [None, None]
+
+
+def test_train_and_eval_reach_every_layer(rng):
+    model = small_network(rng)
+    assert model.eval() is model
+    assert not any(module.training for module in model.modules())
+    model.train()
+    assert all(module.training for module in model.modules())
+    with pytest.raises(TypeError, match="mode must be True or False, got 'no'"):
+        model.train("no")
+
+
+def test_save_and_load_round_trip(rng, tmp_path):
+    model = small_network(rng)
+    x = rng.standard_normal((3, 2, 5, 5))
+    model.forward(x)  # moves the running statistics away from their start
+    model.eval()
+    path = tmp_path / "model.npz"
+    model.save(path)
+    copy = small_network(np.random.default_rng(rng.integers(2**32))).eval()
+    assert not np.array_equal(copy.forward(x), model.forward(x))
+    copy.load(path)
+    assert np.array_equal(copy.forward(x), model.forward(x))
+    assert copy[1].num_batches_tracked == 1
+    assert copy[0].weight.data.dtype == np.float64
+
+
+def test_load_state_dict_refuses_what_does_not_fit(rng):
+    model = small_network(rng)
+    state = model.state_dict()
+    with pytest.raises(ValueError, match=r"missing \['5.bias'\]"):
+        model.load_state_dict({k: v for k, v in state.items() if k != "5.bias"})
+    with pytest.raises(ValueError, match=r"unexpected \['9.weight'\]"):
+        model.load_state_dict({**state, "9.weight": np.ones(3)})
+    with pytest.raises(ValueError, match=r"state\['5.weight'\] has shape \(4, 3\)"):
+        model.load_state_dict({**state, "5.weight": rng.standard_normal((4, 3))})
+
+
+def test_astype_converts_parameters_and_buffers(rng):
+    model = small_network(rng, dtype=np.float32)
+    x = rng.standard_normal((2, 2, 4, 4)).astype(np.float32)
+    assert model.forward(x).dtype == np.float32
+    model.astype(np.float64)
+    assert all(p.data.dtype == np.float64 for p in model.parameters())
+    assert model[1].running_var.dtype == np.float64
+    with pytest.raises(TypeError, match="dtype must be a floating type"):
+        model.astype(np.int32)
+
+
+def test_devices(rng):
+    model = small_network(rng)
+    weight = model[0].weight.data
+    assert model.to("cpu") is model and model[0].weight.data is weight
+    with pytest.raises(ValueError, match="device must be one of .*, got 'tpu'"):
+        model.to("tpu")
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="needs CuPy"):
+            model.to("gpu")
+
+
+def test_layers_accept_float32_and_integer_inputs(rng):
+    layer = nn.Conv2d(1, 2, 3, rng=rng)
+    assert layer.forward(rng.standard_normal((1, 1, 5, 5)).astype(np.float32)).dtype == np.float32
+    assert layer.forward(rng.integers(-5, 5, (1, 1, 5, 5))).dtype == np.float64
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layer, shape, message", [
+    (lambda: nn.Conv2d(3, 8, 3), (2, 4, 8, 8),
+     r"Conv2d expects 3 channels along axis 1 of input \(N, 3, H, W\), got shape \(2, 4, 8, 8\)"),
+    (lambda: nn.Conv2d(3, 8, 3), (3, 8, 8),
+     r"Conv2d expects input of shape \(N, 3, H, W\), got shape \(3, 8, 8\) \(3 dims\)"),
+    (lambda: nn.Conv1d(2, 2, 3), (1, 2, 3, 3), r"Conv1d expects input of shape \(N, 2, L\)"),
+    (lambda: nn.ConvTranspose3d(2, 2, 3), (1, 3, 4, 4, 4), "ConvTranspose3d expects 2 channels"),
+    (lambda: nn.Conv2d(1, 1, 5), (1, 1, 3, 3), r"kernel_size\[0\] = 5 .* larger than the padded"),
+    (lambda: nn.BatchNorm2d(4), (2, 3, 5, 5), "BatchNorm2d expects 4 channels"),
+    (lambda: nn.BatchNorm1d(4), (2, 4, 5, 5), r"BatchNorm1d expects input of shape \(N, C\) or"),
+    (lambda: nn.BatchNorm1d(4), (1, 4), "needs more than one value per channel"),
+    (lambda: nn.MaxPool2d(2), (4, 4), r"MaxPool2d expects input of shape \(N, C, H, W\)"),
+    (lambda: nn.Linear(5, 2), (3, 4), r"Linear expects input of shape \(\.\.\., 5\), got shape"),
+    (lambda: nn.Flatten(2, 4), (3, 4), "Flatten.* does not fit an input of shape"),
+])
+def test_bad_input_shapes(layer, shape, message, rng):
+    with pytest.raises(ValueError, match=message):
+        layer().forward(rng.standard_normal(shape))
+
+
+def test_non_arrays_and_bad_dtypes_are_refused(rng):
+    with pytest.raises(TypeError, match="input must be an array, got list"):
+        nn.ReLU().forward([1.0, -1.0])
+    with pytest.raises(TypeError, match="input has dtype complex128"):
+        nn.Linear(2, 2).forward(np.ones((1, 2), dtype=complex))
+    with pytest.raises(TypeError, match="dtype must be float32 or float64, got 'float16'"):
+        nn.Linear(2, 2, dtype="float16")
+
+
+@pytest.mark.parametrize("layer", [
+    nn.Conv2d(1, 1, 1), nn.ConvTranspose1d(1, 1, 1), nn.MaxPool2d(2), nn.AvgPool2d(2),
+    nn.AdaptiveMaxPool2d(2), nn.BatchNorm2d(1), nn.Dropout(), nn.ReLU(), nn.Flatten(),
+    nn.Linear(1, 1), nn.GlobalAvgPool2d(), nn.Sequential(nn.ReLU(), nn.Tanh()),
+], ids=lambda layer: type(layer).__name__)
+def test_backward_before_forward(layer):
+    with pytest.raises(RuntimeError, match=r"backward was called before forward"):
+        layer.backward(np.ones((1, 1, 1, 1)))
+
+
+def test_grad_output_of_the_wrong_shape(rng):
+    layer = nn.Conv2d(1, 2, 3, rng=rng)
+    layer.forward(rng.standard_normal((2, 1, 6, 6)))
+    with pytest.raises(ValueError, match=r"grad_output must have the shape of the last output "
+                                         r"of Conv2d, \(2, 2, 4, 4\), got \(2, 2, 5, 5\)"):
+        layer.backward(rng.standard_normal((2, 2, 5, 5)))
+
+
+@pytest.mark.parametrize("build, error, message", [
+    (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError, "stride must be a positive integer, got 0"),
+    (lambda: nn.Conv2d(3, 8, 3, groups=2), ValueError, "in_channels = 3 is not divisible by "
+                                                       "groups = 2"),
+    (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError, "kernel_size has 3 entries"),
+    (lambda: nn.Conv2d(3, 8, 3, padding_mode="mirror"), ValueError, "padding_mode must be"),
+    (lambda: nn.Conv2d(3, 8, 3, bias=1), TypeError, "bias must be True or False, got 1"),
+    (lambda: nn.ConvTranspose2d(3, 8, 3, stride=2, output_padding=2), ValueError,
+     r"output_padding\[0\] = 2 must be smaller than max\(stride, dilation\) = 2"),
+    (lambda: nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same"), ValueError,
+     "padding='same' with stride"),
+    (lambda: nn.MaxPool2d(2, padding=2), ValueError, "padding.* is more than half the kernel"),
+    (lambda: nn.AdaptiveAvgPool2d(0), ValueError, "output_size must be a positive integer"),
+    (lambda: nn.BatchNorm2d(0), ValueError, "num_features must be a positive integer, got 0"),
+    (lambda: nn.BatchNorm2d(3, momentum=2.0), ValueError, "momentum must lie in"),
+    (lambda: nn.Dropout(1.5), ValueError, r"p must be a probability in \[0, 1\], got 1.5"),
+    (lambda: nn.Linear(0, 3), ValueError, "in_features must be a positive integer, got 0"),
+    (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "layer 1 must be a Module, got str"),
+])
+def test_bad_constructor_arguments(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_parameter_rejects_a_gradient_of_another_shape(rng):
+    parameter = nn.Parameter(rng.standard_normal((2, 3)))
+    with pytest.raises(ValueError, match=r"gradient of shape \(3, 2\) for a parameter of shape"):
+        parameter.accumulate(rng.standard_normal((3, 2)))

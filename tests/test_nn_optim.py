@@ -1,0 +1,140 @@
+"""SGD and Adam trajectories against torch.optim over several steps, state files, bad settings.
+
+Both sides start from the same random parameters and receive the same random gradients at every
+step (one parameter sometimes gets none: both optimizers then skip it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convproof import nn
+from test_nn_helpers import assert_close
+
+STEPS = 6
+
+
+def parameter_pair(torch, rng):
+    """Our Parameters and PyTorch's leaf tensors with the same random values."""
+    shapes = [(3, 4), (5,), (2, 3, 2)]
+    ours = [nn.Parameter(rng.standard_normal(shape)) for shape in shapes]
+    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in ours]
+    return ours, theirs
+
+
+def run_both(torch, rng, ours_optimizer, theirs_optimizer, ours, theirs, steps=STEPS):
+    for step in range(steps):
+        ours_optimizer.zero_grad()
+        theirs_optimizer.zero_grad()
+        for index, (p, t) in enumerate(zip(ours, theirs)):
+            if index == 1 and step % 3 == 2:
+                continue  # no gradient this step
+            g = rng.standard_normal(p.shape)
+            p.accumulate(g)
+            t.grad = torch.tensor(g.copy())
+        ours_optimizer.step()
+        theirs_optimizer.step()
+        for p, t in zip(ours, theirs):
+            assert_close(p.data, t.detach())
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 0.01)])
+def test_sgd_matches_torch(momentum, weight_decay, rng, torch):
+    """The notes' v = mu v - lr g, w += v equals PyTorch's b = mu b + g, w -= lr b."""
+    ours, theirs = parameter_pair(torch, rng)
+    lr = float(rng.uniform(0.01, 0.2))
+    run_both(torch, rng, nn.optim.SGD(ours, lr=lr, momentum=momentum, weight_decay=weight_decay),
+             torch.optim.SGD(theirs, lr=lr, momentum=momentum, weight_decay=weight_decay),
+             ours, theirs)
+
+
+@pytest.mark.parametrize("betas, weight_decay", [((0.9, 0.999), 0.0), ((0.8, 0.99), 0.05)])
+def test_adam_matches_torch(betas, weight_decay, rng, torch):
+    ours, theirs = parameter_pair(torch, rng)
+    lr, eps = float(rng.uniform(1e-3, 0.1)), float(rng.choice([1e-8, 1e-3]))
+    run_both(torch, rng, nn.optim.Adam(ours, lr, betas, eps, weight_decay),
+             torch.optim.Adam(theirs, lr, betas, eps, weight_decay), ours, theirs)
+
+
+def test_adam_notes_variant_adds_eps_to_the_numerator(rng):
+    """numerator_eps: w -= lr (mhat + eps)/(sqrt(vhat) + eps), written out here step by step."""
+    w0 = rng.standard_normal(7)
+    parameter = nn.Parameter(w0.copy())
+    optimizer = nn.optim.Adam([parameter], lr=0.01, eps=0.1, numerator_eps=True)
+    w, m, v = w0.copy(), np.zeros(7), np.zeros(7)
+    for k in range(1, 5):
+        g = rng.standard_normal(7)
+        parameter.zero_grad()
+        parameter.accumulate(g)
+        optimizer.step()
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        m_hat, v_hat = m / (1 - 0.9**k), v / (1 - 0.999**k)
+        w = w - 0.01 * (m_hat + 0.1) / (np.sqrt(v_hat) + 0.1)
+        assert_close(parameter.data, w)
+
+
+def test_optimizer_state_round_trips_through_a_file(rng, tmp_path):
+    """Stopping after 3 steps, saving, loading into a fresh optimizer, and resuming gives
+    exactly the uninterrupted trajectory."""
+    for build in (lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.9),
+                  lambda ps: nn.optim.Adam(ps, lr=0.05, betas=(0.7, 0.9))):
+        start = rng.standard_normal((4, 3))
+        grads = [rng.standard_normal((4, 3)) for _ in range(6)]
+        straight, resumed = nn.Parameter(start.copy()), nn.Parameter(start.copy())
+        first = build([straight])
+        for g in grads:
+            straight.zero_grad()
+            straight.accumulate(g)
+            first.step()
+        second = build([resumed])
+        for g in grads[:3]:
+            resumed.zero_grad()
+            resumed.accumulate(g)
+            second.step()
+        second.save(tmp_path / "optimizer.npz")
+        third = build([resumed])
+        third.lr = 123.0  # overwritten by the file
+        third.load(tmp_path / "optimizer.npz")
+        assert third.lr == second.lr
+        for g in grads[3:]:
+            resumed.zero_grad()
+            resumed.accumulate(g)
+            third.step()
+        assert np.array_equal(resumed.data, straight.data)
+
+
+def test_optimizer_zero_grad_and_float32_parameters(rng):
+    parameter = nn.Parameter(rng.standard_normal(5).astype(np.float32))
+    optimizer = nn.optim.Adam([parameter])
+    parameter.accumulate(rng.standard_normal(5))
+    optimizer.step()
+    assert parameter.data.dtype == np.float32
+    optimizer.zero_grad()
+    assert parameter.grad is None
+
+
+def test_loading_a_state_that_does_not_fit(rng):
+    optimizer = nn.optim.SGD([nn.Parameter(rng.standard_normal(3))], lr=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match="state lacks the hyperparameter 'momentum'"):
+        optimizer.load_state_dict({"lr": 0.1, "weight_decay": 0.0})
+    state = {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0}
+    with pytest.raises(ValueError, match=r"state entry '4.velocity' names no parameter"):
+        optimizer.load_state_dict({**state, "4.velocity": np.ones(3)})
+    with pytest.raises(ValueError, match=r"state\['0.velocity'\] has shape \(2,\)"):
+        optimizer.load_state_dict({**state, "0.velocity": np.ones(2)})
+
+
+@pytest.mark.parametrize("build, error, message", [
+    (lambda p: nn.optim.SGD(p, lr=-0.1), ValueError, r"lr must be a number in \[0.0, inf\)"),
+    (lambda p: nn.optim.SGD(p, momentum="high"), ValueError, "momentum must be a number"),
+    (lambda p: nn.optim.Adam(p, betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be a number in"),
+    (lambda p: nn.optim.Adam(p, betas=0.9), ValueError, r"betas must be a pair"),
+    (lambda p: nn.optim.Adam(p, numerator_eps=1), TypeError, "numerator_eps must be True or"),
+    (lambda p: nn.optim.SGD([], lr=0.1), ValueError, "params is empty"),
+    (lambda p: nn.optim.SGD([np.ones(3)]), TypeError, r"params\[0\] must be a Parameter"),
+])
+def test_bad_optimizer_settings(build, error, message, rng):
+    with pytest.raises(error, match=message):
+        build([nn.Parameter(rng.standard_normal(3))])
