@@ -38,7 +38,9 @@ class Point:
     def describe(self) -> str:
         shown = self.label or {str(s): v for s, v in self.values.items()}
         text = ", ".join(f"{name}={_show(v)}" for name, v in shown.items())
-        return f"{text} ({self.note})" if self.note else text
+        if self.note:
+            return f"{text} ({self.note})" if text else self.note
+        return text or "no sizes"
 
 
 def _show(value: Any) -> str:
@@ -190,8 +192,9 @@ def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = ""
             differences[at] = (va, vb)
     ok = bool(differences)
     first = next(iter(sorted(differences.items())), None)
+    where = (first[0][0] if len(first[0]) == 1 else first[0]) if first else None
     message = (f"counterexample at {point.describe()}: "
-               + (f"index {first[0]} gives {first[1][0]} against {first[1][1]}" if first else "")
+               + (f"index {where} gives {first[1][0]} against {first[1][1]}" if first else "")
                if ok else f"no difference at {point.describe()}: the witness does not refute the claim")
     return Evidence("refuted", title or claim.name, ok, message, time.perf_counter() - started,
                     claim, grid=[point], witness={"entries": entries, "differences": differences})

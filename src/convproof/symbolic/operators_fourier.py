@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
 
 import sympy
 from sympy import Expr
@@ -154,6 +154,18 @@ def _difference(a: Cyclotomic, b: Cyclotomic) -> Cyclotomic:
     return {e: a.get(e, 0) - b.get(e, 0) for e in keys if a.get(e, 0) != b.get(e, 0)}
 
 
+def _describe(monomial: tuple) -> str:
+    at = [index for entry, index in monomial if entry == "@at"]
+    rest = "·".join(f"{entry}[{','.join(map(str, index))}]" for entry, index in monomial
+                    if entry != "@at")
+    where = f"at index {at[0] if len(at[0]) > 1 else at[0][0]}, " if at else ""
+    return f"{where}in the term of {rest or '1'},"
+
+
+def _show_cyclotomic(value: Cyclotomic) -> str:
+    return " + ".join(f"({c})·ζ^{e}" for e, c in sorted(value.items()))
+
+
 def torus_certified(claim: Claim, points: list[Point], size: Expr, title: str = "") -> Evidence:
     """Evidence that ``claim`` (written with :func:`character_entry` for χ) holds exactly at
     every point: both sides evaluated with symbolic entries, the characters in Q(ζ_M) with
@@ -173,11 +185,9 @@ def torus_certified(claim: Claim, points: list[Point], size: Expr, title: str = 
         for monomial in sorted(set(left_values) | set(right_values)):
             difference = _difference(left_values.get(monomial, {}), right_values.get(monomial, {}))
             if difference and not cyclotomic_zero(difference, _period(sizes)):
-                shown = "·".join(f"{entry}[{','.join(map(str, index))}]"
-                                 for entry, index in monomial)
                 return Evidence("certified", title or claim.name, False,
-                                f"at {point.describe()}: the coefficients of {shown} differ "
-                                f"by Σ c_e ζ^e = {dict(sorted(difference.items()))} ≠ 0 "
+                                f"at {point.describe()}: {_describe(monomial)} the coefficients "
+                                f"differ by {_show_cyclotomic(difference)} ≠ 0 "
                                 f"(ζ = exp(2πi/{_period(sizes)}))",
                                 time.perf_counter() - started, claim, grid=points)
     dims = sorted({p.dims for p in points})

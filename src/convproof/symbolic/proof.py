@@ -107,6 +107,10 @@ class Derivation:
         return checks
 
 
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
 def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepCheck:
     if step.rule == "hypothesis" and step.params.get("equation") not in hypotheses:
         return StepCheck(step, False, f"{step.params.get('equation')} is not a hypothesis of the claim")
@@ -119,7 +123,7 @@ def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepC
     except ProofError as exc:
         return StepCheck(step, False, str(exc))
     if difference:
-        shown = " + ".join(str(d) for d in difference[:3])
+        shown = " + ".join(_shorten(str(d)) for d in difference[:3])
         more = f" (and {len(difference) - 3} more terms)" if len(difference) > 3 else ""
         return StepCheck(step, False, f"after '{step.rule}' the expressions differ by {shown}{more}")
     return StepCheck(step, True)

@@ -212,7 +212,10 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         if old is None:
             return None
         target = fresh(new)
-        image = substitute(to, {new: target})
+        # other summation variables of the term may appear in `to`, named as in the proof
+        others = {s: b for s in to.free_symbols - {new} for b in term.bound
+                  if b != old and b.name == s.name}
+        image = substitute(to, {new: target, **others})
         mapping = {old: image}
         renamed = _replace_in_term(term, mapping, drop_var=old)
         return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
@@ -387,6 +390,19 @@ def _follows(e: Expr, facts: list[Expr]) -> bool:
     return False
 
 
+def _connected(e: Expr, facts: list[Expr]) -> list[Expr]:
+    """The facts linked to e through shared symbols, directly or through other facts."""
+    symbols, chosen, changed = set(e.free_symbols), [], True
+    while changed:
+        changed = False
+        for f in facts:
+            if f not in chosen and f.free_symbols & symbols:
+                chosen.append(f)
+                symbols |= f.free_symbols
+                changed = True
+    return chosen
+
+
 @rule("implied bracket", "[e ≥ 0] is dropped when e = Σ λ·f + c for brackets [f ≥ 0] of the same "
       "product, multipliers λ ≥ 0 and c ≥ 0, each provably")
 def implied(expr: Expr) -> RuleResult:
@@ -395,9 +411,8 @@ def implied(expr: Expr) -> RuleResult:
         for atom in term.atoms:
             if not isinstance(atom, NonNeg):
                 continue
-            facts = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom
-                     and a.args[0].free_symbols & atom.args[0].free_symbols]
-            if _follows(atom.args[0], facts):  # implied by the brackets that stay
+            others = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom]
+            if _follows(atom.args[0], _connected(atom.args[0], others)):  # by brackets that stay
                 kept.remove(atom)
         if len(kept) == len(term.atoms):
             return None

@@ -14,7 +14,7 @@ exp(2πi⟨κ, j/n⟩) are all that the proofs know about them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 from sympy import Expr, Indexed, Symbol
@@ -71,7 +71,8 @@ def one_period(expr: Expr, var: Symbol) -> RuleResult:
         low, high = (a.args[0] for a in with_v)
         slope = _linear_coefficient(low, v)
         if slope is None or _linear_coefficient(high, v) != sympy.expand(-slope):
-            raise ProofError(f"one period: the brackets are not linear in {var} with opposite slopes")
+            raise ProofError(f"one period: the brackets are not linear in {var} with "
+                             "opposite slopes")
         period = slope if provably_positive(slope) else sympy.expand(-slope)
         if not provably_positive(period):
             raise ProofError(f"one period: the slope {slope} of {var} is not provably ±a, a ≥ 1")
@@ -111,7 +112,8 @@ def remainder_in_box(expr: Expr) -> RuleResult:
             nonlocal changed
             value, modulus = node.args
             for low, size in boxes:
-                if sympy.expand(size - modulus) == 0 and integer_multiple(value - low, modulus) is not None:
+                same_period = sympy.expand(size - modulus) == 0
+                if same_period and integer_multiple(value - low, modulus) is not None:
                     changed = True
                     return low
             return node
@@ -131,7 +133,8 @@ def remainder_in_box(expr: Expr) -> RuleResult:
 # Characters
 # --------------------------------------------------------------------------------------------
 
-def _rewrite_characters(expr: Expr, rewrite: Callable[[Term, Character], Expr | None]) -> RuleResult:
+def _rewrite_characters(expr: Expr,
+                        rewrite: Callable[[Term, Character], Expr | None]) -> RuleResult:
     """Apply ``rewrite`` to every character in the coefficients (where the normal form keeps
     them); count the characters it changed."""
     count = 0
