@@ -109,7 +109,7 @@ def format_poly(poly: Poly, limit: int = 6) -> str:
     for monomial, coeff in sorted(poly.items())[:limit]:
         factors = "·".join(f"{name}[{','.join(map(str, index))}]" for name, index in monomial
                            if name != "@at")
-        parts.append(f"{coeff}·{factors}" if coeff != 1 else (factors or "1"))
+        parts.append(f"{coeff}·{factors}" if coeff != 1 and factors else (factors or str(coeff)))
     more = f" + ... ({len(poly) - limit} more terms)" if len(poly) > limit else ""
     return " + ".join(parts) + more
 

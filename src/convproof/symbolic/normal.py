@@ -70,8 +70,8 @@ def _canonical_atom(atom: Expr) -> Expr:
     if isinstance(atom, Bracket):
         return atom.func(*(sympy.expand(a) for a in atom.args))
     # an opaque function of something atomic: its arguments get their own normal form
-    return atom.func(*(normal_form(a).to_expr() if _is_atomic(a) else sympy.expand(a)
-                       for a in atom.args))
+    return atom.func(*(normal_form(a).to_expr() if isinstance(a, Expr) and _is_atomic(a)
+                       else sympy.expand(a) if isinstance(a, Expr) else a for a in atom.args))
 
 
 def _product(left: list[Term], right: list[Term]) -> list[Term]:
@@ -327,9 +327,18 @@ def _simplify_atoms(term: Term) -> Term | None:
     return Term(term.coeff, tuple(atoms), term.bound)
 
 
+def _simplified(coefficient: Expr) -> Expr:
+    """The coefficient expanded, and reduced over a common denominator only if it has one
+    (exact polynomial / rational-function arithmetic either way)."""
+    expanded = sympy.expand(coefficient)
+    if any(p.exp.is_negative for p in expanded.atoms(sympy.Pow)):
+        return sympy.cancel(expanded)
+    return expanded
+
+
 def is_zero(coefficient: Expr) -> bool:
     """Exact test: the coefficient is the zero polynomial / rational function."""
-    return sympy.cancel(sympy.expand(coefficient)) == 0
+    return _simplified(coefficient) == 0
 
 
 class NormalForm:
@@ -347,8 +356,11 @@ class NormalForm:
                 combined[key][0] += coeff
             else:
                 combined[key] = [coeff, representative]
-        self.terms = {k: (sympy.cancel(sympy.expand(c)), r) for k, (c, r) in combined.items()
-                      if not is_zero(c)}
+        self.terms = {}
+        for key, (coeff, representative) in combined.items():
+            coeff = _simplified(coeff)
+            if coeff != 0:
+                self.terms[key] = (coeff, representative)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NormalForm):

@@ -115,8 +115,11 @@ def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepC
     if step.rule == "hypothesis" and step.params.get("equation") not in hypotheses:
         return StepCheck(step, False, f"{step.params.get('equation')} is not a hypothesis of the claim")
     source, target = (step.expr, previous) if step.backwards else (previous, step.expr)
+    params = dict(step.params)
+    if step.rule == "known result":  # a lemma's hypotheses may be the claim's own
+        params["assumed"] = tuple(hypotheses)
     try:
-        candidate, count = apply_rule(step.rule, source, **step.params)
+        candidate, count = apply_rule(step.rule, source, **params)
         if count == 0:
             return StepCheck(step, False, f"rule '{step.rule}' applies nowhere here")
         difference = normal_form(candidate).difference(normal_form(target))
@@ -330,10 +333,29 @@ def dependency_order(ids: Iterable[str]) -> list[str]:
 # The rule that uses a proved theorem
 # --------------------------------------------------------------------------------------------
 
+def _definitions_reached(expr: Expr) -> list[Expr]:
+    """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
+    from .language import defined_signals
+    bodies, seen, frontier = [], set(), [expr]
+    while frontier:
+        for signal in defined_signals(frontier.pop()):
+            if signal.base not in seen:
+                seen.add(signal.base)
+                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
+                body = signal.definition(*formals)
+                bodies.append(body)
+                frontier.append(body)
+    return bodies
+
+
 @rule("known result", "replace an instance of a claim proved universally elsewhere by its other side")
 def known(expr: Expr, theorem: str, claim: str, instance: dict, context: Callable[[Expr], Expr],
-          reverse: bool = False) -> tuple[Expr, int]:
-    """context(L) = context(R) when L = R holds for all values of its free symbols."""
+          reverse: bool = False, assumed: tuple = ()) -> tuple[Expr, int]:
+    """context(L) = context(R) when L = R holds for all values of its free symbols.
+
+    An instance may only replace symbols that the lemma shows: a symbol inside the definition
+    of a signal the lemma uses would keep its general value there.  Each hypothesis of the
+    lemma must hold for the instance, or be a hypothesis of the claim being proved."""
     source = load(theorem)
     result = source.prove()
     if claim not in source.claims:
@@ -342,12 +364,21 @@ def known(expr: Expr, theorem: str, claim: str, instance: dict, context: Callabl
               and e.claim is not None and e.claim.name == claim]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
+    general = source.claims[claim]
+    hidden = set().union(*(body.free_symbols for body in
+                           _definitions_reached(general.lhs) + _definitions_reached(general.rhs)))
     for symbol, value in instance.items():
         check_instance(symbol, sympy.sympify(value))
-    lemma = source.claims[claim].instantiate(instance)
+        if symbol in hidden:
+            raise ProofError(f"{symbol} occurs inside a definition used by {theorem}/{claim}: an "
+                             "instance cannot reach it (state the case as a hypothesis instead)")
+    lemma = general.instantiate(instance)
     for h in lemma.hypotheses:
-        if normal_form(h.lhs) != normal_form(h.rhs):
-            raise ProofError(f"hypothesis {h} of {theorem}/{claim} does not hold for this instance")
+        holds = normal_form(h.lhs) == normal_form(h.rhs)
+        if not holds and not any(h.lhs == a.lhs and normal_form(h.rhs) == normal_form(a.rhs)
+                                 for a in assumed):
+            raise ProofError(f"hypothesis {h} of {theorem}/{claim} neither holds for this "
+                             "instance nor is a hypothesis of the claim")
     before, after = (lemma.rhs, lemma.lhs) if reverse else (lemma.lhs, lemma.rhs)
     if normal_form(expr) != normal_form(context(before)):
         raise ProofError(f"the expression is not the context applied to {theorem}/{claim}")

@@ -470,5 +470,5 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
         raise ProofError(f"{symbol} = {value}: {symbol} is positive, {value} is not provably so")
     if symbol.is_nonnegative and not provably_nonneg(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is nonnegative, {value} is not provably so")
-    if is_multi(symbol) != (not value.free_symbols or any(is_multi(s) for s in value.free_symbols)):
+    if value.free_symbols and is_multi(symbol) != any(is_multi(s) for s in value.free_symbols):
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")
