@@ -97,11 +97,13 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
     return 1 if survivors or not outcomes else 0
 
 
-def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
-    """A subcommand implemented by a subpackage's ``main(argv)``."""
-    def run(args: argparse.Namespace) -> int:
-        return importlib.import_module(module).main(args.rest)
-    return run
+# subcommands implemented by a subpackage's main(argv), which parses its own arguments
+DELEGATED = {
+    "report": ("convproof.report", "prove everything and write the derivation report"),
+    "kernels": ("convproof.codegen.cli", "list, emit, compile or emulate the generated CUDA kernels"),
+    "check": ("convproof.testing.cli", "check a convolution function for equivalence"),
+    "bench": ("convproof.bench", "benchmark beside PyTorch"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,19 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--mutants", action="store_true",
                        help="run the wrong statements instead: each must be refused")
     prove.set_defaults(run=_prove)
-    for name, module, text in (
-        ("report", "convproof.report", "prove everything and write the derivation report"),
-        ("kernels", "convproof.codegen.cli", "list, emit or emulate the generated CUDA kernels"),
-        ("check", "convproof.testing.cli", "check a convolution function for equivalence"),
-        ("bench", "convproof.bench", "benchmark beside PyTorch"),
-    ):
-        command = commands.add_parser(name, help=text, add_help=False)
-        command.add_argument("rest", nargs=argparse.REMAINDER)
-        command.set_defaults(run=_delegate(module))
+    for name, (_, text) in DELEGATED.items():
+        commands.add_parser(name, help=f"{text} (see convproof {name} --help)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.run(args)
 

@@ -18,7 +18,7 @@ import sympy
 
 from ..spec import ConvSpec, Size
 from .certificates import Point, check_point
-from .evaluate import instance
+from .evaluate import Instance
 from .indexmaps import padding_source
 from .language import Signal, le, zsum
 from .rules import unfold_all
@@ -63,11 +63,19 @@ def _point(spec: ConvSpec, sizes: Sequence[int], pads: Sequence[tuple[int, int]]
     return st, Point(values, spec.dims)
 
 
+_COMPILED: dict[tuple, Instance] = {}
+
+
 def _entries(expr, variables: tuple, point: Point) -> dict[tuple, dict]:
     """{marker index: {other monomial: coefficient}} of ``expr`` summed over ``variables``
-    with a marker entry @at[variables] (the matrix entries, keyed by row and column)."""
-    marker = Signal("@at")
-    poly = instance(unfold_all(zsum(expr * marker[variables], *variables)), point.values, point.dims)
+    with a marker entry @at[variables] (the matrix entries, keyed by row and column); the
+    compiled evaluator is kept per (expression, number of dims)."""
+    key = (expr, variables, point.dims)
+    if key not in _COMPILED:
+        marker = Signal("@at")
+        _COMPILED[key] = Instance(unfold_all(zsum(expr * marker[variables], *variables)),
+                                  list(point.values), point.dims, point.values)
+    poly = _COMPILED[key](point.values)
     entries: dict[tuple, dict] = {}
     for monomial, coeff in poly.items():
         at = next(index for name, index in monomial if name == "@at")

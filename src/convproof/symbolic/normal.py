@@ -258,10 +258,20 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
 # Canonical naming and the normal form
 # --------------------------------------------------------------------------------------------
 
-def _canonical_symbol(position: int, like: Symbol) -> Symbol:
+def _canonical_symbol(position: int, like: Symbol, level: int = 0) -> Symbol:
+    """The canonical name of the position-th bound variable of a term; ``level`` keeps the
+    names of a term apart from those of the sums nested inside its atoms."""
+    tag = f"{level}." if level else ""
     if is_multi(like):
-        return MultiSymbol(f"μ{position}", integer=True)
-    return Symbol(f"ν{position}", integer=True)
+        return MultiSymbol(f"μ{tag}{position}", integer=True)
+    return Symbol(f"ν{tag}{position}", integer=True)
+
+
+def _nesting(expr: Expr) -> int:
+    """How deep sums nest inside ``expr``."""
+    if isinstance(expr, ZSum):
+        return 1 + _nesting(expr.body)
+    return max((_nesting(a) for a in expr.args), default=0)
 
 
 def _orient(atom: Expr) -> Expr:
@@ -275,9 +285,19 @@ def _orient(atom: Expr) -> Expr:
     return atom
 
 
+def _ordered(atoms) -> tuple[Expr, ...]:
+    """Atoms in hash order, ties (hash collisions: in CPython hash(-1) == hash(-2)) broken by
+    SymPy's structural sort key, so that equal multisets always give equal tuples."""
+    atoms = sorted(atoms, key=hash)
+    for start in range(len(atoms) - 1):
+        if hash(atoms[start]) == hash(atoms[start + 1]):
+            return tuple(sorted(atoms, key=lambda a: (hash(a), sympy.default_sort_key(a))))
+    return tuple(atoms)
+
+
 def _atoms_key(atoms: tuple[Expr, ...], renaming: dict) -> tuple[Expr, ...]:
-    """The atoms under a renaming, in hash order: equal multisets give equal tuples."""
-    return tuple(sorted((_orient(substitute(a, renaming)) for a in atoms), key=hash))
+    """The atoms under a renaming, in a canonical order: equal multisets give equal tuples."""
+    return _ordered(_orient(substitute(a, renaming)) for a in atoms)
 
 
 def _signature(var: Symbol, term: Term) -> tuple:
@@ -295,18 +315,22 @@ def canonical(term: Term) -> tuple[tuple, Expr, Term]:
     for var in term.bound:
         groups.setdefault(_signature(var, term), []).append(var)
     ordered_groups = [groups[k] for k in sorted(groups)]
+    level = max((_nesting(a) for a in term.atoms), default=0)
     best = None
     for choice in itertools.product(*(itertools.permutations(g) for g in ordered_groups)):
         order = [v for group in choice for v in group]
-        renaming = {v: _canonical_symbol(i, v) for i, v in enumerate(order)}
+        renaming = {v: _canonical_symbol(i, v, level) for i, v in enumerate(order)}
         atoms = _atoms_key(term.atoms, renaming)
         coeff = substitute(term.coeff, renaming)
         rank = (tuple(hash(a) for a in atoms), hash(sympy.expand(coeff)))
+        if best is not None and rank == best[0] and atoms != best[1][1]:  # a hash collision
+            rank = best[0] if (tuple(map(sympy.default_sort_key, atoms))
+                               >= tuple(map(sympy.default_sort_key, best[1][1]))) else ()
         if best is None or rank < best[0]:
-            best = (rank, (len(order), atoms), coeff, renaming)
-    _, key, coeff, renaming = best
+            best = (rank, (len(order), atoms), coeff, renaming, order)
+    _, key, coeff, renaming, order = best
     representative = Term(S.One, tuple(_orient(substitute(a, renaming)) for a in term.atoms),
-                          tuple(renaming[v] for v in term.bound))
+                          tuple(renaming[v] for v in order))
     return key, coeff, representative
 
 
@@ -385,7 +409,9 @@ class NormalForm:
         return f"NormalForm({self.to_expr()})"
 
 
+@functools.lru_cache(maxsize=4096)
 def normal_form(expr: Expr) -> NormalForm:
+    """The normal form of ``expr`` (memoized: a derivation compares each expression twice)."""
     return NormalForm(expand_terms(expr))
 
 

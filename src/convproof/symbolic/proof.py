@@ -112,8 +112,8 @@ def _shorten(text: str, limit: int = 240) -> str:
 
 
 def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepCheck:
-    if step.rule == "hypothesis" and step.params.get("equation") not in hypotheses:
-        return StepCheck(step, False, f"{step.params.get('equation')} is not a hypothesis of the claim")
+    if "equation" in step.params and step.params["equation"] not in hypotheses:
+        return StepCheck(step, False, f"{step.params['equation']} is not a hypothesis of the claim")
     source, target = (step.expr, previous) if step.backwards else (previous, step.expr)
     params = dict(step.params)
     if step.rule == "known result":  # a lemma's hypotheses may be the claim's own

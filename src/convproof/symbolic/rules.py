@@ -243,8 +243,11 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 rest = sympy.expand(e - slope * v)
                 if v not in rest.free_symbols:
                     options.append((sympy.expand(-rest / slope), slope, rest, atom))
-        if value is not None:
-            options = [option for option in options if sympy.expand(option[0] - value) == 0]
+        if value is not None:  # the value may name other summation variables of the term
+            named = {s: b for s in sympy.sympify(value).free_symbols for b in term.bound
+                     if b != v and b.name == s.name}
+            target = substitute(sympy.sympify(value), named)
+            options = [option for option in options if sympy.expand(option[0] - target) == 0]
         if len({option[0] for option in options}) > 1:
             raise ProofError(f"several brackets pin {var} "
                              f"({', '.join(str(option[0]) for option in options)}); say which with value=")

@@ -1,0 +1,313 @@
+"""The convolution kernels and the padding kernels, printed from the theorems' expressions.
+
+    conv forward           implicit GEMM (im2col-factorization): rows = batch x output pixels,
+                           columns = output channels of a group, reduction = C_in/G x taps;
+                           shared-memory tiles of the im2col matrix (never materialized: each
+                           entry is x_pad[b, g Ci + c, s·i + d·m - p], banded-matrix) and of
+                           the weight; the tile from a table per shape class (:data:`TILES`)
+    conv backward data     one thread per input pixel gathers the taps that reach it
+                           (grad-input-flip), and the border positions that P^T folds onto
+                           it; the transposed conv is the same kernel with an epilogue
+    conv backward weight   one block per weight entry; each thread sums a fixed strided part
+                           of batch x output pixels (grad-weight), then a tree reduction in
+                           shared memory: no atomics, a fixed order, bitwise equal on reruns
+    padding P and P^T      x[pi(j - p_lo)] of the mode, and the gather of every padded
+                           position onto the pixel it copies
+
+The pooling kernels live in :mod:`.pooling` and are re-exported here, with the kernel record
+and the static parameters of :mod:`.skeleton`.  No kernel uses warp-level intrinsics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from string import Template
+
+from . import derivations as dv
+from .names import c_type, dtype_tag, join, padding_tag
+from .pooling import (adaptive_avg_pool_backward, adaptive_avg_pool_forward,
+                      adaptive_max_pool_backward, adaptive_max_pool_forward, avg_pool_backward,
+                      avg_pool_forward, max_pool_backward, max_pool_forward, route_by_index)
+from .printer import printer
+from .skeleton import (ACTIVATIONS, THREADS, TILES, ConvGeometry, Kernel, Param, PoolGeometry,
+                       Slots, Tile, axes_of, decode, elementwise, epilogue, epilogue_tag,
+                       float_params, header, horner, indent, ints, nest, product, signature,
+                       sizes, static_decode, tap_loop, tile_for, var)
+
+# --------------------------------------------------------------------------------------------
+# Convolution forward: implicit GEMM with shared-memory tiles
+# --------------------------------------------------------------------------------------------
+
+GEMM = Template("""\
+extern "C" __global__ void __launch_bounds__($threads) $name(
+    $signature)
+{
+    // setup: the group, the GEMM sizes, this thread's im2col row and its micro-tile
+    const int tid = threadIdx.x;
+    const long long group = blockIdx.z;
+    const long long ci = c_in / $groups, co = c_out / $groups;
+    const long long positions = $positions;
+    const long long pixels = $pixels;
+    const long long rows = batch * positions;
+    const long long reduction = ci * $taps;
+    const long long row0 = (long long)blockIdx.x * $bm;
+    const long long col0 = (long long)blockIdx.y * $bn;
+    __shared__ $T tile_a[$bk][$bm];
+    __shared__ $T tile_w[$bk][$bn];
+    $T acc[$tm][$tn];
+    for (int r = 0; r < $tm; ++r)
+        for (int u = 0; u < $tn; ++u)
+            acc[r][u] = 0;
+    const int a_row = tid % $bm;
+    const int ty = tid % $row_threads, tx = tid / $row_threads;
+    const long long row = row0 + a_row;
+    const bool row_ok = row < rows;
+$setup
+    const $T* x_rows = x + (b * c_in + group * ci) * pixels;
+    for (long long k0 = 0; k0 < reduction; k0 += $bk) {
+        // im2col tile: A[(b, i), (c, m)] = x_pad[b, group * ci + c, s*i + d*m - p]
+        #pragma unroll
+        for (int l = 0; l < $a_loads; ++l) {
+            const int kk = tid / $bm + l * $a_step;
+            const long long q = k0 + kk;
+            $T value = 0;
+            if (row_ok && q < reduction) {
+                const long long ch = q / $taps;
+                const long long tap = q - ch * $taps;
+$taps_slot
+            }
+            tile_a[kk][a_row] = value;
+        }
+        // weight tile: W[(c, m), o] = w[group * co + o, c, m]
+        #pragma unroll
+        for (int l = 0; l < $w_loads; ++l) {
+            const int f = tid + l * $threads;
+            if (f < $bk * $bn) {
+                const int kk = f % $bk, nn = f / $bk;
+                const long long q = k0 + kk, col = col0 + nn;
+                tile_w[kk][nn] = (q < reduction && col < co) ? w[(group * co + col) * reduction + q]
+                                                             : ($T)0;
+            }
+        }
+        __syncthreads();
+        #pragma unroll
+        for (int kk = 0; kk < $bk; ++kk) {
+            $T a[$tm], v[$tn];
+            for (int r = 0; r < $tm; ++r) a[r] = tile_a[kk][ty + r * $row_threads];
+            for (int u = 0; u < $tn; ++u) v[u] = tile_w[kk][tx + u * $col_threads];
+            for (int r = 0; r < $tm; ++r)
+                for (int u = 0; u < $tn; ++u)
+                    acc[r][u] += a[r] * v[u];
+        }
+        __syncthreads();
+    }
+    // epilogue: y[b, group * co + o, i] = activation(acc + bias)
+    for (int r = 0; r < $tm; ++r) {
+        const long long out_row = row0 + ty + r * $row_threads;
+        if (out_row >= rows) continue;
+        const long long ob = out_row / positions, pos = out_row - ob * positions;
+        for (int u = 0; u < $tn; ++u) {
+            const long long col = col0 + tx + u * $col_threads;
+            if (col >= co) continue;
+            const long long oc = group * co + col;
+            const $T v = $value;
+            y[(ob * c_out + oc) * positions + pos] = $activation;
+        }
+    }
+}
+""")
+
+def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int
+                 ) -> tuple[Param, ...]:
+    """inputs, the bias, the output, then batch, c_in, c_out, n0.., o0.."""
+    pointers = [(name, False) for name in inputs] + ([("bias", False)] if bias else [])
+    return float_params(ctype, pointers + [(output, True)],
+                        ["batch", "c_in", "c_out", *sizes("n", dims), *sizes("o", dims)])
+
+
+def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool = False,
+                 activation: str = "identity", flip: bool = False) -> Kernel:
+    """y[b, o, i] = act(bias[o] + sum_{c, m} w[o, c, m] x_pad[b, g Ci + c, s i + d m - p]).
+
+    The true convolution (``flip``) reads s i + d (k - 1 - m) - p (flip-equivalence).  The
+    tile comes from the shape class of ``channels_per_group`` = C_out/G.
+    """
+    g, dims = geometry, geometry.dims
+    ctype = c_type(g.dtype)
+    tile = tile_for(channels_per_group)
+    slots = Slots(printer(ctype))
+    name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
+                epilogue_tag(bias, activation), dtype_tag(g.dtype), tile.tag)
+    setup = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims), rest="row_rest")
+    taps = static_decode("tap", sizes("m", dims), g.kernel_size)
+    lines, condition, sources = slots.padded_reads(g.mode, [
+        (var("j", a), slots.forward_position(a, g.axis(a), flip)) for a in range(dims)])
+    offset = horner("ch", list(zip(sources, sizes("n", dims))))
+    taps += lines + [slots.guarded(condition, f"value = x_rows[{offset}];")]
+    value, act = epilogue(slots.pr, bias, activation, "oc", "acc[r][u]")
+    params = _conv_params(ctype, ["x", "w"], bias, "y", dims)
+    body = GEMM.substitute(
+        name=name, signature=signature(params), threads=tile.threads, groups=g.groups,
+        positions=product(sizes("o", dims)), pixels=product(sizes("n", dims)), taps=g.taps,
+        bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn, T=ctype,
+        row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn, setup=indent(setup, 1),
+        a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
+        w_loads=-(-tile.bk * tile.bn // tile.threads), taps_slot=indent(taps, 4), value=value,
+        activation=act)
+    summary = f"{'true convolution' if flip else 'correlation'} (implicit GEMM, shared tiles)"
+    source = header(name, summary, slots.derived, f"{g.describe()}, tile {tile}", ctype)
+    return Kernel(name, source + "\n" + body, params, tile.threads, tuple(slots.derived), tile)
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution backward data (and the transposed convolution): gather, no atomics
+# --------------------------------------------------------------------------------------------
+
+def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias: bool = False,
+                       activation: str = "identity") -> Kernel:
+    """dx = P^T A^T g, one thread per pixel t of dx (grad-input-flip, gather form):
+
+        dx[b, c, t] = sum over u with pi(u) = t, o, m with [s | u + p - d m] and
+                      0 <= (u + p - d m)/s < o_size  of  w[o, c, m] g[b, o, (u + p - d m)/s]
+
+    (u = t alone for zero padding).  ``transposed`` names it conv_transpose and allows the
+    bias + activation epilogue.
+    """
+    g, dims = geometry, geometry.dims
+    ctype = c_type(g.dtype)
+    if (bias or activation != "identity") and not transposed:
+        raise ValueError("the bias and activation epilogue belongs to the transposed conv "
+                         "(transposed=True), not to the input gradient")
+    slots = Slots(printer(ctype))
+    kind = f"conv_transpose{dims}d" if transposed else f"conv{dims}d_bwd_data"
+    name = join(kind, g.tag(), epilogue_tag(bias, activation), dtype_tag(g.dtype))
+    lines = decode("e", [("b", ""), ("c", "c_in")] + axes_of("t", "n", dims))
+    lines += ["const long long group = c / ci, c_local = c - group * ci;", f"{ctype} acc = 0;"]
+    levels = [slots.candidates(g.mode, a, g.pads[a]) for a in range(dims)]
+    levels += [tap_loop(a, g.kernel_size[a], slots.gather(a, g.axis(a), var("u", a)))
+               for a in range(dims)]
+    tap = horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
+    position = horner("b * c_out + group * co", axes_of("i", "o", dims))
+    inner = [f"const {ctype}* g_at = g + {position};",
+             f"const {ctype}* w_at = w + (group * co * ci + c_local) * {g.taps} + {tap};",
+             "for (long long o = 0; o < co; ++o)",
+             f"    acc += w_at[o * ci * {g.taps}] * g_at[o * positions];"]
+    value, act = epilogue(slots.pr, bias, activation, "c")
+    setup = [f"const long long ci = c_in / {g.groups}, co = c_out / {g.groups};",
+             f"const long long positions = {product(sizes('o', dims))};"]
+    summary = f"{'transposed convolution' if transposed else 'input gradient'} (gather)"
+    return elementwise(name, summary, g.describe(), ctype, slots,
+                       _conv_params(ctype, ["g", "w"], bias, "dx", dims),
+                       f"batch * c_in * {product(sizes('n', dims))}", lines, nest(levels, inner),
+                       [f"const {ctype} v = {value};", f"dx[e] = {act};"], setup)
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution backward weight: one block per weight entry, a fixed-order tree reduction
+# --------------------------------------------------------------------------------------------
+
+REDUCTION = Template("""\
+extern "C" __global__ void __launch_bounds__($threads) $name(
+    $signature)
+{
+    // setup: the weight entry (o, c, m) of this block
+    const int tid = threadIdx.x;
+    const long long ci = c_in / $groups, co = c_out / $groups;
+    const long long positions = $positions;
+    const long long count = batch * positions;
+    const long long entry = blockIdx.x;
+    const long long tap = entry % $taps;
+    const long long c_local = (entry / $taps) % ci;
+    const long long o = entry / ($taps * ci);
+    const long long group = o / co;
+$setup
+    $T acc = 0;
+    for (long long r = tid; r < count; r += $threads) {
+$taps_slot
+    }
+    // epilogue: partial sums added pairwise in a fixed order
+    __shared__ $T partial[$threads];
+    partial[tid] = acc;
+    __syncthreads();
+    for (int half = $threads / 2; half > 0; half /= 2) {
+        if (tid < half) partial[tid] += partial[tid + half];
+        __syncthreads();
+    }
+    if (tid == 0) dw[entry] = partial[0];
+}
+""")
+
+
+def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
+    """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p] (grad-weight)."""
+    g, dims = geometry, geometry.dims
+    ctype = c_type(g.dtype)
+    slots = Slots(printer(ctype))
+    name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype))
+    body = decode("r", [("b", "")] + axes_of("i", "o", dims))
+    lines, condition, sources = slots.padded_reads(g.mode, [
+        (var("j", a), slots.forward_position(a, g.axis(a), read=dv.weight_read))
+        for a in range(dims)])
+    x_at = horner("b * c_in + group * ci + c_local", list(zip(sources, sizes("n", dims))))
+    g_at = horner("b * c_out + o", axes_of("i", "o", dims))
+    body += lines + [slots.guarded(condition, f"acc += g[{g_at}] * x[{x_at}];")]
+    params = float_params(ctype, [("x", False), ("g", False), ("dw", True)],
+                          ["batch", "c_in", "c_out", *sizes("n", dims), *sizes("o", dims)])
+    source = REDUCTION.substitute(
+        name=name, signature=signature(params), threads=THREADS, groups=g.groups,
+        positions=product(sizes("o", dims)), taps=g.taps, T=ctype,
+        setup=indent(static_decode("tap", sizes("m", dims), g.kernel_size), 1),
+        taps_slot=indent(body, 2))
+    text = header(name, "weight gradient (one block per entry, fixed-order reduction)",
+                  slots.derived, g.describe(), ctype)
+    return Kernel(name, text + "\n" + source, params, THREADS, tuple(slots.derived))
+
+
+# --------------------------------------------------------------------------------------------
+# Padding P and its transpose P^T
+# --------------------------------------------------------------------------------------------
+
+def _pads(pads: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    return tuple(ints(pair) for pair in pads)
+
+
+def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
+    """x_pad[b, c, j] = x[b, c, pi(j - p_lo)] (zeros: 0 outside the input)."""
+    pads = _pads(pads)
+    dims, ctype = len(pads), c_type(dtype)
+    slots = Slots(printer(ctype))
+    name = join(f"pad{dims}d", mode, padding_tag(pads), dtype_tag(dtype))
+    padded = [f"(n{a} + {lo + hi})" for a, (lo, hi) in enumerate(pads)]
+    lines = decode("e", [("plane", "")] + list(zip(sizes("jp", dims), padded)))
+    reads, condition, sources = slots.padded_reads(mode, [
+        (var("j", a), var("jp", a) - lo) for a, (lo, _) in enumerate(pads)])
+    at = horner("plane", list(zip(sources, sizes("n", dims))))
+    params = float_params(ctype, [("x", False), ("y", True)], ["planes", *sizes("n", dims)])
+    return elementwise(name, "padding", f"padding {pads} ({mode})", ctype, slots, params,
+                       f"planes * {product(padded)}", lines, reads,
+                       [f"y[e] = ({slots.pr.condition(condition)}) ? x[{at}] : ({ctype})0;"])
+
+
+def pad_adjoint(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
+    """dx[b, c, t] = sum over padded positions u with pi(u) = t of g_pad[b, c, u + p_lo]."""
+    pads = _pads(pads)
+    dims, ctype = len(pads), c_type(dtype)
+    slots = Slots(printer(ctype))
+    name = join(f"pad{dims}d_adjoint", mode, padding_tag(pads), dtype_tag(dtype))
+    lines = decode("e", [("plane", "")] + axes_of("t", "n", dims)) + [f"{ctype} acc = 0;"]
+    padded = [(f"u{a} + {lo}", f"(n{a} + {lo + hi})") for a, (lo, hi) in enumerate(pads)]
+    levels = [slots.candidates(mode, a, pads[a]) for a in range(dims)]
+    params = float_params(ctype, [("g", False), ("dx", True)], ["planes", *sizes("n", dims)])
+    return elementwise(name, "transpose of the padding (P^T, a gather)",
+                       f"padding {pads} ({mode})", ctype, slots, params,
+                       f"planes * {product(sizes('n', dims))}", lines,
+                       nest(levels, [f"acc += g[{horner('plane', padded)}];"]), ["dx[e] = acc;"])
+
+
+__all__ = [
+    "ACTIVATIONS", "ConvGeometry", "Kernel", "Param", "PoolGeometry", "THREADS", "TILES", "Tile",
+    "adaptive_avg_pool_backward", "adaptive_avg_pool_forward", "adaptive_max_pool_backward",
+    "adaptive_max_pool_forward", "avg_pool_backward", "avg_pool_forward", "conv_backward_data",
+    "conv_backward_weight", "conv_forward", "max_pool_backward", "max_pool_forward",
+    "pad_adjoint", "pad_forward", "route_by_index", "tile_for",
+]

@@ -1,0 +1,475 @@
+"""What every kernel skeleton shares: the kernel record, the static parameters, the slot printers.
+
+A skeleton is C text with named slots (``$setup``, ``$taps``: the per-tap body, ``$epilogue``),
+filled by printing the expressions of :mod:`.derivations` with the
+:class:`~.printer.CudaPrinter`, one spatial axis at a time.  Arrays are contiguous NC(D)HW;
+every global index is ``long long``; ``int`` is used only for counters inside a tile or a
+block, bounded by the tile table (below 2048) or the block size.
+
+The slot printers of :class:`Slots`:
+
+    read        the padded input at position j:  [0 <= j < n] x[j] (zeros), x[pi(j)] otherwise
+    candidates  the positions u with pi(u) = t that P^T adds onto pixel t (u = t for zeros)
+    gather      for tap m: num = j + p - d·m, counted when [s | num] and 0 <= num/s < o,
+                then i = (j + p - d·m)/s  (grad-input-flip)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from string import Template
+
+import numpy as np
+import sympy
+from sympy import Expr
+
+from ..spec import PADDING_MODES, ConvSpec, PoolSpec
+from ..symbolic.language import Divides, EqZero, in_range
+from . import derivations as dv
+from .names import axes, collapsed, dtype_tag, join, padding_tag
+from .printer import PRELUDE, CudaPrinter
+
+ELEMENT_TYPES = {"float": np.dtype(np.float32), "double": np.dtype(np.float64),
+                 "long long": np.dtype(np.int64)}
+
+THREADS = 256
+"""Threads per block of the elementwise kernels and of the weight-gradient reduction."""
+
+_v = sympy.Symbol("v", real=True)
+ACTIVATIONS: dict[str, Expr] = {
+    "identity": _v,
+    "relu": sympy.Piecewise((0, _v < 0), (_v, True)),   # NaN stays NaN, as in PyTorch
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels and their static parameters
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Param:
+    """A kernel parameter: its name and C type."""
+
+    name: str
+    ctype: str
+
+    @property
+    def pointer(self) -> bool:
+        return self.ctype.endswith("*")
+
+    @property
+    def output(self) -> bool:
+        """A pointer the kernel writes through."""
+        return self.pointer and not self.ctype.startswith("const")
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The element type of a pointer, the type of a scalar."""
+        return ELEMENT_TYPES[self.ctype.replace("const ", "").rstrip("*").strip()]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A tile of the implicit GEMM: BM rows x BN columns, BK reduction steps per stage,
+    TM x TN outputs per thread (spread BM/TM rows and BN/TN columns apart)."""
+
+    bm: int
+    bn: int
+    bk: int
+    tm: int
+    tn: int
+
+    def __post_init__(self) -> None:
+        threads = self.threads
+        if self.bm % self.tm or self.bn % self.tn or threads % self.bm or (
+                self.bk * self.bm) % threads or not 32 <= threads <= 1024:
+            raise ValueError(f"{self} does not divide evenly among {threads} threads")
+
+    @property
+    def threads(self) -> int:
+        return (self.bm // self.tm) * (self.bn // self.tn)
+
+    @property
+    def tag(self) -> str:
+        return f"t{self.bm}x{self.bn}"
+
+
+TILES: tuple[tuple[int, Tile], ...] = (
+    (4, Tile(256, 4, 8, 4, 1)),        # depthwise and few filters per group
+    (16, Tile(256, 16, 8, 4, 4)),
+    (32, Tile(128, 32, 16, 4, 4)),
+    (2**62, Tile(64, 64, 16, 4, 4)),
+)
+"""Tile per shape class: the first row whose bound holds the output channels per group."""
+
+
+def tile_for(channels_per_group: int) -> Tile:
+    """The tile of the shape class of ``channels_per_group`` output channels (C_out/G)."""
+    return next(tile for bound, tile in TILES if channels_per_group <= bound)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """An emitted kernel: its name, CUDA source, parameters and launch shape."""
+
+    name: str
+    source: str
+    params: tuple[Param, ...]
+    threads: int
+    derived: tuple[dv.Derived, ...]
+    tile: Tile | None = None
+
+    @property
+    def synchronizes(self) -> bool:
+        """Whether the threads of a block meet at barriers (shared-memory kernels)."""
+        return "__syncthreads()" in self.source
+
+
+def ints(values: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(v) for v in values)
+
+
+def _check_dtype(dtype: np.dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    dtype_tag(dtype)
+    return dtype
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The static parameters of a conv kernel (the sizes and channel counts are runtime)."""
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+    groups: int = 1
+    mode: str = "zeros"
+    dtype: np.dtype = field(default=np.dtype(np.float32))
+
+    def __post_init__(self) -> None:
+        for name in ("kernel_size", "stride", "dilation"):
+            object.__setattr__(self, name, ints(getattr(self, name)))
+        object.__setattr__(self, "pads", tuple(ints(pair) for pair in self.pads))
+        object.__setattr__(self, "groups", int(self.groups))
+        object.__setattr__(self, "dtype", _check_dtype(self.dtype))
+        if self.mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {self.mode!r}")
+
+    @classmethod
+    def of(cls, spec: ConvSpec, input_size: Sequence[int], dtype: np.dtype) -> ConvGeometry:
+        """The geometry of ``spec`` on inputs of spatial ``input_size``."""
+        return cls(spec.kernel_size, spec.stride, spec.pads(tuple(input_size)), spec.dilation,
+                   spec.groups, spec.padding_mode, dtype)
+
+    @property
+    def dims(self) -> int:
+        return len(self.kernel_size)
+
+    @property
+    def taps(self) -> int:
+        return math.prod(self.kernel_size)
+
+    def tag(self) -> str:
+        """k3x3_s1_p1_d1_g1[_mode]."""
+        mode = "" if self.mode == "zeros" else self.mode
+        return join(f"k{axes(self.kernel_size)}", f"s{collapsed(self.stride)}",
+                    padding_tag(self.pads), f"d{collapsed(self.dilation)}", f"g{self.groups}",
+                    mode)
+
+    def describe(self) -> str:
+        return (f"kernel {self.kernel_size}, stride {self.stride}, padding {self.pads} "
+                f"({self.mode}), dilation {self.dilation}, groups {self.groups}")
+
+    def axis(self, a: int) -> dict[str, int]:
+        """The static values along axis ``a``: k, s, d and p (= p_lo)."""
+        return dict(k=self.kernel_size[a], s=self.stride[a], d=self.dilation[a],
+                    p=self.pads[a][0])
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """The static parameters of a pooling kernel: window, stride, symmetric padding, dilation."""
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    dtype: np.dtype = field(default=np.dtype(np.float32))
+
+    def __post_init__(self) -> None:
+        for name in ("kernel_size", "stride", "padding", "dilation"):
+            object.__setattr__(self, name, ints(getattr(self, name)))
+        object.__setattr__(self, "dtype", _check_dtype(self.dtype))
+
+    @classmethod
+    def of(cls, spec: PoolSpec, dtype: np.dtype) -> PoolGeometry:
+        return cls(spec.kernel_size, spec.stride, spec.padding, spec.dilation, dtype)
+
+    @property
+    def dims(self) -> int:
+        return len(self.kernel_size)
+
+    def tag(self) -> str:
+        return join(f"k{axes(self.kernel_size)}", f"s{collapsed(self.stride)}",
+                    f"p{collapsed(self.padding)}", f"d{collapsed(self.dilation)}")
+
+    def describe(self) -> str:
+        return (f"kernel {self.kernel_size}, stride {self.stride}, padding {self.padding}, "
+                f"dilation {self.dilation}")
+
+    def axis(self, a: int) -> dict[str, int]:
+        return dict(k=self.kernel_size[a], s=self.stride[a], d=self.dilation[a],
+                    p=self.padding[a])
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces of C text
+# --------------------------------------------------------------------------------------------
+
+def var(name: str, axis: int | None = None) -> sympy.Symbol:
+    return dv.variable(name, axis)
+
+
+def indent(lines: Sequence[str], depth: int) -> str:
+    return "\n".join(("    " * depth + line) if line else "" for line in lines)
+
+
+def product(names: Sequence[str]) -> str:
+    return " * ".join(names) if names else "1"
+
+
+def sizes(prefix: str, dims: int) -> list[str]:
+    """n0, n1, ... (the C names of a size along every axis)."""
+    return [f"{prefix}{a}" for a in range(dims)]
+
+
+def decode(flat: str, parts: Sequence[tuple[str, str]], rest: str = "rest") -> list[str]:
+    """Split ``flat`` into ``parts`` = [(name, size), ...], the last part fastest; the first
+    part takes what is left (its size is not used).  Every operand is non-negative, so C's
+    / and % are floor division and modulo here."""
+    lines = [f"long long {rest} = {flat};"]
+    for name, size in reversed(parts[1:]):
+        lines += [f"const long long {name} = {rest} % {size};", f"{rest} /= {size};"]
+    return lines + [f"const long long {parts[0][0]} = {rest};"]
+
+
+def axes_of(prefix: str, size_prefix: str, dims: int) -> list[tuple[str, str]]:
+    """[(prefix0, size_prefix0), ...]: the parts of a multi-index for :func:`decode`."""
+    return list(zip(sizes(prefix, dims), sizes(size_prefix, dims)))
+
+
+def static_decode(flat: str, names: Sequence[str], extents: Sequence[int]) -> list[str]:
+    """``flat`` in [0, prod(extents)) split into ``names``, last fastest (static divisors)."""
+    return [f"const long long {name} = ({flat} / {math.prod(extents[a + 1:])}) % {extents[a]};"
+            for a, name in enumerate(names)]
+
+
+def horner(base: str, terms: Sequence[tuple[str, str]]) -> str:
+    """(base * s0 + t0) * s1 + t1 ...: the row-major offset of (base, t0, t1, ...)."""
+    text = base
+    for index, size in terms:
+        text = f"({text}) * {size} + {index}"
+    return text
+
+
+def header(name: str, summary: str, derived: Sequence[dv.Derived], static: str,
+           ctype: str) -> str:
+    """The comment naming the theorems and expressions a kernel was printed from, and the
+    prelude of integer functions."""
+    lines = [f"// {name}: {summary}",
+             "// Index expressions printed by convproof.codegen from the derivations:"]
+    lines += [f"//   {d.line()}" for d in derived] or ["//   (none: a plain loop)"]
+    lines += [f"// Static parameters: {static}; float type {ctype}.",
+              "// Index arithmetic in long long; int only for counters inside a tile."]
+    return "\n".join(lines) + "\n" + PRELUDE
+
+
+def signature(params: Sequence[Param]) -> str:
+    return ",\n    ".join(f"{p.ctype} __restrict__ {p.name}" if p.pointer else
+                          f"{p.ctype} {p.name}" for p in params)
+
+
+def float_params(ctype: str, pointers: Sequence[tuple[str, bool]], scalars: Sequence[str]
+                 ) -> tuple[Param, ...]:
+    """(name, written) pointers of the float type, then long long scalars."""
+    made = [Param(name, f"{ctype}*" if written else f"const {ctype}*")
+            for name, written in pointers]
+    return tuple(made + [Param(name, "long long") for name in scalars])
+
+
+def index_param(name: str, written: bool) -> Param:
+    """A pointer to int64 indices."""
+    return Param(name, "long long*" if written else "const long long*")
+
+
+def epilogue(pr: CudaPrinter, bias: bool, activation: str, channel: str,
+             acc: str = "acc") -> tuple[str, str]:
+    """The value v (the sum ``acc`` plus the bias) and the activation applied to v."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    value = f"{acc} + bias[{channel}]" if bias else acc
+    return value, pr.real(ACTIVATIONS[activation])
+
+
+def epilogue_tag(bias: bool, activation: str) -> str:
+    return join("bias" if bias else "", "" if activation == "identity" else activation)
+
+
+# --------------------------------------------------------------------------------------------
+# Slots shared by several skeletons
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class Slots:
+    """The printer of a kernel and the derivations its printed pieces came from."""
+
+    pr: CudaPrinter
+    derived: list[dv.Derived] = field(default_factory=list)
+
+    def use(self, derived: dv.Derived) -> Expr:
+        if derived not in self.derived:
+            self.derived.append(derived)
+        return derived.expr
+
+    def guarded(self, condition: Expr, statement: str) -> str:
+        """``statement`` under the brackets ``condition`` (none: the statement alone)."""
+        return statement if condition == 1 else f"if ({self.pr.condition(condition)}) {statement}"
+
+    def forward_position(self, axis: int, static: dict[str, int], flip: bool = False,
+                         read: Callable[[], dv.Derived] = dv.forward_read) -> Expr:
+        """j = s·i + d·m - p along ``axis`` (m -> k - 1 - m for the true convolution)."""
+        expr = self.use(read())
+        if flip:
+            tap = next(symbol for symbol in expr.free_symbols if symbol.name == "m")
+            expr = expr.subs(tap, self.use(dv.flipped_tap()))
+        return dv.per_axis(expr, i=var("i", axis), m=var("m", axis), s=static["s"],
+                           d=static["d"], p=static["p"], k=static["k"])
+
+    def read(self, mode: str, axis: int, position: sympy.Symbol) -> tuple[list[str], Expr, str]:
+        """Reading the padded input at ``position`` (relative to the input) along ``axis``.
+
+        zeros: no line, the bracket [0 <= j < n] and the pixel j itself; reflect, replicate,
+        circular: q = j inside the input, else pi(j) (the mode's source map), no bracket.
+        """
+        size = var("n", axis)
+        if mode == "zeros":
+            return [], in_range(position, size), position.name
+        pi = dv.per_axis(self.use(dv.padding_source(mode)), t=position, n=size)
+        inside = self.pr.condition(in_range(position, size))
+        source = f"q{axis}"
+        line = (f"const long long {source} = ({inside}) ? {position.name} : "
+                f"{self.pr.index(pi)};")
+        return [line], sympy.Integer(1), source
+
+    def padded_reads(self, mode: str, positions: Sequence[tuple[sympy.Symbol, Expr]]
+                     ) -> tuple[list[str], Expr, list[str]]:
+        """Every axis of a read: the lines that define each position and its source pixel,
+        the bracket of the read (zeros) and the names of the source pixels."""
+        lines, condition, sources = [], sympy.Integer(1), []
+        for axis, (name, position) in enumerate(positions):
+            lines.append(f"const long long {name} = {self.pr.index(position)};")
+            read, bracket, source = self.read(mode, axis, name)
+            lines += read
+            condition *= bracket
+            sources.append(source)
+        return lines, condition, sources
+
+    def candidates(self, mode: str, axis: int, pads: tuple[int, int]) -> tuple[list[str], bool]:
+        """The positions u (relative to the input) whose padded value P^T adds onto pixel t.
+
+        u = t itself, and for reflect/replicate/circular every border position u in
+        [-p_lo, 0) or [n, n + p_hi) with pi(u) = t.  Returns the lines that open the loop
+        (or define u = t) and whether they opened a block.
+        """
+        t, u, size = var("t", axis), f"u{axis}", var("n", axis)
+        lo, hi = pads
+        if mode == "zeros" or lo + hi == 0:
+            return [f"const long long {u} = {t};"], False
+        pi = dv.per_axis(self.use(dv.padding_source(mode)), t=var("u", axis), n=size)
+        copies = self.pr.condition(EqZero(pi - t))
+        r = f"r{axis}"
+        return [f"for (int {r} = 0; {r} <= {lo + hi}; ++{r}) {{",
+                f"    const long long {u} = {r} == 0 ? {t} : ({r} <= {lo} ? {r} - {lo + 1} "
+                f": {size} + {r} - {lo + 1});",
+                f"    if ({r} > 0 && !({copies})) continue;"], True
+
+    def gather(self, axis: int, static: dict[str, int], position: sympy.Symbol) -> list[str]:
+        """For tap m of an axis: the output i{axis} whose window reaches ``position`` via m.
+
+        num = j + p - d·m (grad-input-flip); the tap counts when [s | num] and
+        0 <= num/s < o, and then i = (j + p - d·m)/s.  The lines ``continue`` the tap loop
+        when the tap does not count.
+        """
+        numerator = self.use(dv.gather_numerator())
+        num = var("num", axis)
+        values = dict(j=position, m=var("m", axis), d=static["d"], p=static["p"],
+                      s=static["s"], num=num)
+        index = self.use(dv.gather_index()).subs(numerator, sympy.Symbol("num", integer=True))
+        index = dv.per_axis(index, **values)
+        counts = Divides(static["s"], num) * in_range(index, var("o", axis))
+        return [f"const long long {num} = {self.pr.index(dv.per_axis(numerator, **values))};",
+                f"if (!({self.pr.condition(counts)})) continue;",
+                f"const long long i{axis} = {self.pr.index(index)};"]
+
+
+# --------------------------------------------------------------------------------------------
+# The elementwise skeleton: one thread per output element, grid-stride
+# --------------------------------------------------------------------------------------------
+
+ELEMENTWISE = Template("""\
+extern "C" __global__ void $name(
+    $signature)
+{
+$setup
+    const long long total = $total;
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+$decode
+$taps
+$epilogue
+    }
+}
+""")
+
+
+def elementwise(name: str, summary: str, static: str, ctype: str, slots: Slots,
+                params: Sequence[Param], total: str, decode_lines: Sequence[str],
+                taps: Sequence[str], epilogue_lines: Sequence[str],
+                setup: Sequence[str] = ()) -> Kernel:
+    """A kernel of the elementwise skeleton, its slots filled."""
+    body = ELEMENTWISE.substitute(
+        name=name, signature=signature(params), setup=indent(setup, 1), total=total,
+        decode=indent(decode_lines, 2), taps=indent(taps, 2),
+        epilogue=indent(epilogue_lines, 2))
+    source = header(name, summary, slots.derived, static, ctype) + "\n" + body
+    return Kernel(name, source, tuple(params), THREADS, tuple(slots.derived))
+
+
+def nest(levels: Sequence[tuple[list[str], bool]], body: Sequence[str]) -> list[str]:
+    """Nested levels (lines, whether they open a block) around ``body``, closed in order."""
+    lines, depth = [], 0
+    for opening, opens in levels:
+        lines += ["    " * depth + line for line in opening]
+        depth += opens
+    lines += ["    " * depth + line for line in body]
+    for level in reversed(range(depth)):
+        lines.append("    " * level + "}")
+    return lines
+
+
+def tap_loop(axis: int, k: int, inner: Sequence[str]) -> tuple[list[str], bool]:
+    """for m{axis} in [0, k), with ``inner`` at the top of the loop body."""
+    return [f"for (long long m{axis} = 0; m{axis} < {k}; ++m{axis}) {{",
+            *("    " + line for line in inner)], True
+
+
+__all__ = [
+    "ACTIVATIONS", "ConvGeometry", "ELEMENTWISE", "ELEMENT_TYPES", "Kernel", "Param",
+    "PoolGeometry", "Slots", "THREADS", "TILES", "Tile", "axes_of", "decode", "elementwise",
+    "epilogue", "epilogue_tag", "float_params", "header", "horner", "indent", "index_param",
+    "ints", "nest", "product", "signature", "sizes", "static_decode", "tap_loop", "tile_for",
+    "var",
+]

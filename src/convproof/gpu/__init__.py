@@ -1,0 +1,71 @@
+"""The GPU backend of :mod:`convproof.functional`: generated CUDA kernels run through CuPy.
+
+The same functions, with the same signatures, as :mod:`convproof.cpu` (see its docstring for
+their formulas); :mod:`convproof.functional` calls them for CuPy arrays.  Importing this
+package needs no CuPy and no GPU; calling one of its functions without CuPy raises a
+RuntimeError that says so.  The functions run on the current CUDA device; each kernel is
+compiled once per device (:mod:`.module`).  :func:`backend` gives the :class:`Backend` behind
+them, with the general operations (padding modes, bias and activation epilogues) too.
+Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
+``convproof bench --gpu``.
+
+    pad, pad_adjoint, correlate, correlate_input_grad, correlate_weight_grad,
+    max_pool, max_pool_backward, avg_pool, avg_pool_backward, adaptive_avg_pool,
+    adaptive_avg_pool_backward, adaptive_max_pool, adaptive_max_pool_backward
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from ..arrays import FLOAT_DTYPES
+from . import bench as _bench  # noqa: F401  (registers the suite of ``convproof bench --gpu``)
+from .backend import Backend
+
+_BACKEND: list[Backend] = []
+
+
+def backend() -> Backend:
+    """The backend of CuPy arrays on the current CUDA device (CuPy needed)."""
+    if not _BACKEND:
+        from .module import CupyDevice
+        _BACKEND.append(Backend(CupyDevice()))
+    return _BACKEND[0]
+
+
+def _on_gpu(name: str) -> Callable[..., Any]:
+    """The module-level function ``name``: Backend.<name> of :func:`backend`."""
+    method = getattr(Backend, name)
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(backend(), name)(*args, **kwargs)
+
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    call.__signature__ = inspect.signature(method).replace(parameters=parameters)
+    return call
+
+
+pad = _on_gpu("pad")
+pad_adjoint = _on_gpu("pad_adjoint")
+correlate = _on_gpu("correlate")
+correlate_input_grad = _on_gpu("correlate_input_grad")
+correlate_weight_grad = _on_gpu("correlate_weight_grad")
+max_pool = _on_gpu("max_pool")
+max_pool_backward = _on_gpu("max_pool_backward")
+avg_pool = _on_gpu("avg_pool")
+avg_pool_backward = _on_gpu("avg_pool_backward")
+adaptive_avg_pool = _on_gpu("adaptive_avg_pool")
+adaptive_avg_pool_backward = _on_gpu("adaptive_avg_pool_backward")
+adaptive_max_pool = _on_gpu("adaptive_max_pool")
+adaptive_max_pool_backward = _on_gpu("adaptive_max_pool_backward")
+
+__all__ = [
+    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward",
+    "adaptive_max_pool", "adaptive_max_pool_backward", "avg_pool", "avg_pool_backward",
+    "backend", "correlate", "correlate_input_grad", "correlate_weight_grad", "max_pool",
+    "max_pool_backward", "pad", "pad_adjoint",
+]

@@ -1,0 +1,257 @@
+"""The backend functions of :mod:`convproof.functional`, run by the generated kernels on a device.
+
+A device runs kernels: :class:`convproof.gpu.module.CupyDevice` on a GPU (CuPy arrays) or
+:class:`convproof.gpu.emulate.Emulator` on the CPU (NumPy arrays, the same kernel sources).
+It provides ``xp`` (its array module), ``empty(shape, dtype)`` and ``run(launch)``.  The
+:class:`Backend` of a device has the functions and signatures of :mod:`convproof.cpu` (A: the
+zero-padded correlation) plus the general operations they are made of, which also take a
+padding mode, a bias and an activation:
+
+    conv(x, w, geometry, bias, activation, flip)           act(bias + corr_M(x)) (or conv_M)
+    conv_data_grad(g, w, geometry, size, ...)              P_M^T A^T g, the transposed conv
+    conv_weight_grad(x, g, geometry)                       dL/dw through P_M
+    pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
+
+Output sizes come from :class:`~convproof.spec.ConvSpec` and :class:`~convproof.spec.PoolSpec`.
+Kernels are built once per backend and static parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..arrays import FLOAT_DTYPES
+from ..codegen import kernels as K
+from ..spec import ConvSpec, Pads, PoolSpec
+from . import launch as L
+
+Array = Any
+
+
+class Device(Protocol):
+    xp: Any
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> Array: ...
+
+    def run(self, launch: L.Launch) -> None: ...
+
+
+def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ...]:
+    """o = floor((n + p_lo + p_hi - d(k - 1) - 1)/s) + 1 per axis, from ConvSpec."""
+    spec = ConvSpec(geometry.groups, geometry.groups, geometry.kernel_size, geometry.stride,
+                    geometry.pads, geometry.dilation, geometry.groups)
+    return tuple(int(o) for o in spec.output_size(tuple(size)))
+
+
+class Backend:
+    """convproof.cpu's functions (same names and signatures) on the kernels of ``device``."""
+
+    FLOAT_DTYPES = FLOAT_DTYPES
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.xp = device.xp
+        self._kernels: dict[tuple, K.Kernel] = {}
+
+    def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
+        """builder(*args, **options), built once per backend."""
+        key = (builder.__name__, args, tuple(sorted(options.items())))
+        if key not in self._kernels:
+            self._kernels[key] = builder(*args, **options)
+        return self._kernels[key]
+
+    def _contiguous(self, *arrays: Array) -> list[Array]:
+        return [None if a is None else self.xp.ascontiguousarray(a) for a in arrays]
+
+    # -- convolution ----------------------------------------------------------------------------
+    def conv(self, x: Array, w: Array, geometry: K.ConvGeometry, bias: Array | None = None,
+             activation: str = "identity", flip: bool = False) -> Array:
+        """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM)."""
+        x, w, bias = self._contiguous(x, w, bias)
+        batch, c_in, *size = x.shape
+        c_out = w.shape[0]
+        out = _output_size(geometry, size)
+        kernel = self.kernel(K.conv_forward, geometry, c_out // geometry.groups,
+                             bias=bias is not None, activation=activation, flip=flip)
+        y = self.device.empty((batch, c_out, *out), x.dtype)
+        arrays = [x, w] + ([bias] if bias is not None else []) + [y]
+        self.device.run(L.gemm(kernel, batch * math.prod(out), c_out // geometry.groups,
+                               geometry.groups, [*arrays, batch, c_in, c_out, *size, *out]))
+        return y
+
+    def conv_data_grad(self, g: Array, w: Array, geometry: K.ConvGeometry, size: Sequence[int],
+                       bias: Array | None = None, activation: str = "identity",
+                       transposed: bool = False) -> Array:
+        """dx = act(bias + P_M^T A^T g) on the spatial ``size`` (gather, no atomics)."""
+        g, w, bias = self._contiguous(g, w, bias)
+        batch, c_out, *out = g.shape
+        c_in = w.shape[1] * geometry.groups
+        kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
+                             bias=bias is not None, activation=activation)
+        dx = self.device.empty((batch, c_in, *size), g.dtype)
+        arrays = [g, w] + ([bias] if bias is not None else []) + [dx]
+        self.device.run(L.elementwise(kernel, dx.size,
+                                      [*arrays, batch, c_in, c_out, *size, *out]))
+        return dx
+
+    def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry) -> Array:
+        """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]."""
+        x, g = self._contiguous(x, g)
+        batch, c_in, *size = x.shape
+        c_out, out = g.shape[1], g.shape[2:]
+        kernel = self.kernel(K.conv_backward_weight, geometry)
+        dw = self.device.empty((c_out, c_in // geometry.groups, *geometry.kernel_size), x.dtype)
+        self.device.run(L.per_entry(kernel, dw.size,
+                                    [x, g, dw, batch, c_in, c_out, *size, *out]))
+        return dw
+
+    def correlate(self, x: Array, w: Array, stride: Sequence[int], pads: Pads,
+                  dilation: Sequence[int], groups: int) -> Array:
+        """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
+        return self.conv(x, w, K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups,
+                                              dtype=x.dtype))
+
+    def correlate_input_grad(self, g: Array, w: Array, stride: Sequence[int], pads: Pads,
+                             dilation: Sequence[int], groups: int,
+                             input_size: Sequence[int]) -> Array:
+        """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped."""
+        return self.conv_data_grad(g, w, K.ConvGeometry(w.shape[2:], stride, pads, dilation,
+                                                        groups, dtype=g.dtype), input_size)
+
+    def correlate_weight_grad(self, x: Array, g: Array, stride: Sequence[int], pads: Pads,
+                              dilation: Sequence[int], groups: int,
+                              kernel_size: Sequence[int]) -> Array:
+        """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
+        return self.conv_weight_grad(x, g, K.ConvGeometry(kernel_size, stride, pads, dilation,
+                                                          groups, dtype=x.dtype))
+
+    # -- padding ----------------------------------------------------------------------------------
+    def pad(self, x: Array, pads: Pads, mode: str) -> Array:
+        """P x on the trailing ``len(pads)`` axes; ``x`` itself when every pad is zero."""
+        if all(lo == 0 and hi == 0 for lo, hi in pads):
+            return x
+        (x,) = self._contiguous(x)
+        dims = len(pads)
+        size = x.shape[x.ndim - dims:]
+        kernel = self.kernel(K.pad_forward, tuple(map(tuple, pads)), mode, x.dtype)
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+        y = self.device.empty((*x.shape[:x.ndim - dims], *padded), x.dtype)
+        planes = math.prod(x.shape[:x.ndim - dims])
+        self.device.run(L.elementwise(kernel, y.size, [x, y, planes, *size]))
+        return y
+
+    def pad_adjoint(self, g: Array, pads: Pads, mode: str, size: Sequence[int]) -> Array:
+        """P^T g: the gradient of the padded array brought back onto the ``size`` unpadded one."""
+        (g,) = self._contiguous(g)
+        dims = len(pads)
+        kernel = self.kernel(K.pad_adjoint, tuple(map(tuple, pads)), mode, g.dtype)
+        dx = self.device.empty((*g.shape[:g.ndim - dims], *size), g.dtype)
+        planes = math.prod(g.shape[:g.ndim - dims])
+        self.device.run(L.elementwise(kernel, dx.size, [g, dx, planes, *size]))
+        return dx
+
+    # -- pooling ----------------------------------------------------------------------------------
+    def _pool(self, builder: Callable[..., K.Kernel], spec: PoolSpec, x: Array,
+              extra: tuple = ()) -> tuple[Array, K.Kernel, tuple[int, ...]]:
+        (x,) = self._contiguous(x)
+        return x, self.kernel(builder, K.PoolGeometry.of(spec, x.dtype), *extra), tuple(
+            int(o) for o in spec.output_size(x.shape[2:]))
+
+    def max_pool(self, x: Array, spec: PoolSpec) -> tuple[Array, Array]:
+        """y[b, c, i] = max_{t: 0 <= s*i - p + d*t < n} x[b, c, s*i - p + d*t], flat indices."""
+        x, kernel, out = self._pool(K.max_pool_forward, spec, x)
+        y = self.device.empty((*x.shape[:2], *out), x.dtype)
+        index = self.device.empty(y.shape, np.int64)
+        planes = x.shape[0] * x.shape[1]
+        self.device.run(L.elementwise(kernel, y.size, [x, y, index, planes, *x.shape[2:], *out]))
+        return y, index
+
+    def max_pool_backward(self, g: Array, indices: Array, input_size: Sequence[int],
+                          spec: PoolSpec | None = None) -> Array:
+        """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at j.
+
+        With the pooling ``spec`` each input pixel gathers over the windows that hold it;
+        without it the indices are routed plane by plane, in order.  Both are deterministic.
+        """
+        g, indices = self._contiguous(g, indices)
+        planes, out = g.shape[0] * g.shape[1], g.shape[2:]
+        dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
+        if spec is None:
+            kernel = self.kernel(K.route_by_index, g.dtype)
+            self.device.run(L.elementwise(kernel, planes, [
+                g, indices, dx, planes, math.prod(out), math.prod(input_size)]))
+            return dx
+        kernel = self.kernel(K.max_pool_backward, K.PoolGeometry.of(spec, g.dtype))
+        self.device.run(L.elementwise(kernel, dx.size,
+                                      [g, indices, dx, planes, *input_size, *out]))
+        return dx
+
+    def avg_pool(self, x: Array, spec: PoolSpec, count_include_pad: bool) -> Array:
+        """y[b, c, i] = (1 / D_i) sum_{t < k} x_0[b, c, s*i - p + t]."""
+        x, kernel, out = self._pool(K.avg_pool_forward, spec, x, (count_include_pad,))
+        y = self.device.empty((*x.shape[:2], *out), x.dtype)
+        planes = x.shape[0] * x.shape[1]
+        self.device.run(L.elementwise(kernel, y.size, [x, y, planes, *x.shape[2:], *out]))
+        return y
+
+    def avg_pool_backward(self, g: Array, spec: PoolSpec, count_include_pad: bool,
+                          input_size: Sequence[int]) -> Array:
+        """grad[b, c, s*i - p + t] += g[b, c, i] / D_i (inside the input)."""
+        (g,) = self._contiguous(g)
+        kernel = self.kernel(K.avg_pool_backward, K.PoolGeometry.of(spec, g.dtype),
+                             count_include_pad)
+        dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
+        planes = g.shape[0] * g.shape[1]
+        self.device.run(L.elementwise(kernel, dx.size,
+                                      [g, dx, planes, *input_size, *g.shape[2:]]))
+        return dx
+
+    def adaptive_avg_pool(self, x: Array, output_size: Sequence[int]) -> Array:
+        """y[b, c, i] = mean of x[b, c, j] over the window of i."""
+        (x,) = self._contiguous(x)
+        dims = x.ndim - 2
+        kernel = self.kernel(K.adaptive_avg_pool_forward, dims, x.dtype)
+        y = self.device.empty((*x.shape[:2], *output_size), x.dtype)
+        planes = x.shape[0] * x.shape[1]
+        self.device.run(L.elementwise(kernel, y.size,
+                                      [x, y, planes, *x.shape[2:], *output_size]))
+        return y
+
+    def adaptive_avg_pool_backward(self, g: Array, input_size: Sequence[int]) -> Array:
+        """grad[b, c, j] = sum over the windows i holding j of g[b, c, i] / |window i|."""
+        (g,) = self._contiguous(g)
+        kernel = self.kernel(K.adaptive_avg_pool_backward, g.ndim - 2, g.dtype)
+        dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
+        planes = g.shape[0] * g.shape[1]
+        self.device.run(L.elementwise(kernel, dx.size,
+                                      [g, dx, planes, *input_size, *g.shape[2:]]))
+        return dx
+
+    def adaptive_max_pool(self, x: Array, output_size: Sequence[int]) -> tuple[Array, Array]:
+        """y[b, c, i] = max of x[b, c, j] over the window of i, with its flat index."""
+        (x,) = self._contiguous(x)
+        kernel = self.kernel(K.adaptive_max_pool_forward, x.ndim - 2, x.dtype)
+        y = self.device.empty((*x.shape[:2], *output_size), x.dtype)
+        index = self.device.empty(y.shape, np.int64)
+        planes = x.shape[0] * x.shape[1]
+        self.device.run(L.elementwise(kernel, y.size,
+                                      [x, y, index, planes, *x.shape[2:], *output_size]))
+        return y, index
+
+    def adaptive_max_pool_backward(self, g: Array, indices: Array,
+                                   input_size: Sequence[int]) -> Array:
+        """grad_x[b, c, j] = sum of g[b, c, i] over the windows i whose max sits at j."""
+        g, indices = self._contiguous(g, indices)
+        kernel = self.kernel(K.adaptive_max_pool_backward, g.ndim - 2, g.dtype)
+        dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
+        planes = g.shape[0] * g.shape[1]
+        self.device.run(L.elementwise(kernel, dx.size,
+                                      [g, indices, dx, planes, *input_size, *g.shape[2:]]))
+        return dx
+
+
+__all__ = ["Backend", "Device"]

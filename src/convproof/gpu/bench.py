@@ -1,0 +1,240 @@
+"""The GPU benchmark: the generated kernels beside PyTorch/cuDNN on the same device and data.
+
+:func:`gpu_suite` is registered with :mod:`convproof.bench` (``convproof bench --gpu``), whose
+harness times every case (a thunk that synchronizes before returning) with wall clocks;
+:func:`event_rows` times the same cases with CUDA events instead (the kernels alone, no host
+time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_LAYERS`:
+
+    forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
+    forward-tf32     ours (FP32) beside cuDNN with TF32 allowed (what PyTorch users often get)
+    backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
+    backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
+
+and max/global-average pooling forward and backward.  Every case draws fresh random inputs
+and checks our result against PyTorch's before any timing (relative error below 5e-3 for the
+TF32 rows, 1e-4 otherwise).  GFLOP/s count the direct algorithm's multiply-adds; the peak is a
+measured FP32 matrix product (8192^3, TF32 off).  Needs CuPy, PyTorch with CUDA and a GPU.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import bench
+from ..bench import Case, ConvLayer, PoolLayer, Suite
+
+Thunk = Callable[[], Any]
+TOLERANCE = {"forward-tf32": 5e-3}
+DEFAULT_TOLERANCE = 1e-4
+
+
+def _modules() -> tuple[Any, Any]:
+    import cupy
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RuntimeError("the GPU benchmark needs PyTorch with a CUDA device")
+    return cupy, torch
+
+
+def _cudnn(tf32: bool) -> Any:
+    """cuDNN on, autotuned (the warm-up calls tune it), TF32 as asked."""
+    _, torch = _modules()
+    return torch.backends.cudnn.flags(enabled=True, benchmark=True, allow_tf32=tf32)
+
+
+def _verified(op: str, ours: Thunk, peer: Thunk) -> tuple[Thunk, Thunk]:
+    """Both thunks after one call each whose results agree (relative to PyTorch's max)."""
+    cupy, _ = _modules()
+    mine = cupy.asnumpy(ours()).astype(np.float64)
+    theirs = peer().detach().double().cpu().numpy()
+    scale = np.abs(theirs).max() or 1.0
+    error = np.abs(mine - theirs).max() / scale
+    if not error <= TOLERANCE.get(op, DEFAULT_TOLERANCE):
+        raise AssertionError(f"{op}: ours differs from PyTorch by {error:.3g} (relative)")
+    return ours, peer
+
+
+def _conv_cases(layer: ConvLayer) -> list[Case]:
+    """forward (FP32, TF32), backward-data, backward-weight of one layer."""
+    from torch.nn import grad as torch_grad
+
+    from .. import functional as F
+
+    def data(rng: np.random.Generator) -> tuple:
+        cupy, torch = _modules()
+        x, w, g = (cupy.asarray(a) for a in layer.arrays(rng))
+        return x, w, g, *(torch.as_tensor(a, device="cuda") for a in (x, w, g))
+
+    def conv(tf32: bool) -> Callable[[np.random.Generator], tuple[Thunk, Thunk]]:
+        def make(rng):
+            _, torch = _modules()
+            x, w, _, tx, tw, _ = data(rng)
+
+            def peer():
+                with _cudnn(tf32):
+                    return torch.nn.functional.conv2d(tx, tw, **layer.options())
+            return _verified("forward-tf32" if tf32 else "forward",
+                             lambda: F.conv2d(x, w, **layer.options()), peer)
+        return make
+
+    def backward_data(rng):
+        x, w, g, _, tw, tg = data(rng)
+
+        def peer():
+            with _cudnn(False):
+                return torch_grad.conv2d_input(tuple(x.shape), tw, tg, **layer.options())
+        return _verified("backward-data",
+                         lambda: F.conv2d_input(x.shape, w, g, **layer.options()), peer)
+
+    def backward_weight(rng):
+        x, w, g, tx, _, tg = data(rng)
+
+        def peer():
+            with _cudnn(False):
+                return torch_grad.conv2d_weight(tx, tuple(w.shape), tg, **layer.options())
+        return _verified("backward-weight",
+                         lambda: F.conv2d_weight(x, w.shape, g, **layer.options()), peer)
+
+    return [Case(layer.name, "forward", layer.flops, conv(False)),
+            Case(layer.name, "forward-tf32", layer.flops, conv(True)),
+            Case(layer.name, "backward-data", layer.flops, backward_data),
+            Case(layer.name, "backward-weight", layer.flops, backward_weight)]
+
+
+def _pool_cases(layer: PoolLayer) -> list[Case]:
+    """max pooling or global average pooling, forward and backward."""
+    from .. import functional as F
+
+    window = dict(kernel_size=layer.kernel, stride=layer.stride, padding=layer.padding)
+
+    def data(rng):
+        cupy, torch = _modules()
+        x = cupy.asarray(rng.standard_normal((layer.batch, layer.channels, layer.size,
+                                              layer.size), dtype=np.float32))
+        g = cupy.asarray(rng.standard_normal((layer.batch, layer.channels, layer.out_size,
+                                              layer.out_size), dtype=np.float32))
+        return x, g, torch.as_tensor(x, device="cuda"), torch.as_tensor(g, device="cuda")
+
+    def forward(rng):
+        _, torch = _modules()
+        x, _, tx, _ = data(rng)
+        tf = torch.nn.functional
+        if layer.kind == "max":
+            return _verified("forward", lambda: F.max_pool2d(x, **window),
+                             lambda: tf.max_pool2d(tx, **window))
+        return _verified("forward", lambda: F.adaptive_avg_pool2d(x, 1),
+                         lambda: tf.adaptive_avg_pool2d(tx, 1))
+
+    def backward(rng):
+        _, torch = _modules()
+        x, g, tx, tg = data(rng)
+        if layer.kind == "max":
+            _, index = torch.nn.functional.max_pool2d(tx, **window, return_indices=True)
+            return _verified("backward", lambda: F.max_pool2d_backward(g, x, **window),
+                             lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+                                 tg, tx, [layer.kernel] * 2, [layer.stride] * 2,
+                                 [layer.padding] * 2, [1, 1], False, index))
+        return _verified("backward", lambda: F.adaptive_avg_pool2d_backward(g, x),
+                         lambda: torch.ops.aten._adaptive_avg_pool2d_backward(tg, tx))
+
+    return [Case(layer.name, "forward", layer.ops, forward, gemm_bound=False),
+            Case(layer.name, "backward", layer.ops, backward, gemm_bound=False)]
+
+
+def gpu_cases(quick: bool = False) -> list[Case]:
+    """The benchmark cases; their thunks launch work and return without synchronizing."""
+    layers = bench.QUICK_LAYERS if quick else bench.CPU_LAYERS
+    cases: list[Case] = []
+    for layer in layers:
+        cases += _pool_cases(layer) if isinstance(layer, PoolLayer) else _conv_cases(layer)
+    return cases
+
+
+def fp32_peak(size: int = 8192, repeats: int = 5) -> float:
+    """The best FP32 matrix product rate (TF32 off) in GFLOP/s, timed with CUDA events."""
+    _, torch = _modules()
+    a, b = (torch.randn(size, size, device="cuda") for _ in range(2))
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        best = min(event_times(lambda: a @ b, repeats, warmup=2))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
+    return 2 * size ** 3 / (best / 1e3) / 1e9
+
+
+def event_times(thunk: Thunk, repeats: int, warmup: int = 3) -> list[float]:
+    """Milliseconds of each of ``repeats`` calls, between CUDA events on the current stream."""
+    _, torch = _modules()
+    for _ in range(warmup):
+        thunk()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        thunk()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return times
+
+
+def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
+               progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+    """Every case timed with CUDA events (median after warm-up), ours beside PyTorch's."""
+    peak = fp32_peak(2048 if quick else 8192)
+    rng = np.random.default_rng()
+    rows = []
+    for case in gpu_cases(quick):
+        if only is not None and only not in case.layer:
+            continue
+        ours, peer = case.make(rng)
+        ours_ms = statistics.median(event_times(ours, repeats))
+        peer_ms = statistics.median(event_times(peer, repeats))
+        row = {"layer": case.layer, "op": case.op, "ours_ms": ours_ms, "peer_ms": peer_ms,
+               "ratio": peer_ms / ours_ms,
+               "ours_gflops": case.flops / ours_ms / 1e6, "peer_gflops": case.flops / peer_ms / 1e6,
+               "ours_peak": case.flops / ours_ms / 1e6 / peak if case.gemm_bound else None,
+               "peer_peak": case.flops / peer_ms / 1e6 / peak if case.gemm_bound else None,
+               "peak_gflops": peak}
+        progress(f"{case.layer:24s} {case.op:16s} ours {ours_ms:8.3f} ms  torch {peer_ms:8.3f} "
+                 f"ms  ratio {row['ratio']:5.2f}")
+        rows.append(row)
+    return rows
+
+
+def _synchronizing(case: Case) -> Case:
+    """The case with thunks that wait for the device before returning (the harness's rule)."""
+    def make(rng):
+        _, torch = _modules()
+        ours, peer = case.make(rng)
+
+        def wait(thunk: Thunk) -> Thunk:
+            def call():
+                result = thunk()
+                torch.cuda.synchronize()
+                return result
+            return call
+        return wait(ours), wait(peer)
+    return Case(case.layer, case.op, case.flops, make, case.gemm_bound)
+
+
+@bench.register_gpu_suite
+def gpu_suite(quick: bool = False) -> Suite:
+    """The GPU suite for ``convproof bench --gpu``: ours beside PyTorch/cuDNN, float32."""
+    def setting() -> dict[str, Any]:
+        cupy, torch = _modules()
+        return {"gpu": torch.cuda.get_device_name(), "cupy": cupy.__version__,
+                "torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
+                "dtype": "float32", "timer": "wall clock around synchronized calls"}
+
+    return Suite("gpu", "torch", [_synchronizing(c) for c in gpu_cases(quick)],
+                 lambda: fp32_peak(2048 if quick else 8192), setting)
+
+
+__all__ = ["event_rows", "event_times", "fp32_peak", "gpu_cases", "gpu_suite"]

@@ -1,0 +1,286 @@
+"""CPU emulation of the generated kernels: the exact emitted source, compiled with the C++ compiler.
+
+Each kernel's source is compiled unchanged after a small shim header that supplies CUDA's
+builtins, and loaded with ctypes:
+
+    blockIdx, threadIdx         per-thread variables; gridDim, blockDim: per launch
+    __global__, __device__      nothing / static;  __shared__: storage of the running block
+    __syncthreads()             a barrier between the threads of a block
+    __int_as_float, __longlong_as_double    bit casts
+
+Blocks run in parallel on the CPU cores (OpenMP), each block on one core.  The threads of a
+block that meets barriers run as fibers (ucontext): every thread runs to its next barrier, then
+the next thread, the order reversed after every barrier, so a thread that reads shared memory
+another thread writes before the barrier reads it too early in one of the two orders and the
+result is wrong.  A block whose threads do not all reach the same barrier is an error, as on a
+GPU.  Threads of kernels without barriers run one after the other.
+
+Arguments go through guarded copies: every array sits between two guard bands filled with NaN
+(or a sentinel integer), outputs start as NaN, and a write outside an array (a changed guard)
+raises :class:`EmulationError`.  No kernel uses warp-level intrinsics, so nothing is excluded.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..codegen.kernels import Kernel, Param
+from .launch import Launch
+
+COMPILER = os.environ.get("CONVPROOF_CXX", "g++")
+FLAGS = ("-std=c++17", "-O1", "-fopenmp", "-fPIC", "-shared", "-w")
+CHUNK = 40
+"""Kernels per compiler run: each run costs about as much as 20 more kernels in it."""
+GUARD = 64
+"""Elements of poison on each side of every array."""
+INT_POISON = np.int64(-0x5EED_5EED_5EED_5EED)
+
+SHIM = r"""// convproof CPU emulation shim: CUDA builtins for the exact kernel source
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <omp.h>
+struct cp_dim3 { unsigned int x, y, z; };
+static cp_dim3 gridDim, blockDim;
+static thread_local cp_dim3 threadIdx, blockIdx;
+#define __global__
+#define __device__ static
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __shared__ static thread_local
+#define __launch_bounds__(...)
+static inline float __int_as_float(int v) { float f; memcpy(&f, &v, sizeof f); return f; }
+static inline double __longlong_as_double(long long v) {
+    double f; memcpy(&f, &v, sizeof f); return f;
+}
+enum { CP_READY, CP_WAITING, CP_DONE };
+struct cp_fiber { ucontext_t context; int state; };
+static const size_t CP_STACK = 64 * 1024;
+static thread_local ucontext_t cp_scheduler;
+static thread_local cp_fiber *cp_fibers = 0;
+static thread_local char *cp_stacks = 0;
+static thread_local unsigned cp_capacity = 0;
+static thread_local unsigned cp_current = 0;
+static thread_local void (*cp_body)(void **) = 0;
+static thread_local void **cp_args = 0;
+static inline void __syncthreads(void) {
+    cp_fibers[cp_current].state = CP_WAITING;
+    swapcontext(&cp_fibers[cp_current].context, &cp_scheduler);
+}
+static void cp_thread_index(unsigned t) {
+    threadIdx.x = t % blockDim.x;
+    threadIdx.y = (t / blockDim.x) % blockDim.y;
+    threadIdx.z = t / (blockDim.x * blockDim.y);
+}
+static void cp_entry(void) {
+    cp_body(cp_args);
+    cp_fibers[cp_current].state = CP_DONE;
+}
+// Runs the threads of one block; 0 when every thread ran to its end, 1 on a divergent barrier.
+static int cp_run_block(unsigned threads, int synchronizes) {
+    if (!synchronizes) {
+        for (unsigned t = 0; t < threads; ++t) { cp_thread_index(t); cp_body(cp_args); }
+        return 0;
+    }
+    if (cp_capacity < threads) {
+        free(cp_fibers); free(cp_stacks);
+        cp_fibers = (cp_fiber *)calloc(threads, sizeof(cp_fiber));
+        cp_stacks = (char *)malloc(threads * CP_STACK);
+        cp_capacity = threads;
+    }
+    for (unsigned t = 0; t < threads; ++t) {
+        getcontext(&cp_fibers[t].context);
+        cp_fibers[t].context.uc_stack.ss_sp = cp_stacks + t * CP_STACK;
+        cp_fibers[t].context.uc_stack.ss_size = CP_STACK;
+        cp_fibers[t].context.uc_link = &cp_scheduler;
+        makecontext(&cp_fibers[t].context, cp_entry, 0);
+        cp_fibers[t].state = CP_READY;
+    }
+    for (unsigned round = 0;; ++round) {
+        for (unsigned k = 0; k < threads; ++k) {
+            const unsigned t = round % 2 == 0 ? k : threads - 1 - k;
+            if (cp_fibers[t].state == CP_DONE) continue;
+            cp_current = t;
+            cp_thread_index(t);
+            cp_fibers[t].state = CP_READY;
+            swapcontext(&cp_scheduler, &cp_fibers[t].context);
+        }
+        unsigned done = 0;
+        for (unsigned t = 0; t < threads; ++t) done += cp_fibers[t].state == CP_DONE;
+        if (done == threads) return 0;
+        if (done != 0) return 1;
+    }
+}
+static int cp_launch(void (*body)(void **), int synchronizes, unsigned gx, unsigned gy,
+                     unsigned gz, unsigned bx, unsigned by, unsigned bz, void **args) {
+    gridDim.x = gx; gridDim.y = gy; gridDim.z = gz;
+    blockDim.x = bx; blockDim.y = by; blockDim.z = bz;
+    const long long blocks = (long long)gx * gy * gz;
+    int failed = 0;
+    #pragma omp parallel for schedule(dynamic) reduction(|: failed)
+    for (long long k = 0; k < blocks; ++k) {
+        blockIdx.x = k % gx; blockIdx.y = (k / gx) % gy; blockIdx.z = k / ((long long)gx * gy);
+        cp_body = body;
+        cp_args = args;
+        failed |= cp_run_block(bx * by * bz, synchronizes);
+    }
+    return failed;
+}
+"""
+
+class EmulationError(RuntimeError):
+    """A kernel misbehaved under emulation (divergent barrier, write outside an array)."""
+
+
+def _wrapper(kernel: Kernel) -> str:
+    """The entry point cp_launch_<name>(grid, block, args) that unpacks args like CUDA's
+    kernelParams: args[i] points at the value of parameter i."""
+    unpacked = ", ".join(f"*({p.ctype} *)args[{i}]" for i, p in enumerate(kernel.params))
+    return (f"static void cp_body_{kernel.name}(void **args) {{ {kernel.name}({unpacked}); }}\n"
+            f'extern "C" int cp_launch_{kernel.name}(unsigned gx, unsigned gy, unsigned gz, '
+            f"unsigned bx, unsigned by, unsigned bz, void **args) {{\n"
+            f"    return cp_launch(cp_body_{kernel.name}, {int(kernel.synchronizes)}, "
+            f"gx, gy, gz, bx, by, bz, args);\n}}\n")
+
+
+def translation_unit(kernels: Sequence[Kernel]) -> str:
+    """The shim, the exact kernel sources and their entry points, as one C++ file."""
+    parts = [SHIM]
+    for kernel in kernels:
+        parts += [kernel.source, _wrapper(kernel)]
+    return "\n".join(parts)
+
+
+def _poison(dtype: np.dtype) -> Any:
+    return np.nan if dtype.kind == "f" else INT_POISON
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.tobytes() == b.tobytes()
+
+
+def compiler_available() -> bool:
+    return shutil.which(COMPILER) is not None
+
+
+class Emulator:
+    """A device that runs kernels on the CPU: ``xp`` is NumPy, arrays are NumPy arrays.
+
+    Compiled libraries are cached on disk under ``cache_dir`` (by a hash of their text) and
+    in memory per kernel name and source.
+    """
+
+    xp = np
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None, jobs: int | None = None):
+        if not compiler_available():
+            raise RuntimeError(f"CPU emulation needs a C++ compiler with OpenMP: {COMPILER!r} "
+                               "was not found (set CONVPROOF_CXX)")
+        default = Path(tempfile.gettempdir()) / f"convproof-emulate-{os.getuid()}"
+        self.cache_dir = Path(cache_dir or os.environ.get("CONVPROOF_EMULATE_CACHE", default))
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.jobs = jobs or os.cpu_count() or 1
+        self._entries: dict[tuple[str, str], Any] = {}
+        self._libraries: list[ctypes.CDLL] = []
+
+    # -- building -------------------------------------------------------------------------------
+    def _key(self, kernel: Kernel) -> tuple[str, str]:
+        return kernel.name, hashlib.sha256(kernel.source.encode()).hexdigest()
+
+    def _compile(self, kernels: Sequence[Kernel]) -> Path:
+        text = translation_unit(kernels)
+        digest = hashlib.sha256((text + " ".join((COMPILER, *FLAGS))).encode()).hexdigest()[:24]
+        library = self.cache_dir / f"{digest}.so"
+        if library.exists():
+            return library
+        source = self.cache_dir / f"{digest}.cpp"
+        source.write_text(text)
+        partial = self.cache_dir / f"{digest}.{os.getpid()}.tmp"
+        result = subprocess.run([COMPILER, *FLAGS, "-x", "c++", str(source), "-o", str(partial)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            names = ", ".join(k.name for k in kernels)
+            raise EmulationError(f"compiling {names} for emulation failed:\n{result.stderr}")
+        partial.replace(library)
+        return library
+
+    def prepare(self, kernels: Iterable[Kernel]) -> None:
+        """Compile every kernel not yet loaded: CHUNK kernels per compiler run, at most
+        ``jobs`` runs at once."""
+        missing: dict[tuple[str, str], Kernel] = {}
+        for kernel in kernels:
+            if self._key(kernel) not in self._entries:
+                missing.setdefault(self._key(kernel), kernel)
+        if not missing:
+            return
+        pending = list(missing.values())
+        count = min(self.jobs, -(-len(pending) // CHUNK))
+        chunks = [pending[start::count] for start in range(count)]
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            libraries = list(pool.map(self._compile, chunks))
+        for chunk, path in zip(chunks, libraries):
+            library = ctypes.CDLL(str(path))
+            self._libraries.append(library)
+            for kernel in chunk:
+                entry = getattr(library, f"cp_launch_{kernel.name}")
+                entry.restype = ctypes.c_int
+                entry.argtypes = [ctypes.c_uint] * 6 + [ctypes.POINTER(ctypes.c_void_p)]
+                self._entries[self._key(kernel)] = entry
+
+    # -- running --------------------------------------------------------------------------------
+    def empty(self, shape: Sequence[int], dtype: Any) -> np.ndarray:
+        """A new array filled with poison (NaN, or a sentinel integer)."""
+        dtype = np.dtype(dtype)
+        return np.full(tuple(shape), _poison(dtype), dtype=dtype)
+
+    def run(self, launch: Launch) -> None:
+        """Run ``launch`` over its whole grid; outputs are written back into the arrays."""
+        kernel = launch.kernel
+        self.prepare([kernel])
+        holders, guarded = [], []
+        for param, value in zip(kernel.params, launch.args):
+            if param.pointer:
+                buffer = self._guarded(param, value)
+                guarded.append((param, value, buffer))
+                holders.append(ctypes.c_void_p(buffer.ctypes.data + GUARD * buffer.itemsize))
+            else:
+                holders.append(ctypes.c_longlong(int(value)))
+        pointers = (ctypes.c_void_p * len(holders))(
+            *(ctypes.cast(ctypes.pointer(h), ctypes.c_void_p) for h in holders))
+        status = self._entries[self._key(kernel)](*launch.grid, *launch.block, pointers)
+        if status:
+            raise EmulationError(f"{kernel.name}: the threads of a block did not all reach the "
+                                 "same __syncthreads()")
+        for param, value, buffer in guarded:
+            poison = np.full(GUARD, _poison(buffer.dtype), dtype=buffer.dtype)
+            if not (_same_bits(buffer[:GUARD], poison) and _same_bits(buffer[-GUARD:], poison)):
+                raise EmulationError(f"{kernel.name} wrote outside the array {param.name}")
+            if param.output:
+                value[...] = buffer[GUARD:-GUARD].reshape(value.shape)
+
+    def _guarded(self, param: Param, value: Any) -> np.ndarray:
+        dtype = param.dtype
+        if not isinstance(value, np.ndarray) or value.dtype != dtype:
+            raise TypeError(f"argument {param.name} must be a NumPy array of {dtype}, got "
+                            f"{getattr(value, 'dtype', type(value).__name__)}")
+        if param.output and not value.flags.c_contiguous:
+            raise ValueError(f"output {param.name} must be C-contiguous")
+        buffer = np.full(value.size + 2 * GUARD, _poison(dtype), dtype=dtype)
+        buffer[GUARD:GUARD + value.size] = value.reshape(-1)
+        return buffer
+
+
+__all__ = ["COMPILER", "EmulationError", "Emulator", "SHIM", "compiler_available",
+           "translation_unit"]

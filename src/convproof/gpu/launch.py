@@ -1,0 +1,68 @@
+"""Launch configurations of the generated kernels: grid, block and arguments.
+
+    elementwise kernels     blocks of ``kernel.threads`` threads over ``total`` outputs, at most
+                            ELEMENTWISE_BLOCKS blocks (the kernels loop with a grid stride)
+    implicit GEMM           grid (ceil(rows/BM), ceil(C_out/G / BN), G), one block per tile
+    one block per entry     grid (entries,), the weight gradient's fixed-order reduction
+
+A grid beyond CUDA's limits (x < 2^31, y and z < 2^16) is refused with the sizes that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..codegen.kernels import Kernel
+
+MAX_GRID = (2**31 - 1, 65535, 65535)
+ELEMENTWISE_BLOCKS = 2**20
+"""More blocks than a GPU holds at once; the elementwise kernels stride over the rest."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A kernel launch: grid and block shapes and the arguments in parameter order."""
+
+    kernel: Kernel
+    grid: tuple[int, int, int]
+    block: tuple[int, int, int]
+    args: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.args) != len(self.kernel.params):
+            names = ", ".join(p.name for p in self.kernel.params)
+            raise ValueError(f"{self.kernel.name} takes {len(self.kernel.params)} arguments "
+                             f"({names}), got {len(self.args)}")
+        for axis, (size, limit) in enumerate(zip(self.grid, MAX_GRID)):
+            if not 1 <= size <= limit:
+                raise ValueError(f"{self.kernel.name}: grid dimension {axis} = {size} is outside "
+                                 f"[1, {limit}]")
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def elementwise(kernel: Kernel, total: int, args: Sequence[Any]) -> Launch:
+    """One thread per output element, ``total`` of them."""
+    blocks = max(1, min(_ceil(total, kernel.threads), ELEMENTWISE_BLOCKS))
+    return Launch(kernel, (blocks, 1, 1), (kernel.threads, 1, 1), tuple(args))
+
+
+def gemm(kernel: Kernel, rows: int, columns: int, groups: int, args: Sequence[Any]) -> Launch:
+    """One block per BM x BN tile of each group's (rows x columns) output."""
+    tile = kernel.tile
+    if tile is None:
+        raise ValueError(f"{kernel.name} is not a tiled kernel")
+    grid = (_ceil(rows, tile.bm), _ceil(columns, tile.bn), groups)
+    return Launch(kernel, grid, (tile.threads, 1, 1), tuple(args))
+
+
+def per_entry(kernel: Kernel, entries: int, args: Sequence[Any]) -> Launch:
+    """One block per output entry (a reduction inside the block)."""
+    return Launch(kernel, (entries, 1, 1), (kernel.threads, 1, 1), tuple(args))
+
+
+__all__ = ["ELEMENTWISE_BLOCKS", "Launch", "MAX_GRID", "elementwise", "gemm", "per_entry"]

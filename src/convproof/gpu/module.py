@@ -1,0 +1,96 @@
+"""CuPy RawModule loading: each kernel compiled once per (kernel name, device) and cached.
+
+The kernels are ``extern "C"`` functions, so the module needs no name expressions; CuPy
+compiles them with NVRTC for the current device.  A launch whose driver call fails raises
+:class:`CudaLaunchError` naming the kernel, grid and block.  A checked device (the default
+where the environment variable CONVPROOF_CUDA_CHECK=1) also synchronizes after every launch,
+so that a fault inside the kernel is reported by that launch, and fills every new output with
+NaN (index outputs with -1), so that an output a kernel forgets to write shows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..codegen.kernels import Kernel
+from .launch import Launch
+
+OPTIONS = ("--std=c++17",)
+_FUNCTIONS: dict[tuple[str, int], Any] = {}
+
+
+class CudaLaunchError(RuntimeError):
+    """A kernel launch (or the kernel itself, when synchronizing) failed on the GPU."""
+
+
+def cupy_module() -> Any:
+    """CuPy, or a clear error: the GPU backend needs it, nothing else in convproof does."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(
+            "convproof's GPU backend needs CuPy and a CUDA device: install convproof[cuda12] or "
+            "convproof[cuda13] (NumPy arrays keep working without it)") from exc
+    return cupy
+
+
+def function(kernel: Kernel) -> Any:
+    """The compiled kernel on the current device, compiled on first use."""
+    cupy = cupy_module()
+    key = (kernel.name, cupy.cuda.runtime.getDevice())
+    if key not in _FUNCTIONS:
+        module = cupy.RawModule(code=kernel.source, options=OPTIONS)
+        _FUNCTIONS[key] = module.get_function(kernel.name)
+    return _FUNCTIONS[key]
+
+
+def cached() -> list[tuple[str, int]]:
+    """The (kernel name, device id) pairs compiled so far."""
+    return list(_FUNCTIONS)
+
+
+class CupyDevice:
+    """Runs kernels on the current CUDA device; arrays are CuPy arrays."""
+
+    def __init__(self, checked: bool | None = None) -> None:
+        self.xp = cupy_module()
+        if checked is None:
+            checked = os.environ.get("CONVPROOF_CUDA_CHECK", "") == "1"
+        self.checked = checked
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> Any:
+        """A new array: uninitialized, or poisoned on a checked device."""
+        dtype = np.dtype(dtype)
+        if not self.checked:
+            return self.xp.empty(tuple(shape), dtype=dtype)
+        return self.xp.full(tuple(shape), np.nan if dtype.kind == "f" else -1, dtype=dtype)
+
+    def _argument(self, param: Any, value: Any) -> Any:
+        if not param.pointer:
+            return np.int64(value)
+        if not isinstance(value, self.xp.ndarray) or value.dtype != param.dtype:
+            raise TypeError(f"argument {param.name} must be a CuPy array of {param.dtype}, got "
+                            f"{getattr(value, 'dtype', type(value).__name__)}")
+        if not value.flags.c_contiguous:
+            raise ValueError(f"argument {param.name} must be C-contiguous")
+        return value
+
+    def run(self, launch: Launch) -> None:
+        """Launch, then check for errors (to the kernel's end on a checked device)."""
+        kernel = launch.kernel
+        args = tuple(self._argument(p, v) for p, v in zip(kernel.params, launch.args))
+        errors = (self.xp.cuda.driver.CUDADriverError, self.xp.cuda.runtime.CUDARuntimeError)
+        try:
+            function(kernel)(launch.grid, launch.block, args)
+            if self.checked:
+                self.xp.cuda.get_current_stream().synchronize()
+        except errors as exc:
+            raise CudaLaunchError(f"{kernel.name} with grid {launch.grid}, block {launch.block}: "
+                                  f"{exc}") from exc
+
+
+__all__ = ["CudaLaunchError", "CupyDevice", "OPTIONS", "cached", "cupy_module", "function"]

@@ -1,0 +1,434 @@
+"""The standard kernel set: a representative grid of small problems, one kernel each.
+
+Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
+1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
+padding, bias + relu, every tile class), true convolution, backward-data, backward-weight,
+transposed conv with output_padding, max pooling forward and backward (with and without the
+window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
+padding and its transpose.  The kernel of a case is the last one the backend launches for it,
+so the set lists exactly what runs.  :func:`check` runs a case on any device (the CPU emulator,
+a GPU) on fresh random inputs and compares every output with the float64 reference.
+
+    relative error = max |actual - expected| / max |expected|  <=  1e-12 (float64), 1e-5 (float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import reference as R
+from ..codegen.kernels import ConvGeometry, Kernel
+from ..spec import ConvSpec, PoolSpec
+from .backend import Backend, Device
+from .launch import Launch
+
+TOLERANCE = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+@dataclass(frozen=True)
+class Case:
+    """An operation on a small problem: ``op`` names a rule of :data:`OPS`."""
+
+    op: str
+    spec: Any
+    size: tuple[int, ...]
+    dtype: np.dtype = field(default=np.dtype(np.float32))
+    batch: int = 2
+    channels: int = 3
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return dict(self.options).get(name, default)
+
+    def describe(self) -> str:
+        extra = "".join(f", {k}={v}" for k, v in self.options)
+        return f"{self.op} {self.spec} on {self.size} {np.dtype(self.dtype).name}{extra}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kernel: str
+    ok: bool
+    max_rel_err: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kernel": self.kernel, "ok": self.ok, "max_rel_err": self.max_rel_err}
+
+
+@dataclass(frozen=True)
+class Op:
+    """How a case draws its inputs, runs on a backend and is computed by the reference.
+
+    ``run`` and ``reference`` return the outputs in the same order; integer outputs (arg-max
+    indices) must be equal, float outputs close.
+    """
+
+    arrays: Callable[[Case, np.random.Generator], dict[str, np.ndarray]]
+    run: Callable[[Backend, Case, dict[str, Any]], Sequence[Any]]
+    reference: Callable[[Case, dict[str, np.ndarray]], Sequence[np.ndarray]]
+
+
+# --------------------------------------------------------------------------------------------
+# The rules, one per operation
+# --------------------------------------------------------------------------------------------
+
+def _normal(rng: np.random.Generator, shape: Sequence[int]) -> np.ndarray:
+    return rng.standard_normal(tuple(shape))
+
+
+def _conv_kwargs(spec: ConvSpec, size: Sequence[int]) -> dict[str, Any]:
+    return dict(stride=spec.stride, padding=spec.pads(tuple(size)), dilation=spec.dilation,
+                groups=spec.groups, padding_mode=spec.padding_mode)
+
+
+def _conv_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    spec = case.spec
+    out = spec.output_size(case.size)
+    return {"x": _normal(rng, (case.batch, spec.in_channels, *case.size)),
+            "w": _normal(rng, spec.weight_shape), "bias": _normal(rng, (spec.out_channels,)),
+            "g": _normal(rng, (case.batch, spec.out_channels, *out))}
+
+
+def _activate(y: np.ndarray, activation: str) -> np.ndarray:
+    return np.where(y < 0, 0.0, y) if activation == "relu" else y
+
+
+def _geometry(case: Case) -> ConvGeometry:
+    return ConvGeometry.of(case.spec, case.size, case.dtype)
+
+
+def _conv_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    bias = a["bias"] if case.option("bias") else None
+    return [backend.conv(a["x"], a["w"], _geometry(case), bias,
+                         case.option("activation", "identity"), case.option("flip", False))]
+
+
+def _conv_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    forward = R.convolve if case.option("flip") else R.conv
+    bias = a["bias"] if case.option("bias") else None
+    y = forward(a["x"], a["w"], bias, **_conv_kwargs(case.spec, case.size))
+    return [_activate(y, case.option("activation", "identity"))]
+
+
+def _data_grad_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.conv_data_grad(a["g"], a["w"], _geometry(case), case.size)]
+
+
+def _data_grad_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    return [R.conv_input_grad(a["x"].shape, a["w"], a["g"], **_conv_kwargs(case.spec, case.size))]
+
+
+def _weight_grad_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.conv_weight_grad(a["x"], a["g"], _geometry(case))]
+
+
+def _weight_grad_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    return [R.conv_weight_grad(a["x"], a["w"].shape, a["g"],
+                               **_conv_kwargs(case.spec, case.size))]
+
+
+def _transpose_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The transposed conv's input (N, C_out, *size), weight and bias (C_in,)."""
+    spec = case.spec
+    return {"x": _normal(rng, (case.batch, spec.out_channels, *case.size)),
+            "w": _normal(rng, spec.weight_shape), "bias": _normal(rng, (spec.in_channels,))}
+
+
+def _transpose_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    spec = case.spec
+    geometry = ConvGeometry(spec.kernel_size, spec.stride, spec.transposed_pads(),
+                            spec.dilation, spec.groups, spec.padding_mode, case.dtype)
+    bias = a["bias"] if case.option("bias") else None
+    return [backend.conv_data_grad(a["x"], a["w"], geometry,
+                                   spec.transposed_output_size(case.size), bias,
+                                   case.option("activation", "identity"), transposed=True)]
+
+
+def _transpose_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    spec = case.spec
+    bias = a["bias"] if case.option("bias") else None
+    y = R.conv_transpose(a["x"], a["w"], bias, stride=spec.stride,
+                         padding=spec.transposed_pads(), output_padding=spec.output_padding,
+                         groups=spec.groups, dilation=spec.dilation,
+                         padding_mode=spec.padding_mode)
+    return [_activate(y, case.option("activation", "identity"))]
+
+
+def _pool_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    if isinstance(case.spec, PoolSpec):
+        out = case.spec.output_size(case.size)
+    else:
+        out = case.spec
+    return {"x": _normal(rng, (case.batch, case.channels, *case.size)),
+            "g": _normal(rng, (case.batch, case.channels, *out))}
+
+
+def _pool_args(spec: PoolSpec) -> tuple:
+    return spec.kernel_size, spec.stride, spec.padding
+
+
+def _max_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return list(backend.max_pool(a["x"], case.spec))
+
+
+def _max_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    s = case.spec
+    return list(R.max_pool(a["x"], *_pool_args(s), s.dilation, s.ceil_mode))
+
+
+def _max_backward_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    _, indices = backend.max_pool(a["x"], case.spec)
+    window = None if case.option("route") else case.spec
+    return [backend.max_pool_backward(a["g"], indices, case.size, window)]
+
+
+def _max_backward_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    s = case.spec
+    return [R.max_pool_backward(a["g"], a["x"], *_pool_args(s), s.dilation, s.ceil_mode)]
+
+
+def _avg_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.avg_pool(a["x"], case.spec, case.option("count_include_pad"))]
+
+
+def _avg_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    s = case.spec
+    return [R.avg_pool(a["x"], *_pool_args(s), s.ceil_mode, case.option("count_include_pad"))]
+
+
+def _avg_backward_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.avg_pool_backward(a["g"], case.spec, case.option("count_include_pad"),
+                                      case.size)]
+
+
+def _avg_backward_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
+    s = case.spec
+    return [R.avg_pool_backward(a["g"], a["x"], *_pool_args(s), s.ceil_mode,
+                                case.option("count_include_pad"))]
+
+
+def _adaptive_avg_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.adaptive_avg_pool(a["x"], case.spec)]
+
+
+def _adaptive_avg_backward_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.adaptive_avg_pool_backward(a["g"], case.size)]
+
+
+def _adaptive_max_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return list(backend.adaptive_max_pool(a["x"], case.spec))
+
+
+def _adaptive_max_backward_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    _, indices = backend.adaptive_max_pool(a["x"], case.spec)
+    return [backend.adaptive_max_pool_backward(a["g"], indices, case.size)]
+
+
+def _pad_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(case.size, case.spec))
+    return {"x": _normal(rng, (case.batch, case.channels, *case.size)),
+            "g": _normal(rng, (case.batch, case.channels, *padded))}
+
+
+def _pad_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.pad(a["x"], case.spec, case.option("mode"))]
+
+
+def _pad_adjoint_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
+    return [backend.pad_adjoint(a["g"], case.spec, case.option("mode"), case.size)]
+
+
+OPS: dict[str, Op] = {
+    "conv": Op(_conv_arrays, _conv_run, _conv_reference),
+    "conv_data_grad": Op(_conv_arrays, _data_grad_run, _data_grad_reference),
+    "conv_weight_grad": Op(_conv_arrays, _weight_grad_run, _weight_grad_reference),
+    "conv_transpose": Op(_transpose_arrays, _transpose_run, _transpose_reference),
+    "max_pool": Op(_pool_arrays, _max_run, _max_reference),
+    "max_pool_backward": Op(_pool_arrays, _max_backward_run, _max_backward_reference),
+    "avg_pool": Op(_pool_arrays, _avg_run, _avg_reference),
+    "avg_pool_backward": Op(_pool_arrays, _avg_backward_run, _avg_backward_reference),
+    "adaptive_avg_pool": Op(_pool_arrays, _adaptive_avg_run,
+                            lambda c, a: [R.adaptive_avg_pool(a["x"], c.spec)]),
+    "adaptive_avg_pool_backward": Op(_pool_arrays, _adaptive_avg_backward_run,
+                                     lambda c, a: [R.adaptive_avg_pool_backward(a["g"], a["x"])]),
+    "adaptive_max_pool": Op(_pool_arrays, _adaptive_max_run,
+                            lambda c, a: list(R.adaptive_max_pool(a["x"], c.spec))),
+    "adaptive_max_pool_backward": Op(
+        _pool_arrays, _adaptive_max_backward_run,
+        lambda c, a: [R.adaptive_max_pool_backward(a["g"], a["x"], c.spec)]),
+    "pad": Op(_pad_arrays, _pad_run, lambda c, a: [R.pad(a["x"], c.spec, c.option("mode"))]),
+    "pad_adjoint": Op(_pad_arrays, _pad_adjoint_run,
+                      lambda c, a: [R.pad_adjoint(a["g"], c.spec, c.option("mode"), c.size)]),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The representative grid
+# --------------------------------------------------------------------------------------------
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def _conv_family(spec: ConvSpec, size: tuple[int, ...], dtype: np.dtype,
+                 **forward: Any) -> list[Case]:
+    """Forward (with ``forward`` options), backward-data and backward-weight of one spec."""
+    options = tuple(sorted(forward.items()))
+    return [Case("conv", spec, size, dtype, options=options),
+            Case("conv_data_grad", spec, size, dtype),
+            Case("conv_weight_grad", spec, size, dtype)]
+
+
+def _pool_family(spec: PoolSpec, size: tuple[int, ...], dtype: np.dtype) -> list[Case]:
+    cases = [Case("max_pool", spec, size, dtype), Case("max_pool_backward", spec, size, dtype)]
+    if all(d == 1 for d in spec.dilation):
+        for include in (True, False):
+            cases += [Case(op, spec, size, dtype, options=(("count_include_pad", include),))
+                      for op in ("avg_pool", "avg_pool_backward")]
+    return cases
+
+
+def _pad_family(pads: tuple[tuple[int, int], ...], mode: str, size: tuple[int, ...],
+                dtype: np.dtype) -> list[Case]:
+    return [Case(op, pads, size, dtype, options=(("mode", mode),)) for op in ("pad", "pad_adjoint")]
+
+
+def standard_cases() -> list[Case]:
+    """The representative grid (small shapes: quick to emulate)."""
+    cases: list[Case] = []
+    # 1-D
+    cases += _conv_family(ConvSpec(4, 6, (3,), padding=1), (9,), F32)
+    cases += _conv_family(ConvSpec(4, 4, (5,), stride=2, padding=((2, 1),), dilation=2, groups=2,
+                                   padding_mode="reflect"), (11,), F64, bias=True,
+                          activation="relu")
+    cases.append(Case("conv_transpose", ConvSpec(4, 2, (4,), stride=3, padding=1,
+                                                 output_padding=2), (5,), F32,
+                      options=(("bias", True),)))
+    # 2-D
+    cases += _conv_family(ConvSpec(4, 6, (3, 3), padding=1), (6, 5), F32)
+    cases += _conv_family(ConvSpec(4, 6, (3, 2), stride=(2, 1), padding=((1, 0), (1, 1)),
+                                   dilation=(1, 2), groups=2, padding_mode="replicate"),
+                          (7, 6), F64, bias=True, activation="relu")
+    cases += _conv_family(ConvSpec(3, 3, (3, 3), padding=1, groups=3, padding_mode="circular"),
+                          (5, 6), F32)
+    cases.append(Case("conv", ConvSpec(4, 6, (2, 3), stride=2, padding=(1, 0), dilation=(2, 1)),
+                      (7, 6), F64, options=(("flip", True),)))
+    cases.append(Case("conv", ConvSpec(2, 32, (3, 3), padding=1), (5, 5), F32,
+                      options=(("bias", True),)))
+    cases.append(Case("conv", ConvSpec(3, 64, (1, 1)), (4, 5), F64))
+    cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), stride=2, padding=1, groups=2,
+                                                 output_padding=(1, 0)), (4, 3), F64,
+                      options=(("activation", "relu"), ("bias", True))))
+    # 3-D
+    cases += _conv_family(ConvSpec(2, 4, (3, 3, 3), padding=1), (4, 3, 4), F64)
+    cases += _conv_family(ConvSpec(4, 4, (2, 3, 3), stride=(1, 2, 2),
+                                   padding=((0, 1), (1, 1), (1, 0)), groups=2,
+                                   padding_mode="circular"), (3, 5, 4), F32)
+    cases.append(Case("conv_transpose", ConvSpec(2, 4, (2, 2, 3), stride=(2, 1, 2),
+                                                 padding=(0, 1, 1), dilation=(1, 2, 1),
+                                                 output_padding=(1, 1, 0)), (2, 3, 2), F32))
+    # pooling
+    cases += _pool_family(PoolSpec((3,), 2, 1, ceil_mode=True), (10,), F64)
+    cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
+    cases += _pool_family(PoolSpec((3, 2), (2, 1), (1, 0), (2, 1)), (9, 5), F64)
+    cases += _pool_family(PoolSpec((2, 2, 2), 2), (4, 5, 4), F32)
+    cases.append(Case("max_pool_backward", PoolSpec((3, 3), 2, 1), (7, 6), F32,
+                      options=(("route", True),)))
+    for op in ("adaptive_avg_pool", "adaptive_avg_pool_backward", "adaptive_max_pool",
+               "adaptive_max_pool_backward"):
+        cases += [Case(op, (3, 5), (7, 9), F32), Case(op, (4,), (10,), F64),
+                  Case(op, (2, 3, 2), (3, 5, 4), F64)]
+    # padding and its transpose
+    cases += _pad_family(((2, 1),), "reflect", (6,), F64)
+    cases += _pad_family(((1, 2), (0, 3)), "replicate", (5, 4), F32)
+    cases += _pad_family(((2, 2), (1, 0)), "circular", (4, 3), F64)
+    cases += _pad_family(((1, 0), (0, 2), (1, 1)), "reflect", (3, 4, 3), F32)
+    cases += _pad_family(((1, 1), (2, 0)), "zeros", (3, 3), F32)
+    return cases
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels of the cases, and checking a case on a device
+# --------------------------------------------------------------------------------------------
+
+class Recorder:
+    """A device that keeps the launches and passes them on to ``device`` (if any)."""
+
+    def __init__(self, device: Device | None = None) -> None:
+        self.device = device
+        self.xp = np if device is None else device.xp
+        self.launches: list[Launch] = []
+
+    def empty(self, shape: Sequence[int], dtype: Any) -> Any:
+        if self.device is None:
+            return np.zeros(tuple(shape), dtype=dtype)
+        return self.device.empty(shape, dtype)
+
+    def run(self, launch: Launch) -> None:
+        self.launches.append(launch)
+        if self.device is not None:
+            self.device.run(launch)
+
+
+def _inputs(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The case's random inputs, in its dtype."""
+    return {k: v.astype(case.dtype) for k, v in OPS[case.op].arrays(case, rng).items()}
+
+
+def kernels_of(case: Case) -> list[Kernel]:
+    """Every kernel the backend launches for ``case``, in launch order."""
+    recorder = Recorder()
+    OPS[case.op].run(Backend(recorder), case, _inputs(case, np.random.default_rng(0)))
+    return [launch.kernel for launch in recorder.launches]
+
+
+def standard_kernels() -> list[Kernel]:
+    """The kernel of every standard case (its last launch), each name once."""
+    unique: dict[str, Kernel] = {}
+    for case in standard_cases():
+        kernel = kernels_of(case)[-1]
+        unique.setdefault(kernel.name, kernel)
+    return list(unique.values())
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual - expected| / max |expected| over the finite entries; entries equal to the
+    expected ones (-inf of an empty max window too) count as exact, any other non-finite
+    entry (NaN of an unwritten output) and a wrong shape as infinitely wrong."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return float("inf")
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+    if not np.isfinite(actual[~same]).all() or not np.isfinite(expected[~same]).all():
+        return float("inf")
+    scale = np.abs(expected[np.isfinite(expected)]).max(initial=0.0) or 1.0
+    difference = np.subtract(actual, expected, out=np.zeros(actual.shape), where=~same)
+    return float(np.abs(difference).max(initial=0.0) / scale)
+
+
+def check(case: Case, device: Device, rng: np.random.Generator,
+          to_host: Callable[[Any], np.ndarray] = np.asarray) -> Outcome:
+    """Run ``case`` on ``device`` with fresh random inputs; compare with the reference."""
+    op = OPS[case.op]
+    inputs = _inputs(case, rng)
+    on_device = {k: device.xp.asarray(v) for k, v in inputs.items()}
+    recorder = Recorder(device)
+    actual = op.run(Backend(recorder), case, on_device)
+    kernel = recorder.launches[-1].kernel.name
+    expected = op.reference(case, {k: v.astype(np.float64) for k, v in inputs.items()})
+    error = 0.0
+    for out, ref in zip(actual, expected):
+        out = to_host(out)
+        if out.dtype.kind == "i":
+            error = max(error, 0.0 if np.array_equal(out, ref) else float("inf"))
+        else:
+            error = max(error, relative_error(out, ref))
+    return Outcome(kernel, error <= TOLERANCE[np.dtype(case.dtype)], error)
+
+
+__all__ = ["Case", "OPS", "Op", "Outcome", "Recorder", "TOLERANCE", "check", "kernels_of",
+           "relative_error", "standard_cases", "standard_kernels"]

@@ -1,0 +1,174 @@
+"""Rules for sums over a box of symbolic size: empty boxes, peeling, geometric series.
+
+A box of one scalar index v is the pair of brackets [l ≤ v][v ≤ h]; it has h - l + 1 points
+when h - l + 1 ≥ 0 and none when h < l (sizes are symbols, so both are proved, never assumed;
+counting a box is the rule "count an interval" of :mod:`.rules_counting`).
+
+    empty box             Σ_v [l ≤ v ≤ h] f(v) = 0                 h - l + 1 ≤ 0
+    split the last term   [v ≤ h] = [v ≤ h - 1] + [v = h]          v, h integers
+    geometric series      (1 - μ) Σ_v [l ≤ v ≤ h] μ^(v+β) = μ^(l+β) - μ^(h+1+β)
+                                                                   0 ≤ l + β, h - l + 1 ≥ 0
+    sum hypothesis        Σ_v [box] y[v] → c                       Σ_v [box] y[v] = c assumed
+
+A multi-index box has Π (h_a - l_a + 1) points: per-axis products are stated with scalar
+indices, one axis at a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sympy
+from sympy import Expr, Symbol
+
+from .language import EqZero, NonNeg, is_multi
+from .normal import ProofError, Term, _linear_coefficient, expand_terms, provably_nonneg
+from .proof import Claim, Derivation, Evidence, universal
+from .rules import RuleResult, _bound_named, _map_terms, _terms_to_expr, rule
+
+
+def _bounds(term: Term, var: Symbol) -> tuple[list, list, list]:
+    """The lower bounds l of [v - l ≥ 0], the upper bounds h of [h - v ≥ 0] (slopes ±1) and
+    the other atoms that involve v."""
+    lower, upper, others = [], [], []
+    for atom in term.atoms:
+        if var not in atom.free_symbols:
+            continue
+        slope = _linear_coefficient(atom.args[0], var) if isinstance(atom, NonNeg) else None
+        if slope == 1:
+            lower.append((sympy.expand(var - atom.args[0]), atom))
+        elif slope == -1:
+            upper.append((sympy.expand(atom.args[0] + var), atom))
+        else:
+            others.append(atom)
+    return lower, upper, others
+
+
+def _box(term: Term, var: Symbol) -> tuple[Expr, Expr, tuple] | None:
+    """(l, h, the two brackets) if v occurs in exactly one box and nowhere else but the
+    coefficient."""
+    lower, upper, others = _bounds(term, var)
+    if others or len(lower) != 1 or len(upper) != 1 or is_multi(var):
+        return None
+    return lower[0][0], upper[0][0], (lower[0][1], upper[0][1])
+
+
+def _without(term: Term, var: Symbol, brackets: tuple, coeff: Expr) -> Term:
+    atoms = tuple(a for a in term.atoms if not any(a is b for b in brackets))
+    return Term(coeff, atoms, tuple(v for v in term.bound if v != var))
+
+
+@rule("empty box", "Σ_v [l ≤ v ≤ h] f(v) = 0 when h - l + 1 ≤ 0")
+def empty(expr: Expr) -> RuleResult:
+    def rewrite(term: Term) -> Term | None:
+        for v in term.bound:
+            lower, upper, _ = _bounds(term, v)
+            if any(provably_nonneg(sympy.expand(l - h - 1)) for l, _ in lower for h, _ in upper):
+                return Term(sympy.S.Zero, term.atoms, term.bound)
+        return None
+
+    return _map_terms(expr, rewrite)
+
+
+@rule("split the last term", "[v ≤ h] = [v ≤ h - 1] + [v = h] for integers: the sum up to h is "
+      "the sum up to h - 1 plus the term at h")
+def split_last(expr: Expr, var: Symbol) -> RuleResult:
+    terms, count_ = [], 0
+    for term in expand_terms(expr):
+        v = _bound_named(term, var)
+        upper = _bounds(term, v)[1] if v is not None and not is_multi(v) else []
+        if not upper:
+            terms.append(term)
+            continue
+        high, bracket = upper[0]
+        rest = tuple(a for a in term.atoms if a is not bracket)
+        terms.append(Term(term.coeff, rest + (NonNeg(sympy.expand(high - 1 - v)),), term.bound))
+        terms.append(Term(term.coeff, rest + (EqZero(sympy.expand(high - v)),), term.bound))
+        count_ += 1
+    return _terms_to_expr(terms), count_
+
+
+def _power_of(coeff: Expr, ratio: Expr, var: Symbol) -> tuple[Expr, Expr] | None:
+    """coeff = ratio^(var + β) · rest with β an integer and rest free of var: (β, rest)."""
+    for factor in sympy.Mul.make_args(coeff):
+        base, exponent = factor.as_base_exp()
+        if base == ratio and var in exponent.free_symbols:
+            beta = sympy.expand(exponent - var)
+            rest = coeff / factor
+            if var not in beta.free_symbols and var not in rest.free_symbols and beta.is_integer:
+                return beta, rest
+    return None
+
+
+def _without_factor(expr: Expr, factor: Expr) -> Expr | None:
+    """expr / factor when ``factor`` (or its negative) is one of the factors of expr."""
+    for f in sympy.Mul.make_args(expr):
+        for sign_ in (1, -1):
+            if sympy.expand(f - sign_ * factor) == 0:
+                return sign_ * expr / f
+    return None
+
+
+@rule("geometric series", "(1 - μ) Σ_v [l ≤ v ≤ h] μ^(v+β) = μ^(l+β) - μ^(h+1+β) for "
+      "0 ≤ l + β and h - l + 1 ≥ 0 (the sum telescopes)")
+def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
+    """The coefficient must carry the factor 1 - μ, so no division by 1 - μ is made."""
+    def rewrite(term: Term) -> Term | None:
+        v = _bound_named(term, var)
+        box = _box(term, v) if v is not None else None
+        found = _power_of(term.coeff, ratio, v) if box is not None else None
+        if found is None:
+            return None
+        (low, high, brackets), (beta, rest) = box, found
+        reduced = _without_factor(rest, 1 - ratio)
+        if reduced is None:
+            raise ProofError(f"the coefficient {rest} lacks the factor 1 - {ratio}")
+        for condition in (low + beta, high - low + 1):
+            if not provably_nonneg(sympy.expand(condition)):
+                raise ProofError(f"{condition} ≥ 0 is not provable")
+        telescoped = ratio ** sympy.expand(low + beta) - ratio ** sympy.expand(high + 1 + beta)
+        return _without(term, v, brackets, reduced * telescoped)
+
+    return _map_terms(expr, rewrite)
+
+
+@rule("sum hypothesis", "replace the sum Σ_v [box] y[v] by its value c, by a hypothesis "
+      "Σ_v [box] y[v] = c of the claim")
+def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
+    pattern = expand_terms(equation.lhs)
+    if len(pattern) != 1 or len(pattern[0].bound) != 1 or pattern[0].coeff != 1:
+        raise ProofError(f"{equation.lhs} is not a plain sum over one index")
+    (p_var,) = pattern[0].bound
+
+    def matches(term: Term, v: Symbol) -> bool:
+        if v in term.coeff.free_symbols:
+            return False
+        mine = Counter(a for a in term.atoms if v in a.free_symbols)
+        return mine == Counter(a.xreplace({p_var: v}) for a in pattern[0].atoms)
+
+    def rewrite(term: Term) -> Term | None:
+        for v in term.bound:
+            if matches(term, v):
+                atoms = tuple(a for a in term.atoms if v not in a.free_symbols)
+                return Term(term.coeff * equation.rhs, atoms,
+                            tuple(u for u in term.bound if u != v))
+        return None
+
+    return _map_terms(expr, rewrite)
+
+
+def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
+    """:func:`~.proof.universal`, with every "sum hypothesis" step checked to use a hypothesis
+    of the claim (as the engine checks for the rule "hypothesis")."""
+    evidence = universal(claim, derivation, title)
+    foreign = [step.params.get("equation") for step in derivation.steps
+               if step.rule == "sum hypothesis"
+               and step.params.get("equation") not in claim.hypotheses]
+    if foreign:
+        evidence.ok = False
+        evidence.message = f"not a hypothesis of the claim: {foreign[0]}; " + evidence.message
+    return evidence
+
+
+__all__ = ["empty", "split_last", "geometric", "sum_hypothesis",
+           "universal_under_hypotheses"]

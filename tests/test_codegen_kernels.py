@@ -1,0 +1,183 @@
+"""Kernel skeletons: names, provenance, the theorems' expressions in the source, refusals.
+
+The point of the project: a kernel prints the expressions the theorems export.  Changing an
+exported expression (monkeypatching a theorem's ``expressions`` dict) changes the emitted
+source, and a wrong expression gives a kernel that the emulation catches.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import sympy
+
+from convproof import reference
+from convproof.codegen import derivations as dv
+from convproof.codegen import kernels as K
+from convproof.codegen.pooling import ADAPTIVE_FIRST, ADAPTIVE_WINDOW
+from convproof.gpu.backend import Backend
+from convproof.gpu.emulate import Emulator, compiler_available
+from convproof.gpu.standard import relative_error, standard_kernels
+from convproof.spec import adaptive_windows
+from convproof.symbolic import load
+
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+SAME3 = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1))
+STRIDED = K.ConvGeometry((3, 2), (2, 1), ((1, 0), (1, 1)), (1, 2), 2, "reflect", F64)
+emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler")
+
+
+@pytest.mark.parametrize("kernel, name", [
+    (lambda: K.conv_forward(SAME3, 64), "conv2d_fwd_k3x3_s1_p1_d1_g1_f32_t64x64"),
+    (lambda: K.conv_forward(STRIDED, 3, bias=True, activation="relu"),
+     "conv2d_fwd_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_bias_relu_f64_t256x4"),
+    (lambda: K.conv_forward(SAME3, 20, flip=True), "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_t128x32"),
+    (lambda: K.conv_backward_data(STRIDED),
+     "conv2d_bwd_data_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64"),
+    (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
+     "conv_transpose2d_k3x3_s1_p1_d1_g1_bias_f32"),
+    (lambda: K.conv_backward_weight(SAME3), "conv2d_bwd_weight_k3x3_s1_p1_d1_g1_f32"),
+    (lambda: K.max_pool_forward(K.PoolGeometry((3, 3), (2, 2), (1, 1), (1, 1))),
+     "max_pool2d_fwd_k3x3_s2_p1_d1_f32"),
+    (lambda: K.avg_pool_backward(K.PoolGeometry((3,), (2,), (1,), (1,), F64), False),
+     "avg_pool1d_bwd_k3_s2_p1_d1_nocip_f64"),
+    (lambda: K.pad_adjoint(((1, 2), (0, 0)), "circular", F32),
+     "pad2d_adjoint_circular_plo1x0_phi2x0_f32"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_names_encode_every_static_parameter(kernel, name):
+    made = kernel()
+    assert made.name == name
+    assert 'extern "C" __global__ void ' in made.source and f" {name}(" in made.source
+
+
+def test_standard_kernels_have_unique_names_and_no_warp_intrinsics():
+    kernels = standard_kernels()
+    assert len({k.name for k in kernels}) == len(kernels)
+    for kernel in kernels:
+        assert "__shfl" not in kernel.source and "atomic" not in kernel.source, kernel.name
+
+
+def test_source_begins_with_its_provenance():
+    source = K.conv_backward_data(STRIDED).source
+    first = source.splitlines()[:6]
+    assert first[0].startswith("// conv2d_bwd_data_")
+    provenance = "\n".join(first)
+    for theorem, key, expr in [("grad-input-flip", "gather_numerator", "-d*m + j + p"),
+                               ("grad-input-flip", "gather_index", "(-d*m + j + p)/s"),
+                               ("reflect_source", "", "")]:
+        assert theorem in provenance and key in provenance and expr in provenance
+    forward = K.conv_forward(SAME3, 8, flip=True).source.splitlines()[:4]
+    assert any("banded-matrix" in line and "input_index" in line for line in forward)
+    assert any("flip-equivalence" in line and "k - m - 1" in line for line in forward)
+
+
+def test_index_slots_are_printed_from_the_theorems():
+    """Per axis, s·i + d·m - p with the static values: 2*i0 + m0 - 1 and i1 + 2*m1 - 1."""
+    forward = K.conv_forward(STRIDED, 3).source
+    assert "const long long j0 = 2*i0 + m0 - 1;" in forward
+    assert "const long long j1 = i1 + 2*m1 - 1;" in forward
+    backward = K.conv_backward_data(STRIDED).source
+    assert "const long long num0 = -m0 + u0 + 1;" in backward
+    assert "(cp_mod(num0, 2) == 0)" in backward and "const long long i0 = cp_floordiv(num0, 2);" \
+        in backward
+    weight = K.conv_backward_weight(STRIDED).source
+    assert "const long long j1 = i1 + 2*m1 - 1;" in weight
+
+
+def _patched(monkeypatch, theorem: str, key: str, change) -> None:
+    expressions = dict(load(theorem).expressions)
+    expressions[key] = change(expressions[key])
+    monkeypatch.setattr(load(theorem), "expressions", expressions)
+
+
+def test_a_changed_expression_changes_the_kernel(monkeypatch):
+    before = {"fwd": K.conv_forward(STRIDED, 3).source,
+              "data": K.conv_backward_data(STRIDED).source,
+              "weight": K.conv_backward_weight(STRIDED).source,
+              "flip": K.conv_forward(SAME3, 8, flip=True).source}
+    _patched(monkeypatch, "banded-matrix", "input_index", lambda e: e + 1)
+    _patched(monkeypatch, "grad-input-flip", "gather_numerator", lambda e: e - 1)
+    _patched(monkeypatch, "grad-weight", "input_index", lambda e: e - 2)
+    _patched(monkeypatch, "flip-equivalence", "flipped_tap", lambda e: e.subs(
+        next(s for s in e.free_symbols if s.name == "k"), 2))
+    after = {"fwd": K.conv_forward(STRIDED, 3).source,
+             "data": K.conv_backward_data(STRIDED).source,
+             "weight": K.conv_backward_weight(STRIDED).source,
+             "flip": K.conv_forward(SAME3, 8, flip=True).source}
+    assert all(before[k] != after[k] for k in before)
+    assert "const long long j0 = 2*i0 + m0;" in after["fwd"]
+    assert "const long long num0 = -m0 + u0;" in after["data"]
+    assert "const long long j1 = i1 + 2*m1 - 3;" in after["weight"]
+    assert "d*m + i*s - p + 1" in after["fwd"].splitlines()[2]
+
+
+@emulation
+def test_a_wrong_expression_gives_a_kernel_that_emulation_catches(monkeypatch, rng, tmp_path):
+    """The forward read off by one (the padding offset mutant) cannot pass the reference."""
+    x, w = rng.standard_normal((1, 2, 6, 5)), rng.standard_normal((3, 2, 3, 3))
+    expected = reference.conv(x, w, padding=1)
+    same = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), dtype=F64)
+    assert relative_error(Backend(Emulator(tmp_path)).conv(x, w, same), expected) < 1e-12
+    _patched(monkeypatch, "banded-matrix", "input_index", lambda e: e + 1)
+    wrong = Backend(Emulator(tmp_path)).conv(x, w, same)
+    assert relative_error(wrong, expected) > 0.1
+
+
+def test_an_expression_with_a_symbol_the_kernel_lacks_is_refused(monkeypatch):
+    q = sympy.Symbol("q", integer=True)
+    _patched(monkeypatch, "banded-matrix", "input_index", lambda e: e + q)
+    with pytest.raises(ValueError, match="uses q, which the kernel does not bind"):
+        K.conv_forward(SAME3, 8)
+
+
+def test_padding_maps_come_from_the_theorem_or_indexmaps():
+    for mode in ("reflect", "replicate", "circular"):
+        derived = dv.padding_source(mode)
+        assert derived.source in ("padding-adjoint", "indexmaps")
+        assert derived.key == f"{mode}_source"
+        t = [s for s in derived.expr.free_symbols if s.name == "t"][0]
+        n = [s for s in derived.expr.free_symbols if s.name == "n"][0]
+        for size in range(2, 7):
+            p = {"reflect": size - 1, "circular": size}.get(mode, 4)  # as far as the mode fits
+            padded = reference.pad(np.arange(size, dtype=float), ((p, p),), mode)
+            for position in range(-p, size + p):
+                assert int(derived.expr.subs({t: position, n: size})) == padded[position + p]
+
+
+def test_adaptive_windows_match_the_spec():
+    i, n, o, t = (sympy.Symbol(name, integer=True) for name in "inot")
+    start, end = ADAPTIVE_WINDOW.expr.args
+    for size, out in itertools.product(range(1, 9), range(1, 9)):
+        at = [{i: k, n: size, o: out} for k in range(out)]
+        windows = [(int(start.subs(point)), int(end.subs(point))) for point in at]
+        assert windows == adaptive_windows(size, out)
+        for pixel in range(size):
+            holding = [k for k, (lo, hi) in enumerate(windows) if lo <= pixel < hi]
+            assert holding[0] == ADAPTIVE_FIRST.expr.subs({t: pixel, n: size, o: out})
+
+
+@pytest.mark.parametrize("build, error, match", [
+    (lambda: K.ConvGeometry((3,), (1,), ((0, 0),), (1,), mode="mirror"), ValueError,
+     "padding_mode must be one of .* got 'mirror'"),
+    (lambda: K.ConvGeometry((3,), (1,), ((0, 0),), (1,), dtype=np.float16), TypeError,
+     "dtype float16 has no kernels"),
+    (lambda: K.conv_forward(SAME3, 4, activation="gelu"), ValueError,
+     "activation must be one of .* got 'gelu'"),
+    (lambda: K.conv_backward_data(SAME3, bias=True), ValueError, "transposed=True"),
+    (lambda: K.avg_pool_forward(K.PoolGeometry((3,), (1,), (0,), (2,)), True), ValueError,
+     r"average pooling has no dilation, got dilation \(2,\)"),
+    (lambda: K.Tile(64, 64, 16, 3, 4), ValueError, "does not divide evenly"),
+], ids=["mode", "dtype", "activation", "bias", "avg-dilation", "tile"])
+def test_bad_static_parameters_are_refused(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_tile_table_covers_every_channel_count():
+    for bound, tile in K.TILES:
+        assert K.tile_for(bound) == tile
+        assert tile.threads % 32 == 0 and tile.bk * tile.bm % tile.threads == 0
+    assert [K.tile_for(c).bn for c in (1, 4, 5, 16, 17, 32, 33, 4096)] == [4, 4, 16, 16, 32, 32,
+                                                                           64, 64]

@@ -1,0 +1,165 @@
+"""convproof.functional on the GPU backend, its kernels run by the CPU emulator.
+
+The backend that :mod:`convproof.functional` uses for CuPy arrays is swapped in for NumPy
+arrays (its kernels run under emulation), so the whole GPU path, padding modes, transposed
+convolution, gradients and pooling composed by the functional API, is compared with the
+float64 reference on random configurations: the same checks the GPU tests make with CuPy.
+Each example first runs on a recording device (nothing computed) to learn its kernels, which
+are then compiled in one compiler run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convproof import functional, reference
+from convproof.codegen.kernels import ConvGeometry
+from convproof.gpu.backend import Backend
+from convproof.gpu.emulate import Emulator, compiler_available
+from convproof.gpu.standard import Recorder, relative_error
+from strategies import conv_cases, pool_cases
+
+pytestmark = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler with OpenMP")
+
+TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory) -> Emulator:
+    return Emulator(tmp_path_factory.mktemp("backend"))
+
+
+def twice(emulator: Emulator, calls: Callable[[Backend], list]) -> list:
+    """calls(backend) on a recording backend, then (its kernels compiled at once) emulated."""
+    recorder = Recorder()
+    calls(Backend(recorder))
+    emulator.prepare(launch.kernel for launch in recorder.launches)
+    return calls(Backend(emulator))
+
+
+def on_emulator(emulator: Emulator, calls: Callable[[], list]) -> list:
+    """``calls()`` with functional on the emulated GPU backend."""
+    with pytest.MonkeyPatch.context() as patch:
+        def through(backend: Backend) -> list:
+            patch.setattr(functional, "_backend", lambda named: backend)
+            return calls()
+        return twice(emulator, through)
+
+
+def close(actual, expected, dtype) -> None:
+    assert actual.dtype == dtype
+    assert relative_error(actual, expected) <= TOLERANCE[dtype]
+
+
+def api(name: str, dims: int) -> Callable:
+    """functional.conv2d for api("conv{}d", 2)."""
+    return getattr(functional, name.format(dims))
+
+
+@settings(max_examples=8)
+@given(case=conv_cases(output_padding=True), dtype=st.sampled_from([np.float64, np.float32]))
+def test_conv_forward_and_gradients(emulator, case, dtype):
+    x, w, b, g = case.arrays(dtype)
+    options, dims = case.kwargs, case.dims
+    y, dx, dw = on_emulator(emulator, lambda: [
+        api("conv{}d", dims)(x, w, b, **options),
+        api("conv{}d_input", dims)(x.shape, w, g, **options),
+        api("conv{}d_weight", dims)(x, w.shape, g, **options)])
+    x, w, b, g = (a.astype(np.float64) for a in (x, w, b, g))
+    close(y, reference.conv(x, w, b, **options), dtype)
+    close(dx, reference.conv_input_grad(x.shape, w, g, **options), dtype)
+    close(dw, reference.conv_weight_grad(x, w.shape, g, **options), dtype)
+
+
+@settings(max_examples=8)
+@given(case=conv_cases(modes=("reflect", "replicate", "circular")),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_padding_modes_inside_the_kernels(emulator, case, dtype):
+    """The kernels that read through pi and gather through P^T themselves (no pad kernel)."""
+    x, w, b, g = case.arrays(dtype)
+    geometry = ConvGeometry.of(case.spec, case.size, dtype)
+    y, dx, dw = twice(emulator, lambda backend: [
+        backend.conv(x, w, geometry, b, "relu"), backend.conv_data_grad(g, w, geometry, case.size),
+        backend.conv_weight_grad(x, g, geometry)])
+    options = case.kwargs
+    x, w, b, g = (a.astype(np.float64) for a in (x, w, b, g))
+    close(y, np.maximum(reference.conv(x, w, b, **options), 0), dtype)
+    close(dx, reference.conv_input_grad(x.shape, w, g, **options), dtype)
+    close(dw, reference.conv_weight_grad(x, w.shape, g, **options), dtype)
+
+
+@settings(max_examples=6)
+@given(case=conv_cases(output_padding=True), dtype=st.sampled_from([np.float64, np.float32]))
+def test_transposed_convolution(emulator, case, dtype):
+    s = case.spec
+    _, w, _, g = case.arrays(dtype)
+    bias = np.linspace(-1, 1, s.in_channels).astype(dtype)
+    options = dict(stride=s.stride, padding=s.pads(case.size), output_padding=s.output_padding,
+                   groups=s.groups, dilation=s.dilation, padding_mode=s.padding_mode)
+    try:
+        expected = reference.conv_transpose(g.astype(np.float64), w.astype(np.float64),
+                                            bias.astype(np.float64), **options)
+    except ValueError:  # no output, or a padding the transposed size cannot carry
+        return
+    (y,) = on_emulator(emulator, lambda: [api("conv_transpose{}d", case.dims)(g, w, bias,
+                                                                              **options)])
+    close(y, expected, dtype)
+
+
+@settings(max_examples=8)
+@given(case=pool_cases(), dtype=st.sampled_from([np.float64, np.float32]))
+def test_max_pooling(emulator, case, dtype):
+    x, g = case.arrays(dtype)
+    s, dims = case.spec, len(case.size)
+    window = dict(kernel_size=s.kernel_size, stride=s.stride, padding=s.padding,
+                  dilation=s.dilation, ceil_mode=s.ceil_mode)
+    (y, indices), dx = on_emulator(emulator, lambda: [
+        api("max_pool{}d", dims)(x, return_indices=True, **window),
+        api("max_pool{}d_backward", dims)(g, x, **window)])
+    args = (s.kernel_size, s.stride, s.padding, s.dilation, s.ceil_mode)
+    expected_y, expected_indices = reference.max_pool(x.astype(np.float64), *args)
+    close(y, expected_y, dtype)
+    assert np.array_equal(indices, expected_indices)
+    close(dx, reference.max_pool_backward(g.astype(np.float64), x.astype(np.float64), *args),
+          dtype)
+
+
+@settings(max_examples=6)
+@given(case=pool_cases(dilation=False), dtype=st.sampled_from([np.float64, np.float32]),
+       include=st.booleans())
+def test_average_pooling(emulator, case, dtype, include):
+    x, g = case.arrays(dtype)
+    s, dims = case.spec, len(case.size)
+    window = dict(kernel_size=s.kernel_size, stride=s.stride, padding=s.padding,
+                  ceil_mode=s.ceil_mode, count_include_pad=include)
+    y, dx = on_emulator(emulator, lambda: [api("avg_pool{}d", dims)(x, **window),
+                                           api("avg_pool{}d_backward", dims)(g, x, **window)])
+    args = (s.kernel_size, s.stride, s.padding, s.ceil_mode, include)
+    close(y, reference.avg_pool(x.astype(np.float64), *args), dtype)
+    close(dx, reference.avg_pool_backward(g.astype(np.float64), x.astype(np.float64), *args),
+          dtype)
+
+
+@settings(max_examples=5)
+@given(data=st.data(), dims=st.sampled_from([1, 2, 3]))
+def test_adaptive_pooling(emulator, data, dims):
+    size = tuple(data.draw(st.integers(1, 9)) for _ in range(dims))
+    out = tuple(data.draw(st.integers(1, 9)) for _ in range(dims))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x, g = rng.standard_normal((2, 3, *size)), rng.standard_normal((2, 3, *out))
+    y, dx, (ym, indices), dxm = on_emulator(emulator, lambda: [
+        api("adaptive_avg_pool{}d", dims)(x, out),
+        api("adaptive_avg_pool{}d_backward", dims)(g, x),
+        api("adaptive_max_pool{}d", dims)(x, out, return_indices=True),
+        api("adaptive_max_pool{}d_backward", dims)(g, x, out)])
+    close(y, reference.adaptive_avg_pool(x, out), np.float64)
+    close(dx, reference.adaptive_avg_pool_backward(g, x), np.float64)
+    expected_y, expected_indices = reference.adaptive_max_pool(x, out)
+    close(ym, expected_y, np.float64)
+    assert np.array_equal(indices, expected_indices)
+    close(dxm, reference.adaptive_max_pool_backward(g, x, out), np.float64)

@@ -1,0 +1,248 @@
+"""The generated kernels on a CUDA device, through CuPy (tests marked ``gpu``).
+
+Run on a machine with a GPU: ``python -m pytest tests/test_gpu_backend.py -m gpu``.  Without
+CuPy or a device they are skipped cleanly.  The device is a checked one: every output is
+poisoned with NaN before the kernel runs (index outputs with -1), and every launch is followed
+by a synchronization whose CUDA error, if any, names the kernel.  Each kernel of the standard
+set is compared with the float64 reference, and ``convproof.functional`` on CuPy arrays with
+PyTorch/cuDNN (TF32 off) and the reference on random configurations.
+
+Without CuPy (this test runs everywhere): importing convproof.gpu works, calling it says CuPy
+is needed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convproof import functional, reference
+from convproof.gpu import standard
+from convproof.gpu.backend import Backend
+from convproof.gpu.launch import Launch
+from strategies import conv_cases, pool_cases
+
+CASES = standard.standard_cases()
+REFERENCE_TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
+TORCH_TOLERANCE = {np.float64: 1e-10, np.float32: 1e-4}  # cuDNN's algorithms round differently
+TORCH_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+                   "circular": "circular"}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_importing_needs_no_cupy_and_calling_says_it_is_needed():
+    import convproof.gpu as gpu
+
+    x, w = np.ones((1, 1, 4)), np.ones((1, 1, 2))
+    with pytest.raises(RuntimeError, match="GPU backend needs CuPy"):
+        gpu.correlate(x, w, (1,), ((0, 0),), (1,), 1)
+
+
+def test_the_gpu_backend_has_the_cpu_backends_functions_and_signatures():
+    import inspect
+
+    from convproof import cpu, gpu
+
+    for name in cpu.__all__:
+        assert hasattr(gpu, name), name
+        if callable(getattr(cpu, name)):
+            ours = inspect.signature(getattr(gpu, name)).parameters
+            theirs = [p for p in inspect.signature(getattr(cpu, name)).parameters.values()
+                      if p.kind is not p.KEYWORD_ONLY]
+            assert list(ours)[:len(theirs)] == [p.name for p in theirs], name
+    assert gpu.FLOAT_DTYPES == cpu.FLOAT_DTYPES
+
+
+def test_the_gpu_benchmark_suite_is_registered():
+    from convproof import bench
+    from convproof.gpu.bench import gpu_suite
+
+    assert gpu_suite in bench._GPU_SUITES
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures: a checked device, PyTorch on CUDA with TF32 off
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cupy():
+    return pytest.importorskip("cupy")
+
+
+@pytest.fixture(scope="module")
+def device(cupy):
+    from convproof.gpu.module import CupyDevice
+    return CupyDevice(checked=True)
+
+
+@pytest.fixture(scope="module")
+def on_gpu(device):
+    """convproof.gpu (what functional calls for CuPy arrays) on the checked device."""
+    import convproof.gpu as gpu
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gpu, "_BACKEND", [Backend(device)])
+        yield gpu.backend()
+
+
+@pytest.fixture(scope="module")
+def cuda_torch(torch):
+    if not torch.cuda.is_available():
+        pytest.skip("PyTorch has no CUDA device")
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    return torch
+
+
+def host(array) -> np.ndarray:
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def close(actual, expected, tolerance: float) -> None:
+    error = standard.relative_error(host(actual), host(expected))
+    assert error <= tolerance, f"relative error {error:.3g}"
+
+
+# --------------------------------------------------------------------------------------------
+# Every standard kernel against the reference
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", CASES, ids=lambda case: standard.kernels_of(case)[-1].name)
+def test_standard_kernel_matches_the_reference(case, device, rng):
+    outcome = standard.check(case, device, rng, to_host=host)
+    assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
+
+
+@pytest.mark.gpu
+def test_gradients_are_bitwise_repeatable(cupy, on_gpu, rng):
+    x = cupy.asarray(rng.standard_normal((4, 6, 33, 31)).astype(np.float32))
+    w = cupy.asarray(rng.standard_normal((8, 3, 3, 3)).astype(np.float32))
+    g = cupy.asarray(rng.standard_normal((4, 8, 16, 15)).astype(np.float32))
+    options = dict(stride=2, padding=1, groups=2)
+    weight = [functional.conv2d_weight(x, w.shape, g, **options).get() for _ in range(2)]
+    data = [functional.conv2d_input(x.shape, w, g, **options).get() for _ in range(2)]
+    assert weight[0].tobytes() == weight[1].tobytes()
+    assert data[0].tobytes() == data[1].tobytes()
+
+
+@pytest.mark.gpu
+def test_each_kernel_compiles_once_per_device(cupy, on_gpu, rng):
+    from convproof.gpu import module
+
+    x = cupy.asarray(rng.standard_normal((2, 3, 9, 9)))
+    w = cupy.asarray(rng.standard_normal((5, 3, 3, 3)))
+    functional.conv2d(x, w, padding=1)
+    before = module.cached()
+    functional.conv2d(x, w, padding=1)
+    assert module.cached() == before
+    assert len(set(before)) == len(before)
+    assert all(device == cupy.cuda.runtime.getDevice() for _, device in before)
+
+
+@pytest.mark.gpu
+def test_a_failing_launch_names_the_kernel(cupy, device):
+    from convproof.gpu.module import CudaLaunchError
+
+    kernel = standard.kernels_of(CASES[0])[-1]
+    with pytest.raises(CudaLaunchError, match=kernel.name):
+        device.run(Launch(kernel, (1, 1, 1), (4096, 1, 1), tuple(
+            cupy.zeros(1, p.dtype) if p.pointer else 1 for p in kernel.params)))
+
+
+# --------------------------------------------------------------------------------------------
+# functional on CuPy arrays against PyTorch/cuDNN and the reference
+# --------------------------------------------------------------------------------------------
+
+def _torch_conv(torch, case, x, w, b):
+    s = case.spec
+    flat = [p for pair in reversed(s.pads(case.size)) for p in pair]
+    padded = torch.nn.functional.pad(x, flat, mode=TORCH_PAD_MODES[s.padding_mode])
+    conv = getattr(torch.nn.functional, f"conv{s.dims}d")
+    return conv(padded, w, b, stride=s.stride, dilation=s.dilation, groups=s.groups)
+
+
+@pytest.mark.gpu
+@settings(max_examples=40)
+@given(case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]))
+def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
+    torch = cuda_torch
+    x, w, b, g = case.arrays(dtype)
+    options, dims = case.kwargs, case.dims
+    on = [cupy.asarray(a) for a in (x, w, b, g)]
+    y = getattr(functional, f"conv{dims}d")(on[0], on[1], on[2], **options)
+    dx = getattr(functional, f"conv{dims}d_input")(x.shape, on[1], on[3], **options)
+    dw = getattr(functional, f"conv{dims}d_weight")(on[0], w.shape, on[3], **options)
+    assert isinstance(y, cupy.ndarray) and y.dtype == dtype
+    tx, tw, tb = (torch.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
+    ty = _torch_conv(torch, case, tx, tw, tb)
+    ty.backward(torch.tensor(g, device="cuda"))
+    for ours, theirs in ((y, ty), (dx, tx.grad), (dw, tw.grad)):
+        close(ours, theirs.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
+    exact = [a.astype(np.float64) for a in (x, w, b, g)]
+    close(y, reference.conv(exact[0], exact[1], exact[2], **options), REFERENCE_TOLERANCE[dtype])
+    close(dx, reference.conv_input_grad(x.shape, exact[1], exact[3], **options),
+          REFERENCE_TOLERANCE[dtype])
+
+
+@pytest.mark.gpu
+@settings(max_examples=25)
+@given(case=conv_cases(modes=("zeros",), output_padding=True),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_transposed_conv_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
+    torch, s = cuda_torch, case.spec
+    pads = s.pads(case.size)
+    if any(lo != hi for lo, hi in pads):
+        return  # PyTorch's transposed convolution pads both sides alike
+    _, w, _, g = case.arrays(dtype)
+    options = dict(stride=s.stride, padding=tuple(lo for lo, _ in pads),
+                   output_padding=s.output_padding, groups=s.groups, dilation=s.dilation)
+    try:
+        expected = reference.conv_transpose(g.astype(np.float64), w.astype(np.float64), **options)
+    except ValueError:  # no output
+        return
+    ours = getattr(functional, f"conv_transpose{s.dims}d")(cupy.asarray(g), cupy.asarray(w),
+                                                           **options)
+    theirs = getattr(torch.nn.functional, f"conv_transpose{s.dims}d")(
+        torch.tensor(g, device="cuda"), torch.tensor(w, device="cuda"), **options)
+    close(ours, theirs.cpu().numpy(), TORCH_TOLERANCE[dtype])
+    close(ours, expected, REFERENCE_TOLERANCE[dtype])
+
+
+@pytest.mark.gpu
+@settings(max_examples=30)
+@given(case=pool_cases(), dtype=st.sampled_from([np.float64, np.float32]))
+def test_pooling_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
+    torch, s, dims = cuda_torch, case.spec, len(case.size)
+    x, g = case.arrays(dtype)
+    window = dict(kernel_size=s.kernel_size, stride=s.stride, padding=s.padding,
+                  ceil_mode=s.ceil_mode)
+    cx, cg = cupy.asarray(x), cupy.asarray(g)
+    tx = torch.tensor(x, device="cuda", requires_grad=True)
+    ty, tindex = getattr(torch.nn.functional, f"max_pool{dims}d")(
+        tx, dilation=s.dilation, return_indices=True, **window)
+    ty.backward(torch.tensor(g, device="cuda"))
+    y, index = getattr(functional, f"max_pool{dims}d")(cx, dilation=s.dilation,
+                                                       return_indices=True, **window)
+    close(y, ty.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
+    assert np.array_equal(host(index), tindex.cpu().numpy())
+    close(getattr(functional, f"max_pool{dims}d_backward")(cg, cx, dilation=s.dilation,
+                                                           **window),
+          tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype])
+    if any(d != 1 for d in s.dilation):
+        return  # average pooling has no dilation
+    for include in (True, False):
+        tx = torch.tensor(x, device="cuda", requires_grad=True)
+        ty = getattr(torch.nn.functional, f"avg_pool{dims}d")(tx, count_include_pad=include,
+                                                              **window)
+        ty.backward(torch.tensor(g, device="cuda"))
+        close(getattr(functional, f"avg_pool{dims}d")(cx, count_include_pad=include, **window),
+              ty.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
+        close(getattr(functional, f"avg_pool{dims}d_backward")(cg, cx,
+                                                               count_include_pad=include,
+                                                               **window),
+              tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype])

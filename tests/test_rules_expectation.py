@@ -1,0 +1,149 @@
+"""The expectation calculus: each rule's output equals its input, evaluated exactly over finite
+laws that satisfy the declared ones (drawn at random); and the cases each rule must refuse."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from sympy import Rational
+
+from convproof.symbolic import Signal, in_range, scalar, zsum
+from convproof.symbolic.normal import ProofError
+from convproof.symbolic.operators_layers import Values, exact_value, relu
+from convproof.symbolic.rules import apply_rule
+from convproof.symbolic.rules_expectation import (E, Expectation, FiniteLaw, bernoulli, centered,
+                                                  check_member, entries_moment, normal,
+                                                  random_signal, stationary, symmetric, variance)
+
+j, k = scalar("j k")
+n = scalar("n", positive=True)
+q, s2, v = sympy.symbols("q sigma2 v", positive=True)
+x = Signal("x")
+HALF = (Rational(1, 2), Rational(1, 2))
+
+
+def fraction(rng, low=1, high=9) -> Rational:
+    return Rational(int(rng.integers(low, high)), 10)
+
+
+def indices(rng, coincide: bool) -> dict:
+    """Values for j and k: equal or different, as asked."""
+    first = int(rng.integers(0, 3))
+    return {j: first, k: first if coincide else first + int(rng.integers(1, 3))}
+
+
+def coin(q_) -> FiniteLaw:
+    return FiniteLaw((0, 1), (1 - q_, q_))
+
+
+def both_sides(rule: str, expr, point: Values, **params):
+    """The rule's output (it must apply) and the exact values of input and output."""
+    out, count = apply_rule(rule, expr, **params)
+    assert count > 0
+    return out, exact_value(expr, point), exact_value(out, point)
+
+
+def test_linearity_moves_sums_coefficients_and_inputs_out(rng):
+    m = random_signal("m", bernoulli(q))
+    a, b = (int(rng.integers(-5, 6)) for _ in range(2))
+    expr = E(zsum(in_range(j, n) * (a * m[j] * x[j] + b * m[j] ** 2), j) + 3 * x[0])
+    size, q_ = int(rng.integers(1, 4)), fraction(rng)
+    point = Values({n: size, q: q_}, {"x": {(t,): int(rng.integers(-9, 10)) for t in range(size)}},
+                   {"m": coin(q_)})
+    out, before, after = both_sides("linearity of expectation", expr, point)
+    assert before == after
+    assert out.has(Expectation) and not any(e.args[0].has(x[0]) for e in out.atoms(Expectation))
+
+
+def test_linearity_leaves_a_bare_random_product():
+    m = random_signal("m", bernoulli(q))
+    assert apply_rule("linearity of expectation", E(m[j] * m[k]))[1] == 0
+
+
+@pytest.mark.parametrize("coincide", [True, False])
+def test_independence_splits_distinct_signals(rng, coincide):
+    w, z = random_signal("w", centered(s2)), random_signal("z", bernoulli(q))
+    expr = E(w[j] * z[j] * w[k] * z[0])
+    a, q_ = int(rng.integers(1, 4)), fraction(rng)
+    point = Values({s2: a ** 2, q: q_, **indices(rng, coincide)},
+                   laws={"w": FiniteLaw((-a, a), HALF), "z": coin(q_)})
+    out, before, after = both_sides("independence", expr, point)
+    assert before == after
+    assert len(out.atoms(Expectation)) == 2
+
+
+def test_independence_does_not_split_one_signal():
+    w = random_signal("w", centered(s2))
+    assert apply_rule("independence", E(w[j] * w[k]))[1] == 0
+
+
+@pytest.mark.parametrize("coincide", [True, False])
+@pytest.mark.parametrize("powers", [(1, 2), (2, 2), (1, 1), (3, 1)])
+def test_moments_of_independent_entries(rng, powers, coincide):
+    m = random_signal("m", bernoulli(q))
+    q_ = fraction(rng)
+    point = Values({q: q_, **indices(rng, coincide)}, laws={"m": coin(q_)})
+    expr = E(m[j] ** powers[0] * m[k] ** powers[1])
+    out, before, after = both_sides("moments of the law", expr, point)
+    assert before == after and not out.has(Expectation)
+
+
+@pytest.mark.parametrize("coincide", [True, False])
+def test_moments_of_a_centered_and_a_normal_law(rng, coincide):
+    w, g = random_signal("w", centered(s2)), random_signal("g", normal(1))
+    a = int(rng.integers(1, 5))
+    point = Values({s2: a ** 2, **indices(rng, coincide)},
+                   laws={"w": FiniteLaw((-a, a), HALF),
+                         # mean 0, E[X²] = 1, E[X⁴] = 3: the moments of N(0, 1) up to the fourth
+                         "g": FiniteLaw((-sympy.sqrt(3), 0, sympy.sqrt(3)),
+                                        (Rational(1, 6), Rational(2, 3), Rational(1, 6)))})
+    expr = E(w[j] * w[k]) + 5 * E(g[j] ** 4) - E(g[j] * g[k] ** 3)
+    _, before, after = both_sides("moments of the law", expr, point)
+    assert before == after
+
+
+def test_moments_refuse_what_the_law_leaves_open():
+    w, xs = random_signal("w", centered(s2)), random_signal("x", stationary(second=q))
+    assert apply_rule("moments of the law", E(w[j] ** 3))[1] == 0
+    assert apply_rule("moments of the law", E(xs[j] * xs[k]))[1] == 0
+    with pytest.raises(ProofError, match="does not fix E"):
+        entries_moment(centered(s2), {(j,): 3}, "w")
+    with pytest.raises(ProofError, match="not independent"):
+        entries_moment(stationary(second=q), {(j,): 1, (k,): 1}, "x")
+
+
+@pytest.mark.parametrize("coincide", [True, False])
+def test_symmetry_averages_the_flipped_expectation(rng, coincide):
+    z, w = random_signal("z", symmetric(v)), random_signal("w", bernoulli(q))
+    expr = E(relu(z[j]) ** 2 * w[k]) + E(z[j] * relu(-z[k]))
+    a, b, q_ = int(rng.integers(1, 4)), int(rng.integers(4, 7)), fraction(rng)
+    law = FiniteLaw((-b, -a, a, b), (Rational(1, 4),) * 4)
+    point = Values({v: law.moment(2), q: q_, **indices(rng, coincide)},
+                   laws={"z": law, "w": coin(q_)})
+    _, before, after = both_sides("symmetry", expr, point, signal=z)
+    assert before == after
+
+
+def test_symmetry_refuses_a_law_that_is_not_symmetric():
+    m = random_signal("m", bernoulli(q))
+    with pytest.raises(ProofError, match="symmetric"):
+        apply_rule("symmetry", E(m[j]), signal=m)
+
+
+def test_variance_is_second_moment_minus_squared_mean():
+    m = random_signal("m", bernoulli(q))
+    assert variance(m[j]) == E(m[j] ** 2) - E(m[j]) ** 2
+
+
+def test_finite_laws_are_checked_against_their_declaration():
+    with pytest.raises(ProofError, match="declared law"):
+        check_member(FiniteLaw((-1, 1), HALF), centered(s2), {s2: 4}, "w")
+    with pytest.raises(ProofError, match="not symmetric"):
+        check_member(FiniteLaw((-1, 2), (Rational(2, 3), Rational(1, 3))), symmetric(2), {}, "z")
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        FiniteLaw((0, 1), (Rational(1, 2), Rational(1, 3)))
+
+
+def test_random_signals_of_one_name_are_distinct():
+    first, second = random_signal("u", bernoulli(q)), random_signal("u", centered(s2))
+    assert first.base != second.base

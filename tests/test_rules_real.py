@@ -1,0 +1,160 @@
+"""Rules of real algebra: each rule's output equals its input, exactly, at random concrete
+values; and the cases each rule must refuse (a sign it cannot certify, a wrong identity)."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from sympy import Rational, exp, log, sqrt
+
+from convproof.symbolic import Signal, equivalent, in_range, scalar, zsum
+from convproof.symbolic.language import Partial
+from convproof.symbolic.normal import ProofError
+from convproof.symbolic.operators_layers import Positive, Values, exact_value, relu, sigmoid
+from convproof.symbolic.rules import apply_rule
+from convproof.symbolic.rules_real import NONNEGATIVE, POSITIVE, sign
+
+j, k, i = scalar("j k i")
+K = scalar("K", positive=True)
+size = scalar("N", nonnegative=True)
+c = sympy.Symbol("c", real=True)
+mu = sympy.Symbol("mu", positive=True)
+x, z, g = Signal("x"), Signal("z"), Signal("g")
+total = zsum(in_range(j, K) * exp(z[j]), j)
+
+
+def rational(rng, low=-9, high=10) -> Rational:
+    return Rational(int(rng.integers(low, high)), int(rng.integers(1, 5)))
+
+
+def logits(rng, count: int) -> dict:
+    """z entries log(a) for random positive integers a: e^z is then an exact integer."""
+    return {(t,): log(int(rng.integers(1, 7))) for t in range(count)}
+
+
+def same_value(rule: str, expr, point: Values, **params):
+    out, count = apply_rule(rule, expr, **params)
+    assert count > 0
+    difference = sympy.expand(exact_value(expr, point) - exact_value(out, point))
+    assert difference == 0 or sympy.expand(sympy.exp(difference)) == 1  # e^d = 1: logarithms
+    return out
+
+
+def test_sign_certificates():
+    assert sign(exp(-x[j])) == POSITIVE
+    assert sign(1 + exp(-x[j])) == POSITIVE
+    assert sign(x[j] ** 2) == NONNEGATIVE
+    assert sign(x[j]) is None and sign(x[j] - 1) is None
+    assert sign(total) == POSITIVE
+    assert sign(zsum(in_range(j, size) * exp(z[j]), j)) == NONNEGATIVE  # N may be 0
+    assert sign(relu(x[j]) + c ** 2) == NONNEGATIVE
+    spread = Signal("s", "s", lambda c_: zsum(in_range(k, K) * (x[k] - x[0]) ** 2, k), arity=1)
+    assert sign(spread[0] + mu) == POSITIVE
+
+
+def test_powers_of_one_base(rng):
+    base = 1 + x[0] ** 2
+    expr = base ** Rational(-1, 2) * zsum(in_range(j, K) * g[j] * base ** Rational(-1, 2), j) \
+        + mu * mu ** (k - 1) * g[0]
+    count = int(rng.integers(1, 4))
+    point = Values({K: count, k: int(rng.integers(1, 4)), mu: rational(rng, 1)},
+                   {"x": {(0,): int(rng.integers(-5, 6))},
+                    "g": {(t,): int(rng.integers(-9, 10)) for t in range(count)}})
+    out = same_value("powers of one base", expr, point, base=base)
+    assert equivalent(out, base ** -1 * zsum(in_range(j, K) * g[j], j) + mu * mu ** (k - 1) * g[0])
+    out = same_value("powers of one base", out, point, base=mu)
+    assert equivalent(out, base ** -1 * zsum(in_range(j, K) * g[j], j) + mu ** k * g[0])
+
+
+def test_powers_refuse_a_base_of_unknown_sign():
+    with pytest.raises(ProofError, match="not provably"):
+        apply_rule("powers of one base", sqrt(x[0]) * zsum(in_range(j, K) * sqrt(x[0]) * g[j], j),
+                   base=x[0])
+
+
+def test_power_of_a_product(rng):
+    expr = zsum(in_range(j, K) * 3 * exp(z[j]) * exp(-c), j) ** -1 * exp(z[0])
+    count = int(rng.integers(1, 4))
+    point = Values({K: count, c: log(int(rng.integers(1, 5)))}, {"z": logits(rng, count)})
+    out = same_value("power of a product", expr, point)
+    assert equivalent(out, exp(c) * exp(z[0]) / (3 * total))
+
+
+def test_power_of_a_product_refuses_a_factor_of_unknown_sign():
+    with pytest.raises(ProofError, match="not provably positive"):
+        apply_rule("power of a product", zsum(in_range(j, K) * c * exp(z[j]), j) ** -1)
+
+
+def test_logarithm_laws(rng):
+    softmax = Signal("p", "p", lambda i_: exp(z[i_]) / total, arity=1)
+    expr = log(softmax[k]) + log(zsum(in_range(j, K) * exp(-c) * exp(z[j]), j))
+    count = int(rng.integers(1, 4))
+    point = Values({K: count, k: int(rng.integers(0, count)), c: log(int(rng.integers(1, 5)))},
+                   {"z": logits(rng, count)})
+    out = same_value("logarithm laws", expr, point)
+    assert equivalent(out, z[k] - c)
+
+
+def test_logarithm_refuses_factors_of_unknown_sign():
+    with pytest.raises(ProofError, match="not provably positive"):
+        apply_rule("logarithm laws", log(x[j] * exp(z[j])))
+
+
+def test_exponential_laws(rng):
+    expr = exp(z[0] + z[1] - c) * g[0]
+    point = Values({c: log(int(rng.integers(1, 5)))}, {"z": logits(rng, 2), "g": {(0,): 7}})
+    out = same_value("exponential laws", expr, point)
+    assert out == exp(z[0]) * exp(z[1]) * exp(-c) * g[0]
+
+
+def test_chain_rule_through_a_kept_definition(rng):
+    square = Signal("u", "u", lambda _: zsum(in_range(k, K) * x[k] ** 2, k), arity=1)
+    outer = Signal("F", "F", lambda i_: x[i_] * square[0] + square[0] ** 2, arity=1)
+    count = int(rng.integers(1, 4))
+    point = Values({K: count, j: int(rng.integers(0, count)), i: int(rng.integers(0, count))},
+                   {"x": {(t,): rational(rng) for t in range(count)}})
+    out = same_value("chain rule", Partial(outer[i], x[j]), point, keep=(square,))
+    assert out.has(Partial(square[0], x[j]))
+
+
+def test_chain_rule_refuses_inputs_and_kept_entries():
+    square = Signal("u", "u", lambda _: x[0] ** 2, arity=1)
+    with pytest.raises(ProofError, match="only defined signals"):
+        apply_rule("chain rule", Partial(x[0] * g[0], x[0]), keep=(g,))
+    with pytest.raises(ProofError, match="kept definition"):
+        apply_rule("chain rule", Partial(square[0] * x[0], square[0]), keep=(square,))
+
+
+def test_positive_part(rng):
+    expr = relu(x[0]) - relu(-x[0]) + relu(x[1] - 2) ** 2
+    point = Values({}, {"x": {(0,): rational(rng), (1,): rational(rng)}})
+    out = same_value("positive part", expr, point)
+    assert not out.has(sympy.Max)
+
+
+def test_sign_of_a_nonzero_entry(rng):
+    root = sqrt(x[0] ** 2)
+    expr = g[0] * x[0] / root + root / x[0]
+    nonzero = rational(rng, 1) * (-1) ** int(rng.integers(0, 2))
+    point = Values({}, {"x": {(0,): nonzero}, "g": {(0,): 5}})
+    out = same_value("sign", expr, point)
+    assert out.has(Positive(x[0]))
+
+
+def test_sign_needs_the_entry_and_its_root():
+    assert apply_rule("sign", sqrt(x[0] ** 2) * x[1])[1] == 0
+
+
+def test_rational_arithmetic_decides_field_identities():
+    derivative = exp(-x[j]) / (1 + exp(-x[j])) ** 2
+    wanted = sigmoid(x[j]) * (1 - sigmoid(x[j]))
+    assert apply_rule("rational arithmetic", derivative, equals=wanted) == (wanted, 1)
+    with pytest.raises(ProofError, match="not equal"):
+        apply_rule("rational arithmetic", derivative, equals=sigmoid(x[j]) * (1 + sigmoid(x[j])))
+
+
+def test_rational_arithmetic_refuses_sums_and_unsigned_denominators():
+    with pytest.raises(ProofError, match="pointwise"):
+        apply_rule("rational arithmetic", total, equals=total)
+    with pytest.raises(ProofError, match="not provably positive"):
+        apply_rule("rational arithmetic", 1 / x[j], equals=1 / x[j])
