@@ -30,6 +30,7 @@ from __future__ import annotations
 from convproof.symbolic import (Claim, Derivation, Point, Signal, Theorem, certified, eq,
                                 in_range, scalar, universal, zsum)
 from convproof.symbolic import rules_backward  # noqa: F401  (registers "implied by the product")
+from convproof.symbolic.indexmaps import PADDING_SOURCE_EXPR
 from convproof.symbolic.language import Partial
 from convproof.symbolic.operators_padding import (MODES, Axis, Piece, axis, fold_pieces,
                                                   fits, fold_terms, folded, padded,
@@ -209,6 +210,25 @@ def _table_evidence(mode: str, pieces: tuple[Piece, ...] | None = None) -> list:
 @THEOREM.evidence
 def index_maps():
     return [e for mode in MODES for e in _table_evidence(mode)]
+
+
+# --- the expressions the kernels print ------------------------------------------------------
+position = scalar("t")  # the padded position relative to the input, j - p
+for _mode, _source in PADDING_SOURCE_EXPR.items():
+    THEOREM.expressions[f"{_mode}_source"] = _source(position, n)
+
+
+@THEOREM.evidence
+def printed_maps():
+    """The integer expressions the GPU kernels print read the same pixel as the proved map."""
+    evidence = []
+    for mode in PADDING_SOURCE_EXPR:
+        source = THEOREM.expressions[f"{mode}_source"].subs(position, j - p)
+        claim = Claim(f"{mode}: the printed π", PADDED[mode][j], x[source],
+                      indices={j: in_range(j, AXES[mode].length)})
+        points = [Point({n: n0, p: p0, q: q0}, 1) for n0, p0, q0 in _grid(mode)]
+        evidence.append(certified(claim, points, f"{mode}: the printed source expression"))
+    return evidence
 
 
 @THEOREM.mutant("reflect that repeats the border pixel (symmetric mode)")

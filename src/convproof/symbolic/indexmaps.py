@@ -61,8 +61,9 @@ def padding_source(mode: str, t: int, n: int) -> int | None:
 # per axis, t = j - p_lo is the position relative to the input, n its size.
 
 def reflect_source_expr(t: Expr, n: Expr) -> Expr:
-    """(n - 1) - |(n - 1) - (t mod 2(n - 1))|: reflection without repeating the border (n ≥ 2)."""
-    return (n - 1) - sympy.Abs((n - 1) - sympy.Mod(t, 2 * (n - 1)))
+    """(n - 1) - |(n - 1) - (t mod P)| with period P = max(2(n - 1), 1): reflection without
+    repeating the border (for n = 1, where reflect allows no padding, it reads pixel 0)."""
+    return (n - 1) - sympy.Abs((n - 1) - sympy.Mod(t, sympy.Max(2 * (n - 1), 1)))
 
 
 def replicate_source_expr(t: Expr, n: Expr) -> Expr:
