@@ -56,7 +56,8 @@ def tied(v: Signal, period: Expr, name: str = "tie") -> Signal:
 
 def tiled_correlation(x: Signal, v: Signal, st: Setting, period: Expr,
                       name: str = "tiled") -> Signal:
-    """y[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] v[g, o, c, i mod t, m] x̃[b, g, c, s·i + d·m - p]."""
+    """y[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] v[g, o, c, i mod t, m] x̃[b, g, c, s·i + d·m - p]:
+    the unshared correlation of the tied kernels."""
     def entry(b_, g_, o_, i_):
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * v[g_, o_, c, sympy.Mod(i_, period), m]
@@ -87,19 +88,20 @@ class Plane:
 
     def __init__(self, axes: tuple[str, ...] = ("h", "w")):
         self.axes = axes
-        self.n = self._per_axis("n", positive=True)
-        self.o = self._per_axis("o", positive=True)
-        self.k = self._per_axis("k", positive=True)
-        self.s = self._per_axis("s", positive=True)
-        self.d = self._per_axis("d", positive=True)
-        self.r = self._per_axis("r", nonnegative=True)
-        self.i, self.j, self.m = (self._per_axis(letter) for letter in "ijm")
+        self.n = self.per_axis("n", positive=True)
+        self.o = self.per_axis("o", positive=True)
+        self.k = self.per_axis("k", positive=True)
+        self.s = self.per_axis("s", positive=True)
+        self.d = self.per_axis("d", positive=True)
+        self.r = self.per_axis("r", nonnegative=True)
+        self.i, self.j, self.m = (self.per_axis(letter) for letter in "ijm")
         self.valid = tuple(
             sympy.Eq(n, s * (o - 1) + d * (k - 1) + 1 + r, evaluate=False)
             for n, o, k, s, d, r in zip(self.n, self.o, self.k, self.s, self.d, self.r))
         self.hits = Signal("N", "N", self._hits, arity=2 * len(axes))
 
-    def _per_axis(self, letter: str, **assumptions) -> tuple:
+    def per_axis(self, letter: str, **assumptions) -> tuple:
+        """One scalar symbol letter_a per axis a."""
         return tuple(scalar(f"{letter}_{axis}", **assumptions) for axis in self.axes)
 
     @staticmethod

@@ -22,9 +22,30 @@ import itertools
 import sympy
 from sympy import Expr, Mod, S, Symbol
 
-from .language import Divides, EqZero, NonNeg, is_multi
+from .language import Bracket, Divides, EqZero, NonNeg, is_multi
 from .normal import ProofError, Term, _linear_coefficient, provably_nonneg, provably_positive
 from .rules import RuleResult, _bound_named, _follows, _map_terms, rule
+
+
+def _integer_valued(e: Expr) -> bool:
+    """e is an integer: a sum of integer multiples of products of integer symbols, floors,
+    ceilings, brackets and remainders of integers (SymPy leaves floor(a/b) undecided)."""
+    if e.is_integer:
+        return True
+    for term in sympy.Add.make_args(sympy.expand(e)):
+        coefficient, rest = term.as_coeff_Mul()
+        if not coefficient.is_Integer:
+            return False
+        for factor in sympy.Mul.make_args(rest):
+            if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+                factor = factor.base
+            if isinstance(factor, Mod):
+                if not all(arg.is_integer for arg in factor.args):
+                    return False
+            elif not (factor.is_integer or isinstance(factor, (sympy.floor, sympy.ceiling,
+                                                                Bracket))):
+                return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,6 +64,8 @@ def _interval(term: Term, v: Symbol) -> tuple[Expr, Expr, list[Expr]]:
         if slope not in (1, -1):
             raise ProofError(f"cannot count {v.name}: {atom} is not a bound v ≥ l or v ≤ h")
         rest = sympy.expand(atom.args[0] - slope * v)
+        if not _integer_valued(rest):
+            raise ProofError(f"cannot count {v.name}: the bound {rest} is not provably an integer")
         (lower if slope == 1 else upper).append((atom, -rest if slope == 1 else rest))
     if len(lower) != 1 or len(upper) != 1:
         raise ProofError(f"cannot count {v.name}: it needs exactly one lower and one upper bound, "
@@ -56,8 +79,9 @@ def count_interval(expr: Expr, var: Symbol | tuple[Symbol, ...]) -> RuleResult:
     """Sum out the scalar ``var`` (or several, in turn) where it only occurs in its two bounds.
 
     Valid for integers l, h: the integers of [l, h] number h - l + 1 when h ≥ l - 1 and none
-    otherwise.  A multi-index is refused: its count is a product over the axes, which the
-    ring Z^D cannot write (state the axes with scalar symbols).
+    otherwise; the bracket is left out where h - l + 1 ≥ 0 is provable.  A multi-index is
+    refused: its count is a product over the axes, which the ring Z^D cannot write (state the
+    axes with scalar symbols).
     """
     variables = var if isinstance(var, tuple) else (var,)
     total = 0
@@ -79,7 +103,9 @@ def _count_one(expr: Expr, var: Symbol) -> RuleResult:
             return None
         low, high, bounds = _interval(term, v)
         count = sympy.expand(high - low + 1)
-        atoms = tuple(a for a in term.atoms if a not in bounds) + (NonNeg(count),)
+        atoms = tuple(a for a in term.atoms if a not in bounds)
+        if not provably_nonneg(count):  # the bracket [h - l + 1 ≥ 0] is 1 where provable
+            atoms += (NonNeg(count),)
         return Term(term.coeff * count, atoms, tuple(u for u in term.bound if u != v))
 
     return _map_terms(expr, rewrite)
@@ -90,9 +116,10 @@ def _count_one(expr: Expr, var: Symbol) -> RuleResult:
 # --------------------------------------------------------------------------------------------
 
 def _residues(e: Expr) -> list[Mod]:
-    """The remainders a mod n in e whose modulus is provably at least 1."""
+    """The remainders a mod n in e of integers a and n with n provably at least 1."""
     found = {node for node in sympy.preorder_traversal(e) if isinstance(node, Mod)}
-    return sorted((r for r in found if provably_positive(r.args[1])), key=str)
+    return sorted((r for r in found if all(arg.is_integer for arg in r.args)
+                   and provably_positive(r.args[1])), key=str)
 
 
 def _bounded_value(e: Expr) -> Expr | None:
@@ -162,24 +189,14 @@ def remainder_as_congruence(expr: Expr) -> RuleResult:
             residue, slope, rest = found
             a, n = residue.args
             j = sympy.expand(-slope * rest)  # c·(a mod n) + rest = 0 says a mod n = -c·rest
+            if not _integer_valued(j):
+                raise ProofError(f"cannot read {atom} as a congruence: {j} is not provably an "
+                                 "integer")
             atoms += [Divides(n, sympy.expand(a - j)), NonNeg(j), NonNeg(sympy.expand(n - 1 - j))]
             changed = True
         return Term(term.coeff, tuple(atoms), term.bound) if changed else None
 
     return _map_terms(expr, rewrite)
-
-
-def _integer_polynomial(c: Expr) -> bool:
-    """c takes integer values: a polynomial with integer coefficients in integer symbols."""
-    if not all(s.is_integer for s in c.free_symbols):
-        return False
-    if not c.free_symbols:
-        return c.is_Integer
-    try:
-        poly = sympy.Poly(c, *sorted(c.free_symbols, key=str))
-    except sympy.PolynomialError:
-        return False
-    return all(coefficient.is_Integer for coefficient in poly.coeffs())
 
 
 @rule("reduce modulo", "[n | e + c·(a mod n)] = [n | e + c·a] for n ≥ 1 and an integer c")
@@ -198,7 +215,7 @@ def reduce_modulo(expr: Expr) -> RuleResult:
             hole = sympy.Dummy("r", integer=True)
             opened = sympy.expand(e.xreplace({residue: hole}))
             slope = _linear_coefficient(opened, hole)
-            if slope is None or not _integer_polynomial(slope):
+            if slope is None or not _integer_valued(slope):
                 raise ProofError(f"cannot reduce {residue} in {atom}: its coefficient {slope} is "
                                  "not provably an integer")
             e = sympy.expand(opened.xreplace({hole: residue.args[0]}))
@@ -218,16 +235,17 @@ def reduce_modulo(expr: Expr) -> RuleResult:
 def reduced_residue(expr: Expr) -> RuleResult:
     """Replace a mod n by a in every term whose own brackets prove 0 ≤ a and a ≤ n - 1.
 
-    Valid because the term vanishes outside its brackets and a mod n = a inside them; only
-    brackets free of remainders serve as facts, so they are left unchanged by the rewrite.
+    Valid because the term vanishes outside its brackets and a mod n = a inside them (where
+    0 ≤ a ≤ n - 1 also gives n ≥ 1); only brackets free of remainders serve as facts, so they
+    are left unchanged by the rewrite.
     """
     def rewrite(term: Term) -> Term | None:
         facts = [a.args[0] for a in term.atoms
                  if isinstance(a, NonNeg) and not a.args[0].has(Mod)]
         found = set()
         for part in (term.coeff, *term.atoms):
-            found.update(r for r in _residues(part)
-                         if _follows(r.args[0], facts)
+            remainders = {node for node in sympy.preorder_traversal(part) if isinstance(node, Mod)}
+            found.update(r for r in remainders if _follows(r.args[0], facts)
                          and _follows(sympy.expand(r.args[1] - 1 - r.args[0]), facts))
         if not found:
             return None
