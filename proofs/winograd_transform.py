@@ -37,16 +37,19 @@ rounding errors grow with them, which is why float32 paths use a small m.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import sympy
 from sympy import ImmutableMatrix
 
 from convproof.symbolic import Claim, Derivation, Signal, Theorem, scalar, universal
 from convproof.symbolic.winograd import (Transforms, evaluation, growth, interpolation,
-                                         toom_cook)
+                                         points_for, standard_points, toom_cook)
 
 ONE_DIM = ((2, 3), (4, 3), (6, 3), (2, 5), (3, 2))
 TWO_DIM = ((2, 3), (4, 3))
+"""F(m, r) proved at the standard points, and at the points of ``points_for`` (the ones the
+numeric paths use) where those differ; the 2-D nesting at the points of ``points_for``."""
 GROWTH_M = range(2, 9)
 
 d, g, e = Signal("d"), Signal("g"), Signal("e")
@@ -63,24 +66,56 @@ def _sum(terms) -> sympy.Expr:
     return sympy.Add(*terms)
 
 
-def _label(tr: Transforms) -> str:
-    symbolic = "" if all(p.is_Rational for p in tr.points) else ",x"
-    return f"{tr.m}_{tr.r}{symbolic}"
+class _Entry(sympy.Function):
+    """Entry of a tabulated signal: its formula, evaluated once the table indices are numbers."""
+
+    @classmethod
+    def eval(cls, name, *indices):
+        formula, offsets = _TABLES[name.name]
+        if all(index.is_Integer for index in indices[offsets:]):
+            return formula(*indices[:offsets], *(int(index) for index in indices[offsets:]))
+        return None
 
 
-@functools.lru_cache(maxsize=None)
+_TABLES: dict[str, tuple] = {}
+
+
+def tabulated(name: str, latex: str, formula, arity: int, offsets: int = 0) -> Signal:
+    """A signal defined entry by entry: ``formula(*offsets, *table indices)``.
+
+    The first ``offsets`` indices may be any expression (tile offsets); the others are numbers
+    when the entry is unfolded (the rule substitutes them into the formula's placeholders).
+    """
+    _TABLES[name] = (formula, offsets)
+    key = sympy.Symbol(name)
+    return Signal(name, latex, lambda *index: _Entry(key, *index), arity=arity)
+
+
+def _symbolic(tr: Transforms) -> bool:
+    return not all(p.is_Rational for p in tr.points)
+
+
+def _where(tr: Transforms) -> str:
+    """How a claim names its points: none for the standard ones."""
+    if _symbolic(tr):
+        return " at symbolic points"
+    if tr.points == standard_points(tr.n - 1):
+        return ""
+    return " at " + ", ".join(map(str, tr.points))
+
+
+def _named(tr: Transforms, tag: str) -> str:
+    """A signal-name suffix unique to the transforms (and a tag for wrong statements)."""
+    return f"{tr.m}_{tr.r}{_where(tr).replace(' ', '')}{tag}"
+
+
+@functools.cache
 def _correlation(r: int, dims: int) -> Signal:
-    """y[u] = Σ_{k<r} g[k] d[u + k] on every axis: the r-tap correlation (no border)."""
+    """y[u] = Σ_{k<r} g[k] d[u + k] along every axis: the r-tap correlation (no border)."""
     def entry(*u):
-        taps = sympy.Array.zeros(*(r,) * dims).shape
         return _sum(g[k] * d[tuple(a + b for a, b in zip(u, k))]
-                    for k in _box(taps))
+                    for k in itertools.product(range(r), repeat=dims))
     return Signal(f"corr{r}x{dims}", rf"\operatorname{{corr}}_{{{r}}}", entry, arity=dims)
-
-
-def _box(shape: tuple[int, ...]):
-    """Every multi-index of a box of the given shape, row-major."""
-    return (tuple(k) for k in sympy.utilities.iterables.cartes(*(range(s) for s in shape)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,8 +129,9 @@ class OneDim:
     """
 
     def __init__(self, tr: Transforms, flip: bool = False, tag: str = ""):
-        self.tr, name = tr, _label(tr) + tag
+        self.tr = tr
         m, r, n = tr.m, tr.r, tr.n
+        name = _named(tr, tag)
         tap = (lambda k: r - 1 - k) if flip else (lambda k: k)
         self.U = tabulated(f"U{name}", "G g", lambda l: _sum(
             tr.G[l, k] * g[tap(k)] for k in range(r)), arity=1)
@@ -103,14 +139,14 @@ class OneDim:
             tr.BT[l, j] * d[o + j] for j in range(n)), arity=2, offsets=1)
         self.Y = tabulated(f"Y{name}", r"A^{T}(U \odot V)", lambda o, i: _sum(
             tr.AT[i, l] * self.U[l] * self.V[o, l] for l in range(n)), arity=2, offsets=1)
+        points = ", ".join(map(str, tr.points))
         self.claim = Claim(
-            f"F({m},{r})" + (" with symbolic points" if tag == "" and "x" in name else ""),
+            f"F({m},{r}){_where(tr)}",
             _sum(e[i] * _correlation(r, 1)[t + i] for i in range(m)),
             _sum(e[i] * self.Y[t, i] for i in range(m)),
             text=f"the {m} outputs of a {r}-tap correlation at every tile offset t, for all "
-                 f"entries of d and g" + (", for all distinct points "
-                                          + ", ".join(map(str, tr.points))
-                                          if "x" in name else ""))
+                 "entries of d and g"
+                 + (f", for all distinct points {points}" if _symbolic(tr) else ""))
 
 
 def one_dim_derivation(sides: OneDim) -> Derivation:
@@ -122,19 +158,16 @@ def one_dim_derivation(sides: OneDim) -> Derivation:
     values_g = [_sum(E_r[l, k] * g[k] for k in range(r)) for l in range(n)]
     product = [_sum(e[i] * g[u - i] for i in range(m) if 0 <= u - i < r) for u in range(n)]
     return (
-        Derivation(sides.claim.lhs, f"F({m},{r}) by Toom-Cook")
+        Derivation(sides.claim.lhs, f"{sides.claim.name} by Toom-Cook")
         .by("definition", _sum(e[i] * g[k] * d[t + i + k] for i in range(m) for k in range(r)),
             "unfold the correlation", signals=(_correlation(r, 1),))
         .by("algebra", _sum(d[t + u] * product[u] for u in range(n)),
             "collect by u = i + k: s[u] = Σ_{i+k=u} e[i] g[k] is the coefficient of x^u in "
             "the product polynomial e(x) g(x), of degree n - 1")
-        .by("algebra", _sum(d[t + u] * C[u, l] * values_e[l] * values_g[l]
-                            for u in range(n) for l in range(n)),
+        .by("algebra", _sum(values_e[l] * values_g[l]
+                            * _sum(C[u, l] * d[t + u] for u in range(n)) for l in range(n)),
             "Lagrange: s(x) = Σ_l e(x_l) g(x_l) L_l(x) + e[m-1] g[r-1] M(x), the values at the "
-            "points and at infinity (the leading coefficients)")
-        .by("swap sums", _sum(values_e[l] * values_g[l]
-                              * _sum(C[u, l] * d[t + u] for u in range(n)) for l in range(n)),
-            "gather the terms of each point l")
+            "points and at infinity (the leading coefficients); gathered by point l")
         .by("algebra", _sum(_sum(tr.AT[i, l] * e[i] for i in range(m))
                             * _sum(tr.G[l, k] * g[k] for k in range(r))
                             * _sum(tr.BT[l, u] * d[t + u] for u in range(n)) for l in range(n)),
@@ -157,7 +190,9 @@ def _one_dim_evidence(tr: Transforms):
 
 @THEOREM.evidence
 def one_dimensional():
-    return [_one_dim_evidence(toom_cook(m, r)) for m, r in ONE_DIM]
+    made = [_one_dim_evidence(toom_cook(m, r)) for m, r in ONE_DIM]
+    return made + [_one_dim_evidence(toom_cook(m, r, points_for(m, r))) for m, r in ONE_DIM
+                   if points_for(m, r) != standard_points(m + r - 2)]
 
 
 @THEOREM.evidence
@@ -172,42 +207,35 @@ def symbolic_points():
 # --------------------------------------------------------------------------------------------
 
 class TwoDim:
-    """The signals of F(m x m, r x r): U = G g Gᵀ, V = Bᵀ d B, Y = Aᵀ (U ⊙ V) A.
+    """The signals of F(m x m, r x r): U = G (g Gᵀ), V = Bᵀ (d B), Y = Aᵀ (U ⊙ V) A.
 
-    ``right`` is the matrix applied to d on the right (B = (Bᵀ)ᵀ; a wrong statement puts
-    another one there).
+    The products are defined one axis at a time, with the halfway signals g Gᵀ and d B (and
+    e A, A (e A) for the output weights): the derivation meets them on its way.  ``right``
+    is the matrix applied to d on the right (B = (Bᵀ)ᵀ; a wrong statement puts another one).
     """
 
     def __init__(self, tr: Transforms, right: ImmutableMatrix | None = None, tag: str = ""):
-        self.tr, name = tr, f"{tr.m}x{tr.m}_{tr.r}x{tr.r}{tag}"
+        self.tr, name = tr, "2d" + _named(tr, tag)
         m, r, n = tr.m, tr.r, tr.n
         B = tr.BT.T if right is None else right
+        self.e2 = tabulated(f"eA{name}", r"e A", lambda i1, l2: _sum(
+            tr.AT[i2, l2] * e[i1, i2] for i2 in range(m)), arity=2)
+        self.g2 = tabulated(f"gG{name}", r"g G^{T}", lambda k1, l2: _sum(
+            tr.G[l2, k2] * g[k1, k2] for k2 in range(r)), arity=2)
+        self.d2 = tabulated(f"dB{name}", r"d B", lambda u1, o2, l2: _sum(
+            B[j2, l2] * d[u1, o2 + j2] for j2 in range(n)), arity=3, offsets=2)
+        self.e12 = tabulated(f"AeA{name}", r"A^{T} e A", lambda l1, l2: _sum(
+            tr.AT[i1, l1] * self.e2[i1, l2] for i1 in range(m)), arity=2)
         self.U = tabulated(f"U{name}", r"G g G^{T}", lambda l1, l2: _sum(
-            tr.G[l1, k1] * tr.G[l2, k2] * g[k1, k2] for k1 in range(r) for k2 in range(r)),
-            arity=2)
+            tr.G[l1, k1] * self.g2[k1, l2] for k1 in range(r)), arity=2)
         self.V = tabulated(f"V{name}", r"B^{T} d B", lambda o1, o2, l1, l2: _sum(
-            tr.BT[l1, j1] * B[j2, l2] * d[o1 + j1, o2 + j2] for j1 in range(n)
-            for j2 in range(n)), arity=4, offsets=2)
+            tr.BT[l1, j1] * self.d2[o1 + j1, o2, l2] for j1 in range(n)), arity=4, offsets=2)
         self.Y = tabulated(f"Y{name}", r"A^{T}(U \odot V)A", lambda o1, o2, i1, i2: _sum(
             tr.AT[i1, l1] * tr.AT[i2, l2] * self.U[l1, l2] * self.V[o1, o2, l1, l2]
             for l1 in range(n) for l2 in range(n)), arity=4, offsets=2)
-        # the halfway signals: the 1-D algorithm applied along axis 2 only, then along axis 1
-        self.e2 = tabulated(f"e2{name}", r"e A", lambda i1, l2: _sum(
-            tr.AT[i2, l2] * e[i1, i2] for i2 in range(m)), arity=2)
-        self.g2 = tabulated(f"g2{name}", r"g G^{T}", lambda k1, l2: _sum(
-            tr.G[l2, k2] * g[k1, k2] for k2 in range(r)), arity=2)
-        self.d2 = tabulated(f"d2{name}", r"d B", lambda u1, o2, l2: _sum(
-            tr.BT[l2, j2] * d[u1, o2 + j2] for j2 in range(n)), arity=3, offsets=2)
-        self.e12 = tabulated(f"e12{name}", r"A e A", lambda l1, l2: _sum(
-            tr.AT[i1, l1] * self.e2[i1, l2] for i1 in range(m)), arity=2)
-        self.g12 = tabulated(f"g12{name}", r"G (g G^{T})", lambda l1, l2: _sum(
-            tr.G[l1, k1] * self.g2[k1, l2] for k1 in range(r)), arity=2)
-        self.d12 = tabulated(f"d12{name}", r"B^{T} (d B)", lambda o1, o2, l1, l2: _sum(
-            tr.BT[l1, j1] * self.d2[o1 + j1, o2, l2] for j1 in range(n)), arity=4,
-            offsets=2)
         tile = [(i1, i2) for i1 in range(m) for i2 in range(m)]
         self.claim = Claim(
-            f"F({m}x{m},{r}x{r})",
+            f"F({m}x{m},{r}x{r}){_where(tr)}",
             _sum(e[i1, i2] * _correlation(r, 2)[t1 + i1, t2 + i2] for i1, i2 in tile),
             _sum(e[i1, i2] * self.Y[t1, t2, i1, i2] for i1, i2 in tile),
             text=f"the {m}x{m} outputs of a {r}x{r} correlation at every tile offset (t_1, t_2), "
@@ -220,9 +248,8 @@ def two_dim_derivation(s: TwoDim) -> Derivation:
     m, r, n = tr.m, tr.r, tr.n
     rows = [(i1, k1, l2) for i1 in range(m) for k1 in range(r) for l2 in range(n)]
     points = [(l1, l2) for l1 in range(n) for l2 in range(n)]
-    full = s.e12[0, 0].func  # noqa: F841 (signals are referenced through ``s`` below)
     return (
-        Derivation(s.claim.lhs, f"F({m}x{m},{r}x{r}) by nesting F({m},{r})")
+        Derivation(s.claim.lhs, f"{s.claim.name} by nesting F({m},{r})")
         .by("definition", _sum(e[i1, i2] * g[k1, k2] * d[t1 + i1 + k1, t2 + i2 + k2]
                                for i1 in range(m) for i2 in range(m)
                                for k1 in range(r) for k2 in range(r)),
@@ -240,36 +267,13 @@ def two_dim_derivation(s: TwoDim) -> Derivation:
                             * _sum(tr.BT[l1, j1] * s.d2[t1 + j1, t2, l2] for j1 in range(n))
                             for l1, l2 in points),
             f"F({m},{r}) along axis 1, for each column point l2")
-        .back("definition", _sum(s.e12[l1, l2] * s.g12[l1, l2] * s.d12[t1, t2, l1, l2]
-                                 for l1, l2 in points),
-              "name the column transforms", signals=(s.e12, s.g12, s.d12))
-        .by("definition", _sum(s.e12[l1, l2] * s.d12[t1, t2, l1, l2]
-                               * _sum(tr.G[l1, k1] * s.g2[k1, l2] for k1 in range(r))
-                               for l1, l2 in points),
-            "unfold G (g Gᵀ)", signals=(s.g12,))
-        .by("definition", _sum(s.e12[l1, l2] * s.d12[t1, t2, l1, l2]
-                               * _sum(tr.G[l1, k1] * tr.G[l2, k2] * g[k1, k2]
-                                      for k1 in range(r) for k2 in range(r))
-                               for l1, l2 in points),
-            "and g Gᵀ", signals=(s.g2,))
-        .back("definition", _sum(s.e12[l1, l2] * s.U[l1, l2] * s.d12[t1, t2, l1, l2]
-                                 for l1, l2 in points),
-              "that is U = G g Gᵀ", signals=(s.U,))
-        .by("definition", _sum(s.e12[l1, l2] * s.U[l1, l2]
-                               * _sum(tr.BT[l1, j1] * s.d2[t1 + j1, t2, l2] for j1 in range(n))
-                               for l1, l2 in points),
-            "unfold Bᵀ (d B)", signals=(s.d12,))
-        .by("definition", _sum(s.e12[l1, l2] * s.U[l1, l2]
-                               * _sum(tr.BT[l1, j1] * tr.BT[l2, j2] * d[t1 + j1, t2 + j2]
-                                      for j1 in range(n) for j2 in range(n))
-                               for l1, l2 in points),
-            "and d B", signals=(s.d2,))
         .back("definition", _sum(s.e12[l1, l2] * s.U[l1, l2] * s.V[t1, t2, l1, l2]
                                  for l1, l2 in points),
-              "that is V = Bᵀ d B", signals=(s.V,))
+              "name the column transforms: U = G (g Gᵀ), V = Bᵀ (d B)",
+              signals=(s.e12, s.U, s.V))
         .by("definition", _sum(tr.AT[i1, l1] * s.e2[i1, l2] * s.U[l1, l2] * s.V[t1, t2, l1, l2]
                                for l1, l2 in points for i1 in range(m)),
-            "unfold the weights A (e A)", signals=(s.e12,))
+            "unfold the output weights Aᵀ (e A)", signals=(s.e12,))
         .by("definition", _sum(tr.AT[i1, l1] * tr.AT[i2, l2] * e[i1, i2] * s.U[l1, l2]
                                * s.V[t1, t2, l1, l2] for l1, l2 in points
                                for i1 in range(m) for i2 in range(m)),
@@ -283,7 +287,7 @@ def two_dim_derivation(s: TwoDim) -> Derivation:
 def two_dimensional():
     made = []
     for m, r in TWO_DIM:
-        sides = TwoDim(toom_cook(m, r))
+        sides = TwoDim(toom_cook(m, r, points_for(m, r)))
         made.append(universal(THEOREM.export(sides.claim), two_dim_derivation(sides)))
     return made
 

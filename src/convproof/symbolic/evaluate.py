@@ -20,7 +20,7 @@ import sympy
 from sympy import Expr, Indexed, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
-from .normal import (ProofError, Term, _linear_coefficient, expand_terms, provably_positive,
+from .normal import (ProofError, Term, linear_coefficient, expand_terms, provably_positive,
                      support_order)
 
 Poly = dict[tuple, Any]
@@ -143,7 +143,7 @@ class _TermEvaluator:
             satisfied.update(arguments)
             solvers = []
             for e in arguments:
-                slope = _linear_coefficient(e, var)
+                slope = linear_coefficient(e, var)
                 solvers.append((scalar(slope), scalar(sympy.expand(e - slope * var))))
             self.order.append((var, kind, solvers))
         self.brackets = []
@@ -282,7 +282,7 @@ class _CompiledTerm:
             names[var] = [f"b{position}_{a}" for a in axes] if is_multi(var) else f"b{position}"
             for axis in axes:
                 target = names[var][axis] if is_multi(var) else names[var]
-                slopes = [_linear_coefficient(e, var) for e in arguments]
+                slopes = [linear_coefficient(e, var) for e in arguments]
                 rests = [sympy.expand(e - a * var) for e, a in zip(arguments, slopes)]
                 if kind == "pinned":
                     emit(f"{target}, _r = divmod(-({code(rests[0], axis)}), {code(slopes[0], axis)})")
@@ -363,7 +363,7 @@ def _box_cost(sizes: dict, dims: int) -> Callable:
             return math.inf
         low, high = [], []
         for e in arguments:
-            slope = _linear_coefficient(e, var)
+            slope = linear_coefficient(e, var)
             rest = _Scalar(sympy.expand(e - slope * var), list(sizes), dims).axes(sizes)
             slope = _Scalar(slope, list(sizes), dims).axes(sizes)
             (low if slope[0] > 0 else high).append((slope, rest))

@@ -200,7 +200,7 @@ def provably_nonzero(e: Expr) -> bool:
 # --------------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=65536)
-def _linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
+def linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
     """The coefficient a of var if e = a·var + rest is linear in var, else None."""
     a = sympy.expand(sympy.diff(e, var))
     if a == 0 or var in a.free_symbols:
@@ -214,12 +214,12 @@ def _bounds(var: Symbol, others: set, brackets: list) -> tuple[str, list[Expr]] 
               and not (b.args[0].free_symbols & others)]
     for b in usable:
         if isinstance(b, EqZero):
-            slope = _linear_coefficient(b.args[0], var)
+            slope = linear_coefficient(b.args[0], var)
             if slope is not None and provably_nonzero(slope):
                 return "pinned", [b.args[0]]
     lower, upper = [], []
     for b in usable:
-        slope = _linear_coefficient(b.args[0], var) if isinstance(b, NonNeg) else None
+        slope = linear_coefficient(b.args[0], var) if isinstance(b, NonNeg) else None
         if slope is not None and provably_positive(slope):
             lower.append(b.args[0])
         elif slope is not None and provably_positive(-slope):

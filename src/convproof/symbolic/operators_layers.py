@@ -24,7 +24,7 @@ import sympy
 from sympy import Expr, Function, Indexed, S, Symbol
 
 from .language import Bracket, Signal, in_range, is_multi, substitute, zsum
-from .normal import ProofError, Term, _linear_coefficient, expand_terms, support_order
+from .normal import ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
 from .rules import differentiate, unfold_all
 from .rules_expectation import LAWS, Expectation, FiniteLaw, check_member
@@ -101,7 +101,7 @@ def _order(term: Term) -> tuple:
     for var, _, _ in order:
         if is_multi(var):
             raise ProofError(f"exact values are taken for scalar indices; {var} is a multi-index")
-    return tuple((var, kind, tuple((_linear_coefficient(e, var), e) for e in arguments))
+    return tuple((var, kind, tuple((linear_coefficient(e, var), e) for e in arguments))
                  for var, kind, arguments in order)
 
 

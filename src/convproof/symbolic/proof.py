@@ -250,6 +250,7 @@ class Theorem:
         self.certifiable: Claim | None = None   # the claim certify(id, spec, shape) checks
         self.claims: dict[str, Claim] = {}
         self._result: Result | None = None
+        self._proving = False
         THEOREMS[id] = self
 
     def evidence(self, builder: Callable[[], Evidence | list[Evidence]]):
@@ -270,7 +271,11 @@ class Theorem:
         return claim
 
     def prove(self) -> Result:
+        if self._proving:
+            raise ProofError(f"{self.id} uses its own claims while it is being proved: prove the "
+                             "lemma as a derivation of its own, or in a theorem it depends on")
         if self._result is None:
+            self._proving = True
             started = time.perf_counter()
             evidence: list[Evidence] = []
             for builder in self.builders:
@@ -283,6 +288,7 @@ class Theorem:
                     evidence.append(Evidence("failed", builder.__name__, False, detail,
                                              time.perf_counter() - t0))
             self._result = Result(self.id, self.required, evidence, time.perf_counter() - started)
+            self._proving = False
         return self._result
 
     def render(self):

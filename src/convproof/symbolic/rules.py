@@ -22,7 +22,7 @@ from sympy import Expr, Indexed, S, Symbol
 
 from .language import (Bracket, Divides, EqZero, NonNeg, Partial, Signal, ZSum, fresh, is_multi,
                        substitute)
-from .normal import (ProofError, Term, _linear_coefficient, expand_terms, provably_nonneg,
+from .normal import (ProofError, Term, linear_coefficient, expand_terms, provably_nonneg,
                      provably_nonzero, provably_positive)
 
 RuleResult = tuple[Expr, int]
@@ -56,11 +56,11 @@ def apply_rule(name: str, expr: Expr, **params) -> RuleResult:
 # Helpers: rewrite term by term
 # --------------------------------------------------------------------------------------------
 
-def _terms_to_expr(terms: list[Term]) -> Expr:
+def terms_to_expr(terms: list[Term]) -> Expr:
     return sympy.Add(*(t.to_expr() for t in terms))
 
 
-def _map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult:
+def map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult:
     """Apply ``rewrite`` to every term (None = unchanged); count the terms it changed."""
     terms, count = [], 0
     for term in expand_terms(expr):
@@ -70,10 +70,10 @@ def _map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult
         else:
             terms.append(new)
             count += 1
-    return _terms_to_expr(terms), count
+    return terms_to_expr(terms), count
 
 
-def _bound_named(term: Term, var: Symbol) -> Symbol | None:
+def bound_named(term: Term, var: Symbol) -> Symbol | None:
     matches = [v for v in term.bound if v.name == var.name]
     if len(matches) > 1:
         raise ProofError(f"two sums over {var.name} in one term: rename one of them")
@@ -93,7 +93,8 @@ def _replace_in_term(term: Term, mapping: dict, drop_atom: Expr | None = None,
 
 @rule("definition", "replace the entries of a defined signal by its defining formula")
 def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
-    """Unfold the given signals once, or with ``signals=None`` every definition, repeatedly."""
+    """Unfold the given signals one level (definitions nested inside stay folded; name them
+    too), or with ``signals=None`` every definition, repeatedly, down to input signals."""
     if signals is None:
         unfolded = unfold_all(expr)
         return unfolded, int(unfolded != expr)
@@ -202,13 +203,13 @@ def differentiate(expr: Expr) -> RuleResult:
 def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> RuleResult:
     to = sympy.sympify(to)
     new = new if new is not None else var
-    slope = _linear_coefficient(to, new)
+    slope = linear_coefficient(to, new)
     if slope not in (1, -1):
         raise ProofError(f"{var} = {to} is not a bijection of the integers (coefficient of "
                          f"{new} must be ±1, got {slope})")
 
     def rewrite(term: Term) -> Term | None:
-        old = _bound_named(term, var)
+        old = bound_named(term, var)
         if old is None:
             return None
         target = fresh(new)
@@ -220,7 +221,7 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         renamed = _replace_in_term(term, mapping, drop_var=old)
         return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("Kronecker delta", "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value; with a "
@@ -228,14 +229,14 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
 def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
     """Eliminate the sum over ``var``; where several brackets pin it, ``value`` says which."""
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         if v is None:
             return None
         options = []
         for atom in term.atoms:
             if isinstance(atom, EqZero):
                 e = atom.args[0]
-                slope = _linear_coefficient(e, v)
+                slope = linear_coefficient(e, v)
                 if slope is not None and slope not in (1, -1) and provably_positive(-slope):
                     e, slope = sympy.expand(-e), sympy.expand(-slope)  # [e = 0] = [-e = 0]
                 if slope is None or not (slope in (1, -1) or provably_positive(slope)):
@@ -260,19 +261,19 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
         return Term(replaced.coeff, replaced.atoms + (Divides(slope, sympy.expand(-rest)),),
                     replaced.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("use the delta", "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be "
       "replaced by e")
 def use_delta(expr: Expr, var: Symbol) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var) or (var if term.free_in(var) else None)
+        v = bound_named(term, var) or (var if term.free_in(var) else None)
         if v is None:
             return None
         for atom in term.atoms:
             if isinstance(atom, EqZero):
-                slope = _linear_coefficient(atom.args[0], v)
+                slope = linear_coefficient(atom.args[0], v)
                 if slope in (1, -1):
                     value = sympy.expand(v - atom.args[0] / slope)
                     if v in value.free_symbols:
@@ -284,7 +285,7 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                                 (atom,) + tuple(substitute(a, {v: value}) for a in others), term.bound)
         return None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def cancel(expr: Expr, factor: Expr) -> RuleResult:
             atoms.append(atom)
         return Term(term.coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 def _decided(atom: Expr) -> Expr | None:
@@ -351,7 +352,7 @@ def antisymmetry(expr: Expr) -> RuleResult:
                 return Term(term.coeff, atoms + (EqZero(e),), term.bound)
         return None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("decide brackets", "a bracket whose condition is provably true is 1, provably false 0")
@@ -366,14 +367,14 @@ def decide(expr: Expr) -> RuleResult:
                 coeff, changed = coeff * value, True
         return Term(coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 def _multipliers(e: Expr, fact: Expr) -> list[Expr]:
     """Candidate nonnegative λ for which λ·fact matches e on some variable's coefficient."""
     candidates = {S.One}
     for var in fact.free_symbols & e.free_symbols:
-        a, f = _linear_coefficient(e, var), _linear_coefficient(fact, var)
+        a, f = linear_coefficient(e, var), linear_coefficient(fact, var)
         if a is not None and f is not None:
             ratio = sympy.cancel(a / f)
             if sympy.fraction(ratio)[1] == 1 and provably_nonneg(ratio):
@@ -381,7 +382,7 @@ def _multipliers(e: Expr, fact: Expr) -> list[Expr]:
     return sorted(candidates, key=str)
 
 
-def _follows(e: Expr, facts: list[Expr]) -> bool:
+def follows(e: Expr, facts: list[Expr]) -> bool:
     """e ≥ 0 follows from facts f ≥ 0: e - Σ λ_f f ≥ 0 by a positivity certificate, for
     multipliers λ ≥ 0 (Fourier–Motzkin style; up to three facts)."""
     for size in (1, 2, 3):
@@ -415,13 +416,13 @@ def implied(expr: Expr) -> RuleResult:
             if not isinstance(atom, NonNeg):
                 continue
             others = [a.args[0] for a in kept if isinstance(a, NonNeg) and a is not atom]
-            if _follows(atom.args[0], _connected(atom.args[0], others)):  # by brackets that stay
+            if follows(atom.args[0], _connected(atom.args[0], others)):  # by brackets that stay
                 kept.remove(atom)
         if len(kept) == len(term.atoms):
             return None
         return Term(term.coeff, tuple(kept), term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,15 +442,15 @@ def division(expr: Expr) -> RuleResult:
             return y - s * sympy.floor(sympy.expand(y / s))
         return node
 
-    return _rewrite_everywhere(expr, rewrite), count
+    return rewrite_everywhere(expr, rewrite), count
 
 
-def _rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
+def rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
     """Rewrite bottom-up, keeping bound variables bound."""
     if isinstance(expr, ZSum):
-        return ZSum(_rewrite_everywhere(expr.body, rewrite), expr.var)
+        return ZSum(rewrite_everywhere(expr.body, rewrite), expr.var)
     if expr.args:
-        expr = expr.func(*(_rewrite_everywhere(a, rewrite) for a in expr.args))
+        expr = expr.func(*(rewrite_everywhere(a, rewrite) for a in expr.args))
     return rewrite(expr)
 
 

@@ -17,7 +17,7 @@ from sympy import Expr
 
 from .language import NonNeg
 from .normal import ProofError, Term, provably_positive
-from .rules import RuleResult, _follows, _map_terms, rule
+from .rules import RuleResult, follows, map_terms, rule
 
 
 def _integral_polynomial(e: Expr) -> bool:
@@ -90,7 +90,7 @@ def bound_under_floor(expr: Expr) -> RuleResult:
             atoms.append(atom)
         return Term(term.coeff, tuple(atoms), term.bound) if changed else None
 
-    result, _ = _map_terms(expr, rewrite)
+    result, _ = map_terms(expr, rewrite)
     return result, count
 
 
@@ -110,12 +110,12 @@ def implied_by_product(expr: Expr) -> RuleResult:
                 continue
             others = list(kept)
             others.remove(atom)  # one occurrence: an equal copy may stay as a fact
-            if _follows(atom.args[0], [a.args[0] for a in others if isinstance(a, NonNeg)]):
+            if follows(atom.args[0], [a.args[0] for a in others if isinstance(a, NonNeg)]):
                 kept.remove(atom)
                 count += 1
         return Term(term.coeff, tuple(kept), term.bound) if len(kept) < len(term.atoms) else None
 
-    result, _ = _map_terms(expr, rewrite)
+    result, _ = map_terms(expr, rewrite)
     return result, count
 
 

@@ -23,8 +23,8 @@ import sympy
 from sympy import Expr, Mod, S, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
-from .normal import ProofError, Term, _linear_coefficient, provably_nonneg, provably_positive
-from .rules import RuleResult, _bound_named, _follows, _map_terms, rule
+from .normal import ProofError, Term, linear_coefficient, provably_nonneg, provably_positive
+from .rules import RuleResult, bound_named, follows, map_terms, rule
 
 
 def _integer_valued(e: Expr) -> bool:
@@ -60,7 +60,7 @@ def _interval(term: Term, v: Symbol) -> tuple[Expr, Expr, list[Expr]]:
     for atom in dict.fromkeys(term.atoms):  # a repeated bracket is one bracket: [P]·[P] = [P]
         if v not in atom.free_symbols:
             continue
-        slope = _linear_coefficient(atom.args[0], v) if isinstance(atom, NonNeg) else None
+        slope = linear_coefficient(atom.args[0], v) if isinstance(atom, NonNeg) else None
         if slope not in (1, -1):
             raise ProofError(f"cannot count {v.name}: {atom} is not a bound v ≥ l or v ≤ h")
         rest = sympy.expand(atom.args[0] - slope * v)
@@ -98,7 +98,7 @@ def _count_one(expr: Expr, var: Symbol) -> RuleResult:
         raise ProofError(f"cannot count the multi-index {var}: count each axis with a scalar")
 
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         if v is None:
             return None
         low, high, bounds = _interval(term, v)
@@ -108,7 +108,7 @@ def _count_one(expr: Expr, var: Symbol) -> RuleResult:
             atoms += (NonNeg(count),)
         return Term(term.coeff * count, atoms, tuple(u for u in term.bound if u != v))
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def remainder_bounds(expr: Expr) -> RuleResult:
                 coeff, changed = coeff * value, True
         return Term(coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 def _single_residue(e: Expr) -> tuple[Mod, Expr, Expr] | None:
@@ -166,7 +166,7 @@ def _single_residue(e: Expr) -> tuple[Mod, Expr, Expr] | None:
         return None
     hole = sympy.Dummy("r", integer=True)
     opened = sympy.expand(e.xreplace({residues[0]: hole}))
-    slope = _linear_coefficient(opened, hole)
+    slope = linear_coefficient(opened, hole)
     if slope not in (1, -1):
         return None
     return residues[0], slope, sympy.expand(opened - slope * hole)
@@ -196,7 +196,7 @@ def remainder_as_congruence(expr: Expr) -> RuleResult:
             changed = True
         return Term(term.coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("reduce modulo", "[n | e + c·(a mod n)] = [n | e + c·a] for n ≥ 1 and an integer c")
@@ -214,7 +214,7 @@ def reduce_modulo(expr: Expr) -> RuleResult:
         for residue in residues:
             hole = sympy.Dummy("r", integer=True)
             opened = sympy.expand(e.xreplace({residue: hole}))
-            slope = _linear_coefficient(opened, hole)
+            slope = linear_coefficient(opened, hole)
             if slope is None or not _integer_valued(slope):
                 raise ProofError(f"cannot reduce {residue} in {atom}: its coefficient {slope} is "
                                  "not provably an integer")
@@ -228,7 +228,7 @@ def reduce_modulo(expr: Expr) -> RuleResult:
         return Term(term.coeff, tuple(new if new is not None else old
                                       for new, old in zip(atoms, term.atoms)), term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("reduced residue", "a mod n = a where the brackets of the same product give 0 ≤ a ≤ n - 1")
@@ -245,15 +245,15 @@ def reduced_residue(expr: Expr) -> RuleResult:
         found = set()
         for part in (term.coeff, *term.atoms):
             remainders = {node for node in sympy.preorder_traversal(part) if isinstance(node, Mod)}
-            found.update(r for r in remainders if _follows(r.args[0], facts)
-                         and _follows(sympy.expand(r.args[1] - 1 - r.args[0]), facts))
+            found.update(r for r in remainders if follows(r.args[0], facts)
+                         and follows(sympy.expand(r.args[1] - 1 - r.args[0]), facts))
         if not found:
             return None
         mapping = {r: r.args[0] for r in found}
         return Term(term.coeff.xreplace(mapping), tuple(a.xreplace(mapping) for a in term.atoms),
                     term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 __all__ = ["count_interval", "remainder_bounds", "remainder_as_congruence", "reduce_modulo",

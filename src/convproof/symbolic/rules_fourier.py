@@ -20,9 +20,9 @@ import sympy
 from sympy import Expr, Indexed, Symbol
 
 from .language import NonNeg, is_multi
-from .normal import ProofError, Term, _linear_coefficient, provably_positive
+from .normal import ProofError, Term, linear_coefficient, provably_positive
 from .operators_fourier import Character
-from .rules import RuleResult, _bound_named, _map_terms, rule
+from .rules import RuleResult, bound_named, map_terms, rule
 
 
 def integer_multiple(e: Expr, a: Expr) -> Expr | None:
@@ -60,7 +60,7 @@ def one_period(expr: Expr, var: Symbol) -> RuleResult:
     negative for slope -a): the bracket sum is 1, and a sum over Z^D is the product of its
     axes.  Refuses a variable that occurs in anything but the two brackets."""
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         if v is None:
             return None
         with_v = [a for a in term.atoms if v in a.free_symbols]
@@ -69,8 +69,8 @@ def one_period(expr: Expr, var: Symbol) -> RuleResult:
             raise ProofError(f"one period: {var} must occur in exactly two brackets "
                              f"[0 ≤ e + a·{var} ≤ a - 1] and nowhere else, in {term.to_expr()}")
         low, high = (a.args[0] for a in with_v)
-        slope = _linear_coefficient(low, v)
-        if slope is None or _linear_coefficient(high, v) != sympy.expand(-slope):
+        slope = linear_coefficient(low, v)
+        if slope is None or linear_coefficient(high, v) != sympy.expand(-slope):
             raise ProofError(f"one period: the brackets are not linear in {var} with "
                              "opposite slopes")
         period = slope if provably_positive(slope) else sympy.expand(-slope)
@@ -84,7 +84,7 @@ def one_period(expr: Expr, var: Symbol) -> RuleResult:
         atoms = tuple(a for a in term.atoms if a not in with_v)
         return Term(term.coeff, atoms, tuple(b for b in term.bound if b != v))
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 def _period_boxes(term: Term) -> list[tuple[Expr, Expr]]:
@@ -126,7 +126,7 @@ def remainder_in_box(expr: Expr) -> RuleResult:
         coeff = walk(term.coeff)
         return Term(coeff, atoms, term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def _rewrite_characters(expr: Expr,
         coeff = term.coeff.replace(lambda n: isinstance(n, Character), visit)
         return Term(coeff, term.atoms, term.bound) if count > before else None
 
-    result, _ = _map_terms(expr, per_term)
+    result, _ = map_terms(expr, per_term)
     return result, count
 
 

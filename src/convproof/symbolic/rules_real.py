@@ -25,10 +25,10 @@ from sympy import Expr, Indexed, S
 
 from .language import (Bracket, NonNeg, Partial, Signal, ZSum, defined_signals, product,
                        summation_variables)
-from .normal import (ProofError, Term, _linear_coefficient, expand_terms, normal_form,
+from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_form,
                      provably_nonneg)
 from .operators_layers import Positive
-from .rules import RuleResult, _map_terms, derivative, rule, unfold, unfold_all
+from .rules import RuleResult, map_terms, derivative, rule, unfold, unfold_all
 from .rules_expectation import Expectation
 
 POSITIVE, NONNEGATIVE = "positive", "nonnegative"
@@ -66,7 +66,7 @@ def _sum_sign(total: ZSum) -> str | None:
     rest = _weakest([sign(f) for f in others])
     if rest is None:
         return None
-    slopes = {_linear_coefficient(b.args[0], var): b.args[0] for b in brackets}
+    slopes = {linear_coefficient(b.args[0], var): b.args[0] for b in brackets}
     if rest == POSITIVE and len(brackets) == 2 and set(slopes) == {1, -1}:
         low, high = var - slopes[1], slopes[-1] + var
         if provably_nonneg(sympy.expand(high - low)):
@@ -115,7 +115,7 @@ def _require_positive(e: Expr, what: str) -> None:
 # Helpers
 # --------------------------------------------------------------------------------------------
 
-def _rewrite_everywhere(expr: Expr, rewrite) -> tuple[Expr, int]:
+def _rewrite_counting(expr: Expr, rewrite) -> tuple[Expr, int]:
     """Rewrite nodes bottom-up (bound variables stay bound); count the rewrites."""
     count = 0
 
@@ -187,7 +187,7 @@ def powers(expr: Expr, base: Expr) -> RuleResult:
         new_coeff = term.coeff if coeff is None else sympy.Mul(*coeff[0]) * coeff[1]
         return Term(new_coeff, new_atoms, term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("power of a product", "(f·A)^p = f^p · A^p for a positive coefficient f and A > 0 "
@@ -211,7 +211,7 @@ def power_of_product(expr: Expr) -> RuleResult:
             atoms.append(rest ** atom.exp)
         return Term(coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def logarithm(expr: Expr) -> RuleResult:
             factors = list(sympy.Mul.make_args(split[0])) + [split[1]]
         return sympy.Add(*(_log_of_factor(f) for f in factors))
 
-    return _rewrite_everywhere(expr, rewrite)
+    return _rewrite_counting(expr, rewrite)
 
 
 @rule("exponential laws", "e^(a + b) = e^a · e^b")
@@ -255,7 +255,7 @@ def exponential(expr: Expr) -> RuleResult:
             return product(sympy.exp(a) for a in node.args[0].args)
         return None
 
-    return _rewrite_everywhere(expr, rewrite)
+    return _rewrite_counting(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +315,7 @@ def positive_part(expr: Expr) -> RuleResult:
             return (u + sympy.sqrt(u ** 2)) / 2
         return None
 
-    return _rewrite_everywhere(expr, rewrite)
+    return _rewrite_counting(expr, rewrite)
 
 
 def _sign_pair(atoms: list) -> tuple[Expr, Expr, Expr] | None:
@@ -345,7 +345,7 @@ def sign_rule(expr: Expr) -> RuleResult:
         atoms.remove(partner)
         return Term(term.coeff, tuple(atoms) + (2 * Positive(u) - 1,), term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import EqZero, NonNeg, is_multi, summation_variables
-from .normal import (ProofError, Term, _linear_coefficient, provably_nonneg,
+from .normal import (ProofError, Term, linear_coefficient, provably_nonneg,
                      provably_positive)
-from .rules import _bound_named, _map_terms, _rewrite_everywhere, rule
+from .rules import bound_named, map_terms, rewrite_everywhere, rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def _same_floor(a: Expr, b: Expr) -> bool:
 
 def _replace_floor(expr: Expr, target: Expr, value: Expr) -> Expr:
     """Every occurrence of the floor ``target`` (up to expansion of its argument) by value."""
-    return _rewrite_everywhere(expr, lambda node: value if _same_floor(node, target) else node)
+    return rewrite_everywhere(expr, lambda node: value if _same_floor(node, target) else node)
 
 
 def _lower_floors(e: Expr) -> Expr | None:
@@ -70,7 +70,7 @@ def _lower_floors(e: Expr) -> Expr | None:
         numerator, denominator = parts
         hole = sympy.Dummy("F")
         holed = sympy.expand(_replace_floor(e, atom, hole))
-        slope = _linear_coefficient(holed, hole)
+        slope = linear_coefficient(holed, hole)
         if slope is None and hole in holed.free_symbols:
             return None
         if slope is None or provably_nonneg(-slope):
@@ -107,7 +107,7 @@ def _slope_brackets(term: Term, var: Symbol, slope: int) -> list[tuple[Expr, Exp
     found = []
     for atom in term.atoms:
         if isinstance(atom, NonNeg) and var in atom.args[0].free_symbols:
-            if _linear_coefficient(atom.args[0], var) == slope:
+            if linear_coefficient(atom.args[0], var) == slope:
                 found.append((atom, sympy.expand(atom.args[0] - slope * var)))
     return found
 
@@ -146,7 +146,7 @@ def floor_shift(expr: Expr) -> tuple[Expr, int]:
         count += 1
         return sympy.floor(sympy.expand(remainder) / denominator) + quotient
 
-    return _rewrite_everywhere(expr, rewrite), count
+    return rewrite_everywhere(expr, rewrite), count
 
 
 def _floor_in(e: Expr, chosen: Expr | None) -> tuple[Expr, Expr, Expr] | None:
@@ -159,7 +159,7 @@ def _floor_in(e: Expr, chosen: Expr | None) -> tuple[Expr, Expr, Expr] | None:
     atom = floors[0]
     hole = sympy.Dummy("F")
     holed = sympy.expand(_replace_floor(e, atom, hole))
-    slope = _linear_coefficient(holed, hole)
+    slope = linear_coefficient(holed, hole)
     rest = sympy.expand(holed - (slope or 0) * hole)
     if slope not in (1, -1) or hole in rest.free_symbols or rest.is_integer is not True:
         raise ProofError(f"{e} is not ±floor(A/s) plus an integer")
@@ -193,7 +193,7 @@ def floor_bounds(expr: Expr, floor: Expr | None = None) -> tuple[Expr, int]:
                 atoms.append(at_least if slope == 1 else at_most)
         return Term(term.coeff, tuple(atoms), term.bound) if changed else None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("floor value", "floor(A/s) = q where the brackets of the term give s·q ≤ A ≤ s·q + s - 1")
@@ -226,7 +226,7 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
                              f"floor(A/s) of {term.to_expr()} from its brackets")
         return Term(coeff, atoms, term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("ceil as floor", "ceil(A/s) = floor((A + s - 1)/s), and -floor(-A/s) = ceil(A/s), for "
@@ -253,7 +253,7 @@ def ceil_as_floor(expr: Expr) -> tuple[Expr, int]:
                 return sympy.floor((-numerator + denominator - 1) / denominator)
         return node
 
-    return _rewrite_everywhere(expr, rewrite), count
+    return rewrite_everywhere(expr, rewrite), count
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,7 +282,7 @@ def max_as_cases(expr: Expr) -> tuple[Expr, int]:
             return NonNeg(sympy.expand(e)) * e
         return NonNeg(sympy.expand(a - b)) * a + NonNeg(sympy.expand(b - a - 1)) * b
 
-    return _rewrite_everywhere(expr, rewrite), count
+    return rewrite_everywhere(expr, rewrite), count
 
 
 def _assign_bracket(expr: Expr, argument: Expr, value: int) -> Expr:
@@ -298,7 +298,7 @@ def _assign_bracket(expr: Expr, argument: Expr, value: int) -> Expr:
                 return sympy.S(1 - value)
         return node
 
-    return _rewrite_everywhere(expr, rewrite)
+    return rewrite_everywhere(expr, rewrite)
 
 
 @rule("case split", "E = [e ≥ 0]·E|[e≥0]=1 + [e < 0]·E|[e≥0]=0 for a scalar integer e: the "
@@ -332,7 +332,7 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
     shift = sympy.sympify(shift)
 
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         if v is None:
             return None
         start, low, end, high = _box(term, v)
@@ -345,7 +345,7 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
 
         def move(node: Expr) -> Expr:
             if isinstance(node, sympy.Mod) and sympy.expand(node.args[1] - size) == 0 \
-                    and _linear_coefficient(node.args[0], v) == 1:
+                    and linear_coefficient(node.args[0], v) == 1:
                 return sympy.Mod(sympy.expand(node.args[0] + shift), size)
             return node
 
@@ -356,11 +356,11 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
             return marker if move(node) is not node else node
 
         for part in (term.coeff, *rest):
-            hidden = _rewrite_everywhere(part, hide)
+            hidden = rewrite_everywhere(part, hide)
             if v in hidden.free_symbols:
                 raise ProofError(f"cyclic change of index: {part} depends on {var.name} outside "
                                  f"({var.name} + c) mod {size}")
-        return Term(_rewrite_everywhere(term.coeff, move),
-                    (start, end) + tuple(_rewrite_everywhere(a, move) for a in rest), term.bound)
+        return Term(rewrite_everywhere(term.coeff, move),
+                    (start, end) + tuple(rewrite_everywhere(a, move) for a in rest), term.bound)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)

@@ -22,9 +22,9 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import EqZero, NonNeg, is_multi
-from .normal import ProofError, Term, _linear_coefficient, expand_terms, provably_nonneg
+from .normal import ProofError, Term, linear_coefficient, expand_terms, provably_nonneg
 from .proof import Claim, Derivation, Evidence, universal
-from .rules import RuleResult, _bound_named, _map_terms, _terms_to_expr, rule
+from .rules import RuleResult, bound_named, map_terms, terms_to_expr, rule
 
 
 def _bounds(term: Term, var: Symbol) -> tuple[list, list, list]:
@@ -34,7 +34,7 @@ def _bounds(term: Term, var: Symbol) -> tuple[list, list, list]:
     for atom in term.atoms:
         if var not in atom.free_symbols:
             continue
-        slope = _linear_coefficient(atom.args[0], var) if isinstance(atom, NonNeg) else None
+        slope = linear_coefficient(atom.args[0], var) if isinstance(atom, NonNeg) else None
         if slope == 1:
             lower.append((sympy.expand(var - atom.args[0]), atom))
         elif slope == -1:
@@ -67,7 +67,7 @@ def empty(expr: Expr) -> RuleResult:
                 return Term(sympy.S.Zero, term.atoms, term.bound)
         return None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("split the last term", "[v ≤ h] = [v ≤ h - 1] + [v = h] for integers: the sum up to h is "
@@ -75,7 +75,7 @@ def empty(expr: Expr) -> RuleResult:
 def split_last(expr: Expr, var: Symbol) -> RuleResult:
     terms, count_ = [], 0
     for term in expand_terms(expr):
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         upper = _bounds(term, v)[1] if v is not None and not is_multi(v) else []
         if not upper:
             terms.append(term)
@@ -85,7 +85,7 @@ def split_last(expr: Expr, var: Symbol) -> RuleResult:
         terms.append(Term(term.coeff, rest + (NonNeg(sympy.expand(high - 1 - v)),), term.bound))
         terms.append(Term(term.coeff, rest + (EqZero(sympy.expand(high - v)),), term.bound))
         count_ += 1
-    return _terms_to_expr(terms), count_
+    return terms_to_expr(terms), count_
 
 
 def _power_of(coeff: Expr, ratio: Expr, var: Symbol) -> tuple[Expr, Expr] | None:
@@ -114,7 +114,7 @@ def _without_factor(expr: Expr, factor: Expr) -> Expr | None:
 def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
     """The coefficient must carry the factor 1 - μ, so no division by 1 - μ is made."""
     def rewrite(term: Term) -> Term | None:
-        v = _bound_named(term, var)
+        v = bound_named(term, var)
         box = _box(term, v) if v is not None else None
         found = _power_of(term.coeff, ratio, v) if box is not None else None
         if found is None:
@@ -129,7 +129,7 @@ def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
         telescoped = ratio ** sympy.expand(low + beta) - ratio ** sympy.expand(high + 1 + beta)
         return _without(term, v, brackets, reduced * telescoped)
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 @rule("sum hypothesis", "replace the sum Σ_v [box] y[v] by its value c, by a hypothesis "
@@ -154,7 +154,7 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
                             tuple(u for u in term.bound if u != v))
         return None
 
-    return _map_terms(expr, rewrite)
+    return map_terms(expr, rewrite)
 
 
 def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
