@@ -120,3 +120,7 @@ def tanh_plus():
 @THEOREM.mutant("relu' = 1 everywhere")
 def relu_identity():
     return evaluated(Claim("relu", RELU.lhs, delta), [_at(-1)])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -187,3 +187,7 @@ def uncorrected():
 def same_update():
     point = Values({eta: 1, eps: 1, v_hat: 0, r_hat: 4})
     return evaluated(Claim("the notes' update", notes_step, standard_step), [point])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

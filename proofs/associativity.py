@@ -292,3 +292,7 @@ def short_kernel():
     claim = Claim("kernel size", SIZE.lhs, box(r, 0, k1 + k2 - 3) * composite[g, o, c, r],
                   indices=KERNEL_ENTRIES)
     return certified(claim, _layer_points([_LAYERS[0]]))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

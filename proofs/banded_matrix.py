@@ -146,3 +146,7 @@ def short_band():
                   indices={g: st.group_box(g), o: st.outputs(o), c: st.inputs(c),
                            i: st.positions(i), j: st.pixels(j)})
     return certified(claim, conv_points(st, dims=(1,)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -268,3 +268,7 @@ def fold_without_mean():
                    arity=2)
     claim = Claim("folding", FOLD.lhs, corr_fold[b, g, o, i] + wrong[g, o], indices=OUTPUT)
     return certified(claim, [_fold_point()])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -118,3 +118,7 @@ def convolution_reverses():
 def correlation_is_convolution():
     claim = Claim("no flip", f_corr_g[t], f_conv_g[t], indices=CORR_SUPPORT)
     return certified(claim, _points((1,)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -267,3 +267,7 @@ def even_half_padding():
     points = [axis_point(st, size, 2 * half, 1, 1, half, half, more={h: half})
               for size, half in ((5, 1), (6, 2))]
     return certified(claim, points)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -128,3 +128,7 @@ def linear_convolution():
     wrong = Signal("x*w_cut", "c", lambda t_: zsum(
         in_range(j, n) * x[j] * in_range(t_ - j, n) * w[t_ - j], j), arity=1)
     return torus_certified(_against_product(wrong, "lin"), _points((1,)), n)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

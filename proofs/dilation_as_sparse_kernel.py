@@ -191,3 +191,7 @@ def undivided_index():
     claim = Claim("entries", ENTRIES.lhs, st.taps(st.d * m) * w[g, o, c, st.d * m],
                   indices=ENTRIES.indices)
     return certified(claim, _dilated_points())
+
+
+prove = THEOREM.prove
+render = THEOREM.render

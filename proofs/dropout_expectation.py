@@ -119,3 +119,7 @@ def keep_p():
 def variance_without_scale():
     claim = Claim("variance", SPREAD.lhs, x[j] ** 2 * p)
     return evaluated(claim, [_coin_flip("m", sympy.Rational(1, 2))])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

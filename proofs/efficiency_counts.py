@@ -268,3 +268,7 @@ def same_size_output():
 def no_biases():
     return certified(Claim(LAYER.name, PARAMETERS, st.groups * st.c_out * st.c_in * k_count),
                      POINTS)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -106,3 +106,7 @@ def channel_flip():
     claim = Claim("flip", FLIP.lhs, correlation(x, both, st, name="corr_flip_both")[b, g, o, i],
                   indices=OUTPUT)
     return certified(claim, conv_points(st, dims=(1, 2)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

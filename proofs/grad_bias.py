@@ -64,3 +64,7 @@ def certificate():
 def averaged():
     claim = Claim("bias gradient", BIAS.lhs, BIAS.rhs / st.batch, indices=BIAS.indices)
     return certified(claim, [p for p in conv_points(st, dims=(1,)) if p.values[st.batch] > 1])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -239,3 +239,7 @@ def channels_not_swapped():
     wrong = Signal("corr_noswap", "r'", entry, arity=4)
     points = [p for p in _points() if p.values[st.c_in] != p.values[st.c_out]]
     return certified(Claim("flipped correlation", FLIPPED.lhs, wrong[b, g, c, j], indices=INPUT), points)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

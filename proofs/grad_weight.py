@@ -124,3 +124,7 @@ def no_dilation():
     claim = Claim("weight gradient", WEIGHT.lhs, st.group_box(g1) * st.outputs(o1) * wrong[g1, o1, c1, m1],
                   indices=WEIGHT.indices)
     return certified(claim, conv_points(st, dims=(1, 2)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

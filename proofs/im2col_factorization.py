@@ -102,3 +102,7 @@ def no_padding_box():
 def weights_transposed():
     swapped = Signal("W_swap", "W'", lambda g_, o_, c_, m_: w[g_, c_, o_, m_], arity=4)
     return _refuted_by_grid(col, swapped)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

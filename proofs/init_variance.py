@@ -212,3 +212,7 @@ def xavier_sum():
     wrong = sympy.Eq(s2, 1 / (n_in + n_out), evaluate=False)
     return evaluated(Claim("Xavier", AVERAGE.lhs, 1, hypotheses=(wrong,)),
                      [Values({n_in: 1, n_out: 2})])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -218,3 +218,7 @@ def reflect_as_replicate():
 @THEOREM.mutant("circular padding's Jacobian against conv_transpose_matrix of reflect padding")
 def circular_as_reflect():
     return matrix_check("circular", _matrix_points("reflect"), matrix_mode="reflect")
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -313,3 +313,7 @@ def flipped_band():
     claim = Claim("banded weight gradient", CONV_WEIGHT.lhs, WEIGHT_BOXES * wrong[g1, o1, c1, m1],
                   indices=CONV_WEIGHT.indices)
     return certified(claim, [p for p in _conv_points() if max(p.values[st.k]) > 1])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

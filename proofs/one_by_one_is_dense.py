@@ -175,3 +175,7 @@ def stride_ignored():
     claim = Claim("one tap", STRIDED.lhs, dense[b, g, o, i - st.p], hypotheses=STRIDED.hypotheses,
                   indices=OUTPUT)
     return certified(claim, [p for p in _one_tap_points(8) if p.values[st.s] != (1,)])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

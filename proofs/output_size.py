@@ -178,3 +178,7 @@ def dilation_ignored():
 def overhanging_window():
     overhang = zsum(le(0, u) * le(st.s * u + span_end, st.n + st.p + st.q), u)
     return certified(Claim("count", kernel_fits(st) * overhang, COUNT.rhs), grid())
+
+
+prove = THEOREM.prove
+render = THEOREM.render

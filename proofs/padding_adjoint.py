@@ -251,3 +251,7 @@ def circular_wrong_wrap():
     ax = AXES["circular"]
     wrong = (ax.pieces[0], Piece(0, p - 1, lambda k: k), ax.pieces[2])
     return _table_evidence("circular", wrong)
+
+
+prove = THEOREM.prove
+render = THEOREM.render

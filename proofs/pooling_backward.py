@@ -328,3 +328,7 @@ def unnormalised():
     claim = Claim("average backward", AVERAGE_BACKWARD.lhs, AVERAGE_BACKWARD.rhs * volume,
                   hypotheses=AVERAGE_BACKWARD.hypotheses, indices=INDICES)
     return certified(claim, [p for p in _avg_points() if p.values[volume] > 1][:1])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -226,3 +226,7 @@ def max_pooling_invariant():
     return certified(pooled_claim(3, 1, 1, (0, 3)), [Point({}, 1)])
 
 
+
+
+prove = THEOREM.prove
+render = THEOREM.render

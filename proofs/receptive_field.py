@@ -169,3 +169,7 @@ def product_too_long():
 @THEOREM.mutant("receptive field without the dilation")
 def dilation_missing():
     return certified(_depth_claim(3, closed_form(3, dilated=False)), [_depth_point(3)])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -171,3 +171,7 @@ def kernel_turned_forward():
 def scaling_commutes():
     claim = Claim("decimation", SCALING.lhs, decimated_corr[i0], indices=SCALING.indices)
     return certified(claim, [Point({k: 2}, 1, label={"k": 2})])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -237,3 +237,7 @@ def no_lift():
 def bias_everywhere():
     return certified(Claim("w0", vector((b_,) * 5, r), e0[0, 0, r], indices={r: in_range(r, st.n)}),
                      _notes_point())
+
+
+prove = THEOREM.prove
+render = THEOREM.render

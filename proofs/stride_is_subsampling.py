@@ -224,3 +224,7 @@ def no_output_padding():
                   hypotheses=(sympy.Eq(st.a, 0, evaluate=False),), indices=INPUT)
     dropped = [p for p in conv_points(st, dims=(1,)) if value_at(st.unused, p) != (0,)]
     return certified(claim, dropped[:1])
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -220,3 +220,7 @@ def wrong_diagonal():
                   hypotheses=DIAGONALS.hypotheses,
                   indices={**ENTRY, i: st.positions(i), j: st.pixels(j)})
     return certified(claim, _line_points(stride=1))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -122,3 +122,7 @@ def wrong_direction():
     claim = Claim("circular", CIRCULAR.lhs, circ[b, g, o, sympy.Mod(i + t, st.n)],
                   hypotheses=CIRCULAR.hypotheses, indices=OUTPUT)
     return certified(claim, _shift_points((1, 2)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

@@ -78,3 +78,26 @@ def derivation():
 @THEOREM.evidence
 def certificate():
     return certified(ADJOINT, conv_points(st), "exact on the standard grid, groups included")
+
+
+@THEOREM.mutant("the adjoint without the output padding (a = 0 always)")
+def no_output_padding():
+    claim = Claim("adjoint", ADJOINT.lhs, ADJOINT.rhs,
+                  hypotheses=(sympy.Eq(st.a, 0, evaluate=False),))
+    return certified(claim, conv_points(st, dims=(1,)))
+
+
+@THEOREM.mutant("a transposed convolution that scatters with the flipped kernel")
+def flipped_scatter():
+    def entry(b_, g_, c_, j_):
+        return le(0, j_) * le(j_, st.transposed_size - 1) * zsum(
+            st.outputs(o) * st.positions(i) * st.taps(m) * w[g_, o, c_, st.k - 1 - m]
+            * y[b_, g_, o, i] * eq(j_, st.input_index(i, m)), o, i, m)
+    flipped = Signal("convT_flipped", r"\operatorname{conv}^{T}_{\text{flip}}", entry, arity=4)
+    claim = Claim("adjoint", ADJOINT.lhs, input_inner(lambda *ix: x[ix], flipped, st),
+                  hypotheses=(OUTPUT_PADDING,))
+    return certified(claim, conv_points(st, dims=(1, 2)))
+
+
+prove = THEOREM.prove
+render = THEOREM.render

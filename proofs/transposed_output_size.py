@@ -154,3 +154,7 @@ def without_output_padding():
 def one_stride_too_many():
     claim = Claim("one of s", lt(st.a, st.s) * forward(transposed + st.s), ONE_OF_S.rhs)
     return certified(claim, grid())
+
+
+prove = THEOREM.prove
+render = THEOREM.render

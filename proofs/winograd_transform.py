@@ -356,3 +356,7 @@ def missing_transpose():
 def flipped_kernel():
     sides = OneDim(toom_cook(2, 3), flip=True, tag="_flip")
     return universal(sides.claim, one_dim_derivation(sides))
+
+
+prove = THEOREM.prove
+render = THEOREM.render
