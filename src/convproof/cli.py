@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from typing import Callable
@@ -59,19 +60,44 @@ def prove_all(ids: list[str], report: Callable[[str], None] = _progress) -> list
     return [results[tid] for tid in ids]
 
 
+def _summary(tid: str) -> dict:
+    """Prove one id (its dependencies too, in this process) and return the JSON summary."""
+    return prove_all([tid], report=lambda line: None)[0].as_json()
+
+
+def prove_summaries(ids: list[str], jobs: int, report: Callable[[str], None] = _progress) -> list[dict]:
+    """The JSON summaries of ``ids``, proved by ``jobs`` processes (theorems are independent;
+    each process proves the dependencies it needs)."""
+    if jobs <= 1 or len(ids) == 1:
+        return [r.as_json() for r in prove_all(ids, report)]
+    import concurrent.futures
+    import multiprocessing
+    context = multiprocessing.get_context("fork")
+    summaries = {}
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        futures = {pool.submit(_summary, tid): tid for tid in ids}
+        for count, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            summary = future.result()
+            summaries[summary["id"]] = summary
+            mark = "ok" if summary["ok"] else "FAILED"
+            report(f"[{count:2d}/{len(ids)}] {summary['id']:34s} {mark:6s} "
+                   f"{', '.join(summary['levels']) or '-':28s} {summary['seconds']:6.2f}s")
+    return [summaries[tid] for tid in ids]
+
+
 def _prove(args: argparse.Namespace) -> int:
     ids = _theorem_ids(args.ids)
     started = time.perf_counter()
     if args.mutants:
         return _mutants(ids, args.json, started)
-    results = prove_all(ids)
-    failed = [r for r in results if not r.ok]
+    summaries = prove_summaries(ids, args.jobs)
+    failed = [s for s in summaries if not s["ok"]]
     if args.json:
-        print(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
+        print(json.dumps(summaries, indent=2, ensure_ascii=False))
     else:
-        for r in failed:
-            print(f"{r.id}: {r.message}")
-    _progress(f"{len(results) - len(failed)} of {len(results)} theorems at their catalog level "
+        for s in failed:
+            print(f"{s['id']}: {s['message']}")
+    _progress(f"{len(summaries) - len(failed)} of {len(summaries)} theorems at their catalog level "
               f"in {time.perf_counter() - started:.1f}s")
     return 1 if failed else 0
 
@@ -114,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--json", action="store_true", help="print a JSON list of results")
     prove.add_argument("--mutants", action="store_true",
                        help="run the wrong statements instead: each must be refused")
+    prove.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="processes proving in parallel (default: one per core)")
     prove.set_defaults(run=_prove)
     for name, (_, text) in DELEGATED.items():
         commands.add_parser(name, help=f"{text} (see convproof {name} --help)", add_help=False)

@@ -104,6 +104,19 @@ def _quotient(a: int, b: int):
 _NAMESPACE["_q"] = _quotient
 
 
+@functools.lru_cache(maxsize=65536)
+def _axis_function(expr: Expr, symbols: tuple[Symbol, ...], dims: int) -> Callable:
+    """expr compiled to a function of the symbols' values returning its per-axis values."""
+    numerator, denominator = _over_integer(expr)
+    axes = range(dims) if any(is_multi(s) for s in symbols) else [None]
+    parts = []
+    for axis in axes:
+        names = {s: f"v[{i}][{axis}]" if is_multi(s) else f"v[{i}]" for i, s in enumerate(symbols)}
+        top = _source(numerator, names)
+        parts.append(top if denominator == 1 else f"_q({top}, {_source(denominator, names)})")
+    return eval(f"lambda v: ({', '.join(parts)},)", dict(_NAMESPACE))
+
+
 class _Scalar:
     """An expression compiled for ``dims`` axes: ``axes(env)`` is the tuple of its per-axis
     values (one value if it involves no multi-index).  A rational expression is compiled as
@@ -116,15 +129,7 @@ class _Scalar:
         if missing:
             raise ProofError(f"no value for {', '.join(sorted(map(str, missing)))} in {expr}")
         self.multi = any(is_multi(s) for s in self.symbols)
-        numerator, denominator = _over_integer(expr)
-        axes = range(dims) if self.multi else [None]
-        parts = []
-        for axis in axes:
-            names = {s: f"v[{i}][{axis}]" if is_multi(s) else f"v[{i}]"
-                     for i, s in enumerate(self.symbols)}
-            top = _source(numerator, names)
-            parts.append(top if denominator == 1 else f"_q({top}, {_source(denominator, names)})")
-        self.function = eval(f"lambda v: ({', '.join(parts)},)", dict(_NAMESPACE))
+        self.function = _axis_function(expr, tuple(self.symbols), dims)
 
     def axes(self, env: dict) -> tuple:
         return self.function([env[s] for s in self.symbols])
