@@ -1,0 +1,181 @@
+"""Checks of the convolution family: forward, transposed, and the two gradients.
+
+The expected outputs are the derived matrices' (:mod:`.models`); on a difference the function
+is probed with impulses, a zero input and random inputs (:mod:`.probe`) and the outputs are
+matched against the family of known faults (:mod:`.diagnose`, :mod:`.faults`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .compare import close
+from .derived import derive, sum_text
+from .diagnose import describe, diagnose_linear, explain_values, find
+from .faults import FAMILY
+from .interop import Caller
+from .models import Model
+from .outcome import CheckResult
+from .probe import impulses
+from .problems import BATCH, conv_models, gradient_models, transposed_models
+from .runner import Arrays, cast, flag, operation_name, run
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution and transposed convolution: fn(x, w, b) -> y
+# --------------------------------------------------------------------------------------------
+
+class ConvCheck:
+    """fn(x, w, b) -> y of a convolution or transposed convolution (b None without bias)."""
+
+    arguments = ("x", "w", "b")
+    outputs = ("y",)
+
+    def __init__(self, name: str, problems: Sequence[Model]) -> None:
+        self.name, self.problems = name, problems
+
+    def draw(self, model: Model, rng: np.random.Generator, batch: int = BATCH) -> Arrays:
+        x = rng.standard_normal((batch, model.in_channels, *model.size))
+        w = rng.standard_normal(model.spec.weight_shape)
+        return x, w, rng.standard_normal(model.out_channels) if model.bias else None
+
+    def expected(self, model: Model, args: Arrays) -> tuple[np.ndarray, ...]:
+        return (model.predict(args, exact=True),)
+
+    def diagnose(self, model: Model, call: Caller, rng: np.random.Generator, dtype: np.dtype,
+                 tol: float, args: Arrays, got: tuple[np.ndarray, ...]) -> str:
+        """Probe with one impulse per input channel and pixel (fixed random weight and bias)."""
+        _, w, b = self.draw(model, rng)
+        probes = cast((impulses((model.in_channels, *model.size), rng), w, b), dtype)
+        (y,) = call(*probes)
+        return diagnose_linear(model, FAMILY, cast(probes, np.float64), y, tol, ("y", "x"))
+
+
+_CONV_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+                      output_padding=0, bias=True, kernel_size=None)
+
+
+def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: Any = 0,
+               dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+               bias: bool = True, kernel_size: Any = None, dtype: Any = np.float64,
+               trials: int = 3, backend: str | Callable[[np.ndarray], Any] = "numpy",
+               seed: int | None = None) -> CheckResult:
+    """Check ``fn(x, w, b) -> y``, a {dims}-D convolution (cross-correlation), NC(D)HW:
+
+        y[n, o, i] = b[o] + Σ_{c < C_in/G} Σ_m w[o, c, m] x_pad[n, g·C_in/G + c, s·i + d·m]
+
+    x (N, C_in, *n), w (C_out, C_in/groups, *k), b (C_out,) or None when ``bias=False``.
+    Returns a CheckResult; raises EquivalenceError naming the fault.  ``kernel_size`` fixes
+    the kernel (default: 3 per axis, then (3, 2, ...)); ``dtype`` is the inputs' dtype;
+    ``backend`` "numpy", "torch", "cupy" or a callable converting each NumPy input.
+    """
+    __tracebackhide__ = True
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   padding_mode=padding_mode)
+    models = conv_models(dims, options, kernel_size, flag("bias", bias))
+    name = operation_name(f"conv{dims}d", options | dict(bias=bias, kernel_size=kernel_size),
+                          _CONV_DEFAULTS)
+    return run(ConvCheck(name, models), fn, trials=trials, dtype=dtype, backend=backend,
+               seed=seed)
+
+
+def check_conv_transpose(fn: Callable[..., Any], dims: int, *, stride: Any = 1,
+                         padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                         dilation: Any = 1, padding_mode: str = "zeros", bias: bool = True,
+                         kernel_size: Any = None, dtype: Any = np.float64, trials: int = 3,
+                         backend: str | Callable[[np.ndarray], Any] = "numpy",
+                         seed: int | None = None) -> CheckResult:
+    """Check ``fn(x, w, b) -> y``, a {dims}-D transposed convolution (PyTorch's layout):
+
+        y[n, o, s·i + d·m - p_lo] += w[c, o', m] x[n, c, i]   (c in group g, o = g·C_out/G + o')
+
+    x (N, C_in, *m), w (C_in, C_out/groups, *k), b (C_out,); output size
+    (m - 1)·s - p_lo - p_hi + d·(k - 1) + output_padding + 1.  Otherwise as check_conv.
+    """
+    __tracebackhide__ = True
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   padding_mode=padding_mode, output_padding=output_padding)
+    models = transposed_models(dims, options, kernel_size, flag("bias", bias))
+    name = operation_name(f"conv_transpose{dims}d",
+                          options | dict(bias=bias, kernel_size=kernel_size), _CONV_DEFAULTS)
+    return run(ConvCheck(name, models), fn, trials=trials, dtype=dtype, backend=backend,
+               seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Backward: fn(x, w, grad_y) -> (grad_x, grad_w)
+# --------------------------------------------------------------------------------------------
+
+class BackwardCheck:
+    """fn(x, w, grad_y) -> (grad_x, grad_w) of a convolution; a problem is the pair of models
+    (input gradient, weight gradient)."""
+
+    arguments = ("x", "w", "grad_y")
+    outputs = ("grad_x", "grad_w")
+
+    def __init__(self, name: str, problems: Sequence[tuple[Model, Model]]) -> None:
+        self.name, self.problems = name, problems
+
+    def draw(self, problem: tuple[Model, Model], rng: np.random.Generator) -> Arrays:
+        input_grad, weight_grad = problem
+        x = rng.standard_normal((BATCH, weight_grad.spec.in_channels, *weight_grad.size))
+        w = rng.standard_normal(weight_grad.spec.weight_shape)
+        g = rng.standard_normal((BATCH, input_grad.in_channels, *input_grad.size))
+        return x, w, g
+
+    def expected(self, problem: tuple[Model, Model], args: Arrays) -> tuple[np.ndarray, ...]:
+        input_grad, weight_grad = problem
+        x, w, g = args
+        return (input_grad.predict((g, w, None), exact=True),
+                weight_grad.predict((x, g), exact=True))
+
+    def diagnose(self, problem: tuple[Model, Model], call: Caller, rng: np.random.Generator,
+                 dtype: np.dtype, tol: float, args: Arrays, got: tuple[np.ndarray, ...]) -> str:
+        """grad_x: probed with impulses in grad_y; grad_w: matched on the random trial."""
+        input_grad, weight_grad = problem
+        want = self.expected(problem, args)
+        parts = []
+        if not close(got[0], want[0], tol):
+            probes = impulses((input_grad.in_channels, *input_grad.size), rng)
+            x = rng.standard_normal((len(probes), *args[0].shape[1:]))
+            grad_x, _ = call(*cast((x, args[1], probes), dtype))
+            parts.append("grad_x: " + diagnose_linear(
+                input_grad, FAMILY, cast((probes, args[1], None), np.float64), grad_x, tol,
+                ("grad_x", "grad_y")))
+        if not close(got[1], want[1], tol):
+            found = find(weight_grad, FAMILY, ((args[0], args[2]), got[1]), tol)
+            if found and found[0].faults:
+                parts.append("grad_w: " + describe(found))
+            else:
+                derivation = derive("conv", weight_grad.spec,
+                                    (weight_grad.spec.in_channels, *weight_grad.size))
+                parts.append("grad_w: " + explain_values(
+                    got[1], want[1], tol, "grad_w", lambda tap: sum_text(
+                        derivation.weight_grad_terms(tap, ("grad_y", "x"))
+                        + ["(the same for every other batch element)"]), batch=False))
+        return "\n  ".join(parts)
+
+
+def check_conv_backward(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: Any = 0,
+                        dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
+                        kernel_size: Any = None, dtype: Any = np.float64, trials: int = 3,
+                        backend: str | Callable[[np.ndarray], Any] = "numpy",
+                        seed: int | None = None) -> CheckResult:
+    """Check ``fn(x, w, grad_y) -> (grad_x, grad_w)``, the gradients of a {dims}-D convolution
+    y = conv(x, w) for the output gradient grad_y:
+
+        grad_x = Aᵀ grad_y   (the transposed convolution, output_padding giving back n)
+        grad_w[o, c, m] = Σ_n Σ_i grad_y[n, o, i] x_pad[n, g·C_in/G + c, s·i + d·m]
+
+    Options as check_conv (no bias).
+    """
+    __tracebackhide__ = True
+    options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   padding_mode=padding_mode)
+    name = operation_name(f"conv{dims}d_backward", options | dict(kernel_size=kernel_size),
+                          _CONV_DEFAULTS)
+    return run(BackwardCheck(name, gradient_models(dims, options, kernel_size)), fn,
+               trials=trials, dtype=dtype, backend=backend, seed=seed)

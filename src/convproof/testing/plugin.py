@@ -1,0 +1,63 @@
+"""The pytest plugin: a ``conv_checker`` fixture and a ``convproof`` marker.
+
+    def test_my_conv(conv_checker):
+        conv_checker.conv2d(my_conv, stride=2, padding=1)
+
+    @pytest.mark.convproof(dtype="float32", backend="torch", trials=5)
+    def test_my_torch_conv(conv_checker):
+        conv_checker.conv_transpose2d(my_conv_transpose, stride=2, output_padding=1)
+
+The fixture offers every check of :data:`convproof.testing.CHECKS` by its operation name
+(conv1d ... conv3d_backward, max_pool2d, avg_pool2d, ...).  The marker's keyword arguments are
+the defaults of every check the fixture runs in that test (the closest marker counts: a test's
+own over its class's or module's).  A failing check fails the test with the diagnosis as its
+message.  pytest finds the plugin through the ``pytest11`` entry point ``convproof``, or with
+``pytest -p convproof.testing.plugin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from . import CHECKS, CheckResult
+
+MARKER = ("convproof(**options): default keyword options (dtype, trials, seed, backend, ...) "
+          "of the conv_checker checks in this test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+class ConvChecker:
+    """The checks of convproof.testing by operation name, with the marker's defaults."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+
+    def __getattr__(self, name: str) -> Callable[..., CheckResult]:
+        if name not in CHECKS:
+            raise AttributeError(f"conv_checker has no check {name!r}; its checks are "
+                                 f"{', '.join(CHECKS)}")
+        check = CHECKS[name]
+
+        def run(fn: Callable[..., Any], **options: Any) -> CheckResult:
+            __tracebackhide__ = True
+            return check(fn, **(self.defaults | options))
+        run.__name__, run.__doc__ = name, check.__doc__
+        return run
+
+    def __dir__(self) -> list[str]:
+        return sorted(CHECKS)
+
+
+@pytest.fixture
+def conv_checker(request: pytest.FixtureRequest) -> ConvChecker:
+    """Checks of convolution and pooling implementations: ``conv_checker.conv2d(fn, ...)``."""
+    marker = request.node.get_closest_marker("convproof")
+    if marker is not None and marker.args:
+        raise TypeError(f"the convproof marker takes keyword options only, got {marker.args!r}")
+    return ConvChecker(marker.kwargs if marker is not None else {})

@@ -1,0 +1,171 @@
+"""The problem sizes a check runs on, chosen so that the known faults show.
+
+Two problems per check.  The first has C_in = C_out (per group 2 and 2) and a square kernel, so
+that a swapped channel axis or a transposed kernel keeps every shape and shows in the values;
+the second has C_in != C_out and a kernel of unequal sides.  Every spatial axis gets its own
+output size (an axis mix-up changes the shape), and where the stride is larger than one the
+input leaves s - 1 rows unused at the end in the first problem (floor and ceil of the output
+size differ, and one more row of padding at the end adds an output) and none in the second (one
+row less removes an output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..spec import ConvSpec, PoolSpec, check_padding_fits, per_dim
+from .models import Model
+
+PER_GROUP = ((2, 2), (2, 3))            # (C_in/groups, C_out/groups) of the two problems
+KERNELS = ((3, 3, 3), (3, 2, 2))        # default kernel per axis of the two problems
+TARGETS = {1: ((5,), (4,)), 2: ((3, 4), (4, 3)), 3: ((2, 3, 4), (3, 2, 2))}  # outputs per axis
+UNUSED = ("most", "none")               # unused input rows at the end of the two problems
+LARGEST = 96                            # the largest input size searched per axis
+BATCH = 2                               # batch of the random trials
+
+
+def _axis_spec(spec: ConvSpec, axis: int) -> ConvSpec:
+    """The 1-D spec of one axis of ``spec``."""
+    padding = spec.padding if isinstance(spec.padding, str) else (spec.padding[axis],)
+    return ConvSpec(1, 1, (spec.kernel_size[axis],), stride=spec.stride[axis], padding=padding,
+                    dilation=spec.dilation[axis], padding_mode=spec.padding_mode,
+                    output_padding=spec.output_padding[axis])
+
+
+def _largest_span(spec: ConvSpec | PoolSpec, axis: int) -> int:
+    """d(k - 1) + 1 on ``axis`` for the longest side k of the kernel: an input at least this
+    long holds the kernel unpadded and in any axis order, so a fault that drops the padding or
+    transposes the kernel still gives an output to diagnose."""
+    return spec.dilation[axis] * (max(spec.kernel_size) - 1) + 1
+
+
+Measure = Callable[[int, int], "tuple[int, int, bool] | None"]
+
+
+def _choose(targets: tuple[int, ...], measure: Measure) -> tuple[int, ...]:
+    """Per axis the smallest size n for which measure(axis, n) = (count, output, preferred)
+    has count >= the axis's target, with an n and an output no earlier axis has; a preferred
+    size when there is one below LARGEST.  measure returns None for an invalid size."""
+    sizes: list[int] = []
+    outputs: list[int] = []
+    for axis, target in enumerate(targets):
+        found = []
+        for n in range(1, LARGEST):
+            measured = measure(axis, n)
+            if measured is None or measured[0] < target or n in sizes or measured[1] in outputs:
+                continue
+            found.append((n, measured[1], measured[2]))
+            if measured[2]:
+                break
+        if not found:
+            raise ValueError(f"no input size below {LARGEST} gives {target} outputs on axis {axis}")
+        n, output, _ = next((choice for choice in found if choice[2]), found[0])
+        sizes.append(n)
+        outputs.append(output)
+    return tuple(sizes)
+
+
+def forward_size(spec: ConvSpec, targets: tuple[int, ...], unused: str) -> tuple[int, ...]:
+    """Input sizes with at least ``targets`` outputs that leave, where s > 1, ``unused`` =
+    "most" (s - 1: one more row of padding at the end adds an output, floor and ceil differ)
+    or "none" (one row less of padding at the end removes one) input rows unused."""
+    lines = [_axis_spec(spec, axis) for axis in range(spec.dims)]
+
+    def measure(axis: int, n: int) -> tuple[int, int, bool] | None:
+        line = lines[axis]
+        if n < _largest_span(spec, axis):
+            return None
+        try:
+            (out,), (left,) = line.output_size((n,)), line.unused((n,))
+        except ValueError:
+            return None
+        return out, out, left == (line.stride[0] - 1 if unused == "most" else 0)
+    return _choose(targets, measure)
+
+
+def transposed_size(spec: ConvSpec, targets: tuple[int, ...]) -> tuple[int, ...]:
+    """Input sizes m >= ``targets`` of a valid transposed convolution."""
+    lines = [_axis_spec(spec, axis) for axis in range(spec.dims)]
+
+    def measure(axis: int, m: int) -> tuple[int, int, bool] | None:
+        line = lines[axis]
+        try:
+            (out,) = line.transposed_output_size((m,))
+            check_padding_fits(line.padding_mode, line.transposed_pads(), (out,))
+        except ValueError:
+            return None
+        return m, out, True
+    return _choose(targets, measure)
+
+
+def conv_specs(dims: int, options: dict[str, Any], kernel_size: Any) -> list[ConvSpec]:
+    """The two problems' specs; a bad option raises here, naming the option and its value."""
+    if kernel_size is None:
+        kernels = [kernel[:dims] for kernel in KERNELS]
+    else:
+        kernels = [per_dim("kernel_size", kernel_size, dims, 1)] * len(PER_GROUP)
+    groups = options.get("groups", 1)
+    groups = ConvSpec(groups, groups, kernels[0], **options).groups  # validates every option
+    return [ConvSpec(per_in * groups, per_out * groups, kernel, **options)
+            for (per_in, per_out), kernel in zip(PER_GROUP, kernels)]
+
+
+def conv_models(dims: int, options: dict[str, Any], kernel_size: Any, bias: bool
+                ) -> list[Model]:
+    """The forward convolution on each problem (padding as explicit (lo, hi) pairs)."""
+    models = []
+    for spec, targets, unused in zip(conv_specs(dims, options, kernel_size), TARGETS[dims],
+                                     UNUSED):
+        size = forward_size(spec, targets, unused)
+        models.append(Model("conv", "forward", spec.replace(padding=spec.pads(size)), size, bias))
+    return models
+
+
+def transposed_models(dims: int, options: dict[str, Any], kernel_size: Any, bias: bool
+                      ) -> list[Model]:
+    """The transposed convolution on each problem; its input has the forward's C_out channels."""
+    models = []
+    for spec, targets in zip(conv_specs(dims, options, kernel_size), TARGETS[dims]):
+        size = transposed_size(spec, targets)
+        models.append(Model("conv_transpose", "transposed",
+                            spec.replace(padding=spec.transposed_pads()), size, bias))
+    return models
+
+
+def gradient_models(dims: int, options: dict[str, Any], kernel_size: Any
+                    ) -> list[tuple[Model, Model]]:
+    """(input gradient, weight gradient) of the forward convolution on each problem.
+
+    The input gradient is the transposed convolution of grad_y with the output_padding that
+    gives back the forward input size n: (n + p_lo + p_hi - d(k - 1) - 1) mod s.
+    """
+    models = []
+    for spec, targets, unused in zip(conv_specs(dims, options, kernel_size), TARGETS[dims],
+                                     UNUSED):
+        size = forward_size(spec, targets, unused)
+        explicit = spec.replace(padding=spec.pads(size))
+        backward = explicit.replace(output_padding=spec.unused(size))
+        models.append((Model("conv_transpose", "input gradient", backward,
+                             tuple(spec.output_size(size))),
+                       Model("weight_grad", "weight gradient", explicit, size)))
+    return models
+
+
+def pool_size(spec: PoolSpec, targets: tuple[int, ...]) -> tuple[int, ...]:
+    """Input sizes with at least ``targets`` outputs, where floor and ceil_mode differ when
+    the stride allows it."""
+    lines = [[PoolSpec((spec.kernel_size[axis],), spec.stride[axis], spec.padding[axis],
+                       spec.dilation[axis], ceil_mode=mode) for mode in (False, True)]
+             for axis in range(spec.dims)]
+
+    def measure(axis: int, n: int) -> tuple[int, int, bool] | None:
+        if n < _largest_span(spec, axis):
+            return None
+        try:
+            floor, ceil = (line.output_size((n,))[0] for line in lines[axis])
+        except ValueError:
+            return None
+        out = ceil if spec.ceil_mode else floor
+        return min(floor, ceil), out, floor != ceil or spec.stride[axis] == 1
+    return _choose(targets, measure)

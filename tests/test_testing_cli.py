@@ -1,0 +1,96 @@
+"""``convproof check`` on functions in a user's module, and the runnable examples of
+docs/checking.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convproof.cli import main as convproof_main
+from convproof.testing.cli import main
+from convproof.testing.plugin import ConvChecker
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "checking.md"
+
+USER_MODULE = '''
+import numpy as np
+
+
+def shifted(x, w, b):
+    """A conv1d padded (2, 1) where (1, 1) was meant."""
+    xp = np.pad(x, ((0, 0), (0, 0), (2, 1)))
+    k = w.shape[-1]
+    out = xp.shape[-1] - k + 1
+    y = np.stack([np.einsum("ncl,ocl->no", xp[:, :, i:i + k], w) for i in range(out)], -1)
+    return y + b[:, None]
+
+
+def pool(x):
+    """max_pool1d with kernel 2 and stride 2."""
+    out = x.shape[-1] // 2
+    return np.maximum(x[..., 0:2 * out:2], x[..., 1:2 * out:2])
+'''
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    (tmp_path / "user_layers.py").write_text(USER_MODULE)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path / "user_layers.py"
+
+
+def test_a_diagnosis_exits_1(user_module, capsys):
+    assert main(["user_layers:shifted", "--dims", "1", "--padding", "1", "--seed", "5"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("conv1d(padding=1): padding off by +1 at the start of axis L: you pad "
+                          "(2, 1), expected (1, 1)")
+    assert "seed=5 reproduces this check" in out
+
+
+def test_the_top_level_command_dispatches_to_check(user_module, capsys):
+    assert convproof_main(["check", f"{user_module}:shifted", "--dims", "1",
+                           "--padding", "((2, 1),)", "--trials", "1"]) == 0
+    assert capsys.readouterr().out.startswith("conv1d(padding=((2, 1),)): 2 calls agree")
+
+
+def test_pooling_by_file_path(user_module, capsys):
+    assert main([f"{user_module}:pool", "--op", "max_pool", "--dims", "1", "--kernel-size", "2",
+                 "--dtype", "float32"]) == 0
+    assert "tolerance 1e-04" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,pattern", [
+    (["user_layers"], "function must be module:name or file.py:name, got 'user_layers'"),
+    (["user_layers:nothing"], "user_layers has no function 'nothing'"),
+    (["missing.py:f"], "no such file: missing.py"),
+    (["user_layers:shifted", "--stride", "0"], "stride must be a positive integer, got 0"),
+])
+def test_bad_arguments_exit_2_with_the_reason(user_module, capsys, argv, pattern):
+    assert main(argv) == 2
+    assert re.search(pattern, capsys.readouterr().err)
+
+
+def test_a_pooling_without_kernel_size_is_a_usage_error(user_module, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["user_layers:pool", "--op", "avg_pool"])
+    assert exit_.value.code == 2
+    assert "--op avg_pool needs --kernel-size" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # plugin not loaded
+def test_the_examples_of_the_guide_run(capsys):
+    """Every python block of docs/checking.md, in order, in one namespace."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert len(blocks) >= 5
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(DOC), "exec"), namespace)
+    shown = capsys.readouterr().out
+    assert "conv2d(stride=2, padding=1): 6 calls agree" in shown
+    assert "conv2d(stride=2, padding=1): your kernel is flipped" in shown
+    namespace["test_my_conv"](ConvChecker({}))
+    namespace["test_my_conv_in_float32"](ConvChecker({"dtype": np.float32, "trials": 5}))

@@ -1,0 +1,533 @@
+"""convproof.testing on convolutions: correct loop implementations pass on random specs, and
+deliberately faulty ones (every fault of the family, and pairs) are refused with the fault named.
+
+The implementations here are written from the sum definitions as plain loops over channels and
+kernel taps (NumPy only for the padding and the strided positions), each fault a switch at the
+place where the real mistake would be made.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import convproof as cp
+from convproof.testing import EquivalenceError
+from strategies import conv_cases
+
+NUMPY_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}
+
+
+def _per_axis(value, dims):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
+def _pairs(padding, dims):
+    """Padding as (lo, hi) per axis from an int, a per-axis tuple or pairs."""
+    return [tuple(p) if isinstance(p, (tuple, list)) else (p, p)
+            for p in _per_axis(padding, dims)]
+
+
+def _positions(start, count, step):
+    return slice(start, start + step * (count - 1) + 1, step)
+
+
+def loop_conv(x, w, b, *, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+              faults=()):
+    """y[n, o, i] = b[o] + sum_c sum_m w[o, c, m] x_pad[n, g*Ci + c, s*i + d*m], with faults."""
+    dims = w.ndim - 2
+    kernel = w.shape[2:]
+    s, d = _per_axis(stride, dims), _per_axis(dilation, dims)
+    pads = _pairs(padding, dims)
+    if "stride ignored" in faults:
+        s = (1,) * dims
+    if "stride axes" in faults:
+        s = s[::-1]
+    if "stride dilation swapped" in faults:
+        s, d = d, s
+    if "dilation ignored" in faults:
+        d = (1,) * dims
+    if "dilation plus one" in faults:
+        d = tuple(v + 1 for v in d)
+    if "padding ignored" in faults:
+        pads = [(0, 0)] * dims
+    if "padding start" in faults:
+        pads = [(lo + 1, hi) for lo, hi in pads]
+    if "padding end" in faults:
+        pads = [(lo, hi + 1) for lo, hi in pads]
+    if "padding shifted" in faults:
+        pads = [(lo + 1, hi - 1) for lo, hi in pads]
+    mode = "zeros" if "padding zeros" in faults else padding_mode
+    xp = np.pad(x, [(0, 0), (0, 0), *pads], mode=NUMPY_MODES[mode])
+    span = [dd * (k - 1) + 1 for k, dd in zip(kernel, d)]
+    out = [(n - e) // ss + 1 for n, e, ss in zip(xp.shape[2:], span, s)]
+    if "ceil" in faults:
+        out = [-(-(n - e) // ss) + 1 for n, e, ss in zip(xp.shape[2:], span, s)]
+        xp = np.pad(xp, [(0, 0), (0, 0)] + [(0, ss) for ss in s])
+    if "short" in faults:
+        out = [o - 1 for o in out]
+    step = (1,) * dims if "stride in index" in faults else s
+    if "stride in index" in faults:
+        out = [(n - e) // ss + 1 for n, e, ss in zip(xp.shape[2:], span, s)]
+    c_in, c_out = x.shape[1], w.shape[0]
+    ci, co = c_in // groups, c_out // groups
+    y = np.zeros((x.shape[0], c_out, *out), dtype=x.dtype)
+    for o in range(c_out):
+        g, row = o // co, o  # the group of output channel o, and its weight row
+        if "output groups interleaved" in faults:
+            g, row = o % groups, (o % groups) * co + o // groups
+        for c in range(ci):
+            source = g * ci + c
+            if "groups reversed" in faults:
+                source = (groups - 1 - g) * ci + c
+            if "groups interleaved" in faults:
+                source = c * groups + g
+            for m in itertools.product(*(range(k) for k in kernel)):
+                tap = tuple(k - 1 - mm for mm, k in zip(m, kernel)) if "flip" in faults else m
+                if "flip last axis" in faults:
+                    tap = (*tap[:-1], kernel[-1] - 1 - tap[-1])
+                if "transpose" in faults:
+                    tap = tap[::-1]
+                if "channels" in faults:
+                    weight = w[(g * co + c, row - g * co, *tap)]
+                else:
+                    weight = w[(row, c, *tap)]
+                window = tuple(_positions(dd * mm, oo, ss)
+                               for dd, mm, oo, ss in zip(d, m, out, step))
+                y[:, o] += weight * xp[(slice(None), source, *window)]
+        if b is not None and "bias missing" not in faults:
+            y[:, o] += b[row] * (2 if "bias twice" in faults else 1)
+    return y
+
+
+def loop_conv_transpose(x, w, b, *, stride=1, padding=0, output_padding=0, groups=1,
+                        dilation=1, faults=()):
+    """z[n, g*Co + o, s*i + d*m] += w[g*Ci + c, o, m] x[n, g*Ci + c, i], cropped by the
+    padding (zeros), plus the bias; x (N, C_in, *m) and w (C_in, C_out/G, *k) as PyTorch."""
+    dims = w.ndim - 2
+    kernel = w.shape[2:]
+    s, d = _per_axis(stride, dims), _per_axis(dilation, dims)
+    a = (0,) * dims if "output_padding ignored" in faults else _per_axis(output_padding, dims)
+    pads = _pairs(padding, dims)
+    if "padding end" in faults:
+        pads = [(lo, hi + 1) for lo, hi in pads]
+    full = [(m - 1) * ss + dd * (k - 1) + 1 + aa
+            for m, ss, dd, k, aa in zip(x.shape[2:], s, d, kernel, a)]
+    c_in, co = x.shape[1], w.shape[1]
+    ci = c_in // groups
+    z = np.zeros((x.shape[0], co * groups, *full), dtype=x.dtype)
+    for c in range(c_in):
+        g = c // ci
+        for o in range(co):
+            for m in itertools.product(*(range(k) for k in kernel)):
+                tap = tuple(k - 1 - mm for mm, k in zip(m, kernel)) if "flip" in faults else m
+                weight = w[(g * ci + o, c - g * ci, *tap)] if "channels" in faults else \
+                    w[(c, o, *tap)]
+                window = tuple(_positions(dd * mm, n, ss)
+                               for dd, mm, n, ss in zip(d, m, x.shape[2:], s))
+                z[(slice(None), g * co + o, *window)] += weight * x[:, c]
+    crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(pads, full))
+    y = z[(slice(None), slice(None), *crop)]
+    return y if b is None else y + b.reshape((-1,) + (1,) * dims)
+
+
+def loop_conv_backward(x, w, grad_y, *, stride=1, padding=0, dilation=1, groups=1, faults=()):
+    """grad_x_pad[n, g*Ci + c, s*i + d*m] += w[o, c, m] g[n, o, i] (cropped),
+    grad_w[o, c, m] = sum_n sum_i g[n, o, i] x_pad[n, g*Ci + c, s*i + d*m]; zero padding."""
+    dims = w.ndim - 2
+    kernel = w.shape[2:]
+    s, d = _per_axis(stride, dims), _per_axis(dilation, dims)
+    pads = _pairs(padding, dims)
+    xp = np.pad(x, [(0, 0), (0, 0), *pads])
+    grad_xp, grad_w = np.zeros_like(xp), np.zeros_like(w)
+    c_out, ci = w.shape[0], w.shape[1]
+    co = c_out // groups
+    for o in range(c_out):
+        g = o // co
+        for c in range(ci):
+            for m in itertools.product(*(range(k) for k in kernel)):
+                window = tuple(_positions(dd * mm, n, ss)
+                               for dd, mm, n, ss in zip(d, m, grad_y.shape[2:], s))
+                tap = tuple(k - 1 - mm for mm, k in zip(m, kernel)) \
+                    if "grad_x flip" in faults else m
+                weight = w[(g * co + c, o - g * co, *tap)] if "grad_x channels" in faults else \
+                    w[(o, c, *tap)]
+                grad_xp[(slice(None), g * ci + c, *window)] += weight * grad_y[:, o]
+                grad_w[(o, c, *m)] = np.sum(grad_y[:, o] * xp[(slice(None), g * ci + c, *window)])
+    keep = [n - (n + lo + hi - dd * (k - 1) - 1) % ss if "grad_x output_padding" in faults else n
+            for n, (lo, hi), dd, k, ss in zip(x.shape[2:], pads, d, kernel, s)]
+    grad_x = grad_xp[(slice(None), slice(None),
+                      *(slice(lo, lo + n) for (lo, _), n in zip(pads, keep)))]
+    if "grad_w flip" in faults:
+        grad_w = grad_w[(Ellipsis, *(slice(None, None, -1),) * dims)]
+    if "grad_w mean" in faults:
+        grad_w = grad_w / x.shape[0]
+    if "grad_w channels" in faults:  # computed as (C_in, C_out/G, ...), group by group
+        blocks = grad_w.reshape(groups, co, *grad_w.shape[1:])
+        grad_w = blocks.swapaxes(1, 2).reshape(grad_w.shape)
+    return grad_x, grad_w
+
+
+def with_options(function, **options):
+    return lambda *arrays: function(*arrays, **options)
+
+
+def refused(check, function, pattern, **options):
+    """The check fails on ``function`` with a message matching ``pattern``; returns it."""
+    with pytest.raises(EquivalenceError, match=pattern) as failure:
+        check(function, **options)
+    return str(failure.value)
+
+
+# --------------------------------------------------------------------------------------------
+# Correct implementations pass
+# --------------------------------------------------------------------------------------------
+
+def _case_options(case):
+    s = case.spec
+    return dict(stride=s.stride, padding=s.pads(case.size), dilation=s.dilation, groups=s.groups)
+
+
+@settings(max_examples=40)
+@given(case=conv_cases())
+def test_a_correct_loop_convolution_passes_on_random_specs(case):
+    options = _case_options(case) | dict(padding_mode=case.spec.padding_mode)
+    check = cp.testing.CHECKS[f"conv{case.dims}d"]
+    result = check(with_options(loop_conv, **options), kernel_size=case.spec.kernel_size,
+                   seed=case.seed, trials=2, **options)
+    assert result.calls == 4 and result.worst_error <= result.tolerance == 1e-10
+
+
+@settings(max_examples=25)
+@given(case=conv_cases(modes=("zeros",), output_padding=True))
+def test_a_correct_loop_transposed_convolution_passes_on_random_specs(case):
+    s = case.spec
+    assume(all(a < st for a, st in zip(s.output_padding, s.stride)))  # PyTorch's own bound
+    options = _case_options(case) | dict(output_padding=s.output_padding)
+    cp.testing.CHECKS[f"conv_transpose{case.dims}d"](
+        with_options(loop_conv_transpose, **options), kernel_size=s.kernel_size, seed=case.seed,
+        trials=1, **options)
+
+
+@settings(max_examples=25)
+@given(case=conv_cases(modes=("zeros",)))
+def test_a_correct_loop_backward_passes_on_random_specs(case):
+    options = _case_options(case)
+    cp.testing.CHECKS[f"conv{case.dims}d_backward"](
+        with_options(loop_conv_backward, **options), kernel_size=case.spec.kernel_size,
+        seed=case.seed, trials=1, **options)
+
+
+def test_a_correct_3d_convolution_passes_in_float32(rng):
+    options = dict(stride=(1, 2, 1), padding=((1, 0), (1, 1), (0, 1)), groups=2)
+    result = cp.testing.check_conv3d(
+        lambda x, w, b: loop_conv(x, w, b, **options).astype(np.float32), dtype=np.float32,
+        seed=int(rng.integers(2**31)), trials=1, **options)
+    assert result.tolerance == 1e-4 and result.calls == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Every fault of the family is named
+# --------------------------------------------------------------------------------------------
+
+STRIDED = dict(stride=2, padding=1)
+GROUPED = dict(stride=(1, 2), padding=((2, 1), (1, 1)), dilation=(2, 1), groups=2)
+DILATED = dict(padding=2, dilation=(2, 1))
+
+FORWARD_FAULTS = [
+    (("flip",), STRIDED, "kernel is flipped: you compute a true convolution.*w\\[\\.\\.\\., "
+                         "::-1, ::-1\\]"),
+    (("flip",), GROUPED, "kernel is flipped"),
+    (("transpose",), STRIDED, "kernel is transposed: tap \\(m_H, m_W\\) reads w\\[o, c, m_W, "
+                              "m_H\\]"),
+    (("padding start",), STRIDED, "padding off by \\+1 at the start of every axis: you pad "
+                                  "\\(2, 1\\), expected \\(1, 1\\)"),
+    (("padding end",), GROUPED, "padding off by \\+1 at the end of every axis"),
+    (("padding ignored",), STRIDED, "padding ignored"),
+    (("padding zeros",), dict(padding=1, padding_mode="circular"),
+     "you pad with zeros, but padding_mode='circular'"),
+    (("stride ignored",), STRIDED, "stride ignored on every axis: you step 1, expected 2"),
+    (("stride in index",), STRIDED, "stride ignored in the index: your output has the right "
+                                    "size"),
+    (("stride axes",), GROUPED, "stride applied to the wrong axes: you use \\(2, 1\\), expected "
+                                "\\(1, 2\\)"),
+    (("dilation ignored",), DILATED, "dilation ignored on axis H"),
+    (("dilation plus one",), STRIDED, "dilation off by \\+1"),
+    (("channels",), STRIDED, "weight is read as \\(C_in, C_out/groups, \\.\\.\\.\\)"),
+    (("channels",), GROUPED, "weight is read as \\(C_in, C_out/groups"),
+    (("groups reversed",), GROUPED, "groups read the input channel blocks in reverse order"),
+    (("output groups interleaved",), GROUPED, "your group g writes the output channels g, g \\+ 2"),
+    (("flip last axis",), GROUPED, "kernel is flipped along axis W only.*w\\[\\.\\.\\., :, "
+                                   "::-1\\]"),
+    (("stride dilation swapped",), GROUPED, "stride and dilation swapped: you step \\(2, 1\\) and "
+                                            "space taps \\(1, 2\\)"),
+    (("padding shifted",), dict(padding=(1, 2)), "padding shifted by 1 toward the start on every "
+                                                 "axis: you pad \\(\\(2, 0\\), \\(3, 1\\)\\)"),
+    (("groups interleaved",), GROUPED, "your group g reads the input channels g, g \\+ 2, g \\+ "
+                                       "4, \\.\\.\\.: group g owns the input channels \\[g·2, "
+                                       "\\(g\\+1\\)·2\\)"),
+    (("bias missing",), STRIDED, "bias missing"),
+    (("bias twice",), GROUPED, "bias added twice"),
+    (("ceil",), STRIDED, "one row too many on every axis: the output size rounds down"),
+    (("short",), DILATED, "misses its last row on every axis"),
+    (("padding end",), dict(stride=3, padding=2),
+     "one row too many on every axis.*\n  the same outputs come from: padding off by \\+1 at "
+     "the end"),
+]
+
+
+@pytest.mark.parametrize("faults,options,pattern", FORWARD_FAULTS,
+                         ids=lambda v: "-".join(v) if isinstance(v, tuple) else None)
+def test_every_forward_fault_is_named(faults, options, pattern, rng):
+    refused(cp.testing.check_conv2d, with_options(loop_conv, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+@pytest.mark.parametrize("faults,pattern", [
+    (("flip", "padding start"), "two faults at once: \\(1\\) your kernel is flipped.*\\(2\\) "
+                                "padding off by \\+1 at the start"),
+    (("stride ignored", "bias twice"), "two faults at once: .*stride ignored.*bias added twice"),
+    (("transpose", "dilation plus one"), "\\(1\\) your kernel is transposed.*\\(2\\) dilation off"),
+    (("channels", "padding start"), "\\(1\\) your weight is read as.*\\(2\\) padding off by \\+1 "
+                                    "at the start"),
+])
+def test_two_faults_at_once_are_named_together(faults, pattern, rng):
+    options = dict(stride=2, padding=1, dilation=(1, 2))
+    refused(cp.testing.check_conv2d, with_options(loop_conv, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+@pytest.mark.parametrize("faults,pattern", [
+    (("flip",), "kernel is flipped: you compute a true convolution.*w\\[\\.\\.\\., ::-1\\]"),
+    (("padding start",), "padding off by \\+1 at the start of axis L: you pad \\(3, 3\\), "
+                         "expected \\(2, 3\\)"),
+    (("stride ignored",), "stride ignored on axis L: you step 1, expected 3"),
+])
+def test_faults_are_named_in_1d(faults, pattern, rng):
+    options = dict(stride=3, padding=((2, 3),), dilation=2)
+    refused(cp.testing.check_conv1d, with_options(loop_conv, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+@pytest.mark.parametrize("faults,pattern", [
+    (("flip",), "kernel is flipped.*w\\[\\.\\.\\., ::-1, ::-1, ::-1\\]"),
+    (("transpose",), "kernel is transposed: tap \\(m_D, m_H, m_W\\) reads w\\[o, c, m_W, m_H, "
+                     "m_D\\]"),
+])
+def test_faults_are_named_in_3d(faults, pattern, rng):
+    options = dict(stride=(2, 1, 1), padding=1)
+    refused(cp.testing.check_conv3d, with_options(loop_conv, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+TRANSPOSED = dict(stride=2, padding=1, output_padding=1)
+
+
+@pytest.mark.parametrize("faults,options,pattern", [
+    (("flip",), TRANSPOSED, "your kernel is flipped: the transposed convolution adds"),
+    (("output_padding ignored",), TRANSPOSED, "output_padding ignored on every axis"),
+    (("channels",), dict(TRANSPOSED, groups=2), "weight is read as \\(C_out, C_in/groups, "
+                                                "\\.\\.\\.\\), the layout of a conv"),
+    (("padding end",), dict(stride=2, padding=(1, 2)), "misses its last row on every axis.*\n  "
+                                                       "the same outputs come from: padding off by "
+                                                       "\\+1 at the end of every axis: you pad "
+                                                       "\\(\\(1, 2\\), \\(2, 3\\)\\)"),
+])
+def test_transposed_convolution_faults_are_named(faults, options, pattern, rng):
+    refused(cp.testing.check_conv_transpose2d,
+            with_options(loop_conv_transpose, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+@pytest.mark.parametrize("faults,pattern", [
+    (("grad_x flip",), "grad_x: the kernel is flipped the wrong way.*rotated 180°"),
+    (("grad_x channels",), "grad_x: the channel axes of the weight are the wrong way round"),
+    (("grad_x output_padding",), "grad_x: grad_x misses its last row\\(s\\) on every axis.*"
+                                 "output_padding = .* = 1"),
+    (("grad_w flip",), "grad_w: grad_w is flipped"),
+    (("grad_w mean",), "grad_w: grad_w is averaged over the batch"),
+    (("grad_w channels",), "grad_w: grad_w has its channel axes swapped"),
+    (("grad_x flip", "grad_w mean"), "grad_x: the kernel is flipped.*\n  grad_w: grad_w is "
+                                     "averaged"),
+])
+def test_backward_faults_are_named(faults, pattern, rng):
+    options = dict(stride=2, padding=1, groups=2)
+    refused(cp.testing.check_conv2d_backward,
+            with_options(loop_conv_backward, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+# --------------------------------------------------------------------------------------------
+# What is not a known fault, and what is not a convolution at all
+# --------------------------------------------------------------------------------------------
+
+def test_an_unknown_fault_shows_the_first_difference_and_its_expression(rng):
+    def leaky(x, w, b):
+        y = loop_conv(x, w, b, padding=1)
+        y[:, 1, 0, 2] += 0.5 * x[:, 0, 2, 3] - b[1]
+        return y
+    message = refused(cp.testing.check_conv2d, leaky, "no known fault explains it",
+                      padding=1, seed=int(rng.integers(2**31)))
+    assert "first difference at y[0,1,0,2]" in message
+    assert "expected y[0,1,0,2] = w[1,0,1,0]*x[0,0,0,1] + w[1,0,1,1]*x[0,0,0,2]" in message
+    assert ("your function has x[0,0,2,3] times 0.5 (expected 0); the constant term 0 "
+            "(expected b[1])") in message
+    assert "on a random input" in message
+
+
+def test_a_wrong_output_shape_names_the_size_formula(rng):
+    def cropped(x, w, b):
+        return loop_conv(x, w, b, stride=2)[..., 1:, :]
+    message = refused(cp.testing.check_conv2d, cropped, "no known fault explains it: y has "
+                      "shape \\(N, 2, 2, 4\\), expected \\(N, 2, 3, 4\\)", stride=2,
+                      seed=int(rng.integers(2**31)))
+    assert "H: floor((8 + 0 + 0 - 1·(3 - 1) - 1) / 2) + 1 = 3, you return 2" in message
+
+
+def test_a_function_right_on_impulses_only_is_called_not_linear(rng):
+    def nonlinear(x, w, b):
+        y = loop_conv(x, w, b)
+        busy = np.count_nonzero(x.reshape(len(x), -1), axis=1) > 1
+        return y + 0.1 * busy.reshape((-1,) + (1,) * (y.ndim - 1))
+    refused(cp.testing.check_conv2d, nonlinear, "right on every impulse but not on a random "
+            "input .*not linear in x", seed=int(rng.integers(2**31)))
+
+
+def test_an_exception_names_the_call_and_keeps_its_cause(rng):
+    def broken(x, w, b):
+        raise IndexError("tap out of range")
+    with pytest.raises(EquivalenceError, match="your function raised IndexError: tap out of "
+                       "range\n  called with x \\(2, 2, 5, 6\\)") as failure:
+        cp.testing.check_conv2d(broken, seed=int(rng.integers(2**31)))
+    assert isinstance(failure.value.__cause__, IndexError)
+    assert isinstance(failure.value, AssertionError)  # pytest reports it as a failed assertion
+
+
+@pytest.mark.parametrize("returned,pattern", [
+    (None, "y must be an array of real numbers, your function returned NoneType"),
+    (np.array(["a"]), "returned an array of dtype <U1"),
+])
+def test_an_output_that_is_no_array_is_refused(returned, pattern):
+    with pytest.raises(EquivalenceError, match=pattern):
+        cp.testing.check_conv2d(lambda x, w, b: returned)
+
+
+def test_a_backward_must_return_two_gradients():
+    with pytest.raises(EquivalenceError, match="must return \\(grad_x, grad_w\\), got ndarray"):
+        cp.testing.check_conv2d_backward(lambda x, w, g: x)
+
+
+class Wrapped:
+    """An array type NumPy knows only through __array__."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array
+
+
+def test_outputs_of_any_array_type_are_read(rng):
+    result = cp.testing.check_conv1d(lambda x, w, b: Wrapped(loop_conv(x, w, b)),
+                                     seed=int(rng.integers(2**31)))
+    assert result.calls == 6
+
+
+def test_the_seed_reproduces_the_same_check():
+    function = with_options(loop_conv, faults=("padding end",), padding=1)
+    first = refused(cp.testing.check_conv2d, function, "padding", padding=1, seed=7)
+    assert refused(cp.testing.check_conv2d, function, "padding", padding=1, seed=7) == first
+    assert "seed=7 reproduces this check" in first
+
+
+@pytest.mark.parametrize("options,error,pattern", [
+    (dict(stride=0), ValueError, "stride must be a positive integer, got 0"),
+    (dict(groups=0), ValueError, "groups must be a positive integer, got 0"),
+    (dict(padding="half"), ValueError, "padding must be .*got 'half'"),
+    (dict(padding_mode="mirror"), ValueError, "padding_mode must be one of .*got 'mirror'"),
+    (dict(kernel_size=(3,)), ValueError, "kernel_size has 1 entry, but there are 2 spatial dims"),
+    (dict(bias="yes"), TypeError, "bias must be True or False, got 'yes'"),
+    (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64, got int32"),
+    (dict(trials=0), ValueError, "trials must be a positive integer, got 0"),
+    (dict(seed=-1), ValueError, "seed must be a non-negative integer or None, got -1"),
+    (dict(backend="jax"), ValueError, "backend must be one of .*got 'jax'"),
+])
+def test_bad_options_are_refused_by_name(options, error, pattern):
+    with pytest.raises(error, match=pattern):
+        cp.testing.check_conv2d(loop_conv, **options)
+
+
+def test_fn_must_be_callable():
+    with pytest.raises(TypeError, match="fn must be callable, got int"):
+        cp.testing.check_conv2d(3)
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch tensors in and out
+# --------------------------------------------------------------------------------------------
+
+def test_torch_tensors_in_and_out(torch, rng):
+    functional = torch.nn.functional
+
+    def torch_conv(x, w, b):
+        assert isinstance(x, torch.Tensor)
+        return functional.conv2d(x, w.requires_grad_(), b, stride=2, padding=1)
+
+    def torch_convolve(x, w, b):
+        return torch_conv(x, torch.flip(w, dims=(2, 3)), b)
+    seed = int(rng.integers(2**31))
+    result = cp.testing.check_conv2d(torch_conv, stride=2, padding=1, backend="torch", seed=seed)
+    assert result.calls == 6
+    refused(cp.testing.check_conv2d, torch_convolve, "kernel is flipped", stride=2, padding=1,
+            backend="torch", seed=seed)
+
+
+def test_a_converter_callable_and_float32_tensors(torch, rng):
+    def torch_conv(x, w, b):
+        return torch.nn.functional.conv_transpose2d(x, w, b, stride=2, output_padding=1)
+    result = cp.testing.check_conv_transpose2d(
+        torch_conv, stride=2, output_padding=1, dtype=np.float32, backend=torch.from_numpy,
+        seed=int(rng.integers(2**31)))
+    assert result.tolerance == 1e-4
+
+
+# --------------------------------------------------------------------------------------------
+# Faults on random specs: each injected fault is refused and named
+# --------------------------------------------------------------------------------------------
+
+NAMES = {  # fault switch of loop_conv: (applies to the options, what the diagnosis must say)
+    "flip": (lambda o: True, "kernel is flipped"),
+    "transpose": (lambda o: len(o["stride"]) > 1, "kernel is transposed"),
+    "padding start": (lambda o: True, "padding off by \\+1 at the start"),
+    "padding end": (lambda o: True, "padding off by \\+1 at the end|one row too many"),
+    "padding ignored": (lambda o: any(map(any, o["padding"])), "padding ignored"),
+    "stride ignored": (lambda o: max(o["stride"]) > 1, "stride ignored"),
+    "stride axes": (lambda o: len(set(o["stride"])) > 1, "stride applied to the wrong axes"),
+    "dilation ignored": (lambda o: max(o["dilation"]) > 1, "dilation ignored|dilation off by -"),
+    "dilation plus one": (lambda o: True, "dilation off by \\+1"),
+    "channels": (lambda o: True, "weight is read as \\(C_in, C_out/groups"),
+    "groups reversed": (lambda o: o["groups"] > 1, "input channel blocks in reverse order"),
+    "groups interleaved": (lambda o: o["groups"] > 1, "reads the input channels g, g \\+ \\d"),
+    "bias missing": (lambda o: True, "bias missing"),
+    "bias twice": (lambda o: True, "bias added twice"),
+    "ceil": (lambda o: max(o["stride"]) > 1, "one row too many"),
+    "short": (lambda o: True, "misses its last row"),
+}
+
+
+@settings(max_examples=60)
+@given(case=conv_cases(dims=(1, 2), modes=("zeros",)), data=st.data())
+def test_every_fault_is_named_on_random_specs(case, data):
+    """The checker picks the sizes and kernels; the fault is injected on the case's options."""
+    options = _case_options(case)
+    fault = data.draw(st.sampled_from([name for name, (applies, _) in NAMES.items()
+                                       if applies(options)]))
+    with pytest.raises(EquivalenceError, match=NAMES[fault][1]):
+        cp.testing.CHECKS[f"conv{case.dims}d"](
+            with_options(loop_conv, faults=(fault,), **options), seed=case.seed, trials=1,
+            **options)
