@@ -57,7 +57,7 @@ symmetric = {st.q: p}
 
 THEOREM = Theorem(
     "conv-arithmetic-relations", "The fifteen relationships of convolution arithmetic",
-    r"o = \left\lfloor \frac{i + 2p - k - (k-1)(d-1)}{s} \right\rfloor + 1,\quad"
+    r"o = \left\lfloor \frac{i + 2p - k - (k-1)(d-1)}{s} \right\rfloor + 1,\quad "
     r"o' = s(i' - 1) + a + k - 2p,\ \text{and their special cases}",
     depends=("output-size", "transposed-output-size"),
 )

@@ -50,7 +50,7 @@ undilated = correlation(x, w_sparse, sparse_setting, name="corr_w_d")
 
 THEOREM = Theorem(
     "dilation-as-sparse-kernel", "A dilated kernel is a sparse undilated kernel",
-    r"\operatorname{corr}_{s,d}(x, w) = \operatorname{corr}_{s,1}(x, w_d),\quad"
+    r"\operatorname{corr}_{s,d}(x, w) = \operatorname{corr}_{s,1}(x, w_d),\quad "
     r"w_d[u] = \sum_m [u = d m][m \in K]\, w[m],\ \ d(k-1)+1 \text{ taps}",
     notes=("the notes call the number of zeros interspersed between the weights the dilation "
            "rate (and label one zero between taps 'dilation 1'); with dilation d as in PyTorch "

@@ -63,7 +63,7 @@ def stacked(count) -> Expr:
 
 THEOREM = Theorem(
     "receptive-field", "The receptive field of stacked layers",
-    r"r_L = 1 + \sum_{l=1}^{L} d_l (k_l - 1) \prod_{i<l} s_i,\qquad"
+    r"r_L = 1 + \sum_{l=1}^{L} d_l (k_l - 1) \prod_{i<l} s_i,\qquad "
     r"r' = r + d(k-1) J,\ J' = J s",
     notes=("The receptive field is the span from the first to the last input pixel read; "
            "a dilation larger than the field below it leaves pixels of that span unread.",),

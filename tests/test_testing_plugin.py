@@ -1,6 +1,6 @@
 """The pytest plugin of convproof.testing, used from a user's test file in a fresh pytest run.
 
-The runs load the plugin with ``-p convproof.testing.plugin`` and without entry-point plugins,
+The runs load the plugin with ``-p convproof.pytest_plugin`` and without entry-point plugins,
 so they test the module itself whether or not the ``pytest11`` entry point is installed.
 """
 
@@ -68,7 +68,7 @@ def run_user_tests(pytester, monkeypatch):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     pytester.makepyfile(test_user=USER_TESTS)
     return lambda *args: pytester.runpytest_subprocess(
-        "-p", "convproof.testing.plugin", "--strict-markers", "-p", "no:cacheprovider", *args)
+        "-p", "convproof.pytest_plugin", "--strict-markers", "-p", "no:cacheprovider", *args)
 
 
 def test_a_user_test_file_gets_the_fixture_the_marker_and_the_diagnosis(run_user_tests):
@@ -89,7 +89,7 @@ def test_the_marker_is_registered(run_user_tests):
     result.stdout.fnmatch_lines(["@pytest.mark.convproof(**options): default keyword options*"])
 
 
-@pytest.mark.skipif(not any(e.value == "convproof.testing.plugin"
+@pytest.mark.skipif(not any(e.value == "convproof.pytest_plugin"
                             for e in entry_points(group="pytest11")),
                     reason="the pytest11 entry point of convproof is not installed")
 def test_the_entry_point_loads_the_plugin_without_options(pytester):

@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .spec import ConvSpec, PoolSpec
-
 __version__ = "0.1.0"
 __all__ = ["ConvSpec", "PoolSpec", "functional", "reference", "symbolic", "nn", "testing",
            "codegen", "gpu", "report", "__version__"]
@@ -23,6 +21,9 @@ _SUBMODULES = {"functional", "reference", "symbolic", "nn", "testing", "codegen"
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("ConvSpec", "PoolSpec"):
+        from . import spec
+        return getattr(spec, name)
     if name in _SUBMODULES:
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module

@@ -305,7 +305,11 @@ def load(theorem_id: str) -> Theorem:
     if theorem_id not in CATALOG:
         raise ProofError(f"unknown theorem id {theorem_id!r}")
     if theorem_id not in THEOREMS:
-        importlib.import_module(f"convproof.proofs.{module_name(theorem_id)}")
+        try:
+            importlib.import_module(f"convproof.proofs.{module_name(theorem_id)}")
+        except Exception:  # a module that fails after registering leaves no half theorem
+            THEOREMS.pop(theorem_id, None)
+            raise
     if theorem_id not in THEOREMS:
         raise ProofError(f"proofs/{module_name(theorem_id)}.py defines no Theorem {theorem_id!r}")
     return THEOREMS[theorem_id]

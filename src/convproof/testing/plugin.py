@@ -1,4 +1,5 @@
-"""The pytest plugin: a ``conv_checker`` fixture and a ``convproof`` marker.
+"""What the pytest plugin's ``conv_checker`` fixture offers (the fixture and the ``convproof``
+marker are registered by :mod:`convproof.pytest_plugin`, the ``pytest11`` entry point).
 
     def test_my_conv(conv_checker):
         conv_checker.conv2d(my_conv, stride=2, padding=1)
@@ -12,25 +13,16 @@ The fixture offers every check of :data:`convproof.testing.CHECKS` by its operat
 the defaults of every check the fixture runs in that test (the closest marker counts: a test's
 own over its class's or module's).  A failing check fails the test with the diagnosis as its
 message.  pytest finds the plugin through the ``pytest11`` entry point ``convproof``, or with
-``pytest -p convproof.testing.plugin``.
+``pytest -p convproof.pytest_plugin``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from . import CHECKS, CheckResult
-
-MARKER = ("convproof(**options): default keyword options (dtype, trials, seed, backend, ...) "
-          "of the conv_checker checks in this test")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", MARKER)
-
+if TYPE_CHECKING:  # the checks load on first use, not in every pytest session
+    from . import CheckResult
 
 class ConvChecker:
     """The checks of convproof.testing by operation name, with the marker's defaults."""
@@ -39,6 +31,7 @@ class ConvChecker:
         self.defaults = dict(defaults)
 
     def __getattr__(self, name: str) -> Callable[..., CheckResult]:
+        from . import CHECKS
         if name not in CHECKS:
             raise AttributeError(f"conv_checker has no check {name!r}; its checks are "
                                  f"{', '.join(CHECKS)}")
@@ -51,13 +44,5 @@ class ConvChecker:
         return run
 
     def __dir__(self) -> list[str]:
+        from . import CHECKS
         return sorted(CHECKS)
-
-
-@pytest.fixture
-def conv_checker(request: pytest.FixtureRequest) -> ConvChecker:
-    """Checks of convolution and pooling implementations: ``conv_checker.conv2d(fn, ...)``."""
-    marker = request.node.get_closest_marker("convproof")
-    if marker is not None and marker.args:
-        raise TypeError(f"the convproof marker takes keyword options only, got {marker.args!r}")
-    return ConvChecker(marker.kwargs if marker is not None else {})

@@ -1,0 +1,107 @@
+"""The derivation report: ``convproof report [--out DIR] [--format html|md|both] [ID ...]``.
+
+Proves the catalog (or the ids given, with what they depend on), then writes report.html (one
+offline file, math as MathML), report.md (LaTeX math, for a code host) and the figures beside
+them, in ``docs/report/`` unless told otherwise.  Progress goes to standard error.  The exit
+status is 1 when a theorem falls short of its catalog level or a figure fails; the report is
+written all the same, with the failure shown.
+
+    from convproof.report import write_report
+    report = write_report("out", ids=["banded-matrix"], formats=("html",))
+    report.ok, [s.status for s in report.sections]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..catalog import CATALOG
+from . import html, markdown
+from .sections import Report, Section, build_section, unloaded_section
+
+DEFAULT_FOLDER = Path("docs") / "report"
+FORMATS = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
+WRITERS = {"html": ("report.html", html.render_report), "md": ("report.md", markdown.render_report)}
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
+                 ) -> list[Section]:
+    """Prove ``ids`` (catalog order) and build their sections; an id whose proof file does
+    not load gets a section that says so."""
+    from ..cli import prove_all
+    from ..symbolic.proof import THEOREMS
+
+    unknown = [tid for tid in ids if tid not in CATALOG]
+    if unknown:
+        raise ValueError(f"ids: unknown theorem id(s) {', '.join(map(repr, unknown))}; "
+                         f"the catalog has {', '.join(CATALOG)}")
+    ordered = [tid for tid in CATALOG if tid in set(ids)]
+    results = prove_all(ordered, progress)
+    return [build_section(THEOREMS[r.id], r) if r.id in THEOREMS else unloaded_section(r.id, r)
+            for r in results]
+
+
+def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None = None,
+                 formats: Sequence[str] = ("html", "md"), figures: bool = True,
+                 progress: Callable[[str], None] = _progress) -> Report:
+    """Prove, draw and write the report into ``folder``; returns what was written."""
+    from .. import __version__
+
+    bad = [f for f in formats if f not in ("html", "md")]
+    if bad or not formats:
+        raise ValueError(f"formats must be a non-empty choice of 'html' and 'md', got {formats!r}")
+    started = time.perf_counter()
+    folder = Path(folder)
+    sections = sections_for(list(ids) if ids else list(CATALOG), progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    drawn = []
+    if figures:
+        from .figures import draw_all
+        progress("drawing the figures")
+        drawn = draw_all(folder)
+        for failed in (f for f in drawn if f.error):
+            progress(f"figure {failed.name} FAILED: {failed.error}")
+    report = Report(sections, drawn, 0.0, __version__)
+    for kind in formats:
+        name, render = WRITERS[kind]
+        report.seconds = time.perf_counter() - started
+        (folder / name).write_text(render(report), encoding="utf-8")
+        progress(f"wrote {folder / name}")
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convproof report",
+        description="Prove the theorem catalog and write the derivation report.")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (default: all)")
+    parser.add_argument("--out", default=str(DEFAULT_FOLDER),
+                        help=f"folder for the report and its figures (default: {DEFAULT_FOLDER})")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="both",
+                        help="html, md or both (default: both)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """The ``convproof report`` command; 0 when every theorem reaches its catalog level."""
+    args = build_parser().parse_args(argv)
+    try:
+        report = write_report(args.out, args.ids, FORMATS[args.format])
+    except ValueError as exc:
+        raise SystemExit(f"convproof report: {exc}") from None
+    short = [s.id for s in report.sections if not s.ok]
+    _progress(f"{len(report.sections) - len(short)} of {len(report.sections)} theorems at their "
+              f"catalog level" + (f"; falling short: {', '.join(short)}" if short else "")
+              + f"; {report.seconds:.1f}s")
+    return 0 if report.ok else 1
+
+
+__all__ = ["main", "write_report", "sections_for", "build_section", "Report", "Section"]

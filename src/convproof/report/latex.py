@@ -1,0 +1,110 @@
+r"""LaTeX of the proofs' expressions (the Markdown report's dialect of SymPy's LatexPrinter).
+
+Dispatch is by class, in this printer (not by the classes' own ``_latex``):
+
+    ZSum(body, v)        \sum_{v} body                  (a sum over all of Z^D)
+    NonNeg(e)            [a \le b]   with e = b - a      (Iverson brackets)
+    EqZero(e)            [a = b]
+    Divides(s, e)        [s \mid e]
+    Partial(f, x[j])     \frac{\partial}{\partial x_{j}} (f)
+    signal names         their own LaTeX form (\operatorname{corr}(x), w^{T}, ...)
+
+Mod and floor print as SymPy prints them (a \bmod n, \lfloor a \rfloor); a class of the
+project that knows only its own ``_latex`` (a character, an expectation) prints with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sympy import Expr
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from .notation import Chain, bracket_chain, leading_terms, split_product
+
+_RELATIONS = {"≤": r"\le", "=": "=", "∣": r"\mid"}
+
+
+class ReportLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the notation of the report."""
+
+    printmethod = "_report_latex"  # no class defines it: the _print_<Class> methods decide
+
+    def _print_ZSum(self, expr: Expr) -> str:
+        body = self._print(expr.body)
+        if expr.body.is_Add:
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{{self._print(expr.var)}}} {body}"
+
+    def _chain(self, chain: Chain) -> str:
+        relation = f" {_RELATIONS[chain.relation]} "
+        return r"\left[" + relation.join(self._print(t) for t in chain.terms) + r"\right]"
+
+    def _print_Bracket(self, expr: Expr, exp: str | None = None) -> str:
+        chain = self._chain(bracket_chain(expr))
+        return chain if exp is None else f"{chain}^{{{exp}}}"
+
+    def _print_Partial(self, expr: Expr) -> str:
+        body, entry = expr.args
+        return (r"\frac{\partial}{\partial " + self._print(entry) + r"} \left("
+                + self._print(body) + r"\right)")
+
+    def _print_Multi(self, symbol: Expr) -> str:
+        return self._print_Symbol(symbol)
+
+    def _print_SignalName(self, name: Expr) -> str:
+        return name._latex_form
+
+    _print_DefinedName = _print_SignalName
+
+    def _print_Mul(self, expr: Expr) -> str:
+        parts = split_product(expr)
+        if parts is None:
+            return super()._print_Mul(expr)
+        pieces = [] if parts.coefficient == 1 else (
+            ["-"] if parts.coefficient == -1 else [self._print(parts.coefficient)])
+        pieces += [self._chain(chain) for chain in parts.brackets]
+        if parts.plain != 1:
+            pieces.append(self.parenthesize(parts.plain, PRECEDENCE["Mul"], strict=True))
+        last = len(parts.sums) - 1
+        pieces += [self._print(s) if k == last else rf"\left({self._print(s)}\right)"
+                   for k, s in enumerate(parts.sums)]
+        return " ".join(pieces)
+
+    def _print(self, expr: Expr, **kwargs: Any) -> str:
+        """A class of the project that this printer does not know prints its own LaTeX."""
+        if prints_itself(type(self), expr):
+            text = expr._latex(self)
+            exp = kwargs.get("exp")
+            return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
+        return super()._print(expr, **kwargs)
+
+
+def prints_itself(printer: type, expr: Expr) -> bool:
+    """Whether ``expr`` is of a class of the project that ``printer`` has no method for and
+    that has its own ``_latex`` (the first class of the project in its MRO that has either
+    decides; SymPy's classes are left to SymPy)."""
+    for cls in type(expr).__mro__:
+        if not (cls.__module__ or "").startswith("convproof."):
+            return False
+        if f"_print_{cls.__name__}" in vars(printer):
+            return False
+        if "_latex" in vars(cls):
+            return True
+    return False
+
+
+def latex(expr: Expr, max_terms: int | None = None) -> str:
+    """The report's LaTeX of an expression; a sum of more than ``max_terms`` terms is cut
+    after that many, with the number of the others."""
+    printer = ReportLatexPrinter()
+    shown, omitted = leading_terms(expr, max_terms, printer._as_ordered_terms)
+    text = printer.doprint(shown)
+    return text + rf" + \dots \text{{ ({omitted} more terms)}}" if omitted else text
+
+
+def equation_latex(lhs: Expr, rhs: Expr, relation: str = "=",
+                   max_terms: int | None = None) -> str:
+    """lhs relation rhs, each side as :func:`latex` writes it."""
+    return f"{latex(lhs, max_terms)} {relation} {latex(rhs, max_terms)}"

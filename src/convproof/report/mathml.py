@@ -1,0 +1,169 @@
+"""Presentation MathML of the proofs' expressions (the HTML report's dialect of SymPy's
+MathMLPresentationPrinter).
+
+Dispatch is by class, as in :mod:`.latex`:
+
+    ZSum(body, v)        <munder>∑ v</munder> body
+    NonNeg / EqZero / Divides    [a ≤ b ≤ c], [a = b], [s ∣ e]   (Iverson brackets)
+    Partial(f, x[j])     ∂/∂x_j (f)
+    Indexed x[i, j]      x_{i,j}   (no parentheses around the indices)
+    signal names         their LaTeX form, read by :mod:`.texmath`
+    Mod(a, n)            a mod n
+
+A class of the project that knows only its own ``_latex`` prints through that LaTeX.  Text is
+written escaped, as real characters (no entity references), so every formula is well-formed
+XML.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+from xml.dom.minidom import Document, Element, Text
+
+from sympy import Expr
+from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from .latex import ReportLatexPrinter, prints_itself
+from .notation import Chain, bracket_chain, leading_terms, split_product
+from .texmath import tex_to_mathml
+
+
+class ReportMathMLPrinter(MathMLPresentationPrinter):
+    """SymPy's presentation MathML printer with the notation of the report."""
+
+    def __init__(self, settings: dict | None = None):
+        super().__init__(settings)
+        self.dom.createTextNode = self._text
+
+    def _text(self, data: str) -> Text:
+        """An escaped text node; SymPy's entity names (&InvisibleTimes;) become characters
+        and its hyphen a minus sign."""
+        data = html.unescape(data)
+        return Document.createTextNode(self.dom, "−" if data == "-" else data)
+
+    def _node(self, tag: str, *children: Element, text: str | None = None) -> Element:
+        node = self.dom.createElement(tag)
+        if text is not None:
+            node.appendChild(self.dom.createTextNode(text))
+        for child in children:
+            node.appendChild(child)
+        return node
+
+    def _mo(self, text: str) -> Element:
+        return self._node("mo", text=text)
+
+    def _print_ZSum(self, expr: Expr) -> Element:
+        sigma = self._mo("∑")
+        sigma.setAttribute("largeop", "true")
+        body = self._print(expr.body)
+        if expr.body.is_Add:
+            body = self._node("mrow", self._mo("("), body, self._mo(")"))
+        return self._node("mrow", self._node("munder", sigma, self._print(expr.var)), body)
+
+    def _chain(self, chain: Chain) -> Element:
+        row = self._node("mrow", self._mo("["))
+        for k, term in enumerate(chain.terms):
+            if k:
+                row.appendChild(self._mo(chain.relation))
+            row.appendChild(self._print(term))
+        row.appendChild(self._mo("]"))
+        return row
+
+    def _print_Bracket(self, expr: Expr) -> Element:
+        return self._chain(bracket_chain(expr))
+
+    def _print_Partial(self, expr: Expr) -> Element:
+        body, entry = expr.args
+        fraction = self._node("mfrac", self._mo("∂"),
+                              self._node("mrow", self._mo("∂"), self._print(entry)))
+        return self._node("mrow", fraction, self._mo("("), self._print(body), self._mo(")"))
+
+    def _print_Multi(self, symbol: Expr) -> Element:
+        return self._print_Symbol(symbol)
+
+    def _print_SignalName(self, name: Expr) -> Element:
+        return tex_to_mathml(self.dom, name._latex_form)
+
+    _print_DefinedName = _print_SignalName
+
+    def _print_Indexed(self, expr: Expr) -> Element:
+        indices = self._node("mrow")
+        for k, index in enumerate(expr.indices):
+            if k:
+                indices.appendChild(self._mo(","))
+            indices.appendChild(self._print(index))
+        return self._node("msub", self._print(expr.base), indices)
+
+    def _print_Mod(self, expr: Expr) -> Element:
+        value, modulus = (self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
+        return self._node("mrow", value, self._mo("mod"), modulus)
+
+    def _print_Mul(self, expr: Expr) -> Element:
+        parts = split_product(expr)
+        if parts is None:
+            return super()._print_Mul(expr)
+        row = self._node("mrow")
+        if parts.coefficient == -1:
+            row.appendChild(self._mo("−"))
+        elif parts.coefficient != 1:
+            row.appendChild(self._print(parts.coefficient))
+        for chain in parts.brackets:
+            row.appendChild(self._chain(chain))
+        if parts.plain != 1:
+            row.appendChild(self.parenthesize(parts.plain, PRECEDENCE["Mul"], strict=True))
+        for k, total in enumerate(parts.sums):
+            printed = self._print(total)
+            if k < len(parts.sums) - 1:
+                printed = self._node("mrow", self._mo("("), printed, self._mo(")"))
+            row.appendChild(printed)
+        return row
+
+    def _print(self, expr: Expr, **kwargs: Any) -> Element:
+        """A class of the project that this printer does not know prints through its LaTeX."""
+        if prints_itself(type(self), expr):
+            return tex_to_mathml(self.dom, expr._latex(ReportLatexPrinter()))
+        return super()._print(expr, **kwargs)
+
+
+def _math(content: Element, display: bool) -> str:
+    math = content.ownerDocument.createElement("math")
+    if display:
+        math.setAttribute("display", "block")
+    math.appendChild(content)
+    return math.toxml()
+
+
+def _printed(printer: ReportMathMLPrinter, expr: Expr, max_terms: int | None) -> Element:
+    shown, omitted = leading_terms(expr, max_terms, printer._as_ordered_terms)
+    content = printer._print(shown)
+    if omitted:
+        content = printer._node("mrow", content, printer._mo("+"), printer._mo("…"),
+                                printer._node("mtext", text=f" ({omitted} more terms)"))
+    return content
+
+
+def mathml(expr: Expr, display: bool = False, max_terms: int | None = None,
+           prefix: str | None = None) -> str:
+    """<math> of an expression, after the operator ``prefix`` if given ("=" for a line of a
+    derivation); a sum of more than ``max_terms`` terms is cut after that many, with the
+    number of the others."""
+    printer = ReportMathMLPrinter()
+    content = _printed(printer, expr, max_terms)
+    if prefix is not None:
+        content = printer._node("mrow", printer._mo(prefix), content)
+    return _math(content, display)
+
+
+def equation(lhs: Expr, rhs: Expr, relation: str = "=", display: bool = False,
+             max_terms: int | None = None) -> str:
+    """<math> of lhs relation rhs, each side cut as in :func:`mathml`."""
+    printer = ReportMathMLPrinter()
+    return _math(printer._node("mrow", _printed(printer, lhs, max_terms), printer._mo(relation),
+                               _printed(printer, rhs, max_terms)), display)
+
+
+def tex_mathml(tex: str, display: bool = False) -> str:
+    """<math> of a LaTeX string written by hand (a statement)."""
+    return _math(tex_to_mathml(Document(), tex), display)

@@ -1,0 +1,97 @@
+"""How the report writes a product: sign, Iverson brackets, other factors, sums last.
+
+Both printers (:mod:`.latex`, :mod:`.mathml`) lay a product out the same way:
+
+    -2 · [0 ≤ m ≤ k - 1] [j = s i + d m - p] · w_m x_j · Σ_c (...)
+
+- brackets first, and [a ≤ b][b ≤ c] written as the chain [a ≤ b ≤ c] (the same number:
+  both brackets are 1 exactly when a ≤ b ≤ c);
+- a sum over Z^D last, so that no other factor reads as part of its body; when a product has
+  several sums, all but the last are parenthesized by the printer.
+
+A sum of very many terms (a Winograd transform multiplied out) is shown by its first terms and
+the number of the others: the proof checked all of them, the reader needs a few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+
+import sympy
+from sympy import Expr
+
+from ..symbolic.language import Divides, EqZero, NonNeg, ZSum, _split_sides
+
+LESS_EQUAL, EQUAL, DIVIDES = "≤", "=", "∣"
+MAX_TERMS = 12  # terms of a long sum that the report shows
+
+
+@dataclass
+class Chain:
+    """A bracket [e0 rel e1 rel e2 ...]: terms and the relation between neighbours."""
+
+    terms: list[Expr]
+    relation: str
+
+
+@dataclass
+class Product:
+    """A product split for printing: coefficient, brackets, plain factors, sums."""
+
+    coefficient: Expr
+    brackets: list[Chain]
+    plain: Expr
+    sums: list[ZSum]
+
+
+def bracket_chain(bracket: Expr) -> Chain:
+    """[e ≥ 0] as [left ≤ right], [e = 0] as [left = right], [s | e] as [s ∣ e]."""
+    if isinstance(bracket, Divides):
+        return Chain(list(bracket.args), DIVIDES)
+    left, right = _split_sides(bracket.args[0])
+    return Chain([left, right], LESS_EQUAL if isinstance(bracket, NonNeg) else EQUAL)
+
+
+def chained(brackets: list[Expr]) -> list[Chain]:
+    """The brackets of one product, each [a ≤ b] joined to a chain that ends at a or starts
+    at b: [a ≤ b][b ≤ c] = [a ≤ b ≤ c]."""
+    chains: list[Chain] = []
+    for bracket in brackets:
+        chain = bracket_chain(bracket)
+        if chain.relation == LESS_EQUAL:
+            left, right = chain.terms
+            joined = next((c for c in chains if c.relation == LESS_EQUAL
+                           and (c.terms[-1] == left or c.terms[0] == right)), None)
+            if joined is not None:
+                if joined.terms[-1] == left:
+                    joined.terms.append(right)
+                else:
+                    joined.terms.insert(0, left)
+                continue
+        chains.append(chain)
+    return chains
+
+
+def split_product(expr: sympy.Mul) -> Product | None:
+    """The product's parts, or None when it has neither a bracket nor a sum (the printer's
+    own layout is then used)."""
+    coefficient, rest = expr.as_coeff_Mul()
+    factors = sympy.Mul.make_args(rest)
+    brackets = [f for f in factors if isinstance(f, (NonNeg, EqZero, Divides))]
+    sums = [f for f in factors if isinstance(f, ZSum)]
+    if not brackets and not sums:
+        return None
+    plain = sympy.Mul(*(f for f in factors if f not in brackets and f not in sums))
+    return Product(coefficient, chained(brackets), plain, sums)
+
+
+def leading_terms(expr: Expr, limit: int | None,
+                  ordered: Callable[[Expr], list[Expr]]) -> tuple[Expr, int]:
+    """(the first ``limit`` terms of a sum in printing order, how many more there are);
+    an expression that is not a longer sum comes back whole, with 0."""
+    expr = sympy.sympify(expr)
+    if limit is None or not expr.is_Add or len(expr.args) <= limit:
+        return expr, 0
+    terms = ordered(expr)
+    return sympy.Add(*terms[:limit], evaluate=False), len(terms) - limit
