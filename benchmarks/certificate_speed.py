@@ -2,8 +2,9 @@
 
 Naive route: the n x n correlation (3 x 3 kernel, zero padding 1) written as SymPy expressions,
 its Jacobian with respect to the n² input symbols, every entry expanded, compared with the
-banded matrix.  Its cost grows as n⁴ (n² outputs times n² inputs) for large n.  The certificate evaluates
-the theorem's claim y = A x exactly with sparse integer arithmetic (convproof.symbolic.certify).
+banded matrix.  Its cost grows as n⁴ (n² outputs times n² inputs) for large n.  The certificate
+evaluates the theorem's claim y = A x exactly with sparse integer arithmetic
+(convproof.symbolic.certify).
 
     python benchmarks/certificate_speed.py [--sizes 8 16 24 32] [--out FILE]
 """
@@ -31,9 +32,14 @@ def naive_matrix(n: int) -> sympy.Matrix:
     outputs = []
     for i in range(n):
         for j in range(n):
-            outputs.append(sum(w[a, b] * x[i + a - 1, j + b - 1]
-                               for a in range(3) for b in range(3)
-                               if 0 <= i + a - 1 < n and 0 <= j + b - 1 < n))
+            outputs.append(
+                sum(
+                    w[a, b] * x[i + a - 1, j + b - 1]
+                    for a in range(3)
+                    for b in range(3)
+                    if 0 <= i + a - 1 < n and 0 <= j + b - 1 < n
+                )
+            )
     return sympy.Matrix(outputs).jacobian(list(x)).applyfunc(sympy.expand)
 
 
@@ -59,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         assert certificate.ok, certificate.message
         naive_times.append(naive_seconds)
         rows.append((n, naive_seconds, certificate.seconds, naive_seconds / certificate.seconds))
-        print(f"n={n:3d}  naive {naive_seconds:8.2f}s  certificate {certificate.seconds:6.3f}s", file=sys.stderr)
+        print(
+            f"n={n:3d}  naive {naive_seconds:8.2f}s  certificate {certificate.seconds:6.3f}s",
+            file=sys.stderr,
+        )
     # least-squares fit of log t = e log n + c over the two largest sizes (the exponent tends
     # to 4 from below as n grows, so this underestimates the naive time at the target)
     exponent, c = np.polyfit(np.log(args.sizes[-2:]), np.log(naive_times[-2:]), 1)
-    predicted = float(np.exp(c) * args.target ** exponent)
+    predicted = float(np.exp(c) * args.target**exponent)
     target = certify("banded-matrix", spec, (1, args.target, args.target))
     command = "python benchmarks/certificate_speed.py " + " ".join(argv or sys.argv[1:])
     lines = [
@@ -77,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         "| n x n | naive (Jacobian + expand) | certificate | ratio |",
         "|---:|---:|---:|---:|",
         *[f"| {n} | {a:.2f} s | {b:.3f} s | {a / b:.0f}x |" for n, a, b, _ in rows],
-        f"| {args.target} | {predicted:.0f} s (fit n^{exponent:.2f}, not run) | {target.seconds:.3f} s | "
-        f"{predicted / target.seconds:.0f}x |",
+        f"| {args.target} | {predicted:.0f} s (fit n^{exponent:.2f}, not run) | "
+        f"{target.seconds:.3f} s | {predicted / target.seconds:.0f}x |",
         "",
         "The naive time at the target size is extrapolated from the two largest measured sizes "
         f"with the fitted power law n^{exponent:.2f} (the exponent approaches 4 from below, so "

@@ -67,7 +67,8 @@ def matrix_form():
     proof = (
         Derivation(MATRIX.lhs, "corr(x) = A x")
         .by("definition",
-            zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * st.pixels(read) * x[b, g, c, read], c, m),
+            zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * st.pixels(read) * x[b, g, c, read],
+                 c, m),
             "unfold corr(x)", signals=(corr,))
         .back("Kronecker delta",
               zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * eq(j, read) * st.pixels(j)

@@ -43,8 +43,8 @@ FLIP = THEOREM.export(Claim(
 
 t_ = st.input_index(i, st.k - 1)  # the textbook output position that output i is
 textbook = Signal("conv_math", r"(x \ast w)", lambda b_, g_, o_, tt: zsum(
-    st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(tt - st.d * m) * x[b_, g_, c, tt - st.d * m],
-    c, m), arity=4)
+    st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(tt - st.d * m)
+    * x[b_, g_, c, tt - st.d * m], c, m), arity=4)
 OFFSET = THEOREM.export(Claim(
     "offset", conv[b, g, o, i], textbook[b, g, o, t_], indices=OUTPUT,
     text="conv(x, w)[i] is the textbook convolution at s·i + d(k - 1) - p",
@@ -52,14 +52,17 @@ OFFSET = THEOREM.export(Claim(
 
 THEOREM.certifiable = FLIP
 
+read = st.input_index(i, st.k - 1 - m)  # the input position tap m of conv reads
+unfolded = zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * st.pixels(read) * x[b, g, c, read],
+                c, m)
+
+
 @THEOREM.evidence
 def flip():
-    read = st.input_index(i, st.k - 1 - m)
     proof = (
         Derivation(FLIP.lhs, "conv(x, w) = corr(x, flip(w))")
-        .by("definition",
-            zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * st.pixels(read) * x[b, g, c, read], c, m),
-            "unfold conv: tap m reads s·i + d(k - 1 - m) - p", signals=(conv,))
+        .by("definition", unfolded, "unfold conv: tap m reads s·i + d(k - 1 - m) - p",
+            signals=(conv,))
         .by("change of index",
             zsum(st.inputs(c) * st.taps(m) * w[g, o, c, st.k - 1 - m]
                  * st.pixels(st.input_index(i, m)) * x[b, g, c, st.input_index(i, m)], c, m),
@@ -75,12 +78,9 @@ def flip():
 
 @THEOREM.evidence
 def offset():
-    read = st.input_index(i, st.k - 1 - m)
     proof = (
         Derivation(OFFSET.lhs, "the offset to the textbook convolution")
-        .by("definition",
-            zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * st.pixels(read) * x[b, g, c, read], c, m),
-            "unfold conv", signals=(conv,))
+        .by("definition", unfolded, "unfold conv", signals=(conv,))
         .back("definition", OFFSET.rhs,
               "s·i + d(k - 1 - m) - p = (s·i + d(k - 1) - p) - d·m", signals=(textbook,))
     )

@@ -10,7 +10,8 @@ G = ∂L/∂y held fixed, ∂L/∂θ = Σ G · ∂y/∂θ = ∂⟨y, G⟩/∂θ.
 
 from __future__ import annotations
 
-from convproof.symbolic import Claim, Derivation, Signal, Theorem, certified, eq, scalar, universal, zsum
+from convproof.symbolic import (Claim, Derivation, Signal, Theorem, certified, eq, scalar,
+                                universal, zsum)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.language import Partial
 from convproof.symbolic.operators import (Setting, b, bias_gradient, correlation, g, i, o,

@@ -111,14 +111,16 @@ def gradient():
             zsum(st.batches(b1) * st.group_box(g1) * window * st.inputs(c) * w[g1, o, c, m]
                  * grad[b1, g1, o, i] * st.pixels(read) * eq(c, c1) * eq(read, j1), o, i, c, m),
             "g = g'", var=g)
-        .by("Kronecker delta", outer * zsum(window * terms * st.pixels(read) * eq(read, j1), o, i, m),
+        .by("Kronecker delta",
+            outer * zsum(window * terms * st.pixels(read) * eq(read, j1), o, i, m),
             "c = c'", var=c)
         .back("use the delta", outer * zsum(window * terms * st.pixels(j1) * eq(read, j1), o, i, m),
               "under [j' = s·i + d·m - p] the box of the read position is the box of j'", var=j1)
         .by("linearity", outer * st.pixels(j1) * zsum(window * terms * eq(j1, read), o, i, m),
             "the box of j' does not depend on the sum")
         .back("division with remainder",
-              outer * st.pixels(j1) * le(j1, reduced_size - 1) * zsum(window * terms * eq(j1, read), o, i, m),
+              outer * st.pixels(j1) * le(j1, reduced_size - 1)
+              * zsum(window * terms * eq(j1, read), o, i, m),
               "with a = (n + p + q - d(k - 1) - 1) mod s the transposed size n' is n")
         .back("hypothesis",
               outer * st.pixels(j1) * le(j1, st.transposed_size - 1)
@@ -137,10 +139,12 @@ def flipped_correlation():
     proof = (
         Derivation(FLIPPED.lhs, "convT(G) as a correlation with the flipped kernel")
         .by("definition",
-            box * zsum(window * w[g, o, c, m] * grad[b, g, o, i] * eq(j, st.input_index(i, m)), o, i, m),
+            box * zsum(window * w[g, o, c, m] * grad[b, g, o, i] * eq(j, st.input_index(i, m)),
+                       o, i, m),
             "unfold the scatter", signals=(scatter,))
         .by("change of index",
-            box * zsum(window * w[g, o, c, st.k - 1 - m] * grad[b, g, o, i] * eq(j, flipped_read), o, i, m),
+            box * zsum(window * w[g, o, c, st.k - 1 - m] * grad[b, g, o, i] * eq(j, flipped_read),
+                       o, i, m),
             "m -> k - 1 - m: the taps in reverse order", var=m, to=st.k - 1 - m)
         .back("definition",
               box * zsum(st.outputs(o) * st.positions(i) * st.taps(m) * flip_swap[g, c, o, m]
@@ -202,19 +206,25 @@ def certificates():
             certified(GATHER, _points(), "the gather form, exact on the grid (a = 0)")]
 
 
+def _box(j_):
+    """[0 ≤ j ≤ n' - 1]: the output box of the transposed convolution."""
+    return le(0, j_) * le(j_, st.transposed_size - 1)
+
+
 @THEOREM.mutant("input gradient without the output padding (a = 0 always)")
 def no_output_padding():
-    claim = Claim("gradient", GRADIENT.lhs, GRADIENT.rhs, hypotheses=(sympy.Eq(st.a, 0, evaluate=False),),
-                  indices=GRADIENT.indices)
+    claim = Claim("gradient", GRADIENT.lhs, GRADIENT.rhs,
+                  hypotheses=(sympy.Eq(st.a, 0, evaluate=False),), indices=GRADIENT.indices)
     return certified(claim, conv_points(st, dims=(1,)))
 
 
 @THEOREM.mutant("input gradient with the kernel not flipped")
 def not_flipped():
-    unflipped = Signal("flipT_no", "w'", lambda g_, c_, o_, m_: st.taps(m_) * w[g_, o_, c_, m_], arity=4)
-    wrong = Signal("corr_noflip", "r'", lambda b_, g_, c_, j_: le(0, j_) * le(j_, st.transposed_size - 1)
-                   * zsum(st.outputs(o) * st.taps(m) * unflipped[g_, c_, o, m]
-                          * padded[b_, g_, o, j_ + st.d * m], o, m), arity=4)
+    unflipped = Signal("flipT_no", "w'", lambda g_, c_, o_, m_: st.taps(m_) * w[g_, o_, c_, m_],
+                       arity=4)
+    wrong = Signal("corr_noflip", "r'", lambda b_, g_, c_, j_: _box(j_) * zsum(
+        st.outputs(o) * st.taps(m) * unflipped[g_, c_, o, m] * padded[b_, g_, o, j_ + st.d * m],
+        o, m), arity=4)
     return certified(Claim("flipped correlation", FLIPPED.lhs, wrong[b, g, c, j], indices=INPUT),
                      _points({1: 8, 2: 2, 3: 1}))
 
@@ -223,9 +233,9 @@ def not_flipped():
 def no_upsampling():
     plain = Signal("pad_only", "G'", lambda b_, g_, o_, u: st.positions(u - before)
                    * grad[b_, g_, o_, u - before], arity=4)
-    wrong = Signal("corr_noup", "r'", lambda b_, g_, c_, j_: le(0, j_) * le(j_, st.transposed_size - 1)
-                   * zsum(st.outputs(o) * st.taps(m) * flip_swap[g_, c_, o, m]
-                          * plain[b_, g_, o, j_ + st.d * m], o, m), arity=4)
+    wrong = Signal("corr_noup", "r'", lambda b_, g_, c_, j_: _box(j_) * zsum(
+        st.outputs(o) * st.taps(m) * flip_swap[g_, c_, o, m] * plain[b_, g_, o, j_ + st.d * m],
+        o, m), arity=4)
     return certified(Claim("flipped correlation", FLIPPED.lhs, wrong[b, g, c, j], indices=INPUT),
                      _points({1: 8, 2: 2, 3: 1}))
 
@@ -238,7 +248,8 @@ def channels_not_swapped():
             * padded[b_, g_, o, j_ + st.d * m], o, m)
     wrong = Signal("corr_noswap", "r'", entry, arity=4)
     points = [p for p in _points() if p.values[st.c_in] != p.values[st.c_out]]
-    return certified(Claim("flipped correlation", FLIPPED.lhs, wrong[b, g, c, j], indices=INPUT), points)
+    claim = Claim("flipped correlation", FLIPPED.lhs, wrong[b, g, c, j], indices=INPUT)
+    return certified(claim, points)
 
 
 prove = THEOREM.prove

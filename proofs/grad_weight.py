@@ -11,7 +11,8 @@ and the batch summed like a channel.  Kernels reuse the forward index map with s
 
 from __future__ import annotations
 
-from convproof.symbolic import Claim, Derivation, Signal, Theorem, certified, eq, scalar, universal, zsum
+from convproof.symbolic import (Claim, Derivation, Signal, Theorem, certified, eq, scalar,
+                                universal, zsum)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.indexmaps import forward_input_index
 from convproof.symbolic.language import Partial, multi
@@ -25,15 +26,20 @@ grad_w = weight_gradient(x, grad, st)
 g1, o1, c1 = scalar("g' o' c'")
 m1 = multi("m'")
 loss = output_inner(lambda *ix: corr[ix], grad, st)
-role_swap = Signal("xcorr", r"\operatorname{corr}_{d,s}(x, G)", lambda g_, o_, c_, m_: st.inputs(c_)
-                   * st.taps(m_) * zsum(st.batches(b) * st.positions(i) * grad[b, g_, o_, i]
-                                        * st.pixels(forward_input_index(m_, i, st.d, st.s, st.p))
-                                        * x[b, g_, c_, forward_input_index(m_, i, st.d, st.s, st.p)],
-                                        b, i), arity=4)
+def _swapped_entry(g_, o_, c_, m_):
+    """Output m at stride d, tap i at dilation s: the read position d·m + s·i - p."""
+    read = forward_input_index(m_, i, st.d, st.s, st.p)
+    return st.inputs(c_) * st.taps(m_) * zsum(
+        st.batches(b) * st.positions(i) * grad[b, g_, o_, i] * st.pixels(read) * x[b, g_, c_, read],
+        b, i)
+
+
+role_swap = Signal("xcorr", r"\operatorname{corr}_{d,s}(x, G)", _swapped_entry, arity=4)
 
 THEOREM = Theorem(
     "grad-weight", "The weight gradient correlates the input with the error",
-    r"\frac{\partial L}{\partial w_{o,c,m}} = \sum_{b}\sum_{i} G_{b,o,i}\, \tilde{x}_{b,c,s i + d m - p}",
+    r"\frac{\partial L}{\partial w_{o,c,m}} = "
+    r"\sum_{b}\sum_{i} G_{b,o,i}\, \tilde{x}_{b,c,s i + d m - p}",
 )
 THEOREM.expressions["input_index"] = st.input_index(i, m)
 
@@ -111,8 +117,8 @@ def swapped_roles():
         st.batches(b) * st.positions(i) * grad[b, g_, o_, i]
         * st.pixels(forward_input_index(i, m_, st.d, st.s, st.p))
         * x[b, g_, c_, forward_input_index(i, m_, st.d, st.s, st.p)], b, i), arity=4)
-    claim = Claim("weight gradient", WEIGHT.lhs, st.group_box(g1) * st.outputs(o1) * wrong[g1, o1, c1, m1],
-                  indices=WEIGHT.indices)
+    claim = Claim("weight gradient", WEIGHT.lhs,
+                  st.group_box(g1) * st.outputs(o1) * wrong[g1, o1, c1, m1], indices=WEIGHT.indices)
     return certified(claim, conv_points(st, dims=(1, 2)))
 
 
@@ -121,8 +127,8 @@ def no_dilation():
     wrong = Signal("gradw_nodil", "∇w'", lambda g_, o_, c_, m_: st.inputs(c_) * st.taps(m_) * zsum(
         st.batches(b) * st.positions(i) * grad[b, g_, o_, i]
         * st.pixels(st.s * i + m_ - st.p) * x[b, g_, c_, st.s * i + m_ - st.p], b, i), arity=4)
-    claim = Claim("weight gradient", WEIGHT.lhs, st.group_box(g1) * st.outputs(o1) * wrong[g1, o1, c1, m1],
-                  indices=WEIGHT.indices)
+    claim = Claim("weight gradient", WEIGHT.lhs,
+                  st.group_box(g1) * st.outputs(o1) * wrong[g1, o1, c1, m1], indices=WEIGHT.indices)
     return certified(claim, conv_points(st, dims=(1, 2)))
 
 

@@ -103,7 +103,8 @@ def _shift_points(claim_dims=(1, 2, 3)):
     for k, point in enumerate(conv_points(st, dims=claim_dims)):
         values = dict(point.values)
         values[st.s] = (1,) * point.dims
-        values[st.q] = tuple(d * (kk - 1) - p for d, kk, p in zip(values[st.d], values[st.k], values[st.p]))
+        values[st.q] = tuple(d * (kk - 1) - p
+                             for d, kk, p in zip(values[st.d], values[st.k], values[st.p]))
         if min(values[st.q]) < 0:
             continue
         values[t] = tuple((k + a) % 4 for a in range(point.dims))

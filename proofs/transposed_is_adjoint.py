@@ -58,8 +58,8 @@ def derivation():
             "unfold corr(x): each output i sums the taps m and channels c of its window",
             signals=(corr,))
         .back("Kronecker delta",
-              zsum(outer * window * st.inputs(c) * terms * eq(j, read) * st.pixels(j) * x[b, g, c, j],
-                   b, g, o, i, c, m, j),
+              zsum(outer * window * st.inputs(c) * terms * eq(j, read) * st.pixels(j)
+                   * x[b, g, c, j], b, g, o, i, c, m, j),
               "name the input position j = s·i + d·m - p that tap m of output i reads", var=j)
         .by("swap sums", zsum(gathered * scatter, b, g, c, j),
             "gather, for each input position j, every (o, i, m) that reads it")

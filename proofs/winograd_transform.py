@@ -13,12 +13,14 @@ axes: Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. vec Y = (Aᵀ ⊗ Aᵀ)[((G �
 What is proved, each by a derivation whose every link the engine checks exactly (normal form:
 polynomial identities with exact rational, or rational-function, coefficients):
 
-- for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)): the identity for
-  every tile offset t and all entries d, g (symbolic signals), every output of the tile at once
-  (paired with arbitrary weights e: Σ_i e[i] y[t + i] = Σ_i e[i] Y[t, i] for all e);
+- for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)) at the standard
+  points, and F(4,3) also at 0, ±1, 1/2, -2 (``points_for``: the points the CPU path uses, with
+  a smaller error amplification): the identity for every tile offset t and all entries d, g
+  (symbolic signals), every output of the tile at once (paired with arbitrary weights e:
+  Σ_i e[i] y[t + i] = Σ_i e[i] Y[t, i] for all e);
 - F(2,3) with symbolic points x_0, x_1, x_2: the construction itself, for all distinct points;
-- for F(2x2, 3x3) and F(4x4, 3x3): the 2-D nesting, derived from the 1-D identity along one
-  axis and then the other;
+- F(2x2, 3x3) and F(4x4, 3x3) (the latter at the points of the CPU path): the 2-D nesting,
+  derived from the 1-D identity along one axis and then the other;
 - the multiplication count: n = m + r - 1 per tile instead of m·r (n² instead of m²r² in 2-D),
   a saving of (m - 1)(r - 1), and (m - 1)(r - 1)(mr + m + r - 1) in 2-D, for all m, r.
 
@@ -30,8 +32,10 @@ interpolation of the n products e(x_l) g(x_l) (polynomial multiplication modulo
 M(x) = Π (x - x_l), plus the leading term); regrouping the sums gives Aᵀ, G, Bᵀ.
 
 The price is numerical: the entries of the transforms grow with m (``growth`` in the evidence
-details lists max |entry|, κ_∞ of Aᵀ, G, Bᵀ and the error amplification β/r for m = 2..8, exact);
-rounding errors grow with them, which is why float32 paths use a small m.
+details lists max |entry|, κ_∞ of Aᵀ, G, Bᵀ and the error amplification β/r for m = 2..8,
+exact: β/r = 8/3, 16, 203/9, ..., 2752/9 for F(2,3), F(4,3), F(6,3), ..., F(8,3)); rounding
+errors grow with them, which is why float32 paths use a small m (F(4x4, 3x3) on the CPU,
+chosen by its measured float32 error, benchmarks/NOTES.md).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ t, t1, t2 = scalar("t t_1 t_2")
 
 THEOREM = Theorem(
     "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
-    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad"
+    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad "
     r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A",
 )
 
@@ -328,7 +332,8 @@ def multiplications():
             "algebra", claim.rhs, "expand both sides: the same polynomial in m and r")
         made.append(universal(claim, proof))
     made[0].details["multiplications"] = _count_table()
-    made[0].details["growth"] = [growth(m, 3).as_row() for m in GROWTH_M]
+    rows = [growth(m, 3) for m in GROWTH_M] + [growth(4, 3, points_for(4, 3))]
+    made[0].details["growth"] = [row.as_row() for row in rows]
     return made
 
 

@@ -60,7 +60,8 @@ def interior():
         .by("definition", inside(i) * zsum(tap * st.pixels(read) * moved[b, g, c, read], c, m),
             "unfold the correlation of the moved input", signals=(corr_moved,))
         .by("definition",
-            inside(i) * zsum(tap * st.pixels(read) * st.pixels(read - t) * x[b, g, c, read - t], c, m),
+            inside(i) * zsum(tap * st.pixels(read) * st.pixels(read - t) * x[b, g, c, read - t],
+                             c, m),
             "unfold the move: pixels that left the frame are gone", signals=(moved,))
         .by("hypothesis", inside(i) * zsum(tap * st.pixels(unit_read) * moved_in, c, m),
             "unit stride", equation=UNIT_STRIDE)
@@ -94,7 +95,8 @@ def border_witness():
     point = Point({st.n: (4,), st.k: (3,), st.s: (1,), st.d: (1,), st.p: (1,), st.q: (1,),
                    t: (1,), st.batch: 1, st.groups: 1, st.c_in: 1, st.c_out: 1}, 1,
                   note="x = (1, 2, 3, 4) moved by 1, w = (1, 1, 1), padding 1")
-    entries = {"x": {(0, 0, 0, j): j + 1 for j in range(4)}, "w": {(0, 0, 0, m_): 1 for m_ in range(3)}}
+    entries = {"x": {(0, 0, 0, j): j + 1 for j in range(4)},
+               "w": {(0, 0, 0, m_): 1 for m_ in range(3)}}
     return refuted(EVERYWHERE, point, entries, "at the border the moved output differs")
 
 

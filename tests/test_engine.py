@@ -6,13 +6,27 @@ input are evaluated exactly (symbolic entries, concrete sizes) and must be the s
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import sympy
 
-from convproof.symbolic import (Claim, Derivation, Divides, EqZero, NonNeg, ProofError, Signal,
-                                eq, equivalent, in_range, le, multi, normal_form, scalar,
-                                universal, zsum)
+from convproof.symbolic import (
+    Claim,
+    Derivation,
+    Divides,
+    EqZero,
+    NonNeg,
+    ProofError,
+    Signal,
+    eq,
+    equivalent,
+    in_range,
+    le,
+    multi,
+    normal_form,
+    scalar,
+    universal,
+    zsum,
+)
 from convproof.symbolic.evaluate import instance
 from convproof.symbolic.language import Partial
 from convproof.symbolic.rules import RULES, apply_rule
@@ -25,9 +39,18 @@ x, w = Signal("x"), Signal("w")
 
 def random_sizes(rng, dims: int) -> dict:
     """Concrete sizes for n, k, s, d, p and a free index i (tuples: one entry per axis)."""
+
     def axes(low, high):
         return tuple(int(v) for v in rng.integers(low, high + 1, size=dims))
-    return {n: axes(4, 7), k: axes(1, 3), s: axes(1, 3), d: axes(1, 2), p: axes(0, 2), i: axes(0, 3)}
+
+    return {
+        n: axes(4, 7),
+        k: axes(1, 3),
+        s: axes(1, 3),
+        d: axes(1, 2),
+        p: axes(0, 2),
+        i: axes(0, 3),
+    }
 
 
 def same_everywhere(a, b, rng, trials: int = 6) -> None:
@@ -48,16 +71,21 @@ def corr(index):
 # The normal form
 # --------------------------------------------------------------------------------------------
 
+
 def test_bound_variables_are_renamed_consistently():
-    assert equivalent(corr(i), zsum(in_range(u, k) * w[u] * in_range(s * i + d * u - p, n)
-                                    * x[s * i + d * u - p], u))
+    assert equivalent(
+        corr(i),
+        zsum(in_range(u, k) * w[u] * in_range(s * i + d * u - p, n) * x[s * i + d * u - p], u),
+    )
 
 
 def test_finite_sums_commute_and_distribute():
     body = in_range(m, k) * in_range(j, n) * eq(j, s * i + d * m - p) * w[m] * x[j]
     assert equivalent(zsum(body, m, j), zsum(body, j, m))
-    assert equivalent(zsum(in_range(m, k) * (w[m] + 2 * x[m]), m),
-                      zsum(in_range(m, k) * w[m], m) + 2 * zsum(in_range(m, k) * x[m], m))
+    assert equivalent(
+        zsum(in_range(m, k) * (w[m] + 2 * x[m]), m),
+        zsum(in_range(m, k) * w[m], m) + 2 * zsum(in_range(m, k) * x[m], m),
+    )
 
 
 def test_index_expressions_are_expanded():
@@ -93,6 +121,7 @@ def test_defined_signals_with_one_name_stay_distinct():
 # Every rule against exact evaluation
 # --------------------------------------------------------------------------------------------
 
+
 def rewritten(name: str, expr, **params):
     result, count = apply_rule(name, expr, **params)
     assert count > 0, f"rule {name} did not apply"
@@ -108,7 +137,9 @@ def test_change_of_index_is_sound(rng):
 
 
 def test_kronecker_delta_is_sound(rng):
-    expr = zsum(in_range(m, k) * w[m] * zsum(eq(j, s * i + d * m - p) * in_range(j, n) * x[j], j), m)
+    expr = zsum(
+        in_range(m, k) * w[m] * zsum(eq(j, s * i + d * m - p) * in_range(j, n) * x[j], j), m
+    )
     same_everywhere(expr, rewritten("Kronecker delta", expr, var=j), rng)
     scaled = zsum(in_range(m, k) * w[m] * zsum(in_range(u, n) * eq(s * u, i + d * m) * x[u], u), m)
     result = rewritten("Kronecker delta", scaled, var=u)
@@ -120,7 +151,7 @@ def test_using_a_delta_is_sound(rng):
     expr = zsum(in_range(m, k) * w[m] * eq(j, s * i + d * m - p) * le(s * i - p, j) * x[j], m)
     values_j = {j: (3,)}
     result = rewritten("use the delta", expr, var=j)
-    for trial in range(4):
+    for _ in range(4):
         values = {**random_sizes(rng, 1), **values_j}
         assert instance(expr, values, 1) == instance(result, values, 1)
 
@@ -165,6 +196,7 @@ def test_derivatives_are_exact(rng):
 # Derivations refuse what does not follow
 # --------------------------------------------------------------------------------------------
 
+
 def test_a_wrong_step_fails_and_names_the_difference():
     claim = Claim("wrong", corr(i), corr(i + 1))
     proof = Derivation(claim.lhs).by("change of index", corr(i + 1), var=m, to=m + 1)
@@ -180,15 +212,29 @@ def test_a_rule_that_applies_nowhere_fails_the_step():
 
 def test_a_hypothesis_must_belong_to_the_claim():
     claim = Claim("assumed", corr(i), corr(i).subs(s, 1))
-    step = Derivation(claim.lhs).by("hypothesis", claim.rhs, equation=sympy.Eq(s, 1, evaluate=False))
+    step = Derivation(claim.lhs).by(
+        "hypothesis", claim.rhs, equation=sympy.Eq(s, 1, evaluate=False)
+    )
     assert not universal(claim, step).ok
 
 
 def test_every_rule_is_registered_with_a_description():
-    assert {"definition", "linearity", "swap sums", "change of index", "Kronecker delta",
-            "use the delta", "cancel a positive factor", "decide brackets", "implied bracket",
-            "antisymmetry", "division with remainder", "hypothesis", "differentiate",
-            "known result"} <= set(RULES)
+    assert {
+        "definition",
+        "linearity",
+        "swap sums",
+        "change of index",
+        "Kronecker delta",
+        "use the delta",
+        "cancel a positive factor",
+        "decide brackets",
+        "implied bracket",
+        "antisymmetry",
+        "division with remainder",
+        "hypothesis",
+        "differentiate",
+        "known result",
+    } <= set(RULES)
     assert all(rule.description for rule in RULES.values())
 
 

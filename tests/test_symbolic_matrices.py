@@ -28,8 +28,10 @@ def numeric(matrix, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     by_symbol = {weights[index]: values[index] for index in np.ndindex(weights.shape)}
     dense = np.zeros(matrix.shape)
     for (row, col), entry in matrix.todok().items():
-        dense[row, col] = sum(float(coeff) * by_symbol[symbol]
-                              for symbol, coeff in entry.as_coefficients_dict().items())
+        dense[row, col] = sum(
+            float(coeff) * by_symbol[symbol]
+            for symbol, coeff in entry.as_coefficients_dict().items()
+        )
     return dense
 
 
@@ -50,8 +52,10 @@ def test_conv_matrix_is_the_probed_convolution(case):
     spec = case.spec
     weights_values = case.arrays()[1]
     A, weights = conv_matrix(spec, (spec.in_channels, *case.size))
-    probed = probe(lambda x: functional("conv", spec.dims)(x, weights_values, **case.kwargs),
-                   (spec.in_channels, *case.size))
+    probed = probe(
+        lambda x: functional("conv", spec.dims)(x, weights_values, **case.kwargs),
+        (spec.in_channels, *case.size),
+    )
     np.testing.assert_allclose(numeric(A, weights, weights_values), probed, atol=1e-12)
 
 
@@ -66,12 +70,16 @@ def test_conv_transpose_matrix_is_the_probed_transposed_convolution(case):
     except ValueError:  # a transposed conv with no output: refused, nothing to compare
         assume(False)
     fits = {"reflect": lambda p, t: p < t, "circular": lambda p, t: p <= t}.get(spec.padding_mode)
-    assume(fits is None or all(fits(p, t) for pair, t in zip(spec.pads(case.size), target)
-                               for p in pair))
+    assume(
+        fits is None
+        or all(fits(p, t) for pair, t in zip(spec.pads(case.size), target) for p in pair)
+    )
     T, weights = conv_transpose_matrix(spec, (spec.out_channels, *out))
     kwargs = case.kwargs | {"output_padding": spec.output_padding}
-    probed = probe(lambda g: functional("conv_transpose", spec.dims)(g, weights_values, **kwargs),
-                   (spec.out_channels, *out))
+    probed = probe(
+        lambda g: functional("conv_transpose", spec.dims)(g, weights_values, **kwargs),
+        (spec.out_channels, *out),
+    )
     np.testing.assert_allclose(numeric(T, weights, weights_values), probed, atol=1e-12)
 
 
@@ -96,10 +104,17 @@ def test_conv_matrix_is_the_probed_torch_convolution(case, torch):
 
     def run(x):
         padded = torch.nn.functional.pad(torch.from_numpy(x), pads, mode=mode)
-        return conv(padded, torch.from_numpy(weights_values), stride=spec.stride,
-                    dilation=spec.dilation, groups=spec.groups).numpy()
-    np.testing.assert_allclose(numeric(A, weights, weights_values),
-                               probe(run, (spec.in_channels, *case.size)), atol=1e-12)
+        return conv(
+            padded,
+            torch.from_numpy(weights_values),
+            stride=spec.stride,
+            dilation=spec.dilation,
+            groups=spec.groups,
+        ).numpy()
+
+    np.testing.assert_allclose(
+        numeric(A, weights, weights_values), probe(run, (spec.in_channels, *case.size)), atol=1e-12
+    )
 
 
 def test_conv_matrix_refuses_mismatched_shapes():
@@ -168,4 +183,5 @@ def test_prove_rejects_unknown_ids():
 @given(st.just(None))
 def test_symbolic_public_api_is_importable(_):
     import convproof
+
     assert convproof.symbolic.conv_matrix is conv_matrix

@@ -14,15 +14,37 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ConvSpec", "PoolSpec", "functional", "reference", "symbolic", "nn", "testing",
-           "codegen", "gpu", "report", "__version__"]
+__all__ = [
+    "ConvSpec",
+    "PoolSpec",
+    "functional",
+    "reference",
+    "symbolic",
+    "nn",
+    "testing",
+    "codegen",
+    "gpu",
+    "report",
+    "__version__",
+]
 
-_SUBMODULES = {"functional", "reference", "symbolic", "nn", "testing", "codegen", "gpu", "report", "cpu"}
+_SUBMODULES = {
+    "functional",
+    "reference",
+    "symbolic",
+    "nn",
+    "testing",
+    "codegen",
+    "gpu",
+    "report",
+    "cpu",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in ("ConvSpec", "PoolSpec"):
         from . import spec
+
         return getattr(spec, name)
     if name in _SUBMODULES:
         module = importlib.import_module(f".{name}", __name__)

@@ -18,6 +18,7 @@ def array_module(array: Any):
     module = type(array).__module__
     if module.startswith("cupy"):
         import cupy
+
         return cupy
     return np
 
@@ -29,12 +30,15 @@ def check_numeric(name: str, array: Any) -> np.dtype:
         raise TypeError(f"{name} must be an array, got {type(array).__name__}")
     dtype = np.dtype(dtype)
     if dtype.kind not in "iuf":
-        raise TypeError(f"{name} has dtype {dtype}, which is not a real number type "
-                        "(use float32 or float64)")
+        raise TypeError(
+            f"{name} has dtype {dtype}, which is not a real number type (use float32 or float64)"
+        )
     return dtype
 
 
-def compute_dtype(named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES) -> np.dtype:
+def compute_dtype(
+    named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES
+) -> np.dtype:
     """The precision to compute in: float64 if any input is float64 or integer, else float32.
 
     A floating dtype outside ``allowed`` (float16 on the CPU) is refused with its name.

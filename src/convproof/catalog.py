@@ -78,7 +78,8 @@ class Entry:
 
 CATALOG: dict[str, Entry] = {
     theorem_id: Entry(theorem_id, section, tuple(levels.split()))
-    for section, rows in _SECTIONS.items() for theorem_id, levels in rows
+    for section, rows in _SECTIONS.items()
+    for theorem_id, levels in rows
 }
 SECTIONS: list[str] = list(_SECTIONS)
 

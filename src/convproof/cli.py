@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .catalog import CATALOG
 
@@ -30,8 +30,10 @@ def _progress(line: str) -> None:
 def _theorem_ids(requested: list[str]) -> list[str]:
     unknown = [tid for tid in requested if tid not in CATALOG]
     if unknown:
-        raise SystemExit(f"convproof prove: unknown theorem id(s): {', '.join(unknown)} "
-                         f"(see the catalog: {', '.join(CATALOG)})")
+        raise SystemExit(
+            f"convproof prove: unknown theorem id(s): {', '.join(unknown)} "
+            f"(see the catalog: {', '.join(CATALOG)})"
+        )
     return requested or list(CATALOG)
 
 
@@ -50,13 +52,18 @@ def prove_all(ids: list[str], report: Callable[[str], None] = _progress) -> list
         try:
             result = load(tid).prove()
         except Exception as exc:  # a proof file that cannot load fails its theorem
-            result = Result(tid, CATALOG[tid].levels,
-                            [Evidence("failed", "load", False, f"{type(exc).__name__}: {exc}")],
-                            time.perf_counter() - started)
+            result = Result(
+                tid,
+                CATALOG[tid].levels,
+                [Evidence("failed", "load", False, f"{type(exc).__name__}: {exc}")],
+                time.perf_counter() - started,
+            )
         results[tid] = result
         mark = "ok" if result.ok else "FAILED"
-        report(f"[{count:2d}/{len(order)}] {tid:34s} {mark:6s} {', '.join(result.levels) or '-':28s} "
-               f"{result.seconds:6.2f}s")
+        report(
+            f"[{count:2d}/{len(order)}] {tid:34s} {mark:6s} {', '.join(result.levels) or '-':28s} "
+            f"{result.seconds:6.2f}s"
+        )
     return [results[tid] for tid in ids]
 
 
@@ -65,13 +72,16 @@ def _summary(tid: str) -> dict:
     return prove_all([tid], report=lambda line: None)[0].as_json()
 
 
-def prove_summaries(ids: list[str], jobs: int, report: Callable[[str], None] = _progress) -> list[dict]:
+def prove_summaries(
+    ids: list[str], jobs: int, report: Callable[[str], None] = _progress
+) -> list[dict]:
     """The JSON summaries of ``ids``, proved by ``jobs`` processes (theorems are independent;
     each process proves the dependencies it needs)."""
     if jobs <= 1 or len(ids) == 1:
         return [r.as_json() for r in prove_all(ids, report)]
     import concurrent.futures
     import multiprocessing
+
     context = multiprocessing.get_context("fork")
     summaries = {}
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
@@ -80,8 +90,10 @@ def prove_summaries(ids: list[str], jobs: int, report: Callable[[str], None] = _
             summary = future.result()
             summaries[summary["id"]] = summary
             mark = "ok" if summary["ok"] else "FAILED"
-            report(f"[{count:2d}/{len(ids)}] {summary['id']:34s} {mark:6s} "
-                   f"{', '.join(summary['levels']) or '-':28s} {summary['seconds']:6.2f}s")
+            report(
+                f"[{count:2d}/{len(ids)}] {summary['id']:34s} {mark:6s} "
+                f"{', '.join(summary['levels']) or '-':28s} {summary['seconds']:6.2f}s"
+            )
     return [summaries[tid] for tid in ids]
 
 
@@ -97,8 +109,10 @@ def _prove(args: argparse.Namespace) -> int:
     else:
         for s in failed:
             print(f"{s['id']}: {s['message']}")
-    _progress(f"{len(summaries) - len(failed)} of {len(summaries)} theorems at their catalog level "
-              f"in {time.perf_counter() - started:.1f}s")
+    _progress(
+        f"{len(summaries) - len(failed)} of {len(summaries)} theorems at their catalog level "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     return 1 if failed else 0
 
 
@@ -113,20 +127,30 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
             _progress(f"{'killed ' if outcome['killed'] else 'SURVIVED'} {tid}: {mutant.name}")
     survivors = [o for o in outcomes if not o["killed"]]
     if as_json:
-        print(json.dumps([{k: o[k] for k in ("mutant", "theorem", "killed", "by")} for o in outcomes],
-                         indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                [{k: o[k] for k in ("mutant", "theorem", "killed", "by")} for o in outcomes],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         for o in survivors:
             print(f"survived: {o['theorem']}: {o['mutant']}")
-    _progress(f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed "
-              f"in {time.perf_counter() - started:.1f}s")
+    _progress(
+        f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     return 1 if survivors or not outcomes else 0
 
 
 # subcommands implemented by a subpackage's main(argv), which parses its own arguments
 DELEGATED = {
     "report": ("convproof.report", "prove everything and write the derivation report"),
-    "kernels": ("convproof.codegen.cli", "list, emit, compile or emulate the generated CUDA kernels"),
+    "kernels": (
+        "convproof.codegen.cli",
+        "list, emit, compile or emulate the generated CUDA kernels",
+    ),
     "check": ("convproof.testing.cli", "check a convolution function for equivalence"),
     "bench": ("convproof.bench", "benchmark beside PyTorch"),
 }
@@ -138,10 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     prove = commands.add_parser("prove", help="prove the theorem catalog (or the given ids)")
     prove.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (default: all)")
     prove.add_argument("--json", action="store_true", help="print a JSON list of results")
-    prove.add_argument("--mutants", action="store_true",
-                       help="run the wrong statements instead: each must be refused")
-    prove.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                       help="processes proving in parallel (default: one per core)")
+    prove.add_argument(
+        "--mutants",
+        action="store_true",
+        help="run the wrong statements instead: each must be refused",
+    )
+    prove.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes proving in parallel (default: one per core)",
+    )
     prove.set_defaults(run=_prove)
     for name, (_, text) in DELEGATED.items():
         commands.add_parser(name, help=f"{text} (see convproof {name} --help)", add_help=False)

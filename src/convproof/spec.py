@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any
+from collections.abc import Sequence
 
 import sympy
 
-Size = Union[int, sympy.Expr]
+Size = int | sympy.Expr
 Pads = tuple[tuple[Size, Size], ...]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -36,6 +37,7 @@ PADDING_STRINGS = ("valid", "same", "full")
 # --------------------------------------------------------------------------------------------
 # Integer helpers that work on ints and on SymPy integer expressions.
 # --------------------------------------------------------------------------------------------
+
 
 def _is_symbolic(value: Any) -> bool:
     return isinstance(value, sympy.Basic) and not value.is_Integer
@@ -88,14 +90,18 @@ def _integer(name: str, value: Any, minimum: int) -> Size:
     return value
 
 
+def _count(entries: int, dims: int) -> str:
+    """'2 entries, but there is 1 spatial dim' and the like."""
+    given = "1 entry" if entries == 1 else f"{entries} entries"
+    wanted = "is 1 spatial dim" if dims == 1 else f"are {dims} spatial dims"
+    return f"{given}, but there {wanted}"
+
+
 def per_dim(name: str, value: Any, dims: int, minimum: int) -> tuple[Size, ...]:
     """An int for every dim, or a tuple with one entry per spatial dim."""
     if isinstance(value, (list, tuple)):
         if len(value) != dims:
-            raise ValueError(
-                f"{name} has {len(value)} {'entry' if len(value) == 1 else 'entries'}, but there "
-                f"{'is 1 spatial dim' if dims == 1 else f'are {dims} spatial dims'}: {tuple(value)!r}"
-            )
+            raise ValueError(f"{name} has {_count(len(value), dims)}: {tuple(value)!r}")
         return tuple(_integer(f"{name}[{axis}]", v, minimum) for axis, v in enumerate(value))
     return (_integer(name, value, minimum),) * dims
 
@@ -104,20 +110,24 @@ def normalize_padding(padding: Any, dims: int) -> str | Pads:
     """'valid' | 'same' | 'full' stays a string; ints become per-dim (lo, hi) pairs."""
     if isinstance(padding, str):
         if padding not in PADDING_STRINGS:
-            raise ValueError(f"padding must be an integer, a tuple or one of {PADDING_STRINGS}, got {padding!r}")
+            raise ValueError(
+                f"padding must be an integer, a tuple or one of {PADDING_STRINGS}, got {padding!r}"
+            )
         return padding
     if isinstance(padding, (list, tuple)):
         if len(padding) != dims:
-            hint = f"; for (lo, hi) padding of a 1-D input write ({tuple(padding)!r},)" if dims == 1 and len(padding) == 2 else ""
-            raise ValueError(
-                f"padding has {len(padding)} {'entry' if len(padding) == 1 else 'entries'}, but there "
-                f"{'is 1 spatial dim' if dims == 1 else f'are {dims} spatial dims'}: {tuple(padding)!r}{hint}"
+            hint = (
+                f"; for (lo, hi) padding of a 1-D input write ({tuple(padding)!r},)"
+                if dims == 1 and len(padding) == 2
+                else ""
             )
+            raise ValueError(f"padding has {_count(len(padding), dims)}: {tuple(padding)!r}{hint}")
         pairs = []
         for axis, entry in enumerate(padding):
             if isinstance(entry, (list, tuple)):
                 if len(entry) != 2:
-                    raise ValueError(f"padding[{axis}] must be an integer or a (lo, hi) pair, got {tuple(entry)!r}")
+                    raise ValueError(f"padding[{axis}] must be an integer or a (lo, hi) pair, "
+                                     f"got {tuple(entry)!r}")
                 lo, hi = (_integer(f"padding[{axis}]", v, 0) for v in entry)
             else:
                 lo = hi = _integer(f"padding[{axis}]", entry, 0)
@@ -133,7 +143,9 @@ def check_padding_mode(mode: Any) -> str:
     return mode
 
 
-def _input_sizes(input_size: Sequence[Size], dims: int, name: str = "input_size") -> tuple[Size, ...]:
+def _input_sizes(
+    input_size: Sequence[Size], dims: int, name: str = "input_size"
+) -> tuple[Size, ...]:
     if not isinstance(input_size, (list, tuple)):
         raise TypeError(f"{name} must be a tuple of {dims} spatial sizes, got {input_size!r}")
     return per_dim(name, tuple(input_size), dims, 1)
@@ -159,6 +171,7 @@ def check_padding_fits(mode: str, pads: Pads, sizes: Sequence[Size]) -> None:
 # Convolution
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ConvSpec:
     """A forward N-d convolution (cross-correlation); ``dims = len(kernel_size)``.
@@ -182,7 +195,9 @@ class ConvSpec:
     strict: bool = False
 
     def __post_init__(self) -> None:
-        kernel = self.kernel_size if isinstance(self.kernel_size, (list, tuple)) else (self.kernel_size,)
+        kernel = (
+            self.kernel_size if isinstance(self.kernel_size, (list, tuple)) else (self.kernel_size,)
+        )
         if len(kernel) == 0:
             raise ValueError("kernel_size must have at least one spatial dim, got ()")
         kernel = tuple(_integer(f"kernel_size[{a}]", k, 1) for a, k in enumerate(kernel))
@@ -191,23 +206,34 @@ class ConvSpec:
         in_channels = _integer("in_channels", self.in_channels, 1)
         out_channels = _integer("out_channels", self.out_channels, 1)
         for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if _known(sympy.Eq(channels % groups, 0) if _is_symbolic(channels) or _is_symbolic(groups)
-                      else channels % groups == 0) is not True:
+            if (
+                _known(
+                    sympy.Eq(channels % groups, 0)
+                    if _is_symbolic(channels) or _is_symbolic(groups)
+                    else channels % groups == 0
+                )
+                is not True
+            ):
                 raise ValueError(f"{name} = {channels} is not divisible by groups = {groups}")
         stride = per_dim("stride", self.stride, dims, 1)
         dilation = per_dim("dilation", self.dilation, dims, 1)
         output_padding = per_dim("output_padding", self.output_padding, dims, 0)
         for axis, (a, s, d) in enumerate(zip(output_padding, stride, dilation)):
             if _known(a < _max(s, d)) is False:
-                raise ValueError(
-                    f"output_padding[{axis}] = {a} must be smaller than max(stride, dilation) = {_max(s, d)}"
-                )
+                raise ValueError(f"output_padding[{axis}] = {a} must be smaller than "
+                                 f"max(stride, dilation) = {_max(s, d)}")
         if not isinstance(self.strict, bool):
             raise TypeError(f"strict must be True or False, got {self.strict!r}")
         fields = dict(
-            in_channels=in_channels, out_channels=out_channels, kernel_size=kernel,
-            stride=stride, padding=normalize_padding(self.padding, dims), dilation=dilation,
-            groups=groups, padding_mode=check_padding_mode(self.padding_mode), output_padding=output_padding,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=kernel,
+            stride=stride,
+            padding=normalize_padding(self.padding, dims),
+            dilation=dilation,
+            groups=groups,
+            padding_mode=check_padding_mode(self.padding_mode),
+            output_padding=output_padding,
         )
         for name, value in fields.items():
             object.__setattr__(self, name, value)
@@ -256,14 +282,14 @@ class ConvSpec:
         return self.pads((1,) * self.dims)
 
     def _excess(self, sizes: Sequence[Size], pads: Pads) -> tuple[Size, ...]:
-        """n + p_lo + p_hi - e per dim, refused when negative (kernel larger than the padded input)."""
+        """n + p_lo + p_hi - e per dim; negative means a kernel larger than the padded input."""
         excess = []
         for axis, (n, (lo, hi), e) in enumerate(zip(sizes, pads, self.span)):
             x = n + lo + hi - e
             if _known(x >= 0) is False:
                 raise ValueError(
-                    f"kernel_size[{axis}] = {self.kernel_size[axis]} with dilation {self.dilation[axis]} "
-                    f"spans {e}, larger than the padded input {n + lo + hi} "
+                    f"kernel_size[{axis}] = {self.kernel_size[axis]} with dilation "
+                    f"{self.dilation[axis]} spans {e}, larger than the padded input {n + lo + hi} "
                     f"(input {n} + padding {lo} + {hi})"
                 )
             excess.append(x)
@@ -280,8 +306,8 @@ class ConvSpec:
             for axis, u in enumerate(self.unused(sizes)):
                 if _known(sympy.Eq(u, 0) if _is_symbolic(u) else u == 0) is not True:
                     raise ValueError(
-                        f"stride {self.stride[axis]} leaves {u} trailing input row(s) of dim {axis} "
-                        f"unused (input {sizes[axis]}, kernel {self.kernel_size[axis]}); "
+                        f"stride {self.stride[axis]} leaves {u} trailing input row(s) of dim "
+                        f"{axis} unused (input {sizes[axis]}, kernel {self.kernel_size[axis]}); "
                         "strict=True refuses such a layout"
                     )
         return tuple(x // s + 1 for x, s in zip(excess, self.stride))
@@ -295,9 +321,16 @@ class ConvSpec:
         """(m - 1)s - p_lo - p_hi + d(k - 1) + a + 1 per dim, m the transposed conv's input size."""
         sizes = _input_sizes(input_size, self.dims)
         out = []
-        for axis, (m, (lo, hi), k, s, d, a) in enumerate(zip(
-                sizes, self.transposed_pads(), self.kernel_size, self.stride, self.dilation,
-                self.output_padding)):
+        for axis, (m, (lo, hi), k, s, d, a) in enumerate(
+            zip(
+                sizes,
+                self.transposed_pads(),
+                self.kernel_size,
+                self.stride,
+                self.dilation,
+                self.output_padding,
+            )
+        ):
             t = (m - 1) * s - lo - hi + d * (k - 1) + a + 1
             if _known(t >= 1) is False:
                 raise ValueError(
@@ -307,8 +340,10 @@ class ConvSpec:
             out.append(t)
         return tuple(out)
 
-    def output_padding_for(self, input_size: Sequence[Size], target_size: Sequence[Size]) -> tuple[Size, ...]:
-        """The output_padding a with which the transposed conv of ``input_size`` has ``target_size``.
+    def output_padding_for(
+        self, input_size: Sequence[Size], target_size: Sequence[Size]
+    ) -> tuple[Size, ...]:
+        """The output_padding a that gives the transposed conv of ``input_size`` ``target_size``.
 
         This is how the input gradient recovers the forward input size that the floor rule
         forgot.  ``target_size`` must be a size that the forward conv maps to ``input_size``;
@@ -327,7 +362,7 @@ class ConvSpec:
             result.append(u)
         return tuple(result)
 
-    def replace(self, **changes: Any) -> "ConvSpec":
+    def replace(self, **changes: Any) -> ConvSpec:
         """A copy with some fields changed (validated again)."""
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         fields.update(changes)
@@ -337,6 +372,7 @@ class ConvSpec:
 # --------------------------------------------------------------------------------------------
 # Pooling
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PoolSpec:
@@ -355,20 +391,28 @@ class PoolSpec:
     ceil_mode: bool = False
 
     def __post_init__(self) -> None:
-        kernel = self.kernel_size if isinstance(self.kernel_size, (list, tuple)) else (self.kernel_size,)
+        kernel = (
+            self.kernel_size if isinstance(self.kernel_size, (list, tuple)) else (self.kernel_size,)
+        )
         kernel = tuple(_integer(f"kernel_size[{a}]", k, 1) for a, k in enumerate(kernel))
         dims = len(kernel)
-        stride = kernel if self.stride is None or self.stride == () else per_dim("stride", self.stride, dims, 1)
+        stride = (
+            kernel
+            if self.stride is None or self.stride == ()
+            else per_dim("stride", self.stride, dims, 1)
+        )
         padding = per_dim("padding", self.padding, dims, 0)
         for axis, (p, k) in enumerate(zip(padding, kernel)):
             if _known(2 * p <= k) is False:
-                raise ValueError(
-                    f"padding[{axis}] = {p} is more than half the kernel size {k}"
-                )
+                raise ValueError(f"padding[{axis}] = {p} is more than half the kernel size {k}")
         if not isinstance(self.ceil_mode, bool):
             raise TypeError(f"ceil_mode must be True or False, got {self.ceil_mode!r}")
-        for name, value in dict(kernel_size=kernel, stride=stride, padding=padding,
-                                dilation=per_dim("dilation", self.dilation, dims, 1)).items():
+        for name, value in dict(
+            kernel_size=kernel,
+            stride=stride,
+            padding=padding,
+            dilation=per_dim("dilation", self.dilation, dims, 1),
+        ).items():
             object.__setattr__(self, name, value)
 
     @property
@@ -378,8 +422,9 @@ class PoolSpec:
     def output_size(self, input_size: Sequence[Size]) -> tuple[Size, ...]:
         sizes = _input_sizes(input_size, self.dims)
         out = []
-        for axis, (n, k, s, p, d) in enumerate(zip(sizes, self.kernel_size, self.stride,
-                                                    self.padding, self.dilation)):
+        for axis, (n, k, s, p, d) in enumerate(
+            zip(sizes, self.kernel_size, self.stride, self.padding, self.dilation)
+        ):
             x = n + 2 * p - d * (k - 1) - 1
             if _known(x >= 0) is False:
                 raise ValueError(
@@ -410,10 +455,20 @@ def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
 _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
-def conv_spec_for(input_shape: Sequence[int], weight_shape: Sequence[int],
-                  bias_shape: Sequence[int] | None = None, *, dims: int, transposed: bool = False,
-                  stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: Any = 1,
-                  padding_mode: str = "zeros", output_padding: Any = 0) -> ConvSpec:
+def conv_spec_for(
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    bias_shape: Sequence[int] | None = None,
+    *,
+    dims: int,
+    transposed: bool = False,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: Any = 1,
+    padding_mode: str = "zeros",
+    output_padding: Any = 0,
+) -> ConvSpec:
     """Check input, weight and bias shapes against each other; return the forward ConvSpec.
 
     conv:            input (N, C_in, *n),  weight (C_out, C_in/groups, *k), bias (C_out,)
@@ -423,11 +478,15 @@ def conv_spec_for(input_shape: Sequence[int], weight_shape: Sequence[int],
     spatial = _AXES.get(dims, "...")
     if len(weight_shape) != dims + 2:
         layout = "(C_in, C_out/groups, " if transposed else "(C_out, C_in/groups, "
-        raise ValueError(f"weight must have {dims + 2} dims {layout}{spatial}) for a {dims}-D "
-                         f"convolution, got shape {tuple(weight_shape)}")
+        raise ValueError(
+            f"weight must have {dims + 2} dims {layout}{spatial}) for a {dims}-D "
+            f"convolution, got shape {tuple(weight_shape)}"
+        )
     if len(input_shape) != dims + 2:
-        raise ValueError(f"input must have {dims + 2} dims (N, C, {spatial}) for a {dims}-D "
-                         f"convolution, got shape {tuple(input_shape)}")
+        raise ValueError(
+            f"input must have {dims + 2} dims (N, C, {spatial}) for a {dims}-D "
+            f"convolution, got shape {tuple(input_shape)}"
+        )
     for axis, size in enumerate(input_shape[1:], start=1):
         if size < 1:
             raise ValueError(f"input has an empty axis {axis}: shape {tuple(input_shape)}")
@@ -439,23 +498,38 @@ def conv_spec_for(input_shape: Sequence[int], weight_shape: Sequence[int],
         raise ValueError(f"input has {channels} channels, not divisible by groups = {groups}")
     if transposed:
         if weight_shape[0] != channels:
-            raise ValueError(f"input has {channels} channels, but the transposed-convolution weight "
-                             f"of shape {tuple(weight_shape)} expects {weight_shape[0]}")
+            raise ValueError(
+                f"input has {channels} channels, but the transposed-convolution weight "
+                f"of shape {tuple(weight_shape)} expects {weight_shape[0]}"
+            )
         in_channels, out_channels = weight_shape[1] * groups, weight_shape[0]
         produced = in_channels
     else:
         if weight_shape[1] * groups != channels:
-            raise ValueError(f"input has {channels} channels, but weight of shape {tuple(weight_shape)} "
-                             f"with groups={groups} expects {weight_shape[1]} * {groups} = "
-                             f"{weight_shape[1] * groups}")
+            raise ValueError(
+                f"input has {channels} channels, but weight of shape {tuple(weight_shape)} "
+                f"with groups={groups} expects {weight_shape[1]} * {groups} = "
+                f"{weight_shape[1] * groups}"
+            )
         in_channels, out_channels = channels, weight_shape[0]
         produced = out_channels
     if weight_shape[0] % groups != 0:
-        raise ValueError(f"weight has {weight_shape[0]} filters along axis 0, not divisible by "
-                         f"groups = {groups}")
+        raise ValueError(
+            f"weight has {weight_shape[0]} filters along axis 0, not divisible by groups = {groups}"
+        )
     if bias_shape is not None and tuple(bias_shape) != (produced,):
-        raise ValueError(f"bias must have shape ({produced},), one entry per output channel, "
-                         f"got {tuple(bias_shape)}")
-    return ConvSpec(in_channels, out_channels, tuple(weight_shape[2:]), stride=stride,
-                    padding=padding, dilation=dilation, groups=groups, padding_mode=padding_mode,
-                    output_padding=output_padding)
+        raise ValueError(
+            f"bias must have shape ({produced},), one entry per output channel, "
+            f"got {tuple(bias_shape)}"
+        )
+    return ConvSpec(
+        in_channels,
+        out_channels,
+        tuple(weight_shape[2:]),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        padding_mode=padding_mode,
+        output_padding=output_padding,
+    )

@@ -6,18 +6,69 @@ Public API: :func:`conv_matrix`, :func:`conv_transpose_matrix`, :func:`certify`;
 
 from __future__ import annotations
 
-from .language import (Divides, EqZero, NonNeg, Signal, ZSum, box, eq, in_range, le, lt, multi,
-                       scalar, zsum)
+from .language import (
+    Divides,
+    EqZero,
+    NonNeg,
+    Signal,
+    ZSum,
+    box,
+    eq,
+    in_range,
+    le,
+    lt,
+    multi,
+    scalar,
+    zsum,
+)
 from .normal import ProofError, equivalent, normal_form
-from .proof import (LEVELS, THEOREMS, Claim, Derivation, Evidence, Result, Theorem,
-                    dependency_order, load, universal)
+from .proof import (
+    LEVELS,
+    THEOREMS,
+    Claim,
+    Derivation,
+    Evidence,
+    Result,
+    Theorem,
+    dependency_order,
+    load,
+    universal,
+)
 from .certificates import Point, certified, refuted
 from .matrices import Certificate, certify, conv_matrix, conv_transpose_matrix
 
 __all__ = [
-    "Divides", "EqZero", "NonNeg", "Signal", "ZSum", "box", "eq", "in_range", "le", "lt", "multi",
-    "scalar", "zsum", "ProofError", "equivalent", "normal_form", "LEVELS", "THEOREMS", "Claim",
-    "Derivation", "Evidence", "Result", "Theorem", "dependency_order", "load", "universal",
-    "Point", "certified", "refuted", "Certificate", "certify", "conv_matrix",
+    "Divides",
+    "EqZero",
+    "NonNeg",
+    "Signal",
+    "ZSum",
+    "box",
+    "eq",
+    "in_range",
+    "le",
+    "lt",
+    "multi",
+    "scalar",
+    "zsum",
+    "ProofError",
+    "equivalent",
+    "normal_form",
+    "LEVELS",
+    "THEOREMS",
+    "Claim",
+    "Derivation",
+    "Evidence",
+    "Result",
+    "Theorem",
+    "dependency_order",
+    "load",
+    "universal",
+    "Point",
+    "certified",
+    "refuted",
+    "Certificate",
+    "certify",
+    "conv_matrix",
     "conv_transpose_matrix",
 ]

@@ -65,8 +65,10 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
         if is_multi(h.lhs) and not isinstance(value, tuple):
             value = (value,) * point.dims
         if h.lhs in values and values[h.lhs] != value:
-            problems.append(f"hypothesis {h.lhs} = {h.rhs} fails: {h.lhs} = {_show(values[h.lhs])}, "
-                            f"the right side is {_show(value)}")
+            problems.append(
+                f"hypothesis {h.lhs} = {h.rhs} fails: {h.lhs} = {_show(values[h.lhs])}, "
+                f"the right side is {_show(value)}"
+            )
         values[h.lhs] = value
     return values, problems
 
@@ -107,8 +109,9 @@ def format_poly(poly: Poly, limit: int = 6) -> str:
         return "0"
     parts = []
     for monomial, coeff in sorted(poly.items())[:limit]:
-        factors = "·".join(f"{name}[{','.join(map(str, index))}]" for name, index in monomial
-                           if name != "@at")
+        factors = "·".join(
+            f"{name}[{','.join(map(str, index))}]" for name, index in monomial if name != "@at"
+        )
         parts.append(f"{coeff}·{factors}" if coeff != 1 and factors else (factors or str(coeff)))
     more = f" + ... ({len(poly) - limit} more terms)" if len(poly) > limit else ""
     return " + ".join(parts) + more
@@ -135,8 +138,10 @@ def check_point(claim: Claim, point: Point, sides: _Sides | None = None) -> tupl
         a, b = left_at.get(at, {}), right_at.get(at, {})
         if a != b:
             where = f" at index {at[0] if len(at) == 1 else at}" if at else ""
-            return False, (f"at {point.describe()}{where}: left side {format_poly(a)}, "
-                           f"right side {format_poly(b)}")
+            return False, (
+                f"at {point.describe()}{where}: left side {format_poly(a)}, "
+                f"right side {format_poly(b)}"
+            )
     return False, f"at {point.describe()}: the sides differ"
 
 
@@ -151,12 +156,25 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
             compiled[point.dims] = _Sides(claim, point)
         ok, message = check_point(claim, point, compiled[point.dims])
         if not ok:
-            return Evidence("certified", title or claim.name, False, message,
-                            time.perf_counter() - started, claim, grid=points)
+            return Evidence(
+                "certified",
+                title or claim.name,
+                False,
+                message,
+                time.perf_counter() - started,
+                claim,
+                grid=points,
+            )
     dims = sorted({p.dims for p in points})
-    return Evidence("certified", title or claim.name, True,
-                    f"exact on {len(points)} grid points ({', '.join(f'{d}-D' for d in dims)})",
-                    time.perf_counter() - started, claim, grid=points)
+    return Evidence(
+        "certified",
+        title or claim.name,
+        True,
+        f"exact on {len(points)} grid points ({', '.join(f'{d}-D' for d in dims)})",
+        time.perf_counter() - started,
+        claim,
+        grid=points,
+    )
 
 
 def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
@@ -174,9 +192,14 @@ def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
 def entries_of(name: str, array) -> dict[str, dict]:
     """Witness entries of a NumPy array (its index tuples as keys)."""
     import numpy as np
+
     array = np.asarray(array)
-    return {name: {index: int(v) if float(v).is_integer() else Fraction(str(v))
-                   for index, v in np.ndenumerate(array)}}
+    return {
+        name: {
+            index: int(v) if float(v).is_integer() else Fraction(str(v))
+            for index, v in np.ndenumerate(array)
+        }
+    }
 
 
 def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = "") -> Evidence:
@@ -193,11 +216,22 @@ def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = ""
     ok = bool(differences)
     first = next(iter(sorted(differences.items())), None)
     where = (first[0][0] if len(first[0]) == 1 else first[0]) if first else None
-    message = (f"counterexample at {point.describe()}: "
-               + (f"index {where} gives {first[1][0]} against {first[1][1]}" if first else "")
-               if ok else f"no difference at {point.describe()}: the witness does not refute the claim")
-    return Evidence("refuted", title or claim.name, ok, message, time.perf_counter() - started,
-                    claim, grid=[point], witness={"entries": entries, "differences": differences})
+    message = (
+        f"counterexample at {point.describe()}: "
+        + (f"index {where} gives {first[1][0]} against {first[1][1]}" if first else "")
+        if ok
+        else f"no difference at {point.describe()}: the witness does not refute the claim"
+    )
+    return Evidence(
+        "refuted",
+        title or claim.name,
+        ok,
+        message,
+        time.perf_counter() - started,
+        claim,
+        grid=[point],
+        witness={"entries": entries, "differences": differences},
+    )
 
 
 def _paired(left: Poly, right: Poly) -> dict[tuple, tuple[Poly, Poly]]:

@@ -14,14 +14,21 @@ import functools
 import itertools
 import math
 from fractions import Fraction
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import sympy
 from sympy import Expr, Indexed, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
-from .normal import (ProofError, Term, linear_coefficient, expand_terms, provably_positive,
-                     support_order)
+from .normal import (
+    ProofError,
+    Term,
+    linear_coefficient,
+    expand_terms,
+    provably_positive,
+    support_order,
+)
 
 Poly = dict[tuple, Any]
 Value = Any  # int, or a tuple of ints for a multi-index
@@ -30,6 +37,7 @@ Value = Any  # int, or a tuple of ints for a multi-index
 # --------------------------------------------------------------------------------------------
 # Exact compilation of integer expressions
 # --------------------------------------------------------------------------------------------
+
 
 def _source(expr: Expr, names: dict[Symbol, str]) -> str:
     if expr in names:
@@ -52,15 +60,20 @@ def _source(expr: Expr, names: dict[Symbol, str]) -> str:
         if numerator.is_integer and denominator.is_integer:  # exact integer division
             n, d = _source(numerator, names), _source(denominator, names)
             return f"({n} // {d})" if expr.func is sympy.floor else f"(-((-{n}) // {d}))"
-    simple = {sympy.floor: "_floor", sympy.ceiling: "_ceil", sympy.Mod: "_mod",
-              sympy.Max: "max", sympy.Min: "min", sympy.Abs: "abs"}
+    simple = {
+        sympy.floor: "_floor",
+        sympy.ceiling: "_ceil",
+        sympy.Mod: "_mod",
+        sympy.Max: "max",
+        sympy.Min: "min",
+        sympy.Abs: "abs",
+    }
     if expr.func in simple:
         return f"{simple[expr.func]}(" + ", ".join(_source(a, names) for a in expr.args) + ")"
     raise ProofError(f"cannot evaluate {expr} exactly ({type(expr).__name__})")
 
 
-_NAMESPACE = {"_F": Fraction, "_floor": math.floor, "_ceil": math.ceil,
-              "_mod": lambda a, b: a % b}
+_NAMESPACE = {"_F": Fraction, "_floor": math.floor, "_ceil": math.ceil, "_mod": lambda a, b: a % b}
 
 
 def compile_exact(expr: Expr, symbols: list[Symbol]) -> Callable[..., Any]:
@@ -83,11 +96,13 @@ def _integral(value: Any) -> int | None:
 # Evaluation of one term
 # --------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=65536)
 def _over_integer(expr: Expr) -> tuple[Expr, Expr]:
     """expr as numerator / denominator with both integer-valued, or (expr, 1)."""
-    if not any(p.exp.is_negative for p in expr.atoms(sympy.Pow)) and \
-            all(r.is_Integer for r in expr.atoms(sympy.Rational)):
+    if not any(p.exp.is_negative for p in expr.atoms(sympy.Pow)) and all(
+        r.is_Integer for r in expr.atoms(sympy.Rational)
+    ):
         return expr, sympy.S.One
     numerator, denominator = sympy.fraction(sympy.together(expr))
     if denominator == 1 or not (numerator.is_integer and denominator.is_integer):
@@ -165,8 +180,10 @@ class _TermEvaluator:
                 self.opaque.append(atom)
         self.free_symbols = symbols
         if any(is_multi(s) for s in term.coeff.free_symbols):
-            raise ProofError(f"the coefficient {term.coeff} depends on a multi-index; "
-                             "state per-axis quantities with scalar symbols")
+            raise ProofError(
+                f"the coefficient {term.coeff} depends on a multi-index; "
+                "state per-axis quantities with scalar symbols"
+            )
         self.coeff = scalar(term.coeff)
 
     def _candidates(self, var: Symbol, kind: str, solvers, env: dict) -> Iterable[Value]:
@@ -290,15 +307,23 @@ class _CompiledTerm:
                 slopes = [linear_coefficient(e, var) for e in arguments]
                 rests = [sympy.expand(e - a * var) for e, a in zip(arguments, slopes)]
                 if kind == "pinned":
-                    emit(f"{target}, _r = divmod(-({code(rests[0], axis)}), {code(slopes[0], axis)})")
+                    emit(
+                        f"{target}, _r = divmod(-({code(rests[0], axis)}), {code(slopes[0], axis)})"
+                    )
                     emit("if _r:")
                     emit("    continue" if depth > 1 else "    return")
                     # a pinned variable has one value: no loop, keep the depth
                 else:
-                    lows = [f"-(({code(r, axis)}) // ({code(a, axis)}))" for a, r in zip(slopes, rests)
-                            if provably_positive(a)]
-                    highs = [f"({code(r, axis)}) // ({code(-a, axis)})" for a, r in zip(slopes, rests)
-                             if not provably_positive(a)]
+                    lows = [
+                        f"-(({code(r, axis)}) // ({code(a, axis)}))"
+                        for a, r in zip(slopes, rests)
+                        if provably_positive(a)
+                    ]
+                    highs = [
+                        f"({code(r, axis)}) // ({code(-a, axis)})"
+                        for a, r in zip(slopes, rests)
+                        if not provably_positive(a)
+                    ]
                     low = lows[0] if len(lows) == 1 else f"max({', '.join(lows)})"
                     high = highs[0] if len(highs) == 1 else f"min({', '.join(highs)})"
                     emit(f"for {target} in range({low}, {high} + 1):")
@@ -326,7 +351,9 @@ class _CompiledTerm:
                 for index in atom.indices:
                     axes = range(dims) if multi_expr(index) else [0]
                     parts += [code(index, a) for a in axes]
-                entries.append((str(atom.base.label), f"({str(atom.base.label)!r}, ({', '.join(parts)},))"))
+                entries.append(
+                    (str(atom.base.label), f"({str(atom.base.label)!r}, ({', '.join(parts)},))")
+                )
         static = len({name for name, _ in entries}) == len(entries)
         ordered = [source for _, source in sorted(entries)] if static else [s for _, s in entries]
         key = f"({', '.join(ordered)},)" if static else f"tuple(sorted(({', '.join(ordered)},)))"
@@ -349,8 +376,10 @@ class _CompiledTerm:
         values = []
         for s in self.free:
             value = env[s]
-            if any(not isinstance(v, int) and getattr(v, "denominator", 1) != 1
-                   for v in (value if isinstance(value, tuple) else (value,))):
+            if any(
+                not isinstance(v, int) and getattr(v, "denominator", 1) != 1
+                for v in (value if isinstance(value, tuple) else (value,))
+            ):
                 raise ProofError(f"{s} must take integer values, got {value}")
             values.append(value)
         self.run(values, poly)
@@ -360,6 +389,7 @@ def _box_cost(sizes: dict, dims: int) -> Callable:
     """Rank elimination options by how many values they enumerate at the given sizes:
     a pinned variable costs 1, a box its number of points (unknown if it depends on other
     bound variables), so the evaluator sums over kernel taps, not over all input pixels."""
+
     def cost(option) -> float:
         var, kind, arguments = option
         if kind == "pinned":
@@ -378,6 +408,7 @@ def _box_cost(sizes: dict, dims: int) -> Callable:
             hi = min(math.floor(Fraction(r[axis % len(r)]) / -s[axis % len(s)]) for s, r in high)
             count *= max(0, hi - lo + 1)
         return count
+
     return cost
 
 
@@ -391,6 +422,7 @@ def _opaque_key(atom: Expr, env: dict, dims: int) -> tuple:
 # --------------------------------------------------------------------------------------------
 # Public entry points
 # --------------------------------------------------------------------------------------------
+
 
 def _compiled(term: Term, free: list[Symbol], dims: int, sizes: dict):
     """The compiled evaluator of a term, or the interpreted one for opaque atoms."""

@@ -13,14 +13,24 @@ from .operators import Setting
 
 # per-axis (n, k, s, d, p, q): size, taps, stride, dilation, padding before and after
 _AXES = [
-    (5, 3, 1, 1, 1, 1), (6, 2, 2, 1, 0, 1), (7, 3, 3, 1, 2, 0), (5, 2, 1, 2, 1, 0),
-    (8, 3, 2, 2, 2, 1), (4, 1, 3, 2, 0, 0), (7, 3, 3, 2, 1, 2), (3, 2, 1, 1, 0, 2),
+    (5, 3, 1, 1, 1, 1),
+    (6, 2, 2, 1, 0, 1),
+    (7, 3, 3, 1, 2, 0),
+    (5, 2, 1, 2, 1, 0),
+    (8, 3, 2, 2, 2, 1),
+    (4, 1, 3, 2, 0, 0),
+    (7, 3, 3, 2, 1, 2),
+    (3, 2, 1, 1, 0, 2),
 ]
 _CHANNELS = [(1, 1, 1, 1), (1, 2, 2, 1), (2, 1, 2, 3), (2, 2, 1, 2)]  # (B, G, C_i, C_o)
 
 
-def conv_points(st: Setting, dims: tuple[int, ...] = (1, 2, 3), limit: dict | None = None,
-                output_padding: str = "unused") -> list[Point]:
+def conv_points(
+    st: Setting,
+    dims: tuple[int, ...] = (1, 2, 3),
+    limit: dict | None = None,
+    output_padding: str = "unused",
+) -> list[Point]:
     """Grid points for the sizes of ``st``.  ``output_padding="unused"`` sets a to the rows
     the floor rule leaves out (the transposed conv then restores the input size)."""
     limit = limit or {1: len(_AXES), 2: 6, 3: 3}
@@ -28,14 +38,25 @@ def conv_points(st: Setting, dims: tuple[int, ...] = (1, 2, 3), limit: dict | No
     for d in dims:
         combos = list(itertools.combinations(range(len(_AXES)), d))
         step = max(1, len(combos) // limit[d])
-        for count, chosen in enumerate(combos[::step][:limit[d]]):
+        for count, chosen in enumerate(combos[::step][: limit[d]]):
             axes = [_AXES[c] for c in chosen]
             b, g, ci, co = _CHANNELS[(count + d) % len(_CHANNELS)]
-            per_axis = {sym: tuple(ax[k] for ax in axes)
-                        for k, sym in enumerate((st.n, st.k, st.s, st.d, st.p, st.q))}
+            per_axis = {
+                sym: tuple(ax[k] for ax in axes)
+                for k, sym in enumerate((st.n, st.k, st.s, st.d, st.p, st.q))
+            }
             values = {**per_axis, st.batch: b, st.groups: g, st.c_in: ci, st.c_out: co}
-            label = {"n": per_axis[st.n], "k": per_axis[st.k], "s": per_axis[st.s],
-                     "d": per_axis[st.d], "p": per_axis[st.p], "q": per_axis[st.q],
-                     "B": b, "G": g, "C_i": ci, "C_o": co}
+            label = {
+                "n": per_axis[st.n],
+                "k": per_axis[st.k],
+                "s": per_axis[st.s],
+                "d": per_axis[st.d],
+                "p": per_axis[st.p],
+                "q": per_axis[st.q],
+                "B": b,
+                "G": g,
+                "C_i": ci,
+                "C_o": co,
+            }
             points.append(Point(values, d, label=label))
     return points

@@ -31,6 +31,7 @@ def gather_numerator(j, m, d, p) -> Expr:
 # Padding: the source pixel pi(t) of padded position t + p_lo, per axis of size n
 # (zeros has none outside [0, n); the others fold every t onto [0, n)).
 
+
 def reflect_source(t: int, n: int) -> int:
     """reflect: the border pixel is not repeated; period 2(n - 1)."""
     if n == 1:
@@ -53,12 +54,14 @@ def padding_source(mode: str, t: int, n: int) -> int | None:
     """pi(t) for a padding mode; None where zero padding reads a zero."""
     if mode == "zeros":
         return t if 0 <= t < n else None
-    return {"reflect": reflect_source, "replicate": replicate_source,
-            "circular": circular_source}[mode](t, n)
+    return {"reflect": reflect_source, "replicate": replicate_source, "circular": circular_source}[
+        mode
+    ](t, n)
 
 
 # The same padding maps as integer expressions (what the kernels print and the proofs use):
 # per axis, t = j - p_lo is the position relative to the input, n its size.
+
 
 def reflect_source_expr(t: Expr, n: Expr) -> Expr:
     """(n - 1) - |(n - 1) - (t mod P)| with period P = max(2(n - 1), 1): reflection without
@@ -76,5 +79,8 @@ def circular_source_expr(t: Expr, n: Expr) -> Expr:
     return sympy.Mod(t, n)
 
 
-PADDING_SOURCE_EXPR = {"reflect": reflect_source_expr, "replicate": replicate_source_expr,
-                       "circular": circular_source_expr}
+PADDING_SOURCE_EXPR = {
+    "reflect": reflect_source_expr,
+    "replicate": replicate_source_expr,
+    "circular": circular_source_expr,
+}

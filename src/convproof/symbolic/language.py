@@ -16,7 +16,7 @@ ring, so a proof written with multi-indices holds for every number of spatial di
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import sympy
 from sympy import Dummy, Expr, Function, Indexed, IndexedBase, S, Symbol
@@ -25,6 +25,7 @@ from sympy import Dummy, Expr, Function, Indexed, IndexedBase, S, Symbol
 # --------------------------------------------------------------------------------------------
 # Symbols
 # --------------------------------------------------------------------------------------------
+
 
 class Multi:
     """Marker of symbols that stand for multi-indices (elements of Z^D)."""
@@ -68,6 +69,7 @@ def fresh(symbol: Symbol) -> Dummy:
 # --------------------------------------------------------------------------------------------
 # Sums over Z^D
 # --------------------------------------------------------------------------------------------
+
 
 class ZSum(Expr):
     """Σ_{var ∈ Z^D} body: a sum over all integers (a bracket in the body bounds it)."""
@@ -134,6 +136,7 @@ class Partial(Expr):
 # --------------------------------------------------------------------------------------------
 # Iverson brackets
 # --------------------------------------------------------------------------------------------
+
 
 class Bracket(Function):
     """An Iverson bracket: 1 where its condition holds, else 0 (decided only on numbers)."""
@@ -232,6 +235,7 @@ def in_range(index, size) -> Expr:
 # Signals
 # --------------------------------------------------------------------------------------------
 
+
 class SignalName(Symbol):
     """The name of an input signal, with its own LaTeX form; inputs of one name are one
     signal (they are universally quantified, so sharing them is harmless)."""
@@ -268,10 +272,15 @@ class Signal:
     ``unfold`` replaces its entries by the formula.
     """
 
-    defined: dict[IndexedBase, "Signal"] = {}
+    defined: dict[IndexedBase, Signal] = {}
 
-    def __init__(self, name: str, latex: str | None = None,
-                 definition: Callable[..., Expr] | None = None, arity: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        latex: str | None = None,
+        definition: Callable[..., Expr] | None = None,
+        arity: int | None = None,
+    ):
         label = (DefinedName if definition is not None else SignalName)(name, latex)
         self.base = IndexedBase(label)
         self.definition = definition
@@ -297,7 +306,7 @@ def signals_of(expr: Expr) -> set[IndexedBase]:
     return {node.base for node in sympy.preorder_traversal(expr) if isinstance(node, Indexed)}
 
 
-def defined_signals(expr: Expr) -> tuple["Signal", ...]:
+def defined_signals(expr: Expr) -> tuple[Signal, ...]:
     """The defined signals whose entries occur in ``expr``."""
     return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
 
@@ -305,6 +314,7 @@ def defined_signals(expr: Expr) -> tuple["Signal", ...]:
 # --------------------------------------------------------------------------------------------
 # Substitution that respects bound variables
 # --------------------------------------------------------------------------------------------
+
 
 def substitute(expr: Expr, mapping: dict) -> Expr:
     """Replace free symbols by expressions, renaming bound variables that would capture."""
@@ -359,7 +369,32 @@ def product(factors: Iterable) -> Expr:
 
 
 __all__ = [
-    "Partial", "Multi", "MultiSymbol", "MultiDummy", "multi", "scalar", "is_multi", "fresh", "ZSum", "zsum",
-    "Bracket", "NonNeg", "EqZero", "Divides", "le", "lt", "eq", "box", "in_range", "SignalName", "DefinedName",
-    "Signal", "signals_of", "defined_signals", "substitute", "rename_bound", "summation_variables", "product",
+    "Partial",
+    "Multi",
+    "MultiSymbol",
+    "MultiDummy",
+    "multi",
+    "scalar",
+    "is_multi",
+    "fresh",
+    "ZSum",
+    "zsum",
+    "Bracket",
+    "NonNeg",
+    "EqZero",
+    "Divides",
+    "le",
+    "lt",
+    "eq",
+    "box",
+    "in_range",
+    "SignalName",
+    "DefinedName",
+    "Signal",
+    "signals_of",
+    "defined_signals",
+    "substitute",
+    "rename_bound",
+    "summation_variables",
+    "product",
 ]

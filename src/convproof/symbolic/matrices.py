@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import sympy
@@ -22,7 +23,7 @@ from .evaluate import Instance
 from .indexmaps import padding_source
 from .language import Signal, le, zsum
 from .rules import unfold_all
-from .operators import Setting, b, c, g, i, j, o
+from .operators import Setting, c, g, i, j, o
 from .proof import load
 
 
@@ -35,7 +36,9 @@ def _check_spec(spec: ConvSpec) -> ConvSpec:
 def _sizes(spec: ConvSpec, input_shape: Sequence[int], channels: int, name: str) -> tuple[int, ...]:
     shape = tuple(input_shape)
     if len(shape) != spec.dims + 1:
-        raise ValueError(f"input_shape must be (C, *spatial) with {spec.dims} spatial dims, got {shape}")
+        raise ValueError(
+            f"input_shape must be (C, *spatial) with {spec.dims} spatial dims, got {shape}"
+        )
     if shape[0] != channels:
         raise ValueError(f"input_shape has {shape[0]} channels, the {name} expects {channels}")
     if any(not isinstance(v, (int, np.integer)) for v in shape):
@@ -51,13 +54,25 @@ def weight_symbols(spec: ConvSpec, name: str = "w") -> np.ndarray:
     return weights
 
 
-def _point(spec: ConvSpec, sizes: Sequence[int], pads: Sequence[tuple[int, int]],
-           output_padding: Sequence[int] | None = None) -> tuple[Setting, Point]:
+def _point(
+    spec: ConvSpec,
+    sizes: Sequence[int],
+    pads: Sequence[tuple[int, int]],
+    output_padding: Sequence[int] | None = None,
+) -> tuple[Setting, Point]:
     st = Setting()
-    values = {st.n: tuple(sizes), st.k: tuple(spec.kernel_size), st.s: tuple(spec.stride),
-              st.d: tuple(spec.dilation), st.p: tuple(lo for lo, _ in pads),
-              st.q: tuple(hi for _, hi in pads), st.batch: 1, st.groups: spec.groups,
-              st.c_in: spec.in_channels // spec.groups, st.c_out: spec.out_channels // spec.groups}
+    values = {
+        st.n: tuple(sizes),
+        st.k: tuple(spec.kernel_size),
+        st.s: tuple(spec.stride),
+        st.d: tuple(spec.dilation),
+        st.p: tuple(lo for lo, _ in pads),
+        st.q: tuple(hi for _, hi in pads),
+        st.batch: 1,
+        st.groups: spec.groups,
+        st.c_in: spec.in_channels // spec.groups,
+        st.c_out: spec.out_channels // spec.groups,
+    }
     if output_padding is not None:
         values[st.a] = tuple(output_padding)
     return st, Point(values, spec.dims)
@@ -73,8 +88,12 @@ def _entries(expr, variables: tuple, point: Point) -> dict[tuple, dict]:
     key = (expr, variables, point.dims)
     if key not in _COMPILED:
         marker = Signal("@at")
-        _COMPILED[key] = Instance(unfold_all(zsum(expr * marker[variables], *variables)),
-                                  list(point.values), point.dims, point.values)
+        _COMPILED[key] = Instance(
+            unfold_all(zsum(expr * marker[variables], *variables)),
+            list(point.values),
+            point.dims,
+            point.values,
+        )
     poly = _COMPILED[key](point.values)
     entries: dict[tuple, dict] = {}
     for monomial, coeff in poly.items():
@@ -84,7 +103,9 @@ def _entries(expr, variables: tuple, point: Point) -> dict[tuple, dict]:
     return entries
 
 
-def conv_matrix(spec: ConvSpec, input_shape: Sequence[int]) -> tuple[sympy.SparseMatrix, np.ndarray]:
+def conv_matrix(
+    spec: ConvSpec, input_shape: Sequence[int]
+) -> tuple[sympy.SparseMatrix, np.ndarray]:
     """(A, w) with conv(x) = A x on C-order flattenings of (C_in, *n) and (C_out, *o).
 
     A[(o, i), (c, j)] = Σ over taps m with pi(s·i + d·m - p_lo) = j of w[o, c, m] per the
@@ -103,21 +124,26 @@ def conv_matrix(spec: ConvSpec, input_shape: Sequence[int]) -> tuple[sympy.Spars
     rows_shape, cols_shape = (spec.out_channels, *out), (spec.in_channels, *sizes)
     matrix: dict[tuple[int, int], Any] = {}
     for (grp, oo, cc, *index), taps in entries.items():
-        position, padded_column = index[:spec.dims], index[spec.dims:]
-        source = [padding_source(spec.padding_mode, jj - lo, n)
-                  for jj, (lo, _), n in zip(padded_column, pads, sizes)]
+        position, padded_column = index[: spec.dims], index[spec.dims :]
+        source = [
+            padding_source(spec.padding_mode, jj - lo, n)
+            for jj, (lo, _), n in zip(padded_column, pads, sizes)
+        ]
         if any(s is None for s in source):
             continue
         row = int(np.ravel_multi_index((grp * co + oo, *position), rows_shape))
         col = int(np.ravel_multi_index((grp * ci + cc, *source), cols_shape))
-        value = sum(coeff * weights[(grp * co + key[0][1][1], *key[0][1][2:])]
-                    for key, coeff in taps.items())
+        value = sum(
+            coeff * weights[(grp * co + key[0][1][1], *key[0][1][2:])]
+            for key, coeff in taps.items()
+        )
         matrix[row, col] = matrix.get((row, col), 0) + value
     return sympy.SparseMatrix(int(np.prod(rows_shape)), int(np.prod(cols_shape)), matrix), weights
 
 
-def conv_transpose_matrix(spec: ConvSpec, input_shape: Sequence[int]
-                          ) -> tuple[sympy.SparseMatrix, np.ndarray]:
+def conv_transpose_matrix(
+    spec: ConvSpec, input_shape: Sequence[int]
+) -> tuple[sympy.SparseMatrix, np.ndarray]:
     """(T, w): the transposed conv of ``spec`` (output_padding from the spec) maps the
     flattening of (C_out, *m) to that of (C_in, *t), t = (m - 1)s - p_lo - p_hi + d(k - 1) + a + 1.
 
@@ -129,8 +155,10 @@ def conv_transpose_matrix(spec: ConvSpec, input_shape: Sequence[int]
     target = spec.transposed_output_size(sizes)
     pads = spec.transposed_pads()
     # evaluate in padded coordinates: no padding, the smallest forward size that has m outputs
-    forward = tuple((m - 1) * s + d * (k - 1) + 1 for m, s, d, k in
-                    zip(sizes, spec.stride, spec.dilation, spec.kernel_size))
+    forward = tuple(
+        (m - 1) * s + d * (k - 1) + 1
+        for m, s, d, k in zip(sizes, spec.stride, spec.dilation, spec.kernel_size)
+    )
     st, point = _point(spec, forward, [(0, 0)] * spec.dims, spec.output_padding)
     convT = load("transposed-is-adjoint").signals["convT"]
     boxes = st.group_box(g) * st.inputs(c) * le(0, j) * le(j, st.transposed_size - 1)
@@ -140,8 +168,10 @@ def conv_transpose_matrix(spec: ConvSpec, input_shape: Sequence[int]
     rows_shape, cols_shape = (spec.in_channels, *target), (spec.out_channels, *sizes)
     matrix: dict[tuple[int, int], Any] = {}
     for (grp, cc, *padded_row), terms in entries.items():
-        source = [padding_source(spec.padding_mode, jj - lo, n)
-                  for jj, (lo, _), n in zip(padded_row, pads, target)]
+        source = [
+            padding_source(spec.padding_mode, jj - lo, n)
+            for jj, (lo, _), n in zip(padded_row, pads, target)
+        ]
         if any(s is None for s in source):
             continue
         row = int(np.ravel_multi_index((grp * ci + cc, *source), rows_shape))
@@ -178,22 +208,32 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
     claim = theorem.certifiable
     if claim is None:
         certifiable = sorted(tid for tid, t in _certifiable_theorems().items() if t)
-        raise ValueError(f"theorem {theorem_id!r} has no single-spec certificate; these do: "
-                         f"{', '.join(certifiable)}")
+        raise ValueError(
+            f"theorem {theorem_id!r} has no single-spec certificate; these do: "
+            f"{', '.join(certifiable)}"
+        )
     if spec.padding_mode != "zeros":
-        raise ValueError(f"the claim of {theorem_id} is stated for zero padding, got "
-                         f"padding_mode={spec.padding_mode!r} (conv_matrix covers the other modes)")
+        raise ValueError(
+            f"the claim of {theorem_id} is stated for zero padding, got "
+            f"padding_mode={spec.padding_mode!r} (conv_matrix covers the other modes)"
+        )
     sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
     pads = spec.pads(sizes)
     spec.output_size(sizes)
     _, point = _point(spec, sizes, pads, spec.output_padding)
     ok, message = check_point(claim, point)
-    return Certificate(theorem_id, ok, time.perf_counter() - started,
-                       message or f"exact at {point.describe()}", point)
+    return Certificate(
+        theorem_id,
+        ok,
+        time.perf_counter() - started,
+        message or f"exact at {point.describe()}",
+        point,
+    )
 
 
 def _certifiable_theorems() -> dict[str, bool]:
     from ..catalog import CATALOG
+
     found = {}
     for tid in CATALOG:
         try:

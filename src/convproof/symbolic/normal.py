@@ -29,8 +29,18 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Indexed, S, Symbol
 
-from .language import (Bracket, Divides, EqZero, MultiSymbol, NonNeg, ZSum, fresh, is_multi,
-                       product, substitute)
+from .language import (
+    Bracket,
+    Divides,
+    EqZero,
+    MultiSymbol,
+    NonNeg,
+    ZSum,
+    fresh,
+    is_multi,
+    product,
+    substitute,
+)
 
 
 class ProofError(Exception):
@@ -40,6 +50,7 @@ class ProofError(Exception):
 # --------------------------------------------------------------------------------------------
 # Terms
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Term:
@@ -70,8 +81,16 @@ def _canonical_atom(atom: Expr) -> Expr:
     if isinstance(atom, Bracket):
         return atom.func(*(sympy.expand(a) for a in atom.args))
     # an opaque function of something atomic: its arguments get their own normal form
-    return atom.func(*(normal_form(a).to_expr() if isinstance(a, Expr) and _is_atomic(a)
-                       else sympy.expand(a) if isinstance(a, Expr) else a for a in atom.args))
+    return atom.func(
+        *(
+            normal_form(a).to_expr()
+            if isinstance(a, Expr) and _is_atomic(a)
+            else sympy.expand(a)
+            if isinstance(a, Expr)
+            else a
+            for a in atom.args
+        )
+    )
 
 
 def _product(left: list[Term], right: list[Term]) -> list[Term]:
@@ -81,9 +100,11 @@ def _product(left: list[Term], right: list[Term]) -> list[Term]:
             clash = set(a.bound) & set(b.bound)
             if clash:
                 renaming = {v: fresh(v) for v in clash}
-                b = Term(substitute(b.coeff, renaming),
-                         tuple(substitute(x, renaming) for x in b.atoms),
-                         tuple(renaming.get(v, v) for v in b.bound))
+                b = Term(
+                    substitute(b.coeff, renaming),
+                    tuple(substitute(x, renaming) for x in b.atoms),
+                    tuple(renaming.get(v, v) for v in b.bound),
+                )
             result.append(Term(a.coeff * b.coeff, a.atoms + b.atoms, a.bound + b.bound))
     return result
 
@@ -93,8 +114,10 @@ def _check_summation_variable(var: Symbol) -> None:
     if not isinstance(var, Symbol) or var.is_integer is not True:
         raise ProofError(f"summation variable {var} must be an integer symbol")
     if var.is_nonnegative is not None or var.is_positive is not None:
-        raise ProofError(f"summation variable {var} carries a sign assumption; the sum runs "
-                         "over all integers and its range belongs in a bracket")
+        raise ProofError(
+            f"summation variable {var} carries a sign assumption; the sum runs "
+            "over all integers and its range belongs in a bracket"
+        )
 
 
 def expand_terms(expr: Expr) -> list[Term]:
@@ -123,8 +146,10 @@ def expand_terms(expr: Expr) -> list[Term]:
             if t.coeff == 0:
                 continue
             if not t.free_in(var):
-                raise ProofError(f"the sum over {expr.var} of {t.to_expr()} diverges: "
-                                 f"its summand does not depend on {expr.var}")
+                raise ProofError(
+                    f"the sum over {expr.var} of {t.to_expr()} diverges: "
+                    f"its summand does not depend on {expr.var}"
+                )
             terms.append(Term(t.coeff, t.atoms, t.bound + (var,)))
         return terms
     atom = _canonical_atom(expr)
@@ -136,6 +161,7 @@ def expand_terms(expr: Expr) -> list[Term]:
 # --------------------------------------------------------------------------------------------
 # Facts about signs (sound, syntactic)
 # --------------------------------------------------------------------------------------------
+
 
 def _nonneg_generator(g: Expr) -> Expr | None:
     """A replacement for generator g by a nonnegative quantity, or None if its sign is unknown.
@@ -172,7 +198,11 @@ def provably_nonneg(e: Expr) -> bool:
     generators = set()
     for term in sympy.Add.make_args(e):
         for factor in sympy.Mul.make_args(term):
-            base = factor.base if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0 else factor
+            base = (
+                factor.base
+                if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0
+                else factor
+            )
             if not base.is_Number:
                 generators.add(base)
     replacement = {}
@@ -182,8 +212,11 @@ def provably_nonneg(e: Expr) -> bool:
             return False
         replacement[g] = r
     shifted = sympy.expand(e.xreplace(replacement))
-    return all(coeff >= 0 for coeff in sympy.Poly(shifted, *shifted.free_symbols).coeffs()) \
-        if shifted.free_symbols else bool(shifted >= 0)
+    return (
+        all(coeff >= 0 for coeff in sympy.Poly(shifted, *shifted.free_symbols).coeffs())
+        if shifted.free_symbols
+        else bool(shifted >= 0)
+    )
 
 
 def provably_positive(e: Expr) -> bool:
@@ -199,6 +232,7 @@ def provably_nonzero(e: Expr) -> bool:
 # Finite support: the order in which bound variables are pinned or boxed
 # --------------------------------------------------------------------------------------------
 
+
 @functools.lru_cache(maxsize=65536)
 def linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
     """The coefficient a of var if e = a·var + rest is linear in var, else None."""
@@ -210,8 +244,11 @@ def linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
 
 def _bounds(var: Symbol, others: set, brackets: list) -> tuple[str, list[Expr]] | None:
     """How ``var`` is bounded by brackets free of the still-unordered variables ``others``."""
-    usable = [b for b in brackets if var in b.args[0].free_symbols
-              and not (b.args[0].free_symbols & others)]
+    usable = [
+        b
+        for b in brackets
+        if var in b.args[0].free_symbols and not (b.args[0].free_symbols & others)
+    ]
     for b in usable:
         if isinstance(b, EqZero):
             slope = linear_coefficient(b.args[0], var)
@@ -246,8 +283,10 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
                 options.append((var, *found))
         if not options:
             names = ", ".join(sorted(v.name for v in unknown))
-            raise ProofError(f"the sum over {names} in {term.to_expr()} is not finitely "
-                             "supported: no bracket pins or boxes it")
+            raise ProofError(
+                f"the sum over {names} in {term.to_expr()} is not finitely "
+                "supported: no bracket pins or boxes it"
+            )
         pick = min(options, key=cost or (lambda option: option[1] != "pinned"))
         order.append(pick)
         unknown.discard(pick[0])
@@ -257,6 +296,7 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
 # --------------------------------------------------------------------------------------------
 # Canonical naming and the normal form
 # --------------------------------------------------------------------------------------------
+
 
 def _canonical_symbol(position: int, like: Symbol, level: int = 0) -> Symbol:
     """The canonical name of the position-th bound variable of a term; ``level`` keeps the
@@ -305,8 +345,11 @@ def _signature(var: Symbol, term: Term) -> tuple:
     star = Symbol("★")
     blind = {v: Symbol("•") for v in term.bound if v != var}
     blind[var] = star
-    return (is_multi(var), tuple(hash(a) for a in _atoms_key(term.atoms, blind)),
-            hash(substitute(term.coeff, blind)))
+    return (
+        is_multi(var),
+        tuple(hash(a) for a in _atoms_key(term.atoms, blind)),
+        hash(substitute(term.coeff, blind)),
+    )
 
 
 def canonical(term: Term) -> tuple[tuple, Expr, Term]:
@@ -324,13 +367,22 @@ def canonical(term: Term) -> tuple[tuple, Expr, Term]:
         coeff = substitute(term.coeff, renaming)
         rank = (tuple(hash(a) for a in atoms), hash(sympy.expand(coeff)))
         if best is not None and rank == best[0] and atoms != best[1][1]:  # a hash collision
-            rank = best[0] if (tuple(map(sympy.default_sort_key, atoms))
-                               >= tuple(map(sympy.default_sort_key, best[1][1]))) else ()
+            rank = (
+                best[0]
+                if (
+                    tuple(map(sympy.default_sort_key, atoms))
+                    >= tuple(map(sympy.default_sort_key, best[1][1]))
+                )
+                else ()
+            )
         if best is None or rank < best[0]:
             best = (rank, (len(order), atoms), coeff, renaming, order)
     _, key, coeff, renaming, order = best
-    representative = Term(S.One, tuple(_orient(substitute(a, renaming)) for a in term.atoms),
-                          tuple(renaming[v] for v in order))
+    representative = Term(
+        S.One,
+        tuple(_orient(substitute(a, renaming)) for a in term.atoms),
+        tuple(renaming[v] for v in order),
+    )
     return key, coeff, representative
 
 
@@ -391,7 +443,7 @@ class NormalForm:
             return NotImplemented
         return not self.difference(other)
 
-    def difference(self, other: "NormalForm") -> list[Expr]:
+    def difference(self, other: NormalForm) -> list[Expr]:
         """The terms of self - other that do not cancel (empty when equal)."""
         left = []
         for key in self.terms.keys() | other.terms.keys():

@@ -48,9 +48,16 @@ class Setting:
 
     @property
     def spec(self) -> ConvSpec:
-        return ConvSpec(self.groups * self.c_in, self.groups * self.c_out, (self.k,),
-                        stride=(self.s,), padding=((self.p, self.q),), dilation=(self.d,),
-                        groups=self.groups, output_padding=(self.a,) if self.a != 0 else 0)
+        return ConvSpec(
+            self.groups * self.c_in,
+            self.groups * self.c_out,
+            (self.k,),
+            stride=(self.s,),
+            padding=((self.p, self.q),),
+            dilation=(self.d,),
+            groups=self.groups,
+            output_padding=(self.a,) if self.a != 0 else 0,
+        )
 
     @property
     def out(self) -> Expr:
@@ -100,116 +107,208 @@ i, j, m = multi("i j m")
 
 def correlation(x: Signal, w: Signal, st: Setting, name: str = "corr") -> Signal:
     """corr(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x̃[b, g, c, s·i + d·m - p]."""
+
     def entry(b_, g_, o_, i_):
         j_ = st.input_index(i_, m)
-        return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_],
-                    c, m)
+        return zsum(
+            st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
+        )
+
     return Signal(name, rf"\operatorname{{corr}}({x.base.label._latex_form})", entry, arity=4)
 
 
 def convolution(x: Signal, w: Signal, st: Setting, name: str = "conv") -> Signal:
-    """conv(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x̃[b, g, c, s·i + d·(k-1-m) - p]."""
+    """conv(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x̃[b, g, c, j], with the
+    read position j = s·i + d·(k - 1 - m) - p (the taps in reverse order)."""
+
     def entry(b_, g_, o_, i_):
         j_ = st.input_index(i_, st.k - 1 - m)
-        return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_],
-                    c, m)
+        return zsum(
+            st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
+        )
+
     return Signal(name, rf"\operatorname{{conv}}({x.base.label._latex_form})", entry, arity=4)
 
 
 def transposed(y: Signal, w: Signal, st: Setting, name: str = "convT") -> Signal:
-    """convT(y)[b, g, c, j] = [j ∈ N'] Σ_o Σ_i Σ_m w[g, o, c, m] y[b, g, o, i] [j = s·i + d·m - p]."""
+    """convT(y)[b, g, c, j] = [j ∈ N'] Σ_o Σ_i Σ_m w[g, o, c, m] y[b, g, o, i] [j = s·i + d·m - p]
+    (a scatter)."""
+
     def entry(b_, g_, c_, j_):
         return in_range(j_, st.transposed_size) * zsum(
-            st.outputs(o) * st.positions(i) * st.taps(m) * w[g_, o, c_, m] * y[b_, g_, o, i]
-            * eq(j_, st.input_index(i, m)), o, i, m)
+            st.outputs(o)
+            * st.positions(i)
+            * st.taps(m)
+            * w[g_, o, c_, m]
+            * y[b_, g_, o, i]
+            * eq(j_, st.input_index(i, m)),
+            o,
+            i,
+            m,
+        )
+
     return Signal(name, rf"\operatorname{{conv}}^{{T}}({y.base.label._latex_form})", entry, arity=4)
 
 
 def weight_gradient(x: Signal, gy: Signal, st: Setting, name: str = "gradw") -> Signal:
     """∇w[g, o, c, m] = [c ∈ C_in][m ∈ K] Σ_b Σ_i g[b, g, o, i] x̃[b, g, c, s·i + d·m - p]."""
+
     def entry(g_, o_, c_, m_):
         j_ = st.input_index(i, m_)
-        return st.inputs(c_) * st.taps(m_) * zsum(
-            st.batches(b) * st.positions(i) * gy[b, g_, o_, i] * st.pixels(j_) * x[b, g_, c_, j_],
-            b, i)
+        return (
+            st.inputs(c_)
+            * st.taps(m_)
+            * zsum(
+                st.batches(b)
+                * st.positions(i)
+                * gy[b, g_, o_, i]
+                * st.pixels(j_)
+                * x[b, g_, c_, j_],
+                b,
+                i,
+            )
+        )
+
     return Signal(name, r"\nabla_{w}", entry, arity=4)
 
 
 def bias_gradient(gy: Signal, st: Setting, name: str = "gradb") -> Signal:
     """∇b[g, o] = Σ_b Σ_i [b ∈ B][i ∈ O] g[b, g, o, i]."""
-    return Signal(name, r"\nabla_{b}",
-                  lambda g_, o_: zsum(st.batches(b) * st.positions(i) * gy[b, g_, o_, i], b, i),
-                  arity=2)
+    return Signal(
+        name,
+        r"\nabla_{b}",
+        lambda g_, o_: zsum(st.batches(b) * st.positions(i) * gy[b, g_, o_, i], b, i),
+        arity=2,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Shifts, flips and the infinite and circular settings
 # --------------------------------------------------------------------------------------------
 
+
 def shifted(x: Signal, t: Expr, name: str | None = None) -> Signal:
     """(τ_t x)[b, g, c, j] = x[b, g, c, j - t]: the signal moved by t (on all of Z^D)."""
     label = x.base.label._latex_form
-    return Signal(name or f"tau({x.name})", rf"\tau_{{t}} {label}",
-                  lambda b_, g_, c_, j_: x[b_, g_, c_, j_ - t], arity=4)
+    return Signal(
+        name or f"tau({x.name})",
+        rf"\tau_{{t}} {label}",
+        lambda b_, g_, c_, j_: x[b_, g_, c_, j_ - t],
+        arity=4,
+    )
 
 
 def framed_shift(x: Signal, t: Expr, st: Setting, name: str | None = None) -> Signal:
     """(σ_t x)[b, g, c, j] = [j ∈ N] x̃[b, g, c, j - t]: moved by t within the frame [0, n),
     what leaves the frame is lost and what enters is zero."""
     label = x.base.label._latex_form
-    return Signal(name or f"sigma({x.name})", rf"\sigma_{{t}} {label}",
-                  lambda b_, g_, c_, j_: st.pixels(j_) * st.pixels(j_ - t) * x[b_, g_, c_, j_ - t],
-                  arity=4)
+    return Signal(
+        name or f"sigma({x.name})",
+        rf"\sigma_{{t}} {label}",
+        lambda b_, g_, c_, j_: st.pixels(j_) * st.pixels(j_ - t) * x[b_, g_, c_, j_ - t],
+        arity=4,
+    )
 
 
 def infinite_correlation(x: Signal, w: Signal, st: Setting, name: str = "corr_inf") -> Signal:
     """corr(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x[b, g, c, s·i + d·m - p]
     for a signal on all of Z^D (no border)."""
+
     def entry(b_, g_, o_, i_):
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
+
     return Signal(name, rf"\operatorname{{corr}}({x.base.label._latex_form})", entry, arity=4)
 
 
 def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
     """flip(w)[g, o, c, m] = [m ∈ K] w[g, o, c, k - 1 - m]: every spatial axis reversed,
     channel axes untouched."""
-    return Signal(name or f"flip({w.name})", rf"\operatorname{{flip}}({w.base.label._latex_form})",
-                  lambda g_, o_, c_, m_: st.taps(m_) * w[g_, o_, c_, indexmaps.flipped_tap(m_, st.k)],
-                  arity=4)
+    return Signal(
+        name or f"flip({w.name})",
+        rf"\operatorname{{flip}}({w.base.label._latex_form})",
+        lambda g_, o_, c_, m_: st.taps(m_) * w[g_, o_, c_, indexmaps.flipped_tap(m_, st.k)],
+        arity=4,
+    )
 
 
 def circular_correlation(x: Signal, w: Signal, st: Setting, name: str = "circ") -> Signal:
-    """circ(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x[b, g, c, (s·i + d·m - p) mod n]:
-    circular padding wraps the read position around the input."""
+    """circ(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x[b, g, c, j mod n] with
+    j = s·i + d·m - p: circular padding wraps the read position around the input."""
+
     def entry(b_, g_, o_, i_):
         j_ = sympy.Mod(st.input_index(i_, m), st.n)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
+
     return Signal(name, rf"\operatorname{{circ}}({x.base.label._latex_form})", entry, arity=4)
 
 
-def circular_shift(x: Signal, t: Expr, st: Setting, size: Expr | None = None,
-                   name: str | None = None) -> Signal:
+def circular_shift(
+    x: Signal, t: Expr, st: Setting, size: Expr | None = None, name: str | None = None
+) -> Signal:
     """(ρ_t x)[b, g, c, j] = x[b, g, c, (j - t) mod n]: the signal rotated by t."""
     period = st.n if size is None else size
     label = x.base.label._latex_form
-    return Signal(name or f"rho({x.name})", rf"\rho_{{t}} {label}",
-                  lambda b_, g_, c_, j_: x[b_, g_, c_, sympy.Mod(j_ - t, period)], arity=4)
+    return Signal(
+        name or f"rho({x.name})",
+        rf"\rho_{{t}} {label}",
+        lambda b_, g_, c_, j_: x[b_, g_, c_, sympy.Mod(j_ - t, period)],
+        arity=4,
+    )
 
 
 def output_inner(y_entry, z: Signal, st: Setting) -> Expr:
     """⟨y, z⟩ over the output space (b, g, o, i)."""
-    return zsum(st.batches(b) * st.group_box(g) * st.outputs(o) * st.positions(i)
-                * y_entry(b, g, o, i) * z[b, g, o, i], b, g, o, i)
+    return zsum(
+        st.batches(b)
+        * st.group_box(g)
+        * st.outputs(o)
+        * st.positions(i)
+        * y_entry(b, g, o, i)
+        * z[b, g, o, i],
+        b,
+        g,
+        o,
+        i,
+    )
 
 
 def input_inner(x_entry, u: Signal, st: Setting) -> Expr:
     """⟨x, u⟩ over the input space (b, g, c, j)."""
-    return zsum(st.batches(b) * st.group_box(g) * st.inputs(c) * st.pixels(j)
-                * x_entry(b, g, c, j) * u[b, g, c, j], b, g, c, j)
+    return zsum(
+        st.batches(b)
+        * st.group_box(g)
+        * st.inputs(c)
+        * st.pixels(j)
+        * x_entry(b, g, c, j)
+        * u[b, g, c, j],
+        b,
+        g,
+        c,
+        j,
+    )
 
 
-__all__ = ["Setting", "correlation", "convolution", "transposed", "weight_gradient",
-           "bias_gradient", "output_inner", "input_inner", "shifted", "framed_shift",
-           "infinite_correlation", "flipped", "circular_correlation", "circular_shift",
-           "b", "g", "c", "o", "i", "j", "m"]
+__all__ = [
+    "Setting",
+    "correlation",
+    "convolution",
+    "transposed",
+    "weight_gradient",
+    "bias_gradient",
+    "output_inner",
+    "input_inner",
+    "shifted",
+    "framed_shift",
+    "infinite_correlation",
+    "flipped",
+    "circular_correlation",
+    "circular_shift",
+    "b",
+    "g",
+    "c",
+    "o",
+    "i",
+    "j",
+    "m",
+]

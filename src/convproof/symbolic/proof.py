@@ -20,7 +20,8 @@ import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import sympy
 from sympy import Expr
@@ -36,6 +37,7 @@ LEVELS = ("universal", "certified", "refuted", "numeric")
 # Claims and derivations
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Claim:
     """lhs = rhs for all values of the free symbols satisfying their assumptions and the
@@ -48,13 +50,20 @@ class Claim:
     text: str = ""
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
 
-    def instantiate(self, mapping: dict) -> "Claim":
+    def instantiate(self, mapping: dict) -> Claim:
         from .language import substitute
-        return Claim(self.name, substitute(self.lhs, mapping), substitute(self.rhs, mapping),
-                     tuple(sympy.Eq(substitute(h.lhs, mapping), substitute(h.rhs, mapping),
-                                    evaluate=False) for h in self.hypotheses), self.text,
-                     {substitute(k, mapping): substitute(v, mapping)
-                      for k, v in self.indices.items()})
+
+        return Claim(
+            self.name,
+            substitute(self.lhs, mapping),
+            substitute(self.rhs, mapping),
+            tuple(
+                sympy.Eq(substitute(h.lhs, mapping), substitute(h.rhs, mapping), evaluate=False)
+                for h in self.hypotheses
+            ),
+            self.text,
+            {substitute(k, mapping): substitute(v, mapping) for k, v in self.indices.items()},
+        )
 
 
 @dataclass
@@ -84,12 +93,12 @@ class Derivation:
         self.title = title
         self.steps: list[Step] = []
 
-    def by(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> "Derivation":
+    def by(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link: ``rule_name`` turns the current expression into ``expr``."""
         self.steps.append(Step(rule_name, sympy.sympify(expr), why, params))
         return self
 
-    def back(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> "Derivation":
+    def back(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link, read right to left: ``rule_name`` turns ``expr`` into the current one."""
         self.steps.append(Step(rule_name, sympy.sympify(expr), why, params, backwards=True))
         return self
@@ -128,13 +137,16 @@ def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepC
     if difference:
         shown = " + ".join(_shorten(str(d)) for d in difference[:3])
         more = f" (and {len(difference) - 3} more terms)" if len(difference) > 3 else ""
-        return StepCheck(step, False, f"after '{step.rule}' the expressions differ by {shown}{more}")
+        return StepCheck(
+            step, False, f"after '{step.rule}' the expressions differ by {shown}{more}"
+        )
     return StepCheck(step, True)
 
 
 # --------------------------------------------------------------------------------------------
 # Evidence and results
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Evidence:
@@ -158,7 +170,9 @@ def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence
     right side, and every link checks."""
     started = time.perf_counter()
     checks = derivation.check(claim.hypotheses)
-    problems = [f"step {i + 1} ({c.step.rule}): {c.message}" for i, c in enumerate(checks) if not c.ok]
+    problems = [
+        f"step {i + 1} ({c.step.rule}): {c.message}" for i, c in enumerate(checks) if not c.ok
+    ]
     try:
         if normal_form(derivation.start) != normal_form(claim.lhs):
             problems.insert(0, "the derivation does not start at the claim's left side")
@@ -166,9 +180,16 @@ def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence
             problems.append("the derivation does not end at the claim's right side")
     except ProofError as exc:
         problems.append(str(exc))
-    return Evidence("universal", title or derivation.title or claim.name, not problems,
-                    "; ".join(problems) or f"{len(checks)} steps checked",
-                    time.perf_counter() - started, claim, derivation, checks)
+    return Evidence(
+        "universal",
+        title or derivation.title or claim.name,
+        not problems,
+        "; ".join(problems) or f"{len(checks)} steps checked",
+        time.perf_counter() - started,
+        claim,
+        derivation,
+        checks,
+    )
 
 
 @dataclass
@@ -199,15 +220,20 @@ class Result:
         return ", ".join(f"{e.kind}: {e.title}" for e in self.evidence)
 
     def as_json(self) -> dict:
-        return {"id": self.id, "ok": self.ok, "levels": self.levels,
-                "seconds": round(self.seconds, 3), "message": self.message}
+        return {
+            "id": self.id,
+            "ok": self.ok,
+            "levels": self.levels,
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+        }
 
 
 # --------------------------------------------------------------------------------------------
 # Theorems
 # --------------------------------------------------------------------------------------------
 
-THEOREMS: dict[str, "Theorem"] = {}
+THEOREMS: dict[str, Theorem] = {}
 
 
 @dataclass
@@ -225,19 +251,35 @@ class Mutant:
             evidence = made if isinstance(made, list) else [made]
         except Exception as exc:  # the engine refusing to build the statement also kills it
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return {"mutant": self.name, "theorem": self.theorem, "killed": True,
-                    "by": f"refused: {detail}", "seconds": round(time.perf_counter() - started, 3)}
+            return {
+                "mutant": self.name,
+                "theorem": self.theorem,
+                "killed": True,
+                "by": f"refused: {detail}",
+                "seconds": round(time.perf_counter() - started, 3),
+            }
         failed = [e for e in evidence if not e.ok]
         by = "; ".join(f"{e.kind}: {e.message}" for e in failed)
-        return {"mutant": self.name, "theorem": self.theorem, "killed": bool(failed),
-                "by": by or "nothing: every check passed", "seconds": round(time.perf_counter() - started, 3)}
+        return {
+            "mutant": self.name,
+            "theorem": self.theorem,
+            "killed": bool(failed),
+            "by": by or "nothing: every check passed",
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
 
 class Theorem:
     """A catalog id: its statement, the evidence builders, and the claims other proofs may use."""
 
-    def __init__(self, id: str, title: str, statement: str, depends: tuple[str, ...] = (),
-                 notes: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        statement: str,
+        depends: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ):
         if id not in CATALOG:
             raise ProofError(f"{id!r} is not a catalog id")
         self.id, self.title, self.statement = id, title, statement
@@ -246,8 +288,8 @@ class Theorem:
         self.builders: list[Callable[[], Evidence | list[Evidence]]] = []
         self.mutants: list[Mutant] = []
         self.expressions: dict[str, Expr] = {}  # index maps that the kernels print
-        self.signals: dict[str, Any] = {}       # defined signals other code evaluates
-        self.certifiable: Claim | None = None   # the claim certify(id, spec, shape) checks
+        self.signals: dict[str, Any] = {}  # defined signals other code evaluates
+        self.certifiable: Claim | None = None  # the claim certify(id, spec, shape) checks
         self.claims: dict[str, Claim] = {}
         self._result: Result | None = None
         self._proving = False
@@ -260,9 +302,11 @@ class Theorem:
 
     def mutant(self, name: str):
         """Decorator: register a wrong statement (a builder of evidence that must fail)."""
+
         def register(builder: Callable[[], Evidence | list[Evidence]]):
             self.mutants.append(Mutant(name, self.id, builder))
             return builder
+
         return register
 
     def export(self, claim: Claim) -> Claim:
@@ -272,8 +316,10 @@ class Theorem:
 
     def prove(self) -> Result:
         if self._proving:
-            raise ProofError(f"{self.id} uses its own claims while it is being proved: prove the "
-                             "lemma as a derivation of its own, or in a theorem it depends on")
+            raise ProofError(
+                f"{self.id} uses its own claims while it is being proved: prove the "
+                "lemma as a derivation of its own, or in a theorem it depends on"
+            )
         if self._result is None:
             self._proving = True
             started = time.perf_counter()
@@ -285,8 +331,11 @@ class Theorem:
                     evidence.extend(made if isinstance(made, list) else [made])
                 except Exception as exc:  # a proof that crashes is a failed proof
                     detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                    evidence.append(Evidence("failed", builder.__name__, False, detail,
-                                             time.perf_counter() - t0))
+                    evidence.append(
+                        Evidence(
+                            "failed", builder.__name__, False, detail, time.perf_counter() - t0
+                        )
+                    )
             self._result = Result(self.id, self.required, evidence, time.perf_counter() - started)
             self._proving = False
         return self._result
@@ -294,6 +343,7 @@ class Theorem:
     def render(self):
         """The report section of this theorem (statement, checked steps, grid, witness)."""
         from ..report.sections import build_section
+
         return build_section(self, self.prove())
 
     def reset(self) -> None:
@@ -343,9 +393,11 @@ def dependency_order(ids: Iterable[str]) -> list[str]:
 # The rule that uses a proved theorem
 # --------------------------------------------------------------------------------------------
 
+
 def _definitions_reached(expr: Expr) -> list[Expr]:
     """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
     from .language import defined_signals
+
     bodies, seen, frontier = [], set(), [expr]
     while frontier:
         for signal in defined_signals(frontier.pop()):
@@ -358,9 +410,18 @@ def _definitions_reached(expr: Expr) -> list[Expr]:
     return bodies
 
 
-@rule("known result", "replace an instance of a claim proved universally elsewhere by its other side")
-def known(expr: Expr, theorem: str, claim: str, instance: dict, context: Callable[[Expr], Expr],
-          reverse: bool = False, assumed: tuple = ()) -> tuple[Expr, int]:
+@rule(
+    "known result", "replace an instance of a claim proved universally elsewhere by its other side"
+)
+def known(
+    expr: Expr,
+    theorem: str,
+    claim: str,
+    instance: dict,
+    context: Callable[[Expr], Expr],
+    reverse: bool = False,
+    assumed: tuple = (),
+) -> tuple[Expr, int]:
     """context(L) = context(R) when L = R holds for all values of its free symbols.
 
     An instance may only replace symbols that the lemma shows: a symbol inside the definition
@@ -370,30 +431,58 @@ def known(expr: Expr, theorem: str, claim: str, instance: dict, context: Callabl
     result = source.prove()
     if claim not in source.claims:
         raise ProofError(f"{theorem} exports no claim {claim!r}")
-    proved = [e for e in result.evidence if e.kind == "universal" and e.ok
-              and e.claim is not None and e.claim.name == claim]
+    proved = [
+        e
+        for e in result.evidence
+        if e.kind == "universal" and e.ok and e.claim is not None and e.claim.name == claim
+    ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
     general = source.claims[claim]
-    hidden = set().union(*(body.free_symbols for body in
-                           _definitions_reached(general.lhs) + _definitions_reached(general.rhs)))
+    hidden = set().union(
+        *(
+            body.free_symbols
+            for body in _definitions_reached(general.lhs) + _definitions_reached(general.rhs)
+        )
+    )
     for symbol, value in instance.items():
         check_instance(symbol, sympy.sympify(value))
         if symbol in hidden:
-            raise ProofError(f"{symbol} occurs inside a definition used by {theorem}/{claim}: an "
-                             "instance cannot reach it (state the case as a hypothesis instead)")
+            raise ProofError(
+                f"{symbol} occurs inside a definition used by {theorem}/{claim}: an "
+                "instance cannot reach it (state the case as a hypothesis instead)"
+            )
     lemma = general.instantiate(instance)
     for h in lemma.hypotheses:
         holds = normal_form(h.lhs) == normal_form(h.rhs)
-        if not holds and not any(h.lhs == a.lhs and normal_form(h.rhs) == normal_form(a.rhs)
-                                 for a in assumed):
-            raise ProofError(f"hypothesis {h} of {theorem}/{claim} neither holds for this "
-                             "instance nor is a hypothesis of the claim")
+        if not holds and not any(
+            h.lhs == a.lhs and normal_form(h.rhs) == normal_form(a.rhs) for a in assumed
+        ):
+            raise ProofError(
+                f"hypothesis {h} of {theorem}/{claim} neither holds for this "
+                "instance nor is a hypothesis of the claim"
+            )
     before, after = (lemma.rhs, lemma.lhs) if reverse else (lemma.lhs, lemma.rhs)
     if normal_form(expr) != normal_form(context(before)):
         raise ProofError(f"the expression is not the context applied to {theorem}/{claim}")
     return context(after), 1
 
 
-__all__ = ["Claim", "Derivation", "Evidence", "Mutant", "Result", "Theorem", "THEOREMS", "LEVELS", "RULES",
-           "Rule", "Step", "StepCheck", "universal", "load", "dependency_order", "known"]
+__all__ = [
+    "Claim",
+    "Derivation",
+    "Evidence",
+    "Mutant",
+    "Result",
+    "Theorem",
+    "THEOREMS",
+    "LEVELS",
+    "RULES",
+    "Rule",
+    "Step",
+    "StepCheck",
+    "universal",
+    "load",
+    "dependency_order",
+    "known",
+]

@@ -15,15 +15,32 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import sympy
 from sympy import Expr, Indexed, S, Symbol
 
-from .language import (Bracket, Divides, EqZero, NonNeg, Partial, Signal, ZSum, fresh, is_multi,
-                       substitute)
-from .normal import (ProofError, Term, linear_coefficient, expand_terms, provably_nonneg,
-                     provably_nonzero, provably_positive)
+from .language import (
+    Bracket,
+    Divides,
+    EqZero,
+    NonNeg,
+    Partial,
+    Signal,
+    ZSum,
+    fresh,
+    is_multi,
+    substitute,
+)
+from .normal import (
+    ProofError,
+    Term,
+    linear_coefficient,
+    expand_terms,
+    provably_nonneg,
+    provably_nonzero,
+    provably_positive,
+)
 
 RuleResult = tuple[Expr, int]
 
@@ -40,9 +57,11 @@ RULES: dict[str, Rule] = {}
 
 def rule(name: str, description: str):
     """Register a rule under the name proofs refer to it by."""
+
     def register(function: Callable[..., RuleResult]) -> Callable[..., RuleResult]:
         RULES[name] = Rule(name, description, function)
         return function
+
     return register
 
 
@@ -55,6 +74,7 @@ def apply_rule(name: str, expr: Expr, **params) -> RuleResult:
 # --------------------------------------------------------------------------------------------
 # Helpers: rewrite term by term
 # --------------------------------------------------------------------------------------------
+
 
 def terms_to_expr(terms: list[Term]) -> Expr:
     return sympy.Add(*(t.to_expr() for t in terms))
@@ -80,8 +100,9 @@ def bound_named(term: Term, var: Symbol) -> Symbol | None:
     return matches[0] if matches else None
 
 
-def _replace_in_term(term: Term, mapping: dict, drop_atom: Expr | None = None,
-                     drop_var: Symbol | None = None) -> Term:
+def _replace_in_term(
+    term: Term, mapping: dict, drop_atom: Expr | None = None, drop_var: Symbol | None = None
+) -> Term:
     atoms = tuple(substitute(a, mapping) for a in term.atoms if a is not drop_atom)
     bound = tuple(v for v in term.bound if v != drop_var)
     return Term(substitute(term.coeff, mapping), atoms, bound)
@@ -90,6 +111,7 @@ def _replace_in_term(term: Term, mapping: dict, drop_atom: Expr | None = None,
 # --------------------------------------------------------------------------------------------
 # Definitions and restatements
 # --------------------------------------------------------------------------------------------
+
 
 @rule("definition", "replace the entries of a defined signal by its defining formula")
 def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
@@ -124,6 +146,7 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
 def unfold_all(expr: Expr) -> Expr:
     """Unfold defined signals until only input signals remain."""
     from .language import defined_signals
+
     while signals := defined_signals(expr):
         expr, _ = unfold(expr, signals)
     return expr
@@ -146,6 +169,7 @@ for _name, _text in (
 # Derivatives
 # --------------------------------------------------------------------------------------------
 
+
 def derivative(expr: Expr, entry: Indexed) -> Expr:
     """∂expr/∂entry, exactly: ∂x[f]/∂x[e] = Π_k [f_k = e_k]; sums, products and functions by
     linearity, the product rule and the chain rule."""
@@ -153,7 +177,9 @@ def derivative(expr: Expr, entry: Indexed) -> Expr:
     if not any(isinstance(n, Indexed) and n.base == base for n in sympy.preorder_traversal(expr)):
         return S.Zero
     if isinstance(expr, Indexed):
-        return sympy.Mul(*(EqZero(sympy.expand(f - e)) for f, e in zip(expr.indices, entry.indices)))
+        return sympy.Mul(
+            *(EqZero(sympy.expand(f - e)) for f, e in zip(expr.indices, entry.indices))
+        )
     if isinstance(expr, ZSum):
         var, body = expr.var, expr.body
         if var in entry.free_symbols:
@@ -161,19 +187,29 @@ def derivative(expr: Expr, entry: Indexed) -> Expr:
             body, var = substitute(body, {var: renamed}), renamed
         return ZSum(derivative(body, entry), var)
     if isinstance(expr, Bracket):
-        raise ProofError(f"cannot differentiate the bracket {expr}: it is not differentiable in "
-                         f"{entry} (state the subgradient explicitly)")
+        raise ProofError(
+            f"cannot differentiate the bracket {expr}: it is not differentiable in "
+            f"{entry} (state the subgradient explicitly)"
+        )
     if expr.is_Add:
         return sympy.Add(*(derivative(a, entry) for a in expr.args))
     if expr.is_Mul:
         factors = expr.args
-        return sympy.Add(*(sympy.Mul(*factors[:k], derivative(f, entry), *factors[k + 1:])
-                           for k, f in enumerate(factors)))
+        return sympy.Add(
+            *(
+                sympy.Mul(*factors[:k], derivative(f, entry), *factors[k + 1 :])
+                for k, f in enumerate(factors)
+            )
+        )
     # chain rule through any other function of its arguments (powers included)
     holes = [sympy.Dummy(f"u{k}") for k in range(len(expr.args))]
     shape = expr.func(*holes)
-    return sympy.Add(*(sympy.diff(shape, hole).subs(dict(zip(holes, expr.args)))
-                       * derivative(arg, entry) for hole, arg in zip(holes, expr.args)))
+    return sympy.Add(
+        *(
+            sympy.diff(shape, hole).subs(dict(zip(holes, expr.args))) * derivative(arg, entry)
+            for hole, arg in zip(holes, expr.args)
+        )
+    )
 
 
 @rule("differentiate", "∂x[f]/∂x[e] = [f = e] (componentwise); linearity, product and chain rules")
@@ -199,14 +235,17 @@ def differentiate(expr: Expr) -> RuleResult:
 # Summation indices
 # --------------------------------------------------------------------------------------------
 
+
 @rule("change of index", "substitute v = ±v' + t: a bijection of Z^D, so the sum is unchanged")
 def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> RuleResult:
     to = sympy.sympify(to)
     new = new if new is not None else var
     slope = linear_coefficient(to, new)
     if slope not in (1, -1):
-        raise ProofError(f"{var} = {to} is not a bijection of the integers (coefficient of "
-                         f"{new} must be ±1, got {slope})")
+        raise ProofError(
+            f"{var} = {to} is not a bijection of the integers (coefficient of "
+            f"{new} must be ±1, got {slope})"
+        )
 
     def rewrite(term: Term) -> Term | None:
         old = bound_named(term, var)
@@ -214,8 +253,12 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
             return None
         target = fresh(new)
         # other summation variables of the term may appear in `to`, named as in the proof
-        others = {s: b for s in to.free_symbols - {new} for b in term.bound
-                  if b != old and b.name == s.name}
+        others = {
+            s: b
+            for s in to.free_symbols - {new}
+            for b in term.bound
+            if b != old and b.name == s.name
+        }
         image = substitute(to, {new: target, **others})
         mapping = {old: image}
         renamed = _replace_in_term(term, mapping, drop_var=old)
@@ -224,10 +267,14 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
     return map_terms(expr, rewrite)
 
 
-@rule("Kronecker delta", "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value; with a "
-      "factor a ≥ 1, Σ_v [a·v = e] f(v) = [a | e] f(e/a)")
+@rule(
+    "Kronecker delta",
+    "Σ_v [v = e] f(v) = f(e): the bracket pins v to one value; with a "
+    "factor a ≥ 1, Σ_v [a·v = e] f(v) = [a | e] f(e/a)",
+)
 def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
     """Eliminate the sum over ``var``; where several brackets pin it, ``value`` says which."""
+
     def rewrite(term: Term) -> Term | None:
         v = bound_named(term, var)
         if v is None:
@@ -245,27 +292,36 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 if v not in rest.free_symbols:
                     options.append((sympy.expand(-rest / slope), slope, rest, atom))
         if value is not None:  # the value may name other summation variables of the term
-            named = {s: b for s in sympy.sympify(value).free_symbols for b in term.bound
-                     if b != v and b.name == s.name}
+            named = {
+                s: b
+                for s in sympy.sympify(value).free_symbols
+                for b in term.bound
+                if b != v and b.name == s.name
+            }
             target = substitute(sympy.sympify(value), named)
             options = [option for option in options if sympy.expand(option[0] - target) == 0]
         if len({option[0] for option in options}) > 1:
-            raise ProofError(f"several brackets pin {var} "
-                             f"({', '.join(str(option[0]) for option in options)}); say which with value=")
+            raise ProofError(
+                f"several brackets pin {var} "
+                f"({', '.join(str(option[0]) for option in options)}); say which with value="
+            )
         if not options:
             return None
         solution, slope, rest, atom = options[0]
         replaced = _replace_in_term(term, {v: solution}, drop_atom=atom, drop_var=v)
         if slope in (1, -1):
             return replaced
-        return Term(replaced.coeff, replaced.atoms + (Divides(slope, sympy.expand(-rest)),),
-                    replaced.bound)
+        return Term(
+            replaced.coeff, replaced.atoms + (Divides(slope, sympy.expand(-rest)),), replaced.bound
+        )
 
     return map_terms(expr, rewrite)
 
 
-@rule("use the delta", "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be "
-      "replaced by e")
+@rule(
+    "use the delta",
+    "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be replaced by e",
+)
 def use_delta(expr: Expr, var: Symbol) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
         v = bound_named(term, var) or (var if term.free_in(var) else None)
@@ -279,10 +335,16 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                     if v in value.free_symbols:
                         continue
                     others = [a for a in term.atoms if a is not atom]
-                    if not any(v in a.free_symbols for a in others) and v not in term.coeff.free_symbols:
+                    if (
+                        not any(v in a.free_symbols for a in others)
+                        and v not in term.coeff.free_symbols
+                    ):
                         return None
-                    return Term(substitute(term.coeff, {v: value}),
-                                (atom,) + tuple(substitute(a, {v: value}) for a in others), term.bound)
+                    return Term(
+                        substitute(term.coeff, {v: value}),
+                        (atom,) + tuple(substitute(a, {v: value}) for a in others),
+                        term.bound,
+                    )
         return None
 
     return map_terms(expr, rewrite)
@@ -292,10 +354,14 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
 # Iverson-bracket algebra
 # --------------------------------------------------------------------------------------------
 
+
 def _quotient(e: Expr, factor: Expr) -> Expr | None:
     """e / factor if it is a polynomial (exact division), else None."""
-    q, r = sympy.div(sympy.expand(e), sympy.expand(factor), *sorted(
-        (sympy.expand(e) * factor).free_symbols, key=str))
+    q, r = sympy.div(
+        sympy.expand(e),
+        sympy.expand(factor),
+        *sorted((sympy.expand(e) * factor).free_symbols, key=str),
+    )
     return sympy.expand(q) if r == 0 else None
 
 
@@ -407,8 +473,11 @@ def _connected(e: Expr, facts: list[Expr]) -> list[Expr]:
     return chosen
 
 
-@rule("implied bracket", "[e ≥ 0] is dropped when e = Σ λ·f + c for brackets [f ≥ 0] of the same "
-      "product, multipliers λ ≥ 0 and c ≥ 0, each provably")
+@rule(
+    "implied bracket",
+    "[e ≥ 0] is dropped when e = Σ λ·f + c for brackets [f ≥ 0] of the same "
+    "product, multipliers λ ≥ 0 and c ≥ 0, each provably",
+)
 def implied(expr: Expr) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
         kept = list(term.atoms)
@@ -429,8 +498,12 @@ def implied(expr: Expr) -> RuleResult:
 # Integer division
 # --------------------------------------------------------------------------------------------
 
-@rule("division with remainder", "Y mod s = Y - s·floor(Y/s) for s ≥ 1 (floor then splits off "
-      "integer terms: floor(Y/s + t) = floor(Y/s) + t)")
+
+@rule(
+    "division with remainder",
+    "Y mod s = Y - s·floor(Y/s) for s ≥ 1 (floor then splits off "
+    "integer terms: floor(Y/s + t) = floor(Y/s) + t)",
+)
 def division(expr: Expr) -> RuleResult:
     count = 0
 
@@ -458,11 +531,16 @@ def rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
 # Hypotheses and known results
 # --------------------------------------------------------------------------------------------
 
-@rule("hypothesis", "substitute a symbol by the expression a hypothesis of the theorem equates it to")
+
+@rule(
+    "hypothesis", "substitute a symbol by the expression a hypothesis of the theorem equates it to"
+)
 def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     symbol, value = equation.lhs, equation.rhs
     if not isinstance(symbol, Symbol):
-        raise ProofError(f"a hypothesis used for substitution must read symbol = value, got {equation}")
+        raise ProofError(
+            f"a hypothesis used for substitution must read symbol = value, got {equation}"
+        )
     if symbol not in expr.free_symbols:
         return expr, 0
     return substitute(expr, {symbol: value}), 1

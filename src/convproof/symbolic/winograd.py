@@ -194,24 +194,27 @@ class Growth:
 
     m: int
     r: int
+    points: tuple[sympy.Expr, ...]
     max_entry: dict[str, Rational]
     condition: dict[str, Rational]
     amplification: Rational
 
     def as_row(self) -> dict[str, str]:
         """The measures as strings (exact fractions), keyed by the column titles."""
-        row = {"F": f"F({self.m},{self.r})"}
+        row = {"F": f"F({self.m},{self.r})", "points": ", ".join(map(str, self.points))}
         row.update({f"max|{k}|": str(v) for k, v in self.max_entry.items()})
         row.update({f"κ∞({k})": str(v) for k, v in self.condition.items()})
         row["β/r"] = str(self.amplification)
         return row
 
 
-def growth(m: int, r: int) -> Growth:
-    """max |entry| and κ_∞ of Aᵀ, G, Bᵀ, and the :func:`amplification` β/r, all exact."""
-    t = toom_cook(m, r)
+def growth(m: int, r: int, points: Sequence[sympy.Expr] | None = None) -> Growth:
+    """max |entry| and κ_∞ of Aᵀ, G, Bᵀ, and the :func:`amplification` β/r, all exact, at
+    ``points`` (default: the standard ones)."""
+    t = toom_cook(m, r, None if points is None else tuple(points))
     matrices = {"Aᵀ": t.AT, "G": t.G, "Bᵀ": t.BT}
-    return Growth(m, r, {name: max(abs(v) for v in matrix) for name, matrix in matrices.items()},
+    return Growth(m, r, t.points,
+                  {name: max(abs(v) for v in matrix) for name, matrix in matrices.items()},
                   {name: condition(matrix) for name, matrix in matrices.items()},
                   amplification(t))
 

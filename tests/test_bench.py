@@ -1,0 +1,115 @@
+"""The benchmark runner on a tiny suite (no timed assertions: only what it reports and how)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from convproof import bench
+
+
+def _tiny_suite(quick: bool) -> bench.Suite:
+    """Two cases whose 'peer' is another NumPy function, and a fixed peak."""
+    def matmul(rng):
+        a = rng.standard_normal((64, 64)).astype(np.float32)
+        return (lambda: a @ a), (lambda: np.dot(a, a))
+
+    def sums(rng):
+        a = rng.standard_normal(10_000)
+        return (lambda: a.sum()), (lambda: np.add.reduce(a))
+
+    cases = [bench.Case("mm 64", "forward", 2 * 64 ** 3, matmul),
+             bench.Case("mm 64", "backward-data", 2 * 64 ** 3, matmul),
+             bench.Case("sum 1e4", "forward", 1e4, sums, gemm_bound=False)]
+    return bench.Suite("tiny", "numpy", cases, lambda: 100.0, lambda: {"threads": 1})
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    """The tests do not wait for a quiet machine."""
+    monkeypatch.setattr(bench, "PATIENCE", 0.0)
+
+
+def test_the_runner_prints_the_command_the_setting_and_every_row(capsys):
+    assert bench.main(["--repeats", "2"], factories=[_tiny_suite]) == 0
+    out = capsys.readouterr().out
+    assert "- command: `convproof bench --repeats 2`" in out
+    assert "threads=1" in out and "measured SGEMM peak: 100 GFLOP/s" in out
+    rows = [line for line in out.splitlines() if line.startswith("| mm 64") or
+            line.startswith("| sum 1e4")]
+    assert len(rows) == 3
+    assert rows[2].split("|")[7].strip() == "-"  # no fraction of the GEMM peak for a sum
+    assert "geometric mean, forward:" in out and "lowest:" in out
+
+
+def test_json_output_and_file(tmp_path, capsys):
+    target = tmp_path / "result.json"
+    argv = ["--json", "--repeats", "1", "--only", "mm", "--output", str(target)]
+    assert bench.main(argv, factories=[_tiny_suite]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(target.read_text())
+    (report,) = printed
+    assert report["command"] == "convproof bench " + " ".join(argv)
+    assert [(r["layer"], r["op"]) for r in report["rows"]] == [("mm 64", "forward"),
+                                                               ("mm 64", "backward-data")]
+    for row in report["rows"]:
+        assert math.isclose(row["ratio"], row["peer_ms"] / row["ours_ms"])
+        assert row["ours_peak"] == pytest.approx(row["ours_gflops"] / 100.0)
+        assert row["attempts"] >= 1 and row["load"] >= 0
+
+
+def test_summary_geometric_means():
+    def row(layer, op, ours, peer):
+        return bench.Row(layer, op, ours, peer, peer / ours, 0, 0, None, None, None, None, 0, 0,
+                         None, 1)
+
+    rows = [row("a", "forward", 1.0, 2.0), row("a", "backward-data", 3.0, 1.0),
+            row("b", "forward", 2.0, 1.0)]
+    summary = bench.summarize(rows)
+    assert summary["forward_geomean"] == pytest.approx(math.sqrt(2.0 * 0.5))
+    assert summary["step_geomean"] == pytest.approx(math.sqrt((3.0 / 4.0) * 0.5))
+    assert summary["lowest"] == {"layer": "a", "op": "backward-data", "ratio": pytest.approx(1 / 3)}
+
+
+def test_time_pair_alternates_after_warm_up():
+    calls = []
+    ours, peer = (lambda: calls.append("ours")), (lambda: calls.append("peer"))
+    times = bench.time_pair(ours, peer, repeats=3, warmup=1)
+    assert [len(t) for t in times] == [3, 3]
+    assert calls == ["ours", "peer", "ours", "peer", "peer", "ours", "ours", "peer"]
+
+
+def test_peak_memory_of_a_call():
+    """A call that touches 64 MiB shows at least most of it (None where Linux has no
+    /proc/self/clear_refs)."""
+    measured = bench.peak_memory_mib(lambda: np.ones(2**23).sum())
+    assert measured is None or 48 <= measured < 1024
+
+
+def test_gpu_without_a_device_says_so(capsys, monkeypatch):
+    monkeypatch.setattr(bench, "gpu_unavailable", lambda: "no CUDA device")
+    assert bench.main(["--gpu"]) == 2
+    assert "no GPU available: no CUDA device" in capsys.readouterr().err
+
+
+def test_registered_gpu_suites_run(capsys, monkeypatch):
+    monkeypatch.setattr(bench, "_GPU_SUITES", [])
+    bench.register_gpu_suite(_tiny_suite)
+    monkeypatch.setattr(bench, "gpu_unavailable", lambda: None)
+    assert bench.main(["--gpu", "--repeats", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["suite"] == "tiny"
+
+
+def test_quick_cpu_suite_beside_torch(torch, capsys):
+    threads = torch.get_num_threads()
+    try:
+        assert bench.main(["--quick", "--repeats", "1", "--only", "1x1", "--json"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["peer"] == "torch" and report["setting"]["dtype"] == "float32"
+    assert [r["op"] for r in report["rows"]] == ["forward", "backward-data", "backward-weight"]
+    assert all(r["ours_ms"] > 0 and r["peer_ms"] > 0 for r in report["rows"])

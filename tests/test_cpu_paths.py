@@ -1,0 +1,293 @@
+"""Every CPU path, forced, against the float64 reference and PyTorch.
+
+The NumPy backend computes a correlation by one of four paths (convproof.cpu.conv): pointwise
+(1x1 GEMM), depthwise (tap loop on polyphase components), winograd (F(4x4, 3x3)) and im2col.
+Each runs here on random problems of the shapes it accepts, through the whole functional API
+(padding modes, groups, strides, dilations, odd sizes), in float64 against the reference
+written from the sum definitions and in float32 against both the reference and PyTorch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from convproof import functional, reference
+from convproof.cpu import conv, depthwise, maxima, threads, unfold, winograd
+from convproof.spec import PADDING_MODES, ConvSpec
+from strategies import ConvCase
+
+PATHS = tuple(conv.PATHS)
+
+
+# --------------------------------------------------------------------------------------------
+# Problems each path accepts
+# --------------------------------------------------------------------------------------------
+
+@st.composite
+def path_cases(draw, path: str) -> ConvCase:
+    """A random convolution of a shape that ``path`` computes (im2col: any)."""
+    dims = 2 if path == "winograd" else draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    in_channels = groups * (1 if path == "depthwise" else draw(st.integers(1, 3)))
+    out_channels = groups * draw(st.integers(1, 3))
+    kernel = {"winograd": (3, 3), "pointwise": (1,) * dims}.get(
+        path, tuple(draw(st.integers(1, 3)) for _ in range(dims)))
+    stride = (1,) * dims if path == "winograd" else tuple(draw(st.integers(1, 3))
+                                                          for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 3 if path == "winograd" else 2)) for _ in range(dims))
+    size = tuple(draw(st.integers(1, {1: 13, 2: 11, 3: 6}[dims])) for _ in range(dims))
+    mode = draw(st.sampled_from(PADDING_MODES))
+    limit = {"reflect": lambda n: n - 1, "circular": lambda n: n}.get(mode, lambda n: 3)
+    padding = tuple((draw(st.integers(0, min(3, limit(n)))), draw(st.integers(0, min(3, limit(n)))))
+                    for n in size)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    padding = tuple(pair if n + sum(pair) >= span else (0, 0)
+                    for n, pair, span in zip(size, padding, spans))
+    size = tuple(max(n, span - sum(pair)) for n, pair, span in zip(size, padding, spans))
+    spec = ConvSpec(in_channels, out_channels, kernel, stride=stride, padding=padding,
+                    dilation=dilation, groups=groups, padding_mode=mode)
+    return ConvCase(draw(st.integers(1, 3)), size, spec, seed=draw(st.integers(0, 2**32 - 1)))
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[str]]:
+    """Within the block, the names of the paths that computed each call, in order."""
+    names: list[str] = []
+    original = conv.choose
+
+    def spy(*args, **kwargs):
+        picked = original(*args, **kwargs)
+        names.append(picked.name)
+        return picked
+
+    conv.choose = spy
+    try:
+        yield names
+    finally:
+        conv.choose = original
+
+
+@pytest.fixture
+def chosen():
+    with recording() as names:
+        yield names
+
+
+def _passes(case: ConvCase, arrays):
+    """forward, input gradient, weight gradient of the functional API for a case."""
+    x, w, b, g = arrays
+    dims, kwargs = case.dims, case.kwargs
+    return (functional.conv(x, w, b, **kwargs, dims=dims),
+            functional.conv_input(x.shape, w, g, **kwargs, dims=dims),
+            functional.conv_weight(x, w.shape, g, **kwargs, dims=dims))
+
+
+def _references(case: ConvCase, arrays):
+    x, w, b, g = (a.astype(np.float64) for a in arrays)
+    kwargs = case.kwargs
+    return (reference.conv(x, w, b, **kwargs),
+            reference.conv_input_grad(x.shape, w, g, **kwargs),
+            reference.conv_weight_grad(x, w.shape, g, **kwargs))
+
+
+def assert_close(actual, expected, rtol):
+    """max |actual - expected| <= rtol * max |expected| (and the same shape)."""
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    error = np.abs(actual.astype(np.float64) - expected).max(initial=0.0)
+    assert error <= rtol * max(np.abs(expected).max(initial=0.0), 1e-300), error
+
+
+# float32 bounds relative to the largest output: the direct sums lose a few ulps; F(4x4, 3x3)
+# loses ~10x more (benchmarks/NOTES.md), hence its looser bound.
+FLOAT32_RTOL = {"pointwise": 1e-5, "depthwise": 1e-5, "im2col": 1e-5, "winograd": 2e-4}
+
+
+@pytest.mark.parametrize("path", PATHS)
+@settings(max_examples=25)
+@given(data=st.data())
+def test_each_path_against_the_reference(path, data):
+    """float64 within 1e-10 and float32 within FLOAT32_RTOL of the reference, every pass."""
+    case = data.draw(path_cases(path))
+    expected = _references(case, case.arrays())
+    with conv.forced(path), recording() as chosen:
+        for dtype, rtol in ((np.float64, 1e-10), (np.float32, FLOAT32_RTOL[path])):
+            for actual, wanted in zip(_passes(case, case.arrays(dtype)), expected):
+                assert actual.dtype == dtype
+                assert_close(actual, wanted, rtol)
+    assert path in chosen  # the forced path computed (at least) the passes it offers
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_path_against_torch(path, torch, rng):
+    """float32 2-D problems of odd sizes, with groups and padding, beside torch's results."""
+    tf, tgrad = torch.nn.functional, torch.nn.grad
+    shapes = {"pointwise": (1, 2, 1), "depthwise": (3, 2, 2), "winograd": (3, 1, 2),
+              "im2col": (3, 2, 2)}
+    kernel, stride, dilation = shapes[path]
+    groups, multiplier = (3, 2) if path == "depthwise" else (3, 1)
+    in_channels = groups if path == "depthwise" else 6
+    out_channels = groups * multiplier if path == "depthwise" else 9
+    x = rng.standard_normal((2, in_channels, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((out_channels, in_channels // groups, kernel, kernel))
+    w = w.astype(np.float32)
+    options = dict(stride=stride, padding=(1, 2), dilation=dilation, groups=groups)
+    tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    expected = tf.conv2d(tx, tw, **options)
+    g = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+    with conv.forced(path):
+        actual = (functional.conv2d(x, w, **options),
+                  functional.conv2d_input(x.shape, w, g, **options),
+                  functional.conv2d_weight(x, w.shape, g, **options))
+    peer = (expected, tgrad.conv2d_input(x.shape, tw, torch.from_numpy(g), **options),
+            tgrad.conv2d_weight(tx, w.shape, torch.from_numpy(g), **options))
+    for mine, theirs in zip(actual, peer):
+        assert_close(mine, theirs.double().numpy(), FLOAT32_RTOL[path])
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing a path
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, options, expected", [
+    ((8, 16, 14, 14), dict(w=(32, 16, 1, 1)), "pointwise"),
+    ((2, 16, 14, 14), dict(w=(16, 1, 3, 3), groups=16), "depthwise"),
+    ((2, 16, 14, 14), dict(w=(32, 16, 3, 3)), "winograd"),
+    ((2, 16, 14, 14), dict(w=(32, 16, 3, 3), dilation=2), "winograd"),
+    ((2, 16, 14, 14), dict(w=(32, 16, 3, 3), stride=2), "im2col"),
+    ((1, 512, 2, 2), dict(w=(512, 512, 3, 3)), "im2col"),   # too few tiles for the weights
+    ((2, 3, 20), dict(w=(4, 3, 5)), "im2col"),
+])
+def test_automatic_choice(shape, options, expected, chosen, rng):
+    options = dict(options)
+    w = rng.standard_normal(options.pop("w"))
+    x = rng.standard_normal(shape)
+    functional.conv(x, w, padding=1, **options, dims=len(shape) - 2)
+    assert chosen == [expected]
+
+
+def test_a_forced_path_that_does_not_fit_is_refused(rng):
+    x, w = rng.standard_normal((1, 2, 8, 8)), rng.standard_normal((3, 2, 3, 3))
+    args = ((2, 2), ((1, 1), (1, 1)), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"path='winograd' does not compute correlate for "
+                                         r"kernel \(3, 3\), stride \(2, 2\)"):
+        conv.correlate(x, w, *args, path="winograd")
+    with pytest.raises(ValueError, match="path='pointwise' does not compute"):
+        conv.correlate_input_grad(x, w, *args, (8, 8), path="pointwise")
+    with pytest.raises(ValueError, match=r"path must be one of .*im2col, got 'fft'"):
+        conv.correlate(x, w, *args, path="fft")
+    with pytest.raises(ValueError, match="got 'fft'"), conv.forced("fft"):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks, tiles and threads
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tile", [2, 4, 6])
+@pytest.mark.parametrize("limit", [1, 3000, 10**9])
+def test_winograd_tiles_and_blocks(tile, limit, rng, monkeypatch):
+    """Every tile size, in blocks of one tile row up to the whole batch, equals the reference
+    (float64), with partial last tiles, negative and asymmetric padding and groups."""
+    monkeypatch.setattr(unfold, "UNFOLD_BUFFER_BYTES", limit)
+    x = rng.standard_normal((3, 4, 9, 7))
+    w = rng.standard_normal((6, 2, 3, 3))
+    pads = ((2, 0), (1, 3))
+    y = winograd.correlate(x, w, (1, 1), pads, (1, 1), 2, tile=tile)
+    assert_close(y, reference.conv(x, w, padding=pads, groups=2), 1e-12)
+    g = rng.standard_normal(y.shape)
+    assert_close(winograd.correlate_input_grad(g, w, (1, 1), pads, (1, 1), 2, (9, 7), tile=tile),
+                 reference.conv_input_grad(x.shape, w, g, padding=pads, groups=2), 1e-12)
+    assert_close(winograd.correlate_weight_grad(x, g, (1, 1), pads, (1, 1), 2, (3, 3), tile=tile),
+                 reference.conv_weight_grad(x, w.shape, g, padding=pads, groups=2), 1e-12)
+    cropped = winograd.correlate(x, w, (1, 1), ((-1, 1), (0, -1)), (1, 1), 2, tile=tile)
+    assert_close(cropped, reference.conv(x[:, :, 1:, :-1], w, padding=((0, 1), (0, 0)), groups=2),
+                 1e-12)
+
+
+def test_depthwise_blocks_change_nothing(rng, monkeypatch):
+    x = rng.standard_normal((2, 5, 12, 9)).astype(np.float32)
+    w = rng.standard_normal((10, 1, 3, 2)).astype(np.float32)
+    args = ((2, 1), ((1, 2), (0, 1)), (1, 2), 5)
+    whole = depthwise.correlate(x, w, *args)
+    monkeypatch.setattr(depthwise, "BLOCK_BYTES", 1)
+    np.testing.assert_array_equal(depthwise.correlate(x, w, *args), whole)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 70000), (5, 3, 9000), (1, 1, 200, 400)])
+def test_threaded_copies_are_exact(shape, rng, monkeypatch):
+    """Copies cut over 3 threads equal np.copyto: transposed sources, views as targets,
+    broadcast sources."""
+    monkeypatch.setattr(threads, "_THREADS", 3)
+    monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=2))
+    source = rng.standard_normal(shape[::-1]).T
+    np.testing.assert_array_equal(threads.copy(source), source)
+    assert threads.copy(source).flags.c_contiguous
+    holder = np.zeros((*shape[:-1], shape[-1] + 3))
+    threads.copy(source, out=holder[..., 1:-2])
+    np.testing.assert_array_equal(holder[..., 1:-2], source)
+    assert not holder[..., 0].any() and not holder[..., -2:].any()
+    row = rng.standard_normal(shape[-1])
+    np.testing.assert_array_equal(threads.copy(row, out=np.empty(shape)),
+                                  np.broadcast_to(row, shape))
+
+
+# --------------------------------------------------------------------------------------------
+# Pooling: the sweeps of maxima.py and the global average
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation, ceil_mode", [
+    (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 2, 0, 1, False), (3, 1, 1, 2, False),
+    (4, 3, 2, 1, True), (3, 3, 0, 1, True),
+])
+def test_max_pool_ties_nan_and_infinities_as_torch(kernel, stride, padding, dilation, ceil_mode,
+                                                   torch, rng):
+    """Many ties (values from {-1, 0, 1}), NaNs, -inf, all -inf windows: same values and the
+    same arg-max indices as PyTorch, and the same routed gradient."""
+    x = rng.integers(-1, 2, size=(2, 3, 13, 12)).astype(np.float64)
+    x[0, 0, rng.integers(0, 13, 6), rng.integers(0, 12, 6)] = np.nan
+    x[1, 1] = -np.inf
+    x[1, 2, :5, :5] = -np.inf
+    options = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
+                   ceil_mode=ceil_mode)
+    y, indices = functional.max_pool2d(x, **options, return_indices=True)
+    ty, tindices = torch.nn.functional.max_pool2d(torch.from_numpy(x), **options,
+                                                  return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(indices, tindices.numpy())
+    g = rng.standard_normal(y.shape)
+    tx = torch.from_numpy(x).requires_grad_()
+    torch.nn.functional.max_pool2d(tx, **options).backward(torch.from_numpy(g))
+    np.testing.assert_allclose(functional.max_pool2d_backward(g, x, **options), tx.grad.numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_strided_sweep_covers_each_counted_tap_once():
+    """Strided windows: the (output, input) pairs of the sweep are exactly the taps inside."""
+    for n, o, k, s, p, d in [(7, 4, 3, 2, 1, 1), (5, 3, 2, 3, 1, 2), (9, 9, 3, 1, 2, 2)]:
+        windows = maxima.Strided(n, o, k, s, p, d)
+        seen = set()
+        for t, outputs, inputs, _ in windows.sweep():
+            positions = range(n)[inputs]
+            pairs = list(zip(range(o)[outputs], positions))
+            assert all(j == s * i - p + d * t for i, j in pairs)
+            seen.update((i, t) for i, _ in pairs)
+        expected = {(i, t) for i in range(o) for t in range(k) if 0 <= s * i - p + d * t < n}
+        assert seen == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_global_average_pool(dtype, rng):
+    x = rng.standard_normal((3, 5, 7, 6)).astype(dtype)
+    y = functional.adaptive_avg_pool2d(x, 1)
+    assert y.dtype == dtype and y.shape == (3, 5, 1, 1)
+    assert_close(y, x.astype(np.float64).mean(axis=(2, 3), keepdims=True),
+                 1e-6 if dtype == np.float32 else 1e-14)
+    g = rng.standard_normal((3, 5, 1, 1)).astype(dtype)
+    assert_close(functional.adaptive_avg_pool2d_backward(g, x),
+                 np.broadcast_to(g.astype(np.float64) / 42, x.shape), 1e-6)
