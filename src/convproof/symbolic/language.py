@@ -195,7 +195,7 @@ class Divides(Bracket):
 def _split_sides(e: Expr) -> tuple[Expr, Expr]:
     """Write e ≥ 0 (or e = 0) as left ≤ right: negative terms left, constants right."""
     left = right = S.Zero
-    for term in sympy.Add.make_args(sympy.expand(e)):
+    for term in sympy.Add.make_args(_shallow(e)):
         if term.could_extract_minus_sign():
             left -= term
         else:
@@ -206,19 +206,25 @@ def _split_sides(e: Expr) -> tuple[Expr, Expr]:
     return left, right
 
 
+def _shallow(e: Expr) -> Expr:
+    """Expanded, but with function arguments (floors, mods) kept as written, for display;
+    the normal form expands them fully when it compares."""
+    return sympy.expand(e, deep=False)
+
+
 def le(a, b) -> Expr:
     """[a ≤ b]."""
-    return NonNeg(sympy.expand(b - a))
+    return NonNeg(_shallow(b - a))
 
 
 def lt(a, b) -> Expr:
     """[a < b] = [a + 1 ≤ b] on integers."""
-    return NonNeg(sympy.expand(b - a - 1))
+    return NonNeg(_shallow(b - a - 1))
 
 
 def eq(a, b) -> Expr:
     """[a = b]."""
-    return EqZero(sympy.expand(a - b))
+    return EqZero(_shallow(a - b))
 
 
 def box(index, low, high) -> Expr:
