@@ -3,7 +3,7 @@
 Max pooling of width k and stride s over a signal on Z, maxpool(y)[i] = max_m y[s·i + m - p],
 keeps an output under a shift only while the window's maximum stays inside the window and
 nothing larger enters: with width 2, stride 2 and y = (1, 2, 3, 4) a shift by one changes
-maxpool(y) from (2, 4) to (1, 3).  The notes' Figure 9.8 (seeds/004, from Goodfellow et al.;
+maxpool(y) from (2, 4) to (1, 3).  The notes' Figure 9.8 (from Goodfellow et al.;
 width 3, stride 1, a view of four detector outputs): after a shift by one pixel every detector
 output of the view changes, (0.1, 1, 0.2, 0.1) becomes (0.3, 0.1, 1, 0.2), but only half of
 the pooled outputs do, (1, 1, 1, 0.2) becomes (0.3, 1, 1, 1); it is reproduced exactly on the
