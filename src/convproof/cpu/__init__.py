@@ -12,6 +12,9 @@ zero-padded correlation; im2col buffers are bounded by ``unfold.UNFOLD_BUFFER_BY
     correlate(x, w, stride, pads, dilation, groups)                            y = A x
     correlate_input_grad(g, w, stride, pads, dilation, groups, input_size)     A^T g
     correlate_weight_grad(x, g, stride, pads, dilation, groups, kernel_size)   dL/dw
+
+(the three correlations pick the fastest of the paths of :mod:`.conv`: pointwise, depthwise,
+winograd, im2col; a keyword ``path=`` forces one)
     max_pool(x, pool_spec) -> (y, flat_indices);   max_pool_backward(g, flat_indices, input_size)
     avg_pool(x, pool_spec, count_include_pad)
     avg_pool_backward(g, pool_spec, count_include_pad, input_size)

@@ -5,18 +5,22 @@ The average is separable: along one axis it is the (o, n) matrix
     M[i, j] = 1 / |window i|   for j in window i,   else 0,
 
 so y = x x_1 M_1 x_2 M_2 ... (one GEMM per axis) and its adjoint applies the transposes M^T.
+For small outputs the whole map is one GEMM with M_1 ⊗ M_2 ⊗ ... on the flattened positions,
+which needs no transposed copy of x; global pooling is one sum per plane.
 The max visits tap t of window i at floor(i n/o) + t while t < |window i|, by the rules of
 :mod:`.maxima`; its backward is the same index routing as max pooling.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..spec import adaptive_windows
-from .maxima import Table, window_max
+from .maxima import Listed, window_max
 
 
 def _windows(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,11 +29,11 @@ def _windows(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
     return bounds[:, 0], bounds[:, 1] - bounds[:, 0]
 
 
-def _table(n: int, o: int) -> Table:
+def _table(n: int, o: int) -> Listed:
     """pos[i, t] = floor(i n/o) + t, counted while t < |window i|."""
     starts, lengths = _windows(n, o)
     taps = np.arange(lengths.max())
-    return starts[:, None] + taps, taps < lengths[:, None]
+    return Listed(starts[:, None] + taps, taps < lengths[:, None])
 
 
 def _mean_matrix(n: int, o: int, dtype: np.dtype) -> np.ndarray:
@@ -38,6 +42,19 @@ def _mean_matrix(n: int, o: int, dtype: np.dtype) -> np.ndarray:
     j = np.arange(n)
     inside = (j >= starts[:, None]) & (j < (starts + lengths)[:, None])
     return (inside / lengths[:, None]).astype(dtype)
+
+
+KRONECKER_OUTPUTS = 64
+"""Output positions up to which the pool is one GEMM with the Kronecker product of the axes."""
+
+
+def _kronecker(input_size: Sequence[int], output_size: Sequence[int], dtype: np.dtype
+               ) -> np.ndarray | None:
+    """M_1 ⊗ M_2 ⊗ ... (prod(o), prod(n)) for a small output, else None."""
+    if math.prod(output_size) > KRONECKER_OUTPUTS:
+        return None
+    axes = [_mean_matrix(n, o, np.float64) for n, o in zip(input_size, output_size)]
+    return functools.reduce(np.kron, axes).astype(dtype)
 
 
 def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
@@ -49,6 +66,13 @@ def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
 
 def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
     """y[b, c, i] = mean of x[b, c, j] over the window of i (a product of per-axis windows)."""
+    flat = np.ascontiguousarray(x).reshape(x.shape[0] * x.shape[1], -1)
+    if all(o == 1 for o in output_size):  # global: one sum per plane
+        means = np.einsum("pj->p", flat) * x.dtype.type(1 / flat.shape[1])
+        return means.reshape(*x.shape[:2], *output_size)
+    matrix = _kronecker(x.shape[2:], output_size, x.dtype)
+    if matrix is not None:
+        return (flat @ matrix.T).reshape(*x.shape[:2], *output_size)
     for axis, (n, o) in enumerate(zip(x.shape[2:], output_size), start=2):
         x = _contract(x, axis, _mean_matrix(n, o, x.dtype))
     return np.ascontiguousarray(x)
@@ -56,6 +80,10 @@ def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
 
 def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
     """grad[b, c, j] = sum over the windows i holding j of g[b, c, i] / |window i|."""
+    matrix = _kronecker(input_size, g.shape[2:], g.dtype)
+    if matrix is not None:
+        flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], -1)
+        return (flat @ matrix).reshape(*g.shape[:2], *input_size)
     for axis, n in enumerate(input_size, start=2):
         g = _contract(g, axis, _mean_matrix(n, g.shape[axis], g.dtype).T)
     return np.ascontiguousarray(g)

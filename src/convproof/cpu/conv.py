@@ -1,99 +1,153 @@
-"""Zero-padded N-d correlation on NumPy as one GEMM per group, and its two adjoints.
+"""Zero-padded N-d correlation on NumPy and its two adjoints, by the fastest path that fits.
 
-With groups G, Ci = C_in/G, Co = C_out/G, K = prod(k) taps and the im2col buffer
-cols_g[(c', m), (b, i)] = x_pad[b, g*Ci + c', s*i + d*m] (see :mod:`.unfold`), the
-im2col-factorization theorem and its transposes read, per group g:
+Each path is its own module with the same three functions (correlate, correlate_input_grad,
+correlate_weight_grad, or the ones it offers) and a rule saying when it computes a problem:
 
-    forward        Y_g  = W_g cols_g          W_g[o', (c', m)] = w[g*Co + o', c', m]
-    weight grad    dW_g = G_g cols_g^T        G_g[o', (b, i)]  = grad_y[b, g*Co + o', i]
-    input grad     C_g  = W_g^T G_g, then col2im:
-                   z_pad[b, g*Ci + c', s*i + d*m] += C_g[(c', m), (b, i)]
+    pointwise   kernels of one tap: a plain GEMM per sample            (pointwise.py)
+    depthwise   one input channel per group: a loop over the taps      (depthwise.py)
+    winograd    2-D 3x3, stride 1, dilation 1: F(4x4, 3x3), batched GEMMs   (winograd.py)
+    im2col      every correlation: unfold + one GEMM per group         (im2col.py)
 
-All groups go through one stacked ``np.matmul`` call; the batch is processed in blocks that
-keep every buffer within ``unfold.UNFOLD_BUFFER_BYTES``.
+The first path in that order that fits and that its cost rule prefers computes the call;
+``path=`` forces one by name, and a path that cannot compute the problem is refused with a
+ValueError naming it and the problem; ``with forced(name):`` makes every call that the path
+can compute take it (the tests run every path through the functional API this way).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from ..spec import Pads
-from . import unfold
-from .padding import pad
+from . import depthwise, im2col, pointwise, unfold, winograd
+
+OPERATIONS = ("correlate", "correlate_input_grad", "correlate_weight_grad")
 
 
-def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
-    """W[g, o', (c', m)] = w[g*Co + o', c', m], contiguous whatever the strides of ``w``."""
-    return np.ascontiguousarray(w).reshape(groups, w.shape[0] // groups, -1)
+@dataclass(frozen=True)
+class Problem:
+    """What a path needs to know to decide: the sizes of one correlation."""
+
+    batch: int
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    out_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+
+    @property
+    def positions(self) -> int:
+        """Output positions over the whole batch."""
+        return self.batch * math.prod(self.out_size)
+
+    def describe(self) -> str:
+        return (f"kernel {self.kernel_size}, stride {self.stride}, dilation {self.dilation}, "
+                f"groups {self.groups}, {self.in_channels} -> {self.out_channels} channels")
 
 
-def _position_bytes(in_channels: int, out_channels: int, kernel_size: Sequence[int],
-                    dtype: np.dtype) -> int:
-    """Bytes per output position of the largest GEMM buffer (unfolded input or output)."""
-    return max(in_channels * math.prod(kernel_size), out_channels) * np.dtype(dtype).itemsize
+def _winograd_preferred(p: Problem) -> bool:
+    """F(4x4, 3x3) pays its weight transform back when the tiles outnumber the channels."""
+    return p.positions >= 2 * max(p.in_channels, p.out_channels) // p.groups
+
+
+@dataclass(frozen=True)
+class Path:
+    name: str
+    module: ModuleType
+    fits: Callable[[Problem], bool]
+    prefers: Callable[[Problem], bool] = lambda problem: True
+    operations: tuple[str, ...] = OPERATIONS
+
+
+PATHS: dict[str, Path] = {path.name: path for path in (
+    Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size, p.dilation)),
+    Path("depthwise", depthwise, lambda p: depthwise.applies(
+        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups))),
+    Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
+         _winograd_preferred),
+    Path("im2col", im2col, lambda p: True),
+)}
+
+
+_FORCED: list[str] = []
+
+
+@contextlib.contextmanager
+def forced(path: str) -> Iterator[None]:
+    """Within the block, every call that ``path`` can compute takes it (for tests that run the
+    whole functional API, padding modes included, through one path)."""
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+    _FORCED.append(path)
+    try:
+        yield
+    finally:
+        _FORCED.pop()
+
+
+def choose(problem: Problem, operation: str, path: str | None = None) -> Path:
+    """The path that computes ``operation`` for ``problem``: ``path`` if given, else the
+    :func:`forced` one where it can, else the first that fits and is preferred."""
+    if path is None:
+        if _FORCED:
+            chosen = PATHS[_FORCED[-1]]
+            if operation in chosen.operations and chosen.fits(problem):
+                return chosen
+        return next(p for p in PATHS.values() if operation in p.operations
+                    and p.fits(problem) and p.prefers(problem))
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+    chosen = PATHS[path]
+    if operation not in chosen.operations or not chosen.fits(problem):
+        raise ValueError(f"path={path!r} does not compute {operation} for {problem.describe()}")
+    return chosen
+
+
+def _problem(batch: int, in_channels: int, out_channels: int, kernel_size: Sequence[int],
+             out_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+             groups: int) -> Problem:
+    return Problem(batch, in_channels, out_channels, tuple(kernel_size), tuple(out_size),
+                   tuple(stride), tuple(dilation), groups)
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-              dilation: Sequence[int], groups: int) -> np.ndarray:
+              dilation: Sequence[int], groups: int, *, path: str | None = None) -> np.ndarray:
     """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
-    view = unfold.window_view(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
-    batch, out_size = x.shape[0], view.shape[2:2 + len(stride)]
-    weights = _weight_matrix(w, groups)
-    y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype)
-    step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
-    for samples, rows in unfold.blocks(batch, out_size, step):
-        product = np.matmul(weights, unfold.unfold(view, samples, rows, groups))
-        y[samples, :, rows] = unfold.batch_first(product, samples.stop - samples.start,
-                                                 unfold.block_positions(rows, out_size))
-    return y
-
-
-def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
-                          dilation: Sequence[int], groups: int,
-                          kernel_size: Sequence[int]) -> np.ndarray:
-    """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
-    view = unfold.window_view(pad(x, pads, "zeros"), kernel_size, stride, dilation)
-    out_channels, out_size = g.shape[1], g.shape[2:]
-    # accumulated as dW_g^T = cols_g G_g^T, (Ci*K, Co): the faster operand order for BLAS
-    grad_t = np.zeros((groups, x.shape[1] // groups * math.prod(kernel_size),
-                       out_channels // groups), dtype=x.dtype)
-    step = _position_bytes(x.shape[1], out_channels, kernel_size, x.dtype)
-    for samples, rows in unfold.blocks(x.shape[0], out_size, step):
-        g_block = unfold.channels_first(g[samples, :, rows], groups)
-        grad_t += np.matmul(unfold.unfold(view, samples, rows, groups), g_block.transpose(0, 2, 1))
-    grad = grad_t.transpose(0, 2, 1).reshape(out_channels, x.shape[1] // groups, *kernel_size)
-    return np.ascontiguousarray(grad)
+    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)]
+    out_size = unfold.window_count(padded, w.shape[2:], stride, dilation)
+    problem = _problem(x.shape[0], x.shape[1], w.shape[0], w.shape[2:], out_size, stride,
+                       dilation, groups)
+    return choose(problem, "correlate", path).module.correlate(x, w, stride, pads, dilation,
+                                                               groups)
 
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-                         dilation: Sequence[int], groups: int,
-                         input_size: Sequence[int]) -> np.ndarray:
+                         dilation: Sequence[int], groups: int, input_size: Sequence[int],
+                         *, path: str | None = None) -> np.ndarray:
     """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped to ``input_size``.
 
     Positions of z_pad that no window reaches (the rows the floor rule dropped, or the
     output_padding of a transposed conv) stay zero.
     """
-    kernel_size, out_size = w.shape[2:], g.shape[2:]
-    in_channels = w.shape[1] * groups
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
-    z_pad = np.zeros((g.shape[0], in_channels, *padded), dtype=g.dtype)
-    weights_t = _weight_matrix(w, groups).transpose(0, 2, 1)
-    step = _position_bytes(in_channels, w.shape[0], kernel_size, g.dtype)
-    for samples, rows in unfold.blocks(g.shape[0], out_size, step):
-        batch, positions = samples.stop - samples.start, unfold.block_positions(rows, out_size)
-        cols = np.matmul(weights_t, unfold.channels_first(g[samples, :, rows], groups))
-        cols = cols.reshape(groups, w.shape[1], *kernel_size, batch * math.prod(positions))
-        first = (rows.start, *(0,) * (len(out_size) - 1))
-        # col2im, one kernel tap at a time: within a tap the positions s*i + d*m are distinct.
-        for tap in np.ndindex(*kernel_size):
-            target = tuple(unfold.strided(d * m + s * i0, count, s) for d, m, s, i0, count
-                           in zip(dilation, tap, stride, first, positions))
-            z_pad[(samples, slice(None), *target)] += unfold.batch_first(
-                cols[(slice(None), slice(None), *tap)], batch, positions)
-    if all(lo == 0 and hi == 0 for lo, hi in pads):
-        return z_pad
-    crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
-    return np.ascontiguousarray(z_pad[(slice(None), slice(None), *crop)])
+    problem = _problem(g.shape[0], w.shape[1] * groups, w.shape[0], w.shape[2:], g.shape[2:],
+                       stride, dilation, groups)
+    chosen = choose(problem, "correlate_input_grad", path)
+    return chosen.module.correlate_input_grad(g, w, stride, pads, dilation, groups, input_size)
+
+
+def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
+                          dilation: Sequence[int], groups: int, kernel_size: Sequence[int],
+                          *, path: str | None = None) -> np.ndarray:
+    """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
+    problem = _problem(x.shape[0], x.shape[1], g.shape[1], kernel_size, g.shape[2:], stride,
+                       dilation, groups)
+    chosen = choose(problem, "correlate_weight_grad", path)
+    return chosen.module.correlate_weight_grad(x, g, stride, pads, dilation, groups, kernel_size)

@@ -1,9 +1,9 @@
 """The max over pooling windows with PyTorch's rules, and the routing of its subgradient.
 
-A window is a product of per-axis windows, given per spatial axis by a table: pos[i, t] is the
-input position of tap t of output i and counted[i, t] whether it takes part (inside the input,
-inside an adaptive window).  PyTorch visits the taps in row-major order; its running max starts
-at -inf with index -1 and is replaced wherever a counted tap has
+A window is a product of per-axis windows.  Along one axis, tap t of output i sits at input
+position start[i] + step·t, counted where it lies inside the input (and inside the window of
+an adaptive pool).  PyTorch visits the taps in row-major order; its running max starts at -inf
+with index -1 and is replaced wherever a counted tap has
 
     x > max,   or x is NaN,   or no tap has been taken yet,
 
@@ -14,7 +14,10 @@ the padding, with dilation) keeps -inf and index -1.
 The same rule applied one axis at a time, last axis first, gives the same max and position:
 within a row the rule picks the first maximum (or the last NaN), and across rows the row maxima
 compete by the same rule in row order.  So the taps cost sum_a T_a passes, not prod_a T_a.
-Indices are flat row-major indices into the input's spatial dims, int64.
+Along one axis the rule is computed in three vectorized sweeps over the taps: the max
+(np.maximum propagates NaN), then the first tap equal to it (taps visited backwards, each
+overwriting), then, only where the max is NaN, the last NaN tap.  Indices are flat row-major
+indices into the input's spatial dims, int64.
 
 Backward (the pooling-backward theorem): grad_x[b, c, idx[b, c, i]] += g[b, c, i], summed where
 windows overlap; index -1 receives nothing.
@@ -22,52 +25,199 @@ windows overlap; index -1 receives nothing.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-Table = tuple[np.ndarray, np.ndarray]
-"""One axis of a pooling window: pos[i, t] (int) and counted[i, t] (bool), shape (o, T)."""
+from . import threads
 
 
-def _running_max(values: np.ndarray, axis: int, table: Table) -> tuple[np.ndarray, np.ndarray]:
-    """Max over the windows of one axis and the position (along that axis) where it sits."""
-    pos, counted = table
-    n = values.shape[axis]
-    along = (-1,) + (1,) * (values.ndim - 1 - axis)
-    shape = values.shape[:axis] + (pos.shape[0],) + values.shape[axis + 1:]
+@dataclass(frozen=True)
+class Strided:
+    """Windows of a strided pool along one axis: tap t of output i at s·i - p + d·t."""
+
+    n: int
+    o: int
+    taps: int
+    stride: int
+    padding: int
+    dilation: int
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.stride * np.arange(self.o) - self.padding
+
+    @property
+    def step(self) -> int:
+        return self.dilation
+
+    def sweep(self) -> Iterator[tuple[int, slice, slice, None]]:
+        """(t, outputs whose tap t is inside the input, their input positions, None) for every
+        tap (the outputs may be none)."""
+        s, d = self.stride, self.dilation
+        for t in range(self.taps):
+            offset = d * t - self.padding  # input position of tap t of output 0
+            first = max(0, -(offset // s))
+            last = max(first, min(self.o, (self.n - 1 - offset) // s + 1))
+            inputs = slice(offset + s * first, offset + s * (last - 1) + 1, s)
+            yield t, slice(first, last), inputs if last > first else slice(0, 0), None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Windows given by tables (adaptive pools): tap t of output i at pos[i, t], counted where
+    counted[i, t]; pos[i, t] = start[i] + t."""
+
+    pos: np.ndarray
+    counted: np.ndarray
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.pos[:, 0]
+
+    @property
+    def step(self) -> int:
+        return 1
+
+    @property
+    def o(self) -> int:
+        return self.pos.shape[0]
+
+    @property
+    def taps(self) -> int:
+        return self.pos.shape[1]
+
+    def sweep(self) -> Iterator[tuple[int, slice, np.ndarray, np.ndarray]]:
+        """(t, every output, the positions of tap t, whether each is counted)."""
+        for t in range(self.pos.shape[1]):
+            yield t, slice(None), self.pos[:, t], self.counted[:, t]
+
+
+Windows = Strided | Listed
+
+
+def _along(axis: int, index) -> tuple:
+    """``index`` on one axis, everything on the axes before it."""
+    return (slice(None),) * axis + (index,)
+
+
+class _Reader:
+    """The values of one axis read tap by tap, -inf where a tap is not counted.
+
+    A strided pool along the last (contiguous) axis first splits it into its s phases
+    (one copy), so that every tap is a contiguous slice of one phase.
+    """
+
+    def __init__(self, values: np.ndarray, axis: int, windows: Windows):
+        self.values, self.axis = values, axis
+        self.phases = None
+        if isinstance(windows, Strided) and windows.stride > 1 and axis == values.ndim - 1:
+            self.phases = [np.ascontiguousarray(values[..., p::windows.stride])
+                           for p in range(windows.stride)]
+
+    def __call__(self, inputs, counted: np.ndarray | None) -> np.ndarray:
+        if isinstance(inputs, slice):
+            if self.phases is None or inputs.start == inputs.stop:
+                return self.values[_along(self.axis, inputs)]
+            step = inputs.step
+            return self.phases[inputs.start % step][..., inputs.start // step:
+                                                    (inputs.stop - 1) // step + 1]
+        tap = np.take(self.values, inputs, axis=self.axis, mode="clip")
+        mask = counted.reshape((-1,) + (1,) * (self.values.ndim - 1 - self.axis))
+        return np.where(mask, tap, -np.inf).astype(self.values.dtype, copy=False)
+
+
+def _index_dtype(taps: int) -> np.dtype:
+    return np.dtype(np.int8 if taps < 2**7 else np.int32)
+
+
+def _running_max(values: np.ndarray, axis: int, windows: Windows
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Max over the windows of one axis and the tap where it sits (-1: no counted tap).
+
+    The tap is the number of taps before the first one equal to the max,
+    Σ_t [no tap u ≤ t equals the max], counted with boolean arithmetic (no masked stores);
+    where none equals it (NaN, or nothing counted) the last NaN tap is taken, else -1.
+    """
+    read = _Reader(values, axis, windows)
+    shape = values.shape[:axis] + (windows.o,) + values.shape[axis + 1:]
     best = np.full(shape, -np.inf, dtype=values.dtype)
-    position = np.full(shape, -1, dtype=np.int64)
-    for t in range(pos.shape[1]):
-        tap = np.take(values, np.clip(pos[:, t], 0, n - 1), axis=axis)
-        take = (tap > best) | np.isnan(tap) | (position < 0)
-        take &= counted[:, t].reshape(along)
-        np.copyto(best, tap, where=take)
-        np.copyto(position, pos[:, t].reshape(along), where=take)
-    return best, position
+    for _, outputs, inputs, counted in windows.sweep():
+        part = best[_along(axis, outputs)]
+        np.maximum(part, read(inputs, counted), out=part)
+    chosen = np.zeros(shape, dtype=_index_dtype(windows.taps))
+    missing = np.ones(shape, dtype=np.bool_)
+    for _, outputs, inputs, counted in windows.sweep():
+        part = missing[_along(axis, outputs)]
+        np.greater(part, read(inputs, counted) == best[_along(axis, outputs)], out=part)
+        np.add(chosen, missing, out=chosen)
+    if missing.any():
+        chosen[missing] = -1
+        for t, outputs, inputs, counted in windows.sweep():
+            where = _along(axis, outputs)
+            chosen[where] = np.where(np.isnan(read(inputs, counted)), t, chosen[where])
+    return best, chosen
 
 
-def window_max(x: np.ndarray, tables: Sequence[Table]) -> tuple[np.ndarray, np.ndarray]:
-    """y[b, c, i] = max of x over the window of i (one table per spatial axis), flat index."""
-    sizes = x.shape[2:]
-    values, coords = x, []
+def _select(taps: np.ndarray, axis: int, windows: Windows, chosen: np.ndarray) -> np.ndarray:
+    """taps (an earlier axis' tap indices, before this axis is reduced) at this axis' chosen
+    tap: Σ_t [chosen = t] · taps[tap t], in the small index dtype."""
+    read = _Reader(taps, axis, windows)
+    selected = np.zeros(chosen.shape, dtype=taps.dtype)
+    for t, outputs, inputs, counted in windows.sweep():
+        where = _along(axis, outputs)
+        selected[where] += (chosen[where] == t) * read(inputs, None if counted is None
+                                                       else np.ones_like(counted))
+    return selected
+
+
+def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
+    """y[b, c, i] = max of x over the window of i (one Windows per spatial axis), flat index.
+
+    The axes are reduced last first, each carrying the taps chosen along the axes before;
+    the flat index is Σ_a (start_a[i_a] + step_a · tap_a) · stride_a, -1 for empty windows.
+    """
+    values, taps = x, []
     for axis in reversed(range(2, x.ndim)):
-        values, position = _running_max(values, axis, tables[axis - 2])
-        chosen = np.maximum(position, 0)
-        coords = [position, *(np.take_along_axis(c, chosen, axis=axis) for c in coords)]
-    strides = [math.prod(sizes[axis + 1:]) for axis in range(len(sizes))]
-    flat = sum(c * stride for c, stride in zip(coords, strides))
-    empty = np.logical_or.reduce([c < 0 for c in coords])
-    return values, np.where(empty, -1, flat)
+        win = windows[axis - 2]
+        values, chosen = _running_max(values, axis, win)
+        taps = [chosen, *(_select(t, axis, win, chosen) for t in taps)]
+    strides = [math.prod(x.shape[axis + 1:]) for axis in range(2, x.ndim)]
+    starts = functools.reduce(np.add.outer, [win.starts * stride
+                                             for win, stride in zip(windows, strides)])
+    flat = np.empty(values.shape, dtype=np.int64)
+    flat[...] = starts
+    for win, tap, stride in zip(windows, taps, strides):
+        flat += np.multiply(tap, win.step * stride, dtype=np.int64)
+    empty = [tap < 0 for tap in taps]
+    if any(e.any() for e in empty):
+        flat[np.logical_or.reduce(empty)] = -1
+    return values, flat
 
 
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int]
                       ) -> np.ndarray:
-    """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j."""
-    planes, length = g.shape[0] * g.shape[1], math.prod(input_size)
-    offsets = np.arange(planes, dtype=np.int64).reshape(g.shape[:2] + (1,) * (g.ndim - 2))
-    target = indices + offsets * length
-    routed = indices >= 0
-    grad = np.bincount(target[routed], weights=g[routed], minlength=planes * length)
-    return grad.astype(g.dtype, copy=False).reshape(*g.shape[:2], *input_size)
+    """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j.
+
+    One bincount over (plane, j) per group of planes (one group per thread); index -1 goes
+    to a spare last bin that is dropped.
+    """
+    length = math.prod(input_size)
+    flat_g = g.reshape(-1, math.prod(g.shape[2:]))
+    flat_indices = indices.reshape(flat_g.shape)
+    grad = np.empty((flat_g.shape[0], length), dtype=g.dtype)
+
+    def part(planes: slice) -> None:
+        count = planes.stop - planes.start
+        target = flat_indices[planes] + np.arange(count, dtype=np.int64)[:, None] * length
+        if flat_indices[planes].min(initial=0) < 0:
+            target[flat_indices[planes] < 0] = count * length
+        routed = np.bincount(target.ravel(), weights=flat_g[planes].ravel(),
+                             minlength=count * length + 1)
+        grad[planes] = routed[:-1].reshape(count, length)
+
+    threads.run(part, flat_g.shape[0], g.size)
+    return grad.reshape(*g.shape[:2], *input_size)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..spec import Pads
+from . import threads
 
 _NUMPY_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
                 "circular": "wrap"}
@@ -28,8 +29,38 @@ def pad(x: np.ndarray, pads: Pads, mode: str) -> np.ndarray:
     """P x on the trailing ``len(pads)`` axes; ``x`` itself when every pad is zero."""
     if all(lo == 0 and hi == 0 for lo, hi in pads):
         return x
-    widths = [(0, 0)] * (x.ndim - len(pads)) + [(int(lo), int(hi)) for lo, hi in pads]
+    lead = x.ndim - len(pads)
+    if mode == "zeros":
+        return canvas(x, [lo for lo, _ in pads],
+                      [n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads)])
+    widths = [(0, 0)] * lead + [(int(lo), int(hi)) for lo, hi in pads]
     return np.pad(x, widths, mode=_NUMPY_MODES[mode])
+
+
+def canvas(a: np.ndarray, offsets: Sequence[int], sizes: Sequence[int],
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Zeros of the trailing ``sizes`` with ``a`` placed at ``offsets`` (cropped to fit):
+    zero padding by (lo, size - n - lo) per axis, where a negative amount crops.  ``out``, an
+    array of that shape whatever it holds, is filled instead of a new one (its border zeroed
+    slab by slab, its interior overwritten)."""
+    lead = a.ndim - len(sizes)
+    fresh = out is None
+    if fresh:
+        out = np.zeros((*a.shape[:lead], *sizes), dtype=a.dtype)
+    inside = [(max(0, -lo), min(n, size - lo))
+              for n, lo, size in zip(a.shape[lead:], offsets, sizes)]
+    if not all(stop > start for start, stop in inside):
+        out[...] = 0
+        return out
+    target = [slice(start + lo, stop + lo) for (start, stop), lo in zip(inside, offsets)]
+    if not fresh:  # zero what lies outside the target, one axis after the other
+        for axis, part in enumerate(target):
+            before = (slice(None),) * lead + tuple(target[:axis])
+            out[(*before, slice(0, part.start))] = 0
+            out[(*before, slice(part.stop, None))] = 0
+    source = tuple(slice(start, stop) for start, stop in inside)
+    threads.copy(a[(Ellipsis, *source)], out=out[(Ellipsis, *target)])
+    return out
 
 
 # --------------------------------------------------------------------------------------------

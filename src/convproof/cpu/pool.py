@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import PoolSpec
-from .maxima import Table, window_max
+from . import threads
+from .maxima import Strided, window_max
 from .unfold import strided
 
 
@@ -46,10 +47,9 @@ class _Axis:
         """Tap t of every window, in the coordinates of the padded axis."""
         return strided(self.d * t, self.o, self.s)
 
-    def table(self) -> Table:
-        """pos[i, t] = s*i - p + d*t, counted where inside the input [0, n)."""
-        pos = self.s * np.arange(self.o)[:, None] - self.p + self.d * np.arange(self.k)
-        return pos, (pos >= 0) & (pos < self.n)
+    def windows(self) -> Strided:
+        """Tap t of output i at s*i - p + d*t, counted where inside the input [0, n)."""
+        return Strided(self.n, self.o, self.k, self.s, self.p, self.d)
 
     def divisor(self, count_include_pad: bool) -> np.ndarray:
         """The per-axis factor of D_i: the window clipped to [-p, n + p), or to [0, n)."""
@@ -82,8 +82,17 @@ def _divisor(axes: Sequence[_Axis], count_include_pad: bool, dtype: np.dtype) ->
 
 
 def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
-    """y[b, c, i] = max_{t: 0 <= s*i - p + d*t < n} x[b, c, s*i - p + d*t], with flat indices."""
-    return window_max(x, [a.table() for a in _axes(spec, x.shape[2:])])
+    """y[b, c, i] = max_{t: 0 <= s*i - p + d*t < n} x[b, c, s*i - p + d*t], with flat indices
+    (the channels split over the threads)."""
+    windows = [a.windows() for a in _axes(spec, x.shape[2:])]
+    shape = (*x.shape[:2], *(w.o for w in windows))
+    y, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
+
+    def part(channels: slice) -> None:
+        y[:, channels], indices[:, channels] = window_max(x[:, channels], windows)
+
+    threads.run(part, x.shape[1], x.size)
+    return y, indices
 
 
 def avg_pool(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarray:

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import workspace
+
 UNFOLD_BUFFER_BYTES = 64 * 2**20
 """Upper bound on one unfold buffer (and on the GEMM blocks beside it), in bytes."""
 
@@ -33,6 +35,14 @@ def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[
     positions = tuple(slice(None, None, s) for s in stride)
     taps = tuple(slice(None, None, d) for d in dilation)
     return view[(slice(None), slice(None), *positions, *taps)]
+
+
+def window_count(padded: Sequence[int], kernel_size: Sequence[int], stride: Sequence[int],
+                 dilation: Sequence[int]) -> tuple[int, ...]:
+    """floor((n_pad - d(k - 1) - 1)/s) + 1 per dim: the windows that fit a padded extent (the
+    output size of ConvSpec, for sizes it has already validated)."""
+    return tuple((n - d * (k - 1) - 1) // s + 1
+                 for n, k, s, d in zip(padded, kernel_size, stride, dilation))
 
 
 def strided(start: int, count: int, step: int) -> slice:
@@ -68,28 +78,26 @@ def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
     """(N, G*C, *p) -> (G, C, N*P) contiguous, P = prod(p): one GEMM operand per group."""
     batch, channels = a.shape[:2]
     grouped = a.reshape(batch, groups, channels // groups, -1)
-    matrix = np.ascontiguousarray(grouped.transpose(1, 2, 0, 3))
+    matrix = workspace.copy("channels first", grouped.transpose(1, 2, 0, 3))
     return matrix.reshape(groups, channels // groups, -1)
 
 
-def batch_first(a: np.ndarray, batch: int, positions: Sequence[int]) -> np.ndarray:
-    """(G, C, N*P) or (G, C, N, *p) -> (N, G*C, *p): the inverse of :func:`channels_first`."""
-    groups, channels = a.shape[:2]
-    spread = a.reshape(groups, channels, batch, *positions)
-    return np.moveaxis(spread, 2, 0).reshape(batch, groups * channels, *positions)
+def unfold(view: np.ndarray, samples: slice, rows: slice, groups: int,
+           per_sample: bool = False) -> np.ndarray:
+    """The im2col buffer of one block: (G, Ci*K, n*P) with rows (c', m) and columns (b, i),
 
+        cols[g, (c', m), (b, i)] = x_pad[b, g*Ci + c', s*i + d*m],
 
-def unfold(view: np.ndarray, samples: slice, rows: slice, groups: int) -> np.ndarray:
-    """The im2col buffer of one block: (G, Ci*K, n*P) with rows (c', m) and columns (b, i).
-
-        cols[g, (c', m), (b, i)] = x_pad[b, g*Ci + c', s*i + d*m]
+    or with ``per_sample`` one such matrix per sample, (n, G, Ci*K, P).
     """
     dims = (view.ndim - 2) // 2
     block = view[samples, :, rows]
     batch, channels = block.shape[:2]
     grouped = block.reshape(batch, groups, channels // groups, *block.shape[2:])
+    taps = range(3 + dims, 3 + 2 * dims)
+    if per_sample:  # (b, g, c', i..., m...) -> (b, g, c', m..., i...)
+        cols = workspace.copy("cols", grouped.transpose(0, 1, 2, *taps, *range(3, 3 + dims)))
+        return cols.reshape(batch, groups, -1, math.prod(block.shape[2:2 + dims]))
     # (b, g, c', i..., m...) -> (g, c', m..., b, i...)
-    order = (1, 2, *range(3 + dims, 3 + 2 * dims), 0, *range(3, 3 + dims))
-    cols = np.ascontiguousarray(grouped.transpose(order))
-    taps = math.prod(block.shape[2 + dims:])
-    return cols.reshape(groups, channels // groups * taps, -1)
+    cols = workspace.copy("cols", grouped.transpose(1, 2, *taps, 0, *range(3, 3 + dims)))
+    return cols.reshape(groups, channels // groups * math.prod(block.shape[2 + dims:]), -1)

@@ -1,0 +1,641 @@
+"""``convproof bench``: speed beside PyTorch, measured in one process on the same data.
+
+    convproof bench [--cpu | --gpu] [--json] [--quick] [--repeats R] [--only TEXT] [--output PATH]
+
+Every figure is a pair: this project's function and PyTorch's, called on the same arrays, on the
+same threads (``torch.set_num_threads`` = NumPy's BLAS threads), in two rounds of alternating
+order after warm-up, each side timed after a pause that lets the other library's worker
+threads stop spinning (:func:`time_pair`); each time is the median of the repeats.  A row
+states
+
+    ratio = t_torch / t_ours          (> 1: faster than PyTorch)
+    GFLOP/s = flops / t               (flops of the direct algorithm: 2 N K (C/G) prod(k) prod(o))
+    % peak = GFLOP/s / measured SGEMM peak of this machine (np.matmul, float32, 2048³)
+    MiB = peak resident memory growth during one call (VmHWM after - VmRSS before, with the
+          high-water mark reset through /proc/self/clear_refs; "-" where Linux does not offer it)
+    load = the 1-minute load average before the row (os.getloadavg)
+    others = the fraction of the cores other processes kept busy just before the row
+
+Before each attempt the runner waits (up to ``PATIENCE`` s) until other processes use less
+than ``QUIET`` of the machine.  A row whose repeats spread by more than ``NOISE`` (max/min - 1
+of either side) is measured again, up to ``RETRIES`` times, keeping the quietest attempt; the
+spread is printed too.
+The summary gives geometric means of the ratios: forward alone, and the training step
+forward + backward-data + backward-weight (times summed per layer), and the smallest ratio.
+
+Suites: ``--cpu`` (the default) is :func:`cpu_suite`.  ``--gpu`` runs the suites that
+:mod:`convproof.gpu` registers with :func:`register_gpu_suite` when CuPy and a CUDA device
+exist (each a factory ``quick -> Suite``, whose case functions synchronize before returning);
+without a device it says so and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import datetime
+import importlib
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from .cpu.threads import count as blas_threads
+from .spec import ConvSpec, PoolSpec
+
+NOISE = 0.25
+RETRIES = 2
+SETTLE = 0.25
+QUIET = 0.2
+PATIENCE = 60.0
+Thunk = Callable[[], Any]
+
+
+# --------------------------------------------------------------------------------------------
+# Cases and suites
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """One measured operation: ``make(rng)`` prepares the data and returns (ours, peer) thunks."""
+
+    layer: str
+    op: str
+    flops: float
+    make: Callable[[np.random.Generator], tuple[Thunk, Thunk]]
+    gemm_bound: bool = True  # compared to the SGEMM peak (not for pooling)
+
+
+@dataclass
+class Suite:
+    """Cases, the name of the peer, the machine's peak and a description of the setting."""
+
+    name: str
+    peer: str
+    cases: list[Case]
+    peak_gflops: Callable[[], float]
+    setting: Callable[[], dict[str, Any]] = dict
+
+
+_GPU_SUITES: list[Callable[[bool], Suite]] = []
+
+
+def register_gpu_suite(factory: Callable[[bool], Suite]) -> Callable[[bool], Suite]:
+    """Decorator for :mod:`convproof.gpu`: ``factory(quick)`` returns the GPU suite."""
+    _GPU_SUITES.append(factory)
+    return factory
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+def _status_kib(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def _mapped_blocks() -> Iterator[None]:
+    """With glibc, blocks of 64 KiB and more are mapped when allocated and unmapped when freed
+    and the free heap is returned first, so the resident size follows the live arrays (memory
+    freed earlier and reused from the heap would hide a call's peak).  Only the memory pass
+    runs so, after every timing: an allocator that returns memory eagerly slows both sides."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt, trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):
+        yield
+        return
+    mallopt(_M_MMAP_THRESHOLD, 64 * 2**10)
+    trim(0)  # give the free heap back, so that reusing it shows as growth
+    try:
+        yield
+    finally:  # glibc's steady state: 32 MiB blocks mapped, up to 64 MiB free heap kept
+        mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+        mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def peak_memory_mib(thunk: Thunk) -> float | None:
+    """Peak resident memory growth during one call of ``thunk``, in MiB (None off Linux)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # reset the high-water mark to the current resident size
+    except OSError:
+        return None
+    with _mapped_blocks():
+        before = _status_kib("VmRSS")
+        thunk()
+        after = _status_kib("VmHWM")
+    if before is None or after is None:
+        return None
+    return max(0, after - before) / 1024
+
+
+def _spread(times: Sequence[float]) -> float:
+    return max(times) / min(times) - 1
+
+
+def time_pair(ours: Thunk, peer: Thunk, repeats: int, warmup: int = 1
+              ) -> tuple[list[float], list[float]]:
+    """``repeats`` timed calls of each thunk, in two rounds (ours first, then the peer first).
+
+    In a round each side gets ``SETTLE`` seconds without calls (the other library's worker
+    threads stop spinning: OpenBLAS's keep a core busy for ~0.2 s after a GEMM, which slows
+    PyTorch 2x when it runs right after), ``warmup`` untimed calls, then its share of the
+    repeats back to back, as in a training loop that calls one library.
+    """
+    times: tuple[list[float], list[float]] = ([], [])
+    for round_, order in enumerate((((0, ours), (1, peer)), ((1, peer), (0, ours)))):
+        for side, thunk in order:
+            time.sleep(SETTLE)
+            for _ in range(warmup):
+                thunk()
+            for _ in range((repeats + 1 - round_) // 2):
+                started = time.perf_counter()
+                thunk()
+                times[side].append(time.perf_counter() - started)
+    return times
+
+
+@dataclass
+class Row:
+    """The measured figures of one case."""
+
+    layer: str
+    op: str
+    ours_ms: float
+    peer_ms: float
+    ratio: float
+    ours_gflops: float
+    peer_gflops: float
+    ours_peak: float | None
+    peer_peak: float | None
+    ours_mib: float | None
+    peer_mib: float | None
+    spread: float
+    load: float
+    busy: float | None
+    attempts: int
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(idle, total) jiffies of all cores from /proc/stat, or None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields)
+
+
+def others_busy(interval: float = 0.2) -> float | None:
+    """The fraction of the machine's cores busy during ``interval`` while this process sleeps:
+    the work of other processes (None off Linux)."""
+    before = _cpu_ticks()
+    time.sleep(interval)
+    after = _cpu_ticks()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return 1 - (after[0] - before[0]) / (after[1] - before[1])
+
+
+def wait_for_quiet() -> float | None:
+    """Wait (at most ``PATIENCE`` seconds) until other processes use less than ``QUIET`` of
+    the machine; the last measured fraction."""
+    deadline = time.monotonic() + PATIENCE
+    busy = others_busy()
+    while busy is not None and busy > QUIET and time.monotonic() < deadline:
+        time.sleep(1.0)
+        busy = others_busy()
+    return busy
+
+
+def measure(case: Case, repeats: int, peak: float, rng: np.random.Generator) -> Row:
+    """Median times of both sides (rerun when noisy) and throughput of a case (the memory
+    columns are filled by :func:`measure_memory`, after every timing)."""
+    ours, peer = case.make(rng)
+    best = None
+    for attempt in range(1, RETRIES + 2):
+        busy = wait_for_quiet()
+        load = os.getloadavg()[0]
+        ours_t, peer_t = time_pair(ours, peer, repeats)
+        spread = max(_spread(ours_t), _spread(peer_t))
+        if best is None or spread < best[2]:
+            best = (statistics.median(ours_t), statistics.median(peer_t), spread, load, busy,
+                    attempt)
+        if spread <= NOISE:
+            break
+    ours_s, peer_s, spread, load, busy, attempts = best
+    fraction = (lambda s: case.flops / s / 1e9 / peak) if case.gemm_bound else (lambda s: None)
+    return Row(case.layer, case.op, ours_s * 1e3, peer_s * 1e3, peer_s / ours_s,
+               case.flops / ours_s / 1e9, case.flops / peer_s / 1e9, fraction(ours_s),
+               fraction(peer_s), None, None, spread, load, busy, attempts)
+
+
+def measure_memory(case: Case, row: Row, rng: np.random.Generator) -> None:
+    """The peak memory of one call of each side (after one call to warm up), into ``row``."""
+    ours, peer = case.make(rng)
+    ours(), peer()
+    row.ours_mib, row.peer_mib = peak_memory_mib(ours), peak_memory_mib(peer)
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def summarize(rows: Sequence[Row]) -> dict[str, Any]:
+    """Geometric-mean ratios: forward, training step (fwd + both backwards, summed per layer)."""
+    forward = [r.ratio for r in rows if r.op == "forward"]
+    layers: dict[str, list[Row]] = {}
+    for r in rows:
+        layers.setdefault(r.layer, []).append(r)
+    step = [sum(r.peer_ms for r in group) / sum(r.ours_ms for r in group)
+            for group in layers.values()]
+    lowest = min(rows, key=lambda r: r.ratio)
+    return {"forward_geomean": geometric_mean(forward) if forward else None,
+            "step_geomean": geometric_mean(step),
+            "all_geomean": geometric_mean([r.ratio for r in rows]),
+            "lowest": {"layer": lowest.layer, "op": lowest.op, "ratio": lowest.ratio}}
+
+
+# --------------------------------------------------------------------------------------------
+# The CPU suite
+# --------------------------------------------------------------------------------------------
+
+def sgemm_peak(size: int = 2048, repeats: int = 5) -> float:
+    """The best float32 np.matmul rate on size x size matrices, in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(thunk: Thunk) -> float:
+    started = time.perf_counter()
+    thunk()
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """A 2-D convolution layer of the suite: a batch of size x size inputs and its ConvSpec."""
+
+    name: str
+    batch: int
+    size: int
+    spec: ConvSpec
+
+    @property
+    def out_size(self) -> tuple[int, ...]:
+        return self.spec.output_size((self.size, self.size))
+
+    @property
+    def flops(self) -> float:
+        """2 N K (C/G) prod(k) prod(o): the multiply-adds of the direct sum, each pass."""
+        return 2.0 * self.batch * math.prod(self.spec.weight_shape) * math.prod(self.out_size)
+
+    def arrays(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Standard-normal float32 input, weight and output gradient."""
+        shapes = ((self.batch, self.spec.in_channels, self.size, self.size),
+                  self.spec.weight_shape, (self.batch, self.spec.out_channels, *self.out_size))
+        return tuple(rng.standard_normal(shape, dtype=np.float32) for shape in shapes)
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of conv2d, as both libraries take them (symmetric padding)."""
+        s = self.spec
+        return dict(stride=s.stride, padding=tuple(lo for lo, _ in s.padding),
+                    dilation=s.dilation, groups=s.groups)
+
+
+def conv_layer(name: str, batch: int, in_channels: int, out_channels: int, size: int,
+               kernel: int, **options: int) -> ConvLayer:
+    """ConvLayer of a k x k conv with the ConvSpec options (stride, padding, ...)."""
+    return ConvLayer(name, batch, size, ConvSpec(in_channels, out_channels, (kernel, kernel),
+                                                 **options))
+
+
+def _conv_cases(layer: ConvLayer) -> list[Case]:
+    """forward, backward-data, backward-weight of one layer, ours beside torch."""
+    import torch
+    from torch.nn import grad as torch_grad
+
+    from . import functional as F
+
+    def forward(rng):
+        x, w, _ = layer.arrays(rng)
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+        return (lambda: F.conv2d(x, w, **layer.options()),
+                lambda: torch.nn.functional.conv2d(tx, tw, **layer.options()))
+
+    def backward_data(rng):
+        x, w, g = layer.arrays(rng)
+        tw, tg = torch.from_numpy(w), torch.from_numpy(g)
+        return (lambda: F.conv2d_input(x.shape, w, g, **layer.options()),
+                lambda: torch_grad.conv2d_input(x.shape, tw, tg, **layer.options()))
+
+    def backward_weight(rng):
+        x, w, g = layer.arrays(rng)
+        tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+        return (lambda: F.conv2d_weight(x, w.shape, g, **layer.options()),
+                lambda: torch_grad.conv2d_weight(tx, w.shape, tg, **layer.options()))
+
+    return [Case(layer.name, "forward", layer.flops, forward),
+            Case(layer.name, "backward-data", layer.flops, backward_data),
+            Case(layer.name, "backward-weight", layer.flops, backward_weight)]
+
+
+@dataclass(frozen=True)
+class PoolLayer:
+    """A 2-D pooling layer of size x size inputs: max pooling with its square PoolSpec, or
+    global average pooling (spec None)."""
+
+    name: str
+    batch: int
+    channels: int
+    size: int
+    spec: PoolSpec | None = None
+
+    @property
+    def kind(self) -> str:
+        return "global" if self.spec is None else "max"
+
+    @property
+    def kernel(self) -> int:
+        return self.size if self.spec is None else self.spec.kernel_size[0]
+
+    @property
+    def stride(self) -> int:
+        return 1 if self.spec is None else self.spec.stride[0]
+
+    @property
+    def padding(self) -> int:
+        return 0 if self.spec is None else self.spec.padding[0]
+
+    @property
+    def out_size(self) -> int:
+        """Outputs per axis."""
+        return 1 if self.spec is None else self.spec.output_size((self.size, self.size))[0]
+
+    @property
+    def ops(self) -> float:
+        """One operation per tap of every window."""
+        return float(self.batch * self.channels * (self.kernel * self.out_size) ** 2)
+
+
+def _pool_cases(layer: PoolLayer) -> list[Case]:
+    """forward and backward of one pooling layer, ours beside torch."""
+    import torch
+
+    from . import functional as F
+
+    tf = torch.nn.functional
+    spec = layer.spec
+    window = {} if spec is None else dict(kernel_size=spec.kernel_size, stride=spec.stride,
+                                          padding=spec.padding)
+
+    def arrays(rng):
+        x = rng.standard_normal((layer.batch, layer.channels, layer.size, layer.size),
+                                dtype=np.float32)
+        g = rng.standard_normal((layer.batch, layer.channels, layer.out_size, layer.out_size),
+                                dtype=np.float32)
+        return x, g, torch.from_numpy(x), torch.from_numpy(g)
+
+    def forward(rng):
+        x, _, tx, _ = arrays(rng)
+        if spec is not None:
+            return lambda: F.max_pool2d(x, **window), lambda: tf.max_pool2d(tx, **window)
+        return lambda: F.adaptive_avg_pool2d(x, 1), lambda: tf.adaptive_avg_pool2d(tx, 1)
+
+    def backward(rng):
+        x, g, tx, tg = arrays(rng)
+        if spec is not None:  # the same function of (g, x): the arg-max is found again
+            def peer():
+                _, indices = tf.max_pool2d(tx, **window, return_indices=True)
+                return torch.ops.aten.max_pool2d_with_indices_backward(
+                    tg, tx, list(spec.kernel_size), list(spec.stride), list(spec.padding),
+                    list(spec.dilation), False, indices)
+            return lambda: F.max_pool2d_backward(g, x, **window), peer
+        return (lambda: F.adaptive_avg_pool2d_backward(g, x),
+                lambda: torch.ops.aten._adaptive_avg_pool2d_backward(tg, tx))
+
+    return [Case(layer.name, "forward", layer.ops, forward, gemm_bound=False),
+            Case(layer.name, "backward", layer.ops, backward, gemm_bound=False)]
+
+
+MAX_POOL = PoolSpec((3, 3), 2, 1)
+CPU_LAYERS: tuple[ConvLayer | PoolLayer, ...] = (
+    conv_layer("conv1 7x7/2 3->64 224", 8, 3, 64, 224, 7, stride=2, padding=3),
+    PoolLayer("maxpool 3x3/2 64 112", 8, 64, 112, MAX_POOL),
+    conv_layer("3x3 64->64 56", 8, 64, 64, 56, 3, padding=1),
+    conv_layer("1x1 64->256 56", 8, 64, 256, 56, 1),
+    conv_layer("1x1 256->64 56", 8, 256, 64, 56, 1),
+    conv_layer("3x3/2 128->128 56", 8, 128, 128, 56, 3, stride=2, padding=1),
+    conv_layer("3x3 128->128 28", 16, 128, 128, 28, 3, padding=1),
+    conv_layer("1x1/2 256->512 56", 8, 256, 512, 56, 1, stride=2),
+    conv_layer("3x3 256->256 14", 32, 256, 256, 14, 3, padding=1),
+    conv_layer("1x1 256->256 14", 32, 256, 256, 14, 1),
+    conv_layer("3x3 512->512 7", 32, 512, 512, 7, 3, padding=1),
+    conv_layer("1x1 512->2048 7", 32, 512, 2048, 7, 1),
+    conv_layer("dw 3x3 128 56", 8, 128, 128, 56, 3, padding=1, groups=128),
+    conv_layer("dw 3x3/2 256 28", 16, 256, 256, 28, 3, stride=2, padding=1, groups=256),
+    conv_layer("dil2 3x3 256->256 28", 8, 256, 256, 28, 3, padding=2, dilation=2),
+    PoolLayer("global avg 2048 7", 256, 2048, 7),
+)
+QUICK_LAYERS: tuple[ConvLayer | PoolLayer, ...] = (
+    conv_layer("3x3 8->8 12", 2, 8, 8, 12, 3, padding=1),
+    conv_layer("1x1 8->16 6", 2, 8, 16, 6, 1),
+    PoolLayer("maxpool 3x3/2 4 9", 2, 4, 9, MAX_POOL),
+)
+
+
+def cpu_suite(quick: bool = False) -> Suite:
+    """The layer suite on NumPy float32 beside PyTorch CPU (``quick``: a tiny smoke suite)."""
+    import torch
+
+    threads = blas_threads()
+    torch.set_num_threads(threads)
+    cases = []
+    for layer in QUICK_LAYERS if quick else CPU_LAYERS:
+        cases += _pool_cases(layer) if isinstance(layer, PoolLayer) else _conv_cases(layer)
+
+    def setting() -> dict[str, Any]:
+        return {"threads": threads, "numpy": np.__version__, "torch": torch.__version__,
+                "cpu": _cpu_name(), "cores": os.cpu_count(), "dtype": "float32"}
+
+    return Suite("cpu", "torch", cases, lambda: sgemm_peak(256 if quick else 2048), setting)
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# --------------------------------------------------------------------------------------------
+# GPU: the suites convproof.gpu registers
+# --------------------------------------------------------------------------------------------
+
+def gpu_unavailable() -> str | None:
+    """Why no GPU suite can run here, or None."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return "no CUDA device"
+    except Exception as exc:  # CuPy missing or no driver: both mean no GPU here
+        return f"CuPy/CUDA unavailable ({type(exc).__name__}: {exc})"
+    try:
+        importlib.import_module("convproof.gpu")
+    except Exception as exc:
+        return f"convproof.gpu cannot be imported ({type(exc).__name__}: {exc})"
+    if not _GPU_SUITES:
+        return "convproof.gpu registers no benchmark suite"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+def _cell(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: header (date, machine, command, peak), table, summary."""
+    setting = ", ".join(f"{k}={v}" for k, v in report["setting"].items())
+    peer = report["peer"]
+    lines = [
+        f"# convproof bench --{report['suite']}: {report['date']}",
+        "",
+        f"- command: `{report['command']}`",
+        f"- machine: {report['machine']}; {setting}",
+        f"- measured SGEMM peak: {report['peak_gflops']:.0f} GFLOP/s; repeats: "
+        f"{report['repeats']} (median), rows rerun when the spread exceeds {NOISE:.0%}",
+        "",
+        f"| layer | pass | ours ms | {peer} ms | ratio | ours GFLOP/s | % peak | {peer} GFLOP/s "
+        f"| % peak | ours MiB | {peer} MiB | spread | load | others |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["rows"]:
+        lines.append(
+            f"| {r['layer']} | {r['op']} | {r['ours_ms']:.2f} | {r['peer_ms']:.2f} | "
+            f"{r['ratio']:.2f} | {r['ours_gflops']:.0f} | {pct(r['ours_peak'])} | "
+            f"{r['peer_gflops']:.0f} | {pct(r['peer_peak'])} | {_cell(r['ours_mib'])} | "
+            f"{_cell(r['peer_mib'])} | {100 * r['spread']:.0f}% | {r['load']:.2f} | "
+            f"{pct(r['busy'])} |")
+    s = report["summary"]
+    lines += ["", f"ratio = {peer} time / ours (> 1: ours faster); GFLOP/s of the direct "
+              "algorithm's multiply-adds (pooling: window taps); MiB: peak resident growth in "
+              "one call.", "",
+              f"- geometric mean, forward: {_cell(s['forward_geomean'], 2)}",
+              f"- geometric mean, forward + backward (per-layer sums): "
+              f"{_cell(s['step_geomean'], 2)}",
+              f"- geometric mean, every row: {_cell(s['all_geomean'], 2)}",
+              f"- lowest: {s['lowest']['ratio']:.2f} ({s['lowest']['layer']}, "
+              f"{s['lowest']['op']})"]
+    return "\n".join(lines) + "\n"
+
+
+def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
+              progress: Callable[[str], None]) -> dict[str, Any]:
+    """Measure every case of ``suite`` (those whose layer contains ``only``)."""
+    wait_for_quiet()
+    peak = suite.peak_gflops()
+    rng = np.random.default_rng(20261123)
+    rows = []
+    cases = [c for c in suite.cases if only is None or only in c.layer]
+    for count, case in enumerate(cases, start=1):
+        row = measure(case, repeats, peak, rng)
+        progress(f"[{count:2d}/{len(cases)}] {case.layer:24s} {case.op:16s} ours "
+                 f"{row.ours_ms:8.2f} ms  {suite.peer} {row.peer_ms:8.2f} ms  "
+                 f"ratio {row.ratio:5.2f}  load {row.load:.2f}  others {row.busy}")
+        rows.append(row)
+    progress("peak memory of every case ...")
+    for case, row in zip(cases, rows):
+        measure_memory(case, row, rng)
+    return {"suite": suite.name, "peer": suite.peer, "command": command,
+            "date": datetime.date.today().isoformat(),
+            "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
+            "setting": suite.setting(), "peak_gflops": peak, "repeats": repeats,
+            "rows": [asdict(r) for r in rows], "summary": summarize(rows)}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convproof bench", description=__doc__.split("\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--cpu", action="store_true", help="the NumPy suite (default)")
+    where.add_argument("--gpu", action="store_true", help="the suites of convproof.gpu")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--quick", action="store_true", help="a tiny suite (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed calls per side")
+    parser.add_argument("--only", default=None, help="only layers whose name contains this")
+    parser.add_argument("--output", default=None, help="also write the result to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None,
+         factories: Sequence[Callable[[bool], Suite]] | None = None) -> int:
+    """Run the benchmark; 0 on success, 2 when the GPU suite cannot run here.
+
+    ``factories`` replaces the suites the flags select (a test runs a tiny suite this way).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    command = " ".join(["convproof bench", *argv])
+    if factories is None:
+        factories = [cpu_suite]
+        if args.gpu:
+            reason = gpu_unavailable()
+            if reason:
+                print(f"convproof bench --gpu: no GPU available: {reason}", file=sys.stderr)
+                return 2
+            factories = list(_GPU_SUITES)
+    repeats = args.repeats or (3 if args.quick else 7)
+    reports = [run_suite(factory(args.quick), repeats, args.only, command, _progress)
+               for factory in factories]
+    text = (json.dumps(reports, indent=2) if args.json
+            else "\n".join(markdown(report) for report in reports))
+    print(text, end="" if text.endswith("\n") else "\n")
+    if args.output:
+        with open(args.output, "w") as out:
+            out.write(text)
+    return 0
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+__all__ = ["CPU_LAYERS", "Case", "ConvLayer", "PoolLayer", "QUICK_LAYERS", "Row", "Suite",
+           "blas_threads", "conv_layer", "cpu_suite", "geometric_mean", "gpu_unavailable", "main",
+           "markdown", "measure", "measure_memory", "peak_memory_mib", "register_gpu_suite",
+           "run_suite", "sgemm_peak", "summarize", "time_pair"]

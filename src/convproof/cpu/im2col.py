@@ -1,0 +1,107 @@
+"""The im2col path: zero-padded N-d correlation as one GEMM per group, and its two adjoints.
+
+It computes every correlation (any dims, stride, dilation, groups); the other paths of
+:mod:`.conv` are faster where they apply.
+
+With groups G, Ci = C_in/G, Co = C_out/G, K = prod(k) taps and the im2col buffer
+cols_g[(c', m), (b, i)] = x_pad[b, g*Ci + c', s*i + d*m] (see :mod:`.unfold`), the
+im2col-factorization theorem and its transposes read, per group g:
+
+    forward        Y_g  = W_g cols_g          W_g[o', (c', m)] = w[g*Co + o', c', m]
+    weight grad    dW_g = G_g cols_g^T        G_g[o', (b, i)]  = grad_y[b, g*Co + o', i]
+    input grad     C_g  = W_g^T G_g, then col2im:
+                   z_pad[b, g*Ci + c', s*i + d*m] += C_g[(c', m), (b, i)]
+
+Layouts: forward and input gradient take one GEMM per sample and group, one stacked
+``np.matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
+lands in the output, the input gradient reads g as it is); the weight gradient contracts over
+(b, i) in one GEMM per group.  The batch is processed in blocks that keep every buffer within
+``unfold.UNFOLD_BUFFER_BYTES``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..spec import Pads
+from . import threads, unfold, workspace
+from .padding import pad
+
+
+def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
+    """W[g, o', (c', m)] = w[g*Co + o', c', m], contiguous whatever the strides of ``w``."""
+    return np.ascontiguousarray(w).reshape(groups, w.shape[0] // groups, -1)
+
+
+def _position_bytes(in_channels: int, out_channels: int, kernel_size: Sequence[int],
+                    dtype: np.dtype) -> int:
+    """Bytes per output position of the largest GEMM buffer (unfolded input or output)."""
+    return max(in_channels * math.prod(kernel_size), out_channels) * np.dtype(dtype).itemsize
+
+
+def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+              dilation: Sequence[int], groups: int) -> np.ndarray:
+    """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
+    view = unfold.window_view(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
+    batch, out_size = x.shape[0], view.shape[2:2 + len(stride)]
+    weights = _weight_matrix(w, groups)
+    y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype)
+    step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
+    for samples, rows in unfold.blocks(batch, out_size, step):
+        product = workspace.matmul("product", weights,
+                                   unfold.unfold(view, samples, rows, groups, per_sample=True))
+        positions = unfold.block_positions(rows, out_size)
+        threads.copy(product.reshape(-1, w.shape[0], *positions), out=y[samples, :, rows])
+    return y
+
+
+def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
+                          dilation: Sequence[int], groups: int,
+                          kernel_size: Sequence[int]) -> np.ndarray:
+    """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
+    view = unfold.window_view(pad(x, pads, "zeros"), kernel_size, stride, dilation)
+    out_channels, out_size = g.shape[1], g.shape[2:]
+    # accumulated as dW_g^T = cols_g G_g^T, (Ci*K, Co): the faster operand order for BLAS
+    grad_t = np.zeros((groups, x.shape[1] // groups * math.prod(kernel_size),
+                       out_channels // groups), dtype=x.dtype)
+    step = _position_bytes(x.shape[1], out_channels, kernel_size, x.dtype)
+    for samples, rows in unfold.blocks(x.shape[0], out_size, step):
+        g_block = unfold.channels_first(g[samples, :, rows], groups)
+        grad_t += np.matmul(unfold.unfold(view, samples, rows, groups), g_block.transpose(0, 2, 1))
+    grad = grad_t.transpose(0, 2, 1).reshape(out_channels, x.shape[1] // groups, *kernel_size)
+    return np.ascontiguousarray(grad)
+
+
+def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+                         dilation: Sequence[int], groups: int,
+                         input_size: Sequence[int]) -> np.ndarray:
+    """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped to ``input_size``.
+
+    Positions of z_pad that no window reaches (the rows the floor rule dropped, or the
+    output_padding of a transposed conv) stay zero.
+    """
+    kernel_size, out_size = w.shape[2:], g.shape[2:]
+    in_channels = w.shape[1] * groups
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+    z_pad = np.zeros((g.shape[0], in_channels, *padded), dtype=g.dtype)
+    weights_t = _weight_matrix(w, groups).transpose(0, 2, 1)
+    step = _position_bytes(in_channels, w.shape[0], kernel_size, g.dtype)
+    for samples, rows in unfold.blocks(g.shape[0], out_size, step):
+        batch, positions = samples.stop - samples.start, unfold.block_positions(rows, out_size)
+        g_block = np.ascontiguousarray(g[samples, :, rows]).reshape(batch, groups, -1,
+                                                                     math.prod(positions))
+        cols = workspace.matmul("cols", weights_t, g_block)
+        cols = cols.reshape(batch, in_channels, *kernel_size, *positions)
+        first = (rows.start, *(0,) * (len(out_size) - 1))
+        # col2im, one kernel tap at a time: within a tap the positions s*i + d*m are distinct.
+        for tap in np.ndindex(*kernel_size):
+            target = tuple(unfold.strided(d * m + s * i0, count, s) for d, m, s, i0, count
+                           in zip(dilation, tap, stride, first, positions))
+            z_pad[(samples, slice(None), *target)] += cols[(slice(None), slice(None), *tap)]
+    if all(lo == 0 and hi == 0 for lo, hi in pads):
+        return z_pad
+    crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
+    return np.ascontiguousarray(z_pad[(slice(None), slice(None), *crop)])

@@ -1,0 +1,93 @@
+"""1x1 (pointwise) correlation on NumPy: a plain GEMM along channels at every pixel.
+
+With a kernel of one tap in every dim (the one-by-one-is-dense theorem) and P positions,
+per sample b and group g (Ci = C_in/G, Co = C_out/G):
+
+    forward        y[b, g, :, P] = W_g (Co x Ci) · x_s[b, g, :, P]       x_s = x_pad[s·i]
+    input grad     z[b, g, :, P] = W_gᵀ (Ci x Co) · g[b, g, :, P],  scattered back to s·i
+    weight grad    dW_g = Σ_b g[b, g] (Co x P) · x_s[b, g]ᵀ (P x Ci)
+
+The (N, C, P) layout of the arrays is already the GEMM layout: no unfold, no transposed copy
+(only the stride's subsampling or the padding is copied; the weight gradient of a small image
+contracts over (b, i) in one GEMM of transposed copies instead of summing N small GEMMs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..spec import Pads
+from . import threads
+from .padding import pad
+
+
+def applies(kernel_size: Sequence[int], dilation: Sequence[int]) -> bool:
+    """A kernel of one tap in every dim (dilation then does not matter)."""
+    return all(k == 1 for k in kernel_size)
+
+
+def _sampled(x: np.ndarray, stride: Sequence[int], pads: Pads) -> np.ndarray:
+    """x_pad[b, c, s·i] as a contiguous (N, C, *o) array; x itself when s = 1, p = 0."""
+    view = pad(x, pads, "zeros")[(Ellipsis, *(slice(None, None, s) for s in stride))]
+    return view if view.flags.c_contiguous else threads.copy(view)
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, G·C, *p) -> (N, G, C, P), a view of a contiguous array."""
+    return a.reshape(a.shape[0], groups, a.shape[1] // groups, -1)
+
+
+def _weights(w: np.ndarray, groups: int) -> np.ndarray:
+    """W[g, o', c'] = w[g Co + o', c', 0...]."""
+    return np.ascontiguousarray(w).reshape(groups, w.shape[0] // groups, w.shape[1])
+
+
+def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+              dilation: Sequence[int], groups: int) -> np.ndarray:
+    """y[b, g Co + o', i] = Σ_{c'} w[g Co + o', c'] x_pad[b, g Ci + c', s·i]."""
+    sampled = _sampled(x, stride, pads)
+    y = np.matmul(_weights(w, groups), _grouped(sampled, groups))
+    return y.reshape(x.shape[0], w.shape[0], *sampled.shape[2:])
+
+
+def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+                         dilation: Sequence[int], groups: int,
+                         input_size: Sequence[int]) -> np.ndarray:
+    """Aᵀ g: z_pad[b, g Ci + c', s·i] = Σ_{o'} w[g Co + o', c'] g[b, g Co + o', i], cropped."""
+    z = np.matmul(_weights(w, groups).transpose(0, 2, 1), _grouped(np.ascontiguousarray(g),
+                                                                    groups))
+    z = z.reshape(g.shape[0], w.shape[1] * groups, *g.shape[2:])
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+    if all(s == 1 for s in stride) and padded == z.shape[2:]:
+        z_pad = z
+    else:
+        z_pad = np.zeros((*z.shape[:2], *padded), dtype=z.dtype)
+        z_pad[(Ellipsis, *(slice(0, s * o, s) for s, o in zip(stride, g.shape[2:])))] = z
+    crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
+    return np.ascontiguousarray(z_pad[(slice(None), slice(None), *crop)])
+
+
+def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
+                          dilation: Sequence[int], groups: int,
+                          kernel_size: Sequence[int]) -> np.ndarray:
+    """dw[g Co + o', c'] = Σ_b Σ_i g[b, g Co + o', i] x_pad[b, g Ci + c', s·i].
+
+    Per sample and summed when the positions outnumber the weights (no copy), else one GEMM
+    contracting (b, i) over transposed copies of both operands.
+    """
+    sampled = _grouped(_sampled(x, stride, pads), groups)
+    grads = _grouped(np.ascontiguousarray(g), groups)
+    positions = math.prod(sampled.shape[3:])
+    if positions * (sampled.shape[2] + grads.shape[2]) >= sampled.shape[2] * grads.shape[2]:
+        dw = np.matmul(grads[0], sampled[0].transpose(0, 2, 1))
+        for b in range(1, x.shape[0]):
+            dw += np.matmul(grads[b], sampled[b].transpose(0, 2, 1))
+    else:
+        total = x.shape[0] * positions
+        rows = threads.copy(sampled.transpose(1, 2, 0, 3)).reshape(groups, -1, total)
+        cols = threads.copy(grads.transpose(1, 2, 0, 3)).reshape(groups, -1, total)
+        dw = np.matmul(cols, rows.transpose(0, 2, 1))
+    return dw.reshape(g.shape[1], x.shape[1] // groups, *kernel_size)

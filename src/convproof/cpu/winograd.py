@@ -1,0 +1,262 @@
+"""Winograd F(m x m, 3 x 3): stride-1 3x3 correlations on NumPy as batched BLAS GEMMs.
+
+With the transforms of the winograd-transform theorem (Aᵀ: m x n, G: n x 3, Bᵀ: n x n,
+n = m + 2, from :func:`convproof.symbolic.winograd.toom_cook`), the m x m output tile at
+(m t1, m t2) of a correlation with zero-padded input x_pad is
+
+    Y[o, tile] = Aᵀ [ Σ_c (G w[o, c] Gᵀ) ⊙ (Bᵀ d[c, tile] B) ] A,
+    d[c, tile] = x_pad[c, m t1 : m t1 + n, m t2 : m t2 + n].
+
+The channel sum moves inside the Hadamard product, so at each of the n² positions ξ of the
+transformed tile it is one GEMM over channels (P tiles, per group):
+
+    M[ξ] (K x P) = U[ξ] (K x C) · V[ξ] (C x P),  U = (G ⊗ G) vec w,  V = (Bᵀ ⊗ Bᵀ) vec d,
+    vec Y = (Aᵀ ⊗ Aᵀ) M.
+
+Layouts make every product one large GEMM: the tiles are gathered as X (n², C·P), so that
+V = (Bᵀ ⊗ Bᵀ) X is one GEMM and V[ξ] (C, P) is contiguous; the n² channel GEMMs are one
+np.matmul over the leading axis; (Aᵀ ⊗ Aᵀ) M is one GEMM whose (m², K, P) result is copied
+into the output tiles.  Tiles are processed in blocks of samples or tile rows so that no
+buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``.
+
+The input gradient of a stride-1 correlation is again a stride-1 3x3 correlation (the
+grad-input-flip theorem): the gradient, padded by k - 1 - p_lo before and k - 1 - p_hi after,
+correlated with the spatially flipped kernel whose in/out channel axes are swapped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from ..spec import Pads, ceil_div
+from . import threads, unfold, workspace
+from .padding import canvas
+
+KERNEL = 3
+"""The kernel size these transforms are derived for (r in F(m, r))."""
+
+TILE = 4
+"""The output tile m: F(4x4, 3x3) at the points 0, ±1, 1/2, -2, chosen by its float32 error
+against the float64 reference (4-13x the direct sum's; F(6x6, 3x3) 21-46x for a GEMM only 21%
+smaller, benchmarks/NOTES.md)."""
+
+
+@functools.cache
+def kronecker_transforms(m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Aᵀ ⊗ Aᵀ, G ⊗ G, Bᵀ ⊗ Bᵀ) of F(m x m, 3 x 3) in ``dtype``, from the exact derivation
+    at the points of :func:`convproof.symbolic.winograd.points_for`."""
+    from ..symbolic.winograd import points_for, toom_cook
+
+    exact = toom_cook(m, KERNEL, points_for(m, KERNEL))
+    AT, G, BT = (np.array(matrix.tolist(), dtype=np.float64)
+                 for matrix in (exact.AT, exact.G, exact.BT))
+    return tuple(np.kron(a, a).astype(dtype) for a in (AT, G, BT))
+
+
+def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
+    """Whether F(m x m, 3 x 3) computes this correlation: 2-D, 3x3, stride 1 (any dilation)."""
+    return tuple(kernel_size) == (KERNEL, KERNEL) and tuple(stride) == (1, 1)
+
+
+def _weight_transform(w: np.ndarray, groups: int, kron_g: np.ndarray) -> np.ndarray:
+    """U[ξ, g, o', c'] = ((G ⊗ G) vec w[g Co + o', c'])[ξ]: one GEMM, shape (n², G, Co, Ci)."""
+    out_channels, per_group = w.shape[:2]
+    taps = np.ascontiguousarray(w).reshape(out_channels * per_group, KERNEL * KERNEL)
+    transformed = workspace.matmul("weights", kron_g, taps.T)
+    return transformed.reshape(-1, groups, out_channels // groups, per_group)
+
+
+def _padded_block(x: np.ndarray, samples: slice, rows: slice, pads: Pads, m: int,
+                  tiles_across: int) -> np.ndarray:
+    """x_pad[samples, :, m·rows.start : m·rows.stop + 2, : m·tiles_across + 2], zero outside x.
+
+    Negative pads crop; rows past the padded input (the last partial tile) are zero too.
+    """
+    (top, _), (left, _) = pads
+    sizes = (m * (rows.stop - rows.start) + KERNEL - 1, m * tiles_across + KERNEL - 1)
+    out = workspace.scratch("block", (samples.stop - samples.start, x.shape[1], *sizes), x.dtype)
+    return canvas(x[samples], (top - m * rows.start, left), sizes, out=out)
+
+
+def _gather(block: np.ndarray, m: int) -> np.ndarray:
+    """X[(a, b), c, (s, t1, t2)] = block[s, c, m t1 + a, m t2 + b]: shape (n², C·P)."""
+    n = m + KERNEL - 1
+    windows = sliding_window_view(block, (n, n), axis=(2, 3))[:, :, ::m, ::m]
+    return workspace.copy("tiles", windows.transpose(4, 5, 1, 0, 2, 3)).reshape(n * n, -1)
+
+
+def _split(region: np.ndarray, tiles: tuple[int, int], sizes: tuple[int, int]) -> np.ndarray:
+    """The (..., T1·a, T2·b) view ``region`` as (..., T1, a, T2, b), without a copy."""
+    *lead, rows, cols = region.strides
+    (t1, t2), (a, b) = tiles, sizes
+    return as_strided(region, (*region.shape[:-2], t1, a, t2, b),
+                      (*lead, a * rows, rows, b * cols, cols))
+
+
+def _scatter(y: np.ndarray, tiles: np.ndarray, first_row: int) -> None:
+    """y[:, :, first_row + m t1 + a, m t2 + b] = tiles[:, :, t1, a, t2, b], inside y only.
+
+    Whole tiles in one copy per axis part: the full tiles, then the partial last one.
+    """
+    m = tiles.shape[3]
+    rows = min(tiles.shape[2] * m, y.shape[2] - first_row)
+    cols = y.shape[3]
+    for r_tiles, r_size, r_at in _parts(rows, m):
+        for c_tiles, c_size, c_at in _parts(cols, m):
+            region = y[:, :, first_row + r_at:first_row + r_at + r_tiles * r_size,
+                       c_at:c_at + c_tiles * c_size]
+            source = tiles[:, :, r_at // m:r_at // m + r_tiles, :r_size,
+                           c_at // m:c_at // m + c_tiles, :c_size]
+            threads.copy(source, out=_split(region, (r_tiles, c_tiles), (r_size, c_size)))
+
+
+def _parts(length: int, m: int) -> list[tuple[int, int, int]]:
+    """(tile count, rows per tile, start) of the whole tiles and of the partial last tile."""
+    whole, rest = divmod(length, m)
+    parts = [(whole, m, 0)] if whole else []
+    return parts + [(1, rest, whole * m)] if rest else parts
+
+
+def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """y[b, o, i] = Σ_{c', m} w[o, c', m] x_pad[b, g Ci + c', i + m] for a 3x3 kernel, by
+    F(tile x tile, 3 x 3), into ``out`` if given (any view of the output's shape); ``pads``
+    may be negative (a crop)."""
+    batch, channels, height, width = x.shape
+    out_channels = w.shape[0]
+    padded = [n + lo + hi for n, (lo, hi) in zip((height, width), pads)]
+    out_size = unfold.window_count(padded, (KERNEL, KERNEL), (1, 1), (1, 1))
+    tiles = tuple(ceil_div(o, tile) for o in out_size)
+    n = tile + KERNEL - 1
+    kron_a, kron_g, kron_b = kronecker_transforms(tile, x.dtype)
+    weights = _weight_transform(w, groups, kron_g)
+    y = np.empty((batch, out_channels, *out_size), dtype=x.dtype) if out is None else out
+    tile_bytes = n * n * max(channels, out_channels) * x.dtype.itemsize
+    for samples, rows in unfold.blocks(batch, tiles, tile_bytes):
+        count = samples.stop - samples.start
+        data = workspace.matmul("data", kron_b,
+                        _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
+        products = workspace.matmul("products", weights,
+                            data.reshape(n * n, groups, channels // groups, -1))
+        values = workspace.matmul("values", kron_a, products.reshape(n * n, -1))
+        shaped = values.reshape(tile, tile, out_channels, count, rows.stop - rows.start,
+                                tiles[1])
+        _scatter(y[samples], shaped.transpose(3, 2, 4, 0, 5, 1), tile * rows.start)
+    return y
+
+
+def _output_tiles(g: np.ndarray, samples: slice, rows: slice, m: int, tiles_across: int
+                  ) -> np.ndarray:
+    """G[(a, b), o, (s, t1, t2)] = g[s, o, m t1 + a, m t2 + b] (zero past the output): (m², K·P)."""
+    sizes = (m * (rows.stop - rows.start), m * tiles_across)
+    block = canvas(g[samples], (-m * rows.start, 0), sizes, out=workspace.scratch(
+        "output block", (samples.stop - samples.start, g.shape[1], *sizes), g.dtype))
+    shaped = block.reshape(*block.shape[:2], rows.stop - rows.start, m, tiles_across, m)
+    return workspace.copy("output tiles", shaped.transpose(3, 5, 1, 0, 2, 4)).reshape(m * m, -1)
+
+
+def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, tile: int,
+                       grad_u: np.ndarray) -> None:
+    """grad_u += Σ_tiles dM[ξ] V[ξ]ᵀ (see :func:`correlate_weight_grad`)."""
+    batch, channels = x.shape[:2]
+    out_channels = g.shape[1]
+    tiles = tuple(ceil_div(o, tile) for o in g.shape[2:])
+    n = tile + KERNEL - 1
+    kron_a, _, kron_b = kronecker_transforms(tile, x.dtype)
+    tile_bytes = n * n * max(channels, out_channels) * x.dtype.itemsize
+    for samples, rows in unfold.blocks(batch, tiles, tile_bytes):
+        data = workspace.matmul("data", kron_b,
+                        _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
+        grads = workspace.matmul("grads", kron_a.T, _output_tiles(g, samples, rows, tile, tiles[1]))
+        grads = grads.reshape(n * n, groups, out_channels // groups, -1)
+        grad_u += np.matmul(grads, data.reshape(n * n, groups, channels // groups, -1)
+                            .transpose(0, 1, 3, 2))
+
+
+# --------------------------------------------------------------------------------------------
+# Dilation d: d1·d2 undilated correlations on the polyphase components
+#
+#   y[d i' + a] = Σ_m w[m] x_pad[d (i' + m) + a] = corr(x_pad^(a), w)[i'],
+#   x_pad^(a)[j] = x_pad[d j + a] = x[d j + a - p_lo]
+#
+# so each phase a reads the strided view x[(a - p_lo) mod d :: d] (placed at its own padding)
+# and writes the strided view y[a :: d]; the weight gradient sums over the phases.
+# --------------------------------------------------------------------------------------------
+
+def _phases(size: Sequence[int], pads: Pads, dilation: Sequence[int],
+            out_size: Sequence[int]) -> Iterator[tuple[tuple[slice, ...], Pads, tuple[slice, ...]]]:
+    """For each phase with outputs: (its input view, its padding, its output view), per axis."""
+    for phase in np.ndindex(*dilation):
+        inputs, phase_pads, outputs = [], [], []
+        for a, d, n, (lo, _), o in zip(phase, dilation, size, pads, out_size):
+            start = (a - lo) % d             # the first x position in the phase
+            first = (start + lo - a) // d    # and its index j in x_pad^(a)
+            count = len(range(a, o, d))      # the outputs of the phase
+            length = len(range(start, n, d))
+            inputs.append(slice(start, None, d))
+            phase_pads.append((first, count + KERNEL - 1 - length - first))
+            outputs.append(slice(a, None, d))
+        if all(len(range(a, o, d)) for a, o, d in zip(phase, out_size, dilation)):
+            yield tuple(inputs), tuple(phase_pads), tuple(outputs)
+
+
+def _out_size(size: Sequence[int], pads: Pads, dilation: Sequence[int]) -> tuple[int, ...]:
+    padded = [n + lo + hi for n, (lo, hi) in zip(size, pads)]
+    return unfold.window_count(padded, (KERNEL, KERNEL), (1, 1), dilation)
+
+
+def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+              dilation: Sequence[int], groups: int, tile: int = TILE) -> np.ndarray:
+    """y[b, o, i] = Σ_{c', m} w[o, c', m] x_pad[b, g Ci + c', i + d·m] for a 3x3 kernel and
+    stride 1, by F(tile x tile, 3 x 3); ``pads`` may be negative (a crop)."""
+    if tuple(dilation) == (1, 1):
+        return _correlate(x, w, pads, groups, tile)
+    out_size = _out_size(x.shape[2:], pads, dilation)
+    y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
+    for inputs, phase_pads, outputs in _phases(x.shape[2:], pads, dilation, out_size):
+        _correlate(x[(Ellipsis, *inputs)], w, phase_pads, groups, tile,
+                   out=y[(Ellipsis, *outputs)])
+    return y
+
+
+def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
+                          dilation: Sequence[int], groups: int, kernel_size: Sequence[int],
+                          tile: int = TILE) -> np.ndarray:
+    """dL/dw of the stride-1 3x3 correlation: the adjoint in w of the Winograd identity,
+
+        vec dw = (G ⊗ G)ᵀ Σ_tiles dU,   dU[ξ] (K x C) = dM[ξ] (K x P) · V[ξ]ᵀ (P x C),
+        dM = (Aᵀ ⊗ Aᵀ)ᵀ vec g_tile,      V = (Bᵀ ⊗ Bᵀ) vec d_tile,
+
+    exact because y is that linear function of U = (G ⊗ G) vec w for every w (summed over
+    the polyphase components for a dilation)."""
+    channels, out_channels = x.shape[1], g.shape[1]
+    n = tile + KERNEL - 1
+    grad_u = np.zeros((n * n, groups, out_channels // groups, channels // groups), dtype=x.dtype)
+    for inputs, phase_pads, outputs in _phases(x.shape[2:], pads, dilation, g.shape[2:]):
+        _accumulate_grad_u(x[(Ellipsis, *inputs)], g[(Ellipsis, *outputs)], phase_pads, groups,
+                           tile, grad_u)
+    dw = kronecker_transforms(tile, x.dtype)[1].T @ grad_u.reshape(n * n, -1)
+    shaped = dw.reshape(KERNEL, KERNEL, out_channels, channels // groups)
+    return np.ascontiguousarray(shaped.transpose(2, 3, 0, 1))
+
+
+def swap_and_flip(w: np.ndarray, groups: int) -> np.ndarray:
+    """w'[g Ci + c', o', k - 1 - m] = w[g Co + o', c', m]: the kernel of the input gradient."""
+    out_channels, per_group = w.shape[:2]
+    grouped = w.reshape(groups, out_channels // groups, per_group, *w.shape[2:])
+    swapped = grouped.transpose(0, 2, 1, 3, 4).reshape(groups * per_group, -1, *w.shape[2:])
+    return swapped[:, :, ::-1, ::-1]
+
+
+def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
+                         dilation: Sequence[int], groups: int, input_size: Sequence[int],
+                         tile: int = TILE) -> np.ndarray:
+    """Aᵀ g of the stride-1 3x3 correlation: correlate(g, swap_and_flip(w)) with the padding
+    (d(k - 1) - p_lo, n + p_lo - o) per axis, which gives exactly the ``input_size`` rows."""
+    grad_pads = tuple((d * (KERNEL - 1) - lo, n + lo - o)
+                      for n, o, (lo, _), d in zip(input_size, g.shape[2:], pads, dilation))
+    return correlate(g, swap_and_flip(w, groups), stride, grad_pads, dilation, groups, tile)

@@ -1,0 +1,61 @@
+"""Scratch arrays kept between calls, per thread.
+
+A fresh array of many megabytes costs a page fault per 4 KiB page on first touch (the kernel
+zeroes each page): for the tile buffers of one F(4x4, 3x3) call (~50 MB) that was a third of
+the time.  The paths therefore take their internal buffers (never their results) from here:
+an array of a given role, shape and dtype is allocated once and reused while it stays among
+the most recently used ones, ``LIMIT_BYTES`` in all per thread (as a GPU library keeps its
+workspace).  :func:`clear` gives the memory back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+LIMIT_BYTES = 256 * 2**20
+"""The most scratch memory one thread keeps between calls."""
+
+_LOCAL = threading.local()
+
+
+def _cache() -> OrderedDict:
+    if not hasattr(_LOCAL, "arrays"):
+        _LOCAL.arrays = OrderedDict()
+    return _LOCAL.arrays
+
+
+def scratch(role: str, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
+    """An uninitialized array for ``role`` (the same one as last time for the same shape and
+    dtype, unless it was evicted)."""
+    key = (role, tuple(shape), np.dtype(dtype))
+    arrays = _cache()
+    if key in arrays:
+        arrays.move_to_end(key)
+        return arrays[key]
+    array = np.empty(shape, dtype=dtype)
+    arrays[key] = array
+    while sum(a.nbytes for a in arrays.values()) > LIMIT_BYTES and len(arrays) > 1:
+        arrays.popitem(last=False)
+    return array
+
+
+def copy(role: str, source: np.ndarray) -> np.ndarray:
+    """``source`` copied (over the threads) into the scratch array of ``role``."""
+    from . import threads
+
+    return threads.copy(source, out=scratch(role, source.shape, source.dtype))
+
+
+def matmul(role: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul(a, b) into the scratch array of ``role``."""
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+    return np.matmul(a, b, out=scratch(role, shape, np.result_type(a, b)))
+
+
+def clear() -> None:
+    """Forget every scratch array of this thread."""
+    _cache().clear()
