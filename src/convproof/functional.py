@@ -353,7 +353,7 @@ def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
     spec = _pool_spec(kernel_size, stride, padding, dilation, ceil_mode, dims)
     _check_shape("grad_output", g, _pooled_shape(x, spec), unbatched)
     _, indices = backend.max_pool(x, spec)
-    return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:]), unbatched)
+    return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
 
 
 def avg_pool(input: Array, kernel_size: int | Sequence[int],

@@ -198,9 +198,12 @@ def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, n
     return values, flat
 
 
-def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int]
-                      ) -> np.ndarray:
+def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
+                      spec=None) -> np.ndarray:
     """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j.
+
+    The flat indices say where every error goes; ``spec`` (the pooling window, which a GPU
+    backend uses to gather instead of scatter) is not needed here.
 
     One bincount over (plane, j) per group of planes (one group per thread); index -1 goes
     to a spare last bin that is dropped.
