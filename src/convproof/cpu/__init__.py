@@ -20,7 +20,7 @@ winograd, im2col; a keyword ``path=`` forces one)
     avg_pool_backward(g, pool_spec, count_include_pad, input_size)
     adaptive_avg_pool(x, output_size);   adaptive_avg_pool_backward(g, input_size)
     adaptive_max_pool(x, output_size) -> (y, flat_indices)
-    adaptive_max_pool_backward(g, flat_indices, input_size, spec=None)
+    adaptive_max_pool_backward(g, flat_indices, input_size)
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from .maxima import max_pool_backward
 from .padding import pad, pad_adjoint
 from .pool import avg_pool, avg_pool_backward, max_pool
 
-adaptive_max_pool_backward = max_pool_backward
+
+def adaptive_max_pool_backward(g, indices, input_size):
+    """Adaptive max pooling routes the error by its arg-max indices, as max pooling does."""
+    return max_pool_backward(g, indices, input_size)
+
 
 __all__ = [
     "FLOAT_DTYPES", "adaptive_avg_pool", "adaptive_avg_pool_backward", "adaptive_max_pool",
