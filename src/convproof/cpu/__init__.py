@@ -15,7 +15,8 @@ zero-padded correlation; im2col buffers are bounded by ``unfold.UNFOLD_BUFFER_BY
 
 (the three correlations pick the fastest of the paths of :mod:`.conv`: pointwise, depthwise,
 winograd, im2col; a keyword ``path=`` forces one)
-    max_pool(x, pool_spec) -> (y, flat_indices);   max_pool_backward(g, flat_indices, input_size, spec=None)
+    max_pool(x, pool_spec) -> (y, flat_indices)
+    max_pool_backward(g, flat_indices, input_size, spec=None)
     avg_pool(x, pool_spec, count_include_pad)
     avg_pool_backward(g, pool_spec, count_include_pad, input_size)
     adaptive_avg_pool(x, output_size);   adaptive_avg_pool_backward(g, input_size)
