@@ -14,31 +14,9 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = [
-    "ConvSpec",
-    "PoolSpec",
-    "functional",
-    "reference",
-    "symbolic",
-    "nn",
-    "testing",
-    "codegen",
-    "gpu",
-    "report",
-    "__version__",
-]
-
-_SUBMODULES = {
-    "functional",
-    "reference",
-    "symbolic",
-    "nn",
-    "testing",
-    "codegen",
-    "gpu",
-    "report",
-    "cpu",
-}
+_SUBMODULES = ("functional", "reference", "symbolic", "nn", "testing", "codegen", "gpu",
+               "report", "cpu")
+__all__ = ["ConvSpec", "PoolSpec", "__version__", *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:

@@ -124,16 +124,29 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
     for s in signals:
         if s.definition is None:
             raise ProofError(f"{s.name} is an input signal: it has no definition to unfold")
+
+    def replace(node: Expr) -> Expr | None:
+        if not (isinstance(node, Indexed) and node.base in by_base):
+            return None
+        signal = by_base[node.base]
+        formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(node.indices))]
+        body = signal.definition(*formals)
+        return substitute(body, dict(zip(formals, node.indices)))
+
+    return _replace_nodes(expr, replace)
+
+
+def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleResult:
+    """Replace, top down, every node for which ``replace`` gives a new expression (the
+    replacement is not searched again); sums keep their bound variables.  Counts the nodes."""
     count = 0
 
     def walk(node: Expr) -> Expr:
         nonlocal count
-        if isinstance(node, Indexed) and node.base in by_base:
+        new = replace(node)
+        if new is not None:
             count += 1
-            signal = by_base[node.base]
-            formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(node.indices))]
-            body = signal.definition(*formals)
-            return substitute(body, dict(zip(formals, node.indices)))
+            return new
         if isinstance(node, ZSum):
             return ZSum(walk(node.body), node.var)
         if not node.args:
@@ -214,21 +227,15 @@ def derivative(expr: Expr, entry: Indexed) -> Expr:
 
 @rule("differentiate", "∂x[f]/∂x[e] = [f = e] (componentwise); linearity, product and chain rules")
 def differentiate(expr: Expr) -> RuleResult:
-    count = 0
 
-    def walk(node: Expr) -> Expr:
-        nonlocal count
-        if isinstance(node, Partial):
-            count += 1
-            # every definition is unfolded first: an entry of a defined signal is not a constant
-            return derivative(unfold_all(walk(node.args[0])), node.args[1])
-        if isinstance(node, ZSum):
-            return ZSum(walk(node.body), node.var)
-        if not node.args:
-            return node
-        return node.func(*(walk(a) for a in node.args))
+    def replace(node: Expr) -> Expr | None:
+        if not isinstance(node, Partial):
+            return None
+        inner, _ = _replace_nodes(node.args[0], replace)
+        # every definition is unfolded first: an entry of a defined signal is not a constant
+        return derivative(unfold_all(inner), node.args[1])
 
-    return walk(expr), count
+    return _replace_nodes(expr, replace)
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,10 +430,15 @@ def antisymmetry(expr: Expr) -> RuleResult:
 
 @rule("decide brackets", "a bracket whose condition is provably true is 1, provably false 0")
 def decide(expr: Expr) -> RuleResult:
+    return settle_brackets(expr, lambda atom: _decided(atom) if isinstance(atom, Bracket) else None)
+
+
+def settle_brackets(expr: Expr, value_of: Callable[[Expr], Expr | None]) -> RuleResult:
+    """Replace each atom that ``value_of`` settles (a bracket known to be 0 or 1) by its value."""
     def rewrite(term: Term) -> Term | None:
         atoms, coeff, changed = [], term.coeff, False
         for atom in term.atoms:
-            value = _decided(atom) if isinstance(atom, Bracket) else None
+            value = value_of(atom)
             if value is None:
                 atoms.append(atom)
             else:

@@ -24,7 +24,7 @@ from sympy import Expr, Mod, S, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
 from .normal import ProofError, Term, linear_coefficient, provably_nonneg, provably_positive
-from .rules import RuleResult, bound_named, follows, map_terms, rule
+from .rules import RuleResult, bound_named, follows, map_terms, rule, settle_brackets
 
 
 def _integer_valued(e: Expr) -> bool:
@@ -146,17 +146,8 @@ def _bounded_value(e: Expr) -> Expr | None:
 
 @rule("remainder bounds", "a bracket decided by 0 ≤ a mod n ≤ n - 1 (n ≥ 1) is 1 or 0")
 def remainder_bounds(expr: Expr) -> RuleResult:
-    def rewrite(term: Term) -> Term | None:
-        atoms, coeff, changed = [], term.coeff, False
-        for atom in term.atoms:
-            value = _bounded_value(atom.args[0]) if isinstance(atom, NonNeg) else None
-            if value is None:
-                atoms.append(atom)
-            else:
-                coeff, changed = coeff * value, True
-        return Term(coeff, tuple(atoms), term.bound) if changed else None
-
-    return map_terms(expr, rewrite)
+    return settle_brackets(
+        expr, lambda atom: _bounded_value(atom.args[0]) if isinstance(atom, NonNeg) else None)
 
 
 def _single_residue(e: Expr) -> tuple[Mod, Expr, Expr] | None:
