@@ -22,6 +22,7 @@ from convproof.codegen.kernels import ConvGeometry
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
 from convproof.gpu.standard import Recorder, relative_error
+from rounding import magnitude
 from strategies import conv_cases, pool_cases
 
 pytestmark = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler with OpenMP")
@@ -51,9 +52,16 @@ def on_emulator(emulator: Emulator, calls: Callable[[], list]) -> list:
         return twice(emulator, through)
 
 
-def close(actual, expected, dtype) -> None:
+def close(actual, expected, dtype, scale: float | None = None) -> None:
+    """Within TOLERANCE of max |expected|, or of the given scale (a sum of |terms|)."""
     assert actual.dtype == dtype
-    assert relative_error(actual, expected) <= TOLERANCE[dtype]
+    assert relative_error(actual, expected, scale) <= TOLERANCE[dtype]
+
+
+def close_to(actual, definition: Callable, operand, dtype) -> None:
+    """actual against a definition linear in one operand, relative to its sum of |terms|."""
+    operand = operand.astype(np.float64)
+    close(actual, definition(operand), dtype, magnitude(definition, operand))
 
 
 def api(name: str, dims: int) -> Callable:
@@ -70,10 +78,19 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
         api("conv{}d", dims)(x, w, b, **options),
         api("conv{}d_input", dims)(x.shape, w, g, **options),
         api("conv{}d_weight", dims)(x, w.shape, g, **options)])
+    close_to_definitions(dtype, options, x, w, b, g, y, dx, dw)
+
+
+def close_to_definitions(dtype, options: dict, x, w, b, g, y, dx, dw, activation=None) -> None:
+    """y, dx, dw against the reference's conv and gradients (y through the activation)."""
     x, w, b, g = (a.astype(np.float64) for a in (x, w, b, g))
-    close(y, reference.conv(x, w, b, **options), dtype)
-    close(dx, reference.conv_input_grad(x.shape, w, g, **options), dtype)
-    close(dw, reference.conv_weight_grad(x, w.shape, g, **options), dtype)
+    forward = activation or (lambda y: y)
+    definitions = [
+        (y, lambda x, w, b: forward(reference.conv(x, w, b, **options)), (x, w, b)),
+        (dx, lambda w, g: reference.conv_input_grad(x.shape, w, g, **options), (w, g)),
+        (dw, lambda x, g: reference.conv_weight_grad(x, w.shape, g, **options), (x, g))]
+    for actual, definition, operands in definitions:
+        close(actual, definition(*operands), dtype, magnitude(definition, *operands))
 
 
 @settings(max_examples=8)
@@ -86,11 +103,8 @@ def test_padding_modes_inside_the_kernels(emulator, case, dtype):
     y, dx, dw = twice(emulator, lambda backend: [
         backend.conv(x, w, geometry, b, "relu"), backend.conv_data_grad(g, w, geometry, case.size),
         backend.conv_weight_grad(x, g, geometry)])
-    options = case.kwargs
-    x, w, b, g = (a.astype(np.float64) for a in (x, w, b, g))
-    close(y, np.maximum(reference.conv(x, w, b, **options), 0), dtype)
-    close(dx, reference.conv_input_grad(x.shape, w, g, **options), dtype)
-    close(dw, reference.conv_weight_grad(x, w.shape, g, **options), dtype)
+    close_to_definitions(dtype, case.kwargs, x, w, b, g, y, dx, dw,
+                         activation=lambda y: np.maximum(y, 0))
 
 
 @settings(max_examples=6)
@@ -101,14 +115,15 @@ def test_transposed_convolution(emulator, case, dtype):
     bias = np.linspace(-1, 1, s.in_channels).astype(dtype)
     options = dict(stride=s.stride, padding=s.pads(case.size), output_padding=s.output_padding,
                    groups=s.groups, dilation=s.dilation, padding_mode=s.padding_mode)
+    operands = [a.astype(np.float64) for a in (g, w, bias)]
+    definition = lambda g, w, bias: reference.conv_transpose(g, w, bias, **options)  # noqa: E731
     try:
-        expected = reference.conv_transpose(g.astype(np.float64), w.astype(np.float64),
-                                            bias.astype(np.float64), **options)
+        expected = definition(*operands)
     except ValueError:  # no output, or a padding the transposed size cannot carry
         return
     (y,) = on_emulator(emulator, lambda: [api("conv_transpose{}d", case.dims)(g, w, bias,
                                                                               **options)])
-    close(y, expected, dtype)
+    close(y, expected, dtype, magnitude(definition, *operands))
 
 
 @settings(max_examples=8)
@@ -125,8 +140,8 @@ def test_max_pooling(emulator, case, dtype):
     expected_y, expected_indices = reference.max_pool(x.astype(np.float64), *args)
     close(y, expected_y, dtype)
     assert np.array_equal(indices, expected_indices)
-    close(dx, reference.max_pool_backward(g.astype(np.float64), x.astype(np.float64), *args),
-          dtype)
+    routed = lambda g: reference.max_pool_backward(g, x.astype(np.float64), *args)  # noqa: E731
+    close_to(dx, routed, g, dtype)
 
 
 @settings(max_examples=6)
@@ -140,9 +155,8 @@ def test_average_pooling(emulator, case, dtype, include):
     y, dx = on_emulator(emulator, lambda: [api("avg_pool{}d", dims)(x, **window),
                                            api("avg_pool{}d_backward", dims)(g, x, **window)])
     args = (s.kernel_size, s.stride, s.padding, s.ceil_mode, include)
-    close(y, reference.avg_pool(x.astype(np.float64), *args), dtype)
-    close(dx, reference.avg_pool_backward(g.astype(np.float64), x.astype(np.float64), *args),
-          dtype)
+    close_to(y, lambda x: reference.avg_pool(x, *args), x, dtype)
+    close_to(dx, lambda g: reference.avg_pool_backward(g, x.astype(np.float64), *args), g, dtype)
 
 
 @settings(max_examples=5)

@@ -24,6 +24,7 @@ from convproof import functional, reference
 from convproof.gpu import standard
 from convproof.gpu.backend import Backend
 from convproof.gpu.launch import Launch
+from rounding import magnitude
 from strategies import conv_cases, pool_cases
 
 CASES = standard.standard_cases()
@@ -102,8 +103,9 @@ def host(array) -> np.ndarray:
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
-def close(actual, expected, tolerance: float) -> None:
-    error = standard.relative_error(host(actual), host(expected))
+def close(actual, expected, tolerance: float, scale: float | None = None) -> None:
+    """Within tolerance of max |expected|, or of the given scale (a sum of |terms|)."""
+    error = standard.relative_error(host(actual), host(expected), scale)
     assert error <= tolerance, f"relative error {error:.3g}"
 
 
@@ -181,12 +183,15 @@ def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype)
     tx, tw, tb = (torch.tensor(a, device="cuda", requires_grad=True) for a in (x, w, b))
     ty = _torch_conv(torch, case, tx, tw, tb)
     ty.backward(torch.tensor(g, device="cuda"))
-    for ours, theirs in ((y, ty), (dx, tx.grad), (dw, tw.grad)):
-        close(ours, theirs.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
-    exact = [a.astype(np.float64) for a in (x, w, b, g)]
-    close(y, reference.conv(exact[0], exact[1], exact[2], **options), REFERENCE_TOLERANCE[dtype])
-    close(dx, reference.conv_input_grad(x.shape, exact[1], exact[3], **options),
-          REFERENCE_TOLERANCE[dtype])
+    x, w, b, g = (a.astype(np.float64) for a in (x, w, b, g))
+    definitions = [
+        (y, ty, lambda x, w, b: reference.conv(x, w, b, **options), (x, w, b)),
+        (dx, tx.grad, lambda w, g: reference.conv_input_grad(x.shape, w, g, **options), (w, g)),
+        (dw, tw.grad, lambda x, g: reference.conv_weight_grad(x, w.shape, g, **options), (x, g))]
+    for ours, theirs, definition, operands in definitions:
+        scale = magnitude(definition, *operands)
+        close(ours, theirs.detach().cpu().numpy(), TORCH_TOLERANCE[dtype], scale)
+        close(ours, definition(*operands), REFERENCE_TOLERANCE[dtype], scale)
 
 
 @pytest.mark.gpu
@@ -201,16 +206,19 @@ def test_transposed_conv_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
     _, w, _, g = case.arrays(dtype)
     options = dict(stride=s.stride, padding=tuple(lo for lo, _ in pads),
                    output_padding=s.output_padding, groups=s.groups, dilation=s.dilation)
+    operands = [a.astype(np.float64) for a in (g, w)]
+    definition = lambda g, w: reference.conv_transpose(g, w, **options)  # noqa: E731
     try:
-        expected = reference.conv_transpose(g.astype(np.float64), w.astype(np.float64), **options)
+        expected = definition(*operands)
     except ValueError:  # no output
         return
+    scale = magnitude(definition, *operands)
     ours = getattr(functional, f"conv_transpose{s.dims}d")(cupy.asarray(g), cupy.asarray(w),
                                                            **options)
     theirs = getattr(torch.nn.functional, f"conv_transpose{s.dims}d")(
         torch.tensor(g, device="cuda"), torch.tensor(w, device="cuda"), **options)
-    close(ours, theirs.cpu().numpy(), TORCH_TOLERANCE[dtype])
-    close(ours, expected, REFERENCE_TOLERANCE[dtype])
+    close(ours, theirs.cpu().numpy(), TORCH_TOLERANCE[dtype], scale)
+    close(ours, expected, REFERENCE_TOLERANCE[dtype], scale)
 
 
 @pytest.mark.gpu
@@ -230,9 +238,12 @@ def test_pooling_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
                                                        return_indices=True, **window)
     close(y, ty.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
     assert np.array_equal(host(index), tindex.cpu().numpy())
+    x64 = x.astype(np.float64)
+    routed = magnitude(lambda g: reference.max_pool_backward(
+        g, x64, s.kernel_size, s.stride, s.padding, s.dilation, s.ceil_mode), g)
     close(getattr(functional, f"max_pool{dims}d_backward")(cg, cx, dilation=s.dilation,
                                                            **window),
-          tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype])
+          tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype], routed)
     if any(d != 1 for d in s.dilation):
         return  # average pooling has no dilation
     for include in (True, False):
@@ -240,9 +251,12 @@ def test_pooling_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
         ty = getattr(torch.nn.functional, f"avg_pool{dims}d")(tx, count_include_pad=include,
                                                               **window)
         ty.backward(torch.tensor(g, device="cuda"))
+        args = (s.kernel_size, s.stride, s.padding, s.ceil_mode, include)
         close(getattr(functional, f"avg_pool{dims}d")(cx, count_include_pad=include, **window),
-              ty.detach().cpu().numpy(), TORCH_TOLERANCE[dtype])
+              ty.detach().cpu().numpy(), TORCH_TOLERANCE[dtype],
+              magnitude(lambda x, args=args: reference.avg_pool(x, *args), x))
         close(getattr(functional, f"avg_pool{dims}d_backward")(cg, cx,
                                                                count_include_pad=include,
                                                                **window),
-              tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype])
+              tx.grad.cpu().numpy(), TORCH_TOLERANCE[dtype],
+              magnitude(lambda g, args=args: reference.avg_pool_backward(g, x64, *args), g))

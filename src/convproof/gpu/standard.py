@@ -394,10 +394,12 @@ def standard_kernels() -> list[Kernel]:
     return list(unique.values())
 
 
-def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
-    """max |actual - expected| / max |expected| over the finite entries; entries equal to the
-    expected ones (-inf of an empty max window too) count as exact, any other non-finite
-    entry (NaN of an unwritten output) and a wrong shape as infinitely wrong."""
+def relative_error(actual: np.ndarray, expected: np.ndarray, scale: float | None = None) -> float:
+    """max |actual - expected| / scale, scale = max |expected| over the finite entries unless
+    given (a sum's rounding error is bounded by the sum of |terms|, which cancellation can make
+    far larger than |expected|); entries equal to the expected ones (-inf of an empty max
+    window too) count as exact, any other non-finite entry (NaN of an unwritten output) and a
+    wrong shape as infinitely wrong."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
@@ -405,7 +407,9 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
     if not np.isfinite(actual[~same]).all() or not np.isfinite(expected[~same]).all():
         return float("inf")
-    scale = np.abs(expected[np.isfinite(expected)]).max(initial=0.0) or 1.0
+    if scale is None:
+        scale = np.abs(expected[np.isfinite(expected)]).max(initial=0.0)
+    scale = scale or 1.0
     difference = np.subtract(actual, expected, out=np.zeros(actual.shape), where=~same)
     return float(np.abs(difference).max(initial=0.0) / scale)
 
