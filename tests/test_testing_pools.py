@@ -214,3 +214,13 @@ def test_every_pooling_fault_is_named_on_random_windows(case, data):
     check = cp.testing.CHECKS[f"{'max' if reduce == 'max' else 'avg'}_pool{s.dims}d"]
     with pytest.raises(EquivalenceError, match=POOL_FAULTS[fault][1]):
         check(pooling(reduce, (fault,), **options), seed=case.seed, trials=1, **options)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_zero_fill_is_found_on_every_draw(seed):
+    """A window reading 3 inputs and 2 padding cells: with normal inputs alone zero fill shows
+    only when all 3 are negative; the all-negative channels of the draw show it every time."""
+    options = dict(kernel_size=5, stride=1, padding=2, dilation=2)
+    with pytest.raises(EquivalenceError, match="you pad with zeros"):
+        cp.testing.check_max_pool(pooling("max", ("zero fill",), **options), 1, seed=seed,
+                                  trials=1, **options)

@@ -201,7 +201,12 @@ class PoolCheck:
         self.name, self.problems = name, problems
 
     def draw(self, model: PoolModel, rng: np.random.Generator) -> Arrays:
-        return (rng.standard_normal((BATCH, model.channels, *model.size)),)
+        """Normal values; for max pooling the odd channels all negative, so that a window
+        reaching into the padding tells -inf padding from zeros on every trial."""
+        x = rng.standard_normal((BATCH, model.channels, *model.size))
+        if model.reduce == "max":
+            x[:, 1::2] = -np.abs(x[:, 1::2])
+        return (x,)
 
     def expected(self, model: PoolModel, args: Arrays) -> tuple[np.ndarray, ...]:
         return (model.predict(args),)
