@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..spec import adaptive_windows
+from . import threads
 from .maxima import Listed, window_max
 
 
@@ -67,8 +68,11 @@ def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
 def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
     """y[b, c, i] = mean of x[b, c, j] over the window of i (a product of per-axis windows)."""
     flat = np.ascontiguousarray(x).reshape(x.shape[0] * x.shape[1], -1)
-    if all(o == 1 for o in output_size):  # global: one sum per plane
-        means = np.einsum("pj->p", flat) * x.dtype.type(1 / flat.shape[1])
+    if all(o == 1 for o in output_size):  # global: one sum per plane, planes over threads
+        means = np.empty(flat.shape[0], dtype=x.dtype)
+        threads.run(lambda planes: np.einsum("pj->p", flat[planes], out=means[planes]),
+                    flat.shape[0], flat.size)
+        means *= x.dtype.type(1 / flat.shape[1])
         return means.reshape(*x.shape[:2], *output_size)
     matrix = _kronecker(x.shape[2:], output_size, x.dtype)
     if matrix is not None:
