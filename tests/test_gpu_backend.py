@@ -207,7 +207,9 @@ def test_transposed_conv_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
     options = dict(stride=s.stride, padding=tuple(lo for lo, _ in pads),
                    output_padding=s.output_padding, groups=s.groups, dilation=s.dilation)
     operands = [a.astype(np.float64) for a in (g, w)]
-    definition = lambda g, w: reference.conv_transpose(g, w, **options)  # noqa: E731
+
+    def definition(g, w):
+        return reference.conv_transpose(g, w, **options)
     try:
         expected = definition(*operands)
     except ValueError:  # no output
