@@ -128,31 +128,15 @@ def convolution_forward():
     read = st.input_index(i, st.k - 1 - m)
     window = st.outputs(o) * st.positions(i) * st.taps(m)
     terms = w[g1, o, c1, m] * grad[b1, g1, o, i]
-    outer = st.batches(b1) * st.group_box(g1) * st.inputs(c1)
     reduced_size = st.transposed_size.subs(st.a, st.unused)
     gathered = zsum(window * terms * eq(j1, read), o, i, m)
     upsampled = zsum(st.outputs(o) * st.taps(m) * w[g1, o, c1, m]
                      * flip_proof.up[b1, g1, o, j1 + st.d * m - flip_proof.before], o, m)
     proof = (
-        Derivation(CONVOLUTION.lhs, "the backward of a true convolution")
-        .by("differentiate",
-            zsum(st.batches(b) * st.group_box(g) * window * st.inputs(c) * w[g, o, c, m]
-                 * grad[b, g, o, i] * st.pixels(read) * eq(b, b1) * eq(g, g1) * eq(c, c1)
-                 * eq(read, j1), b, g, o, i, c, m),
-            "tap m of output i reads x[s·i + d(k - 1 - m) - p]: the delta of all four indices")
-        .by("Kronecker delta",
-            zsum(st.batches(b1) * st.group_box(g) * window * st.inputs(c) * w[g, o, c, m]
-                 * grad[b1, g, o, i] * st.pixels(read) * eq(g, g1) * eq(c, c1) * eq(read, j1),
-                 g, o, i, c, m), "b = b'", var=b)
-        .by("Kronecker delta",
-            zsum(st.batches(b1) * st.group_box(g1) * window * st.inputs(c) * w[g1, o, c, m]
-                 * grad[b1, g1, o, i] * st.pixels(read) * eq(c, c1) * eq(read, j1), o, i, c, m),
-            "g = g'", var=g)
-        .by("Kronecker delta",
-            outer * zsum(window * terms * st.pixels(read) * eq(read, j1), o, i, m),
-            "c = c'", var=c)
-        .back("use the delta", outer * zsum(window * terms * st.pixels(j1) * eq(read, j1), o, i, m),
-              "under the delta the read position is j'", var=j1)
+        flip_proof.through_the_deltas(
+            Derivation(CONVOLUTION.lhs, "the backward of a true convolution"), read,
+            "tap m of output i reads x[s·i + d(k - 1 - m) - p]: the delta of all four indices",
+            "under the delta the read position is j'")
         .by("linearity", BOXES * gathered, "the box of j' leaves the sum")
         .back("division with remainder", BOXES * in_range(j1, reduced_size) * gathered,
               "with a = (n + p + q - d(k - 1) - 1) mod s the transposed size n' is n")

@@ -89,20 +89,20 @@ LENGTH = THEOREM.export(Claim(
 ))
 
 
-@THEOREM.evidence
-def gradient():
+def through_the_deltas(derivation: Derivation, read: sympy.Expr, reads: str,
+                       under: str) -> Derivation:
+    """The derivative in x[b', g', c', j'] of Σ w[g, o, c, m] G[b, g, o, i] x[b, g, c, read]:
+    the delta of all four indices, b, g and c eliminated, then the read position replaced by
+    j' under its delta; ``reads`` and ``under`` say why the first and the last step hold."""
     window = st.outputs(o) * st.positions(i) * st.taps(m)
-    read = st.input_index(i, m)
     terms = w[g1, o, c1, m] * grad[b1, g1, o, i]
     outer = st.batches(b1) * st.group_box(g1) * st.inputs(c1)
-    reduced_size = st.transposed_size.subs(st.a, st.unused)
-    proof = (
-        Derivation(GRADIENT.lhs, "∂⟨corr(x), G⟩/∂x")
+    return (
+        derivation
         .by("differentiate",
             zsum(st.batches(b) * st.group_box(g) * window * st.inputs(c) * w[g, o, c, m]
                  * grad[b, g, o, i] * st.pixels(read)
-                 * eq(b, b1) * eq(g, g1) * eq(c, c1) * eq(read, j1), b, g, o, i, c, m),
-            "∂x[b, g, c, s·i + d·m - p]/∂x[b', g', c', j'] is the delta of all four indices")
+                 * eq(b, b1) * eq(g, g1) * eq(c, c1) * eq(read, j1), b, g, o, i, c, m), reads)
         .by("Kronecker delta",
             zsum(st.batches(b1) * st.group_box(g) * window * st.inputs(c) * w[g, o, c, m]
                  * grad[b1, g, o, i] * st.pixels(read) * eq(g, g1) * eq(c, c1) * eq(read, j1),
@@ -115,7 +115,22 @@ def gradient():
             outer * zsum(window * terms * st.pixels(read) * eq(read, j1), o, i, m),
             "c = c'", var=c)
         .back("use the delta", outer * zsum(window * terms * st.pixels(j1) * eq(read, j1), o, i, m),
-              "under [j' = s·i + d·m - p] the box of the read position is the box of j'", var=j1)
+              under, var=j1)
+    )
+
+
+@THEOREM.evidence
+def gradient():
+    window = st.outputs(o) * st.positions(i) * st.taps(m)
+    read = st.input_index(i, m)
+    terms = w[g1, o, c1, m] * grad[b1, g1, o, i]
+    outer = st.batches(b1) * st.group_box(g1) * st.inputs(c1)
+    reduced_size = st.transposed_size.subs(st.a, st.unused)
+    proof = (
+        through_the_deltas(
+            Derivation(GRADIENT.lhs, "∂⟨corr(x), G⟩/∂x"), read,
+            "∂x[b, g, c, s·i + d·m - p]/∂x[b', g', c', j'] is the delta of all four indices",
+            "under [j' = s·i + d·m - p] the box of the read position is the box of j'")
         .by("linearity", outer * st.pixels(j1) * zsum(window * terms * eq(j1, read), o, i, m),
             "the box of j' does not depend on the sum")
         .back("division with remainder",
