@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
-from convproof.cpu import conv, depthwise, maxima, threads, unfold, winograd
+from convproof.cpu import conv, depthwise, maxima, threads, unfold, winograd, workspace
 from convproof.spec import PADDING_MODES, ConvSpec
 from strategies import ConvCase
 
@@ -235,6 +235,110 @@ def test_threaded_copies_are_exact(shape, rng, monkeypatch):
     row = rng.standard_normal(shape[-1])
     np.testing.assert_array_equal(threads.copy(row, out=np.empty(shape)),
                                   np.broadcast_to(row, shape))
+
+
+@contextlib.contextmanager
+def cut_by_samples() -> Iterator[list[slice]]:
+    """Within the block, every winograd and im2col call is cut by samples over 3 threads (two
+    pool workers and the caller); yields the parts run, in the order they started."""
+    pieces: list[slice] = []
+    run_part = threads._as_part
+
+    def spy(function, piece):
+        pieces.append(piece)
+        return run_part(function, piece)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(threads, "_THREADS", 3)
+        patch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=2))
+        patch.setattr(threads, "_as_part", spy)
+        patch.setattr(conv, "SPLIT_MACS", 0)
+        patch.setattr(conv, "SPLIT_WIDTH", 0)
+        yield pieces
+
+
+def blas_threads() -> list[int]:
+    return [library.get_num_threads() for library in threads._blas_controllers()]
+
+
+@pytest.mark.parametrize("path", ["winograd", "im2col"])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_calls_cut_by_samples_match_the_reference(path, data):
+    """Each thread computing its own samples (float64 within 1e-10, float32 within
+    FLOAT32_RTOL of the reference) leaves BLAS with its thread count."""
+    case = data.draw(path_cases(path).filter(lambda case: case.batch >= 2))
+    expected = _references(case, case.arrays())
+    before = blas_threads()
+    with conv.forced(path), cut_by_samples() as pieces:
+        for dtype, rtol in ((np.float64, 1e-10), (np.float32, FLOAT32_RTOL[path])):
+            for actual, wanted in zip(_passes(case, case.arrays(dtype)), expected):
+                assert actual.dtype == dtype
+                assert_close(actual, wanted, rtol)
+    assert len(pieces) >= 6 and {p.start for p in pieces} >= {0, 1}  # 3 passes x 2 dtypes
+    assert blas_threads() == before
+
+
+def test_cutting_by_samples_needs_threadpoolctl():
+    """The dependency that sets BLAS to one thread per part is there (else no cut happens)."""
+    assert threads._blas_controllers(), "threadpoolctl finds no BLAS library of NumPy's"
+
+
+def test_a_failing_part_gives_blas_its_threads_back():
+    before = blas_threads()
+
+    def part(samples: slice) -> None:
+        assert blas_threads() == [1] * len(before)
+        if samples.start:
+            raise ArithmeticError(f"part {samples}")
+
+    with cut_by_samples(), pytest.raises(ArithmeticError, match="part slice"):
+        threads.each(part, 3)
+    assert blas_threads() == before
+
+
+def test_concurrent_callers_share_the_single_threaded_blas(rng):
+    """Two threads of the caller's, each cutting its call by samples: right results, and
+    BLAS has its thread count back only after both are done."""
+    x = rng.standard_normal((4, 6, 12, 12))
+    w = rng.standard_normal((5, 6, 3, 3))
+    args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    before = blas_threads()
+    with cut_by_samples() as pieces, threads.ThreadPoolExecutor(2) as callers:
+        results = list(callers.map(lambda _: conv.correlate(x, w, *args), range(4)))
+    for y in results:
+        assert_close(y, reference.conv(x, w, padding=1), 1e-12)
+    assert len(pieces) == 4 * 3 and blas_threads() == before
+
+
+def test_clear_frees_the_scratch_of_every_thread(rng):
+    """After a call cut by samples the worker threads hold scratch arrays too; clear() drops
+    them all."""
+    x, w = rng.standard_normal((3, 4, 10, 10)), rng.standard_normal((4, 4, 3, 3))
+    with cut_by_samples() as pieces:
+        conv.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+        holders = [cache for cache in workspace._EVERY_CACHE if cache.arrays]
+        assert len(pieces) == 3 and len(holders) >= 2  # the caller and a worker at least
+        workspace.clear()
+        assert not any(cache.arrays for cache in workspace._EVERY_CACHE)
+
+
+@pytest.mark.parametrize("path, shape, channels, cut", [
+    ("winograd", (8, 64, 56, 56), 64, True),
+    ("winograd", (32, 512, 7, 7), 512, False),      # 784 positions a thread, 512 channels
+    ("im2col", (8, 3, 112, 112), 64, True),
+    ("pointwise", (8, 64, 56, 56), 256, False),     # one GEMM: BLAS threads do better
+    ("winograd", (1, 64, 56, 56), 64, False),       # one sample
+    ("winograd", (8, 2, 6, 6), 2, False),           # too little work
+])
+def test_which_calls_are_cut_by_samples(path, shape, channels, cut, monkeypatch):
+    monkeypatch.setattr(threads, "_THREADS", 2)
+    monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=1))
+    batch, in_channels, *out_size = shape
+    kernel = (1, 1) if path == "pointwise" else (3, 3)
+    problem = conv.Problem(batch, in_channels, channels, kernel, tuple(out_size), (1, 1),
+                           (1, 1), 1)
+    assert conv._by_samples(conv.PATHS[path], problem) == cut
 
 
 # --------------------------------------------------------------------------------------------

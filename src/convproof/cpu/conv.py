@@ -12,11 +12,17 @@ The first path in that order that fits and that its cost rule prefers computes t
 ``path=`` forces one by name, and a path that cannot compute the problem is refused with a
 ValueError naming it and the problem; ``with forced(name):`` makes every call that the path
 can compute take it (the tests run every path through the functional API this way).
+
+A large winograd or im2col call is cut by samples over the threads (:func:`threads.each`):
+each thread runs the whole chain of copies and GEMMs for its samples with a single-threaded
+BLAS, which beats one chain whose GEMMs use every thread and whose copies wait for each other
+(1.1-1.8x on 2 cores, benchmarks/NOTES.md); the weight gradient sums the parts' results.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,9 +31,14 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import Pads
-from . import depthwise, im2col, pointwise, unfold, winograd
+from . import depthwise, im2col, pointwise, threads, unfold, winograd
 
 OPERATIONS = ("correlate", "correlate_input_grad", "correlate_weight_grad")
+
+SPLIT_MACS = 1 << 22
+"""Calls of fewer multiply-adds are not cut by samples (their BLAS and copies still use the
+threads); nor are those whose GEMMs would be narrower than SPLIT_WIDTH (see _by_samples)."""
+SPLIT_WIDTH = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,12 @@ class Problem:
         """Output positions over the whole batch."""
         return self.batch * math.prod(self.out_size)
 
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of the direct sum."""
+        per_position = self.in_channels // self.groups * math.prod(self.kernel_size)
+        return self.positions * self.out_channels * per_position
+
     def describe(self) -> str:
         return (f"kernel {self.kernel_size}, stride {self.stride}, dilation {self.dilation}, "
                 f"groups {self.groups}, {self.in_channels} -> {self.out_channels} channels")
@@ -65,6 +82,9 @@ class Path:
     fits: Callable[[Problem], bool]
     prefers: Callable[[Problem], bool] = lambda problem: True
     operations: tuple[str, ...] = OPERATIONS
+    by_samples: bool = False
+    """Cut the batch over the threads (its functions then take ``out=`` in the forward and
+    the input gradient); else one call whose BLAS and copies use the threads."""
 
 
 PATHS: dict[str, Path] = {path.name: path for path in (
@@ -72,8 +92,8 @@ PATHS: dict[str, Path] = {path.name: path for path in (
     Path("depthwise", depthwise, lambda p: depthwise.applies(
         p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups))),
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
-         _winograd_preferred),
-    Path("im2col", im2col, lambda p: True),
+         _winograd_preferred, by_samples=True),
+    Path("im2col", im2col, lambda p: True, by_samples=True),
 )}
 
 
@@ -111,6 +131,19 @@ def choose(problem: Problem, operation: str, path: str | None = None) -> Path:
     return chosen
 
 
+def _by_samples(path: Path, problem: Problem) -> bool:
+    """Whether to cut the batch over the threads (:func:`threads.each`): for a path whose
+    chain of copies and GEMMs gains from it, when each thread gets a sample, enough
+    multiply-adds to repay the start, and GEMMs at least SPLIT_WIDTH times wider (positions)
+    than tall (channels): narrower ones run slower on one thread each than whole on all, and
+    every thread pays the weights' transform."""
+    if not (path.by_samples and problem.macs >= SPLIT_MACS and threads.splits(problem.batch)):
+        return False
+    per_thread = problem.positions // len(threads.parts(problem.batch))
+    channels = max(problem.in_channels, problem.out_channels) // problem.groups
+    return per_thread >= SPLIT_WIDTH * channels
+
+
 def _problem(batch: int, in_channels: int, out_channels: int, kernel_size: Sequence[int],
              out_size: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
              groups: int) -> Problem:
@@ -125,8 +158,13 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     out_size = unfold.window_count(padded, w.shape[2:], stride, dilation)
     problem = _problem(x.shape[0], x.shape[1], w.shape[0], w.shape[2:], out_size, stride,
                        dilation, groups)
-    return choose(problem, "correlate", path).module.correlate(x, w, stride, pads, dilation,
-                                                               groups)
+    chosen = choose(problem, "correlate", path)
+    if not _by_samples(chosen, problem):
+        return chosen.module.correlate(x, w, stride, pads, dilation, groups)
+    y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
+    threads.each(lambda samples: chosen.module.correlate(
+        x[samples], w, stride, pads, dilation, groups, out=y[samples]), x.shape[0])
+    return y
 
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
@@ -140,7 +178,13 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     problem = _problem(g.shape[0], w.shape[1] * groups, w.shape[0], w.shape[2:], g.shape[2:],
                        stride, dilation, groups)
     chosen = choose(problem, "correlate_input_grad", path)
-    return chosen.module.correlate_input_grad(g, w, stride, pads, dilation, groups, input_size)
+    if not _by_samples(chosen, problem):
+        return chosen.module.correlate_input_grad(g, w, stride, pads, dilation, groups,
+                                                  input_size)
+    z = np.empty((g.shape[0], problem.in_channels, *input_size), dtype=g.dtype)
+    threads.each(lambda samples: chosen.module.correlate_input_grad(
+        g[samples], w, stride, pads, dilation, groups, input_size, out=z[samples]), g.shape[0])
+    return z
 
 
 def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
@@ -150,4 +194,9 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     problem = _problem(x.shape[0], x.shape[1], g.shape[1], kernel_size, g.shape[2:], stride,
                        dilation, groups)
     chosen = choose(problem, "correlate_weight_grad", path)
-    return chosen.module.correlate_weight_grad(x, g, stride, pads, dilation, groups, kernel_size)
+    if not _by_samples(chosen, problem):
+        return chosen.module.correlate_weight_grad(x, g, stride, pads, dilation, groups,
+                                                   kernel_size)
+    partials = threads.each(lambda samples: chosen.module.correlate_weight_grad(
+        x[samples], g[samples], stride, pads, dilation, groups, kernel_size), x.shape[0])
+    return functools.reduce(np.add, partials)

@@ -43,12 +43,14 @@ def _position_bytes(in_channels: int, out_channels: int, kernel_size: Sequence[i
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-              dilation: Sequence[int], groups: int) -> np.ndarray:
-    """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
+              dilation: Sequence[int], groups: int, out: np.ndarray | None = None
+              ) -> np.ndarray:
+    """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded),
+    into ``out`` if given."""
     view = unfold.window_view(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
     batch, out_size = x.shape[0], view.shape[2:2 + len(stride)]
     weights = _weight_matrix(w, groups)
-    y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype)
+    y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
     for samples, rows in unfold.blocks(batch, out_size, step):
         product = workspace.matmul("product", weights,
@@ -76,9 +78,10 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
 
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-                         dilation: Sequence[int], groups: int,
-                         input_size: Sequence[int]) -> np.ndarray:
-    """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped to ``input_size``.
+                         dilation: Sequence[int], groups: int, input_size: Sequence[int],
+                         out: np.ndarray | None = None) -> np.ndarray:
+    """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped to ``input_size``
+    (into ``out`` if given).
 
     Positions of z_pad that no window reaches (the rows the floor rule dropped, or the
     output_padding of a transposed conv) stay zero.
@@ -101,7 +104,9 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
             target = tuple(unfold.strided(d * m + s * i0, count, s) for d, m, s, i0, count
                            in zip(dilation, tap, stride, first, positions))
             z_pad[(samples, slice(None), *target)] += cols[(slice(None), slice(None), *tap)]
-    if all(lo == 0 and hi == 0 for lo, hi in pads):
-        return z_pad
     crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
-    return np.ascontiguousarray(z_pad[(slice(None), slice(None), *crop)])
+    z = z_pad[(slice(None), slice(None), *crop)]
+    if out is not None:
+        np.copyto(out, z)
+        return out
+    return np.ascontiguousarray(z)

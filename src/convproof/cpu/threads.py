@@ -5,31 +5,46 @@ NumPy releases the GIL inside its copy and ufunc loops, so the layout changes of
 depthwise taps) can run on every core, as the BLAS GEMMs beside them do, instead of on one.
 Work is cut along an axis long enough to give every thread a part; every part is computed
 exactly as the whole would be (the result is the same bits whatever the number of threads).
+
+A whole layer can also be cut by samples (:func:`each`): every thread then runs the complete
+chain of copies and GEMMs for its samples with a single-threaded BLAS, so no thread waits for
+the other between two library calls and each works in its own core's cache.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 MIN_ELEMENTS = 1 << 16
 """Copies smaller than this run on the calling thread alone."""
 
 
+@functools.cache
+def _blas_controllers() -> tuple:
+    """threadpoolctl's handles on NumPy's BLAS: the loaded BLAS libraries that NumPy's wheel
+    carries where it carries one (another package's BLAS, such as SciPy's, is left alone),
+    else every loaded one; empty when none is found (then no call is cut by samples)."""
+    loaded = ThreadpoolController().select(user_api="blas").lib_controllers
+    home = os.path.dirname(np.__file__)
+    folders = (home, home + ".libs")  # numpy/ and, in a wheel, numpy.libs/
+    own = [lib for lib in loaded if os.path.dirname(lib.filepath).startswith(folders)]
+    return tuple(own or loaded)
+
+
 def count() -> int:
-    """The threads to use: NumPy's BLAS threads where threadpoolctl can tell, else the cores
-    this process may run on."""
-    try:
-        from threadpoolctl import threadpool_info
-        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-        if blas:
-            return max(1, blas[0])
-    except ImportError:
-        pass
+    """The threads to use: NumPy's BLAS threads where threadpoolctl finds its library, else
+    the cores this process may run on."""
+    blas = [library.get_num_threads() for library in _blas_controllers()]
+    if blas:
+        return max(1, blas[0])
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
@@ -39,6 +54,19 @@ _THREADS = count()
 _POOL = ThreadPoolExecutor(max_workers=_THREADS - 1) if _THREADS > 1 else None
 if _POOL is not None:
     atexit.register(_POOL.shutdown, wait=False)
+
+
+_LOCAL = threading.local()
+"""``inside``: this thread runs one part of :func:`each` (its copies are not split again)."""
+
+
+def _inside() -> bool:
+    return getattr(_LOCAL, "inside", False)
+
+
+def sharing() -> int:
+    """How many parts of :func:`each` run at once beside this thread's (1 outside of one)."""
+    return _THREADS if _inside() else 1
 
 
 def _split_axis(shape: tuple[int, ...]) -> int | None:
@@ -56,7 +84,7 @@ def run(function: Callable[[slice], None], length: int, elements: int = MIN_ELEM
     """function(part) for the parts of [0, length), one per thread, all done on return; on
     the calling thread alone when the work is smaller than MIN_ELEMENTS ``elements``."""
     pieces = parts(length)
-    if _POOL is None or len(pieces) < 2 or elements < MIN_ELEMENTS:
+    if _POOL is None or len(pieces) < 2 or elements < MIN_ELEMENTS or _inside():
         for piece in pieces:
             function(piece)
         return
@@ -72,9 +100,72 @@ def copy(source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         out = np.empty(source.shape, dtype=source.dtype)
     source = np.broadcast_to(source, out.shape)
     axis = _split_axis(out.shape)
-    if _POOL is None or out.size < MIN_ELEMENTS or axis is None:
+    if _POOL is None or out.size < MIN_ELEMENTS or axis is None or _inside():
         np.copyto(out, source)
         return out
     lead = (slice(None),) * axis
     run(lambda part: np.copyto(out[(*lead, part)], source[(*lead, part)]), out.shape[axis])
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# One part of a layer per thread, each with a single-threaded BLAS
+# --------------------------------------------------------------------------------------------
+
+class _SerialBlas:
+    """Within ``with SERIAL_BLAS:``, BLAS runs every call on the calling thread (a
+    process-wide setting of the library, so the callers that are inside are counted and the
+    last one out gives BLAS its thread count back)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.saved: list[int] = []
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.inside == 0:
+                self.saved = [library.get_num_threads() for library in _blas_controllers()]
+                for library in _blas_controllers():
+                    library.set_num_threads(1)
+            self.inside += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self.lock:
+            self.inside -= 1
+            if self.inside == 0:
+                for library, saved in zip(_blas_controllers(), self.saved):
+                    library.set_num_threads(saved)
+
+
+SERIAL_BLAS = _SerialBlas()
+
+
+def _as_part(function: Callable[[slice], object], piece: slice) -> object:
+    _LOCAL.inside = True
+    try:
+        return function(piece)
+    finally:
+        _LOCAL.inside = False
+
+
+def splits(length: int) -> bool:
+    """Whether :func:`each` would run more than one part of [0, length) at once."""
+    return (_POOL is not None and length >= 2 and not _inside()
+            and bool(_blas_controllers()))
+
+
+def each(function: Callable[[slice], object], length: int) -> list:
+    """[function(part) for the parts of [0, length)], one part per thread, each run with a
+    single-threaded BLAS and unsplit copies; in order on the calling thread alone when
+    :func:`splits` says no."""
+    if not splits(length):
+        return [function(slice(0, length))]
+    pieces = parts(length)
+    with SERIAL_BLAS:
+        futures = [_POOL.submit(_as_part, function, piece) for piece in pieces[1:]]
+        try:
+            first = _as_part(function, pieces[0])
+        finally:
+            wait(futures)  # every part is over before BLAS gets its threads back
+        return [first] + [future.result() for future in futures]

@@ -17,10 +17,11 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import workspace
+from . import threads, workspace
 
 UNFOLD_BUFFER_BYTES = 64 * 2**20
-"""Upper bound on one unfold buffer (and on the GEMM blocks beside it), in bytes."""
+"""Upper bound on one unfold buffer (and on the GEMM blocks beside it), in bytes; shared by
+the threads when a call is cut by samples (:func:`threads.each`)."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
@@ -52,12 +53,13 @@ def strided(start: int, count: int, step: int) -> slice:
 
 def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int
            ) -> Iterator[tuple[slice, slice]]:
-    """(samples, rows of the first output axis) blocks of at most UNFOLD_BUFFER_BYTES each.
+    """(samples, rows of the first output axis) blocks of at most UNFOLD_BUFFER_BYTES each
+    (of an equal share of it on each thread of :func:`threads.each`).
 
     A block never holds less than one row of one sample, however large that row is.
     """
     row_bytes = max(1, bytes_per_position * math.prod(out_size[1:]))
-    rows_per_block = max(1, UNFOLD_BUFFER_BYTES // row_bytes)
+    rows_per_block = max(1, UNFOLD_BUFFER_BYTES // threads.sharing() // row_bytes)
     rows = out_size[0]
     if rows_per_block >= rows:
         samples = rows_per_block // rows

@@ -210,13 +210,15 @@ def _out_size(size: Sequence[int], pads: Pads, dilation: Sequence[int]) -> tuple
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-              dilation: Sequence[int], groups: int, tile: int = TILE) -> np.ndarray:
+              dilation: Sequence[int], groups: int, tile: int = TILE,
+              out: np.ndarray | None = None) -> np.ndarray:
     """y[b, o, i] = Σ_{c', m} w[o, c', m] x_pad[b, g Ci + c', i + d·m] for a 3x3 kernel and
-    stride 1, by F(tile x tile, 3 x 3); ``pads`` may be negative (a crop)."""
+    stride 1, by F(tile x tile, 3 x 3), into ``out`` if given; ``pads`` may be negative (a
+    crop)."""
     if tuple(dilation) == (1, 1):
-        return _correlate(x, w, pads, groups, tile)
+        return _correlate(x, w, pads, groups, tile, out=out)
     out_size = _out_size(x.shape[2:], pads, dilation)
-    y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
+    y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     for inputs, phase_pads, outputs in _phases(x.shape[2:], pads, dilation, out_size):
         _correlate(x[(Ellipsis, *inputs)], w, phase_pads, groups, tile,
                    out=y[(Ellipsis, *outputs)])
@@ -254,9 +256,10 @@ def swap_and_flip(w: np.ndarray, groups: int) -> np.ndarray:
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
                          dilation: Sequence[int], groups: int, input_size: Sequence[int],
-                         tile: int = TILE) -> np.ndarray:
+                         tile: int = TILE, out: np.ndarray | None = None) -> np.ndarray:
     """Aᵀ g of the stride-1 3x3 correlation: correlate(g, swap_and_flip(w)) with the padding
     (d(k - 1) - p_lo, n + p_lo - o) per axis, which gives exactly the ``input_size`` rows."""
     grad_pads = tuple((d * (KERNEL - 1) - lo, n + lo - o)
                       for n, o, (lo, _), d in zip(input_size, g.shape[2:], pads, dilation))
-    return correlate(g, swap_and_flip(w, groups), stride, grad_pads, dilation, groups, tile)
+    return correlate(g, swap_and_flip(w, groups), stride, grad_pads, dilation, groups, tile,
+                     out=out)

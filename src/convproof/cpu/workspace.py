@@ -5,12 +5,13 @@ zeroes each page): for the tile buffers of one F(4x4, 3x3) call (~50 MB) that wa
 the time.  The paths therefore take their internal buffers (never their results) from here:
 an array of a given role, shape and dtype is allocated once and reused while it stays among
 the most recently used ones, ``LIMIT_BYTES`` in all per thread (as a GPU library keeps its
-workspace).  :func:`clear` gives the memory back.
+workspace).  :func:`clear` gives the memory of every thread back.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -19,13 +20,24 @@ import numpy as np
 LIMIT_BYTES = 256 * 2**20
 """The most scratch memory one thread keeps between calls."""
 
+
+class _Cache:
+    """One thread's scratch arrays, most recently used last."""
+
+    def __init__(self) -> None:
+        self.arrays: OrderedDict = OrderedDict()
+
+
 _LOCAL = threading.local()
+_EVERY_CACHE: weakref.WeakSet[_Cache] = weakref.WeakSet()
+"""The caches of the living threads (a thread's goes with it), for :func:`clear`."""
 
 
 def _cache() -> OrderedDict:
-    if not hasattr(_LOCAL, "arrays"):
-        _LOCAL.arrays = OrderedDict()
-    return _LOCAL.arrays
+    if not hasattr(_LOCAL, "cache"):
+        _LOCAL.cache = _Cache()
+        _EVERY_CACHE.add(_LOCAL.cache)
+    return _LOCAL.cache.arrays
 
 
 def scratch(role: str, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
@@ -57,5 +69,7 @@ def matmul(role: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def clear() -> None:
-    """Forget every scratch array of this thread."""
-    _cache().clear()
+    """Forget the scratch arrays of every thread (the worker threads of a call cut by samples
+    keep theirs too); a call running meanwhile keeps the arrays it holds."""
+    for cache in list(_EVERY_CACHE):
+        cache.arrays = OrderedDict()
