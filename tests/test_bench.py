@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -32,6 +33,7 @@ def no_waiting(monkeypatch):
     """The tests do not wait for a quiet machine, nor for threads to settle."""
     monkeypatch.setattr(bench, "PATIENCE", 0.0)
     monkeypatch.setattr(bench, "SETTLE", 0.0)
+    monkeypatch.setattr(bench, "WARMUP", 0.0)
 
 
 def test_the_runner_prints_the_command_the_setting_and_every_row(capsys):
@@ -82,6 +84,16 @@ def test_time_pair_in_two_rounds_of_alternating_order(monkeypatch):
     times = bench.time_pair(ours, peer, repeats=3, warmup=1)
     assert [len(t) for t in times] == [3, 3]
     assert calls == ["ours"] * 3 + ["peer"] * 3 + ["peer"] * 2 + ["ours"] * 2
+
+
+def test_warm_up_lasts_warmup_seconds(monkeypatch):
+    """Untimed calls go on until WARMUP seconds have passed (and at least ``warmup`` of them)."""
+    monkeypatch.setattr(bench, "WARMUP", 0.05)
+    started = time.perf_counter()
+    times = bench.time_pair(lambda: time.sleep(0.001), lambda: None, repeats=2, warmup=1)
+    assert [len(t) for t in times] == [2, 2]
+    # 4 warm-ups of 0.05 s at least; a single call each would take ~0.004 s in all
+    assert time.perf_counter() - started >= 4 * 0.05
 
 
 def test_peak_memory_of_a_call():

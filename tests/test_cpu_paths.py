@@ -241,6 +241,8 @@ def test_threaded_copies_are_exact(shape, rng, monkeypatch):
 def cut_by_samples() -> Iterator[list[slice]]:
     """Within the block, every winograd and im2col call is cut by samples over 3 threads (two
     pool workers and the caller); yields the parts run, in the order they started."""
+    if not threads._blas_controllers():
+        pytest.skip("threadpoolctl finds no BLAS library here, so no call is cut by samples")
     pieces: list[slice] = []
     run_part = threads._as_part
 
@@ -279,9 +281,16 @@ def test_calls_cut_by_samples_match_the_reference(path, data):
     assert blas_threads() == before
 
 
-def test_cutting_by_samples_needs_threadpoolctl():
-    """The dependency that sets BLAS to one thread per part is there (else no cut happens)."""
-    assert threads._blas_controllers(), "threadpoolctl finds no BLAS library of NumPy's"
+def test_no_cut_without_a_blas_to_limit(rng, monkeypatch):
+    """Where threadpoolctl finds no BLAS library (so none can be set to one thread), calls
+    run whole."""
+    x, w = rng.standard_normal((3, 4, 10, 10)), rng.standard_normal((4, 4, 3, 3))
+    with cut_by_samples() as pieces:
+        monkeypatch.setattr(threads, "_blas_controllers", lambda: ())
+        assert not threads.splits(3)
+        y = conv.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert pieces == []
+    assert_close(y, reference.conv(x, w, padding=1), 1e-12)
 
 
 def test_a_failing_part_gives_blas_its_threads_back():

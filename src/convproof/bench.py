@@ -4,8 +4,9 @@
 
 Every figure is a pair: this project's function and PyTorch's, called on the same arrays, on the
 same threads (``torch.set_num_threads`` = NumPy's BLAS threads), in two rounds of alternating
-order after warm-up, each side timed after a pause that lets the other library's worker
-threads stop spinning (:func:`time_pair`); each time is the median of the repeats.  A row
+order, each side timed after a pause that lets the other library's worker threads stop
+spinning and after ``WARMUP`` seconds of untimed calls (:func:`time_pair`); each time is the
+median of the repeats.  A row
 states
 
     ratio = t_torch / t_ours          (> 1: faster than PyTorch)
@@ -36,6 +37,7 @@ import contextlib
 import ctypes
 import datetime
 import importlib
+import itertools
 import json
 import math
 import os
@@ -55,6 +57,7 @@ from .spec import ConvSpec, PoolSpec
 NOISE = 0.25
 RETRIES = 2
 SETTLE = 0.25
+WARMUP = 0.2
 QUIET = 0.2
 PATIENCE = 60.0
 Thunk = Callable[[], Any]
@@ -160,14 +163,19 @@ def time_pair(ours: Thunk, peer: Thunk, repeats: int, warmup: int = 1
 
     In a round each side gets ``SETTLE`` seconds without calls (the other library's worker
     threads stop spinning: OpenBLAS's keep a core busy for ~0.2 s after a GEMM, which slows
-    PyTorch 2x when it runs right after), ``warmup`` untimed calls, then its share of the
-    repeats back to back, as in a training loop that calls one library.
+    PyTorch 2x when it runs right after), untimed calls for ``WARMUP`` seconds (``warmup``
+    calls at least: after the pause a thread pool's second core needs ~0.1 s of work before
+    it runs at speed), then its share of the repeats back to back, as in a training loop
+    that calls one library.
     """
     times: tuple[list[float], list[float]] = ([], [])
     for round_, order in enumerate((((0, ours), (1, peer)), ((1, peer), (0, ours)))):
         for side, thunk in order:
             time.sleep(SETTLE)
-            for _ in range(warmup):
+            warm_until = time.perf_counter() + WARMUP
+            for count in itertools.count():
+                if count >= warmup and time.perf_counter() >= warm_until:
+                    break
                 thunk()
             for _ in range((repeats + 1 - round_) // 2):
                 started = time.perf_counter()
