@@ -239,8 +239,9 @@ def test_threaded_copies_are_exact(shape, rng, monkeypatch):
 
 @contextlib.contextmanager
 def cut_by_samples() -> Iterator[list[slice]]:
-    """Within the block, every winograd and im2col call is cut by samples over 3 threads (two
-    pool workers and the caller); yields the parts run, in the order they started."""
+    """Within the block, every winograd, im2col and depthwise call is cut by samples over 3
+    threads (two pool workers and the caller); yields the parts run, in the order they
+    started."""
     if not threads._blas_controllers():
         pytest.skip("threadpoolctl finds no BLAS library here, so no call is cut by samples")
     pieces: list[slice] = []
@@ -263,7 +264,7 @@ def blas_threads() -> list[int]:
     return [library.get_num_threads() for library in threads._blas_controllers()]
 
 
-@pytest.mark.parametrize("path", ["winograd", "im2col"])
+@pytest.mark.parametrize("path", ["winograd", "im2col", "depthwise"])
 @settings(max_examples=15)
 @given(data=st.data())
 def test_calls_cut_by_samples_match_the_reference(path, data):
@@ -320,6 +321,28 @@ def test_concurrent_callers_share_the_single_threaded_blas(rng):
     assert len(pieces) == 4 * 3 and blas_threads() == before
 
 
+@pytest.mark.parametrize("path", ["winograd", "im2col", "depthwise"])
+def test_results_into_a_given_array(path, rng):
+    """``out=`` of the forward and the input gradient, also a strided view of a larger array."""
+    x = rng.standard_normal((2, 4, 9, 8))
+    w = rng.standard_normal((4, 1, 3, 3)) if path == "depthwise" else rng.standard_normal(
+        (5, 4, 3, 3))
+    groups = 4 if path == "depthwise" else 1
+    args = ((1, 1), ((1, 0), (2, 1)), (1, 1), groups)
+    module = conv.PATHS[path].module
+    y = reference.conv(x, w, padding=args[1], groups=groups)
+    g = rng.standard_normal(y.shape)
+    z = reference.conv_input_grad(x.shape, w, g, padding=args[1], groups=groups)
+    for expected, compute in ((y, lambda out: module.correlate(x, w, *args, out=out)),
+                              (z, lambda out: module.correlate_input_grad(
+                                  g, w, *args, x.shape[2:], out=out))):
+        holder = np.zeros((*expected.shape[:-1], expected.shape[-1] + 2))
+        for out in (np.empty(expected.shape), holder[..., 1:-1]):
+            assert compute(out) is out
+            assert_close(out, expected, 1e-12)
+        assert not holder[..., 0].any() and not holder[..., -1].any()
+
+
 def test_clear_frees_the_scratch_of_every_thread(rng):
     """After a call cut by samples the worker threads hold scratch arrays too; clear() drops
     them all."""
@@ -334,6 +357,7 @@ def test_clear_frees_the_scratch_of_every_thread(rng):
 
 @pytest.mark.parametrize("path, shape, channels, cut", [
     ("winograd", (8, 64, 56, 56), 64, True),
+    ("depthwise", (8, 128, 56, 56), 128, True),
     ("winograd", (32, 512, 7, 7), 512, False),      # 784 positions a thread, 512 channels
     ("im2col", (8, 3, 112, 112), 64, True),
     ("pointwise", (8, 64, 56, 56), 256, False),     # one GEMM: BLAS threads do better
@@ -345,8 +369,9 @@ def test_which_calls_are_cut_by_samples(path, shape, channels, cut, monkeypatch)
     monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=1))
     batch, in_channels, *out_size = shape
     kernel = (1, 1) if path == "pointwise" else (3, 3)
+    groups = in_channels if path == "depthwise" else 1
     problem = conv.Problem(batch, in_channels, channels, kernel, tuple(out_size), (1, 1),
-                           (1, 1), 1)
+                           (1, 1), groups)
     assert conv._by_samples(conv.PATHS[path], problem) == cut
 
 

@@ -30,8 +30,9 @@ from . import threads, workspace
 from .padding import canvas
 from .unfold import window_count
 
-BLOCK_BYTES = 2**20
-"""Bytes of output per block of channel planes (one plane at least)."""
+BLOCK_BYTES = 2 * 2**20
+"""Bytes of output per block of channel planes (one plane at least): fewer, longer sweeps
+beat blocks that fit the 1 MiB L2 of a core here (each NumPy call costs microseconds)."""
 
 
 def applies(in_channels: int, groups: int, weight_shape: Sequence[int]) -> bool:
@@ -54,7 +55,8 @@ class Phases:
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
         self.pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]
         self.length = self.out_size[0] * self.pitches[0]
-        tail = self.offset(tuple(k - 1 for k in kernel))[1] + self.pitches[0]
+        self.tap_offsets = [self.offset(tap) for tap in np.ndindex(*kernel)]
+        tail = self.tap_offsets[-1][1] + self.pitches[0]
         planes, area = x.shape[0] * x.shape[1], math.prod(self.sizes)
         self.flat = workspace.scratch("phases", (math.prod(stride), planes, area + tail),
                                       x.dtype)
@@ -75,10 +77,11 @@ class Phases:
         component = np.ravel_multi_index([r for _, r in parts], self.stride)
         return int(component), sum(q * p for (q, _), p in zip(parts, self.pitches))
 
-    def tap(self, tap: Sequence[int], planes: slice) -> np.ndarray:
-        """x_pad[plane, s·i + d·m] for every output i on the pitch grid: (planes, length)."""
-        component, start = self.offset(tap)
-        return self.flat[component, planes, start:start + self.length]
+    def taps(self, planes: slice) -> list[np.ndarray]:
+        """x_pad[plane, s·i + d·m] for every output i on the pitch grid, (planes, length),
+        for each tap m of the kernel in row-major order."""
+        return [self.flat[component, planes, start:start + self.length]
+                for component, start in self.tap_offsets]
 
     def crop(self, wide: np.ndarray) -> np.ndarray:
         """(..., length) on the pitch grid -> (..., *out_size), a view."""
@@ -93,9 +96,26 @@ def _plane_blocks(planes: slice, plane_bytes: int) -> list[slice]:
             for start in range(planes.start, planes.stop, step)]
 
 
+def _planes(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``out`` as an array of ``shape`` (a view) where it is C-contiguous, else a new one."""
+    if out is not None and out.flags.c_contiguous:
+        return out.reshape(shape)
+    return np.empty(shape, dtype=dtype)
+
+
+def _result(planes: np.ndarray, out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """The result of ``shape`` computed into ``planes``, in ``out`` if one was given."""
+    if out is None:
+        return planes.reshape(shape)
+    if not np.shares_memory(planes, out):
+        np.copyto(out, planes.reshape(shape))
+    return out
+
+
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-              dilation: Sequence[int], groups: int) -> np.ndarray:
-    """y[b, c M + j, i] = Σ_m w[c M + j, 0, m] x_pad[b, c, s·i + d·m]."""
+              dilation: Sequence[int], groups: int, out: np.ndarray | None = None
+              ) -> np.ndarray:
+    """y[b, c M + j, i] = Σ_m w[c M + j, 0, m] x_pad[b, c, s·i + d·m], into ``out`` if given."""
     batch, channels = x.shape[:2]
     kernel_size = w.shape[2:]
     phases = Phases(np.ascontiguousarray(x), pads, stride, kernel_size, dilation)
@@ -104,7 +124,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     weights = np.broadcast_to(w.reshape(1, channels, multiplier, -1),
                               (batch, channels, multiplier, math.prod(kernel_size)))
     weights = weights.reshape(batch * channels, multiplier, -1)
-    y = np.empty((batch * channels, multiplier, *phases.out_size), dtype=x.dtype)
+    y = _planes(out, (batch * channels, multiplier, *phases.out_size), x.dtype)
 
     def part(planes: slice) -> None:
         blocks = _plane_blocks(planes, multiplier * phases.length * x.dtype.itemsize)
@@ -113,21 +133,22 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
         term = workspace.scratch("term", block.shape, x.dtype)
         for rows in blocks:
             count = rows.stop - rows.start
-            for index, tap in enumerate(np.ndindex(*kernel_size)):
-                np.multiply(phases.tap(tap, rows)[:, None], weights[rows, :, index:index + 1],
+            for index, values in enumerate(phases.taps(rows)):
+                np.multiply(values[:, None], weights[rows, :, index:index + 1],
                             out=term[:count] if index else block[:count])
                 if index:
                     block[:count] += term[:count]
             np.copyto(y[rows], phases.crop(block[:count]))
 
     threads.run(part, batch * channels, y.size)
-    return y.reshape(batch, channels * multiplier, *phases.out_size)
+    return _result(y, out, (batch, channels * multiplier, *phases.out_size))
 
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
-                         dilation: Sequence[int], groups: int,
-                         input_size: Sequence[int]) -> np.ndarray:
-    """Aᵀ g: z_pad[b, c, s·i + d·m] += Σ_j w[c M + j, 0, m] g[b, c M + j, i], cropped.
+                         dilation: Sequence[int], groups: int, input_size: Sequence[int],
+                         out: np.ndarray | None = None) -> np.ndarray:
+    """Aᵀ g: z_pad[b, c, s·i + d·m] += Σ_j w[c M + j, 0, m] g[b, c M + j, i], cropped (into
+    ``out`` if given).
 
     With d·m = s·q + r, tap m adds into component r of z_pad shifted by q:
     Z_r[j] += w[m] g[j - q], a gather from g laid out on the pitch of the components (with
@@ -176,7 +197,9 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     order = (dims, *(v for a in range(dims) for v in (dims + 1 + a, a)))
     z_pad = shaped.transpose(order).reshape(planes, *(s * n for s, n in zip(stride, sizes)))
     crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
-    return threads.copy(z_pad[(slice(None), *crop)]).reshape(batch, channels, *input_size)
+    z = _planes(out, (planes, *input_size), g.dtype)
+    threads.copy(z_pad[(slice(None), *crop)], out=z)
+    return _result(z, out, (batch, channels, *input_size))
 
 
 def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
@@ -198,9 +221,8 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
 
     def part(rows: slice) -> None:
         for planes in _plane_blocks(rows, wide[0].nbytes):
-            for count, tap in enumerate(np.ndindex(*kernel_size)):
-                dots[planes, :, count] = np.einsum("pjl,pl->pj", wide[planes],
-                                                   phases.tap(tap, planes))
+            for count, values in enumerate(phases.taps(planes)):
+                dots[planes, :, count] = np.einsum("pjl,pl->pj", wide[planes], values)
 
     threads.run(part, batch * channels, wide.size)
     dw = dots.reshape(batch, channels * multiplier, -1).sum(axis=0)
