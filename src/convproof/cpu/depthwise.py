@@ -107,7 +107,7 @@ def _result(planes: np.ndarray, out: np.ndarray | None, shape: tuple[int, ...]) 
     """The result of ``shape`` computed into ``planes``, in ``out`` if one was given."""
     if out is None:
         return planes.reshape(shape)
-    if not np.shares_memory(planes, out):
+    if not np.may_share_memory(planes, out):  # planes is new, not a view of out
         np.copyto(out, planes.reshape(shape))
     return out
 
