@@ -10,6 +10,7 @@ written from the sum definitions and in float32 against both the reference and P
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -208,6 +209,40 @@ def test_winograd_tiles_and_blocks(tile, limit, rng, monkeypatch):
     cropped = winograd.correlate(x, w, (1, 1), ((-1, 1), (0, -1)), (1, 1), 2, tile=tile)
     assert_close(cropped, reference.conv(x[:, :, 1:, :-1], w, padding=((0, 1), (0, 0)), groups=2),
                  1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride, dilation", [
+    ((7, 7), (2, 2), (1, 1)), ((5, 3), (3, 2), (2, 1)), ((4,), (2,), (2,)),
+    ((3, 2, 3), (2, 3, 1), (1, 2, 3)), ((2, 6), (4, 4), (3, 2)),
+])
+def test_polyphase_windows_are_the_windows(kernel, stride, dilation, rng, monkeypatch):
+    """The pieces read from the polyphase components hold every tap's window exactly once."""
+    monkeypatch.setattr(unfold, "PHASE_GAIN", 0)
+    x_pad = rng.standard_normal((2, 3, *(17, 15, 13)[:len(kernel)]))
+    windows = unfold.Windows(x_pad, kernel, stride, dilation)
+    expected = unfold.window_view(x_pad, kernel, stride, dilation)
+    assembled = np.full(expected.shape, np.nan)
+    for taps, view in windows.pieces:
+        target = assembled[(Ellipsis, *taps)]
+        assert np.isnan(target).all()
+        target[...] = view
+    np.testing.assert_array_equal(assembled, expected)
+    # one piece per residue class of d*m mod s: s / gcd(d, s) of them per axis (at most k)
+    assert len(windows.pieces) == math.prod(min(s // math.gcd(d, s), k)
+                                            for k, s, d in zip(kernel, stride, dilation))
+
+
+@settings(max_examples=25)
+@given(data=st.data())
+def test_im2col_from_polyphase_components(data):
+    """im2col unfolding from the polyphase components (whatever the gain) against the
+    reference, every pass, float64."""
+    case = data.draw(path_cases("im2col"))
+    expected = _references(case, case.arrays())
+    with pytest.MonkeyPatch.context() as patch, conv.forced("im2col"):
+        patch.setattr(unfold, "PHASE_GAIN", 0)
+        for actual, wanted in zip(_passes(case, case.arrays()), expected):
+            assert_close(actual, wanted, 1e-10)
 
 
 def test_depthwise_blocks_change_nothing(rng, monkeypatch):

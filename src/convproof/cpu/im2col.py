@@ -47,14 +47,14 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               ) -> np.ndarray:
     """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded),
     into ``out`` if given."""
-    view = unfold.window_view(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
-    batch, out_size = x.shape[0], view.shape[2:2 + len(stride)]
+    windows = unfold.Windows(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
+    batch, out_size = x.shape[0], windows.out_size
     weights = _weight_matrix(w, groups)
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
     for samples, rows in unfold.blocks(batch, out_size, step):
         product = workspace.matmul("product", weights,
-                                   unfold.unfold(view, samples, rows, groups, per_sample=True))
+                                   unfold.unfold(windows, samples, rows, groups, per_sample=True))
         positions = unfold.block_positions(rows, out_size)
         threads.copy(product.reshape(-1, w.shape[0], *positions), out=y[samples, :, rows])
     return y
@@ -64,7 +64,7 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
                           dilation: Sequence[int], groups: int,
                           kernel_size: Sequence[int]) -> np.ndarray:
     """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
-    view = unfold.window_view(pad(x, pads, "zeros"), kernel_size, stride, dilation)
+    windows = unfold.Windows(pad(x, pads, "zeros"), kernel_size, stride, dilation)
     out_channels, out_size = g.shape[1], g.shape[2:]
     # accumulated as dW_g^T = cols_g G_g^T, (Ci*K, Co): the faster operand order for BLAS
     grad_t = np.zeros((groups, x.shape[1] // groups * math.prod(kernel_size),
@@ -72,7 +72,8 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     step = _position_bytes(x.shape[1], out_channels, kernel_size, x.dtype)
     for samples, rows in unfold.blocks(x.shape[0], out_size, step):
         g_block = unfold.channels_first(g[samples, :, rows], groups)
-        grad_t += np.matmul(unfold.unfold(view, samples, rows, groups), g_block.transpose(0, 2, 1))
+        grad_t += np.matmul(unfold.unfold(windows, samples, rows, groups),
+                            g_block.transpose(0, 2, 1))
     grad = grad_t.transpose(0, 2, 1).reshape(out_channels, x.shape[1] // groups, *kernel_size)
     return np.ascontiguousarray(grad)
 

@@ -11,6 +11,7 @@ one sample alone is too large, a range of rows along the first output axis.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 
@@ -36,6 +37,56 @@ def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[
     positions = tuple(slice(None, None, s) for s in stride)
     taps = tuple(slice(None, None, d) for d in dilation)
     return view[(slice(None), slice(None), *positions, *taps)]
+
+
+PHASE_GAIN = 4
+"""Windows holding at least this many times the elements of x_pad are read from its
+polyphase components (see :class:`Windows`)."""
+
+
+def _axis_phases(k: int, s: int, d: int) -> list[tuple[int, slice, int, int]]:
+    """(r, taps, q0, step) per residue r of d*m mod s along one axis: the taps m = m0 +
+    t*s/g (g = gcd(d, s)), for which d*m = s*(q0 + t*d/g) + r."""
+    g = math.gcd(d, s)
+    return [((d * m0) % s, slice(m0, k, s // g), (d * m0) // s, d // g)
+            for m0 in range(min(s // g, k))]
+
+
+class Windows:
+    """The windows V[b, c, i..., m...] = x_pad[b, c, s*i + d*m] of a padded input, as views.
+
+    With stride 1 they are one view of x_pad.  With a stride, neighbouring positions i lie s
+    elements apart, so copying the windows reads memory in steps; where the windows hold at
+    least PHASE_GAIN times the elements of x_pad (the 7x7/2 stem: 12x), x_pad is first
+    split into its polyphase components x^(r)[j] = x_pad[s*j + r] (one strided copy), from
+    which every tap with d*m = s*q + r reads x^(r)[i + q], contiguous in i.  ``pieces``:
+    (tap slices, view of shape (N, C, *o, *taps)) covering every tap once.
+    """
+
+    def __init__(self, x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
+                 dilation: Sequence[int]):
+        self.kernel_size = tuple(kernel_size)
+        self.out_size = window_count(x_pad.shape[2:], kernel_size, stride, dilation)
+        self.channels, self.dtype = x_pad.shape[1], x_pad.dtype
+        gain = math.prod(kernel_size) * math.prod(self.out_size) / math.prod(x_pad.shape[2:])
+        if all(s == 1 for s in stride) or gain < PHASE_GAIN:
+            everything = (slice(None),) * len(kernel_size)
+            self.pieces = [(everything, window_view(x_pad, kernel_size, stride, dilation))]
+            return
+        self.pieces = []
+        axes = [_axis_phases(k, s, d) for k, s, d in zip(kernel_size, stride, dilation)]
+        for index, phase in enumerate(itertools.product(*axes)):
+            residues = tuple(slice(r, None, s) for (r, *_), s in zip(phase, stride))
+            component = x_pad[(slice(None), slice(None), *residues)]
+            component = threads.copy(component, out=workspace.scratch(
+                f"phase {index}", component.shape, component.dtype))
+            shifted = component[(slice(None), slice(None), *(slice(q0, None)
+                                                             for _, _, q0, _ in phase))]
+            counts = [len(range(k)[taps]) for (_, taps, _, _), k in zip(phase, kernel_size)]
+            view = window_view(shifted, counts, (1,) * len(counts), [step for *_, step in phase])
+            positions = tuple(slice(0, o) for o in self.out_size)
+            self.pieces.append((tuple(taps for _, taps, _, _ in phase),
+                                view[(slice(None), slice(None), *positions)]))
 
 
 def window_count(padded: Sequence[int], kernel_size: Sequence[int], stride: Sequence[int],
@@ -84,7 +135,7 @@ def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
     return matrix.reshape(groups, channels // groups, -1)
 
 
-def unfold(view: np.ndarray, samples: slice, rows: slice, groups: int,
+def unfold(windows: Windows, samples: slice, rows: slice, groups: int,
            per_sample: bool = False) -> np.ndarray:
     """The im2col buffer of one block: (G, Ci*K, n*P) with rows (c', m) and columns (b, i),
 
@@ -92,14 +143,22 @@ def unfold(view: np.ndarray, samples: slice, rows: slice, groups: int,
 
     or with ``per_sample`` one such matrix per sample, (n, G, Ci*K, P).
     """
-    dims = (view.ndim - 2) // 2
-    block = view[samples, :, rows]
-    batch, channels = block.shape[:2]
-    grouped = block.reshape(batch, groups, channels // groups, *block.shape[2:])
-    taps = range(3 + dims, 3 + 2 * dims)
+    dims = len(windows.kernel_size)
+    batch, channels = samples.stop - samples.start, windows.channels
+    positions = block_positions(rows, windows.out_size)
+    grouping = (groups, channels // groups)
+    at_positions, at_taps = range(3, 3 + dims), range(3 + dims, 3 + 2 * dims)
     if per_sample:  # (b, g, c', i..., m...) -> (b, g, c', m..., i...)
-        cols = workspace.copy("cols", grouped.transpose(0, 1, 2, *taps, *range(3, 3 + dims)))
-        return cols.reshape(batch, groups, -1, math.prod(block.shape[2:2 + dims]))
-    # (b, g, c', i..., m...) -> (g, c', m..., b, i...)
-    cols = workspace.copy("cols", grouped.transpose(1, 2, *taps, 0, *range(3, 3 + dims)))
-    return cols.reshape(groups, channels // groups * math.prod(block.shape[2 + dims:]), -1)
+        shape = (batch, *grouping, *windows.kernel_size, *positions)
+        order, lead = (0, 1, 2, *at_taps, *at_positions), 3
+    else:  # (b, g, c', i..., m...) -> (g, c', m..., b, i...)
+        shape = (*grouping, *windows.kernel_size, batch, *positions)
+        order, lead = (1, 2, *at_taps, 0, *at_positions), 2
+    cols = workspace.scratch("cols", shape, windows.dtype)
+    for taps, view in windows.pieces:
+        block = view[samples, :, rows]
+        grouped = block.reshape(batch, *grouping, *block.shape[2:])
+        threads.copy(grouped.transpose(order), out=cols[(*(slice(None),) * lead, *taps)])
+    if per_sample:
+        return cols.reshape(batch, groups, -1, math.prod(positions))
+    return cols.reshape(groups, channels // groups * math.prod(windows.kernel_size), -1)
