@@ -183,8 +183,10 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
 #   y[d i' + a] = Σ_m w[m] x_pad[d (i' + m) + a] = corr(x_pad^(a), w)[i'],
 #   x_pad^(a)[j] = x_pad[d j + a] = x[d j + a - p_lo]
 #
-# so each phase a reads the strided view x[(a - p_lo) mod d :: d] (placed at its own padding)
-# and writes the strided view y[a :: d]; the weight gradient sums over the phases.
+# so phase a reads the strided view x[(a - p_lo) mod d :: d] (placed at its own padding) and
+# its outputs are y[a :: d].  The phases share the weights, so they go through F(m x m, 3 x 3)
+# as one batch (each zero-padded to the largest phase's extent, the outputs past a phase's own
+# count computed and dropped): one weight transform and GEMMs d1·d2 times wider than per phase.
 # --------------------------------------------------------------------------------------------
 
 def _phases(size: Sequence[int], pads: Pads, dilation: Sequence[int],
@@ -209,6 +211,23 @@ def _out_size(size: Sequence[int], pads: Pads, dilation: Sequence[int]) -> tuple
     return unfold.window_count(padded, (KERNEL, KERNEL), (1, 1), dilation)
 
 
+def _phase_outputs(out_size: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
+    """The outputs of the largest phase along each axis: ceil(o / d)."""
+    return tuple(ceil_div(o, d) for o, d in zip(out_size, dilation))
+
+
+def _stacked_inputs(x: np.ndarray, pads: Pads, dilation: Sequence[int],
+                    out_size: Sequence[int]) -> tuple[np.ndarray, list[tuple[slice, ...]]]:
+    """The phases x_pad^(a), each on the largest phase's padded extent, stacked along the
+    batch: (phases·N, C, *(ceil(o/d) + 2)); and the output view of each phase."""
+    phases = list(_phases(x.shape[2:], pads, dilation, out_size))
+    extent = [o + KERNEL - 1 for o in _phase_outputs(out_size, dilation)]
+    stacked = workspace.scratch("dilation phases", (len(phases), *x.shape[:2], *extent), x.dtype)
+    for index, (inputs, phase_pads, _) in enumerate(phases):
+        canvas(x[(Ellipsis, *inputs)], [lo for lo, _ in phase_pads], extent, out=stacked[index])
+    return stacked.reshape(-1, *stacked.shape[2:]), [outputs for *_, outputs in phases]
+
+
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               dilation: Sequence[int], groups: int, tile: int = TILE,
               out: np.ndarray | None = None) -> np.ndarray:
@@ -219,9 +238,12 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
         return _correlate(x, w, pads, groups, tile, out=out)
     out_size = _out_size(x.shape[2:], pads, dilation)
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype) if out is None else out
-    for inputs, phase_pads, outputs in _phases(x.shape[2:], pads, dilation, out_size):
-        _correlate(x[(Ellipsis, *inputs)], w, phase_pads, groups, tile,
-                   out=y[(Ellipsis, *outputs)])
+    stacked, outputs = _stacked_inputs(x, pads, dilation, out_size)
+    results = _correlate(stacked, w, ((0, 0), (0, 0)), groups, tile)
+    for index, phase in enumerate(outputs):
+        target = y[(Ellipsis, *phase)]
+        found = results[index * x.shape[0]:(index + 1) * x.shape[0]]
+        threads.copy(found[(Ellipsis, *(slice(0, n) for n in target.shape[2:]))], out=target)
     return y
 
 
@@ -233,14 +255,22 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
         vec dw = (G ⊗ G)ᵀ Σ_tiles dU,   dU[ξ] (K x C) = dM[ξ] (K x P) · V[ξ]ᵀ (P x C),
         dM = (Aᵀ ⊗ Aᵀ)ᵀ vec g_tile,      V = (Bᵀ ⊗ Bᵀ) vec d_tile,
 
-    exact because y is that linear function of U = (G ⊗ G) vec w for every w (summed over
-    the polyphase components for a dilation)."""
+    exact because y is that linear function of U = (G ⊗ G) vec w for every w (the polyphase
+    components of a dilation stacked as one batch, their gradients zero past each phase's
+    outputs)."""
     channels, out_channels = x.shape[1], g.shape[1]
     n = tile + KERNEL - 1
     grad_u = np.zeros((n * n, groups, out_channels // groups, channels // groups), dtype=x.dtype)
-    for inputs, phase_pads, outputs in _phases(x.shape[2:], pads, dilation, g.shape[2:]):
-        _accumulate_grad_u(x[(Ellipsis, *inputs)], g[(Ellipsis, *outputs)], phase_pads, groups,
-                           tile, grad_u)
+    if tuple(dilation) == (1, 1):
+        _accumulate_grad_u(x, g, pads, groups, tile, grad_u)
+    else:
+        stacked, outputs = _stacked_inputs(x, pads, dilation, g.shape[2:])
+        sizes = _phase_outputs(g.shape[2:], dilation)
+        grads = workspace.scratch("phase grads", (len(outputs), *g.shape[:2], *sizes), g.dtype)
+        for index, phase in enumerate(outputs):
+            canvas(g[(Ellipsis, *phase)], (0, 0), sizes, out=grads[index])
+        _accumulate_grad_u(stacked, grads.reshape(-1, *grads.shape[2:]), ((0, 0), (0, 0)),
+                           groups, tile, grad_u)
     dw = kronecker_transforms(tile, x.dtype)[1].T @ grad_u.reshape(n * n, -1)
     shaped = dw.reshape(KERNEL, KERNEL, out_channels, channels // groups)
     return np.ascontiguousarray(shaped.transpose(2, 3, 0, 1))
