@@ -271,9 +271,9 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
             canvas(g[(Ellipsis, *phase)], (0, 0), sizes, out=grads[index])
         _accumulate_grad_u(stacked, grads.reshape(-1, *grads.shape[2:]), ((0, 0), (0, 0)),
                            groups, tile, grad_u)
-    dw = kronecker_transforms(tile, x.dtype)[1].T @ grad_u.reshape(n * n, -1)
-    shaped = dw.reshape(KERNEL, KERNEL, out_channels, channels // groups)
-    return np.ascontiguousarray(shaped.transpose(2, 3, 0, 1))
+    # dw[(o, c'), t] = Σ_ξ grad_u[ξ, (o, c')] (G ⊗ G)[ξ, t]: the product lands in w's layout
+    dw = grad_u.reshape(n * n, -1).T @ kronecker_transforms(tile, x.dtype)[1]
+    return dw.reshape(out_channels, channels // groups, KERNEL, KERNEL)
 
 
 def swap_and_flip(w: np.ndarray, groups: int) -> np.ndarray:
