@@ -189,21 +189,18 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
 # count computed and dropped): one weight transform and GEMMs d1·d2 times wider than per phase.
 # --------------------------------------------------------------------------------------------
 
-def _phases(size: Sequence[int], pads: Pads, dilation: Sequence[int],
-            out_size: Sequence[int]) -> Iterator[tuple[tuple[slice, ...], Pads, tuple[slice, ...]]]:
-    """For each phase with outputs: (its input view, its padding, its output view), per axis."""
+def _phases(pads: Pads, dilation: Sequence[int], out_size: Sequence[int]
+            ) -> Iterator[tuple[tuple[slice, ...], tuple[int, ...], tuple[slice, ...]]]:
+    """For each phase with outputs: (its input view, where that view starts in x_pad^(a),
+    its output view), per axis."""
     for phase in np.ndindex(*dilation):
-        inputs, phase_pads, outputs = [], [], []
-        for a, d, n, (lo, _), o in zip(phase, dilation, size, pads, out_size):
-            start = (a - lo) % d             # the first x position in the phase
-            first = (start + lo - a) // d    # and its index j in x_pad^(a)
-            count = len(range(a, o, d))      # the outputs of the phase
-            length = len(range(start, n, d))
-            inputs.append(slice(start, None, d))
-            phase_pads.append((first, count + KERNEL - 1 - length - first))
-            outputs.append(slice(a, None, d))
-        if all(len(range(a, o, d)) for a, o, d in zip(phase, out_size, dilation)):
-            yield tuple(inputs), tuple(phase_pads), tuple(outputs)
+        if not all(a < o for a, o in zip(phase, out_size)):
+            continue
+        starts = [(a - lo) % d for a, d, (lo, _) in zip(phase, dilation, pads)]
+        yield (tuple(slice(start, None, d) for start, d in zip(starts, dilation)),
+               tuple((start + lo - a) // d  # the first x position's index j in x_pad^(a)
+                     for start, a, d, (lo, _) in zip(starts, phase, dilation, pads)),
+               tuple(slice(a, None, d) for a, d in zip(phase, dilation)))
 
 
 def _out_size(size: Sequence[int], pads: Pads, dilation: Sequence[int]) -> tuple[int, ...]:
@@ -220,11 +217,11 @@ def _stacked_inputs(x: np.ndarray, pads: Pads, dilation: Sequence[int],
                     out_size: Sequence[int]) -> tuple[np.ndarray, list[tuple[slice, ...]]]:
     """The phases x_pad^(a), each on the largest phase's padded extent, stacked along the
     batch: (phases·N, C, *(ceil(o/d) + 2)); and the output view of each phase."""
-    phases = list(_phases(x.shape[2:], pads, dilation, out_size))
+    phases = list(_phases(pads, dilation, out_size))
     extent = [o + KERNEL - 1 for o in _phase_outputs(out_size, dilation)]
     stacked = workspace.scratch("dilation phases", (len(phases), *x.shape[:2], *extent), x.dtype)
-    for index, (inputs, phase_pads, _) in enumerate(phases):
-        canvas(x[(Ellipsis, *inputs)], [lo for lo, _ in phase_pads], extent, out=stacked[index])
+    for index, (inputs, offsets, _) in enumerate(phases):
+        canvas(x[(Ellipsis, *inputs)], offsets, extent, out=stacked[index])
     return stacked.reshape(-1, *stacked.shape[2:]), [outputs for *_, outputs in phases]
 
 
