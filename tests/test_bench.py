@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 import time
 
 import numpy as np
@@ -94,6 +95,31 @@ def test_warm_up_lasts_warmup_seconds(monkeypatch):
     assert [len(t) for t in times] == [2, 2]
     # 4 warm-ups of 0.05 s at least; a single call each would take ~0.004 s in all
     assert time.perf_counter() - started >= 4 * 0.05
+
+
+def test_steady_allocator_serves_large_blocks_from_the_heap():
+    """After steady_allocator(), a 24 MiB array allocated, filled and freed again takes
+    (almost) no fresh pages from the kernel (glibc; from a setting where such blocks are
+    mapped anew)."""
+    libc = bench._glibc()
+    if libc is None or not hasattr(resource, "getrusage"):
+        pytest.skip("needs glibc's mallopt and getrusage")
+
+    def faults() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        np.empty(6 * 2**20, dtype=np.float32).fill(1.0)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    libc.mallopt(bench._M_MMAP_THRESHOLD, 64 * 2**10)
+    try:
+        faults()
+        fresh = faults()  # the 24 MiB mapped anew (in 4 KiB or 2 MiB pages)
+        assert fresh >= 10
+        bench.steady_allocator()
+        faults()
+        assert faults() <= fresh // 10
+    finally:
+        bench.steady_allocator()
 
 
 def test_peak_memory_of_a_call():

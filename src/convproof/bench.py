@@ -17,10 +17,11 @@ states
     load = the 1-minute load average before the row (os.getloadavg)
     others = the fraction of the cores other processes kept busy just before the row
 
-Before each attempt the runner waits (up to ``PATIENCE`` s) until other processes use less
-than ``QUIET`` of the machine.  A row whose repeats spread by more than ``NOISE`` (max/min - 1
-of either side) is measured again, up to ``RETRIES`` times, keeping the quietest attempt; the
-spread is printed too.
+Before the suite the C allocator is put in its steady state (:func:`steady_allocator`), so
+that no row's times depend on the rows before it.  Before each attempt the runner waits (up
+to ``PATIENCE`` s) until other processes use less than ``QUIET`` of the machine.  A row
+whose repeats spread by more than ``NOISE`` (max/min - 1 of either side) is measured again,
+up to ``RETRIES`` times, keeping the quietest attempt; the spread is printed too.
 The summary gives geometric means of the ratios: forward alone, and the training step
 forward + backward-data + backward-weight (times summed per layer), and the smallest ratio.
 
@@ -113,28 +114,49 @@ def _status_kib(key: str) -> int | None:
     return None
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The C library where it offers glibc's mallopt and malloc_trim, else None."""
+    try:
+        libc = ctypes.CDLL(None)
+        if not (hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")):
+            return None
+    except OSError:
+        return None
+    return libc
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def steady_allocator() -> None:
+    """glibc's steady state, fixed for the timings of both sides: blocks under 32 MiB come from
+    the heap and up to 64 MiB of free heap is kept.  glibc's dynamic threshold gets there
+    once the process frees a large block; before that, a call that allocates more than twice
+    the largest block freed so far maps fresh zeroed pages every time (torch's depthwise 3x3
+    at 128 channels, 56x56: ~9,400 page faults a call, 14 ms instead of 2.3), so a row's
+    times would depend on the rows run before it."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
+
+
 @contextlib.contextmanager
 def _mapped_blocks() -> Iterator[None]:
     """With glibc, blocks of 64 KiB and more are mapped when allocated and unmapped when freed
     and the free heap is returned first, so the resident size follows the live arrays (memory
     freed earlier and reused from the heap would hide a call's peak).  Only the memory pass
-    runs so, after every timing: an allocator that returns memory eagerly slows both sides."""
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt, trim = libc.mallopt, libc.malloc_trim
-    except (OSError, AttributeError):
+    runs so: an allocator that returns memory eagerly slows both sides."""
+    libc = _glibc()
+    if libc is None:
         yield
         return
-    mallopt(_M_MMAP_THRESHOLD, 64 * 2**10)
-    trim(0)  # give the free heap back, so that reusing it shows as growth
+    libc.mallopt(_M_MMAP_THRESHOLD, 64 * 2**10)
+    libc.malloc_trim(0)  # give the free heap back, so that reusing it shows as growth
     try:
         yield
-    finally:  # glibc's steady state: 32 MiB blocks mapped, up to 64 MiB free heap kept
-        mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
-        mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+    finally:
+        steady_allocator()
 
 
 def peak_memory_mib(thunk: Thunk) -> float | None:
@@ -576,6 +598,7 @@ def markdown(report: dict[str, Any]) -> str:
 def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
               progress: Callable[[str], None]) -> dict[str, Any]:
     """Measure every case of ``suite`` (those whose layer contains ``only``)."""
+    steady_allocator()
     wait_for_quiet()
     peak = suite.peak_gflops()
     rng = np.random.default_rng(20261123)

@@ -13,11 +13,11 @@ The first path in that order that fits and that its cost rule prefers computes t
 ValueError naming it and the problem; ``with forced(name):`` makes every call that the path
 can compute take it (the tests run every path through the functional API this way).
 
-A large winograd, im2col or depthwise call is cut by samples over the threads
-(:func:`threads.each`): each thread runs the whole chain of copies, sweeps and GEMMs for its
-samples with a single-threaded BLAS, which beats one chain whose GEMMs and copies are split
-and wait for each other (1.1-1.8x on 2 cores, benchmarks/NOTES.md); the weight gradient sums
-the parts' results.
+A large winograd or im2col call is cut by samples over the threads (:func:`threads.each`):
+each thread runs the whole chain of copies and GEMMs for its samples with a single-threaded
+BLAS, which beats one chain whose GEMMs and copies are split and wait for each other
+(1.1-1.8x on 2 cores, benchmarks/NOTES.md); the weight gradient sums the parts' results.
+The depthwise path cuts its channels over the threads itself.
 """
 
 from __future__ import annotations
@@ -91,8 +91,7 @@ class Path:
 PATHS: dict[str, Path] = {path.name: path for path in (
     Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size, p.dilation)),
     Path("depthwise", depthwise, lambda p: depthwise.applies(
-        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups)),
-         by_samples=True),
+        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups))),
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
          _winograd_preferred, by_samples=True),
     Path("im2col", im2col, lambda p: True, by_samples=True),

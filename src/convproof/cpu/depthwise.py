@@ -7,32 +7,31 @@ With M = C_out / C_in output channels per input channel and w[c M + j, 0, m] the
     weight grad    dw[c M + j, 0, m] = Σ_b Σ_i g[b, c M + j, i] x_pad[b, c, s·i + d·m]
 
 Every channel has its own kernel, so there is no GEMM to make: each formula is a loop over
-the prod(k) taps whose body is one vectorized multiply-add over every (b, c, j, i).  To make
-that body one long contiguous run per channel plane, x_pad is split into its polyphase
-components (the stride-subsampling identity: s·i + d·m = s·(i + q) + r with d·m = s·q + r),
-each flattened row-major with the pitch P of its rows: tap m then reads phase r at the flat
-offset Σ_a q_a P_a, the same for every output.  The output is computed on that pitch too (a
-few columns past the output width are computed and cut) and the planes go in cache-sized
-blocks.  The input gradient of a stride-1 depthwise correlation is the depthwise correlation
-of the padded gradient with the flipped kernel (grad-input-flip); with a larger stride it is
-scattered tap by tap.
+the prod(k) taps whose body is one vectorized multiply-add.  To make that body one long
+contiguous run per channel, x_pad is split into its polyphase components (the
+stride-subsampling identity: s·i + d·m = s·(i + q) + r with d·m = s·q + r), each flattened
+row-major with the pitch P of its rows, and the N sample planes of a channel are laid one
+after another in a single row (:class:`Grid`): tap m then reads component r at the flat
+offset Σ_a q_a P_a, the same for every output of every sample.  The outputs are computed on
+that grid too (the few rows and columns of each plane past the output size are computed and
+dropped).  The channels go over the threads, and in blocks that stay in a core's cache from
+the copy in to the copy out, so x and y cross the memory bus once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from ..spec import Pads, ceil_div
 from . import threads, workspace
-from .padding import canvas
 from .unfold import window_count
 
-BLOCK_BYTES = 2 * 2**20
-"""Bytes of output per block of channel planes (one plane at least): fewer, longer sweeps
-beat blocks that fit the 1 MiB L2 of a core here (each NumPy call costs microseconds)."""
+BLOCK_BYTES = 2**20
+"""Bytes of output (on the grid) per block of channels, one channel at least: the block's
+input, output and product then stay in the 2 MiB L2 of a core here."""
 
 
 def applies(in_channels: int, groups: int, weight_shape: Sequence[int]) -> bool:
@@ -40,76 +39,92 @@ def applies(in_channels: int, groups: int, weight_shape: Sequence[int]) -> bool:
     return groups == in_channels and weight_shape[1] == 1
 
 
-class Phases:
-    """x_pad as its polyphase components, flattened: (s1 s2 ..., N·C, prod(S) + tail).
+class Grid:
+    """One channel's x_pad as rows: component r (of the s1 s2 ... polyphase components) holds
+    x_pad[b, s·J + r] at b·prod(S) + Σ_a J_a P_a, for J < S = ceil(padded / s), followed by
+    ``tail`` zeros that the last outputs' taps read past the end."""
 
-    Component r holds x_pad[..., s·j + r] for j < S = ceil(padded / s) (zeros past x_pad);
-    ``tail`` zeros let the last output row read its taps past the end of the plane.
-    """
-
-    def __init__(self, x: np.ndarray, pads: Pads, stride: Sequence[int],
-                 kernel: Sequence[int], dilation: Sequence[int]):
-        self.stride, self.dilation = tuple(stride), tuple(dilation)
-        padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)]
+    def __init__(self, batch: int, input_size: Sequence[int], pads: Pads,
+                 stride: Sequence[int], kernel: Sequence[int], dilation: Sequence[int]):
+        self.batch, self.input_size = batch, tuple(input_size)
+        self.pads, self.stride = pads, tuple(stride)
+        padded = [n + lo + hi for n, (lo, hi) in zip(input_size, pads)]
         self.out_size = window_count(padded, kernel, stride, dilation)
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
-        self.pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]
-        self.length = self.out_size[0] * self.pitches[0]
-        self.tap_offsets = [self.offset(tap) for tap in np.ndindex(*kernel)]
-        tail = self.tap_offsets[-1][1] + self.pitches[0]
-        planes, area = x.shape[0] * x.shape[1], math.prod(self.sizes)
-        self.flat = workspace.scratch("phases", (math.prod(stride), planes, area + tail),
-                                      x.dtype)
-        self.flat[:, :, area:] = 0  # the tail; canvas() zeroes the rest around x
-        source = x.reshape(planes, *x.shape[2:])
-        for index, phase in enumerate(np.ndindex(*stride)):
-            # x_pad[s·j + r] = x[s·j + r - lo]: x from (r - lo) mod s on, placed at its j
-            starts = [(r - lo) % s for r, (lo, _), s in zip(phase, pads, stride)]
-            offsets = [(start + lo - r) // s for start, r, (lo, _), s
-                       in zip(starts, phase, pads, stride)]
-            sampled = source[(slice(None), *(slice(t, None, s) for t, s in zip(starts, stride)))]
-            canvas(sampled, offsets, self.sizes,
-                   out=self.flat[index, :, :area].reshape(planes, *self.sizes))
+        pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]
+        self.row = batch * math.prod(self.sizes)
+        self.taps = []  # (component r, flat offset Σ_a q_a P_a) of each tap: d·m = s·q + r
+        for tap in np.ndindex(*kernel):
+            parts = [divmod(d * m, s) for m, s, d in zip(tap, stride, dilation)]
+            component = int(np.ravel_multi_index([r for _, r in parts], stride))
+            self.taps.append((component, sum(q * p for (q, _), p in zip(parts, pitches))))
+        self.tail = max(offset for _, offset in self.taps)
 
-    def offset(self, tap: Sequence[int]) -> tuple[int, int]:
-        """(component, flat offset) of tap m: d·m = s·q + r per axis."""
-        parts = [divmod(d * m, s) for m, s, d in zip(tap, self.stride, self.dilation)]
-        component = np.ravel_multi_index([r for _, r in parts], self.stride)
-        return int(component), sum(q * p for (q, _), p in zip(parts, self.pitches))
+    def _phases(self) -> Iterator[tuple[int, tuple[slice, ...], list[int]]]:
+        """(component r, the x positions t = s·J + r - lo it holds, as slices, and the J of
+        the first one): t from (r - lo) mod s on, in steps of s."""
+        for index, phase in enumerate(np.ndindex(*self.stride)):
+            starts = [(r - lo) % s for r, (lo, _), s in zip(phase, self.pads, self.stride)]
+            offsets = [(t + lo - r) // s for t, r, (lo, _), s
+                       in zip(starts, phase, self.pads, self.stride)]
+            yield index, tuple(slice(t, None, s) for t, s in zip(starts, self.stride)), offsets
 
-    def taps(self, planes: slice) -> list[np.ndarray]:
-        """x_pad[plane, s·i + d·m] for every output i on the pitch grid, (planes, length),
-        for each tap m of the kernel in row-major order."""
-        return [self.flat[component, planes, start:start + self.length]
-                for component, start in self.tap_offsets]
+    def planes(self, rows: np.ndarray) -> np.ndarray:
+        """(..., row) -> (..., N, *S), a view."""
+        return rows.reshape(*rows.shape[:-1], self.batch, *self.sizes)
 
-    def crop(self, wide: np.ndarray) -> np.ndarray:
-        """(..., length) on the pitch grid -> (..., *out_size), a view."""
-        shaped = wide.reshape(*wide.shape[:-1], self.out_size[0], *self.sizes[1:])
-        return shaped[(Ellipsis, *(slice(0, o) for o in self.out_size[1:]))]
+    def _at(self, planes: np.ndarray, offsets: Sequence[int], shape: Sequence[int]
+            ) -> np.ndarray:
+        """planes[..., J + offsets] for J < ``shape`` (the trailing axes), a view."""
+        return planes[(Ellipsis, *(slice(j, j + n) for j, n in zip(offsets, shape)))]
+
+    def split(self, x: np.ndarray) -> np.ndarray:
+        """x (N, k, *input_size) -> its channels as rows, (components, k, row + tail)."""
+        rows = workspace.scratch("components", (math.prod(self.stride), x.shape[1],
+                                                self.row + self.tail), x.dtype)
+        rows.fill(0)  # one sweep in cache beats zeroing the borders slab by slab
+        by_channel = x.swapaxes(0, 1)
+        for index, sampled, offsets in self._phases():
+            source = by_channel[(Ellipsis, *sampled)]
+            target = self.planes(rows[index, :, :self.row])
+            np.copyto(self._at(target, offsets, source.shape[2:]), source)
+        return rows
+
+    def merge(self, components: np.ndarray, out: np.ndarray) -> None:
+        """The inverse of split: out (N, k, *input_size) = x from (components, k, row)."""
+        by_channel = out.swapaxes(0, 1)
+        for index, sampled, offsets in self._phases():
+            target = by_channel[(Ellipsis, *sampled)]
+            found = self.planes(components[index])
+            np.copyto(target, self._at(found, offsets, target.shape[2:]))
+
+    def spread(self, g: np.ndarray, margin: int) -> np.ndarray:
+        """g (N, k, M, *o) on the grid after ``margin`` zeros: (k, M, margin + row), zero past
+        o (the output size, or less where a transposed conv's output_padding adds rows that
+        no window reaches)."""
+        count, multiplier = g.shape[1:3]
+        rows = workspace.scratch("spread", (count, multiplier, margin + self.row), g.dtype)
+        rows.fill(0)
+        target = self.planes(rows[:, :, margin:])
+        np.copyto(self._at(target, [0] * len(self.sizes), g.shape[3:]), np.moveaxis(g, 0, 2))
+        return rows
+
+    def crop(self, rows: np.ndarray) -> np.ndarray:
+        """(k, M, row) on the grid -> (N, k, M, *out_size), a view."""
+        cropped = self.planes(rows)[(Ellipsis, *(slice(0, o) for o in self.out_size))]
+        return np.moveaxis(cropped, 2, 0)
 
 
-def _plane_blocks(planes: slice, plane_bytes: int) -> list[slice]:
-    """``planes`` in blocks of at most BLOCK_BYTES (one plane at least)."""
-    step = max(1, BLOCK_BYTES // max(1, plane_bytes))
-    return [slice(start, min(start + step, planes.stop))
-            for start in range(planes.start, planes.stop, step)]
+def _blocks(channels: slice, channel_bytes: int) -> list[slice]:
+    """``channels`` in blocks of at most BLOCK_BYTES (one channel at least)."""
+    step = max(1, BLOCK_BYTES // max(1, channel_bytes))
+    return [slice(start, min(start + step, channels.stop))
+            for start in range(channels.start, channels.stop, step)]
 
 
-def _planes(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``out`` as an array of ``shape`` (a view) where it is C-contiguous, else a new one."""
-    if out is not None and out.flags.c_contiguous:
-        return out.reshape(shape)
-    return np.empty(shape, dtype=dtype)
-
-
-def _result(planes: np.ndarray, out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
-    """The result of ``shape`` computed into ``planes``, in ``out`` if one was given."""
-    if out is None:
-        return planes.reshape(shape)
-    if not np.may_share_memory(planes, out):  # planes is new, not a view of out
-        np.copyto(out, planes.reshape(shape))
-    return out
+def _by_channel(a: np.ndarray, channels: int) -> np.ndarray:
+    """(N, C·M, ...) -> (N, C, M, ...), a view (splitting an axis never copies)."""
+    return a.reshape(a.shape[0], channels, a.shape[1] // channels, *a.shape[2:])
 
 
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
@@ -117,31 +132,27 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               ) -> np.ndarray:
     """y[b, c M + j, i] = Σ_m w[c M + j, 0, m] x_pad[b, c, s·i + d·m], into ``out`` if given."""
     batch, channels = x.shape[:2]
-    kernel_size = w.shape[2:]
-    phases = Phases(np.ascontiguousarray(x), pads, stride, kernel_size, dilation)
+    grid = Grid(batch, x.shape[2:], pads, stride, w.shape[2:], dilation)
     multiplier = w.shape[0] // channels
-    # the kernel of each plane (b, c): (N·C, M, prod(k)), channel c's repeated per sample
-    weights = np.broadcast_to(w.reshape(1, channels, multiplier, -1),
-                              (batch, channels, multiplier, math.prod(kernel_size)))
-    weights = weights.reshape(batch * channels, multiplier, -1)
-    y = _planes(out, (batch * channels, multiplier, *phases.out_size), x.dtype)
+    weights = w.reshape(channels, multiplier, -1)
+    y = out if out is not None else np.empty((batch, w.shape[0], *grid.out_size), x.dtype)
+    outputs = _by_channel(y, channels)
 
-    def part(planes: slice) -> None:
-        blocks = _plane_blocks(planes, multiplier * phases.length * x.dtype.itemsize)
-        size = blocks[0].stop - blocks[0].start
-        block = workspace.scratch("block", (size, multiplier, phases.length), x.dtype)
-        term = workspace.scratch("term", block.shape, x.dtype)
-        for rows in blocks:
-            count = rows.stop - rows.start
-            for index, values in enumerate(phases.taps(rows)):
-                np.multiply(values[:, None], weights[rows, :, index:index + 1],
-                            out=term[:count] if index else block[:count])
+    def part(channels: slice) -> None:
+        for block in _blocks(channels, multiplier * grid.row * x.dtype.itemsize):
+            count = block.stop - block.start
+            rows = grid.split(x[:, block])
+            total = workspace.scratch("total", (count, multiplier, grid.row), x.dtype)
+            term = workspace.scratch("term", total.shape, x.dtype)
+            for index, (component, offset) in enumerate(grid.taps):
+                values = rows[component, :, None, offset:offset + grid.row]
+                np.multiply(values, weights[block, :, index, None], out=term if index else total)
                 if index:
-                    block[:count] += term[:count]
-            np.copyto(y[rows], phases.crop(block[:count]))
+                    total += term
+            np.copyto(outputs[:, block], grid.crop(total))
 
-    threads.run(part, batch * channels, y.size)
-    return _result(y, out, (batch, channels * multiplier, *phases.out_size))
+    threads.run(part, channels, y.size)
+    return y
 
 
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
@@ -151,79 +162,62 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     ``out`` if given).
 
     With d·m = s·q + r, tap m adds into component r of z_pad shifted by q:
-    Z_r[j] += w[m] g[j - q], a gather from g laid out on the pitch of the components (with
-    a zero margin for the shifts), so each tap is again one contiguous multiply-add.
+    Z_r[J] += w[m] g[J - q], a gather from g laid out on the grid (after a zero margin for
+    the shifts; the grid's zeros past the output size catch the other planes' rows), so each
+    tap is again one contiguous multiply-add.
     """
-    kernel_size, out_size = w.shape[2:], g.shape[2:]
-    batch, channels, planes = g.shape[0], groups, g.shape[0] * groups
+    batch, channels = g.shape[0], groups
     multiplier = w.shape[0] // channels
-    padded = [n + lo + hi for n, (lo, hi) in zip(input_size, pads)]
-    sizes = [ceil_div(n, s) for n, s in zip(padded, stride)]
-    pitches = [math.prod(sizes[a + 1:]) for a in range(len(sizes))]
-    area = math.prod(sizes)
-    taps = [[divmod(d * m, s) for m, s, d in zip(tap, stride, dilation)]
-            for tap in np.ndindex(*kernel_size)]
-    shifts = [sum(q * p for (q, _), p in zip(parts, pitches)) for parts in taps]
-    components = [int(np.ravel_multi_index([r for _, r in parts], stride)) for parts in taps]
-    margin = max(shifts)
-    # g on the pitch grid after the margin, zero elsewhere: (N·C, M, margin + area)
-    spread = workspace.scratch("spread", (planes, multiplier, margin + area), g.dtype)
-    spread.fill(0)
-    grid = spread[:, :, margin:].reshape(planes, multiplier, *sizes)
-    threads.copy(np.ascontiguousarray(g).reshape(planes, multiplier, *out_size),
-                 out=grid[(Ellipsis, *(slice(0, o) for o in out_size))])
-    weights = np.broadcast_to(w.reshape(1, channels, multiplier, -1),
-                              (batch, channels, multiplier, len(taps)))
-    weights = weights.reshape(planes, multiplier, -1)
-    parts = workspace.scratch("parts", (math.prod(stride), planes, area), g.dtype)
-    parts.fill(0)
+    grid = Grid(batch, input_size, pads, stride, w.shape[2:], dilation)
+    weights = w.reshape(channels, multiplier, -1)
+    grads = _by_channel(g, channels)
+    z = out if out is not None else np.empty((batch, channels, *input_size), g.dtype)
+    components = math.prod(stride)
 
-    def part(rows: slice) -> None:
-        blocks = _plane_blocks(rows, area * multiplier * g.dtype.itemsize)
-        term = workspace.scratch("term", (blocks[0].stop - blocks[0].start, multiplier, area),
-                                 g.dtype)
-        for block in blocks:
+    def part(channels: slice) -> None:
+        for block in _blocks(channels, multiplier * grid.row * g.dtype.itemsize):
             count = block.stop - block.start
-            for index, (shift, component) in enumerate(zip(shifts, components)):
-                values = spread[block, :, margin - shift:margin - shift + area]
-                np.multiply(values, weights[block, :, index:index + 1], out=term[:count])
-                parts[component, block] += term[:count].sum(axis=1) if multiplier > 1 \
-                    else term[:count, 0]
+            spread = grid.spread(grads[:, block], grid.tail)
+            sums = workspace.scratch("sums", (components, count, grid.row), g.dtype)
+            term = workspace.scratch("term", (count, multiplier, grid.row), g.dtype)
+            written = set()
+            for index, (component, offset) in enumerate(grid.taps):
+                start = grid.tail - offset
+                np.multiply(spread[:, :, start:start + grid.row], weights[block, :, index, None],
+                            out=term)
+                added = term.sum(axis=1) if multiplier > 1 else term[:, 0]
+                if component in written:
+                    sums[component] += added
+                else:
+                    np.copyto(sums[component], added)
+                    written.add(component)
+            for component in set(range(components)) - written:  # no tap lands there
+                sums[component] = 0
+            grid.merge(sums, z[:, block])
 
-    threads.run(part, planes, parts.size)
-    # z_pad[s·j + r] = Z_r[j]: interleave the components, then keep [lo, lo + n)
-    dims = len(sizes)
-    shaped = parts.reshape(*stride, planes, *sizes)
-    order = (dims, *(v for a in range(dims) for v in (dims + 1 + a, a)))
-    z_pad = shaped.transpose(order).reshape(planes, *(s * n for s, n in zip(stride, sizes)))
-    crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(input_size, pads))
-    z = _planes(out, (planes, *input_size), g.dtype)
-    threads.copy(z_pad[(slice(None), *crop)], out=z)
-    return _result(z, out, (batch, channels, *input_size))
+    threads.run(part, channels, z.size)
+    return z
 
 
 def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], pads: Pads,
                           dilation: Sequence[int], groups: int,
                           kernel_size: Sequence[int]) -> np.ndarray:
-    """dw[c M + j, 0, m] = Σ_b Σ_i g[b, c M + j, i] x_pad[b, c, s·i + d·m]."""
+    """dw[c M + j, 0, m] = Σ_b Σ_i g[b, c M + j, i] x_pad[b, c, s·i + d·m]: per channel and
+    tap one BLAS dot product over the grid (g is zero past the output size there)."""
     batch, channels = x.shape[:2]
-    out_size = g.shape[2:]
-    phases = Phases(np.ascontiguousarray(x), pads, stride, kernel_size, dilation)
     multiplier = g.shape[1] // channels
-    # g on the pitch grid, zero past the output: (N·C, M, length)
-    wide = workspace.scratch("wide", (batch * channels, multiplier, phases.length), g.dtype)
-    wide.fill(0)
-    threads.copy(np.ascontiguousarray(g).reshape(batch * channels, multiplier, *out_size),
-                 out=phases.crop(wide))
-    # per plane and tap, one dot product over the pitch grid; the planes go in cache-sized
-    # blocks so that g and the taps are read from memory once
-    dots = np.empty((batch * channels, multiplier, math.prod(kernel_size)), dtype=x.dtype)
+    grid = Grid(batch, x.shape[2:], pads, stride, kernel_size, dilation)
+    grads = _by_channel(g, channels)
+    dw = np.empty((channels, multiplier, len(grid.taps)), dtype=x.dtype)
 
-    def part(rows: slice) -> None:
-        for planes in _plane_blocks(rows, wide[0].nbytes):
-            for count, values in enumerate(phases.taps(planes)):
-                dots[planes, :, count] = np.einsum("pjl,pl->pj", wide[planes], values)
+    def part(channels: slice) -> None:
+        for block in _blocks(channels, multiplier * grid.row * x.dtype.itemsize):
+            rows = grid.split(x[:, block])
+            spread = grid.spread(grads[:, block], 0)
+            for index, (component, offset) in enumerate(grid.taps):
+                values = rows[component, :, offset:offset + grid.row, None]
+                np.matmul(spread, values, out=dw[block, :, index:index + 1])
 
-    threads.run(part, batch * channels, wide.size)
-    dw = dots.reshape(batch, channels * multiplier, -1).sum(axis=0)
+    with threads.SERIAL_BLAS:  # each dot on its thread: the same sums however it is cut
+        threads.run(part, channels, x.size)
     return dw.reshape(g.shape[1], 1, *kernel_size)

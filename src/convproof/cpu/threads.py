@@ -57,15 +57,25 @@ if _POOL is not None:
 
 
 _LOCAL = threading.local()
-"""``inside``: this thread runs one part of :func:`each` (its copies are not split again)."""
+"""``inside``: this thread runs one part of :func:`run` or :func:`each` (its copies are not
+split again)."""
 
 
 def _inside() -> bool:
     return getattr(_LOCAL, "inside", False)
 
 
+def _as_part(function: Callable[[slice], object], piece: slice) -> object:
+    _LOCAL.inside = True
+    try:
+        return function(piece)
+    finally:
+        _LOCAL.inside = False
+
+
 def sharing() -> int:
-    """How many parts of :func:`each` run at once beside this thread's (1 outside of one)."""
+    """How many parts of :func:`run` or :func:`each` run at once beside this thread's (1
+    outside of one)."""
     return _THREADS if _inside() else 1
 
 
@@ -82,14 +92,18 @@ def parts(length: int) -> list[slice]:
 
 def run(function: Callable[[slice], None], length: int, elements: int = MIN_ELEMENTS) -> None:
     """function(part) for the parts of [0, length), one per thread, all done on return; on
-    the calling thread alone when the work is smaller than MIN_ELEMENTS ``elements``."""
+    the calling thread alone when the work is smaller than MIN_ELEMENTS ``elements``.  A part
+    runs its own copies unsplit (the pool's threads are busy with the other parts)."""
     pieces = parts(length)
     if _POOL is None or len(pieces) < 2 or elements < MIN_ELEMENTS or _inside():
         for piece in pieces:
             function(piece)
         return
-    futures = [_POOL.submit(function, piece) for piece in pieces[1:]]
-    function(pieces[0])
+    futures = [_POOL.submit(_as_part, function, piece) for piece in pieces[1:]]
+    try:
+        _as_part(function, pieces[0])
+    finally:
+        wait(futures)
     for future in futures:
         future.result()
 
@@ -139,14 +153,6 @@ class _SerialBlas:
 
 
 SERIAL_BLAS = _SerialBlas()
-
-
-def _as_part(function: Callable[[slice], object], piece: slice) -> object:
-    _LOCAL.inside = True
-    try:
-        return function(piece)
-    finally:
-        _LOCAL.inside = False
 
 
 def splits(length: int) -> bool:
