@@ -39,6 +39,11 @@ def applies(in_channels: int, groups: int, weight_shape: Sequence[int]) -> bool:
     return groups == in_channels and weight_shape[1] == 1
 
 
+def _window(planes: np.ndarray, offsets: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    """planes[..., J + offsets] for J < ``shape`` (the trailing axes), a view."""
+    return planes[(Ellipsis, *(slice(j, j + n) for j, n in zip(offsets, shape)))]
+
+
 class Grid:
     """One channel's x_pad as rows: component r (of the s1 s2 ... polyphase components) holds
     x_pad[b, s·J + r] at b·prod(S) + Σ_a J_a P_a, for J < S = ceil(padded / s), followed by
@@ -46,8 +51,7 @@ class Grid:
 
     def __init__(self, batch: int, input_size: Sequence[int], pads: Pads,
                  stride: Sequence[int], kernel: Sequence[int], dilation: Sequence[int]):
-        self.batch, self.input_size = batch, tuple(input_size)
-        self.pads, self.stride = pads, tuple(stride)
+        self.batch, self.pads, self.stride = batch, pads, tuple(stride)
         padded = [n + lo + hi for n, (lo, hi) in zip(input_size, pads)]
         self.out_size = window_count(padded, kernel, stride, dilation)
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
@@ -73,11 +77,6 @@ class Grid:
         """(..., row) -> (..., N, *S), a view."""
         return rows.reshape(*rows.shape[:-1], self.batch, *self.sizes)
 
-    def _at(self, planes: np.ndarray, offsets: Sequence[int], shape: Sequence[int]
-            ) -> np.ndarray:
-        """planes[..., J + offsets] for J < ``shape`` (the trailing axes), a view."""
-        return planes[(Ellipsis, *(slice(j, j + n) for j, n in zip(offsets, shape)))]
-
     def split(self, x: np.ndarray) -> np.ndarray:
         """x (N, k, *input_size) -> its channels as rows, (components, k, row + tail)."""
         rows = workspace.scratch("components", (math.prod(self.stride), x.shape[1],
@@ -87,7 +86,7 @@ class Grid:
         for index, sampled, offsets in self._phases():
             source = by_channel[(Ellipsis, *sampled)]
             target = self.planes(rows[index, :, :self.row])
-            np.copyto(self._at(target, offsets, source.shape[2:]), source)
+            np.copyto(_window(target, offsets, source.shape[2:]), source)
         return rows
 
     def merge(self, components: np.ndarray, out: np.ndarray) -> None:
@@ -96,7 +95,7 @@ class Grid:
         for index, sampled, offsets in self._phases():
             target = by_channel[(Ellipsis, *sampled)]
             found = self.planes(components[index])
-            np.copyto(target, self._at(found, offsets, target.shape[2:]))
+            np.copyto(target, _window(found, offsets, target.shape[2:]))
 
     def spread(self, g: np.ndarray, margin: int) -> np.ndarray:
         """g (N, k, M, *o) on the grid after ``margin`` zeros: (k, M, margin + row), zero past
@@ -106,7 +105,7 @@ class Grid:
         rows = workspace.scratch("spread", (count, multiplier, margin + self.row), g.dtype)
         rows.fill(0)
         target = self.planes(rows[:, :, margin:])
-        np.copyto(self._at(target, [0] * len(self.sizes), g.shape[3:]), np.moveaxis(g, 0, 2))
+        np.copyto(_window(target, [0] * len(self.sizes), g.shape[3:]), np.moveaxis(g, 0, 2))
         return rows
 
     def crop(self, rows: np.ndarray) -> np.ndarray:
