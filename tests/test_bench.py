@@ -129,6 +129,17 @@ def test_peak_memory_of_a_call():
     assert measured is None or 48 <= measured < 1024
 
 
+def test_peak_memory_does_not_count_the_free_heap_given_back():
+    """24 MiB freed into the heap and given back to the kernel when the measurement starts is
+    no growth of a call that allocates nothing."""
+    if bench._glibc() is None:
+        pytest.skip("needs glibc's mallopt and malloc_trim")
+    bench.steady_allocator()
+    np.empty(6 * 2**20, dtype=np.float32).fill(1.0)  # from the heap, then freed into it
+    measured = bench.peak_memory_mib(lambda: None)
+    assert measured is None or measured < 4
+
+
 def test_gpu_without_a_device_says_so(capsys, monkeypatch):
     monkeypatch.setattr(bench, "gpu_unavailable", lambda: "no CUDA device")
     assert bench.main(["--gpu"]) == 2

@@ -37,6 +37,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime
+import functools
 import importlib
 import itertools
 import json
@@ -52,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from .cpu import workspace
 from .cpu.threads import count as blas_threads
 from .spec import ConvSpec, PoolSpec
 
@@ -88,6 +90,9 @@ class Suite:
     cases: list[Case]
     peak_gflops: Callable[[], float]
     setting: Callable[[], dict[str, Any]] = dict
+    forget: Callable[[], None] = lambda: None
+    """Frees what ours keeps between calls (scratch buffers), so that the measured call's peak
+    memory includes them."""
 
 
 _GPU_SUITES: list[Callable[[bool], Suite]] = []
@@ -114,6 +119,7 @@ def _status_kib(key: str) -> int | None:
     return None
 
 
+@functools.cache
 def _glibc() -> ctypes.CDLL | None:
     """The C library where it offers glibc's mallopt and malloc_trim, else None."""
     try:
@@ -160,13 +166,15 @@ def _mapped_blocks() -> Iterator[None]:
 
 
 def peak_memory_mib(thunk: Thunk) -> float | None:
-    """Peak resident memory growth during one call of ``thunk``, in MiB (None off Linux)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # reset the high-water mark to the current resident size
-    except OSError:
-        return None
+    """Peak resident memory growth during one call of ``thunk``, in MiB (None off Linux).  The
+    high-water mark is reset after the allocator has given the free heap back, else the
+    memory given back would count as growth."""
     with _mapped_blocks():
+        try:
+            with open("/proc/self/clear_refs", "w") as refs:
+                refs.write("5")  # reset the high-water mark to the current resident size
+        except OSError:
+            return None
         before = _status_kib("VmRSS")
         thunk()
         after = _status_kib("VmHWM")
@@ -281,10 +289,13 @@ def measure(case: Case, repeats: int, peak: float, rng: np.random.Generator) -> 
                fraction(peer_s), None, None, spread, load, busy, attempts)
 
 
-def measure_memory(case: Case, row: Row, rng: np.random.Generator) -> None:
-    """The peak memory of one call of each side (after one call to warm up), into ``row``."""
+def measure_memory(case: Case, row: Row, rng: np.random.Generator,
+                   forget: Callable[[], None]) -> None:
+    """The peak memory of one call of each side (after one call to warm up, ours with its
+    kept buffers forgotten first), into ``row``."""
     ours, peer = case.make(rng)
     ours(), peer()
+    forget()
     row.ours_mib, row.peer_mib = peak_memory_mib(ours), peak_memory_mib(peer)
 
 
@@ -512,7 +523,8 @@ def cpu_suite(quick: bool = False) -> Suite:
         return {"threads": threads, "numpy": np.__version__, "torch": torch.__version__,
                 "cpu": _cpu_name(), "cores": os.cpu_count(), "dtype": "float32"}
 
-    return Suite("cpu", "torch", cases, lambda: sgemm_peak(256 if quick else 2048), setting)
+    return Suite("cpu", "torch", cases, lambda: sgemm_peak(256 if quick else 2048), setting,
+                 workspace.clear)
 
 
 def _cpu_name() -> str:
@@ -585,7 +597,8 @@ def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines += ["", f"ratio = {peer} time / ours (> 1: ours faster); GFLOP/s of the direct "
               "algorithm's multiply-adds (pooling: window taps); MiB: peak resident growth in "
-              "one call.", "",
+              "one call (ours with the scratch buffers it keeps between calls allocated anew).",
+              "",
               f"- geometric mean, forward: {_cell(s['forward_geomean'], 2)}",
               f"- geometric mean, forward + backward (per-layer sums): "
               f"{_cell(s['step_geomean'], 2)}",
@@ -612,7 +625,7 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
         rows.append(row)
     progress("peak memory of every case ...")
     for case, row in zip(cases, rows):
-        measure_memory(case, row, rng)
+        measure_memory(case, row, rng, suite.forget)
     return {"suite": suite.name, "peer": suite.peer, "command": command,
             "date": datetime.date.today().isoformat(),
             "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
