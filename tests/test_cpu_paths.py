@@ -493,3 +493,15 @@ def test_global_average_pool(dtype, rng):
     g = rng.standard_normal((3, 5, 1, 1)).astype(dtype)
     assert_close(functional.adaptive_avg_pool2d_backward(g, x),
                  np.broadcast_to(g.astype(np.float64) / 42, x.shape), 1e-6)
+
+
+@given(st.integers(0, 40), st.integers(-3, 5), st.integers(1, 4), st.data())
+def test_polyphase_component_read_from_x(length, low, step, data):
+    """The slice holds exactly the x positions t with t + low = r (mod step), and component
+    index j of the first one satisfies step·j + r = t + low."""
+    residue = data.draw(st.integers(0, step - 1))
+    positions, first = unfold.polyphase(residue, low, step)
+    expected = [t for t in range(length) if (t + low) % step == residue]
+    assert list(range(length)[positions]) == expected
+    if expected:
+        assert step * first + residue == expected[0] + low

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..spec import Pads, ceil_div
 from . import threads, workspace
-from .unfold import window_count
+from .unfold import polyphase, window_count
 
 BLOCK_BYTES = 2**20
 """Bytes of output (on the grid) per block of channels, one channel at least: the block's
@@ -65,13 +65,10 @@ class Grid:
         self.tail = max(offset for _, offset in self.taps)
 
     def _phases(self) -> Iterator[tuple[int, tuple[slice, ...], list[int]]]:
-        """(component r, the x positions t = s·J + r - lo it holds, as slices, and the J of
-        the first one): t from (r - lo) mod s on, in steps of s."""
+        """(component r, the x positions it holds, as slices, and the J of the first one)."""
         for index, phase in enumerate(np.ndindex(*self.stride)):
-            starts = [(r - lo) % s for r, (lo, _), s in zip(phase, self.pads, self.stride)]
-            offsets = [(t + lo - r) // s for t, r, (lo, _), s
-                       in zip(starts, phase, self.pads, self.stride)]
-            yield index, tuple(slice(t, None, s) for t, s in zip(starts, self.stride)), offsets
+            parts = [polyphase(r, lo, s) for r, (lo, _), s in zip(phase, self.pads, self.stride)]
+            yield index, tuple(sampled for sampled, _ in parts), [first for _, first in parts]
 
     def planes(self, rows: np.ndarray) -> np.ndarray:
         """(..., row) -> (..., N, *S), a view."""

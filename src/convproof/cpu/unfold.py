@@ -102,6 +102,14 @@ def strided(start: int, count: int, step: int) -> slice:
     return slice(start, start + step * (count - 1) + 1, step)
 
 
+def polyphase(residue: int, low: int, step: int) -> tuple[slice, int]:
+    """The polyphase component x_pad^(r)[j] = x_pad[step·j + r] of x_pad = x after ``low``
+    pads, read from x: its positions t (t + low = r mod step) as a slice of x, and the j of
+    the first one."""
+    start = (residue - low) % step
+    return slice(start, None, step), (start + low - residue) // step
+
+
 def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int
            ) -> Iterator[tuple[slice, slice]]:
     """(samples, rows of the first output axis) blocks of at most UNFOLD_BUFFER_BYTES each

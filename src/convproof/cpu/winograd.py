@@ -196,10 +196,8 @@ def _phases(pads: Pads, dilation: Sequence[int], out_size: Sequence[int]
     for phase in np.ndindex(*dilation):
         if not all(a < o for a, o in zip(phase, out_size)):
             continue
-        starts = [(a - lo) % d for a, d, (lo, _) in zip(phase, dilation, pads)]
-        yield (tuple(slice(start, None, d) for start, d in zip(starts, dilation)),
-               tuple((start + lo - a) // d  # the first x position's index j in x_pad^(a)
-                     for start, a, d, (lo, _) in zip(starts, phase, dilation, pads)),
+        parts = [unfold.polyphase(a, lo, d) for a, d, (lo, _) in zip(phase, dilation, pads)]
+        yield (tuple(inputs for inputs, _ in parts), tuple(first for _, first in parts),
                tuple(slice(a, None, d) for a, d in zip(phase, dilation)))
 
 
