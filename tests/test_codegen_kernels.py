@@ -34,6 +34,8 @@ emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler
     (lambda: K.conv_forward(STRIDED, 3, bias=True, activation="relu"),
      "conv2d_fwd_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_bias_relu_f64_t256x4"),
     (lambda: K.conv_forward(SAME3, 20, flip=True), "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_t128x32"),
+    (lambda: K.conv_forward(SAME3, 20, bias=True, tf32=True),
+     "conv2d_fwd_k3x3_s1_p1_d1_g1_bias_f32_tf32_t64x64"),
     (lambda: K.conv_backward_data(STRIDED),
      "conv2d_bwd_data_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64"),
     (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
@@ -57,6 +59,27 @@ def test_standard_kernels_have_unique_names_and_no_warp_intrinsics():
     assert len({k.name for k in kernels}) == len(kernels)
     for kernel in kernels:
         assert "__shfl" not in kernel.source and "atomic" not in kernel.source, kernel.name
+
+
+def test_tf32_needs_float32():
+    with pytest.raises(ValueError, match="tf32 needs float32 arrays, got float64"):
+        K.conv_forward(STRIDED, 3, tf32=True)
+
+
+def test_rounding_to_tf32_keeps_ten_mantissa_bits_ties_away_from_zero():
+    from convproof.gpu.standard import round_to_tf32
+
+    ulp = 2.0 ** -10  # of TF32 at 1
+    values = np.array([1 + ulp / 2, -(1 + ulp / 2), 1 + ulp / 2 - 2.0 ** -23, 1 + ulp / 4,
+                       1 + ulp + ulp / 2, 3.0, np.inf, -np.inf, np.nan], dtype=np.float32)
+    expected = [1 + ulp, -(1 + ulp), 1, 1, 1 + 2 * ulp, 3.0, np.inf, -np.inf, np.nan]
+    np.testing.assert_array_equal(round_to_tf32(values), expected)
+
+
+def test_tf32_kernels_use_tensor_cores_and_no_other_warp_operation():
+    source = K.conv_forward(SAME3, 8, tf32=True).source
+    assert "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32" in source
+    assert "cvt.rna.tf32.f32" in source and "__shfl" not in source
 
 
 def test_source_begins_with_its_provenance():

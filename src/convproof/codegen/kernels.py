@@ -5,6 +5,7 @@
                            shared-memory tiles of the im2col matrix (never materialized: each
                            entry is x_pad[b, g Ci + c, s·i + d·m - p], banded-matrix) and of
                            the weight; the tile from a table per shape class (:data:`TILES`)
+                           or, in TF32, tensor-core products (:data:`TENSOR_CORES`)
     conv backward data     one thread per input pixel gathers the taps that reach it
                            (grad-input-flip), and the border positions that P^T folds onto
                            it; the transposed conv is the same kernel with an epilogue
@@ -15,13 +16,17 @@
                            position onto the pixel it copies
 
 The pooling kernels live in :mod:`.pooling` and are re-exported here, with the kernel record
-and the static parameters of :mod:`.skeleton`.  No kernel uses warp-level intrinsics.
+and the static parameters of :mod:`.skeleton`.  The forward also comes in TF32 (``tf32=True``):
+the same loads into a 64 x 64 tile, the products on tensor cores (mma.sync.m16n8k8, the one
+warp-level operation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from string import Template
+
+import numpy as np
 
 from . import derivations as dv
 from .names import c_type, dtype_tag, join, padding_tag
@@ -42,7 +47,7 @@ GEMM = Template("""\
 extern "C" __global__ void __launch_bounds__($threads) $name(
     $signature)
 {
-    // setup: the group, the GEMM sizes, this thread's im2col row and its micro-tile
+    // setup: the group, the GEMM sizes, this thread's im2col row and its outputs
     const int tid = threadIdx.x;
     const long long group = blockIdx.z;
     const long long ci = c_in / $groups, co = c_out / $groups;
@@ -52,14 +57,8 @@ extern "C" __global__ void __launch_bounds__($threads) $name(
     const long long reduction = ci * $taps;
     const long long row0 = (long long)blockIdx.x * $bm;
     const long long col0 = (long long)blockIdx.y * $bn;
-    __shared__ $T tile_a[$bk][$bm];
-    __shared__ $T tile_w[$bk][$bn];
-    $T acc[$tm][$tn];
-    for (int r = 0; r < $tm; ++r)
-        for (int u = 0; u < $tn; ++u)
-            acc[r][u] = 0;
+$declarations
     const int a_row = tid % $bm;
-    const int ty = tid % $row_threads, tx = tid / $row_threads;
     const long long row = row0 + a_row;
     const bool row_ok = row < rows;
 $setup
@@ -90,6 +89,26 @@ $taps_slot
             }
         }
         __syncthreads();
+$products
+        __syncthreads();
+    }
+    // epilogue: y[b, group * co + o, i] = activation(acc + bias)
+$store
+}
+""")
+"""The implicit GEMM; the slots ``declarations`` (the tiles and accumulators), ``products``
+(one stage's multiply-adds) and ``store`` are those of :data:`SIMT` or :data:`TENSOR_CORES`."""
+
+SIMT = {
+    "declarations": """\
+    __shared__ $T tile_a[$bk][$bm];
+    __shared__ $T tile_w[$bk][$bn];
+    $T acc[$tm][$tn];
+    for (int r = 0; r < $tm; ++r)
+        for (int u = 0; u < $tn; ++u)
+            acc[r][u] = 0;
+    const int ty = tid % $row_threads, tx = tid / $row_threads;""",
+    "products": """\
         #pragma unroll
         for (int kk = 0; kk < $bk; ++kk) {
             $T a[$tm], v[$tn];
@@ -98,10 +117,8 @@ $taps_slot
             for (int r = 0; r < $tm; ++r)
                 for (int u = 0; u < $tn; ++u)
                     acc[r][u] += a[r] * v[u];
-        }
-        __syncthreads();
-    }
-    // epilogue: y[b, group * co + o, i] = activation(acc + bias)
+        }""",
+    "store": """\
     for (int r = 0; r < $tm; ++r) {
         const long long out_row = row0 + ty + r * $row_threads;
         if (out_row >= rows) continue;
@@ -113,9 +130,87 @@ $taps_slot
             const $T v = $value;
             y[(ob * c_out + oc) * positions + pos] = $activation;
         }
-    }
+    }""",
 }
-""")
+"""Each thread multiplies a TM x TN micro-tile (rows BM/TM apart, columns BN/TN apart)."""
+
+TENSOR_CORES = {
+    "declarations": """\
+    __shared__ float tile_a[$bk][$bm + 8];  // + 8: the fragment reads hit 32 distinct banks
+    __shared__ float tile_w[$bk][$bn + 8];
+    float acc[2][4][4];
+    for (int mi = 0; mi < 2; ++mi)
+        for (int ni = 0; ni < 4; ++ni)
+            for (int e = 0; e < 4; ++e)
+                acc[mi][ni][e] = 0;
+    const int warp = tid / 32, lane = tid % 32;
+    const int lane_row = lane / 4, lane_k = lane % 4;
+    const int warp_row = (warp % $row_warps) * 32, warp_col = (warp / $row_warps) * 32;""",
+    "products": """\
+        #pragma unroll
+        for (int ks = 0; ks < $bk; ks += 8) {
+            unsigned a[2][4], v[4][2];
+            for (int mi = 0; mi < 2; ++mi) {
+                const int r = warp_row + mi * 16 + lane_row;
+                a[mi][0] = cp_tf32(tile_a[ks + lane_k][r]);
+                a[mi][1] = cp_tf32(tile_a[ks + lane_k][r + 8]);
+                a[mi][2] = cp_tf32(tile_a[ks + lane_k + 4][r]);
+                a[mi][3] = cp_tf32(tile_a[ks + lane_k + 4][r + 8]);
+            }
+            for (int ni = 0; ni < 4; ++ni) {
+                const int c = warp_col + ni * 8 + lane_row;
+                v[ni][0] = cp_tf32(tile_w[ks + lane_k][c]);
+                v[ni][1] = cp_tf32(tile_w[ks + lane_k + 4][c]);
+            }
+            for (int mi = 0; mi < 2; ++mi)
+                for (int ni = 0; ni < 4; ++ni)
+                    cp_mma_tf32(acc[mi][ni], a[mi], v[ni]);
+        }""",
+    "store": """\
+    for (int mi = 0; mi < 2; ++mi) {
+        for (int e = 0; e < 4; ++e) {
+            const long long out_row = row0 + warp_row + mi * 16 + lane_row + (e / 2) * 8;
+            if (out_row >= rows) continue;
+            const long long ob = out_row / positions, pos = out_row - ob * positions;
+            for (int ni = 0; ni < 4; ++ni) {
+                const long long col = col0 + warp_col + ni * 8 + lane_k * 2 + e % 2;
+                if (col >= co) continue;
+                const long long oc = group * co + col;
+                const float v = $value;
+                y[(ob * c_out + oc) * positions + pos] = $activation;
+            }
+        }
+    }""",
+}
+"""Each warp multiplies a 32 x 32 part of the tile as 2 x 4 tensor-core products
+mma.m16n8k8 in TF32 (float sums), its inputs rounded to TF32 as they leave shared memory.
+Lane l holds, with r = l / 4 and k = l % 4 (the PTX fragment layout): A rows r, r + 8 at
+columns k, k + 4; B rows k, k + 4 at column r; D rows r, r + 8 at columns 2k, 2k + 1."""
+
+TF32 = r"""#ifndef CONVPROOF_TF32
+#define CONVPROOF_TF32
+#ifdef __CUDA_ARCH__
+// cp_tf32(v): the bits of v rounded to TF32 (10-bit mantissa; nearest, ties away from zero).
+__device__ __forceinline__ unsigned cp_tf32(float v) {
+    unsigned bits;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
+    return bits;
+}
+// d (16 x 8) += a (16 x 8) b (8 x 8): one warp's tensor-core product in TF32, float sums.
+__device__ __forceinline__ void cp_mma_tf32(float* d, const unsigned* a, const unsigned* b) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+#endif
+#endif
+"""
+"""The tensor-core helpers of the TF32 kernels (the CPU emulation supplies its own)."""
+
+TF32_TILE = Tile(64, 64, 16, 4, 8)
+"""The TF32 kernels' tile: 4 warps of 32 x 32 outputs (32 per thread: TM x TN = 4 x 8)."""
+
 
 def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int
                  ) -> tuple[Param, ...]:
@@ -126,37 +221,48 @@ def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dim
 
 
 def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool = False,
-                 activation: str = "identity", flip: bool = False) -> Kernel:
+                 activation: str = "identity", flip: bool = False, tf32: bool = False) -> Kernel:
     """y[b, o, i] = act(bias[o] + sum_{c, m} w[o, c, m] x_pad[b, g Ci + c, s i + d m - p]).
 
     The true convolution (``flip``) reads s i + d (k - 1 - m) - p (flip-equivalence).  The
-    tile comes from the shape class of ``channels_per_group`` = C_out/G.
+    tile comes from the shape class of ``channels_per_group`` = C_out/G; with ``tf32`` (float32
+    only) the products run on tensor cores, x and w rounded to TF32, the sums in float32.
     """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)
-    tile = tile_for(channels_per_group)
+    if tf32 and ctype != "float":
+        raise ValueError(f"tf32 needs float32 arrays, got {np.dtype(g.dtype).name}")
+    tile = TF32_TILE if tf32 else tile_for(channels_per_group)
     slots = Slots(printer(ctype))
     name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
-                epilogue_tag(bias, activation), dtype_tag(g.dtype), tile.tag)
+                epilogue_tag(bias, activation), dtype_tag(g.dtype), "tf32" if tf32 else "",
+                tile.tag)
     setup = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims), rest="row_rest")
     taps = static_decode("tap", sizes("m", dims), g.kernel_size)
     lines, condition, sources = slots.padded_reads(g.mode, [
         (var("j", a), slots.forward_position(a, g.axis(a), flip)) for a in range(dims)])
     offset = horner("ch", list(zip(sources, sizes("n", dims))))
     taps += lines + [slots.guarded(condition, f"value = x_rows[{offset}];")]
-    value, act = epilogue(slots.pr, bias, activation, "oc", "acc[r][u]")
+    value, act = epilogue(slots.pr, bias, activation, "oc",
+                          "acc[mi][ni][e]" if tf32 else "acc[r][u]")
     params = _conv_params(ctype, ["x", "w"], bias, "y", dims)
+    sizes_of_tile = dict(
+        threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
+        T=ctype, row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
+        row_warps=tile.bm // 32, value=value, activation=act)
+    variant = {slot: Template(text).substitute(sizes_of_tile)
+               for slot, text in (TENSOR_CORES if tf32 else SIMT).items()}
     body = GEMM.substitute(
-        name=name, signature=signature(params), threads=tile.threads, groups=g.groups,
+        sizes_of_tile, **variant, name=name, signature=signature(params), groups=g.groups,
         positions=product(sizes("o", dims)), pixels=product(sizes("n", dims)), taps=g.taps,
-        bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn, T=ctype,
-        row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn, setup=indent(setup, 1),
-        a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
-        w_loads=-(-tile.bk * tile.bn // tile.threads), taps_slot=indent(taps, 4), value=value,
-        activation=act)
-    summary = f"{'true convolution' if flip else 'correlation'} (implicit GEMM, shared tiles)"
+        setup=indent(setup, 1), a_loads=tile.bk * tile.bm // tile.threads,
+        a_step=tile.threads // tile.bm, w_loads=-(-tile.bk * tile.bn // tile.threads),
+        taps_slot=indent(taps, 4))
+    kind = "tensor cores, TF32" if tf32 else "shared tiles"
+    summary = f"{'true convolution' if flip else 'correlation'} (implicit GEMM, {kind})"
     source = header(name, summary, slots.derived, f"{g.describe()}, tile {tile}", ctype)
-    return Kernel(name, source + "\n" + body, params, tile.threads, tuple(slots.derived), tile)
+    source += "\n" + (TF32 if tf32 else "")
+    return Kernel(name, source + body, params, tile.threads, tuple(slots.derived), tile)
 
 
 # --------------------------------------------------------------------------------------------

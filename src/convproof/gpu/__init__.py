@@ -7,7 +7,8 @@ RuntimeError that says so.  The functions run on the current CUDA device; each k
 compiled once per device (:mod:`.module`).  :func:`backend` gives the :class:`Backend` behind
 them, with the general operations (padding modes, bias and activation epilogues) too.
 Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
-``convproof bench --gpu``.
+``convproof bench --gpu``.  Within ``with allow_tf32():`` the float32 forward convolutions run
+on tensor cores in TF32 (off by default).
 
     pad, pad_adjoint, correlate, correlate_input_grad, correlate_weight_grad,
     max_pool, max_pool_backward, avg_pool, avg_pool_backward, adaptive_avg_pool,
@@ -16,9 +17,10 @@ Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..arrays import FLOAT_DTYPES
@@ -34,6 +36,20 @@ def backend() -> Backend:
         from .module import CupyDevice
         _BACKEND.append(Backend(CupyDevice()))
     return _BACKEND[0]
+
+
+@contextlib.contextmanager
+def allow_tf32(allowed: bool = True) -> Iterator[None]:
+    """Within the block, float32 forward convolutions on the current device run on tensor
+    cores in TF32: x and w rounded to a 10-bit mantissa (cvt.rna), products exact, sums in
+    float32, so y is the exact correlation of the rounded inputs up to float32 sums (relative
+    error about 1e-3 against float32; the gradients stay float32)."""
+    device = backend()
+    previous, device.tf32 = device.tf32, allowed
+    try:
+        yield
+    finally:
+        device.tf32 = previous
 
 
 def _on_gpu(name: str) -> Callable[..., Any]:
@@ -64,7 +80,7 @@ adaptive_max_pool = _on_gpu("adaptive_max_pool")
 adaptive_max_pool_backward = _on_gpu("adaptive_max_pool_backward")
 
 __all__ = [
-    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward",
+    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward", "allow_tf32",
     "adaptive_max_pool", "adaptive_max_pool_backward", "avg_pool", "avg_pool_backward",
     "backend", "correlate", "correlate_input_grad", "correlate_weight_grad", "max_pool",
     "max_pool_backward", "pad", "pad_adjoint",

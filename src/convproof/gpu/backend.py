@@ -55,6 +55,9 @@ class Backend:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.xp = device.xp
+        self.tf32 = False
+        """Whether float32 forward convolutions may run on tensor cores in TF32 (see
+        :func:`convproof.gpu.allow_tf32`)."""
         self._kernels: dict[tuple, K.Kernel] = {}
 
     def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
@@ -69,14 +72,20 @@ class Backend:
 
     # -- convolution ----------------------------------------------------------------------------
     def conv(self, x: Array, w: Array, geometry: K.ConvGeometry, bias: Array | None = None,
-             activation: str = "identity", flip: bool = False) -> Array:
-        """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM)."""
+             activation: str = "identity", flip: bool = False, tf32: bool | None = None
+             ) -> Array:
+        """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM);
+        in TF32 on tensor cores with ``tf32`` (float32 only; None: the float32 calls when
+        :attr:`tf32` allows it)."""
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
         c_out = w.shape[0]
         out = _output_size(geometry, size)
+        if tf32 is None:
+            tf32 = self.tf32 and np.dtype(x.dtype) == np.float32
         kernel = self.kernel(K.conv_forward, geometry, c_out // geometry.groups,
-                             bias=bias is not None, activation=activation, flip=flip)
+                             bias=bias is not None, activation=activation, flip=flip,
+                             tf32=tf32)
         y = self.device.empty((batch, c_out, *out), x.dtype)
         arrays = [x, w] + ([bias] if bias is not None else []) + [y]
         self.device.run(L.gemm(kernel, batch * math.prod(out), c_out // geometry.groups,

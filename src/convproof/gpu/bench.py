@@ -6,7 +6,8 @@ harness times every case (a thunk that synchronizes before returning) with wall 
 time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_LAYERS`:
 
     forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
-    forward-tf32     ours (FP32) beside cuDNN with TF32 allowed (what PyTorch users often get)
+    forward-tf32     ours in TF32 on tensor cores (:func:`convproof.gpu.allow_tf32`) beside
+                     cuDNN with TF32 allowed (what PyTorch users often get)
     backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
     backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
 
@@ -64,6 +65,7 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
     from torch.nn import grad as torch_grad
 
     from .. import functional as F
+    from .. import gpu
 
     def data(rng: np.random.Generator) -> tuple:
         cupy, torch = _modules()
@@ -78,8 +80,10 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
             def peer():
                 with _cudnn(tf32):
                     return torch.nn.functional.conv2d(tx, tw, **layer.options())
-            return _verified("forward-tf32" if tf32 else "forward",
-                             lambda: F.conv2d(x, w, **layer.options()), peer)
+            def ours():
+                with gpu.allow_tf32(tf32):
+                    return F.conv2d(x, w, **layer.options())
+            return _verified("forward-tf32" if tf32 else "forward", ours, peer)
         return make
 
     def backward_data(rng):

@@ -17,7 +17,9 @@ GPU.  Threads of kernels without barriers run one after the other.
 
 Arguments go through guarded copies: every array sits between two guard bands filled with NaN
 (or a sentinel integer), outputs start as NaN, and a write outside an array (a changed guard)
-raises :class:`EmulationError`.  No kernel uses warp-level intrinsics, so nothing is excluded.
+raises :class:`EmulationError`.  The one warp-level operation, the TF32 tensor-core product
+(``cp_mma_tf32``), is emulated from its PTX fragment layout: the lanes of a warp exchange their
+fragments at a barrier.
 """
 
 from __future__ import annotations
@@ -78,6 +80,37 @@ static thread_local void **cp_args = 0;
 static inline void __syncthreads(void) {
     cp_fibers[cp_current].state = CP_WAITING;
     swapcontext(&cp_fibers[cp_current].context, &cp_scheduler);
+}
+// Tensor cores.  cp_tf32 rounds like cvt.rna.tf32.f32 (10-bit mantissa, nearest, ties away
+// from zero).  cp_mma_tf32 is one warp's mma.sync.m16n8k8 in TF32: the lanes leave their
+// fragments here and meet at a barrier, each computes its own part of D from the warp's A and
+// B (PTX's layout: lane l = 4 r + k holds A rows r, r + 8 at columns k, k + 4, B rows k, k + 4
+// at column r, D rows r, r + 8 at columns 2k, 2k + 1), and they meet again.
+static inline unsigned cp_tf32(float v) {
+    unsigned bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & 0x7f800000u) != 0x7f800000u) bits = (bits + 0x1000u) & 0xffffe000u;
+    return bits;
+}
+static inline float cp_tf32_value(unsigned bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+static thread_local unsigned cp_lane_a[1024][4], cp_lane_b[1024][2];
+static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
+    const unsigned t = cp_current, warp = t / 32 * 32, lane = t % 32;
+    memcpy(cp_lane_a[t], a, sizeof cp_lane_a[t]);
+    memcpy(cp_lane_b[t], b, sizeof cp_lane_b[t]);
+    __syncthreads();
+    for (unsigned e = 0; e < 4; ++e) {
+        const unsigned row = lane / 4 + (e / 2) * 8, col = 2 * (lane % 4) + e % 2;
+        float sum = d[e];
+        for (unsigned k = 0; k < 8; ++k) {
+            const float a_value = cp_tf32_value(
+                cp_lane_a[warp + (row % 8) * 4 + k % 4][(row >= 8) + 2 * (k >= 4)]);
+            const float b_value = cp_tf32_value(cp_lane_b[warp + col * 4 + k % 4][k >= 4]);
+            sum += a_value * b_value;
+        }
+        d[e] = sum;
+    }
+    __syncthreads();
 }
 static void cp_thread_index(unsigned t) {
     threadIdx.x = t % blockDim.x;
