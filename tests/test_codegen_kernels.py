@@ -76,6 +76,20 @@ def test_rounding_to_tf32_keeps_ten_mantissa_bits_ties_away_from_zero():
     np.testing.assert_array_equal(round_to_tf32(values), expected)
 
 
+def test_allowing_tf32_changes_only_float32_forwards():
+    from convproof.gpu.standard import Recorder
+
+    backend = Backend(Recorder())
+    backend.tf32 = True
+    for dtype, tagged in ((np.float32, True), (np.float64, False)):
+        x, w = np.ones((1, 2, 5, 5), dtype), np.ones((3, 2, 3, 3), dtype)
+        backend.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+        backend.correlate_weight_grad(x, np.ones((1, 3, 5, 5), dtype), (1, 1),
+                                      ((1, 1), (1, 1)), (1, 1), 1, (3, 3))
+        forward, weight_grad = (launch.kernel.name for launch in backend.device.launches[-2:])
+        assert ("_tf32_" in forward) == tagged and "_tf32_" not in weight_grad
+
+
 def test_tf32_kernels_use_tensor_cores_and_no_other_warp_operation():
     source = K.conv_forward(SAME3, 8, tf32=True).source
     assert "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32" in source
