@@ -34,8 +34,10 @@ emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler
     (lambda: K.conv_forward(STRIDED, 3, bias=True, activation="relu"),
      "conv2d_fwd_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_bias_relu_f64_t256x4"),
     (lambda: K.conv_forward(SAME3, 20, flip=True), "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_t128x32"),
-    (lambda: K.conv_forward(SAME3, 20, bias=True, tf32=True),
+    (lambda: K.conv_forward(SAME3, 20, bias=True, tensor_cores="tf32"),
      "conv2d_fwd_k3x3_s1_p1_d1_g1_bias_f32_tf32_t64x64"),
+    (lambda: K.conv_forward(SAME3, 20, flip=True, tensor_cores="bf16"),
+     "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_bf16_t64x64"),
     (lambda: K.conv_backward_data(STRIDED),
      "conv2d_bwd_data_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64"),
     (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
@@ -61,39 +63,50 @@ def test_standard_kernels_have_unique_names_and_no_warp_intrinsics():
         assert "__shfl" not in kernel.source and "atomic" not in kernel.source, kernel.name
 
 
-def test_tf32_needs_float32():
-    with pytest.raises(ValueError, match="tf32 needs float32 arrays, got float64"):
-        K.conv_forward(STRIDED, 3, tf32=True)
+def test_tensor_cores_need_float32_and_a_known_precision():
+    with pytest.raises(ValueError, match="tensor_cores='tf32' needs float32 arrays, got float64"):
+        K.conv_forward(STRIDED, 3, tensor_cores="tf32")
+    with pytest.raises(ValueError, match="tensor_cores must be None or one of .* got 'fp8'"):
+        K.conv_forward(SAME3, 3, tensor_cores="fp8")
 
 
-def test_rounding_to_tf32_keeps_ten_mantissa_bits_ties_away_from_zero():
-    from convproof.gpu.standard import round_to_tf32
+@pytest.mark.parametrize("rounding, cases", [
+    ("tf32", [(1 + 2**-11, 1 + 2**-10), (-(1 + 2**-11), -(1 + 2**-10)),  # ties away from zero
+              (1 + 2**-11 - 2**-23, 1), (1 + 3 * 2**-11, 1 + 2**-9)]),
+    ("bf16", [(1 + 2**-8, 1), (-(1 + 3 * 2**-8), -(1 + 2**-6)),  # ties to even
+              (1 + 2**-8 + 2**-23, 1 + 2**-7), (1 + 2**-9, 1)]),
+])
+def test_rounding_to_a_tensor_core_precision(rounding, cases):
+    from convproof.gpu.standard import ROUNDING
 
-    ulp = 2.0 ** -10  # of TF32 at 1
-    values = np.array([1 + ulp / 2, -(1 + ulp / 2), 1 + ulp / 2 - 2.0 ** -23, 1 + ulp / 4,
-                       1 + ulp + ulp / 2, 3.0, np.inf, -np.inf, np.nan], dtype=np.float32)
-    expected = [1 + ulp, -(1 + ulp), 1, 1, 1 + 2 * ulp, 3.0, np.inf, -np.inf, np.nan]
-    np.testing.assert_array_equal(round_to_tf32(values), expected)
+    values, expected = zip(*cases, (3.0, 3.0), (np.inf, np.inf), (-np.inf, -np.inf),
+                           (np.nan, np.nan))
+    np.testing.assert_array_equal(ROUNDING[rounding](np.array(values, np.float32)), expected)
 
 
-def test_allowing_tf32_changes_only_float32_forwards():
+@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+def test_allowing_tensor_cores_changes_only_float32_correlations(precision):
     from convproof.gpu.standard import Recorder
 
     backend = Backend(Recorder())
-    backend.tf32 = True
+    backend.tensor_cores = precision
     for dtype, tagged in ((np.float32, True), (np.float64, False)):
         x, w = np.ones((1, 2, 5, 5), dtype), np.ones((3, 2, 3, 3), dtype)
         backend.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
         backend.correlate_weight_grad(x, np.ones((1, 3, 5, 5), dtype), (1, 1),
                                       ((1, 1), (1, 1)), (1, 1), 1, (3, 3))
         forward, weight_grad = (launch.kernel.name for launch in backend.device.launches[-2:])
-        assert ("_tf32_" in forward) == tagged and "_tf32_" not in weight_grad
+        assert (f"_{precision}_" in forward) == tagged and precision not in weight_grad
 
 
-def test_tf32_kernels_use_tensor_cores_and_no_other_warp_operation():
-    source = K.conv_forward(SAME3, 8, tf32=True).source
-    assert "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32" in source
-    assert "cvt.rna.tf32.f32" in source and "__shfl" not in source
+@pytest.mark.parametrize("precision, instructions", [
+    ("tf32", ["mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "cvt.rna.tf32.f32"]),
+    ("bf16", ["mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", "cvt.rn.bf16x2.f32"]),
+])
+def test_tensor_core_kernels_use_mma_and_no_other_warp_operation(precision, instructions):
+    source = K.conv_forward(SAME3, 8, tensor_cores=precision).source
+    assert all(instruction in source for instruction in instructions)
+    assert "__shfl" not in source
 
 
 def test_source_begins_with_its_provenance():

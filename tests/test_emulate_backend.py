@@ -21,7 +21,7 @@ from convproof import functional, reference
 from convproof.codegen.kernels import ConvGeometry
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
-from convproof.gpu.standard import Recorder, relative_error, round_to_tf32
+from convproof.gpu.standard import ROUNDING, Recorder, relative_error
 from rounding import magnitude
 from strategies import conv_cases, pool_cases
 
@@ -82,32 +82,31 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
 
 
 @settings(max_examples=6)
-@given(case=conv_cases())
-def test_conv_forward_in_tf32_is_the_exact_sum_of_the_rounded_inputs(emulator, case):
-    """With TF32 allowed, float32 forwards run on the tensor-core kernel: the reference on x
-    and w rounded to TF32 matches to float32 sums; the gradients stay float32."""
+@given(case=conv_cases(), precision=st.sampled_from(["tf32", "bf16"]))
+def test_conv_forward_on_tensor_cores_is_the_exact_sum_of_the_rounded_inputs(emulator, case,
+                                                                             precision):
+    """With tensor cores allowed, float32 forwards run on their kernel: the reference on x and
+    w rounded to the precision matches to float32 sums; the weight gradient stays float32."""
     x, w, b, g = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
-
     launched = []
 
     def calls() -> list:
         backend = functional._backend({"x": x})
-        backend.tf32 = True
+        backend.tensor_cores = precision
         outputs = [api("conv{}d", dims)(x, w, b, **options),
                    api("conv{}d_weight", dims)(x, w.shape, g, **options)]
         launched.extend(launch.kernel.name for launch in getattr(backend.device, "launches", []))
         return outputs
 
     y, dw = on_emulator(emulator, calls)
-    assert any("_tf32_" in name for name in launched), launched
-    rounded = [round_to_tf32(a) for a in (x, w)]
-    b64 = b.astype(np.float64)
+    assert any(f"_{precision}_" in name for name in launched), launched
+    rounded = [ROUNDING[precision](a) for a in (x, w)] + [b.astype(np.float64)]
 
     def definition(x, w, b):
         return reference.conv(x, w, b, **options)
 
-    close(y, definition(*rounded, b64), np.float32, magnitude(definition, *rounded, b64))
+    close(y, definition(*rounded), np.float32, magnitude(definition, *rounded))
     close_to(dw, lambda x: reference.conv_weight_grad(x, w.shape, g.astype(np.float64),
                                                       **options), x, np.float32)
 

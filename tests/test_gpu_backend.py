@@ -194,37 +194,41 @@ def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype)
         close(ours, definition(*operands), REFERENCE_TOLERANCE[dtype], scale)
 
 
-TF32_TORCH_TOLERANCE = 5e-3
-"""cuDNN's TF32 rounds the inputs its own way: each side is within 2^-11 of float32 per term."""
+REDUCED_TORCH_TOLERANCE = {"tf32": 5e-3, "bf16": 3e-2}
+"""Against PyTorch (cuDNN's TF32, or float32), relative to the sum of |terms|: each input is
+within 2^-11 (TF32) or 2^-9 (bfloat16) of its float32 value."""
 
 
 @pytest.mark.gpu
 @settings(max_examples=20)
-@given(case=conv_cases())
-def test_tf32_forward_matches_the_rounded_reference_and_pytorch_tf32(cupy, on_gpu, cuda_torch,
-                                                                      case):
-    """Within allow_tf32 the forward is the exact correlation of the TF32-rounded inputs up to
-    float32 sums (float32 products would miss that by ~1e-4), and close to cuDNN's TF32."""
+@given(case=conv_cases(), precision=st.sampled_from(["tf32", "bf16"]))
+def test_tensor_core_forward_matches_the_rounded_reference_and_pytorch(cupy, on_gpu, cuda_torch,
+                                                                       case, precision):
+    """Within allow_tf32 (allow_bf16) the forward is the exact correlation of the rounded
+    inputs up to float32 sums (float32 products would miss that by ~1e-4), and close to
+    cuDNN's TF32 (to float32)."""
     import convproof.gpu as gpu
 
     torch = cuda_torch
     x, w, b, _ = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
-    with gpu.allow_tf32():
+    allow = gpu.allow_tf32 if precision == "tf32" else gpu.allow_bf16
+    with allow():
         y = getattr(functional, f"conv{dims}d")(*(cupy.asarray(a) for a in (x, w, b)), **options)
+
     def definition(x, w, b):
         return reference.conv(x, w, b, **options)
 
-    rounded = [standard.round_to_tf32(a) for a in (x, w)] + [b.astype(np.float64)]
+    rounded = [standard.ROUNDING[precision](a) for a in (x, w)] + [b.astype(np.float64)]
     close(y, definition(*rounded), REFERENCE_TOLERANCE[np.float32],
           magnitude(definition, *rounded))
-    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = precision == "tf32"
     try:
         ty = _torch_conv(torch, case, *(torch.tensor(a, device="cuda") for a in (x, w, b)))
     finally:
         torch.backends.cudnn.allow_tf32 = False
     exact = [a.astype(np.float64) for a in (x, w, b)]
-    close(y, ty.cpu().numpy(), TF32_TORCH_TOLERANCE, magnitude(definition, *exact))
+    close(y, ty.cpu().numpy(), REDUCED_TORCH_TOLERANCE[precision], magnitude(definition, *exact))
 
 
 @pytest.mark.gpu

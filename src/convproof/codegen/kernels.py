@@ -5,7 +5,7 @@
                            shared-memory tiles of the im2col matrix (never materialized: each
                            entry is x_pad[b, g Ci + c, s·i + d·m - p], banded-matrix) and of
                            the weight; the tile from a table per shape class (:data:`TILES`)
-                           or, in TF32, tensor-core products (:data:`TENSOR_CORES`)
+                           or, in TF32 or bfloat16, tensor-core products (:data:`PRODUCTS`)
     conv backward data     one thread per input pixel gathers the taps that reach it
                            (grad-input-flip), and the border positions that P^T folds onto
                            it; the transposed conv is the same kernel with an epilogue
@@ -16,9 +16,9 @@
                            position onto the pixel it copies
 
 The pooling kernels live in :mod:`.pooling` and are re-exported here, with the kernel record
-and the static parameters of :mod:`.skeleton`.  The forward also comes in TF32 (``tf32=True``):
-the same loads into a 64 x 64 tile, the products on tensor cores (mma.sync.m16n8k8, the one
-warp-level operation).
+and the static parameters of :mod:`.skeleton`.  The forward also comes with tensor cores
+(``tensor_cores="tf32"`` or ``"bf16"``): the same loads into a 64 x 64 tile, the products as
+mma.sync (the one warp-level operation).
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ $store
 }
 """)
 """The implicit GEMM; the slots ``declarations`` (the tiles and accumulators), ``products``
-(one stage's multiply-adds) and ``store`` are those of :data:`SIMT` or :data:`TENSOR_CORES`."""
+(one stage's multiply-adds) and ``store`` are those of :data:`SIMT`, or of
+:data:`TENSOR_CORES` with the :data:`PRODUCTS` of a precision."""
 
 SIMT = {
     "declarations": """\
@@ -136,7 +137,7 @@ SIMT = {
 
 TENSOR_CORES = {
     "declarations": """\
-    __shared__ float tile_a[$bk][$bm + 8];  // + 8: the fragment reads hit 32 distinct banks
+    __shared__ float tile_a[$bk][$bm + 8];  // + 8: the TF32 fragment reads hit 32 banks
     __shared__ float tile_w[$bk][$bn + 8];
     float acc[2][4][4];
     for (int mi = 0; mi < 2; ++mi)
@@ -146,7 +147,30 @@ TENSOR_CORES = {
     const int warp = tid / 32, lane = tid % 32;
     const int lane_row = lane / 4, lane_k = lane % 4;
     const int warp_row = (warp % $row_warps) * 32, warp_col = (warp / $row_warps) * 32;""",
-    "products": """\
+    "store": """\
+    for (int mi = 0; mi < 2; ++mi) {
+        for (int e = 0; e < 4; ++e) {
+            const long long out_row = row0 + warp_row + mi * 16 + lane_row + (e / 2) * 8;
+            if (out_row >= rows) continue;
+            const long long ob = out_row / positions, pos = out_row - ob * positions;
+            for (int ni = 0; ni < 4; ++ni) {
+                const long long col = col0 + warp_col + ni * 8 + lane_k * 2 + e % 2;
+                if (col >= co) continue;
+                const long long oc = group * co + col;
+                const float v = $value;
+                y[(ob * c_out + oc) * positions + pos] = $activation;
+            }
+        }
+    }""",
+}
+"""Each warp multiplies a 32 x 32 part of the tile as 2 x 4 tensor-core products m16n8k
+(float sums), its inputs rounded as they leave shared memory.  Lane l = 4 r + k holds (the PTX
+fragment layout) D rows r, r + 8 at columns 2k, 2k + 1; its A and B parts depend on the
+precision (:data:`PRODUCTS`)."""
+
+PRODUCTS = {
+    "tf32": """\
+        // m16n8k8: A rows r, r + 8 at columns k, k + 4; B rows k, k + 4 at column r
         #pragma unroll
         for (int ks = 0; ks < $bk; ks += 8) {
             unsigned a[2][4], v[4][2];
@@ -166,50 +190,78 @@ TENSOR_CORES = {
                 for (int ni = 0; ni < 4; ++ni)
                     cp_mma_tf32(acc[mi][ni], a[mi], v[ni]);
         }""",
-    "store": """\
-    for (int mi = 0; mi < 2; ++mi) {
-        for (int e = 0; e < 4; ++e) {
-            const long long out_row = row0 + warp_row + mi * 16 + lane_row + (e / 2) * 8;
-            if (out_row >= rows) continue;
-            const long long ob = out_row / positions, pos = out_row - ob * positions;
-            for (int ni = 0; ni < 4; ++ni) {
-                const long long col = col0 + warp_col + ni * 8 + lane_k * 2 + e % 2;
-                if (col >= co) continue;
-                const long long oc = group * co + col;
-                const float v = $value;
-                y[(ob * c_out + oc) * positions + pos] = $activation;
+    "bf16": """\
+        // m16n8k16, two values a register (the lower k in the low half): A rows r, r + 8 at
+        // columns 2k, 2k + 1 and 2k + 8, 2k + 9; B rows 2k, 2k + 1 and 2k + 8, 2k + 9 at column r
+        #pragma unroll
+        for (int ks = 0; ks < $bk; ks += 16) {
+            const int k = ks + 2 * lane_k;
+            unsigned a[2][4], v[4][2];
+            for (int mi = 0; mi < 2; ++mi) {
+                const int r = warp_row + mi * 16 + lane_row;
+                a[mi][0] = cp_bf16x2(tile_a[k][r], tile_a[k + 1][r]);
+                a[mi][1] = cp_bf16x2(tile_a[k][r + 8], tile_a[k + 1][r + 8]);
+                a[mi][2] = cp_bf16x2(tile_a[k + 8][r], tile_a[k + 9][r]);
+                a[mi][3] = cp_bf16x2(tile_a[k + 8][r + 8], tile_a[k + 9][r + 8]);
             }
-        }
-    }""",
+            for (int ni = 0; ni < 4; ++ni) {
+                const int c = warp_col + ni * 8 + lane_row;
+                v[ni][0] = cp_bf16x2(tile_w[k][c], tile_w[k + 1][c]);
+                v[ni][1] = cp_bf16x2(tile_w[k + 8][c], tile_w[k + 9][c]);
+            }
+            for (int mi = 0; mi < 2; ++mi)
+                for (int ni = 0; ni < 4; ++ni)
+                    cp_mma_bf16(acc[mi][ni], a[mi], v[ni]);
+        }""",
 }
-"""Each warp multiplies a 32 x 32 part of the tile as 2 x 4 tensor-core products
-mma.m16n8k8 in TF32 (float sums), its inputs rounded to TF32 as they leave shared memory.
-Lane l holds, with r = l / 4 and k = l % 4 (the PTX fragment layout): A rows r, r + 8 at
-columns k, k + 4; B rows k, k + 4 at column r; D rows r, r + 8 at columns 2k, 2k + 1."""
+"""One stage's tensor-core products, per precision."""
 
-TF32 = r"""#ifndef CONVPROOF_TF32
-#define CONVPROOF_TF32
-#ifdef __CUDA_ARCH__
+MMA = Template("""\
+// d (16 x 8) += a (16 x $k) b ($k x 8): one warp's tensor-core product in $what, float sums.
+__device__ __forceinline__ void cp_mma_$precision(float* d, const unsigned* a, const unsigned* b) {
+    asm volatile("mma.sync.aligned.m16n8k$k.row.col.f32.$precision.$precision.f32 "
+                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+""")
+
+ROUNDINGS = {
+    "tf32": """\
 // cp_tf32(v): the bits of v rounded to TF32 (10-bit mantissa; nearest, ties away from zero).
 __device__ __forceinline__ unsigned cp_tf32(float v) {
     unsigned bits;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
     return bits;
 }
-// d (16 x 8) += a (16 x 8) b (8 x 8): one warp's tensor-core product in TF32, float sums.
-__device__ __forceinline__ void cp_mma_tf32(float* d, const unsigned* a, const unsigned* b) {
-    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-                 "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+""",
+    "bf16": """\
+// cp_bf16x2(lo, hi): lo and hi rounded to bfloat16 (8-bit mantissa; nearest, ties to even),
+// lo in the low half.
+__device__ __forceinline__ unsigned cp_bf16x2(float lo, float hi) {
+    unsigned bits;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(bits) : "f"(hi), "f"(lo));
+    return bits;
 }
-#endif
-#endif
-"""
-"""The tensor-core helpers of the TF32 kernels (the CPU emulation supplies its own)."""
+""",
+}
 
-TF32_TILE = Tile(64, 64, 16, 4, 8)
-"""The TF32 kernels' tile: 4 warps of 32 x 32 outputs (32 per thread: TM x TN = 4 x 8)."""
+
+def _helpers(precision: str) -> str:
+    """The rounding and the mma of ``precision``, once per translation unit, for the device
+    (the CPU emulation supplies its own)."""
+    guard = f"CONVPROOF_{precision.upper()}"
+    mma = MMA.substitute(precision=precision, k=8 if precision == "tf32" else 16,
+                         what="TF32" if precision == "tf32" else "bfloat16")
+    return (f"#ifndef {guard}\n#define {guard}\n#ifdef __CUDA_ARCH__\n"
+            f"{ROUNDINGS[precision]}{mma}#endif\n#endif\n")
+
+
+TENSOR_CORE_PRECISIONS = tuple(PRODUCTS)
+"""What ``tensor_cores=`` accepts: tf32 (10-bit mantissas), bf16 (8-bit)."""
+
+TENSOR_CORE_TILE = Tile(64, 64, 16, 4, 8)
+"""The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8)."""
 
 
 def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int
@@ -221,21 +273,27 @@ def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dim
 
 
 def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool = False,
-                 activation: str = "identity", flip: bool = False, tf32: bool = False) -> Kernel:
+                 activation: str = "identity", flip: bool = False,
+                 tensor_cores: str | None = None) -> Kernel:
     """y[b, o, i] = act(bias[o] + sum_{c, m} w[o, c, m] x_pad[b, g Ci + c, s i + d m - p]).
 
     The true convolution (``flip``) reads s i + d (k - 1 - m) - p (flip-equivalence).  The
-    tile comes from the shape class of ``channels_per_group`` = C_out/G; with ``tf32`` (float32
-    only) the products run on tensor cores, x and w rounded to TF32, the sums in float32.
+    tile comes from the shape class of ``channels_per_group`` = C_out/G; with ``tensor_cores``
+    "tf32" or "bf16" (float32 only) the products run on tensor cores, x and w rounded to that
+    precision, the sums in float32.
     """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)
-    if tf32 and ctype != "float":
-        raise ValueError(f"tf32 needs float32 arrays, got {np.dtype(g.dtype).name}")
-    tile = TF32_TILE if tf32 else tile_for(channels_per_group)
+    if tensor_cores not in (None, *TENSOR_CORE_PRECISIONS):
+        raise ValueError(f"tensor_cores must be None or one of {TENSOR_CORE_PRECISIONS}, "
+                         f"got {tensor_cores!r}")
+    if tensor_cores and ctype != "float":
+        raise ValueError(f"tensor_cores={tensor_cores!r} needs float32 arrays, "
+                         f"got {np.dtype(g.dtype).name}")
+    tile = TENSOR_CORE_TILE if tensor_cores else tile_for(channels_per_group)
     slots = Slots(printer(ctype))
     name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
-                epilogue_tag(bias, activation), dtype_tag(g.dtype), "tf32" if tf32 else "",
+                epilogue_tag(bias, activation), dtype_tag(g.dtype), tensor_cores or "",
                 tile.tag)
     setup = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims), rest="row_rest")
     taps = static_decode("tap", sizes("m", dims), g.kernel_size)
@@ -244,24 +302,25 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     offset = horner("ch", list(zip(sources, sizes("n", dims))))
     taps += lines + [slots.guarded(condition, f"value = x_rows[{offset}];")]
     value, act = epilogue(slots.pr, bias, activation, "oc",
-                          "acc[mi][ni][e]" if tf32 else "acc[r][u]")
+                          "acc[mi][ni][e]" if tensor_cores else "acc[r][u]")
     params = _conv_params(ctype, ["x", "w"], bias, "y", dims)
     sizes_of_tile = dict(
         threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
         T=ctype, row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
         row_warps=tile.bm // 32, value=value, activation=act)
-    variant = {slot: Template(text).substitute(sizes_of_tile)
-               for slot, text in (TENSOR_CORES if tf32 else SIMT).items()}
+    variant = dict(TENSOR_CORES, products=PRODUCTS[tensor_cores]) if tensor_cores else SIMT
     body = GEMM.substitute(
-        sizes_of_tile, **variant, name=name, signature=signature(params), groups=g.groups,
+        sizes_of_tile, **{slot: Template(text).substitute(sizes_of_tile)
+                          for slot, text in variant.items()},
+        name=name, signature=signature(params), groups=g.groups,
         positions=product(sizes("o", dims)), pixels=product(sizes("n", dims)), taps=g.taps,
         setup=indent(setup, 1), a_loads=tile.bk * tile.bm // tile.threads,
         a_step=tile.threads // tile.bm, w_loads=-(-tile.bk * tile.bn // tile.threads),
         taps_slot=indent(taps, 4))
-    kind = "tensor cores, TF32" if tf32 else "shared tiles"
+    kind = f"tensor cores, {tensor_cores.upper()}" if tensor_cores else "shared tiles"
     summary = f"{'true convolution' if flip else 'correlation'} (implicit GEMM, {kind})"
     source = header(name, summary, slots.derived, f"{g.describe()}, tile {tile}", ctype)
-    source += "\n" + (TF32 if tf32 else "")
+    source += "\n" + (_helpers(tensor_cores) if tensor_cores else "")
     return Kernel(name, source + body, params, tile.threads, tuple(slots.derived), tile)
 
 
@@ -415,5 +474,5 @@ __all__ = [
     "adaptive_avg_pool_backward", "adaptive_avg_pool_forward", "adaptive_max_pool_backward",
     "adaptive_max_pool_forward", "avg_pool_backward", "avg_pool_forward", "conv_backward_data",
     "conv_backward_weight", "conv_forward", "max_pool_backward", "max_pool_forward",
-    "pad_adjoint", "pad_forward", "route_by_index", "tile_for",
+    "pad_adjoint", "pad_forward", "route_by_index", "TENSOR_CORE_PRECISIONS", "tile_for",
 ]

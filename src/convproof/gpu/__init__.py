@@ -7,8 +7,8 @@ RuntimeError that says so.  The functions run on the current CUDA device; each k
 compiled once per device (:mod:`.module`).  :func:`backend` gives the :class:`Backend` behind
 them, with the general operations (padding modes, bias and activation epilogues) too.
 Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
-``convproof bench --gpu``.  Within ``with allow_tf32():`` the float32 forward convolutions run
-on tensor cores in TF32 (off by default).
+``convproof bench --gpu``.  Within ``with allow_tf32():`` (or ``allow_bf16()``) the float32
+correlations run on tensor cores in TF32 (bfloat16); off by default.
 
     pad, pad_adjoint, correlate, correlate_input_grad, correlate_weight_grad,
     max_pool, max_pool_backward, avg_pool, avg_pool_backward, adaptive_avg_pool,
@@ -39,17 +39,28 @@ def backend() -> Backend:
 
 
 @contextlib.contextmanager
-def allow_tf32(allowed: bool = True) -> Iterator[None]:
-    """Within the block, float32 forward convolutions on the current device run on tensor
-    cores in TF32: x and w rounded to a 10-bit mantissa (cvt.rna), products exact, sums in
-    float32, so y is the exact correlation of the rounded inputs up to float32 sums (relative
-    error about 1e-3 against float32; the gradients stay float32)."""
+def _tensor_cores(precision: str | None) -> Iterator[None]:
+    """Within the block, the backend's float32 correlations run in ``precision``."""
     device = backend()
-    previous, device.tf32 = device.tf32, allowed
+    previous, device.tensor_cores = device.tensor_cores, precision
     try:
         yield
     finally:
-        device.tf32 = previous
+        device.tensor_cores = previous
+
+
+def allow_tf32(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
+    """Within the block, float32 correlations on the current device (conv*, convolve* and the
+    layers that call them; not conv*_input, conv*_weight) run on tensor cores in TF32: x and w
+    rounded to a 10-bit mantissa (cvt.rna), products exact, sums in float32, so y is the
+    exact correlation of the rounded inputs up to float32 sums (about 1e-3 from float32)."""
+    return _tensor_cores("tf32" if allowed else None)
+
+
+def allow_bf16(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
+    """As :func:`allow_tf32`, in bfloat16: x and w rounded to an 8-bit mantissa (nearest, ties
+    to even), products exact, sums in float32 (about 1e-2 from float32)."""
+    return _tensor_cores("bf16" if allowed else None)
 
 
 def _on_gpu(name: str) -> Callable[..., Any]:
@@ -80,7 +91,8 @@ adaptive_max_pool = _on_gpu("adaptive_max_pool")
 adaptive_max_pool_backward = _on_gpu("adaptive_max_pool_backward")
 
 __all__ = [
-    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward", "allow_tf32",
+    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward", "allow_bf16",
+    "allow_tf32",
     "adaptive_max_pool", "adaptive_max_pool_backward", "avg_pool", "avg_pool_backward",
     "backend", "correlate", "correlate_input_grad", "correlate_weight_grad", "max_pool",
     "max_pool_backward", "pad", "pad_adjoint",

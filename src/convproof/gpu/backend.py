@@ -55,9 +55,9 @@ class Backend:
     def __init__(self, device: Device) -> None:
         self.device = device
         self.xp = device.xp
-        self.tf32 = False
-        """Whether float32 forward convolutions may run on tensor cores in TF32 (see
-        :func:`convproof.gpu.allow_tf32`)."""
+        self.tensor_cores: str | None = None
+        """The precision ("tf32", "bf16") in which :meth:`correlate` runs float32 forwards on
+        tensor cores; None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
         self._kernels: dict[tuple, K.Kernel] = {}
 
     def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
@@ -72,20 +72,17 @@ class Backend:
 
     # -- convolution ----------------------------------------------------------------------------
     def conv(self, x: Array, w: Array, geometry: K.ConvGeometry, bias: Array | None = None,
-             activation: str = "identity", flip: bool = False, tf32: bool | None = None
+             activation: str = "identity", flip: bool = False, tensor_cores: str | None = None
              ) -> Array:
         """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM);
-        in TF32 on tensor cores with ``tf32`` (float32 only; None: the float32 calls when
-        :attr:`tf32` allows it)."""
+        on tensor cores in the precision ``tensor_cores`` names (float32 arrays only)."""
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
         c_out = w.shape[0]
         out = _output_size(geometry, size)
-        if tf32 is None:
-            tf32 = self.tf32 and np.dtype(x.dtype) == np.float32
         kernel = self.kernel(K.conv_forward, geometry, c_out // geometry.groups,
                              bias=bias is not None, activation=activation, flip=flip,
-                             tf32=tf32)
+                             tensor_cores=tensor_cores)
         y = self.device.empty((batch, c_out, *out), x.dtype)
         arrays = [x, w] + ([bias] if bias is not None else []) + [y]
         self.device.run(L.gemm(kernel, batch * math.prod(out), c_out // geometry.groups,
@@ -120,9 +117,11 @@ class Backend:
 
     def correlate(self, x: Array, w: Array, stride: Sequence[int], pads: Pads,
                   dilation: Sequence[int], groups: int) -> Array:
-        """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
+        """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded);
+        float32 on tensor cores when :attr:`tensor_cores` allows it."""
+        allowed = self.tensor_cores if np.dtype(x.dtype) == np.float32 else None
         return self.conv(x, w, K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups,
-                                              dtype=x.dtype))
+                                              dtype=x.dtype), tensor_cores=allowed)
 
     def correlate_input_grad(self, g: Array, w: Array, stride: Sequence[int], pads: Pads,
                              dilation: Sequence[int], groups: int,

@@ -17,9 +17,9 @@ GPU.  Threads of kernels without barriers run one after the other.
 
 Arguments go through guarded copies: every array sits between two guard bands filled with NaN
 (or a sentinel integer), outputs start as NaN, and a write outside an array (a changed guard)
-raises :class:`EmulationError`.  The one warp-level operation, the TF32 tensor-core product
-(``cp_mma_tf32``), is emulated from its PTX fragment layout: the lanes of a warp exchange their
-fragments at a barrier.
+raises :class:`EmulationError`.  The one warp-level operation, the tensor-core product
+(``cp_mma_tf32``, ``cp_mma_bf16``), is emulated from its PTX fragment layout: the lanes of a
+warp exchange their fragments at a barrier.
 """
 
 from __future__ import annotations
@@ -82,19 +82,33 @@ static inline void __syncthreads(void) {
     swapcontext(&cp_fibers[cp_current].context, &cp_scheduler);
 }
 // Tensor cores.  cp_tf32 rounds like cvt.rna.tf32.f32 (10-bit mantissa, nearest, ties away
-// from zero).  cp_mma_tf32 is one warp's mma.sync.m16n8k8 in TF32: the lanes leave their
-// fragments here and meet at a barrier, each computes its own part of D from the warp's A and
-// B (PTX's layout: lane l = 4 r + k holds A rows r, r + 8 at columns k, k + 4, B rows k, k + 4
-// at column r, D rows r, r + 8 at columns 2k, 2k + 1), and they meet again.
+// from zero), cp_bf16x2 like cvt.rn.bf16x2.f32 (8-bit mantissa, nearest, ties to even; lo in
+// the low half).  cp_mma_tf32 and cp_mma_bf16 are one warp's mma.sync m16n8k8 and m16n8k16:
+// the lanes leave their fragments here and meet at a barrier, each computes its own part of D
+// from the warp's A and B, and they meet again.  PTX's layout, lane l = 4 r + k: D rows r,
+// r + 8 at columns 2k, 2k + 1; TF32: A rows r, r + 8 at columns k, k + 4, B rows k, k + 4 at
+// column r; bf16 (two values a register): A columns 2k, 2k + 1 and 2k + 8, 2k + 9, B rows
+// likewise at column r.
 static inline unsigned cp_tf32(float v) {
     unsigned bits;
     memcpy(&bits, &v, sizeof bits);
     if ((bits & 0x7f800000u) != 0x7f800000u) bits = (bits + 0x1000u) & 0xffffe000u;
     return bits;
 }
-static inline float cp_tf32_value(unsigned bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+static inline unsigned cp_bf16(float v) {
+    unsigned bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return (bits & 0x007fffffu) ? 0x7fffu : bits >> 16;
+    return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
+static inline unsigned cp_bf16x2(float lo, float hi) { return cp_bf16(hi) << 16 | cp_bf16(lo); }
+static inline float cp_bits_value(unsigned bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
 static thread_local unsigned cp_lane_a[1024][4], cp_lane_b[1024][2];
-static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
+// The lanes' fragments, then for each of this lane's four D entries sum over k of A[row][k]
+// B[k][col], element (lane, register, half) of A and B found by the two functions given.
+template <typename AOf, typename BOf>
+static inline void cp_mma(float *d, const unsigned *a, const unsigned *b, int depth,
+                          AOf a_of, BOf b_of) {
     const unsigned t = cp_current, warp = t / 32 * 32, lane = t % 32;
     memcpy(cp_lane_a[t], a, sizeof cp_lane_a[t]);
     memcpy(cp_lane_b[t], b, sizeof cp_lane_b[t]);
@@ -102,15 +116,33 @@ static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
     for (unsigned e = 0; e < 4; ++e) {
         const unsigned row = lane / 4 + (e / 2) * 8, col = 2 * (lane % 4) + e % 2;
         float sum = d[e];
-        for (unsigned k = 0; k < 8; ++k) {
-            const float a_value = cp_tf32_value(
-                cp_lane_a[warp + (row % 8) * 4 + k % 4][(row >= 8) + 2 * (k >= 4)]);
-            const float b_value = cp_tf32_value(cp_lane_b[warp + col * 4 + k % 4][k >= 4]);
-            sum += a_value * b_value;
-        }
+        for (int k = 0; k < depth; ++k) sum += a_of(warp, row, k) * b_of(warp, col, k);
         d[e] = sum;
     }
     __syncthreads();
+}
+static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
+    cp_mma(d, a, b, 8,
+           [](unsigned warp, unsigned row, int k) {
+               return cp_bits_value(cp_lane_a[warp + (row % 8) * 4 + k % 4]
+                                             [(row >= 8) + 2 * (k >= 4)]);
+           },
+           [](unsigned warp, unsigned col, int k) {
+               return cp_bits_value(cp_lane_b[warp + col * 4 + k % 4][k >= 4]);
+           });
+}
+static inline float cp_half_value(unsigned pair, int k) {
+    return cp_bits_value((k % 2 ? pair >> 16 : pair & 0xffffu) << 16);
+}
+static inline void cp_mma_bf16(float *d, const unsigned *a, const unsigned *b) {
+    cp_mma(d, a, b, 16,
+           [](unsigned warp, unsigned row, int k) {
+               return cp_half_value(cp_lane_a[warp + (row % 8) * 4 + (k % 8) / 2]
+                                             [(row >= 8) + 2 * (k >= 8)], k);
+           },
+           [](unsigned warp, unsigned col, int k) {
+               return cp_half_value(cp_lane_b[warp + col * 4 + (k % 8) / 2][k >= 8], k);
+           });
 }
 static void cp_thread_index(unsigned t) {
     threadIdx.x = t % blockDim.x;

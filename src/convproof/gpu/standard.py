@@ -2,13 +2,13 @@
 
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
-padding, bias + relu, every tile class, TF32 on tensor cores), true convolution, backward-data,
-backward-weight,
-transposed conv with output_padding, max pooling forward and backward (with and without the
-window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
-padding and its transpose.  The kernel of a case is the last one the backend launches for it,
-so the set lists exactly what runs.  :func:`check` runs a case on any device (the CPU emulator,
-a GPU) on fresh random inputs and compares every output with the float64 reference.
+padding, bias + relu, every tile class, TF32 and bfloat16 on tensor cores), true convolution,
+backward-data, backward-weight, transposed conv with output_padding, max pooling forward and
+backward (with and without the window), average pooling both ways of count_include_pad with
+ceil_mode, adaptive pooling, padding and its transpose.  The kernel of a case is the last one
+the backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on
+any device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
+float64 reference (for tensor cores, on the inputs rounded to their precision).
 
     relative error = max |actual - expected| / max |expected|  <=  1e-12 (float64), 1e-5 (float32)
 """
@@ -106,23 +106,42 @@ def _conv_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
     bias = a["bias"] if case.option("bias") else None
     return [backend.conv(a["x"], a["w"], _geometry(case), bias,
                          case.option("activation", "identity"), case.option("flip", False),
-                         tf32=case.option("tf32", False))]
+                         tensor_cores=case.option("tensor_cores"))]
+
+
+def _rounded(a: np.ndarray, add: Callable[[np.ndarray], np.ndarray], keep: int) -> np.ndarray:
+    """float32 ``a`` with add(bits) added to its bits and the mantissa's lowest ``keep`` bits
+    cleared (infinities and NaN unchanged), in float64."""
+    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    finite = (bits & np.uint32(0x7F800000)) != np.uint32(0x7F800000)
+    cleared = np.uint32((0xFFFFFFFF << keep) & 0xFFFFFFFF)
+    rounded = np.where(finite, (bits + add(bits)) & cleared, bits)
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
 
 
 def round_to_tf32(a: np.ndarray) -> np.ndarray:
     """a (float32) rounded to TF32 as cvt.rna.tf32.f32 does: the nearest number with a 10-bit
     mantissa, ties away from zero (infinities and NaN unchanged), in float64."""
-    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
-    finite = (bits & np.uint32(0x7F800000)) != np.uint32(0x7F800000)
-    rounded = np.where(finite, (bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000), bits)
-    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+    return _rounded(a, lambda bits: np.uint32(0x1000), 13)
+
+
+def round_to_bf16(a: np.ndarray) -> np.ndarray:
+    """a (float32) rounded to bfloat16 as cvt.rn.bf16x2.f32 does: the nearest number with an
+    8-bit mantissa, ties to even (infinities and NaN unchanged), in float64."""
+    return _rounded(a, lambda bits: np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)),
+                    16)
+
+
+ROUNDING = {"tf32": round_to_tf32, "bf16": round_to_bf16}
+"""The rounding of the inputs that each tensor-core precision applies."""
 
 
 def _conv_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
-    """With tf32 the reference of the TF32 kernel: x and w rounded to TF32, exact products."""
+    """On tensor cores: x and w rounded to their precision, then the exact correlation."""
     forward = R.convolve if case.option("flip") else R.conv
     bias = a["bias"] if case.option("bias") else None
-    x, w = (round_to_tf32(a[k]) if case.option("tf32") else a[k] for k in ("x", "w"))
+    rounding = ROUNDING.get(case.option("tensor_cores"), lambda array: array)
+    x, w = (rounding(a[k]) for k in ("x", "w"))
     y = forward(x, w, bias, **_conv_kwargs(case.spec, case.size))
     return [_activate(y, case.option("activation", "identity"))]
 
@@ -343,9 +362,9 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_transpose", ConvSpec(2, 4, (2, 2, 3), stride=(2, 1, 2),
                                                  padding=(0, 1, 1), dilation=(1, 2, 1),
                                                  output_padding=(1, 1, 0)), (2, 3, 2), F32))
-    # TF32 on tensor cores: partial tiles in rows, columns and reduction; groups, stride,
-    # dilation, reflect padding, bias + relu; the true convolution; 1-D and 3-D
-    tf32 = ("tf32", True)
+    # tensor cores: partial tiles in rows, columns and reduction; groups, stride, dilation,
+    # reflect padding, bias + relu; the true convolution; 1-D and 3-D
+    tf32, bf16 = ("tensor_cores", "tf32"), ("tensor_cores", "bf16")
     cases.append(Case("conv", ConvSpec(5, 70, (3, 3), padding=1), (6, 7), F32, options=(tf32,)))
     cases.append(Case("conv", ConvSpec(6, 4, (3, 2), stride=(2, 1), padding=((1, 0), (1, 1)),
                                        dilation=(1, 2), groups=2, padding_mode="reflect"),
@@ -354,6 +373,10 @@ def standard_cases() -> list[Case]:
                       options=(("flip", True), tf32)))
     cases.append(Case("conv", ConvSpec(2, 3, (2, 2, 2), padding=1), (3, 4, 3), F32,
                       options=(tf32,)))
+    cases.append(Case("conv", ConvSpec(7, 70, (3, 3), padding=1), (6, 7), F32, options=(bf16,)))
+    cases.append(Case("conv", ConvSpec(6, 4, (3,), stride=2, padding=1, groups=2,
+                                       padding_mode="circular"), (11,), F32,
+                      options=(("activation", "relu"), ("bias", True), bf16)))
     # pooling
     cases += _pool_family(PoolSpec((3,), 2, 1, ceil_mode=True), (10,), F64)
     cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
@@ -459,4 +482,5 @@ def check(case: Case, device: Device, rng: np.random.Generator,
 
 
 __all__ = ["Case", "OPS", "Op", "Outcome", "Recorder", "TOLERANCE", "check", "kernels_of",
-           "relative_error", "round_to_tf32", "standard_cases", "standard_kernels"]
+           "relative_error", "round_to_bf16", "round_to_tf32", "standard_cases",
+           "standard_kernels"]
