@@ -8,13 +8,16 @@ time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_
     forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
     forward-tf32     ours in TF32 on tensor cores (:func:`convproof.gpu.allow_tf32`) beside
                      cuDNN with TF32 allowed (what PyTorch users often get)
+    forward-bf16     ours in bfloat16 on tensor cores (:func:`convproof.gpu.allow_bf16`, float32
+                     arrays) beside cuDNN on bfloat16 tensors (converted before the timing)
     backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
     backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
 
 and max/global-average pooling forward and backward.  Every case draws fresh random inputs
 and checks our result against PyTorch's before any timing (relative error below 5e-3 for the
-TF32 rows, 1e-4 otherwise).  GFLOP/s count the direct algorithm's multiply-adds; the peak is a
-measured FP32 matrix product (8192^3, TF32 off).  Needs CuPy, PyTorch with CUDA and a GPU.
+TF32 rows, 3e-2 for the bfloat16 rows, 1e-4 otherwise).  GFLOP/s count the direct algorithm's
+multiply-adds; the peak is a measured FP32 matrix product (8192^3, TF32 off).  Needs CuPy,
+PyTorch with CUDA and a GPU.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .. import bench
 from ..bench import Case, ConvLayer, PoolLayer, Suite
 
 Thunk = Callable[[], Any]
-TOLERANCE = {"forward-tf32": 5e-3}
+TOLERANCE = {"forward-tf32": 5e-3, "forward-bf16": 3e-2}
 DEFAULT_TOLERANCE = 1e-4
 
 
@@ -61,7 +64,7 @@ def _verified(op: str, ours: Thunk, peer: Thunk) -> tuple[Thunk, Thunk]:
 
 
 def _conv_cases(layer: ConvLayer) -> list[Case]:
-    """forward (FP32, TF32), backward-data, backward-weight of one layer."""
+    """forward (FP32, TF32, bfloat16), backward-data, backward-weight of one layer."""
     from torch.nn import grad as torch_grad
 
     from .. import functional as F
@@ -72,18 +75,23 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
         x, w, g = (cupy.asarray(a) for a in layer.arrays(rng))
         return x, w, g, *(torch.as_tensor(a, device="cuda") for a in (x, w, g))
 
-    def conv(tf32: bool) -> Callable[[np.random.Generator], tuple[Thunk, Thunk]]:
+    def conv(precision: str | None) -> Callable[[np.random.Generator], tuple[Thunk, Thunk]]:
+        allow = gpu.allow_bf16 if precision == "bf16" else gpu.allow_tf32
+
         def make(rng):
             _, torch = _modules()
             x, w, _, tx, tw, _ = data(rng)
+            if precision == "bf16":  # cuDNN on bfloat16 tensors, converted before the timing
+                tx, tw = tx.bfloat16(), tw.bfloat16()
 
             def peer():
-                with _cudnn(tf32):
+                with _cudnn(precision == "tf32"):
                     return torch.nn.functional.conv2d(tx, tw, **layer.options())
+
             def ours():
-                with gpu.allow_tf32(tf32):
+                with allow(precision is not None):
                     return F.conv2d(x, w, **layer.options())
-            return _verified("forward-tf32" if tf32 else "forward", ours, peer)
+            return _verified(f"forward-{precision}" if precision else "forward", ours, peer)
         return make
 
     def backward_data(rng):
@@ -104,8 +112,9 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
         return _verified("backward-weight",
                          lambda: F.conv2d_weight(x, w.shape, g, **layer.options()), peer)
 
-    return [Case(layer.name, "forward", layer.flops, conv(False)),
-            Case(layer.name, "forward-tf32", layer.flops, conv(True)),
+    return [Case(layer.name, "forward", layer.flops, conv(None)),
+            Case(layer.name, "forward-tf32", layer.flops, conv("tf32")),
+            Case(layer.name, "forward-bf16", layer.flops, conv("bf16")),
             Case(layer.name, "backward-data", layer.flops, backward_data),
             Case(layer.name, "backward-weight", layer.flops, backward_weight)]
 
