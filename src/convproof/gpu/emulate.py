@@ -131,17 +131,17 @@ static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
                return cp_bits_value(cp_lane_b[warp + col * 4 + k % 4][k >= 4]);
            });
 }
-static inline float cp_half_value(unsigned pair, int k) {
+static inline float cp_bf16_value(unsigned pair, int k) {
     return cp_bits_value((k % 2 ? pair >> 16 : pair & 0xffffu) << 16);
 }
 static inline void cp_mma_bf16(float *d, const unsigned *a, const unsigned *b) {
     cp_mma(d, a, b, 16,
            [](unsigned warp, unsigned row, int k) {
-               return cp_half_value(cp_lane_a[warp + (row % 8) * 4 + (k % 8) / 2]
+               return cp_bf16_value(cp_lane_a[warp + (row % 8) * 4 + (k % 8) / 2]
                                              [(row >= 8) + 2 * (k >= 8)], k);
            },
            [](unsigned warp, unsigned col, int k) {
-               return cp_half_value(cp_lane_b[warp + col * 4 + (k % 8) / 2][k >= 8], k);
+               return cp_bf16_value(cp_lane_b[warp + col * 4 + (k % 8) / 2][k >= 8], k);
            });
 }
 static void cp_thread_index(unsigned t) {
