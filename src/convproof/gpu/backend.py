@@ -9,6 +9,7 @@ padding mode, a bias and an activation:
 
     conv(x, w, geometry, bias, activation, flip)           act(bias + corr_M(x)) (or conv_M)
     conv_data_grad(g, w, geometry, size, ...)              P_M^T A^T g, the transposed conv
+                                                           (stride 1, zeros: a correlation)
     conv_weight_grad(x, g, geometry)                       dL/dw through P_M
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
@@ -45,6 +46,21 @@ def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ..
     spec = ConvSpec(geometry.groups, geometry.groups, geometry.kernel_size, geometry.stride,
                     geometry.pads, geometry.dilation, geometry.groups)
     return tuple(int(o) for o in spec.output_size(tuple(size)))
+
+
+def _as_correlation(geometry: K.ConvGeometry, size: Sequence[int], out: Sequence[int]
+                    ) -> K.ConvGeometry | None:
+    """With stride 1 and zero padding, A^T g is the correlation of g, zero-padded by
+    (d(k - 1) - p_lo, n + p_lo - o), with the swapped, flipped kernel (grad-input-flip): its
+    geometry, or None where the stride, the mode or a negative padding rules that out."""
+    if geometry.mode != "zeros" or any(s != 1 for s in geometry.stride):
+        return None
+    pads = tuple((d * (k - 1) - lo, n + lo - o) for k, d, (lo, _), n, o
+                 in zip(geometry.kernel_size, geometry.dilation, geometry.pads, size, out))
+    if any(p < 0 for pair in pads for p in pair):
+        return None
+    return K.ConvGeometry(geometry.kernel_size, geometry.stride, pads, geometry.dilation,
+                          geometry.groups, dtype=geometry.dtype)
 
 
 class Backend:
@@ -92,10 +108,16 @@ class Backend:
     def conv_data_grad(self, g: Array, w: Array, geometry: K.ConvGeometry, size: Sequence[int],
                        bias: Array | None = None, activation: str = "identity",
                        transposed: bool = False) -> Array:
-        """dx = act(bias + P_M^T A^T g) on the spatial ``size`` (gather, no atomics)."""
+        """dx = act(bias + P_M^T A^T g) on the spatial ``size``: with stride 1 and zero
+        padding the implicit GEMM of :meth:`conv` (:func:`_as_correlation`), else the gather
+        (no atomics)."""
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
+        correlation = _as_correlation(geometry, size, out)
+        if correlation is not None:
+            return self.conv(g, self._swapped_and_flipped(w, geometry.groups), correlation,
+                             bias, activation)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
@@ -103,6 +125,15 @@ class Backend:
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
         return dx
+
+    def _swapped_and_flipped(self, w: Array, groups: int) -> Array:
+        """w'[g Ci + c', o', k - 1 - m] = w[g Co + o', c', m]: the kernel of the input gradient
+        as a correlation (grad-input-flip)."""
+        c_out, per_group, *kernel = w.shape
+        grouped = w.reshape(groups, c_out // groups, per_group, *kernel).swapaxes(1, 2)
+        swapped = grouped.reshape(groups * per_group, c_out // groups, *kernel)
+        return self.xp.ascontiguousarray(swapped[(Ellipsis, *(slice(None, None, -1)
+                                                              for _ in kernel))])
 
     def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry) -> Array:
         """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]."""

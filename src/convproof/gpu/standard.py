@@ -351,6 +351,12 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(2, 32, (3, 3), padding=1), (5, 5), F32,
                       options=(("bias", True),)))
     cases.append(Case("conv", ConvSpec(3, 64, (1, 1)), (4, 5), F64))
+    # the input gradient by the gather where it is not a stride-1 correlation (zeros, strided),
+    # and the transposed conv with stride 1 as one (bias + relu, dilation, output_padding)
+    cases.append(Case("conv_data_grad", ConvSpec(3, 5, (3, 3), stride=2, padding=1), (7, 6), F32))
+    cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), padding=1, dilation=(2, 1),
+                                                 output_padding=(1, 0)), (5, 4), F32,
+                      options=(("activation", "relu"), ("bias", True))))
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), stride=2, padding=1, groups=2,
                                                  output_padding=(1, 0)), (4, 3), F64,
                       options=(("activation", "relu"), ("bias", True))))
