@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from ..adjoint import gradient_pads, swap_and_flip
 from ..spec import Pads, ceil_div
 from . import threads, unfold, workspace
 from .padding import canvas
@@ -271,20 +272,11 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     return dw.reshape(out_channels, channels // groups, KERNEL, KERNEL)
 
 
-def swap_and_flip(w: np.ndarray, groups: int) -> np.ndarray:
-    """w'[g Ci + c', o', k - 1 - m] = w[g Co + o', c', m]: the kernel of the input gradient."""
-    out_channels, per_group = w.shape[:2]
-    grouped = w.reshape(groups, out_channels // groups, per_group, *w.shape[2:])
-    swapped = grouped.transpose(0, 2, 1, 3, 4).reshape(groups * per_group, -1, *w.shape[2:])
-    return swapped[:, :, ::-1, ::-1]
-
-
 def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
                          dilation: Sequence[int], groups: int, input_size: Sequence[int],
                          tile: int = TILE, out: np.ndarray | None = None) -> np.ndarray:
     """Aᵀ g of the stride-1 3x3 correlation: correlate(g, swap_and_flip(w)) with the padding
     (d(k - 1) - p_lo, n + p_lo - o) per axis, which gives exactly the ``input_size`` rows."""
-    grad_pads = tuple((d * (KERNEL - 1) - lo, n + lo - o)
-                      for n, o, (lo, _), d in zip(input_size, g.shape[2:], pads, dilation))
+    grad_pads = gradient_pads(w.shape[2:], dilation, pads, input_size, g.shape[2:])
     return correlate(g, swap_and_flip(w, groups), stride, grad_pads, dilation, groups, tile,
                      out=out)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..adjoint import gradient_pads, swap_and_flip
 from ..arrays import FLOAT_DTYPES
 from ..codegen import kernels as K
 from ..spec import ConvSpec, Pads, PoolSpec
@@ -55,8 +56,7 @@ def _as_correlation(geometry: K.ConvGeometry, size: Sequence[int], out: Sequence
     geometry, or None where the stride, the mode or a negative padding rules that out."""
     if geometry.mode != "zeros" or any(s != 1 for s in geometry.stride):
         return None
-    pads = tuple((d * (k - 1) - lo, n + lo - o) for k, d, (lo, _), n, o
-                 in zip(geometry.kernel_size, geometry.dilation, geometry.pads, size, out))
+    pads = gradient_pads(geometry.kernel_size, geometry.dilation, geometry.pads, size, out)
     if any(p < 0 for pair in pads for p in pair):
         return None
     return K.ConvGeometry(geometry.kernel_size, geometry.stride, pads, geometry.dilation,
@@ -116,8 +116,8 @@ class Backend:
         c_in = w.shape[1] * geometry.groups
         correlation = _as_correlation(geometry, size, out)
         if correlation is not None:
-            return self.conv(g, self._swapped_and_flipped(w, geometry.groups), correlation,
-                             bias, activation)
+            return self.conv(g, swap_and_flip(w, geometry.groups), correlation, bias,
+                             activation)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
@@ -125,15 +125,6 @@ class Backend:
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
         return dx
-
-    def _swapped_and_flipped(self, w: Array, groups: int) -> Array:
-        """w'[g Ci + c', o', k - 1 - m] = w[g Co + o', c', m]: the kernel of the input gradient
-        as a correlation (grad-input-flip)."""
-        c_out, per_group, *kernel = w.shape
-        grouped = w.reshape(groups, c_out // groups, per_group, *kernel).swapaxes(1, 2)
-        swapped = grouped.reshape(groups * per_group, c_out // groups, *kernel)
-        return self.xp.ascontiguousarray(swapped[(Ellipsis, *(slice(None, None, -1)
-                                                              for _ in kernel))])
 
     def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry) -> Array:
         """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]."""
