@@ -6,8 +6,7 @@ Every figure is a pair: this project's function and PyTorch's, called on the sam
 same threads (``torch.set_num_threads`` = NumPy's BLAS threads), in two rounds of alternating
 order, each side timed after a pause that lets the other library's worker threads stop
 spinning and after ``WARMUP`` seconds of untimed calls (:func:`time_pair`); each time is the
-median of the repeats.  A row
-states
+median of the repeats.  A row states
 
     ratio = t_torch / t_ours          (> 1: faster than PyTorch)
     GFLOP/s = flops / t               (flops of the direct algorithm: 2 N K (C/G) prod(k) prod(o))

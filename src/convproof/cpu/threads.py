@@ -90,6 +90,17 @@ def parts(length: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
+def _on_pool(function: Callable[[slice], object], pieces: list[slice]) -> list:
+    """[function(piece) for piece in pieces], the first on this thread and the others on the
+    pool, each marked as a part; every one is over on return (or on an exception)."""
+    futures = [_POOL.submit(_as_part, function, piece) for piece in pieces[1:]]
+    try:
+        first = _as_part(function, pieces[0])
+    finally:
+        wait(futures)
+    return [first] + [future.result() for future in futures]
+
+
 def run(function: Callable[[slice], None], length: int, elements: int = MIN_ELEMENTS) -> None:
     """function(part) for the parts of [0, length), one per thread, all done on return; on
     the calling thread alone when the work is smaller than MIN_ELEMENTS ``elements``.  A part
@@ -99,13 +110,7 @@ def run(function: Callable[[slice], None], length: int, elements: int = MIN_ELEM
         for piece in pieces:
             function(piece)
         return
-    futures = [_POOL.submit(_as_part, function, piece) for piece in pieces[1:]]
-    try:
-        _as_part(function, pieces[0])
-    finally:
-        wait(futures)
-    for future in futures:
-        future.result()
+    _on_pool(function, pieces)
 
 
 def copy(source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -167,11 +172,5 @@ def each(function: Callable[[slice], object], length: int) -> list:
     :func:`splits` says no."""
     if not splits(length):
         return [function(slice(0, length))]
-    pieces = parts(length)
-    with SERIAL_BLAS:
-        futures = [_POOL.submit(_as_part, function, piece) for piece in pieces[1:]]
-        try:
-            first = _as_part(function, pieces[0])
-        finally:
-            wait(futures)  # every part is over before BLAS gets its threads back
-        return [first] + [future.result() for future in futures]
+    with SERIAL_BLAS:  # every part is over before BLAS gets its threads back
+        return _on_pool(function, parts(length))
