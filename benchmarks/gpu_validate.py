@@ -67,11 +67,11 @@ def markdown(report: dict) -> str:
     lines = [f"# GPU validation: {report['date']}", "",
              "- machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
              f"- command: `python benchmarks/gpu_validate.py {report['arguments']}`",
-             f"- standard set: {len(kernels) - len(failed)} of {len(kernels)} kernels match the "
+             f"- standard set: {len(kernels) - len(failed)} of {len(kernels)} cases match the "
              f"float64 reference (seed {report['seed']}; tolerance 1e-12 float64, 1e-5 float32)",
              f"- GPU tests (`{report['tests']['command']}`): {report['tests']['summary']}", ""]
     lines += [f"  - {line}" for line in report["tests"]["failures"]]
-    lines += ["| kernel | ok | max rel. error |", "|---|---|---:|"]
+    lines += ["| kernels (in launch order) | ok | max rel. error |", "|---|---|---:|"]
     lines += [f"| {k['kernel']} | {'yes' if k['ok'] else 'NO'} | {k['max_rel_err']:.2e} |"
               for k in kernels]
     if report.get("bench"):

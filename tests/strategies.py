@@ -7,7 +7,8 @@ values are standard normal draws from the seed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from hypothesis import assume
@@ -90,6 +91,15 @@ def conv_cases(draw, dims=(1, 2, 3), modes=PADDING_MODES, max_stride: int = 3,
                     dilation=dilation, groups=groups, padding_mode=mode, **extra)
     return ConvCase(batch=draw(st.integers(1, 2)), size=size, spec=spec,
                     seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def widened(case: ConvCase, filters: int) -> ConvCase:
+    """``case`` with ``filters`` output channels a group and enough input channels a group for
+    16 columns (C_in/G x taps): a weight gradient that runs as the GPU's GEMM."""
+    spec = case.spec
+    columns = -(-16 // math.prod(spec.kernel_size))
+    return replace(case, spec=replace(spec, in_channels=spec.groups * columns,
+                                      out_channels=spec.groups * filters))
 
 
 @dataclass(frozen=True)

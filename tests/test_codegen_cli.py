@@ -46,4 +46,4 @@ def test_emulate_reports_json_and_fails_on_a_wrong_kernel(monkeypatch, capsys):
     monkeypatch.setitem(standard.OPS, "conv", doubled)
     assert cli.main(["--emulate"]) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("FAILED") and "0 of 1 kernels" in captured.err
+    assert captured.out.startswith("FAILED") and "0 of 1 cases (1 kernels)" in captured.err

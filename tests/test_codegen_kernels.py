@@ -43,6 +43,11 @@ emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler
     (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
      "conv_transpose2d_k3x3_s1_p1_d1_g1_bias_f32"),
     (lambda: K.conv_backward_weight(SAME3), "conv2d_bwd_weight_k3x3_s1_p1_d1_g1_f32"),
+    (lambda: K.conv_backward_weight_gemm(STRIDED),
+     "conv2d_bwd_weight_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64_t64x64"),
+    (lambda: K.conv_backward_weight_gemm(SAME3, tensor_cores="bf16"),
+     "conv2d_bwd_weight_k3x3_s1_p1_d1_g1_f32_bf16_t64x64"),
+    (lambda: K.sum_splits(F64), "sum_splits_f64"),
     (lambda: K.max_pool_forward(K.PoolGeometry((3, 3), (2, 2), (1, 1), (1, 1))),
      "max_pool2d_fwd_k3x3_s2_p1_d1_f32"),
     (lambda: K.avg_pool_backward(K.PoolGeometry((3,), (2,), (1,), (1,), F64), False),
@@ -63,11 +68,14 @@ def test_standard_kernels_have_unique_names_and_no_warp_intrinsics():
         assert "__shfl" not in kernel.source and "atomic" not in kernel.source, kernel.name
 
 
-def test_tensor_cores_need_float32_and_a_known_precision():
+@pytest.mark.parametrize("build", [
+    lambda geometry, precision: K.conv_forward(geometry, 3, tensor_cores=precision),
+    lambda geometry, precision: K.conv_backward_weight_gemm(geometry, tensor_cores=precision)])
+def test_tensor_cores_need_float32_and_a_known_precision(build):
     with pytest.raises(ValueError, match="tensor_cores='tf32' needs float32 arrays, got float64"):
-        K.conv_forward(STRIDED, 3, tensor_cores="tf32")
+        build(STRIDED, "tf32")
     with pytest.raises(ValueError, match="tensor_cores must be None or one of .* got 'fp8'"):
-        K.conv_forward(SAME3, 3, tensor_cores="fp8")
+        build(SAME3, "fp8")
 
 
 @pytest.mark.parametrize("rounding, cases", [
@@ -85,18 +93,40 @@ def test_rounding_to_a_tensor_core_precision(rounding, cases):
 
 
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
-def test_allowing_tensor_cores_changes_only_float32_correlations(precision):
+def test_allowing_tensor_cores_changes_only_the_float32_gemms(precision):
+    """Allowed: the forward, the stride-1 input gradient and the weight gradient of groups
+    wide enough for its GEMM (16 filters, 2 x 9 columns); not the strided input gradient (a
+    gather), the weight gradient of 15 filters (one block per entry), nor float64."""
     from convproof.gpu.standard import Recorder
 
     backend = Backend(Recorder())
     backend.tensor_cores = precision
-    for dtype, tagged in ((np.float32, True), (np.float64, False)):
-        x, w = np.ones((1, 2, 5, 5), dtype), np.ones((3, 2, 3, 3), dtype)
-        backend.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-        backend.correlate_weight_grad(x, np.ones((1, 3, 5, 5), dtype), (1, 1),
-                                      ((1, 1), (1, 1)), (1, 1), 1, (3, 3))
-        forward, weight_grad = (launch.kernel.name for launch in backend.device.launches[-2:])
-        assert (f"_{precision}_" in forward) == tagged and precision not in weight_grad
+    pads = ((1, 1), (1, 1))
+    for dtype, allowed in ((np.float32, True), (np.float64, False)):
+        x, w = np.ones((1, 2, 5, 5), dtype), np.ones((16, 2, 3, 3), dtype)
+        g, strided = np.ones((1, 16, 5, 5), dtype), np.ones((1, 16, 3, 3), dtype)
+        backend.correlate(x, w, (1, 1), pads, (1, 1), 1)
+        backend.correlate_input_grad(g, w, (1, 1), pads, (1, 1), 1, (5, 5))
+        backend.correlate_weight_grad(x, g, (1, 1), pads, (1, 1), 1, (3, 3))
+        backend.correlate_input_grad(strided, w, (2, 2), pads, (1, 1), 1, (5, 5))
+        backend.correlate_weight_grad(x, g[:, :15], (1, 1), pads, (1, 1), 1, (3, 3))
+        names = [launch.kernel.name for launch in backend.device.launches[-5:]]
+        assert [f"_{precision}_" in name for name in names] == [allowed] * 3 + [False] * 2, names
+
+
+def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():
+    """splits = min(ceil(528 / tiles), floor(terms / 512)), at least 1."""
+    from convproof.gpu.launch import splits_for
+
+    kernel = K.conv_backward_weight_gemm(SAME3)
+    assert splits_for(kernel, 64, 576, 1, 8 * 56 * 56) == 49     # 9 tiles: 59 > 25088 // 512
+    assert splits_for(kernel, 64, 576, 1, 10**6) == 59           # ceil(528 / 9)
+    assert splits_for(kernel, 512, 4608, 1, 8 * 7 * 7) == 1      # 576 tiles
+    assert splits_for(kernel, 20, 36, 1, 1023) == 1
+    assert splits_for(kernel, 20, 36, 1, 1024) == 2
+    assert splits_for(kernel, 64, 64, 600, 10**9) == 1            # 600 groups: 600 tiles
+    with pytest.raises(ValueError, match="is not a tiled kernel"):
+        splits_for(K.sum_splits(F32), 64, 64, 1, 10**6)
 
 
 @pytest.mark.parametrize("precision, instructions", [
@@ -104,9 +134,10 @@ def test_allowing_tensor_cores_changes_only_float32_correlations(precision):
     ("bf16", ["mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", "cvt.rn.bf16x2.f32"]),
 ])
 def test_tensor_core_kernels_use_mma_and_no_other_warp_operation(precision, instructions):
-    source = K.conv_forward(SAME3, 8, tensor_cores=precision).source
-    assert all(instruction in source for instruction in instructions)
-    assert "__shfl" not in source
+    for kernel in (K.conv_forward(SAME3, 8, tensor_cores=precision),
+                   K.conv_backward_weight_gemm(SAME3, tensor_cores=precision)):
+        assert all(instruction in kernel.source for instruction in instructions)
+        assert "__shfl" not in kernel.source
 
 
 def test_source_begins_with_its_provenance():
@@ -132,8 +163,8 @@ def test_index_slots_are_printed_from_the_theorems():
     assert "const long long num0 = -m0 + u0 + 1;" in backward
     assert "(cp_mod(num0, 2) == 0)" in backward and "const long long i0 = cp_floordiv(num0, 2);" \
         in backward
-    weight = K.conv_backward_weight(STRIDED).source
-    assert "const long long j1 = i1 + 2*m1 - 1;" in weight
+    for weight in (K.conv_backward_weight(STRIDED), K.conv_backward_weight_gemm(STRIDED)):
+        assert "const long long j1 = i1 + 2*m1 - 1;" in weight.source
 
 
 def _patched(monkeypatch, theorem: str, key: str, change) -> None:

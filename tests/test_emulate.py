@@ -33,7 +33,7 @@ def emulator(tmp_path_factory) -> Emulator:
     return made
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: standard.kernels_of(case)[-1].name)
+@pytest.mark.parametrize("case", CASES, ids=standard.names_of)
 def test_standard_kernel_matches_the_reference(case, emulator, rng):
     outcome = standard.check(case, emulator, rng)
     assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
@@ -48,13 +48,39 @@ def test_gemm_tiles_span_rows_columns_and_groups(emulator, rng):
     assert standard.relative_error(y, expected) < 1e-12
 
 
-def test_weight_gradient_is_bitwise_repeatable(emulator, rng):
-    x, g = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((2, 4, 4, 3))
+@pytest.mark.parametrize("shapes, kernels", [
+    (((2, 3, 7, 6), (2, 4, 3, 3)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32"]),
+    (((4, 4, 40, 30), (4, 20, 20, 15)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_t64x64",
+                                         "sum_splits_f32"]),
+], ids=["one-block-per-entry", "split-gemm"])
+def test_weight_gradient_is_bitwise_repeatable(emulator, rng, shapes, kernels):
+    """4 filters: one block per entry; 20 filters, 4 x 300 terms: the GEMM in 2 runs."""
+    x, g = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     geometry = K.ConvGeometry((3, 3), (2, 2), ((1, 0), (1, 1)), (1, 1), 1, dtype=np.float32)
-    backend = Backend(emulator)
-    first = backend.conv_weight_grad(x.astype(np.float32), g.astype(np.float32), geometry)
-    again = backend.conv_weight_grad(x.astype(np.float32), g.astype(np.float32), geometry)
+    recorder = standard.Recorder(emulator)
+    first = Backend(recorder).conv_weight_grad(x, g, geometry)
+    assert [launch.kernel.name for launch in recorder.launches] == kernels
+    again = Backend(emulator).conv_weight_grad(x, g, geometry)
     assert first.tobytes() == again.tobytes()
+    expected = reference.conv_weight_grad(x.astype(np.float64), (g.shape[1], x.shape[1], 3, 3),
+                                          g.astype(np.float64), stride=2, padding=((1, 0), (1, 1)))
+    assert standard.relative_error(first, expected) < 1e-5
+
+
+@pytest.mark.parametrize("splits", [1, 2, 3, 7])
+def test_each_split_of_the_weight_gemm_sums_its_own_run(emulator, rng, splits):
+    """3 x 19 terms: with 7 splits of 16 terms the last three runs are empty and hold zeros;
+    the runs add up to the gradient (17 filters, 5 x 3 columns: partial tiles)."""
+    geometry = K.ConvGeometry((3,), (2,), ((1, 0),), (2,), 1, "replicate", dtype=np.float64)
+    kernel = K.conv_backward_weight_gemm(geometry)
+    x, g = rng.standard_normal((3, 5, 40)), rng.standard_normal((3, 17, 19))
+    partial = np.full((splits, 17, 5, 3), np.nan)
+    emulator.run(gemm(kernel, 17, 15, splits, [x, g, partial, 3, 5, 17, 40, 19, splits]))
+    expected = reference.conv_weight_grad(x, (17, 5, 3), g, stride=2, padding=((1, 0),),
+                                          dilation=2, padding_mode="replicate")
+    assert standard.relative_error(partial.sum(axis=0), expected) < 1e-12
+    if splits == 7:
+        assert not partial[4:].any() and partial[3].any()
 
 
 def _conv_launch(kernel: K.Kernel, rng: np.random.Generator):

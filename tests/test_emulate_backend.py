@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 
 from convproof import functional, reference
 from convproof.codegen.kernels import ConvGeometry
+from convproof.gpu import launch
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
 from convproof.gpu.standard import ROUNDING, Recorder, relative_error
 from rounding import magnitude
-from strategies import conv_cases, pool_cases
+from strategies import conv_cases, pool_cases, widened
 
 pytestmark = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler with OpenMP")
 
@@ -86,7 +87,8 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
 def test_conv_forward_on_tensor_cores_is_the_exact_sum_of_the_rounded_inputs(emulator, case,
                                                                              precision):
     """With tensor cores allowed, float32 forwards run on their kernel: the reference on x and
-    w rounded to the precision matches to float32 sums; the weight gradient stays float32."""
+    w rounded to the precision matches to float32 sums; the weight gradient of these narrow
+    groups (fewer than 16 filters) stays float32, one block per entry."""
     x, w, b, g = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
     launched = []
@@ -109,6 +111,44 @@ def test_conv_forward_on_tensor_cores_is_the_exact_sum_of_the_rounded_inputs(emu
     close(y, definition(*rounded), np.float32, magnitude(definition, *rounded))
     close_to(dw, lambda x: reference.conv_weight_grad(x, w.shape, g.astype(np.float64),
                                                       **options), x, np.float32)
+
+
+@settings(max_examples=6)
+@given(case=conv_cases(), filters=st.integers(16, 40), splits=st.integers(1, 4),
+       precision=st.sampled_from([(np.float64, None), (np.float32, None), (np.float32, "tf32"),
+                                  (np.float32, "bf16")]))
+def test_weight_gradient_of_wide_groups_is_a_split_gemm(emulator, case, filters, splits,
+                                                        precision):
+    """Groups of at least 16 filters and 16 columns (C_in/G x taps) take the implicit GEMM,
+    its sum over batch x pixels cut into ``splits`` runs (drawn here in place of the rule) and
+    added in order: the reference's gradient; with tensor cores allowed, the reference on x and
+    g rounded to the precision."""
+    dtype, tensor_cores = precision
+    case = widened(case, filters)
+    x, w, _, g = case.arrays(dtype)
+    launched: list[str] = []
+
+    def calls() -> list:
+        backend = functional._backend({"x": x})
+        backend.tensor_cores = tensor_cores
+        dw = api("conv{}d_weight", case.dims)(x, w.shape, g, **case.kwargs)
+        launched.extend(launch.kernel.name for launch in getattr(backend.device, "launches", []))
+        return [dw]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(launch, "splits_for", lambda *shape: splits)
+        (dw,) = on_emulator(emulator, calls)
+    tag = f"_{tensor_cores}_t64x64" if tensor_cores else "_t64x64"
+    weight = [name for name in launched if "_bwd_weight_" in name]
+    assert weight and all(name.endswith(tag) for name in weight), launched
+    assert any(name.startswith("sum_splits") for name in launched) == (splits > 1), launched
+    rounding = ROUNDING[tensor_cores] if tensor_cores else lambda a: a.astype(np.float64)
+    operands = [rounding(a) for a in (x, g)]
+
+    def definition(x, g):
+        return reference.conv_weight_grad(x, w.shape, g, **case.kwargs)
+
+    close(dw, definition(*operands), dtype, magnitude(definition, *operands))
 
 
 def close_to_definitions(dtype, options: dict, x, w, b, g, y, dx, dw, activation=None) -> None:

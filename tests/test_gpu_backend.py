@@ -25,11 +25,14 @@ from convproof.gpu import standard
 from convproof.gpu.backend import Backend
 from convproof.gpu.launch import Launch
 from rounding import magnitude
-from strategies import conv_cases, pool_cases
+from strategies import conv_cases, pool_cases, widened
 
 CASES = standard.standard_cases()
 REFERENCE_TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 TORCH_TOLERANCE = {np.float64: 1e-10, np.float32: 1e-4}  # cuDNN's algorithms round differently
+REDUCED_TORCH_TOLERANCE = {"tf32": 5e-3, "bf16": 3e-2}
+"""Against PyTorch (cuDNN's TF32, or float32), relative to the sum of |terms|: each input is
+within 2^-11 (TF32) or 2^-9 (bfloat16) of its float32 value."""
 TORCH_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
                    "circular": "circular"}
 
@@ -114,22 +117,71 @@ def close(actual, expected, tolerance: float, scale: float | None = None) -> Non
 # --------------------------------------------------------------------------------------------
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("case", CASES, ids=lambda case: standard.kernels_of(case)[-1].name)
+@pytest.mark.parametrize("case", CASES, ids=standard.names_of)
 def test_standard_kernel_matches_the_reference(case, device, rng):
     outcome = standard.check(case, device, rng, to_host=host)
     assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
 
 
 @pytest.mark.gpu
-def test_gradients_are_bitwise_repeatable(cupy, on_gpu, rng):
-    x = cupy.asarray(rng.standard_normal((4, 6, 33, 31)).astype(np.float32))
-    w = cupy.asarray(rng.standard_normal((8, 3, 3, 3)).astype(np.float32))
-    g = cupy.asarray(rng.standard_normal((4, 8, 16, 15)).astype(np.float32))
+@pytest.mark.parametrize("filters", [4, 32], ids=["one-block-per-entry", "split-gemm"])
+def test_gradients_are_bitwise_repeatable(cupy, on_gpu, rng, filters):
+    """4 filters a group: one block per weight entry; 32 (16 x 9 columns, 8 x 17 x 16 terms):
+    the GEMM in 4 runs."""
+    x = cupy.asarray(rng.standard_normal((8, 32, 33, 31)).astype(np.float32))
+    w = cupy.asarray(rng.standard_normal((2 * filters, 16, 3, 3)).astype(np.float32))
+    g = cupy.asarray(rng.standard_normal((8, 2 * filters, 17, 16)).astype(np.float32))
     options = dict(stride=2, padding=1, groups=2)
     weight = [functional.conv2d_weight(x, w.shape, g, **options).get() for _ in range(2)]
     data = [functional.conv2d_input(x.shape, w, g, **options).get() for _ in range(2)]
     assert weight[0].tobytes() == weight[1].tobytes()
     assert data[0].tobytes() == data[1].tobytes()
+    expected = reference.conv_weight_grad(host(x).astype(np.float64), w.shape,
+                                          host(g).astype(np.float64), **options)
+    close(weight[0], expected, REFERENCE_TOLERANCE[np.float32])
+
+
+@pytest.mark.gpu
+@settings(max_examples=20)
+@given(case=conv_cases(), filters=st.integers(16, 80),
+       precision=st.sampled_from([(np.float64, None), (np.float32, None), (np.float32, "tf32"),
+                                  (np.float32, "bf16")]))
+def test_weight_gradient_of_wide_groups_matches_the_reference_and_pytorch(
+        cupy, on_gpu, cuda_torch, case, filters, precision):
+    """Groups of at least 16 filters and columns: the GEMM.  Against the reference (on x and g
+    rounded to the precision allowed) and against cuDNN (TF32 as allowed, else off)."""
+    import convproof.gpu as gpu
+
+    torch, (dtype, tensor_cores) = cuda_torch, precision
+    case = widened(case, filters)
+    x, w, _, g = case.arrays(dtype)
+    options, dims = case.kwargs, case.dims
+    allow = {"tf32": gpu.allow_tf32, "bf16": gpu.allow_bf16}.get(tensor_cores, gpu.allow_tf32)
+    with allow(tensor_cores is not None):
+        dw = getattr(functional, f"conv{dims}d_weight")(cupy.asarray(x), w.shape,
+                                                        cupy.asarray(g), **options)
+    rounding = standard.ROUNDING[tensor_cores] if tensor_cores else lambda a: a.astype(
+        np.float64)
+    operands = [rounding(a) for a in (x, g)]
+
+    def definition(x, g):
+        return reference.conv_weight_grad(x, w.shape, g, **options)
+
+    close(dw, definition(*operands), REFERENCE_TOLERANCE[dtype], magnitude(definition, *operands))
+    tx = torch.tensor(x, device="cuda")
+    torch.backends.cudnn.allow_tf32 = tensor_cores == "tf32"
+    try:
+        padded = torch.nn.functional.pad(tx, [p for pair in reversed(options["padding"])
+                                              for p in pair],
+                                         mode=TORCH_PAD_MODES[options["padding_mode"]])
+        grad = getattr(torch.nn.grad, f"conv{dims}d_weight")(
+            padded, w.shape, torch.tensor(g, device="cuda"), stride=options["stride"],
+            dilation=options["dilation"], groups=options["groups"])
+    finally:
+        torch.backends.cudnn.allow_tf32 = False
+    exact = [a.astype(np.float64) for a in (x, g)]
+    tolerance = REDUCED_TORCH_TOLERANCE.get(tensor_cores, TORCH_TOLERANCE[dtype])
+    close(dw, grad.cpu().numpy(), tolerance, magnitude(definition, *exact))
 
 
 @pytest.mark.gpu
@@ -192,11 +244,6 @@ def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype)
         scale = magnitude(definition, *operands)
         close(ours, theirs.detach().cpu().numpy(), TORCH_TOLERANCE[dtype], scale)
         close(ours, definition(*operands), REFERENCE_TOLERANCE[dtype], scale)
-
-
-REDUCED_TORCH_TOLERANCE = {"tf32": 5e-3, "bf16": 3e-2}
-"""Against PyTorch (cuDNN's TF32, or float32), relative to the sum of |terms|: each input is
-within 2^-11 (TF32) or 2^-9 (bfloat16) of its float32 value."""
 
 
 @pytest.mark.gpu

@@ -81,8 +81,9 @@ def _emulate(as_json: bool, seed: int | None) -> int:
         for o in outcomes:
             print(f"{'ok    ' if o.ok else 'FAILED'} {o.max_rel_err:9.2e}  {o.kernel}")
     failed = sum(not o.ok for o in outcomes)
-    print(f"{len(outcomes) - failed} of {len(outcomes)} kernels match the reference under "
-          f"emulation (seed {seed})", file=sys.stderr)
+    kernels = len({name for o in outcomes for name in o.kernel.split(" + ")})
+    print(f"{len(outcomes) - failed} of {len(outcomes)} cases ({kernels} kernels) match the "
+          f"reference under emulation (seed {seed})", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -9,22 +9,26 @@
     conv backward data     one thread per input pixel gathers the taps that reach it
                            (grad-input-flip), and the border positions that P^T folds onto
                            it; the transposed conv is the same kernel with an epilogue
-    conv backward weight   one block per weight entry; each thread sums a fixed strided part
-                           of batch x output pixels (grad-weight), then a tree reduction in
-                           shared memory: no atomics, a fixed order, bitwise equal on reruns
+    conv backward weight   implicit GEMM dw = G^T im2col(x_pad) (grad-weight): rows = output
+                           channels of a group, columns = C_in/G x taps, reduction = batch x
+                           output pixels cut into equal splits, each written apart and added
+                           in order (:func:`sum_splits`); where a group has too few filters
+                           or columns for a tile, one block per weight entry and a tree
+                           reduction in shared memory.  No atomics: bitwise equal on reruns
     padding P and P^T      x[pi(j - p_lo)] of the mode, and the gather of every padded
                            position onto the pixel it copies
 
 The pooling kernels live in :mod:`.pooling` and are re-exported here, with the kernel record
-and the static parameters of :mod:`.skeleton`.  The forward also comes with tensor cores
+and the static parameters of :mod:`.skeleton`.  Both GEMMs also come with tensor cores
 (``tensor_cores="tf32"`` or ``"bf16"``): the same loads into a 64 x 64 tile, the products as
 mma.sync (the one warp-level operation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from string import Template
+from typing import Any
 
 import numpy as np
 
@@ -40,70 +44,125 @@ from .skeleton import (ACTIVATIONS, THREADS, TILES, ConvGeometry, Kernel, Param,
                        sizes, static_decode, tap_loop, tile_for, var)
 
 # --------------------------------------------------------------------------------------------
-# Convolution forward: implicit GEMM with shared-memory tiles
+# The implicit GEMM: C = A B with A, B in shared-memory tiles, per stage of the reduction
 # --------------------------------------------------------------------------------------------
 
 GEMM = Template("""\
 extern "C" __global__ void __launch_bounds__($threads) $name(
     $signature)
 {
-    // setup: the group, the GEMM sizes, this thread's im2col row and its outputs
+    // setup: $computes
     const int tid = threadIdx.x;
-    const long long group = blockIdx.z;
     const long long ci = c_in / $groups, co = c_out / $groups;
     const long long positions = $positions;
     const long long pixels = $pixels;
-    const long long rows = batch * positions;
     const long long reduction = ci * $taps;
     const long long row0 = (long long)blockIdx.x * $bm;
     const long long col0 = (long long)blockIdx.y * $bn;
+$setup
 $declarations
+    for (long long k0 = k_begin; k0 < k_end; k0 += $bk) {
+$loads
+        __syncthreads();
+$products
+        __syncthreads();
+    }
+    // epilogue: C[row, col], row0 <= row < row0 + $bm, col0 <= col < col0 + $bn
+$store
+}
+""")
+"""The skeleton of both GEMMs: tiles tile_a[BK][BM] of A and tile_b[BK][BN] of B, the
+block's tile at (row0, col0), reduction = C_in/G x taps.  The operation fills ``setup`` (its
+group and sizes, the range [k_begin, k_end) of its sum), ``loads`` (one stage's tiles) and
+``write`` (what becomes of C[row, col] = sum) of :data:`FORWARD` or :data:`WEIGHT_GRADIENT`;
+the variant fills ``declarations``, ``products`` and ``store`` (each thread's outputs) of
+:data:`SIMT`, or of :data:`TENSOR_CORES` with the :data:`PRODUCTS` of a precision."""
+
+FORWARD = {
+    "computes": "y = im2col(x_pad) W: rows (b, i), columns o, reduction (c, m)",
+    "setup": """\
+    const long long group = blockIdx.z;
+    const long long rows = batch * positions;
+    const long long k_begin = 0, k_end = reduction;
     const int a_row = tid % $bm;
     const long long row = row0 + a_row;
     const bool row_ok = row < rows;
-$setup
-    const $T* x_rows = x + (b * c_in + group * ci) * pixels;
-    for (long long k0 = 0; k0 < reduction; k0 += $bk) {
+$row_decode
+    const $T* x_rows = x + (b * c_in + group * ci) * pixels;""",
+    "loads": """\
         // im2col tile: A[(b, i), (c, m)] = x_pad[b, group * ci + c, s*i + d*m - p]
         #pragma unroll
         for (int l = 0; l < $a_loads; ++l) {
             const int kk = tid / $bm + l * $a_step;
             const long long q = k0 + kk;
-            $T value = 0;
-            if (row_ok && q < reduction) {
-                const long long ch = q / $taps;
-                const long long tap = q - ch * $taps;
-$taps_slot
-            }
+$im2col_entry
             tile_a[kk][a_row] = value;
         }
-        // weight tile: W[(c, m), o] = w[group * co + o, c, m]
+        // weight tile: B[(c, m), o] = w[group * co + o, c, m]
         #pragma unroll
-        for (int l = 0; l < $w_loads; ++l) {
+        for (int l = 0; l < $b_loads; ++l) {
             const int f = tid + l * $threads;
             if (f < $bk * $bn) {
                 const int kk = f % $bk, nn = f / $bk;
                 const long long q = k0 + kk, col = col0 + nn;
-                tile_w[kk][nn] = (q < reduction && col < co) ? w[(group * co + col) * reduction + q]
+                tile_b[kk][nn] = (q < reduction && col < co) ? w[(group * co + col) * reduction + q]
                                                              : ($T)0;
             }
-        }
-        __syncthreads();
-$products
-        __syncthreads();
-    }
-    // epilogue: y[b, group * co + o, i] = activation(acc + bias)
-$store
+        }""",
+    "write": """\
+if (row >= rows || col >= co) continue;
+const long long ob = row / positions, pos = row - ob * positions;
+const long long oc = group * co + col;
+const $T v = $value;
+y[(ob * c_out + oc) * positions + pos] = $activation;""",
 }
-""")
-"""The implicit GEMM; the slots ``declarations`` (the tiles and accumulators), ``products``
-(one stage's multiply-adds) and ``store`` are those of :data:`SIMT`, or of
-:data:`TENSOR_CORES` with the :data:`PRODUCTS` of a precision."""
+"""y[b, group Co + o, i] = act(bias + sum_{c, m} x_pad[b, group Ci + c, s i + d m - p]
+w[group Co + o, c, m]); each thread loads the im2col entries of one row (its tap positions
+printed from the derivations)."""
+
+WEIGHT_GRADIENT = {
+    "computes": "dw = G^T im2col(x_pad): rows o, columns (c, m), reduction (b, i) in splits",
+    "setup": """\
+    const long long group = blockIdx.z / splits, split = blockIdx.z % splits;
+    const long long count = batch * positions;
+    const long long chunk = (count + splits * $bk - 1) / (splits * $bk) * $bk;
+    const long long k_begin = split * chunk;
+    const long long k_end = k_begin + chunk < count ? k_begin + chunk : count;
+    const int k_lane = tid % $bk, col_lane = tid / $bk;""",
+    "loads": """\
+        // this thread's term of the sum, r = (b, i)
+        const long long term = k0 + k_lane;
+        const bool term_ok = term < k_end;
+$row_decode
+        // gradient tile: A[r, o] = g[b, group * co + o, i]
+        #pragma unroll
+        for (int l = 0; l < $a_loads; ++l) {
+            const int mm = col_lane + l * $a_step;
+            const long long o = row0 + mm;
+            tile_a[k_lane][mm] = (term_ok && o < co) ? g[$g_offset] : ($T)0;
+        }
+        // im2col tile: B[r, (c, m)] = x_pad[b, group * ci + c, s*i + d*m - p]
+        const $T* x_rows = x + (b * c_in + group * ci) * pixels;
+        #pragma unroll
+        for (int l = 0; l < $b_loads; ++l) {
+            const int nn = col_lane + l * $a_step;
+            const long long q = col0 + nn;
+$im2col_entry
+            tile_b[k_lane][nn] = value;
+        }""",
+    "write": """\
+if (row >= co || col >= reduction) continue;
+partial[(split * c_out + group * co + row) * reduction + col] = sum;""",
+}
+"""partial[split, group Co + o, (c, m)] = sum over r = (b, i) in the split's rows of
+g[b, group Co + o, i] x_pad[b, group Ci + c, s i + d m - p] (grad-weight); the splits are summed
+in order by :func:`sum_splits`.  Each thread loads the entries of one term r, so neighbouring
+threads read neighbouring pixels of g and x."""
 
 SIMT = {
     "declarations": """\
-    __shared__ $T tile_a[$bk][$bm];
-    __shared__ $T tile_w[$bk][$bn];
+    __shared__ $T tile_a[$bk][$bm$pad];
+    __shared__ $T tile_b[$bk][$bn$pad];
     $T acc[$tm][$tn];
     for (int r = 0; r < $tm; ++r)
         for (int u = 0; u < $tn; ++u)
@@ -114,23 +173,19 @@ SIMT = {
         for (int kk = 0; kk < $bk; ++kk) {
             $T a[$tm], v[$tn];
             for (int r = 0; r < $tm; ++r) a[r] = tile_a[kk][ty + r * $row_threads];
-            for (int u = 0; u < $tn; ++u) v[u] = tile_w[kk][tx + u * $col_threads];
+            for (int u = 0; u < $tn; ++u) v[u] = tile_b[kk][tx + u * $col_threads];
             for (int r = 0; r < $tm; ++r)
                 for (int u = 0; u < $tn; ++u)
                     acc[r][u] += a[r] * v[u];
         }""",
     "store": """\
-    for (int r = 0; r < $tm; ++r) {
-        const long long out_row = row0 + ty + r * $row_threads;
-        if (out_row >= rows) continue;
-        const long long ob = out_row / positions, pos = out_row - ob * positions;
-        for (int u = 0; u < $tn; ++u) {
-            const long long col = col0 + tx + u * $col_threads;
-            if (col >= co) continue;
-            const long long oc = group * co + col;
-            const $T v = $value;
-            y[(ob * c_out + oc) * positions + pos] = $activation;
-        }
+    #pragma unroll
+    for (int f = 0; f < $tm * $tn; ++f) {
+        const int r = f / $tn, u = f % $tn;
+        const long long row = row0 + ty + r * $row_threads;
+        const long long col = col0 + tx + u * $col_threads;
+        const $T sum = acc[r][u];
+$write
     }""",
 }
 """Each thread multiplies a TM x TN micro-tile (rows BM/TM apart, columns BN/TN apart)."""
@@ -138,29 +193,23 @@ SIMT = {
 TENSOR_CORES = {
     "declarations": """\
     __shared__ float tile_a[$bk][$bm + 8];  // + 8: the TF32 fragment reads hit 32 banks
-    __shared__ float tile_w[$bk][$bn + 8];
+    __shared__ float tile_b[$bk][$bn + 8];
     float acc[2][4][4];
     for (int mi = 0; mi < 2; ++mi)
         for (int ni = 0; ni < 4; ++ni)
             for (int e = 0; e < 4; ++e)
                 acc[mi][ni][e] = 0;
-    const int warp = tid / 32, lane = tid % 32;
-    const int lane_row = lane / 4, lane_k = lane % 4;
+    const int warp = tid / 32, lane_id = tid % 32;
+    const int lane_row = lane_id / 4, lane_k = lane_id % 4;
     const int warp_row = (warp % $row_warps) * 32, warp_col = (warp / $row_warps) * 32;""",
     "store": """\
-    for (int mi = 0; mi < 2; ++mi) {
-        for (int e = 0; e < 4; ++e) {
-            const long long out_row = row0 + warp_row + mi * 16 + lane_row + (e / 2) * 8;
-            if (out_row >= rows) continue;
-            const long long ob = out_row / positions, pos = out_row - ob * positions;
-            for (int ni = 0; ni < 4; ++ni) {
-                const long long col = col0 + warp_col + ni * 8 + lane_k * 2 + e % 2;
-                if (col >= co) continue;
-                const long long oc = group * co + col;
-                const float v = $value;
-                y[(ob * c_out + oc) * positions + pos] = $activation;
-            }
-        }
+    #pragma unroll
+    for (int f = 0; f < 32; ++f) {
+        const int mi = f / 16, ni = f / 4 % 4, e = f % 4;
+        const long long row = row0 + warp_row + mi * 16 + lane_row + (e / 2) * 8;
+        const long long col = col0 + warp_col + ni * 8 + lane_k * 2 + e % 2;
+        const float sum = acc[mi][ni][e];
+$write
     }""",
 }
 """Each warp multiplies a 32 x 32 part of the tile as 2 x 4 tensor-core products m16n8k
@@ -183,8 +232,8 @@ PRODUCTS = {
             }
             for (int ni = 0; ni < 4; ++ni) {
                 const int c = warp_col + ni * 8 + lane_row;
-                v[ni][0] = cp_tf32(tile_w[ks + lane_k][c]);
-                v[ni][1] = cp_tf32(tile_w[ks + lane_k + 4][c]);
+                v[ni][0] = cp_tf32(tile_b[ks + lane_k][c]);
+                v[ni][1] = cp_tf32(tile_b[ks + lane_k + 4][c]);
             }
             for (int mi = 0; mi < 2; ++mi)
                 for (int ni = 0; ni < 4; ++ni)
@@ -206,8 +255,8 @@ PRODUCTS = {
             }
             for (int ni = 0; ni < 4; ++ni) {
                 const int c = warp_col + ni * 8 + lane_row;
-                v[ni][0] = cp_bf16x2(tile_w[k][c], tile_w[k + 1][c]);
-                v[ni][1] = cp_bf16x2(tile_w[k + 8][c], tile_w[k + 9][c]);
+                v[ni][0] = cp_bf16x2(tile_b[k][c], tile_b[k + 1][c]);
+                v[ni][1] = cp_bf16x2(tile_b[k + 8][c], tile_b[k + 9][c]);
             }
             for (int mi = 0; mi < 2; ++mi)
                 for (int ni = 0; ni < 4; ++ni)
@@ -264,12 +313,58 @@ TENSOR_CORE_TILE = Tile(64, 64, 16, 4, 8)
 """The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8)."""
 
 
-def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int
-                 ) -> tuple[Param, ...]:
-    """inputs, the bias, the output, then batch, c_in, c_out, n0.., o0.."""
+def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int,
+                 extra: Sequence[str] = ()) -> tuple[Param, ...]:
+    """inputs, the bias, the output, then batch, c_in, c_out, n0.., o0.. and ``extra``."""
     pointers = [(name, False) for name in inputs] + ([("bias", False)] if bias else [])
     return float_params(ctype, pointers + [(output, True)],
-                        ["batch", "c_in", "c_out", *sizes("n", dims), *sizes("o", dims)])
+                        ["batch", "c_in", "c_out", *sizes("n", dims), *sizes("o", dims), *extra])
+
+
+def _check_tensor_cores(tensor_cores: str | None, dtype: np.dtype) -> None:
+    if tensor_cores not in (None, *TENSOR_CORE_PRECISIONS):
+        raise ValueError(f"tensor_cores must be None or one of {TENSOR_CORE_PRECISIONS}, "
+                         f"got {tensor_cores!r}")
+    if tensor_cores and np.dtype(dtype) != np.float32:
+        raise ValueError(f"tensor_cores={tensor_cores!r} needs float32 arrays, "
+                         f"got {np.dtype(dtype).name}")
+
+
+def _im2col_entry(slots: Slots, g: ConvGeometry, valid: str, flip: bool = False,
+                  read: Callable[[], dv.Derived] = dv.forward_read) -> str:
+    """value = x_pad[b, group Ci + ch, s i + d m - p] at column q = (ch, tap) of the im2col
+    row (b, i) where ``valid`` holds (0 elsewhere), read from the group's channel planes
+    ``x_rows`` (the positions printed from ``read``)."""
+    reads, condition, sources = slots.padded_reads(g.mode, [
+        (var("j", a), slots.forward_position(a, g.axis(a), flip, read)) for a in range(g.dims)])
+    offset = horner("ch", list(zip(sources, sizes("n", g.dims))))
+    inner = [f"const long long ch = q / {g.taps};", f"const long long tap = q - ch * {g.taps};",
+             *static_decode("tap", sizes("m", g.dims), g.kernel_size), *reads,
+             slots.guarded(condition, f"value = x_rows[{offset}];")]
+    lines = [f"{c_type(g.dtype)} value = 0;", f"if ({valid} && q < reduction) {{",
+             *indent(inner, 1).splitlines(), "}"]
+    return indent(lines, 3)
+
+
+def _gemm(name: str, summary: str, g: ConvGeometry, slots: Slots, params: Sequence[Param],
+          tile: Tile, operation: dict[str, str], tensor_cores: str | None,
+          **values: Any) -> Kernel:
+    """The :data:`GEMM` skeleton with the slots of ``operation`` and of the variant."""
+    variant = dict(TENSOR_CORES, products=PRODUCTS[tensor_cores]) if tensor_cores else SIMT
+    values.update(
+        threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
+        T=c_type(g.dtype), row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
+        row_warps=tile.bm // 32, groups=g.groups, taps=g.taps,
+        positions=product(sizes("o", g.dims)), pixels=product(sizes("n", g.dims)))
+    values["write"] = indent(Template(operation["write"]).substitute(values).splitlines(), 2)
+    slot_text = {slot: Template(text).substitute(values)
+                 for slot, text in {**operation, **variant}.items() if slot != "write"}
+    body = GEMM.substitute(values, **slot_text, name=name, signature=signature(params))
+    kind = f"tensor cores, {tensor_cores.upper()}" if tensor_cores else "shared tiles"
+    source = header(name, f"{summary} (implicit GEMM, {kind})", slots.derived,
+                    f"{g.describe()}, tile {tile}", c_type(g.dtype))
+    source += "\n" + (_helpers(tensor_cores) if tensor_cores else "")
+    return Kernel(name, source + body, tuple(params), tile.threads, tuple(slots.derived), tile)
 
 
 def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool = False,
@@ -284,44 +379,21 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)
-    if tensor_cores not in (None, *TENSOR_CORE_PRECISIONS):
-        raise ValueError(f"tensor_cores must be None or one of {TENSOR_CORE_PRECISIONS}, "
-                         f"got {tensor_cores!r}")
-    if tensor_cores and ctype != "float":
-        raise ValueError(f"tensor_cores={tensor_cores!r} needs float32 arrays, "
-                         f"got {np.dtype(g.dtype).name}")
+    _check_tensor_cores(tensor_cores, g.dtype)
     tile = TENSOR_CORE_TILE if tensor_cores else tile_for(channels_per_group)
     slots = Slots(printer(ctype))
     name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
                 epilogue_tag(bias, activation), dtype_tag(g.dtype), tensor_cores or "",
                 tile.tag)
-    setup = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims), rest="row_rest")
-    taps = static_decode("tap", sizes("m", dims), g.kernel_size)
-    lines, condition, sources = slots.padded_reads(g.mode, [
-        (var("j", a), slots.forward_position(a, g.axis(a), flip)) for a in range(dims)])
-    offset = horner("ch", list(zip(sources, sizes("n", dims))))
-    taps += lines + [slots.guarded(condition, f"value = x_rows[{offset}];")]
-    value, act = epilogue(slots.pr, bias, activation, "oc",
-                          "acc[mi][ni][e]" if tensor_cores else "acc[r][u]")
-    params = _conv_params(ctype, ["x", "w"], bias, "y", dims)
-    sizes_of_tile = dict(
-        threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
-        T=ctype, row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
-        row_warps=tile.bm // 32, value=value, activation=act)
-    variant = dict(TENSOR_CORES, products=PRODUCTS[tensor_cores]) if tensor_cores else SIMT
-    body = GEMM.substitute(
-        sizes_of_tile, **{slot: Template(text).substitute(sizes_of_tile)
-                          for slot, text in variant.items()},
-        name=name, signature=signature(params), groups=g.groups,
-        positions=product(sizes("o", dims)), pixels=product(sizes("n", dims)), taps=g.taps,
-        setup=indent(setup, 1), a_loads=tile.bk * tile.bm // tile.threads,
-        a_step=tile.threads // tile.bm, w_loads=-(-tile.bk * tile.bn // tile.threads),
-        taps_slot=indent(taps, 4))
-    kind = f"tensor cores, {tensor_cores.upper()}" if tensor_cores else "shared tiles"
-    summary = f"{'true convolution' if flip else 'correlation'} (implicit GEMM, {kind})"
-    source = header(name, summary, slots.derived, f"{g.describe()}, tile {tile}", ctype)
-    source += "\n" + (_helpers(tensor_cores) if tensor_cores else "")
-    return Kernel(name, source + body, params, tile.threads, tuple(slots.derived), tile)
+    row_decode = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims),
+                        rest="row_rest")
+    value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
+    return _gemm(
+        name, "true convolution" if flip else "correlation", g, slots,
+        _conv_params(ctype, ["x", "w"], bias, "y", dims), tile, FORWARD, tensor_cores,
+        row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
+        a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
+        b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act, pad="")
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +440,8 @@ def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias
 
 
 # --------------------------------------------------------------------------------------------
-# Convolution backward weight: one block per weight entry, a fixed-order tree reduction
+# Convolution backward weight: one block per weight entry (a fixed-order tree reduction), or
+# the implicit GEMM split over batch x pixels (its parts added in order)
 # --------------------------------------------------------------------------------------------
 
 REDUCTION = Template("""\
@@ -427,6 +500,55 @@ def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
                   slots.derived, g.describe(), ctype)
     return Kernel(name, text + "\n" + source, params, THREADS, tuple(slots.derived))
 
+WEIGHT_TILE = Tile(64, 64, 16, 4, 4)
+"""The weight gradient's GEMM tile: 64 filters x 64 columns (c, m), 16 reduction indices
+(b, i) a stage; float32 and float64 (tensor cores: :data:`TENSOR_CORE_TILE`)."""
+
+WEIGHT_PAD = 2
+"""Columns added to each shared row of the weight gradient's SIMT tiles: a warp stores 16
+reduction indices x 2 columns, which then fall into 32 different banks."""
+
+
+def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | None = None
+                              ) -> Kernel:
+    """partial[split, o, c, m] = sum over the split's rows r = (b, i) of
+    g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]  (grad-weight).
+
+    The implicit GEMM dw = G^T im2col(x_pad) per group: rows o, columns (c, m), the reduction
+    over batch x output pixels cut into ``splits`` (a runtime argument) runs of equal length,
+    one per block along z; :func:`sum_splits` adds them in order, so the result is the same
+    bit for bit on every run.  With ``tensor_cores`` (float32 only) g and x are rounded to
+    that precision and the products run on tensor cores.
+    """
+    g, dims = geometry, geometry.dims
+    ctype = c_type(g.dtype)
+    _check_tensor_cores(tensor_cores, g.dtype)
+    tile = TENSOR_CORE_TILE if tensor_cores else WEIGHT_TILE
+    slots = Slots(printer(ctype))
+    name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype), tensor_cores or "",
+                tile.tag)
+    row_decode = decode("term_ok ? term : 0", [("b", "")] + axes_of("i", "o", dims),
+                        rest="term_rest")
+    return _gemm(
+        name, "weight gradient, split over batch x pixels", g, slots,
+        _conv_params(ctype, ["x", "g"], False, "partial", dims, extra=["splits"]),
+        tile, WEIGHT_GRADIENT, tensor_cores, row_decode=indent(row_decode, 2),
+        g_offset=horner("b * c_out + group * co + o", axes_of("i", "o", dims)),
+        im2col_entry=_im2col_entry(slots, g, "term_ok", read=dv.weight_read),
+        a_step=tile.threads // tile.bk, a_loads=tile.bm * tile.bk // tile.threads,
+        b_loads=tile.bn * tile.bk // tile.threads, pad=f" + {WEIGHT_PAD}")
+
+
+def sum_splits(dtype: Any) -> Kernel:
+    """out[e] = sum_{s < splits} partial[s, e], added in the order s = 0, 1, ... (no atomics)."""
+    ctype = c_type(dtype)
+    name = join("sum_splits", dtype_tag(dtype))
+    params = float_params(ctype, [("partial", False), ("out", True)], ["entries", "splits"])
+    return elementwise(name, "the parts of a split reduction, added in order", "none", ctype,
+                       Slots(printer(ctype)), params, "entries", [],
+                       [f"{ctype} acc = 0;", "for (long long s = 0; s < splits; ++s)",
+                        "    acc += partial[s * entries + e];"], ["out[e] = acc;"])
+
 
 # --------------------------------------------------------------------------------------------
 # Padding P and its transpose P^T
@@ -473,6 +595,7 @@ __all__ = [
     "ACTIVATIONS", "ConvGeometry", "Kernel", "Param", "PoolGeometry", "THREADS", "TILES", "Tile",
     "adaptive_avg_pool_backward", "adaptive_avg_pool_forward", "adaptive_max_pool_backward",
     "adaptive_max_pool_forward", "avg_pool_backward", "avg_pool_forward", "conv_backward_data",
-    "conv_backward_weight", "conv_forward", "max_pool_backward", "max_pool_forward",
-    "pad_adjoint", "pad_forward", "route_by_index", "TENSOR_CORE_PRECISIONS", "tile_for",
+    "conv_backward_weight", "conv_backward_weight_gemm", "conv_forward", "max_pool_backward",
+    "max_pool_forward", "pad_adjoint", "pad_forward", "route_by_index", "sum_splits",
+    "TENSOR_CORE_PRECISIONS", "tile_for",
 ]

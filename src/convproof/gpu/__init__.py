@@ -8,7 +8,8 @@ compiled once per device (:mod:`.module`).  :func:`backend` gives the :class:`Ba
 them, with the general operations (padding modes, bias and activation epilogues) too.
 Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
 ``convproof bench --gpu``.  Within ``with allow_tf32():`` (or ``allow_bf16()``) the float32
-correlations run on tensor cores in TF32 (bfloat16); off by default.
+convolutions and their gradients that run as GEMMs use tensor cores in TF32 (bfloat16); off
+by default.
 
     pad, pad_adjoint, correlate, correlate_input_grad, correlate_weight_grad,
     max_pool, max_pool_backward, avg_pool, avg_pool_backward, adaptive_avg_pool,
@@ -50,10 +51,13 @@ def _tensor_cores(precision: str | None) -> Iterator[None]:
 
 
 def allow_tf32(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
-    """Within the block, float32 correlations on the current device (conv*, convolve* and the
-    layers that call them; not conv*_input, conv*_weight) run on tensor cores in TF32: x and w
-    rounded to a 10-bit mantissa (cvt.rna), products exact, sums in float32, so y is the
-    exact correlation of the rounded inputs up to float32 sums (about 1e-3 from float32)."""
+    """Within the block, the float32 convolutions on the current device and their gradients,
+    where they run as implicit GEMMs, run on tensor cores in TF32: conv* and convolve* (and the
+    layers that call them), conv*_input and conv_transpose* with stride 1 and zero padding,
+    conv*_weight where a group has at least 16 filters and 16 columns (C_in/G x taps).  The
+    operands are rounded to a 10-bit mantissa (cvt.rna), the products exact, the sums in
+    float32: the exact result of the rounded inputs up to float32 sums (about 1e-3 from
+    float32).  The gathers (strided input gradients, other padding modes) stay in float32."""
     return _tensor_cores("tf32" if allowed else None)
 
 

@@ -10,7 +10,7 @@ padding mode, a bias and an activation:
     conv(x, w, geometry, bias, activation, flip)           act(bias + corr_M(x)) (or conv_M)
     conv_data_grad(g, w, geometry, size, ...)              P_M^T A^T g, the transposed conv
                                                            (stride 1, zeros: a correlation)
-    conv_weight_grad(x, g, geometry)                       dL/dw through P_M
+    conv_weight_grad(x, g, geometry, tensor_cores)         dL/dw through P_M (a split GEMM)
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
 Output sizes come from :class:`~convproof.spec.ConvSpec` and :class:`~convproof.spec.PoolSpec`.
@@ -63,6 +63,12 @@ def _as_correlation(geometry: K.ConvGeometry, size: Sequence[int], out: Sequence
                           geometry.groups, dtype=geometry.dtype)
 
 
+WEIGHT_GEMM_FROM = 16
+"""The weight gradient runs as a GEMM when a group has at least this many filters and
+columns (a quarter of the 64 x 64 tile); depthwise and other thin groups take one block per
+weight entry, which reads each g and x entry once per tap but wastes no products."""
+
+
 class Backend:
     """convproof.cpu's functions (same names and signatures) on the kernels of ``device``."""
 
@@ -72,8 +78,9 @@ class Backend:
         self.device = device
         self.xp = device.xp
         self.tensor_cores: str | None = None
-        """The precision ("tf32", "bf16") in which :meth:`correlate` runs float32 forwards on
-        tensor cores; None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
+        """The precision ("tf32", "bf16") in which the float32 correlations and their
+        gradients run on tensor cores where they are GEMMs; None: float32 (see
+        :func:`convproof.gpu.allow_tf32`)."""
         self._kernels: dict[tuple, K.Kernel] = {}
 
     def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
@@ -107,17 +114,17 @@ class Backend:
 
     def conv_data_grad(self, g: Array, w: Array, geometry: K.ConvGeometry, size: Sequence[int],
                        bias: Array | None = None, activation: str = "identity",
-                       transposed: bool = False) -> Array:
+                       transposed: bool = False, tensor_cores: str | None = None) -> Array:
         """dx = act(bias + P_M^T A^T g) on the spatial ``size``: with stride 1 and zero
-        padding the implicit GEMM of :meth:`conv` (:func:`_as_correlation`), else the gather
-        (no atomics)."""
+        padding the implicit GEMM of :meth:`conv` (:func:`_as_correlation`), on tensor cores
+        in the precision ``tensor_cores`` allows; else the gather (no atomics, no tensor cores)."""
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
         correlation = _as_correlation(geometry, size, out)
         if correlation is not None:
             return self.conv(g, swap_and_flip(w, geometry.groups), correlation, bias,
-                             activation)
+                             activation, tensor_cores=tensor_cores)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
@@ -126,38 +133,61 @@ class Backend:
                                       [*arrays, batch, c_in, c_out, *size, *out]))
         return dx
 
-    def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry) -> Array:
-        """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]."""
+    def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry,
+                         tensor_cores: str | None = None) -> Array:
+        """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]: the implicit
+        GEMM, its sum over batch x pixels split (:func:`~.launch.splits_for`) and the parts
+        added in order, on tensor cores in the precision ``tensor_cores`` allows; one block
+        per entry (no tensor cores) where a group has fewer than :data:`WEIGHT_GEMM_FROM` filters or
+        columns (C_in/G x taps)."""
         x, g = self._contiguous(x, g)
         batch, c_in, *size = x.shape
         c_out, out = g.shape[1], g.shape[2:]
-        kernel = self.kernel(K.conv_backward_weight, geometry)
-        dw = self.device.empty((c_out, c_in // geometry.groups, *geometry.kernel_size), x.dtype)
-        self.device.run(L.per_entry(kernel, dw.size,
-                                    [x, g, dw, batch, c_in, c_out, *size, *out]))
+        groups = geometry.groups
+        filters, columns = c_out // groups, c_in // groups * geometry.taps
+        dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
+        arrays = [batch, c_in, c_out, *size, *out]
+        if min(filters, columns) < WEIGHT_GEMM_FROM:
+            kernel = self.kernel(K.conv_backward_weight, geometry)
+            self.device.run(L.per_entry(kernel, dw.size, [x, g, dw, *arrays]))
+            return dw
+        kernel = self.kernel(K.conv_backward_weight_gemm, geometry, tensor_cores=tensor_cores)
+        splits = L.splits_for(kernel, filters, columns, groups, batch * math.prod(out))
+        partial = dw if splits == 1 else self.device.empty((splits, *dw.shape), x.dtype)
+        self.device.run(L.gemm(kernel, filters, columns, groups * splits,
+                               [x, g, partial, *arrays, splits]))
+        if splits > 1:
+            self.device.run(L.elementwise(self.kernel(K.sum_splits, np.dtype(x.dtype)), dw.size,
+                                          [partial, dw, dw.size, splits]))
         return dw
+
+    def _allowed(self, dtype: Any) -> str | None:
+        """The tensor-core precision :attr:`tensor_cores` allows for arrays of ``dtype``."""
+        return self.tensor_cores if np.dtype(dtype) == np.float32 else None
 
     def correlate(self, x: Array, w: Array, stride: Sequence[int], pads: Pads,
                   dilation: Sequence[int], groups: int) -> Array:
         """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded);
         float32 on tensor cores when :attr:`tensor_cores` allows it."""
-        allowed = self.tensor_cores if np.dtype(x.dtype) == np.float32 else None
-        return self.conv(x, w, K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups,
-                                              dtype=x.dtype), tensor_cores=allowed)
+        geometry = K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups, dtype=x.dtype)
+        return self.conv(x, w, geometry, tensor_cores=self._allowed(x.dtype))
 
     def correlate_input_grad(self, g: Array, w: Array, stride: Sequence[int], pads: Pads,
                              dilation: Sequence[int], groups: int,
                              input_size: Sequence[int]) -> Array:
-        """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped."""
-        return self.conv_data_grad(g, w, K.ConvGeometry(w.shape[2:], stride, pads, dilation,
-                                                        groups, dtype=g.dtype), input_size)
+        """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped; with
+        stride 1, float32 on tensor cores when :attr:`tensor_cores` allows it."""
+        geometry = K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups, dtype=g.dtype)
+        return self.conv_data_grad(g, w, geometry, input_size,
+                                   tensor_cores=self._allowed(g.dtype))
 
     def correlate_weight_grad(self, x: Array, g: Array, stride: Sequence[int], pads: Pads,
                               dilation: Sequence[int], groups: int,
                               kernel_size: Sequence[int]) -> Array:
-        """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
-        return self.conv_weight_grad(x, g, K.ConvGeometry(kernel_size, stride, pads, dilation,
-                                                          groups, dtype=x.dtype))
+        """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]; as a GEMM,
+        float32 on tensor cores when :attr:`tensor_cores` allows it."""
+        geometry = K.ConvGeometry(kernel_size, stride, pads, dilation, groups, dtype=x.dtype)
+        return self.conv_weight_grad(x, g, geometry, tensor_cores=self._allowed(x.dtype))
 
     # -- padding ----------------------------------------------------------------------------------
     def pad(self, x: Array, pads: Pads, mode: str) -> Array:

@@ -12,6 +12,8 @@ time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_
                      arrays) beside cuDNN on bfloat16 tensors (converted before the timing)
     backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
     backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
+    backward-weight-tf32  the same, both with TF32 allowed (ours on tensor cores where the
+                     weight gradient is a GEMM: groups of 16 filters and columns or more)
 
 and max/global-average pooling forward and backward.  Every case draws fresh random inputs
 and checks our result against PyTorch's before any timing (relative error below 5e-3 for the
@@ -32,7 +34,7 @@ from .. import bench
 from ..bench import Case, ConvLayer, PoolLayer, Suite
 
 Thunk = Callable[[], Any]
-TOLERANCE = {"forward-tf32": 5e-3, "forward-bf16": 3e-2}
+TOLERANCE = {"forward-tf32": 5e-3, "backward-weight-tf32": 5e-3, "forward-bf16": 3e-2}
 DEFAULT_TOLERANCE = 1e-4
 
 
@@ -64,7 +66,8 @@ def _verified(op: str, ours: Thunk, peer: Thunk) -> tuple[Thunk, Thunk]:
 
 
 def _conv_cases(layer: ConvLayer) -> list[Case]:
-    """forward (FP32, TF32, bfloat16), backward-data, backward-weight of one layer."""
+    """forward (FP32, TF32, bfloat16), backward-data, backward-weight (FP32, TF32) of one
+    layer."""
     from torch.nn import grad as torch_grad
 
     from .. import functional as F
@@ -103,20 +106,26 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
         return _verified("backward-data",
                          lambda: F.conv2d_input(x.shape, w, g, **layer.options()), peer)
 
-    def backward_weight(rng):
-        x, w, g, tx, _, tg = data(rng)
+    def backward_weight(tf32: bool) -> Callable[[np.random.Generator], tuple[Thunk, Thunk]]:
+        def make(rng):
+            x, w, g, tx, _, tg = data(rng)
 
-        def peer():
-            with _cudnn(False):
-                return torch_grad.conv2d_weight(tx, tuple(w.shape), tg, **layer.options())
-        return _verified("backward-weight",
-                         lambda: F.conv2d_weight(x, w.shape, g, **layer.options()), peer)
+            def peer():
+                with _cudnn(tf32):
+                    return torch_grad.conv2d_weight(tx, tuple(w.shape), tg, **layer.options())
+
+            def ours():
+                with gpu.allow_tf32(tf32):
+                    return F.conv2d_weight(x, w.shape, g, **layer.options())
+            return _verified("backward-weight-tf32" if tf32 else "backward-weight", ours, peer)
+        return make
 
     return [Case(layer.name, "forward", layer.flops, conv(None)),
             Case(layer.name, "forward-tf32", layer.flops, conv("tf32")),
             Case(layer.name, "forward-bf16", layer.flops, conv("bf16")),
             Case(layer.name, "backward-data", layer.flops, backward_data),
-            Case(layer.name, "backward-weight", layer.flops, backward_weight)]
+            Case(layer.name, "backward-weight", layer.flops, backward_weight(False)),
+            Case(layer.name, "backward-weight-tf32", layer.flops, backward_weight(True))]
 
 
 def _pool_cases(layer: PoolLayer) -> list[Case]:

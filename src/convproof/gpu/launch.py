@@ -2,7 +2,8 @@
 
     elementwise kernels     blocks of ``kernel.threads`` threads over ``total`` outputs, at most
                             ELEMENTWISE_BLOCKS blocks (the kernels loop with a grid stride)
-    implicit GEMM           grid (ceil(rows/BM), ceil(C_out/G / BN), G), one block per tile
+    implicit GEMM           grid (ceil(rows/BM), ceil(columns/BN), G), one block per tile;
+                            the weight gradient's GEMM has G x splits along z
     one block per entry     grid (entries,), the weight gradient's fixed-order reduction
 
 A grid beyond CUDA's limits (x < 2^31, y and z < 2^16) is refused with the sizes that need it.
@@ -19,6 +20,10 @@ from ..codegen.kernels import Kernel
 MAX_GRID = (2**31 - 1, 65535, 65535)
 ELEMENTWISE_BLOCKS = 2**20
 """More blocks than a GPU holds at once; the elementwise kernels stride over the rest."""
+SPLIT_BLOCKS = 528
+"""The blocks a split reduction aims at: four for each of an H200's 132 SMs."""
+SPLIT_TERMS = 512
+"""The fewest terms (batch x output pixels) a split sums: 32 stages of 16."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,25 @@ def gemm(kernel: Kernel, rows: int, columns: int, groups: int, args: Sequence[An
     return Launch(kernel, grid, (tile.threads, 1, 1), tuple(args))
 
 
+def splits_for(kernel: Kernel, rows: int, columns: int, groups: int, terms: int) -> int:
+    """How many runs of equal length a GEMM's sum over ``terms`` is cut into:
+
+        splits = min(ceil(SPLIT_BLOCKS / tiles), floor(terms / SPLIT_TERMS)), at least 1,
+
+    tiles = the kernel's tiles over rows x columns x groups (so groups x splits stays below
+    SPLIT_BLOCKS + groups, far inside the grid).  A rule of the shape alone: the order of
+    every sum is the same on each run."""
+    tile = kernel.tile
+    if tile is None:
+        raise ValueError(f"{kernel.name} is not a tiled kernel")
+    tiles = _ceil(rows, tile.bm) * _ceil(columns, tile.bn) * groups
+    return max(1, min(_ceil(SPLIT_BLOCKS, tiles), terms // SPLIT_TERMS))
+
+
 def per_entry(kernel: Kernel, entries: int, args: Sequence[Any]) -> Launch:
     """One block per output entry (a reduction inside the block)."""
     return Launch(kernel, (entries, 1, 1), (kernel.threads, 1, 1), tuple(args))
 
 
-__all__ = ["ELEMENTWISE_BLOCKS", "Launch", "MAX_GRID", "elementwise", "gemm", "per_entry"]
+__all__ = ["ELEMENTWISE_BLOCKS", "Launch", "MAX_GRID", "SPLIT_BLOCKS", "SPLIT_TERMS",
+           "elementwise", "gemm", "per_entry", "splits_for"]

@@ -3,10 +3,11 @@
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
 padding, bias + relu, every tile class, TF32 and bfloat16 on tensor cores), true convolution,
-backward-data, backward-weight, transposed conv with output_padding, max pooling forward and
+backward-data, backward-weight (one block per entry, and the GEMM split or not, in float32,
+float64 and on tensor cores), transposed conv with output_padding, max pooling forward and
 backward (with and without the window), average pooling both ways of count_include_pad with
-ceil_mode, adaptive pooling, padding and its transpose.  The kernel of a case is the last one
-the backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on
+ceil_mode, adaptive pooling, padding and its transpose.  The kernels of a case are those the
+backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on
 any device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
 float64 reference (for tensor cores, on the inputs rounded to their precision).
 
@@ -155,11 +156,14 @@ def _data_grad_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarra
 
 
 def _weight_grad_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
-    return [backend.conv_weight_grad(a["x"], a["g"], _geometry(case))]
+    return [backend.conv_weight_grad(a["x"], a["g"], _geometry(case),
+                                     tensor_cores=case.option("tensor_cores"))]
 
 
 def _weight_grad_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
-    return [R.conv_weight_grad(a["x"], a["w"].shape, a["g"],
+    """On tensor cores: x and g rounded to their precision, then the exact gradient."""
+    rounding = ROUNDING.get(case.option("tensor_cores"), lambda array: array)
+    return [R.conv_weight_grad(rounding(a["x"]), a["w"].shape, rounding(a["g"]),
                                **_conv_kwargs(case.spec, case.size))]
 
 
@@ -383,6 +387,20 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(6, 4, (3,), stride=2, padding=1, groups=2,
                                        padding_mode="circular"), (11,), F32,
                       options=(("activation", "relu"), ("bias", True), bf16)))
+    # the weight gradient as a GEMM: partial tiles of filters and columns (reflect), a split
+    # sum (3 x 400 terms in 2 runs, groups, circular), float64 (replicate, dilation), and on
+    # tensor cores split in 2 (TF32) or not (bfloat16, groups, stride)
+    cases.append(Case("conv_weight_grad", ConvSpec(5, 70, (3, 3), stride=2, padding=1,
+                                                   padding_mode="reflect"), (9, 8), F32))
+    cases.append(Case("conv_weight_grad", ConvSpec(12, 40, (3,), padding=1, groups=2,
+                                                   padding_mode="circular"), (400,), F32,
+                      batch=3))
+    cases.append(Case("conv_weight_grad", ConvSpec(4, 20, (3, 3), padding=2, dilation=2,
+                                                   padding_mode="replicate"), (6, 7), F64))
+    cases.append(Case("conv_weight_grad", ConvSpec(8, 24, (2, 3), padding=(1, 0)), (30, 20), F32,
+                      options=(tf32,)))
+    cases.append(Case("conv_weight_grad", ConvSpec(12, 48, (3, 3), stride=2, padding=1,
+                                                   groups=2), (7, 6), F32, options=(bf16,)))
     # pooling
     cases += _pool_family(PoolSpec((3,), 2, 1, ceil_mode=True), (10,), F64)
     cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
@@ -438,12 +456,17 @@ def kernels_of(case: Case) -> list[Kernel]:
     return [launch.kernel for launch in recorder.launches]
 
 
+def names_of(case: Case) -> str:
+    """The names of the kernels ``case`` launches, in order, joined by " + "."""
+    return " + ".join(kernel.name for kernel in kernels_of(case))
+
+
 def standard_kernels() -> list[Kernel]:
-    """The kernel of every standard case (its last launch), each name once."""
+    """Every kernel the standard cases launch, each name once."""
     unique: dict[str, Kernel] = {}
     for case in standard_cases():
-        kernel = kernels_of(case)[-1]
-        unique.setdefault(kernel.name, kernel)
+        for kernel in kernels_of(case):
+            unique.setdefault(kernel.name, kernel)
     return list(unique.values())
 
 
@@ -475,7 +498,7 @@ def check(case: Case, device: Device, rng: np.random.Generator,
     on_device = {k: device.xp.asarray(v) for k, v in inputs.items()}
     recorder = Recorder(device)
     actual = op.run(Backend(recorder), case, on_device)
-    kernel = recorder.launches[-1].kernel.name
+    kernel = " + ".join(launch.kernel.name for launch in recorder.launches)
     expected = op.reference(case, {k: v.astype(np.float64) for k, v in inputs.items()})
     error = 0.0
     for out, ref in zip(actual, expected):
@@ -488,5 +511,5 @@ def check(case: Case, device: Device, rng: np.random.Generator,
 
 
 __all__ = ["Case", "OPS", "Op", "Outcome", "Recorder", "TOLERANCE", "check", "kernels_of",
-           "relative_error", "round_to_bf16", "round_to_tf32", "standard_cases",
+           "names_of", "relative_error", "round_to_bf16", "round_to_tf32", "standard_cases",
            "standard_kernels"]
