@@ -94,9 +94,10 @@ def test_rounding_to_a_tensor_core_precision(rounding, cases):
 
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
 def test_allowing_tensor_cores_changes_only_the_float32_gemms(precision):
-    """Allowed: the forward, the stride-1 input gradient and the weight gradient of groups
-    wide enough for its GEMM (16 filters, 2 x 9 columns); not the strided input gradient (a
-    gather), the weight gradient of 15 filters (one block per entry), nor float64."""
+    """Allowed: the forward, the input gradient (stride 1: one phase; stride 2: four) and the
+    weight gradient of groups wide enough for its GEMM (16 filters, 2 x 9 columns); not the
+    weight gradient of 15 filters (one block per entry), the gather (reflect padding), nor
+    float64."""
     from convproof.gpu.standard import Recorder
 
     backend = Backend(Recorder())
@@ -107,11 +108,14 @@ def test_allowing_tensor_cores_changes_only_the_float32_gemms(precision):
         g, strided = np.ones((1, 16, 5, 5), dtype), np.ones((1, 16, 3, 3), dtype)
         backend.correlate(x, w, (1, 1), pads, (1, 1), 1)
         backend.correlate_input_grad(g, w, (1, 1), pads, (1, 1), 1, (5, 5))
-        backend.correlate_weight_grad(x, g, (1, 1), pads, (1, 1), 1, (3, 3))
         backend.correlate_input_grad(strided, w, (2, 2), pads, (1, 1), 1, (5, 5))
+        backend.correlate_weight_grad(x, g, (1, 1), pads, (1, 1), 1, (3, 3))
         backend.correlate_weight_grad(x, g[:, :15], (1, 1), pads, (1, 1), 1, (3, 3))
-        names = [launch.kernel.name for launch in backend.device.launches[-5:]]
-        assert [f"_{precision}_" in name for name in names] == [allowed] * 3 + [False] * 2, names
+        reflect = K.ConvGeometry((3, 3), (1, 1), pads, (1, 1), mode="reflect", dtype=dtype)
+        backend.conv_data_grad(g, w, reflect, (5, 5), tensor_cores=backend._allowed(dtype))
+        names = [launch.kernel.name for launch in backend.device.launches[-9:]]
+        tagged = [f"_{precision}_" in name for name in names]
+        assert tagged == [allowed] * 7 + [False] * 2, names
 
 
 def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():

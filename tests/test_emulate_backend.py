@@ -84,11 +84,11 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
 
 @settings(max_examples=6)
 @given(case=conv_cases(), precision=st.sampled_from(["tf32", "bf16"]))
-def test_conv_forward_on_tensor_cores_is_the_exact_sum_of_the_rounded_inputs(emulator, case,
-                                                                             precision):
-    """With tensor cores allowed, float32 forwards run on their kernel: the reference on x and
-    w rounded to the precision matches to float32 sums; the weight gradient of these narrow
-    groups (fewer than 16 filters) stays float32, one block per entry."""
+def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, case, precision):
+    """With tensor cores allowed, the float32 forward and input gradient (a correlation per
+    phase) run on their kernels: the reference on the operands rounded to the precision
+    matches to float32 sums; the weight gradient of these narrow groups (fewer than 16
+    filters) stays float32, one block per entry."""
     x, w, b, g = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
     launched = []
@@ -97,18 +97,26 @@ def test_conv_forward_on_tensor_cores_is_the_exact_sum_of_the_rounded_inputs(emu
         backend = functional._backend({"x": x})
         backend.tensor_cores = precision
         outputs = [api("conv{}d", dims)(x, w, b, **options),
+                   api("conv{}d_input", dims)(x.shape, w, g, **options),
                    api("conv{}d_weight", dims)(x, w.shape, g, **options)]
         launched.extend(launch.kernel.name for launch in getattr(backend.device, "launches", []))
         return outputs
 
-    y, dw = on_emulator(emulator, calls)
+    y, dx, dw = on_emulator(emulator, calls)
     assert any(f"_{precision}_" in name for name in launched), launched
-    rounded = [ROUNDING[precision](a) for a in (x, w)] + [b.astype(np.float64)]
+    assert not any(f"_{precision}_" in name for name in launched if "_bwd_weight_" in name)
+    rounded = {k: ROUNDING[precision](a) for k, a in (("x", x), ("w", w), ("g", g))}
 
-    def definition(x, w, b):
+    def forward(x, w, b):
         return reference.conv(x, w, b, **options)
 
-    close(y, definition(*rounded), np.float32, magnitude(definition, *rounded))
+    def input_grad(w, g):
+        return reference.conv_input_grad(x.shape, w, g, **options)
+
+    operands = (rounded["x"], rounded["w"], b.astype(np.float64))
+    close(y, forward(*operands), np.float32, magnitude(forward, *operands))
+    operands = (rounded["w"], rounded["g"])
+    close(dx, input_grad(*operands), np.float32, magnitude(input_grad, *operands))
     close_to(dw, lambda x: reference.conv_weight_grad(x, w.shape, g.astype(np.float64),
                                                       **options), x, np.float32)
 

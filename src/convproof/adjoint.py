@@ -1,14 +1,18 @@
-"""The input gradient of a stride-1 correlation as a correlation (the grad-input-flip theorem).
+"""The input gradient of a correlation as stride-1 correlations (the grad-input-flip theorem).
 
 With stride 1, A^T g is the correlation of g, zero-padded by (d(k - 1) - p_lo, n + p_lo - o)
 per axis, with the kernel whose channel axes are swapped within each group and whose spatial
-axes are reversed.  The CPU Winograd path and the GPU backend compute it so; the functions
-work on NumPy and CuPy arrays alike.
+axes are reversed.  With stride s, each residue r of the padded positions j = s q + r is such a
+correlation with the taps m that reach it (d m = r mod s, :func:`gradient_phases`).  The CPU
+Winograd path and the GPU backend compute it so; the functions work on NumPy and CuPy arrays
+alike.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .spec import Pads
@@ -30,4 +34,68 @@ def gradient_pads(kernel_size: Sequence[int], dilation: Sequence[int], pads: Pad
                  in zip(kernel_size, dilation, pads, input_size, output_size))
 
 
-__all__ = ["gradient_pads", "swap_and_flip"]
+@dataclass(frozen=True)
+class Phase:
+    """The positions t = start + s u (u < count) of the input gradient along one axis: those
+    whose padded position t + p_lo has one residue r mod s.  There
+
+        dx[start + s u] = sum_{e < taps} w[first + step e] g_pad[u + dilation (taps - 1 - e)],
+
+    g_pad being g padded by ``pads`` (cropped where negative): the correlation of g_pad with
+    the phase's taps reversed, at ``dilation``."""
+
+    start: int
+    count: int
+    first: int
+    step: int
+    taps: int
+    dilation: int
+    pads: tuple[int, int]
+
+
+def gradient_phases(k: int, s: int, d: int, p_lo: int, n: int, o: int) -> list[Phase]:
+    """The phases of one axis (kernel k, stride s, dilation d, padding p_lo, input n, output o)
+    that hold input positions, in the order of r.
+
+    dx_pad[j] = sum over s i + d m = j of w[m] g[i].  With j = s q + r the taps are those with
+    d m = r (mod s): none unless G = gcd(d, s) divides r, else m = m0 + (s/G) e, m0 = (r/G)
+    (d/G)^-1 mod s/G, and then i = q - h - (d/G) e with h = (d m0 - r)/s >= 0, a true
+    convolution of g with those taps at dilation d/G, i.e. a correlation with them reversed,
+    g padded by h + (d/G)(taps - 1) - q_min before (q_min = ceil((p_lo - r)/s), the first q
+    whose j lies in the input) and to ``count`` outputs after."""
+    common = math.gcd(d, s)
+    step, dilation = s // common, d // common
+    phases = []
+    for r in range(s):
+        q_min = -((r - p_lo) // s)
+        count = (p_lo + n - 1 - r) // s - q_min + 1
+        if count <= 0:
+            continue
+        first = (r // common) * pow(dilation, -1, step) % step if r % common == 0 else k
+        taps = max(0, -(-(k - first) // step))
+        shift = (d * first - r) // s
+        before = shift + dilation * (taps - 1) - q_min
+        after = count + dilation * (taps - 1) - o - before
+        phases.append(Phase(s * q_min + r - p_lo, count, first, step, taps, dilation,
+                            (before, after)))
+    return phases
+
+
+def phase_views(combo: Sequence[Phase], out: Sequence[int]
+                ) -> tuple[tuple[slice, ...], Pads] | None:
+    """For one phase per axis (``combo``) and g's spatial size ``out``: the part of g the
+    phase reads (its negative pads cropped) and the padding of that part; None where no tap
+    or no entry of g reaches the phase (it is zero there)."""
+    crops, pads = [], []
+    for phase, o in zip(combo, out):
+        lo, hi = phase.pads
+        start = max(0, -lo)
+        stop = max(start, o - max(0, -hi))
+        if phase.taps == 0 or stop == start:
+            return None
+        crops.append(slice(start, stop))
+        pads.append((max(lo, 0), max(hi, 0)))
+    return tuple(crops), tuple(pads)
+
+
+__all__ = ["Phase", "gradient_pads", "gradient_phases", "phase_views", "swap_and_flip"]

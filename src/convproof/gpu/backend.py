@@ -9,7 +9,7 @@ padding mode, a bias and an activation:
 
     conv(x, w, geometry, bias, activation, flip)           act(bias + corr_M(x)) (or conv_M)
     conv_data_grad(g, w, geometry, size, ...)              P_M^T A^T g, the transposed conv
-                                                           (stride 1, zeros: a correlation)
+                                                           (zeros: a correlation per phase)
     conv_weight_grad(x, g, geometry, tensor_cores)         dL/dw through P_M (a split GEMM)
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
@@ -19,13 +19,14 @@ Kernels are built once per backend and static parameters.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..adjoint import gradient_pads, swap_and_flip
+from ..adjoint import Phase, gradient_phases, phase_views, swap_and_flip
 from ..arrays import FLOAT_DTYPES
 from ..codegen import kernels as K
 from ..spec import ConvSpec, Pads, PoolSpec
@@ -47,20 +48,6 @@ def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ..
     spec = ConvSpec(geometry.groups, geometry.groups, geometry.kernel_size, geometry.stride,
                     geometry.pads, geometry.dilation, geometry.groups)
     return tuple(int(o) for o in spec.output_size(tuple(size)))
-
-
-def _as_correlation(geometry: K.ConvGeometry, size: Sequence[int], out: Sequence[int]
-                    ) -> K.ConvGeometry | None:
-    """With stride 1 and zero padding, A^T g is the correlation of g, zero-padded by
-    (d(k - 1) - p_lo, n + p_lo - o), with the swapped, flipped kernel (grad-input-flip): its
-    geometry, or None where the stride, the mode or a negative padding rules that out."""
-    if geometry.mode != "zeros" or any(s != 1 for s in geometry.stride):
-        return None
-    pads = gradient_pads(geometry.kernel_size, geometry.dilation, geometry.pads, size, out)
-    if any(p < 0 for pair in pads for p in pair):
-        return None
-    return K.ConvGeometry(geometry.kernel_size, geometry.stride, pads, geometry.dilation,
-                          geometry.groups, dtype=geometry.dtype)
 
 
 WEIGHT_GEMM_FROM = 16
@@ -115,22 +102,57 @@ class Backend:
     def conv_data_grad(self, g: Array, w: Array, geometry: K.ConvGeometry, size: Sequence[int],
                        bias: Array | None = None, activation: str = "identity",
                        transposed: bool = False, tensor_cores: str | None = None) -> Array:
-        """dx = act(bias + P_M^T A^T g) on the spatial ``size``: with stride 1 and zero
-        padding the implicit GEMM of :meth:`conv` (:func:`_as_correlation`), on tensor cores
-        in the precision ``tensor_cores`` allows; else the gather (no atomics, no tensor cores)."""
+        """dx = act(bias + P_M^T A^T g) on the spatial ``size``.  With zero padding, each
+        phase of the stride (:func:`~convproof.adjoint.gradient_phases`: the positions of
+        one residue mod s) is a stride-1 correlation of g with the phase's taps, swapped and
+        flipped (grad-input-flip), run by the implicit GEMM of :meth:`conv` (on tensor cores
+        in the precision ``tensor_cores`` allows) and copied into place; with stride 1 there
+        is one phase and no copy.  Other padding modes, and an epilogue where no tap reaches
+        some phase, take the gather (no atomics, no tensor cores)."""
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
-        correlation = _as_correlation(geometry, size, out)
-        if correlation is not None:
-            return self.conv(g, swap_and_flip(w, geometry.groups), correlation, bias,
-                             activation, tensor_cores=tensor_cores)
+        if geometry.mode == "zeros":
+            phases = list(itertools.product(*(
+                gradient_phases(k, s, d, lo, n, o) for k, s, d, (lo, _), n, o in zip(
+                    geometry.kernel_size, geometry.stride, geometry.dilation, geometry.pads,
+                    size, out))))
+            plain = bias is None and activation == "identity"
+            if plain or all(phase_views(combo, out) for combo in phases):
+                return self._data_grad_by_phases(g, w, geometry, size, phases, bias,
+                                                  activation, tensor_cores)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
         arrays = [g, w] + ([bias] if bias is not None else []) + [dx]
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
+        return dx
+
+    def _data_grad_by_phases(self, g: Array, w: Array, geometry: K.ConvGeometry,
+                             size: Sequence[int], phases: list[tuple[Phase, ...]],
+                             bias: Array | None, activation: str, tensor_cores: str | None
+                             ) -> Array:
+        """dx[start + s u] = act(bias + corr(g_phase, swap_and_flip(w[first::step]))[u]) per
+        phase (zero where nothing reaches it)."""
+        batch, c_in = g.shape[0], w.shape[1] * geometry.groups
+        dx = None if len(phases) == 1 else self.device.empty((batch, c_in, *size), g.dtype)
+        for combo in phases:
+            views = phase_views(combo, g.shape[2:])
+            if views is None:
+                part = self.xp.zeros((batch, c_in, *(p.count for p in combo)), g.dtype)
+            else:
+                crops, pads = views
+                taps = w[(Ellipsis, *(slice(p.first, None, p.step) for p in combo))]
+                phase = K.ConvGeometry(taps.shape[2:], (1,) * len(combo), pads,
+                                       [p.dilation for p in combo], geometry.groups,
+                                       dtype=geometry.dtype)
+                part = self.conv(g[(Ellipsis, *crops)], swap_and_flip(taps, geometry.groups),
+                                 phase, bias, activation, tensor_cores=tensor_cores)
+            if dx is None:
+                return part
+            dx[(Ellipsis, *(slice(p.start, p.start + s * (p.count - 1) + 1, s)
+                            for p, s in zip(combo, geometry.stride)))] = part
         return dx
 
     def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry,

@@ -1,12 +1,13 @@
-"""The standard kernel set: a representative grid of small problems, one kernel each.
+"""The standard kernel set: a representative grid of small problems and the kernels they launch.
 
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
 padding, bias + relu, every tile class, TF32 and bfloat16 on tensor cores), true convolution,
-backward-data, backward-weight (one block per entry, and the GEMM split or not, in float32,
-float64 and on tensor cores), transposed conv with output_padding, max pooling forward and
-backward (with and without the window), average pooling both ways of count_include_pad with
-ceil_mode, adaptive pooling, padding and its transpose.  The kernels of a case are those the
+backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
+block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
+transposed conv with output_padding, max pooling forward and backward (with and without the
+window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
+padding and its transpose.  The kernels of a case are those the
 backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on
 any device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
 float64 reference (for tensor cores, on the inputs rounded to their precision).
@@ -355,9 +356,12 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(2, 32, (3, 3), padding=1), (5, 5), F32,
                       options=(("bias", True),)))
     cases.append(Case("conv", ConvSpec(3, 64, (1, 1)), (4, 5), F64))
-    # the input gradient by the gather where it is not a stride-1 correlation (zeros, strided),
-    # and the transposed conv with stride 1 as one (bias + relu, dilation, output_padding)
+    # the input gradient with zero padding as a correlation per phase of the stride (strided,
+    # and the transposed conv with stride 1: bias + relu, dilation, output_padding); by the
+    # gather where a 1x1 kernel of stride 2 leaves phases no tap reaches, and a bias is added
     cases.append(Case("conv_data_grad", ConvSpec(3, 5, (3, 3), stride=2, padding=1), (7, 6), F32))
+    cases.append(Case("conv_transpose", ConvSpec(4, 6, (1, 1), stride=2), (4, 3), F32,
+                      options=(("bias", True),)))
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), padding=1, dilation=(2, 1),
                                                  output_padding=(1, 0)), (5, 4), F32,
                       options=(("activation", "relu"), ("bias", True))))
