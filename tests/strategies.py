@@ -93,12 +93,13 @@ def conv_cases(draw, dims=(1, 2, 3), modes=PADDING_MODES, max_stride: int = 3,
                     seed=draw(st.integers(0, 2**32 - 1)))
 
 
-def widened(case: ConvCase, filters: int) -> ConvCase:
-    """``case`` with ``filters`` output channels a group and enough input channels a group for
-    16 columns (C_in/G x taps): a weight gradient that runs as the GPU's GEMM."""
+def widened(case: ConvCase, filters: int, inputs: int | None = None) -> ConvCase:
+    """``case`` with ``filters`` output channels a group and ``inputs`` input channels a group
+    (by default just enough for 16 columns C_in/G x taps): groups wide enough for the GPU's
+    GEMMs of the weight gradient and its tensor cores."""
     spec = case.spec
-    columns = -(-16 // math.prod(spec.kernel_size))
-    return replace(case, spec=replace(spec, in_channels=spec.groups * columns,
+    inputs = inputs or -(-16 // math.prod(spec.kernel_size))
+    return replace(case, spec=replace(spec, in_channels=spec.groups * inputs,
                                       out_channels=spec.groups * filters))
 
 

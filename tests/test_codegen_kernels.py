@@ -93,29 +93,30 @@ def test_rounding_to_a_tensor_core_precision(rounding, cases):
 
 
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
-def test_allowing_tensor_cores_changes_only_the_float32_gemms(precision):
-    """Allowed: the forward, the input gradient (stride 1: one phase; stride 2: four) and the
-    weight gradient of groups wide enough for its GEMM (16 filters, 2 x 9 columns); not the
-    weight gradient of 15 filters (one block per entry), the gather (reflect padding), nor
-    float64."""
+def test_allowing_tensor_cores_changes_only_the_float32_gemms_of_wide_groups(precision):
+    """Allowed, with 16 channels a group: the forward, the input gradient (stride 1: one
+    phase; stride 2: four) and the weight gradient.  Not: a forward with 15 filters, the
+    weight gradient of 15 filters (one block per entry), the gather (reflect padding, folded
+    into the input gradient), float64."""
     from convproof.gpu.standard import Recorder
 
     backend = Backend(Recorder())
     backend.tensor_cores = precision
     pads = ((1, 1), (1, 1))
     for dtype, allowed in ((np.float32, True), (np.float64, False)):
-        x, w = np.ones((1, 2, 5, 5), dtype), np.ones((16, 2, 3, 3), dtype)
+        x, w = np.ones((1, 16, 5, 5), dtype), np.ones((16, 16, 3, 3), dtype)
         g, strided = np.ones((1, 16, 5, 5), dtype), np.ones((1, 16, 3, 3), dtype)
         backend.correlate(x, w, (1, 1), pads, (1, 1), 1)
         backend.correlate_input_grad(g, w, (1, 1), pads, (1, 1), 1, (5, 5))
         backend.correlate_input_grad(strided, w, (2, 2), pads, (1, 1), 1, (5, 5))
         backend.correlate_weight_grad(x, g, (1, 1), pads, (1, 1), 1, (3, 3))
+        backend.correlate(x, w[:15], (1, 1), pads, (1, 1), 1)
         backend.correlate_weight_grad(x, g[:, :15], (1, 1), pads, (1, 1), 1, (3, 3))
         reflect = K.ConvGeometry((3, 3), (1, 1), pads, (1, 1), mode="reflect", dtype=dtype)
-        backend.conv_data_grad(g, w, reflect, (5, 5), tensor_cores=backend._allowed(dtype))
-        names = [launch.kernel.name for launch in backend.device.launches[-9:]]
+        backend.conv_data_grad(g, w, reflect, (5, 5), tensor_cores=backend._allowed(dtype, 16))
+        names = [launch.kernel.name for launch in backend.device.launches[-10:]]
         tagged = [f"_{precision}_" in name for name in names]
-        assert tagged == [allowed] * 7 + [False] * 2, names
+        assert tagged == [allowed] * 7 + [False] * 3, names
 
 
 def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():

@@ -82,13 +82,15 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
     close_to_definitions(dtype, options, x, w, b, g, y, dx, dw)
 
 
-@settings(max_examples=6)
-@given(case=conv_cases(), precision=st.sampled_from(["tf32", "bf16"]))
-def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, case, precision):
-    """With tensor cores allowed, the float32 forward and input gradient (a correlation per
-    phase) run on their kernels: the reference on the operands rounded to the precision
-    matches to float32 sums; the weight gradient of these narrow groups (fewer than 16
-    filters) stays float32, one block per entry."""
+@settings(max_examples=5)
+@given(case=conv_cases(), filters=st.integers(16, 24), inputs=st.integers(16, 24),
+       precision=st.sampled_from(["tf32", "bf16"]))
+def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, case, filters,
+                                                                    inputs, precision):
+    """With tensor cores allowed and 16 or more channels a group, the float32 forward, input
+    gradient (a correlation per phase) and weight gradient run on tensor cores: the
+    reference on the operands rounded to the precision matches to float32 sums."""
+    case = widened(case, filters, inputs)
     x, w, b, g = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
     launched = []
@@ -103,8 +105,8 @@ def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, ca
         return outputs
 
     y, dx, dw = on_emulator(emulator, calls)
-    assert any(f"_{precision}_" in name for name in launched), launched
-    assert not any(f"_{precision}_" in name for name in launched if "_bwd_weight_" in name)
+    gemms = [name for name in launched if "_fwd_" in name or "_bwd_weight_" in name]
+    assert gemms and all(f"_{precision}_" in name for name in gemms), launched
     rounded = {k: ROUNDING[precision](a) for k, a in (("x", x), ("w", w), ("g", g))}
 
     def forward(x, w, b):
@@ -113,12 +115,14 @@ def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, ca
     def input_grad(w, g):
         return reference.conv_input_grad(x.shape, w, g, **options)
 
-    operands = (rounded["x"], rounded["w"], b.astype(np.float64))
-    close(y, forward(*operands), np.float32, magnitude(forward, *operands))
-    operands = (rounded["w"], rounded["g"])
-    close(dx, input_grad(*operands), np.float32, magnitude(input_grad, *operands))
-    close_to(dw, lambda x: reference.conv_weight_grad(x, w.shape, g.astype(np.float64),
-                                                      **options), x, np.float32)
+    def weight_grad(x, g):
+        return reference.conv_weight_grad(x, w.shape, g, **options)
+
+    for actual, definition, operands in [
+            (y, forward, (rounded["x"], rounded["w"], b.astype(np.float64))),
+            (dx, input_grad, (rounded["w"], rounded["g"])),
+            (dw, weight_grad, (rounded["x"], rounded["g"]))]:
+        close(actual, definition(*operands), np.float32, magnitude(definition, *operands))
 
 
 @settings(max_examples=6)

@@ -248,15 +248,17 @@ def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype)
 
 @pytest.mark.gpu
 @settings(max_examples=20)
-@given(case=conv_cases(), precision=st.sampled_from(["tf32", "bf16"]))
-def test_tensor_core_forward_matches_the_rounded_reference_and_pytorch(cupy, on_gpu, cuda_torch,
-                                                                       case, precision):
-    """Within allow_tf32 (allow_bf16) the forward is the exact correlation of the rounded
-    inputs up to float32 sums (float32 products would miss that by ~1e-4), and close to
-    cuDNN's TF32 (to float32)."""
+@given(case=conv_cases(), filters=st.integers(16, 80), inputs=st.integers(1, 40),
+       precision=st.sampled_from(["tf32", "bf16"]))
+def test_tensor_core_forward_matches_the_rounded_reference_and_pytorch(
+        cupy, on_gpu, cuda_torch, case, filters, inputs, precision):
+    """Within allow_tf32 (allow_bf16) the forward of groups with 16 or more filters is the
+    exact correlation of the rounded inputs up to float32 sums (float32 products would miss
+    that by ~1e-4), and close to cuDNN's TF32 (to float32)."""
     import convproof.gpu as gpu
 
     torch = cuda_torch
+    case = widened(case, filters, inputs)
     x, w, b, _ = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
     allow = gpu.allow_tf32 if precision == "tf32" else gpu.allow_bf16

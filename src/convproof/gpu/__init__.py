@@ -52,12 +52,13 @@ def _tensor_cores(precision: str | None) -> Iterator[None]:
 
 def allow_tf32(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
     """Within the block, the float32 convolutions on the current device and their gradients,
-    where they run as implicit GEMMs, run on tensor cores in TF32: conv* and convolve* (and the
-    layers that call them), conv*_input and conv_transpose* (a GEMM per phase of the stride),
-    conv*_weight where a group has at least 16 filters and 16 columns (C_in/G x taps).  The
-    operands are rounded to a 10-bit mantissa (cvt.rna), the products exact, the sums in
-    float32: the exact result of the rounded inputs up to float32 sums (about 1e-3 from
-    float32).  Backend.conv_data_grad's gather (another padding mode folded in) stays float32."""
+    where they run as implicit GEMMs of groups with at least 16 output channels, run on
+    tensor cores in TF32: conv* and convolve* (and the layers that call them), conv*_input
+    and conv_transpose* (a GEMM per phase of the stride), conv*_weight (where the columns
+    C_in/G x taps are 16 or more too).  The operands are rounded to a 10-bit mantissa
+    (cvt.rna), the products exact, the sums in float32: the exact result of the rounded
+    inputs up to float32 sums (about 1e-3 from float32).  Narrower groups (depthwise), and
+    Backend.conv_data_grad's gather (another padding mode folded in), stay float32."""
     return _tensor_cores("tf32" if allowed else None)
 
 

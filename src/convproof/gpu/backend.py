@@ -50,10 +50,12 @@ def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ..
     return tuple(int(o) for o in spec.output_size(tuple(size)))
 
 
-WEIGHT_GEMM_FROM = 16
-"""The weight gradient runs as a GEMM when a group has at least this many filters and
-columns (a quarter of the 64 x 64 tile); depthwise and other thin groups take one block per
-weight entry, which reads each g and x entry once per tap but wastes no products."""
+WIDE = 16
+"""A group at least this wide (output channels; for the weight gradient also the columns
+C_in/G x taps) fills at least a quarter of a 64-wide tile: its weight gradient runs as the
+GEMM and, where allowed, its GEMMs on tensor cores.  Narrower groups (depthwise) keep the
+shared tiles of their class (:data:`~convproof.codegen.kernels.TILES`) and one block per
+weight entry, which waste no products."""
 
 
 class Backend:
@@ -66,8 +68,8 @@ class Backend:
         self.xp = device.xp
         self.tensor_cores: str | None = None
         """The precision ("tf32", "bf16") in which the float32 correlations and their
-        gradients run on tensor cores where they are GEMMs; None: float32 (see
-        :func:`convproof.gpu.allow_tf32`)."""
+        gradients run on tensor cores where they are GEMMs of wide groups (:data:`WIDE`);
+        None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
         self._kernels: dict[tuple, K.Kernel] = {}
 
     def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
@@ -160,7 +162,7 @@ class Backend:
         """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]: the implicit
         GEMM, its sum over batch x pixels split (:func:`~.launch.splits_for`) and the parts
         added in order, on tensor cores in the precision ``tensor_cores`` allows; one block
-        per entry (no tensor cores) where a group has fewer than :data:`WEIGHT_GEMM_FROM` filters or
+        per entry (no tensor cores) where a group has fewer than :data:`WIDE` filters or
         columns (C_in/G x taps)."""
         x, g = self._contiguous(x, g)
         batch, c_in, *size = x.shape
@@ -169,7 +171,7 @@ class Backend:
         filters, columns = c_out // groups, c_in // groups * geometry.taps
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         arrays = [batch, c_in, c_out, *size, *out]
-        if min(filters, columns) < WEIGHT_GEMM_FROM:
+        if min(filters, columns) < WIDE:
             kernel = self.kernel(K.conv_backward_weight, geometry)
             self.device.run(L.per_entry(kernel, dw.size, [x, g, dw, *arrays]))
             return dw
@@ -183,25 +185,28 @@ class Backend:
                                           [partial, dw, dw.size, splits]))
         return dw
 
-    def _allowed(self, dtype: Any) -> str | None:
-        """The tensor-core precision :attr:`tensor_cores` allows for arrays of ``dtype``."""
-        return self.tensor_cores if np.dtype(dtype) == np.float32 else None
+    def _allowed(self, dtype: Any, channels: int) -> str | None:
+        """The tensor-core precision :attr:`tensor_cores` allows for a GEMM on arrays of
+        ``dtype`` whose groups have ``channels`` output channels (float32, :data:`WIDE`)."""
+        wide = np.dtype(dtype) == np.float32 and channels >= WIDE
+        return self.tensor_cores if wide else None
 
     def correlate(self, x: Array, w: Array, stride: Sequence[int], pads: Pads,
                   dilation: Sequence[int], groups: int) -> Array:
         """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded);
-        float32 on tensor cores when :attr:`tensor_cores` allows it."""
+        float32 on tensor cores when :attr:`tensor_cores` allows it and the groups are wide."""
         geometry = K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups, dtype=x.dtype)
-        return self.conv(x, w, geometry, tensor_cores=self._allowed(x.dtype))
+        return self.conv(x, w, geometry,
+                         tensor_cores=self._allowed(x.dtype, w.shape[0] // groups))
 
     def correlate_input_grad(self, g: Array, w: Array, stride: Sequence[int], pads: Pads,
                              dilation: Sequence[int], groups: int,
                              input_size: Sequence[int]) -> Array:
-        """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped; with
-        stride 1, float32 on tensor cores when :attr:`tensor_cores` allows it."""
+        """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped; float32
+        on tensor cores when :attr:`tensor_cores` allows it and the groups are wide."""
         geometry = K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups, dtype=g.dtype)
         return self.conv_data_grad(g, w, geometry, input_size,
-                                   tensor_cores=self._allowed(g.dtype))
+                                   tensor_cores=self._allowed(g.dtype, w.shape[1]))
 
     def correlate_weight_grad(self, x: Array, g: Array, stride: Sequence[int], pads: Pads,
                               dilation: Sequence[int], groups: int,
@@ -209,7 +214,8 @@ class Backend:
         """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]; as a GEMM,
         float32 on tensor cores when :attr:`tensor_cores` allows it."""
         geometry = K.ConvGeometry(kernel_size, stride, pads, dilation, groups, dtype=x.dtype)
-        return self.conv_weight_grad(x, g, geometry, tensor_cores=self._allowed(x.dtype))
+        return self.conv_weight_grad(x, g, geometry,
+                                     tensor_cores=self._allowed(x.dtype, g.shape[1] // groups))
 
     # -- padding ----------------------------------------------------------------------------------
     def pad(self, x: Array, pads: Pads, mode: str) -> Array:

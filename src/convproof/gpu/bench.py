@@ -6,10 +6,12 @@ harness times every case (a thunk that synchronizes before returning) with wall 
 time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_LAYERS`:
 
     forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
-    forward-tf32     ours in TF32 on tensor cores (:func:`convproof.gpu.allow_tf32`) beside
-                     cuDNN with TF32 allowed (what PyTorch users often get)
-    forward-bf16     ours in bfloat16 on tensor cores (:func:`convproof.gpu.allow_bf16`, float32
-                     arrays) beside cuDNN on bfloat16 tensors (converted before the timing)
+    forward-tf32     ours within :func:`convproof.gpu.allow_tf32` (TF32 tensor cores for
+                     groups of 16 or more filters) beside cuDNN with TF32 allowed (what
+                     PyTorch users often get)
+    forward-bf16     ours within :func:`convproof.gpu.allow_bf16` (float32 arrays, bfloat16
+                     tensor cores as above) beside cuDNN on bfloat16 tensors (converted before
+                     the timing)
     backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
     backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
     backward-weight-tf32  the same, both with TF32 allowed (ours on tensor cores where the
