@@ -15,7 +15,7 @@ import pytest
 
 from convproof import reference
 from convproof.codegen import kernels as K
-from convproof.gpu import standard
+from convproof.gpu import launch, standard
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import EmulationError, Emulator, compiler_available
 from convproof.gpu.launch import elementwise, gemm
@@ -83,10 +83,26 @@ def test_each_split_of_the_weight_gemm_sums_its_own_run(emulator, rng, splits):
         assert not partial[4:].any() and partial[3].any()
 
 
+@pytest.mark.parametrize("splits", [1, 2, 3, 5])
+def test_a_forward_split_in_runs_adds_them_before_the_epilogue(emulator, rng, splits,
+                                                               monkeypatch):
+    """C_in/G x taps = 15 x 9 = 135 terms in runs of whole 16-term stages (tile 128 x 32),
+    bias + relu applied once to the sum of the runs."""
+    monkeypatch.setattr(launch, "splits_for", lambda *shape: splits)
+    x, w, b = (rng.standard_normal(shape) for shape in ((2, 30, 5, 4), (36, 15, 3, 3), (36,)))
+    geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 0), (1, 1)), (1, 1), 2, dtype=np.float64)
+    recorder = standard.Recorder(emulator)
+    y = Backend(recorder).conv(x, w, geometry, bias=b, activation="relu")
+    names = [launch.kernel.name for launch in recorder.launches]
+    assert names[1:] == (["sum_splits_bias_relu_f64"] if splits > 1 else [])
+    expected = np.maximum(reference.conv(x, w, b, padding=((1, 0), (1, 1)), groups=2), 0)
+    assert standard.relative_error(y, expected) < 1e-12
+
+
 def _conv_launch(kernel: K.Kernel, rng: np.random.Generator):
     x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((4, 2, 3, 3))
     y = np.full((1, 4, 5, 5), np.nan)
-    return gemm(kernel, 25, 4, 1, [x, w, y, 1, 2, 4, 5, 5, 5, 5]), x, w, y
+    return gemm(kernel, 25, 4, 1, [x, w, y, 1, 2, 4, 5, 5, 5, 5, 1]), x, w, y
 
 
 def test_a_missing_barrier_gives_a_wrong_result(emulator, rng):

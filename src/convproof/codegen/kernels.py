@@ -59,7 +59,12 @@ extern "C" __global__ void __launch_bounds__($threads) $name(
     const long long reduction = ci * $taps;
     const long long row0 = (long long)blockIdx.x * $bm;
     const long long col0 = (long long)blockIdx.y * $bn;
+    const long long group = blockIdx.z / splits, split = blockIdx.z % splits;
 $setup
+    // this block's run of the sum: [k_begin, k_end), splits runs of whole stages
+    const long long chunk = (terms + splits * $bk - 1) / (splits * $bk) * $bk;
+    const long long k_begin = split * chunk;
+    const long long k_end = k_begin + chunk < terms ? k_begin + chunk : terms;
 $declarations
     for (long long k0 = k_begin; k0 < k_end; k0 += $bk) {
 $loads
@@ -72,8 +77,9 @@ $store
 }
 """)
 """The skeleton of both GEMMs: tiles tile_a[BK][BM] of A and tile_b[BK][BN] of B, the
-block's tile at (row0, col0), reduction = C_in/G x taps.  The operation fills ``setup`` (its
-group and sizes, the range [k_begin, k_end) of its sum), ``loads`` (one stage's tiles) and
+block's tile at (row0, col0), reduction = C_in/G x taps, the sum over ``terms`` cut into
+``splits`` runs of whole stages (blockIdx.z = group x splits + split).  The operation fills
+``setup`` (its sizes and the length ``terms`` of its sum), ``loads`` (one stage's tiles) and
 ``write`` (what becomes of C[row, col] = sum) of :data:`FORWARD` or :data:`WEIGHT_GRADIENT`;
 the variant fills ``declarations``, ``products`` and ``store`` (each thread's outputs) of
 :data:`SIMT`, or of :data:`TENSOR_CORES` with the :data:`PRODUCTS` of a precision."""
@@ -81,9 +87,8 @@ the variant fills ``declarations``, ``products`` and ``store`` (each thread's ou
 FORWARD = {
     "computes": "y = im2col(x_pad) W: rows (b, i), columns o, reduction (c, m)",
     "setup": """\
-    const long long group = blockIdx.z;
     const long long rows = batch * positions;
-    const long long k_begin = 0, k_end = reduction;
+    const long long terms = reduction;
     const int a_row = tid % $bm;
     const long long row = row0 + a_row;
     const bool row_ok = row < rows;
@@ -113,21 +118,23 @@ $im2col_entry
 if (row >= rows || col >= co) continue;
 const long long ob = row / positions, pos = row - ob * positions;
 const long long oc = group * co + col;
+const long long at = (ob * c_out + oc) * positions + pos;
+if (splits > 1) {  // a run's raw sum; sum_splits adds the runs and applies the epilogue
+    y[split * batch * c_out * positions + at] = sum;
+    continue;
+}
 const $T v = $value;
-y[(ob * c_out + oc) * positions + pos] = $activation;""",
+y[at] = $activation;""",
 }
 """y[b, group Co + o, i] = act(bias + sum_{c, m} x_pad[b, group Ci + c, s i + d m - p]
 w[group Co + o, c, m]); each thread loads the im2col entries of one row (its tap positions
-printed from the derivations)."""
+printed from the derivations).  With splits > 1, y holds the splits' raw sums one after
+another, for :func:`sum_splits` to add."""
 
 WEIGHT_GRADIENT = {
     "computes": "dw = G^T im2col(x_pad): rows o, columns (c, m), reduction (b, i) in splits",
     "setup": """\
-    const long long group = blockIdx.z / splits, split = blockIdx.z % splits;
-    const long long count = batch * positions;
-    const long long chunk = (count + splits * $bk - 1) / (splits * $bk) * $bk;
-    const long long k_begin = split * chunk;
-    const long long k_end = k_begin + chunk < count ? k_begin + chunk : count;
+    const long long terms = batch * positions;
     const int k_lane = tid % $bk, col_lane = tid / $bk;""",
     "loads": """\
         // this thread's term of the sum, r = (b, i)
@@ -390,7 +397,8 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
     return _gemm(
         name, "true convolution" if flip else "correlation", g, slots,
-        _conv_params(ctype, ["x", "w"], bias, "y", dims), tile, FORWARD, tensor_cores,
+        _conv_params(ctype, ["x", "w"], bias, "y", dims, extra=["splits"]), tile, FORWARD,
+        tensor_cores,
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
         b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act, pad="")
@@ -539,15 +547,22 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
         b_loads=tile.bn * tile.bk // tile.threads, pad=f" + {WEIGHT_PAD}")
 
 
-def sum_splits(dtype: Any) -> Kernel:
-    """out[e] = sum_{s < splits} partial[s, e], added in the order s = 0, 1, ... (no atomics)."""
+def sum_splits(dtype: Any, *, bias: bool = False, activation: str = "identity") -> Kernel:
+    """out[e] = act(bias[c] + sum_{s < splits} partial[s, e]), the parts added in the order
+    s = 0, 1, ... (no atomics), c = (e / positions) % channels the channel of entry e."""
     ctype = c_type(dtype)
-    name = join("sum_splits", dtype_tag(dtype))
-    params = float_params(ctype, [("partial", False), ("out", True)], ["entries", "splits"])
-    return elementwise(name, "the parts of a split reduction, added in order", "none", ctype,
-                       Slots(printer(ctype)), params, "entries", [],
+    slots = Slots(printer(ctype))
+    name = join("sum_splits", epilogue_tag(bias, activation), dtype_tag(dtype))
+    value, act = epilogue(slots.pr, bias, activation, "c")
+    params = float_params(ctype, [("partial", False)] + ([("bias", False)] if bias else [])
+                          + [("out", True)],
+                          ["entries", "splits"] + (["channels", "positions"] if bias else []))
+    channel = ["const long long c = (e / positions) % channels;"] if bias else []
+    return elementwise(name, "the parts of a split sum, added in order", "none", ctype, slots,
+                       params, "entries", [],
                        [f"{ctype} acc = 0;", "for (long long s = 0; s < splits; ++s)",
-                        "    acc += partial[s * entries + e];"], ["out[e] = acc;"])
+                        "    acc += partial[s * entries + e];"],
+                       [*channel, f"const {ctype} v = {value};", f"out[e] = {act};"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,19 +87,37 @@ class Backend:
              activation: str = "identity", flip: bool = False, tensor_cores: str | None = None
              ) -> Array:
         """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM);
-        on tensor cores in the precision ``tensor_cores`` names (float32 arrays only)."""
+        on tensor cores in the precision ``tensor_cores`` names (float32 arrays only).  Where
+        the tiles alone leave the GPU idle, the sum over C_in/G x taps is split
+        (:func:`~.launch.splits_for`) and the runs added in order with the epilogue."""
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
-        c_out = w.shape[0]
+        c_out, groups = w.shape[0], geometry.groups
         out = _output_size(geometry, size)
-        kernel = self.kernel(K.conv_forward, geometry, c_out // geometry.groups,
+        kernel = self.kernel(K.conv_forward, geometry, c_out // groups,
                              bias=bias is not None, activation=activation, flip=flip,
                              tensor_cores=tensor_cores)
+        rows = batch * math.prod(out)
+        splits = L.splits_for(kernel, rows, c_out // groups, groups,
+                              c_in // groups * geometry.taps)
         y = self.device.empty((batch, c_out, *out), x.dtype)
-        arrays = [x, w] + ([bias] if bias is not None else []) + [y]
-        self.device.run(L.gemm(kernel, batch * math.prod(out), c_out // geometry.groups,
-                               geometry.groups, [*arrays, batch, c_in, c_out, *size, *out]))
+        sums = y if splits == 1 else self.device.empty((splits, *y.shape), x.dtype)
+        arrays = [x, w] + ([bias] if bias is not None else []) + [sums]
+        self.device.run(L.gemm(kernel, rows, c_out // groups, groups * splits,
+                               [*arrays, batch, c_in, c_out, *size, *out, splits]))
+        if splits > 1:
+            self._sum_splits(sums, y, bias, activation)
         return y
+
+    def _sum_splits(self, parts: Array, out: Array, bias: Array | None = None,
+                    activation: str = "identity") -> None:
+        """out = act(bias + sum of the ``parts`` along their first axis, in order)."""
+        kernel = self.kernel(K.sum_splits, np.dtype(out.dtype), bias=bias is not None,
+                             activation=activation)
+        channels = [out.shape[1], math.prod(out.shape[2:])] if bias is not None else []
+        arrays = [parts] + ([bias] if bias is not None else []) + [out]
+        self.device.run(L.elementwise(kernel, out.size,
+                                      [*arrays, out.size, parts.shape[0], *channels]))
 
     def conv_data_grad(self, g: Array, w: Array, geometry: K.ConvGeometry, size: Sequence[int],
                        bias: Array | None = None, activation: str = "identity",
@@ -181,8 +199,7 @@ class Backend:
         self.device.run(L.gemm(kernel, filters, columns, groups * splits,
                                [x, g, partial, *arrays, splits]))
         if splits > 1:
-            self.device.run(L.elementwise(self.kernel(K.sum_splits, np.dtype(x.dtype)), dw.size,
-                                          [partial, dw, dw.size, splits]))
+            self._sum_splits(partial, dw)
         return dw
 
     def _allowed(self, dtype: Any, channels: int) -> str | None:

@@ -2,7 +2,8 @@
 
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
-padding, bias + relu, every tile class, TF32 and bfloat16 on tensor cores), true convolution,
+padding, bias + relu, every tile class, a split sum, TF32 and bfloat16 on tensor cores), true
+convolution,
 backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
 block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
@@ -356,6 +357,9 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(2, 32, (3, 3), padding=1), (5, 5), F32,
                       options=(("bias", True),)))
     cases.append(Case("conv", ConvSpec(3, 64, (1, 1)), (4, 5), F64))
+    # a forward whose sum over 128 x 9 terms is split in two, the epilogue after the sum
+    cases.append(Case("conv", ConvSpec(128, 8, (3, 3), padding=1), (4, 4), F64,
+                      options=(("activation", "relu"), ("bias", True))))
     # the input gradient with zero padding as a correlation per phase of the stride (strided,
     # and the transposed conv with stride 1: bias + relu, dilation, output_padding); by the
     # gather where a 1x1 kernel of stride 2 leaves phases no tap reaches, and a bias is added
@@ -388,6 +392,7 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(2, 3, (2, 2, 2), padding=1), (3, 4, 3), F32,
                       options=(tf32,)))
     cases.append(Case("conv", ConvSpec(7, 70, (3, 3), padding=1), (6, 7), F32, options=(bf16,)))
+    cases.append(Case("conv", ConvSpec(120, 20, (3, 3), padding=1), (4, 4), F32, options=(tf32,)))
     cases.append(Case("conv", ConvSpec(6, 4, (3,), stride=2, padding=1, groups=2,
                                        padding_mode="circular"), (11,), F32,
                       options=(("activation", "relu"), ("bias", True), bf16)))
