@@ -38,6 +38,8 @@ emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler
      "conv2d_fwd_k3x3_s1_p1_d1_g1_bias_f32_tf32_t64x64"),
     (lambda: K.conv_forward(SAME3, 20, flip=True, tensor_cores="bf16"),
      "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_bf16_t64x64"),
+    (lambda: K.conv_forward(SAME3, 20, tensor_cores="fp16"),
+     "conv2d_fwd_k3x3_s1_p1_d1_g1_f32_fp16_t64x64"),
     (lambda: K.conv_backward_data(STRIDED),
      "conv2d_bwd_data_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64"),
     (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
@@ -83,6 +85,9 @@ def test_tensor_cores_need_float32_and_a_known_precision(build):
               (1 + 2**-11 - 2**-23, 1), (1 + 3 * 2**-11, 1 + 2**-9)]),
     ("bf16", [(1 + 2**-8, 1), (-(1 + 3 * 2**-8), -(1 + 2**-6)),  # ties to even
               (1 + 2**-8 + 2**-23, 1 + 2**-7), (1 + 2**-9, 1)]),
+    ("fp16", [(1 + 2**-11, 1), (-(1 + 3 * 2**-11), -(1 + 2**-9)),  # ties to even
+              (65504, 65504), (65519, 65504), (65520, np.inf), (-1e6, -np.inf),  # the range
+              (3 * 2**-26, 2**-24), (2**-25, 0), (2**-14 + 2**-25, 2**-14)]),  # subnormals
 ])
 def test_rounding_to_a_tensor_core_precision(rounding, cases):
     from convproof.gpu.standard import ROUNDING
@@ -92,7 +97,7 @@ def test_rounding_to_a_tensor_core_precision(rounding, cases):
     np.testing.assert_array_equal(ROUNDING[rounding](np.array(values, np.float32)), expected)
 
 
-@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+@pytest.mark.parametrize("precision", ["tf32", "bf16", "fp16"])
 def test_allowing_tensor_cores_changes_only_the_float32_gemms_of_wide_groups(precision):
     """Allowed, with 16 channels a group: the forward, the input gradient (stride 1: one
     phase; stride 2: four) and the weight gradient.  Not: a forward with 15 filters, the
@@ -137,6 +142,7 @@ def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():
 @pytest.mark.parametrize("precision, instructions", [
     ("tf32", ["mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32", "cvt.rna.tf32.f32"]),
     ("bf16", ["mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", "cvt.rn.bf16x2.f32"]),
+    ("fp16", ["mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "cvt.rn.f16x2.f32"]),
 ])
 def test_tensor_core_kernels_use_mma_and_no_other_warp_operation(precision, instructions):
     for kernel in (K.conv_forward(SAME3, 8, tensor_cores=precision),

@@ -105,6 +105,36 @@ def _conv_launch(kernel: K.Kernel, rng: np.random.Generator):
     return gemm(kernel, 25, 4, 1, [x, w, y, 1, 2, 4, 5, 5, 5, 5, 1]), x, w, y
 
 
+ROUNDED = {"tf32": "cp_bits_value(cp_tf32(x[e]))", "bf16": "cp_bf16_value(cp_bf16x2(x[e], 0))",
+           "fp16": "cp_fp16_value(cp_fp16x2(x[e], 0))"}
+
+
+@pytest.mark.parametrize("precision", sorted(ROUNDED))
+def test_the_shims_roundings_are_those_of_the_reference(emulator, rng, precision):
+    """The emulator's cvt (the shim's cp_tf32, cp_bf16x2, cp_fp16x2) and its reading of the
+    rounded bits give standard.ROUNDING's values, bit for bit: on numbers of every scale from
+    1e-9 to 1e6, on exact ties between neighbours of the precision (exponents -14 to 14), at
+    the edges of float16's range, and on zeros, infinities and NaN."""
+    source = ("extern \"C\" __global__ void rounded_" + precision +
+              "(const float* __restrict__ x, float* __restrict__ y, long long n)\n{\n"
+              "    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n;\n"
+              "         e += (long long)gridDim.x * blockDim.x)\n"
+              f"        y[e] = {ROUNDED[precision]};\n}}\n")
+    kernel = K.Kernel(f"rounded_{precision}", source, (
+        K.Param("x", "const float*"), K.Param("y", "float*"), K.Param("n", "long long")), 256, ())
+    keep = {"tf32": 10, "bf16": 7, "fp16": 10}[precision]  # mantissa bits
+    # 1.m_1..m_keep 1 x 2^e, halfway between two neighbours of the precision
+    significands = rng.integers(2**keep, 2**(keep + 1), 4000)
+    ties = (2 * significands + 1) * np.exp2(rng.integers(-14, 15, 4000) - keep - 1.0)
+    values = np.concatenate([
+        rng.standard_normal(4000) * 10.0 ** rng.integers(-9, 7, 4000), ties, -ties,
+        [0.0, -0.0, np.inf, -np.inf, np.nan, 65504, 65519, 65520, -70000, 2**-24, 2**-25,
+         3 * 2**-26, 2**-14 - 2**-25]]).astype(np.float32)
+    y = np.full(values.shape, np.nan, np.float32)
+    emulator.run(elementwise(kernel, values.size, [values, y, values.size]))
+    np.testing.assert_array_equal(y, standard.ROUNDING[precision](values).astype(np.float32))
+
+
 def test_a_missing_barrier_gives_a_wrong_result(emulator, rng):
     """Without the barrier after the tile loads, threads read tiles others have not written."""
     kernel = K.conv_forward(K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1),

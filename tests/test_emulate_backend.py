@@ -84,7 +84,7 @@ def test_conv_forward_and_gradients(emulator, case, dtype):
 
 @settings(max_examples=5)
 @given(case=conv_cases(), filters=st.integers(16, 24), inputs=st.integers(16, 24),
-       precision=st.sampled_from(["tf32", "bf16"]))
+       precision=st.sampled_from(["tf32", "bf16", "fp16"]))
 def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, case, filters,
                                                                     inputs, precision):
     """With tensor cores allowed and 16 or more channels a group, the float32 forward, input
@@ -128,7 +128,7 @@ def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, ca
 @settings(max_examples=6)
 @given(case=conv_cases(), filters=st.integers(16, 40), splits=st.integers(1, 4),
        precision=st.sampled_from([(np.float64, None), (np.float32, None), (np.float32, "tf32"),
-                                  (np.float32, "bf16")]))
+                                  (np.float32, "bf16"), (np.float32, "fp16")]))
 def test_weight_gradient_of_wide_groups_is_a_split_gemm(emulator, case, filters, splits,
                                                         precision):
     """Groups of at least 16 filters and 16 columns (C_in/G x taps) take the implicit GEMM,

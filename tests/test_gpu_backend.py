@@ -30,9 +30,9 @@ from strategies import conv_cases, pool_cases, widened
 CASES = standard.standard_cases()
 REFERENCE_TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 TORCH_TOLERANCE = {np.float64: 1e-10, np.float32: 1e-4}  # cuDNN's algorithms round differently
-REDUCED_TORCH_TOLERANCE = {"tf32": 5e-3, "bf16": 3e-2}
+REDUCED_TORCH_TOLERANCE = {"tf32": 5e-3, "bf16": 3e-2, "fp16": 5e-3}
 """Against PyTorch (cuDNN's TF32, or float32), relative to the sum of |terms|: each input is
-within 2^-11 (TF32) or 2^-9 (bfloat16) of its float32 value."""
+within 2^-11 (TF32, float16) or 2^-8 (bfloat16) of its float32 value."""
 TORCH_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
                    "circular": "circular"}
 
@@ -145,7 +145,7 @@ def test_gradients_are_bitwise_repeatable(cupy, on_gpu, rng, filters):
 @settings(max_examples=20)
 @given(case=conv_cases(), filters=st.integers(16, 80),
        precision=st.sampled_from([(np.float64, None), (np.float32, None), (np.float32, "tf32"),
-                                  (np.float32, "bf16")]))
+                                  (np.float32, "bf16"), (np.float32, "fp16")]))
 def test_weight_gradient_of_wide_groups_matches_the_reference_and_pytorch(
         cupy, on_gpu, cuda_torch, case, filters, precision):
     """Groups of at least 16 filters and columns: the GEMM.  Against the reference (on x and g
@@ -156,7 +156,7 @@ def test_weight_gradient_of_wide_groups_matches_the_reference_and_pytorch(
     case = widened(case, filters)
     x, w, _, g = case.arrays(dtype)
     options, dims = case.kwargs, case.dims
-    allow = {"tf32": gpu.allow_tf32, "bf16": gpu.allow_bf16}.get(tensor_cores, gpu.allow_tf32)
+    allow = gpu.ALLOW[tensor_cores or "tf32"]
     with allow(tensor_cores is not None):
         dw = getattr(functional, f"conv{dims}d_weight")(cupy.asarray(x), w.shape,
                                                         cupy.asarray(g), **options)
@@ -249,19 +249,19 @@ def test_conv_and_gradients_match_pytorch(cupy, on_gpu, cuda_torch, case, dtype)
 @pytest.mark.gpu
 @settings(max_examples=20)
 @given(case=conv_cases(), filters=st.integers(16, 80), inputs=st.integers(1, 40),
-       precision=st.sampled_from(["tf32", "bf16"]))
+       precision=st.sampled_from(["tf32", "bf16", "fp16"]))
 def test_tensor_core_forward_matches_the_rounded_reference_and_pytorch(
         cupy, on_gpu, cuda_torch, case, filters, inputs, precision):
-    """Within allow_tf32 (allow_bf16) the forward of groups with 16 or more filters is the
-    exact correlation of the rounded inputs up to float32 sums (float32 products would miss
-    that by ~1e-4), and close to cuDNN's TF32 (to float32)."""
+    """Within allow_tf32 (allow_bf16, allow_fp16) the forward of groups with 16 or more
+    filters is the exact correlation of the rounded inputs up to float32 sums (float32
+    products would miss that by ~1e-4), and close to cuDNN's TF32 (to float32)."""
     import convproof.gpu as gpu
 
     torch = cuda_torch
     case = widened(case, filters, inputs)
     x, w, b, _ = case.arrays(np.float32)
     options, dims = case.kwargs, case.dims
-    allow = gpu.allow_tf32 if precision == "tf32" else gpu.allow_bf16
+    allow = gpu.ALLOW[precision]
     with allow():
         y = getattr(functional, f"conv{dims}d")(*(cupy.asarray(a) for a in (x, w, b)), **options)
 

@@ -132,6 +132,7 @@ def test_conv_transpose_matches_torch(torch, case):
     assert_close(z, full[(Ellipsis, *crop)])
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @settings(max_examples=examples(300))
 @given(case=conv_cases(modes=("zeros",), max_stride=1))
 def test_same_padding_matches_torch(torch, case):

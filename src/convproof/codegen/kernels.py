@@ -5,7 +5,8 @@
                            shared-memory tiles of the im2col matrix (never materialized: each
                            entry is x_pad[b, g Ci + c, s·i + d·m - p], banded-matrix) and of
                            the weight; the tile from a table per shape class (:data:`TILES`)
-                           or, in TF32 or bfloat16, tensor-core products (:data:`PRODUCTS`)
+                           or, in TF32, bfloat16 or float16, tensor-core products
+                           (:data:`PRECISIONS`)
     conv backward data     one thread per input pixel gathers the taps that reach it
                            (grad-input-flip), and the border positions that P^T folds onto
                            it; the transposed conv is the same kernel with an epilogue
@@ -27,6 +28,7 @@ mma.sync (the one warp-level operation).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from string import Template
 from typing import Any
 
@@ -82,7 +84,8 @@ block's tile at (row0, col0), reduction = C_in/G x taps, the sum over ``terms`` 
 ``setup`` (its sizes and the length ``terms`` of its sum), ``loads`` (one stage's tiles) and
 ``write`` (what becomes of C[row, col] = sum) of :data:`FORWARD` or :data:`WEIGHT_GRADIENT`;
 the variant fills ``declarations``, ``products`` and ``store`` (each thread's outputs) of
-:data:`SIMT`, or of :data:`TENSOR_CORES` with the :data:`PRODUCTS` of a precision."""
+:data:`SIMT`, or of :data:`TENSOR_CORES` with the products of a precision
+(:data:`PRECISIONS`)."""
 
 FORWARD = {
     "computes": "y = im2col(x_pad) W: rows (b, i), columns o, reduction (c, m)",
@@ -222,10 +225,9 @@ $write
 """Each warp multiplies a 32 x 32 part of the tile as 2 x 4 tensor-core products m16n8k
 (float sums), its inputs rounded as they leave shared memory.  Lane l = 4 r + k holds (the PTX
 fragment layout) D rows r, r + 8 at columns 2k, 2k + 1; its A and B parts depend on the
-precision (:data:`PRODUCTS`)."""
+precision (:data:`PRECISIONS`)."""
 
-PRODUCTS = {
-    "tf32": """\
+TF32_PRODUCTS = """\
         // m16n8k8: A rows r, r + 8 at columns k, k + 4; B rows k, k + 4 at column r
         #pragma unroll
         for (int ks = 0; ks < $bk; ks += 8) {
@@ -245,8 +247,10 @@ PRODUCTS = {
             for (int mi = 0; mi < 2; ++mi)
                 for (int ni = 0; ni < 4; ++ni)
                     cp_mma_tf32(acc[mi][ni], a[mi], v[ni]);
-        }""",
-    "bf16": """\
+        }"""
+"""One stage's products in TF32 (m16n8k8)."""
+
+PAIR_PRODUCTS = """\
         // m16n8k16, two values a register (the lower k in the low half): A rows r, r + 8 at
         // columns 2k, 2k + 1 and 2k + 8, 2k + 9; B rows 2k, 2k + 1 and 2k + 8, 2k + 9 at column r
         #pragma unroll
@@ -255,66 +259,87 @@ PRODUCTS = {
             unsigned a[2][4], v[4][2];
             for (int mi = 0; mi < 2; ++mi) {
                 const int r = warp_row + mi * 16 + lane_row;
-                a[mi][0] = cp_bf16x2(tile_a[k][r], tile_a[k + 1][r]);
-                a[mi][1] = cp_bf16x2(tile_a[k][r + 8], tile_a[k + 1][r + 8]);
-                a[mi][2] = cp_bf16x2(tile_a[k + 8][r], tile_a[k + 9][r]);
-                a[mi][3] = cp_bf16x2(tile_a[k + 8][r + 8], tile_a[k + 9][r + 8]);
+                a[mi][0] = cp_${precision}x2(tile_a[k][r], tile_a[k + 1][r]);
+                a[mi][1] = cp_${precision}x2(tile_a[k][r + 8], tile_a[k + 1][r + 8]);
+                a[mi][2] = cp_${precision}x2(tile_a[k + 8][r], tile_a[k + 9][r]);
+                a[mi][3] = cp_${precision}x2(tile_a[k + 8][r + 8], tile_a[k + 9][r + 8]);
             }
             for (int ni = 0; ni < 4; ++ni) {
                 const int c = warp_col + ni * 8 + lane_row;
-                v[ni][0] = cp_bf16x2(tile_b[k][c], tile_b[k + 1][c]);
-                v[ni][1] = cp_bf16x2(tile_b[k + 8][c], tile_b[k + 9][c]);
+                v[ni][0] = cp_${precision}x2(tile_b[k][c], tile_b[k + 1][c]);
+                v[ni][1] = cp_${precision}x2(tile_b[k + 8][c], tile_b[k + 9][c]);
             }
             for (int mi = 0; mi < 2; ++mi)
                 for (int ni = 0; ni < 4; ++ni)
-                    cp_mma_bf16(acc[mi][ni], a[mi], v[ni]);
-        }""",
-}
-"""One stage's tensor-core products, per precision."""
+                    cp_mma_${precision}(acc[mi][ni], a[mi], v[ni]);
+        }"""
+"""One stage's products in a 16-bit precision (m16n8k16): bf16 or fp16."""
 
 MMA = Template("""\
 // d (16 x 8) += a (16 x $k) b ($k x 8): one warp's tensor-core product in $what, float sums.
 __device__ __forceinline__ void cp_mma_$precision(float* d, const unsigned* a, const unsigned* b) {
-    asm volatile("mma.sync.aligned.m16n8k$k.row.col.f32.$precision.$precision.f32 "
+    asm volatile("mma.sync.aligned.m16n8k$k.row.col.f32.$ptx.$ptx.f32 "
                  "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 """)
 
-ROUNDINGS = {
-    "tf32": """\
+PAIR_ROUNDING = Template("""\
+// cp_${precision}x2(lo, hi): lo and hi rounded to $what ($mantissa-bit mantissa$beyond;
+// nearest, ties to even), lo in the low half.
+__device__ __forceinline__ unsigned cp_${precision}x2(float lo, float hi) {
+    unsigned bits;
+    asm("cvt.rn.${ptx}x2.f32 %0, %1, %2;" : "=r"(bits) : "f"(hi), "f"(lo));
+    return bits;
+}
+""")
+
+TF32_ROUNDING = """\
 // cp_tf32(v): the bits of v rounded to TF32 (10-bit mantissa; nearest, ties away from zero).
 __device__ __forceinline__ unsigned cp_tf32(float v) {
     unsigned bits;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(v));
     return bits;
 }
-""",
-    "bf16": """\
-// cp_bf16x2(lo, hi): lo and hi rounded to bfloat16 (8-bit mantissa; nearest, ties to even),
-// lo in the low half.
-__device__ __forceinline__ unsigned cp_bf16x2(float lo, float hi) {
-    unsigned bits;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(bits) : "f"(hi), "f"(lo));
-    return bits;
+"""
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A tensor-core precision: the k of its mma (m16n8k), its PTX type, its name in words,
+    the device helper that rounds float32 to it and one stage's products."""
+
+    k: int
+    ptx: str
+    what: str
+    rounding: str
+    products: str
+
+
+PRECISIONS = {
+    "tf32": Precision(8, "tf32", "TF32", TF32_ROUNDING, TF32_PRODUCTS),
+    "bf16": Precision(16, "bf16", "bfloat16", PAIR_ROUNDING.substitute(
+        precision="bf16", ptx="bf16", what="bfloat16", mantissa=7, beyond=""), PAIR_PRODUCTS),
+    "fp16": Precision(16, "f16", "float16", PAIR_ROUNDING.substitute(
+        precision="fp16", ptx="f16", what="float16", mantissa=10,
+        beyond=", beyond 65504 infinite"), PAIR_PRODUCTS),
 }
-""",
-}
+"""What ``tensor_cores=`` accepts: tf32 (10-bit mantissas), bf16 (7-bit, float32's range),
+fp16 (10-bit, magnitudes up to 65504)."""
 
 
 def _helpers(precision: str) -> str:
     """The rounding and the mma of ``precision``, once per translation unit, for the device
     (the CPU emulation supplies its own)."""
+    facts = PRECISIONS[precision]
     guard = f"CONVPROOF_{precision.upper()}"
-    mma = MMA.substitute(precision=precision, k=8 if precision == "tf32" else 16,
-                         what="TF32" if precision == "tf32" else "bfloat16")
+    mma = MMA.substitute(precision=precision, k=facts.k, ptx=facts.ptx, what=facts.what)
     return (f"#ifndef {guard}\n#define {guard}\n#ifdef __CUDA_ARCH__\n"
-            f"{ROUNDINGS[precision]}{mma}#endif\n#endif\n")
+            f"{facts.rounding}{mma}#endif\n#endif\n")
 
 
-TENSOR_CORE_PRECISIONS = tuple(PRODUCTS)
-"""What ``tensor_cores=`` accepts: tf32 (10-bit mantissas), bf16 (8-bit)."""
+TENSOR_CORE_PRECISIONS = tuple(PRECISIONS)
 
 TENSOR_CORE_TILE = Tile(64, 64, 16, 4, 8)
 """The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8)."""
@@ -357,11 +382,12 @@ def _gemm(name: str, summary: str, g: ConvGeometry, slots: Slots, params: Sequen
           tile: Tile, operation: dict[str, str], tensor_cores: str | None,
           **values: Any) -> Kernel:
     """The :data:`GEMM` skeleton with the slots of ``operation`` and of the variant."""
-    variant = dict(TENSOR_CORES, products=PRODUCTS[tensor_cores]) if tensor_cores else SIMT
+    variant = dict(TENSOR_CORES, products=PRECISIONS[tensor_cores].products) if tensor_cores \
+        else SIMT
     values.update(
         threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
         T=c_type(g.dtype), row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
-        row_warps=tile.bm // 32, groups=g.groups, taps=g.taps,
+        row_warps=tile.bm // 32, groups=g.groups, taps=g.taps, precision=tensor_cores,
         positions=product(sizes("o", g.dims)), pixels=product(sizes("n", g.dims)))
     values["write"] = indent(Template(operation["write"]).substitute(values).splitlines(), 2)
     slot_text = {slot: Template(text).substitute(values)
@@ -381,8 +407,8 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
 
     The true convolution (``flip``) reads s i + d (k - 1 - m) - p (flip-equivalence).  The
     tile comes from the shape class of ``channels_per_group`` = C_out/G; with ``tensor_cores``
-    "tf32" or "bf16" (float32 only) the products run on tensor cores, x and w rounded to that
-    precision, the sums in float32.
+    "tf32", "bf16" or "fp16" (float32 only) the products run on tensor cores, x and w rounded
+    to that precision, the sums in float32.
     """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)

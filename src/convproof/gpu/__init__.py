@@ -7,9 +7,9 @@ RuntimeError that says so.  The functions run on the current CUDA device; each k
 compiled once per device (:mod:`.module`).  :func:`backend` gives the :class:`Backend` behind
 them, with the general operations (padding modes, bias and activation epilogues) too.
 Importing the package registers the GPU benchmark suite (:mod:`.bench`) with
-``convproof bench --gpu``.  Within ``with allow_tf32():`` (or ``allow_bf16()``) the float32
-convolutions and their gradients that run as GEMMs use tensor cores in TF32 (bfloat16); off
-by default.
+``convproof bench --gpu``.  Within ``with allow_tf32():`` (``allow_bf16()``, ``allow_fp16()``)
+the float32 convolutions and their gradients that run as GEMMs use tensor cores in TF32
+(bfloat16, float16); off by default.
 
     pad, pad_adjoint, correlate, correlate_input_grad, correlate_weight_grad,
     max_pool, max_pool_backward, avg_pool, avg_pool_backward, adaptive_avg_pool,
@@ -63,9 +63,21 @@ def allow_tf32(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
 
 
 def allow_bf16(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
-    """As :func:`allow_tf32`, in bfloat16: x and w rounded to an 8-bit mantissa (nearest, ties
+    """As :func:`allow_tf32`, in bfloat16: x and w rounded to a 7-bit mantissa (nearest, ties
     to even), products exact, sums in float32 (about 1e-2 from float32)."""
     return _tensor_cores("bf16" if allowed else None)
+
+
+def allow_fp16(allowed: bool = True) -> contextlib.AbstractContextManager[None]:
+    """As :func:`allow_tf32`, in float16: x and w rounded to a 10-bit mantissa (nearest, ties
+    to even), products exact, sums in float32 (about 1e-3 from float32, as TF32).  Float16's
+    range ends at 65504: larger inputs become infinite, those below 6e-8 zero; scale them
+    first."""
+    return _tensor_cores("fp16" if allowed else None)
+
+
+ALLOW = {"tf32": allow_tf32, "bf16": allow_bf16, "fp16": allow_fp16}
+"""The switch of each tensor-core precision."""
 
 
 def _on_gpu(name: str) -> Callable[..., Any]:
@@ -97,7 +109,8 @@ adaptive_max_pool_backward = _on_gpu("adaptive_max_pool_backward")
 
 __all__ = [
     "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward",
-    "adaptive_max_pool", "adaptive_max_pool_backward", "allow_bf16", "allow_tf32", "avg_pool",
+    "adaptive_max_pool", "adaptive_max_pool_backward", "ALLOW", "allow_bf16", "allow_fp16",
+    "allow_tf32", "avg_pool",
     "avg_pool_backward",
     "backend", "correlate", "correlate_input_grad", "correlate_weight_grad", "max_pool",
     "max_pool_backward", "pad", "pad_adjoint",

@@ -12,6 +12,7 @@ time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_
     forward-bf16     ours within :func:`convproof.gpu.allow_bf16` (float32 arrays, bfloat16
                      tensor cores as above) beside cuDNN on bfloat16 tensors (converted before
                      the timing)
+    forward-fp16     the same in float16 (:func:`convproof.gpu.allow_fp16`)
     backward-data    conv2d_input beside torch.nn.grad.conv2d_input (TF32 off)
     backward-weight  conv2d_weight beside torch.nn.grad.conv2d_weight (TF32 off)
     backward-weight-tf32  the same, both with TF32 allowed (ours on tensor cores where the
@@ -19,9 +20,9 @@ time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_
 
 and max/global-average pooling forward and backward.  Every case draws fresh random inputs
 and checks our result against PyTorch's before any timing (relative error below 5e-3 for the
-TF32 rows, 3e-2 for the bfloat16 rows, 1e-4 otherwise).  GFLOP/s count the direct algorithm's
-multiply-adds; the peak is a measured FP32 matrix product (8192^3, TF32 off).  Needs CuPy,
-PyTorch with CUDA and a GPU.
+TF32 rows, 3e-2 for bfloat16, 1e-2 for float16, 1e-4 otherwise).  GFLOP/s count the direct
+algorithm's multiply-adds; the peak is a measured FP32 matrix product (8192^3, TF32 off).
+Needs CuPy, PyTorch with CUDA and a GPU.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from .. import bench
 from ..bench import Case, ConvLayer, PoolLayer, Suite
 
 Thunk = Callable[[], Any]
-TOLERANCE = {"forward-tf32": 5e-3, "backward-weight-tf32": 5e-3, "forward-bf16": 3e-2}
+TOLERANCE = {"forward-tf32": 5e-3, "backward-weight-tf32": 5e-3, "forward-bf16": 3e-2,
+             "forward-fp16": 1e-2}
+HALF_TENSORS = {"bf16": "bfloat16", "fp16": "float16"}
+"""The torch dtype of cuDNN's side in the rows of a 16-bit precision."""
 DEFAULT_TOLERANCE = 1e-4
 
 
@@ -68,8 +72,8 @@ def _verified(op: str, ours: Thunk, peer: Thunk) -> tuple[Thunk, Thunk]:
 
 
 def _conv_cases(layer: ConvLayer) -> list[Case]:
-    """forward (FP32, TF32, bfloat16), backward-data, backward-weight (FP32, TF32) of one
-    layer."""
+    """forward (FP32, TF32, bfloat16, float16), backward-data, backward-weight (FP32, TF32)
+    of one layer."""
     from torch.nn import grad as torch_grad
 
     from .. import functional as F
@@ -81,13 +85,13 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
         return x, w, g, *(torch.as_tensor(a, device="cuda") for a in (x, w, g))
 
     def conv(precision: str | None) -> Callable[[np.random.Generator], tuple[Thunk, Thunk]]:
-        allow = gpu.allow_bf16 if precision == "bf16" else gpu.allow_tf32
+        allow = gpu.ALLOW[precision or "tf32"]
 
         def make(rng):
             _, torch = _modules()
             x, w, _, tx, tw, _ = data(rng)
-            if precision == "bf16":  # cuDNN on bfloat16 tensors, converted before the timing
-                tx, tw = tx.bfloat16(), tw.bfloat16()
+            if precision in HALF_TENSORS:  # cuDNN on 16-bit tensors, converted before timing
+                tx, tw = (a.to(getattr(torch, HALF_TENSORS[precision])) for a in (tx, tw))
 
             def peer():
                 with _cudnn(precision == "tf32"):
@@ -125,6 +129,7 @@ def _conv_cases(layer: ConvLayer) -> list[Case]:
     return [Case(layer.name, "forward", layer.flops, conv(None)),
             Case(layer.name, "forward-tf32", layer.flops, conv("tf32")),
             Case(layer.name, "forward-bf16", layer.flops, conv("bf16")),
+            Case(layer.name, "forward-fp16", layer.flops, conv("fp16")),
             Case(layer.name, "backward-data", layer.flops, backward_data),
             Case(layer.name, "backward-weight", layer.flops, backward_weight(False)),
             Case(layer.name, "backward-weight-tf32", layer.flops, backward_weight(True))]

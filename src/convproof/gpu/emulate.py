@@ -18,8 +18,8 @@ GPU.  Threads of kernels without barriers run one after the other.
 Arguments go through guarded copies: every array sits between two guard bands filled with NaN
 (or a sentinel integer), outputs start as NaN, and a write outside an array (a changed guard)
 raises :class:`EmulationError`.  The one warp-level operation, the tensor-core product
-(``cp_mma_tf32``, ``cp_mma_bf16``), is emulated from its PTX fragment layout: the lanes of a
-warp exchange their fragments at a barrier.
+(``cp_mma_tf32``, ``cp_mma_bf16``, ``cp_mma_fp16``), is emulated from its PTX fragment
+layout: the lanes of a warp exchange their fragments at a barrier.
 """
 
 from __future__ import annotations
@@ -82,12 +82,14 @@ static inline void __syncthreads(void) {
     swapcontext(&cp_fibers[cp_current].context, &cp_scheduler);
 }
 // Tensor cores.  cp_tf32 rounds like cvt.rna.tf32.f32 (10-bit mantissa, nearest, ties away
-// from zero), cp_bf16x2 like cvt.rn.bf16x2.f32 (8-bit mantissa, nearest, ties to even; lo in
-// the low half).  cp_mma_tf32 and cp_mma_bf16 are one warp's mma.sync m16n8k8 and m16n8k16:
-// the lanes leave their fragments here and meet at a barrier, each computes its own part of D
+// from zero), cp_bf16x2 like cvt.rn.bf16x2.f32 (7-bit mantissa), cp_fp16x2 like
+// cvt.rn.f16x2.f32 (10-bit mantissa, exponents -14 to 15: subnormals below, infinity beyond
+// 65504), both nearest with ties to even, lo in the low half, NaN the canonical 0x7fff.
+// cp_mma_tf32, cp_mma_bf16 and cp_mma_fp16 are one warp's mma.sync m16n8k8 and m16n8k16: the
+// lanes leave their fragments here and meet at a barrier, each computes its own part of D
 // from the warp's A and B, and they meet again.  PTX's layout, lane l = 4 r + k: D rows r,
 // r + 8 at columns 2k, 2k + 1; TF32: A rows r, r + 8 at columns k, k + 4, B rows k, k + 4 at
-// column r; bf16 (two values a register): A columns 2k, 2k + 1 and 2k + 8, 2k + 9, B rows
+// column r; 16-bit (two values a register): A columns 2k, 2k + 1 and 2k + 8, 2k + 9, B rows
 // likewise at column r.
 static inline unsigned cp_tf32(float v) {
     unsigned bits;
@@ -101,8 +103,27 @@ static inline unsigned cp_bf16(float v) {
     if ((bits & 0x7f800000u) == 0x7f800000u) return (bits & 0x007fffffu) ? 0x7fffu : bits >> 16;
     return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
 }
+static inline unsigned cp_fp16(float v) {
+    unsigned bits;
+    memcpy(&bits, &v, sizeof bits);
+    const unsigned sign = (bits >> 16) & 0x8000u, magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return 0x7fffu;
+    if (magnitude >= 0x477ff000u) return sign | 0x7c00u;  // 65520 and more: infinite
+    if (magnitude < 0x38800000u)                           // below 2^-14: m 2^-24
+        return sign | (unsigned)nearbyintf(fabsf(v) * 16777216.0f);
+    return sign | ((magnitude - 0x38000000u + 0x0fffu + ((magnitude >> 13) & 1u)) >> 13);
+}
 static inline unsigned cp_bf16x2(float lo, float hi) { return cp_bf16(hi) << 16 | cp_bf16(lo); }
+static inline unsigned cp_fp16x2(float lo, float hi) { return cp_fp16(hi) << 16 | cp_fp16(lo); }
 static inline float cp_bits_value(unsigned bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+static inline float cp_bf16_value(unsigned half) { return cp_bits_value(half << 16); }
+static inline float cp_fp16_value(unsigned half) {
+    const unsigned sign = (half & 0x8000u) << 16, exponent = (half >> 10) & 0x1fu;
+    const unsigned mantissa = half & 0x3ffu;
+    if (exponent == 0) return (sign ? -1.0f : 1.0f) * mantissa * 5.9604644775390625e-8f;
+    if (exponent == 31) return cp_bits_value(sign | 0x7f800000u | mantissa << 13);
+    return cp_bits_value(sign | (exponent + 112) << 23 | mantissa << 13);
+}
 static thread_local unsigned cp_lane_a[1024][4], cp_lane_b[1024][2];
 // The lanes' fragments, then for each of this lane's four D entries sum over k of A[row][k]
 // B[k][col], element (lane, register, half) of A and B found by the two functions given.
@@ -131,18 +152,24 @@ static inline void cp_mma_tf32(float *d, const unsigned *a, const unsigned *b) {
                return cp_bits_value(cp_lane_b[warp + col * 4 + k % 4][k >= 4]);
            });
 }
-static inline float cp_bf16_value(unsigned pair, int k) {
-    return cp_bits_value((k % 2 ? pair >> 16 : pair & 0xffffu) << 16);
+// m16n8k16 on pairs of 16-bit values (the lower k in the low half), read by value(half).
+template <typename Value>
+static inline void cp_mma_pairs(float *d, const unsigned *a, const unsigned *b, Value value) {
+    const auto half = [](unsigned pair, int k) { return k % 2 ? pair >> 16 : pair & 0xffffu; };
+    cp_mma(d, a, b, 16,
+           [=](unsigned warp, unsigned row, int k) {
+               return value(half(cp_lane_a[warp + (row % 8) * 4 + (k % 8) / 2]
+                                          [(row >= 8) + 2 * (k >= 8)], k));
+           },
+           [=](unsigned warp, unsigned col, int k) {
+               return value(half(cp_lane_b[warp + col * 4 + (k % 8) / 2][k >= 8], k));
+           });
 }
 static inline void cp_mma_bf16(float *d, const unsigned *a, const unsigned *b) {
-    cp_mma(d, a, b, 16,
-           [](unsigned warp, unsigned row, int k) {
-               return cp_bf16_value(cp_lane_a[warp + (row % 8) * 4 + (k % 8) / 2]
-                                             [(row >= 8) + 2 * (k >= 8)], k);
-           },
-           [](unsigned warp, unsigned col, int k) {
-               return cp_bf16_value(cp_lane_b[warp + col * 4 + (k % 8) / 2][k >= 8], k);
-           });
+    cp_mma_pairs(d, a, b, cp_bf16_value);
+}
+static inline void cp_mma_fp16(float *d, const unsigned *a, const unsigned *b) {
+    cp_mma_pairs(d, a, b, cp_fp16_value);
 }
 static void cp_thread_index(unsigned t) {
     threadIdx.x = t % blockDim.x;

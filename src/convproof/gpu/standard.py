@@ -2,8 +2,8 @@
 
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
-padding, bias + relu, every tile class, a split sum, TF32 and bfloat16 on tensor cores), true
-convolution,
+padding, bias + relu, every tile class, a split sum, TF32, bfloat16 and float16 on tensor
+cores), true convolution,
 backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
 block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
@@ -129,13 +129,21 @@ def round_to_tf32(a: np.ndarray) -> np.ndarray:
 
 
 def round_to_bf16(a: np.ndarray) -> np.ndarray:
-    """a (float32) rounded to bfloat16 as cvt.rn.bf16x2.f32 does: the nearest number with an
-    8-bit mantissa, ties to even (infinities and NaN unchanged), in float64."""
+    """a (float32) rounded to bfloat16 as cvt.rn.bf16x2.f32 does: the nearest number with a
+    7-bit mantissa, ties to even (infinities and NaN unchanged), in float64."""
     return _rounded(a, lambda bits: np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)),
                     16)
 
 
-ROUNDING = {"tf32": round_to_tf32, "bf16": round_to_bf16}
+def round_to_fp16(a: np.ndarray) -> np.ndarray:
+    """a (float32) rounded to float16 as cvt.rn.f16x2.f32 does: the nearest number with a
+    10-bit mantissa and an exponent from -14 (subnormals below) to 15, ties to even, 65520
+    and beyond infinite (NaN stays NaN), in float64."""
+    with np.errstate(over="ignore"):
+        return np.asarray(a, dtype=np.float32).astype(np.float16).astype(np.float64)
+
+
+ROUNDING = {"tf32": round_to_tf32, "bf16": round_to_bf16, "fp16": round_to_fp16}
 """The rounding of the inputs that each tensor-core precision applies."""
 
 
@@ -382,7 +390,7 @@ def standard_cases() -> list[Case]:
                                                  output_padding=(1, 1, 0)), (2, 3, 2), F32))
     # tensor cores: partial tiles in rows, columns and reduction; groups, stride, dilation,
     # reflect padding, bias + relu; the true convolution; 1-D and 3-D
-    tf32, bf16 = ("tensor_cores", "tf32"), ("tensor_cores", "bf16")
+    tf32, bf16, fp16 = (("tensor_cores", p) for p in ("tf32", "bf16", "fp16"))
     cases.append(Case("conv", ConvSpec(5, 70, (3, 3), padding=1), (6, 7), F32, options=(tf32,)))
     cases.append(Case("conv", ConvSpec(6, 4, (3, 2), stride=(2, 1), padding=((1, 0), (1, 1)),
                                        dilation=(1, 2), groups=2, padding_mode="reflect"),
@@ -396,9 +404,14 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv", ConvSpec(6, 4, (3,), stride=2, padding=1, groups=2,
                                        padding_mode="circular"), (11,), F32,
                       options=(("activation", "relu"), ("bias", True), bf16)))
+    cases.append(Case("conv", ConvSpec(6, 70, (3, 3), stride=(1, 2), padding=1, groups=2),
+                      (7, 9), F32, options=(("activation", "relu"), ("bias", True), fp16)))
+    cases.append(Case("conv", ConvSpec(2, 5, (3, 2, 2), dilation=(2, 1, 1),
+                                       padding_mode="replicate", padding=1), (5, 3, 4), F32,
+                      options=(("flip", True), fp16)))
     # the weight gradient as a GEMM: partial tiles of filters and columns (reflect), a split
     # sum (3 x 400 terms in 2 runs, groups, circular), float64 (replicate, dilation), and on
-    # tensor cores split in 2 (TF32) or not (bfloat16, groups, stride)
+    # tensor cores split in 2 (TF32, float16) or not (bfloat16, groups, stride)
     cases.append(Case("conv_weight_grad", ConvSpec(5, 70, (3, 3), stride=2, padding=1,
                                                    padding_mode="reflect"), (9, 8), F32))
     cases.append(Case("conv_weight_grad", ConvSpec(12, 40, (3,), padding=1, groups=2,
@@ -410,6 +423,8 @@ def standard_cases() -> list[Case]:
                       options=(tf32,)))
     cases.append(Case("conv_weight_grad", ConvSpec(12, 48, (3, 3), stride=2, padding=1,
                                                    groups=2), (7, 6), F32, options=(bf16,)))
+    cases.append(Case("conv_weight_grad", ConvSpec(6, 16, (3,), stride=2, padding=((2, 1),)),
+                      (1100,), F32, options=(fp16,)))
     # pooling
     cases += _pool_family(PoolSpec((3,), 2, 1, ceil_mode=True), (10,), F64)
     cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
@@ -520,5 +535,5 @@ def check(case: Case, device: Device, rng: np.random.Generator,
 
 
 __all__ = ["Case", "OPS", "Op", "Outcome", "Recorder", "TOLERANCE", "check", "kernels_of",
-           "names_of", "relative_error", "round_to_bf16", "round_to_tf32", "standard_cases",
-           "standard_kernels"]
+           "names_of", "relative_error", "round_to_bf16", "round_to_fp16", "round_to_tf32",
+           "standard_cases", "standard_kernels"]
