@@ -164,10 +164,10 @@ $im2col_entry
 if (row >= co || col >= reduction) continue;
 partial[(split * c_out + group * co + row) * reduction + col] = sum;""",
 }
-"""partial[split, group Co + o, (c, m)] = sum over r = (b, i) in the split's rows of
-g[b, group Co + o, i] x_pad[b, group Ci + c, s i + d m - p] (grad-weight); the splits are summed
-in order by :func:`sum_splits`.  Each thread loads the entries of one term r, so neighbouring
-threads read neighbouring pixels of g and x."""
+"""partial[split, group Co + o, (c, m)] = sum over the split's run of terms r = (b, i) of
+g[b, group Co + o, i] x_pad[b, group Ci + c, s i + d m - p] (grad-weight); :func:`sum_splits`
+adds the runs in order.  Each thread loads the entries of one term r, so neighbouring threads
+read neighbouring pixels of g and x."""
 
 SIMT = {
     "declarations": """\
@@ -408,7 +408,10 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     The true convolution (``flip``) reads s i + d (k - 1 - m) - p (flip-equivalence).  The
     tile comes from the shape class of ``channels_per_group`` = C_out/G; with ``tensor_cores``
     "tf32", "bf16" or "fp16" (float32 only) the products run on tensor cores, x and w rounded
-    to that precision, the sums in float32.
+    to that precision, the sums in float32.  The sum over (c, m) is cut into ``splits`` (a
+    runtime argument) runs of whole stages, one per block along z; with more than one, y
+    receives the runs' raw sums one after another and :func:`sum_splits` adds them and
+    applies the epilogue.
     """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)
@@ -545,7 +548,7 @@ reduction indices x 2 columns, which then fall into 32 different banks."""
 
 def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | None = None
                               ) -> Kernel:
-    """partial[split, o, c, m] = sum over the split's rows r = (b, i) of
+    """partial[split, o, c, m] = sum over the split's run of terms r = (b, i) of
     g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]  (grad-weight).
 
     The implicit GEMM dw = G^T im2col(x_pad) per group: rows o, columns (c, m), the reduction
