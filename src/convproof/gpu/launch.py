@@ -2,8 +2,8 @@
 
     elementwise kernels     blocks of ``kernel.threads`` threads over ``total`` outputs, at most
                             ELEMENTWISE_BLOCKS blocks (the kernels loop with a grid stride)
-    implicit GEMM           grid (ceil(rows/BM), ceil(columns/BN), G), one block per tile;
-                            the weight gradient's GEMM has G x splits along z
+    implicit GEMM           grid (ceil(rows/BM), ceil(columns/BN), G x splits), one block per
+                            tile and run of the sum (:func:`splits_for`)
     one block per entry     grid (entries,), the weight gradient's fixed-order reduction
 
 A grid beyond CUDA's limits (x < 2^31, y and z < 2^16) is refused with the sizes that need it.
@@ -23,7 +23,8 @@ ELEMENTWISE_BLOCKS = 2**20
 SPLIT_BLOCKS = 528
 """The blocks a split reduction aims at: four for each of an H200's 132 SMs."""
 SPLIT_TERMS = 512
-"""The fewest terms (batch x output pixels) a split sums: 32 stages of 16."""
+"""The fewest terms a run of a split sum adds (batch x output pixels in the weight gradient,
+C_in/G x taps in the forward): 32 stages of 16, 64 of 8."""
 
 
 @dataclass(frozen=True)
