@@ -15,9 +15,10 @@ another thread writes before the barrier reads it too early in one of the two or
 result is wrong.  A block whose threads do not all reach the same barrier is an error, as on a
 GPU.  Threads of kernels without barriers run one after the other.
 
-Arguments go through guarded copies: every array sits between two guard bands filled with NaN
-(or a sentinel integer), outputs start as NaN, and a write outside an array (a changed guard)
-raises :class:`EmulationError`.  The one warp-level operation, the tensor-core product
+Arguments go through guarded copies: every array sits between two guard bands of ``GUARD``
+elements filled with NaN (or a sentinel integer), outputs start as NaN, and a write into a
+guard band (a changed guard) raises :class:`EmulationError`; a write farther off is not
+caught and can corrupt the process.  The one warp-level operation, the tensor-core product
 (``cp_mma_tf32``, ``cp_mma_bf16``, ``cp_mma_fp16``), is emulated from its PTX fragment
 layout: the lanes of a warp exchange their fragments at a barrier.
 """
