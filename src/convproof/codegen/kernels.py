@@ -68,9 +68,16 @@ $setup
     const long long k_begin = split * chunk;
     const long long k_end = k_begin + chunk < terms ? k_begin + chunk : terms;
 $declarations
+    // fetch(k0): this thread's entries of the stage at k0, from global memory into registers
+    $T a_next[$a_loads], b_next[$b_loads];
+    const auto fetch = [&](long long k0) {
+$fetch
+    };
+    fetch(k_begin);
     for (long long k0 = k_begin; k0 < k_end; k0 += $bk) {
-$loads
+$stash
         __syncthreads();
+        if (k0 + $bk < k_end) fetch(k0 + $bk);  // in flight while this stage is multiplied
 $products
         __syncthreads();
     }
@@ -81,8 +88,10 @@ $store
 """The skeleton of both GEMMs: tiles tile_a[BK][BM] of A and tile_b[BK][BN] of B, the
 block's tile at (row0, col0), reduction = C_in/G x taps, the sum over ``terms`` cut into
 ``splits`` runs of whole stages (blockIdx.z = group x splits + split).  The operation fills
-``setup`` (its sizes and the length ``terms`` of its sum), ``loads`` (one stage's tiles) and
-``write`` (what becomes of C[row, col] = sum) of :data:`FORWARD` or :data:`WEIGHT_GRADIENT`;
+``setup`` (its sizes and the length ``terms`` of its sum), ``fetch`` (one stage's entries
+from global memory into registers: the next stage's loads are in flight while a stage is
+multiplied), ``stash`` (the registers into the tiles) and ``write`` (what becomes of
+C[row, col] = sum) of :data:`FORWARD` or :data:`WEIGHT_GRADIENT`;
 the variant fills ``declarations``, ``products`` and ``store`` (each thread's outputs) of
 :data:`SIMT`, or of :data:`TENSOR_CORES` with the products of a precision
 (:data:`PRECISIONS`)."""
@@ -97,25 +106,29 @@ FORWARD = {
     const bool row_ok = row < rows;
 $row_decode
     const $T* x_rows = x + (b * c_in + group * ci) * pixels;""",
-    "loads": """\
+    "fetch": """\
         // im2col tile: A[(b, i), (c, m)] = x_pad[b, group * ci + c, s*i + d*m - p]
         #pragma unroll
         for (int l = 0; l < $a_loads; ++l) {
-            const int kk = tid / $bm + l * $a_step;
-            const long long q = k0 + kk;
+            const long long q = k0 + tid / $bm + l * $a_step;
 $im2col_entry
-            tile_a[kk][a_row] = value;
+            a_next[l] = value;
         }
         // weight tile: B[(c, m), o] = w[group * co + o, c, m]
         #pragma unroll
         for (int l = 0; l < $b_loads; ++l) {
             const int f = tid + l * $threads;
-            if (f < $bk * $bn) {
-                const int kk = f % $bk, nn = f / $bk;
-                const long long q = k0 + kk, col = col0 + nn;
-                tile_b[kk][nn] = (q < reduction && col < co) ? w[(group * co + col) * reduction + q]
-                                                             : ($T)0;
-            }
+            const long long q = k0 + f % $bk, col = col0 + f / $bk;
+            b_next[l] = (f < $bk * $bn && q < reduction && col < co)
+                ? w[(group * co + col) * reduction + q] : ($T)0;
+        }""",
+    "stash": """\
+        #pragma unroll
+        for (int l = 0; l < $a_loads; ++l) tile_a[tid / $bm + l * $a_step][a_row] = a_next[l];
+        #pragma unroll
+        for (int l = 0; l < $b_loads; ++l) {
+            const int f = tid + l * $threads;
+            if (f < $bk * $bn) tile_b[f % $bk][f / $bk] = b_next[l];
         }""",
     "write": """\
 if (row >= rows || col >= co) continue;
@@ -139,7 +152,7 @@ WEIGHT_GRADIENT = {
     "setup": """\
     const long long terms = batch * positions;
     const int k_lane = tid % $bk, col_lane = tid / $bk;""",
-    "loads": """\
+    "fetch": """\
         // this thread's term of the sum, r = (b, i)
         const long long term = k0 + k_lane;
         const bool term_ok = term < k_end;
@@ -147,19 +160,22 @@ $row_decode
         // gradient tile: A[r, o] = g[b, group * co + o, i]
         #pragma unroll
         for (int l = 0; l < $a_loads; ++l) {
-            const int mm = col_lane + l * $a_step;
-            const long long o = row0 + mm;
-            tile_a[k_lane][mm] = (term_ok && o < co) ? g[$g_offset] : ($T)0;
+            const long long o = row0 + col_lane + l * $a_step;
+            a_next[l] = (term_ok && o < co) ? g[$g_offset] : ($T)0;
         }
         // im2col tile: B[r, (c, m)] = x_pad[b, group * ci + c, s*i + d*m - p]
         const $T* x_rows = x + (b * c_in + group * ci) * pixels;
         #pragma unroll
         for (int l = 0; l < $b_loads; ++l) {
-            const int nn = col_lane + l * $a_step;
-            const long long q = col0 + nn;
+            const long long q = col0 + col_lane + l * $a_step;
 $im2col_entry
-            tile_b[k_lane][nn] = value;
+            b_next[l] = value;
         }""",
+    "stash": """\
+        #pragma unroll
+        for (int l = 0; l < $a_loads; ++l) tile_a[k_lane][col_lane + l * $a_step] = a_next[l];
+        #pragma unroll
+        for (int l = 0; l < $b_loads; ++l) tile_b[k_lane][col_lane + l * $a_step] = b_next[l];""",
     "write": """\
 if (row >= co || col >= reduction) continue;
 partial[(split * c_out + group * co + row) * reduction + col] = sum;""",
