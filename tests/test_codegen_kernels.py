@@ -40,6 +40,8 @@ emulation = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler
      "convolve2d_fwd_k3x3_s1_p1_d1_g1_f32_bf16_t64x64"),
     (lambda: K.conv_forward(SAME3, 20, tensor_cores="fp16"),
      "conv2d_fwd_k3x3_s1_p1_d1_g1_f32_fp16_t64x64"),
+    (lambda: K.conv_forward_direct(STRIDED, bias=True, flip=True),
+     "convolve2d_fwd_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_bias_f64_direct"),
     (lambda: K.conv_backward_data(STRIDED),
      "conv2d_bwd_data_k3x2_s2x1_plo1_phi0x1_d1x2_g2_reflect_f64"),
     (lambda: K.conv_backward_data(SAME3, transposed=True, bias=True),
@@ -122,6 +124,21 @@ def test_allowing_tensor_cores_changes_only_the_float32_gemms_of_wide_groups(pre
         names = [launch.kernel.name for launch in backend.device.launches[-10:]]
         tagged = [f"_{precision}_" in name for name in names]
         assert tagged == [allowed] * 7 + [False] * 3, names
+
+
+def test_narrow_groups_take_the_direct_forward():
+    """At most 4 input and 4 output channels a group (depthwise): one thread per output.
+    Wider groups, and tensor cores asked for by name, take the GEMM."""
+    from convproof.gpu.standard import Recorder
+
+    backend = Backend(Recorder())
+    geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 8)
+    for (c_in, c_out), tensor_cores, kind in [
+            ((8, 8), None, "_direct"), ((32, 32), None, "_direct"), ((40, 32), None, "_t256x4"),
+            ((32, 40), None, "_t256x16"), ((8, 8), "tf32", "_tf32_t64x64")]:
+        x, w = np.ones((1, c_in, 5, 5), F32), np.ones((c_out, c_in // 8, 3, 3), F32)
+        backend.conv(x, w, geometry, tensor_cores=tensor_cores)
+        assert backend.device.launches[-1].kernel.name.endswith(kind), (c_in, c_out)
 
 
 def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():

@@ -449,6 +449,40 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act, pad="")
 
 
+def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
+                        activation: str = "identity", flip: bool = False) -> Kernel:
+    """y[b, o, i] = act(bias[o] + sum_{m, c < Ci} w[o, c, m] x_pad[b, g Ci + c, s i + d m - p])
+    with g = o / Co, one thread per output and the sum in registers: for narrow groups
+    (depthwise), where a GEMM tile would mostly multiply zeros.  ``flip`` as in
+    :func:`conv_forward`.
+    """
+    g, dims = geometry, geometry.dims
+    ctype = c_type(g.dtype)
+    slots = Slots(printer(ctype))
+    name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
+                epilogue_tag(bias, activation), dtype_tag(g.dtype), "direct")
+    lines = decode("e", [("b", ""), ("o", "c_out")] + axes_of("i", "o", dims))
+    lines += ["const long long group = o / co;",
+              f"const {ctype}* x_rows = x + (b * c_in + group * ci) * pixels;",
+              f"const {ctype}* w_at = w + o * ci * {g.taps};", f"{ctype} acc = 0;"]
+    reads, condition, sources = slots.padded_reads(g.mode, [
+        (var("j", a), slots.forward_position(a, g.axis(a), flip)) for a in range(dims)])
+    skip = [] if condition == 1 else [f"if (!({slots.pr.condition(condition)})) continue;"]
+    tap = horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
+    inner = [*reads, *skip, "for (long long ch = 0; ch < ci; ++ch)",
+             f"    acc += w_at[ch * {g.taps} + {tap}] * "
+             f"x_rows[{horner('ch', list(zip(sources, sizes('n', dims))))}];"]
+    value, act = epilogue(slots.pr, bias, activation, "o")
+    setup = [f"const long long ci = c_in / {g.groups}, co = c_out / {g.groups};",
+             f"const long long pixels = {product(sizes('n', dims))};"]
+    summary = f"{'true convolution' if flip else 'correlation'} (direct, narrow groups)"
+    return elementwise(name, summary, g.describe(), ctype, slots,
+                       _conv_params(ctype, ["x", "w"], bias, "y", dims),
+                       f"batch * c_out * {product(sizes('o', dims))}", lines,
+                       nest([tap_loop(a, g.kernel_size[a], []) for a in range(dims)], inner),
+                       [f"const {ctype} v = {value};", f"y[e] = {act};"], setup)
+
+
 # --------------------------------------------------------------------------------------------
 # Convolution backward data (and the transposed convolution): gather, no atomics
 # --------------------------------------------------------------------------------------------
@@ -655,7 +689,8 @@ __all__ = [
     "ACTIVATIONS", "ConvGeometry", "Kernel", "Param", "PoolGeometry", "THREADS", "TILES", "Tile",
     "adaptive_avg_pool_backward", "adaptive_avg_pool_forward", "adaptive_max_pool_backward",
     "adaptive_max_pool_forward", "avg_pool_backward", "avg_pool_forward", "conv_backward_data",
-    "conv_backward_weight", "conv_backward_weight_gemm", "conv_forward", "max_pool_backward",
+    "conv_backward_weight", "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct",
+    "max_pool_backward",
     "max_pool_forward", "pad_adjoint", "pad_forward", "route_by_index", "sum_splits",
     "TENSOR_CORE_PRECISIONS", "tile_for",
 ]

@@ -50,6 +50,11 @@ def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ..
     return tuple(int(o) for o in spec.output_size(tuple(size)))
 
 
+DIRECT = 4
+"""Groups with at most this many input and output channels (depthwise: one of each) run the
+forward as the direct kernel, one thread per output with its C_in/G x taps products in
+registers, where a GEMM tile would mostly multiply zeros."""
+
 WIDE = 16
 """A group at least this wide (output channels; for the weight gradient also the columns
 C_in/G x taps) fills at least a quarter of a 64-wide tile: its weight gradient runs as the
@@ -86,25 +91,33 @@ class Backend:
     def conv(self, x: Array, w: Array, geometry: K.ConvGeometry, bias: Array | None = None,
              activation: str = "identity", flip: bool = False, tensor_cores: str | None = None
              ) -> Array:
-        """y = act(bias + corr_M(x, w)), or the true convolution with ``flip`` (implicit GEMM);
-        on tensor cores in the precision ``tensor_cores`` names (float32 arrays only).  Where
-        the tiles alone leave the GPU idle, the sum over C_in/G x taps is split
-        (:func:`~.launch.splits_for`) and the runs added in order with the epilogue."""
+        """y = act(bias + corr_M(x, w)), or the true convolution with ``flip``: the implicit
+        GEMM, on tensor cores in the precision ``tensor_cores`` names (float32 arrays only);
+        where the tiles alone leave the GPU idle, its sum over C_in/G x taps split
+        (:func:`~.launch.splits_for`) and the runs added in order with the epilogue.  Groups
+        of at most :data:`DIRECT` input and output channels (depthwise) take the direct
+        kernel instead, one thread per output."""
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
         c_out, groups = w.shape[0], geometry.groups
         out = _output_size(geometry, size)
+        y = self.device.empty((batch, c_out, *out), x.dtype)
+        arrays = [x, w] + ([bias] if bias is not None else [])
+        sizes = [batch, c_in, c_out, *size, *out]
+        if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
+            kernel = self.kernel(K.conv_forward_direct, geometry, bias=bias is not None,
+                                 activation=activation, flip=flip)
+            self.device.run(L.elementwise(kernel, y.size, [*arrays, y, *sizes]))
+            return y
         kernel = self.kernel(K.conv_forward, geometry, c_out // groups,
                              bias=bias is not None, activation=activation, flip=flip,
                              tensor_cores=tensor_cores)
         rows = batch * math.prod(out)
         splits = L.splits_for(kernel, rows, c_out // groups, groups,
                               c_in // groups * geometry.taps)
-        y = self.device.empty((batch, c_out, *out), x.dtype)
         sums = y if splits == 1 else self.device.empty((splits, *y.shape), x.dtype)
-        arrays = [x, w] + ([bias] if bias is not None else []) + [sums]
         self.device.run(L.gemm(kernel, rows, c_out // groups, groups * splits,
-                               [*arrays, batch, c_in, c_out, *size, *out, splits]))
+                               [*arrays, sums, *sizes, splits]))
         if splits > 1:
             self._sum_splits(sums, y, bias, activation)
         return y

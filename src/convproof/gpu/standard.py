@@ -2,8 +2,8 @@
 
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
-padding, bias + relu, every tile class, a split sum, TF32, bfloat16 and float16 on tensor
-cores), true convolution,
+padding, bias + relu, the direct kernel of narrow groups, every tile class, a split sum, TF32,
+bfloat16 and float16 on tensor cores), true convolution,
 backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
 block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
