@@ -472,15 +472,25 @@ def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
     inner = [*reads, *skip, "for (long long ch = 0; ch < ci; ++ch)",
              f"    acc += w_at[ch * {g.taps} + {tap}] * "
              f"x_rows[{horner('ch', list(zip(sources, sizes('n', dims))))}];"]
-    value, act = epilogue(slots.pr, bias, activation, "o")
-    setup = [f"const long long ci = c_in / {g.groups}, co = c_out / {g.groups};",
-             f"const long long pixels = {product(sizes('n', dims))};"]
     summary = f"{'true convolution' if flip else 'correlation'} (direct, narrow groups)"
-    return elementwise(name, summary, g.describe(), ctype, slots,
-                       _conv_params(ctype, ["x", "w"], bias, "y", dims),
+    return _per_output(name, summary, g, slots, ["x", "w"], "y", "o", bias, activation,
                        f"batch * c_out * {product(sizes('o', dims))}", lines,
                        nest([tap_loop(a, g.kernel_size[a], []) for a in range(dims)], inner),
-                       [f"const {ctype} v = {value};", f"y[e] = {act};"], setup)
+                       f"const long long pixels = {product(sizes('n', dims))};")
+
+
+def _per_output(name: str, summary: str, g: ConvGeometry, slots: Slots, inputs: Sequence[str],
+                output: str, channel: str, bias: bool, activation: str, total: str,
+                decode_lines: Sequence[str], body: Sequence[str], size_line: str) -> Kernel:
+    """An elementwise conv kernel: the sizes of a group (ci, co) and ``size_line`` first, then
+    per element e of ``output`` its ``decode_lines`` and ``body`` (summing into acc) and
+    output[e] = act(acc + bias[channel])."""
+    ctype = c_type(g.dtype)
+    value, act = epilogue(slots.pr, bias, activation, channel)
+    setup = [f"const long long ci = c_in / {g.groups}, co = c_out / {g.groups};", size_line]
+    return elementwise(name, summary, g.describe(), ctype, slots,
+                       _conv_params(ctype, inputs, bias, output, g.dims), total, decode_lines,
+                       body, [f"const {ctype} v = {value};", f"{output}[e] = {act};"], setup)
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,14 +526,10 @@ def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias
              f"const {ctype}* w_at = w + (group * co * ci + c_local) * {g.taps} + {tap};",
              "for (long long o = 0; o < co; ++o)",
              f"    acc += w_at[o * ci * {g.taps}] * g_at[o * positions];"]
-    value, act = epilogue(slots.pr, bias, activation, "c")
-    setup = [f"const long long ci = c_in / {g.groups}, co = c_out / {g.groups};",
-             f"const long long positions = {product(sizes('o', dims))};"]
     summary = f"{'transposed convolution' if transposed else 'input gradient'} (gather)"
-    return elementwise(name, summary, g.describe(), ctype, slots,
-                       _conv_params(ctype, ["g", "w"], bias, "dx", dims),
+    return _per_output(name, summary, g, slots, ["g", "w"], "dx", "c", bias, activation,
                        f"batch * c_in * {product(sizes('n', dims))}", lines, nest(levels, inner),
-                       [f"const {ctype} v = {value};", f"dx[e] = {act};"], setup)
+                       f"const long long positions = {product(sizes('o', dims))};")
 
 
 # --------------------------------------------------------------------------------------------
