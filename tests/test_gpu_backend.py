@@ -68,6 +68,18 @@ def test_the_gpu_benchmark_suite_is_registered():
     assert gpu_suite in bench._GPU_SUITES
 
 
+def test_the_gpu_suite_runs_the_cpu_layers_at_eight_times_their_batch():
+    """The same layers and specs, N x 8 (at most 256), the batch in each name."""
+    from convproof import bench
+    from convproof.gpu.bench import gpu_layers
+
+    pairs = list(zip(bench.CPU_LAYERS, gpu_layers(), strict=True))
+    assert [gpu.batch for _, gpu in pairs] == [64, 64, 64, 64, 64, 64, 128, 64, 256, 256, 256,
+                                                256, 64, 128, 64, 256]
+    for cpu, gpu in pairs:
+        assert gpu.name == f"{cpu.name} N={gpu.batch}" and gpu.spec == cpu.spec
+
+
 # --------------------------------------------------------------------------------------------
 # Fixtures: a checked device, PyTorch on CUDA with TF32 off
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 :func:`gpu_suite` is registered with :mod:`convproof.bench` (``convproof bench --gpu``), whose
 harness times every case (a thunk that synchronizes before returning) with wall clocks;
 :func:`event_rows` times the same cases with CUDA events instead (the kernels alone, no host
-time), for the committed GPU log.  Per conv layer of :data:`convproof.bench.CPU_LAYERS`:
+time), for the committed GPU log.  Per conv layer of :func:`gpu_layers` (the CPU suite's
+layers at 8 times their batch, at most 256):
 
     forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
     forward-tf32     ours within :func:`convproof.gpu.allow_tf32` (TF32 tensor cores for
@@ -27,6 +28,7 @@ Needs CuPy, PyTorch with CUDA and a GPU.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -175,9 +177,26 @@ def _pool_cases(layer: PoolLayer) -> list[Case]:
             Case(layer.name, "backward", layer.ops, backward, gemm_bound=False)]
 
 
+GPU_BATCH = 8
+"""The GPU suite runs the CPU suite's layers at this many times their batch (at most
+:data:`MAX_BATCH`): at the CPU batches (8 to 32) an H200 finishes most layers in tens of
+microseconds, so launch and host overheads, not the kernels, would decide the ratios."""
+MAX_BATCH = 256
+
+
+def gpu_layers() -> tuple[ConvLayer | PoolLayer, ...]:
+    """The CPU suite's layers at GPU_BATCH times their batch (at most MAX_BATCH), the batch
+    named in each layer's name."""
+    layers = []
+    for layer in bench.CPU_LAYERS:
+        batch = min(MAX_BATCH, layer.batch * GPU_BATCH)
+        layers.append(dataclasses.replace(layer, name=f"{layer.name} N={batch}", batch=batch))
+    return tuple(layers)
+
+
 def gpu_cases(quick: bool = False) -> list[Case]:
     """The benchmark cases; their thunks launch work and return without synchronizing."""
-    layers = bench.QUICK_LAYERS if quick else bench.CPU_LAYERS
+    layers = bench.QUICK_LAYERS if quick else gpu_layers()
     cases: list[Case] = []
     for layer in layers:
         cases += _pool_cases(layer) if isinstance(layer, PoolLayer) else _conv_cases(layer)
@@ -266,4 +285,5 @@ def gpu_suite(quick: bool = False) -> Suite:
                  lambda: fp32_peak(2048 if quick else 8192), setting)
 
 
-__all__ = ["event_rows", "event_times", "fp32_peak", "gpu_cases", "gpu_suite"]
+__all__ = ["GPU_BATCH", "MAX_BATCH", "event_rows", "event_times", "fp32_peak", "gpu_cases",
+           "gpu_layers", "gpu_suite"]
