@@ -59,7 +59,7 @@ def test_weight_gradient_is_bitwise_repeatable(emulator, rng, shapes, kernels):
     geometry = K.ConvGeometry((3, 3), (2, 2), ((1, 0), (1, 1)), (1, 1), 1, dtype=np.float32)
     recorder = standard.Recorder(emulator)
     first = Backend(recorder).conv_weight_grad(x, g, geometry)
-    assert [launch.kernel.name for launch in recorder.launches] == kernels
+    assert [entry.kernel.name for entry in recorder.launches] == kernels
     again = Backend(emulator).conv_weight_grad(x, g, geometry)
     assert first.tobytes() == again.tobytes()
     expected = reference.conv_weight_grad(x.astype(np.float64), (g.shape[1], x.shape[1], 3, 3),
@@ -93,7 +93,7 @@ def test_a_forward_split_in_runs_adds_them_before_the_epilogue(emulator, rng, sp
     geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 0), (1, 1)), (1, 1), 2, dtype=np.float64)
     recorder = standard.Recorder(emulator)
     y = Backend(recorder).conv(x, w, geometry, bias=b, activation="relu")
-    names = [launch.kernel.name for launch in recorder.launches]
+    names = [entry.kernel.name for entry in recorder.launches]
     assert names[1:] == (["sum_splits_bias_relu_f64"] if splits > 1 else [])
     expected = np.maximum(reference.conv(x, w, b, padding=((1, 0), (1, 1)), groups=2), 0)
     assert standard.relative_error(y, expected) < 1e-12

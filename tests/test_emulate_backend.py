@@ -40,7 +40,7 @@ def twice(emulator: Emulator, calls: Callable[[Backend], list]) -> list:
     """calls(backend) on a recording backend, then (its kernels compiled at once) emulated."""
     recorder = Recorder()
     calls(Backend(recorder))
-    emulator.prepare(launch.kernel for launch in recorder.launches)
+    emulator.prepare(entry.kernel for entry in recorder.launches)
     return calls(Backend(emulator))
 
 
@@ -101,7 +101,7 @@ def test_gemms_on_tensor_cores_are_exact_sums_of_the_rounded_inputs(emulator, ca
         outputs = [api("conv{}d", dims)(x, w, b, **options),
                    api("conv{}d_input", dims)(x.shape, w, g, **options),
                    api("conv{}d_weight", dims)(x, w.shape, g, **options)]
-        launched.extend(launch.kernel.name for launch in getattr(backend.device, "launches", []))
+        launched.extend(entry.kernel.name for entry in getattr(backend.device, "launches", []))
         return outputs
 
     y, dx, dw = on_emulator(emulator, calls)
@@ -144,7 +144,7 @@ def test_weight_gradient_of_wide_groups_is_a_split_gemm(emulator, case, filters,
         backend = functional._backend({"x": x})
         backend.tensor_cores = tensor_cores
         dw = api("conv{}d_weight", case.dims)(x, w.shape, g, **case.kwargs)
-        launched.extend(launch.kernel.name for launch in getattr(backend.device, "launches", []))
+        launched.extend(entry.kernel.name for entry in getattr(backend.device, "launches", []))
         return [dw]
 
     with pytest.MonkeyPatch.context() as patch:
