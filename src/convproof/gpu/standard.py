@@ -362,6 +362,10 @@ def standard_cases() -> list[Case]:
                           (5, 6), F32)
     cases.append(Case("conv", ConvSpec(4, 6, (2, 3), stride=2, padding=(1, 0), dilation=(2, 1)),
                       (7, 6), F64, options=(("flip", True),)))
+    # the true convolution of narrow groups (the direct kernel)
+    cases.append(Case("conv", ConvSpec(3, 6, (3, 2), stride=(1, 2), padding=1, dilation=(2, 1),
+                                       groups=3, padding_mode="reflect"), (6, 7), F64,
+                      options=(("activation", "relu"), ("bias", True), ("flip", True))))
     cases.append(Case("conv", ConvSpec(2, 32, (3, 3), padding=1), (5, 5), F32,
                       options=(("bias", True),)))
     cases.append(Case("conv", ConvSpec(3, 64, (1, 1)), (4, 5), F64))
