@@ -33,6 +33,7 @@ from string import Template
 from typing import Any
 
 import numpy as np
+from sympy import Expr
 
 from . import derivations as dv
 from .names import c_type, dtype_tag, join, padding_tag
@@ -378,14 +379,22 @@ def _check_tensor_cores(tensor_cores: str | None, dtype: np.dtype) -> None:
                          f"got {np.dtype(dtype).name}")
 
 
+def _tap_reads(slots: Slots, g: ConvGeometry, plane: str, flip: bool = False,
+               read: Callable[[], dv.Derived] = dv.forward_read) -> tuple[list[str], Expr, str]:
+    """Reading x_pad at j = s i + d m - p (printed from ``read``; the tap reversed with
+    ``flip``) in every axis: the lines that define j and its source pixel, the bracket of the
+    read (zeros) and the offset of that pixel in the channel plane ``plane`` of x."""
+    reads, condition, sources = slots.padded_reads(g.mode, [
+        (var("j", a), slots.forward_position(a, g.axis(a), flip, read)) for a in range(g.dims)])
+    return reads, condition, horner(plane, list(zip(sources, sizes("n", g.dims))))
+
+
 def _im2col_entry(slots: Slots, g: ConvGeometry, valid: str, flip: bool = False,
                   read: Callable[[], dv.Derived] = dv.forward_read) -> str:
     """value = x_pad[b, group Ci + ch, s i + d m - p] at column q = (ch, tap) of the im2col
     row (b, i) where ``valid`` holds (0 elsewhere), read from the group's channel planes
     ``x_rows`` (the positions printed from ``read``)."""
-    reads, condition, sources = slots.padded_reads(g.mode, [
-        (var("j", a), slots.forward_position(a, g.axis(a), flip, read)) for a in range(g.dims)])
-    offset = horner("ch", list(zip(sources, sizes("n", g.dims))))
+    reads, condition, offset = _tap_reads(slots, g, "ch", flip, read)
     inner = [f"const long long ch = q / {g.taps};", f"const long long tap = q - ch * {g.taps};",
              *static_decode("tap", sizes("m", g.dims), g.kernel_size), *reads,
              slots.guarded(condition, f"value = x_rows[{offset}];")]
@@ -465,13 +474,11 @@ def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
     lines += ["const long long group = o / co;",
               f"const {ctype}* x_rows = x + (b * c_in + group * ci) * pixels;",
               f"const {ctype}* w_at = w + o * ci * {g.taps};", f"{ctype} acc = 0;"]
-    reads, condition, sources = slots.padded_reads(g.mode, [
-        (var("j", a), slots.forward_position(a, g.axis(a), flip)) for a in range(dims)])
+    reads, condition, offset = _tap_reads(slots, g, "ch", flip)
     skip = [] if condition == 1 else [f"if (!({slots.pr.condition(condition)})) continue;"]
     tap = horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
     inner = [*reads, *skip, "for (long long ch = 0; ch < ci; ++ch)",
-             f"    acc += w_at[ch * {g.taps} + {tap}] * "
-             f"x_rows[{horner('ch', list(zip(sources, sizes('n', dims))))}];"]
+             f"    acc += w_at[ch * {g.taps} + {tap}] * x_rows[{offset}];"]
     summary = f"{'true convolution' if flip else 'correlation'} (direct, narrow groups)"
     return _per_output(name, summary, g, slots, ["x", "w"], "y", "o", bias, activation,
                        f"batch * c_out * {product(sizes('o', dims))}", lines,
@@ -576,10 +583,8 @@ def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
     slots = Slots(printer(ctype))
     name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype))
     body = decode("r", [("b", "")] + axes_of("i", "o", dims))
-    lines, condition, sources = slots.padded_reads(g.mode, [
-        (var("j", a), slots.forward_position(a, g.axis(a), read=dv.weight_read))
-        for a in range(dims)])
-    x_at = horner("b * c_in + group * ci + c_local", list(zip(sources, sizes("n", dims))))
+    lines, condition, x_at = _tap_reads(slots, g, "b * c_in + group * ci + c_local",
+                                        read=dv.weight_read)
     g_at = horner("b * c_out + o", axes_of("i", "o", dims))
     body += lines + [slots.guarded(condition, f"acc += g[{g_at}] * x[{x_at}];")]
     params = float_params(ctype, [("x", False), ("g", False), ("dw", True)],

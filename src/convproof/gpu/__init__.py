@@ -108,10 +108,9 @@ adaptive_max_pool = _on_gpu("adaptive_max_pool")
 adaptive_max_pool_backward = _on_gpu("adaptive_max_pool_backward")
 
 __all__ = [
-    "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward",
-    "adaptive_max_pool", "adaptive_max_pool_backward", "ALLOW", "allow_bf16", "allow_fp16",
-    "allow_tf32", "avg_pool",
-    "avg_pool_backward",
-    "backend", "correlate", "correlate_input_grad", "correlate_weight_grad", "max_pool",
-    "max_pool_backward", "pad", "pad_adjoint",
+    "ALLOW", "FLOAT_DTYPES", "Backend", "adaptive_avg_pool", "adaptive_avg_pool_backward",
+    "adaptive_max_pool", "adaptive_max_pool_backward", "allow_bf16", "allow_fp16",
+    "allow_tf32", "avg_pool", "avg_pool_backward", "backend", "correlate",
+    "correlate_input_grad", "correlate_weight_grad", "max_pool", "max_pool_backward", "pad",
+    "pad_adjoint",
 ]

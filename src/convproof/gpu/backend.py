@@ -146,12 +146,12 @@ class Backend:
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
         if geometry.mode == "zeros":
-            phases = list(itertools.product(*(
+            phases = [(combo, phase_views(combo, out)) for combo in itertools.product(*(
                 gradient_phases(k, s, d, lo, n, o) for k, s, d, (lo, _), n, o in zip(
                     geometry.kernel_size, geometry.stride, geometry.dilation, geometry.pads,
-                    size, out))))
+                    size, out)))]
             plain = bias is None and activation == "identity"
-            if plain or all(phase_views(combo, out) for combo in phases):
+            if plain or all(views for _, views in phases):
                 return self._data_grad_by_phases(g, w, geometry, size, phases, bias,
                                                   activation, tensor_cores)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
@@ -163,15 +163,15 @@ class Backend:
         return dx
 
     def _data_grad_by_phases(self, g: Array, w: Array, geometry: K.ConvGeometry,
-                             size: Sequence[int], phases: list[tuple[Phase, ...]],
+                             size: Sequence[int], phases: list[tuple[tuple[Phase, ...], Any]],
                              bias: Array | None, activation: str, tensor_cores: str | None
                              ) -> Array:
         """dx[start + s u] = act(bias + corr(g_phase, swap_and_flip(w[first::step]))[u]) per
-        phase (zero where nothing reaches it)."""
+        phase (its axes and :func:`~convproof.adjoint.phase_views`; zero where nothing
+        reaches it)."""
         batch, c_in = g.shape[0], w.shape[1] * geometry.groups
         dx = None if len(phases) == 1 else self.device.empty((batch, c_in, *size), g.dtype)
-        for combo in phases:
-            views = phase_views(combo, g.shape[2:])
+        for combo, views in phases:
             if views is None:
                 part = self.xp.zeros((batch, c_in, *(p.count for p in combo)), g.dtype)
             else:

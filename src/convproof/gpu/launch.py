@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..codegen.kernels import Kernel
+from ..codegen.kernels import Kernel, Tile
 
 MAX_GRID = (2**31 - 1, 65535, 65535)
 ELEMENTWISE_BLOCKS = 2**20
@@ -51,6 +51,12 @@ def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _tile(kernel: Kernel) -> Tile:
+    if kernel.tile is None:
+        raise ValueError(f"{kernel.name} is not a tiled kernel")
+    return kernel.tile
+
+
 def elementwise(kernel: Kernel, total: int, args: Sequence[Any]) -> Launch:
     """One thread per output element, ``total`` of them."""
     blocks = max(1, min(_ceil(total, kernel.threads), ELEMENTWISE_BLOCKS))
@@ -59,9 +65,7 @@ def elementwise(kernel: Kernel, total: int, args: Sequence[Any]) -> Launch:
 
 def gemm(kernel: Kernel, rows: int, columns: int, groups: int, args: Sequence[Any]) -> Launch:
     """One block per BM x BN tile of each group's (rows x columns) output."""
-    tile = kernel.tile
-    if tile is None:
-        raise ValueError(f"{kernel.name} is not a tiled kernel")
+    tile = _tile(kernel)
     grid = (_ceil(rows, tile.bm), _ceil(columns, tile.bn), groups)
     return Launch(kernel, grid, (tile.threads, 1, 1), tuple(args))
 
@@ -74,9 +78,7 @@ def splits_for(kernel: Kernel, rows: int, columns: int, groups: int, terms: int)
     tiles = the kernel's tiles over rows x columns x groups (so groups x splits stays below
     SPLIT_BLOCKS + groups, far inside the grid).  A rule of the shape alone: the order of
     every sum is the same on each run."""
-    tile = kernel.tile
-    if tile is None:
-        raise ValueError(f"{kernel.name} is not a tiled kernel")
+    tile = _tile(kernel)
     tiles = _ceil(rows, tile.bm) * _ceil(columns, tile.bn) * groups
     return max(1, min(_ceil(SPLIT_BLOCKS, tiles), terms // SPLIT_TERMS))
 

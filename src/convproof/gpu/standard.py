@@ -8,8 +8,8 @@ backward-data (a correlation per phase of the stride, or the gather), backward-w
 block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
 window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
-padding and its transpose.  The kernels of a case are those the
-backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on
+padding and its transpose.  The kernels of a case are those the backend launches for it,
+so the set lists exactly what runs.  :func:`check` runs a case on
 any device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
 float64 reference (for tensor cores, on the inputs rounded to their precision).
 
@@ -147,11 +147,16 @@ ROUNDING = {"tf32": round_to_tf32, "bf16": round_to_bf16, "fp16": round_to_fp16}
 """The rounding of the inputs that each tensor-core precision applies."""
 
 
+def _rounding(case: Case) -> Callable[[np.ndarray], np.ndarray]:
+    """The rounding of the case's tensor-core precision (none without one)."""
+    return ROUNDING.get(case.option("tensor_cores"), lambda array: array)
+
+
 def _conv_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
     """On tensor cores: x and w rounded to their precision, then the exact correlation."""
     forward = R.convolve if case.option("flip") else R.conv
     bias = a["bias"] if case.option("bias") else None
-    rounding = ROUNDING.get(case.option("tensor_cores"), lambda array: array)
+    rounding = _rounding(case)
     x, w = (rounding(a[k]) for k in ("x", "w"))
     y = forward(x, w, bias, **_conv_kwargs(case.spec, case.size))
     return [_activate(y, case.option("activation", "identity"))]
@@ -172,7 +177,7 @@ def _weight_grad_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[An
 
 def _weight_grad_reference(case: Case, a: dict[str, np.ndarray]) -> list[np.ndarray]:
     """On tensor cores: x and g rounded to their precision, then the exact gradient."""
-    rounding = ROUNDING.get(case.option("tensor_cores"), lambda array: array)
+    rounding = _rounding(case)
     return [R.conv_weight_grad(rounding(a["x"]), a["w"].shape, rounding(a["g"]),
                                **_conv_kwargs(case.spec, case.size))]
 
