@@ -53,10 +53,14 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
     for samples, rows in unfold.blocks(batch, out_size, step):
-        product = workspace.matmul("product", weights,
-                                   unfold.unfold(windows, samples, rows, groups, per_sample=True))
-        positions = unfold.block_positions(rows, out_size)
-        threads.copy(product.reshape(-1, w.shape[0], *positions), out=y[samples, :, rows])
+        cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
+        target = y[samples, :, rows]
+        if target.flags.c_contiguous:  # whole samples: the product lands in place
+            np.matmul(weights, cols, out=target.reshape(cols.shape[0], groups, -1,
+                                                        cols.shape[-1]))
+            continue
+        product = workspace.matmul("product", weights, cols)
+        threads.copy(product.reshape(target.shape), out=target)
     return y
 
 
