@@ -7,24 +7,15 @@ and flipped, must give the reference's input gradient at its positions.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convproof import reference
-from convproof.adjoint import gradient_pads, gradient_phases, phase_views, swap_and_flip
+from convproof.adjoint import (gradient_pads, gradient_phases, phase_correlations,
+                               swap_and_flip)
 from convproof.spec import ConvSpec
 from strategies import conv_cases
-
-
-def _axes(case):
-    """Per axis: kernel, stride, dilation, p_lo, n, o."""
-    s = case.spec
-    out = s.output_size(case.size)
-    return [(k, st_, d, lo, n, o) for k, st_, d, (lo, _), n, o in
-            zip(s.kernel_size, s.stride, s.dilation, s.pads(case.size), case.size, out)]
 
 
 @settings(max_examples=200)
@@ -56,26 +47,27 @@ def test_with_stride_one_the_one_phase_is_the_gradient_padding():
 
 @settings(max_examples=60)
 @given(case=conv_cases(modes=("zeros",), max_stride=4, max_dilation=3))
-def test_the_phases_compute_the_input_gradient(case):
-    """dx at each phase's positions = corr(g padded by the phase's pads (cropped where they
-    are negative), swap_and_flip(w[first::step]), dilation d/gcd(d, s)), zero where no tap or
-    no entry of g reaches the phase (and then nothing reaches those positions at all)."""
+def test_the_phase_correlations_compute_the_input_gradient(case):
+    """dx at each phase's targets = corr(g[crops] padded by the phase's pads,
+    swap_and_flip(w[taps]), its dilation d/gcd(d, s)), zero where no tap or no entry of g
+    reaches the phase (and then nothing reaches those positions at all); together the
+    targets hold every input position once."""
     s = case.spec
     _, w, _, g = case.arrays()
     expected = reference.conv_input_grad(case.input_shape, w, g, stride=s.stride,
                                          padding=s.pads(case.size), dilation=s.dilation,
                                          groups=s.groups)
-    axes = _axes(case)
-    for combo in itertools.product(*(gradient_phases(*axis) for axis in axes)):
-        where = (Ellipsis, *(slice(p.start, p.start + stride * (p.count - 1) + 1, stride)
-                             for p, stride in zip(combo, s.stride)))
-        views = phase_views(combo, g.shape[2:])
-        if views is None:
+    covered = np.zeros(case.size, dtype=int)
+    for phase in phase_correlations(s.kernel_size, s.stride, s.dilation, s.pads(case.size),
+                                    case.size, g.shape[2:]):
+        where = (Ellipsis, *phase.targets)
+        covered[phase.targets] += 1
+        assert expected[where].shape[2:] == phase.counts
+        if not phase.reached:
             assert not expected[where].any()
             continue
-        crops, pads = views
-        taps = w[(Ellipsis, *(slice(p.first, None, p.step) for p in combo))]
-        got = reference.conv(g[(Ellipsis, *crops)], swap_and_flip(taps, s.groups),
-                             padding=pads, dilation=tuple(p.dilation for p in combo),
-                             groups=s.groups)
+        got = reference.conv(g[(Ellipsis, *phase.crops)],
+                             swap_and_flip(w[(Ellipsis, *phase.taps)], s.groups),
+                             padding=phase.pads, dilation=phase.dilation, groups=s.groups)
         np.testing.assert_allclose(got, expected[where], rtol=1e-12, atol=1e-12)
+    assert (covered == 1).all()

@@ -1,7 +1,8 @@
 """Every CPU path, forced, against the float64 reference and PyTorch.
 
-The NumPy backend computes a correlation by one of four paths (convproof.cpu.conv): pointwise
-(1x1 GEMM), depthwise (tap loop on polyphase components), winograd (F(4x4, 3x3)) and im2col.
+The NumPy backend computes a correlation by one of five paths (convproof.cpu.conv): pointwise
+(1x1 GEMM), depthwise (tap loop on polyphase components), phases (an input gradient as one
+stride-1 correlation per phase of the stride), winograd (F(4x4, 3x3)) and im2col.
 Each runs here on random problems of the shapes it accepts, through the whole functional API
 (padding modes, groups, strides, dilations, odd sizes), in float64 against the reference
 written from the sum definitions and in float32 against both the reference and PyTorch.
@@ -105,8 +106,10 @@ def assert_close(actual, expected, rtol):
 
 
 # float32 bounds relative to the largest output: the direct sums lose a few ulps; F(4x4, 3x3)
-# loses ~10x more (benchmarks/NOTES.md), hence its looser bound.
-FLOAT32_RTOL = {"pointwise": 1e-5, "depthwise": 1e-5, "im2col": 1e-5, "winograd": 2e-4}
+# loses ~10x more (benchmarks/NOTES.md), hence its looser bound, also for the phases (a
+# stride-1 3x3 phase may take it).
+FLOAT32_RTOL = {"pointwise": 1e-5, "depthwise": 1e-5, "im2col": 1e-5, "winograd": 2e-4,
+                "phases": 2e-4}
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -129,7 +132,7 @@ def test_each_path_against_torch(path, torch, rng):
     """float32 2-D problems of odd sizes, with groups and padding, beside torch's results."""
     tf, tgrad = torch.nn.functional, torch.nn.grad
     shapes = {"pointwise": (1, 2, 1), "depthwise": (3, 2, 2), "winograd": (3, 1, 2),
-              "im2col": (3, 2, 2)}
+              "im2col": (3, 2, 2), "phases": (3, 2, 2)}
     kernel, stride, dilation = shapes[path]
     groups, multiplier = (3, 2) if path == "depthwise" else (3, 1)
     in_channels = groups if path == "depthwise" else 6
@@ -170,6 +173,30 @@ def test_automatic_choice(shape, options, expected, chosen, rng):
     x = rng.standard_normal(shape)
     functional.conv(x, w, padding=1, **options, dims=len(shape) - 2)
     assert chosen == [expected]
+
+
+@pytest.mark.parametrize("shape, w, stride, groups, expected", [
+    ((2, 64, 9, 9), (8, 64, 3, 3), 2, 1, "phases"),
+    ((2, 128, 9, 9), (8, 64, 3, 3), 2, 2, "phases"),
+    ((2, 128, 9, 9), (128, 16, 3, 3), 2, 8, "phases"),
+    ((2, 32, 9, 9), (8, 32, 3, 3), 2, 1, "im2col"),     # too few input channels
+    ((2, 64, 9, 9), (128, 64, 3, 3), 2, 1, "im2col"),   # more output channels than input
+    ((2, 3, 20, 20), (64, 3, 7, 7), 2, 1, "im2col"),    # the stem: col2im 7x faster
+    ((2, 64, 9, 9), (8, 64, 3, 3), 1, 1, "winograd"),   # stride 1: one phase, no gain
+    ((2, 64, 9, 9), (64, 1, 3, 3), 2, 64, "depthwise"),
+    ((2, 64, 9, 9), (8, 64, 1, 1), 2, 1, "pointwise"),
+])
+def test_automatic_choice_of_the_input_gradient(shape, w, stride, groups, expected, chosen,
+                                                rng):
+    """A strided input gradient takes the phases where there are WIDE input channels and no
+    more output channels (then each phase's correlation chooses again), col2im otherwise."""
+    x, weight = rng.standard_normal(shape), rng.standard_normal(w)
+    y = functional.conv(x, weight, stride=stride, padding=1, groups=groups, dims=2)
+    chosen.clear()
+    functional.conv_input(x.shape, weight, rng.standard_normal(y.shape), stride=stride,
+                          padding=1, groups=groups, dims=2)
+    assert chosen[0] == expected
+    assert len(chosen) == (5 if expected == "phases" else 1)  # 3x3/2: 4 phase correlations
 
 
 def test_a_forced_path_that_does_not_fit_is_refused(rng):
@@ -328,12 +355,13 @@ def blas_threads() -> list[int]:
     return [library.get_num_threads() for library in threads._blas_controllers()]
 
 
-@pytest.mark.parametrize("path", ["winograd", "im2col"])
+@pytest.mark.parametrize("path", ["winograd", "im2col", "phases"])
 @settings(max_examples=15)
 @given(data=st.data())
 def test_calls_cut_by_samples_match_the_reference(path, data):
     """Each thread computing its own samples (float64 within 1e-10, float32 within
-    FLOAT32_RTOL of the reference) leaves BLAS with its thread count."""
+    FLOAT32_RTOL of the reference) leaves BLAS with its thread count.  (The phases' own
+    correlations, inside a part, are not cut again.)"""
     case = data.draw(path_cases(path).filter(lambda case: case.batch >= 2))
     expected = _references(case, case.arrays())
     before = blas_threads()
@@ -342,7 +370,8 @@ def test_calls_cut_by_samples_match_the_reference(path, data):
             for actual, wanted in zip(_passes(case, case.arrays(dtype)), expected):
                 assert actual.dtype == dtype
                 assert_close(actual, wanted, rtol)
-    assert len(pieces) >= 6 and {p.start for p in pieces} >= {0, 1}  # 3 passes x 2 dtypes
+    cut_passes = 1 if path == "phases" else 3  # the input gradient; else every pass
+    assert len(pieces) >= 2 * cut_passes and {p.start for p in pieces} >= {0, 1}
     assert blas_threads() == before
 
 
@@ -385,21 +414,25 @@ def test_concurrent_callers_share_the_single_threaded_blas(rng):
     assert len(pieces) == 4 * 3 and blas_threads() == before
 
 
-@pytest.mark.parametrize("path", ["winograd", "im2col", "depthwise"])
+@pytest.mark.parametrize("path", ["winograd", "im2col", "depthwise", "phases"])
 def test_results_into_a_given_array(path, rng):
-    """``out=`` of the forward and the input gradient, also a strided view of a larger array."""
+    """``out=`` of the forward and the input gradient (those the path offers), also a
+    strided view of a larger array."""
     x = rng.standard_normal((2, 4, 9, 8))
     w = rng.standard_normal((4, 1, 3, 3)) if path == "depthwise" else rng.standard_normal(
         (5, 4, 3, 3))
     groups = 4 if path == "depthwise" else 1
-    args = ((1, 1), ((1, 0), (2, 1)), (1, 1), groups)
+    stride = (2, 3) if path == "phases" else (1, 1)
+    args = (stride, ((1, 0), (2, 1)), (1, 1), groups)
     module = conv.PATHS[path].module
-    y = reference.conv(x, w, padding=args[1], groups=groups)
+    y = reference.conv(x, w, stride=stride, padding=args[1], groups=groups)
     g = rng.standard_normal(y.shape)
-    z = reference.conv_input_grad(x.shape, w, g, padding=args[1], groups=groups)
-    for expected, compute in ((y, lambda out: module.correlate(x, w, *args, out=out)),
-                              (z, lambda out: module.correlate_input_grad(
-                                  g, w, *args, x.shape[2:], out=out))):
+    z = reference.conv_input_grad(x.shape, w, g, stride=stride, padding=args[1], groups=groups)
+    passes = {"correlate": (y, lambda out: module.correlate(x, w, *args, out=out)),
+              "correlate_input_grad": (z, lambda out: module.correlate_input_grad(
+                  g, w, *args, x.shape[2:], out=out))}
+    for expected, compute in (passes[name] for name in conv.PATHS[path].operations
+                              if name in passes):
         holder = np.zeros((*expected.shape[:-1], expected.shape[-1] + 2))
         for out in (np.empty(expected.shape), holder[..., 1:-1]):
             assert compute(out) is out

@@ -3,13 +3,14 @@
 With stride 1, A^T g is the correlation of g, zero-padded by (d(k - 1) - p_lo, n + p_lo - o)
 per axis, with the kernel whose channel axes are swapped within each group and whose spatial
 axes are reversed.  With stride s, each residue r of the padded positions j = s q + r is such a
-correlation with the taps m that reach it (d m = r mod s, :func:`gradient_phases`).  The CPU
-Winograd path and the GPU backend compute it so; the functions work on NumPy and CuPy arrays
-alike.
+correlation with the taps m that reach it (d m = r mod s, :func:`gradient_phases`,
+:func:`phase_correlations`).  The CPU paths (winograd at stride 1, phases at larger strides)
+and the GPU backend compute it so; the functions work on NumPy and CuPy arrays alike.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,8 +82,8 @@ def gradient_phases(k: int, s: int, d: int, p_lo: int, n: int, o: int) -> list[P
     return phases
 
 
-def phase_views(combo: Sequence[Phase], out: Sequence[int]
-                ) -> tuple[tuple[slice, ...], Pads] | None:
+def _phase_views(combo: Sequence[Phase], out: Sequence[int]
+                 ) -> tuple[tuple[slice, ...], Pads] | None:
     """For one phase per axis (``combo``) and g's spatial size ``out``: the part of g the
     phase reads (its negative pads cropped) and the padding of that part; None where no tap
     or no entry of g reaches the phase (it is zero there)."""
@@ -98,4 +99,44 @@ def phase_views(combo: Sequence[Phase], out: Sequence[int]
     return tuple(crops), tuple(pads)
 
 
-__all__ = ["Phase", "gradient_pads", "gradient_phases", "phase_views", "swap_and_flip"]
+@dataclass(frozen=True)
+class PhaseCorrelation:
+    """One phase per axis of the input gradient, as a stride-1 correlation:
+
+        dx[targets] = corr(g[crops] zero-padded by pads, swap_and_flip(w[taps])) at dilation,
+
+    or zero where ``reached`` is False (no tap or no entry of g reaches those positions; crops
+    and pads are then empty)."""
+
+    targets: tuple[slice, ...]
+    counts: tuple[int, ...]
+    taps: tuple[slice, ...]
+    dilation: tuple[int, ...]
+    crops: tuple[slice, ...]
+    pads: Pads
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.crops)
+
+
+def phase_correlations(kernel_size: Sequence[int], stride: Sequence[int],
+                       dilation: Sequence[int], pads: Pads, input_size: Sequence[int],
+                       output_size: Sequence[int]) -> list[PhaseCorrelation]:
+    """Every combination of the axes' :func:`gradient_phases`: together their targets hold
+    each input position once.  With stride 1 there is one, over the whole input."""
+    axes = [gradient_phases(k, s, d, lo, n, o) for k, s, d, (lo, _), n, o
+            in zip(kernel_size, stride, dilation, pads, input_size, output_size)]
+    correlations = []
+    for combo in itertools.product(*axes):
+        crops, phase_pads = _phase_views(combo, output_size) or ((), ())
+        correlations.append(PhaseCorrelation(
+            tuple(slice(p.start, p.start + s * (p.count - 1) + 1, s)
+                  for p, s in zip(combo, stride)),
+            tuple(p.count for p in combo), tuple(slice(p.first, None, p.step) for p in combo),
+            tuple(p.dilation for p in combo), crops, phase_pads))
+    return correlations
+
+
+__all__ = ["Phase", "PhaseCorrelation", "gradient_pads", "gradient_phases", "phase_correlations",
+           "swap_and_flip"]

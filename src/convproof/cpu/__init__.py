@@ -14,7 +14,7 @@ zero-padded correlation; im2col buffers are bounded by ``unfold.UNFOLD_BUFFER_BY
     correlate_weight_grad(x, g, stride, pads, dilation, groups, kernel_size)   dL/dw
 
 (the three correlations pick the fastest of the paths of :mod:`.conv`: pointwise, depthwise,
-winograd, im2col; a keyword ``path=`` forces one)
+phases (strided input gradients), winograd, im2col; a keyword ``path=`` forces one)
     max_pool(x, pool_spec) -> (y, flat_indices)
     max_pool_backward(g, flat_indices, input_size, spec=None)
     avg_pool(x, pool_spec, count_include_pad)

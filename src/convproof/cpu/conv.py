@@ -5,6 +5,7 @@ correlate_weight_grad, or the ones it offers) and a rule saying when it computes
 
     pointwise   kernels of one tap: a plain GEMM per sample            (pointwise.py)
     depthwise   one input channel per group: a loop over the taps      (depthwise.py)
+    phases      strided input gradients: a stride-1 correlation per phase  (phases.py)
     winograd    2-D 3x3, stride 1, dilation 1: F(4x4, 3x3), batched GEMMs   (winograd.py)
     im2col      every correlation: unfold + one GEMM per group         (im2col.py)
 
@@ -13,10 +14,11 @@ The first path in that order that fits and that its cost rule prefers computes t
 ValueError naming it and the problem; ``with forced(name):`` makes every call that the path
 can compute take it (the tests run every path through the functional API this way).
 
-A large winograd or im2col call is cut by samples over the threads (:func:`threads.each`):
-each thread runs the whole chain of copies and GEMMs for its samples with a single-threaded
-BLAS, which beats one chain whose GEMMs and copies are split and wait for each other
-(1.1-1.8x on 2 cores, benchmarks/NOTES.md); the weight gradient sums the parts' results.
+A large winograd, phases or im2col call is cut by samples over the threads
+(:func:`threads.each`): each thread runs the whole chain of copies and GEMMs for its samples
+with a single-threaded BLAS, which beats one chain whose GEMMs and copies are split and wait
+for each other (1.1-1.8x on 2 cores, benchmarks/NOTES.md); the weight gradient sums the
+parts' results.
 The depthwise path cuts its channels over the threads itself.
 """
 
@@ -32,7 +34,7 @@ from types import ModuleType
 import numpy as np
 
 from ..spec import Pads
-from . import depthwise, im2col, pointwise, threads, unfold, winograd
+from . import depthwise, im2col, phases, pointwise, threads, unfold, winograd
 
 OPERATIONS = ("correlate", "correlate_input_grad", "correlate_weight_grad")
 
@@ -92,6 +94,9 @@ PATHS: dict[str, Path] = {path.name: path for path in (
     Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size, p.dilation)),
     Path("depthwise", depthwise, lambda p: depthwise.applies(
         p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups))),
+    Path("phases", phases, lambda p: True,
+         lambda p: phases.prefers(p.in_channels, p.out_channels, p.stride),
+         operations=("correlate_input_grad",), by_samples=True),
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
          _winograd_preferred, by_samples=True),
     Path("im2col", im2col, lambda p: True, by_samples=True),

@@ -19,14 +19,13 @@ Kernels are built once per backend and static parameters.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from ..adjoint import Phase, gradient_phases, phase_views, swap_and_flip
+from ..adjoint import PhaseCorrelation, phase_correlations, swap_and_flip
 from ..arrays import FLOAT_DTYPES
 from ..codegen import kernels as K
 from ..spec import ConvSpec, Pads, PoolSpec
@@ -136,7 +135,7 @@ class Backend:
                        bias: Array | None = None, activation: str = "identity",
                        transposed: bool = False, tensor_cores: str | None = None) -> Array:
         """dx = act(bias + P_M^T A^T g) on the spatial ``size``.  With zero padding, each
-        phase of the stride (:func:`~convproof.adjoint.gradient_phases`: the positions of
+        phase of the stride (:func:`~convproof.adjoint.phase_correlations`: the positions of
         one residue mod s) is a stride-1 correlation of g with the phase's taps, swapped and
         flipped (grad-input-flip), run by the implicit GEMM of :meth:`conv` (on tensor cores
         in the precision ``tensor_cores`` allows) and copied into place; with stride 1 there
@@ -146,12 +145,10 @@ class Backend:
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
         if geometry.mode == "zeros":
-            phases = [(combo, phase_views(combo, out)) for combo in itertools.product(*(
-                gradient_phases(k, s, d, lo, n, o) for k, s, d, (lo, _), n, o in zip(
-                    geometry.kernel_size, geometry.stride, geometry.dilation, geometry.pads,
-                    size, out)))]
+            phases = phase_correlations(geometry.kernel_size, geometry.stride,
+                                        geometry.dilation, geometry.pads, size, out)
             plain = bias is None and activation == "identity"
-            if plain or all(views for _, views in phases):
+            if plain or all(phase.reached for phase in phases):
                 return self._data_grad_by_phases(g, w, geometry, size, phases, bias,
                                                   activation, tensor_cores)
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
@@ -163,29 +160,27 @@ class Backend:
         return dx
 
     def _data_grad_by_phases(self, g: Array, w: Array, geometry: K.ConvGeometry,
-                             size: Sequence[int], phases: list[tuple[tuple[Phase, ...], Any]],
+                             size: Sequence[int], phases: list[PhaseCorrelation],
                              bias: Array | None, activation: str, tensor_cores: str | None
                              ) -> Array:
-        """dx[start + s u] = act(bias + corr(g_phase, swap_and_flip(w[first::step]))[u]) per
-        phase (its axes and :func:`~convproof.adjoint.phase_views`; zero where nothing
-        reaches it)."""
+        """dx[targets] = act(bias + corr(g[crops] padded, swap_and_flip(w[taps]))) per phase
+        (:class:`~convproof.adjoint.PhaseCorrelation`; zero where nothing reaches it)."""
         batch, c_in = g.shape[0], w.shape[1] * geometry.groups
         dx = None if len(phases) == 1 else self.device.empty((batch, c_in, *size), g.dtype)
-        for combo, views in phases:
-            if views is None:
-                part = self.xp.zeros((batch, c_in, *(p.count for p in combo)), g.dtype)
+        for phase in phases:
+            if not phase.reached:
+                part = self.xp.zeros((batch, c_in, *phase.counts), g.dtype)
             else:
-                crops, pads = views
-                taps = w[(Ellipsis, *(slice(p.first, None, p.step) for p in combo))]
-                phase = K.ConvGeometry(taps.shape[2:], (1,) * len(combo), pads,
-                                       [p.dilation for p in combo], geometry.groups,
-                                       dtype=geometry.dtype)
-                part = self.conv(g[(Ellipsis, *crops)], swap_and_flip(taps, geometry.groups),
-                                 phase, bias, activation, tensor_cores=tensor_cores)
+                taps = w[(Ellipsis, *phase.taps)]
+                correlation = K.ConvGeometry(taps.shape[2:], (1,) * len(size), phase.pads,
+                                             phase.dilation, geometry.groups,
+                                             dtype=geometry.dtype)
+                part = self.conv(g[(Ellipsis, *phase.crops)],
+                                 swap_and_flip(taps, geometry.groups), correlation, bias,
+                                 activation, tensor_cores=tensor_cores)
             if dx is None:
                 return part
-            dx[(Ellipsis, *(slice(p.start, p.start + s * (p.count - 1) + 1, s)
-                            for p, s in zip(combo, geometry.stride)))] = part
+            dx[(Ellipsis, *phase.targets)] = part
         return dx
 
     def conv_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry,
