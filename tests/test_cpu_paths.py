@@ -189,14 +189,17 @@ def test_automatic_choice(shape, options, expected, chosen, rng):
 def test_automatic_choice_of_the_input_gradient(shape, w, stride, groups, expected, chosen,
                                                 rng):
     """A strided input gradient takes the phases where there are WIDE input channels and no
-    more output channels (then each phase's correlation chooses again), col2im otherwise."""
+    more output channels (then each phase's correlation chooses again), col2im otherwise;
+    the gradient matches the reference (float64)."""
     x, weight = rng.standard_normal(shape), rng.standard_normal(w)
-    y = functional.conv(x, weight, stride=stride, padding=1, groups=groups, dims=2)
+    options = dict(stride=stride, padding=1, groups=groups)
+    y = functional.conv(x, weight, **options, dims=2)
+    g = rng.standard_normal(y.shape)
     chosen.clear()
-    functional.conv_input(x.shape, weight, rng.standard_normal(y.shape), stride=stride,
-                          padding=1, groups=groups, dims=2)
+    dx = functional.conv_input(x.shape, weight, g, **options, dims=2)
     assert chosen[0] == expected
     assert len(chosen) == (5 if expected == "phases" else 1)  # 3x3/2: 4 phase correlations
+    assert_close(dx, reference.conv_input_grad(x.shape, weight, g, **options), 1e-12)
 
 
 def test_a_forced_path_that_does_not_fit_is_refused(rng):
