@@ -110,15 +110,18 @@ def polyphase(residue: int, low: int, step: int) -> tuple[slice, int]:
     return slice(start, None, step), (start + low - residue) // step
 
 
-def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int
-           ) -> Iterator[tuple[slice, slice]]:
-    """(samples, rows of the first output axis) blocks of at most UNFOLD_BUFFER_BYTES each
-    (of an equal share of it on each thread of :func:`threads.each`).
+def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int,
+           limit: int | None = None) -> Iterator[tuple[slice, slice]]:
+    """(samples, rows of the first output axis) blocks of at most ``limit`` bytes each (by
+    default UNFOLD_BUFFER_BYTES, of which each thread of :func:`threads.each` gets an equal
+    share).
 
     A block never holds less than one row of one sample, however large that row is.
     """
+    if limit is None:
+        limit = UNFOLD_BUFFER_BYTES // threads.sharing()
     row_bytes = max(1, bytes_per_position * math.prod(out_size[1:]))
-    rows_per_block = max(1, UNFOLD_BUFFER_BYTES // threads.sharing() // row_bytes)
+    rows_per_block = max(1, limit // row_bytes)
     rows = out_size[0]
     if rows_per_block >= rows:
         samples = rows_per_block // rows
