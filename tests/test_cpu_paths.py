@@ -228,7 +228,7 @@ def test_winograd_tiles_and_blocks(tile, limit, cached_weights, rng, monkeypatch
     and the cached ones of small U alike), equals the reference (float64), with partial last
     tiles, negative and asymmetric padding and groups."""
     monkeypatch.setattr(unfold, "UNFOLD_BUFFER_BYTES", limit)
-    monkeypatch.setattr(winograd, "CACHED_BLOCK_BYTES", limit)
+    monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", limit)
     monkeypatch.setattr(winograd, "CACHED_WEIGHT_BYTES", cached_weights)
     x = rng.standard_normal((3, 4, 9, 7))
     w = rng.standard_normal((6, 2, 3, 3))

@@ -501,7 +501,8 @@ def test_mixed_precision_is_computed_in_float64(rng):
 @pytest.mark.parametrize("limit", [1, 700, 5000])
 @pytest.mark.parametrize("dims", [1, 2, 3])
 def test_small_unfold_buffers_give_the_same_results(limit, dims, rng, monkeypatch):
-    """Blocks over the batch and over output rows (forced by a tiny limit) change nothing."""
+    """Blocks over the batch and over output rows (forced by a tiny limit, the unfold's and
+    the cache-sized ones alike) change nothing."""
     size = {1: (23,), 2: (9, 8), 3: (6, 5, 5)}[dims]
     x = rng.standard_normal((3, 4, *size))
     w = rng.standard_normal((6, 2, *(3,) * dims))
@@ -511,6 +512,7 @@ def test_small_unfold_buffers_give_the_same_results(limit, dims, rng, monkeypatc
     results = (y, functional.conv_input(x.shape, w, g, **kwargs, dims=dims),
                functional.conv_weight(x, w.shape, g, **kwargs, dims=dims))
     monkeypatch.setattr(unfold, "UNFOLD_BUFFER_BYTES", limit)
+    monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", limit)
     blocked = (functional.conv(x, w, **kwargs, dims=dims),
                functional.conv_input(x.shape, w, g, **kwargs, dims=dims),
                functional.conv_weight(x, w.shape, g, **kwargs, dims=dims))

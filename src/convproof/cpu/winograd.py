@@ -17,8 +17,8 @@ Layouts make every product one large GEMM: the tiles are gathered as X (n², C·
 V = (Bᵀ ⊗ Bᵀ) X is one GEMM and V[ξ] (C, P) is contiguous; the n² channel GEMMs are one
 np.matmul over the leading axis; (Aᵀ ⊗ Aᵀ) M is one GEMM whose (m², K, P) result is copied
 into the output tiles.  Tiles are processed in blocks of samples or tile rows so that no
-buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``, or CACHED_BLOCK_BYTES where U is small (see
-:func:`_block_limit`).
+buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``, or ``unfold.CACHED_BLOCK_BYTES`` where U is
+small (see :func:`_block_limit`).
 
 The input gradient of a stride-1 correlation is again a stride-1 3x3 correlation (the
 grad-input-flip theorem): the gradient, padded by k - 1 - p_lo before and k - 1 - p_hi after,
@@ -59,23 +59,22 @@ def kronecker_transforms(m: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     return tuple(np.kron(a, a).astype(dtype) for a in (AT, G, BT))
 
 
-CACHED_BLOCK_BYTES = 2 * 2**20
-"""The tile buffers of one block, per thread, where U (or dL/dU) is at most
-CACHED_WEIGHT_BYTES: the block's tiles, transforms and products then stay in the core's
-caches from one GEMM to the next.  One thread, 3x3 64->64 at 56x56, 4 samples: 10.2-11.2 ms
-in 64 MiB blocks, 7.3-8.5 in 2 MiB (one sample), 8.5-9.7 in 1 MiB; 128->128 at 28x28, 8
-samples: 17.2-17.9, 15.4-17.8, 14.1-15.5 (benchmarks/NOTES.md)."""
 CACHED_WEIGHT_BYTES = 4 * 2**20
-"""Larger U is read from memory again by every block's GEMMs, so small blocks lose there
-(256->256 at 14x14: 29.0-30.8 ms in 64 MiB blocks, 32.8-35.9 in 2 MiB)."""
+"""Blocks of ``unfold.CACHED_BLOCK_BYTES`` where U (or dL/dU) is at most this large: the
+block's tiles, transforms and products then stay in the core's caches from one GEMM to the
+next.  One thread, 3x3 64->64 at 56x56 (U 0.6 MB), 4 samples: 10.2-11.2 ms in 64 MiB blocks,
+7.3-8.5 in 2 MiB (one sample), 8.5-9.7 in 1 MiB; 128->128 at 28x28 (U 2.4 MB), 8 samples:
+17.2-17.9, 15.4-17.8, 14.1-15.5.  Larger U is read from memory again by every block's GEMMs,
+so small blocks lose there (256->256 at 14x14: 29.0-30.8 ms, 32.8-35.9 in 2 MiB blocks;
+benchmarks/NOTES.md)."""
 
 
 def _block_limit(in_channels: int, out_channels: int, groups: int, n: int,
                  dtype: np.dtype) -> int | None:
-    """CACHED_BLOCK_BYTES where U (n² x C_out x C_in/G) fits CACHED_WEIGHT_BYTES, else None
-    (the unfold default of :func:`.unfold.blocks`)."""
+    """``unfold.CACHED_BLOCK_BYTES`` where U (n² x C_out x C_in/G) fits CACHED_WEIGHT_BYTES,
+    else None (the default of :func:`.unfold.blocks`)."""
     weights = n * n * out_channels * (in_channels // groups) * np.dtype(dtype).itemsize
-    return CACHED_BLOCK_BYTES if weights <= CACHED_WEIGHT_BYTES else None
+    return unfold.CACHED_BLOCK_BYTES if weights <= CACHED_WEIGHT_BYTES else None
 
 
 def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
