@@ -37,7 +37,17 @@ CACHED_WEIGHT_BYTES = 512 * 2**10
 by every block's GEMM, is at most this large.  Two threads, N = 8, median ms, 64 MiB -> 2 MiB
 blocks a thread: 3x3/2 16->64 at 112x112 6.6 -> 5.5, 32->64 12.9 -> 11.8, 56->64 21.4 ->
 19.3, 64->128 at 56x56 (295 KB of weights) 8.7 -> 8.2, 5x5 32->64 at 32x32 8.4 -> 7.3; 3x3/2
-128->128 (590 KB) 15.9 -> 17.1; the stem 20.6-22.0 -> 18.1-23.5 in four runs."""
+128->128 (590 KB) 15.9 -> 17.1."""
+
+
+def _block_limit(windows: unfold.Windows, weights: np.ndarray) -> int | None:
+    """``unfold.CACHED_BLOCK_BYTES`` for a forward whose weights fit CACHED_WEIGHT_BYTES, else
+    None (the default of :func:`.unfold.blocks`).  Not where the windows are read from
+    polyphase components: the stem, whose four copies per block then cost more than the
+    cache saves (20.4-21.4 -> 21.0-23.2 ms at the median, two threads)."""
+    if weights.nbytes <= CACHED_WEIGHT_BYTES and not windows.phased:
+        return unfold.CACHED_BLOCK_BYTES
+    return None
 
 
 def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
@@ -61,8 +71,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     weights = _weight_matrix(w, groups)
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
-    limit = unfold.CACHED_BLOCK_BYTES if weights.nbytes <= CACHED_WEIGHT_BYTES else None
-    for samples, rows in unfold.blocks(batch, out_size, step, limit):
+    for samples, rows in unfold.blocks(batch, out_size, step, _block_limit(windows, weights)):
         cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         target = y[samples, :, rows]
         if target.flags.c_contiguous:  # whole samples: the product lands in place

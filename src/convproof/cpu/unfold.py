@@ -29,7 +29,7 @@ CACHED_BLOCK_BYTES = 2 * 2**20
 """Blocks of at most this many bytes per thread keep a block's buffers in a core's caches
 from one library call to the next (the unfold or tile gather, the GEMMs, the copy out).  A
 path uses them where the GEMM's other operand, which every block reads again, is small
-(:func:`.winograd._block_limit`, :func:`.im2col.correlate`), else UNFOLD_BUFFER_BYTES."""
+(:func:`.winograd._block_limit`, :func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
@@ -66,8 +66,8 @@ class Windows:
     elements apart, so copying the windows reads memory in steps; where the windows hold at
     least PHASE_GAIN times the elements of x_pad (the 7x7/2 stem: 12x), x_pad is first
     split into its polyphase components x^(r)[j] = x_pad[s*j + r] (one strided copy), from
-    which every tap with d*m = s*q + r reads x^(r)[i + q], contiguous in i.  ``pieces``:
-    (tap slices, view of shape (N, C, *o, *taps)) covering every tap once.
+    which every tap with d*m = s*q + r reads x^(r)[i + q], contiguous in i (``phased``).
+    ``pieces``: (tap slices, view of shape (N, C, *o, *taps)) covering every tap once.
     """
 
     def __init__(self, x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
@@ -76,7 +76,8 @@ class Windows:
         self.out_size = window_count(x_pad.shape[2:], kernel_size, stride, dilation)
         self.channels, self.dtype = x_pad.shape[1], x_pad.dtype
         gain = math.prod(kernel_size) * math.prod(self.out_size) / math.prod(x_pad.shape[2:])
-        if all(s == 1 for s in stride) or gain < PHASE_GAIN:
+        self.phased = not all(s == 1 for s in stride) and gain >= PHASE_GAIN
+        if not self.phased:
             everything = (slice(None),) * len(kernel_size)
             self.pieces = [(everything, window_view(x_pad, kernel_size, stride, dilation))]
             return
