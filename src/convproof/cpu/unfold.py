@@ -29,7 +29,7 @@ CACHED_BLOCK_BYTES = 2 * 2**20
 """Blocks of at most this many bytes per thread keep a block's buffers in a core's caches
 from one library call to the next (the unfold or tile gather, the GEMMs, the copy out).  A
 path uses them where the GEMM's other operand, which every block reads again, is small
-(:func:`.winograd._block_limit`, :func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
+(:func:`.winograd._tile_blocks`, :func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],

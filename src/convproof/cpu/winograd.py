@@ -18,7 +18,7 @@ V = (Bᵀ ⊗ Bᵀ) X is one GEMM and V[ξ] (C, P) is contiguous; the n² channe
 np.matmul over the leading axis; (Aᵀ ⊗ Aᵀ) M is one GEMM whose (m², K, P) result is copied
 into the output tiles.  Tiles are processed in blocks of samples or tile rows so that no
 buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``, or ``unfold.CACHED_BLOCK_BYTES`` where U is
-small (see :func:`_block_limit`).
+small (see :func:`_tile_blocks`).
 
 The input gradient of a stride-1 correlation is again a stride-1 3x3 correlation (the
 grad-input-flip theorem): the gradient, padded by k - 1 - p_lo before and k - 1 - p_hi after,
@@ -69,12 +69,15 @@ so small blocks lose there (256->256 at 14x14: 29.0-30.8 ms, 32.8-35.9 in 2 MiB 
 benchmarks/NOTES.md)."""
 
 
-def _block_limit(in_channels: int, out_channels: int, groups: int, n: int,
-                 dtype: np.dtype) -> int | None:
-    """``unfold.CACHED_BLOCK_BYTES`` where U (n² x C_out x C_in/G) fits CACHED_WEIGHT_BYTES,
-    else None (the default of :func:`.unfold.blocks`)."""
-    weights = n * n * out_channels * (in_channels // groups) * np.dtype(dtype).itemsize
-    return unfold.CACHED_BLOCK_BYTES if weights <= CACHED_WEIGHT_BYTES else None
+def _tile_blocks(batch: int, tiles: tuple[int, int], in_channels: int, out_channels: int,
+                 groups: int, n: int, dtype: np.dtype) -> Iterator[tuple[slice, slice]]:
+    """The (samples, tile rows) blocks of :func:`.unfold.blocks` for n² x max(C_in, C_out)
+    values a tile: of ``unfold.CACHED_BLOCK_BYTES`` where U (n² x C_out x C_in/G) fits
+    CACHED_WEIGHT_BYTES, else of the unfold's default size."""
+    itemsize = np.dtype(dtype).itemsize
+    weights = n * n * out_channels * (in_channels // groups) * itemsize
+    limit = unfold.CACHED_BLOCK_BYTES if weights <= CACHED_WEIGHT_BYTES else None
+    return unfold.blocks(batch, tiles, n * n * max(in_channels, out_channels) * itemsize, limit)
 
 
 def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
@@ -155,9 +158,7 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
     kron_a, kron_g, kron_b = kronecker_transforms(tile, x.dtype)
     weights = _weight_transform(w, groups, kron_g)
     y = np.empty((batch, out_channels, *out_size), dtype=x.dtype) if out is None else out
-    tile_bytes = n * n * max(channels, out_channels) * x.dtype.itemsize
-    limit = _block_limit(channels, out_channels, groups, n, x.dtype)
-    for samples, rows in unfold.blocks(batch, tiles, tile_bytes, limit):
+    for samples, rows in _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype):
         count = samples.stop - samples.start
         data = workspace.matmul("data", kron_b,
                         _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
@@ -188,9 +189,7 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
     tiles = tuple(ceil_div(o, tile) for o in g.shape[2:])
     n = tile + KERNEL - 1
     kron_a, _, kron_b = kronecker_transforms(tile, x.dtype)
-    tile_bytes = n * n * max(channels, out_channels) * x.dtype.itemsize
-    limit = _block_limit(channels, out_channels, groups, n, x.dtype)
-    for samples, rows in unfold.blocks(batch, tiles, tile_bytes, limit):
+    for samples, rows in _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype):
         data = workspace.matmul("data", kron_b,
                         _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
         grads = workspace.matmul("grads", kron_a.T, _output_tiles(g, samples, rows, tile, tiles[1]))
