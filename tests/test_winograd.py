@@ -114,12 +114,26 @@ def test_theorem_is_proved_and_its_mutants_refused():
 
 @pytest.mark.parametrize("tile", [2, 4, 6])
 def test_cpu_transforms_come_from_the_derivation(tile):
-    """The float64 Kronecker products equal the exact ones to rounding."""
+    """The float64 matrices (and G ⊗ G) equal the exact ones to rounding."""
     exact = toom_cook(tile, 3, points_for(tile, 3))
-    kron_a, kron_g, kron_b = winograd.kronecker_transforms(tile, np.dtype(np.float64))
-    for actual, matrix in ((kron_a, exact.AT), (kron_g, exact.G), (kron_b, exact.BT)):
+    AT, G, BT = winograd.transforms(tile, np.dtype(np.float64))
+    for actual, matrix in ((AT, exact.AT), (G, exact.G), (BT, exact.BT)):
         dense = np.array(matrix.tolist(), dtype=np.float64)
-        np.testing.assert_allclose(actual, np.kron(dense, dense), rtol=1e-15, atol=1e-15)
+        np.testing.assert_allclose(actual, dense, rtol=1e-15, atol=1e-15)
+    dense_g = np.array(exact.G.tolist(), dtype=np.float64)
+    np.testing.assert_allclose(winograd.weight_kronecker(tile, np.dtype(np.float64)),
+                               np.kron(dense_g, dense_g), rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("rows, size", [(6, 6), (4, 6), (6, 4), (3, 5)])
+def test_kronecker_product_applied_one_factor_at_a_time(rows, size, rng):
+    """(M ⊗ M) X in two stages equals the dense Kronecker product, for square M (Bᵀ), wide
+    (Aᵀ: 4 x 6) and tall (A: 6 x 4)."""
+    matrix = rng.standard_normal((rows, size))
+    values = rng.standard_normal((size * size, 3, 7))
+    expected = (np.kron(matrix, matrix) @ values.reshape(size * size, -1)).reshape(-1, 3, 7)
+    actual = winograd._kron_apply("test", matrix, values)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dilation", [(1, 1), (2, 1), (2, 3)])
