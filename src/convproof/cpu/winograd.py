@@ -106,11 +106,16 @@ def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
 
 
 def _weight_transform(w: np.ndarray, groups: int, kron_g: np.ndarray) -> np.ndarray:
-    """U[ξ, g, o', c'] = ((G ⊗ G) vec w[g Co + o', c'])[ξ]: one GEMM, shape (n², G, Co, Ci)."""
+    """U[ξ, g, o', c'] = ((G ⊗ G) vec w[g Co + o', c'])[ξ], shape (n², G, Co, Ci): a view of
+    one (n² x 9) · (9 x Ci) GEMM per output channel, stored (G, Co, n², Ci).  Each U[ξ, g]
+    is then a (Co, Ci) matrix with rows n²·Ci apart, which BLAS reads as it is, and the
+    GEMMs write n² rows at a time instead of n² rows a whole U apart (512->512: 8.9 -> 5.9
+    ms, one thread, benchmarks/NOTES.md)."""
     out_channels, per_group = w.shape[:2]
-    taps = np.ascontiguousarray(w).reshape(out_channels * per_group, KERNEL * KERNEL)
-    transformed = workspace.matmul("weights", kron_g, taps.T)
-    return transformed.reshape(-1, groups, out_channels // groups, per_group)
+    taps = np.ascontiguousarray(w).reshape(out_channels, per_group, KERNEL * KERNEL)
+    transformed = workspace.matmul("weights", kron_g, taps.transpose(0, 2, 1))
+    shaped = transformed.reshape(groups, out_channels // groups, -1, per_group)
+    return shaped.transpose(2, 0, 1, 3)
 
 
 def _padded_block(x: np.ndarray, samples: slice, rows: slice, pads: Pads, m: int,
