@@ -132,8 +132,15 @@ def test_kronecker_product_applied_one_factor_at_a_time(rows, size, rng):
     matrix = rng.standard_normal((rows, size))
     values = rng.standard_normal((size * size, 3, 7))
     expected = (np.kron(matrix, matrix) @ values.reshape(size * size, -1)).reshape(-1, 3, 7)
-    actual = winograd._kron_apply("test", matrix, values)
+    capacity = max(rows, size) ** 2 * 21
+    spare, out = np.full(capacity, np.nan), np.full(capacity, np.nan)
+    actual = winograd._kron_apply(matrix, values, spare=spare, out=out)
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
+    # the values may lie in the output's buffer: they are read before it is written
+    out[:values.size] = values.ravel()
+    in_place = winograd._kron_apply(matrix, out[:values.size].reshape(values.shape),
+                                    spare=spare, out=out)
+    np.testing.assert_allclose(in_place, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dilation", [(1, 1), (2, 1), (2, 3)])

@@ -20,7 +20,9 @@ GEMMs Bᵀ (n x n) · X[a] (n x C·P) and one Bᵀ · (n x n·C·P), 2n instead 
 per value (1.5-2.1x faster than the n² x n² GEMM, benchmarks/NOTES.md); likewise (Aᵀ ⊗ Aᵀ) M,
 whose (m², K, P) result is copied into the output tiles.  Tiles are processed in blocks of
 samples or tile rows so that no buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``, or
-``unfold.CACHED_BLOCK_BYTES`` where U is small (see :func:`_tile_blocks`).
+``unfold.CACHED_BLOCK_BYTES`` where U is small (see :func:`_tile_blocks`), and a block's
+chain (gather, transforms, channel GEMMs) passes its arrays back and forth between two flat
+buffers (:func:`_buffers`; three for the weight gradient).
 
 The input gradient of a stride-1 correlation is again a stride-1 3x3 correlation (the
 grad-input-flip theorem): the gradient, padded by k - 1 - p_lo before and k - 1 - p_hi after,
@@ -30,6 +32,7 @@ correlated with the spatially flipped kernel whose in/out channel axes are swapp
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -67,16 +70,37 @@ def weight_kronecker(m: int, dtype: np.dtype) -> np.ndarray:
     return np.kron(G, G).astype(dtype)
 
 
-def _kron_apply(role: str, matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """(M ⊗ M) values for M (r x q) and values (q², ...) -> (r², ...), one factor at a time:
+def _kron_apply(matrix: np.ndarray, values: np.ndarray, spare: np.ndarray, out: np.ndarray
+                ) -> np.ndarray:
+    """(M ⊗ M) values for M (r x q) and values (q², ...) -> (r², ...), one factor at a time,
 
-        half[a, β] = Σ_b M[β, b] values[(a, b)],   result[(α, β)] = Σ_a M[α, a] half[a, β].
-    """
+        half[a, β] = Σ_b M[β, b] values[(a, b)],   result[(α, β)] = Σ_a M[α, a] half[a, β],
+
+    with ``half`` in the flat buffer ``spare`` and the result in ``out`` (which may hold
+    ``values``: they are read before it is written)."""
     rows, size = matrix.shape
     stacked = values.reshape(size, size, -1)
-    half = workspace.matmul(role + " half", matrix, stacked)
-    result = workspace.matmul(role, matrix, half.reshape(size, -1))
+    half = np.matmul(matrix, stacked, out=_view(spare, (size, rows, stacked.shape[-1])))
+    result = np.matmul(matrix, half.reshape(size, -1),
+                       out=_view(out, (rows, rows * stacked.shape[-1])))
     return result.reshape(rows * rows, *values.shape[1:])
+
+
+def _view(buffer: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """The first prod(shape) elements of the flat ``buffer`` as an array of ``shape``."""
+    return buffer[:math.prod(shape)].reshape(shape)
+
+
+def _buffers(count: int, blocks: list[tuple[slice, slice]], tiles_across: int, values: int,
+             dtype: np.dtype) -> list[np.ndarray]:
+    """``count`` flat scratch buffers, each large enough for ``values`` numbers a tile of the
+    largest block (the first).  A block's chain passes its arrays from one buffer to the
+    other, so it touches two or three buffers instead of one per step (3x3 64->64 at 56x56,
+    two threads: 8.8 -> 7.7 ms; benchmarks/NOTES.md)."""
+    samples, rows = blocks[0]
+    size = values * (samples.stop - samples.start) * (rows.stop - rows.start) * tiles_across
+    return [workspace.scratch(f"winograd buffer {index}", (size,), dtype)
+            for index in range(count)]
 
 
 CACHED_WEIGHT_BYTES = 4 * 2**20
@@ -90,14 +114,15 @@ benchmarks/NOTES.md)."""
 
 
 def _tile_blocks(batch: int, tiles: tuple[int, int], in_channels: int, out_channels: int,
-                 groups: int, n: int, dtype: np.dtype) -> Iterator[tuple[slice, slice]]:
+                 groups: int, n: int, dtype: np.dtype) -> list[tuple[slice, slice]]:
     """The (samples, tile rows) blocks of :func:`.unfold.blocks` for n² x max(C_in, C_out)
     values a tile: of ``unfold.CACHED_BLOCK_BYTES`` where U (n² x C_out x C_in/G) fits
     CACHED_WEIGHT_BYTES, else of the unfold's default size."""
     itemsize = np.dtype(dtype).itemsize
     weights = n * n * out_channels * (in_channels // groups) * itemsize
     limit = unfold.CACHED_BLOCK_BYTES if weights <= CACHED_WEIGHT_BYTES else None
-    return unfold.blocks(batch, tiles, n * n * max(in_channels, out_channels) * itemsize, limit)
+    return list(unfold.blocks(batch, tiles, n * n * max(in_channels, out_channels) * itemsize,
+                              limit))
 
 
 def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
@@ -130,11 +155,12 @@ def _padded_block(x: np.ndarray, samples: slice, rows: slice, pads: Pads, m: int
     return canvas(x[samples], (top - m * rows.start, left), sizes, out=out)
 
 
-def _gather(block: np.ndarray, m: int) -> np.ndarray:
+def _gather(block: np.ndarray, m: int, out: np.ndarray) -> np.ndarray:
     """X[(a, b), c, (s, t1, t2)] = block[s, c, m t1 + a, m t2 + b]: shape (n², C·P)."""
     n = m + KERNEL - 1
     windows = sliding_window_view(block, (n, n), axis=(2, 3))[:, :, ::m, ::m]
-    return workspace.copy("tiles", windows.transpose(4, 5, 1, 0, 2, 3)).reshape(n * n, -1)
+    tiles = windows.transpose(4, 5, 1, 0, 2, 3)
+    return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(n * n, -1)
 
 
 def _split(region: np.ndarray, tiles: tuple[int, int], sizes: tuple[int, int]) -> np.ndarray:
@@ -183,27 +209,31 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
     AT, _, BT = transforms(tile, x.dtype)
     weights = _weight_transform(w, groups, weight_kronecker(tile, x.dtype))
     y = np.empty((batch, out_channels, *out_size), dtype=x.dtype) if out is None else out
-    for samples, rows in _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype):
+    blocks = _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype)
+    first, second = _buffers(2, blocks, tiles[1], n * n * max(channels, out_channels), x.dtype)
+    for samples, rows in blocks:
         count = samples.stop - samples.start
-        data = _kron_apply("data", BT,
-                           _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
-        products = workspace.matmul("products", weights,
-                                    data.reshape(n * n, groups, channels // groups, -1))
-        values = _kron_apply("values", AT, products.reshape(n * n, -1))
+        block = _padded_block(x, samples, rows, pads, tile, tiles[1])
+        data = _kron_apply(BT, _gather(block, tile, out=first), spare=second, out=first)
+        data = data.reshape(n * n, groups, channels // groups, -1)
+        products = np.matmul(weights, data, out=_view(second, (
+            n * n, groups, out_channels // groups, data.shape[-1])))
+        values = _kron_apply(AT, products.reshape(n * n, -1), spare=first, out=second)
         shaped = values.reshape(tile, tile, out_channels, count, rows.stop - rows.start,
                                 tiles[1])
         _scatter(y[samples], shaped.transpose(3, 2, 4, 0, 5, 1), tile * rows.start)
     return y
 
 
-def _output_tiles(g: np.ndarray, samples: slice, rows: slice, m: int, tiles_across: int
-                  ) -> np.ndarray:
+def _output_tiles(g: np.ndarray, samples: slice, rows: slice, m: int, tiles_across: int,
+                  out: np.ndarray) -> np.ndarray:
     """G[(a, b), o, (s, t1, t2)] = g[s, o, m t1 + a, m t2 + b] (zero past the output): (m², K·P)."""
     sizes = (m * (rows.stop - rows.start), m * tiles_across)
     block = canvas(g[samples], (-m * rows.start, 0), sizes, out=workspace.scratch(
         "output block", (samples.stop - samples.start, g.shape[1], *sizes), g.dtype))
     shaped = block.reshape(*block.shape[:2], rows.stop - rows.start, m, tiles_across, m)
-    return workspace.copy("output tiles", shaped.transpose(3, 5, 1, 0, 2, 4)).reshape(m * m, -1)
+    tiles = shaped.transpose(3, 5, 1, 0, 2, 4)
+    return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(m * m, -1)
 
 
 def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, tile: int,
@@ -214,10 +244,14 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
     tiles = tuple(ceil_div(o, tile) for o in g.shape[2:])
     n = tile + KERNEL - 1
     AT, _, BT = transforms(tile, x.dtype)
-    for samples, rows in _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype):
-        data = _kron_apply("data", BT,
-                           _gather(_padded_block(x, samples, rows, pads, tile, tiles[1]), tile))
-        grads = _kron_apply("grads", AT.T, _output_tiles(g, samples, rows, tile, tiles[1]))
+    blocks = _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype)
+    inputs, spare, outputs = _buffers(3, blocks, tiles[1], n * n * max(channels, out_channels),
+                                      x.dtype)
+    for samples, rows in blocks:
+        block = _padded_block(x, samples, rows, pads, tile, tiles[1])
+        data = _kron_apply(BT, _gather(block, tile, out=inputs), spare=spare, out=inputs)
+        output_tiles = _output_tiles(g, samples, rows, tile, tiles[1], out=outputs)
+        grads = _kron_apply(AT.T, output_tiles, spare=spare, out=outputs)
         grads = grads.reshape(n * n, groups, out_channels // groups, -1)
         grad_u += np.matmul(grads, data.reshape(n * n, groups, channels // groups, -1)
                             .transpose(0, 1, 3, 2))
