@@ -18,7 +18,8 @@ V[ξ] (C, P) is contiguous; the n² channel GEMMs are one np.matmul over the lea
 Kronecker product is applied one factor at a time (:func:`_kron_apply`): (Bᵀ ⊗ Bᵀ) X is n
 GEMMs Bᵀ (n x n) · X[a] (n x C·P) and one Bᵀ · (n x n·C·P), 2n instead of n² multiply-adds
 per value (1.5-2.1x faster than the n² x n² GEMM, benchmarks/NOTES.md); likewise (Aᵀ ⊗ Aᵀ) M,
-whose (m², K, P) result is copied into the output tiles.  Tiles are processed in blocks of
+whose result (m, K·P, m) keeps each tile's columns last for the copy into the output
+(:func:`_output_transform`).  Tiles are processed in blocks of
 samples or tile rows so that no buffer exceeds ``unfold.UNFOLD_BUFFER_BYTES``, or
 ``unfold.CACHED_BLOCK_BYTES`` where U is small (see :func:`_tile_blocks`), and a block's
 chain (gather, transforms, channel GEMMs) passes its arrays back and forth between two flat
@@ -84,6 +85,20 @@ def _kron_apply(matrix: np.ndarray, values: np.ndarray, spare: np.ndarray, out: 
     result = np.matmul(matrix, half.reshape(size, -1),
                        out=_view(out, (rows, rows * stacked.shape[-1])))
     return result.reshape(rows * rows, *values.shape[1:])
+
+
+def _output_transform(AT: np.ndarray, products: np.ndarray, spare: np.ndarray,
+                      out: np.ndarray) -> np.ndarray:
+    """Y[a, q, b] = Σ_{α, β} Aᵀ[a, α] Aᵀ[b, β] M[(α, β), q] for M (n², ...) with q the
+    flattened rest: (Aᵀ ⊗ Aᵀ) M one factor at a time, the second as (q x n) · (n x m) so that
+    a tile's columns b come last, whole tile rows then being contiguous in Y as in y (the
+    scatter of 3x3 64->64 at 56x56 is 0.35 -> 0.20 ms a sample; benchmarks/NOTES.md).  The
+    half-way product goes to the flat buffer ``spare``, Y to ``out`` (which may hold M)."""
+    m, n = AT.shape
+    columns = products.size // (n * n)
+    half = np.matmul(AT, products.reshape(n, n * columns), out=_view(spare, (m, n * columns)))
+    return np.matmul(half.reshape(m, n, columns).transpose(0, 2, 1), AT.T,
+                     out=_view(out, (m, columns, m)))
 
 
 def _view(buffer: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -218,10 +233,10 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
         data = data.reshape(n * n, groups, channels // groups, -1)
         products = np.matmul(weights, data, out=_view(second, (
             n * n, groups, out_channels // groups, data.shape[-1])))
-        values = _kron_apply(AT, products.reshape(n * n, -1), spare=first, out=second)
-        shaped = values.reshape(tile, tile, out_channels, count, rows.stop - rows.start,
-                                tiles[1])
-        _scatter(y[samples], shaped.transpose(3, 2, 4, 0, 5, 1), tile * rows.start)
+        values = _output_transform(AT, products, spare=first, out=second)
+        shaped = values.reshape(tile, out_channels, count, rows.stop - rows.start, tiles[1],
+                                tile)
+        _scatter(y[samples], shaped.transpose(2, 1, 3, 0, 4, 5), tile * rows.start)
     return y
 
 
