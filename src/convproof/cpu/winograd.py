@@ -170,11 +170,15 @@ def _padded_block(x: np.ndarray, samples: slice, rows: slice, pads: Pads, m: int
     return canvas(x[samples], (top - m * rows.start, left), sizes, out=out)
 
 
-def _gather(block: np.ndarray, m: int, out: np.ndarray) -> np.ndarray:
-    """X[(a, b), c, (s, t1, t2)] = block[s, c, m t1 + a, m t2 + b]: shape (n², C·P)."""
+def _gather(block: np.ndarray, m: int, out: np.ndarray, channels_last: bool = False
+            ) -> np.ndarray:
+    """X[(a, b), c, (s, t1, t2)] = block[s, c, m t1 + a, m t2 + b]: shape (n², C·P); with
+    ``channels_last`` X[(a, b), (s, t1, t2), c] (n², P·C): each V[ξ] is then a (P, C)
+    matrix, the operand the weight gradient's GEMMs read fastest."""
     n = m + KERNEL - 1
     windows = sliding_window_view(block, (n, n), axis=(2, 3))[:, :, ::m, ::m]
-    tiles = windows.transpose(4, 5, 1, 0, 2, 3)
+    tiles = windows.transpose(4, 5, 0, 2, 3, 1) if channels_last else \
+        windows.transpose(4, 5, 1, 0, 2, 3)
     return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(n * n, -1)
 
 
@@ -242,13 +246,26 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
 
 def _output_tiles(g: np.ndarray, samples: slice, rows: slice, m: int, tiles_across: int,
                   out: np.ndarray) -> np.ndarray:
-    """G[(a, b), o, (s, t1, t2)] = g[s, o, m t1 + a, m t2 + b] (zero past the output): (m², K·P)."""
+    """G[a, (o, s, t1, t2), b] = g[s, o, m t1 + a, m t2 + b] (zero past the output), shape
+    (m, K·P, m): the layout :func:`_output_transform` returns, read in runs of whole rows."""
     sizes = (m * (rows.stop - rows.start), m * tiles_across)
     block = canvas(g[samples], (-m * rows.start, 0), sizes, out=workspace.scratch(
         "output block", (samples.stop - samples.start, g.shape[1], *sizes), g.dtype))
     shaped = block.reshape(*block.shape[:2], rows.stop - rows.start, m, tiles_across, m)
-    tiles = shaped.transpose(3, 5, 1, 0, 2, 4)
-    return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(m * m, -1)
+    tiles = shaped.transpose(3, 1, 0, 2, 4, 5)
+    return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(m, -1, m)
+
+
+def _output_transform_adjoint(AT: np.ndarray, tiles: np.ndarray, spare: np.ndarray,
+                              out: np.ndarray) -> np.ndarray:
+    """dM[(α, β), q] = Σ_{a, b} Aᵀ[a, α] Aᵀ[b, β] G[a, q, b], the adjoint of
+    :func:`_output_transform`, for G (m, q, m): shape (n², q), through ``spare`` into ``out``
+    (which may hold G)."""
+    m, n = AT.shape
+    columns = tiles.shape[1]
+    half = np.matmul(AT.T, tiles.transpose(0, 2, 1), out=_view(spare, (m, n, columns)))
+    result = np.matmul(AT.T, half.reshape(m, n * columns), out=_view(out, (n, n * columns)))
+    return result.reshape(n * n, columns)
 
 
 def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, tile: int,
@@ -264,12 +281,13 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
                                       x.dtype)
     for samples, rows in blocks:
         block = _padded_block(x, samples, rows, pads, tile, tiles[1])
-        data = _kron_apply(BT, _gather(block, tile, out=inputs), spare=spare, out=inputs)
+        tiles_by_position = _gather(block, tile, out=inputs, channels_last=True)
+        data = _kron_apply(BT, tiles_by_position, spare=spare, out=inputs)
         output_tiles = _output_tiles(g, samples, rows, tile, tiles[1], out=outputs)
-        grads = _kron_apply(AT.T, output_tiles, spare=spare, out=outputs)
+        grads = _output_transform_adjoint(AT, output_tiles, spare=spare, out=outputs)
         grads = grads.reshape(n * n, groups, out_channels // groups, -1)
-        grad_u += np.matmul(grads, data.reshape(n * n, groups, channels // groups, -1)
-                            .transpose(0, 1, 3, 2))
+        grad_u += np.matmul(grads, data.reshape(n * n, -1, groups, channels // groups)
+                            .transpose(0, 2, 1, 3))
 
 
 # --------------------------------------------------------------------------------------------
