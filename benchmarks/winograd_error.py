@@ -7,8 +7,8 @@ each float32 path relative to the largest output of the float64 result,
 
     err = max |y32 - y64| / max |y64|,
 
-beside the direct im2col GEMM in float32, and the exact amplification β/r of the transforms
-(convproof.symbolic.winograd.growth).  benchmarks/NOTES.md records the table and the choice.
+beside the direct im2col GEMM in float32, and the exact amplification β/r of the transforms at
+the points the CPU path uses (convproof.symbolic.winograd.growth, points_for).  benchmarks/NOTES.md records the table and the choice.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from convproof.cpu import conv, winograd
-from convproof.symbolic.winograd import growth
+from convproof.symbolic.winograd import growth, points_for
 
 SHAPES = [(4, 64, 64, 28), (2, 256, 256, 14), (2, 512, 512, 7)]
 TILES = (2, 4, 6)
@@ -44,11 +44,13 @@ def main() -> None:
             print(f"| {kind} {size}x{size} | {channels} | {direct:.1e} | "
                   + " | ".join(f"{e:.1e} ({e / direct:.0f}x)" for e in tiles) + " |")
     print()
-    print("| F(m,3) | β/r (exact) | (β/r)² for 2-D |")
-    print("|---|---:|---:|")
+    print("| F(m,3) | points (the CPU path's) | β/r (exact) | (β/r)² for 2-D |")
+    print("|---|---|---:|---:|")
     for m in TILES:
-        beta = growth(m, 3).amplification
-        print(f"| F({m},3) | {float(beta):.3g} | {float(beta) ** 2:.3g} |")
+        points = points_for(m, 3)
+        beta = growth(m, 3, points).amplification
+        print(f"| F({m},3) | {', '.join(map(str, points))} | {beta} = {float(beta):.3g} | "
+              f"{float(beta) ** 2:.3g} |")
 
 
 if __name__ == "__main__":
