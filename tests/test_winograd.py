@@ -143,6 +143,24 @@ def test_kronecker_product_applied_one_factor_at_a_time(rows, size, rng):
     np.testing.assert_allclose(in_place, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("tile", [2, 4, 6])
+def test_output_transform_and_its_adjoint(tile, rng):
+    """Y[a, q, b] = ((Aᵀ ⊗ Aᵀ) M)[(a, b), q], and the adjoint satisfies <T M, G> = <M, T* G>."""
+    AT = winograd.transforms(tile, np.dtype(np.float64))[0]
+    m, n = AT.shape
+    products = rng.standard_normal((n * n, 2, 5))
+    capacity = n * n * 10
+    spare, out = np.full(capacity, np.nan), np.full(capacity, np.nan)
+    values = winograd._output_transform(AT, products, spare=spare, out=out).copy()
+    dense = (np.kron(AT, AT) @ products.reshape(n * n, -1)).reshape(m, m, -1)
+    np.testing.assert_allclose(values, dense.transpose(0, 2, 1), rtol=1e-12, atol=1e-12)
+    tiles = rng.standard_normal(values.shape)
+    adjoint = winograd._output_transform_adjoint(AT, tiles, spare=spare, out=out)
+    assert adjoint.shape == (n * n, 10)
+    np.testing.assert_allclose(np.vdot(values, tiles), np.vdot(products.reshape(n * n, -1),
+                                                               adjoint), rtol=1e-12)
+
+
 @pytest.mark.parametrize("dilation", [(1, 1), (2, 1), (2, 3)])
 def test_cpu_path_float32_error_is_bounded(dilation, rng):
     """F(4x4, 3x3) in float32, against the float64 reference, relative to the largest output:

@@ -110,8 +110,8 @@ def _buffers(count: int, blocks: list[tuple[slice, slice]], tiles_across: int, v
              dtype: np.dtype) -> list[np.ndarray]:
     """``count`` flat scratch buffers, each large enough for ``values`` numbers a tile of the
     largest block (the first).  A block's chain passes its arrays from one buffer to the
-    other, so it touches two or three buffers instead of one per step (3x3 64->64 at 56x56,
-    two threads: 8.8 -> 7.7 ms; benchmarks/NOTES.md)."""
+    other, so it touches two or three buffers instead of one per step (3x3 64->64 at 56x56
+    forward, two threads: 8.8 -> 7.4 ms at the 25th percentile; benchmarks/NOTES.md)."""
     samples, rows = blocks[0]
     size = values * (samples.stop - samples.start) * (rows.stop - rows.start) * tiles_across
     return [workspace.scratch(f"winograd buffer {index}", (size,), dtype)
