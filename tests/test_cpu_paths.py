@@ -223,13 +223,16 @@ def test_a_forced_path_that_does_not_fit_is_refused(rng):
 @pytest.mark.parametrize("tile", [2, 4, 6])
 @pytest.mark.parametrize("limit", [1, 3000, 10**9])
 @pytest.mark.parametrize("cached_weights", [0, 2**30])
-def test_winograd_tiles_and_blocks(tile, limit, cached_weights, rng, monkeypatch):
+@pytest.mark.parametrize("few_tiles", [0, 10**6])
+def test_winograd_tiles_and_blocks(tile, limit, cached_weights, few_tiles, rng, monkeypatch):
     """Every tile size, in blocks of one tile row up to the whole batch (the unfold's blocks
-    and the cached ones of small U alike), equals the reference (float64), with partial last
-    tiles, negative and asymmetric padding and groups."""
+    and the cached ones of small U alike), with the blocks stored samples first or last,
+    equals the reference (float64), with partial last tiles, negative and asymmetric padding
+    and groups."""
     monkeypatch.setattr(unfold, "UNFOLD_BUFFER_BYTES", limit)
     monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", limit)
     monkeypatch.setattr(winograd, "CACHED_WEIGHT_BYTES", cached_weights)
+    monkeypatch.setattr(winograd, "FEW_TILES", few_tiles)
     x = rng.standard_normal((3, 4, 9, 7))
     w = rng.standard_normal((6, 2, 3, 3))
     pads = ((2, 0), (1, 3))

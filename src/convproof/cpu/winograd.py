@@ -118,6 +118,12 @@ def _buffers(count: int, blocks: list[tuple[slice, slice]], tiles_across: int, v
             for index in range(count)]
 
 
+FEW_TILES = 4
+"""Images of at most this many tiles (outputs up to 8 x 8) are gathered samples last: the
+tile gather then copies runs of N instead of runs of 2 tiles (3x3 512->512 at 7x7, N = 32,
+two threads: 32.6 -> 27.6 ms; at 9 tiles a sample 2-5%, at 16 slower; benchmarks/NOTES.md)."""
+
+
 CACHED_WEIGHT_BYTES = 4 * 2**20
 """Blocks of ``unfold.CACHED_BLOCK_BYTES`` where U (or dL/dU) is at most this large: the
 block's tiles, transforms and products then stay in the core's caches from one GEMM to the
@@ -164,26 +170,39 @@ def _weight_transform(w: np.ndarray, groups: int, kron_g: np.ndarray) -> np.ndar
 
 
 def _padded_block(x: np.ndarray, samples: slice, rows: slice, pads: Pads, m: int,
-                  tiles_across: int) -> np.ndarray:
-    """x_pad[samples, :, m·rows.start : m·rows.stop + 2, : m·tiles_across + 2], zero outside x.
+                  tiles_across: int, samples_last: bool = False) -> np.ndarray:
+    """x_pad[samples, :, m·rows.start : m·rows.stop + 2, : m·tiles_across + 2], zero outside x,
+    stored (N, C, rows, columns), or with ``samples_last`` (rows, columns, C, N) and returned
+    as a view of the first order.
 
     Negative pads crop; rows past the padded input (the last partial tile) are zero too.
     """
     (top, _), (left, _) = pads
     sizes = (m * (rows.stop - rows.start) + KERNEL - 1, m * tiles_across + KERNEL - 1)
-    out = workspace.scratch("block", (samples.stop - samples.start, x.shape[1], *sizes), x.dtype)
+    count, channels = samples.stop - samples.start, x.shape[1]
+    if samples_last:
+        out = workspace.scratch("block", (*sizes, channels, count), x.dtype).transpose(3, 2, 0, 1)
+    else:
+        out = workspace.scratch("block", (count, channels, *sizes), x.dtype)
     return canvas(x[samples], (top - m * rows.start, left), sizes, out=out)
 
 
-def _gather(block: np.ndarray, m: int, out: np.ndarray, channels_last: bool = False
+BY_CHANNEL = (1, 0, 2, 3)
+"""X[(a, b), c, (s, t1, t2)]: each V[ξ] a (C, P) matrix, the forward's GEMM operand."""
+BY_CHANNEL_SAMPLES_LAST = (1, 2, 3, 0)
+"""X[(a, b), c, (t1, t2, s)]: the same from a block stored samples last (few tiles a sample)."""
+BY_POSITION = (0, 2, 3, 1)
+"""X[(a, b), (s, t1, t2), c]: each V[ξ] a (P, C) matrix, the operand the weight gradient's
+GEMMs read fastest."""
+
+
+def _gather(block: np.ndarray, m: int, out: np.ndarray, order: tuple[int, ...] = BY_CHANNEL
             ) -> np.ndarray:
-    """X[(a, b), c, (s, t1, t2)] = block[s, c, m t1 + a, m t2 + b]: shape (n², C·P); with
-    ``channels_last`` X[(a, b), (s, t1, t2), c] (n², P·C): each V[ξ] is then a (P, C)
-    matrix, the operand the weight gradient's GEMMs read fastest."""
+    """X[(a, b), ...] = block[s, c, m t1 + a, m t2 + b] with the axes (s, c, t1, t2) in
+    ``order`` after (a, b): shape (n², C·P)."""
     n = m + KERNEL - 1
     windows = sliding_window_view(block, (n, n), axis=(2, 3))[:, :, ::m, ::m]
-    tiles = windows.transpose(4, 5, 0, 2, 3, 1) if channels_last else \
-        windows.transpose(4, 5, 1, 0, 2, 3)
+    tiles = windows.transpose(4, 5, *order)
     return threads.copy(tiles, out=_view(out, tiles.shape)).reshape(n * n, -1)
 
 
@@ -235,17 +254,24 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
     y = np.empty((batch, out_channels, *out_size), dtype=x.dtype) if out is None else out
     blocks = _tile_blocks(batch, tiles, channels, out_channels, groups, n, x.dtype)
     first, second = _buffers(2, blocks, tiles[1], n * n * max(channels, out_channels), x.dtype)
+    samples_last = tiles[0] * tiles[1] <= FEW_TILES
     for samples, rows in blocks:
         count = samples.stop - samples.start
-        block = _padded_block(x, samples, rows, pads, tile, tiles[1])
-        data = _kron_apply(BT, _gather(block, tile, out=first), spare=second, out=first)
+        block = _padded_block(x, samples, rows, pads, tile, tiles[1], samples_last)
+        order = BY_CHANNEL_SAMPLES_LAST if samples_last else BY_CHANNEL
+        data = _kron_apply(BT, _gather(block, tile, first, order), spare=second, out=first)
         data = data.reshape(n * n, groups, channels // groups, -1)
         products = np.matmul(weights, data, out=_view(second, (
             n * n, groups, out_channels // groups, data.shape[-1])))
         values = _output_transform(AT, products, spare=first, out=second)
-        shaped = values.reshape(tile, out_channels, count, rows.stop - rows.start, tiles[1],
-                                tile)
-        _scatter(y[samples], shaped.transpose(2, 1, 3, 0, 4, 5), tile * rows.start)
+        positions = (count, rows.stop - rows.start, tiles[1])  # (s, t1, t2), P's order
+        if samples_last:
+            shaped = values.reshape(tile, out_channels, *positions[1:], count, tile)
+            by_sample = shaped.transpose(4, 1, 2, 0, 3, 5)
+        else:
+            shaped = values.reshape(tile, out_channels, *positions, tile)
+            by_sample = shaped.transpose(2, 1, 3, 0, 4, 5)
+        _scatter(y[samples], by_sample, tile * rows.start)
     return y
 
 
@@ -286,7 +312,7 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
                                       x.dtype)
     for samples, rows in blocks:
         block = _padded_block(x, samples, rows, pads, tile, tiles[1])
-        tiles_by_position = _gather(block, tile, out=inputs, channels_last=True)
+        tiles_by_position = _gather(block, tile, inputs, BY_POSITION)
         data = _kron_apply(BT, tiles_by_position, spare=spare, out=inputs)
         output_tiles = _output_tiles(g, samples, rows, tile, tiles[1], out=outputs)
         grads = _output_transform_adjoint(AT, output_tiles, spare=spare, out=outputs)
