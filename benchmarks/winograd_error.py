@@ -8,7 +8,8 @@ each float32 path relative to the largest output of the float64 result,
     err = max |y32 - y64| / max |y64|,
 
 beside the direct im2col GEMM in float32, and the exact amplification β/r of the transforms at
-the points the CPU path uses (convproof.symbolic.winograd.growth, points_for).  benchmarks/NOTES.md records the table and the choice.
+the points the CPU path uses (convproof.symbolic.winograd.growth, points_for).
+benchmarks/NOTES.md records the table and the choice.
 """
 
 from __future__ import annotations
