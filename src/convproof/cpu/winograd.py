@@ -49,7 +49,7 @@ KERNEL = 3
 
 TILE = 4
 """The output tile m: F(4x4, 3x3) at the points 0, ±1, 1/2, -2, chosen by its float32 error
-against the float64 reference (4-13x the direct sum's; F(6x6, 3x3) 21-46x for a GEMM only 21%
+against the float64 reference (4-13x the direct sum's; F(6x6, 3x3) 18-46x for a GEMM only 21%
 smaller, benchmarks/NOTES.md)."""
 
 
