@@ -196,8 +196,7 @@ BY_POSITION = (0, 2, 3, 1)
 GEMMs read fastest."""
 
 
-def _gather(block: np.ndarray, m: int, out: np.ndarray, order: tuple[int, ...] = BY_CHANNEL
-            ) -> np.ndarray:
+def _gather(block: np.ndarray, m: int, out: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
     """X[(a, b), ...] = block[s, c, m t1 + a, m t2 + b] with the axes (s, c, t1, t2) in
     ``order`` after (a, b): shape (n², C·P)."""
     n = m + KERNEL - 1
