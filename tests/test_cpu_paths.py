@@ -527,15 +527,17 @@ def test_strided_sweep_covers_each_counted_tap_once():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_global_average_pool(dtype, rng):
-    x = rng.standard_normal((3, 5, 7, 6)).astype(dtype)
+@pytest.mark.parametrize("shape", [(3, 5, 7, 6), (40, 48, 7, 6)])  # the second over threads
+def test_global_average_pool(dtype, shape, rng):
+    x = rng.standard_normal(shape).astype(dtype)
     y = functional.adaptive_avg_pool2d(x, 1)
-    assert y.dtype == dtype and y.shape == (3, 5, 1, 1)
+    assert y.dtype == dtype and y.shape == (*shape[:2], 1, 1)
     assert_close(y, x.astype(np.float64).mean(axis=(2, 3), keepdims=True),
                  1e-6 if dtype == np.float32 else 1e-14)
-    g = rng.standard_normal((3, 5, 1, 1)).astype(dtype)
-    assert_close(functional.adaptive_avg_pool2d_backward(g, x),
-                 np.broadcast_to(g.astype(np.float64) / 42, x.shape), 1e-6)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    grad = functional.adaptive_avg_pool2d_backward(g, x)
+    assert grad.dtype == dtype and grad.flags.c_contiguous
+    assert_close(grad, np.broadcast_to(g.astype(np.float64) / 42, x.shape), 1e-6)
 
 
 @given(st.integers(0, 40), st.integers(-3, 5), st.integers(1, 4), st.data())

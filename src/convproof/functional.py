@@ -307,7 +307,11 @@ def _pooled_shape(x: Array, spec: PoolSpec) -> tuple[int, ...]:
 
 
 def _adaptive_size(output_size: Any, sizes: Sequence[int]) -> tuple[int, ...]:
-    """An int or a per-dim tuple; a None entry keeps that input size (as PyTorch)."""
+    """An int or a per-dim tuple; a None entry keeps that input size (as PyTorch).  Every
+    input size must be positive: an empty input has no windows to average or maximize."""
+    if min(sizes) < 1:
+        raise ValueError(f"input must have positive spatial sizes for adaptive pooling, got "
+                         f"{tuple(sizes)}")
     if isinstance(output_size, (list, tuple)) and len(output_size) == len(sizes):
         output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
     return tuple(int(o) for o in per_dim("output_size", output_size, len(sizes), 1))

@@ -6,7 +6,9 @@ The average is separable: along one axis it is the (o, n) matrix
 
 so y = x x_1 M_1 x_2 M_2 ... (one GEMM per axis) and its adjoint applies the transposes M^T.
 For small outputs the whole map is one GEMM with M_1 ⊗ M_2 ⊗ ... on the flattened positions,
-which needs no transposed copy of x; global pooling is one sum per plane.
+which needs no transposed copy of x; global pooling is one sum per plane, and its backward
+one broadcast copy (7.6 ms for 256 x 2048 planes of 7 x 7 on two threads, where the
+Kronecker GEMM, one column wide, took 39).
 The max visits tap t of window i at floor(i n/o) + t while t < |window i|, by the rules of
 :mod:`.maxima`; its backward is the same index routing as max pooling.
 """
@@ -84,6 +86,11 @@ def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
 
 def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
     """grad[b, c, j] = sum over the windows i holding j of g[b, c, i] / |window i|."""
+    if all(o == 1 for o in g.shape[2:]):  # global: g / |plane| copied over each plane
+        size = math.prod(input_size)
+        means = g.reshape(*g.shape[:2], 1) * g.dtype.type(1 / size)
+        planes = threads.copy(np.broadcast_to(means, (*g.shape[:2], size)))
+        return planes.reshape(*g.shape[:2], *input_size)
     matrix = _kronecker(input_size, g.shape[2:], g.dtype)
     if matrix is not None:
         flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], -1)
