@@ -490,10 +490,16 @@ def test_which_calls_are_cut_by_samples(path, shape, channels, cut, monkeypatch)
     (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 2, 0, 1, False), (3, 1, 1, 2, False),
     (4, 3, 2, 1, True), (3, 3, 0, 1, True),
 ])
+@pytest.mark.parametrize("route_bins, block_bytes", [  # planes a bincount, channels a block
+    (1, 1), (400, 5000), (maxima.ROUTE_BINS, maxima.BLOCK_BYTES)])  # 1 and 1, 2 and 2, all
 def test_max_pool_ties_nan_and_infinities_as_torch(kernel, stride, padding, dilation, ceil_mode,
-                                                   torch, rng):
+                                                   route_bins, block_bytes, torch, rng,
+                                                   monkeypatch):
     """Many ties (values from {-1, 0, 1}), NaNs, -inf, all -inf windows: same values and the
-    same arg-max indices as PyTorch, and the same routed gradient."""
+    same arg-max indices as PyTorch, and the same routed gradient (whatever the blocks of
+    channels of the max and the groups of planes of one bincount)."""
+    monkeypatch.setattr(maxima, "ROUTE_BINS", route_bins)
+    monkeypatch.setattr(maxima, "BLOCK_BYTES", block_bytes)
     x = rng.integers(-1, 2, size=(2, 3, 13, 12)).astype(np.float64)
     x[0, 0, rng.integers(0, 13, 6), rng.integers(0, 12, 6)] = np.nan
     x[1, 1] = -np.inf

@@ -113,9 +113,7 @@ class Grid:
 
 def _blocks(channels: slice, channel_bytes: int) -> list[slice]:
     """``channels`` in blocks of at most BLOCK_BYTES (one channel at least)."""
-    step = max(1, BLOCK_BYTES // max(1, channel_bytes))
-    return [slice(start, min(start + step, channels.stop))
-            for start in range(channels.start, channels.stop, step)]
+    return threads.steps(channels, max(1, BLOCK_BYTES // max(1, channel_bytes)))
 
 
 def _by_channel(a: np.ndarray, channels: int) -> np.ndarray:

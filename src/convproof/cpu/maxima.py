@@ -174,8 +174,29 @@ def _select(taps: np.ndarray, axis: int, windows: Windows, chosen: np.ndarray) -
     return selected
 
 
+BLOCK_BYTES = 3 * 2**20
+"""Input bytes per block of channels: a block's sweeps (its phases, running max and taps)
+then stay in a core's cache (8 x 64 planes of 112 x 112, 3x3/2, two threads: 23-25 ms
+unblocked, 16 ms in blocks of 7-10 channels; benchmarks/NOTES.md)."""
+
+
 def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
-    """y[b, c, i] = max of x over the window of i (one Windows per spatial axis), flat index.
+    """y[b, c, i] = max of x over the window of i (one Windows per spatial axis), with the
+    flat index: the channels cut over the threads, each part in blocks of BLOCK_BYTES."""
+    shape = (*x.shape[:2], *(win.o for win in windows))
+    y, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
+    channel_bytes = x.shape[0] * math.prod(x.shape[2:]) * x.dtype.itemsize
+
+    def part(channels: slice) -> None:
+        for block in threads.steps(channels, max(1, BLOCK_BYTES // max(1, channel_bytes))):
+            y[:, block], indices[:, block] = _window_max(x[:, block], windows)
+
+    threads.run(part, x.shape[1], x.size)
+    return y, indices
+
+
+def _window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
+    """The max of :func:`window_max` over all of x.
 
     The axes are reduced last first, each carrying the taps chosen along the axes before;
     the flat index is Σ_a (start_a[i_a] + step_a · tap_a) · stride_a, -1 for empty windows.
@@ -198,6 +219,12 @@ def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, n
     return values, flat
 
 
+ROUTE_BINS = 2**18
+"""Bins of one bincount (float64: 2 MiB, in a core's cache).  8 x 64 planes of 112 x 112:
+20.9 -> 6.2 ms on one thread against one bincount over all planes (2**17 to 2**19 bins
+within 10% of each other; benchmarks/NOTES.md)."""
+
+
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
                       spec=None) -> np.ndarray:
     """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j.
@@ -205,15 +232,15 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
     The flat indices say where every error goes; ``spec`` (the pooling window, which a GPU
     backend uses to gather instead of scatter) is not needed here.
 
-    One bincount over (plane, j) per group of planes (one group per thread); index -1 goes
-    to a spare last bin that is dropped.
+    One bincount over (plane, j) per group of planes of at most ROUTE_BINS bins, the groups
+    cut over the threads; index -1 goes to a spare last bin that is dropped.
     """
     length = math.prod(input_size)
     flat_g = g.reshape(-1, math.prod(g.shape[2:]))
     flat_indices = indices.reshape(flat_g.shape)
     grad = np.empty((flat_g.shape[0], length), dtype=g.dtype)
 
-    def part(planes: slice) -> None:
+    def route(planes: slice) -> None:
         count = planes.stop - planes.start
         target = flat_indices[planes] + np.arange(count, dtype=np.int64)[:, None] * length
         if flat_indices[planes].min(initial=0) < 0:
@@ -221,6 +248,10 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
         routed = np.bincount(target.ravel(), weights=flat_g[planes].ravel(),
                              minlength=count * length + 1)
         grad[planes] = routed[:-1].reshape(count, length)
+
+    def part(planes: slice) -> None:
+        for group in threads.steps(planes, max(1, ROUTE_BINS // length)):
+            route(group)
 
     threads.run(part, flat_g.shape[0], g.size)
     return grad.reshape(*g.shape[:2], *input_size)

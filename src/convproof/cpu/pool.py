@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import PoolSpec
-from . import threads
 from .maxima import Strided, window_max
 from .unfold import strided
 
@@ -83,16 +82,8 @@ def _divisor(axes: Sequence[_Axis], count_include_pad: bool, dtype: np.dtype) ->
 
 def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
     """y[b, c, i] = max_{t: 0 <= s*i - p + d*t < n} x[b, c, s*i - p + d*t], with flat indices
-    (the channels split over the threads)."""
-    windows = [a.windows() for a in _axes(spec, x.shape[2:])]
-    shape = (*x.shape[:2], *(w.o for w in windows))
-    y, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
-
-    def part(channels: slice) -> None:
-        y[:, channels], indices[:, channels] = window_max(x[:, channels], windows)
-
-    threads.run(part, x.shape[1], x.size)
-    return y, indices
+    (see :func:`.maxima.window_max`)."""
+    return window_max(x, [a.windows() for a in _axes(spec, x.shape[2:])])
 
 
 def avg_pool(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarray:

@@ -90,6 +90,12 @@ def parts(length: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
+def steps(span: slice, step: int) -> list[slice]:
+    """``span`` cut into consecutive slices of ``step`` (the last one may be shorter)."""
+    return [slice(start, min(start + step, span.stop))
+            for start in range(span.start, span.stop, step)]
+
+
 def _on_pool(function: Callable[[slice], object], pieces: list[slice]) -> list:
     """[function(piece) for piece in pieces], the first on this thread and the others on the
     pool, each marked as a part; every one is over on return (or on an exception)."""
