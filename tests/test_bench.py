@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import resource
 import time
 
@@ -39,7 +40,12 @@ def no_waiting(monkeypatch):
 
 def test_the_runner_prints_the_command_the_setting_and_every_row(capsys):
     assert bench.main(["--repeats", "2"], factories=[_tiny_suite]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    progress = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert len(progress) == 3
+    assert all(re.search(r"ratio +\d+\.\d\d  load \d+\.\d\d  others (\d+%|-)$", line)
+               for line in progress), progress
     assert "- command: `convproof bench --repeats 2`" in out
     assert "threads=1" in out and "measured SGEMM peak: 100 GFLOP/s" in out
     rows = [line for line in out.splitlines() if line.startswith("| mm 64") or

@@ -620,7 +620,7 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
         row = measure(case, repeats, peak, rng)
         progress(f"[{count:2d}/{len(cases)}] {case.layer:24s} {case.op:16s} ours "
                  f"{row.ours_ms:8.2f} ms  {suite.peer} {row.peer_ms:8.2f} ms  "
-                 f"ratio {row.ratio:5.2f}  load {row.load:.2f}  others {row.busy}")
+                 f"ratio {row.ratio:5.2f}  load {row.load:.2f}  others {pct(row.busy)}")
         rows.append(row)
     progress("peak memory of every case ...")
     for case, row in zip(cases, rows):
