@@ -339,6 +339,21 @@ def test_threaded_copies_are_exact(shape, rng, monkeypatch):
                                   np.broadcast_to(row, shape))
 
 
+@pytest.mark.parametrize("length, step", [(0, 3), (7, 3), (8, 2), (5, 10), (1, 1)])
+def test_blocks_cover_every_index_once(length, step, monkeypatch):
+    """threads.blocks over 3 threads: blocks of at most ``step``, each index in exactly one."""
+    monkeypatch.setattr(threads, "_THREADS", 3)
+    monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=2))
+    seen: list[int] = []
+
+    def record(block: slice) -> None:
+        assert 0 < block.stop - block.start <= step
+        seen.extend(range(block.start, block.stop))  # list.extend holds the GIL
+
+    threads.blocks(record, length, step, elements=threads.MIN_ELEMENTS)
+    assert sorted(seen) == list(range(length))
+
+
 @contextlib.contextmanager
 def cut_by_samples() -> Iterator[list[slice]]:
     """Within the block, every winograd and im2col call is cut by samples over 3 threads
@@ -516,6 +531,23 @@ def test_max_pool_ties_nan_and_infinities_as_torch(kernel, stride, padding, dila
     torch.nn.functional.max_pool2d(tx, **options).backward(torch.from_numpy(g))
     np.testing.assert_allclose(functional.max_pool2d_backward(g, x, **options), tx.grad.numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000, maxima.BLOCK_BYTES])  # 1, 2 or 5 channels
+@pytest.mark.parametrize("count_include_pad, ceil_mode", [(True, False), (False, True)])
+def test_average_pool_in_blocks_of_channels(block_bytes, count_include_pad, ceil_mode, rng,
+                                            monkeypatch):
+    """The average and its gradient, computed in blocks of channels over the threads, are the
+    reference's."""
+    monkeypatch.setattr(maxima, "BLOCK_BYTES", block_bytes)
+    x = rng.standard_normal((2, 5, 9, 8))
+    options = dict(kernel_size=3, stride=2, padding=1, ceil_mode=ceil_mode,
+                   count_include_pad=count_include_pad)
+    y = functional.avg_pool2d(x, **options)
+    assert_close(y, reference.avg_pool(x, **options), 1e-14)
+    g = rng.standard_normal(y.shape)
+    assert_close(functional.avg_pool2d_backward(g, x, **options),
+                 reference.avg_pool_backward(g, x, **options), 1e-14)
 
 
 def test_strided_sweep_covers_each_counted_tap_once():

@@ -111,9 +111,9 @@ class Grid:
         return np.moveaxis(cropped, 2, 0)
 
 
-def _blocks(channels: slice, channel_bytes: int) -> list[slice]:
-    """``channels`` in blocks of at most BLOCK_BYTES (one channel at least)."""
-    return threads.steps(channels, max(1, BLOCK_BYTES // max(1, channel_bytes)))
+def _step(channel_bytes: int) -> int:
+    """Channels per block: BLOCK_BYTES of them, one at least."""
+    return max(1, BLOCK_BYTES // max(1, channel_bytes))
 
 
 def _by_channel(a: np.ndarray, channels: int) -> np.ndarray:
@@ -132,20 +132,19 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     y = out if out is not None else np.empty((batch, w.shape[0], *grid.out_size), x.dtype)
     outputs = _by_channel(y, channels)
 
-    def part(channels: slice) -> None:
-        for block in _blocks(channels, multiplier * grid.row * x.dtype.itemsize):
-            count = block.stop - block.start
-            rows = grid.split(x[:, block])
-            total = workspace.scratch("total", (count, multiplier, grid.row), x.dtype)
-            term = workspace.scratch("term", total.shape, x.dtype)
-            for index, (component, offset) in enumerate(grid.taps):
-                values = rows[component, :, None, offset:offset + grid.row]
-                np.multiply(values, weights[block, :, index, None], out=term if index else total)
-                if index:
-                    total += term
-            np.copyto(outputs[:, block], grid.crop(total))
+    def one_block(block: slice) -> None:
+        count = block.stop - block.start
+        rows = grid.split(x[:, block])
+        total = workspace.scratch("total", (count, multiplier, grid.row), x.dtype)
+        term = workspace.scratch("term", total.shape, x.dtype)
+        for index, (component, offset) in enumerate(grid.taps):
+            values = rows[component, :, None, offset:offset + grid.row]
+            np.multiply(values, weights[block, :, index, None], out=term if index else total)
+            if index:
+                total += term
+        np.copyto(outputs[:, block], grid.crop(total))
 
-    threads.run(part, channels, y.size)
+    threads.blocks(one_block, channels, _step(multiplier * grid.row * x.dtype.itemsize), y.size)
     return y
 
 
@@ -168,28 +167,27 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     z = out if out is not None else np.empty((batch, channels, *input_size), g.dtype)
     components = math.prod(stride)
 
-    def part(channels: slice) -> None:
-        for block in _blocks(channels, multiplier * grid.row * g.dtype.itemsize):
-            count = block.stop - block.start
-            spread = grid.spread(grads[:, block], grid.tail)
-            sums = workspace.scratch("sums", (components, count, grid.row), g.dtype)
-            term = workspace.scratch("term", (count, multiplier, grid.row), g.dtype)
-            written = set()
-            for index, (component, offset) in enumerate(grid.taps):
-                start = grid.tail - offset
-                np.multiply(spread[:, :, start:start + grid.row], weights[block, :, index, None],
-                            out=term)
-                added = term.sum(axis=1) if multiplier > 1 else term[:, 0]
-                if component in written:
-                    sums[component] += added
-                else:
-                    np.copyto(sums[component], added)
-                    written.add(component)
-            for component in set(range(components)) - written:  # no tap lands there
-                sums[component] = 0
-            grid.merge(sums, z[:, block])
+    def one_block(block: slice) -> None:
+        count = block.stop - block.start
+        spread = grid.spread(grads[:, block], grid.tail)
+        sums = workspace.scratch("sums", (components, count, grid.row), g.dtype)
+        term = workspace.scratch("term", (count, multiplier, grid.row), g.dtype)
+        written = set()
+        for index, (component, offset) in enumerate(grid.taps):
+            start = grid.tail - offset
+            np.multiply(spread[:, :, start:start + grid.row], weights[block, :, index, None],
+                        out=term)
+            added = term.sum(axis=1) if multiplier > 1 else term[:, 0]
+            if component in written:
+                sums[component] += added
+            else:
+                np.copyto(sums[component], added)
+                written.add(component)
+        for component in set(range(components)) - written:  # no tap lands there
+            sums[component] = 0
+        grid.merge(sums, z[:, block])
 
-    threads.run(part, channels, z.size)
+    threads.blocks(one_block, channels, _step(multiplier * grid.row * g.dtype.itemsize), z.size)
     return z
 
 
@@ -204,14 +202,13 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     grads = _by_channel(g, channels)
     dw = np.empty((channels, multiplier, len(grid.taps)), dtype=x.dtype)
 
-    def part(channels: slice) -> None:
-        for block in _blocks(channels, multiplier * grid.row * x.dtype.itemsize):
-            rows = grid.split(x[:, block])
-            spread = grid.spread(grads[:, block], 0)
-            for index, (component, offset) in enumerate(grid.taps):
-                values = rows[component, :, offset:offset + grid.row, None]
-                np.matmul(spread, values, out=dw[block, :, index:index + 1])
+    def one_block(block: slice) -> None:
+        rows = grid.split(x[:, block])
+        spread = grid.spread(grads[:, block], 0)
+        for index, (component, offset) in enumerate(grid.taps):
+            values = rows[component, :, offset:offset + grid.row, None]
+            np.matmul(spread, values, out=dw[block, :, index:index + 1])
 
     with threads.SERIAL_BLAS:  # each dot on its thread: the same sums however it is cut
-        threads.run(part, channels, x.size)
+        threads.blocks(one_block, channels, _step(multiplier * grid.row * x.dtype.itemsize), x.size)
     return dw.reshape(g.shape[1], 1, *kernel_size)

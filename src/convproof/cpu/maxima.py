@@ -182,17 +182,20 @@ unblocked, 16 ms in blocks of 7-10 channels; benchmarks/NOTES.md)."""
 
 def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
     """y[b, c, i] = max of x over the window of i (one Windows per spatial axis), with the
-    flat index: the channels cut over the threads, each part in blocks of BLOCK_BYTES."""
+    flat index: the channels cut over the threads, each part in blocks of BLOCK_BYTES of x."""
     shape = (*x.shape[:2], *(win.o for win in windows))
     y, indices = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int64)
-    channel_bytes = x.shape[0] * math.prod(x.shape[2:]) * x.dtype.itemsize
 
-    def part(channels: slice) -> None:
-        for block in threads.steps(channels, max(1, BLOCK_BYTES // max(1, channel_bytes))):
-            y[:, block], indices[:, block] = _window_max(x[:, block], windows)
+    def one_block(channels: slice) -> None:
+        y[:, channels], indices[:, channels] = _window_max(x[:, channels], windows)
 
-    threads.run(part, x.shape[1], x.size)
+    threads.blocks(one_block, x.shape[1], channel_step(x), x.size)
     return y, indices
+
+
+def channel_step(x: np.ndarray) -> int:
+    """Channels of x (N, C, ...) per block: BLOCK_BYTES of them, one at least."""
+    return max(1, BLOCK_BYTES // max(1, x[:, :1].nbytes))
 
 
 def _window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
@@ -249,9 +252,5 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
                              minlength=count * length + 1)
         grad[planes] = routed[:-1].reshape(count, length)
 
-    def part(planes: slice) -> None:
-        for group in threads.steps(planes, max(1, ROUTE_BINS // length)):
-            route(group)
-
-    threads.run(part, flat_g.shape[0], g.size)
+    threads.blocks(route, flat_g.shape[0], max(1, ROUTE_BINS // length), g.size)
     return grad.reshape(*g.shape[:2], *input_size)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import PoolSpec
-from .maxima import Strided, window_max
+from . import threads
+from .maxima import Strided, channel_step, window_max
 from .unfold import strided
 
 
@@ -87,23 +88,38 @@ def max_pool(x: np.ndarray, spec: PoolSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def avg_pool(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarray:
-    """y[b, c, i] = (1 / D_i) sum_{t < k} x_0[b, c, s*i - p + t], one axis after the other."""
+    """y[b, c, i] = (1 / D_i) sum_{t < k} x_0[b, c, s*i - p + t], one axis after the other
+    (the channels over the threads in blocks, as for the max)."""
     axes = _axes(spec, x.shape[2:])
-    total = _padded(x, axes, 0)
-    for axis, a in enumerate(axes, start=2):
-        total = functools.reduce(np.add, (total[_along(axis, a.tap(t))] for t in range(a.k)))
-    return total / _divisor(axes, count_include_pad, x.dtype)
+    divisor = _divisor(axes, count_include_pad, x.dtype)
+    y = np.empty((*x.shape[:2], *(a.o for a in axes)), dtype=x.dtype)
+
+    def one_block(channels: slice) -> None:
+        total = _padded(x[:, channels], axes, 0)
+        for axis, a in enumerate(axes, start=2):
+            total = functools.reduce(np.add, (total[_along(axis, a.tap(t))] for t in range(a.k)))
+        np.divide(total, divisor, out=y[:, channels])
+
+    threads.blocks(one_block, x.shape[1], channel_step(x), x.size)
+    return y
 
 
 def avg_pool_backward(g: np.ndarray, spec: PoolSpec, count_include_pad: bool,
                       input_size: Sequence[int]) -> np.ndarray:
     """The adjoint of :func:`avg_pool`: grad[b, c, s*i - p + t] += g[b, c, i] / D_i (inside)."""
     axes = _axes(spec, input_size)
-    grad = g / _divisor(axes, count_include_pad, g.dtype)
-    for axis, a in enumerate(axes, start=2):
-        spread = np.zeros((*grad.shape[:axis], a.p + a.n + a.after, *grad.shape[axis + 1:]),
-                          dtype=g.dtype)
-        for t in range(a.k):
-            spread[_along(axis, a.tap(t))] += grad
-        grad = spread[_along(axis, slice(a.p, a.p + a.n))]
-    return np.ascontiguousarray(grad)
+    divisor = _divisor(axes, count_include_pad, g.dtype)
+    grad_x = np.empty((*g.shape[:2], *input_size), dtype=g.dtype)
+
+    def one_block(channels: slice) -> None:
+        grad = g[:, channels] / divisor
+        for axis, a in enumerate(axes, start=2):
+            spread = np.zeros((*grad.shape[:axis], a.p + a.n + a.after, *grad.shape[axis + 1:]),
+                              dtype=g.dtype)
+            for t in range(a.k):
+                spread[_along(axis, a.tap(t))] += grad
+            grad = spread[_along(axis, slice(a.p, a.p + a.n))]
+        grad_x[:, channels] = grad
+
+    threads.blocks(one_block, g.shape[1], channel_step(grad_x), grad_x.size)
+    return grad_x

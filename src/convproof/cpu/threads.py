@@ -90,10 +90,15 @@ def parts(length: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def steps(span: slice, step: int) -> list[slice]:
-    """``span`` cut into consecutive slices of ``step`` (the last one may be shorter)."""
-    return [slice(start, min(start + step, span.stop))
-            for start in range(span.start, span.stop, step)]
+def blocks(function: Callable[[slice], None], length: int, step: int,
+           elements: int = MIN_ELEMENTS) -> None:
+    """function(block) for the blocks of ``step`` of [0, length): each thread's part (see
+    :func:`run`) in such blocks, one after the other (a block's passes then stay in cache)."""
+    def part(span: slice) -> None:
+        for start in range(span.start, span.stop, step):
+            function(slice(start, min(start + step, span.stop)))
+
+    run(part, length, elements)
 
 
 def _on_pool(function: Callable[[slice], object], pieces: list[slice]) -> list:
