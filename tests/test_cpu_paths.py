@@ -341,7 +341,8 @@ def test_threaded_copies_are_exact(shape, rng, monkeypatch):
 
 @pytest.mark.parametrize("length, step", [(0, 3), (7, 3), (8, 2), (5, 10), (1, 1)])
 def test_blocks_cover_every_index_once(length, step, monkeypatch):
-    """threads.blocks over 3 threads: blocks of at most ``step``, each index in exactly one."""
+    """threads.blocks over 3 threads, items of size 3 and a budget of 3·step + 2: blocks of at
+    most ``step``, each index in exactly one."""
     monkeypatch.setattr(threads, "_THREADS", 3)
     monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=2))
     seen: list[int] = []
@@ -350,7 +351,7 @@ def test_blocks_cover_every_index_once(length, step, monkeypatch):
         assert 0 < block.stop - block.start <= step
         seen.extend(range(block.start, block.stop))  # list.extend holds the GIL
 
-    threads.blocks(record, length, step, elements=threads.MIN_ELEMENTS)
+    threads.blocks(record, length, 3, 3 * step + 2, elements=threads.MIN_ELEMENTS)
     assert sorted(seen) == list(range(length))
 
 

@@ -111,11 +111,6 @@ class Grid:
         return np.moveaxis(cropped, 2, 0)
 
 
-def _step(channel_bytes: int) -> int:
-    """Channels per block: BLOCK_BYTES of them, one at least."""
-    return max(1, BLOCK_BYTES // max(1, channel_bytes))
-
-
 def _by_channel(a: np.ndarray, channels: int) -> np.ndarray:
     """(N, C·M, ...) -> (N, C, M, ...), a view (splitting an axis never copies)."""
     return a.reshape(a.shape[0], channels, a.shape[1] // channels, *a.shape[2:])
@@ -144,7 +139,8 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
                 total += term
         np.copyto(outputs[:, block], grid.crop(total))
 
-    threads.blocks(one_block, channels, _step(multiplier * grid.row * x.dtype.itemsize), y.size)
+    threads.blocks(one_block, channels, multiplier * grid.row * x.dtype.itemsize, BLOCK_BYTES,
+                   y.size)
     return y
 
 
@@ -187,7 +183,8 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
             sums[component] = 0
         grid.merge(sums, z[:, block])
 
-    threads.blocks(one_block, channels, _step(multiplier * grid.row * g.dtype.itemsize), z.size)
+    threads.blocks(one_block, channels, multiplier * grid.row * g.dtype.itemsize, BLOCK_BYTES,
+                   z.size)
     return z
 
 
@@ -210,5 +207,6 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
             np.matmul(spread, values, out=dw[block, :, index:index + 1])
 
     with threads.SERIAL_BLAS:  # each dot on its thread: the same sums however it is cut
-        threads.blocks(one_block, channels, _step(multiplier * grid.row * x.dtype.itemsize), x.size)
+        threads.blocks(one_block, channels, multiplier * grid.row * x.dtype.itemsize,
+                       BLOCK_BYTES, x.size)
     return dw.reshape(g.shape[1], 1, *kernel_size)

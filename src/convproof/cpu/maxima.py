@@ -189,13 +189,8 @@ def window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, n
     def one_block(channels: slice) -> None:
         y[:, channels], indices[:, channels] = _window_max(x[:, channels], windows)
 
-    threads.blocks(one_block, x.shape[1], channel_step(x), x.size)
+    threads.blocks(one_block, x.shape[1], x[:, :1].nbytes, BLOCK_BYTES, x.size)
     return y, indices
-
-
-def channel_step(x: np.ndarray) -> int:
-    """Channels of x (N, C, ...) per block: BLOCK_BYTES of them, one at least."""
-    return max(1, BLOCK_BYTES // max(1, x[:, :1].nbytes))
 
 
 def _window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, np.ndarray]:
@@ -252,5 +247,5 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
                              minlength=count * length + 1)
         grad[planes] = routed[:-1].reshape(count, length)
 
-    threads.blocks(route, flat_g.shape[0], max(1, ROUTE_BINS // length), g.size)
+    threads.blocks(route, flat_g.shape[0], length, ROUTE_BINS, g.size)
     return grad.reshape(*g.shape[:2], *input_size)

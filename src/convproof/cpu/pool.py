@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spec import PoolSpec
-from . import threads
-from .maxima import Strided, channel_step, window_max
+from . import maxima, threads
+from .maxima import Strided, window_max
 from .unfold import strided
 
 
@@ -100,7 +100,7 @@ def avg_pool(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarr
             total = functools.reduce(np.add, (total[_along(axis, a.tap(t))] for t in range(a.k)))
         np.divide(total, divisor, out=y[:, channels])
 
-    threads.blocks(one_block, x.shape[1], channel_step(x), x.size)
+    threads.blocks(one_block, x.shape[1], x[:, :1].nbytes, maxima.BLOCK_BYTES, x.size)
     return y
 
 
@@ -121,5 +121,6 @@ def avg_pool_backward(g: np.ndarray, spec: PoolSpec, count_include_pad: bool,
             grad = spread[_along(axis, slice(a.p, a.p + a.n))]
         grad_x[:, channels] = grad
 
-    threads.blocks(one_block, g.shape[1], channel_step(grad_x), grad_x.size)
+    threads.blocks(one_block, g.shape[1], grad_x[:, :1].nbytes, maxima.BLOCK_BYTES,
+                   grad_x.size)
     return grad_x

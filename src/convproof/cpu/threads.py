@@ -90,10 +90,13 @@ def parts(length: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def blocks(function: Callable[[slice], None], length: int, step: int,
+def blocks(function: Callable[[slice], None], length: int, item_size: int, budget: int,
            elements: int = MIN_ELEMENTS) -> None:
-    """function(block) for the blocks of ``step`` of [0, length): each thread's part (see
-    :func:`run`) in such blocks, one after the other (a block's passes then stay in cache)."""
+    """function(block) for the blocks of [0, length) of budget // item_size items (one at
+    least): each thread's part (see :func:`run`) in such blocks, one after the other (a
+    block's passes then stay in cache)."""
+    step = max(1, budget // max(1, item_size))
+
     def part(span: slice) -> None:
         for start in range(span.start, span.stop, step):
             function(slice(start, min(start + step, span.stop)))
