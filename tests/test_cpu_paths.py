@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
-from convproof.cpu import conv, depthwise, maxima, threads, unfold, winograd, workspace
+from convproof.cpu import (conv, depthwise, maxima, pointwise, threads, unfold, winograd,
+                           workspace)
 from convproof.spec import PADDING_MODES, ConvSpec
 from strategies import ConvCase
 
@@ -411,6 +413,102 @@ def test_no_cut_without_a_blas_to_limit(rng, monkeypatch):
         y = conv.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     assert pieces == []
     assert_close(y, reference.conv(x, w, padding=1), 1e-12)
+
+
+@pytest.mark.parametrize("a_shape, b_shape, cut", [
+    ((5, 7, 9), (5, 9, 4), "batch"),         # a batch of at least one GEMM per thread
+    ((6, 9), (3, 2, 9, 8), "batch"),         # a broadcast over the batch of b
+    ((2, 40, 9), (2, 9, 6), "rows"),         # fewer GEMMs than threads: the longer side
+    ((7, 9), (9, 50), "columns"),
+    ((1, 1), (1, 1), None),                  # one row and one column: nothing to cut
+])
+def test_matmul_cut_over_threads_is_np_matmul(a_shape, b_shape, cut, rng, monkeypatch):
+    """threads.matmul over 3 threads, every GEMM cut: np.matmul's product (float64 within
+    1e-13; each part is the same BLAS call on a slice), cut along ``cut``, and BLAS keeps its
+    thread count."""
+    monkeypatch.setattr(threads, "_THREADS", 3)
+    monkeypatch.setattr(threads, "_POOL", threads.ThreadPoolExecutor(max_workers=2))
+    monkeypatch.setattr(threads, "MIN_MACS", 0)
+    if not threads._blas_controllers():
+        pytest.skip("threadpoolctl finds no BLAS library here, so no GEMM is cut")
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    expected = np.matmul(a, b)
+    before = blas_threads()
+    pieces: list[slice] = []
+    run_part = threads._as_part
+    monkeypatch.setattr(threads, "_as_part",
+                        lambda function, piece: pieces.append(piece) or run_part(function, piece))
+    product = threads.matmul(a, b)
+    assert_close(product, expected, 1e-13)
+    holder = np.zeros((*expected.shape[:-1], expected.shape[-1] + 1))
+    assert threads.matmul(a, b, out=holder[..., 1:]) is not None
+    assert_close(holder[..., 1:], expected, 1e-13)
+    assert not holder[..., 0].any()
+    lengths = {"batch": expected.shape[0], "rows": expected.shape[-2],
+               "columns": expected.shape[-1], None: 1}
+    covered = sorted(index for piece in pieces[:len(pieces) // 2]
+                     for index in range(piece.start, piece.stop))
+    assert covered == list(range(lengths[cut])) and (cut is None) == (len(pieces) == 2)
+    assert blas_threads() == before
+
+
+@pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2)])
+def test_pointwise_weight_gradient_summed_by_threads(stride, groups, rng, monkeypatch):
+    """A 1x1 weight gradient of more positions than weights, its samples cut over 3 threads
+    that each sum their own: the reference's sums (float64 within 1e-12)."""
+    monkeypatch.setattr(threads, "MIN_MACS", 0)
+    out_size = {1: (9, 8), 2: (5, 4)}[stride]
+    x, g = rng.standard_normal((5, 4, 9, 8)), rng.standard_normal((5, 6, *out_size))
+    with cut_by_samples() as pieces:
+        dw = pointwise.correlate_weight_grad(x, g, (stride,) * 2, ((0, 0), (0, 0)), (1, 1),
+                                             groups, (1, 1))
+    assert {piece.start for piece in pieces} == {0, 1, 3}
+    assert_close(dw, reference.conv_weight_grad(x, (6, 4 // groups, 1, 1), g, stride=stride,
+                                                groups=groups), 1e-12)
+
+
+class OpenBlasThreadCount:
+    """A stand-in for threadpoolctl's handle on OpenBLAS, with its rule: once the main thread
+    has set the thread count, the other threads' settings are ignored."""
+
+    def __init__(self) -> None:
+        self.count = 2
+        self.main_has_set = False
+
+    def get_num_threads(self) -> int:
+        return self.count
+
+    def set_num_threads(self, count: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.main_has_set = True
+        elif self.main_has_set:
+            return
+        self.count = count
+
+
+def test_serial_blas_is_given_back_by_the_thread_that_took_it(monkeypatch):
+    """The main thread takes SERIAL_BLAS, another enters and leaves after it: the main thread
+    gives BLAS its thread count back as it leaves (left to the other, OpenBLAS would ignore
+    it and stay on one thread), and the other changes nothing."""
+    blas = OpenBlasThreadCount()
+    monkeypatch.setattr(threads, "_blas_controllers", lambda: (blas,))
+    inside, leave = threading.Event(), threading.Event()
+
+    def other() -> int:
+        with threads.SERIAL_BLAS:
+            inside.set()
+            leave.wait(timeout=10)
+            return blas.count
+
+    with threads.ThreadPoolExecutor(max_workers=1) as pool:
+        with threads.SERIAL_BLAS:
+            assert blas.count == 1
+            later = pool.submit(other)
+            assert inside.wait(timeout=10)
+        assert blas.count == 2
+        leave.set()
+        assert later.result() == 2
+    assert blas.count == 2 and threads.SERIAL_BLAS.owner is None
 
 
 def test_a_failing_part_gives_blas_its_threads_back():

@@ -63,7 +63,7 @@ def _kronecker(input_size: Sequence[int], output_size: Sequence[int], dtype: np.
 def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
     """y[..., i, ...] = sum_j matrix[i, j] x[..., j, ...] along ``axis``, as one GEMM."""
     moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
-    product = moved.reshape(-1, moved.shape[-1]) @ matrix.T
+    product = threads.matmul(moved.reshape(-1, moved.shape[-1]), matrix.T)
     return np.moveaxis(product.reshape(*moved.shape[:-1], matrix.shape[0]), -1, axis)
 
 
@@ -78,7 +78,7 @@ def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
         return means.reshape(*x.shape[:2], *output_size)
     matrix = _kronecker(x.shape[2:], output_size, x.dtype)
     if matrix is not None:
-        return (flat @ matrix.T).reshape(*x.shape[:2], *output_size)
+        return threads.matmul(flat, matrix.T).reshape(*x.shape[:2], *output_size)
     for axis, (n, o) in enumerate(zip(x.shape[2:], output_size), start=2):
         x = _contract(x, axis, _mean_matrix(n, o, x.dtype))
     return np.ascontiguousarray(x)
@@ -94,7 +94,7 @@ def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.n
     matrix = _kronecker(input_size, g.shape[2:], g.dtype)
     if matrix is not None:
         flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], -1)
-        return (flat @ matrix).reshape(*g.shape[:2], *input_size)
+        return threads.matmul(flat, matrix).reshape(*g.shape[:2], *input_size)
     for axis, n in enumerate(input_size, start=2):
         g = _contract(g, axis, _mean_matrix(n, g.shape[axis], g.dtype).T)
     return np.ascontiguousarray(g)

@@ -13,7 +13,7 @@ im2col-factorization theorem and its transposes read, per group g:
                    z_pad[b, g*Ci + c', s*i + d*m] += C_g[(c', m), (b, i)]
 
 Layouts: forward and input gradient take one GEMM per sample and group, one stacked
-``np.matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
+``matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
 lands in the output, the input gradient reads g as it is); the weight gradient contracts over
 (b, i) in one GEMM per group.  The batch is processed in blocks that keep every buffer within
 ``unfold.UNFOLD_BUFFER_BYTES`` (the forward's within ``unfold.CACHED_BLOCK_BYTES`` where its
@@ -75,8 +75,8 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
         cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         target = y[samples, :, rows]
         if target.flags.c_contiguous:  # whole samples: the product lands in place
-            np.matmul(weights, cols, out=target.reshape(cols.shape[0], groups, -1,
-                                                        cols.shape[-1]))
+            threads.matmul(weights, cols, out=target.reshape(cols.shape[0], groups, -1,
+                                                             cols.shape[-1]))
             continue
         product = workspace.matmul("product", weights, cols)
         threads.copy(product.reshape(target.shape), out=target)
@@ -95,8 +95,8 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     step = _position_bytes(x.shape[1], out_channels, kernel_size, x.dtype)
     for samples, rows in unfold.blocks(x.shape[0], out_size, step):
         g_block = unfold.channels_first(g[samples, :, rows], groups)
-        grad_t += np.matmul(unfold.unfold(windows, samples, rows, groups),
-                            g_block.transpose(0, 2, 1))
+        grad_t += threads.matmul(unfold.unfold(windows, samples, rows, groups),
+                                 g_block.transpose(0, 2, 1))
     grad = grad_t.transpose(0, 2, 1).reshape(out_channels, x.shape[1] // groups, *kernel_size)
     return np.ascontiguousarray(grad)
 

@@ -14,6 +14,7 @@ contracts over (b, i) in one GEMM of transposed copies instead of summing N smal
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -49,7 +50,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               dilation: Sequence[int], groups: int) -> np.ndarray:
     """y[b, g Co + o', i] = Σ_{c'} w[g Co + o', c'] x_pad[b, g Ci + c', s·i]."""
     sampled = _sampled(x, stride, pads)
-    y = np.matmul(_weights(w, groups), _grouped(sampled, groups))
+    y = threads.matmul(_weights(w, groups), _grouped(sampled, groups))
     return y.reshape(x.shape[0], w.shape[0], *sampled.shape[2:])
 
 
@@ -57,8 +58,8 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
                          dilation: Sequence[int], groups: int,
                          input_size: Sequence[int]) -> np.ndarray:
     """Aᵀ g: z_pad[b, g Ci + c', s·i] = Σ_{o'} w[g Co + o', c'] g[b, g Co + o', i], cropped."""
-    z = np.matmul(_weights(w, groups).transpose(0, 2, 1), _grouped(np.ascontiguousarray(g),
-                                                                    groups))
+    z = threads.matmul(_weights(w, groups).transpose(0, 2, 1),
+                       _grouped(np.ascontiguousarray(g), groups))
     z = z.reshape(g.shape[0], w.shape[1] * groups, *g.shape[2:])
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
     if all(s == 1 for s in stride) and padded == z.shape[2:]:
@@ -75,19 +76,27 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
                           kernel_size: Sequence[int]) -> np.ndarray:
     """dw[g Co + o', c'] = Σ_b Σ_i g[b, g Co + o', i] x_pad[b, g Ci + c', s·i].
 
-    Per sample and summed when the positions outnumber the weights (no copy), else one GEMM
-    contracting (b, i) over transposed copies of both operands.
+    Per sample and summed when the positions outnumber the weights (no copy; the samples cut
+    over the threads, each summing its own), else one GEMM contracting (b, i) over transposed
+    copies of both operands.
     """
     sampled = _grouped(_sampled(x, stride, pads), groups)
     grads = _grouped(np.ascontiguousarray(g), groups)
     positions = math.prod(sampled.shape[3:])
     if positions * (sampled.shape[2] + grads.shape[2]) >= sampled.shape[2] * grads.shape[2]:
-        dw = np.matmul(grads[0], sampled[0].transpose(0, 2, 1))
-        for b in range(1, x.shape[0]):
-            dw += np.matmul(grads[b], sampled[b].transpose(0, 2, 1))
+        def partial_sum(samples: slice) -> np.ndarray:
+            dw = np.matmul(grads[samples.start], sampled[samples.start].transpose(0, 2, 1))
+            for b in range(samples.start + 1, samples.stop):
+                dw += np.matmul(grads[b], sampled[b].transpose(0, 2, 1))
+            return dw
+
+        everything = slice(0, x.shape[0])
+        macs = x.shape[0] * positions * sampled.shape[2] * g.shape[1]
+        dw = (partial_sum(everything) if macs < threads.MIN_MACS
+              else functools.reduce(np.add, threads.each(partial_sum, x.shape[0])))
     else:
         total = x.shape[0] * positions
         rows = threads.copy(sampled.transpose(1, 2, 0, 3)).reshape(groups, -1, total)
         cols = threads.copy(grads.transpose(1, 2, 0, 3)).reshape(groups, -1, total)
-        dw = np.matmul(cols, rows.transpose(0, 2, 1))
+        dw = threads.matmul(cols, rows.transpose(0, 2, 1))
     return dw.reshape(g.shape[1], x.shape[1] // groups, *kernel_size)

@@ -9,12 +9,17 @@ exactly as the whole would be (the result is the same bits whatever the number o
 A whole layer can also be cut by samples (:func:`each`): every thread then runs the complete
 chain of copies and GEMMs for its samples with a single-threaded BLAS, so no thread waits for
 the other between two library calls and each works in its own core's cache.
+
+Every GEMM goes through :func:`matmul`, whose BLAS calls are single-threaded too: BLAS's own
+worker threads would spin for ~0.1 s after each threaded GEMM, on the cores that the next copy
+needs.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -25,6 +30,9 @@ from threadpoolctl import ThreadpoolController
 
 MIN_ELEMENTS = 1 << 16
 """Copies smaller than this run on the calling thread alone."""
+
+MIN_MACS = 1 << 20
+"""GEMMs of fewer multiply-adds run on the calling thread alone."""
 
 
 @functools.cache
@@ -146,29 +154,39 @@ def copy(source: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 class _SerialBlas:
-    """Within ``with SERIAL_BLAS:``, BLAS runs every call on the calling thread (a
-    process-wide setting of the library, so the callers that are inside are counted and the
-    last one out gives BLAS its thread count back)."""
+    """Within ``with SERIAL_BLAS:``, BLAS runs every call on the calling thread.
+
+    The setting is process-wide, and OpenBLAS ignores it from any thread but the main one once
+    the main thread has made it.  So the thread that finds it free takes it: it sets one
+    thread and gives BLAS its thread count back when it leaves its outermost block.  Other
+    threads entering meanwhile (the parts of :func:`each`, whose caller holds it) change
+    nothing: were they to give the count back, OpenBLAS might ignore them and stay serial."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.inside = 0
+        self.owner: int | None = None
+        self.depth = 0
         self.saved: list[int] = []
 
     def __enter__(self) -> None:
         with self.lock:
-            if self.inside == 0:
+            if self.owner is None:
+                self.owner = threading.get_ident()
                 self.saved = [library.get_num_threads() for library in _blas_controllers()]
                 for library in _blas_controllers():
                     library.set_num_threads(1)
-            self.inside += 1
+            if self.owner == threading.get_ident():
+                self.depth += 1
 
     def __exit__(self, *exc_info: object) -> None:
         with self.lock:
-            self.inside -= 1
-            if self.inside == 0:
+            if self.owner != threading.get_ident():
+                return
+            self.depth -= 1
+            if self.depth == 0:
                 for library, saved in zip(_blas_controllers(), self.saved):
                     library.set_num_threads(saved)
+                self.owner = None
 
 
 SERIAL_BLAS = _SerialBlas()
@@ -188,3 +206,33 @@ def each(function: Callable[[slice], object], length: int) -> list:
         return [function(slice(0, length))]
     with SERIAL_BLAS:  # every part is over before BLAS gets its threads back
         return _on_pool(function, parts(length))
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """out[..., i, j] = Σ_k a[..., i, k] b[..., k, j] (np.matmul) with a single-threaded BLAS,
+    cut over the threads along the leading batch axis when it has an index per thread, else
+    along the longer of the product's rows and columns.
+
+    Measured on 2 cores (benchmarks/NOTES.md, item 43): OpenBLAS's worker, woken by a threaded
+    GEMM, spins ~0.1 s on the core that the next copy over the threads runs on."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    rows, depth, columns = a.shape[-2], a.shape[-1], b.shape[-1]
+    if out is None:
+        out = np.empty((*batch, rows, columns), dtype=np.result_type(a, b))
+    if _inside():  # a part: BLAS is serial in each(), and run()'s GEMMs are small
+        return np.matmul(a, b, out=out)
+    with SERIAL_BLAS:
+        if (_POOL is None or not _blas_controllers()
+                or math.prod(batch) * rows * depth * columns < MIN_MACS):
+            np.matmul(a, b, out=out)
+        elif batch and batch[0] >= _THREADS:
+            a = np.broadcast_to(a, (*batch, rows, depth))
+            b = np.broadcast_to(b, (*batch, depth, columns))
+            _on_pool(lambda part: np.matmul(a[part], b[part], out=out[part]), parts(batch[0]))
+        elif rows >= columns:
+            _on_pool(lambda part: np.matmul(a[..., part, :], b, out=out[..., part, :]),
+                     parts(rows))
+        else:
+            _on_pool(lambda part: np.matmul(a, b[..., part], out=out[..., part]),
+                     parts(columns))
+    return out

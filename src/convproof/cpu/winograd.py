@@ -14,7 +14,7 @@ transformed tile it is one GEMM over channels (P tiles, per group):
     vec Y = (Aᵀ ⊗ Aᵀ) M.
 
 Layouts make every product a large GEMM: the tiles are gathered as X (n², C·P), so that
-V[ξ] (C, P) is contiguous; the n² channel GEMMs are one np.matmul over the leading axis.  A
+V[ξ] (C, P) is contiguous; the n² channel GEMMs are one matmul over the leading axis.  A
 Kronecker product is applied one factor at a time (:func:`_kron_apply`): (Bᵀ ⊗ Bᵀ) X is n
 GEMMs Bᵀ (n x n) · X[a] (n x C·P) and one Bᵀ · (n x n·C·P), 2n instead of n² multiply-adds
 per value (1.5-2.1x faster than the n² x n² GEMM, benchmarks/NOTES.md); likewise (Aᵀ ⊗ Aᵀ) M,
@@ -81,9 +81,9 @@ def _kron_apply(matrix: np.ndarray, values: np.ndarray, spare: np.ndarray, out: 
     ``values``: they are read before it is written)."""
     rows, size = matrix.shape
     stacked = values.reshape(size, size, -1)
-    half = np.matmul(matrix, stacked, out=_view(spare, (size, rows, stacked.shape[-1])))
-    result = np.matmul(matrix, half.reshape(size, -1),
-                       out=_view(out, (rows, rows * stacked.shape[-1])))
+    half = threads.matmul(matrix, stacked, out=_view(spare, (size, rows, stacked.shape[-1])))
+    result = threads.matmul(matrix, half.reshape(size, -1),
+                            out=_view(out, (rows, rows * stacked.shape[-1])))
     return result.reshape(rows * rows, *values.shape[1:])
 
 
@@ -96,9 +96,10 @@ def _output_transform(AT: np.ndarray, products: np.ndarray, spare: np.ndarray,
     half-way product goes to the flat buffer ``spare``, Y to ``out`` (which may hold M)."""
     m, n = AT.shape
     columns = products.size // (n * n)
-    half = np.matmul(AT, products.reshape(n, n * columns), out=_view(spare, (m, n * columns)))
-    return np.matmul(half.reshape(m, n, columns).transpose(0, 2, 1), AT.T,
-                     out=_view(out, (m, columns, m)))
+    half = threads.matmul(AT, products.reshape(n, n * columns),
+                          out=_view(spare, (m, n * columns)))
+    return threads.matmul(half.reshape(m, n, columns).transpose(0, 2, 1), AT.T,
+                          out=_view(out, (m, columns, m)))
 
 
 def _view(buffer: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -162,7 +163,7 @@ def _weight_transform(w: np.ndarray, groups: int, kron_g: np.ndarray) -> np.ndar
     transformed = workspace.scratch("weights", (out_channels, len(kron_g), per_group), w.dtype)
 
     def part(channels: slice) -> None:  # small GEMMs, each on one thread: cut over threads
-        np.matmul(kron_g, taps[channels].transpose(0, 2, 1), out=transformed[channels])
+        threads.matmul(kron_g, taps[channels].transpose(0, 2, 1), out=transformed[channels])
 
     threads.run(part, out_channels, transformed.size)
     shaped = transformed.reshape(groups, out_channels // groups, -1, per_group)
@@ -260,7 +261,7 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
         order = BY_CHANNEL_SAMPLES_LAST if samples_last else BY_CHANNEL
         data = _kron_apply(BT, _gather(block, tile, first, order), spare=second, out=first)
         data = data.reshape(n * n, groups, channels // groups, -1)
-        products = np.matmul(weights, data, out=_view(second, (
+        products = threads.matmul(weights, data, out=_view(second, (
             n * n, groups, out_channels // groups, data.shape[-1])))
         values = _output_transform(AT, products, spare=first, out=second)
         positions = (count, rows.stop - rows.start, tiles[1])  # (s, t1, t2), P's order
@@ -293,8 +294,8 @@ def _output_transform_adjoint(AT: np.ndarray, tiles: np.ndarray, spare: np.ndarr
     (which may hold G)."""
     m, n = AT.shape
     columns = tiles.shape[1]
-    half = np.matmul(AT.T, tiles.transpose(0, 2, 1), out=_view(spare, (m, n, columns)))
-    result = np.matmul(AT.T, half.reshape(m, n * columns), out=_view(out, (n, n * columns)))
+    half = threads.matmul(AT.T, tiles.transpose(0, 2, 1), out=_view(spare, (m, n, columns)))
+    result = threads.matmul(AT.T, half.reshape(m, n * columns), out=_view(out, (n, n * columns)))
     return result.reshape(n * n, columns)
 
 
@@ -316,8 +317,8 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
         output_tiles = _output_tiles(g, samples, rows, tile, tiles[1], out=outputs)
         grads = _output_transform_adjoint(AT, output_tiles, spare=spare, out=outputs)
         grads = grads.reshape(n * n, groups, out_channels // groups, -1)
-        grad_u += np.matmul(grads, data.reshape(n * n, -1, groups, channels // groups)
-                            .transpose(0, 2, 1, 3))
+        grad_u += threads.matmul(grads, data.reshape(n * n, -1, groups, channels // groups)
+                                 .transpose(0, 2, 1, 3))
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,7 +411,7 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
         _accumulate_grad_u(stacked, grads.reshape(-1, *grads.shape[2:]), ((0, 0), (0, 0)),
                            groups, tile, grad_u)
     # dw[(o, c'), t] = Σ_ξ grad_u[ξ, (o, c')] (G ⊗ G)[ξ, t]: the product lands in w's layout
-    dw = grad_u.reshape(n * n, -1).T @ weight_kronecker(tile, x.dtype)
+    dw = threads.matmul(grad_u.reshape(n * n, -1).T, weight_kronecker(tile, x.dtype))
     return dw.reshape(out_channels, channels // groups, KERNEL, KERNEL)
 
 

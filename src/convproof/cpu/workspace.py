@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import threads
+
 LIMIT_BYTES = 256 * 2**20
 """The most scratch memory one thread keeps between calls."""
 
@@ -57,15 +59,13 @@ def scratch(role: str, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
 
 def copy(role: str, source: np.ndarray) -> np.ndarray:
     """``source`` copied (over the threads) into the scratch array of ``role``."""
-    from . import threads
-
     return threads.copy(source, out=scratch(role, source.shape, source.dtype))
 
 
 def matmul(role: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.matmul(a, b) into the scratch array of ``role``."""
+    """threads.matmul(a, b) into the scratch array of ``role``."""
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-    return np.matmul(a, b, out=scratch(role, shape, np.result_type(a, b)))
+    return threads.matmul(a, b, out=scratch(role, shape, np.result_type(a, b)))
 
 
 def clear() -> None:
