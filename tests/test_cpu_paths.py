@@ -526,7 +526,7 @@ def test_a_failing_part_gives_blas_its_threads_back():
 
 def test_concurrent_callers_share_the_single_threaded_blas(rng):
     """Two threads of the caller's, each cutting its call by samples: right results, and
-    BLAS has its thread count back only after both are done."""
+    BLAS has its thread count back once both are done."""
     x = rng.standard_normal((4, 6, 12, 12))
     w = rng.standard_normal((5, 6, 3, 3))
     args = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
