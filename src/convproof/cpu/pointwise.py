@@ -85,9 +85,10 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     positions = math.prod(sampled.shape[3:])
     if positions * (sampled.shape[2] + grads.shape[2]) >= sampled.shape[2] * grads.shape[2]:
         def partial_sum(samples: slice) -> np.ndarray:
-            dw = np.matmul(grads[samples.start], sampled[samples.start].transpose(0, 2, 1))
+            dw = threads.matmul(grads[samples.start],
+                                sampled[samples.start].transpose(0, 2, 1))
             for b in range(samples.start + 1, samples.stop):
-                dw += np.matmul(grads[b], sampled[b].transpose(0, 2, 1))
+                dw += threads.matmul(grads[b], sampled[b].transpose(0, 2, 1))
             return dw
 
         everything = slice(0, x.shape[0])

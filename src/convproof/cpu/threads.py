@@ -10,9 +10,9 @@ A whole layer can also be cut by samples (:func:`each`): every thread then runs 
 chain of copies and GEMMs for its samples with a single-threaded BLAS, so no thread waits for
 the other between two library calls and each works in its own core's cache.
 
-Every GEMM goes through :func:`matmul`, whose BLAS calls are single-threaded too: BLAS's own
-worker threads would spin for ~0.1 s after each threaded GEMM, on the cores that the next copy
-needs.
+The paths' GEMMs go through :func:`matmul`, whose BLAS calls are single-threaded too, cut
+over the threads where the caller is not itself a part: BLAS's own worker threads would spin
+for ~0.1 s after each threaded GEMM, on the cores that the next copy needs.
 """
 
 from __future__ import annotations
