@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
-from convproof.cpu import (conv, depthwise, maxima, pointwise, threads, unfold, winograd,
-                           workspace)
+from convproof.cpu import (conv, depthwise, im2col, maxima, pointwise, threads, unfold,
+                           winograd, workspace)
 from convproof.spec import PADDING_MODES, ConvSpec
 from strategies import ConvCase
 
@@ -282,6 +282,39 @@ def test_im2col_from_polyphase_components(data):
         patch.setattr(unfold, "PHASE_GAIN", 0)
         for actual, wanted in zip(_passes(case, case.arrays()), expected):
             assert_close(actual, wanted, 1e-10)
+
+
+@pytest.mark.parametrize("kernel, stride, reread_bytes, cached", [
+    ((3, 3), (1, 1), 6 * 4 * 9 * 8, True),  # the matrix fits: cache-sized blocks
+    ((3, 3), (1, 1), 6 * 4 * 9 * 8 - 1, False),  # one byte too large: the unfold's blocks
+    ((7, 7), (2, 2), 10**9, True),  # windows from polyphase components: not the forward
+])
+def test_im2col_blocks_by_the_matrix_each_block_reads_again(kernel, stride, reread_bytes,
+                                                           cached, rng, monkeypatch):
+    """The forward takes cache-sized blocks where its weights fit CACHED_WEIGHT_BYTES (and its
+    windows are not polyphase pieces), the weight gradient where its sum dW does; both equal
+    the reference in those blocks."""
+    limits, blocks = [], unfold.blocks
+
+    def recorded(*args):
+        limits.append(args[3])
+        return blocks(*args)
+
+    monkeypatch.setattr(unfold, "blocks", recorded)
+    monkeypatch.setattr(im2col, "CACHED_WEIGHT_BYTES", reread_bytes)
+    monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", 3000)
+    monkeypatch.setattr(unfold, "PHASE_GAIN", 0)
+    x = rng.standard_normal((3, 4, 15, 13))
+    w = rng.standard_normal((6, 4, *kernel))  # 6 x 4·K weights, their gradient alike
+    pads = ((1, 2), (2, 1))
+    y = im2col.correlate(x, w, stride, pads, (1, 1), 1)
+    g = rng.standard_normal(y.shape)
+    dw = im2col.correlate_weight_grad(x, g, stride, pads, (1, 1), 1, kernel)
+    polyphase = stride != (1, 1)
+    assert limits == [3000 if cached and not polyphase else None, 3000 if cached else None]
+    assert_close(y, reference.conv(x, w, stride=stride, padding=pads), 1e-12)
+    assert_close(dw, reference.conv_weight_grad(x, w.shape, g, stride=stride, padding=pads),
+                 1e-12)
 
 
 def _depthwise_passes(x, w, g, args):

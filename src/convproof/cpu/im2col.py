@@ -16,8 +16,8 @@ Layouts: forward and input gradient take one GEMM per sample and group, one stac
 ``matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
 lands in the output, the input gradient reads g as it is); the weight gradient contracts over
 (b, i) in one GEMM per group.  The batch is processed in blocks that keep every buffer within
-``unfold.UNFOLD_BUFFER_BYTES`` (the forward's within ``unfold.CACHED_BLOCK_BYTES`` where its
-weights are small).
+``unfold.UNFOLD_BUFFER_BYTES``, or within ``unfold.CACHED_BLOCK_BYTES`` where the matrix that
+every block's GEMM reads again is small (the forward's weights, the weight gradient's sum).
 """
 
 from __future__ import annotations
@@ -33,19 +33,22 @@ from .padding import pad
 
 
 CACHED_WEIGHT_BYTES = 512 * 2**10
-"""The forward takes ``unfold.CACHED_BLOCK_BYTES`` blocks where its weight matrix, read again
-by every block's GEMM, is at most this large.  Two threads, N = 8, median ms, 64 MiB -> 2 MiB
-blocks a thread: 3x3/2 16->64 at 112x112 6.6 -> 5.5, 32->64 12.9 -> 11.8, 56->64 21.4 ->
-19.3, 64->128 at 56x56 (295 KB of weights) 8.7 -> 8.2, 5x5 32->64 at 32x32 8.4 -> 7.3; 3x3/2
-128->128 (590 KB) 15.9 -> 17.1."""
+"""Blocks of ``unfold.CACHED_BLOCK_BYTES`` where the matrix that every block's GEMM reads again
+(the forward's weights, the weight gradient's running sum dW, added to by every block) is at
+most this large.  Two threads, N = 8, median ms, 64 MiB -> 2 MiB blocks a thread: forward 3x3/2
+16->64 at 112x112 6.6 -> 5.5, 32->64 12.9 -> 11.8, 56->64 21.4 -> 19.3, 64->128 at 56x56 (295
+KB of weights) 8.7 -> 8.2, 5x5 32->64 at 32x32 8.4 -> 7.3; 3x3/2 128->128 (590 KB) 15.9 ->
+17.1.  Weight gradient: the 7x7/2 stem (37 KB) 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB)
+39.0 -> 32.9; 3x3/2 512->512 at 14x14 (9.4 MB, N = 32) 55.3 -> 66.9 (benchmarks/NOTES.md)."""
 
 
-def _block_limit(windows: unfold.Windows, weights: np.ndarray) -> int | None:
-    """``unfold.CACHED_BLOCK_BYTES`` for a forward whose weights fit CACHED_WEIGHT_BYTES, else
-    None (the default of :func:`.unfold.blocks`).  Not where the windows are read from
-    polyphase components: the stem, whose four copies per block then cost more than the
-    cache saves (20.4-21.4 -> 21.0-23.2 ms at the median, two threads)."""
-    if weights.nbytes <= CACHED_WEIGHT_BYTES and not windows.phased:
+def _block_limit(reread: np.ndarray, phased: bool = False) -> int | None:
+    """``unfold.CACHED_BLOCK_BYTES`` where ``reread``, the matrix every block's GEMM reads
+    again, fits CACHED_WEIGHT_BYTES, else None (the default of :func:`.unfold.blocks`).  Not
+    for a forward whose windows are read from polyphase components (``phased``): the stem,
+    whose four copies per block then cost more than the cache saves (20.4-21.4 -> 21.0-23.2
+    ms at the median, two threads)."""
+    if reread.nbytes <= CACHED_WEIGHT_BYTES and not phased:
         return unfold.CACHED_BLOCK_BYTES
     return None
 
@@ -71,7 +74,8 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     weights = _weight_matrix(w, groups)
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
-    for samples, rows in unfold.blocks(batch, out_size, step, _block_limit(windows, weights)):
+    for samples, rows in unfold.blocks(batch, out_size, step,
+                                       _block_limit(weights, windows.phased)):
         cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         target = y[samples, :, rows]
         if target.flags.c_contiguous:  # whole samples: the product lands in place
@@ -93,7 +97,7 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     grad_t = np.zeros((groups, x.shape[1] // groups * math.prod(kernel_size),
                        out_channels // groups), dtype=x.dtype)
     step = _position_bytes(x.shape[1], out_channels, kernel_size, x.dtype)
-    for samples, rows in unfold.blocks(x.shape[0], out_size, step):
+    for samples, rows in unfold.blocks(x.shape[0], out_size, step, _block_limit(grad_t)):
         g_block = unfold.channels_first(g[samples, :, rows], groups)
         grad_t += threads.matmul(unfold.unfold(windows, samples, rows, groups),
                                  g_block.transpose(0, 2, 1))

@@ -28,8 +28,9 @@ the threads when a call is cut by samples (:func:`threads.each`)."""
 CACHED_BLOCK_BYTES = 2 * 2**20
 """Blocks of at most this many bytes per thread keep a block's buffers in a core's caches
 from one library call to the next (the unfold or tile gather, the GEMMs, the copy out).  A
-path uses them where the GEMM's other operand, which every block reads again, is small
-(:func:`.winograd._tile_blocks`, :func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
+path uses them where the matrix that every block's GEMM reads again (the weights, U, or a
+weight gradient's running sum) is small (:func:`.winograd._tile_blocks`,
+:func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
