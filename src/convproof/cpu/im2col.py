@@ -38,19 +38,15 @@ CACHED_WEIGHT_BYTES = 512 * 2**10
 most this large.  Two threads, N = 8, median ms, 64 MiB -> 2 MiB blocks a thread: forward 3x3/2
 16->64 at 112x112 6.6 -> 5.5, 32->64 12.9 -> 11.8, 56->64 21.4 -> 19.3, 64->128 at 56x56 (295
 KB of weights) 8.7 -> 8.2, 5x5 32->64 at 32x32 8.4 -> 7.3; 3x3/2 128->128 (590 KB) 15.9 ->
-17.1.  Weight gradient: the 7x7/2 stem (37 KB) 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB)
-39.0 -> 32.9; 3x3/2 512->512 at 14x14 (9.4 MB, N = 32) 55.3 -> 66.9 (benchmarks/NOTES.md)."""
+17.1; the 7x7/2 stem (37 KB, its windows read from polyphase components) 16.1-16.3 ->
+15.0-15.4.  Weight gradient: the stem 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB) 39.0 ->
+32.9; 3x3/2 512->512 at 14x14 (9.4 MB, N = 32) 55.3 -> 66.9 (benchmarks/NOTES.md)."""
 
 
-def _block_limit(reread: np.ndarray, phased: bool = False) -> int | None:
+def _block_limit(reread: np.ndarray) -> int | None:
     """``unfold.CACHED_BLOCK_BYTES`` where ``reread``, the matrix every block's GEMM reads
-    again, fits CACHED_WEIGHT_BYTES, else None (the default of :func:`.unfold.blocks`).  Not
-    for a forward whose windows are read from polyphase components (``phased``): the stem,
-    whose four copies per block then cost more than the cache saves (20.4-21.4 -> 21.0-23.2
-    ms at the median, two threads)."""
-    if reread.nbytes <= CACHED_WEIGHT_BYTES and not phased:
-        return unfold.CACHED_BLOCK_BYTES
-    return None
+    again, fits CACHED_WEIGHT_BYTES, else None (the default of :func:`.unfold.blocks`)."""
+    return unfold.CACHED_BLOCK_BYTES if reread.nbytes <= CACHED_WEIGHT_BYTES else None
 
 
 def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
@@ -74,8 +70,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     weights = _weight_matrix(w, groups)
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
-    for samples, rows in unfold.blocks(batch, out_size, step,
-                                       _block_limit(weights, windows.phased)):
+    for samples, rows in unfold.blocks(batch, out_size, step, _block_limit(weights)):
         cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         target = y[samples, :, rows]
         if target.flags.c_contiguous:  # whole samples: the product lands in place

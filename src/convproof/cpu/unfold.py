@@ -67,7 +67,7 @@ class Windows:
     elements apart, so copying the windows reads memory in steps; where the windows hold at
     least PHASE_GAIN times the elements of x_pad (the 7x7/2 stem: 12x), x_pad is first
     split into its polyphase components x^(r)[j] = x_pad[s*j + r] (one strided copy), from
-    which every tap with d*m = s*q + r reads x^(r)[i + q], contiguous in i (``phased``).
+    which every tap with d*m = s*q + r reads x^(r)[i + q], contiguous in i.
     ``pieces``: (tap slices, view of shape (N, C, *o, *taps)) covering every tap once.
     """
 
@@ -77,8 +77,7 @@ class Windows:
         self.out_size = window_count(x_pad.shape[2:], kernel_size, stride, dilation)
         self.channels, self.dtype = x_pad.shape[1], x_pad.dtype
         gain = math.prod(kernel_size) * math.prod(self.out_size) / math.prod(x_pad.shape[2:])
-        self.phased = not all(s == 1 for s in stride) and gain >= PHASE_GAIN
-        if not self.phased:
+        if all(s == 1 for s in stride) or gain < PHASE_GAIN:
             everything = (slice(None),) * len(kernel_size)
             self.pieces = [(everything, window_view(x_pad, kernel_size, stride, dilation))]
             return
