@@ -284,16 +284,17 @@ def test_im2col_from_polyphase_components(data):
             assert_close(actual, wanted, 1e-10)
 
 
-@pytest.mark.parametrize("kernel, stride, reread_bytes, cached", [
-    ((3, 3), (1, 1), 6 * 4 * 9 * 8, True),  # the matrix fits: cache-sized blocks
-    ((3, 3), (1, 1), 6 * 4 * 9 * 8 - 1, False),  # one byte too large: the unfold's blocks
-    ((7, 7), (2, 2), 6 * 4 * 49 * 8, True),  # windows from polyphase components alike
+@pytest.mark.parametrize("kernel, stride, cached, expected", [
+    ((3, 3), (1, 1), 2000, 8 * 1728),  # eight times the matrix: 6 x 4·9 float64
+    ((7, 7), (2, 2), 2000, 8 * 9408),  # 6 x 4·49, its windows from polyphase components
+    ((3, 3), (1, 1), 10**6, 10**6),  # at least the cache-sized blocks
+    ((7, 7), (2, 2), 10**6, 10**6),
 ])
-def test_im2col_blocks_by_the_matrix_each_block_reads_again(kernel, stride, reread_bytes,
-                                                           cached, rng, monkeypatch):
-    """The forward takes cache-sized blocks where its weights fit CACHED_WEIGHT_BYTES, the
-    weight gradient where its sum dW does (the same size); both equal the reference in those
-    blocks."""
+def test_im2col_blocks_by_the_matrix_each_block_reads_again(kernel, stride, cached, expected,
+                                                           rng, monkeypatch):
+    """The forward's blocks hold REREAD_BLOCK = 8 times its weights, the weight gradient's as
+    many times its sum dW (the same size), at least CACHED_BLOCK_BYTES; both equal the
+    reference in such blocks."""
     limits, blocks = [], unfold.blocks
 
     def recorded(*args):
@@ -301,16 +302,16 @@ def test_im2col_blocks_by_the_matrix_each_block_reads_again(kernel, stride, rere
         return blocks(*args)
 
     monkeypatch.setattr(unfold, "blocks", recorded)
-    monkeypatch.setattr(im2col, "CACHED_WEIGHT_BYTES", reread_bytes)
-    monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", 3000)
+    monkeypatch.setattr(im2col, "REREAD_BLOCK", 8)
+    monkeypatch.setattr(unfold, "CACHED_BLOCK_BYTES", cached)
     monkeypatch.setattr(unfold, "PHASE_GAIN", 0)
     x = rng.standard_normal((3, 4, 15, 13))
-    w = rng.standard_normal((6, 4, *kernel))  # 6 x 4·K weights, their gradient alike
+    w = rng.standard_normal((6, 4, *kernel))
     pads = ((1, 2), (2, 1))
     y = im2col.correlate(x, w, stride, pads, (1, 1), 1)
     g = rng.standard_normal(y.shape)
     dw = im2col.correlate_weight_grad(x, g, stride, pads, (1, 1), 1, kernel)
-    assert limits == [3000 if cached else None] * 2
+    assert limits == [expected, expected]
     assert_close(y, reference.conv(x, w, stride=stride, padding=pads), 1e-12)
     assert_close(dw, reference.conv_weight_grad(x, w.shape, g, stride=stride, padding=pads),
                  1e-12)

@@ -525,19 +525,19 @@ def test_small_unfold_buffers_give_the_same_results(limit, dims, rng, monkeypatc
 
 @settings(max_examples=200)
 @given(st.integers(1, 9), st.lists(st.integers(1, 12), min_size=1, max_size=3),
-       st.integers(1, 4000), st.integers(100, 5000), st.booleans())
-def test_blocks_cover_everything_once_within_the_limit(batch, out_size, position_bytes, limit,
-                                                       explicit):
-    """Within UNFOLD_BUFFER_BYTES, or within the limit given."""
-    old, unfold.UNFOLD_BUFFER_BYTES = unfold.UNFOLD_BUFFER_BYTES, 10**9 if explicit else limit
+       st.integers(1, 4000), st.integers(100, 5000), st.none() | st.integers(100, 5000))
+def test_blocks_cover_everything_once_within_the_limit(batch, out_size, position_bytes, share,
+                                                       limit):
+    """Within UNFOLD_BUFFER_BYTES, and within the limit given."""
+    bound = share if limit is None else min(share, limit)
+    old, unfold.UNFOLD_BUFFER_BYTES = unfold.UNFOLD_BUFFER_BYTES, share
     try:
         covered = np.zeros((batch, out_size[0]), dtype=int)
-        for samples, rows in unfold.blocks(batch, out_size, position_bytes,
-                                           limit if explicit else None):
+        for samples, rows in unfold.blocks(batch, out_size, position_bytes, limit):
             covered[samples, rows] += 1
             positions = (samples.stop - samples.start) * (rows.stop - rows.start)
             row_bytes = position_bytes * math.prod(out_size[1:])
-            assert positions * row_bytes <= limit or positions == 1
+            assert positions * row_bytes <= bound or positions == 1
     finally:
         unfold.UNFOLD_BUFFER_BYTES = old
     assert (covered == 1).all()

@@ -16,8 +16,8 @@ Layouts: forward and input gradient take one GEMM per sample and group, one stac
 ``matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
 lands in the output, the input gradient reads g as it is); the weight gradient contracts over
 (b, i) in one GEMM per group.  The batch is processed in blocks that keep every buffer within
-``unfold.UNFOLD_BUFFER_BYTES``, or within ``unfold.CACHED_BLOCK_BYTES`` where the matrix that
-every block's GEMM reads again is small (the forward's weights, the weight gradient's sum).
+``unfold.UNFOLD_BUFFER_BYTES``, and within a few times the matrix that every block's GEMM reads
+again (the forward's weights, the weight gradient's sum) where that is small.
 """
 
 from __future__ import annotations
@@ -32,21 +32,24 @@ from . import threads, unfold, workspace
 from .padding import pad
 
 
-CACHED_WEIGHT_BYTES = 512 * 2**10
-"""Blocks of ``unfold.CACHED_BLOCK_BYTES`` where the matrix that every block's GEMM reads again
-(the forward's weights, the weight gradient's running sum dW, added to by every block) is at
-most this large.  Two threads, N = 8, median ms, 64 MiB -> 2 MiB blocks a thread: forward 3x3/2
-16->64 at 112x112 6.6 -> 5.5, 32->64 12.9 -> 11.8, 56->64 21.4 -> 19.3, 64->128 at 56x56 (295
-KB of weights) 8.7 -> 8.2, 5x5 32->64 at 32x32 8.4 -> 7.3; 3x3/2 128->128 (590 KB) 15.9 ->
-17.1; the 7x7/2 stem (37 KB, its windows read from polyphase components) 16.1-16.3 ->
-15.0-15.4.  Weight gradient: the stem 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB) 39.0 ->
-32.9; 3x3/2 512->512 at 14x14 (9.4 MB, N = 32) 55.3 -> 66.9 (benchmarks/NOTES.md)."""
+REREAD_BLOCK = 8
+"""A block holds this many times the bytes of the matrix that every block's GEMM reads again
+(the forward's weights; the weight gradient's running sum dW, added to by every block), and
+at least ``unfold.CACHED_BLOCK_BYTES``: small blocks keep the unfold in the caches until its
+GEMM, large ones pay for reading that matrix again.  Two threads, median ms, the unfold's 32
+MiB blocks a thread -> these: forward 3x3/2 16->64 at 112x112 (37 KB of weights) 6.6 -> 5.5,
+32->64 12.9 -> 11.8, 56->64 21.4 -> 19.3, 5x5 32->64 at 32x32 8.4 -> 7.3, 3x3/2 128->128 at
+56x56 (590 KB) 13.1 -> 12.5 (in 2 MiB blocks 15.9 -> 17.1), the 7x7/2 stem 16.1-16.3 ->
+15.0-15.4; weight gradient: the stem (37 KB) 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB) 39.0
+-> 32.9, 3x3/2 128->128 14.7 -> 13.5; 3x3/2 512->512 at 14x14 (9.4 MB, N = 32) keeps 32 MiB
+blocks, in 2 MiB ones 55.3 -> 66.9 (benchmarks/NOTES.md, items 29 and 45)."""
 
 
-def _block_limit(reread: np.ndarray) -> int | None:
-    """``unfold.CACHED_BLOCK_BYTES`` where ``reread``, the matrix every block's GEMM reads
-    again, fits CACHED_WEIGHT_BYTES, else None (the default of :func:`.unfold.blocks`)."""
-    return unfold.CACHED_BLOCK_BYTES if reread.nbytes <= CACHED_WEIGHT_BYTES else None
+def _block_limit(reread: np.ndarray) -> int:
+    """Bytes of a block: REREAD_BLOCK times those of ``reread``, the matrix that every block's
+    GEMM reads again, at least ``unfold.CACHED_BLOCK_BYTES`` (and at most the unfold's
+    default, :func:`.unfold.blocks`)."""
+    return max(unfold.CACHED_BLOCK_BYTES, REREAD_BLOCK * reread.nbytes)
 
 
 def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:

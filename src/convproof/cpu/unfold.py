@@ -30,7 +30,7 @@ CACHED_BLOCK_BYTES = 2 * 2**20
 from one library call to the next (the unfold or tile gather, the GEMMs, the copy out).  A
 path uses them where the matrix that every block's GEMM reads again (the weights, U, or a
 weight gradient's running sum) is small (:func:`.winograd._tile_blocks`,
-:func:`.im2col._block_limit`), else UNFOLD_BUFFER_BYTES."""
+:func:`.im2col._block_limit`)."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
@@ -120,14 +120,14 @@ def polyphase(residue: int, low: int, step: int) -> tuple[slice, int]:
 
 def blocks(batch: int, out_size: Sequence[int], bytes_per_position: int,
            limit: int | None = None) -> Iterator[tuple[slice, slice]]:
-    """(samples, rows of the first output axis) blocks of at most ``limit`` bytes each (by
-    default UNFOLD_BUFFER_BYTES, of which each thread of :func:`threads.each` gets an equal
-    share).
+    """(samples, rows of the first output axis) blocks of at most ``limit`` bytes each, and
+    at most (by default exactly) UNFOLD_BUFFER_BYTES, of which each thread of
+    :func:`threads.each` gets an equal share.
 
     A block never holds less than one row of one sample, however large that row is.
     """
-    if limit is None:
-        limit = UNFOLD_BUFFER_BYTES // threads.sharing()
+    share = UNFOLD_BUFFER_BYTES // threads.sharing()
+    limit = share if limit is None else min(limit, share)
     row_bytes = max(1, bytes_per_position * math.prod(out_size[1:]))
     rows_per_block = max(1, limit // row_bytes)
     rows = out_size[0]
