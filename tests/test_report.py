@@ -271,6 +271,19 @@ def test_the_user_guide_is_in_step_with_the_code():
         assert (docs / target).exists(), target
 
 
+def test_the_memory_bounds_in_the_user_guide_are_the_code_s():
+    from convproof.cpu import depthwise, unfold, workspace
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "index.md").read_text("utf-8")
+    text = " ".join(guide.split())
+    mib = 2**20
+    for phrase in (f"unfold.UNFOLD_BUFFER_BYTES` = {unfold.UNFOLD_BUFFER_BYTES // mib} MiB a call",
+                   f"blocks of {unfold.CACHED_BLOCK_BYTES // mib} MiB a thread or more",
+                   f"depthwise calls work in {depthwise.BLOCK_BYTES // mib} MiB blocks",
+                   f"workspace.LIMIT_BYTES` = {workspace.LIMIT_BYTES // mib} MiB per thread"):
+        assert phrase in text
+
+
 def test_without_matplotlib_every_figure_is_reported_failed(tmp_path, monkeypatch):
     from convproof.report.figures import draw_all
     from convproof.report.html import render_report
