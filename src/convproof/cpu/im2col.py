@@ -36,8 +36,8 @@ REREAD_BLOCK = 8
 """A block holds this many times the bytes of the matrix that every block's GEMM reads again
 (the forward's weights; the weight gradient's running sum dW, added to by every block), and
 at least ``unfold.CACHED_BLOCK_BYTES``: small blocks keep the unfold in the caches until its
-GEMM, large ones pay for reading that matrix again.  Two threads, median ms, the unfold's 32
-MiB blocks a thread -> these: forward 3x3/2 16->64 at 112x112 (37 KB of weights) 6.6 -> 5.5,
+GEMM, large ones pay for reading that matrix again.  Two threads, median ms, the unfold's
+default blocks -> these: forward 3x3/2 16->64 at 112x112 (37 KB of weights) 6.6 -> 5.5,
 32->64 12.9 -> 11.8, 56->64 21.4 -> 19.3, 5x5 32->64 at 32x32 8.4 -> 7.3, 3x3/2 128->128 at
 56x56 (590 KB) 13.1 -> 12.5 (in 2 MiB blocks 15.9 -> 17.1), the 7x7/2 stem 16.1-16.3 ->
 15.0-15.4; weight gradient: the stem (37 KB) 18.7 -> 16.7, 5x5 64->64 at 56x56 (410 KB) 39.0

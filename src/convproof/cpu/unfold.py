@@ -26,11 +26,11 @@ the threads when a call is cut by samples (:func:`threads.each`)."""
 
 
 CACHED_BLOCK_BYTES = 2 * 2**20
-"""Blocks of at most this many bytes per thread keep a block's buffers in a core's caches
-from one library call to the next (the unfold or tile gather, the GEMMs, the copy out).  A
-path uses them where the matrix that every block's GEMM reads again (the weights, U, or a
-weight gradient's running sum) is small (:func:`.winograd._tile_blocks`,
-:func:`.im2col._block_limit`)."""
+"""Blocks of this many bytes per thread keep a block's buffers in a core's caches from one
+library call to the next (the unfold or tile gather, the GEMMs, the copy out).  Winograd
+takes them where U, which every block's GEMMs read again, is small
+(:func:`.winograd._tile_blocks`); im2col's blocks are at least this large, and larger with
+the matrix that its blocks read again (:func:`.im2col._block_limit`)."""
 
 
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
