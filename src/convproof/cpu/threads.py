@@ -219,7 +219,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     rows, depth, columns = a.shape[-2], a.shape[-1], b.shape[-1]
     if out is None:
         out = np.empty((*batch, rows, columns), dtype=np.result_type(a, b))
-    if _inside():  # a part: BLAS is serial in each(), and run()'s GEMMs are small
+    if _inside():  # a part of each(), whose BLAS is serial already
         return np.matmul(a, b, out=out)
     with SERIAL_BLAS:
         if (_POOL is None or not _blas_controllers()

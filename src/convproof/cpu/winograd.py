@@ -157,15 +157,11 @@ def _weight_transform(w: np.ndarray, groups: int, kron_g: np.ndarray) -> np.ndar
     one (n² x 9) · (9 x Ci) GEMM per output channel, stored (G, Co, n², Ci).  Each U[ξ, g]
     is then a (Co, Ci) matrix with rows n²·Ci apart, which BLAS reads as it is, and the
     GEMMs write n² rows at a time instead of n² rows a whole U apart (512->512: 8.9 -> 5.9
-    ms, one thread; the channels cut over the threads 5.0 -> 2.8 ms on two; benchmarks/NOTES.md)."""
+    ms, one thread; the channels cut over the threads by :func:`.threads.matmul` 5.0 -> 2.8
+    ms on two; benchmarks/NOTES.md)."""
     out_channels, per_group = w.shape[:2]
     taps = np.ascontiguousarray(w).reshape(out_channels, per_group, KERNEL * KERNEL)
-    transformed = workspace.scratch("weights", (out_channels, len(kron_g), per_group), w.dtype)
-
-    def part(channels: slice) -> None:  # small GEMMs, each on one thread: cut over threads
-        threads.matmul(kron_g, taps[channels].transpose(0, 2, 1), out=transformed[channels])
-
-    threads.run(part, out_channels, transformed.size)
+    transformed = workspace.matmul("weights", kron_g, taps.transpose(0, 2, 1))
     shaped = transformed.reshape(groups, out_channels // groups, -1, per_group)
     return shaped.transpose(2, 0, 1, 3)
 
