@@ -45,7 +45,7 @@ def both_sides(rule: str, expr, point: Values, **params):
 
 def test_linearity_moves_sums_coefficients_and_inputs_out(rng):
     m = random_signal("m", bernoulli(q))
-    a, b = (int(rng.integers(-5, 6)) for _ in range(2))
+    a, b = (int(rng.choice([-1, 1]) * rng.integers(1, 6)) for _ in range(2))  # a random part
     expr = E(zsum(in_range(j, n) * (a * m[j] * x[j] + b * m[j] ** 2), j) + 3 * x[0])
     size, q_ = int(rng.integers(1, 4)), fraction(rng)
     point = Values({n: size, q: q_}, {"x": {(t,): int(rng.integers(-9, 10)) for t in range(size)}},
