@@ -517,6 +517,27 @@ def test_pointwise_weight_gradient_summed_by_threads(stride, groups, rng, monkey
                                                 groups=groups), 1e-12)
 
 
+@pytest.mark.parametrize("stride, groups, cut", [(1, 1, True), (2, 2, True), (1, 3, False)])
+def test_pointwise_small_images_gathered_in_blocks(stride, groups, cut, rng, monkeypatch):
+    """Images under SMALL_IMAGE positions: the forward and the input gradient gather blocks
+    of 2 samples (GATHERED_COLUMNS) side by side, within parts of 2, 2 and 3 samples cut over
+    3 threads (or on the calling thread alone): the reference's results (float64 within
+    1e-12)."""
+    monkeypatch.setattr(threads, "MIN_MACS", 0 if cut else 1 << 40)
+    out_size = {1: (5, 4), 2: (3, 2)}[stride]
+    monkeypatch.setattr(pointwise, "GATHERED_COLUMNS", 2 * math.prod(out_size))
+    x, w = rng.standard_normal((7, 6, 5, 4)), rng.standard_normal((12, 6 // groups, 1, 1))
+    g = rng.standard_normal((7, 12, *out_size))
+    options = ((stride,) * 2, ((0, 0), (0, 0)), (1, 1), groups)
+    with cut_by_samples() as pieces:
+        y = pointwise.correlate(x, w, *options)
+        z = pointwise.correlate_input_grad(g, w, *options, (5, 4))
+    assert sorted(piece.start for piece in pieces) == ([0, 0, 2, 2, 4, 4] if cut else [])
+    assert_close(y, reference.conv(x, w, stride=stride, groups=groups), 1e-12)
+    assert_close(z, reference.conv_input_grad(x.shape, w, g, stride=stride, groups=groups),
+                 1e-12)
+
+
 class OpenBlasThreadCount:
     """A stand-in for threadpoolctl's handle on OpenBLAS, with its rule: once the main thread
     has set the thread count, the other threads' settings are ignored."""

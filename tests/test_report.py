@@ -271,8 +271,8 @@ def test_the_user_guide_is_in_step_with_the_code():
         assert (docs / target).exists(), target
 
 
-def test_the_memory_bounds_in_the_user_guide_are_the_code_s():
-    from convproof.cpu import depthwise, unfold, workspace
+def test_the_bounds_and_thresholds_in_the_user_guide_are_the_code_s():
+    from convproof.cpu import depthwise, pointwise, unfold, workspace
 
     guide = (Path(__file__).resolve().parents[1] / "docs" / "index.md").read_text("utf-8")
     text = " ".join(guide.split())
@@ -280,7 +280,9 @@ def test_the_memory_bounds_in_the_user_guide_are_the_code_s():
     for phrase in (f"unfold.UNFOLD_BUFFER_BYTES` = {unfold.UNFOLD_BUFFER_BYTES // mib} MiB a call",
                    f"blocks of {unfold.CACHED_BLOCK_BYTES // mib} MiB a thread or more",
                    f"depthwise calls work in {depthwise.BLOCK_BYTES // mib} MiB blocks",
-                   f"workspace.LIMIT_BYTES` = {workspace.LIMIT_BYTES // mib} MiB per thread"):
+                   f"workspace.LIMIT_BYTES` = {workspace.LIMIT_BYTES // mib} MiB per thread",
+                   f"pointwise.SMALL_IMAGE` = {pointwise.SMALL_IMAGE} positions",
+                   f"one GEMM per block of about {pointwise.GATHERED_COLUMNS} columns"):
         assert phrase in text
 
 

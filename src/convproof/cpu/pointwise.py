@@ -8,21 +8,32 @@ per sample b and group g (Ci = C_in/G, Co = C_out/G):
     weight grad    dW_g = Σ_b g[b, g] (Co x P) · x_s[b, g]ᵀ (P x Ci)
 
 The (N, C, P) layout of the arrays is already the GEMM layout: no unfold, no transposed copy
-(only the stride's subsampling or the padding is copied; the weight gradient of a small image
-contracts over (b, i) in one GEMM of transposed copies instead of summing N small GEMMs).
+(only the stride's subsampling or the padding is copied).  Small images are the exception:
+GEMMs of fewer than SMALL_IMAGE columns run slower, so their samples are gathered side by side
+(blocks of GATHERED_COLUMNS columns) for the forward and the input gradient, and the weight
+gradient contracts over (b, i) in one GEMM of transposed copies instead of summing N small
+GEMMs.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..spec import Pads
-from . import threads
+from . import threads, workspace
 from .padding import pad
+
+SMALL_IMAGE = 64
+"""Samples of fewer positions are gathered for the forward's and input gradient's GEMMs.
+Measured on 2 cores (benchmarks/NOTES.md, item 47): 8-10% faster at 49 positions, 25% at 16,
+no gain at 64 or 100, 2-5% slower at 196."""
+
+GATHERED_COLUMNS = 1024
+"""The columns of one GEMM over gathered samples (the samples of a block)."""
 
 
 def applies(kernel_size: Sequence[int], dilation: Sequence[int]) -> bool:
@@ -46,11 +57,46 @@ def _weights(w: np.ndarray, groups: int) -> np.ndarray:
     return np.ascontiguousarray(w).reshape(groups, w.shape[0] // groups, w.shape[1])
 
 
+def _over_samples(function: Callable[[slice], object], batch: int, macs: int) -> list:
+    """[function(samples)]: the whole batch on this thread when there are fewer than
+    threads.MIN_MACS multiply-adds, else cut over the threads (:func:`threads.each`)."""
+    if macs < threads.MIN_MACS:
+        return [function(slice(0, batch))]
+    return threads.each(function, batch)
+
+
+def _product(weights: np.ndarray, operand: np.ndarray) -> np.ndarray:
+    """out[b, g] = weights[g] · operand[b, g], (G, R, K) and (N, G, K, P) -> (N, G, R, P).
+
+    One GEMM per sample; for a small image (P < SMALL_IMAGE), one per block of samples
+    gathered side by side, out[block, g] = (weights[g] · [operand[b, g] for b in block]).
+    """
+    batch, groups, depth, positions = operand.shape
+    if positions >= SMALL_IMAGE or batch == 1:
+        return threads.matmul(weights, operand)
+    rows = weights.shape[1]
+    out = np.empty((batch, groups, rows, positions), dtype=np.result_type(weights, operand))
+    step = max(1, GATHERED_COLUMNS // positions)
+
+    def blocks(samples: slice) -> None:
+        for start in range(samples.start, samples.stop, step):
+            block = slice(start, min(start + step, samples.stop))
+            count = block.stop - block.start
+            gathered = workspace.copy("gathered samples", operand[block].transpose(1, 2, 0, 3))
+            product = workspace.matmul("gathered product", weights,
+                                       gathered.reshape(groups, depth, count * positions))
+            np.copyto(out[block], product.reshape(groups, rows, count, positions)
+                      .transpose(2, 0, 1, 3))
+
+    _over_samples(blocks, batch, batch * groups * rows * depth * positions)
+    return out
+
+
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               dilation: Sequence[int], groups: int) -> np.ndarray:
     """y[b, g Co + o', i] = Σ_{c'} w[g Co + o', c'] x_pad[b, g Ci + c', s·i]."""
     sampled = _sampled(x, stride, pads)
-    y = threads.matmul(_weights(w, groups), _grouped(sampled, groups))
+    y = _product(_weights(w, groups), _grouped(sampled, groups))
     return y.reshape(x.shape[0], w.shape[0], *sampled.shape[2:])
 
 
@@ -58,8 +104,8 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
                          dilation: Sequence[int], groups: int,
                          input_size: Sequence[int]) -> np.ndarray:
     """Aᵀ g: z_pad[b, g Ci + c', s·i] = Σ_{o'} w[g Co + o', c'] g[b, g Co + o', i], cropped."""
-    z = threads.matmul(_weights(w, groups).transpose(0, 2, 1),
-                       _grouped(np.ascontiguousarray(g), groups))
+    z = _product(_weights(w, groups).transpose(0, 2, 1),
+                 _grouped(np.ascontiguousarray(g), groups))
     z = z.reshape(g.shape[0], w.shape[1] * groups, *g.shape[2:])
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
     if all(s == 1 for s in stride) and padded == z.shape[2:]:
@@ -91,10 +137,8 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
                 dw += threads.matmul(grads[b], sampled[b].transpose(0, 2, 1))
             return dw
 
-        everything = slice(0, x.shape[0])
         macs = x.shape[0] * positions * sampled.shape[2] * g.shape[1]
-        dw = (partial_sum(everything) if macs < threads.MIN_MACS
-              else functools.reduce(np.add, threads.each(partial_sum, x.shape[0])))
+        dw = functools.reduce(np.add, _over_samples(partial_sum, x.shape[0], macs))
     else:
         total = x.shape[0] * positions
         rows = threads.copy(sampled.transpose(1, 2, 0, 3)).reshape(groups, -1, total)
