@@ -519,13 +519,14 @@ def test_pointwise_weight_gradient_summed_by_threads(stride, groups, rng, monkey
 
 @pytest.mark.parametrize("stride, groups, cut", [(1, 1, True), (2, 2, True), (1, 3, False)])
 def test_pointwise_small_images_gathered_in_blocks(stride, groups, cut, rng, monkeypatch):
-    """Images under SMALL_IMAGE positions: the forward and the input gradient gather blocks
-    of 2 samples (GATHERED_COLUMNS) side by side, within parts of 2, 2 and 3 samples cut over
-    3 threads (or on the calling thread alone): the reference's results (float64 within
-    1e-12)."""
+    """Images under SMALL_IMAGE positions (the weights' size rule off): the forward and the
+    input gradient gather blocks of 2 samples (GATHERED_COLUMNS) side by side, within parts
+    of 2, 2 and 3 samples cut over 3 threads (or on the calling thread alone): the
+    reference's results (float64 within 1e-12)."""
     monkeypatch.setattr(threads, "MIN_MACS", 0 if cut else 1 << 40)
     out_size = {1: (5, 4), 2: (3, 2)}[stride]
     monkeypatch.setattr(pointwise, "GATHERED_COLUMNS", 2 * math.prod(out_size))
+    monkeypatch.setattr(pointwise, "GATHER_WEIGHT_BYTES", 0)
     x, w = rng.standard_normal((7, 6, 5, 4)), rng.standard_normal((12, 6 // groups, 1, 1))
     g = rng.standard_normal((7, 12, *out_size))
     options = ((stride,) * 2, ((0, 0), (0, 0)), (1, 1), groups)
@@ -536,6 +537,29 @@ def test_pointwise_small_images_gathered_in_blocks(stride, groups, cut, rng, mon
     assert_close(y, reference.conv(x, w, stride=stride, groups=groups), 1e-12)
     assert_close(z, reference.conv_input_grad(x.shape, w, g, stride=stride, groups=groups),
                  1e-12)
+
+
+@pytest.mark.parametrize("batch, channels, size, dtype, gathered", [
+    (32, (512, 2048), 7, np.float32, True),     # 4 MiB of weights
+    (32, (256, 1024), 7, np.float32, True),     # 1 MiB
+    (32, (256, 256), 7, np.float32, False),     # 256 KiB: read from the cache
+    (32, (512, 512), 7, np.float64, True),      # 2 MiB in float64
+    (32, (512, 2048), 8, np.float32, False),    # 64 positions
+    (1, (512, 2048), 7, np.float32, False),     # one sample
+])
+def test_which_pointwise_products_gather_samples(batch, channels, size, dtype, gathered,
+                                                 monkeypatch):
+    """The forward gathers samples for small images under large weights only (arrays of
+    ones: the choice, not the values, is under test)."""
+    copies = []
+    monkeypatch.setattr(pointwise.workspace, "copy",
+                        lambda role, source: copies.append(role) or source.copy())
+    in_channels, out_channels = channels
+    x = np.ones((batch, in_channels, size, size), dtype=dtype)
+    w = np.ones((out_channels, in_channels, 1, 1), dtype=dtype)
+    y = pointwise.correlate(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    assert ("gathered samples" in copies) == gathered
+    assert y.shape == (batch, out_channels, size, size) and (y == in_channels).all()
 
 
 class OpenBlasThreadCount:
