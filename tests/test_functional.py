@@ -500,9 +500,14 @@ def test_mixed_precision_is_computed_in_float64(rng):
 
 @pytest.mark.parametrize("limit", [1, 700, 5000])
 @pytest.mark.parametrize("dims", [1, 2, 3])
-def test_small_unfold_buffers_give_the_same_results(limit, dims, rng, monkeypatch):
+@pytest.mark.parametrize("side_by_side", [False, True])
+def test_small_unfold_buffers_give_the_same_results(limit, dims, side_by_side, rng,
+                                                    monkeypatch):
     """Blocks over the batch and over output rows (forced by a tiny limit, the unfold's and
-    the cache-sized ones alike) change nothing."""
+    the cache-sized ones alike) change nothing, with one GEMM per sample or the samples side
+    by side (unfold.side_by_side)."""
+    monkeypatch.setattr(unfold, "SMALL_IMAGE", 10**9 if side_by_side else 0)
+    monkeypatch.setattr(unfold, "GATHER_WEIGHT_BYTES", 0)
     size = {1: (23,), 2: (9, 8), 3: (6, 5, 5)}[dims]
     x = rng.standard_normal((3, 4, *size))
     w = rng.standard_normal((6, 2, *(3,) * dims))

@@ -281,8 +281,8 @@ def test_the_bounds_and_thresholds_in_the_user_guide_are_the_code_s():
                    f"blocks of {unfold.CACHED_BLOCK_BYTES // mib} MiB a thread or more",
                    f"depthwise calls work in {depthwise.BLOCK_BYTES // mib} MiB blocks",
                    f"workspace.LIMIT_BYTES` = {workspace.LIMIT_BYTES // mib} MiB per thread",
-                   f"pointwise.SMALL_IMAGE` = {pointwise.SMALL_IMAGE} positions",
-                   f"`GATHER_WEIGHT_BYTES` = {pointwise.GATHER_WEIGHT_BYTES // mib} MiB a group",
+                   f"unfold.SMALL_IMAGE` = {unfold.SMALL_IMAGE} positions",
+                   f"`GATHER_WEIGHT_BYTES` = {unfold.GATHER_WEIGHT_BYTES // mib} MiB a group",
                    f"one GEMM per block of about {pointwise.GATHERED_COLUMNS} columns"):
         assert phrase in text
 

@@ -15,9 +15,12 @@ im2col-factorization theorem and its transposes read, per group g:
 Layouts: forward and input gradient take one GEMM per sample and group, one stacked
 ``matmul`` call, on operands in the (N, C, P) layout of the arrays (the forward's product
 lands in the output, the input gradient reads g as it is); the weight gradient contracts over
-(b, i) in one GEMM per group.  The batch is processed in blocks that keep every buffer within
-``unfold.UNFOLD_BUFFER_BYTES``, and within a few times the matrix that every block's GEMM reads
-again (the forward's weights, the weight gradient's sum) where that is small.
+(b, i) in one GEMM per group, and so do the forward and input gradient of small images under
+large weights (:func:`.unfold.side_by_side`), the forward's product then copied out by
+sample.  The batch is
+processed in blocks that keep every buffer within ``unfold.UNFOLD_BUFFER_BYTES``, and within
+a few times the matrix that every block's GEMM reads again (the forward's weights, the weight
+gradient's sum) where that is small.
 """
 
 from __future__ import annotations
@@ -73,9 +76,18 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     weights = _weight_matrix(w, groups)
     y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
+    side_by_side = unfold.side_by_side(batch, math.prod(out_size), weights)
     for samples, rows in unfold.blocks(batch, out_size, step, _block_limit(weights)):
-        cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         target = y[samples, :, rows]
+        if side_by_side:
+            product = workspace.matmul("product", weights, unfold.unfold(windows, samples, rows,
+                                                                         groups))
+            count = samples.stop - samples.start
+            by_sample = product.reshape(groups, -1, count, *target.shape[2:])
+            threads.copy(np.moveaxis(by_sample, 2, 0), out=target.reshape(
+                count, groups, -1, *target.shape[2:]))
+            continue
+        cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
         if target.flags.c_contiguous:  # whole samples: the product lands in place
             threads.matmul(weights, cols, out=target.reshape(cols.shape[0], groups, -1,
                                                              cols.shape[-1]))
@@ -118,11 +130,18 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     z_pad = np.zeros((g.shape[0], in_channels, *padded), dtype=g.dtype)
     weights_t = _weight_matrix(w, groups).transpose(0, 2, 1)
     step = _position_bytes(in_channels, w.shape[0], kernel_size, g.dtype)
+    side_by_side = unfold.side_by_side(g.shape[0], math.prod(out_size), weights_t)
     for samples, rows in unfold.blocks(g.shape[0], out_size, step):
         batch, positions = samples.stop - samples.start, unfold.block_positions(rows, out_size)
-        g_block = np.ascontiguousarray(g[samples, :, rows]).reshape(batch, groups, -1,
-                                                                     math.prod(positions))
-        cols = workspace.matmul("cols", weights_t, g_block)
+        if side_by_side:  # C_g[(c', m), (b, i)], then b moved first
+            cols = workspace.matmul("cols", weights_t,
+                                    unfold.channels_first(g[samples, :, rows], groups))
+            cols = np.moveaxis(cols.reshape(groups, -1, *kernel_size, batch, *positions),
+                               2 + len(kernel_size), 0)
+        else:
+            g_block = np.ascontiguousarray(g[samples, :, rows]).reshape(batch, groups, -1,
+                                                                         math.prod(positions))
+            cols = workspace.matmul("cols", weights_t, g_block)
         cols = cols.reshape(batch, in_channels, *kernel_size, *positions)
         first = (rows.start, *(0,) * (len(out_size) - 1))
         # col2im, one kernel tap at a time: within a tap the positions s*i + d*m are distinct.

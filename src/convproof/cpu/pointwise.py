@@ -9,10 +9,10 @@ per sample b and group g (Ci = C_in/G, Co = C_out/G):
 
 The (N, C, P) layout of the arrays is already the GEMM layout: no unfold, no transposed copy
 (only the stride's subsampling or the padding is copied).  Small images are the exception:
-per-sample GEMMs of fewer than SMALL_IMAGE columns read large weights from beyond the core's
-cache once per sample, so there the forward and the input gradient gather their samples side
-by side (blocks of GATHERED_COLUMNS columns), and the weight gradient contracts over (b, i)
-in one GEMM of transposed copies instead of summing N small GEMMs.
+per-sample GEMMs of few columns read large weights from beyond the core's cache once per
+sample, so there (:func:`.unfold.side_by_side`) the forward and the input gradient gather
+their samples side by side (blocks of GATHERED_COLUMNS columns), and the weight gradient
+contracts over (b, i) in one GEMM of transposed copies instead of summing N small GEMMs.
 """
 
 from __future__ import annotations
@@ -24,19 +24,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..spec import Pads
-from . import threads, workspace
+from . import threads, unfold, workspace
 from .padding import pad
-
-SMALL_IMAGE = 64
-"""Samples of fewer positions are gathered for the forward's and input gradient's GEMMs
-(where the weights are large, GATHER_WEIGHT_BYTES).  Measured on 2 cores, float32
-(benchmarks/NOTES.md, item 47), 1x1 512->1024: 25% faster at 16 positions, no gain at 64 or
-100, 2-5% slower at 144-196."""
-
-GATHER_WEIGHT_BYTES = 2**20
-"""Samples are gathered where one group's weight matrix holds at least this many bytes (a
-core's L2 here).  Measured at 7x7, N = 32, float32: 128->128 (64 KiB) 26% slower, 256->256
-(256 KiB) 4% faster, 512->512 and 256->1024 (1 MiB) 3-7%, 512->2048 (4 MiB) 9%."""
 
 GATHERED_COLUMNS = 1024
 """The columns of one GEMM over gathered samples (the samples of a block)."""
@@ -74,13 +63,12 @@ def _over_samples(function: Callable[[slice], object], batch: int, macs: int) ->
 def _product(weights: np.ndarray, operand: np.ndarray) -> np.ndarray:
     """out[b, g] = weights[g] · operand[b, g], (G, R, K) and (N, G, K, P) -> (N, G, R, P).
 
-    One GEMM per sample; for a small image (P < SMALL_IMAGE) under large weights (at least
-    GATHER_WEIGHT_BYTES a group), one per block of samples gathered side by side,
+    One GEMM per sample; for small images under large weights (:func:`.unfold.side_by_side`),
+    one per block of samples gathered side by side,
     out[block, g] = (weights[g] · [operand[b, g] for b in block]).
     """
     batch, groups, depth, positions = operand.shape
-    if (positions >= SMALL_IMAGE or batch == 1
-            or weights[0].size * weights.itemsize < GATHER_WEIGHT_BYTES):
+    if not unfold.side_by_side(batch, positions, weights):
         return threads.matmul(weights, operand)
     rows = weights.shape[1]
     out = np.empty((batch, groups, rows, positions), dtype=np.result_type(weights, operand))

@@ -33,6 +33,30 @@ takes them where U, which every block's GEMMs read again, is small
 the matrix that its blocks read again (:func:`.im2col._block_limit`)."""
 
 
+SMALL_IMAGE = 64
+"""Images of fewer output positions put their samples' columns side by side in one GEMM
+where the weights are large (:func:`side_by_side`).  Measured on 2 cores, float32, N = 32
+(benchmarks/NOTES.md, item 47): 1x1 512->1024 25% faster at 16 positions, no gain at 64 or
+100, 2-5% slower at 144-196; 3x3/2 512->512 at 14x14 (49 positions) 14% faster, 256->256
+at 28x28 (196) 0-3% slower."""
+
+GATHER_WEIGHT_BYTES = 2**20
+"""Small images are put side by side only where one group's weight matrix holds at least
+this many bytes (a core's L2 here): smaller weights stay in the cache from one sample's GEMM
+to the next.  Measured at
+7x7, N = 32, float32, 1x1: 128->128 (64 KiB) 26% slower side by side, 256->256 (256 KiB) 4%
+faster, 512->512 and 256->1024 (1 MiB) 3-7%, 512->2048 (4 MiB) 9%."""
+
+
+def side_by_side(batch: int, positions: int, weights: np.ndarray) -> bool:
+    """Whether the forward (or input gradient) GEMMs of a batch of images of ``positions``
+    output positions each take the samples' columns side by side rather than one GEMM per
+    sample: a GEMM that narrow reads its whole weight matrix (``weights[g]``) again for
+    little work.  Small images (SMALL_IMAGE) under large weights (GATHER_WEIGHT_BYTES)."""
+    return (batch > 1 and positions < SMALL_IMAGE
+            and weights[0].size * weights.itemsize >= GATHER_WEIGHT_BYTES)
+
+
 def window_view(x_pad: np.ndarray, kernel_size: Sequence[int], stride: Sequence[int],
                 dilation: Sequence[int]) -> np.ndarray:
     """V[b, c, i..., m...] = x_pad[b, c, s*i + d*m]: shape (N, C, *o, *k), a view, no copy.
