@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import resource
 import time
 
@@ -62,13 +63,35 @@ def test_json_output_and_file(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(target.read_text())
     (report,) = printed
-    assert report["command"] == "convproof bench " + " ".join(argv)
+    assert report["command"] == "convproof bench " + " ".join(argv)  # nothing to quote
     assert [(r["layer"], r["op"]) for r in report["rows"]] == [("mm 64", "forward"),
                                                                ("mm 64", "backward-data")]
     for row in report["rows"]:
         assert math.isclose(row["ratio"], row["peer_ms"] / row["ours_ms"])
         assert row["ours_peak"] == pytest.approx(row["ours_gflops"] / 100.0)
         assert row["attempts"] >= 1 and row["load"] >= 0
+
+
+def test_the_printed_command_reruns_in_a_shell(tmp_path, capsys):
+    """Layer names hold spaces (and '>'): the command above the table quotes them."""
+    argv = ["--repeats", "1", "--only", "mm 64", "--output", str(tmp_path / "t.md")]
+    assert bench.main(argv, factories=[_tiny_suite]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("- command:")]
+    assert "'mm 64'" in line
+    assert shlex.split(line.removeprefix("- command: `").removesuffix("`")) == [
+        "convproof", "bench", *argv]
+
+
+def test_only_matching_no_layer_is_refused_before_anything_runs(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--only", "7x7 -> 9"], factories=[_tiny_suite])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "only='7x7 -> 9' matches no layer of the tiny suite: mm 64, sum 1e4" in err
+    assert not [line for line in err.splitlines() if "ratio" in line]  # nothing measured
+    with pytest.raises(ValueError, match="matches no layer"):
+        bench.run_suite(_tiny_suite(False), 1, "conv9", "convproof bench", print)
 
 
 def test_summary_geometric_means():

@@ -43,6 +43,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -607,15 +608,25 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def selected(suite: Suite, only: str | None) -> list[Case]:
+    """The cases of ``suite`` whose layer contains ``only`` (all when None); a ValueError
+    naming the layers when none does."""
+    cases = [c for c in suite.cases if only is None or only in c.layer]
+    if not cases:
+        layers = ", ".join(dict.fromkeys(c.layer for c in suite.cases))
+        raise ValueError(f"only={only!r} matches no layer of the {suite.name} suite: {layers}")
+    return cases
+
+
 def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
               progress: Callable[[str], None]) -> dict[str, Any]:
-    """Measure every case of ``suite`` (those whose layer contains ``only``)."""
+    """Measure every case of ``suite`` (those whose layer contains ``only``: at least one)."""
+    cases = selected(suite, only)
     steady_allocator()
     wait_for_quiet()
     peak = suite.peak_gflops()
     rng = np.random.default_rng(20261123)
     rows = []
-    cases = [c for c in suite.cases if only is None or only in c.layer]
     for count, case in enumerate(cases, start=1):
         row = measure(case, repeats, peak, rng)
         progress(f"[{count:2d}/{len(cases)}] {case.layer:24s} {case.op:16s} ours "
@@ -653,7 +664,7 @@ def main(argv: list[str] | None = None,
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    command = " ".join(["convproof bench", *argv])
+    command = shlex.join(["convproof", "bench", *argv])  # quoted: a shell reruns it as is
     if factories is None:
         factories = [cpu_suite]
         if args.gpu:
@@ -663,8 +674,13 @@ def main(argv: list[str] | None = None,
                 return 2
             factories = list(_GPU_SUITES)
     repeats = args.repeats or (3 if args.quick else 7)
-    reports = [run_suite(factory(args.quick), repeats, args.only, command, _progress)
-               for factory in factories]
+    suites = [factory(args.quick) for factory in factories]
+    for suite in suites:  # every --only checked before anything runs
+        try:
+            selected(suite, args.only)
+        except ValueError as exc:
+            _parser().error(str(exc))
+    reports = [run_suite(suite, repeats, args.only, command, _progress) for suite in suites]
     text = (json.dumps(reports, indent=2) if args.json
             else "\n".join(markdown(report) for report in reports))
     print(text, end="" if text.endswith("\n") else "\n")
@@ -681,4 +697,4 @@ def _progress(line: str) -> None:
 __all__ = ["CPU_LAYERS", "Case", "ConvLayer", "PoolLayer", "QUICK_LAYERS", "Row", "Suite",
            "blas_threads", "conv_layer", "cpu_suite", "geometric_mean", "gpu_unavailable", "main",
            "markdown", "measure", "measure_memory", "peak_memory_mib", "register_gpu_suite",
-           "run_suite", "sgemm_peak", "summarize", "time_pair"]
+           "run_suite", "selected", "sgemm_peak", "summarize", "time_pair"]
