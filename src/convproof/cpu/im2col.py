@@ -74,26 +74,25 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     windows = unfold.Windows(pad(x, pads, "zeros"), w.shape[2:], stride, dilation)
     batch, out_size = x.shape[0], windows.out_size
     weights = _weight_matrix(w, groups)
-    y = np.empty((batch, w.shape[0], *out_size), dtype=x.dtype) if out is None else out
+    in_place = out is not None and out.flags.c_contiguous
+    y = out if in_place else np.empty((batch, w.shape[0], *out_size), dtype=x.dtype)
     step = _position_bytes(x.shape[1], w.shape[0], w.shape[2:], x.dtype)
     side_by_side = unfold.side_by_side(batch, math.prod(out_size), weights)
     for samples, rows in unfold.blocks(batch, out_size, step, _block_limit(weights)):
-        target = y[samples, :, rows]
+        count = samples.stop - samples.start
+        # a block holds whole lines of y (C-contiguous), so its positions merge into one
+        # axis of a view: the product lands in place, rows prod(out_size) apart
+        target = y[samples, :, rows].reshape(count, groups, weights.shape[1], -1)
         if side_by_side:
-            product = workspace.matmul("product", weights, unfold.unfold(windows, samples, rows,
-                                                                         groups))
-            count = samples.stop - samples.start
-            by_sample = product.reshape(groups, -1, count, *target.shape[2:])
-            threads.copy(np.moveaxis(by_sample, 2, 0), out=target.reshape(
-                count, groups, -1, *target.shape[2:]))
-            continue
-        cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
-        if target.flags.c_contiguous:  # whole samples: the product lands in place
-            threads.matmul(weights, cols, out=target.reshape(cols.shape[0], groups, -1,
-                                                             cols.shape[-1]))
-            continue
-        product = workspace.matmul("product", weights, cols)
-        threads.copy(product.reshape(target.shape), out=target)
+            cols = unfold.unfold(windows, samples, rows, groups)
+            product = workspace.matmul("product", weights, cols)
+            by_sample = product.reshape(groups, -1, count, target.shape[-1])
+            threads.copy(np.moveaxis(by_sample, 2, 0), out=target)
+        else:
+            cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
+            threads.matmul(weights, cols, out=target)
+    if out is not None and not in_place:
+        return threads.copy(y, out=out)
     return y
 
 
