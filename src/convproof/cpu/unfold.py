@@ -171,8 +171,12 @@ def block_positions(rows: slice, out_size: Sequence[int]) -> tuple[int, ...]:
 
 
 def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
-    """(N, G*C, *p) -> (G, C, N*P) contiguous, P = prod(p): one GEMM operand per group."""
+    """(N, G*C, *p) -> (G, C, N*P), P = prod(p): one GEMM operand per group, a copy, or for
+    one sample a view of ``a`` (its positions, whole lines of a C-contiguous array, merge
+    into one axis)."""
     batch, channels = a.shape[:2]
+    if batch == 1:
+        return a[0].reshape(groups, channels // groups, -1)
     grouped = a.reshape(batch, groups, channels // groups, -1)
     matrix = workspace.copy("channels first", grouped.transpose(1, 2, 0, 3))
     return matrix.reshape(groups, channels // groups, -1)
