@@ -171,12 +171,12 @@ def block_positions(rows: slice, out_size: Sequence[int]) -> tuple[int, ...]:
 
 
 def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
-    """(N, G*C, *p) -> (G, C, N*P), P = prod(p): one GEMM operand per group, a copy, or for
-    one sample a view of ``a`` (its positions, whole lines of a C-contiguous array, merge
-    into one axis)."""
+    """(N, G*C, *p) -> (G, C, N*P), P = prod(p): one GEMM operand per group, a contiguous
+    copy, or ``a`` itself for one C-contiguous sample (then with the copy's strides: BLAS
+    gives the same bits for both, whatever the layout of the array ``a`` was cut from)."""
     batch, channels = a.shape[:2]
-    if batch == 1:
-        return a[0].reshape(groups, channels // groups, -1)
+    if batch == 1 and a[0].flags.c_contiguous:
+        return a[0].reshape(-1).reshape(groups, channels // groups, -1)
     grouped = a.reshape(batch, groups, channels // groups, -1)
     matrix = workspace.copy("channels first", grouped.transpose(1, 2, 0, 3))
     return matrix.reshape(groups, channels // groups, -1)
