@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 import resource
+import shlex
 import time
 
 import numpy as np
@@ -73,7 +73,8 @@ def test_json_output_and_file(tmp_path, capsys):
 
 
 def test_the_printed_command_reruns_in_a_shell(tmp_path, capsys):
-    """Layer names hold spaces (and '>'): the command above the table quotes them."""
+    """Layer names hold spaces (and, in the suite, '>'): the command above the table quotes
+    them."""
     argv = ["--repeats", "1", "--only", "mm 64", "--output", str(tmp_path / "t.md")]
     assert bench.main(argv, factories=[_tiny_suite]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines()

@@ -520,8 +520,8 @@ def test_pointwise_weight_gradient_summed_by_threads(stride, groups, rng, monkey
 @pytest.mark.parametrize("stride, groups, cut", [(1, 1, True), (2, 2, True), (1, 3, False)])
 def test_pointwise_small_images_gathered_in_blocks(stride, groups, cut, rng, monkeypatch):
     """Images under unfold.SMALL_IMAGE positions (the weights' size rule off): the forward
-    and the input gradient gather blocks of 2 samples (GATHERED_COLUMNS) side by side, within parts
-    of 2, 2 and 3 samples cut over 3 threads (or on the calling thread alone): the
+    and the input gradient gather blocks of 2 samples (GATHERED_COLUMNS) side by side, within
+    parts of 2, 2 and 3 samples cut over 3 threads (or on the calling thread alone): the
     reference's results (float64 within 1e-12)."""
     monkeypatch.setattr(threads, "MIN_MACS", 0 if cut else 1 << 40)
     out_size = {1: (5, 4), 2: (3, 2)}[stride]

@@ -17,10 +17,9 @@ Layouts: forward and input gradient take one GEMM per sample and group, one stac
 lands in the output, the input gradient reads g as it is); the weight gradient contracts over
 (b, i) in one GEMM per group, and so do the forward and input gradient of small images under
 large weights (:func:`.unfold.side_by_side`), the forward's product then copied out by
-sample.  The batch is
-processed in blocks that keep every buffer within ``unfold.UNFOLD_BUFFER_BYTES``, and within
-a few times the matrix that every block's GEMM reads again (the forward's weights, the weight
-gradient's sum) where that is small.
+sample.  The batch is processed in blocks that keep every buffer within
+``unfold.UNFOLD_BUFFER_BYTES``, and within a few times the matrix that every block's GEMM
+reads again (the forward's weights, the weight gradient's sum) where that is small.
 """
 
 from __future__ import annotations

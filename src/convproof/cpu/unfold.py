@@ -43,9 +43,9 @@ at 28x28 (196) 0-3% slower."""
 GATHER_WEIGHT_BYTES = 2**20
 """Small images are put side by side only where one group's weight matrix holds at least
 this many bytes (a core's L2 here): smaller weights stay in the cache from one sample's GEMM
-to the next.  Measured at
-7x7, N = 32, float32, 1x1: 128->128 (64 KiB) 26% slower side by side, 256->256 (256 KiB) 4%
-faster, 512->512 and 256->1024 (1 MiB) 3-7%, 512->2048 (4 MiB) 9%."""
+to the next.  Measured at 7x7, N = 32, float32, 1x1: 128->128 (64 KiB) 26% slower side by
+side, 256->256 (256 KiB) 4% faster, 512->512 and 256->1024 (1 MiB) 3-7%, 512->2048 (4 MiB)
+9%."""
 
 
 def side_by_side(batch: int, positions: int, weights: np.ndarray) -> bool:
