@@ -85,8 +85,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
         if side_by_side:
             cols = unfold.unfold(windows, samples, rows, groups)
             product = workspace.matmul("product", weights, cols)
-            by_sample = product.reshape(groups, -1, count, target.shape[-1])
-            threads.copy(np.moveaxis(by_sample, 2, 0), out=target)
+            threads.copy(unfold.samples_first(product, count), out=target)
         else:
             cols = unfold.unfold(windows, samples, rows, groups, per_sample=True)
             threads.matmul(weights, cols, out=target)

@@ -77,12 +77,10 @@ def _product(weights: np.ndarray, operand: np.ndarray) -> np.ndarray:
     def blocks(samples: slice) -> None:
         for start in range(samples.start, samples.stop, step):
             block = slice(start, min(start + step, samples.stop))
-            count = block.stop - block.start
-            gathered = workspace.copy("gathered samples", operand[block].transpose(1, 2, 0, 3))
-            product = workspace.matmul("gathered product", weights,
-                                       gathered.reshape(groups, depth, count * positions))
-            np.copyto(out[block], product.reshape(groups, rows, count, positions)
-                      .transpose(2, 0, 1, 3))
+            gathered = unfold.channels_first(operand[block].reshape(-1, groups * depth,
+                                                                    positions), groups)
+            product = workspace.matmul("gathered product", weights, gathered)
+            np.copyto(out[block], unfold.samples_first(product, block.stop - block.start))
 
     _over_samples(blocks, batch, batch * groups * rows * depth * positions)
     return out

@@ -182,6 +182,11 @@ def channels_first(a: np.ndarray, groups: int) -> np.ndarray:
     return matrix.reshape(groups, channels // groups, -1)
 
 
+def samples_first(matrix: np.ndarray, batch: int) -> np.ndarray:
+    """(G, R, N*P) -> (N, G, R, P), a view: the layout of :func:`channels_first` undone."""
+    return np.moveaxis(matrix.reshape(*matrix.shape[:2], batch, -1), 2, 0)
+
+
 def unfold(windows: Windows, samples: slice, rows: slice, groups: int,
            per_sample: bool = False) -> np.ndarray:
     """The im2col buffer of one block: (G, Ci*K, n*P) with rows (c', m) and columns (b, i),
