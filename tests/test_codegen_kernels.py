@@ -8,6 +8,7 @@ source, and a wrong expression gives a kernel that the emulation catches.
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -290,3 +291,62 @@ def test_tile_table_covers_every_channel_count():
         assert tile.threads % 32 == 0 and tile.bk * tile.bm % tile.threads == 0
     assert [K.tile_for(c).bn for c in (1, 4, 5, 16, 17, 32, 33, 4096)] == [4, 4, 16, 16, 32, 32,
                                                                            64, 64]
+
+
+def wavefronts(entries: list[tuple[int, int]], pitch: int, itemsize: int) -> int:
+    """Cycles of one warp-wide store of ``entries`` (row, column) into a shared array with
+    rows ``pitch`` entries apart: the warp is served in phases of 128 bytes' worth of lanes
+    (32 floats, 16 doubles), each phase as many wavefronts as the most distinct 4-byte words
+    that it asks of one of the 32 banks."""
+    lanes, total = 128 // itemsize, 0
+    for start in range(0, len(entries), lanes):
+        words = {(row * pitch + col) * itemsize // 4 + part
+                 for row, col in entries[start:start + lanes] for part in range(itemsize // 4)}
+        total += max(sum(word % 32 == bank for word in words) for bank in range(32))
+    return total
+
+
+def declared_pitches(source: str) -> dict[str, int]:
+    """{"tile_a": pitch, "tile_b": pitch} from the kernel's __shared__ declarations."""
+    found = re.findall(r"__shared__ \w+ (tile_[ab])\[\d+\]\[(\d+)\];", source)
+    return {name: int(pitch) for name, pitch in found}
+
+
+def warp_stores(tile: K.Tile, width: int, reduction_first: bool) -> list[list[tuple[int, int]]]:
+    """The (row, column) entries of every warp-wide store that fills a stage's shared tile of
+    ``width`` columns: entry f = tid + l * threads at [f % BK][f / BK] (reduction index
+    first) or at [f / width][f % width] (a row at a time)."""
+    stores = []
+    for warp in range(0, tile.threads, 32):
+        for step in range(-(-tile.bk * width // tile.threads)):
+            entries = range(warp + step * tile.threads, warp + step * tile.threads + 32)
+            stores.append([(f % tile.bk, f // tile.bk) if reduction_first else divmod(f, width)
+                           for f in entries if f < tile.bk * width])
+    return stores
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+def test_shared_tiles_are_stored_without_bank_conflicts(dtype):
+    """Every store that fills a stage's shared tiles takes one wavefront per 128 bytes: the
+    forward's weight tile and both weight-gradient tiles are filled reduction index first,
+    the forward's im2col tile a row at a time (the pitches read from the declarations)."""
+    geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), dtype=dtype)
+    forwards = [K.conv_forward(geometry, bound) for bound, _ in K.TILES]
+    for kernel in [*forwards, K.conv_backward_weight_gemm(geometry)]:
+        tile, pitches = kernel.tile, declared_pitches(kernel.source)
+        for name, width in [("tile_a", tile.bm), ("tile_b", tile.bn)]:
+            reduction_first = name == "tile_b" or kernel not in forwards
+            for entries in warp_stores(tile, width, reduction_first):
+                ideal = -(-len(entries) * dtype.itemsize // 128)
+                assert wavefronts(entries, pitches[name], dtype.itemsize) == ideal, (
+                    kernel.name, name)
+
+
+def test_bank_model_counts_conflicts():
+    """The model above on stores it must find slow: 16 floats of a column in rows 64 apart
+    all hit one bank; rows 66 apart spread over 32."""
+    column = [(k, c) for c in range(2) for k in range(16)]
+    assert wavefronts(column, 64, 4) == 16
+    assert wavefronts(column, 66, 4) == 1
+    assert wavefronts([(k, 0) for k in range(16)], 64, 8) == 16
+    assert wavefronts([(k, 0) for k in range(16)], 65, 8) == 1

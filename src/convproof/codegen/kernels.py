@@ -186,10 +186,31 @@ g[b, group Co + o, i] x_pad[b, group Ci + c, s i + d m - p] (grad-weight); :func
 adds the runs in order.  Each thread loads the entries of one term r, so neighbouring threads
 read neighbouring pixels of g and x."""
 
+WAVEFRONT_BYTES = 128
+"""Bytes that shared memory serves a warp per cycle: 32 banks of 4 bytes.  A warp's access
+takes as many cycles (wavefronts) as the most distinct words that it asks of one bank."""
+
+
+def stash_pad(bk: int, width: int, dtype: Any) -> int:
+    """Entries added to a shared row of ``width`` that a warp fills reduction index first
+    (entry f of a stage at [f % BK][f / BK]: the weight tile of the forward, both tiles of
+    the weight gradient), so that every wavefront of those stores falls into distinct banks.
+
+    A wavefront carries P = WAVEFRONT_BYTES / itemsize entries (32 floats, 16 doubles), and
+    with rows s = width + pad entries apart, entry (k, c) lies at k s + c.  For BK < P one
+    wavefront holds k < BK of P/BK neighbouring columns c, for BK >= P k < P of one column:
+    both are distinct modulo P exactly when s = max(1, P/BK) (mod P).  So 64-wide float32
+    rows of 16 reduction indices get s = 66; unpadded (s = 64) every one of the 16 indices
+    of a column hits the same bank, 16 wavefronts a store instead of 1.
+    """
+    per_wavefront = WAVEFRONT_BYTES // np.dtype(dtype).itemsize
+    return (max(1, per_wavefront // bk) - width) % per_wavefront
+
+
 SIMT = {
     "declarations": """\
-    __shared__ $T tile_a[$bk][$bm$pad];
-    __shared__ $T tile_b[$bk][$bn$pad];
+    __shared__ $T tile_a[$bk][$a_pitch];
+    __shared__ $T tile_b[$bk][$b_pitch];
     $T acc[$tm][$tn];
     for (int r = 0; r < $tm; ++r)
         for (int u = 0; u < $tn; ++u)
@@ -455,7 +476,8 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         tensor_cores,
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
-        b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act, pad="")
+        b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act,
+        a_pitch=tile.bm, b_pitch=tile.bn + stash_pad(tile.bk, tile.bn, g.dtype))
 
 
 def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
@@ -602,10 +624,6 @@ WEIGHT_TILE = Tile(64, 64, 16, 4, 4)
 """The weight gradient's GEMM tile: 64 filters x 64 columns (c, m), 16 reduction indices
 (b, i) a stage; float32 and float64 (tensor cores: :data:`TENSOR_CORE_TILE`)."""
 
-WEIGHT_PAD = 2
-"""Columns added to each shared row of the weight gradient's SIMT tiles: a warp stores 16
-reduction indices x 2 columns, which then fall into 32 different banks."""
-
 
 def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | None = None
                               ) -> Kernel:
@@ -634,7 +652,9 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
         g_offset=horner("b * c_out + group * co + o", axes_of("i", "o", dims)),
         im2col_entry=_im2col_entry(slots, g, "term_ok", read=dv.weight_read),
         a_step=tile.threads // tile.bk, a_loads=tile.bm * tile.bk // tile.threads,
-        b_loads=tile.bn * tile.bk // tile.threads, pad=f" + {WEIGHT_PAD}")
+        b_loads=tile.bn * tile.bk // tile.threads,
+        a_pitch=tile.bm + stash_pad(tile.bk, tile.bm, g.dtype),
+        b_pitch=tile.bn + stash_pad(tile.bk, tile.bn, g.dtype))
 
 
 def sum_splits(dtype: Any, *, bias: bool = False, activation: str = "identity") -> Kernel:
