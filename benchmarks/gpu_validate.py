@@ -6,7 +6,9 @@
    with NaN before each run, every launch synchronized and its CUDA error checked);
 2. the GPU test suite (tests/test_gpu_backend.py: functional on CuPy arrays against
    PyTorch/cuDNN and the reference on random specs), its pass/fail counts;
-3. unless --no-bench, the benchmark rows timed with CUDA events (median after warm-up).
+3. unless --no-bench, the benchmark rows timed with CUDA events (median after warm-up);
+4. unless --no-bench, the forward of every conv layer under each candidate tile table
+   (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table.
 
 The summary goes to --out as Markdown (and beside it as JSON); the exit status is non-zero
 when a kernel or a test fails.  Needs CuPy, PyTorch with CUDA and a GPU.
@@ -83,6 +85,15 @@ def markdown(report: dict) -> str:
             share = "-" if r["ours_peak"] is None else f"{100 * r['ours_peak']:.0f}%"
             lines.append(f"| {r['layer']} | {r['op']} | {r['ours_ms']:.3f} | {r['peer_ms']:.3f} "
                          f"| {r['ratio']:.2f} | {r['ours_gflops']:.0f} | {share} |")
+    if report.get("tiles"):
+        names = [name for name in report["tiles"][0] if name != "layer"]
+        lines += ["", "## Tile tables (forward, strict FP32, CUDA events, median ms)", "",
+                  "| layer | " + " | ".join(names) + " | fastest |",
+                  "|---|" + "---:|" * len(names) + "---|"]
+        for row in report["tiles"]:
+            fastest = min(names, key=lambda name: row[name])
+            lines.append(f"| {row['layer']} | "
+                         + " | ".join(f"{row[name]:.3f}" for name in names) + f" | {fastest} |")
     return "\n".join(lines) + "\n"
 
 
@@ -97,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
               "arguments": " ".join(argv if argv is not None else sys.argv[1:]),
               "seed": args.seed, "kernels": standard_set(args.seed), "tests": test_suite()}
     if not args.no_bench:
-        from convproof.gpu.bench import event_rows
+        from convproof.gpu.bench import event_rows, tile_rows
         report["bench"] = event_rows(args.quick, progress=lambda line: print(line, flush=True))
+        report["tiles"] = tile_rows(progress=lambda line: print(line, flush=True))
     out = Path(args.out)
     out.write_text(markdown(report))
     out.with_suffix(".json").write_text(json.dumps(report, indent=2))

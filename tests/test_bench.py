@@ -194,3 +194,29 @@ def test_quick_cpu_suite_beside_torch(torch, capsys):
     assert report["peer"] == "torch" and report["setting"]["dtype"] == "float32"
     assert [r["op"] for r in report["rows"]] == ["forward", "backward-data", "backward-weight"]
     assert all(r["ours_ms"] > 0 and r["peer_ms"] > 0 for r in report["rows"])
+
+
+def test_gpu_validation_log_shows_the_tile_tables():
+    """benchmarks/gpu_validate.py's Markdown, on a report as its GPU run makes one: the
+    kernels, the tests, the speed rows and the tile tables with the fastest of each row."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_validate.py"
+    spec = importlib.util.spec_from_file_location("gpu_validate", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    report = {
+        "date": "2026-11-24", "machine": {"gpu": "H200"}, "arguments": "", "seed": 1,
+        "kernels": [{"kernel": "conv2d_fwd_a", "ok": True, "max_rel_err": 1e-7}],
+        "tests": {"command": "pytest -m gpu", "summary": "9 passed", "failures": []},
+        "bench": [{"layer": "3x3 64->64 56 N=64", "op": "forward", "ours_ms": 2.0,
+                   "peer_ms": 1.0, "ratio": 0.5, "ours_gflops": 900.0, "ours_peak": 0.02,
+                   "peak_gflops": 50000.0}],
+        "tiles": [{"layer": "3x3 64->64 56 N=64", "4x4 a thread": 2.0, "8x8 a thread": 1.5},
+                  {"layer": "1x1 256->64 56 N=64", "4x4 a thread": 0.7, "8x8 a thread": 0.9}]}
+    text = script.markdown(report)
+    assert "| layer | 4x4 a thread | 8x8 a thread | fastest |" in text
+    assert "| 3x3 64->64 56 N=64 | 2.000 | 1.500 | 8x8 a thread |" in text
+    assert "| 1x1 256->64 56 N=64 | 0.700 | 0.900 | 4x4 a thread |" in text
+    assert "| 3x3 64->64 56 N=64 | forward | 2.000 | 1.000 | 0.50 | 900 | 2% |" in text

@@ -18,7 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
+from convproof.codegen import kernels as K
+from convproof.codegen import skeleton
 from convproof.codegen.kernels import ConvGeometry
+from convproof.codegen.skeleton import tile_table
+from convproof.gpu import bench as gpu_bench
 from convproof.gpu import launch
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
@@ -261,3 +265,33 @@ def test_adaptive_pooling(emulator, data, dims):
     close(ym, expected_y, np.float64)
     assert np.array_equal(indices, expected_indices)
     close(dxm, reference.adaptive_max_pool_backward(g, x, out), np.float64)
+
+
+@pytest.mark.parametrize("candidate", list(gpu_bench.TILE_CANDIDATES))
+def test_each_candidate_tile_table_computes_the_forward(emulator, rng, candidate):
+    """The tables that the GPU bench times against each other (tile_rows) give the forward
+    of the reference, for a channel count in every row of the table, with their own tiles."""
+    table = gpu_bench.TILE_CANDIDATES[candidate]
+    x = rng.standard_normal((2, 6, 9, 9)).astype(np.float32)
+    weights = [rng.standard_normal((bound if bound < 2**62 else 70, 6, 3, 3)).astype(np.float32)
+               for bound, _ in table]
+    launched = []
+
+    def calls(backend: Backend) -> list:
+        with tile_table(table):
+            outputs = [backend.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+                       for w in weights]
+        launched.extend(entry.kernel.name for entry in getattr(backend.device, "launches", []))
+        return outputs
+
+    for y, w in zip(twice(emulator, calls), weights):
+        close(y, reference.conv(x, w, padding=1), np.float32)
+    assert [name.rsplit("_", 1)[1] for name in launched] == [tile.tag for _, tile in table]
+    assert skeleton.TILES == K.TILES  # restored
+
+
+def test_tile_table_is_restored_after_an_error():
+    with pytest.raises(RuntimeError), tile_table(()):
+        assert skeleton.TILES == ()
+        raise RuntimeError
+    assert skeleton.TILES == K.TILES

@@ -211,6 +211,16 @@ def test_each_kernel_compiles_once_per_device(cupy, on_gpu, rng):
 
 
 @pytest.mark.gpu
+def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
+    """One layer of the GPU suite, each candidate table checked against cuDNN, then timed."""
+    from convproof.gpu.bench import TILE_CANDIDATES, tile_rows
+
+    rows = tile_rows(repeats=2, only="3x3 128->128 28")
+    assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128"]
+    assert all(rows[0][name] > 0 for name in TILE_CANDIDATES)
+
+
+@pytest.mark.gpu
 def test_a_failing_launch_names_the_kernel(cupy, device):
     from convproof.gpu.module import CudaLaunchError
 

@@ -17,7 +17,8 @@ The slot printers of :class:`Slots`:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from string import Template
 
@@ -108,6 +109,18 @@ TILES: tuple[tuple[int, Tile], ...] = (
 def tile_for(channels_per_group: int) -> Tile:
     """The tile of the shape class of ``channels_per_group`` output channels (C_out/G)."""
     return next(tile for bound, tile in TILES if channels_per_group <= bound)
+
+
+@contextmanager
+def tile_table(table: tuple[tuple[int, Tile], ...]) -> Iterator[None]:
+    """Kernels built within take their tiles from ``table`` instead of TILES (to time a
+    candidate table: a backend keeps the kernels it built, so take a fresh one within)."""
+    global TILES
+    previous, TILES = TILES, table
+    try:
+        yield
+    finally:
+        TILES = previous
 
 
 @dataclass(frozen=True)
@@ -471,5 +484,5 @@ __all__ = [
     "PoolGeometry", "Slots", "THREADS", "TILES", "Tile", "axes_of", "decode", "elementwise",
     "epilogue", "epilogue_tag", "float_params", "header", "horner", "indent", "index_param",
     "ints", "nest", "product", "signature", "sizes", "static_decode", "tap_loop", "tile_for",
-    "var",
+    "tile_table", "var",
 ]

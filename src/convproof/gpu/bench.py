@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import bench
 from ..bench import Case, ConvLayer, PoolLayer, Suite
+from ..codegen.skeleton import TILES, Tile, tile_table
 
 Thunk = Callable[[], Any]
 TOLERANCE = {"forward-tf32": 5e-3, "backward-weight-tf32": 5e-3, "forward-bf16": 3e-2,
@@ -256,6 +257,57 @@ def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
     return rows
 
 
+TILE_CANDIDATES: dict[str, tuple[tuple[int, Tile], ...]] = {
+    "4x4 a thread": TILES,
+    "8x8 a thread above 32 filters": (*TILES[:3], (64, Tile(128, 64, 16, 8, 8)),
+                                      (2**62, Tile(128, 128, 16, 8, 8))),
+}
+"""Tile tables that :func:`tile_rows` times against each other.  A thread's 4 x 4 outputs
+take 8 shared-memory loads per 16 FMAs, which caps a tile at half the FP32 peak (an SM
+returns one 4-byte register per lane and cycle and runs 4 warp-wide FMAs a cycle); 8 x 8 take
+16 loads per 64 FMAs, but 224 registers a thread (ptxas), one block of 8 warps per SM."""
+
+
+def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any,
+                table: tuple[tuple[int, Tile], ...], repeats: int) -> float:
+    """Median ms of our strict-FP32 forward of ``layer`` with its kernels built under
+    ``table`` (a fresh backend), after a check against cuDNN's ``expected``."""
+    from .backend import Backend
+    from .module import CupyDevice
+
+    backend, spec = Backend(CupyDevice()), layer.spec
+
+    def forward() -> Any:
+        return backend.correlate(x, w, spec.stride, spec.padding, spec.dilation, spec.groups)
+    with tile_table(table):
+        _verified("forward", forward, lambda: expected)
+    return statistics.median(event_times(forward, repeats))
+
+
+def tile_rows(repeats: int = 20, only: str | None = None,
+              progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+    """The strict-FP32 forward of every conv layer of the GPU suite under each table of
+    TILE_CANDIDATES, timed with CUDA events (median after warm-up): {"layer", then ms by
+    candidate}."""
+    cupy, torch = _modules()
+    rng, rows = np.random.default_rng(), []
+    for layer in gpu_layers():
+        if isinstance(layer, PoolLayer) or (only is not None and only not in layer.name):
+            continue
+        x, w, _ = (cupy.asarray(a) for a in layer.arrays(rng))
+        with _cudnn(False):
+            expected = torch.nn.functional.conv2d(torch.as_tensor(x, device="cuda"),
+                                                  torch.as_tensor(w, device="cuda"),
+                                                  **layer.options())
+        row = {"layer": layer.name} | {
+            name: _forward_ms(layer, x, w, expected, table, repeats)
+            for name, table in TILE_CANDIDATES.items()}
+        progress(f"{layer.name:24s} " + "  ".join(f"{name} {row[name]:8.3f} ms"
+                                                  for name in TILE_CANDIDATES))
+        rows.append(row)
+    return rows
+
+
 def _synchronizing(case: Case) -> Case:
     """The case with thunks that wait for the device before returning (the harness's rule)."""
     def make(rng):
@@ -285,5 +337,5 @@ def gpu_suite(quick: bool = False) -> Suite:
                  lambda: fp32_peak(2048 if quick else 8192), setting)
 
 
-__all__ = ["GPU_BATCH", "MAX_BATCH", "event_rows", "event_times", "fp32_peak", "gpu_cases",
-           "gpu_layers", "gpu_suite"]
+__all__ = ["GPU_BATCH", "MAX_BATCH", "TILE_CANDIDATES", "event_rows", "event_times", "fp32_peak",
+           "gpu_cases", "gpu_layers", "gpu_suite", "tile_rows"]
