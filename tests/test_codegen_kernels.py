@@ -350,3 +350,46 @@ def test_bank_model_counts_conflicts():
     assert wavefronts(column, 66, 4) == 1
     assert wavefronts([(k, 0) for k in range(16)], 64, 8) == 16
     assert wavefronts([(k, 0) for k in range(16)], 65, 8) == 1
+
+
+def weight_stores(kernel: K.Kernel) -> list[list[tuple[int, int]]]:
+    """The (row, column) entries of every warp's stores into the forward's weight tile, from
+    the index expressions in thread tid and step l printed in its source (a step stores
+    entry f = tid + l * threads where f < BK * BN; C's / on non-negative ints is //)."""
+    found = re.search(r"tile_b\[([^\]]+)\]\[([^\]]+)\] = b_next", kernel.source).groups()
+    k_text, col_text = (text.replace("/", "//") for text in found)
+    tile, stores = kernel.tile, []
+    for warp in range(0, tile.threads, 32):
+        for step in range(-(-tile.bk * tile.bn // tile.threads)):
+            threads = [tid for tid in range(warp, warp + 32)
+                       if tid + step * tile.threads < tile.bk * tile.bn]
+            stores.append([(eval(k_text, {"tid": tid, "l": step}),
+                            eval(col_text, {"tid": tid, "l": step})) for tid in threads])
+    return stores
+
+
+@pytest.mark.parametrize("precision", K.TENSOR_CORE_PRECISIONS)
+def test_tensor_core_tiles_are_read_and_stored_without_bank_conflicts(precision):
+    """At the pitches the kernels declare, each fragment load of the mma (lane l reads row
+    (k/8)(l mod 4) + e of 8 neighbouring columns floor(l/4) + c) takes one wavefront, and so
+    does each store of the forward's weight tile, whose entries cover the tile once."""
+    forward = K.conv_forward(SAME3, 64, tensor_cores=precision)
+    step = K.PRECISIONS[precision].k // 8
+    for kernel in (forward, K.conv_backward_weight_gemm(SAME3, tensor_cores=precision)):
+        for name, pitch in declared_pitches(kernel.source).items():
+            for row, column in itertools.product(range(kernel.tile.bk), range(0, 64, 8)):
+                lanes = [(row + step * (lane % 4), column + lane // 4) for lane in range(32)]
+                if max(r for r, _ in lanes) < kernel.tile.bk:
+                    assert wavefronts(lanes, pitch, 4) == 1, (kernel.name, name)
+    stores = weight_stores(forward)
+    assert all(wavefronts(entries, declared_pitches(forward.source)["tile_b"], 4) == 1
+               for entries in stores)
+    filled = [entry for entries in stores for entry in entries]
+    assert sorted(filled) == list(itertools.product(range(forward.tile.bk), range(64)))
+
+
+def test_simt_weight_stores_cover_the_tile_once():
+    for bound, _ in K.TILES:
+        kernel = K.conv_forward(SAME3, bound)
+        filled = sorted(entry for entries in weight_stores(kernel) for entry in entries)
+        assert filled == list(itertools.product(range(kernel.tile.bk), range(kernel.tile.bn)))

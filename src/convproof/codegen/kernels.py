@@ -119,7 +119,7 @@ $im2col_entry
         #pragma unroll
         for (int l = 0; l < $b_loads; ++l) {
             const int f = tid + l * $threads;
-            const long long q = k0 + f % $bk, col = col0 + f / $bk;
+            const long long q = k0 + $b_k, col = col0 + $b_col;
             b_next[l] = (f < $bk * $bn && q < reduction && col < co)
                 ? w[(group * co + col) * reduction + q] : ($T)0;
         }""",
@@ -129,7 +129,7 @@ $im2col_entry
         #pragma unroll
         for (int l = 0; l < $b_loads; ++l) {
             const int f = tid + l * $threads;
-            if (f < $bk * $bn) tile_b[f % $bk][f / $bk] = b_next[l];
+            if (f < $bk * $bn) tile_b[$b_k][$b_col] = b_next[l];
         }""",
     "write": """\
 if (row >= rows || col >= co) continue;
@@ -207,6 +207,39 @@ def stash_pad(bk: int, width: int, dtype: Any) -> int:
     return (max(1, per_wavefront // bk) - width) % per_wavefront
 
 
+
+def weight_entry(bk: int, indices: int, threads: int) -> tuple[str, str]:
+    """C expressions (k, column) of the forward's weight-tile entry that thread ``tid``
+    stores in its step ``l``, when each warp stores ``indices`` = R reduction indices of 32/R
+    neighbouring columns, reduction index first.  With f = tid + l threads the entry's
+    number and D = 32 BK/R the entries of a band of 32/R columns,
+
+        k   = f mod R + R (floor(f/32) mod BK/R)          = tid mod R + R (floor(tid/32) mod BK/R)
+        col = floor((f mod 32)/R) + (32/R) floor(f/D)     (floor(f/D) = floor(tid/D) + l threads/D)
+
+    written in tid and l (threads a multiple of D and of 32 BK/R), so that the compiler
+    hoists all but l.  Neighbouring lanes read neighbouring weights of one filter."""
+    band = 32 * bk // indices
+    if threads % band or (threads // 32) % (bk // indices):
+        raise ValueError(f"{threads} threads do not cut a {bk}-deep tile into warps of "
+                         f"{indices} reduction indices")
+    step = 32 // indices * threads // band
+    if indices == bk:
+        return f"tid % {bk}", f"tid / {bk} + l * {step}"
+    return (f"tid % {indices} + {indices} * (tid / 32 % {bk // indices})",
+            f"tid % 32 / {indices} + {32 // indices} * (tid / {band}) + l * {step}")
+
+
+def fragment_pad(precision: str) -> int:
+    """Floats added to each shared row of the tensor-core tiles (64 wide) for ``precision``.
+
+    A fragment load reads 4 rows k/8 apart (lane l mod 4) at 8 neighbouring columns (lane
+    floor(l/4)) for the mma m16n8k: with rows s floats apart, (k/8) s = 8 (mod 32) puts its 32
+    lanes into 32 banks: s = 72 for TF32 (k = 8), 68 for bfloat16 and float16 (k = 16).  The
+    forward's weight tile is then stored by warps of 32/pad reduction indices of pad columns
+    (:func:`weight_entry`), which those rows also spread over 32 banks."""
+    return 64 // PRECISIONS[precision].k
+
 SIMT = {
     "declarations": """\
     __shared__ $T tile_a[$bk][$a_pitch];
@@ -240,8 +273,8 @@ $write
 
 TENSOR_CORES = {
     "declarations": """\
-    __shared__ float tile_a[$bk][$bm + 8];  // + 8: the TF32 fragment reads hit 32 banks
-    __shared__ float tile_b[$bk][$bn + 8];
+    __shared__ float tile_a[$bk][$a_pitch];  // padded: fragment loads and stores in 32 banks
+    __shared__ float tile_b[$bk][$b_pitch];
     float acc[2][4][4];
     for (int mi = 0; mi < 2; ++mi)
         for (int ni = 0; ni < 4; ++ni)
@@ -470,6 +503,12 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     row_decode = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims),
                         rest="row_rest")
     value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
+    if tensor_cores:
+        pad = fragment_pad(tensor_cores)
+        pitches, indices = (tile.bm + pad, tile.bn + pad), 32 // pad
+    else:
+        pitches, indices = (tile.bm, tile.bn + stash_pad(tile.bk, tile.bn, g.dtype)), tile.bk
+    b_k, b_col = weight_entry(tile.bk, indices, tile.threads)
     return _gemm(
         name, "true convolution" if flip else "correlation", g, slots,
         _conv_params(ctype, ["x", "w"], bias, "y", dims, extra=["splits"]), tile, FORWARD,
@@ -477,7 +516,7 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
         b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act,
-        a_pitch=tile.bm, b_pitch=tile.bn + stash_pad(tile.bk, tile.bn, g.dtype))
+        a_pitch=pitches[0], b_pitch=pitches[1], b_k=b_k, b_col=b_col)
 
 
 def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
@@ -653,8 +692,10 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
         im2col_entry=_im2col_entry(slots, g, "term_ok", read=dv.weight_read),
         a_step=tile.threads // tile.bk, a_loads=tile.bm * tile.bk // tile.threads,
         b_loads=tile.bn * tile.bk // tile.threads,
-        a_pitch=tile.bm + stash_pad(tile.bk, tile.bm, g.dtype),
-        b_pitch=tile.bn + stash_pad(tile.bk, tile.bn, g.dtype))
+        a_pitch=tile.bm + (fragment_pad(tensor_cores) if tensor_cores
+                           else stash_pad(tile.bk, tile.bm, g.dtype)),
+        b_pitch=tile.bn + (fragment_pad(tensor_cores) if tensor_cores
+                           else stash_pad(tile.bk, tile.bn, g.dtype)))
 
 
 def sum_splits(dtype: Any, *, bias: bool = False, activation: str = "identity") -> Kernel:
