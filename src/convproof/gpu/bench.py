@@ -265,7 +265,7 @@ TILE_CANDIDATES: dict[str, tuple[tuple[int, Tile], ...]] = {
 """Tile tables that :func:`tile_rows` times against each other.  A thread's 4 x 4 outputs
 take 8 shared-memory loads per 16 FMAs, which caps a tile at half the FP32 peak (an SM
 returns one 4-byte register per lane and cycle and runs 4 warp-wide FMAs a cycle); 8 x 8 take
-16 loads per 64 FMAs, but 224 registers a thread (ptxas), one block of 8 warps per SM."""
+16 loads per 64 FMAs, but 182 registers a thread (ptxas), one block of 8 warps per SM."""
 
 
 def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any,
