@@ -207,7 +207,6 @@ def stash_pad(bk: int, width: int, dtype: Any) -> int:
     return (max(1, per_wavefront // bk) - width) % per_wavefront
 
 
-
 def weight_entry(bk: int, indices: int, threads: int) -> tuple[str, str]:
     """C expressions (k, column) of the forward's weight-tile entry that thread ``tid``
     stores in its step ``l``, when each warp stores ``indices`` = R reduction indices of 32/R
@@ -217,8 +216,8 @@ def weight_entry(bk: int, indices: int, threads: int) -> tuple[str, str]:
         k   = f mod R + R (floor(f/32) mod BK/R)          = tid mod R + R (floor(tid/32) mod BK/R)
         col = floor((f mod 32)/R) + (32/R) floor(f/D)     (floor(f/D) = floor(tid/D) + l threads/D)
 
-    written in tid and l (threads a multiple of D and of 32 BK/R), so that the compiler
-    hoists all but l.  Neighbouring lanes read neighbouring weights of one filter."""
+    written in tid and l (threads a multiple of D, and threads/32 of BK/R), so that the
+    compiler hoists all but l.  Neighbouring lanes read neighbouring weights of one filter."""
     band = 32 * bk // indices
     if threads % band or (threads // 32) % (bk // indices):
         raise ValueError(f"{threads} threads do not cut a {bk}-deep tile into warps of "
@@ -239,6 +238,14 @@ def fragment_pad(precision: str) -> int:
     forward's weight tile is then stored by warps of 32/pad reduction indices of pad columns
     (:func:`weight_entry`), which those rows also spread over 32 banks."""
     return 64 // PRECISIONS[precision].k
+
+
+def _pitch(width: int, bk: int, dtype: Any, tensor_cores: str | None) -> int:
+    """Entries from one shared row to the next of a tile ``width`` wide that warps fill
+    reduction index first: padded for the fragment loads (:func:`fragment_pad`) or for the
+    stores (:func:`stash_pad`)."""
+    return width + (fragment_pad(tensor_cores) if tensor_cores else stash_pad(bk, width, dtype))
+
 
 SIMT = {
     "declarations": """\
@@ -503,11 +510,9 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     row_decode = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims),
                         rest="row_rest")
     value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
-    if tensor_cores:
-        pad = fragment_pad(tensor_cores)
-        pitches, indices = (tile.bm + pad, tile.bn + pad), 32 // pad
-    else:
-        pitches, indices = (tile.bm, tile.bn + stash_pad(tile.bk, tile.bn, g.dtype)), tile.bk
+    # the im2col tile is filled a row at a time, the weight tile reduction index first
+    a_pitch = _pitch(tile.bm, tile.bk, g.dtype, tensor_cores) if tensor_cores else tile.bm
+    indices = 32 // fragment_pad(tensor_cores) if tensor_cores else tile.bk
     b_k, b_col = weight_entry(tile.bk, indices, tile.threads)
     return _gemm(
         name, "true convolution" if flip else "correlation", g, slots,
@@ -516,7 +521,8 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
         b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act,
-        a_pitch=pitches[0], b_pitch=pitches[1], b_k=b_k, b_col=b_col)
+        a_pitch=a_pitch, b_pitch=_pitch(tile.bn, tile.bk, g.dtype, tensor_cores), b_k=b_k,
+        b_col=b_col)
 
 
 def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
@@ -692,10 +698,8 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
         im2col_entry=_im2col_entry(slots, g, "term_ok", read=dv.weight_read),
         a_step=tile.threads // tile.bk, a_loads=tile.bm * tile.bk // tile.threads,
         b_loads=tile.bn * tile.bk // tile.threads,
-        a_pitch=tile.bm + (fragment_pad(tensor_cores) if tensor_cores
-                           else stash_pad(tile.bk, tile.bm, g.dtype)),
-        b_pitch=tile.bn + (fragment_pad(tensor_cores) if tensor_cores
-                           else stash_pad(tile.bk, tile.bn, g.dtype)))
+        a_pitch=_pitch(tile.bm, tile.bk, g.dtype, tensor_cores),
+        b_pitch=_pitch(tile.bn, tile.bk, g.dtype, tensor_cores))
 
 
 def sum_splits(dtype: Any, *, bias: bool = False, activation: str = "identity") -> Kernel:
