@@ -7,7 +7,9 @@ source, and a wrong expression gives a kernel that the emulation catches.
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable
 import re
 
 import numpy as np
@@ -312,31 +314,54 @@ def declared_pitches(source: str) -> dict[str, int]:
     return {name: int(pitch) for name, pitch in found}
 
 
-def warp_stores(tile: K.Tile, width: int, reduction_first: bool) -> list[list[tuple[int, int]]]:
-    """The (row, column) entries of every warp-wide store that fills a stage's shared tile of
-    ``width`` columns: entry f = tid + l * threads at [f % BK][f / BK] (reduction index
-    first) or at [f / width][f % width] (a row at a time)."""
+Entry = Callable[[int, int], tuple[int, int]]
+"""The (row, column) of a shared tile that thread tid stores in its step l."""
+
+
+def warp_stores(tile: K.Tile, width: int, entry: Entry) -> list[list[tuple[int, int]]]:
+    """The entries of every warp-wide store that fills a stage's shared tile of ``width``
+    columns: step l of thread tid stores entry(tid, l) where f = tid + l * threads < BK * width."""
     stores = []
     for warp in range(0, tile.threads, 32):
         for step in range(-(-tile.bk * width // tile.threads)):
-            entries = range(warp + step * tile.threads, warp + step * tile.threads + 32)
-            stores.append([(f % tile.bk, f // tile.bk) if reduction_first else divmod(f, width)
-                           for f in entries if f < tile.bk * width])
+            stores.append([entry(tid, step) for tid in range(warp, warp + 32)
+                           if tid + step * tile.threads < tile.bk * width])
     return stores
+
+
+def printed_weight_entry(kernel: K.Kernel) -> Entry:
+    """The forward's weight-tile entry of (tid, l), from the index expressions printed in its
+    source (C's / on non-negative ints is //)."""
+    found = re.search(r"tile_b\[([^\]]+)\]\[([^\]]+)\] = b_next", kernel.source).groups()
+    k_text, col_text = (text.replace("/", "//") for text in found)
+    return lambda tid, step: (eval(k_text, {"tid": tid, "l": step}),
+                              eval(col_text, {"tid": tid, "l": step}))
+
+
+def stored_at(tile: K.Tile, tid: int, step: int, reduction_first: bool) -> tuple[int, int]:
+    """Entry f = tid + l * threads at [f % BK][f / BK] (reduction index first) or at
+    [f / BM][f % BM] (the im2col tile, a row at a time)."""
+    f = tid + step * tile.threads
+    return (f % tile.bk, f // tile.bk) if reduction_first else divmod(f, tile.bm)
 
 
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
 def test_shared_tiles_are_stored_without_bank_conflicts(dtype):
     """Every store that fills a stage's shared tiles takes one wavefront per 128 bytes: the
-    forward's weight tile and both weight-gradient tiles are filled reduction index first,
-    the forward's im2col tile a row at a time (the pitches read from the declarations)."""
+    forward's weight tile (as its source prints it) and both weight-gradient tiles are filled
+    reduction index first, the forward's im2col tile a row at a time (the pitches read from
+    the declarations)."""
     geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), dtype=dtype)
     forwards = [K.conv_forward(geometry, bound) for bound, _ in K.TILES]
     for kernel in [*forwards, K.conv_backward_weight_gemm(geometry)]:
         tile, pitches = kernel.tile, declared_pitches(kernel.source)
+        reduction_first = functools.partial(stored_at, tile, reduction_first=True)
+        entries_of = {"tile_a": reduction_first, "tile_b": reduction_first}
+        if kernel in forwards:
+            entries_of = {"tile_a": functools.partial(stored_at, tile, reduction_first=False),
+                          "tile_b": printed_weight_entry(kernel)}
         for name, width in [("tile_a", tile.bm), ("tile_b", tile.bn)]:
-            reduction_first = name == "tile_b" or kernel not in forwards
-            for entries in warp_stores(tile, width, reduction_first):
+            for entries in warp_stores(tile, width, entries_of[name]):
                 ideal = -(-len(entries) * dtype.itemsize // 128)
                 assert wavefronts(entries, pitches[name], dtype.itemsize) == ideal, (
                     kernel.name, name)
@@ -353,19 +378,8 @@ def test_bank_model_counts_conflicts():
 
 
 def weight_stores(kernel: K.Kernel) -> list[list[tuple[int, int]]]:
-    """The (row, column) entries of every warp's stores into the forward's weight tile, from
-    the index expressions in thread tid and step l printed in its source (a step stores
-    entry f = tid + l * threads where f < BK * BN; C's / on non-negative ints is //)."""
-    found = re.search(r"tile_b\[([^\]]+)\]\[([^\]]+)\] = b_next", kernel.source).groups()
-    k_text, col_text = (text.replace("/", "//") for text in found)
-    tile, stores = kernel.tile, []
-    for warp in range(0, tile.threads, 32):
-        for step in range(-(-tile.bk * tile.bn // tile.threads)):
-            threads = [tid for tid in range(warp, warp + 32)
-                       if tid + step * tile.threads < tile.bk * tile.bn]
-            stores.append([(eval(k_text, {"tid": tid, "l": step}),
-                            eval(col_text, {"tid": tid, "l": step})) for tid in threads])
-    return stores
+    """Every warp's stores into the forward's weight tile, as its source prints them."""
+    return warp_stores(kernel.tile, kernel.tile.bn, printed_weight_entry(kernel))
 
 
 @pytest.mark.parametrize("precision", K.TENSOR_CORE_PRECISIONS)
