@@ -241,9 +241,9 @@ def fragment_pad(precision: str) -> int:
 
 
 def _pitch(width: int, bk: int, dtype: Any, tensor_cores: str | None) -> int:
-    """Entries from one shared row to the next of a tile ``width`` wide that warps fill
-    reduction index first: padded for the fragment loads (:func:`fragment_pad`) or for the
-    stores (:func:`stash_pad`)."""
+    """Entries from one shared row to the next of a tile ``width`` wide: padded for the
+    tensor cores' fragment loads (:func:`fragment_pad`), or for the SIMT stores that warps
+    fill reduction index first (:func:`stash_pad`)."""
     return width + (fragment_pad(tensor_cores) if tensor_cores else stash_pad(bk, width, dtype))
 
 
