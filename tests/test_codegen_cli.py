@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
 from convproof.codegen import cli
+from convproof.codegen.compile import nvcc
 from convproof.gpu import standard
 from convproof.gpu.emulate import compiler_available
 from convproof.spec import ConvSpec
+
+KERNELS = standard.standard_kernels()
 
 
 def test_list_names_every_standard_kernel(capsys):
@@ -28,6 +32,21 @@ def test_emit_writes_one_source_per_kernel(tmp_path, capsys):
     written = {path.stem: path.read_text() for path in (tmp_path / "cuda").glob("*.cu")}
     assert written == {k.name: k.source for k in standard.standard_kernels()}
     assert "wrote" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(nvcc() is None, reason="nvcc is not installed")
+def test_compile_names_the_compiler_and_the_count(monkeypatch, capsys):
+    monkeypatch.setattr(standard, "standard_kernels", lambda: KERNELS[:2])
+    assert cli.main(["--compile", "--arch", "sm_90"]) == 0
+    assert "2 kernels compiled for sm_90 with nvcc" in capsys.readouterr().err
+
+
+def test_compile_fails_with_the_reason_when_the_compiler_is_missing(monkeypatch, capsys):
+    monkeypatch.setattr(standard, "standard_kernels", lambda: KERNELS[:1])
+    for name in ["cupy", "cupy.cuda", "cupy.cuda.nvrtc"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    assert cli.main(["--compile", "--compiler", "nvrtc"]) == 1
+    assert "NVRTC is not available through CuPy" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not compiler_available(), reason="no C++ compiler for the emulation")

@@ -211,6 +211,20 @@ def test_each_kernel_compiles_once_per_device(cupy, on_gpu, rng):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float32_kernels_flush_subnormals_as_documented(cupy, on_gpu, dtype):
+    """CuPy compiles every kernel with -ftz=true (module.CUPY_OPTIONS): products of 2^-70 and
+    2^-70 (2^-140, below float32's smallest normal 2^-126) flush to zero in float32; float64
+    keeps them, as the reference does."""
+    tiny = 2.0**-70
+    x, w = cupy.full((1, 1, 4), tiny, dtype), cupy.full((1, 1, 2), tiny, dtype)
+    kept = reference.conv(host(x).astype(np.float64), host(w).astype(np.float64))
+    assert np.all(kept == 2.0**-139)
+    y = host(functional.conv1d(x, w))
+    assert np.all(y == (0.0 if dtype == np.float32 else kept))
+
+
+@pytest.mark.gpu
 def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
     """One layer of the GPU suite, each candidate table checked against cuDNN, then timed."""
     from convproof.gpu.bench import TILE_CANDIDATES, tile_rows

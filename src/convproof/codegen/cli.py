@@ -2,14 +2,17 @@
 
     convproof kernels --list                  the kernel names, one per line
     convproof kernels --emit DIR              one <name>.cu per kernel into DIR
-    convproof kernels --compile [--arch sm_90]    nvcc every kernel (no GPU needed)
+    convproof kernels --compile [--arch sm_90] [--compiler nvcc|nvrtc]
+                                              compile every kernel (no GPU needed): with
+                                              nvcc, or with NVRTC through CuPy as at run time
     convproof kernels --emulate [--json] [--seed S]
                                               run every kernel on the CPU (the exact source,
                                               compiled with the C++ compiler) on fresh random
                                               inputs against the float64 reference
 
 --emulate prints one line per kernel (or a JSON list of {"kernel", "ok", "max_rel_err"}) and
-exits with status 1 if any kernel fails; --compile exits with status 1 if nvcc refuses one.
+exits with status 1 if any kernel fails; --compile exits with status 1 if the compiler refuses
+one or is not available.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..gpu import standard
-from .compile import ARCH, CompileError, compile_check
+from .compile import ARCH, COMPILERS, CompileError, compile_check
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,12 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list the standard kernels")
     action.add_argument("--emit", metavar="DIR", help="write one .cu file per kernel into DIR")
-    action.add_argument("--compile", action="store_true", help="compile every kernel with nvcc")
+    action.add_argument("--compile", action="store_true",
+                        help="compile every kernel (no GPU needed)")
     action.add_argument("--emulate", action="store_true",
                         help="run every kernel under CPU emulation against the reference")
     parser.add_argument("--json", action="store_true", help="with --emulate: print JSON")
     parser.add_argument("--seed", type=int, default=None, help="with --emulate: input seed")
     parser.add_argument("--arch", default=ARCH, help=f"with --compile (default {ARCH})")
+    parser.add_argument("--compiler", choices=COMPILERS, default="nvcc",
+                        help="with --compile: nvcc (default) or nvrtc (CuPy's, as at run time)")
     return parser
 
 
@@ -50,14 +56,14 @@ def _emit(folder: Path) -> int:
     return 0
 
 
-def _compile(arch: str) -> int:
+def _compile(arch: str, compiler: str) -> int:
     kernels = standard.standard_kernels()
     try:
-        compile_check(kernels, arch)
+        compile_check(kernels, arch, compiler=compiler)
     except CompileError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"{len(kernels)} kernels compiled for {arch}", file=sys.stderr)
+    print(f"{len(kernels)} kernels compiled for {arch} with {compiler}", file=sys.stderr)
     return 0
 
 
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.emit:
         return _emit(Path(args.emit))
     if args.compile:
-        return _compile(args.arch)
+        return _compile(args.arch, args.compiler)
     return _emulate(args.json, args.seed)
 
 

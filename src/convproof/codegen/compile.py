@@ -1,7 +1,11 @@
-"""The compile check: emitted kernels built for a GPU architecture with nvcc, no GPU needed.
+"""The compile check: emitted kernels built for a GPU architecture, no GPU needed.
 
 The kernels are batched into a few translation units (their prelude is guarded, so sources
-concatenate), compiled in parallel with ``nvcc -arch=<arch> -cubin``.
+concatenate), compiled in parallel by one of two compilers:
+
+    nvcc     ``nvcc -arch=<arch> -cubin`` (the CUDA toolkit's compiler driver)
+    nvrtc    NVRTC through CuPy, with the options CuPy's RawModule compiles the kernels with
+             at run time (:data:`convproof.gpu.module.OPTIONS` and what CuPy adds to them)
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,8 +23,11 @@ from .kernels import Kernel
 ARCH = "sm_90"
 
 
+COMPILERS = ("nvcc", "nvrtc")
+
+
 class CompileError(RuntimeError):
-    """nvcc refused a kernel source."""
+    """The compiler refused a kernel source, or is not available."""
 
 
 def nvcc() -> str | None:
@@ -28,30 +35,63 @@ def nvcc() -> str | None:
     return shutil.which(os.environ.get("CONVPROOF_NVCC", "nvcc"))
 
 
-def _build(compiler: str, source: str, arch: str, folder: Path, part: int) -> str | None:
-    path = folder / f"part{part}.cu"
-    path.write_text(source)
-    result = subprocess.run([compiler, f"-arch={arch}", "-cubin", "-o",
-                             str(path.with_suffix(".cubin")), str(path)],
-                            capture_output=True, text=True)
-    return None if result.returncode == 0 else result.stderr
-
-
-def compile_check(kernels: Sequence[Kernel], arch: str = ARCH, jobs: int | None = None) -> None:
-    """Compile every kernel for ``arch``; raise CompileError with nvcc's messages if one fails."""
+def _nvcc_builder(arch: str, folder: Path) -> Callable[[int, str], str | None]:
     compiler = nvcc()
     if compiler is None:
         raise CompileError("nvcc was not found (set CONVPROOF_NVCC or put it on PATH)")
+
+    def build(part: int, source: str) -> str | None:
+        path = folder / f"part{part}.cu"
+        path.write_text(source)
+        result = subprocess.run([compiler, f"-arch={arch}", "-cubin", "-o",
+                                 str(path.with_suffix(".cubin")), str(path)],
+                                capture_output=True, text=True)
+        return None if result.returncode == 0 else result.stderr
+    return build
+
+
+def nvrtc_options(arch: str) -> tuple[str, ...]:
+    """The options of a RawModule's NVRTC run: ours, then what CuPy appends, then the arch."""
+    from ..gpu.module import CUPY_OPTIONS, OPTIONS
+    return (*OPTIONS, *CUPY_OPTIONS, f"-arch={arch}")
+
+
+def _nvrtc_builder(arch: str) -> Callable[[int, str], str | None]:
+    try:
+        from cupy.cuda import nvrtc
+        nvrtc.getVersion()
+    except Exception as exc:  # ImportError, or CuPy without a loadable NVRTC library
+        raise CompileError(f"NVRTC is not available through CuPy: {exc}") from exc
+    options = nvrtc_options(arch)
+
+    def build(part: int, source: str) -> str | None:
+        program = nvrtc.createProgram(source, f"part{part}.cu", (), ())
+        try:
+            nvrtc.compileProgram(program, options)
+            return None
+        except nvrtc.NVRTCError:
+            return nvrtc.getProgramLog(program)
+        finally:
+            nvrtc.destroyProgram(program)
+    return build
+
+
+def compile_check(kernels: Sequence[Kernel], arch: str = ARCH, jobs: int | None = None,
+                  compiler: str = "nvcc") -> None:
+    """Compile every kernel for ``arch`` with ``compiler`` (one of :data:`COMPILERS`); raise
+    CompileError with the compiler's messages if one fails."""
+    if compiler not in COMPILERS:
+        raise ValueError(f"compiler must be one of {', '.join(COMPILERS)}, got {compiler!r}")
     unique = list({kernel.name: kernel for kernel in kernels}.values())
     count = max(1, min(jobs or os.cpu_count() or 1, len(unique)))
     parts = ["\n".join(k.source for k in unique[start::count]) for start in range(count)]
-    with tempfile.TemporaryDirectory(prefix="convproof-nvcc-") as folder:
+    with tempfile.TemporaryDirectory(prefix="convproof-compile-") as folder:
+        build = _nvcc_builder(arch, Path(folder)) if compiler == "nvcc" else _nvrtc_builder(arch)
         with ThreadPoolExecutor(count) as pool:
-            errors = list(pool.map(_build, [compiler] * count, parts, [arch] * count,
-                                   [Path(folder)] * count, range(count)))
+            errors = list(pool.map(build, range(count), parts))
     failed = [e for e in errors if e is not None]
     if failed:
-        raise CompileError(f"nvcc -arch={arch} failed:\n" + "\n".join(failed))
+        raise CompileError(f"{compiler} -arch={arch} failed:\n" + "\n".join(failed))
 
 
-__all__ = ["ARCH", "CompileError", "compile_check", "nvcc"]
+__all__ = ["ARCH", "COMPILERS", "CompileError", "compile_check", "nvcc", "nvrtc_options"]

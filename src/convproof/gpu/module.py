@@ -1,7 +1,8 @@
 """CuPy RawModule loading: each kernel compiled once per (kernel name, device) and cached.
 
 The kernels are ``extern "C"`` functions, so the module needs no name expressions; CuPy
-compiles them with NVRTC for the current device.  A launch whose driver call fails raises
+compiles them with NVRTC for the current device, with :data:`OPTIONS` followed by
+:data:`CUPY_OPTIONS`.  A launch whose driver call fails raises
 :class:`CudaLaunchError` naming the kernel, grid and block.  A checked device (the default
 where the environment variable CONVPROOF_CUDA_CHECK=1) also synchronizes after every launch,
 so that a fault inside the kernel is reported by that launch, and fills every new output with
@@ -20,6 +21,11 @@ from ..codegen.kernels import Kernel
 from .launch import Launch
 
 OPTIONS = ("--std=c++17",)
+CUPY_OPTIONS = ("-ftz=true",)
+"""What CuPy appends to every RawModule's options, after ours (NVRTC keeps the last of two
+-ftz, so no option of ours undoes it): the float32 kernels flush subnormal operands and results
+to zero (magnitudes below 2^-126, about 1.2e-38), where the CPU paths, the CPU emulation and
+the reference keep them; float64 kernels keep them too."""
 _FUNCTIONS: dict[tuple[str, int], Any] = {}
 
 
@@ -93,4 +99,5 @@ class CupyDevice:
                                   f"{exc}") from exc
 
 
-__all__ = ["CudaLaunchError", "CupyDevice", "OPTIONS", "cached", "cupy_module", "function"]
+__all__ = ["CUPY_OPTIONS", "CudaLaunchError", "CupyDevice", "OPTIONS", "cached", "cupy_module",
+           "function"]
