@@ -10,6 +10,8 @@ are then compiled in one compiler run.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
+from convproof.bench import ConvLayer
 from convproof.codegen import kernels as K
 from convproof.codegen import skeleton
 from convproof.codegen.kernels import ConvGeometry
@@ -295,3 +298,71 @@ def test_tile_table_is_restored_after_an_error():
         assert skeleton.TILES == ()
         raise RuntimeError
     assert skeleton.TILES == K.TILES
+
+
+BENCH_LAYERS = [layer for layer in gpu_bench.gpu_layers() if isinstance(layer, ConvLayer)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer", BENCH_LAYERS, ids=[layer.name for layer in BENCH_LAYERS])
+def test_the_gpu_bench_kernels_on_their_layers_geometry(emulator, rng, layer):
+    """The kernels that ``convproof bench --gpu`` and the tile tables build for a layer (its
+    kernel, stride, padding, dilation, groups and channels; one sample of at most 9 x 9):
+    every pass of the bench matches the reference, on tensor cores (groups of 16 or more
+    filters, and for the weight gradient 16 or more columns) the reference on the rounded
+    operands."""
+    small = dataclasses.replace(layer, batch=1, size=min(layer.size, 9))
+    x, w, g = small.arrays(rng)
+    options, spec = small.options(), small.spec
+    filters = spec.out_channels // spec.groups
+    columns = spec.in_channels // spec.groups * math.prod(spec.kernel_size)
+
+    def forward(x, w, g):
+        return reference.conv(x, w, **options)
+
+    def input_grad(x, w, g):
+        return reference.conv_input_grad(x.shape, w, g, **options)
+
+    def weight_grad(x, w, g):
+        return reference.conv_weight_grad(x, w.shape, g, **options)
+
+    def under(table):
+        def call(backend: Backend):
+            with tile_table(table):  # a fresh backend: its kernels built under the table
+                return Backend(backend.device).correlate(x, w, spec.stride, spec.padding,
+                                                         spec.dilation, spec.groups)
+        return call
+
+    # (precision allowed, whether the GEMMs run on tensor cores, the call, its definition)
+    passes = [(precision, precision is not None and filters >= 16,
+               lambda backend: functional.conv2d(x, w, **options), forward)
+              for precision in (None, *K.TENSOR_CORE_PRECISIONS)]
+    passes.append((None, False, lambda backend: functional.conv2d_input(x.shape, w, g, **options),
+                   input_grad))
+    passes += [(precision, precision is not None and min(filters, columns) >= 16,
+                lambda backend: functional.conv2d_weight(x, w.shape, g, **options), weight_grad)
+               for precision in (None, "tf32")]
+    passes += [(None, False, under(table), forward)
+               for table in gpu_bench.TILE_CANDIDATES.values()]
+    launched: list[list[str]] = []
+
+    def calls() -> list:
+        backend = functional._backend({"x": x})
+        outputs = []
+        for precision, _, call, _ in passes:
+            before = len(getattr(backend.device, "launches", []))
+            backend.tensor_cores = precision
+            outputs.append(call(backend))
+            backend.tensor_cores = None
+            launched.append([entry.kernel.name for entry in
+                             getattr(backend.device, "launches", [])[before:]])
+        return outputs
+
+    outputs = on_emulator(emulator, calls)
+    for (precision, on_tensor_cores, _, definition), actual, names in zip(
+            passes, outputs, launched[:len(passes)], strict=True):  # the recording run's names
+        gemms = [name for name in names if "_fwd_" in name or "_bwd_weight_" in name]
+        assert any(f"_{precision}_" in name for name in gemms) == on_tensor_cores, names
+        rounding = ROUNDING[precision] if on_tensor_cores else lambda a: a.astype(np.float64)
+        operands = [rounding(a) for a in (x, w, g)]
+        close(actual, definition(*operands), np.float32, magnitude(definition, *operands))
