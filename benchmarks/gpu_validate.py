@@ -1,17 +1,28 @@
 """Validate every generated kernel on a GPU and write the log summary (date and machine).
 
-    python benchmarks/gpu_validate.py [--out benchmarks/gpu_validation.md] [--quick] [--no-bench]
+    python benchmarks/gpu_validate.py [--out benchmarks/gpu_validation.md] [--quick]
+                                      [--steps kernels,tests,bench,tiles] [--previous JSON]
 
-1. every kernel of the standard set on the GPU against the float64 reference (outputs poisoned
-   with NaN before each run, every launch synchronized and its CUDA error checked);
-2. the GPU test suite (tests/test_gpu_backend.py: functional on CuPy arrays against
-   PyTorch/cuDNN and the reference on random specs), its pass/fail counts;
-3. unless --no-bench, the benchmark rows timed with CUDA events (median after warm-up);
-4. unless --no-bench, the forward of every conv layer under each candidate tile table
-   (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table.
+The steps, all by default, in this order:
 
-The summary goes to --out as Markdown (and beside it as JSON); the exit status is non-zero
-when a kernel or a test fails.  Needs CuPy, PyTorch with CUDA and a GPU.
+    kernels   every kernel of the standard set on the GPU against the float64 reference
+              (outputs poisoned with NaN before each run, every launch synchronized and its
+              CUDA error checked)
+    tests     the GPU tests (``pytest tests -m gpu``: functional on CuPy arrays against
+              PyTorch/cuDNN and the reference on random specs, the layers on CuPy), their
+              pass/fail counts
+    bench     the benchmark rows timed with CUDA events (median after warm-up); --quick: the
+              small layers
+    tiles     the forward of every conv layer under each candidate tile table
+              (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table
+
+The summary goes to --out as Markdown and beside it as JSON, written again after every step,
+so a run cut short keeps the steps it finished.  A step that fails in one case (a wrong
+result, a failed launch) records it and goes on.  --previous starts from the JSON of an
+earlier run, so steps run in separate calls add up to one summary.  The exit status is
+non-zero when a kernel, a test or a benchmark row fails.  Needs CuPy, PyTorch with CUDA, a GPU
+and convproof installed (``pip install --no-deps --no-build-isolation -e .`` works offline
+where its dependencies are there).
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ import json
 import platform
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,16 +59,23 @@ def standard_set(seed: int) -> list[dict]:
     import cupy
 
     from convproof.gpu import standard
+    from convproof.gpu.bench import failure
     from convproof.gpu.module import CupyDevice
 
     device, rng = CupyDevice(checked=True), np.random.default_rng(seed)
-    return [standard.check(case, device, rng, to_host=cupy.asnumpy).as_json()
-            for case in standard.standard_cases()]
+    outcomes = []
+    for case in standard.standard_cases():
+        try:
+            outcomes.append(standard.check(case, device, rng, to_host=cupy.asnumpy).as_json())
+        except Exception as exc:  # a failed launch: recorded, the other cases still run
+            outcomes.append({"kernel": standard.names_of(case), "ok": False,
+                             "max_rel_err": float("inf"), "error": failure(exc)})
+    return outcomes
 
 
 def test_suite() -> dict:
-    command = [sys.executable, "-m", "pytest", "tests/test_gpu_backend.py", "-m", "gpu", "-q",
-               "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "tests", "-m", "gpu", "-q", "-p",
+               "no:cacheprovider"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     return {"command": " ".join(command[1:]), "status": result.returncode,
             "summary": (result.stdout.strip().splitlines() or ["(no output)"])[-1],
@@ -63,60 +83,118 @@ def test_suite() -> dict:
                          if line.startswith("FAILED")]}
 
 
+def _bench_line(row: dict) -> str:
+    if "error" in row:
+        return f"| {row['layer']} | {row['op']} | failed: {row['error']} | | | | |"
+    share = "-" if row["ours_peak"] is None else f"{100 * row['ours_peak']:.0f}%"
+    return (f"| {row['layer']} | {row['op']} | {row['ours_ms']:.3f} | {row['peer_ms']:.3f} "
+            f"| {row['ratio']:.2f} | {row['ours_gflops']:.0f} | {share} |")
+
+
+def _tile_line(row: dict, names: list[str]) -> str:
+    timed = [name for name in names if row[name] is not None]
+    fastest = min(timed, key=lambda name: row[name]) if timed else "-"
+    cells = ["failed" if row[name] is None else f"{row[name]:.3f}" for name in names]
+    errors = "".join(f" ({name}: {error})" for name, error in row.get("errors", {}).items())
+    return f"| {row['layer']} | " + " | ".join(cells) + f" | {fastest}{errors} |"
+
+
 def markdown(report: dict) -> str:
-    kernels = report["kernels"]
-    failed = [k for k in kernels if not k["ok"]]
+    """The summary of the steps ``report`` holds."""
     lines = [f"# GPU validation: {report['date']}", "",
              "- machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()),
-             f"- command: `python benchmarks/gpu_validate.py {report['arguments']}`",
-             f"- standard set: {len(kernels) - len(failed)} of {len(kernels)} cases match the "
-             f"float64 reference (seed {report['seed']}; tolerance 1e-12 float64, 1e-5 float32)",
-             f"- GPU tests (`{report['tests']['command']}`): {report['tests']['summary']}", ""]
-    lines += [f"  - {line}" for line in report["tests"]["failures"]]
-    lines += ["| kernels (in launch order) | ok | max rel. error |", "|---|---|---:|"]
-    lines += [f"| {k['kernel']} | {'yes' if k['ok'] else 'NO'} | {k['max_rel_err']:.2e} |"
-              for k in kernels]
+             "- commands: " + "; ".join(f"`{command}`" for command in report["commands"]),
+             "- steps: " + ", ".join(f"{step} {seconds:.0f} s"
+                                     for step, seconds in report["seconds"].items())]
+    kernels = report.get("kernels", [])
+    failed = [k for k in kernels if not k["ok"]]
+    if "kernels" in report:
+        lines.append(f"- standard set: {len(kernels) - len(failed)} of {len(kernels)} cases "
+                     f"match the float64 reference (seed {report['seed']}; tolerance 1e-12 "
+                     "float64, 1e-5 float32)")
+    if "tests" in report:
+        lines.append(f"- GPU tests (`{report['tests']['command']}`): "
+                     f"{report['tests']['summary']}")
+        lines += [f"  - {line}" for line in report["tests"]["failures"]]
+    if kernels:
+        lines += ["", "| kernels (in launch order) | ok | max rel. error |", "|---|---|---:|"]
+        lines += [f"| {k['kernel']} | {'yes' if k['ok'] else 'NO'} | {k['max_rel_err']:.2e} |"
+                  + (f" {k['error']}" if "error" in k else "") for k in kernels]
     if report.get("bench"):
-        peak = report["bench"][0]["peak_gflops"]
-        lines += ["", f"## Speed (CUDA events, median; FP32 peak measured {peak:.0f} GFLOP/s)",
-                  "", "| layer | pass | ours ms | torch ms | ratio | ours GFLOP/s | % peak |",
+        peaks = [r["peak_gflops"] for r in report["bench"] if "peak_gflops" in r]
+        peak = f"{peaks[0]:.0f} GFLOP/s" if peaks else "not measured"
+        lines += ["", f"## Speed (CUDA events, median; FP32 peak measured {peak})", "",
+                  "| layer | pass | ours ms | torch ms | ratio | ours GFLOP/s | % peak |",
                   "|---|---|---:|---:|---:|---:|---:|"]
-        for r in report["bench"]:
-            share = "-" if r["ours_peak"] is None else f"{100 * r['ours_peak']:.0f}%"
-            lines.append(f"| {r['layer']} | {r['op']} | {r['ours_ms']:.3f} | {r['peer_ms']:.3f} "
-                         f"| {r['ratio']:.2f} | {r['ours_gflops']:.0f} | {share} |")
+        lines += [_bench_line(row) for row in report["bench"]]
     if report.get("tiles"):
-        names = [name for name in report["tiles"][0] if name != "layer"]
+        names = [name for name in report["tiles"][0] if name not in ("layer", "errors")]
         lines += ["", "## Tile tables (forward, strict FP32, CUDA events, median ms)", "",
                   "| layer | " + " | ".join(names) + " | fastest |",
                   "|---|" + "---:|" * len(names) + "---|"]
-        for row in report["tiles"]:
-            fastest = min(names, key=lambda name: row[name])
-            lines.append(f"| {row['layer']} | "
-                         + " | ".join(f"{row[name]:.3f}" for name in names) + f" | {fastest} |")
+        lines += [_tile_line(row, names) for row in report["tiles"]]
     return "\n".join(lines) + "\n"
+
+
+def _bench(args: argparse.Namespace) -> list[dict]:
+    from convproof.gpu.bench import event_rows
+    return event_rows(args.quick, progress=lambda line: print(line, flush=True))
+
+
+def _tiles(args: argparse.Namespace) -> list[dict]:
+    from convproof.gpu.bench import tile_rows
+    return tile_rows(progress=lambda line: print(line, flush=True))
+
+
+STEPS: dict[str, Callable[[argparse.Namespace], object]] = {
+    "kernels": lambda args: standard_set(args.seed), "tests": lambda args: test_suite(),
+    "bench": _bench, "tiles": _tiles}
+
+
+def failures(report: dict) -> list[str]:
+    """What failed in ``report``: kernels, the tests, benchmark rows, tile tables."""
+    found = [k["kernel"] for k in report.get("kernels", []) if not k["ok"]]
+    if report.get("tests", {}).get("status", 0) != 0:
+        found.append(f"tests: {report['tests']['summary']}")
+    found += [f"{r['layer']} {r['op']}" for r in report.get("bench", []) if "error" in r]
+    found += [f"{r['layer']} tile tables" for r in report.get("tiles", []) if "errors" in r]
+    return found
+
+
+def _steps(text: str) -> list[str]:
+    steps = [step.strip() for step in text.split(",") if step.strip()]
+    unknown = [step for step in steps if step not in STEPS]
+    if unknown or not steps:
+        raise argparse.ArgumentTypeError(f"steps must be among {', '.join(STEPS)}, got {text!r}")
+    return steps
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "gpu_validation.md"))
     parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--quick", action="store_true", help="the small benchmark layers")
-    parser.add_argument("--no-bench", action="store_true", help="skip the timing")
+    parser.add_argument("--quick", action="store_true", help="bench: the small layers")
+    parser.add_argument("--steps", type=_steps, default=list(STEPS),
+                        help=f"comma-separated, among {','.join(STEPS)} (default: all)")
+    parser.add_argument("--previous", help="the JSON of an earlier run to add these steps to")
     args = parser.parse_args(argv)
-    report = {"date": datetime.date.today().isoformat(), "machine": machine(),
-              "arguments": " ".join(argv if argv is not None else sys.argv[1:]),
-              "seed": args.seed, "kernels": standard_set(args.seed), "tests": test_suite()}
-    if not args.no_bench:
-        from convproof.gpu.bench import event_rows, tile_rows
-        report["bench"] = event_rows(args.quick, progress=lambda line: print(line, flush=True))
-        report["tiles"] = tile_rows(progress=lambda line: print(line, flush=True))
+    report = (json.loads(Path(args.previous).read_text()) if args.previous
+              else {"commands": [], "seconds": {}})
+    arguments = argv if argv is not None else sys.argv[1:]
+    report["commands"].append(" ".join(["python benchmarks/gpu_validate.py", *arguments]))
+    report |= {"date": datetime.date.today().isoformat(), "machine": machine(),
+               "seed": args.seed}
     out = Path(args.out)
-    out.write_text(markdown(report))
-    out.with_suffix(".json").write_text(json.dumps(report, indent=2))
-    failed = [k["kernel"] for k in report["kernels"] if not k["ok"]]
-    print(f"wrote {out}; {len(failed)} kernel(s) failed; tests: {report['tests']['summary']}")
-    return 1 if failed or report["tests"]["status"] != 0 else 0
+    for step in args.steps:
+        print(f"== {step}", flush=True)
+        start = time.perf_counter()
+        report[step] = STEPS[step](args)
+        report["seconds"][step] = time.perf_counter() - start
+        out.write_text(markdown(report))
+        out.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    failed = failures(report)
+    print(f"wrote {out}; {len(failed)} failure(s)" + "".join(f"\n  {f}" for f in failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -196,9 +196,8 @@ def test_quick_cpu_suite_beside_torch(torch, capsys):
     assert all(r["ours_ms"] > 0 and r["peer_ms"] > 0 for r in report["rows"])
 
 
-def test_gpu_validation_log_shows_the_tile_tables():
-    """benchmarks/gpu_validate.py's Markdown, on a report as its GPU run makes one: the
-    kernels, the tests, the speed rows and the tile tables with the fastest of each row."""
+def _gpu_validate():
+    """benchmarks/gpu_validate.py as a module."""
     import importlib.util
     from pathlib import Path
 
@@ -206,17 +205,98 @@ def test_gpu_validation_log_shows_the_tile_tables():
     spec = importlib.util.spec_from_file_location("gpu_validate", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_gpu_validation_log_shows_the_tile_tables():
+    """benchmarks/gpu_validate.py's Markdown, on a report as its GPU run makes one: the
+    kernels, the tests, the speed rows and the tile tables with the fastest of each row;
+    failed rows say why."""
     report = {
-        "date": "2026-11-24", "machine": {"gpu": "H200"}, "arguments": "", "seed": 1,
-        "kernels": [{"kernel": "conv2d_fwd_a", "ok": True, "max_rel_err": 1e-7}],
+        "date": "2026-11-24", "machine": {"gpu": "H200"}, "seed": 1,
+        "commands": ["python benchmarks/gpu_validate.py"], "seconds": {"kernels": 30.2},
+        "kernels": [{"kernel": "conv2d_fwd_a", "ok": True, "max_rel_err": 1e-7},
+                    {"kernel": "conv2d_fwd_b", "ok": False, "max_rel_err": float("inf"),
+                     "error": "CudaLaunchError: too many resources"}],
         "tests": {"command": "pytest -m gpu", "summary": "9 passed", "failures": []},
         "bench": [{"layer": "3x3 64->64 56 N=64", "op": "forward", "ours_ms": 2.0,
                    "peer_ms": 1.0, "ratio": 0.5, "ours_gflops": 900.0, "ours_peak": 0.02,
-                   "peak_gflops": 50000.0}],
+                   "peak_gflops": 50000.0},
+                  {"layer": "3x3 64->64 56 N=64", "op": "forward-tf32",
+                   "error": "AssertionError: ours differs"}],
         "tiles": [{"layer": "3x3 64->64 56 N=64", "4x4 a thread": 2.0, "8x8 a thread": 1.5},
-                  {"layer": "1x1 256->64 56 N=64", "4x4 a thread": 0.7, "8x8 a thread": 0.9}]}
-    text = script.markdown(report)
+                  {"layer": "1x1 256->64 56 N=64", "4x4 a thread": 0.7, "8x8 a thread": 0.9},
+                  {"layer": "dw 3x3 128 56 N=64", "4x4 a thread": 0.4, "8x8 a thread": None,
+                   "errors": {"8x8 a thread": "CudaLaunchError: x"}}]}
+    text = _gpu_validate().markdown(report)
+    assert "- steps: kernels 30 s" in text
+    assert "- standard set: 1 of 2 cases match" in text
+    assert "| conv2d_fwd_b | NO | inf | CudaLaunchError: too many resources" in text
     assert "| layer | 4x4 a thread | 8x8 a thread | fastest |" in text
     assert "| 3x3 64->64 56 N=64 | 2.000 | 1.500 | 8x8 a thread |" in text
     assert "| 1x1 256->64 56 N=64 | 0.700 | 0.900 | 4x4 a thread |" in text
+    assert ("| dw 3x3 128 56 N=64 | 0.400 | failed | 4x4 a thread (8x8 a thread: "
+            "CudaLaunchError: x) |") in text
     assert "| 3x3 64->64 56 N=64 | forward | 2.000 | 1.000 | 0.50 | 900 | 2% |" in text
+    assert "| 3x3 64->64 56 N=64 | forward-tf32 | failed: AssertionError: ours differs |" in text
+
+
+def test_gpu_validation_writes_after_every_step_and_adds_to_a_previous_run(
+        tmp_path, monkeypatch, capsys):
+    """A step that dies leaves the summary of the steps before it; --previous adds the steps
+    of a later call to it; the exit status counts every failure."""
+    script = _gpu_validate()
+    monkeypatch.setattr(script, "machine", lambda: {"gpu": "H200"})
+    kernels = [{"kernel": "conv2d_fwd_a", "ok": True, "max_rel_err": 1e-7}]
+    tiles = [{"layer": "3x3 64->64 56 N=64", "4x4 a thread": 2.0}]
+
+    def dies(args):
+        raise RuntimeError("device lost")
+    monkeypatch.setattr(script, "STEPS", {"kernels": lambda args: kernels, "bench": dies,
+                                          "tiles": lambda args: tiles})
+    out = tmp_path / "gpu_validation.md"
+    with pytest.raises(RuntimeError, match="device lost"):
+        script.main(["--steps", "kernels,bench", "--out", str(out)])
+    first = json.loads(out.with_suffix(".json").read_text())
+    assert first["kernels"] == kernels and "bench" not in first
+    assert "1 of 1 cases match" in out.read_text()
+
+    later = tmp_path / "later.md"
+    assert script.main(["--steps", "tiles", "--out", str(later),
+                        "--previous", str(out.with_suffix(".json"))]) == 0
+    both = json.loads(later.with_suffix(".json").read_text())
+    assert both["kernels"] == kernels and both["tiles"] == tiles
+    assert set(both["seconds"]) == {"kernels", "tiles"}
+    assert len(both["commands"]) == 2 and "--previous" in both["commands"][1]
+
+    kernels[0]["ok"] = False
+    assert script.main(["--steps", "kernels", "--out", str(out)]) == 1
+    assert "conv2d_fwd_a" in capsys.readouterr().out
+
+
+def test_gpu_validation_refuses_an_unknown_step(capsys):
+    with pytest.raises(SystemExit):
+        _gpu_validate().main(["--steps", "kernels,speed"])
+    assert "steps must be among kernels, tests, bench, tiles, got 'kernels,speed'" in (
+        capsys.readouterr().err)
+
+
+def test_event_rows_record_a_failing_case_and_run_the_others(monkeypatch):
+    from convproof.gpu import bench as gpu_bench
+
+    def good(rng):
+        return (lambda: None), (lambda: None)
+
+    def wrong(rng):
+        raise AssertionError("forward-tf32: ours differs from PyTorch by 0.5 (relative)")
+    cases = [bench.Case("3x3 N=8", "forward-tf32", 2e9, wrong),
+             bench.Case("3x3 N=8", "forward", 2e9, good)]
+    monkeypatch.setattr(gpu_bench, "fp32_peak", lambda size: 50_000.0)
+    monkeypatch.setattr(gpu_bench, "gpu_cases", lambda quick: cases)
+    monkeypatch.setattr(gpu_bench, "event_times", lambda thunk, repeats: [2.0, 1.0, 3.0])
+    lines = []
+    rows = gpu_bench.event_rows(progress=lines.append)
+    assert rows[0] == {"layer": "3x3 N=8", "op": "forward-tf32", "error": (
+        "AssertionError: forward-tf32: ours differs from PyTorch by 0.5 (relative)")}
+    assert rows[1]["ours_ms"] == rows[1]["peer_ms"] == 2.0 and rows[1]["ours_gflops"] == 1000
+    assert "FAILED AssertionError" in lines[0]

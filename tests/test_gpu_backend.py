@@ -231,6 +231,7 @@ def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
 
     rows = tile_rows(repeats=2, only="3x3 128->128 28")
     assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128"]
+    assert "errors" not in rows[0], rows[0]["errors"]
     assert all(rows[0][name] > 0 for name in TILE_CANDIDATES)
 
 

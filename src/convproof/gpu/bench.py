@@ -233,26 +233,43 @@ def event_times(thunk: Thunk, repeats: int, warmup: int = 3) -> list[float]:
     return times
 
 
+def failure(exc: Exception) -> str:
+    """An exception in one line, for a row that failed (its check or a launch)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def _event_row(case: Case, rng: np.random.Generator, repeats: int, peak: float
+               ) -> dict[str, Any]:
+    ours, peer = case.make(rng)
+    ours_ms = statistics.median(event_times(ours, repeats))
+    peer_ms = statistics.median(event_times(peer, repeats))
+    return {"layer": case.layer, "op": case.op, "ours_ms": ours_ms, "peer_ms": peer_ms,
+            "ratio": peer_ms / ours_ms,
+            "ours_gflops": case.flops / ours_ms / 1e6, "peer_gflops": case.flops / peer_ms / 1e6,
+            "ours_peak": case.flops / ours_ms / 1e6 / peak if case.gemm_bound else None,
+            "peer_peak": case.flops / peer_ms / 1e6 / peak if case.gemm_bound else None,
+            "peak_gflops": peak}
+
+
 def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
                progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
-    """Every case timed with CUDA events (median after warm-up), ours beside PyTorch's."""
+    """Every case timed with CUDA events (median after warm-up), ours beside PyTorch's.  A
+    case whose check or launch fails gives a row {"layer", "op", "error"} and the others
+    still run."""
     peak = fp32_peak(2048 if quick else 8192)
     rng = np.random.default_rng()
     rows = []
     for case in gpu_cases(quick):
         if only is not None and only not in case.layer:
             continue
-        ours, peer = case.make(rng)
-        ours_ms = statistics.median(event_times(ours, repeats))
-        peer_ms = statistics.median(event_times(peer, repeats))
-        row = {"layer": case.layer, "op": case.op, "ours_ms": ours_ms, "peer_ms": peer_ms,
-               "ratio": peer_ms / ours_ms,
-               "ours_gflops": case.flops / ours_ms / 1e6, "peer_gflops": case.flops / peer_ms / 1e6,
-               "ours_peak": case.flops / ours_ms / 1e6 / peak if case.gemm_bound else None,
-               "peer_peak": case.flops / peer_ms / 1e6 / peak if case.gemm_bound else None,
-               "peak_gflops": peak}
-        progress(f"{case.layer:24s} {case.op:16s} ours {ours_ms:8.3f} ms  torch {peer_ms:8.3f} "
-                 f"ms  ratio {row['ratio']:5.2f}")
+        try:
+            row = _event_row(case, rng, repeats, peak)
+        except Exception as exc:  # recorded in the row: one wrong case does not end the run
+            row = {"layer": case.layer, "op": case.op, "error": failure(exc)}
+            progress(f"{case.layer:24s} {case.op:16s} FAILED {row['error']}")
+        else:
+            progress(f"{case.layer:24s} {case.op:16s} ours {row['ours_ms']:8.3f} ms  torch "
+                     f"{row['peer_ms']:8.3f} ms  ratio {row['ratio']:5.2f}")
         rows.append(row)
     return rows
 
@@ -288,7 +305,8 @@ def tile_rows(repeats: int = 20, only: str | None = None,
               progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
     """The strict-FP32 forward of every conv layer of the GPU suite under each table of
     TILE_CANDIDATES, timed with CUDA events (median after warm-up): {"layer", then ms by
-    candidate}."""
+    candidate}; a table whose check or launch fails gets None, and its message under
+    "errors"."""
     cupy, torch = _modules()
     rng, rows = np.random.default_rng(), []
     for layer in gpu_layers():
@@ -299,11 +317,18 @@ def tile_rows(repeats: int = 20, only: str | None = None,
             expected = torch.nn.functional.conv2d(torch.as_tensor(x, device="cuda"),
                                                   torch.as_tensor(w, device="cuda"),
                                                   **layer.options())
-        row = {"layer": layer.name} | {
-            name: _forward_ms(layer, x, w, expected, table, repeats)
-            for name, table in TILE_CANDIDATES.items()}
-        progress(f"{layer.name:24s} " + "  ".join(f"{name} {row[name]:8.3f} ms"
-                                                  for name in TILE_CANDIDATES))
+        row: dict[str, Any] = {"layer": layer.name}
+        errors = {}
+        for name, table in TILE_CANDIDATES.items():
+            try:
+                row[name] = _forward_ms(layer, x, w, expected, table, repeats)
+            except Exception as exc:  # recorded: the other tables and layers still run
+                row[name], errors[name] = None, failure(exc)
+        if errors:
+            row["errors"] = errors
+        progress(f"{layer.name:24s} " + "  ".join(
+            f"{name} " + ("FAILED" if row[name] is None else f"{row[name]:8.3f} ms")
+            for name in TILE_CANDIDATES))
         rows.append(row)
     return rows
 
