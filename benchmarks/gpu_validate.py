@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from convproof.gpu.bench import DEVICE_MEMORY
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,10 +87,11 @@ def test_suite() -> dict:
 
 def _bench_line(row: dict) -> str:
     if "error" in row:
-        return f"| {row['layer']} | {row['op']} | failed: {row['error']} | | | | |"
+        return f"| {row['layer']} | {row['op']} | failed: {row['error']} | | | | | | |"
     share = "-" if row["ours_peak"] is None else f"{100 * row['ours_peak']:.0f}%"
     return (f"| {row['layer']} | {row['op']} | {row['ours_ms']:.3f} | {row['peer_ms']:.3f} "
-            f"| {row['ratio']:.2f} | {row['ours_gflops']:.0f} | {share} |")
+            f"| {row['ratio']:.2f} | {row['ours_gflops']:.0f} | {share} "
+            f"| {row['ours_mib']:.1f} | {row['peer_mib']:.1f} |")
 
 
 def _tile_line(row: dict, names: list[str]) -> str:
@@ -124,9 +127,10 @@ def markdown(report: dict) -> str:
         peaks = [r["peak_gflops"] for r in report["bench"] if "peak_gflops" in r]
         peak = f"{peaks[0]:.0f} GFLOP/s" if peaks else "not measured"
         lines += ["", f"## Speed (CUDA events, median; FP32 peak measured {peak})", "",
-                  "| layer | pass | ours ms | torch ms | ratio | ours GFLOP/s | % peak |",
-                  "|---|---|---:|---:|---:|---:|---:|"]
+                  "| layer | pass | ours ms | torch ms | ratio | ours GFLOP/s | % peak "
+                  "| ours MiB | torch MiB |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [_bench_line(row) for row in report["bench"]]
+        lines += ["", f"MiB: {DEVICE_MEMORY}."]
     if report.get("tiles"):
         names = [name for name in report["tiles"][0] if name not in ("layer", "errors")]
         lines += ["", "## Tile tables (forward, strict FP32, CUDA events, median ms)", "",

@@ -221,7 +221,7 @@ def test_gpu_validation_log_shows_the_tile_tables():
         "tests": {"command": "pytest -m gpu", "summary": "9 passed", "failures": []},
         "bench": [{"layer": "3x3 64->64 56 N=64", "op": "forward", "ours_ms": 2.0,
                    "peer_ms": 1.0, "ratio": 0.5, "ours_gflops": 900.0, "ours_peak": 0.02,
-                   "peak_gflops": 50000.0},
+                   "peak_gflops": 50000.0, "ours_mib": 98.0, "peer_mib": 120.5},
                   {"layer": "3x3 64->64 56 N=64", "op": "forward-tf32",
                    "error": "AssertionError: ours differs"}],
         "tiles": [{"layer": "3x3 64->64 56 N=64", "4x4 a thread": 2.0, "8x8 a thread": 1.5},
@@ -237,7 +237,9 @@ def test_gpu_validation_log_shows_the_tile_tables():
     assert "| 1x1 256->64 56 N=64 | 0.700 | 0.900 | 4x4 a thread |" in text
     assert ("| dw 3x3 128 56 N=64 | 0.400 | failed | 4x4 a thread (8x8 a thread: "
             "CudaLaunchError: x) |") in text
-    assert "| 3x3 64->64 56 N=64 | forward | 2.000 | 1.000 | 0.50 | 900 | 2% |" in text
+    assert ("| 3x3 64->64 56 N=64 | forward | 2.000 | 1.000 | 0.50 | 900 | 2% | 98.0 | 120.5 |"
+            in text)
+    assert "| ours MiB | torch MiB |" in text and "MiB: peak device memory" in text
     assert "| 3x3 64->64 56 N=64 | forward-tf32 | failed: AssertionError: ours differs |" in text
 
 
@@ -294,9 +296,60 @@ def test_event_rows_record_a_failing_case_and_run_the_others(monkeypatch):
     monkeypatch.setattr(gpu_bench, "fp32_peak", lambda size: 50_000.0)
     monkeypatch.setattr(gpu_bench, "gpu_cases", lambda quick: cases)
     monkeypatch.setattr(gpu_bench, "event_times", lambda thunk, repeats: [2.0, 1.0, 3.0])
+    monkeypatch.setattr(gpu_bench, "device_peak_mib", lambda thunk: 1.5)
     lines = []
     rows = gpu_bench.event_rows(progress=lines.append)
     assert rows[0] == {"layer": "3x3 N=8", "op": "forward-tf32", "error": (
         "AssertionError: forward-tf32: ours differs from PyTorch by 0.5 (relative)")}
     assert rows[1]["ours_ms"] == rows[1]["peer_ms"] == 2.0 and rows[1]["ours_gflops"] == 1000
+    assert rows[1]["ours_mib"] == rows[1]["peer_mib"] == 1.5
     assert "FAILED AssertionError" in lines[0]
+
+
+def test_device_peak_counts_the_most_pooled_bytes_live_at_once_and_torchs_peak(monkeypatch):
+    """device_peak_mib on stand-ins for CuPy's memory hooks and PyTorch's allocator counters:
+    a malloc adds its size, a free takes it off, the peak is the most live at once; PyTorch's
+    part is its peak over what was allocated before the call."""
+    import sys
+    import types
+
+    from convproof.gpu import bench as gpu_bench
+
+    active = []
+
+    class MemoryHook:
+        def __enter__(self):
+            active.append(self)
+
+        def __exit__(self, *exc):
+            active.remove(self)
+
+    def pooled(event: str, size: int) -> None:
+        for hook in active:
+            getattr(hook, f"{event}_postprocess")(device_id=0, size=size, mem_size=size,
+                                                 mem_ptr=1, pmem_id=1)
+
+    stats = {"allocated": 3 * 2**20, "peak": 3 * 2**20}
+    torch = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        synchronize=lambda: None, reset_peak_memory_stats=lambda: stats.update(peak=3 * 2**20),
+        memory_allocated=lambda: stats["allocated"], max_memory_allocated=lambda: stats["peak"]))
+    stream = types.SimpleNamespace(synchronize=lambda: None)
+    cupy = types.SimpleNamespace(cuda=types.SimpleNamespace(get_current_stream=lambda: stream))
+    hooks = types.ModuleType("cupy.cuda.memory_hook")
+    hooks.MemoryHook = MemoryHook
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
+    monkeypatch.setitem(sys.modules, "cupy.cuda", types.ModuleType("cupy.cuda"))
+    monkeypatch.setitem(sys.modules, "cupy.cuda.memory_hook", hooks)
+    monkeypatch.setattr(gpu_bench, "_modules", lambda: (cupy, torch))
+
+    def ours():  # 1 MiB, then 2 more, 1 freed, 0.5 more: at most 3 MiB live
+        pooled("malloc", 2**20)
+        pooled("malloc", 2 * 2**20)
+        pooled("free", 2**20)
+        pooled("malloc", 2**19)
+
+    def theirs():
+        stats["peak"] += 5 * 2**20
+    assert gpu_bench.device_peak_mib(ours) == 3.0
+    assert gpu_bench.device_peak_mib(theirs) == 5.0
+    assert not active

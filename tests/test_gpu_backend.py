@@ -225,6 +225,23 @@ def test_float32_kernels_flush_subnormals_as_documented(cupy, on_gpu, dtype):
 
 
 @pytest.mark.gpu
+def test_device_peak_memory_of_either_allocator(cupy, cuda_torch):
+    """device_peak_mib sees CuPy's pooled arrays (the most alive at once) and PyTorch's."""
+    from convproof.gpu.bench import device_peak_mib
+
+    def ours():  # 4 MiB allocated in all, at most 2 alive at once
+        first = cupy.empty(2**21, np.uint8)
+        del first
+        return cupy.empty(2**20, np.uint8) + 1
+
+    mib = device_peak_mib(ours)
+    assert 2.0 <= mib < 2.1, mib
+    torch_mib = device_peak_mib(lambda: cuda_torch.ones(2**20, dtype=cuda_torch.uint8,
+                                                        device="cuda") + 1)
+    assert 2.0 <= torch_mib < 2.1, torch_mib
+
+
+@pytest.mark.gpu
 def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
     """One layer of the GPU suite, each candidate table checked against cuDNN, then timed."""
     from convproof.gpu.bench import TILE_CANDIDATES, tile_rows

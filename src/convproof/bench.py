@@ -12,7 +12,8 @@ median of the repeats.  A row states
     GFLOP/s = flops / t               (flops of the direct algorithm: 2 N K (C/G) prod(k) prod(o))
     % peak = GFLOP/s / measured SGEMM peak of this machine (np.matmul, float32, 2048³)
     MiB = peak resident memory growth during one call (VmHWM after - VmRSS before, with the
-          high-water mark reset through /proc/self/clear_refs; "-" where Linux does not offer it)
+          high-water mark reset through /proc/self/clear_refs; "-" where Linux does not offer it);
+          a suite may measure its own way (the GPU suite: peak device memory, Suite.peak_mib)
     load = the 1-minute load average before the row (os.getloadavg)
     others = the fraction of the cores other processes kept busy just before the row
 
@@ -64,6 +65,9 @@ WARMUP = 0.2
 QUIET = 0.2
 PATIENCE = 60.0
 Thunk = Callable[[], Any]
+MEMORY = ("peak resident growth in one call (ours with the scratch buffers it keeps between "
+          "calls allocated anew)")
+"""What the MiB columns of the CPU suite count (:func:`peak_memory_mib`)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,6 +97,10 @@ class Suite:
     forget: Callable[[], None] = lambda: None
     """Frees what ours keeps between calls (scratch buffers), so that the measured call's peak
     memory includes them."""
+    peak_mib: Callable[[Thunk], float | None] | None = None
+    """The peak memory of one call (ours, then the peer's); None: :func:`peak_memory_mib`."""
+    memory: str = MEMORY
+    """What the MiB columns count, for the table's legend."""
 
 
 _GPU_SUITES: list[Callable[[bool], Suite]] = []
@@ -290,13 +298,16 @@ def measure(case: Case, repeats: int, peak: float, rng: np.random.Generator) -> 
 
 
 def measure_memory(case: Case, row: Row, rng: np.random.Generator,
-                   forget: Callable[[], None]) -> None:
+                   forget: Callable[[], None],
+                   peak_mib: Callable[[Thunk], float | None] | None = None) -> None:
     """The peak memory of one call of each side (after one call to warm up, ours with its
-    kept buffers forgotten first), into ``row``."""
+    kept buffers forgotten first), into ``row``, measured by ``peak_mib`` (by default
+    :func:`peak_memory_mib`)."""
+    peak_mib = peak_mib or peak_memory_mib
     ours, peer = case.make(rng)
     ours(), peer()
     forget()
-    row.ours_mib, row.peer_mib = peak_memory_mib(ours), peak_memory_mib(peer)
+    row.ours_mib, row.peer_mib = peak_mib(ours), peak_mib(peer)
 
 
 def geometric_mean(values: Sequence[float]) -> float:
@@ -596,8 +607,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{pct(r['busy'])} |")
     s = report["summary"]
     lines += ["", f"ratio = {peer} time / ours (> 1: ours faster); GFLOP/s of the direct "
-              "algorithm's multiply-adds (pooling: window taps); MiB: peak resident growth in "
-              "one call (ours with the scratch buffers it keeps between calls allocated anew).",
+              f"algorithm's multiply-adds (pooling: window taps); MiB: "
+              f"{report.get('memory', MEMORY)}.",
               "",
               f"- geometric mean, forward: {_cell(s['forward_geomean'], 2)}",
               f"- geometric mean, forward + backward (per-layer sums): "
@@ -635,11 +646,12 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
         rows.append(row)
     progress("peak memory of every case ...")
     for case, row in zip(cases, rows):
-        measure_memory(case, row, rng, suite.forget)
+        measure_memory(case, row, rng, suite.forget, suite.peak_mib)
     return {"suite": suite.name, "peer": suite.peer, "command": command,
             "date": datetime.date.today().isoformat(),
             "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}",
             "setting": suite.setting(), "peak_gflops": peak, "repeats": repeats,
+            "memory": suite.memory,
             "rows": [asdict(r) for r in rows], "summary": summarize(rows)}
 
 

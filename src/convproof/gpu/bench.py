@@ -217,6 +217,52 @@ def fp32_peak(size: int = 8192, repeats: int = 5) -> float:
     return 2 * size ** 3 / (best / 1e3) / 1e9
 
 
+DEVICE_MEMORY = ("peak device memory allocated in one call beyond what was allocated before "
+                 "it (ours: CuPy's memory pool, counted by a memory hook; PyTorch: its caching "
+                 "allocator's peak, cuDNN's workspace included), the output included")
+"""What the MiB columns of the GPU tables count (:func:`device_peak_mib`)."""
+
+
+def _pool_peak_bytes(thunk: Thunk) -> int:
+    """The most bytes of CuPy's memory pool in use at once during ``thunk`` beyond those in
+    use before it: every pooled malloc adds its size, every free takes it off."""
+    cupy, _ = _modules()
+    from cupy.cuda import memory_hook
+
+    class Peak(memory_hook.MemoryHook):
+        name = "convproof_peak"
+
+        def __init__(self) -> None:
+            self.live = self.peak = 0
+
+        def malloc_postprocess(self, **kwargs: Any) -> None:
+            self.live += kwargs["mem_size"]
+            self.peak = max(self.peak, self.live)
+
+        def free_postprocess(self, **kwargs: Any) -> None:
+            self.live -= kwargs["mem_size"]
+
+    hook = Peak()
+    with hook:
+        thunk()
+        cupy.cuda.get_current_stream().synchronize()
+    return hook.peak
+
+
+def device_peak_mib(thunk: Thunk) -> float:
+    """Peak device memory of one call of ``thunk`` in MiB (see :data:`DEVICE_MEMORY`): a thunk
+    of ours allocates from CuPy's pool, PyTorch's from its caching allocator, and each is
+    measured where it allocates (both counts, as one thunk allocates from one of them only)."""
+    _, torch = _modules()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    ours = _pool_peak_bytes(thunk)
+    torch.cuda.synchronize()
+    theirs = torch.cuda.max_memory_allocated() - before
+    return (ours + theirs) / 2**20
+
+
 def event_times(thunk: Thunk, repeats: int, warmup: int = 3) -> list[float]:
     """Milliseconds of each of ``repeats`` calls, between CUDA events on the current stream."""
     _, torch = _modules()
@@ -244,6 +290,7 @@ def _event_row(case: Case, rng: np.random.Generator, repeats: int, peak: float
     ours_ms = statistics.median(event_times(ours, repeats))
     peer_ms = statistics.median(event_times(peer, repeats))
     return {"layer": case.layer, "op": case.op, "ours_ms": ours_ms, "peer_ms": peer_ms,
+            "ours_mib": device_peak_mib(ours), "peer_mib": device_peak_mib(peer),
             "ratio": peer_ms / ours_ms,
             "ours_gflops": case.flops / ours_ms / 1e6, "peer_gflops": case.flops / peer_ms / 1e6,
             "ours_peak": case.flops / ours_ms / 1e6 / peak if case.gemm_bound else None,
@@ -359,8 +406,10 @@ def gpu_suite(quick: bool = False) -> Suite:
                 "dtype": "float32", "timer": "wall clock around synchronized calls"}
 
     return Suite("gpu", "torch", [_synchronizing(c) for c in gpu_cases(quick)],
-                 lambda: fp32_peak(2048 if quick else 8192), setting)
+                 lambda: fp32_peak(2048 if quick else 8192), setting,
+                 peak_mib=device_peak_mib, memory=DEVICE_MEMORY)
 
 
-__all__ = ["GPU_BATCH", "MAX_BATCH", "TILE_CANDIDATES", "event_rows", "event_times", "fp32_peak",
-           "gpu_cases", "gpu_layers", "gpu_suite", "tile_rows"]
+__all__ = ["DEVICE_MEMORY", "GPU_BATCH", "MAX_BATCH", "TILE_CANDIDATES", "device_peak_mib",
+           "event_rows", "event_times", "failure", "fp32_peak", "gpu_cases", "gpu_layers",
+           "gpu_suite", "tile_rows"]
