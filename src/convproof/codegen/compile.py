@@ -21,8 +21,6 @@ from pathlib import Path
 from .kernels import Kernel
 
 ARCH = "sm_90"
-
-
 COMPILERS = ("nvcc", "nvrtc")
 
 
