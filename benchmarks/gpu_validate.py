@@ -85,6 +85,12 @@ def test_suite() -> dict:
                          if line.startswith("FAILED")]}
 
 
+def _verdict(outcome: dict) -> str:
+    if outcome["ok"]:
+        return "yes"
+    return f"NO ({outcome['error']})" if "error" in outcome else "NO"
+
+
 def _bench_line(row: dict) -> str:
     if "error" in row:
         return f"| {row['layer']} | {row['op']} | failed: {row['error']} | | | | | | |"
@@ -121,8 +127,7 @@ def markdown(report: dict) -> str:
         lines += [f"  - {line}" for line in report["tests"]["failures"]]
     if kernels:
         lines += ["", "| kernels (in launch order) | ok | max rel. error |", "|---|---|---:|"]
-        lines += [f"| {k['kernel']} | {'yes' if k['ok'] else 'NO'} | {k['max_rel_err']:.2e} |"
-                  + (f" {k['error']}" if "error" in k else "") for k in kernels]
+        lines += [f"| {k['kernel']} | {_verdict(k)} | {k['max_rel_err']:.2e} |" for k in kernels]
     if report.get("bench"):
         peaks = [r["peak_gflops"] for r in report["bench"] if "peak_gflops" in r]
         peak = f"{peaks[0]:.0f} GFLOP/s" if peaks else "not measured"

@@ -231,7 +231,8 @@ def test_gpu_validation_log_shows_the_tile_tables():
     text = _gpu_validate().markdown(report)
     assert "- steps: kernels 30 s" in text
     assert "- standard set: 1 of 2 cases match" in text
-    assert "| conv2d_fwd_b | NO | inf | CudaLaunchError: too many resources" in text
+    assert "| conv2d_fwd_a | yes | 1.00e-07 |" in text
+    assert "| conv2d_fwd_b | NO (CudaLaunchError: too many resources) | inf |" in text
     assert "| layer | 4x4 a thread | 8x8 a thread | fastest |" in text
     assert "| 3x3 64->64 56 N=64 | 2.000 | 1.500 | 8x8 a thread |" in text
     assert "| 1x1 256->64 56 N=64 | 0.700 | 0.900 | 4x4 a thread |" in text
