@@ -486,6 +486,25 @@ def test_integer_inputs_are_computed_in_float64(dtype, rng):
     np.testing.assert_array_equal(functional.avg_pool2d(x, 2), reference.avg_pool(x, 2))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_floats_of_the_other_byte_order_compute_as_their_native_twins(dtype, rng):
+    """Arrays of the other byte order (big-endian on most machines) are computed in their
+    precision, to the same bits as native arrays with the same values."""
+    swapped = np.dtype(dtype).newbyteorder("S")
+    x = rng.standard_normal((2, 4, 7, 6)).astype(dtype)
+    w = rng.standard_normal((6, 2, 3, 2)).astype(dtype)
+    g = rng.standard_normal((2, 6, 7, 7)).astype(dtype)
+    kwargs = {"padding": 1, "groups": 2}
+    for call in (lambda x, w, g: functional.conv2d(x, w, **kwargs),
+                 lambda x, w, g: functional.conv2d_input(x.shape, w, g, **kwargs),
+                 lambda x, w, g: functional.conv2d_weight(x, w.shape, g, **kwargs),
+                 lambda x, w, g: functional.max_pool2d(x, 2)):
+        native = call(x, w, g)
+        other = call(*(a.astype(swapped) for a in (x, w, g)))
+        assert other.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(other, native)
+
+
 def test_mixed_precision_is_computed_in_float64(rng):
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 3))

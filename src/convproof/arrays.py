@@ -1,7 +1,8 @@
 """Array dtype rules shared by the reference, the functional API and the layers.
 
-float32 and float64 are computed in their own precision; integer inputs are computed exactly
-as float64 would (they are converted); bool, complex, object and string arrays are refused.
+float32 and float64 are computed in their own precision, in either byte order (a non-native
+one is converted); integer inputs are computed exactly as float64 would (they are converted);
+bool, complex, object and string arrays are refused.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ def array_module(array: Any):
 
 
 def check_numeric(name: str, array: Any) -> np.dtype:
-    """The dtype of ``array`` if it is real and numeric, else a TypeError naming it."""
+    """The dtype of ``array`` in native byte order if it is real and numeric, else a TypeError
+    naming it."""
     dtype = getattr(array, "dtype", None)
     if dtype is None:
         raise TypeError(f"{name} must be an array, got {type(array).__name__}")
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype).newbyteorder("=")
     if dtype.kind not in "iuf":
         raise TypeError(
             f"{name} has dtype {dtype}, which is not a real number type (use float32 or float64)"

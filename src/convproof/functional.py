@@ -4,11 +4,11 @@ Each operation is written once for any number of spatial dims (``conv(..., dims=
 published under its 1-D, 2-D and 3-D names (``conv1d``, ``conv2d``, ``conv3d``).  This module
 validates the arguments (through :mod:`convproof.spec` and :mod:`convproof.arrays`), resolves
 the padding to per-dim (lo, hi) pairs, decides the compute dtype (float32 stays float32; float64
-and integers are computed in float64), adds the bias, accepts unbatched inputs (C, *spatial) as
-PyTorch does, and composes every operation from the zero-padding primitives of a backend chosen
-by the array type: :mod:`convproof.cpu` for NumPy arrays, :mod:`convproof.gpu` (imported on
-first use) for CuPy arrays.  The rules, with A the zero-padded correlation and P_M the padding
-map of mode M:
+and integers are computed in float64; either byte order), adds the bias, accepts unbatched
+inputs (C, *spatial) as PyTorch does, and composes every operation from the zero-padding
+primitives of a backend chosen by the array type: :mod:`convproof.cpu` for NumPy arrays,
+:mod:`convproof.gpu` (imported on first use) for CuPy arrays.  The rules, with A the
+zero-padded correlation and P_M the padding map of mode M:
 
     padded conv         conv_M(x) = A (P_M x)                  (A with no padding of its own)
     true convolution    convolve(x, w) = conv(x, flip(w))      (the flip-equivalence theorem)
