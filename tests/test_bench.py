@@ -184,6 +184,26 @@ def test_registered_gpu_suites_run(capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)[0]["suite"] == "tiny"
 
 
+def test_a_suite_measures_memory_its_own_way_and_says_how(capsys, monkeypatch):
+    """A suite's peak_mib fills the MiB columns (the GPU suite's: device memory) and its
+    memory text is the table's legend."""
+    import dataclasses
+
+    calls = []
+
+    def peak_mib(thunk):
+        calls.append(thunk)
+        return 7.0
+    suite = dataclasses.replace(_tiny_suite(False), peak_mib=peak_mib,
+                                memory="bytes of the tiny pool")
+    monkeypatch.setattr(bench, "_GPU_SUITES", [lambda quick: suite])
+    monkeypatch.setattr(bench, "gpu_unavailable", lambda: None)
+    assert bench.main(["--gpu", "--repeats", "1"]) == 0
+    text = capsys.readouterr().out
+    assert len(calls) == 2 * len(suite.cases)
+    assert "| 7.0 | 7.0 |" in text and "MiB: bytes of the tiny pool." in text
+
+
 def test_quick_cpu_suite_beside_torch(torch, capsys):
     threads = torch.get_num_threads()
     try:
