@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from convproof.codegen.compile import CompileError, compile_check, nvcc
+from convproof.codegen.compile import CompileError, compile_check, nvcc, nvrtc
 from convproof.codegen.kernels import ConvGeometry, conv_forward
 from convproof.codegen.skeleton import Kernel, tile_table
 from convproof.gpu.bench import TILE_CANDIDATES
@@ -19,18 +19,10 @@ from convproof.gpu.module import CUPY_OPTIONS, OPTIONS
 from convproof.gpu.standard import standard_kernels
 
 
-def _has_nvrtc() -> bool:
-    try:
-        from cupy.cuda import nvrtc
-        nvrtc.getVersion()
-    except Exception:
-        return False
-    return True
-
-
+NO_NVRTC = nvrtc() is None
 COMPILERS = [
     pytest.param("nvcc", marks=pytest.mark.skipif(nvcc() is None, reason="nvcc is not installed")),
-    pytest.param("nvrtc", marks=pytest.mark.skipif(not _has_nvrtc(),
+    pytest.param("nvrtc", marks=pytest.mark.skipif(NO_NVRTC,
                                                    reason="CuPy with NVRTC is not installed")),
 ]
 
@@ -58,22 +50,21 @@ def test_the_candidate_tile_tables_compile_for_sm_90(candidate, compiler):
                       compiler=compiler)
 
 
-@pytest.mark.skipif(not _has_nvrtc(), reason="CuPy with NVRTC is not installed")
+@pytest.mark.skipif(NO_NVRTC, reason="CuPy with NVRTC is not installed")
 def test_nvrtc_takes_the_last_of_repeated_options_so_cupys_flush_to_zero_holds():
     """CuPy appends CUPY_OPTIONS after OPTIONS; NVRTC keeps the last of two -ftz, so float32
     fused multiply-adds flush subnormals (fma.rn.ftz.f32) whatever OPTIONS say."""
-    from cupy.cuda import nvrtc
-
+    binding = nvrtc()
     source = ('extern "C" __global__ void fma32(float* y, const float* a) '
               '{ y[0] = a[0] * a[1] + y[0]; }')
 
     def ptx(options):
-        program = nvrtc.createProgram(source, "fma32.cu", (), ())
+        program = binding.createProgram(source, "fma32.cu", (), ())
         try:
-            nvrtc.compileProgram(program, (*options, "-arch=compute_90"))
-            return nvrtc.getPTX(program).decode()
+            binding.compileProgram(program, (*options, "-arch=compute_90"))
+            return binding.getPTX(program).decode()
         finally:
-            nvrtc.destroyProgram(program)
+            binding.destroyProgram(program)
 
     assert "fma.rn.ftz.f32" in ptx((*OPTIONS, "-ftz=false", *CUPY_OPTIONS))
     assert "fma.rn.ftz.f32" not in ptx((*OPTIONS, "-ftz=false"))
@@ -82,6 +73,7 @@ def test_nvrtc_takes_the_last_of_repeated_options_so_cupys_flush_to_zero_holds()
 def test_nvrtc_without_cupy_is_a_clear_compile_error(monkeypatch):
     for name in ["cupy", "cupy.cuda", "cupy.cuda.nvrtc"]:
         monkeypatch.setitem(sys.modules, name, None)  # import cupy... raises ImportError
+    assert nvrtc() is None
     with pytest.raises(CompileError, match="NVRTC is not available through CuPy"):
         compile_check(standard_kernels()[:1], compiler="nvrtc")
 

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from .kernels import Kernel
 
@@ -54,23 +55,32 @@ def nvrtc_options(arch: str) -> tuple[str, ...]:
     return (*OPTIONS, *CUPY_OPTIONS, f"-arch={arch}")
 
 
-def _nvrtc_builder(arch: str) -> Callable[[int, str], str | None]:
+def nvrtc() -> Any | None:
+    """CuPy's NVRTC binding, or None where CuPy or its NVRTC library does not load."""
     try:
-        from cupy.cuda import nvrtc
-        nvrtc.getVersion()
-    except Exception as exc:  # ImportError, or CuPy without a loadable NVRTC library
-        raise CompileError(f"NVRTC is not available through CuPy: {exc}") from exc
+        from cupy.cuda import nvrtc as binding
+        binding.getVersion()
+    except Exception:  # ImportError, or CuPy without a loadable NVRTC library
+        return None
+    return binding
+
+
+def _nvrtc_builder(arch: str) -> Callable[[int, str], str | None]:
+    binding = nvrtc()
+    if binding is None:
+        raise CompileError("NVRTC is not available through CuPy (install convproof[cuda12] or "
+                           "convproof[cuda13] with CUDA's NVRTC library)")
     options = nvrtc_options(arch)
 
     def build(part: int, source: str) -> str | None:
-        program = nvrtc.createProgram(source, f"part{part}.cu", (), ())
+        program = binding.createProgram(source, f"part{part}.cu", (), ())
         try:
-            nvrtc.compileProgram(program, options)
+            binding.compileProgram(program, options)
             return None
-        except nvrtc.NVRTCError:
-            return nvrtc.getProgramLog(program)
+        except binding.NVRTCError:
+            return binding.getProgramLog(program)
         finally:
-            nvrtc.destroyProgram(program)
+            binding.destroyProgram(program)
     return build
 
 
@@ -92,4 +102,5 @@ def compile_check(kernels: Sequence[Kernel], arch: str = ARCH, jobs: int | None 
         raise CompileError(f"{compiler} -arch={arch} failed:\n" + "\n".join(failed))
 
 
-__all__ = ["ARCH", "COMPILERS", "CompileError", "compile_check", "nvcc", "nvrtc_options"]
+__all__ = ["ARCH", "COMPILERS", "CompileError", "compile_check", "nvcc", "nvrtc",
+           "nvrtc_options"]
