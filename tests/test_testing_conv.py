@@ -398,6 +398,87 @@ def test_a_function_right_on_impulses_only_is_called_not_linear(rng):
             "input .*not linear in x", seed=int(rng.integers(2**31)))
 
 
+def test_a_nonlinear_function_is_called_not_linear(rng):
+    def rectified(x, w, b):
+        return np.maximum(loop_conv(x, w, b), 0.0)
+    refused(cp.testing.check_conv2d, rectified, "not linear in x: on a random input its outputs "
+            "are not the sums its impulse responses predict", seed=int(rng.integers(2**31)))
+
+
+def test_samples_that_read_each_other_are_named(rng):
+    def first_sample_only(x, w, b):
+        return loop_conv(np.repeat(x[:1], len(x), axis=0), w, b)
+    refused(cp.testing.check_conv2d, first_sample_only, "other outputs for the same 2 samples in "
+            "a batch of \\d+ than alone: its output for a sample depends on the other samples",
+            seed=int(rng.integers(2**31)))
+
+
+def test_state_kept_between_calls_is_named(rng):
+    calls = []
+
+    def wrong_the_first_time(x, w, b):
+        calls.append(None)
+        return loop_conv(x, w, b) + (len(calls) == 1)
+    refused(cp.testing.check_conv2d, wrong_the_first_time, "or on earlier calls \\(state kept "
+            "between calls\\)", seed=int(rng.integers(2**31)))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_outputs_that_are_not_finite_are_named(rng, value):
+    def poisoned(x, w, b):
+        y = loop_conv(x, w, b)
+        y[-1, 0, 1, 2] = value
+        return y
+    refused(cp.testing.check_conv2d, poisoned, f"y has 1 of 48 entries that are not finite "
+            f"\\(the first y\\[1,0,1,2\\] = {value}\\) on finite inputs",
+            seed=int(rng.integers(2**31)))
+
+
+def test_probe_outputs_that_are_not_finite_are_named(rng):
+    def normalized(x, w, b):  # flipped, and nan for a zero input, which only the probes have
+        norms = np.sqrt((x ** 2).sum(axis=(1, 2, 3), keepdims=True))
+        with np.errstate(invalid="ignore"):
+            return loop_conv(x, w[..., ::-1, ::-1], b) * norms / norms
+    refused(cp.testing.check_conv2d, normalized, "conv2d\\(bias=False\\): on the probe inputs "
+            "y has 24 of 1512 entries that are not finite \\(the first y\\[0,0,0,0\\] = nan\\)",
+            bias=False, seed=int(rng.integers(2**31)))
+
+
+def test_a_float64_function_computing_in_float32_is_told_so(rng):
+    def in_float32(x, w, b, **options):
+        single = (a.astype(np.float32) for a in (x, w, b))
+        return loop_conv(*single, **options).astype(np.float64)
+    seed = int(rng.integers(2**31))
+    message = refused(cp.testing.check_conv2d, in_float32, "agrees only within float32 "
+                      "precision \\(worst relative error .*, tolerance 1e-10\\)", seed=seed)
+    assert "check it with dtype=np.float32" in message
+    cp.testing.check_conv2d(in_float32, dtype=np.float32, seed=seed)
+    flipped = with_options(in_float32, faults=("flip",))
+    message = refused(cp.testing.check_conv2d, flipped, "your kernel is flipped", seed=seed)
+    assert "and it agrees only within float32 precision" in message
+
+
+def test_a_bias_inside_the_channel_sum_is_named_beside_a_doubled_one(rng):
+    def per_channel(x, w, b):
+        return loop_conv(x, w, w.shape[1] * b)
+    message = refused(cp.testing.check_conv2d, per_channel, "bias added twice",
+                      seed=int(rng.integers(2**31)))
+    assert ("the same outputs come from: bias added once per input channel of a group (2 times)"
+            in message)
+
+
+@pytest.mark.parametrize("returned,pattern", [
+    (lambda y: 0.5, "y must be an array, your function returned the scalar 0.5"),
+    (lambda y: (y,), "y has shape \\(1, 63, 2, 3, 4\\), expected \\(63, 2, 3, 4\\) for a "
+                     "batch of 63"),
+    (lambda y: y.ravel(), "y has shape \\(1512,\\), expected \\(63, 2, 3, 4\\) for a batch "
+                          "of 63"),
+])
+def test_an_output_of_another_shape_shows_both_shapes(rng, returned, pattern):
+    refused(cp.testing.check_conv2d, lambda x, w, b: returned(loop_conv(x, w, b)), pattern,
+            seed=int(rng.integers(2**31)))
+
+
 def test_an_exception_names_the_call_and_keeps_its_cause(rng):
     def broken(x, w, b):
         raise IndexError("tap out of range")
@@ -456,15 +537,36 @@ def test_the_seed_reproduces_the_same_check():
     (dict(trials=0), ValueError, "trials must be a positive integer, got 0"),
     (dict(seed=-1), ValueError, "seed must be a non-negative integer or None, got -1"),
     (dict(backend="jax"), ValueError, "backend must be one of .*got 'jax'"),
+    (dict(trials=2.0), ValueError, "trials must be a positive integer, got 2.0"),
+    (dict(kernel_size=200), ValueError, "kernel_size=\\(200, 200\\) with stride=\\(1, 1\\) and "
+     "dilation=\\(1, 1\\) needs larger inputs than the checks use"),
 ])
 def test_bad_options_are_refused_by_name(options, error, pattern):
     with pytest.raises(error, match=pattern):
         cp.testing.check_conv2d(loop_conv, **options)
 
 
+def test_numpy_integers_are_integers(rng):
+    seed = np.uint32(rng.integers(2**31))
+    assert cp.testing.check_conv2d(loop_conv, trials=np.int64(2), seed=seed).calls == 4
+
+
 def test_fn_must_be_callable():
     with pytest.raises(TypeError, match="fn must be callable, got int"):
         cp.testing.check_conv2d(3)
+
+
+def test_a_backward_in_float32_is_told_so_and_its_fault_named(rng):
+    options = dict(stride=2, padding=1)
+
+    def in_float32(x, w, g):
+        single = (a.astype(np.float32) for a in (x, w, g))
+        grad_x, grad_w = loop_conv_backward(*single, faults=("grad_w mean",), **options)
+        return grad_x.astype(np.float64), grad_w.astype(np.float64)
+    message = refused(cp.testing.check_conv2d_backward, in_float32, "grad_w: grad_w is averaged",
+                      seed=int(rng.integers(2**31)), **options)
+    assert "grad_x: it agrees only within float32 precision" in message
+    assert "do not divide by N\n  and it agrees only within float32 precision" in message
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,6 +56,17 @@ def test_pooling(conv_checker):
     conv_checker.max_pool2d(lambda x: x[:, :, ::2, ::2], kernel_size=1, stride=2)
 
 
+@pytest.mark.convproof(trials=1, bias=False)
+def test_marker_options_go_to_the_checks_that_take_them(conv_checker):
+    conv_checker.conv2d(lambda x, w, b: correlate(x, w, 0.0), stride=2, padding=1)
+    conv_checker.max_pool2d(lambda x: x[:, :, ::2, ::2], kernel_size=1, stride=2)
+
+
+@pytest.mark.convproof(trails=5)
+def test_a_marker_option_no_check_takes(conv_checker):
+    pass
+
+
 def test_unknown_check(conv_checker):
     with pytest.raises(AttributeError, match="conv_checker has no check 'conv4d'"):
         conv_checker.conv4d(correlate)
@@ -73,7 +84,10 @@ def run_user_tests(pytester, monkeypatch):
 
 def test_a_user_test_file_gets_the_fixture_the_marker_and_the_diagnosis(run_user_tests):
     result = run_user_tests()
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=6, failed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*TypeError: the convproof marker has options that no check takes: trails; the checks "
+        "take *"])
     result.stdout.fnmatch_lines([
         "*test_flipped*",
         "E*EquivalenceError: conv2d(stride=2, padding=1): your kernel is flipped: you compute a "
@@ -94,4 +108,10 @@ def test_the_marker_is_registered(run_user_tests):
                     reason="the pytest11 entry point of convproof is not installed")
 def test_the_entry_point_loads_the_plugin_without_options(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=5, failed=1)
+    outcomes = dict(passed=6, failed=1, errors=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(**outcomes)
+    # naming it as well, on the command line or in a conftest, is no second registration
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "convproof.pytest_plugin"
+                                  ).assert_outcomes(**outcomes)
+    pytester.makeconftest('pytest_plugins = ["convproof.pytest_plugin"]')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(**outcomes)

@@ -152,6 +152,25 @@ def test_an_unknown_avg_pooling_fault_shows_the_divisor(rng):
         cp.testing.check_avg_pool2d(off, kernel_size=3, padding=1, seed=int(rng.integers(2**31)))
 
 
+def test_a_pooling_whose_samples_read_each_other_is_named(rng):
+    def batch_max(x):  # each window's max over the whole batch
+        return np.broadcast_to(loop_pool(x, 2).max(axis=0), loop_pool(x, 2).shape).copy()
+    with pytest.raises(EquivalenceError, match="other outputs for the same 2 samples in a batch "
+                       "of \\d+ than alone"):
+        cp.testing.check_max_pool2d(batch_max, kernel_size=2, seed=int(rng.integers(2**31)))
+
+
+def test_a_pooling_with_outputs_that_are_not_finite_is_named(rng):
+    def infinite_corner(x):
+        y = loop_pool(x, 2, reduce="mean")
+        y[:, :, 0, 0] = -np.inf
+        return y
+    with pytest.raises(EquivalenceError, match="avg_pool2d\\(kernel_size=2\\): y has 4 of \\d+ "
+                       "entries that are not finite \\(the first y\\[0,0,0,0\\] = -inf\\)"):
+        cp.testing.check_avg_pool2d(infinite_corner, kernel_size=2,
+                                    seed=int(rng.integers(2**31)))
+
+
 @pytest.mark.parametrize("check,options,error,pattern", [
     ("max_pool2d", dict(kernel_size=3, padding=2), ValueError, "padding\\[0\\] = 2 is more than "
                                                                "half the kernel size 3"),

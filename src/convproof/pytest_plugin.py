@@ -1,5 +1,5 @@
-"""pytest entry point of convproof (``pytest11``: ``convproof``): the ``conv_checker`` fixture
-and the ``convproof`` marker.
+"""pytest entry point of convproof (``pytest11``: ``convproof.pytest_plugin``): the
+``conv_checker`` fixture and the ``convproof`` marker.
 
     def test_my_conv(conv_checker):
         conv_checker.conv2d(my_conv, stride=2, padding=1)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .compare import close
 from .derived import derive, sum_text
-from .diagnose import describe, diagnose_linear, explain_values, find
+from .diagnose import diagnose_linear, explain_values, match, probe_trouble
 from .faults import FAMILY
 from .interop import Caller
 from .models import Model
@@ -51,7 +51,8 @@ class ConvCheck:
         _, w, b = self.draw(model, rng)
         probes = cast((impulses((model.in_channels, *model.size), rng), w, b), dtype)
         (y,) = call(*probes)
-        return diagnose_linear(model, FAMILY, cast(probes, np.float64), y, tol, ("y", "x"))
+        return (probe_trouble(call, probes, (0,), y, 0, "y")
+                or diagnose_linear(model, FAMILY, cast(probes, np.float64), y, tol, ("y", "x")))
 
 
 _CONV_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
@@ -141,14 +142,16 @@ class BackwardCheck:
         if not close(got[0], want[0], tol):
             probes = impulses((input_grad.in_channels, *input_grad.size), rng)
             x = rng.standard_normal((len(probes), *args[0].shape[1:]))
-            grad_x, _ = call(*cast((x, args[1], probes), dtype))
-            parts.append("grad_x: " + diagnose_linear(
-                input_grad, FAMILY, cast((probes, args[1], None), np.float64), grad_x, tol,
-                ("grad_x", "grad_y")))
+            batch = cast((x, args[1], probes), dtype)
+            grad_x, _ = call(*batch)
+            parts.append("grad_x: " + (
+                probe_trouble(call, batch, (0, 2), grad_x, 0, "grad_x")
+                or diagnose_linear(input_grad, FAMILY, cast((probes, args[1], None), np.float64),
+                                   grad_x, tol, ("grad_x", "grad_y"))))
         if not close(got[1], want[1], tol):
-            found = find(weight_grad, FAMILY, ((args[0], args[2]), got[1]), tol)
-            if found and found[0].faults:
-                parts.append("grad_w: " + describe(found))
+            matched = match(weight_grad, FAMILY, ((args[0], args[2]), got[1]), tol)
+            if matched:
+                parts.append("grad_w: " + matched)
             else:
                 derivation = derive("conv", weight_grad.spec,
                                     (weight_grad.spec.in_channels, *weight_grad.size))

@@ -5,6 +5,10 @@ model, of every single fault of the family, then of every pair: first the output
 the float64 reference (fast), and last the derived matrices, which must agree too.  When no
 model fits, the first mismatching output is shown with its expected expression, printed from
 the derived matrix row, beside what the implementation computes there.
+
+Before any matching the probe outputs must be fit for it: finite, the same for a sample alone
+as in the batch, and (for a linear operation) affine.  An implementation that returns float64
+but computes in float32 is matched again at float32's tolerance, and the diagnosis says so.
 """
 
 from __future__ import annotations
@@ -15,15 +19,20 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .compare import close, mismatches
+from .compare import FLOAT32_TOLERANCE, close, mismatches, not_finite
 from .derived import derive, element, sum_text
 from .faults import FaultFunction, axis_names, pairs, singles, size_formula
 from .models import Fault, Model
+from .interop import Caller
 from .probe import EXTRA, recover
 
 
 BATCH_DEPENDENT = ("your function is right on the probe batch but not on the random batch: its "
-                   "output depends on the batch (its size or its other elements)")
+                   "output depends on the batch (its size or its other elements) or on earlier "
+                   "calls (state kept between calls)")
+LOWER_PRECISION = ("it agrees only within float32 precision: it computes in float32 or lower "
+                   "although its inputs and outputs are float64 (check it with dtype=np.float32 "
+                   "if that is meant)")
 
 
 class Candidate(Protocol):
@@ -74,6 +83,40 @@ def find(base: Candidate, family: Sequence[FaultFunction], probe: Probe, tol: fl
                  if _fits(model, probe, screen, tol)), [])
 
 
+def match(base: Candidate, family: Sequence[FaultFunction], probe: Probe, tol: float,
+          screen: Probe | None = None) -> str | None:
+    """The diagnosis of :func:`find`'s models, None when none fits.  Where none fits at ``tol``
+    but one does at float32's tolerance, the diagnosis adds that the function computes in
+    float32: the fault shows through its rounding."""
+    found, lower = find(base, family, probe, tol, screen), False
+    if not found and tol < FLOAT32_TOLERANCE:
+        found, lower = find(base, family, probe, FLOAT32_TOLERANCE, screen), True
+    if not found:
+        return None
+    if not found[0].faults:
+        return LOWER_PRECISION if lower else BATCH_DEPENDENT
+    return describe(found) + (f"\n  and {LOWER_PRECISION}" if lower else "")
+
+
+def probe_trouble(call: Caller, probes: tuple[Any, ...], batched: Sequence[int],
+                  outputs: np.ndarray, output: int, name: str) -> str | None:
+    """What makes the outputs of a probe batch unfit for matching, if anything: an entry that
+    is not finite, or outputs of the batch's last EXTRA samples that change when those samples
+    are passed alone (``batched``: the arguments with the batch axis; ``output``: which output
+    of the function ``outputs`` is).  Only errors above float32's tolerance count."""
+    infinite = not_finite(name, outputs)
+    if infinite:
+        return f"on the probe inputs {infinite}"
+    if len(outputs) != len(probes[batched[0]]):
+        return None  # not one output per sample: the shape tells (find, then explain)
+    alone = call(*(a[-EXTRA:] if i in batched else a for i, a in enumerate(probes)))[output]
+    if close(alone, outputs[-EXTRA:], FLOAT32_TOLERANCE):
+        return None
+    return (f"your function gives other outputs for the same {EXTRA} samples in a batch of "
+            f"{len(outputs)} than alone: its output for a sample depends on the other samples of "
+            "the batch (or on state kept between calls)")
+
+
 def _faults_text(faults: Sequence[Fault]) -> str:
     if len(faults) == 1:
         return faults[0].message
@@ -93,14 +136,25 @@ def describe(models: Sequence[Candidate]) -> str:
 # --------------------------------------------------------------------------------------------
 
 def batched(shape: tuple[int, ...]) -> str:
-    """A batched shape with N for its batch size (that of the probes is no concern of users)."""
+    """A batched shape with N for its batch size."""
     return f"({', '.join(['N', *map(str, shape[1:])])})"
+
+
+def shape_pair(got: tuple[int, ...], want: tuple[int, ...], batch: bool = True
+               ) -> tuple[str, str]:
+    """The two shapes as users read them: with N where both have the batch axis first (the
+    size of a probe batch is no concern of users), else as they are."""
+    if not batch:
+        return str(got), str(want)
+    if got[:1] == want[:1]:
+        return batched(got), batched(want)
+    return str(got), f"{want} for a batch of {want[0]}"
 
 
 def shape_difference(model: Model, got: tuple[int, ...], want: tuple[int, ...],
                      name: str) -> str:
     """Which axes differ, with the size formula of each spatial one."""
-    text = f"{name} has shape {batched(got)}, expected {batched(want)}"
+    text = "{} has shape {}, expected {}".format(name, *shape_pair(got, want))
     if len(got) != len(want):
         return f"{text} ({len(want)} dims: N, C, then {len(want) - 2} spatial)"
     names = axis_names(len(want) - 2)
@@ -141,6 +195,21 @@ def _differences(received: np.ndarray, expected: np.ndarray, args: tuple[Any, ..
     return shown if len(parts) <= 4 else f"{shown}; ... ({len(parts)} differences)"
 
 
+def _not_affine(got: np.ndarray, x: np.ndarray, probes: int
+                ) -> tuple[tuple[int, ...], float] | None:
+    """The first output on a random input (x[probes:]) that the affine map recovered from the
+    outputs on the zero input and the impulses does not predict, and the prediction; None when
+    it predicts them all.  Only errors above float32's tolerance count."""
+    matrix, offset = recover(got[:probes], x.shape[1:])
+    randoms = x[probes:].reshape(len(x) - probes, -1)
+    predicted = (randoms @ matrix.T + offset).reshape(got[probes:].shape)
+    bad = mismatches(got[probes:], predicted, FLOAT32_TOLERANCE)
+    if not bad.any():
+        return None
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+    return (probes + index[0], *index[1:]), float(predicted[index])
+
+
 def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: float,
                    names: tuple[str, str]) -> str:
     """No fault fits a linear model: the first output that differs on the impulses, with its
@@ -152,13 +221,18 @@ def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: fl
     in_shape = args[0].shape[1:]
     probes = 1 + math.prod(in_shape)
     bad = mismatches(got, want, tol)
-    if not bad[:probes].any():
-        sample = int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
-        index = np.unravel_index(int(np.argmax(bad[sample])), want.shape[1:])
-        return (f"your function is right on every impulse but not on a random input (at "
-                f"{element(names[0], (sample, *index))}: {got[(sample, *index)]:.6g}, expected "
-                f"{want[(sample, *index)]:.6g}): it is not linear in {names[1]}, or batch "
-                "elements affect each other")
+    unpredicted = _not_affine(got, args[0], probes)
+    if unpredicted is not None:
+        index, predicted = unpredicted
+        at = f"at {element(names[0], index)}: {got[index]:.6g}"
+        if not bad[:probes].any():
+            return (f"your function is right on every impulse but not on a random input ({at}, "
+                    f"expected {want[index]:.6g}): it is not linear in {names[1]}, or batch "
+                    "elements affect each other")
+        return (f"your function is not linear in {names[1]}: on a random input its outputs are "
+                f"not the sums its impulse responses predict ({at}, predicted {predicted:.6g}, "
+                f"expected {want[index]:.6g}); it is nonlinear, or batch elements affect "
+                "each other")
     position = int(np.argmax(bad[:probes].reshape(probes, -1).any(axis=0)))
     index = (0, *np.unravel_index(position, want.shape[1:]))
     derivation = derive(model.kind, model.spec, (model.in_channels, *model.size))
@@ -180,8 +254,8 @@ def explain_values(got: np.ndarray, want: np.ndarray, tol: float, name: str,
     """No fault fits: the first entry that differs, its expected expression(index) and values
     (``batch``: the first axis of the outputs is the batch)."""
     if got.shape != want.shape:
-        shapes = (batched(got.shape), batched(want.shape)) if batch else (got.shape, want.shape)
-        return f"no known fault explains it: {name} has shape {shapes[0]}, expected {shapes[1]}"
+        return ("no known fault explains it: {} has shape {}, expected {}"
+                .format(name, *shape_pair(got.shape, want.shape, batch)))
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(mismatches(got, want, tol))),
                                                    want.shape))
     return (f"no known fault explains it; first difference at {element(name, index)}:\n"
@@ -194,9 +268,5 @@ def diagnose_linear(model: Model, family: Sequence[FaultFunction], args: tuple[A
     """The diagnosis of a linear operation from its outputs on an :func:`.probe.impulses` batch,
     screening candidates on the batch's random inputs."""
     tail = (args[0][-EXTRA:], *args[1:])
-    found = find(model, family, (args, got), tol, screen=(tail, got[-EXTRA:]))
-    if not found:
-        return explain_linear(model, args, got, tol, names)
-    if not found[0].faults:
-        return BATCH_DEPENDENT
-    return describe(found)
+    return (match(model, family, (args, got), tol, screen=(tail, got[-EXTRA:]))
+            or explain_linear(model, args, got, tol, names))

@@ -355,12 +355,17 @@ def output_size(model: Model) -> Iterator[Model | None]:
 
 
 def bias_misapplied(model: Model) -> Iterator[Model | None]:
-    """The bias missing or added twice."""
+    """The bias missing, added twice, or added inside the sum over the input channels."""
     if model.bias:
         yield model.changed(Fault("bias missing", "bias missing: add b[o] to every output of "
                                   "channel o"), bias_scale=0.0)
         yield model.changed(Fault("bias added twice", "bias added twice: add b[o] once"),
                             bias_scale=2.0)
+        summed = model.in_channels // model.spec.groups
+        if summed > 1:
+            yield model.changed(Fault("bias per input channel", f"bias added once per input "
+                                      f"channel of a group ({summed} times): add b[o] once, "
+                                      "outside the sum over c"), bias_scale=float(summed))
 
 
 def batch_mean(model: Model) -> Iterator[Model | None]:

@@ -64,8 +64,8 @@ def describe_shapes(names: Sequence[str], arrays: Sequence[np.ndarray | None]) -
 class Caller:
     """Calls the user's function on NumPy arrays; returns its outputs as float64 NumPy arrays.
 
-    An exception, a missing output or a non-numeric output becomes an EquivalenceError that
-    names the operation and the shapes it was called with.
+    An exception, a missing output, a scalar or a non-numeric output becomes an
+    EquivalenceError that names the operation and the shapes it was called with.
     """
 
     def __init__(self, fn: Callable[..., Any], operation: str, arguments: Sequence[str],
@@ -102,5 +102,8 @@ class Caller:
             kind = type(value).__name__ if array is None else f"an array of dtype {array.dtype}"
             raise EquivalenceError(f"{self.operation}: {name} must be an array of real numbers, "
                                    f"your function returned {kind}\n  called with {called}")
+        if array.ndim == 0:
+            raise EquivalenceError(f"{self.operation}: {name} must be an array, your function "
+                                   f"returned the scalar {array.item()!r}\n  called with {called}")
         self.dtypes.add(array.dtype)
         return array.astype(np.float64)

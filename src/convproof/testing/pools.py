@@ -26,7 +26,7 @@ import numpy as np
 from .. import reference
 from ..spec import PoolSpec, per_dim
 from .derived import element, sum_text
-from .diagnose import BATCH_DEPENDENT, describe, explain_values, find
+from .diagnose import explain_values, match, probe_trouble
 from .faults import axes_text, axis_groups, changed_on, per_axis_text
 from .interop import Caller
 from .models import Fault, Variant
@@ -216,12 +216,12 @@ class PoolCheck:
         """Probe with one raised pixel per input position, then match the family."""
         probes = cast((raised_pixels((model.channels, *model.size), rng),), dtype)
         (y,) = call(*probes)
+        trouble = probe_trouble(call, probes, (0,), y, 0, "y")
         probes = cast(probes, np.float64)
-        found = find(model, POOL_FAMILY, (probes, y), tol,
-                     screen=((probes[0][-EXTRA:],), y[-EXTRA:]))
-        if found:
-            return describe(found) if found[0].faults else BATCH_DEPENDENT
-        return explain_values(y, model.predict(probes), tol, "y", model.expression)
+        return (trouble
+                or match(model, POOL_FAMILY, (probes, y), tol,
+                         screen=((probes[0][-EXTRA:],), y[-EXTRA:]))
+                or explain_values(y, model.predict(probes), tol, "y", model.expression))
 
 
 def _pool_models(reduce: str, dims: int, spec: PoolSpec, **flags: Any) -> list[PoolModel]:

@@ -43,10 +43,12 @@ def _largest_span(spec: ConvSpec | PoolSpec, axis: int) -> int:
 Measure = Callable[[int, int], "tuple[int, int, bool] | None"]
 
 
-def _choose(targets: tuple[int, ...], measure: Measure) -> tuple[int, ...]:
+def _choose(spec: ConvSpec | PoolSpec, targets: tuple[int, ...], measure: Measure
+            ) -> tuple[int, ...]:
     """Per axis the smallest size n for which measure(axis, n) = (count, output, preferred)
     has count >= the axis's target, with an n and an output no earlier axis has; a preferred
-    size when there is one below LARGEST.  measure returns None for an invalid size."""
+    size when there is one below LARGEST.  measure returns None for an invalid size; a
+    ValueError names ``spec``'s window when no size fits."""
     sizes: list[int] = []
     outputs: list[int] = []
     for axis, target in enumerate(targets):
@@ -59,7 +61,10 @@ def _choose(targets: tuple[int, ...], measure: Measure) -> tuple[int, ...]:
             if measured[2]:
                 break
         if not found:
-            raise ValueError(f"no input size below {LARGEST} gives {target} outputs on axis {axis}")
+            raise ValueError(
+                f"kernel_size={spec.kernel_size} with stride={spec.stride} and dilation="
+                f"{spec.dilation} needs larger inputs than the checks use: no input size below "
+                f"{LARGEST} gives {target} outputs on axis {axis}")
         n, output, _ = next((choice for choice in found if choice[2]), found[0])
         sizes.append(n)
         outputs.append(output)
@@ -81,7 +86,7 @@ def forward_size(spec: ConvSpec, targets: tuple[int, ...], unused: str) -> tuple
         except ValueError:
             return None
         return out, out, left == (line.stride[0] - 1 if unused == "most" else 0)
-    return _choose(targets, measure)
+    return _choose(spec, targets, measure)
 
 
 def transposed_size(spec: ConvSpec, targets: tuple[int, ...]) -> tuple[int, ...]:
@@ -96,7 +101,7 @@ def transposed_size(spec: ConvSpec, targets: tuple[int, ...]) -> tuple[int, ...]
         except ValueError:
             return None
         return m, out, True
-    return _choose(targets, measure)
+    return _choose(spec, targets, measure)
 
 
 def conv_specs(dims: int, options: dict[str, Any], kernel_size: Any) -> list[ConvSpec]:
@@ -168,4 +173,4 @@ def pool_size(spec: PoolSpec, targets: tuple[int, ...]) -> tuple[int, ...]:
             return None
         out = ceil if spec.ceil_mode else floor
         return min(floor, ceil), out, floor != ceil or spec.stride[axis] == 1
-    return _choose(targets, measure)
+    return _choose(spec, targets, measure)

@@ -2,20 +2,22 @@
 
 A check draws standard-normal inputs for each of its problems (``trials`` times), calls the
 user's function, and compares every output with the expected one within the tolerance of the
-dtypes.  On the first difference it asks the check for a diagnosis and raises
-:class:`EquivalenceError` with it, the shapes and the seed; otherwise it returns a
-:class:`CheckResult`.
+dtypes.  On the first difference it raises :class:`EquivalenceError` with a diagnosis, the
+shapes and the seed: outputs that are not finite, or that agree only within float32 precision,
+are named as such; otherwise the check probes the function and names the fault.  A check that
+agrees returns a :class:`CheckResult`.
 """
 
 from __future__ import annotations
 
+import operator
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
-from .compare import error, tolerance
+from .compare import error, lower_precision, not_finite, tolerance
 from .interop import Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
 
@@ -43,6 +45,13 @@ def cast(arrays: Arrays, dtype: np.dtype) -> Arrays:
     return tuple(None if a is None else np.asarray(a, dtype=dtype) for a in arrays)
 
 
+def _integer(name: str, value: Any, minimum: int, wanted: str) -> int:
+    """An integer of Python or NumPy (not a bool) of at least ``minimum``, or a ValueError."""
+    if isinstance(value, bool) or not hasattr(value, "__index__") or value < minimum:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return operator.index(value)
+
+
 def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
     """Validated dtype, trials and seed (a fresh seed when None)."""
     try:
@@ -51,13 +60,10 @@ def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    trials = _integer("trials", trials, 1, "a positive integer")
     if seed is None:
         seed = secrets.randbits(32)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return dtype, trials, seed
+    return dtype, trials, _integer("seed", seed, 0, "a non-negative integer or None")
 
 
 def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
@@ -77,14 +83,21 @@ def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
             errors = [error(g, w) for g, w in zip(got, want)]
             calls += 1
             if max(errors) > tol:
-                diagnosis = check.diagnose(problem, call, rng, dtype, tol,
-                                           cast(args, np.float64), got)
+                diagnosis = (_not_finite(check.outputs, got)
+                             or lower_precision(max(errors), tol)
+                             or check.diagnose(problem, call, rng, dtype, tol,
+                                               cast(args, np.float64), got))
                 shapes = (f"{describe_shapes(check.arguments, args)} -> "
                           f"{describe_shapes(check.outputs, want)}")
                 raise EquivalenceError(f"{check.name}: {diagnosis}\n  checked on {shapes}; "
                                        f"seed={seed} reproduces this check")
             worst = max(worst, *errors)
     return CheckResult(check.name, calls, worst, tol, seed)
+
+
+def _not_finite(names: Sequence[str], arrays: Sequence[np.ndarray]) -> str | None:
+    """The message for the first output with an entry that is nan or inf, if any."""
+    return next(filter(None, map(not_finite, names, arrays)), None)
 
 
 def flag(name: str, value: Any) -> bool:
