@@ -131,15 +131,23 @@ class PoolCase:
 
 @st.composite
 def pool_cases(draw, dims=(1, 2, 3), dilation: bool = True) -> PoolCase:
-    """A random valid pooling window: stride, padding <= k/2, dilation, ceil_mode."""
+    """A random valid pooling window: stride, padding <= k/2, dilation, ceil_mode (which lets
+    the window span up to s - 1 more than the padded input)."""
     d = draw(st.sampled_from(dims))
     kernel = tuple(draw(st.integers(1, MAX_KERNEL[d])) for _ in range(d))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(d))
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     dil = tuple(draw(st.integers(1, 2)) if dilation else 1 for _ in range(d))
     size = tuple(draw(st.integers(1, MAX_SIZE[d])) for _ in range(d))
-    for n, k, p, dl in zip(size, kernel, padding, dil):
-        assume(n + 2 * p >= dl * (k - 1) + 1)
-    spec = PoolSpec(kernel, stride, padding, dil, ceil_mode=draw(st.booleans()))
+    ceil_mode = draw(st.booleans())
+    for n, k, s, p, dl in zip(size, kernel, stride, padding, dil):
+        assume(n + 2 * p + (s - 1 if ceil_mode else 0) >= dl * (k - 1) + 1)
+    spec = PoolSpec(kernel, stride, padding, dil, ceil_mode=ceil_mode)
     return PoolCase(batch=draw(st.integers(1, 2)), channels=draw(st.integers(1, 3)), size=size,
                     spec=spec, seed=draw(st.integers(0, 2**32 - 1)))
+
+
+OVERHANG = PoolCase(batch=2, channels=2, size=(3, 2), spec=PoolSpec((4, 3), 2, ceil_mode=True),
+                    seed=20261124)
+"""ceil_mode windows that span one more position than the input on both axes (one output
+each): PyTorch allows up to stride - 1."""

@@ -25,6 +25,13 @@ def a(rng: np.random.Generator) -> SimpleNamespace:
     )
 
 
+class Tensor:
+    """An array of another library: a dtype NumPy cannot read."""
+
+    def __init__(self, array):
+        self.shape, self.ndim, self.dtype = array.shape, array.ndim, "lib.float64"
+
+
 def case(id: str, call, error: type[Exception], match: str):
     return pytest.param(call, error, match, id=id)
 
@@ -40,6 +47,9 @@ INTEGER_PARAMETERS = [
         (1.5, TypeError, r"{} must be an integer, got 1\.5"),
         ("2", TypeError, "{} must be an integer, got '2'"),
         ((1, 0), ValueError, r"{}\[1\] must be a positive integer, got 0"),
+        (True, TypeError, "{} must be an integer, got True"),
+        (np.bool_(True), TypeError, "{} must be an integer, got np.True_"),
+        (np.array([1, 2]), TypeError, r"{} must be an integer, got array\(\[1, 2\]\)"),
     )
     for message in (message.format(name),)
 ] + [
@@ -159,6 +169,10 @@ SIZES_AND_RANKS = [
          r"got shape \(2, 4, 6, 6\)"),
     case("pool kernel larger than input", lambda a: F.max_pool2d(a.x, 8), ValueError,
          r"kernel_size\[0\] = 8 with dilation 1 spans 8, larger than the padded input 6"),
+    case("pool kernel larger than input by a stride, ceil_mode",
+         lambda a: F.avg_pool2d(a.x, 8, stride=2, ceil_mode=True), ValueError,
+         r"kernel_size\[0\] = 8 with dilation 1 spans 8, larger than the padded input 6 by "
+         r"more than stride - 1 = 1"),
     case("transposed conv without output", lambda a: F.conv_transpose2d(a.g, a.w, padding=5),
          ValueError, r"no output along dim 0: \(4 - 1\)\*1 - 5 - 5 \+ 1\*\(3 - 1\) \+ 0 \+ 1"),
 ]
@@ -185,9 +199,19 @@ DTYPES = [
     case("adaptive input object", lambda a: F.adaptive_avg_pool2d(a.x.astype(object), 2),
          TypeError, "input has dtype object"),
     case("input list", lambda a: F.conv2d(a.x.tolist(), a.w), TypeError,
-         "input must be an array, got list"),
+         "input must be an array \\(NumPy or CuPy\\), got list"),
     case("pool input list", lambda a: F.max_pool1d([[1.0, 2.0]], 2), TypeError,
-         "input must be an array, got list"),
+         "input must be an array \\(NumPy or CuPy\\), got list"),
+    case("input None", lambda a: F.conv2d(None, a.w), TypeError,
+         "input must be an array \\(NumPy or CuPy\\), got None"),
+    case("weight None", lambda a: F.conv_transpose2d(a.g, None), TypeError,
+         "weight must be an array \\(NumPy or CuPy\\), got None"),
+    case("grad_output None", lambda a: F.conv2d_weight(a.x, a.w.shape, None), TypeError,
+         "grad_output must be an array \\(NumPy or CuPy\\), got None"),
+    case("pool input None", lambda a: F.max_pool2d_backward(a.gp, None, 3, 2), TypeError,
+         "input must be an array \\(NumPy or CuPy\\), got None"),
+    case("input of another library", lambda a: F.conv2d(Tensor(a.x), a.w), TypeError,
+         "input must be an array \\(NumPy or CuPy\\), got Tensor"),
 ]
 
 OUTPUT_PADDING = [
@@ -287,13 +311,13 @@ GRADIENT_SHAPES = [
          r"grad_output must have shape \(2, 6, 5, 5\) \(the conv output for an input of shape "
          r"\(2, 4, 6, 6\), weight \(6, 4, 2, 2\)\), got \(2, 6, 4, 4\)"),
     case("input_size length", lambda a: F.conv2d_input((2, 4, 6), a.w, a.g), ValueError,
-         r"input_size must have 4 entries, got \(2, 4, 6\)"),
+         r"input_size must have 4 entries \(N, C_in, \*spatial\), got \(2, 4, 6\)"),
     case("input_size not a shape", lambda a: F.conv2d_input(6, a.w, a.g), TypeError,
-         "input_size must be a tuple of 4 sizes, got 6"),
+         r"input_size must be a shape \(N, C_in, \*spatial\), got 6"),
     case("input_size entry 0", lambda a: F.conv2d_input((2, 4, 0, 6), a.w, a.g), ValueError,
          r"input_size\[2\] must be a positive integer, got 0"),
     case("weight_size length", lambda a: F.conv2d_weight(a.x, (6, 4, 3), a.g), ValueError,
-         r"weight_size must have 4 entries, got \(6, 4, 3\)"),
+         r"weight_size must have 4 entries \(C_out, C_in/groups, \*k\), got \(6, 4, 3\)"),
     case("weight_size entry 1.5", lambda a: F.conv2d_weight(a.x, (6, 4, 3, 1.5), a.g),
          TypeError, r"weight_size\[3\] must be an integer, got 1\.5"),
 ]

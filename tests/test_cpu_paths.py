@@ -192,6 +192,32 @@ def test_automatic_choice(shape, options, expected, chosen, rng):
     assert chosen == [expected]
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_input_that_is_not_finite_spoils_only_the_windows_that_read_it(value, dtype, chosen,
+                                                                         rng):
+    """Winograd would make whole tiles nan; such calls go to im2col, so that exactly the
+    outputs of the windows that read the value are not finite, with the reference's (the
+    definition's) inf or nan, and the others keep their values."""
+    x = rng.standard_normal((2, 8, 16, 16)).astype(dtype)
+    w = rng.standard_normal((8, 8, 3, 3)).astype(dtype)
+    g = rng.standard_normal((2, 8, 16, 16)).astype(dtype)
+    x[1, 3, 7, 9] = value
+    g[0, 5, 4, 4] = value
+    results = (functional.conv2d(x, w, padding=1),
+               functional.conv2d_input(x.shape, w, g, padding=1))
+    wanted = (reference.conv(x.astype(np.float64), w.astype(np.float64), padding=1),
+              reference.conv_input_grad(x.shape, w.astype(np.float64), g.astype(np.float64),
+                                        padding=1))
+    assert chosen == ["im2col", "im2col"]
+    for got, want in zip(results, wanted):
+        assert np.count_nonzero(~np.isfinite(want)) == 8 * 9  # every channel, 3 x 3 windows
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+        finite = np.isfinite(want)
+        assert_close(got[finite], want[finite], 1e-5 if dtype == np.float32 else 1e-12)
+
+
 @pytest.mark.parametrize("shape, w, stride, groups, expected", [
     ((2, 64, 9, 9), (8, 64, 3, 3), 2, 1, "phases"),
     ((2, 128, 9, 9), (8, 64, 3, 3), 2, 2, "phases"),

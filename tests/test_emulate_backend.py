@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
@@ -31,7 +31,7 @@ from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
 from convproof.gpu.standard import ROUNDING, Recorder, relative_error
 from rounding import magnitude
-from strategies import conv_cases, pool_cases, widened
+from strategies import OVERHANG, conv_cases, pool_cases, widened
 
 pytestmark = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler with OpenMP")
 
@@ -219,6 +219,7 @@ def test_transposed_convolution(emulator, case, dtype):
 
 @settings(max_examples=8)
 @given(case=pool_cases(), dtype=st.sampled_from([np.float64, np.float32]))
+@example(case=OVERHANG, dtype=np.float32)
 def test_max_pooling(emulator, case, dtype):
     x, g = case.arrays(dtype)
     s, dims = case.spec, len(case.size)
@@ -238,6 +239,8 @@ def test_max_pooling(emulator, case, dtype):
 @settings(max_examples=6)
 @given(case=pool_cases(dilation=False), dtype=st.sampled_from([np.float64, np.float32]),
        include=st.booleans())
+@example(case=OVERHANG, dtype=np.float64, include=True)
+@example(case=OVERHANG, dtype=np.float32, include=False)
 def test_average_pooling(emulator, case, dtype, include):
     x, g = case.arrays(dtype)
     s, dims = case.spec, len(case.size)

@@ -16,14 +16,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
 from convproof.cpu import unfold
 from convproof.spec import ConvSpec
 from rounding import magnitude
-from strategies import MAX_KERNEL, MAX_SIZE, conv_cases, pool_cases
+from strategies import MAX_KERNEL, MAX_SIZE, OVERHANG, conv_cases, pool_cases
 
 RTOL = 1e-10
 FLOAT32_RTOL = 1e-5
@@ -254,6 +254,7 @@ def test_padding_strings(case):
 
 @settings(max_examples=400)
 @given(case=pool_cases())
+@example(case=OVERHANG)
 def test_max_pool_matches_reference_and_torch(case, torch):
     x, g = case.arrays()
     spec, dims = case.spec, len(case.size)
@@ -277,6 +278,8 @@ def test_max_pool_matches_reference_and_torch(case, torch):
 
 @settings(max_examples=400)
 @given(case=pool_cases(dilation=False), count_include_pad=st.booleans())
+@example(case=OVERHANG, count_include_pad=True)
+@example(case=OVERHANG, count_include_pad=False)
 def test_avg_pool_matches_reference_and_torch(case, count_include_pad, torch):
     x, g = case.arrays()
     dims = len(case.size)
@@ -460,6 +463,39 @@ def test_float32_pools(case):
                          lambda x: reference.adaptive_avg_pool(x, 3), x)
     assert_close(api("adaptive_max_pool{}d", dims)(x, 3), reference.adaptive_max_pool(x64, 3)[0],
                  **check)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("empty", ["batch", "channels"])
+def test_empty_batches_and_channels_give_empty_results(dims, empty, rng):
+    """N = 0 (or C = 0 for pooling) gives the shape of a full call with that axis 0, as
+    PyTorch does; the weight gradient of no samples is zero."""
+    size = (5,) * dims
+    x, g = rng.standard_normal((2, 3, *size)), rng.standard_normal((2, 4, *size))
+    w, wt = rng.standard_normal((4, 3, *(3,) * dims)), rng.standard_normal((4, 3, *(3,) * dims))
+    axis = 0 if empty == "batch" else 1
+    cut = (slice(None),) * axis + (slice(0, 0),)
+
+    def calls(x, g):
+        pool = dict(kernel_size=2, stride=2, ceil_mode=True)
+        pooled = api("max_pool{}d", dims)(x, **pool)
+        adaptive = api("adaptive_avg_pool{}d", dims)(x, 3)
+        results = [pooled, api("max_pool{}d_backward", dims)(pooled, x, **pool),
+                   api("avg_pool{}d_backward", dims)(pooled, x, **pool), adaptive,
+                   api("adaptive_avg_pool{}d_backward", dims)(adaptive, x),
+                   api("adaptive_max_pool{}d", dims)(x, 3)]
+        if empty == "batch":
+            results += [api("conv{}d", dims)(x, w, padding=1),
+                        api("conv_transpose{}d", dims)(g, wt, padding=1),
+                        api("conv{}d_input", dims)(x.shape, w, g, padding=1)]
+        return results
+
+    for full, none in zip(calls(x, g), calls(x[cut], g[cut])):
+        expected = list(full.shape)
+        expected[axis] = 0
+        assert none.shape == tuple(expected)
+    weight_grad = api("conv{}d_weight", dims)(x[:0], w.shape, g[:0], padding=1)
+    np.testing.assert_array_equal(weight_grad, np.zeros(w.shape))
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.int8])

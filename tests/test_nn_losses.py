@@ -30,6 +30,22 @@ def test_cross_entropy_with_labels_matches_torch(reduction, rng, torch):
     assert_close(grad, expected)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_losses_of_no_samples_are_as_in_torch(reduction, torch):
+    """The mean of nothing is nan, the sum 0; the gradients are empty."""
+    z = np.ones((0, 4))
+    losses_and_torch = [
+        (losses.softmax_cross_entropy(z, np.zeros(0, dtype=np.int64), reduction),
+         torch.nn.functional.cross_entropy(tensor(torch, z), torch.zeros(0, dtype=torch.int64),
+                                           reduction=reduction)),
+        (losses.mean_squared_error(z, z, reduction),
+         torch.nn.functional.mse_loss(tensor(torch, z), tensor(torch, z), reduction=reduction)),
+    ]
+    for (loss, grad), expected in losses_and_torch:
+        np.testing.assert_array_equal(loss, expected.numpy())
+        assert grad.shape == z.shape
+
+
 def test_cross_entropy_with_probabilities_matches_torch(rng, torch):
     z = rng.standard_normal((6, 5))
     target = rng.dirichlet(np.ones(5), 6)

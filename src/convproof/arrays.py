@@ -27,10 +27,11 @@ def array_module(array: Any):
 def check_numeric(name: str, array: Any) -> np.dtype:
     """The dtype of ``array`` in native byte order if it is real and numeric, else a TypeError
     naming it."""
-    dtype = getattr(array, "dtype", None)
-    if dtype is None:
-        raise TypeError(f"{name} must be an array, got {type(array).__name__}")
-    dtype = np.dtype(dtype).newbyteorder("=")
+    try:
+        dtype = np.dtype(array.dtype).newbyteorder("=")
+    except (AttributeError, TypeError):  # no dtype, or one of another library (a tensor)
+        raise TypeError(f"{name} must be an array (NumPy or CuPy), got {type(array).__name__}"
+                        ) from None
     if dtype.kind not in "iuf":
         raise TypeError(
             f"{name} has dtype {dtype}, which is not a real number type (use float32 or float64)"

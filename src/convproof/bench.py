@@ -656,15 +656,19 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .cli import positive, writable_file
+
     parser = argparse.ArgumentParser(prog="convproof bench", description=__doc__.split("\n")[0])
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--cpu", action="store_true", help="the NumPy suite (default)")
     where.add_argument("--gpu", action="store_true", help="the suites of convproof.gpu")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--quick", action="store_true", help="a tiny suite (a smoke test)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed calls per side")
+    parser.add_argument("--repeats", type=positive, default=None,
+                        help="timed calls per side (default 7; 3 with --quick)")
     parser.add_argument("--only", default=None, help="only layers whose name contains this")
-    parser.add_argument("--output", default=None, help="also write the result to this file")
+    parser.add_argument("--output", type=writable_file, default=None,
+                        help="also write the result to this file")
     return parser
 
 
@@ -685,7 +689,7 @@ def main(argv: list[str] | None = None,
                 print(f"convproof bench --gpu: no GPU available: {reason}", file=sys.stderr)
                 return 2
             factories = list(_GPU_SUITES)
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     suites = [factory(args.quick) for factory in factories]
     for suite in suites:  # every --only checked before anything runs
         try:

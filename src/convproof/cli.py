@@ -19,12 +19,65 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from .catalog import CATALOG
 
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Argument types of the commands: a bad value is refused (exit 2) before any work starts
+# --------------------------------------------------------------------------------------------
+
+def _integer(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    """An integer >= 1."""
+    return _integer(text, 1)
+
+
+def non_negative(text: str) -> int:
+    """An integer >= 0."""
+    return _integer(text, 0)
+
+
+def writable_folder(text: str) -> Path:
+    """A folder that exists or can be made, and can be written in (nothing is made here)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+    nearest = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not nearest.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be made: {str(nearest)!r} is a file")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission in "
+                                         f"{str(nearest)!r}")
+    return path
+
+
+def writable_file(text: str) -> Path:
+    """A file that can be written: not a folder, in a folder that exists and is writable."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+                                                    and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission")
+    return path
 
 
 def _theorem_ids(requested: list[str]) -> list[str]:
@@ -169,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prove.add_argument(
         "--jobs",
-        type=int,
+        type=positive,
         default=os.cpu_count() or 1,
         help="processes proving in parallel (default: one per core)",
     )

@@ -33,7 +33,8 @@ import numpy as np
 
 from . import cpu
 from .arrays import array_module, compute_dtype
-from .spec import ConvSpec, Pads, PoolSpec, check_padding_fits, conv_spec_for, per_dim
+from .spec import (ConvSpec, Pads, PoolSpec, check_padding_fits, conv_spec_for, per_dim,
+                   shape_argument)
 
 Array = Any
 """A NumPy array (computed by :mod:`convproof.cpu`) or a CuPy array (:mod:`convproof.gpu`)."""
@@ -71,7 +72,10 @@ def _backend(named: dict[str, Any]) -> ModuleType:
 
 
 def _cast(**named: Any) -> tuple[ModuleType, list[Any]]:
-    """The backend, and each array in the compute dtype (``None`` stays ``None``)."""
+    """The backend, and each array in the compute dtype (an absent bias stays ``None``)."""
+    for name, array in named.items():
+        if array is None and name != "bias":
+            raise TypeError(f"{name} must be an array (NumPy or CuPy), got None")
     backend = _backend(named)
     dtype = compute_dtype(named, backend.FLOAT_DTYPES)
     return backend, [None if a is None else a.astype(dtype, copy=False) for a in named.values()]
@@ -93,15 +97,6 @@ def _check_shape(name: str, array: Array, expected: Sequence[int], unbatched: bo
     if array.shape != expected:
         shown, got = (expected[1:], array.shape[1:]) if unbatched else (expected, array.shape)
         raise ValueError(f"{name} must have shape {shown}{context}, got {got}")
-
-
-def _shape_argument(name: str, value: Any, length: int) -> tuple[int, ...]:
-    """A full array shape passed as an argument (``input_size``, ``weight_size``)."""
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{name} must be a tuple of {length} sizes, got {value!r}")
-    if len(value) != length:
-        raise ValueError(f"{name} must have {length} entries, got {tuple(value)!r}")
-    return tuple(int(v) for v in per_dim(name, tuple(value), length, 1))
 
 
 def _check_flag(name: str, value: Any) -> None:
@@ -249,7 +244,9 @@ def conv_input(input_size: Sequence[int], weight: Array, grad_output: Array,
     """
     backend, (w, g) = _cast(weight=weight, grad_output=grad_output)
     unbatched = g.ndim == dims + 1
-    size = _shape_argument("input_size", input_size, dims + 1 if unbatched else dims + 2)
+    size = (shape_argument("input_size", input_size, "(C_in, *spatial)", dims + 1)
+            if unbatched else shape_argument("input_size", input_size, "(N, C_in, *spatial)",
+                                             dims + 2, batched=True))
     size, g = ((1, *size) if unbatched else size), _add_batch(g, unbatched)
     spec = _gradient_spec(size, w.shape, g, unbatched, dims, stride=stride, padding=padding,
                           dilation=dilation, groups=groups, padding_mode=padding_mode)
@@ -270,7 +267,8 @@ def conv_weight(input: Array, weight_size: Sequence[int], grad_output: Array,
     backend, (x, g) = _cast(input=input, grad_output=grad_output)
     unbatched = x.ndim == dims + 1
     x, g = _add_batch(x, unbatched), _add_batch(g, unbatched)
-    weight_size = _shape_argument("weight_size", weight_size, dims + 2)
+    weight_size = shape_argument("weight_size", weight_size, "(C_out, C_in/groups, *k)",
+                                 dims + 2)
     spec = _gradient_spec(x.shape, weight_size, g, unbatched, dims, stride=stride,
                           padding=padding, dilation=dilation, groups=groups,
                           padding_mode=padding_mode)

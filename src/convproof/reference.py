@@ -38,6 +38,7 @@ from .spec import (
     conv_spec_for,
     normalize_padding,
     per_dim,
+    shape_argument,
 )
 
 __all__ = [
@@ -63,16 +64,6 @@ def _spatial_dims(name: str, shape: Sequence[int], layout: str) -> int:
     if not 3 <= len(shape) <= 5:
         raise ValueError(f"{name} must have 3, 4 or 5 dims {layout}, got shape {tuple(shape)}")
     return len(shape) - 2
-
-
-def _shape_argument(name: str, value: Any, layout: str, length: int | None = None
-                    ) -> tuple[int, ...]:
-    """A full array shape given as an argument (``input_size``, ``weight_size``)."""
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{name} must be a shape {layout}, got {value!r}")
-    if length is not None and len(value) != length:
-        raise ValueError(f"{name} must have {length} entries {layout}, got {tuple(value)!r}")
-    return tuple(int(v) for v in per_dim(name, tuple(value), len(value), 1))
 
 
 def _check_shape(name: str, array: np.ndarray, expected: Sequence[int]) -> None:
@@ -323,7 +314,8 @@ def conv_input_grad(input_size: Sequence[int], w: Any, grad_output: Any, stride:
     """
     w, grad_output = _float64("weight", w), _float64("grad_output", grad_output)
     dims = _spatial_dims("weight", w.shape, _WEIGHT_LAYOUT)
-    input_size = _shape_argument("input_size", input_size, "(N, C_in, *spatial)", dims + 2)
+    input_size = shape_argument("input_size", input_size, "(N, C_in, *spatial)", dims + 2,
+                                batched=True)
     spec = _grad_spec(input_size, w.shape, grad_output, dims, stride=stride, padding=padding,
                       dilation=dilation, groups=groups, padding_mode=padding_mode)
     return _adjoint(grad_output, w, spec, spec.pads(input_size[2:]), input_size[2:])
@@ -337,7 +329,7 @@ def conv_weight_grad(x: Any, weight_size: Sequence[int], grad_output: Any, strid
         gw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c', s i + d m]
     """
     x, grad_output = _float64("input", x), _float64("grad_output", grad_output)
-    weight_size = _shape_argument("weight_size", weight_size, _WEIGHT_LAYOUT)
+    weight_size = shape_argument("weight_size", weight_size, _WEIGHT_LAYOUT)
     dims = _spatial_dims("weight_size", weight_size, _WEIGHT_LAYOUT)
     spec = _grad_spec(x.shape, weight_size, grad_output, dims, stride=stride, padding=padding,
                       dilation=dilation, groups=groups, padding_mode=padding_mode)

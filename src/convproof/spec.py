@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Sequence
 
+import numpy as np
 import sympy
 
 Size = int | sympy.Expr
@@ -65,11 +66,14 @@ def _known(relation: Any) -> bool | None:
 
 def _integer(name: str, value: Any, minimum: int) -> Size:
     """Validate one integer parameter: an int (not bool, not float) or a SymPy integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, sympy.Basic)):
-        if hasattr(value, "__index__") and not isinstance(value, bool):
-            value = operator.index(value)  # NumPy integers
-        else:
-            raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if not isinstance(value, (int, sympy.Basic)) or isinstance(value, bool):
+        refused = TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+        if isinstance(value, (bool, np.bool_)):
+            raise refused
+        try:
+            value = operator.index(value)  # NumPy integers, not arrays of them
+        except TypeError:
+            raise refused from None
     if isinstance(value, sympy.Basic):
         if value.is_Integer:
             value = int(value)
@@ -104,6 +108,22 @@ def per_dim(name: str, value: Any, dims: int, minimum: int) -> tuple[Size, ...]:
             raise ValueError(f"{name} has {_count(len(value), dims)}: {tuple(value)!r}")
         return tuple(_integer(f"{name}[{axis}]", v, minimum) for axis, v in enumerate(value))
     return (_integer(name, value, minimum),) * dims
+
+
+def shape_argument(name: str, value: Any, layout: str, length: int | None = None,
+                   batched: bool = False) -> tuple[int, ...]:
+    """A full array shape given as an argument (``input_size``, ``weight_size``): a tuple of
+    ``length`` integers (any number when None), each positive but a leading batch size
+    (``batched``), which may be 0."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a shape {layout}, got {value!r}")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{name} must have {length} entries {layout}, got {tuple(value)!r}")
+    sizes = tuple(int(v) for v in per_dim(name, tuple(value), len(value), 0))
+    for axis, size in enumerate(sizes):
+        if size < 1 and not (batched and axis == 0):
+            raise ValueError(f"{name}[{axis}] must be a positive integer, got {size}")
+    return sizes
 
 
 def normalize_padding(padding: Any, dims: int) -> str | Pads:
@@ -381,7 +401,8 @@ class PoolSpec:
     ``stride`` defaults to the kernel size; symmetric ``padding`` at most half the kernel
     (implicit -inf for max, zeros for average).  Output per dim, with x = n + 2p - d(k-1) - 1:
     floor(x/s) + 1, or with ``ceil_mode`` ceil(x/s) + 1, less one when that last window
-    would start in the right padding.
+    would start in the right padding.  As in PyTorch, ceil_mode also allows a window that
+    spans up to s - 1 positions more than the padded input (-s < x < 0: one output).
     """
 
     kernel_size: Any
@@ -398,20 +419,21 @@ class PoolSpec:
         dims = len(kernel)
         stride = (
             kernel
-            if self.stride is None or self.stride == ()
+            if self.stride is None or (isinstance(self.stride, (list, tuple)) and not self.stride)
             else per_dim("stride", self.stride, dims, 1)
         )
         padding = per_dim("padding", self.padding, dims, 0)
         for axis, (p, k) in enumerate(zip(padding, kernel)):
             if _known(2 * p <= k) is False:
                 raise ValueError(f"padding[{axis}] = {p} is more than half the kernel size {k}")
-        if not isinstance(self.ceil_mode, bool):
+        if not isinstance(self.ceil_mode, (bool, np.bool_)):
             raise TypeError(f"ceil_mode must be True or False, got {self.ceil_mode!r}")
         for name, value in dict(
             kernel_size=kernel,
             stride=stride,
             padding=padding,
             dilation=per_dim("dilation", self.dilation, dims, 1),
+            ceil_mode=bool(self.ceil_mode),
         ).items():
             object.__setattr__(self, name, value)
 
@@ -426,10 +448,12 @@ class PoolSpec:
             zip(sizes, self.kernel_size, self.stride, self.padding, self.dilation)
         ):
             x = n + 2 * p - d * (k - 1) - 1
-            if _known(x >= 0) is False:
+            overhang = s - 1 if self.ceil_mode else 0  # the last window may pass the end
+            if _known(x + overhang >= 0) is False:
+                more = f" by more than stride - 1 = {overhang}" if self.ceil_mode else ""
                 raise ValueError(
                     f"kernel_size[{axis}] = {k} with dilation {d} spans {d * (k - 1) + 1}, "
-                    f"larger than the padded input {n + 2 * p}"
+                    f"larger than the padded input {n + 2 * p}{more}"
                 )
             if self.ceil_mode:
                 o = ceil_div(x, s) + 1

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..gpu import standard
+from ..cli import non_negative, writable_folder
 from .compile import ARCH, COMPILERS, CompileError, compile_check
 
 
@@ -34,13 +35,15 @@ def _parser() -> argparse.ArgumentParser:
                                      description=__doc__.split("\n")[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list the standard kernels")
-    action.add_argument("--emit", metavar="DIR", help="write one .cu file per kernel into DIR")
+    action.add_argument("--emit", metavar="DIR", type=writable_folder,
+                        help="write one .cu file per kernel into DIR")
     action.add_argument("--compile", action="store_true",
                         help="compile every kernel (no GPU needed)")
     action.add_argument("--emulate", action="store_true",
                         help="run every kernel under CPU emulation against the reference")
     parser.add_argument("--json", action="store_true", help="with --emulate: print JSON")
-    parser.add_argument("--seed", type=int, default=None, help="with --emulate: input seed")
+    parser.add_argument("--seed", type=non_negative, default=None,
+                        help="with --emulate: input seed")
     parser.add_argument("--arch", default=ARCH, help=f"with --compile (default {ARCH})")
     parser.add_argument("--compiler", choices=COMPILERS, default="nvcc",
                         help="with --compile: nvcc (default) or nvrtc (CuPy's, as at run time)")
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(kernel.name for kernel in standard.standard_kernels()))
         return 0
     if args.emit:
-        return _emit(Path(args.emit))
+        return _emit(args.emit)
     if args.compile:
         return _compile(args.arch, args.compiler)
     return _emulate(args.json, args.seed)

@@ -69,7 +69,7 @@ def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
 
 def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
     """y[b, c, i] = mean of x[b, c, j] over the window of i (a product of per-axis windows)."""
-    flat = np.ascontiguousarray(x).reshape(x.shape[0] * x.shape[1], -1)
+    flat = np.ascontiguousarray(x).reshape(x.shape[0] * x.shape[1], math.prod(x.shape[2:]))
     if all(o == 1 for o in output_size):  # global: one sum per plane, planes over threads
         means = np.empty(flat.shape[0], dtype=x.dtype)
         threads.run(lambda planes: np.einsum("pj->p", flat[planes], out=means[planes]),
@@ -93,7 +93,7 @@ def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.n
         return planes.reshape(*g.shape[:2], *input_size)
     matrix = _kronecker(input_size, g.shape[2:], g.dtype)
     if matrix is not None:
-        flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], -1)
+        flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], math.prod(g.shape[2:]))
         return threads.matmul(flat, matrix).reshape(*g.shape[:2], *input_size)
     for axis, n in enumerate(input_size, start=2):
         g = _contract(g, axis, _mean_matrix(n, g.shape[axis], g.dtype).T)

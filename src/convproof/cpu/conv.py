@@ -88,6 +88,8 @@ class Path:
     by_samples: bool = False
     """Cut the batch over the threads (its functions then take ``out=`` in the forward and
     the input gradient); else one call whose BLAS and copies use the threads."""
+    mixes_tiles: bool = False
+    """Its transforms mix the inputs of a tile (see :func:`choose`)."""
 
 
 PATHS: dict[str, Path] = {path.name: path for path in (
@@ -98,7 +100,7 @@ PATHS: dict[str, Path] = {path.name: path for path in (
          lambda p: phases.prefers(p.in_channels, p.out_channels, p.stride),
          operations=("correlate_input_grad",), by_samples=True),
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
-         _winograd_preferred, by_samples=True),
+         _winograd_preferred, by_samples=True, mixes_tiles=True),
     Path("im2col", im2col, lambda p: True, by_samples=True),
 )}
 
@@ -119,16 +121,31 @@ def forced(path: str) -> Iterator[None]:
         _FORCED.pop()
 
 
-def choose(problem: Problem, operation: str, path: str | None = None) -> Path:
+def _finite(a: np.ndarray) -> bool:
+    """Whether every entry of ``a`` is finite (a sample at a time: small temporaries)."""
+    return all(np.isfinite(part).all() for part in a)
+
+
+def choose(problem: Problem, operation: str, path: str | None = None,
+           operands: Sequence[np.ndarray] = ()) -> Path:
     """The path that computes ``operation`` for ``problem``: ``path`` if given, else the
-    :func:`forced` one where it can, else the first that fits and is preferred."""
+    :func:`forced` one where it can, else the first that fits and is preferred.
+
+    A path whose transforms mix the n x n inputs of a tile (Winograd) is not chosen by itself
+    for ``operands`` with an entry that is nan or ±inf: there one such entry makes every output
+    of its tiles nan, where the definition makes only the outputs whose windows read it non-finite
+    (and ±inf stays ±inf); im2col reads the windows as the definition does.
+    """
     if path is None:
         if _FORCED:
             chosen = PATHS[_FORCED[-1]]
             if operation in chosen.operations and chosen.fits(problem):
                 return chosen
-        return next(p for p in PATHS.values() if operation in p.operations
-                    and p.fits(problem) and p.prefers(problem))
+        chosen = next(p for p in PATHS.values() if operation in p.operations
+                      and p.fits(problem) and p.prefers(problem))
+        if chosen.mixes_tiles and not all(map(_finite, operands)):
+            return PATHS["im2col"]
+        return chosen
     if path not in PATHS:
         raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
     chosen = PATHS[path]
@@ -164,7 +181,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     out_size = unfold.window_count(padded, w.shape[2:], stride, dilation)
     problem = _problem(x.shape[0], x.shape[1], w.shape[0], w.shape[2:], out_size, stride,
                        dilation, groups)
-    chosen = choose(problem, "correlate", path)
+    chosen = choose(problem, "correlate", path, (x, w))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate(x, w, stride, pads, dilation, groups)
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
@@ -183,7 +200,7 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     """
     problem = _problem(g.shape[0], w.shape[1] * groups, w.shape[0], w.shape[2:], g.shape[2:],
                        stride, dilation, groups)
-    chosen = choose(problem, "correlate_input_grad", path)
+    chosen = choose(problem, "correlate_input_grad", path, (g, w))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate_input_grad(g, w, stride, pads, dilation, groups,
                                                   input_size)

@@ -11,10 +11,13 @@ the last form when each y_n sums to 1 (``softmax-xent-gradient``).  Mean squared
 
     L = (1/K) sum_k (p_k - t_k)^2,      dL/dp_k = 2 (p_k - t_k) / K
 
-``reduction="sum"`` drops the 1/N (1/K).  Values are 0-d arrays on the device of the input.
+``reduction="sum"`` drops the 1/N (1/K); the mean of no samples is nan, as in PyTorch.  Values
+are 0-d arrays on the device of the input.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..arrays import array_module
 from .module import Array, as_input
@@ -35,9 +38,12 @@ def softmax(logits: Array, axis: int = -1) -> Array:
 
 
 def _reduction(reduction: str, count: int) -> float:
+    """The factor of the sum: 1/count for a mean (nan for a mean of nothing, as in PyTorch)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    return 1.0 / count if reduction == "mean" else 1.0
+    if reduction == "sum":
+        return 1.0
+    return 1.0 / count if count else math.nan
 
 
 def _target_distribution(target: Array, logits: Array) -> Array:

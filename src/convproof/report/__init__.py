@@ -79,11 +79,13 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..cli import writable_folder
+
     parser = argparse.ArgumentParser(
         prog="convproof report",
         description="Prove the theorem catalog and write the derivation report.")
     parser.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (default: all)")
-    parser.add_argument("--out", default=str(DEFAULT_FOLDER),
+    parser.add_argument("--out", type=writable_folder, default=str(DEFAULT_FOLDER),
                         help=f"folder for the report and its figures (default: {DEFAULT_FOLDER})")
     parser.add_argument("--format", choices=sorted(FORMATS), default="both",
                         help="html, md or both (default: both)")
