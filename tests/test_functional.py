@@ -465,6 +465,17 @@ def test_float32_pools(case):
                  **check)
 
 
+def test_pool_options_in_the_forms_torch_takes(rng):
+    """NumPy bools for the flags, an empty list for the default stride."""
+    x = rng.standard_normal((2, 3, 7, 7))
+    np.testing.assert_array_equal(functional.max_pool2d(x, 2, stride=[], ceil_mode=np.bool_(True)),
+                                  functional.max_pool2d(x, 2, stride=None, ceil_mode=True))
+    np.testing.assert_array_equal(
+        functional.avg_pool2d(x, 3, stride=(), padding=1, ceil_mode=np.bool_(False),
+                     count_include_pad=np.bool_(False)),
+        functional.avg_pool2d(x, 3, padding=1, count_include_pad=False))
+
+
 @pytest.mark.parametrize("dims", [1, 2, 3])
 @pytest.mark.parametrize("empty", ["batch", "channels"])
 def test_empty_batches_and_channels_give_empty_results(dims, empty, rng):
