@@ -192,6 +192,7 @@ def test_automatic_choice(shape, options, expected, chosen, rng):
     assert chosen == [expected]
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf - inf
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_an_input_that_is_not_finite_spoils_only_the_windows_that_read_it(value, dtype, chosen,
@@ -205,13 +206,17 @@ def test_an_input_that_is_not_finite_spoils_only_the_windows_that_read_it(value,
     x[1, 3, 7, 9] = value
     g[0, 5, 4, 4] = value
     results = (functional.conv2d(x, w, padding=1),
-               functional.conv2d_input(x.shape, w, g, padding=1))
-    wanted = (reference.conv(x.astype(np.float64), w.astype(np.float64), padding=1),
-              reference.conv_input_grad(x.shape, w.astype(np.float64), g.astype(np.float64),
-                                        padding=1))
-    assert chosen == ["im2col", "im2col"]
-    for got, want in zip(results, wanted):
-        assert np.count_nonzero(~np.isfinite(want)) == 8 * 9  # every channel, 3 x 3 windows
+               functional.conv2d_input(x.shape, w, g, padding=1),
+               functional.conv2d_weight(x, w.shape, g, padding=1))
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, g))
+    wanted = (reference.conv(x64, w64, padding=1),
+              reference.conv_input_grad(x.shape, w64, g64, padding=1),
+              reference.conv_weight_grad(x64, w.shape, g64, padding=1))
+    assert chosen == ["im2col"] * 3
+    # forward and input gradient: 8 channels x 3 x 3 windows; weight gradient: every tap of
+    # input channel 3 and of output channel 5
+    for got, want, spoiled in zip(results, wanted, (72, 72, 72 + 72 - 9)):
+        assert np.count_nonzero(~np.isfinite(want)) == spoiled
         np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
         np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
         finite = np.isfinite(want)

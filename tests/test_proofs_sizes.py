@@ -82,6 +82,21 @@ def test_strict_spec_refuses_the_unused_row():
     assert ConvSpec(1, 1, (3, 3), stride=3).unused((7, 7)) == (1, 1)
 
 
+def test_symbolic_specs_take_undecided_constraints_as_hypotheses():
+    """Only a constraint that is decidedly violated raises (spec.py's rule)."""
+    c, g, n = sympy.symbols("c g n", integer=True, positive=True)
+    assert ConvSpec(c, c, (3,), groups=g).groups == g
+    assert ConvSpec(c, 2 * c, (3,), groups=2).out_channels == 2 * c
+    strict = ConvSpec(1, 1, (3,), stride=3, strict=True)
+    assert strict.output_size((n,)) == (sympy.floor(n / 3),)
+    assert strict.output_size((3 * n + 3,)) == (n + 1,)  # decidedly no unused row
+    with pytest.raises(ValueError, match="in_channels = 2\\*c \\+ 1 is not divisible by "
+                       "groups = 2"):
+        ConvSpec(2 * c + 1, 2, (3,), groups=2)
+    with pytest.raises(ValueError, match="strict=True refuses"):
+        strict.output_size((3 * n + 4,))
+
+
 def _draw(rng):
     k, s, d = (int(v) for v in (rng.integers(1, 5), rng.integers(1, 4), rng.integers(1, 3)))
     p, q = (int(v) for v in rng.integers(0, 3, size=2))

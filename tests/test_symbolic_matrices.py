@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+import sympy
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -138,19 +139,50 @@ def test_certify_holds_for_specs_where_the_claim_applies(theorem, stride, paddin
     assert result.seconds > 0
 
 
-def test_certify_refuses_an_output_padding_that_breaks_the_adjoint():
+def test_certify_refuses_a_spec_outside_the_hypotheses():
+    """An output_padding other than the unused rows is no transposed conv back to size n: the
+    claim does not apply (a ValueError that says how to meet it), rather than fail."""
     spec = ConvSpec(1, 1, (3,), stride=2, output_padding=1)
     result = certify("transposed-is-adjoint", spec, (1, 8))  # (8 - 3) mod 2 = 1 is fine
     assert result.ok
-    result = certify("transposed-is-adjoint", spec, (1, 7))  # (7 - 3) mod 2 = 0: a = 1 breaks it
-    assert not result.ok and "hypothesis" in result.message
+    with pytest.raises(ValueError, match="the spec does not meet the hypotheses of "
+                       "transposed-is-adjoint at input \\(1, 7\\): hypothesis a = .* fails: "
+                       "a = \\(1,\\), the right side is \\(0,\\); "
+                       "spec.replace\\(output_padding=\\(0,\\)\\) "
+                       "meets it"):
+        certify("transposed-is-adjoint", spec, (1, 7))  # (7 - 3) mod 2 = 0: a = 1 breaks it
 
 
 def test_certify_rejects_what_it_cannot_check():
     with pytest.raises(ValueError, match="padding_mode='reflect'"):
         certify("banded-matrix", ConvSpec(1, 1, (3,), padding=1, padding_mode="reflect"), (1, 5))
-    with pytest.raises(Exception, match="unknown theorem id"):
+    with pytest.raises(ValueError, match="theorem_id 'no-such-theorem' is not in the catalog"):
         certify("no-such-theorem", ConvSpec(1, 1, (3,)), (1, 5))
+    with pytest.raises(TypeError, match="theorem_id must be a catalog id \\(a str\\), got None"):
+        certify(None, ConvSpec(1, 1, (3,)), (1, 5))
+
+
+def test_matrices_and_certificates_need_concrete_sizes():
+    k = sympy.Symbol("k", integer=True, positive=True)
+    with pytest.raises(ValueError, match="spec.kernel_size = \\(k,\\) is symbolic"):
+        conv_matrix(ConvSpec(1, 1, (k,)), (1, 7))
+    with pytest.raises(ValueError, match="spec.stride = \\(k,\\) is symbolic"):
+        certify("banded-matrix", ConvSpec(1, 1, (3,), stride=k), (1, 7))
+    spec = ConvSpec(2, 2, (3,))
+    for shape in [5, "abc"]:
+        with pytest.raises(TypeError, match="input_shape must be a shape \\(C, \\*spatial\\)"):
+            conv_matrix(spec, shape)
+    with pytest.raises(TypeError, match="input_shape must hold concrete integers, got "
+                       "\\(2, True\\)"):
+        conv_matrix(spec, (2, True))
+    assert conv_matrix(spec, (np.int64(2), sympy.Integer(5)))[0].shape == (2 * 3, 2 * 5)
+
+
+def test_transposed_matrix_refuses_padding_wider_than_its_output():
+    spec = ConvSpec(1, 1, (3,), padding=3, padding_mode="reflect")  # output t = 3
+    with pytest.raises(ValueError, match="padding\\[0\\] = 3 before is not smaller than the "
+                       "input size 3"):
+        conv_transpose_matrix(spec, (1, 7))
 
 
 @pytest.mark.slow

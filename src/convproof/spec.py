@@ -232,7 +232,7 @@ class ConvSpec:
                     if _is_symbolic(channels) or _is_symbolic(groups)
                     else channels % groups == 0
                 )
-                is not True
+                is False
             ):
                 raise ValueError(f"{name} = {channels} is not divisible by groups = {groups}")
         stride = per_dim("stride", self.stride, dims, 1)
@@ -324,7 +324,7 @@ class ConvSpec:
         excess = self._excess(sizes, pads)
         if self.strict:
             for axis, u in enumerate(self.unused(sizes)):
-                if _known(sympy.Eq(u, 0) if _is_symbolic(u) else u == 0) is not True:
+                if _known(sympy.Eq(u, 0) if _is_symbolic(u) else u == 0) is False:
                     raise ValueError(
                         f"stride {self.stride[axis]} leaves {u} trailing input row(s) of dim "
                         f"{axis} unused (input {sizes[axis]}, kernel {self.kernel_size[axis]}); "

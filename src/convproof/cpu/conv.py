@@ -216,7 +216,7 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
     """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
     problem = _problem(x.shape[0], x.shape[1], g.shape[1], kernel_size, g.shape[2:], stride,
                        dilation, groups)
-    chosen = choose(problem, "correlate_weight_grad", path)
+    chosen = choose(problem, "correlate_weight_grad", path, (x, g))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate_weight_grad(x, g, stride, pads, dilation, groups,
                                                    kernel_size)

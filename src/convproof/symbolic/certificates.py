@@ -73,6 +73,11 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
     return values, problems
 
 
+def unmet_hypotheses(claim: Claim, point: Point) -> list[str]:
+    """The claim's hypotheses that do not hold at ``point``, each as a sentence."""
+    return _with_hypotheses(claim, point)[1]
+
+
 def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
     """Both sides unfolded; free indices summed over their boxes with a marker entry @at[...]."""
     lhs, rhs = (differentiate(unfold_all(side))[0] for side in (claim.lhs, claim.rhs))

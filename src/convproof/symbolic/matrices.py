@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 import sympy
 
-from ..spec import ConvSpec, Size
-from .certificates import Point, check_point
+from ..spec import ConvSpec, Size, check_padding_fits
+from .certificates import Point, check_point, unmet_hypotheses
 from .evaluate import Instance
 from .indexmaps import padding_source
 from .language import Signal, le, zsum
@@ -27,23 +27,53 @@ from .operators import Setting, c, g, i, j, o
 from .proof import load
 
 
+_SIZES = ("in_channels", "out_channels", "groups", "kernel_size", "stride", "dilation",
+          "padding", "output_padding")
+
+
+def _symbolic(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return any(map(_symbolic, value))
+    return isinstance(value, sympy.Basic)
+
+
 def _check_spec(spec: ConvSpec) -> ConvSpec:
+    """A ConvSpec of concrete sizes (a matrix or a certificate has concrete entries)."""
     if not isinstance(spec, ConvSpec):
         raise TypeError(f"spec must be a ConvSpec, got {type(spec).__name__}")
+    for name in _SIZES:
+        if _symbolic(getattr(spec, name)):
+            raise ValueError(f"spec.{name} = {getattr(spec, name)} is symbolic; matrices and "
+                             "certificates need concrete sizes (the proofs cover symbolic ones)")
     return spec
 
 
-def _sizes(spec: ConvSpec, input_shape: Sequence[int], channels: int, name: str) -> tuple[int, ...]:
-    shape = tuple(input_shape)
+def _integer(value: Any) -> int | None:
+    """An int from an int, a NumPy integer or a SymPy Integer; None for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)) or (isinstance(value, sympy.Basic)
+                                                 and value.is_Integer):
+        return int(value)
+    return None
+
+
+def _sizes(spec: ConvSpec, input_shape: Sequence[Size], channels: int, name: str
+           ) -> tuple[int, ...]:
+    """The spatial sizes of ``input_shape`` = (C, *n), which must hold concrete integers."""
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+        raise TypeError(f"input_shape must be a shape (C, *spatial), got {input_shape!r}")
+    given = tuple(input_shape)
+    shape = tuple(map(_integer, given))
+    if None in shape:
+        raise TypeError(f"input_shape must hold concrete integers, got {given}")
     if len(shape) != spec.dims + 1:
         raise ValueError(
             f"input_shape must be (C, *spatial) with {spec.dims} spatial dims, got {shape}"
         )
     if shape[0] != channels:
         raise ValueError(f"input_shape has {shape[0]} channels, the {name} expects {channels}")
-    if any(not isinstance(v, (int, np.integer)) for v in shape):
-        raise TypeError(f"input_shape must hold concrete integers, got {shape}")
-    return tuple(int(v) for v in shape[1:])
+    return shape[1:]
 
 
 def weight_symbols(spec: ConvSpec, name: str = "w") -> np.ndarray:
@@ -154,6 +184,7 @@ def conv_transpose_matrix(
     sizes = _sizes(_check_spec(spec), input_shape, spec.out_channels, "transposed convolution")
     target = spec.transposed_output_size(sizes)
     pads = spec.transposed_pads()
+    check_padding_fits(spec.padding_mode, pads, target)
     # evaluate in padded coordinates: no padding, the smallest forward size that has m outputs
     forward = tuple(
         (m - 1) * s + d * (k - 1) + 1
@@ -201,9 +232,23 @@ class Certificate:
 
 def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Certificate:
     """Check the theorem's claim exactly (symbolic entries) at the sizes of ``spec`` and an
-    input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64))."""
+    input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64)).
+
+    ``.ok`` is False when the claim does not hold there (``.message`` names the first
+    difference).  A spec the claim does not cover raises ValueError: a theorem without a
+    single-spec certificate, a padding mode other than zeros, symbolic sizes, or sizes that
+    miss a hypothesis of the claim (transposed-is-adjoint needs output_padding = the rows the
+    forward leaves unused, ``spec.unused(n)``).
+    """
+    from ..catalog import CATALOG
+
     started = time.perf_counter()
     _check_spec(spec)
+    if not isinstance(theorem_id, str):
+        raise TypeError(f"theorem_id must be a catalog id (a str), got {theorem_id!r}")
+    if theorem_id not in CATALOG:
+        raise ValueError(f"theorem_id {theorem_id!r} is not in the catalog; it has "
+                         f"{', '.join(CATALOG)}")
     theorem = load(theorem_id)
     claim = theorem.certifiable
     if claim is None:
@@ -221,6 +266,12 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
     pads = spec.pads(sizes)
     spec.output_size(sizes)
     _, point = _point(spec, sizes, pads, spec.output_padding)
+    unmet = unmet_hypotheses(claim, point)
+    if unmet:
+        hint = (f"; spec.replace(output_padding={spec.unused(sizes)}) meets it"
+                if any(text.startswith("hypothesis a ") for text in unmet) else "")
+        raise ValueError(f"the spec does not meet the hypotheses of {theorem_id} at input "
+                         f"{tuple(input_shape)}: {'; '.join(unmet)}{hint}")
     ok, message = check_point(claim, point)
     return Certificate(
         theorem_id,
