@@ -223,6 +223,44 @@ def test_an_input_that_is_not_finite_spoils_only_the_windows_that_read_it(value,
         assert_close(got[finite], want[finite], 1e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("operation, x_shape, w_shape, bad, options, avoided", [
+    # the depthwise weight gradient runs over a row's extra columns: x[0, 0, 6, 5] is read by no
+    # window (stride 3), only by an extra column
+    ("weight", (1, 1, 7, 6), (2, 1, 3, 3), ("x", (0, 0, 6, 5)), dict(stride=3, padding=(2, 1)),
+     "depthwise"),
+    # the depthwise input gradient gathers from a zero-padded gradient
+    ("input", (1, 4, 9, 9), (4, 1, 3, 3), ("w", (1, 0, 0, 0)), dict(stride=2, groups=4),
+     "depthwise"),
+    # so do the phases: a nan tap must not reach pixels that no window gives it
+    ("input", (1, 64, 6, 6), (8, 64, 3, 3), ("w", (0, 0, 0, 0)),
+     dict(stride=2, padding=2, dilation=2), "phases"),
+])
+def test_gradients_by_extra_terms_leave_non_finite_operands_to_im2col(
+        operation, x_shape, w_shape, bad, options, avoided, chosen, rng):
+    """0·nan = nan: a path that computes terms the definition does not have would spoil
+    entries the definition leaves finite; the same call on finite operands takes that path."""
+    arrays = dict(x=rng.standard_normal(x_shape), w=rng.standard_normal(w_shape))
+    arrays["g"] = rng.standard_normal(reference.conv(arrays["x"], arrays["w"], **options).shape)
+
+    def gradient(x, w, g):
+        if operation == "weight":
+            return (functional.conv2d_weight(x, w.shape, g, **options),
+                    reference.conv_weight_grad(x, w.shape, g, **options))
+        return (functional.conv2d_input(x.shape, w, g, **options),
+                reference.conv_input_grad(x.shape, w, g, **options))
+    gradient(**arrays)
+    assert chosen[0] == avoided
+    chosen.clear()
+    name, index = bad
+    arrays[name][index] = np.nan
+    got, want = gradient(**arrays)
+    assert chosen == ["im2col"]
+    assert np.count_nonzero(np.isnan(want)) < want.size
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert_close(got[~np.isnan(want)], want[~np.isnan(want)], 1e-12)
+
+
 @pytest.mark.parametrize("shape, w, stride, groups, expected", [
     ((2, 64, 9, 9), (8, 64, 3, 3), 2, 1, "phases"),
     ((2, 128, 9, 9), (8, 64, 3, 3), 2, 2, "phases"),

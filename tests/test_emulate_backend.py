@@ -253,6 +253,24 @@ def test_average_pooling(emulator, case, dtype, include):
     close_to(dx, lambda g: reference.avg_pool_backward(g, x.astype(np.float64), *args), g, dtype)
 
 
+@pytest.mark.parametrize("filters", [4, 6])  # the direct kernel, the implicit GEMM
+def test_an_empty_batch_launches_nothing(emulator, filters):
+    """N = 0 gives the shapes of the NumPy path (a GEMM of no rows would have no tiles)."""
+    x, g = np.zeros((0, 3, 9), np.float32), np.zeros((0, filters, 7), np.float32)
+    w = np.ones((filters, 3, 3), np.float32)
+
+    def calls():
+        return [functional.conv1d(x, w),
+                functional.convolve1d(x, w, padding=1, padding_mode="reflect"),
+                functional.conv1d_input(x.shape, w, g),
+                functional.conv_transpose1d(g, w, stride=2),
+                functional.conv1d_weight(x, w.shape, g)]
+    on_gpu = on_emulator(emulator, calls)
+    for got, want in zip(on_gpu, calls()):
+        assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(on_gpu[-1], np.zeros(w.shape))
+
+
 @settings(max_examples=5)
 @given(data=st.data(), dims=st.sampled_from([1, 2, 3]))
 def test_adaptive_pooling(emulator, data, dims):

@@ -465,6 +465,30 @@ def test_float32_pools(case):
                  **check)
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("shape, output_size", [((2, 3, 7, 6), (4, 5)), ((2, 3, 9), 4),
+                                                ((1, 2, 20, 20), (9, 9)),  # per-axis GEMMs
+                                                ((1, 2, 5, 4, 6), (2, 3, 4))])
+def test_adaptive_average_keeps_a_value_that_is_not_finite_in_its_windows(shape, output_size,
+                                                                           value, rng):
+    """Only the windows that hold it (forward), or the positions of its window (backward),
+    are not finite, with the reference's inf or nan; a product with the zeros of the mean
+    matrices would spread it over the plane."""
+    dims = len(shape) - 2
+    x = rng.standard_normal(shape)
+    x[(0, 1, *(n // 2 for n in shape[2:]))] = value
+    y = api("adaptive_avg_pool{}d", dims)(x, output_size)
+    g = rng.standard_normal(y.shape)
+    g[(-1, 0, *(o // 2 for o in y.shape[2:]))] = value
+    grad = api("adaptive_avg_pool{}d_backward", dims)(g, x)
+    for got, want in ((y, reference.adaptive_avg_pool(x, output_size)),
+                      (grad, reference.adaptive_avg_pool_backward(g, x))):
+        assert 0 < np.count_nonzero(~np.isfinite(want)) < want.size // 4
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+        assert_close(got[np.isfinite(want)], want[np.isfinite(want)])
+
+
 def test_pool_options_in_the_forms_torch_takes(rng):
     """NumPy bools for the flags, an empty list for the default stride."""
     x = rng.standard_normal((2, 3, 7, 7))
@@ -496,7 +520,11 @@ def test_empty_batches_and_channels_give_empty_results(dims, empty, rng):
                    api("adaptive_avg_pool{}d_backward", dims)(adaptive, x),
                    api("adaptive_max_pool{}d", dims)(x, 3)]
         if empty == "batch":
+            depthwise = w[:3, :1]
+            grouped_1x1 = depthwise[(Ellipsis, *(slice(0, 1),) * dims)]
             results += [api("conv{}d", dims)(x, w, padding=1),
+                        api("conv{}d", dims)(x, depthwise, padding=1, groups=3),
+                        api("conv{}d", dims)(x, grouped_1x1, groups=3),
                         api("conv_transpose{}d", dims)(g, wt, padding=1),
                         api("conv{}d_input", dims)(x.shape, w, g, padding=1)]
         return results

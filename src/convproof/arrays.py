@@ -39,6 +39,12 @@ def check_numeric(name: str, array: Any) -> np.dtype:
     return dtype
 
 
+def all_finite(array: Any) -> bool:
+    """Whether every entry is finite (no nan, no ±inf), checked a sample (first-axis entry)
+    at a time so that no temporary is larger than a sample."""
+    return all(bool(array_module(array).isfinite(part).all()) for part in array)
+
+
 def compute_dtype(
     named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES
 ) -> np.dtype:

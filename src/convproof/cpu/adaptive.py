@@ -9,6 +9,9 @@ For small outputs the whole map is one GEMM with M_1 ⊗ M_2 ⊗ ... on the flat
 which needs no transposed copy of x; global pooling is one sum per plane, and its backward
 one broadcast copy (7.6 ms for 256 x 2048 planes of 7 x 7 on two threads, where the
 Kronecker GEMM, one column wide, took 39).
+Where windows are smaller than the plane, the products with the zeros of M would spread a nan
+or ±inf entry over the whole plane (0·inf = nan): such an input, or gradient, is averaged a
+window at a time instead.
 The max visits tap t of window i at floor(i n/o) + t while t < |window i|, by the rules of
 :mod:`.maxima`; its backward is the same index routing as max pooling.
 """
@@ -16,11 +19,13 @@ The max visits tap t of window i at floor(i n/o) + t while t < |window i|, by th
 from __future__ import annotations
 
 import functools
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..arrays import all_finite
 from ..spec import adaptive_windows
 from . import threads
 from .maxima import Listed, window_max
@@ -60,6 +65,33 @@ def _kronecker(input_size: Sequence[int], output_size: Sequence[int], dtype: np.
     return functools.reduce(np.kron, axes).astype(dtype)
 
 
+def _window_slices(input_size: Sequence[int], output_size: Sequence[int]
+                   ) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...], int]]:
+    """(i, the slices of window i, its size) for every output position i."""
+    tables = [adaptive_windows(n, o) for n, o in zip(input_size, output_size)]
+    for index in itertools.product(*map(range, output_size)):
+        bounds = [tables[axis][i] for axis, i in enumerate(index)]
+        yield index, tuple(slice(*b) for b in bounds), math.prod(b - a for a, b in bounds)
+
+
+def _means_by_window(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
+    """y[..., i] = mean of x[..., window i], a window at a time."""
+    y = np.empty((*x.shape[:2], *output_size), dtype=x.dtype)
+    spatial = tuple(range(2, x.ndim))
+    for index, window, _ in _window_slices(x.shape[2:], output_size):
+        y[(Ellipsis, *index)] = x[(Ellipsis, *window)].mean(axis=spatial)
+    return y
+
+
+def _means_adjoint_by_window(g: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
+    """grad[..., window i] += g[..., i] / |window i|, a window at a time."""
+    grad = np.zeros((*g.shape[:2], *input_size), dtype=g.dtype)
+    spread = (Ellipsis, *(None,) * len(input_size))
+    for index, window, size in _window_slices(input_size, g.shape[2:]):
+        grad[(Ellipsis, *window)] += g[(Ellipsis, *index)][spread] / g.dtype.type(size)
+    return grad
+
+
 def _contract(x: np.ndarray, axis: int, matrix: np.ndarray) -> np.ndarray:
     """y[..., i, ...] = sum_j matrix[i, j] x[..., j, ...] along ``axis``, as one GEMM."""
     moved = np.ascontiguousarray(np.moveaxis(x, axis, -1))
@@ -76,6 +108,8 @@ def adaptive_avg_pool(x: np.ndarray, output_size: Sequence[int]) -> np.ndarray:
                     flat.shape[0], flat.size)
         means *= x.dtype.type(1 / flat.shape[1])
         return means.reshape(*x.shape[:2], *output_size)
+    if not all_finite(x):
+        return _means_by_window(x, output_size)
     matrix = _kronecker(x.shape[2:], output_size, x.dtype)
     if matrix is not None:
         return threads.matmul(flat, matrix.T).reshape(*x.shape[:2], *output_size)
@@ -91,6 +125,8 @@ def adaptive_avg_pool_backward(g: np.ndarray, input_size: Sequence[int]) -> np.n
         means = g.reshape(*g.shape[:2], 1) * g.dtype.type(1 / size)
         planes = threads.copy(np.broadcast_to(means, (*g.shape[:2], size)))
         return planes.reshape(*g.shape[:2], *input_size)
+    if not all_finite(g):
+        return _means_adjoint_by_window(g, input_size)
     matrix = _kronecker(input_size, g.shape[2:], g.dtype)
     if matrix is not None:
         flat = np.ascontiguousarray(g).reshape(g.shape[0] * g.shape[1], math.prod(g.shape[2:]))

@@ -28,11 +28,12 @@ import contextlib
 import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 
+from ..arrays import all_finite
 from ..spec import Pads
 from . import depthwise, im2col, phases, pointwise, threads, unfold, winograd
 
@@ -88,19 +89,24 @@ class Path:
     by_samples: bool = False
     """Cut the batch over the threads (its functions then take ``out=`` in the forward and
     the input gradient); else one call whose BLAS and copies use the threads."""
-    mixes_tiles: bool = False
-    """Its transforms mix the inputs of a tile (see :func:`choose`)."""
+    extra_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """operation -> the operands whose entries it multiplies in terms the definition does not
+    have (zeros times them, or mixed by a transform; see :func:`choose`)."""
 
 
 PATHS: dict[str, Path] = {path.name: path for path in (
     Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size, p.dilation)),
     Path("depthwise", depthwise, lambda p: depthwise.applies(
-        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups))),
+        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups)),
+         extra_terms={"correlate_input_grad": ("w",), "correlate_weight_grad": ("x",)}),
     Path("phases", phases, lambda p: True,
          lambda p: phases.prefers(p.in_channels, p.out_channels, p.stride),
-         operations=("correlate_input_grad",), by_samples=True),
+         operations=("correlate_input_grad",), by_samples=True,
+         extra_terms={"correlate_input_grad": ("w",)}),
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
-         _winograd_preferred, by_samples=True, mixes_tiles=True),
+         _winograd_preferred, by_samples=True,
+         extra_terms={"correlate": ("x", "w"), "correlate_input_grad": ("g", "w"),
+                      "correlate_weight_grad": ("x", "g")}),
     Path("im2col", im2col, lambda p: True, by_samples=True),
 )}
 
@@ -121,20 +127,18 @@ def forced(path: str) -> Iterator[None]:
         _FORCED.pop()
 
 
-def _finite(a: np.ndarray) -> bool:
-    """Whether every entry of ``a`` is finite (a sample at a time: small temporaries)."""
-    return all(np.isfinite(part).all() for part in a)
-
-
 def choose(problem: Problem, operation: str, path: str | None = None,
-           operands: Sequence[np.ndarray] = ()) -> Path:
+           operands: dict[str, np.ndarray] | None = None) -> Path:
     """The path that computes ``operation`` for ``problem``: ``path`` if given, else the
     :func:`forced` one where it can, else the first that fits and is preferred.
 
-    A path whose transforms mix the n x n inputs of a tile (Winograd) is not chosen by itself
-    for ``operands`` with an entry that is nan or ±inf: there one such entry makes every output
-    of its tiles nan, where the definition makes only the outputs whose windows read it non-finite
-    (and ±inf stays ±inf); im2col reads the windows as the definition does.
+    A path that computes ``operation`` with terms the definition does not have is not chosen
+    by itself where the ``operands`` (by name: x, w, g) in those terms have an entry that is
+    nan or ±inf, since 0·inf = nan: Winograd's transforms mix the n x n inputs of a tile (one
+    inf makes every output of its tiles nan, where the definition makes only the outputs whose
+    windows read it non-finite, and keeps ±inf); the depthwise weight gradient reads x over the
+    extra columns of a row's pitch, and the depthwise and phases input gradients multiply w by
+    a zero-padded gradient.  im2col takes the definition's terms.
     """
     if path is None:
         if _FORCED:
@@ -143,7 +147,8 @@ def choose(problem: Problem, operation: str, path: str | None = None,
                 return chosen
         chosen = next(p for p in PATHS.values() if operation in p.operations
                       and p.fits(problem) and p.prefers(problem))
-        if chosen.mixes_tiles and not all(map(_finite, operands)):
+        mixed = chosen.extra_terms.get(operation, ())
+        if operands and not all(all_finite(operands[name]) for name in mixed):
             return PATHS["im2col"]
         return chosen
     if path not in PATHS:
@@ -179,9 +184,11 @@ def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
     """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)]
     out_size = unfold.window_count(padded, w.shape[2:], stride, dilation)
+    if x.shape[0] == 0:  # no samples: nothing to compute
+        return np.zeros((0, w.shape[0], *out_size), dtype=x.dtype)
     problem = _problem(x.shape[0], x.shape[1], w.shape[0], w.shape[2:], out_size, stride,
                        dilation, groups)
-    chosen = choose(problem, "correlate", path, (x, w))
+    chosen = choose(problem, "correlate", path, dict(x=x, w=w))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate(x, w, stride, pads, dilation, groups)
     y = np.empty((x.shape[0], w.shape[0], *out_size), dtype=x.dtype)
@@ -198,9 +205,11 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     Positions of z_pad that no window reaches (the rows the floor rule dropped, or the
     output_padding of a transposed conv) stay zero.
     """
+    if g.shape[0] == 0:
+        return np.zeros((0, w.shape[1] * groups, *input_size), dtype=g.dtype)
     problem = _problem(g.shape[0], w.shape[1] * groups, w.shape[0], w.shape[2:], g.shape[2:],
                        stride, dilation, groups)
-    chosen = choose(problem, "correlate_input_grad", path, (g, w))
+    chosen = choose(problem, "correlate_input_grad", path, dict(g=g, w=w))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate_input_grad(g, w, stride, pads, dilation, groups,
                                                   input_size)
@@ -214,9 +223,11 @@ def correlate_weight_grad(x: np.ndarray, g: np.ndarray, stride: Sequence[int], p
                           dilation: Sequence[int], groups: int, kernel_size: Sequence[int],
                           *, path: str | None = None) -> np.ndarray:
     """dw[o, c', m] = sum_b sum_i g[b, o, i] x_pad[b, g*Ci + c', s*i + d*m]."""
+    if x.shape[0] == 0:  # a sum over no samples
+        return np.zeros((g.shape[1], x.shape[1] // groups, *kernel_size), dtype=x.dtype)
     problem = _problem(x.shape[0], x.shape[1], g.shape[1], kernel_size, g.shape[2:], stride,
                        dilation, groups)
-    chosen = choose(problem, "correlate_weight_grad", path, (x, g))
+    chosen = choose(problem, "correlate_weight_grad", path, dict(x=x, g=g))
     if not _by_samples(chosen, problem):
         return chosen.module.correlate_weight_grad(x, g, stride, pads, dilation, groups,
                                                    kernel_size)

@@ -101,6 +101,8 @@ class Backend:
         c_out, groups = w.shape[0], geometry.groups
         out = _output_size(geometry, size)
         y = self.device.empty((batch, c_out, *out), x.dtype)
+        if y.size == 0:  # no samples: nothing to launch
+            return y
         arrays = [x, w] + ([bias] if bias is not None else [])
         sizes = [batch, c_in, c_out, *size, *out]
         if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
@@ -195,6 +197,8 @@ class Backend:
         c_out, out = g.shape[1], g.shape[2:]
         groups = geometry.groups
         filters, columns = c_out // groups, c_in // groups * geometry.taps
+        if batch * math.prod(out) == 0:  # a sum of no terms
+            return self.xp.zeros((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         arrays = [batch, c_in, c_out, *size, *out]
         if min(filters, columns) < WIDE:
