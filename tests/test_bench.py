@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from convproof import bench
+from convproof.cpu import threads as cpu_threads
 
 
 def _tiny_suite(quick: bool) -> bench.Suite:
@@ -39,7 +40,8 @@ def no_waiting(monkeypatch):
     monkeypatch.setattr(bench, "WARMUP", 0.0)
 
 
-def test_the_runner_prints_the_command_the_setting_and_every_row(capsys):
+def test_the_runner_prints_the_command_the_setting_and_every_row(capsys, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)  # it would head the command
     assert bench.main(["--repeats", "2"], factories=[_tiny_suite]) == 0
     captured = capsys.readouterr()
     out = captured.out
@@ -56,7 +58,8 @@ def test_the_runner_prints_the_command_the_setting_and_every_row(capsys):
     assert "geometric mean, forward:" in out and "lowest:" in out
 
 
-def test_json_output_and_file(tmp_path, capsys):
+def test_json_output_and_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)  # it would head the command
     target = tmp_path / "result.json"
     argv = ["--json", "--repeats", "1", "--only", "mm", "--output", str(target)]
     assert bench.main(argv, factories=[_tiny_suite]) == 0
@@ -72,16 +75,37 @@ def test_json_output_and_file(tmp_path, capsys):
         assert row["attempts"] >= 1 and row["load"] >= 0
 
 
-def test_the_printed_command_reruns_in_a_shell(tmp_path, capsys):
+@pytest.mark.parametrize("coretype", [None, "SkylakeX"])
+def test_the_printed_command_reruns_in_a_shell(coretype, tmp_path, capsys, monkeypatch):
     """Layer names hold spaces (and, in the suite, '>'): the command above the table quotes
-    them."""
+    them; the variable that chose the BLAS kernels comes first."""
+    if coretype is None:
+        monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_CORETYPE", coretype)
     argv = ["--repeats", "1", "--only", "mm 64", "--output", str(tmp_path / "t.md")]
     assert bench.main(argv, factories=[_tiny_suite]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines()
                if line.startswith("- command:")]
     assert "'mm 64'" in line
+    environment = [] if coretype is None else [f"OPENBLAS_CORETYPE={coretype}"]
     assert shlex.split(line.removeprefix("- command: `").removesuffix("`")) == [
-        "convproof", "bench", *argv]
+        *environment, "convproof", "bench", *argv]
+
+
+@pytest.mark.parametrize("flags, blas, coretype, hint", [
+    ({"avx2", "avx512f"}, "openblas 0.3.31 (Haswell kernels)", "Haswell",
+     "note: NumPy's OpenBLAS runs its Haswell (AVX2) kernels on this CPU with AVX-512 "
+     "(OPENBLAS_CORETYPE=Haswell); OPENBLAS_CORETYPE=SkylakeX, set before Python starts, "
+     "selects its AVX-512 kernels"),
+    ({"avx2", "avx512f"}, "openblas 0.3.31 (Haswell kernels)", None, "AVX-512; OPENBLAS"),
+    ({"avx2", "avx512f"}, "openblas 0.3.31 (SkylakeX kernels)", None, None),
+    ({"avx2"}, "openblas 0.3.31 (Haswell kernels)", "Haswell", None),
+    (set(), "unknown", None, None),
+])
+def test_a_hint_where_openblas_leaves_avx512_unused(flags, blas, coretype, hint):
+    given = bench.blas_hint(flags, blas, coretype)
+    assert given is None if hint is None else hint in given
 
 
 def test_only_matching_no_layer_is_refused_before_anything_runs(capsys):
@@ -212,6 +236,7 @@ def test_quick_cpu_suite_beside_torch(torch, capsys):
         torch.set_num_threads(threads)
     (report,) = json.loads(capsys.readouterr().out)
     assert report["peer"] == "torch" and report["setting"]["dtype"] == "float32"
+    assert report["setting"]["blas"] == cpu_threads.blas() != ""
     assert [r["op"] for r in report["rows"]] == ["forward", "backward-data", "backward-weight"]
     assert all(r["ours_ms"] > 0 and r["peer_ms"] > 0 for r in report["rows"])
 

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from .cpu import threads as cpu_threads
 from .cpu import workspace
 from .cpu.threads import count as blas_threads
 from .spec import ConvSpec, PoolSpec
@@ -531,11 +532,45 @@ def cpu_suite(quick: bool = False) -> Suite:
         cases += _pool_cases(layer) if isinstance(layer, PoolLayer) else _conv_cases(layer)
 
     def setting() -> dict[str, Any]:
-        return {"threads": threads, "numpy": np.__version__, "torch": torch.__version__,
-                "cpu": _cpu_name(), "cores": os.cpu_count(), "dtype": "float32"}
+        return {"threads": threads, "numpy": np.__version__, "blas": cpu_threads.blas(),
+                "torch": torch.__version__, "cpu": _cpu_name(), "cores": os.cpu_count(),
+                "dtype": "float32"}
 
     return Suite("cpu", "torch", cases, lambda: sgemm_peak(256 if quick else 2048), setting,
                  workspace.clear)
+
+
+BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE",)
+"""Variables that choose NumPy's BLAS kernels when it loads: a rerun needs them too."""
+
+
+def rerun_command(argv: Sequence[str]) -> str:
+    """The command, quoted for a shell, after the BLAS_ENVIRONMENT variables that are set."""
+    settings = [f"{name}={shlex.quote(os.environ[name])}" for name in BLAS_ENVIRONMENT
+                if name in os.environ]
+    return " ".join([*settings, shlex.join(argv)])
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags (Linux), else none."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next((set(line.split(":", 1)[1].split()) for line in info
+                         if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+def blas_hint(cpu_flags: set[str], blas: str, coretype: str | None) -> str | None:
+    """A line for the progress when OpenBLAS runs its AVX2 (Haswell) kernels on a CPU with
+    AVX-512 (``coretype``: OPENBLAS_CORETYPE, which can force them): its AVX-512 kernels ran
+    SGEMM 1.9x as fast on AMD Zen 5 (benchmarks/NOTES.md, item 52)."""
+    if "avx512f" not in cpu_flags or "(Haswell kernels)" not in blas:
+        return None
+    cause = f" (OPENBLAS_CORETYPE={coretype})" if coretype else ""
+    return (f"note: NumPy's OpenBLAS runs its Haswell (AVX2) kernels on this CPU with "
+            f"AVX-512{cause}; OPENBLAS_CORETYPE=SkylakeX, set before Python starts, selects "
+            "its AVX-512 kernels")
 
 
 def _cpu_name() -> str:
@@ -680,7 +715,7 @@ def main(argv: list[str] | None = None,
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    command = shlex.join(["convproof", "bench", *argv])  # quoted: a shell reruns it as is
+    command = rerun_command(["convproof", "bench", *argv])
     if factories is None:
         factories = [cpu_suite]
         if args.gpu:
@@ -696,6 +731,10 @@ def main(argv: list[str] | None = None,
             selected(suite, args.only)
         except ValueError as exc:
             _parser().error(str(exc))
+    hint = (blas_hint(_cpu_flags(), cpu_threads.blas(), os.environ.get("OPENBLAS_CORETYPE"))
+            if cpu_suite in factories else None)
+    if hint:
+        _progress(hint)
     reports = [run_suite(suite, repeats, args.only, command, _progress) for suite in suites]
     text = (json.dumps(reports, indent=2) if args.json
             else "\n".join(markdown(report) for report in reports))
@@ -710,7 +749,8 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-__all__ = ["CPU_LAYERS", "Case", "ConvLayer", "PoolLayer", "QUICK_LAYERS", "Row", "Suite",
-           "blas_threads", "conv_layer", "cpu_suite", "geometric_mean", "gpu_unavailable", "main",
-           "markdown", "measure", "measure_memory", "peak_memory_mib", "register_gpu_suite",
-           "run_suite", "selected", "sgemm_peak", "summarize", "time_pair"]
+__all__ = ["BLAS_ENVIRONMENT", "CPU_LAYERS", "Case", "ConvLayer", "PoolLayer", "QUICK_LAYERS",
+           "Row", "Suite", "blas_hint", "blas_threads", "conv_layer", "cpu_suite",
+           "geometric_mean", "gpu_unavailable", "main", "markdown", "measure", "measure_memory",
+           "peak_memory_mib", "register_gpu_suite", "rerun_command", "run_suite", "selected",
+           "sgemm_peak", "summarize", "time_pair"]

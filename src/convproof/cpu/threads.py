@@ -47,6 +47,16 @@ def _blas_controllers() -> tuple:
     return tuple(own or loaded)
 
 
+def blas() -> str:
+    """NumPy's BLAS as threadpoolctl sees it: 'openblas 0.3.31 (SkylakeX kernels)'."""
+    libraries = _blas_controllers()
+    if not libraries:
+        return "unknown"
+    info = libraries[0].info()
+    kernels = f" ({info['architecture']} kernels)" if info.get("architecture") else ""
+    return f"{info['internal_api']} {info['version']}{kernels}"
+
+
 def count() -> int:
     """The threads to use: NumPy's BLAS threads where threadpoolctl finds its library, else
     the cores this process may run on."""
