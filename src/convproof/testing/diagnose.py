@@ -221,18 +221,20 @@ def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: fl
     in_shape = args[0].shape[1:]
     probes = 1 + math.prod(in_shape)
     bad = mismatches(got, want, tol)
+    if not bad[:probes].any():
+        sample = int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
+        index = np.unravel_index(int(np.argmax(bad[sample])), want.shape[1:])
+        return (f"your function is right on every impulse but not on a random input (at "
+                f"{element(names[0], (sample, *index))}: {got[(sample, *index)]:.6g}, expected "
+                f"{want[(sample, *index)]:.6g}): it is not linear in {names[1]}, or batch "
+                "elements affect each other")
     unpredicted = _not_affine(got, args[0], probes)
     if unpredicted is not None:
         index, predicted = unpredicted
-        at = f"at {element(names[0], index)}: {got[index]:.6g}"
-        if not bad[:probes].any():
-            return (f"your function is right on every impulse but not on a random input ({at}, "
-                    f"expected {want[index]:.6g}): it is not linear in {names[1]}, or batch "
-                    "elements affect each other")
         return (f"your function is not linear in {names[1]}: on a random input its outputs are "
-                f"not the sums its impulse responses predict ({at}, predicted {predicted:.6g}, "
-                f"expected {want[index]:.6g}); it is nonlinear, or batch elements affect "
-                "each other")
+                f"not the sums its impulse responses predict (at {element(names[0], index)}: "
+                f"{got[index]:.6g}, predicted {predicted:.6g}, expected {want[index]:.6g}); it "
+                "is nonlinear, or batch elements affect each other")
     position = int(np.argmax(bad[:probes].reshape(probes, -1).any(axis=0)))
     index = (0, *np.unravel_index(position, want.shape[1:]))
     derivation = derive(model.kind, model.spec, (model.in_channels, *model.size))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the checks load on first use, not in every pytest session
     from . import CheckResult
 
+
 def _options(check: Callable[..., CheckResult]) -> set[str]:
     """The keyword options of a check."""
     return {p.name for p in inspect.signature(check).parameters.values()
