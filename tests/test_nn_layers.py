@@ -222,6 +222,20 @@ def test_flatten_matches_torch(start, end, rng, torch):
     compare_module(torch, nn.Flatten(start, end), torch.nn.Flatten(start, end), x, rng)
 
 
+@pytest.mark.parametrize("layer", [
+    nn.Conv2d(3, 4, 3, padding=1), nn.ConvTranspose2d(3, 4, 3, stride=2), nn.MaxPool2d(2),
+    nn.AvgPool2d(2, ceil_mode=True), nn.AdaptiveAvgPool2d(2), nn.Dropout(0.5), nn.ReLU(),
+    nn.Tanh(), nn.Sigmoid(), nn.Flatten(), nn.Flatten(0, 1)], ids=repr)
+def test_an_empty_batch_passes_every_layer(layer, rng):
+    """N = 0 gives the shapes of N = 1 with a 0 first (the batch, or the axis it is merged
+    into), forward and backward, as PyTorch."""
+    x = rng.standard_normal((1, 3, 7, 7))
+    shapes = [out.shape for out in (layer.forward(x), layer.backward(layer.forward(x)))]
+    y = layer.forward(x[:0])
+    for got, one in zip((y.shape, layer.backward(y).shape), shapes):
+        assert got == (0, *one[1:])
+
+
 def test_sequential_network_matches_torch(rng, torch):
     """A small CNN with every kind of layer: forward, input and all parameter gradients.
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .module import Array, Module, as_input
 
 
@@ -24,7 +26,8 @@ class Flatten(Module):
                 or start > end:
             raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) "
                              f"does not fit an input of shape {tuple(x.shape)}")
-        y = x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
+        merged = math.prod(x.shape[start:end + 1])  # -1 has no size to infer from N = 0
+        y = x.reshape(*x.shape[:start], merged, *x.shape[end + 1:])
         self.remember(y, input_shape=x.shape)
         return y
 
