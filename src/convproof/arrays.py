@@ -42,7 +42,8 @@ def check_numeric(name: str, array: Any) -> np.dtype:
 def all_finite(array: Any) -> bool:
     """Whether every entry is finite (no nan, no ±inf), checked a sample (first-axis entry)
     at a time so that no temporary is larger than a sample."""
-    return all(bool(array_module(array).isfinite(part).all()) for part in array)
+    parts = array if array.ndim else (array,)
+    return all(bool(array_module(array).isfinite(part).all()) for part in parts)
 
 
 def compute_dtype(

@@ -9,7 +9,9 @@ correlate_weight_grad, or the ones it offers) and a rule saying when it computes
     winograd    2-D 3x3, stride 1, dilation 1: F(4x4, 3x3), batched GEMMs   (winograd.py)
     im2col      every correlation: unfold + one GEMM per group         (im2col.py)
 
-The first path in that order that fits and that its cost rule prefers computes the call;
+The first path in that order that fits and that its cost rule prefers computes the call
+(unless it would compute terms the definition lacks with an operand holding nan or ±inf: then
+im2col, see :func:`choose`);
 ``path=`` forces one by name, and a path that cannot compute the problem is refused with a
 ValueError naming it and the problem; ``with forced(name):`` makes every call that the path
 can compute take it (the tests run every path through the functional API this way).
