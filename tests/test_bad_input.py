@@ -320,6 +320,10 @@ GRADIENT_SHAPES = [
          r"weight_size must have 4 entries \(C_out, C_in/groups, \*k\), got \(6, 4, 3\)"),
     case("weight_size entry 1.5", lambda a: F.conv2d_weight(a.x, (6, 4, 3, 1.5), a.g),
          TypeError, r"weight_size\[3\] must be an integer, got 1\.5"),
+    case("weight_size entry -3", lambda a: F.conv2d_weight(a.x, (6, 4, -3, 3), a.g),
+         ValueError, r"weight_size\[2\] must be a positive integer, got -3"),
+    case("input_size batch -1", lambda a: F.conv2d_input((-1, 4, 6, 6), a.w, a.g), ValueError,
+         r"input_size\[0\] must be a non-negative integer, got -1"),
 ]
 
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convproof import functional, reference
+from convproof import arrays, functional, reference
 from convproof.cpu import (conv, depthwise, im2col, maxima, pointwise, threads, unfold,
                            winograd, workspace)
 from convproof.spec import PADDING_MODES, ConvSpec
@@ -259,6 +259,19 @@ def test_gradients_by_extra_terms_leave_non_finite_operands_to_im2col(
     assert np.count_nonzero(np.isnan(want)) < want.size
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     assert_close(got[~np.isnan(want)], want[~np.isnan(want)], 1e-12)
+
+
+@pytest.mark.parametrize("limit", [1, 100, 10**9])  # one entry a run, a few, all at once
+def test_all_finite_finds_every_entry_in_its_runs(limit, rng, monkeypatch):
+    monkeypatch.setattr(arrays, "FINITE_CHECK_BYTES", limit)
+    x = rng.standard_normal((7, 3, 5))
+    assert arrays.all_finite(x) and arrays.all_finite(x[:0]) and arrays.all_finite(x[0, 0, 0])
+    for index in [(0, 0, 0), (3, 1, 2), (6, 2, 4)]:
+        for value in (np.nan, np.inf, -np.inf):
+            spoiled = x.copy()
+            spoiled[index] = value
+            assert not arrays.all_finite(spoiled)
+            assert not arrays.all_finite(spoiled[:, ::-1])  # any strides
 
 
 @pytest.mark.parametrize("shape, w, stride, groups, expected", [

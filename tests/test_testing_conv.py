@@ -458,6 +458,17 @@ def test_a_float64_function_computing_in_float32_is_told_so(rng):
     assert "and it agrees only within float32 precision" in message
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_function_rounding_through_float16_is_told_so(dtype, rng):
+    def through_float16(x, w, b):
+        return loop_conv(x, w, b).astype(np.float16).astype(dtype)
+    message = refused(cp.testing.check_conv2d, through_float16, "agrees only within float16 "
+                      f"precision .*: it computes in float16 although its inputs and outputs "
+                      f"are {np.dtype(dtype)}; return float16 outputs", dtype=dtype,
+                      seed=int(rng.integers(2**31)))
+    assert "not linear" not in message
+
+
 def test_a_bias_inside_the_channel_sum_is_named_beside_a_doubled_one(rng):
     def per_channel(x, w, b):
         return loop_conv(x, w, w.shape[1] * b)

@@ -39,11 +39,19 @@ def check_numeric(name: str, array: Any) -> np.dtype:
     return dtype
 
 
+FINITE_CHECK_BYTES = 1 << 20
+"""all_finite checks runs of first-axis entries of about this many bytes at once."""
+
+
 def all_finite(array: Any) -> bool:
-    """Whether every entry is finite (no nan, no ±inf), checked a sample (first-axis entry)
-    at a time so that no temporary is larger than a sample."""
-    parts = array if array.ndim else (array,)
-    return all(bool(array_module(array).isfinite(part).all()) for part in parts)
+    """Whether every entry is finite (no nan, no ±inf), checked in runs of first-axis entries
+    of about FINITE_CHECK_BYTES, so that the temporary stays small and a small array (a
+    weight) is one call."""
+    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
+        return bool(array_module(array).isfinite(array).all())
+    run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
+    return all(bool(array_module(array).isfinite(array[start:start + run]).all())
+               for start in range(0, len(array), run))
 
 
 def compute_dtype(

@@ -53,12 +53,13 @@ def non_negative(text: str) -> int:
 
 
 def writable_folder(text: str) -> Path:
-    """A folder that exists or can be made, and can be written in (nothing is made here)."""
+    """A folder that exists or can be made, and can be written in (nothing is made here).
+    (os.path's tests, not Path's: they say False where a parent cannot be searched.)"""
     path = Path(text)
-    if path.exists() and not path.is_dir():
+    if os.path.exists(path) and not os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
-    nearest = next(p for p in (path, *path.absolute().parents) if p.exists())
-    if not nearest.is_dir():
+    nearest = next(p for p in (path, *path.absolute().parents) if os.path.exists(p))
+    if not os.path.isdir(nearest):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be made: {str(nearest)!r} is a file")
     if not os.access(nearest, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission in "
@@ -69,12 +70,12 @@ def writable_folder(text: str) -> Path:
 def writable_file(text: str) -> Path:
     """A file that can be written: not a folder, in a folder that exists and is writable."""
     path = Path(text)
-    if path.is_dir():
+    if os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text!r} is a folder")
     folder = path.absolute().parent
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists()
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path)
                                                     and not os.access(path, os.W_OK)):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission")
     return path

@@ -119,11 +119,8 @@ def shape_argument(name: str, value: Any, layout: str, length: int | None = None
         raise TypeError(f"{name} must be a shape {layout}, got {value!r}")
     if length is not None and len(value) != length:
         raise ValueError(f"{name} must have {length} entries {layout}, got {tuple(value)!r}")
-    sizes = tuple(int(v) for v in per_dim(name, tuple(value), len(value), 0))
-    for axis, size in enumerate(sizes):
-        if size < 1 and not (batched and axis == 0):
-            raise ValueError(f"{name}[{axis}] must be a positive integer, got {size}")
-    return sizes
+    return tuple(int(_integer(f"{name}[{axis}]", v, 0 if batched and axis == 0 else 1))
+                 for axis, v in enumerate(value))
 
 
 def normalize_padding(padding: Any, dims: int) -> str | Pads:

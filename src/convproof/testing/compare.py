@@ -4,13 +4,13 @@
 
 The tolerance is the relative precision expected of a sum of a few dozen products in the
 coarsest dtype involved: ~1e-10 for float64, ~1e-4 for float32, ~1e-2 for float16.  An
-implementation that returns float64 but computes in float32 agrees only within float32's
-tolerance; :func:`lower_precision` says so instead of looking for a fault.
+implementation that returns float64 but computes in float32 (or float16) agrees only within
+that dtype's tolerance; :func:`lower_precision` says so instead of looking for a fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -47,13 +47,28 @@ def close(got: np.ndarray, want: np.ndarray, tol: float) -> bool:
     return error(got, want) <= tol
 
 
-def lower_precision(worst: float, tol: float) -> str | None:
-    """The message for outputs that miss ``tol`` but agree within float32's tolerance."""
-    if not tol < FLOAT32_TOLERANCE or worst > FLOAT32_TOLERANCE:
-        return None
-    return (f"your function agrees only within float32 precision (worst relative error "
-            f"{worst:.1e}, tolerance {tol:.0e}): it computes in float32 or lower although its "
-            "inputs and outputs are float64; check it with dtype=np.float32 if that is meant")
+LOWER_DTYPES = (("float32", FLOAT32_TOLERANCE, "check it with dtype=np.float32"),
+                ("float16", RELATIVE_TOLERANCE[2], "return float16 outputs (the tolerance "
+                 "follows the coarsest dtype returned)"))
+
+
+def _rounded_to(outputs: Sequence[np.ndarray], name: str) -> bool:
+    """Whether every output value is a number of the dtype ``name``."""
+    return all(np.array_equal(o, o.astype(name).astype(o.dtype)) for o in outputs)
+
+
+def lower_precision(worst: float, tol: float, dtype: np.dtype, outputs: Sequence[np.ndarray]
+                    ) -> str | None:
+    """The message for outputs that miss ``tol`` but agree within the tolerance of a coarser
+    dtype than the check's ``dtype``: float32, or float16 where every output value is a
+    float16 number (its tolerance is too loose to tell rounding from a fault otherwise)."""
+    for name, limit, remedy in LOWER_DTYPES:
+        rounded = name == "float32" or _rounded_to(outputs, name)
+        if tol < limit and worst <= limit and rounded:
+            return (f"your function agrees only within {name} precision (worst relative error "
+                    f"{worst:.1e}, tolerance {tol:.0e}): it computes in {name} although its "
+                    f"inputs and outputs are {np.dtype(dtype)}; {remedy} if that is meant")
+    return None
 
 
 def not_finite(name: str, array: np.ndarray) -> str | None:

@@ -84,7 +84,7 @@ def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
             calls += 1
             if max(errors) > tol:
                 diagnosis = (_not_finite(check.outputs, got)
-                             or lower_precision(max(errors), tol)
+                             or lower_precision(max(errors), tol, dtype, got)
                              or check.diagnose(problem, call, rng, dtype, tol,
                                                cast(args, np.float64), got))
                 shapes = (f"{describe_shapes(check.arguments, args)} -> "
