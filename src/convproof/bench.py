@@ -551,14 +551,19 @@ def rerun_command(argv: Sequence[str]) -> str:
     return " ".join([*settings, shlex.join(argv)])
 
 
-def _cpu_flags() -> set[str]:
-    """The CPU's feature flags (Linux), else none."""
+def _cpuinfo(field: str) -> str | None:
+    """The value of the first ``field`` line of /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo") as info:
-            return next((set(line.split(":", 1)[1].split()) for line in info
-                         if line.startswith("flags")), set())
+            return next((line.split(":", 1)[1].strip() for line in info
+                         if line.startswith(field)), None)
     except OSError:
-        return set()
+        return None
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags, else none."""
+    return set((_cpuinfo("flags") or "").split())
 
 
 def blas_hint(cpu_flags: set[str], blas: str, coretype: str | None) -> str | None:
@@ -574,14 +579,7 @@ def blas_hint(cpu_flags: set[str], blas: str, coretype: str | None) -> str | Non
 
 
 def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 A check draws standard-normal inputs for each of its problems (``trials`` times), calls the
 user's function, and compares every output with the expected one within the tolerance of the
 dtypes.  On the first difference it raises :class:`EquivalenceError` with a diagnosis, the
-shapes and the seed: outputs that are not finite, or that agree only within float32 precision,
-are named as such; otherwise the check probes the function and names the fault.  A check that
-agrees returns a :class:`CheckResult`.
+shapes and the seed: outputs that are not finite, or that agree only within the precision of
+a coarser dtype (float32, float16), are named as such; otherwise the check probes the
+function and names the fault.  A check that agrees returns a :class:`CheckResult`.
 """
 
 from __future__ import annotations
