@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from convproof import functional, nn
+from convproof.nn import gradient_check
 
 LAYERS = {
     "Conv1d": (lambda r: nn.Conv1d(2, 4, 3, 2, "same", 2, 2, padding_mode="reflect", rng=r),
@@ -133,3 +134,30 @@ def test_gradcheck_arguments(rng):
         nn.gradcheck(3, rng.standard_normal(3))
     with pytest.raises(ValueError, match="eps must be positive"):
         nn.gradcheck(nn.ReLU(), rng.standard_normal(3), eps=0)
+    with pytest.raises(TypeError, match="progress must be a callable taking a line, or None, "
+                                        "got str"):
+        nn.gradcheck(nn.ReLU(), rng.standard_normal(3), progress="stderr")
+
+
+def test_a_quick_check_is_silent(rng, capsys):
+    nn.gradcheck(nn.Linear(3, 2, rng=rng), rng.standard_normal((2, 3)))
+    assert capsys.readouterr().err == ""
+
+
+def test_a_long_check_reports_its_progress(rng, monkeypatch, capsys):
+    """Past the quiet time, a line every interval naming the array and the entries done (both
+    times set to zero here, so every entry gets a line)."""
+    monkeypatch.setattr(gradient_check._Progress, "QUIET", 0.0)
+    monkeypatch.setattr(gradient_check._Progress, "INTERVAL", 0.0)
+    layer, x = nn.Linear(3, 2, rng=rng), rng.standard_normal((2, 3))
+    lines: list[str] = []
+    nn.gradcheck(layer, x, max_entries=4, progress=lines.append)
+    assert [line.split(":")[0] for line in lines] == (
+        ["gradcheck [1/3] input (2, 3)"] * 4 + ["gradcheck [2/3] weight (2, 3)"] * 4
+        + ["gradcheck [3/3] bias (2,)"] * 2)
+    assert lines[0] == "gradcheck [1/3] input (2, 3): 0 of 4 entries, 0 s"
+    assert lines[3].startswith("gradcheck [1/3] input (2, 3): 3 of 4 entries, 0 s, about 0 s")
+    assert lines[-1].startswith("gradcheck [3/3] bias (2,): 1 of 2 entries")
+    nn.gradcheck(layer, x, progress=None)
+    nn.gradcheck(layer, x)  # stderr by default
+    assert capsys.readouterr().err.count("gradcheck [") == 6 + 6 + 2

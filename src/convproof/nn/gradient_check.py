@@ -9,12 +9,15 @@ of every input and parameter is compared with the central difference
 and passes when |analytic_j - numeric_j| <= atol + rtol |numeric_j|.  A layer is checked on a
 float64 copy, every evaluation starting from the same copy: a random layer (Dropout) draws the
 same mask each time, and the caller's layer (its running statistics, its generator) is left
-untouched.
+untouched.  A check that runs longer than a few seconds reports its progress.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,12 +93,49 @@ def _entries(size: int, max_entries: int | None, rng: np.random.Generator) -> np
     return np.sort(rng.choice(size, max_entries, replace=False))
 
 
-def _numeric(array: Array, entries: np.ndarray, loss: Callable[[], float],
-             eps: float) -> np.ndarray:
-    """Central differences of ``loss`` in the given flat entries of ``array`` (restored)."""
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _Progress:
+    """Lines for a long check: silent for its first ``QUIET`` seconds, then one every
+    ``INTERVAL`` seconds naming the array being checked, with the time left estimated from
+    the entries done (every entry costs two evaluations)."""
+
+    QUIET = 2.0
+    INTERVAL = 10.0
+
+    def __init__(self, report: Callable[[str], None] | None, total: int, arrays: int) -> None:
+        self.report, self.total, self.arrays = report, total, arrays
+        self.start = time.perf_counter()
+        self.last: float | None = None
+        self.before = 0  # entries of the arrays already checked
+
+    def __call__(self, index: int, label: str, size: int, done: int) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        due = self.last is None or now - self.last >= self.INTERVAL
+        if self.report is None or elapsed < self.QUIET or not due:
+            return
+        finished = self.before + done
+        left = f", about {elapsed * (self.total - finished) / finished:.0f} s left" \
+            if finished else ""
+        self.report(f"gradcheck [{index + 1}/{self.arrays}] {label}: {done} of {size} entries, "
+                    f"{elapsed:.0f} s{left}")
+        self.last = now
+
+    def next_array(self, size: int) -> None:
+        self.before += size
+
+
+def _numeric(array: Array, entries: np.ndarray, loss: Callable[[], float], eps: float,
+             tick: Callable[[int], None]) -> np.ndarray:
+    """Central differences of ``loss`` in the given flat entries of ``array`` (restored);
+    ``tick(k)`` before the k-th entry."""
     flat = array.reshape(-1)  # a view: the arrays checked here are contiguous copies
     result = np.empty(entries.size)
     for k, j in enumerate(entries):
+        tick(k)
         original = float(flat[j])
         flat[j] = original + eps
         plus = loss()
@@ -153,17 +193,23 @@ def _function(fn: Callable[..., Array], backward: Callable[..., Any], arrays: li
 def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequence[Array], *,
               backward: Callable[..., Any] | None = None, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, max_entries: int | None = None,
-              seed: int = 0, raise_on_failure: bool = True) -> GradcheckReport:
+              seed: int = 0, raise_on_failure: bool = True,
+              progress: Callable[[str], None] | None = _to_stderr) -> GradcheckReport:
     """Check a layer's backward (input and parameter gradients), or a function's.
 
     A :class:`Module` takes one input array.  A function ``fn(*inputs) -> y`` needs
     ``backward(grad_output, *inputs)``, returning the gradient of each input (a tuple, or one
     array for one input).  ``max_entries`` checks at most that many random entries per array
     (all by default).  Raises :class:`GradcheckError` with the report when a check fails,
-    unless ``raise_on_failure=False``; returns the report.
+    unless ``raise_on_failure=False``; returns the report.  Every entry costs two forward
+    evaluations; a check running longer than 2 s reports its progress to ``progress`` (a line
+    every 10 s; stderr by default, ``None`` for none).
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable taking a line, or None, got "
+                        f"{type(progress).__name__}")
     arrays = [inputs] if hasattr(inputs, "shape") else list(inputs)
     for k, array in enumerate(arrays):
         check_numeric(f"inputs[{k}]", array)
@@ -187,11 +233,15 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
         return float((evaluate() * projection).sum())
 
     targets = gradients(projection)
+    checked = [_entries(array.size, max_entries, rng) for _, array, _ in targets]
+    tracker = _Progress(progress, sum(e.size for e in checked), len(targets))
     comparisons = []
-    for name, array, grad in targets:
-        entries = _entries(array.size, max_entries, rng)
+    for index, ((name, array, grad), entries) in enumerate(zip(targets, checked)):
         flat_grad = np.zeros(array.size) if grad is None else as_host(grad).reshape(-1)
-        numeric = _numeric(array, entries, loss, eps)
+        label = f"{name} {tuple(array.shape)}"
+        numeric = _numeric(array, entries, loss, eps,
+                           functools.partial(tracker, index, label, entries.size))
+        tracker.next_array(entries.size)
         comparisons.append(Comparison(name, tuple(array.shape), entries, flat_grad[entries],
                                       numeric, atol, rtol))
     report = GradcheckReport(tuple(comparisons), eps)
