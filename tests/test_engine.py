@@ -27,6 +27,7 @@ from convproof.symbolic import (
     universal,
     zsum,
 )
+from convproof.symbolic import rules_fourier, rules_sums  # noqa: F401  (register their rules)
 from convproof.symbolic.evaluate import instance
 from convproof.symbolic.language import Partial
 from convproof.symbolic.rules import RULES, apply_rule
@@ -241,3 +242,88 @@ def test_every_rule_is_registered_with_a_description():
 def test_scalar_and_multi_symbols_are_distinct():
     c = scalar("c")
     assert not equivalent(x[c], x[multi("c")])
+
+
+# --------------------------------------------------------------------------------------------
+# False statements that once passed: each must fail, with a counterexample shown here
+# --------------------------------------------------------------------------------------------
+
+v, r, t = scalar("v r t")
+i0 = scalar("i0")
+
+
+def _refused(claim: Claim, proof: Derivation) -> str:
+    """The message of a refused proof (a ProofError raised by the check counts as refusal)."""
+    try:
+        evidence = universal(claim, proof)
+    except ProofError as error:
+        return str(error)
+    assert not evidence.ok, f"{claim.name} was accepted"
+    return evidence.message
+
+
+def test_divisibility_by_a_number_is_not_decided_by_rational_division():
+    """[2 | i] is not 1: at i = 1 the left side is 0 and the right side x[1]."""
+    claim = Claim("every integer is even", Divides(2, i0) * x[i0], x[i0])
+    assert instance(claim.lhs, {i0: 1}, 1) != instance(claim.rhs, {i0: 1}, 1)
+    message = _refused(claim, Derivation(claim.lhs).by("decide brackets", claim.rhs))
+    assert "applies nowhere" in message
+    even = Claim("twice an integer is even", Divides(2, 2 * i0) * x[i0], x[i0])
+    assert universal(even, Derivation(even.lhs).by("decide brackets", even.rhs)).ok
+
+
+def test_a_free_symbol_is_not_captured_by_the_canonical_names():
+    """Σ_m [m ∈ K] y[m, ν0] with a free symbol named like the normal form's bound names."""
+    y, size, nu = Signal("y"), scalar("K", positive=True), scalar("ν0")
+    free = zsum(in_range(v, size) * y[v, nu], v)
+    diagonal = zsum(in_range(v, size) * y[v, v], v)
+    assert instance(free, {size: 2, nu: 5}, 1) != instance(diagonal, {size: 2, nu: 5}, 1)
+    assert not equivalent(free, diagonal)
+
+
+def test_a_scalar_variable_is_not_bounded_by_a_multi_index_bracket():
+    """Σ_v [v = i] x[i] with v scalar, i a multi-index: 0 at i = (0, 1), not x[0, 1]."""
+    claim = Claim("pinned on every axis", zsum(eq(v, i) * x[i], v), x[i])
+    message = _refused(claim, Derivation(claim.lhs).by("Kronecker delta", x[i], var=v))
+    assert "scalar variable is not bounded by a multi-index bracket" in message
+    h = multi("h")
+    split = Claim("split", zsum(NonNeg(v) * NonNeg(h - v) * x[i], v),
+                  zsum(NonNeg(v) * NonNeg(h - 1 - v) * x[i], v)
+                  + zsum(NonNeg(v) * EqZero(h - v) * x[i], v))
+    assert "not finitely supported" in _refused(
+        split, Derivation(split.lhs).by("split the last term", split.rhs, var=v))
+    with pytest.raises(ProofError, match="multi-index bracket"):
+        instance(claim.lhs, {i: (0, 1)}, 2)
+
+
+def test_rules_for_integers_refuse_fractional_values():
+    """Each is false at j = 1 (a half): the left side below is 0 or x[0], the right not."""
+    j0 = scalar("j0")
+    half = sympy.Rational(1, 2)
+    cases = {
+        "one period": (zsum(NonNeg(j0 * half + r) * NonNeg(-j0 * half - r) * x[j0], r),
+                       x[j0], {"var": r}),
+        "split the last term": (
+            zsum(NonNeg(v) * NonNeg(j0 * half - v) * x[v], v),
+            zsum(NonNeg(v) * NonNeg(j0 * half - 1 - v) * x[v], v)
+            + zsum(NonNeg(v) * EqZero(j0 * half - v) * x[v], v), {"var": v}),
+        "change of index": (zsum(in_range(v, 1) * x[0], v),
+                            zsum(in_range(v + half, 1) * x[0], v), {"var": v, "to": v + half}),
+        "Kronecker delta": (zsum(EqZero(v - j0 * half) * x[j0], v), x[j0], {"var": v}),
+    }
+    for rule_name, (lhs, rhs, params) in cases.items():
+        assert instance(lhs, {j0: 1}, 1) != instance(rhs, {j0: 1}, 1), rule_name
+        proof = Derivation(lhs).by(rule_name, rhs, **params)
+        message = _refused(Claim(rule_name, lhs, rhs), proof)
+        assert "integer" in message, (rule_name, message)
+
+
+def test_a_known_result_is_used_in_a_context_with_a_hole_only():
+    """corr(f, g)[t] = corr(g, f)[-t] is proved; a 'context' that reads the entry's index
+    would turn it into t = -t."""
+    t_ = multi("t")
+    claim = Claim("t equals -t", t_, -t_)
+    proof = Derivation(t_).by("known result", -t_, theorem="commutativity",
+                              claim="correlation reverses", instance={},
+                              context=lambda e: e.args[1])
+    assert "not an expression with a hole" in _refused(claim, proof)

@@ -179,11 +179,7 @@ class _TermEvaluator:
             else:
                 self.opaque.append(atom)
         self.free_symbols = symbols
-        if any(is_multi(s) for s in term.coeff.free_symbols):
-            raise ProofError(
-                f"the coefficient {term.coeff} depends on a multi-index; "
-                "state per-axis quantities with scalar symbols"
-            )
+        _refuse_multi_coefficient(term)
         self.coeff = scalar(term.coeff)
 
     def _candidates(self, var: Symbol, kind: str, solvers, env: dict) -> Iterable[Value]:
@@ -263,6 +259,15 @@ class _TermEvaluator:
             poly[monomial] = total
 
 
+def _refuse_multi_coefficient(term: Term) -> None:
+    """A coefficient is one number, so it cannot depend on a multi-index (one value per axis)."""
+    if any(is_multi(s) for s in term.coeff.free_symbols):
+        raise ProofError(
+            f"the coefficient {term.coeff} depends on a multi-index; "
+            "state per-axis quantities with scalar symbols"
+        )
+
+
 class _CompiledTerm:
     """One term compiled to a Python function: nested loops over its support (pinned
     variables solved by divmod, boxed ones ranged), the remaining brackets as comparisons,
@@ -271,6 +276,7 @@ class _CompiledTerm:
     def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict):
         self.dims = dims
         self.free = [s for s in free]
+        _refuse_multi_coefficient(term)
         order = support_order(term, cost=_box_cost(sizes, dims))
         satisfied = {e for _, _, arguments in order for e in arguments}
         lines, depth = [], 1

@@ -33,7 +33,7 @@ from .language import (
     Bracket,
     Divides,
     EqZero,
-    MultiSymbol,
+    MultiDummy,
     NonNeg,
     ZSum,
     fresh,
@@ -228,6 +228,12 @@ def provably_nonzero(e: Expr) -> bool:
     return provably_positive(e) or provably_positive(-e)
 
 
+def integer_valued(e: Expr) -> bool:
+    """e is an integer for every value of its (integer) symbols, as SymPy's assumptions
+    establish it: i + 2·j, s·i, floor(n/s) are; i/2 and (j + p)/s are not known to be."""
+    return sympy.expand(sympy.sympify(e)).is_integer is True
+
+
 # --------------------------------------------------------------------------------------------
 # Finite support: the order in which bound variables are pinned or boxed
 # --------------------------------------------------------------------------------------------
@@ -243,11 +249,14 @@ def linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
 
 
 def _bounds(var: Symbol, others: set, brackets: list) -> tuple[str, list[Expr]] | None:
-    """How ``var`` is bounded by brackets free of the still-unordered variables ``others``."""
+    """How ``var`` is bounded by brackets free of the still-unordered variables ``others``.
+    A scalar variable is never bounded by a multi-index bracket: that bracket holds on every
+    axis at once, so it would tie the axes together rather than bound one value."""
     usable = [
         b
         for b in brackets
         if var in b.args[0].free_symbols and not (b.args[0].free_symbols & others)
+        and (is_multi(var) or not any(is_multi(s) for s in b.args[0].free_symbols))
     ]
     for b in usable:
         if isinstance(b, EqZero):
@@ -283,9 +292,14 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
                 options.append((var, *found))
         if not options:
             names = ", ".join(sorted(v.name for v in unknown))
+            mixed = any(not is_multi(v) and v in b.args[0].free_symbols
+                        and any(is_multi(s) for s in b.args[0].free_symbols)
+                        for v in unknown for b in brackets)
             raise ProofError(
                 f"the sum over {names} in {term.to_expr()} is not finitely "
                 "supported: no bracket pins or boxes it"
+                + (" (a scalar variable is not bounded by a multi-index bracket)"
+                   if mixed else "")
             )
         pick = min(options, key=cost or (lambda option: option[1] != "pinned"))
         order.append(pick)
@@ -298,13 +312,15 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
 # --------------------------------------------------------------------------------------------
 
 
-def _canonical_symbol(position: int, like: Symbol, level: int = 0) -> Symbol:
+@functools.cache
+def _canonical_symbol(position: int, multi_index: bool, level: int = 0) -> Symbol:
     """The canonical name of the position-th bound variable of a term; ``level`` keeps the
-    names of a term apart from those of the sums nested inside its atoms."""
+    names of a term apart from those of the sums nested inside its atoms.  A dummy (one per
+    position, kind and level) so that no free symbol of the same name can be captured."""
     tag = f"{level}." if level else ""
-    if is_multi(like):
-        return MultiSymbol(f"μ{tag}{position}", integer=True)
-    return Symbol(f"ν{tag}{position}", integer=True)
+    if multi_index:
+        return MultiDummy(f"μ{tag}{position}", integer=True)
+    return sympy.Dummy(f"ν{tag}{position}", integer=True)
 
 
 def _nesting(expr: Expr) -> int:
@@ -362,7 +378,7 @@ def canonical(term: Term) -> tuple[tuple, Expr, Term]:
     best = None
     for choice in itertools.product(*(itertools.permutations(g) for g in ordered_groups)):
         order = [v for group in choice for v in group]
-        renaming = {v: _canonical_symbol(i, v, level) for i, v in enumerate(order)}
+        renaming = {v: _canonical_symbol(i, is_multi(v), level) for i, v in enumerate(order)}
         atoms = _atoms_key(term.atoms, renaming)
         coeff = substitute(term.coeff, renaming)
         rank = (tuple(hash(a) for a in atoms), hash(sympy.expand(coeff)))

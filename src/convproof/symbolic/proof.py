@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr
 
+from .language import ZSum, substitute
 from .normal import ProofError, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
@@ -51,8 +52,6 @@ class Claim:
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
 
     def instantiate(self, mapping: dict) -> Claim:
-        from .language import substitute
-
         return Claim(
             self.name,
             substitute(self.lhs, mapping),
@@ -463,9 +462,26 @@ def known(
                 "instance nor is a hypothesis of the claim"
             )
     before, after = (lemma.rhs, lemma.lhs) if reverse else (lemma.lhs, lemma.rhs)
-    if normal_form(expr) != normal_form(context(before)):
+    # The context is used only as an expression with a hole (a callable that looked at its
+    # argument's structure could turn L = R into anything).  Its sums may bind free symbols of
+    # L and R, which is sound as L = R holds for all their values, but not symbols that the
+    # lemma's hypotheses constrain.
+    hole = sympy.Dummy("hole")
+    try:
+        shape = sympy.sympify(context(hole))
+    except Exception as error:  # noqa: BLE001  (whatever it raises, the step is refused)
+        raise ProofError(f"the context of {theorem}/{claim} is not an expression with a "
+                         f"hole: on a placeholder it raised {error!r}") from error
+    if hole not in shape.free_symbols:
+        raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
+    bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
+    constrained = set().union(*(h.free_symbols for h in lemma.hypotheses))
+    if bound & constrained:
+        raise ProofError(f"the context binds {sorted(map(str, bound & constrained))}, which "
+                         f"the hypotheses of {theorem}/{claim} constrain")
+    if normal_form(expr) != normal_form(shape.xreplace({hole: before})):
         raise ProofError(f"the expression is not the context applied to {theorem}/{claim}")
-    return context(after), 1
+    return shape.xreplace({hole: after}), 1
 
 
 __all__ = [

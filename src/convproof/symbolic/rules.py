@@ -33,6 +33,7 @@ from .language import (
     substitute,
 )
 from .normal import (
+    integer_valued,
     ProofError,
     Term,
     linear_coefficient,
@@ -253,6 +254,9 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
             f"{var} = {to} is not a bijection of the integers (coefficient of "
             f"{new} must be ±1, got {slope})"
         )
+    if not integer_valued(sympy.expand(to - slope * new)):
+        raise ProofError(f"{var} = {to} is not a bijection of the integers: the shift "
+                         f"{sympy.expand(to - slope * new)} is not provably an integer")
 
     def rewrite(term: Term) -> Term | None:
         old = bound_named(term, var)
@@ -286,7 +290,7 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
         v = bound_named(term, var)
         if v is None:
             return None
-        options = []
+        options, fractional = [], []
         for atom in term.atoms:
             if isinstance(atom, EqZero):
                 e = atom.args[0]
@@ -296,8 +300,12 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 if slope is None or not (slope in (1, -1) or provably_positive(slope)):
                     continue
                 rest = sympy.expand(e - slope * v)
-                if v not in rest.free_symbols:
-                    options.append((sympy.expand(-rest / slope), slope, rest, atom))
+                if v in rest.free_symbols:
+                    continue
+                if not (integer_valued(rest) and integer_valued(slope)):
+                    fractional.append(atom)  # Σ_v [v = 1/2] f(v) = 0, not f(1/2)
+                    continue
+                options.append((sympy.expand(-rest / slope), slope, rest, atom))
         if value is not None:  # the value may name other summation variables of the term
             named = {
                 s: b
@@ -312,6 +320,9 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 f"several brackets pin {var} "
                 f"({', '.join(str(option[0]) for option in options)}); say which with value="
             )
+        if not options and fractional:
+            raise ProofError(f"{fractional[0]} does not pin {var} to a value that is provably "
+                             "an integer: the sum may have no term")
         if not options:
             return None
         solution, slope, rest, atom = options[0]
@@ -409,9 +420,11 @@ def _decided(atom: Expr) -> Expr | None:
                 return S.Zero
     elif isinstance(atom, Divides):
         s, e = atom.args
-        if _quotient(e, s) is not None:
+        quotient = _quotient(e, s)  # over the rationals: i/2 is a quotient, not an integer
+        if quotient is not None and integer_valued(quotient):
             return S.One
     return None
+
 
 
 @rule("antisymmetry", "[e ≥ 0]·[-e ≥ 0] = [e = 0] (componentwise ≤ is antisymmetric)")

@@ -20,7 +20,7 @@ import sympy
 from sympy import Expr, Indexed, Symbol
 
 from .language import NonNeg, is_multi
-from .normal import ProofError, Term, linear_coefficient, provably_positive
+from .normal import ProofError, Term, integer_valued, linear_coefficient, provably_positive
 from .operators_fourier import Character
 from .rules import RuleResult, bound_named, map_terms, rule
 
@@ -79,6 +79,10 @@ def one_period(expr: Expr, var: Symbol) -> RuleResult:
         if sympy.expand(low + high - (period - 1)) != 0:
             raise ProofError(f"one period: the brackets {low} ≥ 0, {high} ≥ 0 do not span one "
                              f"period {period}")
+        if not integer_valued(low):
+            raise ProofError(f"one period: {low} is not provably an integer (for an integer e "
+                             f"exactly one {var} brings e + a·{var} into [0, a - 1]; for a "
+                             "fraction there may be none)")
         if not _per_axis(v, low):
             raise ProofError(f"one period: the scalar {var} cannot bound the multi-index {low}")
         atoms = tuple(a for a in term.atoms if a not in with_v)

@@ -22,7 +22,8 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import EqZero, NonNeg, is_multi
-from .normal import ProofError, Term, linear_coefficient, expand_terms, provably_nonneg
+from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
+                     provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
 from .rules import RuleResult, bound_named, map_terms, terms_to_expr, rule
 
@@ -81,6 +82,9 @@ def split_last(expr: Expr, var: Symbol) -> RuleResult:
             terms.append(term)
             continue
         high, bracket = upper[0]
+        if not integer_valued(high):
+            raise ProofError(f"split the last term: the bound {high} of {var} is not provably "
+                             "an integer, so the sum need not end with a term at it")
         rest = tuple(a for a in term.atoms if a is not bracket)
         terms.append(Term(term.coeff, rest + (NonNeg(sympy.expand(high - 1 - v)),), term.bound))
         terms.append(Term(term.coeff, rest + (EqZero(sympy.expand(high - v)),), term.bound))
