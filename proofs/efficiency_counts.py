@@ -55,7 +55,9 @@ THEOREM = Theorem(
     notes=("The sparse matrix of the notes' table counts values only (178,640); a CSR "
            "matrix also stores 178,640 column indices and 319·280 + 1 row pointers.",
            "The parameter count w × h × c_input × c_output leaves out the c_output biases and, "
-           "with groups, is divided by the group count: G·(C_out/G)·(C_in/G)·k_h·k_w + C_out."),
+           "with groups, is divided by the group count: G·(C_out/G)·(C_in/G)·k_h·k_w + C_out.",
+           "The caption of the notes' Figure 11 counts '23 × 28 = 784' pixels: the digit is "
+           "28 × 28 = 784 (23 · 28 = 644)."),
 )
 
 
@@ -220,7 +222,8 @@ def _at_sizes(claim: Claim, title: str) -> Derivation:
 
 @THEOREM.evidence
 def notes_table():
-    return [universal(TABLE_CLAIMS[key], _at_sizes(TABLE_CLAIMS[key], "the notes' sizes"))
+    return [universal(TABLE_CLAIMS[key],
+                      _at_sizes(TABLE_CLAIMS[key], f"the notes' sizes: {key[0]}, {key[1]}"))
             for key in TABLE]
 
 

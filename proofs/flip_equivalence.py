@@ -32,6 +32,17 @@ THEOREM = Theorem(
     "flip-equivalence", "Convolution is correlation with the flipped kernel",
     r"\operatorname{conv}(x, w) = \operatorname{corr}(x, \operatorname{flip}(w)),\quad"
     r"\operatorname{flip}(w)_{m} = w_{k-1-m}",
+    notes=(
+        "The notes call cross-correlation 'just a convolution with transposed kernel K'; it is "
+        "a convolution with the flipped kernel, every spatial axis reversed (in 2-D rotated by "
+        "180°).  The transpose swaps the axes instead: for the notes' edge detector "
+        "[[1, 0, -1], [2, 0, -2], [1, 0, -1]] the transpose is [[1, 2, 1], [0, 0, 0], "
+        "[-1, -2, -1]], the flip [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]].",
+        "The notes define K on {-k, ..., k}² but sum n₁, n₂ from 1 to k, which drops the taps "
+        "at indices ≤ 0; the sums run over the kernel's whole domain, -k to k.",
+        "A kernel K(a, b) with a ∈ {-m, ..., m} and b ∈ {-n, ..., n} (the notes' 'filter of "
+        "2m × 2n') has (2m + 1) × (2n + 1) taps.",
+    ),
 )
 THEOREM.expressions["flipped_tap"] = st.k - 1 - m
 

@@ -40,6 +40,9 @@ THEOREM = Theorem(
     "grad-weight", "The weight gradient correlates the input with the error",
     r"\frac{\partial L}{\partial w_{o,c,m}} = "
     r"\sum_{b}\sum_{i} G_{b,o,i}\, \tilde{x}_{b,c,s i + d m - p}",
+    notes=("The notes' 'pad X with half the kernels' width' holds for stride 1, an odd kernel "
+           "and 'same' padding ((k - 1)/2 on each side); in general x is padded as in the "
+           "forward pass (p before, q after) and read at s·i + d·m - p, as above.",),
 )
 THEOREM.expressions["input_index"] = st.input_index(i, m)
 

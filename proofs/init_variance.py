@@ -3,7 +3,11 @@
 One output of a correlation sums fan_in = C_in·k_h·k_w products w·x (Σ_c Σ_m over the box
 [c ∈ C_in][m ∈ K]); one input pixel of the backward pass (unit stride, away from the border)
 gathers fan_out = C_out·k_h·k_w products.  (In N-d, k_h·k_w is Π_a k_a, counted one axis at a
-time; with groups, C_in and C_out are the channels of one group.)
+time; with groups, C_in and C_out are the channels of one group.)  convproof.nn.init.fans, as
+PyTorch, reads both from the weight's shape (C_out, C_in/G, k...): its fan_in is the one above,
+its fan_out = C_out·Π k counts all G groups, G times the products a grouped backward pass
+gathers, so with groups Xavier's σ² is smaller than the backward condition calls for, exactly as
+in PyTorch.
 
 For y = Σ_{j < n} w_j x_j with independent weights of mean 0 and variance σ², independent of
 the identically distributed x_j (which need not be independent of each other):

@@ -188,15 +188,14 @@ def network(image: Signal, suffix: str) -> sympy.Expr:
     return zsum(in_range(j, 3) * dense[j] * pooled[j], j)
 
 
-impulse = Signal("x1")
 CNN = Claim("a CNN is translation invariant", network(
-    Signal("tau_1(x1)", r"\tau_1 x", lambda a: impulse[a - 1], arity=1), "tau x"),
-    network(impulse, "x"))
+    Signal("tau_1(x)", r"\tau_1 x", lambda a: x[a - 1], arity=1), "tau x"),
+    network(x, "x"))
 
 
 @THEOREM.evidence
 def cnn_witness():
-    entries = {"x1": {(2,): 1}, "w": {(0,): 1, (1,): 1}, "v": {(0,): 1, (1,): 2, (2,): 3}}
+    entries = {"x": {(2,): 1}, "w": {(0,): 1, (1,): 1}, "v": {(0,): 1, (1,): 2, (2,): 3}}
     return refuted_with_maxima(CNN, Point({}, 1, note="x = δ_2, w = (1, 1), v = (1, 2, 3)"),
                                entries, "conv, ReLU, max pooling and a dense layer: not invariant")
 

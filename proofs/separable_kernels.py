@@ -95,6 +95,11 @@ def vector_signal(name: str, values: list) -> Signal:
         if value != 0)), arity=1)
 
 
+def _shown(values: list) -> str:
+    """(1/3, 1/3, 1/3): a factor's entries as fractions."""
+    return "(" + ", ".join(str(v) for v in values) + ")"
+
+
 def _scaled(values: list, scale: Fraction) -> list:
     return [Fraction(v) * scale for v in values]
 
@@ -211,7 +216,8 @@ def rank_one_kernels():
     evidence = []
     for name in FACTORS:
         evidence.append(certified(_factor_claim(name), [_NO_SIZES],
-                                  f"{name} = {FACTORS[name][0]} ⊗ {FACTORS[name][1]}"))
+                                  f"{name} = {_shown(FACTORS[name][0])} ⊗ "
+                                  f"{_shown(FACTORS[name][1])}"))
         evidence.append(certified(_passes_claim(name), _IMAGES,
                                   f"{name}: the 2-D correlation is two 1-D passes, exact"))
     return evidence

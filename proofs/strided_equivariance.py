@@ -32,6 +32,9 @@ THEOREM = Theorem(
     "strided-equivariance", "Strided convolution sees only shifts by multiples of the stride",
     r"\operatorname{corr}_s(\tau_{s t} x) = \tau_t \operatorname{corr}_s(x);\quad"
     r"\text{for } s \nmid t \text{ no output shift matches}",
+    notes=("The notes' 'if we move the object in the input, its representation will move the "
+           "same amount in the output' holds for stride 1; with stride s a shift by s·t moves "
+           "the output by t, and a shift that is no multiple of s matches no output shift.",),
 )
 
 OUTPUT = {b: st.batches(b), g: st.group_box(g), o: st.outputs(o), i: st.positions(i)}

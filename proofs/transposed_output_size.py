@@ -48,10 +48,12 @@ THEOREM = Theorem(
     r"\quad [o(n) = m] = \sum_{r=0}^{s-1} [n = t(m, r)]",
     depends=("output-size",),
     notes=(
-        "The catalog's range a ∈ [0, max(s, d)) is too wide: for s ≤ a < d the transposed "
-        "output is a size that the forward conv maps to a different output size (s = 1, d = 2, "
-        "k = 2, a = 1: t(3, 1) = 6, o(6) = 4); only a ∈ [0, s) selects one of the input sizes "
-        "of the same output size.",
+        "Not the notes but the catalog: its range a ∈ [0, max(s, d)) is too wide: for "
+        "s ≤ a < d the transposed output is a size that the forward conv maps to a different "
+        "output size (s = 1, d = 2, k = 2, a = 1: t(3, 1) = 6, o(6) = 4); only a ∈ [0, s) "
+        "selects one of the input sizes of the same output size.  convproof.functional accepts "
+        "a < max(s, d), as PyTorch does; such a transposed conv is then no conv's input "
+        "gradient at its own size.",
     ),
 )
 

@@ -52,11 +52,23 @@ def test_a_folder_that_does_not_exist_yet_is_fine(tmp_path):
     assert not (tmp_path / "new").exists()  # made by the command, not by the check
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_folder_is_tried_not_judged_by_its_permission_bits():
+    """/proc says writable to root by its bits, yet nothing can be made there."""
+    with pytest.raises(argparse.ArgumentTypeError, match="'/proc/report' cannot be written"):
+        cli.writable_folder("/proc/report")
+
+
+def test_the_folder_check_leaves_nothing_behind(tmp_path):
+    cli.writable_folder(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
 def test_a_folder_without_permission_is_refused(tmp_path):
     tmp_path.chmod(0o500)
     try:
-        with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: no permission"):
+        with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: Permission"):
             cli.writable_folder(str(tmp_path / "report"))
         with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: no permission"):
             cli.writable_file(str(tmp_path / "table.md"))

@@ -206,11 +206,41 @@ def test_main_writes_the_format_asked_for_and_fails_when_a_theorem_falls_short(
     assert "falling short: grad-bias" in capsys.readouterr().err
 
 
-def test_main_refuses_an_unknown_id_and_format(tmp_path):
-    with pytest.raises(SystemExit, match="ids: unknown theorem id.*'no-such-theorem'"):
+def test_main_refuses_a_folder_where_a_file_goes_and_reports_a_failed_write(
+        tmp_path, monkeypatch, capsys):
+    (tmp_path / "report.md").mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        main(["--out", str(tmp_path), "--format", "md", "grad-bias"])
+    assert exit_.value.code == 2
+    assert "report.md' is a folder, where the report writes a file" in capsys.readouterr().err
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("convproof.report.write_report", disk_full)
+    assert main(["--out", str(tmp_path / "elsewhere"), "grad-bias"]) == 2
+    assert "cannot write the report: [Errno 28] No space left" in capsys.readouterr().err
+
+
+def test_a_partial_report_holds_what_its_theorems_use(tmp_path):
+    """stride-is-subsampling uses grad-input-flip: both sections, and only their figure."""
+    report = write_report(tmp_path, ["stride-is-subsampling"], formats=("html",))
+    assert [s.id for s in report.sections] == ["grad-input-flip", "stride-is-subsampling"]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="([^"]+)"', page))
+    assert set(re.findall(r'href="#([^"]+)"', page)) <= anchors
+    assert all(set(f.theorems) <= {s.id for s in report.sections} for f in report.figures)
+
+
+def test_main_refuses_an_unknown_id_and_format(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
         main(["--out", str(tmp_path), "no-such-theorem"])
-    with pytest.raises(SystemExit):
+    assert exit_.value.code == 2
+    assert "unknown theorem id 'no-such-theorem'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
         main(["--format", "pdf"])
+    assert exit_.value.code == 2
+    with pytest.raises(ValueError, match="ids: unknown theorem id.*'no-such-theorem'"):
+        write_report(tmp_path, ["no-such-theorem"])
     with pytest.raises(ValueError, match="formats must be .* got \\('pdf',\\)"):
         write_report(tmp_path, ["grad-bias"], formats=("pdf",))
 
@@ -300,3 +330,20 @@ def test_without_matplotlib_every_figure_is_reported_failed(tmp_path, monkeypatc
     report = Report([], drawn)
     assert not report.ok
     assert render_report(report).count("This figure failed") == len(FIGURES)
+
+
+def test_no_claim_prints_as_the_same_expression_twice_unexplained(full):
+    """Distinct objects print distinctly (corr(x, w) names its kernel, τ_t (y + β) keeps its
+    parentheses); where the two sides are one expression the label says so."""
+    _, _, _, markdown = full
+    claims = re.findall(r"(The claim[^\n]*):\n\n\$\$\n(.*?)\n\$\$", markdown, flags=re.S)
+    assert len(claims) > 100
+    for label, body in claims:
+        sides = body.split(" = ")
+        if len(sides) == 2 and sides[0].strip() == sides[1].strip():
+            assert "one expression once the sizes and definitions are written out" in label, body
+    assert r"\operatorname{corr}(x, w)" in markdown
+    assert r"\tau_{t} \left(y + \beta\right)" in markdown
+    assert r"\operatorname{softmax}(z - c)" in markdown
+    for leak in ("Fraction(", ":func:", "``ONE_DIM``"):
+        assert leak not in markdown

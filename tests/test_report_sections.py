@@ -148,3 +148,18 @@ def test_a_claim_with_hypotheses_shows_them():
                 if isinstance(v.claim, Claim) and v.claim.hypotheses)
     assert "assuming" in render_section(section)
     assert view.claim.hypotheses[0].rhs == 1
+
+
+def test_the_errors_of_the_notes_are_named_with_their_corrections():
+    """Each error of the lecture notes appears among the theorems' notes, corrected."""
+    notes = {tid: " ".join(load(tid).notes) for tid in
+             ("flip-equivalence", "output-size", "grad-weight", "strided-equivariance",
+              "efficiency-counts", "transposed-output-size")}
+    assert "the flipped kernel" in notes["flip-equivalence"]
+    assert "(2m + 1) × (2n + 1)" in notes["flip-equivalence"]
+    assert "sums run over the kernel's whole domain, -k to k" in notes["flip-equivalence"]
+    assert "(n + 1) × (n + 1)" in notes["output-size"]
+    assert "padded as in the forward pass" in notes["grad-weight"]
+    assert "holds for stride 1" in notes["strided-equivariance"]
+    assert "28 × 28 = 784" in notes["efficiency-counts"]
+    assert notes["transposed-output-size"].startswith("Not the notes but the catalog")

@@ -207,9 +207,11 @@ def test_prove_mutants_json_reports_each_kill(capsys):
     assert set(outcomes[0]) == {"mutant", "theorem", "killed", "by"}
 
 
-def test_prove_rejects_unknown_ids():
-    with pytest.raises(SystemExit, match="unknown theorem id"):
+def test_prove_rejects_unknown_ids(capsys):
+    with pytest.raises(SystemExit) as exit_:
         main(["prove", "not-a-theorem"])
+    assert exit_.value.code == 2
+    assert "unknown theorem id 'not-a-theorem'" in capsys.readouterr().err
 
 
 @given(st.just(None))

@@ -34,17 +34,21 @@ def _progress(line: str) -> None:
 
 def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
                  ) -> list[Section]:
-    """Prove ``ids`` (catalog order) and build their sections; an id whose proof file does
-    not load gets a section that says so."""
+    """Prove ``ids`` with what they depend on and build their sections, in catalog order (a
+    section links to the ones it uses); an id whose proof file does not load gets a section
+    that says so."""
     from ..cli import prove_all
-    from ..symbolic.proof import THEOREMS
+    from ..symbolic.proof import THEOREMS, ProofError, dependency_order
 
     unknown = [tid for tid in ids if tid not in CATALOG]
     if unknown:
         raise ValueError(f"ids: unknown theorem id(s) {', '.join(map(repr, unknown))}; "
                          f"the catalog has {', '.join(CATALOG)}")
-    ordered = [tid for tid in CATALOG if tid in set(ids)]
-    results = prove_all(ordered, progress)
+    try:
+        closure = set(dependency_order(ids))
+    except ProofError as exc:
+        raise ValueError(str(exc)) from None
+    results = prove_all([tid for tid in CATALOG if tid in closure], progress)
     return [build_section(THEOREMS[r.id], r) if r.id in THEOREMS else unloaded_section(r.id, r)
             for r in results]
 
@@ -66,7 +70,7 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
     if figures:
         from .figures import draw_all
         progress("drawing the figures")
-        drawn = draw_all(folder)
+        drawn = draw_all(folder, {section.id for section in sections})
         for failed in (f for f in drawn if f.error):
             progress(f"figure {failed.name} FAILED: {failed.error}")
     report = Report(sections, drawn, 0.0, __version__)
@@ -79,12 +83,13 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli import writable_folder
+    from ..cli import theorem_id, writable_folder
 
     parser = argparse.ArgumentParser(
         prog="convproof report",
         description="Prove the theorem catalog and write the derivation report.")
-    parser.add_argument("ids", nargs="*", metavar="ID", help="catalog ids (default: all)")
+    parser.add_argument("ids", nargs="*", metavar="ID", type=theorem_id,
+                        help="catalog ids, with what they depend on (default: all)")
     parser.add_argument("--out", type=writable_folder, default=str(DEFAULT_FOLDER),
                         help=f"folder for the report and its figures (default: {DEFAULT_FOLDER})")
     parser.add_argument("--format", choices=sorted(FORMATS), default="both",
@@ -93,12 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    """The ``convproof report`` command; 0 when every theorem reaches its catalog level."""
-    args = build_parser().parse_args(argv)
+    """The ``convproof report`` command: 0 when every theorem reaches its catalog level, 1
+    when one falls short, 2 for bad arguments or a report that cannot be written."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .figures import FIGURES
+
+    targets = [WRITERS[kind][0] for kind in FORMATS[args.format]]
+    targets += [f"figure-{spec.name}.svg" for spec in FIGURES]
+    folders = [Path(args.out) / name for name in targets if (Path(args.out) / name).is_dir()]
+    if folders:
+        parser.error(f"--out: {str(folders[0])!r} is a folder, where the report writes a file")
     try:
         report = write_report(args.out, args.ids, FORMATS[args.format])
-    except ValueError as exc:
-        raise SystemExit(f"convproof report: {exc}") from None
+    except OSError as exc:
+        _progress(f"convproof report: cannot write the report: {exc}")
+        return 2
     short = [s.id for s in report.sections if not s.ok]
     _progress(f"{len(report.sections) - len(short)} of {len(report.sections)} theorems at their "
               f"catalog level" + (f"; falling short: {', '.join(short)}" if short else "")

@@ -52,17 +52,22 @@ def figure(name: str, title: str, caption: str, theorems: tuple[str, ...]):
     return register
 
 
-def draw_all(folder: Path) -> list[DrawnFigure]:
-    """Draw every figure into ``folder`` as figure-<name>.svg (without matplotlib, every
-    figure is reported as failed, with the way to install it)."""
+def draw_all(folder: Path, shown: set[str] | None = None) -> list[DrawnFigure]:
+    """Draw the figures of the theorems ``shown`` (default: all) into ``folder`` as
+    figure-<name>.svg, each naming only the shown theorems (without matplotlib, every figure
+    is reported as failed, with the way to install it)."""
+    specs = [FigureSpec(spec.name, spec.title, spec.caption,
+                        tuple(t for t in spec.theorems if shown is None or t in shown), spec.draw)
+             for spec in FIGURES]
+    specs = [spec for spec in specs if spec.theorems]
     try:
         import matplotlib
     except ImportError:
         return [DrawnFigure(spec.name, spec.title, spec.caption, spec.theorems, None,
                             "matplotlib is not installed: pip install 'convproof[report]'")
-                for spec in FIGURES]
+                for spec in specs]
     drawn = []
-    for spec in FIGURES:
+    for spec in specs:
         file = f"figure-{spec.name}.svg"
         try:
             with matplotlib.rc_context({"svg.hashsalt": spec.name, "font.size": 9}):

@@ -111,9 +111,8 @@ def _claim(view: EvidenceView) -> str:
     if claim.hypotheses:
         assuming = "<p>assuming " + ", ".join(mathml(h) for h in claim.hypotheses) + "</p>"
     text = f"<p>{escape(claim.text)}</p>" if claim.text else ""
-    label = "The claim refuted" if view.kind == "refuted" else "The claim"
     shown = equation(claim.lhs, claim.rhs, display=True, max_terms=MAX_TERMS)
-    return f"<p>{label}:</p>{_math(shown)}{assuming}{text}"
+    return f"<p>{escape(view.claim_label)}:</p>{_math(shown)}{assuming}{text}"
 
 
 def _evidence(view: EvidenceView) -> str:
@@ -227,11 +226,13 @@ def _notes(report: Report) -> str:
 
 
 LEGEND = ("<p>Levels: <b>proved for all sizes</b> means a derivation for symbolic sizes whose "
-          "every step the engine checked by its named rule; <b>certified on a grid</b> means "
-          "the claim evaluated exactly, with symbolic entries, at every point of the grid shown; "
-          "<b>refuted with a witness</b> means a false statement and the concrete inputs on "
-          "which its two sides differ. A step marked <i>read right to left</i> is checked by "
-          "applying its rule to the line it produces. Anything that failed is in red.</p>")
+          "every step the engine checked by its named rule, <b>proved at the sizes "
+          "stated</b> the same for an instance whose every size the claim fixes; "
+          "<b>certified on a grid</b> means the claim evaluated exactly, with symbolic entries, "
+          "at every point of the grid shown; <b>refuted with a witness</b> means a false "
+          "statement and the concrete inputs on which its two sides differ. A step marked "
+          "<i>read right to left</i> is checked by applying its rule to the line it produces. "
+          "Anything that failed is in red.</p>")
 
 
 def render_report(report: Report) -> str:

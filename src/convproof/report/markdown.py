@@ -68,7 +68,7 @@ def _evidence(view: EvidenceView) -> str:
              f"{'' if view.ok else '**'} ({view.seconds:.2f} s)"]
     if view.claim is not None:
         claim = view.claim
-        parts.append("The claim refuted:" if view.kind == "refuted" else "The claim:")
+        parts.append(text(view.claim_label) + ":")
         parts.append(display(equation_latex(claim.lhs, claim.rhs, max_terms=MAX_TERMS)))
         if claim.hypotheses:
             parts.append("assuming " + ", ".join(f"${latex(h)}$" for h in claim.hypotheses))
@@ -161,7 +161,9 @@ def render_report(report: Report) -> str:
              "it reached and the checked evidence. The same report with MathML is report.html.",
              banner,
              "Levels: **proved for all sizes** means a derivation for symbolic sizes whose every "
-             "step the engine checked by its named rule; **certified on a grid** means the claim "
+             "step the engine checked by its named rule, **proved at the sizes stated** "
+             "the same for an instance whose every size the claim fixes; "
+             "**certified on a grid** means the claim "
              "evaluated exactly, with symbolic entries, at every point of the grid shown; "
              "**refuted with a witness** means a false statement and the concrete inputs on "
              "which its two sides differ.",

@@ -15,6 +15,7 @@ Evidence that failed is shown as failed, with its message, whatever its kind.
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -87,6 +88,16 @@ class EvidenceView:
     witness: list[Witness] = field(default_factory=list)
     differences: Table | None = None
     details: list[tuple[str, Table | str]] = field(default_factory=list)
+
+    @property
+    def claim_label(self) -> str:
+        """What introduces the claim; it says so where the two sides print alike."""
+        if self.kind == "refuted":
+            return "The claim refuted"
+        if self.claim is not None and self.claim.lhs == self.claim.rhs:
+            return ("The claim (its two sides are one expression once the sizes and "
+                    "definitions are written out)")
+        return "The claim"
 
 
 @dataclass
@@ -180,7 +191,12 @@ def _prose(doc: str | None) -> list[tuple[str, str]]:
         else:
             paragraphs.append([this, text])
             kind = this
-    return [(kind, text) for kind, text in paragraphs]
+    return [(kind, _plain(text) if kind != "formula" else text) for kind, text in paragraphs]
+
+
+def _plain(text: str) -> str:
+    """reST markup of a docstring as plain words: :func:`name` and ``name`` become name."""
+    return re.sub(r"``([^`]+)``", r"\1", re.sub(r":\w+:`([^`]+)`", r"\1", text))
 
 
 def _evidence(e: Evidence) -> EvidenceView:
@@ -198,12 +214,22 @@ def _evidence(e: Evidence) -> EvidenceView:
     return view
 
 
+def _at_fixed_sizes(claim: Claim) -> bool:
+    """Every symbol of the claim is set to a number by a hypothesis (an instance, not a
+    statement for all sizes)."""
+    fixed = {h.lhs for h in claim.hypotheses if sympy.sympify(h.rhs).is_number}
+    symbols = sympy.sympify(claim.lhs).free_symbols | sympy.sympify(claim.rhs).free_symbols
+    return bool(fixed) and symbols <= fixed
+
+
 def verdict(e: Evidence) -> str:
     """What a piece of evidence establishes, in the report's fixed words."""
     if not e.ok:
         return "failed"
     if e.kind == "certified":
         return f"certified on a grid of {len(e.grid)} point{'s' * (len(e.grid) != 1)}"
+    if e.kind == "universal" and e.claim is not None and _at_fixed_sizes(e.claim):
+        return "proved at the sizes stated"
     return LEVEL_WORDS.get(e.kind, e.kind)
 
 
@@ -302,7 +328,8 @@ def _detail(value: Any) -> Table | str:
 
 @dataclass
 class Report:
-    """The sections of the ids asked for (catalog order), the figures, and how it went."""
+    """The sections of the ids asked for and of what they use (catalog order), the figures,
+    and how it went."""
 
     sections: list[Section]
     figures: list = field(default_factory=list)  # figures.DrawnFigure

@@ -105,6 +105,16 @@ b, g, c, o = scalar("b g c o")
 i, j, m = multi("i j m")
 
 
+def _latex(signal: Signal) -> str:
+    return signal.base.label._latex_form
+
+
+def _operand(signal: Signal) -> str:
+    """The signal's LaTeX form, in parentheses when it is a sum (τ_t (y + β), not τ_t y + β)."""
+    label = _latex(signal)
+    return rf"\left({label}\right)" if "+" in label or "-" in label else label
+
+
 def correlation(x: Signal, w: Signal, st: Setting, name: str = "corr") -> Signal:
     """corr(x)[b, g, o, i] = Σ_c Σ_m [c ∈ C_in][m ∈ K] w[g, o, c, m] x̃[b, g, c, s·i + d·m - p]."""
 
@@ -114,7 +124,7 @@ def correlation(x: Signal, w: Signal, st: Setting, name: str = "corr") -> Signal
             st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
         )
 
-    return Signal(name, rf"\operatorname{{corr}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{corr}}({_latex(x)}, {_latex(w)})", entry, arity=4)
 
 
 def convolution(x: Signal, w: Signal, st: Setting, name: str = "conv") -> Signal:
@@ -127,7 +137,7 @@ def convolution(x: Signal, w: Signal, st: Setting, name: str = "conv") -> Signal
             st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
         )
 
-    return Signal(name, rf"\operatorname{{conv}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{conv}}({_latex(x)}, {_latex(w)})", entry, arity=4)
 
 
 def transposed(y: Signal, w: Signal, st: Setting, name: str = "convT") -> Signal:
@@ -147,7 +157,7 @@ def transposed(y: Signal, w: Signal, st: Setting, name: str = "convT") -> Signal
             m,
         )
 
-    return Signal(name, rf"\operatorname{{conv}}^{{T}}({y.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{conv}}^{{T}}({_latex(y)}, {_latex(w)})", entry, arity=4)
 
 
 def weight_gradient(x: Signal, gy: Signal, st: Setting, name: str = "gradw") -> Signal:
@@ -189,7 +199,7 @@ def bias_gradient(gy: Signal, st: Setting, name: str = "gradb") -> Signal:
 
 def shifted(x: Signal, t: Expr, name: str | None = None) -> Signal:
     """(τ_t x)[b, g, c, j] = x[b, g, c, j - t]: the signal moved by t (on all of Z^D)."""
-    label = x.base.label._latex_form
+    label = _operand(x)
     return Signal(
         name or f"tau({x.name})",
         rf"\tau_{{t}} {label}",
@@ -201,7 +211,7 @@ def shifted(x: Signal, t: Expr, name: str | None = None) -> Signal:
 def framed_shift(x: Signal, t: Expr, st: Setting, name: str | None = None) -> Signal:
     """(σ_t x)[b, g, c, j] = [j ∈ N] x̃[b, g, c, j - t]: moved by t within the frame [0, n),
     what leaves the frame is lost and what enters is zero."""
-    label = x.base.label._latex_form
+    label = _operand(x)
     return Signal(
         name or f"sigma({x.name})",
         rf"\sigma_{{t}} {label}",
@@ -218,7 +228,7 @@ def infinite_correlation(x: Signal, w: Signal, st: Setting, name: str = "corr_in
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
 
-    return Signal(name, rf"\operatorname{{corr}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{corr}}({_latex(x)}, {_latex(w)})", entry, arity=4)
 
 
 def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
@@ -226,7 +236,7 @@ def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
     channel axes untouched."""
     return Signal(
         name or f"flip({w.name})",
-        rf"\operatorname{{flip}}({w.base.label._latex_form})",
+        rf"\operatorname{{flip}}({_latex(w)})",
         lambda g_, o_, c_, m_: st.taps(m_) * w[g_, o_, c_, indexmaps.flipped_tap(m_, st.k)],
         arity=4,
     )
@@ -240,7 +250,7 @@ def circular_correlation(x: Signal, w: Signal, st: Setting, name: str = "circ") 
         j_ = sympy.Mod(st.input_index(i_, m), st.n)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
 
-    return Signal(name, rf"\operatorname{{circ}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{circ}}({_latex(x)}, {_latex(w)})", entry, arity=4)
 
 
 def circular_shift(
@@ -248,7 +258,7 @@ def circular_shift(
 ) -> Signal:
     """(ρ_t x)[b, g, c, j] = x[b, g, c, (j - t) mod n]: the signal rotated by t."""
     period = st.n if size is None else size
-    label = x.base.label._latex_form
+    label = _operand(x)
     return Signal(
         name or f"rho({x.name})",
         rf"\rho_{{t}} {label}",
