@@ -327,3 +327,63 @@ def test_a_known_result_is_used_in_a_context_with_a_hole_only():
                               claim="correlation reverses", instance={},
                               context=lambda e: e.args[1])
     assert "not an expression with a hole" in _refused(claim, proof)
+
+
+def test_more_rules_refuse_what_does_not_follow():
+    """A second round of false statements, each shown false at a point first."""
+    from convproof.symbolic import le
+    from convproof.symbolic import rules_real, rules_sizes  # noqa: F401
+    j0, size = scalar("j0"), scalar("n", positive=True)
+    H, I = multi("H I")
+    half, mu = sympy.Rational(1, 2), sympy.Symbol("mu", positive=True)
+    floor = sympy.floor(j0 / 2)
+    cases = [
+        # [2/i = 1] is not 0 at i = 2: parity needs integer terms
+        ("decide brackets", EqZero(2 / v - 1) * x[j0], sympy.S.Zero, {}, {v: 2, j0: 0}),
+        # the brackets that pin floor(j/2) = 0 cannot be rewritten by it (0 at j = 2)
+        ("floor value", NonNeg(2 * floor) * NonNeg(-2 * floor) * x[j0], x[j0], {"value": 0},
+         {j0: 2}),
+        # v -> v + 1/2 does not permute [0, n - 1]
+        ("cyclic change of index", zsum(in_range(v, size) * sympy.Mod(v, size), v),
+         zsum(in_range(v, size) * sympy.Mod(v + half, size), v), {"var": v, "shift": half},
+         {size: 1}),
+        # [v ≤ H] for a scalar v and H = (1, 2) is not [v ≤ H - 1] + [v = H]
+        ("split the last term", zsum(eq(v, j0) * NonNeg(H - v) * x[j0], v),
+         zsum(eq(v, j0) * NonNeg(H - 1 - v) * x[j0], v)
+         + zsum(eq(v, j0) * EqZero(H - v) * x[j0], v),
+         {"var": v}, {H: (1, 2), j0: 1}),
+        # [v = I] with v scalar and I = (1, 1) does not make x[v] the entry x[I]
+        ("use the delta", EqZero(v - I) * x[v], EqZero(v - I) * x[I], {"var": v},
+         {v: 1, I: (1, 1)}),
+    ]
+    for rule_name, lhs, rhs, params, point in cases:
+        dims = 2 if any(isinstance(value, tuple) for value in point.values()) else 1
+        assert instance(lhs, point, dims) != instance(rhs, point, dims), rule_name
+        _refused(Claim(rule_name, lhs, rhs), Derivation(lhs).by(rule_name, rhs, **params))
+    # [n/2, n/2] holds no integer at n = 1: the sum is 0, the right side 3/8
+    geometric = (1 - mu) * zsum(le(size * half, v) * le(v, size * half) * mu ** v, v)
+    telescoped = mu ** (size * half) - mu ** (size * half + 1)
+    assert telescoped.subs({size: 1, mu: sympy.Rational(1, 4)}) == sympy.Rational(3, 8)
+    _refused(Claim("geometric", geometric, telescoped),
+             Derivation(geometric).by("geometric series", telescoped, var=v, ratio=mu))
+    # log e^u = u only for real u: at k = 4, log e^(2πi) = 0
+    u = sympy.I * sympy.pi * t / 2
+    assert "needs a real u" in _refused(Claim("log exp", sympy.log(sympy.exp(u)), u),
+                                        Derivation(sympy.log(sympy.exp(u))).by("logarithm laws", u))
+    # a box without an integer point sums to 0: not positive
+    empty = zsum(le(sympy.Rational(1, 3), v) * le(v, sympy.Rational(2, 3)) * sympy.exp(x[v]), v)
+    assert rules_real.sign(empty) != rules_real.POSITIVE
+
+
+def test_the_chain_rule_refuses_intermediates_that_may_coincide():
+    """h[a] = x[a] kept as an intermediate: ∂(h[i] + h[j])/∂x[k] summed over h[i] and h[j]
+    would count the entry twice where i = j (4 instead of 2 at i = j = k = 0)."""
+    from convproof.symbolic import rules_real  # noqa: F401
+    from convproof.symbolic.language import Partial
+    h = Signal("h", definition=lambda a: x[a], arity=1)
+    i1, j1, k1 = scalar("i1 j1 k1")
+    lhs = Partial(h[i1] + h[j1], x[k1])
+    with pytest.raises(ProofError, match="may be one entry"):
+        apply_rule("chain rule", lhs, keep=(h,))
+    apart = Partial(h[i1] + h[i1 + 1], x[k1])
+    assert apply_rule("chain rule", apart, keep=(h,))[1] == 1

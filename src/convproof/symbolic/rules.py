@@ -352,6 +352,10 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                     value = sympy.expand(v - atom.args[0] / slope)
                     if v in value.free_symbols:
                         continue
+                    if value.free_symbols and \
+                            is_multi(v) != any(is_multi(s) for s in value.free_symbols):
+                        raise ProofError(f"[{v} = {value}] mixes a multi-index with a channel "
+                                         "index")
                     others = [a for a in term.atoms if a is not atom]
                     if (
                         not any(v in a.free_symbols for a in others)
@@ -414,8 +418,10 @@ def _decided(atom: Expr) -> Expr | None:
         if provably_nonzero(e):
             return S.Zero
         constant, rest = e.as_coeff_Add()
-        coefficients = [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(rest)]
-        if rest != 0 and all(c.is_Integer for c in coefficients) and constant.is_Integer:
+        monomials = [term.as_coeff_Mul() for term in sympy.Add.make_args(rest)]
+        coefficients = [c for c, _ in monomials]
+        integers = all(c.is_Integer and integer_valued(t) for c, t in monomials)
+        if rest != 0 and integers and constant.is_Integer:
             if constant % functools.reduce(sympy.igcd, coefficients) != 0:  # parity and the like
                 return S.Zero
     elif isinstance(atom, Divides):
@@ -566,6 +572,8 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(
             f"a hypothesis used for substitution must read symbol = value, got {equation}"
         )
+    if value.free_symbols and is_multi(symbol) != any(is_multi(s) for s in value.free_symbols):
+        raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
         return expr, 0
     return substitute(expr, {symbol: value}), 1

@@ -18,15 +18,16 @@ positive, and symbols have the signs they are declared with.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import sympy
-from sympy import Expr, Indexed, S
+from sympy import Expr, Indexed, S, Symbol
 
 from .language import (Bracket, NonNeg, Partial, Signal, ZSum, defined_signals, product,
                        summation_variables)
 from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_form,
-                     provably_nonneg)
+                     integer_valued, provably_nonneg, provably_nonzero)
 from .operators_layers import Positive
 from .rules import RuleResult, map_terms, derivative, rule, unfold, unfold_all
 from .rules_expectation import Expectation
@@ -58,8 +59,8 @@ def _power_sign(base: Expr, exponent: Expr) -> str | None:
 
 
 def _sum_sign(total: ZSum) -> str | None:
-    """Σ_v body: nonnegative if the body is; positive if besides a box [l ≤ v ≤ h] with
-    h ≥ l provably (nonempty) the body is a product of positive factors."""
+    """Σ_v body: nonnegative if the body is; positive if besides a box [l ≤ v ≤ h] with integer
+    bounds and h ≥ l provably (nonempty) the body is a product of positive factors."""
     var, factors = total.var, sympy.Mul.make_args(total.body)
     brackets = [f for f in factors if isinstance(f, NonNeg) and var in f.free_symbols]
     others = [f for f in factors if f not in brackets]
@@ -69,7 +70,8 @@ def _sum_sign(total: ZSum) -> str | None:
     slopes = {linear_coefficient(b.args[0], var): b.args[0] for b in brackets}
     if rest == POSITIVE and len(brackets) == 2 and set(slopes) == {1, -1}:
         low, high = var - slopes[1], slopes[-1] + var
-        if provably_nonneg(sympy.expand(high - low)):
+        integers = integer_valued(low) and integer_valued(high)  # [1/3, 2/3] holds no integer
+        if integers and provably_nonneg(sympy.expand(high - low)):
             return POSITIVE
     return NONNEGATIVE
 
@@ -218,8 +220,16 @@ def power_of_product(expr: Expr) -> RuleResult:
 # Logarithms and exponentials
 # --------------------------------------------------------------------------------------------
 
+def _real(u: Expr) -> bool:
+    """u is real: no imaginary unit, and every symbol real (signal entries are)."""
+    labels = {entry.base.label for entry in u.atoms(Indexed)}
+    return not u.has(sympy.I) and all(s.is_real or s in labels for s in u.atoms(Symbol))
+
+
 def _log_of_factor(factor: Expr) -> Expr:
     if isinstance(factor, sympy.exp):
+        if not _real(factor.args[0]):
+            raise ProofError(f"log e^u = u needs a real u, not {factor.args[0]}")
         return factor.args[0]
     if factor.is_Pow and factor.exp.is_Rational:
         _require_positive(factor.base, "the base")
@@ -268,6 +278,11 @@ def _unfold_except(expr: Expr, kept: set) -> Expr:
     return expr
 
 
+def _apart(u: Indexed, other: Indexed) -> bool:
+    """Two entries of one signal whose indices differ provably in some position."""
+    return any(provably_nonzero(sympy.expand(a - b)) for a, b in zip(u.indices, other.indices))
+
+
 @rule("chain rule", "∂F/∂x = ∂G/∂x + Σ_u ∂G/∂u · ∂u/∂x for F(x) = G(x, u(x)): the entries u of "
       "the kept definitions are intermediate variables")
 def chain_rule(expr: Expr, keep: tuple[Signal, ...]) -> RuleResult:
@@ -292,6 +307,10 @@ def chain_rule(expr: Expr, keep: tuple[Signal, ...]) -> RuleResult:
             for u in used:
                 if u.free_symbols & bound:
                     raise ProofError(f"the intermediate {u} has a summation index")
+            for u, other in itertools.combinations(sorted(used, key=str), 2):
+                if u.base == other.base and not _apart(u, other):
+                    raise ProofError(f"the intermediates {u} and {other} may be one entry: "
+                                     "the sum over them would count it twice")
             return derivative(body, entry) + sympy.Add(
                 *(derivative(body, u) * Partial(u, entry) for u in sorted(used, key=str)))
         if isinstance(node, ZSum):

@@ -18,7 +18,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import EqZero, NonNeg, is_multi, summation_variables
-from .normal import (ProofError, Term, linear_coefficient, provably_nonneg,
+from .normal import (ProofError, Term, integer_valued, linear_coefficient, provably_nonneg,
                      provably_positive)
 from .rules import bound_named, map_terms, rewrite_everywhere, rule
 
@@ -211,11 +211,13 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
                       if (floor is None or _same_floor(f, floor)) and floor_parts(f)]
         if not candidates:
             return None
-        facts = _facts(term)
         coeff, atoms = term.coeff, term.atoms
         for atom in candidates:
             numerator, denominator = floor_parts(atom)
             _per_axis(numerator, "floor value")
+            # facts from brackets without this floor: those with it are rewritten below, and a
+            # bracket cannot vouch for a value that then erases it
+            facts = [f for f in _facts(term) if not f.has(atom)]
             low = numerator - denominator * value
             high = denominator * value + denominator - 1 - numerator
             if follows_from(low, facts) and follows_from(high, facts):
@@ -342,6 +344,9 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
         size = sympy.expand(high + 1)
         if v in shift.free_symbols:
             raise ProofError(f"the shift {shift} depends on {var.name}")
+        if not (integer_valued(shift) and integer_valued(size)):
+            raise ProofError(f"cyclic change of index: the shift {shift} and the box size {size} "
+                             "must be provably integers")
 
         def move(node: Expr) -> Expr:
             if isinstance(node, sympy.Mod) and sympy.expand(node.args[1] - size) == 0 \

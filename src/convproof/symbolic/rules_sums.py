@@ -82,6 +82,9 @@ def split_last(expr: Expr, var: Symbol) -> RuleResult:
             terms.append(term)
             continue
         high, bracket = upper[0]
+        if any(is_multi(s) for s in high.free_symbols):
+            raise ProofError(f"split the last term: the scalar {var} cannot be bounded by the "
+                             f"multi-index {high}")
         if not integer_valued(high):
             raise ProofError(f"split the last term: the bound {high} of {var} is not provably "
                              "an integer, so the sum need not end with a term at it")
@@ -127,6 +130,9 @@ def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
         reduced = _without_factor(rest, 1 - ratio)
         if reduced is None:
             raise ProofError(f"the coefficient {rest} lacks the factor 1 - {ratio}")
+        if not (integer_valued(low) and integer_valued(high)):
+            raise ProofError(f"geometric series: the bounds {low}, {high} of {var} are not "
+                             "provably integers")
         for condition in (low + beta, high - low + 1):
             if not provably_nonneg(sympy.expand(condition)):
                 raise ProofError(f"{condition} ≥ 0 is not provable")
