@@ -387,3 +387,54 @@ def test_the_chain_rule_refuses_intermediates_that_may_coincide():
         apply_rule("chain rule", lhs, keep=(h,))
     apart = Partial(h[i1] + h[i1 + 1], x[k1])
     assert apply_rule("chain rule", apart, keep=(h,))[1] == 1
+
+
+def test_a_symbol_free_in_a_definition_is_not_captured_by_a_sum():
+    """h[a] = x[a + q] with q free: under Σ_q the unfolded x[a + q] keeps the outer q, so
+    h[0] = x[0] (false at q = 1 for x an impulse at 1) no longer follows."""
+    q = scalar("q")
+    h = Signal("h", definition=lambda a: x[a + q], arity=1)
+    proof = (Derivation(h[0])
+             .back("Kronecker delta", zsum(eq(q, 0) * h[0], q), var=q)
+             .by("definition", zsum(eq(q, 0) * x[q], q))
+             .by("Kronecker delta", x[0], var=q))
+    assert "differ" in _refused(Claim("h[0] = x[0]", h[0], x[0]), proof)
+    unfolded, _ = apply_rule("definition", zsum(eq(q, 0) * h[0], q), signals=(h,))
+    assert instance(unfolded, {q: 1}, 1) == instance(x[1], {}, 1)
+
+
+def test_a_known_result_is_not_used_inside_a_sum_over_a_symbol_of_its_definitions():
+    """translation-equivariance's circular case holds for every shift t, which is hidden in
+    circ(ρ_t x)'s definition: a context summing over t would claim that rotating does nothing."""
+    from convproof.symbolic import load
+    lemma = load("translation-equivariance").claims["circular padding"]
+    shift = next(s for s in lemma.rhs.free_symbols if s.name == "t")
+    proof = Derivation(zsum(eq(shift, 0) * lemma.lhs, shift)).by(
+        "known result", zsum(eq(shift, 0) * lemma.rhs, shift), theorem="translation-equivariance",
+        claim="circular padding", instance={}, context=lambda e: zsum(eq(shift, 0) * e, shift))
+    claim = Claim("rotation", proof.start, proof.steps[-1].expr, lemma.hypotheses)
+    assert "the context binds ['t']" in _refused(claim, proof)
+
+
+def test_a_known_result_is_the_exported_statement_not_an_instance_of_the_same_name(monkeypatch):
+    """A theorem that proves only the instance k = 0 of its export x[j + k] = x[j] cannot
+    lend the export: x[j + 1] = x[j] is false for an impulse."""
+    from convproof.symbolic import Theorem
+    from convproof.symbolic.proof import THEOREMS
+    monkeypatch.setitem(THEOREMS, "grad-bias", THEOREMS.get("grad-bias"))  # restored after
+    k_, j_ = scalar("k_ j_")
+    lemma = Theorem("grad-bias", "a false export", "x[j + k] = x[j]")
+    shift = lemma.export(Claim("shift", x[j_ + k_], x[j_]))
+    at_zero = shift.instantiate({k_: 0})
+    lemma.evidence(lambda: universal(at_zero, Derivation(at_zero.lhs).by("algebra", at_zero.rhs)))
+    proof = Derivation(x[j_ + 1]).by("known result", x[j_], theorem="grad-bias", claim="shift",
+                                     instance={k_: 1}, context=lambda e: e)
+    assert "not proved universally" in _refused(Claim("moved", x[j_ + 1], x[j_]), proof)
+
+
+def test_differentiating_by_an_entry_of_a_defined_signal_is_refused():
+    """With h[a] = 3·x[a], ∂h[0]/∂h[0] came out 0 (h unfolded everywhere but in the variable)."""
+    from convproof.symbolic.language import Partial
+    h = Signal("h3", definition=lambda a: 3 * x[a], arity=1)
+    with pytest.raises(ProofError, match="entry of a defined signal, not a variable"):
+        apply_rule("differentiate", Partial(h[0], h[0]))

@@ -430,14 +430,16 @@ def known(
     result = source.prove()
     if claim not in source.claims:
         raise ProofError(f"{theorem} exports no claim {claim!r}")
-    proved = [
+    general = source.claims[claim]
+    proved = [  # the exported statement itself, not an instance of it that keeps its name
         e
         for e in result.evidence
-        if e.kind == "universal" and e.ok and e.claim is not None and e.claim.name == claim
+        if e.kind == "universal" and e.ok and e.claim is not None
+        and (e.claim.lhs, e.claim.rhs, e.claim.hypotheses)
+        == (general.lhs, general.rhs, general.hypotheses)
     ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
-    general = source.claims[claim]
     hidden = set().union(
         *(
             body.free_symbols
@@ -465,7 +467,7 @@ def known(
     # The context is used only as an expression with a hole (a callable that looked at its
     # argument's structure could turn L = R into anything).  Its sums may bind free symbols of
     # L and R, which is sound as L = R holds for all their values, but not symbols that the
-    # lemma's hypotheses constrain.
+    # lemma's hypotheses constrain or that occur inside its definitions (those stay free).
     hole = sympy.Dummy("hole")
     try:
         shape = sympy.sympify(context(hole))
@@ -475,10 +477,10 @@ def known(
     if hole not in shape.free_symbols:
         raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
     bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
-    constrained = set().union(*(h.free_symbols for h in lemma.hypotheses))
+    constrained = set().union(*(h.free_symbols for h in lemma.hypotheses)) | hidden
     if bound & constrained:
         raise ProofError(f"the context binds {sorted(map(str, bound & constrained))}, which "
-                         f"the hypotheses of {theorem}/{claim} constrain")
+                         f"the hypotheses or the definitions of {theorem}/{claim} hold")
     if normal_form(expr) != normal_form(shape.xreplace({hole: before})):
         raise ProofError(f"the expression is not the context applied to {theorem}/{claim}")
     return shape.xreplace({hole: after}), 1

@@ -139,17 +139,31 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
 
 def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleResult:
     """Replace, top down, every node for which ``replace`` gives a new expression (the
-    replacement is not searched again); sums keep their bound variables.  Counts the nodes."""
+    replacement is not searched again); sums keep their bound variables, unless a replacement
+    brings in a free symbol of that name (a definition's t under a sum over t): that sum's
+    variable is renamed, so the symbol stays free.  Counts the nodes."""
     count = 0
+    introduced: set = set()  # free symbols the replacements brought in
 
     def walk(node: Expr) -> Expr:
         nonlocal count
         new = replace(node)
         if new is not None:
             count += 1
+            introduced.update(sympy.sympify(new).free_symbols - node.free_symbols)
             return new
         if isinstance(node, ZSum):
-            return ZSum(walk(node.body), node.var)
+            before = (count, set(introduced))
+            introduced.clear()
+            body = walk(node.body)
+            if node.var not in introduced:
+                introduced.update(before[1])
+                return ZSum(body, node.var)
+            count, var = before[0], fresh(node.var)
+            introduced.clear()
+            body = walk(substitute(node.body, {node.var: var}))
+            introduced.update(before[1])
+            return ZSum(body, var)
         if not node.args:
             return node
         return node.func(*(walk(a) for a in node.args))
@@ -233,8 +247,12 @@ def differentiate(expr: Expr) -> RuleResult:
         if not isinstance(node, Partial):
             return None
         inner, _ = _replace_nodes(node.args[0], replace)
+        entry = node.args[1]
+        if isinstance(entry, Indexed) and entry.base in Signal.defined:
+            raise ProofError(f"{entry} is an entry of a defined signal, not a variable: "
+                             "differentiate by input entries (or keep it with the chain rule)")
         # every definition is unfolded first: an entry of a defined signal is not a constant
-        return derivative(unfold_all(inner), node.args[1])
+        return derivative(unfold_all(inner), entry)
 
     return _replace_nodes(expr, replace)
 
