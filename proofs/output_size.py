@@ -72,8 +72,6 @@ THEOREM = Theorem(
     notes=(
         "The notes' output size (N - F)/stride + 1 has no floor: for N = 7, F = 3, stride 3 it "
         "gives 2.33; the number of windows is floor((N - F)/stride) + 1 = 2, one row unused.",
-        "The notes' 'same' padding (F - 1)/2 needs an odd F; for an even kernel the library "
-        "pads floor((F - 1)/2) before and the odd pixel after.",
         "With I on {0, ..., n}² and 'same' borders, K ∗ I has (n + 1) × (n + 1) entries, not "
         "n × n; with stride 2 it has ceil((n + 1)/2) per axis, 'half the size' only up to that "
         "rounding and only with 'same' padding.",
