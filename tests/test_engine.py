@@ -438,3 +438,39 @@ def test_differentiating_by_an_entry_of_a_defined_signal_is_refused():
     h = Signal("h3", definition=lambda a: 3 * x[a], arity=1)
     with pytest.raises(ProofError, match="entry of a defined signal, not a variable"):
         apply_rule("differentiate", Partial(h[0], h[0]))
+
+
+def test_a_definition_unfolded_at_the_bound_variable_keeps_its_free_symbol():
+    """h[a] = x[a + q]: Σ_q [q = 0] h[q] unfolds to Σ_q [q = 0] x[q + q'] with the outer q
+    kept apart, not x[2q] (which made h[0] = x[0] follow; false at q = 1)."""
+    q = scalar("q")
+    h = Signal("h", definition=lambda a: x[a + q], arity=1)
+    proof = (Derivation(h[0])
+             .back("Kronecker delta", zsum(eq(q, 0) * h[q], q), var=q)
+             .by("definition", zsum(eq(q, 0) * x[2 * q], q))
+             .by("Kronecker delta", x[0], var=q))
+    assert "differ" in _refused(Claim("h[0] = x[0]", h[0], x[0]), proof)
+
+
+def test_a_known_result_instantiates_symbols_only():
+    """Instantiating the entry corr(f, g)[t] itself to 0 would prove 0 = corr(g, f)[-t]."""
+    from convproof.symbolic import load
+    lemma = load("commutativity").claims["correlation reverses"]
+    proof = Derivation(sympy.S.Zero).by(
+        "known result", lemma.rhs, theorem="commutativity", claim="correlation reverses",
+        instance={lemma.lhs: 0}, context=lambda e: e)
+    message = _refused(Claim("zero", sympy.S.Zero, lemma.rhs), proof)
+    assert "an instance replaces symbols" in message
+
+
+def test_a_sum_hypothesis_over_a_scalar_does_not_rewrite_a_sum_over_a_multi_index():
+    """Σ_p [0 ≤ p < n] y[p] = c (p scalar) says nothing of the n×n box of a multi-index v:
+    in 2-D with n = 2 and y = 1, c = 2 while the box sums to 4."""
+    from convproof.symbolic.rules_sums import universal_under_hypotheses
+    size, c = scalar("n", positive=True), sympy.Symbol("c")
+    hypothesis = sympy.Eq(zsum(in_range(v, size) * x[v], v), c, evaluate=False)
+    box = zsum(in_range(u, size) * x[u], u)
+    claim = Claim("multi sum", box, c, hypotheses=(hypothesis,))
+    evidence = universal_under_hypotheses(
+        claim, Derivation(box).by("sum hypothesis", c, equation=hypothesis))
+    assert not evidence.ok and "applies nowhere" in evidence.message

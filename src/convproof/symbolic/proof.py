@@ -24,9 +24,9 @@ from typing import Any
 from collections.abc import Callable, Iterable
 
 import sympy
-from sympy import Expr
+from sympy import Expr, Symbol
 
-from .language import ZSum, substitute
+from .language import DefinedName, SignalName, ZSum, substitute
 from .normal import ProofError, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
@@ -447,6 +447,8 @@ def known(
         )
     )
     for symbol, value in instance.items():
+        if not isinstance(symbol, Symbol) or isinstance(symbol, (SignalName, DefinedName)):
+            raise ProofError(f"an instance replaces symbols of {theorem}/{claim}, not {symbol}")
         check_instance(symbol, sympy.sympify(value))
         if symbol in hidden:
             raise ProofError(

@@ -139,36 +139,41 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
 
 def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleResult:
     """Replace, top down, every node for which ``replace`` gives a new expression (the
-    replacement is not searched again); sums keep their bound variables, unless a replacement
-    brings in a free symbol of that name (a definition's t under a sum over t): that sum's
-    variable is renamed, so the symbol stays free.  Counts the nodes."""
+    replacement is not searched again); sums keep their bound variables, except a variable
+    that a definition in the sum's body holds free (t in τ_t x under a sum over t): it is
+    renamed first, so that unfolding leaves the definition's symbol free.  Counts the nodes."""
     count = 0
-    introduced: set = set()  # free symbols the replacements brought in
 
     def walk(node: Expr) -> Expr:
         nonlocal count
         new = replace(node)
         if new is not None:
             count += 1
-            introduced.update(sympy.sympify(new).free_symbols - node.free_symbols)
             return new
         if isinstance(node, ZSum):
-            before = (count, set(introduced))
-            introduced.clear()
-            body = walk(node.body)
-            if node.var not in introduced:
-                introduced.update(before[1])
-                return ZSum(body, node.var)
-            count, var = before[0], fresh(node.var)
-            introduced.clear()
-            body = walk(substitute(node.body, {node.var: var}))
-            introduced.update(before[1])
-            return ZSum(body, var)
+            if node.var not in _held_by_definitions(node.body):
+                return ZSum(walk(node.body), node.var)
+            var = fresh(node.var)
+            return ZSum(walk(substitute(node.body, {node.var: var})), var)
         if not node.args:
             return node
         return node.func(*(walk(a) for a in node.args))
 
     return walk(expr), count
+
+
+def _held_by_definitions(expr: Expr) -> set:
+    """The free symbols of the definitions of the defined signals whose entries occur in
+    ``expr`` (their own index arguments aside)."""
+    return set().union(*(_definition_symbols(entry.base) for entry in expr.atoms(Indexed)
+                         if entry.base in Signal.defined))
+
+
+@functools.lru_cache(maxsize=4096)
+def _definition_symbols(base: Expr) -> frozenset:
+    signal = Signal.defined[base]
+    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
+    return frozenset(sympy.sympify(signal.definition(*formals)).free_symbols - set(formals))
 
 
 def unfold_all(expr: Expr) -> Expr:

@@ -151,7 +151,7 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     (p_var,) = pattern[0].bound
 
     def matches(term: Term, v: Symbol) -> bool:
-        if v in term.coeff.free_symbols:
+        if v in term.coeff.free_symbols or is_multi(v) != is_multi(p_var):
             return False
         mine = Counter(a for a in term.atoms if v in a.free_symbols)
         return mine == Counter(a.xreplace({p_var: v}) for a in pattern[0].atoms)
