@@ -474,3 +474,36 @@ def test_a_sum_hypothesis_over_a_scalar_does_not_rewrite_a_sum_over_a_multi_inde
     evidence = universal_under_hypotheses(
         claim, Derivation(box).by("sum hypothesis", c, equation=hypothesis))
     assert not evidence.ok and "applies nowhere" in evidence.message
+
+
+def test_derivatives_through_indices_and_cases_are_refused():
+    """∂x[floor(y[0])]/∂y[0] is 0 on [0, 1), not [floor(y[0]) = 0]; ∂max(a, a + b², a + c²)/∂a
+    is 1, not the 3/2 that Heaviside(0) = 1/2 summed to at a = b = c = 0."""
+    from convproof.symbolic.language import Partial
+    from convproof.symbolic.operators_layers import Values, exact_value
+    y = Signal("y")
+    with pytest.raises(ProofError, match="only through its index"):
+        apply_rule("differentiate", Partial(x[sympy.floor(y[0])], y[0]))
+    with pytest.raises(ProofError, match="another number of indices"):
+        apply_rule("differentiate", Partial(x[0, 1], x[0]))
+    top = sympy.Max(x[0], x[0] + x[1] ** 2, x[0] + x[2] ** 2)
+    with pytest.raises(ProofError, match="Max is not differentiable everywhere"):
+        apply_rule("differentiate", Partial(top, x[0]))
+    at_a_tie = exact_value(Partial(top, x[0]), Values({}, {"x": {(0,): 0, (1,): 0, (2,): 0}}))
+    assert at_a_tie is sympy.nan
+    apart = exact_value(Partial(top, x[0]), Values({}, {"x": {(0,): 0, (1,): 1, (2,): 2}}))
+    assert apart == 1
+
+
+def test_a_complex_power_or_exponential_is_not_positive():
+    """2^(i k) and e^(i k) lie on the unit circle: log(2^(ik)·3^(ij)) = log 2^(ik) + log 3^(ij)
+    fails at k = j = 2."""
+    from convproof.symbolic import rules_real
+    k_, j_ = scalar("k_ j_")
+    first, second = 2 ** (sympy.I * k_), 3 ** (sympy.I * j_)
+    assert rules_real.sign(first) is None and rules_real.sign(sympy.exp(sympy.I * k_)) is None
+    assert rules_real.sign(2 ** k_) == rules_real.POSITIVE
+    split = sympy.log(first) + sympy.log(second)
+    proof = Derivation(sympy.log(first * second)).by("logarithm laws", split)
+    assert "not provably positive" in _refused(Claim("split", sympy.log(first * second), split),
+                                               proof)

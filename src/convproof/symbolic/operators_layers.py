@@ -26,7 +26,7 @@ from sympy import Expr, Function, Indexed, S, Symbol
 from .language import Bracket, Signal, in_range, is_multi, substitute, zsum
 from .normal import ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
-from .rules import differentiate, unfold_all
+from .rules import differentiated_by_cases, unfold_all
 from .rules_expectation import LAWS, Expectation, FiniteLaw, check_member
 
 
@@ -221,7 +221,7 @@ class _Evaluator:
 def exact_value(expr: Expr, point: Values) -> Expr:
     """The exact value of ``expr`` at ``point``: definitions unfolded, derivatives taken, sums
     enumerated over their supports, E taken over the finite laws."""
-    expr = differentiate(unfold_all(sympy.sympify(expr)))[0]
+    expr = differentiated_by_cases(unfold_all(sympy.sympify(expr)))
     expr = substitute(expr, {s: sympy.sympify(v) for s, v in point.symbols.items()})
     return _Evaluator(point).value(expr, {}, {})
 

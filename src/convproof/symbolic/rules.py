@@ -203,13 +203,23 @@ for _name, _text in (
 # --------------------------------------------------------------------------------------------
 
 
-def derivative(expr: Expr, entry: Indexed) -> Expr:
+SMOOTH = (sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.sinh, sympy.cosh, sympy.sin,
+          sympy.cos)
+"""The functions the chain rule goes through: differentiable wherever they are defined."""
+
+
+def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
     """∂expr/∂entry, exactly: ∂x[f]/∂x[e] = Π_k [f_k = e_k]; sums, products and functions by
-    linearity, the product rule and the chain rule."""
+    linearity, the product rule and the chain rule.  Functions with cases (Max, Abs...) are
+    refused, or with ``cases`` differentiated by case, undefined (nan) where cases meet: that
+    serves values at points, never a proof."""
     base = entry.base
     if not any(isinstance(n, Indexed) and n.base == base for n in sympy.preorder_traversal(expr)):
         return S.Zero
     if isinstance(expr, Indexed):
+        if expr.base != base or len(expr.indices) != len(entry.indices):
+            raise ProofError(f"{expr} depends on {entry} only through its index (or has "
+                             "another number of indices): not differentiable")
         return sympy.Mul(
             *(EqZero(sympy.expand(f - e)) for f, e in zip(expr.indices, entry.indices))
         )
@@ -218,35 +228,52 @@ def derivative(expr: Expr, entry: Indexed) -> Expr:
         if var in entry.free_symbols:
             renamed = fresh(var)
             body, var = substitute(body, {var: renamed}), renamed
-        return ZSum(derivative(body, entry), var)
+        return ZSum(derivative(body, entry, cases), var)
     if isinstance(expr, Bracket):
         raise ProofError(
             f"cannot differentiate the bracket {expr}: it is not differentiable in "
             f"{entry} (state the subgradient explicitly)"
         )
     if expr.is_Add:
-        return sympy.Add(*(derivative(a, entry) for a in expr.args))
+        return sympy.Add(*(derivative(a, entry, cases) for a in expr.args))
     if expr.is_Mul:
         factors = expr.args
         return sympy.Add(
             *(
-                sympy.Mul(*factors[:k], derivative(f, entry), *factors[k + 1 :])
+                sympy.Mul(*factors[:k], derivative(f, entry, cases), *factors[k + 1 :])
                 for k, f in enumerate(factors)
             )
         )
-    # chain rule through any other function of its arguments (powers included)
+    # chain rule through a smooth function of its arguments (powers included); Max, Abs,
+    # floor, sign... have no derivative where their cases meet, and are refused
+    if not (isinstance(expr, SMOOTH) or cases):
+        raise ProofError(f"{expr.func.__name__} is not differentiable everywhere: state the "
+                         "cases (or the subgradient) explicitly")
     holes = [sympy.Dummy(f"u{k}") for k in range(len(expr.args))]
     shape = expr.func(*holes)
+    outer = [sympy.diff(shape, hole).replace(sympy.Heaviside,
+                                             lambda u, *_: sympy.Heaviside(u, sympy.nan))
+             for hole in holes]
     return sympy.Add(
         *(
-            sympy.diff(shape, hole).subs(dict(zip(holes, expr.args))) * derivative(arg, entry)
-            for hole, arg in zip(holes, expr.args)
+            d.subs(dict(zip(holes, expr.args))) * derivative(arg, entry, cases)
+            for d, arg in zip(outer, expr.args)
         )
     )
 
 
 @rule("differentiate", "∂x[f]/∂x[e] = [f = e] (componentwise); linearity, product and chain rules")
 def differentiate(expr: Expr) -> RuleResult:
+    return _differentiated(expr, cases=False)
+
+
+def differentiated_by_cases(expr: Expr) -> Expr:
+    """Every ∂ of ``expr`` taken, functions with cases differentiated case by case (nan where
+    the cases meet): for values at points, not for proofs."""
+    return _differentiated(expr, cases=True)[0]
+
+
+def _differentiated(expr: Expr, cases: bool) -> RuleResult:
 
     def replace(node: Expr) -> Expr | None:
         if not isinstance(node, Partial):
@@ -257,7 +284,7 @@ def differentiate(expr: Expr) -> RuleResult:
             raise ProofError(f"{entry} is an entry of a defined signal, not a variable: "
                              "differentiate by input entries (or keep it with the chain rule)")
         # every definition is unfolded first: an entry of a defined signal is not a constant
-        return derivative(unfold_all(inner), entry)
+        return derivative(unfold_all(inner), entry, cases)
 
     return _replace_nodes(expr, replace)
 

@@ -45,13 +45,19 @@ def _weakest(signs: list[str | None]) -> str | None:
     return POSITIVE if all(s == POSITIVE for s in signs) else NONNEGATIVE
 
 
+def _real(u: Expr) -> bool:
+    """u is real: no imaginary unit, and every symbol real (signal entries are)."""
+    labels = {entry.base.label for entry in u.atoms(Indexed)}
+    return not u.has(sympy.I) and all(s.is_real or s in labels for s in u.atoms(Symbol))
+
+
 def _power_sign(base: Expr, exponent: Expr) -> str | None:
     below = sign(base)
     if exponent.is_Integer:
         if exponent > 0:
             return (POSITIVE if below == POSITIVE else NONNEGATIVE) if exponent % 2 == 0 else below
         return POSITIVE if below == POSITIVE else None
-    if below == POSITIVE:
+    if below == POSITIVE and _real(exponent):  # 2^(i k) lies on the unit circle
         return POSITIVE
     if below == NONNEGATIVE and exponent.is_Rational and exponent > 0:
         return NONNEGATIVE
@@ -88,7 +94,7 @@ def sign(e: Expr) -> str | None:
     if isinstance(e, (Bracket, Positive, sympy.Abs)):
         return NONNEGATIVE
     if isinstance(e, sympy.exp):
-        return POSITIVE
+        return POSITIVE if _real(e.args[0]) else None
     if e.is_Pow:
         return _power_sign(*e.args)
     if e.is_Mul:
@@ -219,12 +225,6 @@ def power_of_product(expr: Expr) -> RuleResult:
 # --------------------------------------------------------------------------------------------
 # Logarithms and exponentials
 # --------------------------------------------------------------------------------------------
-
-def _real(u: Expr) -> bool:
-    """u is real: no imaginary unit, and every symbol real (signal entries are)."""
-    labels = {entry.base.label for entry in u.atoms(Indexed)}
-    return not u.has(sympy.I) and all(s.is_real or s in labels for s in u.atoms(Symbol))
-
 
 def _log_of_factor(factor: Expr) -> Expr:
     if isinstance(factor, sympy.exp):
