@@ -507,3 +507,18 @@ def test_a_complex_power_or_exponential_is_not_positive():
     proof = Derivation(sympy.log(first * second)).by("logarithm laws", split)
     assert "not provably positive" in _refused(Claim("split", sympy.log(first * second), split),
                                                proof)
+
+
+def test_a_piecewise_shift_is_no_change_of_index():
+    """v -> v + [v > 0] has derivative 1 almost everywhere but skips 1: over [0, 2] it turns
+    x0 + x1 + x2 into x0 + x2."""
+    from convproof.symbolic import le
+    from convproof.symbolic.normal import linear_coefficient
+    step = sympy.Piecewise((1, v > 0), (0, True))
+    lhs = zsum(le(0, v) * le(v, 2) * x[v], v)
+    rhs = zsum(le(0, v + step) * le(v + step, 2) * x[v + step], v)
+    _refused(Claim("not a bijection", lhs, rhs),
+             Derivation(lhs).by("change of index", rhs, var=v, to=v + step))
+    assert linear_coefficient(v + step, v) is None
+    assert linear_coefficient(v + x[v], v) is None  # SymPy's derivative there is nan
+    assert linear_coefficient(3 * v - t, v) == 3

@@ -241,9 +241,13 @@ def integer_valued(e: Expr) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def linear_coefficient(e: Expr, var: Symbol) -> Expr | None:
-    """The coefficient a of var if e = a·var + rest is linear in var, else None."""
+    """The coefficient a of var if e = a·var + rest is linear in var (rest free of var), else
+    None.  The rest is checked, not assumed: a Piecewise of var has derivative 0, and an
+    entry indexed by var the derivative nan."""
     a = sympy.expand(sympy.diff(e, var))
-    if a == 0 or var in a.free_symbols:
+    if a == 0 or var in a.free_symbols or a.has(sympy.nan):
+        return None
+    if var in sympy.expand(e - a * var).free_symbols:
         return None
     return a
 
