@@ -522,3 +522,71 @@ def test_a_piecewise_shift_is_no_change_of_index():
     assert linear_coefficient(v + step, v) is None
     assert linear_coefficient(v + x[v], v) is None  # SymPy's derivative there is nan
     assert linear_coefficient(3 * v - t, v) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# Values at points: exact, or no verdict that passes
+# --------------------------------------------------------------------------------------------
+
+
+def test_values_at_points_pass_only_on_an_exact_agreement():
+    """exp(1) = 3 and a derivative at a kink (nan) cannot be compared exactly: no pass."""
+    from convproof.symbolic.language import Partial
+    from convproof.symbolic.operators_layers import Values, evaluated, relu
+    at_one = Values({}, {"x": {(0,): 1}})
+    assert not evaluated(Claim("e = 3", sympy.exp(x[0]), 3), [at_one]).ok
+    kink = Partial(relu(x[0]), x[0])
+    assert not evaluated(Claim("relu' = 7", kink, 7), [Values({}, {"x": {(0,): 0}})]).ok
+    assert evaluated(Claim("2^2", x[0] ** 2, 4), [Values({}, {"x": {(0,): 2}})]).ok
+
+
+def test_expectations_draw_what_they_should():
+    """E[E[b]·b] = E[b]² (the inner E is a number), and two random signals of one name are
+    two independent signals: E[b1·b2] = 1/4 for fair coins, not 1/2."""
+    from convproof.symbolic.operators_layers import Values, exact_value
+    from convproof.symbolic.rules_expectation import E, FiniteLaw, bernoulli, random_signal
+    half = sympy.Rational(1, 2)
+    b1, b2 = random_signal("b", bernoulli(half)), random_signal("b", bernoulli(half))
+    point = Values({}, {}, {"b": FiniteLaw((0, 1), (half, half))})
+    assert exact_value(E(E(b1[0]) * b1[0]), point) == sympy.Rational(1, 4)
+    assert exact_value(E(b1[0] * b2[0]), point) == sympy.Rational(1, 4)
+    assert exact_value(E(b1[0] * b1[0]), point) == half
+
+
+def test_a_finite_law_stands_for_its_law_only_as_far_as_it_matches():
+    """{±√3: 1/6, 0: 2/3} has the moments of N(0, 1) up to the fourth, not E[X⁶] = 15."""
+    from convproof.symbolic.operators_layers import Values, exact_value
+    from convproof.symbolic.rules_expectation import E, FiniteLaw, normal, random_signal
+    g = random_signal("g", normal(1))
+    root = sympy.sqrt(3)
+    three = FiniteLaw((-root, 0, root), (sympy.Rational(1, 6), sympy.Rational(2, 3),
+                                         sympy.Rational(1, 6)))
+    point = Values({}, {}, {"g": three})
+    assert exact_value(E(g[0] ** 4), point) == 3
+    with pytest.raises(ProofError, match="only up to E"):
+        exact_value(E(g[0] ** 6), point)
+    with pytest.raises(ValueError, match="must be non-negative"):
+        FiniteLaw((0, 1, 2, 3), tuple(sympy.Rational(p, 10) for p in (9, 3, -3, 1)))
+
+
+def test_points_keep_their_hypotheses_and_assumptions():
+    """A point that breaks a hypothesis or a symbol's assumption is refused, not evaluated
+    (n = m + 1, m = 3 at m = 0 made n = 1 'hold'; n = -3 'refuted' Σ_{i<n} 1 = n)."""
+    from convproof.symbolic.operators_layers import Values, evaluated
+    n_, m_ = scalar("n_ m_")
+    hypotheses = (sympy.Eq(n_, m_ + 1, evaluate=False), sympy.Eq(m_, 3, evaluate=False))
+    with pytest.raises(ProofError, match="the hypothesis m_ = 3 does not hold"):
+        evaluated(Claim("n = 1", n_, 1, hypotheses=hypotheses), [Values({m_: 0})])
+    assert not evaluated(Claim("n = 1", n_, 1, hypotheses=hypotheses), [Values({})]).ok
+    size = scalar("size", positive=True)
+    with pytest.raises(ProofError, match="breaks its assumptions"):
+        evaluated(Claim("count", zsum(in_range(v, size), v), size), [Values({size: -3})])
+
+
+def test_a_witness_with_maxima_refuses_other_functions():
+    """min(a, 0) + max(0, a) = a is true: Min may not count as a missing entry (0)."""
+    from convproof.symbolic.certificates import Point
+    from convproof.symbolic.operators_pool import Maximum, refuted_with_maxima
+    true = Claim("min + max", sympy.Min(x[0], 0) + Maximum(0, x[0]), x[0])
+    with pytest.raises(ProofError, match="cannot evaluate the function Min"):
+        refuted_with_maxima(true, Point({}, 1), {"x": {(0,): -1}})

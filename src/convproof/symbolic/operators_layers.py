@@ -27,7 +27,7 @@ from .language import Bracket, Signal, in_range, is_multi, substitute, zsum
 from .normal import ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
 from .rules import differentiated_by_cases, unfold_all
-from .rules_expectation import LAWS, Expectation, FiniteLaw, check_member
+from .rules_expectation import LAWS, MATCHED, Expectation, FiniteLaw, check_member
 
 
 class Positive(Function):
@@ -119,7 +119,7 @@ class _Evaluator:
     def __init__(self, point: Values):
         self.point = point
         self.memo: dict[tuple, Expr] = {}
-        self.checked: set = set()
+        self.exact: dict = {}  # random signal -> its finite law is the declared law itself
 
     def value(self, expr: Expr, scope: dict, outcome: dict) -> Expr:
         total = S.Zero
@@ -156,29 +156,45 @@ class _Evaluator:
             yield from self._support(order, position + 1, scope)
         scope.pop(var, None)
 
-    def _key(self, entry: Indexed, scope: dict) -> tuple[str, tuple]:
+    def _key(self, entry: Indexed, scope: dict) -> tuple[Symbol, tuple]:
+        """(the signal's name symbol, the index): two random signals of one name stay two."""
         index = tuple(_number(i, scope) for i in entry.indices)
         if not all(i.is_Integer for i in index):
             raise ProofError(f"entry {entry} at the non-integer index {index}")
-        return entry.base.label.name, tuple(int(i) for i in index)
+        return entry.base.label, tuple(int(i) for i in index)
 
     def _law(self, base) -> FiniteLaw:
         """The finite law drawn for a random signal, checked against its declared law."""
         name = base.label.name
         if name not in self.point.laws:
             raise ProofError(f"no finite law given for the random signal {name}")
-        if base not in self.checked:
-            check_member(self.point.laws[name], LAWS[base], self.point.symbols, name)
-            self.checked.add(base)
+        if base not in self.exact:
+            self.exact[base] = check_member(self.point.laws[name], LAWS[base],
+                                            self.point.symbols, name)
         return self.point.laws[name]
+
+    def _within_matched_moments(self, argument: Expr, bases: set) -> None:
+        """A finite law that stands for its law only up to MATCHED moments serves only
+        polynomials of at most that degree in the signal's entries."""
+        for base in bases:
+            if self.exact[base]:
+                continue
+            entries = [a for a in argument.atoms(Indexed) if a.base == base]
+            expanded = sympy.expand(argument)
+            if not (expanded.is_polynomial(*entries)
+                    and sympy.Poly(expanded, *entries).total_degree() <= MATCHED):
+                raise ProofError(f"the finite law of {base.label.name} stands for "
+                                 f"{LAWS[base].name} only up to E[X^{MATCHED}]: {argument} "
+                                 "needs more")
 
     def atom(self, atom: Expr, scope: dict, outcome: dict) -> Expr:
         if isinstance(atom, Indexed):
-            name, index = self._key(atom, scope)
+            label, index = self._key(atom, scope)
+            name = label.name
             if atom.base in LAWS:
-                if (name, index) not in outcome:
+                if (label, index) not in outcome:
                     raise ProofError(f"the random entry {name}{list(index)} occurs outside E")
-                return outcome[(name, index)]
+                return outcome[(label, index)]
             if index not in self.point.entries.get(name, {}):
                 raise ProofError(f"no value for the entry {name}{list(index)}")
             return sympy.sympify(self.point.entries[name][index])
@@ -190,7 +206,7 @@ class _Evaluator:
                 raise ProofError(f"cannot decide the bracket {atom}")
             return value
         key = (atom, tuple((s, scope[s]) for s in sorted(atom.free_symbols & set(scope), key=str)),
-               tuple(sorted(outcome.items())))
+               tuple(sorted(outcome.items(), key=str)))
         if key not in self.memo:
             self.memo[key] = atom.func(*(self.value(a, scope, outcome) for a in atom.args))
         return self.memo[key]
@@ -201,16 +217,17 @@ class _Evaluator:
                 for atom in term.atoms:
                     if isinstance(atom, Indexed) and atom.base in LAWS:
                         found[self._key(atom, inner)] = atom.base
-                    elif not isinstance(atom, (Indexed, Bracket)):
-                        for argument in atom.args:
+                    elif not isinstance(atom, (Indexed, Bracket, Expectation)):
+                        for argument in atom.args:  # (an inner E draws its own entries)
                             self._random_entries(argument, inner, found)
 
     def expectation(self, argument: Expr, scope: dict, outcome: dict) -> Expr:
         found: dict[tuple, Any] = {}
         self._random_entries(argument, scope, found)
-        keys = [key for key in found if key not in outcome]
+        keys = list(found)  # E[...] is a number: it draws all its entries, outer draws aside
         total = S.Zero
         choices = [self._law(found[key]).outcomes() for key in keys]
+        self._within_matched_moments(argument, set(found.values()))
         for combination in itertools.product(*choices):
             probability = sympy.Mul(*(p for _, p in combination))
             drawn = {**outcome, **{key: v for key, (v, _) in zip(keys, combination)}}
@@ -227,22 +244,38 @@ def exact_value(expr: Expr, point: Values) -> Expr:
 
 
 def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
+    """The point with the symbols that hypotheses define (and the point leaves unset) filled
+    in; then every hypothesis and every symbol's assumptions must hold there."""
     symbols, problems = dict(point.symbols), []
+    defining = [h for h in claim.hypotheses if isinstance(h.lhs, Symbol)]
+    for _ in defining:  # in any order: each pass sets what the symbols known so far give
+        for h in defining:
+            needed = h.rhs.atoms(Symbol) - {e.base.label for e in h.rhs.atoms(Indexed)}
+            if h.lhs not in symbols and needed <= set(symbols):
+                symbols[h.lhs] = exact_value(h.rhs, Values(symbols, point.entries))
+    at = Values(symbols, point.entries, point.laws, point.note)
     for h in claim.hypotheses:
-        value = exact_value(h.rhs, Values(symbols, point.entries))
-        if isinstance(h.lhs, Symbol):
-            symbols[h.lhs] = value
-        elif exact_value(h.lhs, Values(symbols, point.entries)) != value:
+        if sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
-    return Values(symbols, point.entries, point.laws, point.note), problems
+    for symbol, value in symbols.items():
+        if not _meets_assumptions(symbol, sympy.sympify(value)):
+            problems.append(f"{symbol} = {value} breaks its assumptions")
+    return at, problems
+
+
+def _meets_assumptions(symbol: Symbol, value: Expr) -> bool:
+    checks = (("integer", lambda v: v.is_integer), ("positive", lambda v: v.is_positive),
+              ("nonnegative", lambda v: v.is_nonnegative), ("real", lambda v: v.is_real))
+    return all(test(value) is not False for name, test in checks
+               if getattr(symbol, f"is_{name}") is True)
 
 
 def evaluated(claim: Claim, points: list[Values], title: str = "") -> Evidence:
     """Evidence that ``claim`` holds at each concrete point, both sides evaluated exactly.
 
     It fails at the first point where the sides differ (a counterexample to a wrong
-    statement); a difference that is not a rational number cannot be decided exactly and
-    makes no verdict (the evidence then passes and says so).
+    statement), and at a point where the difference is not a rational number (nan where a
+    derivative's cases meet, an irrational value): what cannot be decided exactly is no pass.
     """
     started = time.perf_counter()
     for point in points:
@@ -252,9 +285,9 @@ def evaluated(claim: Claim, points: list[Values], title: str = "") -> Evidence:
         left, right = exact_value(claim.lhs, at), exact_value(claim.rhs, at)
         difference = sympy.expand(left - right)
         if not difference.is_Rational:
-            return Evidence("certified", title or claim.name, True,
-                            f"undecided at {point.describe()}: {left} against {right}",
-                            time.perf_counter() - started, claim)
+            return Evidence("certified", title or claim.name, False,
+                            f"undecided at {point.describe()}: {left} against {right} cannot be "
+                            "compared exactly", time.perf_counter() - started, claim)
         if difference != 0:
             return Evidence("certified", title or claim.name, False,
                             f"at {point.describe()}: left side {left}, right side {right}",

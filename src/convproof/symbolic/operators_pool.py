@@ -60,13 +60,16 @@ def relu(y: Signal, name: str | None = None) -> Signal:
 
 def _value(poly: Poly, entries: dict[str, dict]) -> Fraction:
     """A polynomial in entries at concrete entries (missing entries are 0); a factor
-    ("Maximum", arguments) is the max of its arguments' values."""
+    ("Maximum", arguments) is the max of its arguments' values.  Any other function is
+    refused: it is not an entry, and counting it as a missing one (0) gave wrong witnesses."""
     total = Fraction(0)
     for monomial, coeff in poly.items():
         term = Fraction(coeff)
         for name, index in monomial:
             if name == Maximum.__name__:
                 term *= max(_value(dict(argument), entries) for argument in index)
+            elif isinstance(index, tuple) and any(isinstance(i, tuple) for i in index):
+                raise ProofError(f"cannot evaluate the function {name} in a witness with maxima")
             else:
                 term *= Fraction(entries.get(name, {}).get(index, 0))
         total += term
