@@ -34,13 +34,13 @@ y = Signal("y")
 
 def activated(signal: Signal, name: str, function=phi) -> Signal:
     """φ(y)[b, g, o, i] = φ(y[b, g, o, i])."""
-    return Signal(name, rf"\varphi({signal.base.label._latex_form})",
+    return Signal(name, rf"\varphi({signal.latex})",
                   lambda b_, g_, o_, i_: function(signal[b_, g_, o_, i_]), arity=4)
 
 
 def biased(signal: Signal, name: str, offsets: Signal = bias) -> Signal:
     """(y + β)[b, g, o, i] = y[b, g, o, i] + β[g, o]."""
-    return Signal(name, rf"{signal.base.label._latex_form} + \beta",
+    return Signal(name, rf"{signal.latex} + \beta",
                   lambda b_, g_, o_, i_: signal[b_, g_, o_, i_] + offsets[g_, o_], arity=4)
 
 

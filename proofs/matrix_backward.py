@@ -67,7 +67,7 @@ convT = transposed(grad, w, st)
 def pushed_back(matrix: Signal, name: str, tap=lambda m_: m_) -> Signal:
     """Bᵀ(M)[g, o, c, m] = [m ∈ K] Σ_{i,j} [i ∈ O][j ∈ N] M[g, o, c, i, j] [j = s·i + d·tap(m) - p]:
     the sum of M along the diagonal of tap m (tap(m) = m), the adjoint of w ↦ A(w)."""
-    return Signal(name, rf"B^{{T}}({matrix.base.label._latex_form})", lambda g_, o_, c_, m_:
+    return Signal(name, rf"B^{{T}}({matrix.latex})", lambda g_, o_, c_, m_:
                   st.taps(m_) * zsum(st.positions(i) * st.pixels(j) * matrix[g_, o_, c_, i, j]
                                      * eq(j, st.input_index(i, tap(m_))), i, j), arity=4)
 

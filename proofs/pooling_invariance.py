@@ -52,7 +52,7 @@ circ_rotated = circular_correlation(rotated, w, st, "circ_rho")
 
 def global_average(y: Signal, name: str) -> Signal:
     """GAP(y)[b, g, o] = (1/A) Σ_i [i ∈ O] y[b, g, o, i] over the output positions O."""
-    return Signal(name, rf"\operatorname{{GAP}}({y.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{GAP}}({y.latex})",
                   lambda b_, g_, o_: zsum(st.positions(i) * y[b_, g_, o_, i], i) / area, arity=3)
 
 

@@ -40,20 +40,20 @@ def rotated_box(a, b) -> Expr:
 
 def correlation_2d(signal: Signal, kernel: Signal, support, name: str) -> Signal:
     """corr(x, w)[i0, i1] = Σ_{m0, m1} support(m0, m1) w[m0, m1] x[i0 + m0, i1 + m1]."""
-    return Signal(name, rf"\operatorname{{corr}}({signal.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{corr}}({signal.latex})",
                   lambda a, b: zsum(support(m0, m1) * kernel[m0, m1] * signal[a + m0, b + m1],
                                     m0, m1), arity=2)
 
 
 def rotation(signal: Signal, name: str) -> Signal:
     """(rot y)[u0, u1] = y[-u1, u0]: the pixel at (j0, j1) moves to (j1, -j0)."""
-    return Signal(name, rf"\operatorname{{rot}}({signal.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{rot}}({signal.latex})",
                   lambda a, b: signal[-b, a], arity=2)
 
 
 def correlation_1d(signal: Signal, kernel: Signal, taps, name: str, dilation=1) -> Signal:
     """corr(x, w)[i] = Σ_m [0 ≤ m ≤ k - 1] w[m] x[i + d·m] on Z (unit stride)."""
-    return Signal(name, rf"\operatorname{{corr}}({signal.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{corr}}({signal.latex})",
                   lambda a: zsum(in_range(m0, taps) * kernel[m0] * signal[a + dilation * m0], m0),
                   arity=1)
 

@@ -55,29 +55,29 @@ def padded(j1_: sympy.Expr, j2_: sympy.Expr) -> sympy.Expr:
 
 def correlation_2d(kernel: Signal, name: str) -> Signal:
     """corr₂(x, K)[i₁, i₂] = Σ_{m₁, m₂} [m ∈ K] K[m₁, m₂] x̃[i₁ + m₁ - p₁, i₂ + m₂ - p₂]."""
-    return Signal(name, rf"\operatorname{{corr}}_2(x, {kernel.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{corr}}_2(x, {kernel.latex})",
                   lambda i1_, i2_: zsum(in_range(m1, k1) * in_range(m2, k2) * kernel[m1, m2]
                                         * padded(i1_ + m1 - p1, i2_ + m2 - p2), m1, m2), arity=2)
 
 
 def rows_pass(u: Signal, name: str) -> Signal:
     """rows(x, u)[i₁, j₂] = Σ_{m₁} [m₁ ∈ K₁] u[m₁] x̃[i₁ + m₁ - p₁, j₂]: u down every column."""
-    return Signal(name, rf"\operatorname{{rows}}(x, {u.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{rows}}(x, {u.latex})",
                   lambda i1_, j2_: zsum(in_range(m1, k1) * u[m1] * padded(i1_ + m1 - p1, j2_), m1),
                   arity=2)
 
 
 def columns_pass(z: Signal, v: Signal, name: str) -> Signal:
     """cols(z, v)[i₁, i₂] = Σ_{m₂} [m₂ ∈ K₂] v[m₂] z[i₁, i₂ + m₂ - p₂]: v along every row."""
-    return Signal(name, rf"\operatorname{{cols}}({z.base.label._latex_form}, "
-                  rf"{v.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{cols}}({z.latex}, "
+                  rf"{v.latex})",
                   lambda i1_, i2_: zsum(in_range(m2, k2) * v[m2] * z[i1_, i2_ + m2 - p2], m2),
                   arity=2)
 
 
 def outer(u: Signal, v: Signal, name: str) -> Signal:
     """(u ⊗ v)[a, b] = u[a]·v[b]."""
-    return Signal(name, rf"{u.base.label._latex_form} \otimes {v.base.label._latex_form}",
+    return Signal(name, rf"{u.latex} \otimes {v.latex}",
                   lambda a_, b1_: u[a_] * v[b1_], arity=2)
 
 

@@ -111,6 +111,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"--out: {str(folders[0])!r} is a folder, where the report writes a file")
     try:
         report = write_report(args.out, args.ids, FORMATS[args.format])
+    except ValueError as exc:  # a dependency cycle among the proof files
+        raise SystemExit(f"convproof report: {exc}") from None
     except OSError as exc:
         _progress(f"convproof report: cannot write the report: {exc}")
         return 2

@@ -298,6 +298,11 @@ class Signal:
     def name(self) -> str:
         return self.base.label.name
 
+    @property
+    def latex(self) -> str:
+        """The LaTeX form the report prints for the signal."""
+        return self.base.label._latex_form
+
     def __getitem__(self, index) -> Indexed:
         index = index if isinstance(index, tuple) else (index,)
         if self.arity is not None and len(index) != self.arity:

@@ -105,13 +105,9 @@ b, g, c, o = scalar("b g c o")
 i, j, m = multi("i j m")
 
 
-def _latex(signal: Signal) -> str:
-    return signal.base.label._latex_form
-
-
 def _operand(signal: Signal) -> str:
     """The signal's LaTeX form, in parentheses when it is a sum (τ_t (y + β), not τ_t y + β)."""
-    label = _latex(signal)
+    label = signal.latex
     return rf"\left({label}\right)" if "+" in label or "-" in label else label
 
 
@@ -124,7 +120,7 @@ def correlation(x: Signal, w: Signal, st: Setting, name: str = "corr") -> Signal
             st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
         )
 
-    return Signal(name, rf"\operatorname{{corr}}({_latex(x)}, {_latex(w)})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{corr}}({x.latex}, {w.latex})", entry, arity=4)
 
 
 def convolution(x: Signal, w: Signal, st: Setting, name: str = "conv") -> Signal:
@@ -137,7 +133,7 @@ def convolution(x: Signal, w: Signal, st: Setting, name: str = "conv") -> Signal
             st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * st.pixels(j_) * x[b_, g_, c, j_], c, m
         )
 
-    return Signal(name, rf"\operatorname{{conv}}({_latex(x)}, {_latex(w)})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{conv}}({x.latex}, {w.latex})", entry, arity=4)
 
 
 def transposed(y: Signal, w: Signal, st: Setting, name: str = "convT") -> Signal:
@@ -157,7 +153,7 @@ def transposed(y: Signal, w: Signal, st: Setting, name: str = "convT") -> Signal
             m,
         )
 
-    return Signal(name, rf"\operatorname{{conv}}^{{T}}({_latex(y)}, {_latex(w)})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{conv}}^{{T}}({y.latex}, {w.latex})", entry, arity=4)
 
 
 def weight_gradient(x: Signal, gy: Signal, st: Setting, name: str = "gradw") -> Signal:
@@ -228,7 +224,7 @@ def infinite_correlation(x: Signal, w: Signal, st: Setting, name: str = "corr_in
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
 
-    return Signal(name, rf"\operatorname{{corr}}({_latex(x)}, {_latex(w)})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{corr}}({x.latex}, {w.latex})", entry, arity=4)
 
 
 def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
@@ -236,7 +232,7 @@ def flipped(w: Signal, st: Setting, name: str | None = None) -> Signal:
     channel axes untouched."""
     return Signal(
         name or f"flip({w.name})",
-        rf"\operatorname{{flip}}({_latex(w)})",
+        rf"\operatorname{{flip}}({w.latex})",
         lambda g_, o_, c_, m_: st.taps(m_) * w[g_, o_, c_, indexmaps.flipped_tap(m_, st.k)],
         arity=4,
     )
@@ -250,7 +246,7 @@ def circular_correlation(x: Signal, w: Signal, st: Setting, name: str = "circ") 
         j_ = sympy.Mod(st.input_index(i_, m), st.n)
         return zsum(st.inputs(c) * st.taps(m) * w[g_, o_, c, m] * x[b_, g_, c, j_], c, m)
 
-    return Signal(name, rf"\operatorname{{circ}}({_latex(x)}, {_latex(w)})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{circ}}({x.latex}, {w.latex})", entry, arity=4)
 
 
 def circular_shift(

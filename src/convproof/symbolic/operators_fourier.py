@@ -43,20 +43,20 @@ from .proof import Claim, Evidence
 
 def supported(f: Signal, low: Expr, high: Expr, name: str | None = None) -> Signal:
     """supp(f)[u] = [low ≤ u ≤ high] f[u]: a finitely supported signal on Z^D."""
-    return Signal(name or f"supp({f.name})", f.base.label._latex_form,
+    return Signal(name or f"supp({f.name})", f.latex,
                   lambda u_: box(u_, low, high) * f[u_], arity=1)
 
 
 def convolve(f: Signal, g: Signal, name: str | None = None) -> Signal:
     """(f ∗ g)[t] = Σ_u f[u] g[t - u]."""
-    latex = rf"({f.base.label._latex_form} \ast {g.base.label._latex_form})"
+    latex = rf"({f.latex} \ast {g.latex})"
     return Signal(name or f"({f.name}*{g.name})", latex,
                   lambda t_: zsum(f[_U] * g[t_ - _U], _U), arity=1)
 
 
 def correlate(f: Signal, g: Signal, name: str | None = None) -> Signal:
     """corr(f, g)[t] = Σ_u f[t + u] g[u]."""
-    latex = rf"\operatorname{{corr}}({f.base.label._latex_form}, {g.base.label._latex_form})"
+    latex = rf"\operatorname{{corr}}({f.latex}, {g.latex})"
     return Signal(name or f"corr({f.name},{g.name})", latex,
                   lambda t_: zsum(f[t_ + _U] * g[_U], _U), arity=1)
 
@@ -85,7 +85,7 @@ CharacterMaker = Callable[[Expr, Expr, Expr], Expr]
 
 def circular_convolve(x: Signal, w: Signal, n: Expr, name: str | None = None) -> Signal:
     """(x ⊛ w)[t] = Σ_j [j ∈ N] x[j] w[(t - j) mod n]."""
-    latex = rf"({x.base.label._latex_form} \circledast {w.base.label._latex_form})"
+    latex = rf"({x.latex} \circledast {w.latex})"
     return Signal(name or f"({x.name}(*){w.name})", latex, lambda t_: zsum(
         in_range(_J, n) * x[_J] * w[sympy.Mod(t_ - _J, n)], _J), arity=1)
 
@@ -94,7 +94,7 @@ def dft(x: Signal, n: Expr, character: CharacterMaker = Character,
         name: str | None = None) -> Signal:
     """F(x)[κ] = Σ_j [j ∈ N] x[j] χ_n(κ, j); ``character`` stands in for χ (certificates pass
     a signal whose entries they replace by roots of unity)."""
-    return Signal(name or f"F({x.name})", rf"\mathcal{{F}}({x.base.label._latex_form})",
+    return Signal(name or f"F({x.name})", rf"\mathcal{{F}}({x.latex})",
                   lambda k_: zsum(in_range(_J, n) * x[_J] * character(n, k_, _J), _J), arity=1)
 
 

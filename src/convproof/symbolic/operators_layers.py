@@ -64,7 +64,7 @@ def tanh(u) -> Expr:
 def softmax(z: Signal, classes: Expr, name: str = "softmax") -> Signal:
     """softmax(z)_i = e^(z_i) / Σ_j [0 ≤ j ≤ K - 1] e^(z_j) over K classes."""
     j = sympy.Symbol("j_s", integer=True)
-    return Signal(name, rf"\operatorname{{softmax}}({z.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{softmax}}({z.latex})",
                   lambda i: sympy.exp(z[i]) / zsum(in_range(j, classes) * sympy.exp(z[j]), j),
                   arity=1)
 

@@ -45,12 +45,12 @@ def unshared_correlation(x: Signal, u: Signal, st: Setting, name: str = "unshare
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * u[g_, o_, c, i_, m] * st.pixels(j_)
                     * x[b_, g_, c, j_], c, m)
-    return Signal(name, rf"\operatorname{{unshared}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{unshared}}({x.latex})", entry, arity=4)
 
 
 def tied(v: Signal, period: Expr, name: str = "tie") -> Signal:
     """tie_t(v)[g, o, c, i, m] = v[g, o, c, i mod t, m]: output position i uses kernel i mod t."""
-    return Signal(name, rf"\operatorname{{tie}}({v.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{tie}}({v.latex})",
                   lambda g_, o_, c_, i_, m_: v[g_, o_, c_, sympy.Mod(i_, period), m_], arity=5)
 
 
@@ -62,7 +62,7 @@ def tiled_correlation(x: Signal, v: Signal, st: Setting, period: Expr,
         j_ = st.input_index(i_, m)
         return zsum(st.inputs(c) * st.taps(m) * v[g_, o_, c, sympy.Mod(i_, period), m]
                     * st.pixels(j_) * x[b_, g_, c, j_], c, m)
-    return Signal(name, rf"\operatorname{{tiled}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{tiled}}({x.latex})", entry, arity=4)
 
 
 def im2col(x: Signal, st: Setting, name: str = "col") -> Signal:
@@ -71,7 +71,7 @@ def im2col(x: Signal, st: Setting, name: str = "col") -> Signal:
     def entry(b_, g_, c_, m_, i_):
         j_ = st.input_index(i_, m_)
         return st.pixels(j_) * x[b_, g_, c_, j_]
-    return Signal(name, rf"\operatorname{{im2col}}({x.base.label._latex_form})", entry, arity=5)
+    return Signal(name, rf"\operatorname{{im2col}}({x.latex})", entry, arity=5)
 
 
 class Plane:

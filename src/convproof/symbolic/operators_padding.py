@@ -100,7 +100,7 @@ def padded(x: Signal, ax: Axis, lead: int = 0, name: str | None = None) -> Signa
         *front, j = indices
         return sympy.Add(*(piece.box(j) * x[(*front, piece.source(j))] for piece in ax.pieces))
     return Signal(name or f"pad_{ax.mode}({x.name})",
-                  rf"\operatorname{{pad}}_{{\text{{{ax.mode}}}}}({x.base.label._latex_form})",
+                  rf"\operatorname{{pad}}_{{\text{{{ax.mode}}}}}({x.latex})",
                   entry, arity=lead + 1)
 
 
@@ -134,7 +134,7 @@ def folded(g: Signal, ax: Axis, lead: int = 0, name: str | None = None) -> Signa
         *front, u = indices
         return fold_terms(lambda j: g[(*front, j)], ax, u)
     return Signal(name or f"fold_{ax.mode}({g.name})",
-                  rf"P_{{\text{{{ax.mode}}}}}^{{T}} {g.base.label._latex_form}", entry,
+                  rf"P_{{\text{{{ax.mode}}}}}^{{T}} {g.latex}", entry,
                   arity=lead + 1)
 
 

@@ -43,14 +43,14 @@ class Maximum(sympy.Function):
 def max_pool(y: Signal, width: int, stride: Any = 1, offset: Any = 0,
              name: str | None = None) -> Signal:
     """maxpool(y)[i] = max_{0 ≤ m < width} y[s·i + m - p]."""
-    latex = rf"\operatorname{{maxpool}}({y.base.label._latex_form})"
+    latex = rf"\operatorname{{maxpool}}({y.latex})"
     return Signal(name or f"maxpool({y.name})", latex, lambda i_: Maximum(
         *(y[stride * i_ + m - offset] for m in range(width))), arity=1)
 
 
 def relu(y: Signal, name: str | None = None) -> Signal:
     """relu(y)[i] = max(0, y[i])."""
-    return Signal(name or f"relu({y.name})", rf"\operatorname{{relu}}({y.base.label._latex_form})",
+    return Signal(name or f"relu({y.name})", rf"\operatorname{{relu}}({y.latex})",
                   lambda i_: Maximum(0, y[i_]), arity=1)
 
 

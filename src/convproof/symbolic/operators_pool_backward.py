@@ -39,7 +39,7 @@ def average_pool(x: Signal, st: Setting, volume: Expr, name: str = "avg") -> Sig
     def entry(b_, g_, c_, i_):
         j_ = st.input_index(i_, m)
         return zsum(st.taps(m) * st.pixels(j_) * x[b_, g_, c_, j_], m) / volume
-    return Signal(name, rf"\operatorname{{avg}}({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{avg}}({x.latex})", entry, arity=4)
 
 
 def box_kernel(st: Setting, volume: Expr, name: str = "box") -> Signal:
@@ -54,7 +54,7 @@ def selection_pool(x: Signal, selection: Signal, st: Setting, name: str = "sel")
         j_ = st.input_index(i_, m)
         return zsum(st.taps(m) * selection[b_, g_, c_, i_, m] * st.pixels(j_)
                     * x[b_, g_, c_, j_], m)
-    return Signal(name, rf"\operatorname{{sel}}_S({x.base.label._latex_form})", entry, arity=4)
+    return Signal(name, rf"\operatorname{{sel}}_S({x.latex})", entry, arity=4)
 
 
 def routed(grad: Signal, selection: Signal, st: Setting, name: str = "route") -> Signal:
@@ -63,7 +63,7 @@ def routed(grad: Signal, selection: Signal, st: Setting, name: str = "route") ->
     def entry(b_, g_, c_, j_):
         return zsum(st.positions(i) * st.taps(m) * selection[b_, g_, c_, i, m]
                     * grad[b_, g_, c_, i] * eq(j_, st.input_index(i, m)), i, m)
-    return Signal(name, rf"\operatorname{{route}}_S({grad.base.label._latex_form})", entry,
+    return Signal(name, rf"\operatorname{{route}}_S({grad.latex})", entry,
                   arity=4)
 
 

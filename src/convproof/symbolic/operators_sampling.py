@@ -27,13 +27,13 @@ def unit_stride(st: Setting) -> Setting:
 
 def subsampled(y: Signal, st: Setting, name: str = "sub") -> Signal:
     """sub_s(y)[b, g, o, i] = [i ∈ O_s] y[b, g, o, s·i]."""
-    return Signal(name, rf"\operatorname{{sub}}_s({y.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{sub}}_s({y.latex})",
                   lambda b_, g_, o_, i_: st.positions(i_) * y[b_, g_, o_, st.s * i_], arity=4)
 
 
 def upsampled(grad: Signal, st: Setting, name: str = "up") -> Signal:
     """up_s(G)[b, g, o, u] = Σ_i [i ∈ O_s][u = s·i] G[b, g, o, i]."""
-    return Signal(name, rf"\operatorname{{up}}_s({grad.base.label._latex_form})",
+    return Signal(name, rf"\operatorname{{up}}_s({grad.latex})",
                   lambda b_, g_, o_, u_: zsum(st.positions(i) * eq(u_, st.s * i)
                                               * grad[b_, g_, o_, i], i), arity=4)
 

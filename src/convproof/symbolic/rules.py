@@ -251,9 +251,10 @@ def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
                          "cases (or the subgradient) explicitly")
     holes = [sympy.Dummy(f"u{k}") for k in range(len(expr.args))]
     shape = expr.func(*holes)
-    outer = [sympy.diff(shape, hole).replace(sympy.Heaviside,
-                                             lambda u, *_: sympy.Heaviside(u, sympy.nan))
-             for hole in holes]
+    outer = [sympy.diff(shape, hole) for hole in holes]
+    if cases:  # undefined where the cases meet, not SymPy's Heaviside(0) = 1/2
+        outer = [d.replace(sympy.Heaviside, lambda u, *_: sympy.Heaviside(u, sympy.nan))
+                 for d in outer]
     return sympy.Add(
         *(
             d.subs(dict(zip(holes, expr.args))) * derivative(arg, entry, cases)
@@ -402,8 +403,7 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                     value = sympy.expand(v - atom.args[0] / slope)
                     if v in value.free_symbols:
                         continue
-                    if value.free_symbols and \
-                            is_multi(v) != any(is_multi(s) for s in value.free_symbols):
+                    if mixes_kinds(v, value):
                         raise ProofError(f"[{v} = {value}] mixes a multi-index with a channel "
                                          "index")
                     others = [a for a in term.atoms if a is not atom]
@@ -480,7 +480,6 @@ def _decided(atom: Expr) -> Expr | None:
         if quotient is not None and integer_valued(quotient):
             return S.One
     return None
-
 
 
 @rule("antisymmetry", "[e ≥ 0]·[-e ≥ 0] = [e = 0] (componentwise ≤ is antisymmetric)")
@@ -622,11 +621,18 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(
             f"a hypothesis used for substitution must read symbol = value, got {equation}"
         )
-    if value.free_symbols and is_multi(symbol) != any(is_multi(s) for s in value.free_symbols):
+    if mixes_kinds(symbol, value):
         raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
         return expr, 0
     return substitute(expr, {symbol: value}), 1
+
+
+def mixes_kinds(symbol: Symbol, value: Expr) -> bool:
+    """symbol = value would equate a multi-index with a channel (scalar) index."""
+    value = sympy.sympify(value)
+    return bool(value.free_symbols) and \
+        is_multi(symbol) != any(is_multi(s) for s in value.free_symbols)
 
 
 def check_instance(symbol: Symbol, value: Expr) -> None:
@@ -635,5 +641,5 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
         raise ProofError(f"{symbol} = {value}: {symbol} is positive, {value} is not provably so")
     if symbol.is_nonnegative and not provably_nonneg(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is nonnegative, {value} is not provably so")
-    if value.free_symbols and is_multi(symbol) != any(is_multi(s) for s in value.free_symbols):
+    if mixes_kinds(symbol, value):
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")

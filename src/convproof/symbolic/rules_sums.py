@@ -25,7 +25,7 @@ from .language import EqZero, NonNeg, is_multi
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
-from .rules import RuleResult, bound_named, map_terms, terms_to_expr, rule
+from .rules import RuleResult, bound_named, map_terms, mixes_kinds, terms_to_expr, rule
 
 
 def _bounds(term: Term, var: Symbol) -> tuple[list, list, list]:
@@ -82,7 +82,7 @@ def split_last(expr: Expr, var: Symbol) -> RuleResult:
             terms.append(term)
             continue
         high, bracket = upper[0]
-        if any(is_multi(s) for s in high.free_symbols):
+        if mixes_kinds(v, high):
             raise ProofError(f"split the last term: the scalar {var} cannot be bounded by the "
                              f"multi-index {high}")
         if not integer_valued(high):
