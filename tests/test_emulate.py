@@ -49,9 +49,9 @@ def test_gemm_tiles_span_rows_columns_and_groups(emulator, rng):
 
 
 @pytest.mark.parametrize("shapes, kernels", [
-    (((2, 3, 7, 6), (2, 4, 3, 3)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32"]),
-    (((4, 4, 40, 30), (4, 20, 20, 15)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_t64x64",
-                                         "sum_splits_f32"]),
+    (((2, 3, 7, 6), (2, 4, 3, 3)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_i32"]),
+    (((4, 4, 40, 30), (4, 20, 20, 15)),
+     ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_t64x64_i32", "sum_splits_f32_i32"]),
 ], ids=["one-block-per-entry", "split-gemm"])
 def test_weight_gradient_is_bitwise_repeatable(emulator, rng, shapes, kernels):
     """4 filters: one block per entry; 20 filters, 4 x 300 terms: the GEMM in 2 runs."""
@@ -94,9 +94,57 @@ def test_a_forward_split_in_runs_adds_them_before_the_epilogue(emulator, rng, sp
     recorder = standard.Recorder(emulator)
     y = Backend(recorder).conv(x, w, geometry, bias=b, activation="relu")
     names = [entry.kernel.name for entry in recorder.launches]
-    assert names[1:] == (["sum_splits_bias_relu_f64"] if splits > 1 else [])
+    assert names[1:] == (["sum_splits_bias_relu_f64_i32"] if splits > 1 else [])
     expected = np.maximum(reference.conv(x, w, b, padding=((1, 0), (1, 1)), groups=2), 0)
     assert standard.relative_error(y, expected) < 1e-12
+
+
+@pytest.mark.parametrize("tensor_cores", [None, "tf32"])
+def test_arrays_past_the_32_bit_bound_take_the_64_bit_kernels(emulator, rng, monkeypatch,
+                                                              tensor_cores):
+    """Forward (split in 2 runs), data and weight gradients of a strided 3x3: with every array
+    within INDEX32_ELEMENTS the 32-bit variants run, with the bound below the arrays the
+    64-bit kernels; both give the same bits."""
+    monkeypatch.setattr(launch, "splits_for", lambda *shape: 2)
+    x, w = (rng.standard_normal(s).astype(np.float32) for s in ((2, 20, 9, 8), (24, 20, 3, 3)))
+    geometry = K.ConvGeometry((3, 3), (2, 2), ((1, 1), (1, 0)), (1, 1), 1, dtype=np.float32)
+    results, names = [], []
+    for bound in (K.INDEX32_ELEMENTS, 100):  # 100: below every array
+        monkeypatch.setattr(K, "INDEX32_ELEMENTS", bound)
+        recorder = standard.Recorder(emulator)
+        backend = Backend(recorder)
+        y = backend.conv(x, w, geometry, tensor_cores=tensor_cores)
+        results.append([y, backend.conv_data_grad(y, w, geometry, x.shape[2:],
+                                                  tensor_cores=tensor_cores),
+                        backend.conv_weight_grad(x, y, geometry, tensor_cores=tensor_cores)])
+        names.append([entry.kernel.name for entry in recorder.launches])
+    assert names[0] and all(name.endswith("_i32") for name in names[0]), names[0]
+    assert [f"{name}_i32" for name in names[1]] == names[0]
+    for narrow, wide in zip(*results):
+        assert narrow.tobytes() == wide.tobytes()
+    expected = reference.conv(x.astype(np.float64), w, stride=2, padding=((1, 1), (1, 0)))
+    assert standard.relative_error(results[0][0], expected) < (1e-5 if tensor_cores is None
+                                                               else 5e-3)
+
+
+def test_the_32_bit_variant_renames_the_index_type():
+    """Every long long of a conv kernel becomes int, its scalar parameters included; kernels
+    with integer arrays (max pooling's indices) are refused."""
+    geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype=np.float32)
+    wide = K.conv_forward(geometry, 64)
+    narrow = K.narrow_indices(wide)
+    assert narrow.name == f"{wide.name}_i32" and "long long" not in narrow.source
+    assert f"void __launch_bounds__(256) {narrow.name}(" in narrow.source
+    assert [p.ctype for p in narrow.params if not p.pointer] == ["int"] * 8
+    pool = K.max_pool_forward(K.PoolGeometry((2, 2), (2, 2), (0, 0), (1, 1)))
+    with pytest.raises(ValueError, match="integer arrays"):
+        K.narrow_indices(pool)
+
+
+def test_a_size_beyond_an_int_parameter_is_refused(emulator):
+    kernel = K.narrow_indices(_tiny("sized", "    y[0] = 0;"))
+    with pytest.raises(OverflowError, match="argument count = 2147483648 does not fit int"):
+        emulator.run(elementwise(kernel, 1, [np.zeros(4, np.float32), 2**31]))
 
 
 def _conv_launch(kernel: K.Kernel, rng: np.random.Generator):

@@ -41,10 +41,10 @@ from .pooling import (adaptive_avg_pool_backward, adaptive_avg_pool_forward,
                       adaptive_max_pool_backward, adaptive_max_pool_forward, avg_pool_backward,
                       avg_pool_forward, max_pool_backward, max_pool_forward, route_by_index)
 from .printer import printer
-from .skeleton import (ACTIVATIONS, THREADS, TILES, ConvGeometry, Kernel, Param, PoolGeometry,
-                       Slots, Tile, axes_of, decode, elementwise, epilogue, epilogue_tag,
-                       float_params, header, horner, indent, ints, nest, product, signature,
-                       sizes, static_decode, tap_loop, tile_for, var)
+from .skeleton import (ACTIVATIONS, INDEX32_ELEMENTS, THREADS, TILES, ConvGeometry, Kernel,
+                       Param, PoolGeometry, Slots, Tile, axes_of, decode, elementwise, epilogue,
+                       epilogue_tag, float_params, header, horner, indent, ints, narrow_indices,
+                       nest, product, signature, sizes, static_decode, tap_loop, tile_for, var)
 
 # --------------------------------------------------------------------------------------------
 # The implicit GEMM: C = A B with A, B in shared-memory tiles, per stage of the reduction
@@ -247,10 +247,24 @@ def _pitch(width: int, bk: int, dtype: Any, tensor_cores: str | None) -> int:
     return width + (fragment_pad(tensor_cores) if tensor_cores else stash_pad(bk, width, dtype))
 
 
+VECTOR_INDICES = 4
+"""Reduction indices a warp stores into the float32 SIMT forward's weight tile (of 8
+neighbouring columns each) where a thread reads whole 16-byte vectors of it (TN a multiple
+of 4 floats); its rows are then :func:`vector_pad` apart."""
+
+
+def vector_pad(width: int) -> int:
+    """Floats added to each row of the float32 SIMT forward's weight tile: rows s = width +
+    pad apart with s = 8 (mod 32), so that warps storing 4 reduction indices of 8 neighbouring
+    columns (:func:`weight_entry`) fill 32 banks, and s a multiple of 4, so that every row
+    starts on 16 bytes and a thread's TN neighbouring weights are whole 16-byte loads."""
+    return (8 - width) % 32
+
+
 SIMT = {
     "declarations": """\
-    __shared__ $T tile_a[$bk][$a_pitch];
-    __shared__ $T tile_b[$bk][$b_pitch];
+    __shared__ __align__(16) $T tile_a[$bk][$a_pitch];
+    __shared__ __align__(16) $T tile_b[$bk][$b_pitch];
     $T acc[$tm][$tn];
     for (int r = 0; r < $tm; ++r)
         for (int u = 0; u < $tn; ++u)
@@ -260,8 +274,8 @@ SIMT = {
         #pragma unroll
         for (int kk = 0; kk < $bk; ++kk) {
             $T a[$tm], v[$tn];
-            for (int r = 0; r < $tm; ++r) a[r] = tile_a[kk][ty + r * $row_threads];
-            for (int u = 0; u < $tn; ++u) v[u] = tile_b[kk][tx + u * $col_threads];
+            for (int r = 0; r < $tm; ++r) a[r] = tile_a[kk][ty * $tm + r];
+            for (int u = 0; u < $tn; ++u) v[u] = tile_b[kk][tx * $tn + u];
             for (int r = 0; r < $tm; ++r)
                 for (int u = 0; u < $tn; ++u)
                     acc[r][u] += a[r] * v[u];
@@ -270,13 +284,15 @@ SIMT = {
     #pragma unroll
     for (int f = 0; f < $tm * $tn; ++f) {
         const int r = f / $tn, u = f % $tn;
-        const long long row = row0 + ty + r * $row_threads;
-        const long long col = col0 + tx + u * $col_threads;
+        const long long row = row0 + ty * $tm + r;
+        const long long col = col0 + tx * $tn + u;
         const $T sum = acc[r][u];
 $write
     }""",
 }
-"""Each thread multiplies a TM x TN micro-tile (rows BM/TM apart, columns BN/TN apart)."""
+"""Each thread multiplies a TM x TN micro-tile of neighbouring rows and columns, read from
+shared memory as whole vectors (16-byte loads where the rows' pitch allows: :func:`_pitch`):
+a warp's TM rows then take TM/4 float loads instead of TM."""
 
 TENSOR_CORES = {
     "declarations": """\
@@ -472,7 +488,7 @@ def _gemm(name: str, summary: str, g: ConvGeometry, slots: Slots, params: Sequen
         else SIMT
     values.update(
         threads=tile.threads, bm=tile.bm, bn=tile.bn, bk=tile.bk, tm=tile.tm, tn=tile.tn,
-        T=c_type(g.dtype), row_threads=tile.bm // tile.tm, col_threads=tile.bn // tile.tn,
+        T=c_type(g.dtype), row_threads=tile.bm // tile.tm,
         row_warps=tile.bm // 32, groups=g.groups, taps=g.taps, precision=tensor_cores,
         positions=product(sizes("o", g.dims)), pixels=product(sizes("n", g.dims)))
     values["write"] = indent(Template(operation["write"]).substitute(values).splitlines(), 2)
@@ -510,9 +526,14 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     row_decode = decode("row_ok ? row : 0", [("b", "")] + axes_of("i", "o", dims),
                         rest="row_rest")
     value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
-    # the im2col tile is filled a row at a time, the weight tile reduction index first
+    # the im2col tile is filled a row at a time, the weight tile a few reduction indices first
     a_pitch = _pitch(tile.bm, tile.bk, g.dtype, tensor_cores) if tensor_cores else tile.bm
-    indices = 32 // fragment_pad(tensor_cores) if tensor_cores else tile.bk
+    if tensor_cores:
+        indices, b_pitch = 32 // fragment_pad(tensor_cores), tile.bn + fragment_pad(tensor_cores)
+    elif g.dtype == np.float32 and tile.tn % VECTOR_INDICES == 0:
+        indices, b_pitch = VECTOR_INDICES, tile.bn + vector_pad(tile.bn)
+    else:
+        indices, b_pitch = tile.bk, _pitch(tile.bn, tile.bk, g.dtype, None)
     b_k, b_col = weight_entry(tile.bk, indices, tile.threads)
     return _gemm(
         name, "true convolution" if flip else "correlation", g, slots,
@@ -521,7 +542,7 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
         b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act,
-        a_pitch=a_pitch, b_pitch=_pitch(tile.bn, tile.bk, g.dtype, tensor_cores), b_k=b_k,
+        a_pitch=a_pitch, b_pitch=b_pitch, b_k=b_k,
         b_col=b_col)
 
 
@@ -762,11 +783,11 @@ def pad_adjoint(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
 
 
 __all__ = [
-    "ACTIVATIONS", "ConvGeometry", "Kernel", "Param", "PoolGeometry", "THREADS", "TILES", "Tile",
-    "adaptive_avg_pool_backward", "adaptive_avg_pool_forward", "adaptive_max_pool_backward",
-    "adaptive_max_pool_forward", "avg_pool_backward", "avg_pool_forward", "conv_backward_data",
-    "conv_backward_weight", "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct",
-    "max_pool_backward",
-    "max_pool_forward", "pad_adjoint", "pad_forward", "route_by_index", "sum_splits",
-    "TENSOR_CORE_PRECISIONS", "tile_for",
+    "ACTIVATIONS", "ConvGeometry", "INDEX32_ELEMENTS", "Kernel", "Param", "PoolGeometry",
+    "TENSOR_CORE_PRECISIONS", "THREADS", "TILES", "Tile", "adaptive_avg_pool_backward",
+    "adaptive_avg_pool_forward", "adaptive_max_pool_backward", "adaptive_max_pool_forward",
+    "avg_pool_backward", "avg_pool_forward", "conv_backward_data", "conv_backward_weight",
+    "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct", "max_pool_backward",
+    "max_pool_forward", "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
+    "sum_splits", "tile_for",
 ]

@@ -8,14 +8,15 @@ expressions follow the rules of the proofs, not C's:
                          a quotient a/b only occurs under a bracket [b | a], where it is exact
     ceiling(a/b)         cp_ceildiv(a, b)
     Mod(a, b)            cp_mod(a, b)        the result has the sign of b (C's % is a remainder)
-    Abs, Min, Max        cp_abs, cp_min, cp_max on long long
+    Abs, Min, Max        cp_abs, cp_min, cp_max
     [e >= 0], [e = 0]    (l <= r), (l == r)  with the negative terms of e moved to the left side
     [s | e]              (cp_mod(e, s) == 0)
     a product of brackets    the conjunction (c1) && (c2) && ...
 
-Every index variable of a kernel is ``long long`` (64-bit), so every printed index expression is
-evaluated in 64 bits.  Real expressions (the activation epilogue) print their literals in the
-kernel's float type: ``0.0f`` for float, ``0.0`` for double.
+Every index variable of a kernel is ``long long`` (64-bit), or ``int`` throughout in its 32-bit
+variant (:func:`~.skeleton.narrow_indices`), so every printed index expression is evaluated in
+that width (the helpers are templates over it).  Real expressions (the activation epilogue)
+print their literals in the kernel's float type: ``0.0f`` for float, ``0.0`` for double.
 """
 
 from __future__ import annotations
@@ -30,20 +31,28 @@ PRELUDE = r"""#ifndef CONVPROOF_PRELUDE
 #define CONVPROOF_PRELUDE
 // Integer functions with the semantics of the proofs (C's / truncates and % is a remainder):
 // floor division, ceiling division and a modulo whose result has the sign of the divisor.
-__device__ __forceinline__ long long cp_floordiv(long long a, long long b) {
-    const long long q = a / b;
+// Templates over the operands' types: a kernel's indices are int or long long throughout,
+// its literals int, and the result has the type of a / b.
+template <typename A, typename B>
+__device__ __forceinline__ auto cp_floordiv(A a, B b) -> decltype(a / b) {
+    const auto q = a / b;
     return (q * b != a && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-__device__ __forceinline__ long long cp_ceildiv(long long a, long long b) {
+template <typename A, typename B>
+__device__ __forceinline__ auto cp_ceildiv(A a, B b) -> decltype(a / b) {
     return -cp_floordiv(-a, b);
 }
-__device__ __forceinline__ long long cp_mod(long long a, long long b) {
-    const long long r = a % b;
+template <typename A, typename B>
+__device__ __forceinline__ auto cp_mod(A a, B b) -> decltype(a % b) {
+    const auto r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-__device__ __forceinline__ long long cp_abs(long long a) { return a < 0 ? -a : a; }
-__device__ __forceinline__ long long cp_min(long long a, long long b) { return a < b ? a : b; }
-__device__ __forceinline__ long long cp_max(long long a, long long b) { return a > b ? a : b; }
+template <typename A>
+__device__ __forceinline__ A cp_abs(A a) { return a < 0 ? -a : a; }
+template <typename A, typename B>
+__device__ __forceinline__ auto cp_min(A a, B b) -> decltype(a + b) { return a < b ? a : b; }
+template <typename A, typename B>
+__device__ __forceinline__ auto cp_max(A a, B b) -> decltype(a + b) { return a > b ? a : b; }
 #endif
 """
 

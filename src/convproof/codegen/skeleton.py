@@ -4,7 +4,8 @@ A skeleton is C text with named slots (``$setup``, ``$taps``: the per-tap body, 
 filled by printing the expressions of :mod:`.derivations` with the
 :class:`~.printer.CudaPrinter`, one spatial axis at a time.  Arrays are contiguous NC(D)HW;
 every global index is ``long long``; ``int`` is used only for counters inside a tile or a
-block, bounded by the tile table (below 2048) or the block size.
+block, bounded by the tile table (below 2048) or the block size.  :func:`narrow_indices` gives
+a conv kernel's 32-bit variant, for arrays of at most :data:`INDEX32_ELEMENTS` entries.
 
 The slot printers of :class:`Slots`:
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from string import Template
 
 import numpy as np
@@ -33,7 +34,7 @@ from .names import axes, collapsed, dtype_tag, join, padding_tag
 from .printer import PRELUDE, CudaPrinter
 
 ELEMENT_TYPES = {"float": np.dtype(np.float32), "double": np.dtype(np.float64),
-                 "long long": np.dtype(np.int64)}
+                 "long long": np.dtype(np.int64), "int": np.dtype(np.int32)}
 
 THREADS = 256
 """Threads per block of the elementwise kernels and of the weight-gradient reduction."""
@@ -69,6 +70,13 @@ class Param:
     def dtype(self) -> np.dtype:
         """The element type of a pointer, the type of a scalar."""
         return ELEMENT_TYPES[self.ctype.replace("const ", "").rstrip("*").strip()]
+
+    def scalar(self, value: int) -> np.integer:
+        """``value`` as this integer scalar parameter's type; OverflowError beyond its range."""
+        limits = np.iinfo(self.dtype)
+        if not limits.min <= int(value) <= limits.max:
+            raise OverflowError(f"argument {self.name} = {value} does not fit {self.ctype}")
+        return self.dtype.type(int(value))
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,29 @@ class Kernel:
     def synchronizes(self) -> bool:
         """Whether the threads of a block meet at barriers (shared-memory kernels)."""
         return "__syncthreads()" in self.source
+
+
+INDEX32_ELEMENTS = 2**30
+"""The most entries an array may hold for a kernel's 32-bit variant (:func:`narrow_indices`).
+Every index, offset and size a conv kernel computes is at most the entries of one of its
+arrays (the outputs of a split sum counted together) plus a few tiles or a grid's threads
+(below 2^29), so with arrays up to 2^30 entries all of them stay below 2^31."""
+
+
+def narrow_indices(kernel: Kernel) -> Kernel:
+    """``kernel`` with its index arithmetic in ``int`` instead of ``long long`` (name + _i32).
+
+    In a kernel whose arrays all hold floats every ``long long`` is an index, an offset or a
+    size, so the type is renamed throughout, its scalar parameters included; the caller
+    takes this variant only where every array holds at most :data:`INDEX32_ELEMENTS` entries.
+    32-bit integer products and divisions by constants cost a fraction of 64-bit ones.
+    """
+    if any(param.pointer and param.dtype.kind != "f" for param in kernel.params):
+        raise ValueError(f"{kernel.name} has integer arrays: its long long is not only indices")
+    name = f"{kernel.name}_i32"
+    source = kernel.source.replace("long long", "int").replace(kernel.name, name)
+    params = tuple(Param(p.name, "int") if p.ctype == "long long" else p for p in kernel.params)
+    return replace(kernel, name=name, source=source, params=params)
 
 
 def ints(values: Sequence[int]) -> tuple[int, ...]:
@@ -480,9 +511,9 @@ def tap_loop(axis: int, k: int, inner: Sequence[str]) -> tuple[list[str], bool]:
 
 
 __all__ = [
-    "ACTIVATIONS", "ConvGeometry", "ELEMENTWISE", "ELEMENT_TYPES", "Kernel", "Param",
-    "PoolGeometry", "Slots", "THREADS", "TILES", "Tile", "axes_of", "decode", "elementwise",
-    "epilogue", "epilogue_tag", "float_params", "header", "horner", "indent", "index_param",
-    "ints", "nest", "product", "signature", "sizes", "static_decode", "tap_loop", "tile_for",
-    "tile_table", "var",
+    "ACTIVATIONS", "ConvGeometry", "ELEMENTWISE", "ELEMENT_TYPES", "INDEX32_ELEMENTS", "Kernel",
+    "Param", "PoolGeometry", "Slots", "THREADS", "TILES", "Tile", "axes_of", "decode",
+    "elementwise", "epilogue", "epilogue_tag", "float_params", "header", "horner", "indent",
+    "index_param", "ints", "narrow_indices", "nest", "product", "signature", "sizes",
+    "static_decode", "tap_loop", "tile_for", "tile_table", "var",
 ]

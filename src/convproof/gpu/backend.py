@@ -14,7 +14,8 @@ padding mode, a bias and an activation:
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
 Output sizes come from :class:`~convproof.spec.ConvSpec` and :class:`~convproof.spec.PoolSpec`.
-Kernels are built once per backend and static parameters.
+Kernels are built once per backend and static parameters, and run in their 32-bit variant
+where every array of the launch allows it (:meth:`Backend.indexed`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,14 @@ class Backend:
             self._kernels[key] = builder(*args, **options)
         return self._kernels[key]
 
+    def indexed(self, kernel: K.Kernel, *entries: int) -> K.Kernel:
+        """``kernel``, or its 32-bit variant (:func:`~convproof.codegen.skeleton.narrow_indices`)
+        where every array it touches, of ``entries`` entries each, holds at most
+        INDEX32_ELEMENTS of them."""
+        if max(entries) > K.INDEX32_ELEMENTS:
+            return kernel
+        return self.kernel(K.narrow_indices, kernel)
+
     def _contiguous(self, *arrays: Array) -> list[Array]:
         return [None if a is None else self.xp.ascontiguousarray(a) for a in arrays]
 
@@ -108,6 +117,7 @@ class Backend:
         if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
             kernel = self.kernel(K.conv_forward_direct, geometry, bias=bias is not None,
                                  activation=activation, flip=flip)
+            kernel = self.indexed(kernel, x.size, w.size, y.size)
             self.device.run(L.elementwise(kernel, y.size, [*arrays, y, *sizes]))
             return y
         kernel = self.kernel(K.conv_forward, geometry, c_out // groups,
@@ -117,6 +127,7 @@ class Backend:
         splits = L.splits_for(kernel, rows, c_out // groups, groups,
                               c_in // groups * geometry.taps)
         sums = y if splits == 1 else self.device.empty((splits, *y.shape), x.dtype)
+        kernel = self.indexed(kernel, x.size, w.size, sums.size)
         self.device.run(L.gemm(kernel, rows, c_out // groups, groups * splits,
                                [*arrays, sums, *sizes, splits]))
         if splits > 1:
@@ -126,8 +137,9 @@ class Backend:
     def _sum_splits(self, parts: Array, out: Array, bias: Array | None = None,
                     activation: str = "identity") -> None:
         """out = act(bias + sum of the ``parts`` along their first axis, in order)."""
-        kernel = self.kernel(K.sum_splits, np.dtype(out.dtype), bias=bias is not None,
-                             activation=activation)
+        kernel = self.indexed(self.kernel(K.sum_splits, np.dtype(out.dtype),
+                                          bias=bias is not None, activation=activation),
+                              parts.size)
         channels = [out.shape[1], math.prod(out.shape[2:])] if bias is not None else []
         arrays = [parts] + ([bias] if bias is not None else []) + [out]
         self.device.run(L.elementwise(kernel, out.size,
@@ -156,6 +168,7 @@ class Backend:
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
+        kernel = self.indexed(kernel, g.size, w.size, dx.size)
         arrays = [g, w] + ([bias] if bias is not None else []) + [dx]
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
@@ -202,12 +215,14 @@ class Backend:
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         arrays = [batch, c_in, c_out, *size, *out]
         if min(filters, columns) < WIDE:
-            kernel = self.kernel(K.conv_backward_weight, geometry)
+            kernel = self.indexed(self.kernel(K.conv_backward_weight, geometry),
+                                  x.size, g.size, dw.size)
             self.device.run(L.per_entry(kernel, dw.size, [x, g, dw, *arrays]))
             return dw
         kernel = self.kernel(K.conv_backward_weight_gemm, geometry, tensor_cores=tensor_cores)
         splits = L.splits_for(kernel, filters, columns, groups, batch * math.prod(out))
         partial = dw if splits == 1 else self.device.empty((splits, *dw.shape), x.dtype)
+        kernel = self.indexed(kernel, x.size, g.size, partial.size)
         self.device.run(L.gemm(kernel, filters, columns, groups * splits,
                                [x, g, partial, *arrays, splits]))
         if splits > 1:

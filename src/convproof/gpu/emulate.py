@@ -4,7 +4,8 @@ Each kernel's source is compiled unchanged after a small shim header that suppli
 builtins, and loaded with ctypes:
 
     blockIdx, threadIdx         per-thread variables; gridDim, blockDim: per launch
-    __global__, __device__      nothing / static;  __shared__: storage of the running block
+    __global__, __device__      nothing / static;  __shared__: storage of the running block;
+    __align__(n)                the compiler's aligned attribute
     __syncthreads()             a barrier between the threads of a block
     __int_as_float, __longlong_as_double    bit casts
 
@@ -48,6 +49,8 @@ CHUNK = 40
 GUARD = 64
 """Elements of poison on each side of every array."""
 INT_POISON = np.int64(-0x5EED_5EED_5EED_5EED)
+SCALARS = {"long long": ctypes.c_longlong, "int": ctypes.c_int}
+"""The ctypes holder of each integer scalar parameter type."""
 
 SHIM = r"""// convproof CPU emulation shim: CUDA builtins for the exact kernel source
 #include <math.h>
@@ -64,6 +67,7 @@ static thread_local cp_dim3 threadIdx, blockIdx;
 #define __restrict__ __restrict
 #define __shared__ static thread_local
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 static inline float __int_as_float(int v) { float f; memcpy(&f, &v, sizeof f); return f; }
 static inline double __longlong_as_double(long long v) {
     double f; memcpy(&f, &v, sizeof f); return f;
@@ -349,7 +353,7 @@ class Emulator:
                 guarded.append((param, value, buffer))
                 holders.append(ctypes.c_void_p(buffer.ctypes.data + GUARD * buffer.itemsize))
             else:
-                holders.append(ctypes.c_longlong(int(value)))
+                holders.append(SCALARS[param.ctype](int(param.scalar(value))))
         pointers = (ctypes.c_void_p * len(holders))(
             *(ctypes.cast(ctypes.pointer(h), ctypes.c_void_p) for h in holders))
         status = self._entries[self._key(kernel)](*launch.grid, *launch.block, pointers)

@@ -77,7 +77,7 @@ class CupyDevice:
 
     def _argument(self, param: Any, value: Any) -> Any:
         if not param.pointer:
-            return np.int64(value)
+            return param.scalar(value)
         if not isinstance(value, self.xp.ndarray) or value.dtype != param.dtype:
             raise TypeError(f"argument {param.name} must be a CuPy array of {param.dtype}, got "
                             f"{getattr(value, 'dtype', type(value).__name__)}")
