@@ -590,3 +590,61 @@ def test_a_witness_with_maxima_refuses_other_functions():
     true = Claim("min + max", sympy.Min(x[0], 0) + Maximum(0, x[0]), x[0])
     with pytest.raises(ProofError, match="cannot evaluate the function Min"):
         refuted_with_maxima(true, Point({}, 1), {"x": {(0,): -1}})
+
+
+def test_a_delta_across_index_kinds_pins_nothing():
+    """Σ_v [0 ≤ v ≤ 5][v = i] x[i] is 0 at i = (0, 1) (no v is both 0 and 1), not x[0, 1]."""
+    i = multi("i")
+    lhs = zsum(le(0, v) * le(v, 5) * eq(v, i) * x[i], v)
+    rhs = le(0, i) * le(i, 5) * x[i]
+    evidence = universal(Claim("scalar pinned to a multi-index", lhs, rhs),
+                         Derivation(lhs).by("Kronecker delta", rhs, var=v))
+    assert not evidence.ok and "pins no value" in evidence.message
+
+
+def test_a_known_result_takes_integers_for_integer_symbols():
+    """m = 3/2 in 'one of the s sizes' (m a positive integer) gave floor(2/2) + 1 = 3/2."""
+    from convproof.symbolic import load
+    lemma = load("transposed-output-size").claims["one of the s sizes"]
+    a, m, s = (next(x for x in lemma.lhs.free_symbols | lemma.rhs.free_symbols if x.name == n)
+               for n in "ams")
+    claim = Claim("two equals three halves", sympy.Integer(2), sympy.Rational(3, 2))
+    proof = Derivation(claim.lhs).by(
+        "known result", claim.rhs, theorem="transposed-output-size", claim="one of the s sizes",
+        instance={m: sympy.Rational(3, 2), a: 1, s: 2}, context=lambda e: e)
+    evidence = universal(claim, proof)
+    assert not evidence.ok and "is not provably one" in evidence.message
+
+
+def test_an_even_power_of_a_complex_base_is_not_nonnegative():
+    """log((1 + z²)²) = 2 log(1 + z²) fails at z = 2i (log 9 against 2 log 3 + 2πi)."""
+    from convproof.symbolic import rules_real
+    z = sympy.Symbol("z")
+    base = 1 + (x[0] + 2 * sympy.I) ** 2
+    assert rules_real.sign(base) is None and rules_real.sign(1 + z**2) is None
+    assert rules_real.sign(1 + x[0] ** 2) == "positive"
+    lhs, rhs = sympy.log(base**2), 2 * sympy.log(base)
+    evidence = universal(Claim("log a² = 2 log a", lhs, rhs),
+                         Derivation(lhs).by("logarithm laws", rhs))
+    assert not evidence.ok and "not provably positive" in evidence.message
+
+
+def test_certificates_keep_the_symbols_assumptions():
+    """size = -3 'refuted' Σ_{0≤v<size} 1 = size, and with size = 0 'certified' that sum = 0."""
+    from convproof.symbolic.certificates import Point, certified, refuted
+    size = scalar("size", positive=True)
+    count = zsum(in_range(v, size), v)
+    with pytest.raises(ProofError, match="size = -3 breaks its assumptions"):
+        refuted(Claim("count", count, size), Point({size: -3}, 1), {})
+    wrong = certified(Claim("zero", count, sympy.S.Zero), [Point({size: -3}, 1)])
+    assert not wrong.ok and "breaks its assumptions" in wrong.message
+    assert certified(Claim("count", count, size), [Point({size: 3}, 1), Point({size: 1}, 1)]).ok
+
+
+def test_entries_indexed_by_other_kinds_are_not_one_entry():
+    """∂x[i]/∂x[j] with i a multi-index and j a channel index: in 2-D x[j] is the entry x[(j,)],
+    never x[(i0, i1)], so the derivative is 0, not [i = j]."""
+    i, j = multi("i"), scalar("j")
+    assert instance(x[j], {j: 1}, 2) != instance(x[i], {i: (1, 1)}, 2)
+    with pytest.raises(ProofError, match="not the same kind of entry"):
+        apply_rule("differentiate", Partial(x[i], x[j]))

@@ -18,7 +18,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .evaluate import Instance, Poly, _Scalar
-from .language import Signal, is_multi, zsum
+from .language import Signal, is_multi, meets_assumptions, zsum
 from .normal import ProofError
 from .proof import Claim, Evidence
 from .rules import differentiate, unfold_all
@@ -70,6 +70,8 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
                 f"the right side is {_show(value)}"
             )
         values[h.lhs] = value
+    problems += [f"{symbol} = {_show(value)} breaks its assumptions"
+                 for symbol, value in values.items() if not meets_assumptions(symbol, value)]
     return values, problems
 
 

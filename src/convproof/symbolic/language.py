@@ -17,6 +17,7 @@ ring, so a proof written with multi-indices holds for every number of spatial di
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import sympy
 from sympy import Dummy, Expr, Function, Indexed, IndexedBase, S, Symbol
@@ -58,6 +59,19 @@ def scalar(names: str, **assumptions) -> tuple[Symbol, ...] | Symbol:
 
 def is_multi(symbol: Symbol) -> bool:
     return isinstance(symbol, Multi)
+
+
+def meets_assumptions(symbol: Symbol, value: Any) -> bool:
+    """``value`` (a number, an expression, or a tuple of them per axis) breaks none of the
+    assumptions integer, positive, nonnegative, real that ``symbol`` carries (undecided
+    counts as met: only a value that provably breaks one is refused)."""
+    if isinstance(value, tuple):
+        return all(meets_assumptions(symbol, part) for part in value)
+    value = sympy.sympify(value)
+    checks = (("integer", lambda v: v.is_integer), ("positive", lambda v: v.is_positive),
+              ("nonnegative", lambda v: v.is_nonnegative), ("real", lambda v: v.is_real))
+    return all(test(value) is not False for name, test in checks
+               if getattr(symbol, f"is_{name}") is True)
 
 
 def fresh(symbol: Symbol) -> Dummy:
@@ -387,6 +401,7 @@ __all__ = [
     "multi",
     "scalar",
     "is_multi",
+    "meets_assumptions",
     "fresh",
     "ZSum",
     "zsum",

@@ -23,7 +23,7 @@ from typing import Any
 import sympy
 from sympy import Expr, Function, Indexed, S, Symbol
 
-from .language import Bracket, Signal, in_range, is_multi, substitute, zsum
+from .language import Bracket, Signal, in_range, is_multi, meets_assumptions, substitute, zsum
 from .normal import ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
 from .rules import differentiated_by_cases, unfold_all
@@ -258,16 +258,9 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
         if sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
     for symbol, value in symbols.items():
-        if not _meets_assumptions(symbol, sympy.sympify(value)):
+        if not meets_assumptions(symbol, value):
             problems.append(f"{symbol} = {value} breaks its assumptions")
     return at, problems
-
-
-def _meets_assumptions(symbol: Symbol, value: Expr) -> bool:
-    checks = (("integer", lambda v: v.is_integer), ("positive", lambda v: v.is_positive),
-              ("nonnegative", lambda v: v.is_nonnegative), ("real", lambda v: v.is_real))
-    return all(test(value) is not False for name, test in checks
-               if getattr(symbol, f"is_{name}") is True)
 
 
 def evaluated(claim: Claim, points: list[Values], title: str = "") -> Evidence:

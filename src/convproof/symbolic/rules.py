@@ -208,6 +208,12 @@ SMOOTH = (sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.sinh, sympy.cosh, s
 """The functions the chain rule goes through: differentiable wherever they are defined."""
 
 
+def _index_kind(index: Expr) -> int:
+    """1 for a multi-index expression, -1 for a channel index, 0 for a constant."""
+    symbols = sympy.sympify(index).free_symbols
+    return 0 if not symbols else (1 if any(is_multi(s) for s in symbols) else -1)
+
+
 def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
     """∂expr/∂entry, exactly: ∂x[f]/∂x[e] = Π_k [f_k = e_k]; sums, products and functions by
     linearity, the product rule and the chain rule.  Functions with cases (Max, Abs...) are
@@ -220,6 +226,9 @@ def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
         if expr.base != base or len(expr.indices) != len(entry.indices):
             raise ProofError(f"{expr} depends on {entry} only through its index (or has "
                              "another number of indices): not differentiable")
+        if any(_index_kind(f) * _index_kind(e) < 0 for f, e in zip(expr.indices, entry.indices)):
+            raise ProofError(f"{expr} and {entry} index one position by a multi-index and a "
+                             "channel index: not the same kind of entry")
         return sympy.Mul(
             *(EqZero(sympy.expand(f - e)) for f, e in zip(expr.indices, entry.indices))
         )
@@ -353,6 +362,9 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 rest = sympy.expand(e - slope * v)
                 if v in rest.free_symbols:
                     continue
+                if mixes_kinds(v, rest):
+                    raise ProofError(f"{atom} equates the channel index {v} with a multi-index: "
+                                     "it pins no value")
                 if not (integer_valued(rest) and integer_valued(slope)):
                     fractional.append(atom)  # Σ_v [v = 1/2] f(v) = 0, not f(1/2)
                     continue
@@ -641,5 +653,7 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
         raise ProofError(f"{symbol} = {value}: {symbol} is positive, {value} is not provably so")
     if symbol.is_nonnegative and not provably_nonneg(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is nonnegative, {value} is not provably so")
+    if symbol.is_integer and not integer_valued(value):
+        raise ProofError(f"{symbol} = {value}: {symbol} is an integer, {value} is not provably one")
     if mixes_kinds(symbol, value):
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")

@@ -54,8 +54,10 @@ def _real(u: Expr) -> bool:
 def _power_sign(base: Expr, exponent: Expr) -> str | None:
     below = sign(base)
     if exponent.is_Integer:
+        if exponent > 0 and exponent % 2 == 0:  # (2i)^2 = -4: only a real base squares up
+            return POSITIVE if below == POSITIVE else (NONNEGATIVE if _real(base) else None)
         if exponent > 0:
-            return (POSITIVE if below == POSITIVE else NONNEGATIVE) if exponent % 2 == 0 else below
+            return below
         return POSITIVE if below == POSITIVE else None
     if below == POSITIVE and _real(exponent):  # 2^(i k) lies on the unit circle
         return POSITIVE
