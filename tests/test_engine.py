@@ -648,3 +648,59 @@ def test_entries_indexed_by_other_kinds_are_not_one_entry():
     assert instance(x[j], {j: 1}, 2) != instance(x[i], {i: (1, 1)}, 2)
     with pytest.raises(ProofError, match="not the same kind of entry"):
         apply_rule("differentiate", Partial(x[i], x[j]))
+
+
+def test_a_change_of_index_keeps_the_kind_of_index():
+    """Σ_u [0 ≤ u ≤ 1] x[u] over a multi-index is 4 terms in 2-D, Σ_v over a channel index 2."""
+    u = multi("u")
+    lhs, rhs = zsum(le(0, u) * le(u, 1) * x[u], u), zsum(le(0, v) * le(v, 1) * x[v], v)
+    evidence = universal(Claim("reindexed", lhs, rhs),
+                         Derivation(lhs).by("change of index", rhs, var=u, to=v, new=v))
+    assert not evidence.ok and "one kind of index to another" in evidence.message
+
+
+def test_a_rule_finds_its_sum_only_among_indices_of_the_named_kind():
+    """'count an interval' named a channel index u and counted the multi-index u: Σ_u [0 ≤ u ≤
+    1] x[0] is 2^D x[0], not 2 x[0]."""
+    from convproof.symbolic import rules_counting  # noqa: F401  (registers the rule)
+    u = multi("u")
+    lhs = zsum(le(0, u) * le(u, 1) * x[0], u)
+    evidence = universal(Claim("counted", lhs, 2 * x[0]),
+                         Derivation(lhs).by("count an interval", 2 * x[0], var=scalar("u")))
+    assert not evidence.ok and "an index of the other kind" in evidence.message
+
+
+def test_entries_of_other_kinds_are_independent_in_moments():
+    """b[0] and b[0, 0] are two fair coins: E[b[0] b[0, 0]] = 1/4, not E[b²] = 1/2."""
+    from convproof.symbolic.rules_expectation import E, bernoulli, random_signal
+    half = sympy.Rational(1, 2)
+    b = random_signal("b", bernoulli(half))
+    lhs = E(b[0] * b[0, 0])
+    wrong = universal(Claim("one entry", lhs, half),
+                      Derivation(lhs).by("moments of the law", half))
+    assert not wrong.ok
+    quarter = universal(Claim("two entries", lhs, half / 2),
+                        Derivation(lhs).by("moments of the law", half / 2))
+    assert quarter.ok, quarter.message
+
+
+def test_a_delta_with_a_multi_index_slope_pins_no_channel_index():
+    """Σ_v [0 ≤ v ≤ 5][s v = c] x[v] is 0 at s = (1, 2), c = 2 (v = 2 and 2v = 2), not x[2, 1]."""
+    s, c = multi("s", positive=True), scalar("c")
+    lhs = zsum(le(0, v) * le(v, 5) * eq(s * v, c) * x[v], v)
+    rhs = le(0, c / s) * le(c / s, 5) * Divides(s, c) * x[c / s]
+    evidence = universal(Claim("pinned by s", lhs, rhs),
+                         Derivation(lhs).by("Kronecker delta", rhs, var=v))
+    assert not evidence.ok and "pins no value" in evidence.message
+
+
+def test_a_certificate_over_an_empty_box_compares_nothing_and_fails():
+    """x[i] = 0 for i in [1, 0] (no i) was 'exact on 1 grid point'."""
+    from convproof.symbolic.certificates import Point, certified
+    i, n = multi("i"), scalar("n", positive=True)
+    empty = certified(Claim("x = 0", x[i], sympy.S.Zero, indices={i: le(1, i) * le(i, 0)}),
+                      [Point({}, 1)])
+    assert not empty.ok and "holds no index here" in empty.message
+    same = certified(Claim("x = x", x[i], x[i], indices={i: in_range(i, n)}),
+                     [Point({n: 2}, 1), Point({n: 3}, 2)])
+    assert same.ok, same.message

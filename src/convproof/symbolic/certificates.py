@@ -99,10 +99,15 @@ class _Sides:
         values, _ = _with_hypotheses(claim, first)
         free = list(values)
         self.compiled = [Instance(side, free, first.dims, values) for side in _wrapped(claim)]
+        box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1
+        self.indices = Instance(box, free, first.dims, values)
 
     def __call__(self, point: Point) -> tuple[Poly, Poly, list[str]]:
         values, problems = _with_hypotheses(self.claim, point)
         left, right = (side(values) for side in self.compiled)
+        if not self.indices(values):  # Σ over the box of 1: no index, nothing compared
+            problems.append(f"the box of {', '.join(map(str, self.claim.indices))} holds no "
+                            "index here: nothing to compare")
         return left, right, problems
 
 

@@ -98,6 +98,9 @@ def bound_named(term: Term, var: Symbol) -> Symbol | None:
     matches = [v for v in term.bound if v.name == var.name]
     if len(matches) > 1:
         raise ProofError(f"two sums over {var.name} in one term: rename one of them")
+    if matches and is_multi(matches[0]) != is_multi(var):
+        raise ProofError(f"{var} names the sum over {matches[0]}, an index of the other kind "
+                         "(multi-index against channel index)")
     return matches[0] if matches else None
 
 
@@ -208,10 +211,17 @@ SMOOTH = (sympy.Pow, sympy.exp, sympy.log, sympy.tanh, sympy.sinh, sympy.cosh, s
 """The functions the chain rule goes through: differentiable wherever they are defined."""
 
 
-def _index_kind(index: Expr) -> int:
+def index_kind(index: Expr) -> int:
     """1 for a multi-index expression, -1 for a channel index, 0 for a constant."""
     symbols = sympy.sympify(index).free_symbols
     return 0 if not symbols else (1 if any(is_multi(s) for s in symbols) else -1)
+
+
+def other_entries(a: tuple, b: tuple) -> bool:
+    """Index tuples that name entries of different kinds, never one entry: another number
+    of indices, or a multi-index and a channel index at one position (in D dims x[j] with a
+    channel index j is the entry x[(j,)], never x[(i0, ..., i_D-1)])."""
+    return len(a) != len(b) or any(index_kind(f) * index_kind(e) < 0 for f, e in zip(a, b))
 
 
 def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
@@ -226,7 +236,7 @@ def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
         if expr.base != base or len(expr.indices) != len(entry.indices):
             raise ProofError(f"{expr} depends on {entry} only through its index (or has "
                              "another number of indices): not differentiable")
-        if any(_index_kind(f) * _index_kind(e) < 0 for f, e in zip(expr.indices, entry.indices)):
+        if other_entries(expr.indices, entry.indices):
             raise ProofError(f"{expr} and {entry} index one position by a multi-index and a "
                              "channel index: not the same kind of entry")
         return sympy.Mul(
@@ -322,6 +332,9 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         old = bound_named(term, var)
         if old is None:
             return None
+        if is_multi(new) != is_multi(old) or mixes_kinds(old, to):
+            raise ProofError(f"{var} = {to} maps a sum over one kind of index to another "
+                             "(multi-index against channel index)")
         target = fresh(new)
         # other summation variables of the term may appear in `to`, named as in the proof
         others = {
@@ -362,7 +375,7 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
                 rest = sympy.expand(e - slope * v)
                 if v in rest.free_symbols:
                     continue
-                if mixes_kinds(v, rest):
+                if mixes_kinds(v, e):
                     raise ProofError(f"{atom} equates the channel index {v} with a multi-index: "
                                      "it pins no value")
                 if not (integer_valued(rest) and integer_valued(slope)):

@@ -31,7 +31,7 @@ from sympy import Expr, Function, Indexed, IndexedBase, S
 
 from .language import DefinedName, EqZero, Signal, ZSum, product, signals_of, substitute
 from .normal import ProofError, expand_terms
-from .rules import RuleResult, rule, unfold_all
+from .rules import RuleResult, other_entries, rule, unfold_all
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary: E, laws, random signals
@@ -232,7 +232,9 @@ def _set_partitions(items: list) -> list[list[list]]:
 
 
 def _coincide(a: tuple, b: tuple) -> Expr:
-    """[a = b] for index tuples, componentwise."""
+    """[a = b] for index tuples, componentwise; 0 for entries of different kinds."""
+    if other_entries(a, b):
+        return S.Zero
     return product(EqZero(sympy.expand(x - y)) for x, y in zip(a, b))
 
 
