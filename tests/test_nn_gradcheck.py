@@ -118,6 +118,27 @@ def test_gradcheck_on_functions(rng):
         nn.gradcheck(conv, (x, w), backward=flipped, max_entries=30)
 
 
+def test_at_a_kink_the_slope_of_the_entrys_side_counts(rng):
+    """relu(x) at x = eps/4 from its kink: the central difference is (5/4 eps)/(2 eps) = 5/8,
+    the gradient 1, the slope on the entry's side (L(+eps) - L)/eps = 1.  A right gradient
+    passes and the report says so; a wrong one (the kink's other side, or 0.3) still fails."""
+    x = rng.standard_normal(6)
+    x[2] = 0.25e-6  # within eps = 1e-6 of relu's kink at 0
+
+    def relu(x):
+        return np.maximum(x, 0)
+
+    report = nn.gradcheck(relu, x, backward=lambda g, x: g * (x > 0))
+    assert report.ok
+    assert "6 entries checked, 1 of them at a kink (matched a one-sided difference)" in str(report)
+    for wrong in (lambda g, x: g * (x >= 0.5e-6), lambda g, x: g * np.where(x > 0, 0.3, 0)):
+        with pytest.raises(nn.GradcheckError, match=r"input \(6,\): MISMATCH"):
+            nn.gradcheck(relu, x, backward=wrong)
+    smooth = rng.standard_normal(6)
+    with pytest.raises(nn.GradcheckError):  # no kink: a wrong slope is never excused
+        nn.gradcheck(lambda x: x**2, smooth, backward=lambda g, x: g * 2.01 * x)
+
+
 def test_gradcheck_on_the_loss(rng):
     z, labels = rng.standard_normal((4, 5)), rng.integers(0, 5, 4)
     report = nn.gradcheck(lambda z: nn.losses.softmax_cross_entropy(z, labels)[0], z,

@@ -6,7 +6,12 @@ of every input and parameter is compared with the central difference
     numeric_j = (L(.. + eps e_j ..) - L(.. - eps e_j ..)) / (2 eps)      (error O(eps^2))
     analytic  = backward(R)        (the input gradient; parameters: their ``grad``)
 
-and passes when |analytic_j - numeric_j| <= atol + rtol |numeric_j|.  A layer is checked on a
+and passes when |analytic_j - numeric_j| <= atol + rtol |numeric_j|.  Where L has a kink within
+eps of the entry (a ReLU or a max pooling switching sides: the one-sided differences
+(L(+eps) - L)/eps and (L - L(-eps))/eps disagree beyond that tolerance), the central difference
+averages two slopes; there the entry passes when the analytic gradient matches one of the
+one-sided differences, the slope on the side where the entry lies.  The report counts such
+entries.  A layer is checked on a
 float64 copy, every evaluation starting from the same copy: a random layer (Dropout) draws the
 same mask each time, and the caller's layer (its running statistics, its generator) is left
 untouched.  A check that runs longer than a few seconds reports its progress.
@@ -43,15 +48,31 @@ class Comparison:
     numeric: np.ndarray
     atol: float
     rtol: float
+    forward: np.ndarray
+    """(L(+eps) - L)/eps at each entry."""
+    backward: np.ndarray
+    """(L - L(-eps))/eps at each entry."""
 
     @property
     def errors(self) -> np.ndarray:
         return np.abs(self.analytic - self.numeric)
 
+    def _ratio(self, numeric: np.ndarray) -> np.ndarray:
+        return np.abs(self.analytic - numeric) / (self.atol + self.rtol * np.abs(numeric))
+
+    @property
+    def kinks(self) -> np.ndarray:
+        """Entries within eps of a kink of L: the one-sided differences disagree."""
+        scale = np.maximum(np.abs(self.forward), np.abs(self.backward))
+        return np.abs(self.forward - self.backward) > self.atol + self.rtol * scale
+
     @property
     def ratios(self) -> np.ndarray:
-        """error / allowed error per entry: the check passes where this is at most 1."""
-        return self.errors / (self.atol + self.rtol * np.abs(self.numeric))
+        """error / allowed error per entry, against the central difference, or at a kink the
+        nearer one-sided difference: the check passes where this is at most 1."""
+        one_sided = np.minimum(self._ratio(self.forward), self._ratio(self.backward))
+        central = self._ratio(self.numeric)
+        return np.where(self.kinks, np.minimum(central, one_sided), central)
 
     @property
     def ok(self) -> bool:
@@ -67,7 +88,12 @@ class Comparison:
                 f"{self.analytic[worst]:.10g}, numeric {self.numeric[worst]:.10g}, "
                 f"|difference| {self.errors[worst]:.3g} (allowed "
                 f"{self.atol + self.rtol * abs(self.numeric[worst]):.3g}); "
-                f"{self.entries.size} entries checked")
+                f"{self.entries.size} entries checked{self._at_kinks()}")
+
+    def _at_kinks(self) -> str:
+        """How many entries passed by a one-sided difference only."""
+        count = int(np.sum(self.kinks & (self._ratio(self.numeric) > 1) & (self.ratios <= 1)))
+        return f", {count} of them at a kink (matched a one-sided difference)" if count else ""
 
 
 @dataclass(frozen=True)
@@ -128,22 +154,22 @@ class _Progress:
         self.before += size
 
 
-def _numeric(array: Array, entries: np.ndarray, loss: Callable[[], float], eps: float,
-             tick: Callable[[int], None]) -> np.ndarray:
-    """Central differences of ``loss`` in the given flat entries of ``array`` (restored);
-    ``tick(k)`` before the k-th entry."""
+def _numeric(array: Array, entries: np.ndarray, loss: Callable[[], float], base: float,
+             eps: float, tick: Callable[[int], None]) -> np.ndarray:
+    """L(+eps) and L(-eps) in the given flat entries of ``array`` (restored), as rows
+    (central, forward, backward difference), ``base`` = L unperturbed; ``tick(k)`` before the
+    k-th entry."""
     flat = array.reshape(-1)  # a view: the arrays checked here are contiguous copies
-    result = np.empty(entries.size)
+    plus, minus = np.empty(entries.size), np.empty(entries.size)
     for k, j in enumerate(entries):
         tick(k)
         original = float(flat[j])
         flat[j] = original + eps
-        plus = loss()
+        plus[k] = loss()
         flat[j] = original - eps
-        minus = loss()
+        minus[k] = loss()
         flat[j] = original
-        result[k] = (plus - minus) / (2 * eps)
-    return result
+    return np.stack([(plus - minus) / (2 * eps), (plus - base) / eps, (base - minus) / eps])
 
 
 Target = tuple[str, Array, Any]
@@ -233,17 +259,18 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
         return float((evaluate() * projection).sum())
 
     targets = gradients(projection)
+    base = loss()
     checked = [_entries(array.size, max_entries, rng) for _, array, _ in targets]
     tracker = _Progress(progress, sum(e.size for e in checked), len(targets))
     comparisons = []
     for index, ((name, array, grad), entries) in enumerate(zip(targets, checked)):
         flat_grad = np.zeros(array.size) if grad is None else as_host(grad).reshape(-1)
         label = f"{name} {tuple(array.shape)}"
-        numeric = _numeric(array, entries, loss, eps,
-                           functools.partial(tracker, index, label, entries.size))
+        central, ahead, behind = _numeric(
+            array, entries, loss, base, eps, functools.partial(tracker, index, label, entries.size))
         tracker.next_array(entries.size)
         comparisons.append(Comparison(name, tuple(array.shape), entries, flat_grad[entries],
-                                      numeric, atol, rtol))
+                                      central, atol, rtol, ahead, behind))
     report = GradcheckReport(tuple(comparisons), eps)
     if raise_on_failure and not report.ok:
         raise GradcheckError(str(report))
