@@ -1,7 +1,8 @@
 """Validate every generated kernel on a GPU and write the log summary (date and machine).
 
     python benchmarks/gpu_validate.py [--out benchmarks/gpu_validation.md] [--quick]
-                                      [--steps kernels,tests,bench,tiles] [--previous JSON]
+                                      [--steps kernels,tests,bench,tiles,widths]
+                                      [--previous JSON]
 
 The steps, all by default, in this order:
 
@@ -15,6 +16,8 @@ The steps, all by default, in this order:
               small layers
     tiles     the forward of every conv layer under each candidate tile table
               (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table
+    widths    the forward of every conv layer with 64-bit and with 32-bit index arithmetic,
+              in strict FP32 and in TF32 (``convproof.gpu.bench.width_rows``)
 
 The summary goes to --out as Markdown and beside it as JSON, written again after every step,
 so a run cut short keeps the steps it finished.  A step that fails in one case (a wrong
@@ -100,6 +103,14 @@ def _bench_line(row: dict) -> str:
             f"| {row['ours_mib']:.1f} | {row['peer_mib']:.1f} |")
 
 
+def _candidates(title: str, rows: list[dict]) -> list[str]:
+    """A table of candidates timed side by side (tile tables, index widths), the fastest
+    named in each row."""
+    names = [name for name in rows[0] if name not in ("layer", "errors")]
+    return ["", title, "", "| layer | " + " | ".join(names) + " | fastest |",
+            "|---|" + "---:|" * len(names) + "---|", *(_tile_line(row, names) for row in rows)]
+
+
 def _tile_line(row: dict, names: list[str]) -> str:
     timed = [name for name in names if row[name] is not None]
     fastest = min(timed, key=lambda name: row[name]) if timed else "-"
@@ -137,11 +148,11 @@ def markdown(report: dict) -> str:
         lines += [_bench_line(row) for row in report["bench"]]
         lines += ["", f"MiB: {DEVICE_MEMORY}."]
     if report.get("tiles"):
-        names = [name for name in report["tiles"][0] if name not in ("layer", "errors")]
-        lines += ["", "## Tile tables (forward, strict FP32, CUDA events, median ms)", "",
-                  "| layer | " + " | ".join(names) + " | fastest |",
-                  "|---|" + "---:|" * len(names) + "---|"]
-        lines += [_tile_line(row, names) for row in report["tiles"]]
+        lines += _candidates("## Tile tables (forward, strict FP32, CUDA events, median ms)",
+                             report["tiles"])
+    if report.get("widths"):
+        lines += _candidates("## Index widths (forward, strict FP32 and TF32, CUDA events, "
+                             "median ms)", report["widths"])
     return "\n".join(lines) + "\n"
 
 
@@ -155,18 +166,24 @@ def _tiles(args: argparse.Namespace) -> list[dict]:
     return tile_rows(progress=lambda line: print(line, flush=True))
 
 
+def _widths(args: argparse.Namespace) -> list[dict]:
+    from convproof.gpu.bench import width_rows
+    return width_rows(progress=lambda line: print(line, flush=True))
+
+
 STEPS: dict[str, Callable[[argparse.Namespace], object]] = {
     "kernels": lambda args: standard_set(args.seed), "tests": lambda args: test_suite(),
-    "bench": _bench, "tiles": _tiles}
+    "bench": _bench, "tiles": _tiles, "widths": _widths}
 
 
 def failures(report: dict) -> list[str]:
-    """What failed in ``report``: kernels, the tests, benchmark rows, tile tables."""
+    """What failed in ``report``: kernels, the tests, benchmark rows, tile tables, widths."""
     found = [k["kernel"] for k in report.get("kernels", []) if not k["ok"]]
     if report.get("tests", {}).get("status", 0) != 0:
         found.append(f"tests: {report['tests']['summary']}")
     found += [f"{r['layer']} {r['op']}" for r in report.get("bench", []) if "error" in r]
     found += [f"{r['layer']} tile tables" for r in report.get("tiles", []) if "errors" in r]
+    found += [f"{r['layer']} index widths" for r in report.get("widths", []) if "errors" in r]
     return found
 
 

@@ -255,8 +255,8 @@ def _gpu_validate():
 
 def test_gpu_validation_log_shows_the_tile_tables():
     """benchmarks/gpu_validate.py's Markdown, on a report as its GPU run makes one: the
-    kernels, the tests, the speed rows and the tile tables with the fastest of each row;
-    failed rows say why."""
+    kernels, the tests, the speed rows, the tile tables and the index widths with the fastest
+    of each row; failed rows say why, and count as failures."""
     report = {
         "date": "2026-11-24", "machine": {"gpu": "H200"}, "seed": 1,
         "commands": ["python benchmarks/gpu_validate.py"], "seconds": {"kernels": 30.2},
@@ -272,7 +272,10 @@ def test_gpu_validation_log_shows_the_tile_tables():
         "tiles": [{"layer": "3x3 64->64 56 N=64", "4x4 a thread": 2.0, "8x8 a thread": 1.5},
                   {"layer": "1x1 256->64 56 N=64", "4x4 a thread": 0.7, "8x8 a thread": 0.9},
                   {"layer": "dw 3x3 128 56 N=64", "4x4 a thread": 0.4, "8x8 a thread": None,
-                   "errors": {"8x8 a thread": "CudaLaunchError: x"}}]}
+                   "errors": {"8x8 a thread": "CudaLaunchError: x"}}],
+        "widths": [{"layer": "3x3 64->64 56 N=64", "64-bit": 1.2, "32-bit": 0.7},
+                   {"layer": "3x3 64->64 56 N=64 TF32", "64-bit": 0.9, "32-bit": None,
+                    "errors": {"32-bit": "AssertionError: ours differs"}}]}
     text = _gpu_validate().markdown(report)
     assert "- steps: kernels 30 s" in text
     assert "- standard set: 1 of 2 cases match" in text
@@ -287,6 +290,14 @@ def test_gpu_validation_log_shows_the_tile_tables():
             in text)
     assert "| ours MiB | torch MiB |" in text and "MiB: peak device memory" in text
     assert "| 3x3 64->64 56 N=64 | forward-tf32 | failed: AssertionError: ours differs |" in text
+    assert "## Index widths (forward, strict FP32 and TF32" in text
+    assert "| layer | 64-bit | 32-bit | fastest |" in text
+    assert "| 3x3 64->64 56 N=64 | 1.200 | 0.700 | 32-bit |" in text
+    assert ("| 3x3 64->64 56 N=64 TF32 | 0.900 | failed | 64-bit (32-bit: AssertionError: "
+            "ours differs) |") in text
+    assert _gpu_validate().failures(report) == [
+        "conv2d_fwd_b", "3x3 64->64 56 N=64 forward-tf32", "dw 3x3 128 56 N=64 tile tables",
+        "3x3 64->64 56 N=64 TF32 index widths"]
 
 
 def test_gpu_validation_writes_after_every_step_and_adds_to_a_previous_run(
@@ -325,7 +336,7 @@ def test_gpu_validation_writes_after_every_step_and_adds_to_a_previous_run(
 def test_gpu_validation_refuses_an_unknown_step(capsys):
     with pytest.raises(SystemExit):
         _gpu_validate().main(["--steps", "kernels,speed"])
-    assert "steps must be among kernels, tests, bench, tiles, got 'kernels,speed'" in (
+    assert "steps must be among kernels, tests, bench, tiles, widths, got 'kernels,speed'" in (
         capsys.readouterr().err)
 
 

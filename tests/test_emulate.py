@@ -103,25 +103,26 @@ def test_a_forward_split_in_runs_adds_them_before_the_epilogue(emulator, rng, sp
 def test_arrays_past_the_32_bit_bound_take_the_64_bit_kernels(emulator, rng, monkeypatch,
                                                               tensor_cores):
     """Forward (split in 2 runs), data and weight gradients of a strided 3x3: with every array
-    within INDEX32_ELEMENTS the 32-bit variants run, with the bound below the arrays the
-    64-bit kernels; both give the same bits."""
+    within INDEX32_ELEMENTS the 32-bit variants run; with the bound below the arrays, or the
+    backend's index32 off, the 64-bit kernels; all give the same bits."""
     monkeypatch.setattr(launch, "splits_for", lambda *shape: 2)
     x, w = (rng.standard_normal(s).astype(np.float32) for s in ((2, 20, 9, 8), (24, 20, 3, 3)))
     geometry = K.ConvGeometry((3, 3), (2, 2), ((1, 1), (1, 0)), (1, 1), 1, dtype=np.float32)
     results, names = [], []
-    for bound in (K.INDEX32_ELEMENTS, 100):  # 100: below every array
-        monkeypatch.setattr(K, "INDEX32_ELEMENTS", bound)
+    for bound, index32 in [(K.INDEX32_ELEMENTS, True), (100, True), (K.INDEX32_ELEMENTS, False)]:
+        monkeypatch.setattr(K, "INDEX32_ELEMENTS", bound)  # 100: below every array
         recorder = standard.Recorder(emulator)
         backend = Backend(recorder)
+        backend.index32 = index32
         y = backend.conv(x, w, geometry, tensor_cores=tensor_cores)
         results.append([y, backend.conv_data_grad(y, w, geometry, x.shape[2:],
                                                   tensor_cores=tensor_cores),
                         backend.conv_weight_grad(x, y, geometry, tensor_cores=tensor_cores)])
         names.append([entry.kernel.name for entry in recorder.launches])
     assert names[0] and all(name.endswith("_i32") for name in names[0]), names[0]
-    assert [f"{name}_i32" for name in names[1]] == names[0]
-    for narrow, wide in zip(*results):
-        assert narrow.tobytes() == wide.tobytes()
+    assert [f"{name}_i32" for name in names[1]] == names[0] and names[2] == names[1]
+    for narrow, *wide in zip(*results):
+        assert all(narrow.tobytes() == other.tobytes() for other in wide)
     expected = reference.conv(x.astype(np.float64), w, stride=2, padding=((1, 1), (1, 0)))
     assert standard.relative_error(results[0][0], expected) < (1e-5 if tensor_cores is None
                                                                else 5e-3)

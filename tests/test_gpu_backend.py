@@ -253,6 +253,19 @@ def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
 
 
 @pytest.mark.gpu
+def test_width_rows_time_both_index_widths_in_fp32_and_tf32(cupy, cuda_torch):
+    """One layer, its forward with 64-bit and 32-bit indices, in strict FP32 and in TF32,
+    each checked against cuDNN, then timed."""
+    from convproof.gpu.bench import INDEX_WIDTHS, width_rows
+
+    rows = width_rows(repeats=2, only="3x3 128->128 28")
+    assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128",
+                                              "3x3 128->128 28 N=128 TF32"]
+    assert all("errors" not in row for row in rows), rows
+    assert all(row[name] > 0 for row in rows for name in INDEX_WIDTHS)
+
+
+@pytest.mark.gpu
 def test_a_failing_launch_names_the_kernel(cupy, device):
     from convproof.gpu.module import CudaLaunchError
 

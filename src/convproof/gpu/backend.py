@@ -75,6 +75,9 @@ class Backend:
         """The precision ("tf32", "bf16") in which the float32 correlations and their
         gradients run on tensor cores where they are GEMMs of wide groups (:data:`WIDE`);
         None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
+        self.index32 = True
+        """Whether launches whose arrays allow it run the kernels' 32-bit variants
+        (:meth:`indexed`); False: always 64-bit (the GPU benchmark times both)."""
         self._kernels: dict[tuple, K.Kernel] = {}
 
     def kernel(self, builder: Callable[..., K.Kernel], *args: Any, **options: Any) -> K.Kernel:
@@ -87,8 +90,8 @@ class Backend:
     def indexed(self, kernel: K.Kernel, *entries: int) -> K.Kernel:
         """``kernel``, or its 32-bit variant (:func:`~convproof.codegen.skeleton.narrow_indices`)
         where every array it touches, of ``entries`` entries each, holds at most
-        INDEX32_ELEMENTS of them."""
-        if max(entries) > K.INDEX32_ELEMENTS:
+        INDEX32_ELEMENTS of them (and :attr:`index32` allows it)."""
+        if not self.index32 or max(entries) > K.INDEX32_ELEMENTS:
             return kernel
         return self.kernel(K.narrow_indices, kernel)
 

@@ -23,11 +23,13 @@ and max/global-average pooling forward and backward.  Every case draws fresh ran
 and checks our result against PyTorch's before any timing (relative error below 5e-3 for the
 TF32 rows, 3e-2 for bfloat16, 1e-2 for float16, 1e-4 otherwise).  GFLOP/s count the direct
 algorithm's multiply-adds; the peak is a measured FP32 matrix product (8192^3, TF32 off).
-Needs CuPy, PyTorch with CUDA and a GPU.
+:func:`tile_rows` and :func:`width_rows` time each layer's forward under candidate tile
+tables and index widths.  Needs CuPy, PyTorch with CUDA and a GPU.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
 from collections.abc import Callable
@@ -332,20 +334,58 @@ returns one 4-byte register per lane and cycle and runs 4 warp-wide FMAs a cycle
 16 loads per 64 FMAs, but 182 registers a thread (ptxas), one block of 8 warps per SM."""
 
 
-def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any,
-                table: tuple[tuple[int, Tile], ...], repeats: int) -> float:
-    """Median ms of our strict-FP32 forward of ``layer`` with its kernels built under
-    ``table`` (a fresh backend), after a check against cuDNN's ``expected``."""
+def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any, repeats: int,
+                table: tuple[tuple[int, Tile], ...] | None = None, index32: bool = True,
+                tensor_cores: str | None = None) -> float:
+    """Median ms of our forward of ``layer`` (strict FP32, or on tensor cores in the precision
+    ``tensor_cores`` names) with its kernels built under the tile ``table`` and in 32-bit
+    indices where allowed (``index32``): a fresh backend, checked against cuDNN's
+    ``expected`` first."""
     from .backend import Backend
     from .module import CupyDevice
 
     backend, spec = Backend(CupyDevice()), layer.spec
+    backend.index32, backend.tensor_cores = index32, tensor_cores
 
     def forward() -> Any:
         return backend.correlate(x, w, spec.stride, spec.padding, spec.dilation, spec.groups)
-    with tile_table(table):
-        _verified("forward", forward, lambda: expected)
+    with tile_table(table) if table is not None else contextlib.nullcontext():
+        op = f"forward-{tensor_cores}" if tensor_cores else "forward"
+        _verified(op, forward, lambda: expected)
     return statistics.median(event_times(forward, repeats))
+
+
+def _candidate_rows(candidates: dict[str, dict[str, Any]], repeats: int, only: str | None,
+                    progress: Callable[[str], None], tf32: bool = False,
+                    suffix: str = "") -> list[dict[str, Any]]:
+    """The forward of every conv layer of the GPU suite under each candidate (keyword
+    arguments of :func:`_forward_ms`), checked against cuDNN (TF32 allowed with ``tf32``):
+    {"layer" (+ ``suffix``), then ms by candidate}; a candidate whose check or launch fails
+    gets None, and its message under "errors"."""
+    cupy, torch = _modules()
+    rng, rows = np.random.default_rng(), []
+    for layer in gpu_layers():
+        if isinstance(layer, PoolLayer) or (only is not None and only not in layer.name):
+            continue
+        x, w, _ = (cupy.asarray(a) for a in layer.arrays(rng))
+        with _cudnn(tf32):
+            expected = torch.nn.functional.conv2d(torch.as_tensor(x, device="cuda"),
+                                                  torch.as_tensor(w, device="cuda"),
+                                                  **layer.options())
+        row: dict[str, Any] = {"layer": layer.name + suffix}
+        errors = {}
+        for name, options in candidates.items():
+            try:
+                row[name] = _forward_ms(layer, x, w, expected, repeats, **options)
+            except Exception as exc:  # recorded: the other candidates and layers still run
+                row[name], errors[name] = None, failure(exc)
+        if errors:
+            row["errors"] = errors
+        progress(f"{row['layer']:30s} " + "  ".join(
+            f"{name} " + ("FAILED" if row[name] is None else f"{row[name]:8.3f} ms")
+            for name in candidates))
+        rows.append(row)
+    return rows
 
 
 def tile_rows(repeats: int = 20, only: str | None = None,
@@ -354,30 +394,22 @@ def tile_rows(repeats: int = 20, only: str | None = None,
     TILE_CANDIDATES, timed with CUDA events (median after warm-up): {"layer", then ms by
     candidate}; a table whose check or launch fails gets None, and its message under
     "errors"."""
-    cupy, torch = _modules()
-    rng, rows = np.random.default_rng(), []
-    for layer in gpu_layers():
-        if isinstance(layer, PoolLayer) or (only is not None and only not in layer.name):
-            continue
-        x, w, _ = (cupy.asarray(a) for a in layer.arrays(rng))
-        with _cudnn(False):
-            expected = torch.nn.functional.conv2d(torch.as_tensor(x, device="cuda"),
-                                                  torch.as_tensor(w, device="cuda"),
-                                                  **layer.options())
-        row: dict[str, Any] = {"layer": layer.name}
-        errors = {}
-        for name, table in TILE_CANDIDATES.items():
-            try:
-                row[name] = _forward_ms(layer, x, w, expected, table, repeats)
-            except Exception as exc:  # recorded: the other tables and layers still run
-                row[name], errors[name] = None, failure(exc)
-        if errors:
-            row["errors"] = errors
-        progress(f"{layer.name:24s} " + "  ".join(
-            f"{name} " + ("FAILED" if row[name] is None else f"{row[name]:8.3f} ms")
-            for name in TILE_CANDIDATES))
-        rows.append(row)
-    return rows
+    candidates = {name: {"table": table} for name, table in TILE_CANDIDATES.items()}
+    return _candidate_rows(candidates, repeats, only, progress)
+
+
+INDEX_WIDTHS = {"64-bit": {"index32": False}, "32-bit": {"index32": True}}
+"""The index widths that :func:`width_rows` times against each other."""
+
+
+def width_rows(repeats: int = 20, only: str | None = None,
+               progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+    """The forward of every conv layer of the GPU suite with 64-bit and with 32-bit index
+    arithmetic (:data:`INDEX_WIDTHS`), in strict FP32 and then in TF32 (rows " TF32"), timed
+    as :func:`tile_rows` times the tile tables."""
+    rows = _candidate_rows(INDEX_WIDTHS, repeats, only, progress)
+    tf32 = {name: {**options, "tensor_cores": "tf32"} for name, options in INDEX_WIDTHS.items()}
+    return rows + _candidate_rows(tf32, repeats, only, progress, tf32=True, suffix=" TF32")
 
 
 def _synchronizing(case: Case) -> Case:
@@ -410,6 +442,6 @@ def gpu_suite(quick: bool = False) -> Suite:
                  peak_mib=device_peak_mib, memory=DEVICE_MEMORY)
 
 
-__all__ = ["DEVICE_MEMORY", "GPU_BATCH", "MAX_BATCH", "TILE_CANDIDATES", "device_peak_mib",
-           "event_rows", "event_times", "failure", "fp32_peak", "gpu_cases", "gpu_layers",
-           "gpu_suite", "tile_rows"]
+__all__ = ["DEVICE_MEMORY", "GPU_BATCH", "INDEX_WIDTHS", "MAX_BATCH", "TILE_CANDIDATES",
+           "device_peak_mib", "event_rows", "event_times", "failure", "fp32_peak", "gpu_cases",
+           "gpu_layers", "gpu_suite", "tile_rows", "width_rows"]
