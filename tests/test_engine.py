@@ -704,3 +704,30 @@ def test_a_certificate_over_an_empty_box_compares_nothing_and_fails():
     same = certified(Claim("x = x", x[i], x[i], indices={i: in_range(i, n)}),
                      [Point({n: 2}, 1), Point({n: 3}, 2)])
     assert same.ok, same.message
+
+
+def test_a_point_of_sizes_cannot_check_a_hypothesis_about_entries():
+    """'Σ_{v<n} y[v] = c given Σ_{v<n} y[v] = c' is true: y = (1, 1), c = 5 breaks the
+    hypothesis and may not refute it."""
+    from convproof.symbolic.certificates import Point, refuted
+    y, n, c = Signal("y"), scalar("n", positive=True), scalar("c")
+    total = zsum(in_range(v, n) * y[v], v)
+    claim = Claim("the sum is c", total, c,
+                  hypotheses=(sympy.Eq(total, c, evaluate=False),))
+    with pytest.raises(ProofError, match="is not about a size"):
+        refuted(claim, Point({n: 2, c: 5}, 1), {"y": {(0,): 1, (1,): 1}})
+
+
+def test_values_at_points_keep_zero_times_undefined_undefined():
+    """relu'(0) with relu = (x + √(x²))/2 has no value (one-sided 0 and 1), nor has
+    x log x² at 0: 0 · (0^(-1/2) or log 0) may not count as 0."""
+    from convproof.symbolic.operators_layers import Values, evaluated
+    origin = Values({}, {"x": {(0,): 0}})
+    absolute = sympy.sqrt(x[0] ** 2)
+    for claim in (Claim("|x|'(0) = 0", Partial(absolute, x[0]), sympy.S.Zero),
+                  Claim("relu'(0) = 1/2", Partial((x[0] + absolute) / 2, x[0]),
+                        sympy.Rational(1, 2)),
+                  Claim("x log x² = 0 at 0", x[0] * sympy.log(x[0] ** 2), sympy.S.Zero)):
+        evidence = evaluated(claim, [origin])
+        assert not evidence.ok and "undecided" in evidence.message, claim.name
+    assert evaluated(Claim("x² at 1", x[0] ** 2, sympy.S.One), [Values({}, {"x": {(0,): 1}})]).ok

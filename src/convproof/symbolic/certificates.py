@@ -61,6 +61,10 @@ def value_at(expr: Expr, point: Point) -> Any:
 def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
     values, problems = dict(point.values), []
     for h in claim.hypotheses:
+        if not isinstance(h.lhs, Symbol):
+            problems.append(f"the hypothesis {h.lhs} = {h.rhs} is not about a size: a point of "
+                            "sizes cannot check it")
+            continue
         value = value_at(h.rhs, Point(values, point.dims))
         if is_multi(h.lhs) and not isinstance(value, tuple):
             value = (value,) * point.dims

@@ -124,11 +124,15 @@ class _Evaluator:
     def value(self, expr: Expr, scope: dict, outcome: dict) -> Expr:
         total = S.Zero
         for term in _terms(expr):
+            brackets = [a for a in term.atoms if isinstance(a, Bracket)]
+            factors = [a for a in term.atoms if not isinstance(a, Bracket)]
             for inner in self._support(_order(term), 0, dict(scope)):
+                # a false bracket is a strong zero (outside the support); any other factor is
+                # evaluated, so that 0 · (an undefined value: log 0, 0^(-1/2)) stays nan
+                if any(self.atom(b, inner, outcome) == 0 for b in brackets):
+                    continue
                 value = _number(term.coeff, inner)
-                for atom in sorted(term.atoms, key=lambda a: not isinstance(a, Bracket)):
-                    if value == 0:
-                        break
+                for atom in factors:
                     value *= self.atom(atom, inner, outcome)
                 total += value
         return total
