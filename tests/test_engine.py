@@ -731,3 +731,63 @@ def test_values_at_points_keep_zero_times_undefined_undefined():
         evidence = evaluated(claim, [origin])
         assert not evidence.ok and "undecided" in evidence.message, claim.name
     assert evaluated(Claim("x² at 1", x[0] ** 2, sympy.S.One), [Values({}, {"x": {(0,): 1}})]).ok
+
+
+def test_floor_value_drops_facts_with_its_floor_in_any_form():
+    """[⌊(j+1)/s⌋ = 0] written with the floor's argument expanded still holds the floor:
+    [..](⌊(j+1)/s⌋ + 1) x[j] is 0 at s = 1, j = 5, not x[5]."""
+    from convproof.symbolic import rules_sizes  # noqa: F401  (registers the rule)
+    j, s = scalar("j"), scalar("s", positive=True)
+    raw, expanded = sympy.floor((j + 1) / s), sympy.floor(sympy.expand((j + 1) / s))
+    lhs = NonNeg(s * expanded) * NonNeg(-s * expanded) * (raw + 1) * x[j]
+    evidence = universal(Claim("floor pinned", lhs, x[j]),
+                         Derivation(lhs).by("floor value", x[j], value=0))
+    assert not evidence.ok and "cannot show" in evidence.message
+
+
+def test_a_cyclic_change_of_index_refuses_nested_remainders():
+    """Σ_{v<3} x[(v + ⌊(v mod 3)/2⌋) mod 3] = 2 x0 + x1, shifting only the inner remainder gives
+    x0 + 2 x2."""
+    from convproof.symbolic import rules_sizes  # noqa: F401
+    n = scalar("n", positive=True)
+    box = le(0, v) * le(v, n - 1)
+
+    def inner(e):
+        return sympy.floor(sympy.Mod(e, n) / 2)
+    lhs = zsum(box * x[sympy.Mod(v + inner(v), n)], v)
+    rhs = zsum(box * x[sympy.Mod(v + inner(v + 1), n)], v)
+    evidence = universal(Claim("nested", lhs, rhs),
+                         Derivation(lhs).by("cyclic change of index", rhs, var=v, shift=1))
+    assert not evidence.ok and "only (v + c) mod n moves" in evidence.message
+
+
+def test_one_divides_only_integers():
+    """[1 | j/2] is 0 at j = 1: with s = 1, [s | j/2] x[j] is not x[j]."""
+    j, s = scalar("j"), scalar("s", positive=True)
+    assert Divides(1, j / 2) != 1 and Divides(1, j) == 1
+    h = sympy.Eq(s, 1, evaluate=False)
+    lhs = Divides(s, j / 2) * x[j]
+    evidence = universal(Claim("one divides", lhs, x[j], hypotheses=(h,)),
+                         Derivation(lhs).by("hypothesis", x[j], equation=h))
+    assert not evidence.ok
+
+
+def test_the_interpreted_evaluator_checks_divisibility_on_every_axis():
+    """[s | c] at s = (2, 3), c = 2 is 0 (3 does not divide 2), with an opaque factor too."""
+    from convproof.symbolic.certificates import Point, certified
+    s, c = multi("s", positive=True), scalar("c")
+    act = sympy.exp(x[0])
+    point = Point({s: (2, 3), c: 2}, 2)
+    assert not certified(Claim("false", Divides(s, c) * act, act), [point]).ok
+    assert certified(Claim("true", Divides(s, c) * act, Divides(s, c + s) * act), [point]).ok
+
+
+def test_a_reduced_residue_keeps_the_kind_of_the_index():
+    """c mod N with N a multi-index is the entry x[(c mod N0, c mod N1)]; c is x[(c,)]."""
+    from convproof.symbolic import rules_counting  # noqa: F401
+    c, size = scalar("c"), multi("N", positive=True)
+    box = le(0, c) * le(c, size - 1)
+    lhs = box * x[sympy.Mod(c, size)]
+    evidence = universal(Claim("reduced", lhs, box * x[c]),
+                         Derivation(lhs).by("reduced residue", box * x[c]))
+    assert not evidence.ok

@@ -215,7 +215,8 @@ class _TermEvaluator:
             return all(v == 0 for v in values[0])
         if kind is Divides:
             s, e = values
-            s = s * len(e) if len(s) == 1 else s
+            axes = max(len(s), len(e))  # a channel value stands for every axis of the other
+            s, e = (s * axes if len(s) == 1 else s), (e * axes if len(e) == 1 else e)
             return all(ev % sv == 0 for sv, ev in zip(s, e))
         raise ProofError(f"unknown bracket {kind.__name__}")
 

@@ -199,7 +199,7 @@ class Divides(Bracket):
     def eval(cls, s, e):
         if s.is_Integer and e.is_Integer:
             return S.One if e % s == 0 else S.Zero
-        if s == 1:
+        if s == 1 and e.is_integer:  # [1 | 1/2] = 0
             return S.One
 
     def _latex(self, printer) -> str:

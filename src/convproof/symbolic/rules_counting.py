@@ -24,7 +24,7 @@ from sympy import Expr, Mod, S, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
 from .normal import ProofError, Term, linear_coefficient, provably_nonneg, provably_positive
-from .rules import RuleResult, bound_named, follows, map_terms, rule, settle_brackets
+from .rules import RuleResult, bound_named, follows, index_kind, map_terms, rule, settle_brackets
 
 
 def _integer_valued(e: Expr) -> bool:
@@ -237,7 +237,8 @@ def reduced_residue(expr: Expr) -> RuleResult:
         for part in (term.coeff, *term.atoms):
             remainders = {node for node in sympy.preorder_traversal(part) if isinstance(node, Mod)}
             found.update(r for r in remainders if follows(r.args[0], facts)
-                         and follows(sympy.expand(r.args[1] - 1 - r.args[0]), facts))
+                         and follows(sympy.expand(r.args[1] - 1 - r.args[0]), facts)
+                         and index_kind(r) == index_kind(r.args[0]))  # c mod N, N multi: multi
         if not found:
             return None
         mapping = {r: r.args[0] for r in found}

@@ -217,7 +217,8 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
             _per_axis(numerator, "floor value")
             # facts from brackets without this floor: those with it are rewritten below, and a
             # bracket cannot vouch for a value that then erases it
-            facts = [f for f in _facts(term) if not f.has(atom)]
+            facts = [f for f in _facts(term)
+                     if not any(_same_floor(g, atom) for g in f.atoms(sympy.floor))]
             low = numerator - denominator * value
             high = denominator * value + denominator - 1 - numerator
             if follows_from(low, facts) and follows_from(high, facts):
@@ -356,6 +357,13 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
 
         marker = sympy.Dummy("wrapped")
         rest = [a for a in term.atoms if a is not start and a is not end]
+        for part in (term.coeff, *rest):  # both passes below rewrite inner nodes first
+            for node in sympy.preorder_traversal(part):
+                if isinstance(node, sympy.Mod) and any(
+                        isinstance(inner, sympy.Mod) and v in inner.free_symbols
+                        for inner in sympy.preorder_traversal(node.args[0])):
+                    raise ProofError(f"cyclic change of index: {node} holds a remainder of "
+                                     f"{var.name} in another: only (v + c) mod n moves")
 
         def hide(node: Expr) -> Expr:
             return marker if move(node) is not node else node
