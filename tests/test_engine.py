@@ -791,3 +791,17 @@ def test_a_reduced_residue_keeps_the_kind_of_the_index():
     evidence = universal(Claim("reduced", lhs, box * x[c]),
                          Derivation(lhs).by("reduced residue", box * x[c]))
     assert not evidence.ok
+
+
+def test_a_constant_index_beside_a_multi_index_is_the_constant_multi_index():
+    """The rules read x[0] beside x[u] as x[(0, ..., 0)]; so do the certificates now (they read
+    x[(0,)], refuting in 2-D what the rules proved).  Alone, x[0] stays one axis."""
+    from convproof.symbolic.certificates import Point, certified, refuted
+    u = multi("u")
+    origin = zsum(eq(u, 0) * x[u], u)
+    claim = Claim("origin", origin, x[0])
+    assert universal(claim, Derivation(origin).by("Kronecker delta", x[0], var=u)).ok
+    assert certified(claim, [Point({}, 1), Point({}, 2), Point({}, 3)]).ok
+    assert not refuted(claim, Point({}, 2), {"x": {(0, 0): 1}}).ok
+    assert refuted(Claim("not the origin", origin, x[1]), Point({}, 2), {"x": {(0, 0): 1}}).ok
+    assert instance(x[0], {}, 2) == {(("x", (0,)),): 1}

@@ -18,7 +18,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .evaluate import Instance, Poly, _Scalar
-from .language import Signal, is_multi, meets_assumptions, zsum
+from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import ProofError
 from .proof import Claim, Evidence
 from .rules import differentiate, unfold_all
@@ -102,7 +102,9 @@ class _Sides:
         self.claim = claim
         values, _ = _with_hypotheses(claim, first)
         free = list(values)
-        self.compiled = [Instance(side, free, first.dims, values) for side in _wrapped(claim)]
+        sides = _wrapped(claim)
+        widened = multi_positions(*sides)  # x[0] beside x[i] is the origin on both sides
+        self.compiled = [Instance(side, free, first.dims, values, widened) for side in sides]
         box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1
         self.indices = Instance(box, free, first.dims, values)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr, Indexed, Symbol
 
-from .language import Bracket, Divides, EqZero, NonNeg, is_multi
+from .language import Bracket, Divides, EqZero, NonNeg, is_multi, multi_positions
 from .normal import (
     ProofError,
     Term,
@@ -153,7 +153,8 @@ class _Scalar:
 class _TermEvaluator:
     """Enumerates the support of one term and adds its value to a polynomial."""
 
-    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict):
+    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict,
+                 widened: frozenset = frozenset()):
         self.term, self.dims = term, dims
         symbols = list(free) + list(term.bound)
         scalar = lambda e: _Scalar(e, symbols, dims)  # noqa: E731
@@ -175,7 +176,10 @@ class _TermEvaluator:
             if isinstance(atom, Bracket):
                 self.brackets.append((type(atom), [scalar(a) for a in atom.args]))
             elif isinstance(atom, Indexed):
-                self.entries.append((str(atom.base.label), [scalar(i) for i in atom.indices]))
+                arity = len(atom.indices)
+                wide = [(atom.base.label, arity, k) in widened for k in range(arity)]
+                self.entries.append((str(atom.base.label), [scalar(i) for i in atom.indices],
+                                     wide))
             else:
                 self.opaque.append(atom)
         self.free_symbols = symbols
@@ -220,10 +224,12 @@ class _TermEvaluator:
             return all(ev % sv == 0 for sv, ev in zip(s, e))
         raise ProofError(f"unknown bracket {kind.__name__}")
 
-    def _entry_key(self, name: str, indices: list[_Scalar], env: dict) -> tuple:
+    def _entry_key(self, name: str, indices: list[_Scalar], wide: list[bool], env: dict
+                   ) -> tuple:
         key = []
-        for index in indices:
-            for value in index.axes(env):
+        for index, widened in zip(indices, wide):
+            values = index.axes(env)
+            for value in values * self.dims if widened and len(values) == 1 else values:
                 integral = _integral(value)
                 if integral is None:
                     raise ProofError(f"entry of {name} at a non-integer index {value}")
@@ -249,7 +255,8 @@ class _TermEvaluator:
         coeff = self.coeff.axes(env)[0]
         if coeff == 0:
             return
-        keys = [self._entry_key(name, indices, env) for name, indices in self.entries]
+        keys = [self._entry_key(name, indices, wide, env)
+                for name, indices, wide in self.entries]
         for atom in self.opaque:
             keys.append(_opaque_key(atom, env, self.dims))
         monomial = tuple(sorted(keys))
@@ -274,7 +281,8 @@ class _CompiledTerm:
     variables solved by divmod, boxed ones ranged), the remaining brackets as comparisons,
     and the monomial key built in place.  Every value is an int or an exact Fraction."""
 
-    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict):
+    def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict,
+                 widened: frozenset = frozenset()):
         self.dims = dims
         self.free = [s for s in free]
         _refuse_multi_coefficient(term)
@@ -355,8 +363,10 @@ class _CompiledTerm:
         for atom in term.atoms:
             if isinstance(atom, Indexed):
                 parts = []
-                for index in atom.indices:
-                    axes = range(dims) if multi_expr(index) else [0]
+                arity = len(atom.indices)
+                for position, index in enumerate(atom.indices):
+                    wide = multi_expr(index) or (atom.base.label, arity, position) in widened
+                    axes = range(dims) if wide else [0]
                     parts += [code(index, a) for a in axes]
                 entries.append(
                     (str(atom.base.label), f"({str(atom.base.label)!r}, ({', '.join(parts)},))")
@@ -431,21 +441,26 @@ def _opaque_key(atom: Expr, env: dict, dims: int) -> tuple:
 # --------------------------------------------------------------------------------------------
 
 
-def _compiled(term: Term, free: list[Symbol], dims: int, sizes: dict):
+def _compiled(term: Term, free: list[Symbol], dims: int, sizes: dict, widened: frozenset):
     """The compiled evaluator of a term, or the interpreted one for opaque atoms."""
     if any(not isinstance(a, (Indexed, NonNeg, EqZero, Divides)) for a in term.atoms):
-        return _TermEvaluator(term, free, dims, sizes)
-    return _CompiledTerm(term, free, dims, sizes)
+        return _TermEvaluator(term, free, dims, sizes, widened)
+    return _CompiledTerm(term, free, dims, sizes, widened)
 
 
 class Instance:
-    """``expr`` compiled once, then evaluated for many values of its free symbols."""
+    """``expr`` compiled once, then evaluated for many values of its free symbols.  An entry
+    position in ``widened`` (:func:`~.language.multi_positions`; by default those of ``expr``)
+    reads a constant or channel index e as the multi-index (e, ..., e)."""
 
-    def __init__(self, expr: Expr, free: list[Symbol], dims: int, sizes: dict | None = None):
+    def __init__(self, expr: Expr, free: list[Symbol], dims: int, sizes: dict | None = None,
+                 widened: frozenset | None = None):
         self.dims = dims
         self.free = list(free)
         sizes = sizes or {}
-        self.evaluators = [_compiled(t, self.free, dims, sizes) for t in expand_terms(expr)]
+        widened = multi_positions(expr) if widened is None else widened
+        self.evaluators = [_compiled(t, self.free, dims, sizes, widened)
+                           for t in expand_terms(expr)]
 
     def __call__(self, values: dict[Symbol, Value]) -> Poly:
         poly: Poly = {}

@@ -74,6 +74,18 @@ def meets_assumptions(symbol: Symbol, value: Any) -> bool:
                if getattr(symbol, f"is_{name}") is True)
 
 
+def multi_positions(*exprs: Expr) -> frozenset[tuple[Symbol, int, int]]:
+    """(signal label, number of indices, position) of every entry position that some entry of
+    ``exprs`` indexes by a multi-index.  There a constant or channel index e stands for the
+    multi-index (e, ..., e), as the rules read it (x[0] where x[i] is also written is the
+    origin); elsewhere it is one axis."""
+    return frozenset((entry.base.label, len(entry.indices), position)
+                     for expr in exprs
+                     for entry in sympy.sympify(expr).atoms(Indexed)
+                     for position, index in enumerate(entry.indices)
+                     if any(is_multi(s) for s in sympy.sympify(index).free_symbols))
+
+
 def fresh(symbol: Symbol) -> Dummy:
     """A new bound variable of the same kind and assumptions as ``symbol``."""
     cls = MultiDummy if is_multi(symbol) else Dummy
@@ -402,6 +414,7 @@ __all__ = [
     "scalar",
     "is_multi",
     "meets_assumptions",
+    "multi_positions",
     "fresh",
     "ZSum",
     "zsum",
