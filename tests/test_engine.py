@@ -805,3 +805,17 @@ def test_a_constant_index_beside_a_multi_index_is_the_constant_multi_index():
     assert not refuted(claim, Point({}, 2), {"x": {(0, 0): 1}}).ok
     assert refuted(Claim("not the origin", origin, x[1]), Point({}, 2), {"x": {(0, 0): 1}}).ok
     assert instance(x[0], {}, 2) == {(("x", (0,)),): 1}
+
+
+def test_a_channel_index_beside_a_multi_index_may_name_the_same_entry():
+    """In 1-D b[c] and b[i] are one entry where c = i0: E[b[c] b[i]] is not 1/4 throughout,
+    it is ½[i = c] + ¼(1 - [i = c])."""
+    from convproof.symbolic.rules_expectation import E, bernoulli, random_signal
+    half, i, c = sympy.Rational(1, 2), multi("i"), scalar("c")
+    b = random_signal("b", bernoulli(half))
+    lhs = E(b[c] * b[i])
+    assert not universal(Claim("independent", lhs, half / 2),
+                         Derivation(lhs).by("moments of the law", half / 2)).ok
+    rhs = half * EqZero(i - c) + half / 2 * (1 - EqZero(i - c))
+    assert universal(Claim("one entry where i = c", lhs, rhs),
+                     Derivation(lhs).by("moments of the law", rhs)).ok

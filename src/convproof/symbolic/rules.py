@@ -218,9 +218,9 @@ def index_kind(index: Expr) -> int:
 
 
 def other_entries(a: tuple, b: tuple) -> bool:
-    """Index tuples that name entries of different kinds, never one entry: another number
-    of indices, or a multi-index and a channel index at one position (in D dims x[j] with a
-    channel index j is the entry x[(j,)], never x[(i0, ..., i_D-1)])."""
+    """Index tuples that differentiation refuses to compare: another number of indices (never
+    one entry), or a multi-index and a channel index at one position (one entry only where
+    the multi-index is that channel index on every axis, which is left unstated)."""
     return len(a) != len(b) or any(index_kind(f) * index_kind(e) < 0 for f, e in zip(a, b))
 
 

@@ -31,7 +31,7 @@ from sympy import Expr, Function, Indexed, IndexedBase, S
 
 from .language import DefinedName, EqZero, Signal, ZSum, product, signals_of, substitute
 from .normal import ProofError, expand_terms
-from .rules import RuleResult, other_entries, rule, unfold_all
+from .rules import RuleResult, rule, unfold_all
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary: E, laws, random signals
@@ -232,8 +232,10 @@ def _set_partitions(items: list) -> list[list[list]]:
 
 
 def _coincide(a: tuple, b: tuple) -> Expr:
-    """[a = b] for index tuples, componentwise; 0 for entries of different kinds."""
-    if other_entries(a, b):
+    """[a = b] for index tuples, componentwise (a channel index beside a multi-index is that
+    index on every axis: b[c] is b[i] where i = (c, ..., c)); 0 for other numbers of
+    indices."""
+    if len(a) != len(b):
         return S.Zero
     return product(EqZero(sympy.expand(x - y)) for x, y in zip(a, b))
 
