@@ -819,3 +819,27 @@ def test_a_channel_index_beside_a_multi_index_may_name_the_same_entry():
     rhs = half * EqZero(i - c) + half / 2 * (1 - EqZero(i - c))
     assert universal(Claim("one entry where i = c", lhs, rhs),
                      Derivation(lhs).by("moments of the law", rhs)).ok
+
+
+def test_a_root_of_a_possibly_negative_integer_is_not_real():
+    """log e^(4√t) = 4√t fails at t = -1 ((4 - 2π)i against 4i); 2^√t is not positive."""
+    from convproof.symbolic import rules_real
+    t = scalar("t")
+    u = 4 * sympy.sqrt(t)
+    evidence = universal(Claim("log e^u = u", sympy.log(sympy.exp(u)), u),
+                         Derivation(sympy.log(sympy.exp(u))).by("logarithm laws", u))
+    assert not evidence.ok and "needs a real u" in evidence.message
+    assert rules_real.sign(sympy.exp(u)) is None and rules_real.sign(2 ** sympy.sqrt(t)) is None
+    n = scalar("n", positive=True)
+    assert rules_real.sign(sympy.exp(sympy.sqrt(n))) == "positive"
+
+
+def test_an_activation_reads_a_constant_index_as_the_whole_claim_does():
+    """max(0, Σ_v [v = 0] x[v]) = max(0, x[0]): inside the max x[0] is the origin too, so a
+    2-D certificate holds and x(0, 0) = 5 refutes nothing."""
+    from convproof.symbolic.certificates import Point, certified
+    from convproof.symbolic.operators_pool import Maximum, refuted_with_maxima
+    u = multi("u")
+    claim = Claim("max at the origin", Maximum(0, zsum(eq(u, 0) * x[u], u)), Maximum(0, x[0]))
+    assert certified(claim, [Point({}, 1), Point({}, 2)]).ok
+    assert not refuted_with_maxima(claim, Point({}, 2), {"x": {(0, 0): 5}}).ok

@@ -155,7 +155,7 @@ class _TermEvaluator:
 
     def __init__(self, term: Term, free: list[Symbol], dims: int, sizes: dict,
                  widened: frozenset = frozenset()):
-        self.term, self.dims = term, dims
+        self.term, self.dims, self.widened = term, dims, widened
         symbols = list(free) + list(term.bound)
         scalar = lambda e: _Scalar(e, symbols, dims)  # noqa: E731
         self.order = []
@@ -258,7 +258,7 @@ class _TermEvaluator:
         keys = [self._entry_key(name, indices, wide, env)
                 for name, indices, wide in self.entries]
         for atom in self.opaque:
-            keys.append(_opaque_key(atom, env, self.dims))
+            keys.append(_opaque_key(atom, env, self.dims, self.widened))
         monomial = tuple(sorted(keys))
         total = poly.get(monomial, 0) + coeff
         if total == 0:
@@ -429,10 +429,12 @@ def _box_cost(sizes: dict, dims: int) -> Callable:
     return cost
 
 
-def _opaque_key(atom: Expr, env: dict, dims: int) -> tuple:
-    """A function of entries (an activation of a sum, say) evaluates to a symbolic key."""
+def _opaque_key(atom: Expr, env: dict, dims: int, widened: frozenset) -> tuple:
+    """A function of entries (an activation of a sum, say) evaluates to a symbolic key; its
+    arguments read the entry positions ``widened`` as the whole claim does."""
     values = {s: v for s, v in env.items() if s in atom.free_symbols}
-    args = tuple(tuple(sorted(instance(a, values, dims).items())) for a in atom.args)
+    args = tuple(tuple(sorted(Instance(a, list(values), dims, values, widened)(values).items()))
+                 for a in atom.args)
     return (str(atom.func), args)
 
 

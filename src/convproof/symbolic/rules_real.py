@@ -46,9 +46,15 @@ def _weakest(signs: list[str | None]) -> str | None:
 
 
 def _real(u: Expr) -> bool:
-    """u is real: no imaginary unit, and every symbol real (signal entries are)."""
+    """u is real: no imaginary unit, every symbol real (signal entries are), every root or
+    other fractional power of a nonnegative base and every logarithm of a positive one
+    (√t with an integer t is 2i at t = -4)."""
     labels = {entry.base.label for entry in u.atoms(Indexed)}
-    return not u.has(sympy.I) and all(s.is_real or s in labels for s in u.atoms(Symbol))
+    if u.has(sympy.I) or not all(s.is_real or s in labels for s in u.atoms(Symbol)):
+        return False
+    roots = [p.base for p in u.atoms(sympy.Pow) if not p.exp.is_Integer]
+    return all(sign(base) in (POSITIVE, NONNEGATIVE) for base in roots) and \
+        all(sign(log.args[0]) == POSITIVE for log in u.atoms(sympy.log))
 
 
 def _power_sign(base: Expr, exponent: Expr) -> str | None:
