@@ -843,3 +843,38 @@ def test_an_activation_reads_a_constant_index_as_the_whole_claim_does():
     claim = Claim("max at the origin", Maximum(0, zsum(eq(u, 0) * x[u], u)), Maximum(0, x[0]))
     assert certified(claim, [Point({}, 1), Point({}, 2)]).ok
     assert not refuted_with_maxima(claim, Point({}, 2), {"x": {(0, 0): 5}}).ok
+
+
+def test_only_functions_known_to_keep_reals_real_are_real():
+    """acos(1000) = 7.6i: log e^acos(x0) = acos(x0) and log(b²) = 2 log b with
+    b = 1 + acos²(x0) (-0.73 at x0 = 2) are refused; exp, tanh and Max stay real."""
+    from convproof.symbolic import rules_real
+    u = sympy.acos(x[0])
+    evidence = universal(Claim("log e^acos", sympy.log(sympy.exp(u)), u),
+                         Derivation(sympy.log(sympy.exp(u))).by("logarithm laws", u))
+    assert not evidence.ok and "needs a real u" in evidence.message
+    assert rules_real.sign(1 + u**2) is None and rules_real.sign(sympy.exp(u)) is None
+    assert rules_real.sign(1 + sympy.tanh(x[0]) ** 2) == "positive"
+    assert rules_real.sign(sympy.exp(sympy.Max(x[0], x[1]))) == "positive"
+
+
+def test_an_entry_at_a_random_index_has_no_law_of_its_own():
+    """E[w[w0]] for w i.i.d. Bernoulli(q) is q² (w[w0] is w0 where w0 = 0, else w1), not q."""
+    from convproof.symbolic.rules_expectation import E, bernoulli, random_signal
+    q = sympy.Symbol("q", positive=True)
+    w = random_signal("w", bernoulli(q))
+    lhs = E(w[w[0]])
+    evidence = universal(Claim("E[w[w0]] = q", lhs, q),
+                         Derivation(lhs).by("moments of the law", q))
+    assert not evidence.ok and "applies nowhere" in evidence.message
+
+
+def test_certificates_refuse_expectations():
+    """Two random signals named w, a fair coin and a standard normal, were one key at a grid
+    point: E[coin] = E[gauss] (1/2 = 0) was 'exact on 2 grid points'."""
+    from convproof.symbolic.certificates import Point, certified
+    from convproof.symbolic.rules_expectation import E, bernoulli, normal, random_signal
+    coin = random_signal("w", bernoulli(sympy.Rational(1, 2)))
+    gauss = random_signal("w", normal(1))
+    with pytest.raises(ProofError, match="an expectation has no value at a grid point"):
+        certified(Claim("E[coin] = E[gauss]", E(coin[0]), E(gauss[0])), [Point({}, 1)])

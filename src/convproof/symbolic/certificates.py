@@ -22,6 +22,7 @@ from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import ProofError
 from .proof import Claim, Evidence
 from .rules import differentiate, unfold_all
+from .rules_expectation import Expectation
 
 _MARK = Signal("@at")
 
@@ -103,6 +104,9 @@ class _Sides:
         values, _ = _with_hypotheses(claim, first)
         free = list(values)
         sides = _wrapped(claim)
+        if any(side.atoms(Expectation) for side in sides):
+            raise ProofError("an expectation has no value at a grid point (random signals of "
+                             "one name would merge): check it with values at points")
         widened = multi_positions(*sides)  # x[0] beside x[i] is the origin on both sides
         self.compiled = [Instance(side, free, first.dims, values, widened) for side in sides]
         box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1

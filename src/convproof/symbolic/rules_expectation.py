@@ -275,6 +275,8 @@ def moments(expr: Expr) -> RuleResult:
         factors = _factors(argument)
         if not factors or not all(isinstance(f, Indexed) and f.base in LAWS for f in factors):
             return None
+        if any(random_signals_in(index) for f in factors for index in f.indices):
+            return None  # w[w0] is not an entry of fixed index: its law is not w's
         bases = {f.base for f in factors}
         if len(bases) != 1:
             return None

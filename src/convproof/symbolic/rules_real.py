@@ -45,6 +45,12 @@ def _weakest(signs: list[str | None]) -> str | None:
     return POSITIVE if all(s == POSITIVE for s in signs) else NONNEGATIVE
 
 
+REAL_FUNCTIONS = (sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.sinh, sympy.cosh,
+                  sympy.tanh, sympy.Abs, sympy.Max, sympy.Min, sympy.floor, sympy.ceiling,
+                  sympy.sign, sympy.Mod, Bracket)
+"""Functions that are real on real arguments (a logarithm also needs a positive one)."""
+
+
 def _real(u: Expr) -> bool:
     """u is real: no imaginary unit, every symbol real (signal entries are), every root or
     other fractional power of a nonnegative base and every logarithm of a positive one
@@ -52,6 +58,8 @@ def _real(u: Expr) -> bool:
     labels = {entry.base.label for entry in u.atoms(Indexed)}
     if u.has(sympy.I) or not all(s.is_real or s in labels for s in u.atoms(Symbol)):
         return False
+    if not all(isinstance(f, REAL_FUNCTIONS) for f in u.atoms(sympy.Function)):
+        return False  # acos(1000) = 7.6i: only functions known to keep real arguments real
     roots = [p.base for p in u.atoms(sympy.Pow) if not p.exp.is_Integer]
     return all(sign(base) in (POSITIVE, NONNEGATIVE) for base in roots) and \
         all(sign(log.args[0]) == POSITIVE for log in u.atoms(sympy.log))
