@@ -878,3 +878,38 @@ def test_certificates_refuse_expectations():
     gauss = random_signal("w", normal(1))
     with pytest.raises(ProofError, match="an expectation has no value at a grid point"):
         certified(Claim("E[coin] = E[gauss]", E(coin[0]), E(gauss[0])), [Point({}, 1)])
+
+
+def test_a_known_result_keeps_every_assumption_of_its_symbols():
+    """c is real in 'log-sum-exp': c = 2πi made log S = 2πi + log S (0 = 2πi at K = 1, z = 0)."""
+    from convproof.symbolic import load
+    lemma = load("softmax-xent-gradient").claims["log-sum-exp"]
+    c = next(s for s in lemma.rhs.free_symbols if s.name == "c")
+    value = 2 * sympy.pi * sympy.I
+    rhs = lemma.rhs.subs(c, value)
+    proof = Derivation(lemma.lhs).by("known result", rhs, theorem="softmax-xent-gradient",
+                                     claim="log-sum-exp", instance={c: value},
+                                     context=lambda h: h)
+    evidence = universal(Claim("log S = 2πi + log S", lemma.lhs, rhs), proof)
+    assert not evidence.ok and "c is real" in evidence.message
+
+
+def test_points_keep_every_assumption_and_the_kind_of_each_symbol():
+    """e even at e = 1 certified [2 | e] x0 = 0; a channel index given (0,) compared a tuple
+    with 0; an entry 2πi is not a real entry."""
+    from convproof.symbolic.certificates import Point, certified
+    from convproof.symbolic.operators_layers import Values, evaluated
+    e = scalar("e", even=True)
+    wrong = certified(Claim("[2 | e] x0 = 0", Divides(2, e) * x[0], sympy.S.Zero),
+                      [Point({e: 1}, 1)])
+    assert not wrong.ok and "breaks its assumptions" in wrong.message
+    n, c = multi("n", nonnegative=True), scalar("c")
+    pinned = Claim("[c = 0] x0 = 0", EqZero(c) * x[0], sympy.S.Zero,
+                   hypotheses=(sympy.Eq(c, n, evaluate=False),))
+    assert not certified(pinned, [Point({n: (0, 0)}, 2)]).ok
+    assert not certified(Claim("[c = 0] x0 = 0", EqZero(c) * x[0], sympy.S.Zero),
+                         [Point({c: (0,)}, 1)]).ok
+    logexp = Claim("log e^x = x", sympy.log(sympy.exp(x[0])), x[0])
+    with pytest.raises(ProofError, match="is not real"):
+        evaluated(logexp, [Values({}, {"x": {(0,): 2 * sympy.pi * sympy.I}})])
+    assert evaluated(logexp, [Values({}, {"x": {(0,): 3}})]).ok

@@ -69,6 +69,12 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
         value = value_at(h.rhs, Point(values, point.dims))
         if is_multi(h.lhs) and not isinstance(value, tuple):
             value = (value,) * point.dims
+        if not is_multi(h.lhs) and isinstance(value, tuple):  # c = n: n = (c, ..., c)
+            if len(set(value)) != 1:
+                problems.append(f"hypothesis {h.lhs} = {h.rhs} fails: the right side "
+                                f"{_show(value)} is not one value on every axis")
+                continue
+            value = value[0]
         if h.lhs in values and values[h.lhs] != value:
             problems.append(
                 f"hypothesis {h.lhs} = {h.rhs} fails: {h.lhs} = {_show(values[h.lhs])}, "

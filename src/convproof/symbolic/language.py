@@ -62,16 +62,14 @@ def is_multi(symbol: Symbol) -> bool:
 
 
 def meets_assumptions(symbol: Symbol, value: Any) -> bool:
-    """``value`` (a number, an expression, or a tuple of them per axis) breaks none of the
-    assumptions integer, positive, nonnegative, real that ``symbol`` carries (undecided
-    counts as met: only a value that provably breaks one is refused)."""
+    """``value`` (a number, an expression, or a tuple of them per axis for a multi-index)
+    breaks none of the assumptions that ``symbol`` carries (integer, positive, even, real,
+    ...; undecided counts as met: only a value that provably breaks one is refused)."""
     if isinstance(value, tuple):
-        return all(meets_assumptions(symbol, part) for part in value)
+        return is_multi(symbol) and all(meets_assumptions(symbol, part) for part in value)
     value = sympy.sympify(value)
-    checks = (("integer", lambda v: v.is_integer), ("positive", lambda v: v.is_positive),
-              ("nonnegative", lambda v: v.is_nonnegative), ("real", lambda v: v.is_real))
-    return all(test(value) is not False for name, test in checks
-               if getattr(symbol, f"is_{name}") is True)
+    return all(getattr(value, f"is_{name}") is not False
+               for name, holds in symbol.assumptions0.items() if holds is True)
 
 
 def multi_positions(*exprs: Expr) -> frozenset[tuple[Symbol, int, int]]:

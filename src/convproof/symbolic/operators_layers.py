@@ -261,6 +261,9 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
     for h in claim.hypotheses:
         if sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
+    problems += [f"the entry {name}{list(index)} = {value} is not real"
+                 for name, values in point.entries.items() for index, value in values.items()
+                 if sympy.sympify(value).is_real is not True]
     for symbol, value in symbols.items():
         if not meets_assumptions(symbol, value):
             problems.append(f"{symbol} = {value} breaks its assumptions")

@@ -668,5 +668,12 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
         raise ProofError(f"{symbol} = {value}: {symbol} is nonnegative, {value} is not provably so")
     if symbol.is_integer and not integer_valued(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is an integer, {value} is not provably one")
+    value = sympy.sympify(value)
+    for name in ("real", "even", "odd", "negative", "nonpositive", "zero", "prime", "composite"):
+        if getattr(symbol, f"is_{name}") is True and getattr(value, f"is_{name}") is not True:
+            raise ProofError(f"{symbol} = {value}: {symbol} is {name}, {value} is not provably so")
+    if symbol.is_nonzero and not (symbol.is_positive or provably_nonzero(value)
+                                  or value.is_nonzero):
+        raise ProofError(f"{symbol} = {value}: {symbol} is nonzero, {value} is not provably so")
     if mixes_kinds(symbol, value):
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")
