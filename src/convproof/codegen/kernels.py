@@ -291,8 +291,8 @@ $write
     }""",
 }
 """Each thread multiplies a TM x TN micro-tile of neighbouring rows and columns, read from
-shared memory as whole vectors (16-byte loads where the rows' pitch allows: :func:`_pitch`):
-a warp's TM rows then take TM/4 float loads instead of TM."""
+shared memory as whole vectors (16-byte loads where the rows start on 16 bytes: the im2col
+tile's, and the float32 weight tile's at :func:`vector_pad`): TM floats take TM/4 loads."""
 
 TENSOR_CORES = {
     "declarations": """\
@@ -528,12 +528,13 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     value, act = epilogue(slots.pr, bias, activation, "oc", "sum")
     # the im2col tile is filled a row at a time, the weight tile a few reduction indices first
     a_pitch = _pitch(tile.bm, tile.bk, g.dtype, tensor_cores) if tensor_cores else tile.bm
+    b_pitch = _pitch(tile.bn, tile.bk, g.dtype, tensor_cores)
     if tensor_cores:
-        indices, b_pitch = 32 // fragment_pad(tensor_cores), tile.bn + fragment_pad(tensor_cores)
+        indices = 32 // fragment_pad(tensor_cores)
     elif g.dtype == np.float32 and tile.tn % VECTOR_INDICES == 0:
         indices, b_pitch = VECTOR_INDICES, tile.bn + vector_pad(tile.bn)
     else:
-        indices, b_pitch = tile.bk, _pitch(tile.bn, tile.bk, g.dtype, None)
+        indices = tile.bk
     b_k, b_col = weight_entry(tile.bk, indices, tile.threads)
     return _gemm(
         name, "true convolution" if flip else "correlation", g, slots,

@@ -433,8 +433,7 @@ def _opaque_key(atom: Expr, env: dict, dims: int, widened: frozenset) -> tuple:
     """A function of entries (an activation of a sum, say) evaluates to a symbolic key; its
     arguments read the entry positions ``widened`` as the whole claim does."""
     values = {s: v for s, v in env.items() if s in atom.free_symbols}
-    args = tuple(tuple(sorted(Instance(a, list(values), dims, values, widened)(values).items()))
-                 for a in atom.args)
+    args = tuple(tuple(sorted(instance(a, values, dims, widened).items())) for a in atom.args)
     return (str(atom.func), args)
 
 
@@ -471,6 +470,8 @@ class Instance:
         return poly
 
 
-def instance(expr: Expr, values: dict[Symbol, Value], dims: int) -> Poly:
-    """The exact value of ``expr`` with every free symbol given a value."""
-    return Instance(expr, list(values), dims, values)(values)
+def instance(expr: Expr, values: dict[Symbol, Value], dims: int,
+             widened: frozenset | None = None) -> Poly:
+    """The exact value of ``expr`` with every free symbol given a value (``widened`` as for
+    :class:`Instance`)."""
+    return Instance(expr, list(values), dims, values, widened)(values)
