@@ -880,6 +880,30 @@ def test_certificates_refuse_expectations():
         certified(Claim("E[coin] = E[gauss]", E(coin[0]), E(gauss[0])), [Point({}, 1)])
 
 
+def test_certificates_keep_random_signals_of_one_name_apart():
+    """A certificate keyed entries by their printed name: z[0]·z'[0] = z[0]² was certified
+    for a fair coin z and a standard normal z', both named z (at z = 1, z' = 0.94 the sides
+    are 0.94 and 1; the rules prove E of the two sides 0 and 1/2)."""
+    from convproof.symbolic.certificates import Point, certified
+    from convproof.symbolic.rules_expectation import bernoulli, normal, random_signal
+    coin = random_signal("z", bernoulli(sympy.Rational(1, 2)))
+    gauss = random_signal("z", normal(1))
+    assert not certified(Claim("merged", coin[0] * gauss[0], coin[0] ** 2),
+                         [Point({}, d) for d in (1, 2)]).ok
+    assert not certified(Claim("input = random", Signal("z")[0], gauss[0]), [Point({}, 1)]).ok
+    assert certified(Claim("one signal", coin[0] * gauss[0], gauss[0] * coin[0]),
+                     [Point({}, 1)]).ok
+
+
+def test_certificates_refuse_entries_with_different_numbers_of_indices():
+    """Keys flatten indices: in 2-D x[i] at i = (0, 0) and x[0, 0] shared one key, and
+    Σ_i [i = 0] x[i] = x[0, 0] was certified (for the rules they are different entries)."""
+    from convproof.symbolic.certificates import Point, certified
+    i, x = multi("i"), Signal("x")
+    with pytest.raises(ProofError, match=r"different numbers of indices apart: x \(1, 2"):
+        certified(Claim("arity", zsum(eq(i, 0) * x[i], i), x[0, 0]), [Point({}, 2)])
+
+
 def test_a_known_result_keeps_every_assumption_of_its_symbols():
     """c is real in 'log-sum-exp': c = 2πi made log S = 2πi + log S (0 = 2πi at K = 1, z = 0)."""
     from convproof.symbolic import load

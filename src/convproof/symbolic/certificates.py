@@ -17,7 +17,7 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from .evaluate import Instance, Poly, _Scalar
+from .evaluate import Instance, Poly, _Scalar, refuse_mixed_arity
 from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import ProofError
 from .proof import Claim, Evidence
@@ -113,6 +113,7 @@ class _Sides:
         if any(side.atoms(Expectation) for side in sides):
             raise ProofError("an expectation has no value at a grid point (random signals of "
                              "one name would merge): check it with values at points")
+        refuse_mixed_arity(*sides)  # both sides' entries share one set of keys
         widened = multi_positions(*sides)  # x[0] beside x[i] is the origin on both sides
         self.compiled = [Instance(side, free, first.dims, values, widened) for side in sides]
         box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1

@@ -178,7 +178,8 @@ class _TermEvaluator:
             elif isinstance(atom, Indexed):
                 arity = len(atom.indices)
                 wide = [(atom.base.label, arity, k) in widened for k in range(arity)]
-                self.entries.append((str(atom.base.label), [scalar(i) for i in atom.indices],
+                self.entries.append((entry_name(atom.base.label),
+                                     [scalar(i) for i in atom.indices],
                                      wide))
             else:
                 self.opaque.append(atom)
@@ -368,9 +369,8 @@ class _CompiledTerm:
                     wide = multi_expr(index) or (atom.base.label, arity, position) in widened
                     axes = range(dims) if wide else [0]
                     parts += [code(index, a) for a in axes]
-                entries.append(
-                    (str(atom.base.label), f"({str(atom.base.label)!r}, ({', '.join(parts)},))")
-                )
+                name = entry_name(atom.base.label)
+                entries.append((name, f"({name!r}, ({', '.join(parts)},))"))
         static = len({name for name, _ in entries}) == len(entries)
         ordered = [source for _, source in sorted(entries)] if static else [s for _, s in entries]
         key = f"({', '.join(ordered)},)" if static else f"tuple(sorted(({', '.join(ordered)},)))"
@@ -449,6 +449,28 @@ def _compiled(term: Term, free: list[Symbol], dims: int, sizes: dict, widened: f
     return _CompiledTerm(term, free, dims, sizes, widened)
 
 
+def entry_name(label: Expr) -> str:
+    """The name under which a certificate keys the entries of a signal: its printed name,
+    made unique where the label is a Dummy (two random signals may print alike, and the rules
+    keep them apart)."""
+    return f"{label.name}@{label.dummy_index}" if isinstance(label, sympy.Dummy) else str(label)
+
+
+def refuse_mixed_arity(*exprs: Expr) -> None:
+    """Keys flatten an entry's indices axis by axis, so x[i] at a 2-D multi-index and x[0, 0]
+    would share one; for the rules they are different entries (another number of indices is
+    never one entry).  A signal read with two numbers of indices is therefore refused."""
+    arities: dict[Expr, set[int]] = {}
+    for expr in exprs:
+        for atom in sympy.sympify(expr).atoms(Indexed):
+            arities.setdefault(atom.base.label, set()).add(len(atom.indices))
+    mixed = sorted(f"{label} ({', '.join(map(str, sorted(counts)))} indices)"
+                   for label, counts in arities.items() if len(counts) > 1)
+    if mixed:
+        raise ProofError(f"a certificate cannot tell entries with different numbers of indices "
+                         f"apart: {'; '.join(mixed)}")
+
+
 class Instance:
     """``expr`` compiled once, then evaluated for many values of its free symbols.  An entry
     position in ``widened`` (:func:`~.language.multi_positions`; by default those of ``expr``)
@@ -459,6 +481,7 @@ class Instance:
         self.dims = dims
         self.free = list(free)
         sizes = sizes or {}
+        refuse_mixed_arity(expr)
         widened = multi_positions(expr) if widened is None else widened
         self.evaluators = [_compiled(t, self.free, dims, sizes, widened)
                            for t in expand_terms(expr)]
