@@ -105,7 +105,7 @@ TUPLE_LENGTHS = [
          ValueError, r"dilation has 2 entries, but there is 1 spatial dim: \(1, 2\)"),
     case("output_padding length",
          lambda a: F.conv_transpose2d(a.g, a.w, stride=2, output_padding=(1, 1, 1)),
-         ValueError, r"output_padding has 3 entries, but there are 2 spatial dims"),
+         ValueError, r"output_padding has 3 entries, but there are 2 spatial dims: \(1, 1, 1\)"),
     case("pool kernel_size length", lambda a: F.max_pool2d(a.x, (2, 2, 2)), ValueError,
          r"kernel_size has 3 entries, but there are 2 spatial dims: \(2, 2, 2\)"),
     case("pool stride length", lambda a: F.avg_pool2d(a.x, 2, stride=(1,)), ValueError,

@@ -630,18 +630,24 @@ def test_pointwise_small_images_gathered_in_blocks(stride, groups, cut, rng, mon
     (1, (512, 2048), 7, np.float32, False),     # one sample
 ])
 def test_which_pointwise_products_gather_samples(batch, channels, size, dtype, gathered,
-                                                 monkeypatch):
-    """The forward gathers samples for small images under large weights only (arrays of
-    ones: the choice, not the values, is under test)."""
+                                                 rng, monkeypatch):
+    """The forward gathers samples for small images under large weights only, and either way
+    its values are those of an independent float64 product (random inputs, so that samples
+    or channels taken in the wrong order show)."""
     copies = []
     monkeypatch.setattr(pointwise.workspace, "copy",
                         lambda role, source: copies.append(role) or source.copy())
     in_channels, out_channels = channels
-    x = np.ones((batch, in_channels, size, size), dtype=dtype)
-    w = np.ones((out_channels, in_channels, 1, 1), dtype=dtype)
+    x = rng.standard_normal((batch, in_channels, size, size)).astype(dtype)
+    w = rng.standard_normal((out_channels, in_channels, 1, 1)).astype(dtype)
     y = pointwise.correlate(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     assert ("channels first" in copies) == gathered
-    assert y.shape == (batch, out_channels, size, size) and (y == in_channels).all()
+    assert y.shape == (batch, out_channels, size, size) and y.dtype == dtype
+    expected = np.einsum("oi,nihw->nohw", w[:, :, 0, 0].astype(np.float64),
+                         x.astype(np.float64), optimize=True)
+    tolerance = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
+    error = np.abs(y.astype(np.float64) - expected).max()
+    assert error <= tolerance * np.abs(expected).max(), (error, np.abs(expected).max())
 
 
 class OpenBlasThreadCount:

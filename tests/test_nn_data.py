@@ -4,6 +4,8 @@ flip or mixing partner is identified uniquely)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -105,15 +107,23 @@ def test_one_hot_and_minibatches(rng):
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda x: data.random_translation(x[0], 1), ValueError, r"images must have shape \(N, C"),
-    (lambda x: data.random_translation(x, -1), ValueError, "max_shift must be a non-negative"),
-    (lambda x: data.horizontal_flip(x, 2.0), ValueError, r"p must be a probability"),
-    (lambda x: data.mixup(x, np.arange(3)), ValueError, r"targets must be probabilities of "
-                                                          r"shape \(3, K\)"),
-    (lambda x: data.cutmix(x, np.eye(3), alpha=0), ValueError, "alpha must be a positive"),
-    (lambda x: data.one_hot(np.arange(3) + 0.5, 4), TypeError, "labels must be an integer"),
-    (lambda x: data.one_hot(np.arange(5), 4), ValueError, r"labels must lie in \[0, 4\)"),
-    (lambda x: list(data.minibatches(5, 0)), ValueError, "batch_size must be a positive"),
+    (lambda x: data.random_translation(x[0], 1), ValueError,
+     re.escape("images must have shape (N, C, H, W), got (1, 4, 4)")),
+    (lambda x: data.random_translation(x, -1), ValueError,
+     "max_shift must be a non-negative integer, got -1"),
+    (lambda x: data.horizontal_flip(x, 2.0), ValueError,
+     re.escape("p must be a probability in [0, 1], got 2.0")),
+    (lambda x: data.mixup(x, np.arange(3)), ValueError,
+     re.escape("targets must be probabilities of shape (3, K) (use one_hot on class labels), "
+               "got (3,)")),
+    (lambda x: data.cutmix(x, np.eye(3), alpha=0), ValueError,
+     "alpha must be a positive number, got 0"),
+    (lambda x: data.one_hot(np.arange(3) + 0.5, 4), TypeError,
+     "labels must be an integer array, got ndarray of dtype float64"),
+    (lambda x: data.one_hot(np.arange(5), 4), ValueError,
+     re.escape("labels must lie in [0, 4), got values from 0 to 4")),
+    (lambda x: list(data.minibatches(5, 0)), ValueError,
+     "batch_size must be a positive integer, got 0"),
 ])
 def test_bad_augmentation_arguments(call, error, message, rng):
     with pytest.raises(error, match=message):

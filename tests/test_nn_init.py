@@ -73,7 +73,7 @@ def test_layers_built_with_the_same_seed_are_equal(rng):
 def test_bad_initializer_arguments(rng):
     with pytest.raises(TypeError, match="tensor must be a floating array, got dtype int64"):
         init.uniform(rng.integers(1, 9, 3))
-    with pytest.raises(ValueError, match="high must exceed low"):
+    with pytest.raises(ValueError, match="high must exceed low, got low=1.0, high=0.0"):
         init.uniform(np.empty(3), 1.0, 0.0)
     with pytest.raises(ValueError, match="gain must be positive, got -1"):
         init.xavier_normal(np.empty((3, 3)), gain=-1)

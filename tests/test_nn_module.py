@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import numpy as np
 import pytest
 
@@ -82,7 +85,7 @@ def test_astype_converts_parameters_and_buffers(rng):
     model.astype(np.float64)
     assert all(p.data.dtype == np.float64 for p in model.parameters())
     assert model[1].running_var.dtype == np.float64
-    with pytest.raises(TypeError, match="dtype must be a floating type"):
+    with pytest.raises(TypeError, match="dtype must be a floating type such as float32, got int32"):
         model.astype(np.int32)
 
 
@@ -92,11 +95,33 @@ def test_devices(rng):
     assert model.to("cpu") is model and model[0].weight.data is weight
     with pytest.raises(ValueError, match="device must be one of .*, got 'tpu'"):
         model.to("tpu")
-    try:
-        import cupy  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="needs CuPy"):
-            model.to("gpu")
+
+
+def test_gpu_without_cupy_is_refused_by_name(rng, monkeypatch):
+    """Checked whether or not CuPy is installed: a None entry in sys.modules makes the import
+    fail as it would without CuPy."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    model = small_network(rng)
+    with pytest.raises(ImportError, match="device 'gpu' needs CuPy"):
+        model.to("gpu")
+
+
+@pytest.mark.gpu
+def test_devices_gpu_round_trip(rng):
+    cupy = pytest.importorskip("cupy")
+    model = small_network(rng)
+    before = {name: value.copy() for name, value in model.state_dict().items()
+              if isinstance(value, np.ndarray)}
+    assert before and model.to("gpu") is model
+    state = model.state_dict()
+    for name, value in before.items():
+        assert isinstance(state[name], cupy.ndarray), name
+        assert np.array_equal(cupy.asnumpy(state[name]), value), name
+    assert model.to("cpu") is model
+    state = model.state_dict()
+    for name, value in before.items():
+        assert type(state[name]) is np.ndarray, name
+        assert np.array_equal(state[name], value), name
 
 
 def test_layers_accept_float32_and_integer_inputs(rng):
@@ -160,17 +185,23 @@ def test_grad_output_of_the_wrong_shape(rng):
     (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError, "stride must be a positive integer, got 0"),
     (lambda: nn.Conv2d(3, 8, 3, groups=2), ValueError, "in_channels = 3 is not divisible by "
                                                        "groups = 2"),
-    (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError, "kernel_size has 3 entries"),
-    (lambda: nn.Conv2d(3, 8, 3, padding_mode="mirror"), ValueError, "padding_mode must be"),
+    (lambda: nn.Conv2d(3, 8, (3, 3, 3)), ValueError,
+     re.escape("kernel_size has 3 entries, but there are 2 spatial dims: (3, 3, 3)")),
+    (lambda: nn.Conv2d(3, 8, 3, padding_mode="mirror"), ValueError,
+     re.escape("padding_mode must be one of ('zeros', 'reflect', 'replicate', "
+               "'circular'), got 'mirror'")),
     (lambda: nn.Conv2d(3, 8, 3, bias=1), TypeError, "bias must be True or False, got 1"),
     (lambda: nn.ConvTranspose2d(3, 8, 3, stride=2, output_padding=2), ValueError,
      r"output_padding\[0\] = 2 must be smaller than max\(stride, dilation\) = 2"),
     (lambda: nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same"), ValueError,
      "padding='same' with stride"),
-    (lambda: nn.MaxPool2d(2, padding=2), ValueError, "padding.* is more than half the kernel"),
-    (lambda: nn.AdaptiveAvgPool2d(0), ValueError, "output_size must be a positive integer"),
+    (lambda: nn.MaxPool2d(2, padding=2), ValueError,
+     re.escape("padding[0] = 2 is more than half the kernel size 2")),
+    (lambda: nn.AdaptiveAvgPool2d(0), ValueError,
+     "output_size must be a positive integer, got 0"),
     (lambda: nn.BatchNorm2d(0), ValueError, "num_features must be a positive integer, got 0"),
-    (lambda: nn.BatchNorm2d(3, momentum=2.0), ValueError, "momentum must lie in"),
+    (lambda: nn.BatchNorm2d(3, momentum=2.0), ValueError,
+     re.escape("momentum must lie in [0, 1] or be None, got 2.0")),
     (lambda: nn.Dropout(1.5), ValueError, r"p must be a probability in \[0, 1\], got 1.5"),
     (lambda: nn.Linear(0, 3), ValueError, "in_features must be a positive integer, got 0"),
     (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "layer 1 must be a Module, got str"),

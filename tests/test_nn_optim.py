@@ -6,6 +6,8 @@ step (one parameter sometimes gets none: both optimizers then skip it).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -127,11 +129,16 @@ def test_loading_a_state_that_does_not_fit(rng):
 
 
 @pytest.mark.parametrize("build, error, message", [
-    (lambda p: nn.optim.SGD(p, lr=-0.1), ValueError, r"lr must be a number in \[0.0, inf\)"),
-    (lambda p: nn.optim.SGD(p, momentum="high"), ValueError, "momentum must be a number"),
-    (lambda p: nn.optim.Adam(p, betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be a number in"),
-    (lambda p: nn.optim.Adam(p, betas=0.9), ValueError, r"betas must be a pair"),
-    (lambda p: nn.optim.Adam(p, numerator_eps=1), TypeError, "numerator_eps must be True or"),
+    (lambda p: nn.optim.SGD(p, lr=-0.1), ValueError,
+     re.escape("lr must be a number in [0.0, inf), got -0.1")),
+    (lambda p: nn.optim.SGD(p, momentum="high"), ValueError,
+     re.escape("momentum must be a number in [0.0, inf), got 'high'")),
+    (lambda p: nn.optim.Adam(p, betas=(0.9, 1.0)), ValueError,
+     re.escape("betas[1] must be a number in [0.0, 1.0), got 1.0")),
+    (lambda p: nn.optim.Adam(p, betas=0.9), ValueError,
+     re.escape("betas must be a pair (beta1, beta2), got 0.9")),
+    (lambda p: nn.optim.Adam(p, numerator_eps=1), TypeError,
+     "numerator_eps must be True or False, got 1"),
     (lambda p: nn.optim.SGD([], lr=0.1), ValueError, "params is empty"),
     (lambda p: nn.optim.SGD([np.ones(3)]), TypeError, r"params\[0\] must be a Parameter"),
 ])
