@@ -17,7 +17,8 @@ The steps, all by default, in this order:
     tiles     the forward of every conv layer under each candidate tile table
               (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table
     widths    the forward of every conv layer with 64-bit and with 32-bit index arithmetic,
-              in strict FP32 and in TF32 (``convproof.gpu.bench.width_rows``)
+              and by Winograd F(4x4, 3x3) where it applies, in strict FP32; the two widths
+              in TF32 (``convproof.gpu.bench.width_rows``)
 
 The summary goes to --out as Markdown and beside it as JSON, written again after every step,
 so a run cut short keeps the steps it finished.  A step that fails in one case (a wrong
@@ -151,8 +152,8 @@ def markdown(report: dict) -> str:
         lines += _candidates("## Tile tables (forward, strict FP32, CUDA events, median ms)",
                              report["tiles"])
     if report.get("widths"):
-        lines += _candidates("## Index widths (forward, strict FP32 and TF32, CUDA events, "
-                             "median ms)", report["widths"])
+        lines += _candidates("## Index widths and Winograd (forward, strict FP32 and TF32, "
+                             "CUDA events, median ms)", report["widths"])
     return "\n".join(lines) + "\n"
 
 

@@ -14,10 +14,11 @@ is needed.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convproof import functional, reference
@@ -255,14 +256,15 @@ def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
 @pytest.mark.gpu
 def test_width_rows_time_both_index_widths_in_fp32_and_tf32(cupy, cuda_torch):
     """One layer, its forward with 64-bit and 32-bit indices, in strict FP32 and in TF32,
-    each checked against cuDNN, then timed."""
-    from convproof.gpu.bench import INDEX_WIDTHS, width_rows
+    and by Winograd in strict FP32, each checked against cuDNN, then timed."""
+    from convproof.gpu.bench import INDEX_WIDTHS, WINOGRAD, width_rows
 
     rows = width_rows(repeats=2, only="3x3 128->128 28")
     assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128",
                                               "3x3 128->128 28 N=128 TF32"]
     assert all("errors" not in row for row in rows), rows
     assert all(row[name] > 0 for row in rows for name in INDEX_WIDTHS)
+    assert all(rows[0][name] > 0 for name in WINOGRAD)
 
 
 @pytest.mark.gpu
@@ -347,15 +349,26 @@ def test_tensor_core_forward_matches_the_rounded_reference_and_pytorch(
     close(y, ty.cpu().numpy(), REDUCED_TORCH_TOLERANCE[precision], magnitude(definition, *exact))
 
 
+@st.composite
+def symmetric_transposed_cases(draw):
+    """conv_cases with output_padding and zero padding, each (lo, hi) pair replaced by (p, p)
+    with p one of lo and hi: PyTorch's transposed convolution pads both sides alike."""
+    case = draw(conv_cases(modes=("zeros",), output_padding=True))
+    padding = []
+    for n, (lo, hi), span in zip(case.size, case.spec.pads(case.size), case.spec.span):
+        p = draw(st.sampled_from((lo, hi)))
+        assume(n + 2 * p >= span)  # the forward, whose output g is, still has an output
+        padding.append((p, p))
+    return replace(case, spec=replace(case.spec, padding=tuple(padding)))
+
+
 @pytest.mark.gpu
 @settings(max_examples=25)
-@given(case=conv_cases(modes=("zeros",), output_padding=True),
-       dtype=st.sampled_from([np.float64, np.float32]))
+@given(case=symmetric_transposed_cases(), dtype=st.sampled_from([np.float64, np.float32]))
 def test_transposed_conv_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
     torch, s = cuda_torch, case.spec
     pads = s.pads(case.size)
-    if any(lo != hi for lo, hi in pads):
-        return  # PyTorch's transposed convolution pads both sides alike
+    assert all(lo == hi for lo, hi in pads)
     _, w, _, g = case.arrays(dtype)
     options = dict(stride=s.stride, padding=tuple(lo for lo, _ in pads),
                    output_padding=s.output_padding, groups=s.groups, dilation=s.dilation)
@@ -363,13 +376,18 @@ def test_transposed_conv_matches_pytorch(cupy, on_gpu, cuda_torch, case, dtype):
 
     def definition(g, w):
         return reference.conv_transpose(g, w, **options)
+
+    def on_device():
+        return getattr(functional, f"conv_transpose{s.dims}d")(cupy.asarray(g), cupy.asarray(w),
+                                                               **options)
     try:
         expected = definition(*operands)
-    except ValueError:  # no output
+    except ValueError:  # no output: the GPU path refuses it too
+        with pytest.raises(ValueError):
+            on_device()
         return
     scale = magnitude(definition, *operands)
-    ours = getattr(functional, f"conv_transpose{s.dims}d")(cupy.asarray(g), cupy.asarray(w),
-                                                           **options)
+    ours = on_device()
     theirs = getattr(torch.nn.functional, f"conv_transpose{s.dims}d")(
         torch.tensor(g, device="cuda"), torch.tensor(w, device="cuda"), **options)
     close(ours, theirs.cpu().numpy(), TORCH_TOLERANCE[dtype], scale)

@@ -40,8 +40,9 @@ class Derived:
     expr: Expr
 
     def line(self) -> str:
-        """One line of the provenance comment at the top of a kernel."""
-        return f"{self.source:18s} {self.key:17s} {sympy.sstr(self.expr)}"
+        """One line of the provenance comment at the top of a kernel (a matrix by rows)."""
+        expr = self.expr.tolist() if isinstance(self.expr, sympy.MatrixBase) else self.expr
+        return f"{self.source:18s} {self.key:17s} {sympy.sstr(expr)}"
 
 
 def theorem_expression(theorem_id: str, key: str) -> Derived:
@@ -76,6 +77,19 @@ def gather_numerator() -> Derived:
 def gather_index() -> Derived:
     """(j + p - d·m)/s, an integer under the bracket [s | j + p - d·m]."""
     return theorem_expression("grad-input-flip", "gather_index")
+
+
+WINOGRAD_THEOREM = "winograd-transform"
+
+
+def winograd_transforms(m: int, r: int = 3) -> tuple[Derived, Derived, Derived]:
+    """Aᵀ (m x n), G (n x r) and Bᵀ (n x n) of F(m, r), n = m + r - 1, exact, at the points
+    the winograd-transform theorem proves for the numeric paths (``points_for``)."""
+    from ..symbolic.winograd import points_for, toom_cook
+
+    made = toom_cook(m, r, points_for(m, r))
+    return tuple(Derived(WINOGRAD_THEOREM, f"{name} of F({m}, {r})", matrix)
+                 for name, matrix in (("AT", made.AT), ("G", made.G), ("BT", made.BT)))
 
 
 _T, _N = multi("t"), multi("n", positive=True)
@@ -114,4 +128,5 @@ def variable(name: str, axis: int | None = None) -> sympy.Symbol:
 
 
 __all__ = ["Derived", "forward_read", "weight_read", "flipped_tap", "gather_numerator",
-           "gather_index", "padding_source", "per_axis", "theorem_expression", "variable"]
+           "gather_index", "padding_source", "per_axis", "theorem_expression", "variable",
+           "winograd_transforms"]

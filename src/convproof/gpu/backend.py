@@ -29,6 +29,7 @@ import numpy as np
 from ..adjoint import PhaseCorrelation, phase_correlations, swap_and_flip
 from ..arrays import FLOAT_DTYPES
 from ..codegen import kernels as K
+from ..codegen import winograd as W
 from ..spec import ConvSpec, Pads, PoolSpec
 from . import launch as L
 
@@ -63,6 +64,12 @@ shared tiles of their class (:data:`~convproof.codegen.kernels.TILES`) and one b
 weight entry, which waste no products."""
 
 
+WINOGRAD_TILE = 4
+"""The output tile m of the Winograd F(m x m, 3 x 3) that stride-1 3x3 correlations of wide
+groups take (:meth:`Backend.winograd`): 36 products per 16 outputs instead of 144, at the
+points of the CPU path (its float32 error measured in benchmarks/NOTES.md)."""
+
+
 class Backend:
     """convproof.cpu's functions (same names and signatures) on the kernels of ``device``."""
 
@@ -75,6 +82,9 @@ class Backend:
         """The precision ("tf32", "bf16") in which the float32 correlations and their
         gradients run on tensor cores where they are GEMMs of wide groups (:data:`WIDE`);
         None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
+        self.winograd = True
+        """Whether stride-1 3x3 correlations of wide groups in float32 or float64 run as
+        Winograd F(4x4, 3x3) (:meth:`_winograd`); False: always the implicit GEMM."""
         self.index32 = True
         """Whether launches whose arrays allow it run the kernels' 32-bit variants
         (:meth:`indexed`); False: always 64-bit (the GPU benchmark times both)."""
@@ -115,6 +125,8 @@ class Backend:
         y = self.device.empty((batch, c_out, *out), x.dtype)
         if y.size == 0:  # no samples: nothing to launch
             return y
+        if self._takes_winograd(x, w, geometry, flip, tensor_cores):
+            return self._winograd(x, w, geometry, y, bias, activation)
         arrays = [x, w] + ([bias] if bias is not None else [])
         sizes = [batch, c_in, c_out, *size, *out]
         if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
@@ -135,6 +147,47 @@ class Backend:
                                [*arrays, sums, *sizes, splits]))
         if splits > 1:
             self._sum_splits(sums, y, bias, activation)
+        return y
+
+    def _takes_winograd(self, x: Array, w: Array, geometry: K.ConvGeometry, flip: bool,
+                        tensor_cores: str | None) -> bool:
+        """A 2-D stride-1 3x3 correlation with zero padding, groups of at least :data:`WIDE`
+        input and output channels, no tensor cores, finite operands (the transforms mix a
+        tile's inputs: one inf would make every output of its tiles nan), and
+        :attr:`winograd` on."""
+        g = geometry
+        shape = (g.kernel_size, g.stride, g.dilation, g.mode)
+        if not self.winograd or flip or tensor_cores or shape != ((3, 3), (1, 1), (1, 1), "zeros"):
+            return False
+        if min(x.shape[1], w.shape[0]) // g.groups < WIDE:
+            return False
+        return bool(self.xp.isfinite(x).all()) and bool(self.xp.isfinite(w).all())
+
+    def _winograd(self, x: Array, w: Array, geometry: K.ConvGeometry, y: Array,
+                  bias: Array | None, activation: str) -> Array:
+        """y = act(bias + corr(x, w)) by F(m x m, 3 x 3) (:mod:`convproof.codegen.winograd`):
+        U = G w Gᵀ and V = Bᵀ d B transformed by kernels, their products M = U V as the
+        implicit GEMM of a 1x1 correlation in n² G groups, y = Aᵀ M A with the epilogue."""
+        m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
+        batch, c_in, *size = x.shape
+        c_out, out = w.shape[0], y.shape[2:]
+        points = (m + 2) ** 2
+        tiles = math.prod(-(-o // m) for o in out)
+        u = self.device.empty((points * c_out, c_in // geometry.groups, 1), dtype)
+        kernel = self.indexed(self.kernel(W.winograd_weights, m, dtype), w.size, u.size)
+        self.device.run(L.elementwise(kernel, w.size // 9, [w, u, w.size // 9]))
+        v = self.device.empty((batch, points * c_in, tiles), dtype)
+        kernel = self.indexed(self.kernel(W.winograd_input, m, geometry.pads, dtype),
+                              x.size, v.size)
+        self.device.run(L.elementwise(kernel, batch * c_in * tiles,
+                                      [x, v, batch, c_in, *size, *out]))
+        products = self.conv(v, u, K.ConvGeometry((1,), (1,), ((0, 0),), (1,),
+                                                  points * geometry.groups, dtype=dtype))
+        kernel = self.indexed(self.kernel(W.winograd_output, m, dtype, bias=bias is not None,
+                                          activation=activation), products.size, y.size)
+        arrays = [products] + ([bias] if bias is not None else []) + [y]
+        self.device.run(L.elementwise(kernel, batch * c_out * tiles,
+                                      [*arrays, batch, c_out, *out]))
         return y
 
     def _sum_splits(self, parts: Array, out: Array, bias: Array | None = None,

@@ -336,16 +336,17 @@ returns one 4-byte register per lane and cycle and runs 4 warp-wide FMAs a cycle
 
 def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any, repeats: int,
                 table: tuple[tuple[int, Tile], ...] | None = None, index32: bool = True,
-                tensor_cores: str | None = None) -> float:
+                tensor_cores: str | None = None, winograd: bool = True) -> float:
     """Median ms of our forward of ``layer`` (strict FP32, or on tensor cores in the precision
-    ``tensor_cores`` names) with its kernels built under the tile ``table`` and in 32-bit
-    indices where allowed (``index32``): a fresh backend, checked against cuDNN's
-    ``expected`` first."""
+    ``tensor_cores`` names) with its kernels built under the tile ``table``, in 32-bit
+    indices where allowed (``index32``) and by Winograd where it applies (``winograd``): a
+    fresh backend, checked against cuDNN's ``expected`` first."""
     from .backend import Backend
     from .module import CupyDevice
 
     backend, spec = Backend(CupyDevice()), layer.spec
     backend.index32, backend.tensor_cores = index32, tensor_cores
+    backend.winograd = winograd
 
     def forward() -> Any:
         return backend.correlate(x, w, spec.stride, spec.padding, spec.dilation, spec.groups)
@@ -398,16 +399,21 @@ def tile_rows(repeats: int = 20, only: str | None = None,
     return _candidate_rows(candidates, repeats, only, progress)
 
 
-INDEX_WIDTHS = {"64-bit": {"index32": False}, "32-bit": {"index32": True}}
-"""The index widths that :func:`width_rows` times against each other."""
+INDEX_WIDTHS = {"64-bit": {"index32": False, "winograd": False},
+                "32-bit": {"index32": True, "winograd": False}}
+"""The index widths that :func:`width_rows` times against each other (implicit GEMM)."""
+
+WINOGRAD = {"32-bit Winograd": {"index32": True, "winograd": True}}
+"""The strict-FP32 candidate that :func:`width_rows` times beside the index widths: F(4x4,
+3x3) where it applies (stride-1 3x3 layers; elsewhere the same kernels as "32-bit")."""
 
 
 def width_rows(repeats: int = 20, only: str | None = None,
                progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
     """The forward of every conv layer of the GPU suite with 64-bit and with 32-bit index
-    arithmetic (:data:`INDEX_WIDTHS`), in strict FP32 and then in TF32 (rows " TF32"), timed
-    as :func:`tile_rows` times the tile tables."""
-    rows = _candidate_rows(INDEX_WIDTHS, repeats, only, progress)
+    arithmetic (:data:`INDEX_WIDTHS`) and, in strict FP32, by Winograd (:data:`WINOGRAD`),
+    then in TF32 (rows " TF32"), timed as :func:`tile_rows` times the tile tables."""
+    rows = _candidate_rows({**INDEX_WIDTHS, **WINOGRAD}, repeats, only, progress)
     tf32 = {name: {**options, "tensor_cores": "tf32"} for name, options in INDEX_WIDTHS.items()}
     return rows + _candidate_rows(tf32, repeats, only, progress, tf32=True, suffix=" TF32")
 
@@ -443,5 +449,5 @@ def gpu_suite(quick: bool = False) -> Suite:
 
 
 __all__ = ["DEVICE_MEMORY", "GPU_BATCH", "INDEX_WIDTHS", "MAX_BATCH", "TILE_CANDIDATES",
-           "device_peak_mib", "event_rows", "event_times", "failure", "fp32_peak", "gpu_cases",
-           "gpu_layers", "gpu_suite", "tile_rows", "width_rows"]
+           "WINOGRAD", "device_peak_mib", "event_rows", "event_times", "failure", "fp32_peak",
+           "gpu_cases", "gpu_layers", "gpu_suite", "tile_rows", "width_rows"]

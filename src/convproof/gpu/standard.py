@@ -3,7 +3,7 @@
 Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a small problem:
 1-, 2- and 3-D conv forward (all four padding modes, groups, dilation, stride, asymmetric
 padding, bias + relu, the direct kernel of narrow groups, every tile class, a split sum, TF32,
-bfloat16 and float16 on tensor cores), true convolution,
+bfloat16 and float16 on tensor cores, Winograd F(4x4, 3x3)), true convolution,
 backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
 block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
@@ -389,6 +389,13 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), stride=2, padding=1, groups=2,
                                                  output_padding=(1, 0)), (4, 3), F64,
                       options=(("activation", "relu"), ("bias", True))))
+    # Winograd F(4x4, 3x3) (stride-1 3x3, wide groups): the forward with bias + relu and
+    # partial tiles, the input gradient (again such a correlation); float64 with groups and
+    # asymmetric padding
+    cases += _conv_family(ConvSpec(16, 32, (3, 3), padding=1), (6, 9), F32, bias=True,
+                          activation="relu")
+    cases.append(Case("conv", ConvSpec(32, 32, (3, 3), padding=((0, 2), (1, 0)), groups=2),
+                      (5, 7), F64))
     # 3-D
     cases += _conv_family(ConvSpec(2, 4, (3, 3, 3), padding=1), (4, 3, 4), F64)
     cases += _conv_family(ConvSpec(4, 4, (2, 3, 3), stride=(1, 2, 2),

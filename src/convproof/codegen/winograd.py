@@ -1,0 +1,181 @@
+"""Winograd F(m x m, 3 x 3): the transforms of the winograd-transform theorem as kernels.
+
+With Aᵀ (m x n), G (n x 3) and Bᵀ (n x n), n = m + 2, exact at the points the theorem proves
+for the numeric paths (:func:`.derivations.winograd_transforms`), the m x m output tile t of a
+stride-1 3x3 correlation is
+
+    Y[b, o, t] = Aᵀ [ Σ_c U[o, c] ⊙ V[b, c, t] ] A,   U = G w[o, c] Gᵀ,   V = Bᵀ d[b, c, t] B,
+    d[b, c, t] = x_pad[b, c, m t + (0..n-1, 0..n-1)].
+
+At each position ξ of the n x n transformed tile the channel sum is a product of matrices,
+
+    M[b, ξ, o, t] = Σ_c U[ξ, o, c] V[b, ξ, c, t],
+
+a 1x1 correlation of V (N, n² C, tiles) with U (n² K, C/G, 1) in n² G groups: the implicit
+GEMM of :func:`.kernels.conv_forward` runs it.  Around it three kernels:
+
+    winograd_weights  U[ξ, o, c] = Σ_{a,b} G[ξ1, a] G[ξ2, b] w[o, c, a, b]
+    winograd_input    V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, m t + (a, b)]
+    winograd_output   y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t])
+
+Each applies its Kronecker product one factor at a time (2n instead of n² terms a value), as
+straight-line sums of the exact entries (zeros dropped, ±1 without a product), rounded once
+to the kernel's float type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import sympy
+
+from . import derivations as dv
+from .names import c_type, dtype_tag, join, padding_tag
+from .printer import printer
+from .skeleton import (Kernel, Slots, decode, elementwise, epilogue, epilogue_tag, float_params,
+                       horner, ints, var)
+
+KERNEL = 3
+"""The kernel size r of F(m, r) these kernels are made for."""
+
+
+def _literal(value: sympy.Rational, ctype: str) -> str:
+    """``value`` rounded to the kernel's float type, as an exact C literal."""
+    if ctype == "float":
+        return f"{float(np.float32(float(value)))!r}f"
+    return repr(float(value))
+
+
+def combination(coefficients: Sequence[sympy.Rational], terms: Sequence[str],
+                ctype: str) -> str:
+    """Σ_i c_i terms_i as C: zero coefficients dropped, ±1 without a product (0 if none)."""
+    text = ""
+    for c, term in zip(coefficients, terms):
+        if c == 0:
+            continue
+        sign = "-" if c < 0 else "+"
+        product = term if abs(c) == 1 else f"{_literal(abs(c), ctype)} * {term}"
+        text = f"-{product}" if not text and sign == "-" else (
+            product if not text else f"{text} {sign} {product}")
+    return text or f"({ctype})0"
+
+
+def _apply_twice(matrix: sympy.Matrix, source: str, half: str, out: Callable, ctype: str,
+                 width: int) -> list[str]:
+    """out(α, β) = Σ_{a,b} M[α, a] M[β, b] source[a][b] for source (width x width), one
+    factor at a time: half[α][b] = Σ_a M[α, a] source[a][b], then the rows of ``half``."""
+    rows = matrix.shape[0]
+    lines = [f"{ctype} {half}[{rows}][{width}];"]
+    for alpha in range(rows):
+        for b in range(width):
+            terms = [f"{source}[{a}][{b}]" for a in range(width)]
+            lines.append(f"{half}[{alpha}][{b}] = "
+                         f"{combination(matrix.row(alpha), terms, ctype)};")
+    for alpha in range(rows):
+        for beta in range(rows):
+            terms = [f"{half}[{alpha}][{b}]" for b in range(width)]
+            lines.append(out(alpha, beta, combination(matrix.row(beta), terms, ctype)))
+    return lines
+
+
+def _transforms(slots: Slots, m: int) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix]:
+    """Aᵀ, G, Bᵀ of F(m, 3), recorded as the kernel's derivations."""
+    return tuple(slots.use(derived) for derived in dv.winograd_transforms(m, KERNEL))
+
+
+def winograd_weights(m: int, dtype) -> Kernel:
+    """U[ξ, e] = Σ_{a,b} G[ξ1, a] G[ξ2, b] w[e, a, b] for the e = (o, c) of a 3x3 weight:
+    U laid out (n² K, C/G) as the weight of the 1x1 correlation in n² G groups."""
+    ctype = c_type(dtype)
+    slots = Slots(printer(ctype))
+    _, G, _ = _transforms(slots, m)
+    n = G.shape[0]
+    name = join(f"winograd_weights_f{m}x{m}_k3x3", dtype_tag(dtype))
+    params = float_params(ctype, [("w", False), ("u", True)], ["entries"])
+    read = [f"{ctype} d[{KERNEL}][{KERNEL}];",
+            "#pragma unroll",
+            f"for (int a = 0; a < {KERNEL}; ++a)",
+            f"    for (int b = 0; b < {KERNEL}; ++b) d[a][b] = w[e * {KERNEL * KERNEL} + a * "
+            f"{KERNEL} + b];"]
+    lines = _apply_twice(G, "d", "h", lambda alpha, beta, value:
+                         f"u[{alpha * n + beta} * entries + e] = {value};", ctype, KERNEL)
+    return elementwise(name, f"the weight transform of F({m}x{m}, 3x3), U = G w Gᵀ",
+                       f"F({m}x{m}, 3x3)", ctype, slots, params, "entries", [], read, lines)
+
+
+def winograd_input(m: int, pads: Sequence[tuple[int, int]], dtype) -> Kernel:
+    """V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, m t + (a, b)] for the tiles
+    t < ceil(o / m) of the output o, x zero-padded by ``pads`` (p_lo read from banded-matrix:
+    j = s·i + d·m - p at s = d = 1, i = m t the tile's first output, m the offset in d)."""
+    pads = tuple(ints(pair) for pair in pads)
+    ctype = c_type(dtype)
+    slots = Slots(printer(ctype))
+    _, _, BT = _transforms(slots, m)
+    n = BT.shape[0]
+    name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), dtype_tag(dtype))
+    static = [dict(k=KERNEL, s=1, d=1, p=lo) for lo, _ in pads]
+    reads, condition, sources = slots.padded_reads(
+        "zeros", [(var("j", a), slots.forward_position(a, static[a])) for a in range(2)])
+    tiles = [f"((o{a} + {m - 1}) / {m})" for a in range(2)]
+    params = float_params(ctype, [("x", False), ("v", True)],
+                          ["batch", "c_in", "n0", "n1", "o0", "o1"])
+    gather = ["const long long plane = b * c_in + c;",
+              f"const long long i0 = {m} * t0, i1 = {m} * t1;",
+              f"{ctype} d[{n}][{n}];",
+              "#pragma unroll",
+              f"for (int m0 = 0; m0 < {n}; ++m0) {{",
+              "    #pragma unroll",
+              f"    for (int m1 = 0; m1 < {n}; ++m1) {{",
+              *(f"        {line}" for line in reads),
+              f"        d[m0][m1] = ({slots.pr.condition(condition)}) ? "
+              f"x[{horner('plane', [(sources[0], 'n0'), (sources[1], 'n1')])}] : ({ctype})0;",
+              "    }", "}"]
+
+    def store(alpha: int, beta: int, value: str) -> str:
+        return f"v[((b * {n * n} + {alpha * n + beta}) * c_in + c) * tiles + t] = {value};"
+
+    lines = _apply_twice(BT, "d", "h", store, ctype, n)
+    return elementwise(
+        name, f"the input transform of F({m}x{m}, 3x3), V = Bᵀ d B", f"F({m}x{m}, 3x3), "
+        f"padding {pads}", ctype, slots, params, "batch * c_in * tiles",
+        decode("e", [("b", ""), ("c", "c_in"), ("t0", "tiles0"), ("t1", "tiles1")])
+        + ["const long long t = t0 * tiles1 + t1;"], gather, lines,
+        setup=[f"const long long tiles0 = {tiles[0]}, tiles1 = {tiles[1]};",
+               "const long long tiles = tiles0 * tiles1;"])
+
+
+def winograd_output(m: int, dtype, *, bias: bool = False, activation: str = "identity"
+                    ) -> Kernel:
+    """y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
+    m t + (i, j) < o (the last tiles overhang the output)."""
+    ctype = c_type(dtype)
+    slots = Slots(printer(ctype))
+    AT, _, _ = _transforms(slots, m)
+    n = AT.shape[1]
+    name = join(f"winograd_output_f{m}x{m}_k3x3", epilogue_tag(bias, activation),
+                dtype_tag(dtype))
+    value, act = epilogue(slots.pr, bias, activation, "o", "sum")
+    params = float_params(ctype, [("products", False)] + ([("bias", False)] if bias else [])
+                          + [("y", True)], ["batch", "c_out", "o0", "o1"])
+    read = [f"{ctype} s[{n}][{n}];"] + [
+        f"s[{xi // n}][{xi % n}] = products[((b * {n * n} + {xi}) * c_out + o) * tiles + t];"
+        for xi in range(n * n)]
+
+    def store(i: int, j: int, sum_: str) -> str:
+        at = horner("b * c_out + o", [(f"r0 + {i}", "o0"), (f"r1 + {j}", "o1")])
+        return (f"if (r0 + {i} < o0 && r1 + {j} < o1) {{ const {ctype} sum = {sum_}; "
+                f"const {ctype} v = {value}; y[{at}] = {act}; }}")
+
+    lines = [f"const long long r0 = t0 * {m}, r1 = t1 * {m};",
+             *_apply_twice(AT, "s", "h", store, ctype, n)]
+    return elementwise(
+        name, f"the output transform of F({m}x{m}, 3x3), Y = Aᵀ M A", f"F({m}x{m}, 3x3)",
+        ctype, slots, params, "batch * c_out * tiles",
+        decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
+        + ["const long long t = t0 * tiles1 + t1;"], read, lines,
+        setup=[f"const long long tiles0 = (o0 + {m - 1}) / {m}, "
+               f"tiles1 = (o1 + {m - 1}) / {m};", "const long long tiles = tiles0 * tiles1;"])
+
+
+__all__ = ["KERNEL", "combination", "winograd_input", "winograd_output", "winograd_weights"]

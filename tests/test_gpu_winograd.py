@@ -1,0 +1,149 @@
+"""Winograd F(4x4, 3x3) on the GPU backend, its kernels run by the CPU emulator.
+
+The three transform kernels and the GEMM between them are checked against the float64
+reference on fresh random inputs (partial tiles, asymmetric padding, groups, bias + relu,
+float32 and float64), the input gradient through the same path, and the choice of path: only
+stride-1 3x3 correlations of wide groups with finite operands take it.  Each test also checks
+that the transforms were launched, so it cannot pass on the implicit GEMM alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convproof import reference
+from convproof.codegen import winograd as W
+from convproof.codegen.kernels import ConvGeometry
+from convproof.gpu.backend import Backend
+from convproof.gpu.emulate import Emulator, compiler_available
+from convproof.gpu.standard import Recorder, relative_error
+
+pytestmark = pytest.mark.skipif(not compiler_available(), reason="no C++ compiler with OpenMP")
+
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
+TRANSFORMS = ("winograd_weights", "winograd_input", "winograd_output")
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory) -> Emulator:
+    return Emulator(tmp_path_factory.mktemp("winograd"))
+
+
+def emulated(emulator: Emulator, call, **settings) -> tuple[np.ndarray, list[str]]:
+    """call(backend) on the emulated backend (``settings`` set on it) and the names of the
+    kernels it launched."""
+    recorder = Recorder()
+    backend = Backend(recorder)
+    for name, value in settings.items():
+        setattr(backend, name, value)
+    call(backend)
+    emulator.prepare(launch.kernel for launch in recorder.launches)
+    backend = Backend(emulator)
+    for name, value in settings.items():
+        setattr(backend, name, value)
+    return call(backend), [launch.kernel.name for launch in recorder.launches]
+
+
+def took_winograd(names: list[str]) -> bool:
+    return all(any(name.startswith(kind) for name in names) for kind in TRANSFORMS)
+
+
+CASES = [  # batch, c_in, c_out, size, pads, groups
+    (2, 16, 16, (9, 7), ((1, 1), (1, 1)), 1),
+    (1, 16, 32, (4, 4), ((1, 1), (1, 1)), 1),
+    (3, 32, 32, (5, 13), ((0, 2), (2, 0)), 2),
+    (1, 16, 16, (3, 3), ((0, 0), (0, 0)), 1),
+    (2, 24, 16, (11, 6), ((2, 2), (1, 1)), 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups", CASES)
+def test_forward_against_the_reference(emulator, dtype, batch, c_in, c_out, size, pads,
+                                       groups):
+    rng = np.random.default_rng()
+    x = rng.standard_normal((batch, c_in, *size)).astype(dtype)
+    w = rng.standard_normal((c_out, c_in // groups, 3, 3)).astype(dtype)
+    bias = rng.standard_normal(c_out).astype(dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), groups, dtype=dtype)
+    y, names = emulated(emulator, lambda b: b.conv(x, w, geometry, bias, "relu"))
+    assert took_winograd(names)
+    expected = reference.conv(x.astype(np.float64), w.astype(np.float64),
+                                bias.astype(np.float64), padding=pads, groups=groups)
+    expected = np.where(expected < 0, 0.0, expected)
+    assert y.shape == expected.shape and y.dtype == dtype
+    assert relative_error(y, expected) <= TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_gradient_runs_the_same_transforms(emulator, dtype):
+    """dx of a stride-1 3x3 correlation is the correlation of g padded by 2 - p with the
+    flipped, swapped kernel (grad-input-flip): a Winograd forward again."""
+    rng = np.random.default_rng()
+    x_size, pads = (7, 10), ((1, 1), (0, 2))
+    w = rng.standard_normal((16, 32, 3, 3)).astype(dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), 1, dtype=dtype)
+    out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(x_size, pads))
+    g = rng.standard_normal((2, 16, *out)).astype(dtype)
+    dx, names = emulated(emulator, lambda b: b.conv_data_grad(g, w, geometry, x_size))
+    assert took_winograd(names)
+    expected = reference.conv_input_grad((2, 32, *x_size), w.astype(np.float64),
+                                      g.astype(np.float64), padding=pads)
+    assert relative_error(dx, expected) <= TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("case", ["stride 2", "dilation 2", "5x5", "narrow groups", "flip",
+                                  "tf32", "switched off"])
+def test_other_correlations_keep_the_implicit_gemm(emulator, case):
+    rng = np.random.default_rng()
+    kernel = (5, 5) if case == "5x5" else (3, 3)
+    stride = (2, 2) if case == "stride 2" else (1, 1)
+    dilation = (2, 2) if case == "dilation 2" else (1, 1)
+    groups = 4 if case == "narrow groups" else 1
+    x = rng.standard_normal((1, 32, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((32, 32 // groups, *kernel)).astype(np.float32)
+    geometry = ConvGeometry(kernel, stride, ((2, 2), (2, 2)), dilation, groups)
+    settings = {"winograd": False} if case == "switched off" else {}
+    y, names = emulated(emulator, lambda b: b.conv(
+        x, w, geometry, flip=case == "flip", tensor_cores="tf32" if case == "tf32" else None),
+        **settings)
+    assert not any(name.startswith(TRANSFORMS) for name in names)
+    flipped = w[..., ::-1, ::-1] if case == "flip" else w
+    expected = reference.conv(x.astype(np.float64), flipped.astype(np.float64),
+                                stride=stride, padding=2, dilation=dilation, groups=groups)
+    assert relative_error(y, expected) <= (5e-3 if case == "tf32" else 1e-5)
+
+
+@pytest.mark.parametrize("operand", ["x", "w"])
+@pytest.mark.parametrize("value", [np.inf, np.nan])
+def test_operands_that_are_not_finite_keep_the_definition(emulator, operand, value):
+    """A transformed tile mixes 6 x 6 inputs, so one inf would spread nan over 16 outputs:
+    such operands take the implicit GEMM, whose infinities are the definition's."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 16, 8, 8))
+    w = rng.standard_normal((16, 16, 3, 3))
+    (x if operand == "x" else w)[0, 3, 2, 1] = value
+    geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype=np.float64)
+    y, names = emulated(emulator, lambda b: b.conv(x, w, geometry))
+    assert not any(name.startswith(TRANSFORMS) for name in names)
+    with np.errstate(invalid="ignore"):
+        expected = reference.conv(x, w, padding=1)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(expected))
+    finite = np.isfinite(expected)
+    assert finite.any()
+    np.testing.assert_allclose(y[finite], expected[finite], rtol=1e-12, atol=1e-12)
+
+
+def test_transforms_print_the_exact_entries():
+    """Σ c_i t_i with zero coefficients dropped and ±1 without a product, each coefficient
+    the float of the exact rational (a value that float32 rounds is rounded once)."""
+    from sympy import Rational
+
+    assert W.combination([0, 1, -1, Rational(1, 2)], ["a", "b", "c", "d"], "double") \
+        == "b - c + 0.5 * d"
+    assert W.combination([-2, 0, 1], ["a", "b", "c"], "float") == "-2.0f * a + c"
+    assert W.combination([Rational(1, 6)], ["a"], "float") \
+        == f"{float(np.float32(1 / 6))!r}f * a"
+    assert W.combination([0, 0], ["a", "b"], "float") == "(float)0"
