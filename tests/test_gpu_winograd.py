@@ -147,3 +147,39 @@ def test_transforms_print_the_exact_entries():
     assert W.combination([Rational(1, 6)], ["a"], "float") \
         == f"{float(np.float32(1 / 6))!r}f * a"
     assert W.combination([0, 0], ["a", "b"], "float") == "(float)0"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups", CASES)
+def test_weight_gradient_against_the_reference(emulator, dtype, batch, c_in, c_out, size, pads,
+                                               groups):
+    """dw = Gᵀ [Σ_{b,t} (A g Aᵀ) ⊙ (Bᵀ d B)] G: the transforms' adjoints around the split
+    weight-gradient GEMM of the 1x1 correlation."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((batch, c_in, *size)).astype(dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), groups, dtype=dtype)
+    out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(size, pads))
+    g = rng.standard_normal((batch, c_out, *out)).astype(dtype)
+    dw, names = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))
+    assert {"winograd_input", "winograd_gradient", "winograd_weights_adjoint"} <= {
+        name.split("_f4x4")[0] for name in names}
+    expected = reference.conv_weight_grad(x.astype(np.float64), (c_out, c_in // groups, 3, 3),
+                                          g.astype(np.float64), padding=pads, groups=groups)
+    assert dw.shape == expected.shape and dw.dtype == dtype
+    assert relative_error(dw, expected) <= TOLERANCE[dtype]
+    again, _ = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))
+    np.testing.assert_array_equal(again, dw)  # the same bits on every run
+
+
+@pytest.mark.parametrize("operand", ["x", "g"])
+def test_weight_gradient_of_operands_that_are_not_finite_keeps_the_gemm(emulator, operand):
+    rng = np.random.default_rng()
+    x, g = rng.standard_normal((1, 16, 6, 6)), rng.standard_normal((1, 16, 6, 6))
+    (x if operand == "x" else g)[0, 2, 3, 4] = np.inf
+    geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype=np.float64)
+    dw, names = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))
+    assert not any(name.startswith(("winograd",)) for name in names)
+    with np.errstate(invalid="ignore"):
+        expected = reference.conv_weight_grad(x, (16, 16, 3, 3), g, padding=1)
+    np.testing.assert_array_equal(np.isnan(dw), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(dw), np.isinf(expected))

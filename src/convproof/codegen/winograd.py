@@ -18,6 +18,13 @@ GEMM of :func:`.kernels.conv_forward` runs it.  Around it three kernels:
     winograd_input    V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, m t + (a, b)]
     winograd_output   y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t])
 
+The weight gradient is the adjoint in U: with Γ = A g Aᵀ per output tile, dU[ξ, o, c] =
+Σ_{b,t} Γ[b, ξ, o, t] V[b, ξ, c, t] is the 1x1 correlation's weight gradient (the split GEMM
+of :func:`.kernels.conv_backward_weight_gemm`), and dw = Gᵀ dU G:
+
+    winograd_gradient         Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, m t + (i, j)]
+    winograd_weights_adjoint  dw[o, c, a, b] = Σ_ξ G[ξ1, a] G[ξ2, b] dU[ξ, o, c]
+
 Each applies its Kronecker product one factor at a time (2n instead of n² terms a value), as
 straight-line sums of the exact entries (zeros dropped, ±1 without a product), rounded once
 to the kernel's float type.
@@ -79,17 +86,25 @@ def _apply_twice(matrix: sympy.Matrix, source: str, half: str, out: Callable, ct
     return lines
 
 
-def _transforms(slots: Slots, m: int) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix]:
-    """Aᵀ, G, Bᵀ of F(m, 3), recorded as the kernel's derivations."""
-    return tuple(slots.use(derived) for derived in dv.winograd_transforms(m, KERNEL))
+def _start(m: int, dtype) -> tuple[str, Slots, tuple[sympy.Matrix, ...]]:
+    """A transform kernel's C float type, its slots, and Aᵀ, G, Bᵀ of F(m, 3) recorded as
+    its derivations."""
+    ctype = c_type(dtype)
+    slots = Slots(printer(ctype))
+    return ctype, slots, tuple(slots.use(d) for d in dv.winograd_transforms(m, KERNEL))
+
+
+def _tile_counts(m: int) -> list[str]:
+    """tiles0 x tiles1 = ceil(o0 / m) x ceil(o1 / m) tiles of m x m outputs (the last ones
+    overhang the output)."""
+    return [f"const long long tiles0 = (o0 + {m - 1}) / {m}, tiles1 = (o1 + {m - 1}) / {m};",
+            "const long long tiles = tiles0 * tiles1;"]
 
 
 def winograd_weights(m: int, dtype) -> Kernel:
     """U[ξ, e] = Σ_{a,b} G[ξ1, a] G[ξ2, b] w[e, a, b] for the e = (o, c) of a 3x3 weight:
     U laid out (n² K, C/G) as the weight of the 1x1 correlation in n² G groups."""
-    ctype = c_type(dtype)
-    slots = Slots(printer(ctype))
-    _, G, _ = _transforms(slots, m)
+    ctype, slots, (_, G, _) = _start(m, dtype)
     n = G.shape[0]
     name = join(f"winograd_weights_f{m}x{m}_k3x3", dtype_tag(dtype))
     params = float_params(ctype, [("w", False), ("u", True)], ["entries"])
@@ -109,15 +124,12 @@ def winograd_input(m: int, pads: Sequence[tuple[int, int]], dtype) -> Kernel:
     t < ceil(o / m) of the output o, x zero-padded by ``pads`` (p_lo read from banded-matrix:
     j = s·i + d·m - p at s = d = 1, i = m t the tile's first output, m the offset in d)."""
     pads = tuple(ints(pair) for pair in pads)
-    ctype = c_type(dtype)
-    slots = Slots(printer(ctype))
-    _, _, BT = _transforms(slots, m)
+    ctype, slots, (_, _, BT) = _start(m, dtype)
     n = BT.shape[0]
     name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), dtype_tag(dtype))
     static = [dict(k=KERNEL, s=1, d=1, p=lo) for lo, _ in pads]
     reads, condition, sources = slots.padded_reads(
         "zeros", [(var("j", a), slots.forward_position(a, static[a])) for a in range(2)])
-    tiles = [f"((o{a} + {m - 1}) / {m})" for a in range(2)]
     params = float_params(ctype, [("x", False), ("v", True)],
                           ["batch", "c_in", "n0", "n1", "o0", "o1"])
     gather = ["const long long plane = b * c_in + c;",
@@ -141,17 +153,14 @@ def winograd_input(m: int, pads: Sequence[tuple[int, int]], dtype) -> Kernel:
         f"padding {pads}", ctype, slots, params, "batch * c_in * tiles",
         decode("e", [("b", ""), ("c", "c_in"), ("t0", "tiles0"), ("t1", "tiles1")])
         + ["const long long t = t0 * tiles1 + t1;"], gather, lines,
-        setup=[f"const long long tiles0 = {tiles[0]}, tiles1 = {tiles[1]};",
-               "const long long tiles = tiles0 * tiles1;"])
+        setup=_tile_counts(m))
 
 
 def winograd_output(m: int, dtype, *, bias: bool = False, activation: str = "identity"
                     ) -> Kernel:
     """y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
     m t + (i, j) < o (the last tiles overhang the output)."""
-    ctype = c_type(dtype)
-    slots = Slots(printer(ctype))
-    AT, _, _ = _transforms(slots, m)
+    ctype, slots, (AT, _, _) = _start(m, dtype)
     n = AT.shape[1]
     name = join(f"winograd_output_f{m}x{m}_k3x3", epilogue_tag(bias, activation),
                 dtype_tag(dtype))
@@ -174,8 +183,49 @@ def winograd_output(m: int, dtype, *, bias: bool = False, activation: str = "ide
         ctype, slots, params, "batch * c_out * tiles",
         decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
         + ["const long long t = t0 * tiles1 + t1;"], read, lines,
-        setup=[f"const long long tiles0 = (o0 + {m - 1}) / {m}, "
-               f"tiles1 = (o1 + {m - 1}) / {m};", "const long long tiles = tiles0 * tiles1;"])
+        setup=_tile_counts(m))
 
 
-__all__ = ["KERNEL", "combination", "winograd_input", "winograd_output", "winograd_weights"]
+def winograd_gradient(m: int, dtype) -> Kernel:
+    """The adjoint of :func:`winograd_output` for the weight gradient:
+    Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, m t + (i, j)] (zero past the output),
+    laid out (N, n² K, tiles) as the 1x1 correlation's output gradient."""
+    ctype, slots, (AT, _, _) = _start(m, dtype)
+    n = AT.shape[1]
+    name = join(f"winograd_gradient_f{m}x{m}_k3x3", dtype_tag(dtype))
+    params = float_params(ctype, [("g", False), ("gt", True)], ["batch", "c_out", "o0", "o1"])
+    read = [f"const long long r0 = t0 * {m}, r1 = t1 * {m};", f"{ctype} d[{m}][{m}];",
+            "#pragma unroll", f"for (int i = 0; i < {m}; ++i)", "    #pragma unroll",
+            f"    for (int j = 0; j < {m}; ++j)",
+            f"        d[i][j] = (r0 + i < o0 && r1 + j < o1) ? "
+            f"g[{horner('b * c_out + o', [('r0 + i', 'o0'), ('r1 + j', 'o1')])}] : ({ctype})0;"]
+
+    def store(alpha: int, beta: int, value: str) -> str:
+        return f"gt[((b * {n * n} + {alpha * n + beta}) * c_out + o) * tiles + t] = {value};"
+
+    return elementwise(
+        name, f"the output transform's adjoint of F({m}x{m}, 3x3), Γ = A g Aᵀ",
+        f"F({m}x{m}, 3x3)", ctype, slots, params, "batch * c_out * tiles",
+        decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
+        + ["const long long t = t0 * tiles1 + t1;"], read,
+        _apply_twice(AT.T, "d", "h", store, ctype, m), setup=_tile_counts(m))
+
+
+def winograd_weights_adjoint(m: int, dtype) -> Kernel:
+    """The adjoint of :func:`winograd_weights`: dw[e, a, b] = Σ_ξ G[ξ1, a] G[ξ2, b] dU[ξ, e]
+    for the e = (o, c) of a 3x3 weight, dU laid out (n² K, C/G) as the 1x1 weight gradient."""
+    ctype, slots, (_, G, _) = _start(m, dtype)
+    n = G.shape[0]
+    name = join(f"winograd_weights_adjoint_f{m}x{m}_k3x3", dtype_tag(dtype))
+    params = float_params(ctype, [("du", False), ("dw", True)], ["entries"])
+    read = [f"{ctype} d[{n}][{n}];"] + [
+        f"d[{xi // n}][{xi % n}] = du[{xi} * entries + e];" for xi in range(n * n)]
+    lines = _apply_twice(G.T, "d", "h", lambda a, b, value:
+                         f"dw[e * {KERNEL * KERNEL} + {a * KERNEL + b}] = {value};", ctype, n)
+    return elementwise(name, f"the weight transform's adjoint of F({m}x{m}, 3x3), "
+                       "dw = Gᵀ dU G", f"F({m}x{m}, 3x3)", ctype, slots, params, "entries",
+                       [], read, lines)
+
+
+__all__ = ["KERNEL", "combination", "winograd_gradient", "winograd_input", "winograd_output",
+           "winograd_weights", "winograd_weights_adjoint"]

@@ -13,9 +13,11 @@ padding mode, a bias and an activation:
     conv_weight_grad(x, g, geometry, tensor_cores)         dL/dw through P_M (a split GEMM)
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
-Output sizes come from :class:`~convproof.spec.ConvSpec` and :class:`~convproof.spec.PoolSpec`.
-Kernels are built once per backend and static parameters, and run in their 32-bit variant
-where every array of the launch allows it (:meth:`Backend.indexed`).
+Stride-1 3x3 correlations of wide groups run all three passes as Winograd F(4x4, 3x3)
+(:mod:`convproof.codegen.winograd`) around the same GEMMs.  Output sizes come from
+:class:`~convproof.spec.ConvSpec` and :class:`~convproof.spec.PoolSpec`.  Kernels are built
+once per backend and static parameters, and run in their 32-bit variant where every array of
+the launch allows it (:meth:`Backend.indexed`).
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ class Backend:
         y = self.device.empty((batch, c_out, *out), x.dtype)
         if y.size == 0:  # no samples: nothing to launch
             return y
-        if self._takes_winograd(x, w, geometry, flip, tensor_cores):
+        if self._takes_winograd(geometry, c_in, c_out, (x, w), flip or tensor_cores):
             return self._winograd(x, w, geometry, y, bias, activation)
         arrays = [x, w] + ([bias] if bias is not None else [])
         sizes = [batch, c_in, c_out, *size, *out]
@@ -149,19 +151,36 @@ class Backend:
             self._sum_splits(sums, y, bias, activation)
         return y
 
-    def _takes_winograd(self, x: Array, w: Array, geometry: K.ConvGeometry, flip: bool,
-                        tensor_cores: str | None) -> bool:
-        """A 2-D stride-1 3x3 correlation with zero padding, groups of at least :data:`WIDE`
-        input and output channels, no tensor cores, finite operands (the transforms mix a
-        tile's inputs: one inf would make every output of its tiles nan), and
-        :attr:`winograd` on."""
+    def _takes_winograd(self, geometry: K.ConvGeometry, c_in: int, c_out: int,
+                        operands: Sequence[Array], excluded: Any) -> bool:
+        """Whether a pass of a 2-D stride-1 3x3 correlation runs by Winograd: zero padding,
+        groups of at least :data:`WIDE` input and output channels, finite ``operands`` (the
+        transforms mix a tile's inputs: one inf would make every output of its tiles nan),
+        nothing ``excluded`` (a flip, tensor cores) and :attr:`winograd` on."""
         g = geometry
         shape = (g.kernel_size, g.stride, g.dilation, g.mode)
-        if not self.winograd or flip or tensor_cores or shape != ((3, 3), (1, 1), (1, 1), "zeros"):
+        if not self.winograd or excluded or shape != ((3, 3), (1, 1), (1, 1), "zeros"):
             return False
-        if min(x.shape[1], w.shape[0]) // g.groups < WIDE:
+        if min(c_in, c_out) // g.groups < WIDE:
             return False
-        return bool(self.xp.isfinite(x).all()) and bool(self.xp.isfinite(w).all())
+        return all(bool(self.xp.isfinite(a).all()) for a in operands)
+
+    def _winograd_input(self, x: Array, pads: Pads, out: Sequence[int]) -> Array:
+        """V = Bᵀ d B of every tile of x: (N, n² C, tiles)."""
+        m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
+        batch, c_in, *size = x.shape
+        tiles = math.prod(-(-o // m) for o in out)
+        v = self.device.empty((batch, (m + 2) ** 2 * c_in, tiles), dtype)
+        kernel = self.indexed(self.kernel(W.winograd_input, m, pads, dtype), x.size, v.size)
+        self.device.run(L.elementwise(kernel, batch * c_in * tiles,
+                                      [x, v, batch, c_in, *size, *out]))
+        return v
+
+    @staticmethod
+    def _products_geometry(geometry: K.ConvGeometry) -> K.ConvGeometry:
+        """The 1x1 correlation of the transformed tiles: one group per position and group."""
+        return K.ConvGeometry((1,), (1,), ((0, 0),), (1,), (WINOGRAD_TILE + 2) ** 2
+                              * geometry.groups, dtype=geometry.dtype)
 
     def _winograd(self, x: Array, w: Array, geometry: K.ConvGeometry, y: Array,
                   bias: Array | None, activation: str) -> Array:
@@ -169,20 +188,13 @@ class Backend:
         U = G w Gᵀ and V = Bᵀ d B transformed by kernels, their products M = U V as the
         implicit GEMM of a 1x1 correlation in n² G groups, y = Aᵀ M A with the epilogue."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
-        batch, c_in, *size = x.shape
-        c_out, out = w.shape[0], y.shape[2:]
-        points = (m + 2) ** 2
+        batch, c_out, *out = y.shape
         tiles = math.prod(-(-o // m) for o in out)
-        u = self.device.empty((points * c_out, c_in // geometry.groups, 1), dtype)
+        u = self.device.empty(((m + 2) ** 2 * c_out, w.shape[1], 1), dtype)
         kernel = self.indexed(self.kernel(W.winograd_weights, m, dtype), w.size, u.size)
         self.device.run(L.elementwise(kernel, w.size // 9, [w, u, w.size // 9]))
-        v = self.device.empty((batch, points * c_in, tiles), dtype)
-        kernel = self.indexed(self.kernel(W.winograd_input, m, geometry.pads, dtype),
-                              x.size, v.size)
-        self.device.run(L.elementwise(kernel, batch * c_in * tiles,
-                                      [x, v, batch, c_in, *size, *out]))
-        products = self.conv(v, u, K.ConvGeometry((1,), (1,), ((0, 0),), (1,),
-                                                  points * geometry.groups, dtype=dtype))
+        v = self._winograd_input(x, geometry.pads, out)
+        products = self.conv(v, u, self._products_geometry(geometry))
         kernel = self.indexed(self.kernel(W.winograd_output, m, dtype, bias=bias is not None,
                                           activation=activation), products.size, y.size)
         arrays = [products] + ([bias] if bias is not None else []) + [y]
@@ -260,7 +272,8 @@ class Backend:
         GEMM, its sum over batch x pixels split (:func:`~.launch.splits_for`) and the parts
         added in order, on tensor cores in the precision ``tensor_cores`` allows; one block
         per entry (no tensor cores) where a group has fewer than :data:`WIDE` filters or
-        columns (C_in/G x taps)."""
+        columns (C_in/G x taps); by Winograd (:meth:`_winograd_weight_grad`) where the
+        forward would take it."""
         x, g = self._contiguous(x, g)
         batch, c_in, *size = x.shape
         c_out, out = g.shape[1], g.shape[2:]
@@ -268,6 +281,8 @@ class Backend:
         filters, columns = c_out // groups, c_in // groups * geometry.taps
         if batch * math.prod(out) == 0:  # a sum of no terms
             return self.xp.zeros((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
+        if self._takes_winograd(geometry, c_in, c_out, (x, g), tensor_cores):
+            return self._winograd_weight_grad(x, g, geometry)
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         arrays = [batch, c_in, c_out, *size, *out]
         if min(filters, columns) < WIDE:
@@ -283,6 +298,26 @@ class Backend:
                                [x, g, partial, *arrays, splits]))
         if splits > 1:
             self._sum_splits(partial, dw)
+        return dw
+
+    def _winograd_weight_grad(self, x: Array, g: Array, geometry: K.ConvGeometry) -> Array:
+        """dw by F(m x m, 3 x 3), the adjoint of :meth:`_winograd` in U: V = Bᵀ d B and
+        Γ = A g Aᵀ transformed by kernels, dU[ξ, o, c] = Σ_{b,t} Γ[b, ξ, o, t] V[b, ξ, c, t] as
+        the split weight-gradient GEMM of the 1x1 correlation (the same bits on every run),
+        then dw = Gᵀ dU G."""
+        m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
+        batch, c_out, *out = g.shape
+        tiles = math.prod(-(-o // m) for o in out)
+        v = self._winograd_input(x, geometry.pads, out)
+        gt = self.device.empty((batch, (m + 2) ** 2 * c_out, tiles), dtype)
+        kernel = self.indexed(self.kernel(W.winograd_gradient, m, dtype), g.size, gt.size)
+        self.device.run(L.elementwise(kernel, batch * c_out * tiles,
+                                      [g, gt, batch, c_out, *out]))
+        du = self.conv_weight_grad(v, gt, self._products_geometry(geometry))
+        dw = self.device.empty((c_out, x.shape[1] // geometry.groups, 3, 3), dtype)
+        kernel = self.indexed(self.kernel(W.winograd_weights_adjoint, m, dtype),
+                              du.size, dw.size)
+        self.device.run(L.elementwise(kernel, dw.size // 9, [du, dw, dw.size // 9]))
         return dw
 
     def _allowed(self, dtype: Any, channels: int) -> str | None:
