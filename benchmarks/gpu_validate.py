@@ -106,16 +106,18 @@ def _bench_line(row: dict) -> str:
 
 def _candidates(title: str, rows: list[dict]) -> list[str]:
     """A table of candidates timed side by side (tile tables, index widths), the fastest
-    named in each row."""
-    names = [name for name in rows[0] if name not in ("layer", "errors")]
+    named in each row; a candidate that a row does not time shows "-" there."""
+    names = list(dict.fromkeys(name for row in rows for name in row
+                               if name not in ("layer", "errors")))
     return ["", title, "", "| layer | " + " | ".join(names) + " | fastest |",
             "|---|" + "---:|" * len(names) + "---|", *(_tile_line(row, names) for row in rows)]
 
 
 def _tile_line(row: dict, names: list[str]) -> str:
-    timed = [name for name in names if row[name] is not None]
+    timed = [name for name in names if row.get(name) is not None]
     fastest = min(timed, key=lambda name: row[name]) if timed else "-"
-    cells = ["failed" if row[name] is None else f"{row[name]:.3f}" for name in names]
+    cells = ["-" if name not in row else "failed" if row[name] is None else f"{row[name]:.3f}"
+             for name in names]
     errors = "".join(f" ({name}: {error})" for name, error in row.get("errors", {}).items())
     return f"| {row['layer']} | " + " | ".join(cells) + f" | {fastest}{errors} |"
 

@@ -273,7 +273,8 @@ def test_gpu_validation_log_shows_the_tile_tables():
                   {"layer": "1x1 256->64 56 N=64", "4x4 a thread": 0.7, "8x8 a thread": 0.9},
                   {"layer": "dw 3x3 128 56 N=64", "4x4 a thread": 0.4, "8x8 a thread": None,
                    "errors": {"8x8 a thread": "CudaLaunchError: x"}}],
-        "widths": [{"layer": "3x3 64->64 56 N=64", "64-bit": 1.2, "32-bit": 0.7},
+        "widths": [{"layer": "3x3 64->64 56 N=64", "64-bit": 1.2, "32-bit": 0.7,
+                    "32-bit Winograd": 0.4},
                    {"layer": "3x3 64->64 56 N=64 TF32", "64-bit": 0.9, "32-bit": None,
                     "errors": {"32-bit": "AssertionError: ours differs"}}]}
     text = _gpu_validate().markdown(report)
@@ -290,10 +291,10 @@ def test_gpu_validation_log_shows_the_tile_tables():
             in text)
     assert "| ours MiB | torch MiB |" in text and "MiB: peak device memory" in text
     assert "| 3x3 64->64 56 N=64 | forward-tf32 | failed: AssertionError: ours differs |" in text
-    assert "## Index widths (forward, strict FP32 and TF32" in text
-    assert "| layer | 64-bit | 32-bit | fastest |" in text
-    assert "| 3x3 64->64 56 N=64 | 1.200 | 0.700 | 32-bit |" in text
-    assert ("| 3x3 64->64 56 N=64 TF32 | 0.900 | failed | 64-bit (32-bit: AssertionError: "
+    assert "## Index widths and Winograd (forward, strict FP32 and TF32" in text
+    assert "| layer | 64-bit | 32-bit | 32-bit Winograd | fastest |" in text
+    assert "| 3x3 64->64 56 N=64 | 1.200 | 0.700 | 0.400 | 32-bit Winograd |" in text
+    assert ("| 3x3 64->64 56 N=64 TF32 | 0.900 | failed | - | 64-bit (32-bit: AssertionError: "
             "ours differs) |") in text
     assert _gpu_validate().failures(report) == [
         "conv2d_fwd_b", "3x3 64->64 56 N=64 forward-tf32", "dw 3x3 128 56 N=64 tile tables",
