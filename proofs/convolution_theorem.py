@@ -93,7 +93,7 @@ def _transform(signal: Signal, label: str) -> Signal:
 
 
 def _against_product(signal: Signal, label: str) -> Claim:
-    """F(signal)[κ] = F(x)[κ]·F(w)[κ] with χ as entries chi[κ, j], for certificates in Q(ζ)."""
+    """F(signal)[κ] = F(x)[κ]·F(w)[κ] with χ as entries chi[n, κ, j], for certificates in Q(ζ)."""
     return Claim("diagonal", _transform(signal, label)[kappa],
                  _transform(x, "x")[kappa] * _transform(w, "w")[kappa],
                  indices={kappa: in_range(kappa, n)})
@@ -106,7 +106,7 @@ def _points(dims=(1, 2)) -> list[Point]:
 
 @THEOREM.evidence
 def certificate():
-    return torus_certified(_against_product(circ, "x(*)w"), _points(), n,
+    return torus_certified(_against_product(circ, "x(*)w"), _points(),
                            "exact with χ_n(κ, j) = ζ^(κ·j·M/n) in the cyclotomic field Q(ζ_M)")
 
 
@@ -114,20 +114,20 @@ def certificate():
 def correlation():
     wrong = Signal("x(*)w_corr", "c", lambda t_: zsum(
         in_range(j, n) * x[j] * w[sympy.Mod(j - t_, n)], j), arity=1)
-    return torus_certified(_against_product(wrong, "corr"), _points((1,)), n)
+    return torus_certified(_against_product(wrong, "corr"), _points((1,)))
 
 
 @THEOREM.mutant("pointwise product in place of convolution: F(x·w) = F(x)·F(w)")
 def pointwise_product():
     wrong = Signal("x.w", "x w", lambda t_: x[t_] * w[t_], arity=1)
-    return torus_certified(_against_product(wrong, "prod"), _points((1,)), n)
+    return torus_certified(_against_product(wrong, "prod"), _points((1,)))
 
 
 @THEOREM.mutant("linear convolution without wrap-around, cut to [0, n - 1]")
 def linear_convolution():
     wrong = Signal("x*w_cut", "c", lambda t_: zsum(
         in_range(j, n) * x[j] * in_range(t_ - j, n) * w[t_ - j], j), arity=1)
-    return torus_certified(_against_product(wrong, "lin"), _points((1,)), n)
+    return torus_certified(_against_product(wrong, "lin"), _points((1,)))
 
 
 prove = THEOREM.prove

@@ -540,6 +540,40 @@ def test_values_at_points_pass_only_on_an_exact_agreement():
     assert evaluated(Claim("2^2", x[0] ** 2, 4), [Values({}, {"x": {(0,): 2}})]).ok
 
 
+def test_values_at_points_refuse_floats_and_no_points():
+    """Floats rounded the difference away: relu(x[0] + x[1]) = x[0] passed at x = (1e20, 1.0)
+    (the sides are 10^20 + 1 and 10^20), and no point at all passed 0 = 1."""
+    from convproof.symbolic import NoPoints
+    from convproof.symbolic.operators_layers import Values, evaluated, relu
+    claim = Claim("relu(x0 + x1) = x0", relu(x[0] + x[1]), x[0])
+    with pytest.raises(ProofError, match=r"x\[1\] = 1.0 is a float, not an exact number"):
+        evaluated(claim, [Values({}, {"x": {(0,): 1e20, (1,): 1.0}})])
+    assert not evaluated(claim, [Values({}, {"x": {(0,): 10**20, (1,): 1}})]).ok
+    with pytest.raises(NoPoints):
+        evaluated(Claim("0 = 1", sympy.S.Zero, sympy.S.One), [])
+
+
+def test_only_the_engine_refusing_a_mutant_kills_it():
+    """Any exception counted as a kill: a mutant whose check met no grid point, or whose
+    builder had a typo (NameError), was 'killed' with nothing checked."""
+    from convproof.symbolic.certificates import Point, certified
+    from convproof.symbolic.proof import Mutant
+
+    def refused():
+        raise ProofError("the sum diverges")
+
+    def typo():
+        raise NameError("name 'gird' is not defined")
+
+    wrong = Claim("x0 = 2 x0", x[0], 2 * x[0])
+    outcomes = {name: Mutant(name, "test", build).run() for name, build in [
+        ("refused", refused), ("typo", typo), ("no points", lambda: certified(wrong, [])),
+        ("refuted", lambda: certified(wrong, [Point({}, 1)]))]}
+    assert outcomes["refused"]["killed"] and outcomes["refuted"]["killed"]
+    assert not outcomes["typo"]["killed"] and "NameError" in outcomes["typo"]["by"]
+    assert not outcomes["no points"]["killed"] and "NoPoints" in outcomes["no points"]["by"]
+
+
 def test_expectations_draw_what_they_should():
     """E[E[b]·b] = E[b]² (the inner E is a number), and two random signals of one name are
     two independent signals: E[b1·b2] = 1/4 for fair coins, not 1/2."""

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import sympy
 
-from convproof.symbolic import ProofError, Signal, in_range, le, multi, scalar, zsum
+from convproof.symbolic import (Claim, Point, ProofError, Signal, in_range, le, multi, scalar,
+                                zsum)
 from convproof.symbolic.evaluate import instance
 from convproof.symbolic.operators_fourier import (Character, character_entry, cyclotomic_zero,
                                                   dft, with_characters)
@@ -43,7 +44,7 @@ def exact(expr, values: dict) -> dict:
     entries = unfold_all(expr).replace(lambda e: isinstance(e, Character),
                                        lambda e: character_entry(*e.args))
     dims = len(values[n])
-    return with_characters(instance(entries, values, dims), values[n])
+    return with_characters(instance(entries, values, dims), dims, int(np.lcm.reduce(values[n])))
 
 
 def assert_same(a, b, rng, trials: int = 6) -> None:
@@ -189,3 +190,31 @@ def test_periodic_character_refuses_unproved_side_conditions():
     real = sympy.Symbol("f")  # a frequency not known to be an integer
     with pytest.raises(ProofError, match="frequency"):
         apply_rule("periodic character", x[j] * Character(n, real, j + n * v))
+
+
+def test_torus_certificates_keep_each_characters_period():
+    """chi[κ, j] dropped its period: F_2n(x)[κ] = F_n(x)[κ] for x on [0, n - 1] was certified
+    (n = 2, κ = 1, x = (0, 1): i against -1)."""
+    from convproof.symbolic.operators_fourier import supported, torus_certified
+    x = Signal("x")
+    on_n = supported(x, 0, n - 1, name="x_n")
+    claim = Claim("F_2n = F_n", dft(on_n, 2 * n, character_entry, name="F_2n")[kappa],
+                  dft(on_n, n, character_entry, name="F_n")[kappa],
+                  indices={kappa: in_range(kappa, n)})
+    evidence = torus_certified(claim, [Point({n: (s,)}, 1) for s in (1, 2, 3)])
+    assert not evidence.ok and "exp(2πi/4)" in evidence.message
+    same = Claim("F_n = F_n", dft(on_n, n, character_entry, name="F_n")[kappa],
+                 dft(x, n, character_entry, name="F_x")[kappa],
+                 indices={kappa: in_range(kappa, n)})
+    assert torus_certified(same, [Point({n: (s,)}, 1) for s in (1, 2, 3)]).ok
+
+
+def test_torus_certificates_refuse_a_frequency_without_a_value_per_axis():
+    """A constant frequency in 2-D was read (1, j0) for κ, j0 lost: F_n(x)[1] = Σ x[j] was
+    certified at n = (1, m), where F(x)[(1, 1)] = -1 for x = [[0, 1]] and Σ x = 1."""
+    from convproof.symbolic.operators_fourier import torus_certified
+    x = Signal("x")
+    claim = Claim("F(x)[1] = Σ x", dft(x, n, character_entry, name="F_exact")[1],
+                  zsum(in_range(t, n) * x[t], t))
+    with pytest.raises(ProofError, match="one value per axis"):
+        torus_certified(claim, [Point({n: (1, 2)}, 2)])

@@ -21,7 +21,7 @@ from .language import (
     scalar,
     zsum,
 )
-from .normal import ProofError, equivalent, normal_form
+from .normal import NoPoints, ProofError, equivalent, normal_form
 from .proof import (
     LEVELS,
     THEOREMS,
@@ -51,6 +51,7 @@ __all__ = [
     "multi",
     "scalar",
     "zsum",
+    "NoPoints",
     "ProofError",
     "equivalent",
     "normal_form",

@@ -19,7 +19,7 @@ from sympy import Expr, Symbol
 
 from .evaluate import Instance, Poly, _Scalar, refuse_mixed_arity
 from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
-from .normal import ProofError
+from .normal import NoPoints, ProofError
 from .proof import Claim, Evidence
 from .rules import differentiate, unfold_all
 from .rules_expectation import Expectation
@@ -178,7 +178,7 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
     """Evidence that ``claim`` holds exactly at every point of the grid."""
     started = time.perf_counter()
     if not points:
-        raise ProofError("a certificate needs at least one grid point")
+        raise NoPoints("a certificate needs at least one grid point")
     compiled: dict[int, _Sides] = {}
     for point in points:
         if point.dims not in compiled:

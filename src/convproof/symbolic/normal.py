@@ -47,6 +47,11 @@ class ProofError(Exception):
     """An expression the engine refuses (divergent sum, malformed statement, ...)."""
 
 
+class NoPoints(ProofError):
+    """A check given no point to check at: it decides nothing, so it is no pass (for a
+    theorem) and kills no mutant."""
+
+
 # --------------------------------------------------------------------------------------------
 # Terms
 # --------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from sympy import Expr
 from .certificates import Point, sides_at
 from .evaluate import Poly
 from .language import Signal, box, in_range, multi, zsum
-from .normal import ProofError
+from .normal import NoPoints, ProofError
 from .proof import Claim, Evidence
 
 
@@ -110,31 +110,49 @@ CHARACTER_ENTRIES = Signal("chi", r"\chi")
 
 
 def character_entry(n: Expr, kappa: Expr, j: Expr) -> Expr:
-    """χ_n(κ, j) as an entry chi[κ, j] of a signal, for exact evaluation."""
-    return CHARACTER_ENTRIES[kappa, j]
+    """χ_n(κ, j) as an entry chi[n, κ, j] of a signal, for exact evaluation (the period is
+    part of the entry: χ_n and χ_2n are different numbers)."""
+    return CHARACTER_ENTRIES[n, kappa, j]
 
 
 Cyclotomic = dict[int, Fraction]  # exponent e (mod M) -> coefficient of ζ_M^e
 
 
-def _period(sizes: tuple[int, ...]) -> int:
-    return math.lcm(*sizes)
+def _character(key: tuple[int, ...], dims: int) -> tuple[tuple[int, ...], ...]:
+    """(n, κ, j) of an entry chi[n, κ, j] in ``dims`` dims: one value per axis of each."""
+    if len(key) != 3 * dims:
+        raise ProofError(f"a character chi[n, κ, j] needs one value per axis of each of n, κ "
+                         f"and j in {dims}-D, got the {len(key)} values {key} (write them as "
+                         "multi-indices)")
+    n, kappa, j = key[:dims], key[dims:2 * dims], key[2 * dims:]
+    if any(size <= 0 for size in n):
+        raise ProofError(f"a character's period must be positive, got n = {n}")
+    return n, kappa, j
 
 
-def _exponent(key: tuple[int, ...], sizes: tuple[int, ...]) -> int:
-    """The exponent of ζ_M in chi[κ, j] = Π_a ζ_{n_a}^{κ_a j_a}."""
-    dims, m = len(sizes), _period(sizes)
-    kappa, j = key[:dims], key[dims:]
-    return sum(k_ * j_ * (m // n_) for k_, j_, n_ in zip(kappa, j, sizes)) % m
+def character_period(dims: int, *polys: Poly) -> int:
+    """M: the least common multiple of the periods of every character in ``polys``, so that
+    each is a power of ζ_M."""
+    name = CHARACTER_ENTRIES.name
+    return math.lcm(1, *(size for poly in polys for monomial in poly
+                         for entry, key in monomial if entry == name
+                         for size in _character(key, dims)[0]))
 
 
-def with_characters(poly: Poly, sizes: tuple[int, ...]) -> dict[tuple, Cyclotomic]:
-    """Replace every chi[κ, j] factor of a polynomial by its root of unity: the result maps
-    each remaining monomial to its coefficient in Q(ζ_M) (a sparse vector over powers of ζ)."""
-    name, m = CHARACTER_ENTRIES.name, _period(sizes)
+def _exponent(key: tuple[int, ...], dims: int, m: int) -> int:
+    """The exponent of ζ_M in chi[n, κ, j] = Π_a ζ_{n_a}^{κ_a j_a}."""
+    n, kappa, j = _character(key, dims)
+    return sum(k_ * j_ * (m // n_) for k_, j_, n_ in zip(kappa, j, n)) % m
+
+
+def with_characters(poly: Poly, dims: int, m: int) -> dict[tuple, Cyclotomic]:
+    """Replace every chi[n, κ, j] factor of a polynomial by its root of unity, a power of
+    ζ_M (M a multiple of every period, :func:`character_period`): the result maps each
+    remaining monomial to its coefficient in Q(ζ_M) (a sparse vector over powers of ζ)."""
+    name = CHARACTER_ENTRIES.name
     values: dict[tuple, Cyclotomic] = {}
     for monomial, coeff in poly.items():
-        exponent = sum(_exponent(index, sizes) for entry, index in monomial if entry == name) % m
+        exponent = sum(_exponent(key, dims, m) for entry, key in monomial if entry == name) % m
         rest = tuple(factor for factor in monomial if factor[0] != name)
         vector = values.setdefault(rest, {})
         vector[exponent] = vector.get(exponent, 0) + Fraction(coeff)
@@ -166,29 +184,29 @@ def _show_cyclotomic(value: Cyclotomic) -> str:
     return " + ".join(f"({c})·ζ^{e}" for e, c in sorted(value.items()))
 
 
-def torus_certified(claim: Claim, points: list[Point], size: Expr, title: str = "") -> Evidence:
+def torus_certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
     """Evidence that ``claim`` (written with :func:`character_entry` for χ) holds exactly at
-    every point: both sides evaluated with symbolic entries, the characters in Q(ζ_M) with
-    the period n = ``size`` of the point."""
+    every point: both sides evaluated with symbolic entries, each character chi[n, κ, j] in
+    Q(ζ_M) with its own period n at the point (M their least common multiple)."""
     started = time.perf_counter()
     if not points:
-        raise ProofError("a certificate needs at least one grid point")
+        raise NoPoints("a certificate needs at least one grid point")
     for point in points:
-        sizes = point.values[size]
-        sizes = sizes if isinstance(sizes, tuple) else (sizes,)
         left, right, problems = sides_at(claim, point)
         if problems:
             return Evidence("certified", title or claim.name, False,
                             f"at {point.describe()}: " + "; ".join(problems),
                             time.perf_counter() - started, claim, grid=points)
-        left_values, right_values = with_characters(left, sizes), with_characters(right, sizes)
+        m = character_period(point.dims, left, right)
+        left_values = with_characters(left, point.dims, m)
+        right_values = with_characters(right, point.dims, m)
         for monomial in sorted(set(left_values) | set(right_values)):
             difference = _difference(left_values.get(monomial, {}), right_values.get(monomial, {}))
-            if difference and not cyclotomic_zero(difference, _period(sizes)):
+            if difference and not cyclotomic_zero(difference, m):
                 return Evidence("certified", title or claim.name, False,
                                 f"at {point.describe()}: {_describe(monomial)} the coefficients "
                                 f"differ by {_show_cyclotomic(difference)} ≠ 0 "
-                                f"(ζ = exp(2πi/{_period(sizes)}))",
+                                f"(ζ = exp(2πi/{m}))",
                                 time.perf_counter() - started, claim, grid=points)
     dims = sorted({p.dims for p in points})
     return Evidence("certified", title or claim.name, True,
@@ -198,5 +216,6 @@ def torus_certified(claim: Claim, points: list[Point], size: Expr, title: str = 
 
 
 __all__ = ["supported", "convolve", "correlate", "Character", "circular_convolve", "dft",
-           "CHARACTER_ENTRIES", "character_entry", "with_characters", "cyclotomic_zero",
+           "CHARACTER_ENTRIES", "character_entry", "character_period", "with_characters",
+           "cyclotomic_zero",
            "torus_certified"]

@@ -24,7 +24,7 @@ import sympy
 from sympy import Expr, Function, Indexed, S, Symbol
 
 from .language import Bracket, Signal, in_range, is_multi, meets_assumptions, substitute, zsum
-from .normal import ProofError, Term, linear_coefficient, expand_terms, support_order
+from .normal import NoPoints, ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
 from .rules import differentiated_by_cases, unfold_all
 from .rules_expectation import LAWS, MATCHED, Expectation, FiniteLaw, check_member
@@ -264,6 +264,13 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
     problems += [f"the entry {name}{list(index)} = {value} is not real"
                  for name, values in point.entries.items() for index, value in values.items()
                  if sympy.sympify(value).is_real is not True]
+    given = [(str(s), v) for s, v in point.symbols.items()]
+    given += [(f"{name}{list(index)}", v) for name, values in point.entries.items()
+              for index, v in values.items()]
+    given += [(f"the law of {name}", v) for name, law in point.laws.items()
+              for v in (*law.values, *law.probabilities)]
+    problems += [f"{what} = {value} is a float, not an exact number" for what, value in given
+                 if sympy.sympify(value).has(sympy.Float)]
     for symbol, value in symbols.items():
         if not meets_assumptions(symbol, value):
             problems.append(f"{symbol} = {value} breaks its assumptions")
@@ -276,8 +283,12 @@ def evaluated(claim: Claim, points: list[Values], title: str = "") -> Evidence:
     It fails at the first point where the sides differ (a counterexample to a wrong
     statement), and at a point where the difference is not a rational number (nan where a
     derivative's cases meet, an irrational value): what cannot be decided exactly is no pass.
+    Values must be exact numbers (a float would round the difference away) and there must be
+    a point at all.
     """
     started = time.perf_counter()
+    if not points:
+        raise NoPoints("a check at concrete points needs at least one point")
     for point in points:
         at, problems = _with_hypotheses(claim, point)
         if problems:

@@ -27,7 +27,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import DefinedName, SignalName, ZSum, substitute
-from .normal import ProofError, normal_form
+from .normal import NoPoints, ProofError, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
 
@@ -237,7 +237,10 @@ THEOREMS: dict[str, Theorem] = {}
 
 @dataclass
 class Mutant:
-    """A wrong statement; it is killed when some evidence built for it fails."""
+    """A wrong statement; it is killed when some evidence built for it fails, or when the
+    engine refuses to build it (a :class:`ProofError` about the statement).  Any other
+    exception, and a check given no point (:class:`NoPoints`), is an error of the mutant: it
+    kills nothing."""
 
     name: str
     theorem: str
@@ -248,13 +251,14 @@ class Mutant:
         try:
             made = self.build()
             evidence = made if isinstance(made, list) else [made]
-        except Exception as exc:  # the engine refusing to build the statement also kills it
+        except Exception as exc:
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            refused = isinstance(exc, ProofError) and not isinstance(exc, NoPoints)
             return {
                 "mutant": self.name,
                 "theorem": self.theorem,
-                "killed": True,
-                "by": f"refused: {detail}",
+                "killed": refused,
+                "by": f"refused: {detail}" if refused else f"error, nothing checked: {detail}",
                 "seconds": round(time.perf_counter() - started, 3),
             }
         failed = [e for e in evidence if not e.ok]
