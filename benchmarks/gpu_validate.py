@@ -15,7 +15,8 @@ The steps, all by default, in this order:
     bench     the benchmark rows timed with CUDA events (median after warm-up); --quick: the
               small layers
     tiles     the forward of every conv layer under each candidate tile table
-              (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table
+              (``convproof.gpu.bench.TILE_CANDIDATES``), the data for the tile table, and
+              in TF32 under each tensor-core tile (``TENSOR_CORE_CANDIDATES``)
     widths    the forward of every conv layer with 64-bit and with 32-bit index arithmetic,
               and by Winograd F(4x4, 3x3) where it applies, in strict FP32; the two widths
               in TF32 (``convproof.gpu.bench.width_rows``)
@@ -151,8 +152,8 @@ def markdown(report: dict) -> str:
         lines += [_bench_line(row) for row in report["bench"]]
         lines += ["", f"MiB: {DEVICE_MEMORY}."]
     if report.get("tiles"):
-        lines += _candidates("## Tile tables (forward, strict FP32, CUDA events, median ms)",
-                             report["tiles"])
+        lines += _candidates("## Tile tables (forward, strict FP32; rows TF32: tensor-core "
+                             "tiles; CUDA events, median ms)", report["tiles"])
     if report.get("widths"):
         lines += _candidates("## Index widths and Winograd (forward, strict FP32 and TF32, "
                              "CUDA events, median ms)", report["widths"])

@@ -320,6 +320,42 @@ def test_each_candidate_tile_table_computes_the_forward(emulator, rng, candidate
     assert skeleton.TILES == K.TILES  # restored
 
 
+@pytest.mark.parametrize("candidate", list(gpu_bench.TENSOR_CORE_CANDIDATES))
+def test_each_tensor_core_tile_computes_the_forward_and_weight_gradient(emulator, rng,
+                                                                        candidate):
+    """The tensor-core tiles that the GPU bench times in TF32 give the sums of the rounded
+    inputs, in both GEMMs, with partial tiles in rows, columns and reduction."""
+    tile = gpu_bench.TENSOR_CORE_CANDIDATES[candidate]
+    x = rng.standard_normal((2, 20, 9, 11)).astype(np.float32)
+    w = rng.standard_normal((70, 20, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((2, 70, 9, 11)).astype(np.float32)
+    launched = []
+
+    def calls(backend: Backend) -> list:
+        backend.tensor_cores = "tf32"
+        with K.tensor_core_tile(tile):
+            outputs = [backend.correlate(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+                       backend.correlate_weight_grad(x, g, (1, 1), ((1, 1), (1, 1)), (1, 1), 1,
+                                                     (3, 3))]
+        launched.extend(entry.kernel.name for entry in getattr(backend.device, "launches", []))
+        return outputs
+
+    y, dw = twice(emulator, calls)
+    rx, rw, rg = (ROUNDING["tf32"](a).astype(np.float64) for a in (x, w, g))
+    close(y, reference.conv(rx, rw, padding=1), np.float32)
+    close(dw, reference.conv_weight_grad(rx, w.shape, rg, padding=1), np.float32)
+    gemms = [name for name in launched if "_tf32_" in name]
+    assert len(gemms) == 2 and all(name.removesuffix("_i32").endswith(tile.tag)
+                                   for name in gemms)
+    assert K.TENSOR_CORE_TILE == gpu_bench.TENSOR_CORE_CANDIDATES["64x64, 4 warps"]  # restored
+
+
+def test_a_tensor_core_tile_is_made_of_whole_warps():
+    with pytest.raises(ValueError, match=r"warps of 32 x 32 outputs.*Tile\(bm=48"):
+        with K.tensor_core_tile(skeleton.Tile(48, 64, 16, 4, 8)):
+            pass
+
+
 def test_tile_table_is_restored_after_an_error():
     with pytest.raises(RuntimeError), tile_table(()):
         assert skeleton.TILES == ()

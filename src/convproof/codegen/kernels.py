@@ -27,7 +27,8 @@ mma.sync (the one warp-level operation).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from string import Template
 from typing import Any
@@ -436,7 +437,24 @@ def _helpers(precision: str) -> str:
 TENSOR_CORE_PRECISIONS = tuple(PRECISIONS)
 
 TENSOR_CORE_TILE = Tile(64, 64, 16, 4, 8)
-"""The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8)."""
+"""The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8).
+Any tile of such warps, BM and BN multiples of 32, works (:func:`tensor_core_tile`)."""
+
+
+@contextmanager
+def tensor_core_tile(tile: Tile) -> Iterator[None]:
+    """Tensor-core kernels (forward, weight gradient) built within take ``tile`` (warps of
+    32 x 32 outputs, 16 reduction indices a stage) instead of TENSOR_CORE_TILE, to time a
+    candidate: a backend keeps the kernels it built, so take a fresh one within."""
+    global TENSOR_CORE_TILE
+    if tile.bm % 32 or tile.bn % 32 or (tile.tm, tile.tn, tile.bk) != (4, 8, 16):
+        raise ValueError(f"a tensor-core tile is made of warps of 32 x 32 outputs (TM x TN = "
+                         f"4 x 8) and 16 reduction indices a stage, got {tile}")
+    previous, TENSOR_CORE_TILE = TENSOR_CORE_TILE, tile
+    try:
+        yield
+    finally:
+        TENSOR_CORE_TILE = previous
 
 
 def _conv_params(ctype: str, inputs: Sequence[str], bias: bool, output: str, dims: int,
@@ -790,5 +808,5 @@ __all__ = [
     "avg_pool_backward", "avg_pool_forward", "conv_backward_data", "conv_backward_weight",
     "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct", "max_pool_backward",
     "max_pool_forward", "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
-    "sum_splits", "tile_for",
+    "sum_splits", "tensor_core_tile", "tile_for",
 ]

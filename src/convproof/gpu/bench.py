@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import bench
 from ..bench import Case, ConvLayer, PoolLayer, Suite
+from ..codegen import kernels as K
 from ..codegen.skeleton import TILES, Tile, tile_table
 
 Thunk = Callable[[], Any]
@@ -336,11 +337,13 @@ returns one 4-byte register per lane and cycle and runs 4 warp-wide FMAs a cycle
 
 def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any, repeats: int,
                 table: tuple[tuple[int, Tile], ...] | None = None, index32: bool = True,
-                tensor_cores: str | None = None, winograd: bool = True) -> float:
+                tensor_cores: str | None = None, winograd: bool = True,
+                tensor_core_tile: Tile | None = None) -> float:
     """Median ms of our forward of ``layer`` (strict FP32, or on tensor cores in the precision
-    ``tensor_cores`` names) with its kernels built under the tile ``table``, in 32-bit
-    indices where allowed (``index32``) and by Winograd where it applies (``winograd``): a
-    fresh backend, checked against cuDNN's ``expected`` first."""
+    ``tensor_cores`` names) with its kernels built under the tile ``table`` (the tensor-core
+    tile ``tensor_core_tile``), in 32-bit indices where allowed (``index32``) and by Winograd
+    where it applies (``winograd``): a fresh backend, checked against cuDNN's ``expected``
+    first."""
     from .backend import Backend
     from .module import CupyDevice
 
@@ -350,7 +353,12 @@ def _forward_ms(layer: ConvLayer, x: Any, w: Any, expected: Any, repeats: int,
 
     def forward() -> Any:
         return backend.correlate(x, w, spec.stride, spec.padding, spec.dilation, spec.groups)
-    with tile_table(table) if table is not None else contextlib.nullcontext():
+    tiles = contextlib.ExitStack()
+    if table is not None:
+        tiles.enter_context(tile_table(table))
+    if tensor_core_tile is not None:
+        tiles.enter_context(K.tensor_core_tile(tensor_core_tile))
+    with tiles:
         op = f"forward-{tensor_cores}" if tensor_cores else "forward"
         _verified(op, forward, lambda: expected)
     return statistics.median(event_times(forward, repeats))
@@ -389,14 +397,30 @@ def _candidate_rows(candidates: dict[str, dict[str, Any]], repeats: int, only: s
     return rows
 
 
+TENSOR_CORE_CANDIDATES: dict[str, Tile] = {
+    "64x64, 4 warps": K.TENSOR_CORE_TILE,
+    "128x64, 8 warps": Tile(128, 64, 16, 4, 8),
+    "64x128, 8 warps": Tile(64, 128, 16, 4, 8),
+    "128x128, 16 warps": Tile(128, 128, 16, 4, 8),
+}
+"""Tensor-core tiles that :func:`tile_rows` times in TF32.  Each warp multiplies 32 x 32
+outputs as 2 x 4 mma a step of 8; a larger block reads each im2col and weight value from
+global memory once for more warps (128 x 128: half the loads per product of 64 x 64), but
+holds fewer blocks per SM (ptxas, sm_90, 32-bit: 96, 93, 99 and 80 registers a thread; 9.2,
+13.3, 13.3 and 17.4 KB of shared memory)."""
+
+
 def tile_rows(repeats: int = 20, only: str | None = None,
               progress: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
     """The strict-FP32 forward of every conv layer of the GPU suite under each table of
-    TILE_CANDIDATES, timed with CUDA events (median after warm-up): {"layer", then ms by
-    candidate}; a table whose check or launch fails gets None, and its message under
-    "errors"."""
+    TILE_CANDIDATES, then its TF32 forward under each of TENSOR_CORE_CANDIDATES (rows
+    " TF32"), timed with CUDA events (median after warm-up): {"layer", then ms by candidate};
+    a candidate whose check or launch fails gets None, and its message under "errors"."""
     candidates = {name: {"table": table} for name, table in TILE_CANDIDATES.items()}
-    return _candidate_rows(candidates, repeats, only, progress)
+    tensor_cores = {name: {"tensor_cores": "tf32", "tensor_core_tile": tile}
+                    for name, tile in TENSOR_CORE_CANDIDATES.items()}
+    return (_candidate_rows(candidates, repeats, only, progress)
+            + _candidate_rows(tensor_cores, repeats, only, progress, tf32=True, suffix=" TF32"))
 
 
 INDEX_WIDTHS = {"64-bit": {"index32": False, "winograd": False},
@@ -448,6 +472,7 @@ def gpu_suite(quick: bool = False) -> Suite:
                  peak_mib=device_peak_mib, memory=DEVICE_MEMORY)
 
 
-__all__ = ["DEVICE_MEMORY", "GPU_BATCH", "INDEX_WIDTHS", "MAX_BATCH", "TILE_CANDIDATES",
-           "WINOGRAD", "device_peak_mib", "event_rows", "event_times", "failure", "fp32_peak",
-           "gpu_cases", "gpu_layers", "gpu_suite", "tile_rows", "width_rows"]
+__all__ = ["DEVICE_MEMORY", "GPU_BATCH", "INDEX_WIDTHS", "MAX_BATCH", "TENSOR_CORE_CANDIDATES",
+           "TILE_CANDIDATES", "WINOGRAD", "device_peak_mib", "event_rows", "event_times",
+           "failure", "fp32_peak", "gpu_cases", "gpu_layers", "gpu_suite", "tile_rows",
+           "width_rows"]
