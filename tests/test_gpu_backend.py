@@ -244,13 +244,16 @@ def test_device_peak_memory_of_either_allocator(cupy, cuda_torch):
 
 @pytest.mark.gpu
 def test_tile_rows_time_every_candidate_table(cupy, cuda_torch):
-    """One layer of the GPU suite, each candidate table checked against cuDNN, then timed."""
-    from convproof.gpu.bench import TILE_CANDIDATES, tile_rows
+    """One layer of the GPU suite, each candidate table (strict FP32) and each tensor-core tile
+    (TF32) checked against cuDNN, then timed."""
+    from convproof.gpu.bench import TENSOR_CORE_CANDIDATES, TILE_CANDIDATES, tile_rows
 
     rows = tile_rows(repeats=2, only="3x3 128->128 28")
-    assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128"]
-    assert "errors" not in rows[0], rows[0]["errors"]
+    assert [row["layer"] for row in rows] == ["3x3 128->128 28 N=128",
+                                              "3x3 128->128 28 N=128 TF32"]
+    assert all("errors" not in row for row in rows), rows
     assert all(rows[0][name] > 0 for name in TILE_CANDIDATES)
+    assert all(rows[1][name] > 0 for name in TENSOR_CORE_CANDIDATES)
 
 
 @pytest.mark.gpu
