@@ -631,19 +631,60 @@ def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias
     name = join(kind, g.tag(), epilogue_tag(bias, activation), dtype_tag(g.dtype))
     lines = decode("e", [("b", ""), ("c", "c_in")] + axes_of("t", "n", dims))
     lines += ["const long long group = c / ci, c_local = c - group * ci;", f"{ctype} acc = 0;"]
-    levels = [slots.candidates(g.mode, a, g.pads[a]) for a in range(dims)]
-    levels += [tap_loop(a, g.kernel_size[a], slots.gather(a, g.axis(a), var("u", a)))
-               for a in range(dims)]
-    tap = horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
     position = horner("b * c_out + group * co", axes_of("i", "o", dims))
     inner = [f"const {ctype}* g_at = g + {position};",
-             f"const {ctype}* w_at = w + (group * co * ci + c_local) * {g.taps} + {tap};",
+             f"const {ctype}* w_at = w + (group * co * ci + c_local) * {g.taps} + {_tap(g)};",
              "for (long long o = 0; o < co; ++o)",
              f"    acc += w_at[o * ci * {g.taps}] * g_at[o * positions];"]
     summary = f"{'transposed convolution' if transposed else 'input gradient'} (gather)"
     return _per_output(name, summary, g, slots, ["g", "w"], "dx", "c", bias, activation,
-                       f"batch * c_in * {product(sizes('n', dims))}", lines, nest(levels, inner),
+                       f"batch * c_in * {product(sizes('n', dims))}", lines,
+                       nest(_gather_levels(slots, g), inner),
                        f"const long long positions = {product(sizes('o', dims))};")
+
+
+def _tap(g: ConvGeometry) -> str:
+    """The flat index of tap (m0, m1, ...) of the kernel."""
+    return horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
+
+
+def _gather_levels(slots: Slots, g: ConvGeometry) -> list[tuple[list[str], bool]]:
+    """The loops of a gather onto pixel t: the padded positions u that P^T folds onto t, then
+    the taps m whose output i = (u + p - d m)/s exists (grad-input-flip)."""
+    levels = [slots.candidates(g.mode, a, g.pads[a]) for a in range(g.dims)]
+    return levels + [tap_loop(a, g.kernel_size[a], slots.gather(a, g.axis(a), var("u", a)))
+                     for a in range(g.dims)]
+
+
+def col2im(geometry: ConvGeometry, *, transposed: bool = False, bias: bool = False,
+           activation: str = "identity") -> Kernel:
+    """dx = P^T A^T g from the columns cols[b, (c, m), i] = Σ_o w[o, c, m] g[b, o, i] (the
+    channel sums already made, by a GEMM), one thread per pixel t of dx:
+
+        dx[b, c, t] = sum over u with pi(u) = t, m with [s | u + p - d m] and
+                      0 <= (u + p - d m)/s < o_size  of  cols[b, (c, m), (u + p - d m)/s]
+
+    (grad-input-flip; u = t alone for zero padding).  ``transposed`` names it conv_transpose
+    and allows the bias + activation epilogue."""
+    g, dims = geometry, geometry.dims
+    if (bias or activation != "identity") and not transposed:
+        raise ValueError("the bias and activation epilogue belongs to the transposed conv "
+                         "(transposed=True), not to the input gradient")
+    ctype = c_type(g.dtype)
+    slots = Slots(printer(ctype))
+    kind = f"conv_transpose{dims}d" if transposed else f"conv{dims}d_bwd_data"
+    name = join(kind, "col2im", g.tag(), epilogue_tag(bias, activation), dtype_tag(g.dtype))
+    lines = decode("e", [("b", ""), ("c", "c_in")] + axes_of("t", "n", dims))
+    lines += [f"{ctype} acc = 0;"]
+    column = horner(f"(b * c_in + c) * {g.taps} + {_tap(g)}", axes_of("i", "o", dims))
+    summary = (f"{'transposed convolution' if transposed else 'input gradient'} from the "
+               "columns W^T g (a gather)")
+    value, act = epilogue(slots.pr, bias, activation, "c")
+    return elementwise(name, summary, g.describe(), ctype, slots,
+                       _conv_params(ctype, ["cols"], bias, "dx", dims),
+                       f"batch * c_in * {product(sizes('n', dims))}", lines,
+                       nest(_gather_levels(slots, g), [f"acc += cols[{column}];"]),
+                       [f"const {ctype} v = {value};", f"dx[e] = {act};"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -805,7 +846,7 @@ __all__ = [
     "ACTIVATIONS", "ConvGeometry", "INDEX32_ELEMENTS", "Kernel", "Param", "PoolGeometry",
     "TENSOR_CORE_PRECISIONS", "THREADS", "TILES", "Tile", "adaptive_avg_pool_backward",
     "adaptive_avg_pool_forward", "adaptive_max_pool_backward", "adaptive_max_pool_forward",
-    "avg_pool_backward", "avg_pool_forward", "conv_backward_data", "conv_backward_weight",
+    "avg_pool_backward", "avg_pool_forward", "col2im", "conv_backward_data", "conv_backward_weight",
     "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct", "max_pool_backward",
     "max_pool_forward", "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
     "sum_splits", "tensor_core_tile", "tile_for",

@@ -9,7 +9,8 @@ padding mode, a bias and an activation:
 
     conv(x, w, geometry, bias, activation, flip)           act(bias + corr_M(x)) (or conv_M)
     conv_data_grad(g, w, geometry, size, ...)              P_M^T A^T g, the transposed conv
-                                                           (zeros: a correlation per phase)
+                                                           (zeros: a correlation per phase;
+                                                           few inputs: W^T g, then col2im)
     conv_weight_grad(x, g, geometry, tensor_cores)         dL/dw through P_M (a split GEMM)
     pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
 
@@ -65,6 +66,10 @@ GEMM and, where allowed, its GEMMs on tensor cores.  Narrower groups (depthwise)
 shared tiles of their class (:data:`~convproof.codegen.kernels.TILES`) and one block per
 weight entry, which waste no products."""
 
+
+COLUMN_BYTES = 256 * 2**20
+"""The most bytes of columns W^T g that the input gradient by columns holds at once
+(:meth:`Backend._data_grad_by_columns` cuts the batch into blocks of samples)."""
 
 WINOGRAD_TILE = 4
 """The output tile m of the Winograd F(m x m, 3 x 3) that stride-1 3x3 correlations of wide
@@ -222,10 +227,15 @@ class Backend:
         flipped (grad-input-flip), run by the implicit GEMM of :meth:`conv` (on tensor cores
         in the precision ``tensor_cores`` allows) and copied into place; with stride 1 there
         is one phase and no copy.  Other padding modes, and an epilogue where no tap reaches
-        some phase, take the gather (no atomics, no tensor cores)."""
+        some phase, take the gather (no atomics, no tensor cores).  Groups with fewer than
+        :data:`WIDE` input channels but at least as many output channels go by the columns
+        W^T g (:meth:`_data_grad_by_columns`), in every padding mode."""
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
+        if c_in // geometry.groups < WIDE <= c_out // geometry.groups:
+            return self._data_grad_by_columns(g, w, geometry, size, bias, activation,
+                                              transposed, tensor_cores)
         if geometry.mode == "zeros":
             phases = phase_correlations(geometry.kernel_size, geometry.stride,
                                         geometry.dilation, geometry.pads, size, out)
@@ -240,6 +250,41 @@ class Backend:
         arrays = [g, w] + ([bias] if bias is not None else []) + [dx]
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
+        return dx
+
+    def _data_grad_by_columns(self, g: Array, w: Array, geometry: K.ConvGeometry,
+                              size: Sequence[int], bias: Array | None, activation: str,
+                              transposed: bool, tensor_cores: str | None) -> Array:
+        """dx = act(bias + P_M^T A^T g) for groups with few input but many output channels
+        (the 7x7 stem: 3 and 64), where each phase's GEMM would fill a few columns of its
+        tiles: the columns cols[b, (c, m), i] = Σ_o w[o, c, m] g[b, o, i] as the implicit GEMM
+        of a 1x1 correlation (every tile full), then the gather of :func:`~.kernels.col2im`;
+        in blocks of samples whose columns take at most :data:`COLUMN_BYTES`."""
+        batch, c_out, *out = g.shape
+        groups, ci, taps = geometry.groups, w.shape[1], geometry.taps
+        co = c_out // groups
+        # w1[(group, c, m), o, 0] = w[group co + o, c, m]: the 1x1 weight of the columns
+        w1 = self.xp.ascontiguousarray(
+            w.reshape(groups, co, ci * taps).transpose(0, 2, 1).reshape(groups * ci * taps, co, 1))
+        products = K.ConvGeometry((1,), (1,), ((0, 0),), (1,), groups, dtype=geometry.dtype)
+        positions = math.prod(out)
+        per_sample = ci * groups * taps * positions * np.dtype(g.dtype).itemsize
+        step = max(1, COLUMN_BYTES // max(1, per_sample))
+        kernel = self.kernel(K.col2im, geometry, transposed=transposed, bias=bias is not None,
+                             activation=activation)
+        dx = self.device.empty((batch, ci * groups, *size), g.dtype)
+        for start in range(0, batch, step):
+            part = g[start:start + step]
+            count = part.shape[0]
+            cols = self.conv(part.reshape(count, c_out, positions), w1, products,
+                             tensor_cores=tensor_cores)
+            block = dx if count == batch else self.device.empty((count, *dx.shape[1:]), g.dtype)
+            arrays = [cols] + ([bias] if bias is not None else []) + [block]
+            self.device.run(L.elementwise(self.indexed(kernel, cols.size, block.size),
+                                          block.size, [*arrays, count, ci * groups, c_out,
+                                                       *size, *out]))
+            if block is not dx:
+                dx[start:start + count] = block
         return dx
 
     def _data_grad_by_phases(self, g: Array, w: Array, geometry: K.ConvGeometry,

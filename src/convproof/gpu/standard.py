@@ -381,6 +381,12 @@ def standard_cases() -> list[Case]:
     # and the transposed conv with stride 1: bias + relu, dilation, output_padding); by the
     # gather where a 1x1 kernel of stride 2 leaves phases no tap reaches, and a bias is added
     cases.append(Case("conv_data_grad", ConvSpec(3, 5, (3, 3), stride=2, padding=1), (7, 6), F32))
+    # by the columns W^T g where few input channels meet many output channels (the stem)
+    cases.append(Case("conv_data_grad", ConvSpec(3, 32, (7, 7), stride=2, padding=3), (11, 13),
+                      F32))
+    cases.append(Case("conv_transpose", ConvSpec(3, 32, (4, 4), stride=2, padding=1,
+                                                 padding_mode="reflect"), (5, 6), F64,
+                      options=(("activation", "relu"), ("bias", True))))
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (1, 1), stride=2), (4, 3), F32,
                       options=(("bias", True),)))
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), padding=1, dilation=(2, 1),
