@@ -4,6 +4,7 @@ are refused with the fault named."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -84,7 +85,7 @@ def test_a_correct_loop_max_pool_passes_on_random_windows(case):
                    dilation=s.dilation, ceil_mode=s.ceil_mode)
     result = cp.testing.CHECKS[f"max_pool{s.dims}d"](pooling("max", **options), seed=case.seed,
                                                      trials=1, **options)
-    assert result.calls == 2
+    assert result.calls == 5
 
 
 @settings(max_examples=40)
@@ -174,11 +175,12 @@ def test_a_pooling_with_outputs_that_are_not_finite_is_named(rng):
 @pytest.mark.parametrize("check,options,error,pattern", [
     ("max_pool2d", dict(kernel_size=3, padding=2), ValueError, "padding\\[0\\] = 2 is more than "
                                                                "half the kernel size 3"),
-    ("max_pool2d", dict(kernel_size=(3, 3, 3)), ValueError, "kernel_size has 3 entries"),
-    ("avg_pool2d", dict(kernel_size=2, count_include_pad=1), TypeError, "count_include_pad must "
-                                                                        "be True or False"),
-    ("avg_pool1d", dict(kernel_size=2, ceil_mode="yes"), TypeError, "ceil_mode must be True or "
-                                                                    "False"),
+    ("max_pool2d", dict(kernel_size=(3, 3, 3)), ValueError,
+     re.escape("kernel_size has 3 entries, but there are 2 spatial dims: (3, 3, 3)")),
+    ("avg_pool2d", dict(kernel_size=2, count_include_pad=1), TypeError,
+     "count_include_pad must be True or False, got 1"),
+    ("avg_pool1d", dict(kernel_size=2, ceil_mode="yes"), TypeError,
+     "ceil_mode must be True or False, got 'yes'"),
 ])
 def test_bad_pooling_options_are_refused_by_name(check, options, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -243,3 +245,36 @@ def test_zero_fill_is_found_on_every_draw(seed):
     with pytest.raises(EquivalenceError, match="you pad with zeros"):
         cp.testing.check_max_pool(pooling("max", ("zero fill",), **options), 1, seed=seed,
                                   trials=1, **options)
+
+
+def refused(check, function, pattern, **options):
+    """The check fails on ``function`` with a message matching ``pattern``; returns it."""
+    with pytest.raises(EquivalenceError, match=pattern) as failure:
+        cp.testing.CHECKS[check](function, **options)
+    return str(failure.value)
+
+
+def test_a_max_pool_padding_with_a_large_negative_constant_is_refused(rng):
+    def padded_with_constant(x):
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-1e4)
+        return loop_pool(xp, 3, stride=2, reduce="max")
+    message = refused("max_pool2d", padded_with_constant, "right on the probe batch", **MAX,
+                      trials=2,
+                      seed=int(rng.integers(2**31)))
+    assert "x times 1e+06" in message
+
+
+def test_a_pooling_that_reads_two_channels_is_refused(rng):
+    def two_channels(x):
+        y = loop_pool(x, 2, reduce="mean")
+        y[:, 2:] = 0.0
+        return y
+    refused("avg_pool2d", two_channels, "y\\[\\d+,2,", kernel_size=2,
+            seed=int(rng.integers(2**31)))
+
+
+def test_a_longdouble_pooling_is_compared_at_the_checks_dtype(rng):
+    def wrong_divisor(x):
+        return loop_pool(x, 3, reduce="mean").astype(np.longdouble) * (0.11 * 9)
+    refused("avg_pool2d", wrong_divisor, "no known fault explains it", kernel_size=3,
+            seed=int(rng.integers(2**31)))

@@ -6,7 +6,7 @@
 The function is ``module:name`` (imported with the current directory on the path) or
 ``file.py:name``.  Option values are Python literals (``--padding "((1, 0), (2, 1))"``) or
 words (``--padding same``).  Prints the result and exits 0, or prints the diagnosis and exits
-1; a bad argument exits 2.
+1; a bad argument, or a function that cannot be loaded (its module fails to import), exits 2.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def _literal(text: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="convproof check", epilog="exit status: 0 agrees, 1 differs (diagnosis printed), "
-        "2 bad argument", description="Check a convolution or pooling function against the "
-        "derived operation and name what is wrong with it.")
+        "2 bad argument or a function that cannot be loaded", description="Check a convolution "
+        "or pooling function against the derived operation and name what is wrong with it.")
     parser.add_argument("function", help="module:name or file.py:name")
     parser.add_argument("--op", choices=OPERATIONS, default="conv",
                         help="what fn computes (default conv: fn(x, w, b) -> y)")
@@ -85,7 +85,8 @@ def load(target: str) -> Callable[..., Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one check; 0 when it passes, 1 with the diagnosis, 2 on a bad argument."""
+    """Run one check; 0 when it passes, 1 with the diagnosis, 2 on a bad argument or a function
+    that cannot be loaded."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.op.endswith("pool") and args.kernel_size is None:
@@ -93,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     options = {key: value for key, value in vars(args).items()
                if value is not None and key not in _NOT_OPTIONS}
     try:
-        result = CHECKS[OPERATIONS[args.op].format(args.dims)](load(args.function), **options)
+        fn = load(args.function)
+    except Exception as exc:  # the user's module: a SyntaxError, anything raised at import
+        print(f"convproof check: cannot load {args.function}: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 2
+    try:
+        result = CHECKS[OPERATIONS[args.op].format(args.dims)](fn, **options)
     except EquivalenceError as exc:
         print(exc)
         return 1

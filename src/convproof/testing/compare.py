@@ -3,24 +3,31 @@
     error(got, want) = max |got - want| / max(1, max |want|)      (inf for other shapes or NaN)
 
 The tolerance is the relative precision expected of a sum of a few dozen products in the
-coarsest dtype involved: ~1e-10 for float64, ~1e-4 for float32, ~1e-2 for float16.  An
-implementation that returns float64 but computes in float32 (or float16) agrees only within
-that dtype's tolerance; :func:`lower_precision` says so instead of looking for a fault.
+check's dtype: ~1e-10 for float64, ~1e-4 for float32.  Outputs of a coarser floating dtype are
+refused (:func:`coarser`); wider ones (longdouble) are compared at the check's dtype.  An
+implementation that returns float64 numbers but computes in float32 (or float16) agrees only
+within that dtype's tolerance; :func:`lower_precision` says so instead of looking for a fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-RELATIVE_TOLERANCE = {8: 1e-10, 4: 1e-4, 2: 1e-2}
-FLOAT32_TOLERANCE = RELATIVE_TOLERANCE[4]
+RELATIVE_TOLERANCE = {"float64": 1e-10, "float32": 1e-4, "float16": 1e-2}
+FLOAT32_TOLERANCE = RELATIVE_TOLERANCE["float32"]
 
 
-def tolerance(dtypes: Iterable[np.dtype]) -> float:
-    """The relative tolerance of the coarsest floating dtype among ``dtypes``."""
-    return max(RELATIVE_TOLERANCE.get(np.dtype(d).itemsize, 1e-2) for d in dtypes)
+def tolerance(dtype: np.dtype) -> float:
+    """The relative tolerance of a check in ``dtype`` (float32 or float64)."""
+    return RELATIVE_TOLERANCE[np.dtype(dtype).name]
+
+
+def coarser(got: np.dtype, dtype: np.dtype) -> bool:
+    """Whether ``got`` is a floating dtype less precise than ``dtype`` (float16 or float32 in a
+    float64 check); longdouble never is."""
+    return got.kind == "f" and np.finfo(got).resolution > np.finfo(dtype).resolution
 
 
 def error(got: np.ndarray, want: np.ndarray) -> float:
@@ -47,12 +54,13 @@ def close(got: np.ndarray, want: np.ndarray, tol: float) -> bool:
     return error(got, want) <= tol
 
 
-LOWER_DTYPES = (("float32", FLOAT32_TOLERANCE, "check it with dtype=np.float32"),
-                ("float16", RELATIVE_TOLERANCE[2], "return float16 outputs (the tolerance "
-                 "follows the coarsest dtype returned)"))
+LOWER_DTYPES = (("float32", FLOAT32_TOLERANCE, "check it with dtype=np.float32 if that is "
+                 "meant"),
+                ("float16", RELATIVE_TOLERANCE["float16"], "the checks compare at float32 "
+                 "precision at least, so compute in float32 or float64"))
 
 
-def _rounded_to(outputs: Sequence[np.ndarray], name: str) -> bool:
+def rounded_to(outputs: Sequence[np.ndarray], name: str) -> bool:
     """Whether every output value is a number of the dtype ``name``."""
     return all(np.array_equal(o, o.astype(name).astype(o.dtype)) for o in outputs)
 
@@ -60,14 +68,13 @@ def _rounded_to(outputs: Sequence[np.ndarray], name: str) -> bool:
 def lower_precision(worst: float, tol: float, dtype: np.dtype, outputs: Sequence[np.ndarray]
                     ) -> str | None:
     """The message for outputs that miss ``tol`` but agree within the tolerance of a coarser
-    dtype than the check's ``dtype``: float32, or float16 where every output value is a
-    float16 number (its tolerance is too loose to tell rounding from a fault otherwise)."""
+    dtype than the check's ``dtype`` and are all numbers of that dtype (float32 or float16):
+    a small error in outputs that no coarser arithmetic rounded is a fault, not precision."""
     for name, limit, remedy in LOWER_DTYPES:
-        rounded = name == "float32" or _rounded_to(outputs, name)
-        if tol < limit and worst <= limit and rounded:
+        if tol < limit and worst <= limit and rounded_to(outputs, name):
             return (f"your function agrees only within {name} precision (worst relative error "
                     f"{worst:.1e}, tolerance {tol:.0e}): it computes in {name} although its "
-                    f"inputs and outputs are {np.dtype(dtype)}; {remedy} if that is meant")
+                    f"inputs and outputs are {np.dtype(dtype)}; {remedy}")
     return None
 
 

@@ -8,7 +8,8 @@ the derived matrix row, beside what the implementation computes there.
 
 Before any matching the probe outputs must be fit for it: finite, the same for a sample alone
 as in the batch, and (for a linear operation) affine.  An implementation that returns float64
-but computes in float32 is matched again at float32's tolerance, and the diagnosis says so.
+numbers that are all float32 numbers is matched again at float32's tolerance, and the diagnosis
+says that it computes in float32.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .compare import FLOAT32_TOLERANCE, close, mismatches, not_finite
+from .compare import FLOAT32_TOLERANCE, close, mismatches, not_finite, rounded_to
 from .derived import derive, element, sum_text
 from .faults import FaultFunction, axis_names, pairs, singles, size_formula
 from .models import Fault, Model
@@ -27,9 +28,10 @@ from .interop import Caller
 from .probe import EXTRA, recover
 
 
-BATCH_DEPENDENT = ("your function is right on the probe batch but not on the random batch: its "
-                   "output depends on the batch (its size or its other elements) or on earlier "
-                   "calls (state kept between calls)")
+BATCH_DEPENDENT = ("your function is right on the probe batch but not on the random inputs it "
+                   "was checked on (below): its output depends on the batch (its size or its "
+                   "other elements), on the values (large or mostly zero), or on earlier calls "
+                   "(state kept between calls)")
 LOWER_PRECISION = ("it agrees only within float32 precision: it computes in float32 or lower "
                    "although its inputs and outputs are float64 (check it with dtype=np.float32 "
                    "if that is meant)")
@@ -86,10 +88,10 @@ def find(base: Candidate, family: Sequence[FaultFunction], probe: Probe, tol: fl
 def match(base: Candidate, family: Sequence[FaultFunction], probe: Probe, tol: float,
           screen: Probe | None = None) -> str | None:
     """The diagnosis of :func:`find`'s models, None when none fits.  Where none fits at ``tol``
-    but one does at float32's tolerance, the diagnosis adds that the function computes in
-    float32: the fault shows through its rounding."""
+    but one does at float32's tolerance and the outputs are float32 numbers, the diagnosis adds
+    that the function computes in float32: the fault shows through its rounding."""
     found, lower = find(base, family, probe, tol, screen), False
-    if not found and tol < FLOAT32_TOLERANCE:
+    if not found and tol < FLOAT32_TOLERANCE and rounded_to([probe[1]], "float32"):
         found, lower = find(base, family, probe, FLOAT32_TOLERANCE, screen), True
     if not found:
         return None
@@ -170,11 +172,14 @@ def _weight_name(value: float, w: np.ndarray, tol: float) -> str | None:
 
 
 def _named(value: float, w: np.ndarray, b: np.ndarray | None, channel: int, tol: float) -> str:
-    """A coefficient as users wrote it: 0, a weight w[...], the bias b[o], or a number."""
+    """A coefficient as users wrote it: 0, a weight w[...], the bias b[o] (or b[o] +1e-06 when
+    it is off by a little), or a number."""
     if abs(value) <= tol:
         return "0"
     if b is not None and abs(b[channel] - value) <= tol * max(1.0, abs(value)):
         return element("b", (channel,))
+    if b is not None and abs(b[channel] - value) <= 1e-3 * max(1.0, abs(value)):
+        return f"{element('b', (channel,))} {value - b[channel]:+.2g}"  # b off by a little
     return _weight_name(value, w, tol) or f"{value:.4g}"
 
 
@@ -247,8 +252,17 @@ def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: fl
     return (f"no known fault explains it; first difference at {element(names[0], index)}:\n"
             f"    expected {element(names[0], index)} = {expected}\n"
             f"    your function has {_differences(*rows, args, in_shape, names[1], channel, tol)}"
-            f"\n    (on a random input: {got[(sample, *index[1:])]:.6g}, expected "
-            f"{want[(sample, *index[1:])]:.6g})")
+            "\n    (on a random input: {}, expected {})".format(
+                *digits(got[(sample, *index[1:])], want[(sample, *index[1:])])))
+
+
+def digits(got: float, want: float) -> tuple[str, str]:
+    """The two numbers with enough significant digits (6 to 15) to tell them apart."""
+    for count in (6, 9, 12, 15):
+        texts = f"{got:.{count}g}", f"{want:.{count}g}"
+        if texts[0] != texts[1]:
+            break
+    return texts
 
 
 def explain_values(got: np.ndarray, want: np.ndarray, tol: float, name: str,
@@ -260,9 +274,10 @@ def explain_values(got: np.ndarray, want: np.ndarray, tol: float, name: str,
                 .format(name, *shape_pair(got.shape, want.shape, batch)))
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(mismatches(got, want, tol))),
                                                    want.shape))
+    returned, wanted = digits(got[index], want[index])
     return (f"no known fault explains it; first difference at {element(name, index)}:\n"
-            f"    expected {element(name, index)} = {expression(index)} = {want[index]:.6g}\n"
-            f"    your function returns {got[index]:.6g}")
+            f"    expected {element(name, index)} = {expression(index)} = {wanted}\n"
+            f"    your function returns {returned}")
 
 
 def diagnose_linear(model: Model, family: Sequence[FaultFunction], args: tuple[Any, ...],

@@ -1,8 +1,9 @@
 """The user's arrays: NumPy inputs converted to the user's array type, outputs converted back.
 
-Inputs are NumPy arrays unless asked otherwise: ``backend="torch"`` passes CPU tensors
+Inputs are fresh NumPy arrays unless asked otherwise: ``backend="torch"`` passes CPU tensors
 (``torch.from_numpy``), ``backend="cupy"`` device arrays (``cupy.asarray``), a callable converts
-each array itself.  Outputs may be NumPy or CuPy arrays, PyTorch tensors, or anything with
+each array itself.  NumPy arrays and tensors come in several memory layouts (:func:`arrange`).
+Outputs may be NumPy or CuPy arrays, PyTorch tensors, or anything with
 ``__dlpack__`` or ``__array__``.  Nothing but NumPy is imported unless a backend asks for it.
 """
 
@@ -13,24 +14,40 @@ from typing import Any
 
 import numpy as np
 
+from .compare import coarser, tolerance
 from .outcome import EquivalenceError
 
 BACKENDS = ("numpy", "torch", "cupy")
+LAYOUTS = {"contiguous": "", "channels-last": " (each a channels-last view)",
+           "strided": " (each a view of every other entry of a larger array)"}
 
 
 def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
-    """The function that turns a NumPy input into the user's array type (always a fresh copy)."""
+    """The function that turns a fresh NumPy input into the user's array type."""
     if callable(backend):
-        return lambda array: backend(np.array(array))
+        return backend
     if backend == "numpy":
-        return np.array
+        return lambda array: array
     if backend == "torch":
         import torch
-        return lambda array: torch.from_numpy(np.array(array))
+        return torch.from_numpy
     if backend == "cupy":
         import cupy
         return cupy.asarray
     raise ValueError(f"backend must be one of {BACKENDS} or a callable, got {backend!r}")
+
+
+def arrange(array: np.ndarray, layout: str) -> np.ndarray:
+    """A fresh copy of ``array`` in memory laid out as ``layout`` says: C-contiguous;
+    channels-last (axis 1 stored last, for arrays of 3 or more dims); or strided, every other
+    entry of a larger array along the last axis (the entries between are NaN)."""
+    if layout == "channels-last" and array.ndim >= 3:
+        return np.moveaxis(np.moveaxis(array, 1, -1).copy(), -1, 1)
+    if layout == "strided":
+        wide = np.full((*array.shape[:-1], 2 * array.shape[-1]), np.nan, dtype=array.dtype)
+        wide[..., ::2] = array
+        return wide[..., ::2]
+    return np.array(array)
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -64,27 +81,64 @@ def describe_shapes(names: Sequence[str], arrays: Sequence[np.ndarray | None]) -
 class Caller:
     """Calls the user's function on NumPy arrays; returns its outputs as float64 NumPy arrays.
 
-    An exception, a missing output, a scalar or a non-numeric output becomes an
-    EquivalenceError that names the operation and the shapes it was called with.
+    An exception, a missing output, a scalar, a non-numeric output or one of a floating dtype
+    coarser than the check's ``dtype`` becomes an EquivalenceError that names the operation and
+    the shapes it was called with; so does an input that the function changed.  Every call gets
+    fresh arrays (NumPy and PyTorch inputs in the ``layout`` asked for, other backends
+    C-contiguous); :meth:`again` calls it once more on the same arrays refilled in place.
     """
 
     def __init__(self, fn: Callable[..., Any], operation: str, arguments: Sequence[str],
-                 outputs: Sequence[str], backend: str | Callable[[np.ndarray], Any]) -> None:
+                 outputs: Sequence[str], backend: str | Callable[[np.ndarray], Any],
+                 dtype: np.dtype) -> None:
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-        self.fn, self.operation = fn, operation
+        self.fn, self.operation, self.dtype = fn, operation, np.dtype(dtype)
         self.arguments, self.outputs = tuple(arguments), tuple(outputs)
         self.convert = converter(backend)
-        self.dtypes: set[np.dtype] = set()
+        self.layouts = backend in ("numpy", "torch")
+        self._last: tuple[list[np.ndarray | None], list[Any], str] | None = None
 
-    def __call__(self, *args: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    def __call__(self, *args: np.ndarray | None, layout: str = "contiguous"
+                 ) -> tuple[np.ndarray, ...]:
         __tracebackhide__ = True
-        called = describe_shapes(self.arguments, args)
+        layout = layout if self.layouts else "contiguous"
+        hosts = [None if a is None else arrange(a, layout) for a in args]
+        passed = [None if h is None else self.convert(h) for h in hosts]
+        self._last = hosts, passed, layout
+        return self._run(args, passed, layout)
+
+    def again(self, *args: np.ndarray | None) -> tuple[np.ndarray, ...] | None:
+        """The outputs on ``args`` written into the arrays of the previous call, passed again
+        (the same objects, the same memory); None when the user's arrays are copies of ours
+        (a converter that copies) and cannot be refilled."""
+        __tracebackhide__ = True
+        hosts, passed, layout = self._last
+        views = [None if h is None else _host_view(p) for h, p in zip(hosts, passed)]
+        if any(h is not None and (v is None or not np.may_share_memory(h, v))
+               for h, v in zip(hosts, views)):
+            return None
+        for host, a in zip(hosts, args):
+            if host is not None:
+                host[...] = a
+        return self._run(args, passed, layout)
+
+    def _run(self, args: Sequence[np.ndarray | None], passed: Sequence[Any], layout: str
+             ) -> tuple[np.ndarray, ...]:
+        __tracebackhide__ = True
+        called = describe_shapes(self.arguments, args) + LAYOUTS[layout]
         try:
-            result = self.fn(*(None if a is None else self.convert(a) for a in args))
+            result = self.fn(*passed)
         except Exception as exc:  # the user's code failed: say where, keep the cause
             raise EquivalenceError(f"{self.operation}: your function raised "
                                    f"{type(exc).__name__}: {exc}\n  called with {called}") from exc
+        for name, a, p in zip(self.arguments, args, passed):
+            changed = None if a is None else _changed(a, p)
+            if changed:
+                raise EquivalenceError(f"{self.operation}: your function mutates its input "
+                                       f"{name} ({changed}): a caller's arrays must be left as "
+                                       f"they are; copy {name} before writing into it\n  called "
+                                       f"with {called}")
         if len(self.outputs) == 1:
             result = (result,)
         elif not isinstance(result, (tuple, list)) or len(result) != len(self.outputs):
@@ -105,5 +159,33 @@ class Caller:
         if array.ndim == 0:
             raise EquivalenceError(f"{self.operation}: {name} must be an array, your function "
                                    f"returned the scalar {array.item()!r}\n  called with {called}")
-        self.dtypes.add(array.dtype)
+        if coarser(array.dtype, self.dtype):
+            raise EquivalenceError(
+                f"{self.operation}: your function returned {name} as {array.dtype} although "
+                f"dtype={self.dtype} was asked: the check compares at {self.dtype} precision "
+                f"(tolerance {tolerance(self.dtype):.0e}); return {self.dtype} outputs, or check "
+                f"it with dtype=np.{array.dtype} if that is meant"
+                if array.dtype in (np.float32, np.float64) else
+                f"{self.operation}: your function returned {name} as {array.dtype} although "
+                f"dtype={self.dtype} was asked: the checks compare at float32 precision at "
+                f"least; return {self.dtype} outputs")
         return array.astype(np.float64)
+
+
+def _host_view(value: Any) -> np.ndarray | None:
+    """The NumPy view of an array passed to the user's function, None if it has none."""
+    try:
+        return to_numpy(value)
+    except Exception:  # an array type NumPy cannot read: nothing to compare
+        return None
+
+
+def _changed(before: np.ndarray, passed: Any) -> str | None:
+    """How the array passed to the user's function differs from ``before``, if it does."""
+    now = _host_view(passed)
+    if now is None:
+        return None
+    if now.shape != before.shape:
+        return f"its shape is now {tuple(now.shape)}, was {tuple(before.shape)}"
+    differ = np.count_nonzero(~(now == before))
+    return f"{differ} of {before.size} entries changed" if differ else None

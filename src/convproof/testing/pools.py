@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,10 +32,10 @@ from .interop import Caller
 from .models import Fault, Variant
 from .outcome import CheckResult
 from .probe import EXTRA, raised_pixels
-from .problems import BATCH, TARGETS, pool_size
+from .problems import TARGETS, Drawn, draw_problems, pool_size
 from .runner import Arrays, cast, flag, operation_name, run
 
-CHANNELS = (2, 3)  # channels of the two problems
+CHANNELS = (2, 3)  # channels of the two fixed problems
 
 
 @dataclass(frozen=True)
@@ -197,13 +197,18 @@ class PoolCheck:
     arguments = ("x",)
     outputs = ("y",)
 
-    def __init__(self, name: str, problems: list[PoolModel]) -> None:
-        self.name, self.problems = name, problems
+    def __init__(self, name: str, problems: list[PoolModel],
+                 models: Callable[[Sequence[Drawn]], list[PoolModel]], dims: int) -> None:
+        self.name, self.problems, self.models, self.dims = name, problems, models, dims
 
-    def draw(self, model: PoolModel, rng: np.random.Generator) -> Arrays:
+    def drawn(self, rng: np.random.Generator) -> list[PoolModel]:
+        return self.models(draw_problems(self.dims, rng))
+
+    def draw(self, model: PoolModel, rng: np.random.Generator, batch: int) -> Arrays:
         """Normal values; for max pooling the odd channels all negative, so that a window
-        reaching into the padding tells -inf padding from zeros on every trial."""
-        x = rng.standard_normal((BATCH, model.channels, *model.size))
+        reaching into the padding tells -inf padding from zeros on every trial (and, on the
+        trials that scale x by 1e6, from a large negative constant)."""
+        x = rng.standard_normal((batch, model.channels, *model.size))
         if model.reduce == "max":
             x[:, 1::2] = -np.abs(x[:, 1::2])
         return (x,)
@@ -224,9 +229,19 @@ class PoolCheck:
                 or explain_values(y, model.predict(probes), tol, "y", model.expression))
 
 
-def _pool_models(reduce: str, dims: int, spec: PoolSpec, **flags: Any) -> list[PoolModel]:
+def _pool_models(reduce: str, dims: int, spec: PoolSpec, drawn: Sequence[Drawn] = (),
+                 **flags: Any) -> list[PoolModel]:
+    """The pooling on each fixed problem, or on each ``drawn`` one (its many channels)."""
+    plan = ([(problem, max(problem.per_group)) for problem in drawn] if drawn
+            else list(zip(TARGETS[dims], CHANNELS)))
     return [PoolModel(reduce, spec, pool_size(spec, targets), channels, **flags)
-            for targets, channels in zip(TARGETS[dims], CHANNELS)]
+            for targets, channels in plan]
+
+
+def _pool_check(name: str, reduce: str, dims: int, spec: PoolSpec, **flags: Any) -> PoolCheck:
+    def models(drawn: Sequence[Drawn] = ()) -> list[PoolModel]:
+        return _pool_models(reduce, dims, spec, drawn, **flags)
+    return PoolCheck(name, models(), models, dims)
 
 
 def _pool_spec(dims: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
@@ -253,7 +268,7 @@ def check_max_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, strid
                    ceil_mode=ceil_mode)
     name = operation_name(f"max_pool{dims}d", options,
                           dict(stride=None, padding=0, dilation=1, ceil_mode=False))
-    return run(PoolCheck(name, _pool_models("max", dims, spec)), fn, trials=trials, dtype=dtype,
+    return run(_pool_check(name, "max", dims, spec), fn, trials=trials, dtype=dtype,
                backend=backend, seed=seed)
 
 
@@ -276,6 +291,5 @@ def check_avg_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, strid
                    count_include_pad=count_include_pad)
     name = operation_name(f"avg_pool{dims}d", options,
                           dict(stride=None, padding=0, ceil_mode=False, count_include_pad=True))
-    models = _pool_models("mean", dims, spec, count_include_pad=count_include_pad)
-    return run(PoolCheck(name, models), fn, trials=trials, dtype=dtype, backend=backend,
-               seed=seed)
+    check = _pool_check(name, "mean", dims, spec, count_include_pad=count_include_pad)
+    return run(check, fn, trials=trials, dtype=dtype, backend=backend, seed=seed)

@@ -1,10 +1,15 @@
 """Running a check: random trials of every problem, the comparison, and the failure report.
 
-A check draws standard-normal inputs for each of its problems (``trials`` times), calls the
-user's function, and compares every output with the expected one within the tolerance of the
-dtypes.  On the first difference it raises :class:`EquivalenceError` with a diagnosis, the
-shapes and the seed: outputs that are not finite, or that agree only within the precision of
-a coarser dtype (float32, float16), are named as such; otherwise the check probes the
+A check runs ``trials`` random draws of each of its problems (the fixed ones, then those drawn
+from the seed), calls the user's function, and compares every output with the expected one
+within the tolerance of the check's dtype.  The trials take turns (:data:`TRIALS`): a batch of
+2 of standard-normal values in fresh C-contiguous arrays; a batch of 1 with the input x scaled
+by 1e6, in channels-last views; a batch of 3 with x mostly zero (a ReLU's output), in strided
+views, after which the function is called again on the same arrays refilled in place with a
+new draw.  On the first difference it raises :class:`EquivalenceError` with a diagnosis, the
+shapes and the seed: outputs right on fresh C-contiguous copies of the same inputs (the layout
+or the refill at fault), outputs that are not finite, or that agree only within the precision
+of a coarser dtype (float32, float16), are named as such; otherwise the check probes the
 function and names the fault.  A check that agrees returns a :class:`CheckResult`.
 """
 
@@ -13,12 +18,13 @@ from __future__ import annotations
 import operator
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from .compare import error, lower_precision, not_finite, tolerance
-from .interop import Caller, describe_shapes
+from .interop import LAYOUTS, Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
 
 Arrays = tuple[np.ndarray | None, ...]
@@ -33,7 +39,9 @@ class Check(Protocol):
     outputs: tuple[str, ...]
     problems: Sequence[Any]
 
-    def draw(self, problem: Any, rng: np.random.Generator) -> Arrays: ...
+    def drawn(self, rng: np.random.Generator) -> Sequence[Any]: ...
+
+    def draw(self, problem: Any, rng: np.random.Generator, batch: int) -> Arrays: ...
 
     def expected(self, problem: Any, args: Arrays) -> tuple[np.ndarray, ...]: ...
 
@@ -41,15 +49,52 @@ class Check(Protocol):
                  tol: float, args: Arrays, got: tuple[np.ndarray, ...]) -> str: ...
 
 
+@dataclass(frozen=True)
+class Trial:
+    """How a trial's inputs are drawn: the ``batch``, the first input x times ``scale`` or
+    mostly zero (``sparse``: max(x - 0.5, 0)), their memory ``layout``, and whether the function
+    is called once more on the same arrays refilled in place (``refill``)."""
+
+    batch: int
+    scale: float = 1.0
+    sparse: bool = False
+    layout: str = "contiguous"
+    refill: bool = False
+
+    def inputs(self, args: Arrays) -> Arrays:
+        x = args[0] * self.scale
+        return (np.maximum(x - 0.5, 0.0) if self.sparse else x, *args[1:])
+
+    def notes(self) -> str:
+        """', x times 1e+06' or ', x mostly zero (a ReLU's output)': what is unusual in x."""
+        return ((f", x times {self.scale:.0e}" if self.scale != 1 else "")
+                + (", x mostly zero (a ReLU's output)" if self.sparse else ""))
+
+
+TRIALS = (Trial(2), Trial(1, scale=1e6, layout="channels-last"),
+          Trial(3, sparse=True, layout="strided", refill=True))
+REFILLED = ("your function returns other outputs when called again on the same arrays refilled "
+            "in place with new values than on fresh copies of them: it keeps state keyed by the "
+            "array objects or their memory (a cache of a prepacked weight, say), so a caller "
+            "who updates an array in place (an optimiser step) gets outputs of the old values")
+
+
 def cast(arrays: Arrays, dtype: np.dtype) -> Arrays:
     return tuple(None if a is None else np.asarray(a, dtype=dtype) for a in arrays)
 
 
 def _integer(name: str, value: Any, minimum: int, wanted: str) -> int:
-    """An integer of Python or NumPy (not a bool) of at least ``minimum``, or a ValueError."""
-    if isinstance(value, bool) or not hasattr(value, "__index__") or value < minimum:
+    """An integer of Python or NumPy (not a bool) of at least ``minimum``, or a ValueError
+    naming the parameter."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        number = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}") from None
+    if number < minimum:
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
-    return operator.index(value)
+    return number
 
 
 def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
@@ -71,28 +116,65 @@ def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
     """Compare ``fn`` with the expected outputs on ``trials`` random draws of every problem."""
     __tracebackhide__ = True
     dtype, trials, seed = _options(dtype, trials, seed)
-    call = Caller(fn, check.name, check.arguments, check.outputs, backend)
+    call = Caller(fn, check.name, check.arguments, check.outputs, backend, dtype)
     rng = np.random.default_rng(seed)
-    worst, calls, tol = 0.0, 0, tolerance([dtype])
-    for problem in check.problems:
-        for _ in range(trials):
-            args = cast(check.draw(problem, rng), dtype)
-            got = call(*args)
-            want = check.expected(problem, cast(args, np.float64))
-            tol = tolerance([dtype, *call.dtypes])
-            errors = [error(g, w) for g, w in zip(got, want)]
+    problems = [*check.problems, *check.drawn(rng)]
+    worst, calls, tol = 0.0, 0, tolerance(dtype)
+    for number, problem in enumerate(problems):
+        for turn in range(number, number + trials):
+            trial = TRIALS[turn % len(TRIALS)]
+            args = cast(trial.inputs(check.draw(problem, rng, trial.batch)), dtype)
+            got = call(*args, layout=trial.layout)
+            worst = max(worst, _compare(check, call, problem, trial, args, got, rng, seed))
             calls += 1
-            if max(errors) > tol:
-                diagnosis = (_not_finite(check.outputs, got)
-                             or lower_precision(max(errors), tol, dtype, got)
-                             or check.diagnose(problem, call, rng, dtype, tol,
-                                               cast(args, np.float64), got))
-                shapes = (f"{describe_shapes(check.arguments, args)} -> "
-                          f"{describe_shapes(check.outputs, want)}")
-                raise EquivalenceError(f"{check.name}: {diagnosis}\n  checked on {shapes}; "
-                                       f"seed={seed} reproduces this check")
-            worst = max(worst, *errors)
+            if trial.refill:
+                args = cast(trial.inputs(check.draw(problem, rng, trial.batch)), dtype)
+                got = call.again(*args)
+                if got is not None:
+                    worst = max(worst, _compare(check, call, problem, trial, args, got, rng,
+                                                seed, refilled=True))
+                    calls += 1
     return CheckResult(check.name, calls, worst, tol, seed)
+
+
+def _compare(check: Check, call: Caller, problem: Any, trial: Trial, args: Arrays,
+             got: tuple[np.ndarray, ...], rng: np.random.Generator, seed: int,
+             refilled: bool = False) -> float:
+    """The worst error of ``got``; an EquivalenceError with the diagnosis above tolerance."""
+    __tracebackhide__ = True
+    tol = tolerance(call.dtype)
+    want = check.expected(problem, cast(args, np.float64))
+    worst = max(error(g, w) for g, w in zip(got, want))
+    if worst <= tol:
+        return worst
+    layout = trial.layout if call.layouts else "contiguous"
+    diagnosis = (_on_fresh_copies(call, args, want, layout, refilled)
+                 or _not_finite(check.outputs, got)
+                 or lower_precision(worst, tol, call.dtype, got)
+                 or check.diagnose(problem, call, rng, call.dtype, tol, cast(args, np.float64),
+                                   got))
+    shapes = (f"{describe_shapes(check.arguments, args)} -> "
+              f"{describe_shapes(check.outputs, want)}{LAYOUTS[layout]}{trial.notes()}"
+              + (", called again on the same arrays refilled in place" if refilled else ""))
+    raise EquivalenceError(f"{check.name}: {diagnosis}\n  checked on {shapes}; "
+                           f"seed={seed} reproduces this check")
+
+
+def _on_fresh_copies(call: Caller, args: Arrays, want: tuple[np.ndarray, ...], layout: str,
+                     refilled: bool) -> str | None:
+    """The diagnosis when a call on fresh C-contiguous copies of ``args`` agrees although the
+    call on arrays in ``layout`` (or refilled in place) did not."""
+    if layout == "contiguous" and not refilled:
+        return None
+    fresh = call(*args)
+    if max(error(g, w) for g, w in zip(fresh, want)) > tolerance(call.dtype):
+        return None
+    if refilled:
+        return REFILLED
+    return (f"your function is wrong on inputs that are not C-contiguous{LAYOUTS[layout]} "
+            "but right on C-contiguous copies of them: it reads memory as if C-contiguous "
+            "(strides computed from the shape, a raw pointer, as_strided); use the arrays' "
+            "strides, or copy them with np.ascontiguousarray (tensor.contiguous())")
 
 
 def _not_finite(names: Sequence[str], arrays: Sequence[np.ndarray]) -> str | None:
