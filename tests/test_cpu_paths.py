@@ -261,6 +261,47 @@ def test_gradients_by_extra_terms_leave_non_finite_operands_to_im2col(
     assert_close(got[~np.isnan(want)], want[~np.isnan(want)], 1e-12)
 
 
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e37), (np.float64, 1e307)])
+def test_winograd_leaves_operands_it_would_overflow_to_im2col(dtype, scale, chosen, rng):
+    """Finite inputs near the top of the range: Bᵀ d B multiplies them by up to 196, so
+    Winograd gave ±inf where the definition is finite (|y| ~ 1e31 for |x| ~ 1e37 and
+    |w| ~ 1e-6 in float32); such calls go to im2col, ordinary ones stay."""
+    x = (rng.standard_normal((2, 16, 8, 8)) * scale).astype(dtype)
+    w = (rng.standard_normal((16, 16, 3, 3)) * 1e-6).astype(dtype)
+    g = (rng.standard_normal((2, 16, 8, 8)) * scale).astype(dtype)
+    results = (functional.conv2d(x, w, padding=1),
+               functional.conv2d_input(x.shape, w, g, padding=1),
+               functional.conv2d_weight(x, w.shape, g * 1e-30 / scale, padding=1))
+    assert chosen == ["im2col"] * 3
+    x64, w64, g64 = (a.astype(np.float64) for a in (x, w, g))
+    wanted = (reference.conv(x64, w64, padding=1),
+              reference.conv_input_grad(x.shape, w64, g64, padding=1),
+              reference.conv_weight_grad(x64, w.shape, g64 * 1e-30 / scale, padding=1))
+    for got, want in zip(results, wanted):
+        assert np.isfinite(got).all() and np.isfinite(want).all()
+        assert_close(got, want, 1e-5 if dtype == np.float32 else 1e-12)
+    chosen.clear()
+    functional.conv2d(x / scale, w, padding=1)
+    assert chosen == ["winograd"]
+
+
+@pytest.mark.parametrize("limit", [1, 100, 10**9])  # one entry a run, a few, all at once
+def test_largest_magnitude_finds_every_entry_in_its_runs(limit, rng, monkeypatch):
+    monkeypatch.setattr(arrays, "FINITE_CHECK_BYTES", limit)
+    x = rng.standard_normal((7, 3, 5))
+    assert arrays.largest_magnitude(x) == np.abs(x).max()
+    assert arrays.largest_magnitude(x[:0]) == 0 and arrays.largest_magnitude(x[0, 0, 0]) == abs(
+        x[0, 0, 0])
+    for index in [(0, 0, 0), (3, 1, 2), (6, 2, 4)]:
+        for value, expected in ((-1e300, 1e300), (np.inf, np.inf), (-np.inf, np.inf)):
+            spoiled = x.copy()
+            spoiled[index] = value
+            assert arrays.largest_magnitude(spoiled[:, ::-1]) == expected
+        spoiled = x.copy()
+        spoiled[index] = np.nan
+        assert np.isnan(arrays.largest_magnitude(spoiled))
+
+
 @pytest.mark.parametrize("limit", [1, 100, 10**9])  # one entry a run, a few, all at once
 def test_all_finite_finds_every_entry_in_its_runs(limit, rng, monkeypatch):
     monkeypatch.setattr(arrays, "FINITE_CHECK_BYTES", limit)

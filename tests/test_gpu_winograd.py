@@ -49,61 +49,67 @@ def took_winograd(names: list[str]) -> bool:
     return all(any(name.startswith(kind) for name in names) for kind in TRANSFORMS)
 
 
-CASES = [  # batch, c_in, c_out, size, pads, groups
-    (2, 16, 16, (9, 7), ((1, 1), (1, 1)), 1),
-    (1, 16, 32, (4, 4), ((1, 1), (1, 1)), 1),
-    (3, 32, 32, (5, 13), ((0, 2), (2, 0)), 2),
-    (1, 16, 16, (3, 3), ((0, 0), (0, 0)), 1),
-    (2, 24, 16, (11, 6), ((2, 2), (1, 1)), 1),
+CASES = [  # batch, c_in, c_out, size, pads, groups, dilation
+    (2, 16, 16, (9, 7), ((1, 1), (1, 1)), 1, (1, 1)),
+    (1, 16, 32, (4, 4), ((1, 1), (1, 1)), 1, (1, 1)),
+    (3, 32, 32, (5, 13), ((0, 2), (2, 0)), 2, (1, 1)),
+    (1, 16, 16, (3, 3), ((0, 0), (0, 0)), 1, (1, 1)),
+    (2, 24, 16, (11, 6), ((2, 2), (1, 1)), 1, (1, 1)),
+    (2, 16, 16, (13, 12), ((2, 2), (2, 2)), 1, (2, 2)),
+    (1, 16, 24, (17, 9), ((3, 1), (0, 2)), 1, (3, 2)),
 ]
 
 
+def _output(size, pads, dilation):
+    return tuple(n + lo + hi - 2 * d for n, (lo, hi), d in zip(size, pads, dilation))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups", CASES)
+@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups, dilation", CASES)
 def test_forward_against_the_reference(emulator, dtype, batch, c_in, c_out, size, pads,
-                                       groups):
+                                       groups, dilation):
     rng = np.random.default_rng()
     x = rng.standard_normal((batch, c_in, *size)).astype(dtype)
     w = rng.standard_normal((c_out, c_in // groups, 3, 3)).astype(dtype)
     bias = rng.standard_normal(c_out).astype(dtype)
-    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), groups, dtype=dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, dilation, groups, dtype=dtype)
     y, names = emulated(emulator, lambda b: b.conv(x, w, geometry, bias, "relu"))
     assert took_winograd(names)
     expected = reference.conv(x.astype(np.float64), w.astype(np.float64),
-                                bias.astype(np.float64), padding=pads, groups=groups)
+                              bias.astype(np.float64), padding=pads, dilation=dilation,
+                              groups=groups)
     expected = np.where(expected < 0, 0.0, expected)
     assert y.shape == expected.shape and y.dtype == dtype
     assert relative_error(y, expected) <= TOLERANCE[dtype]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_input_gradient_runs_the_same_transforms(emulator, dtype):
-    """dx of a stride-1 3x3 correlation is the correlation of g padded by 2 - p with the
-    flipped, swapped kernel (grad-input-flip): a Winograd forward again."""
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 3)])
+def test_input_gradient_runs_the_same_transforms(emulator, dtype, dilation):
+    """dx of a stride-1 3x3 correlation is the correlation of g padded by d(k - 1) - p with
+    the flipped, swapped kernel (grad-input-flip): a Winograd forward again."""
     rng = np.random.default_rng()
-    x_size, pads = (7, 10), ((1, 1), (0, 2))
+    x_size, pads = (9, 12), ((1, 1), (0, 2))
     w = rng.standard_normal((16, 32, 3, 3)).astype(dtype)
-    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), 1, dtype=dtype)
-    out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(x_size, pads))
-    g = rng.standard_normal((2, 16, *out)).astype(dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, dilation, 1, dtype=dtype)
+    g = rng.standard_normal((2, 16, *_output(x_size, pads, dilation))).astype(dtype)
     dx, names = emulated(emulator, lambda b: b.conv_data_grad(g, w, geometry, x_size))
     assert took_winograd(names)
     expected = reference.conv_input_grad((2, 32, *x_size), w.astype(np.float64),
-                                      g.astype(np.float64), padding=pads)
+                                         g.astype(np.float64), padding=pads, dilation=dilation)
     assert relative_error(dx, expected) <= TOLERANCE[dtype]
 
 
-@pytest.mark.parametrize("case", ["stride 2", "dilation 2", "5x5", "narrow groups", "flip",
-                                  "tf32", "switched off"])
+@pytest.mark.parametrize("case", ["stride 2", "5x5", "narrow groups", "flip", "tf32",
+                                  "switched off"])
 def test_other_correlations_keep_the_implicit_gemm(emulator, case):
     rng = np.random.default_rng()
     kernel = (5, 5) if case == "5x5" else (3, 3)
     stride = (2, 2) if case == "stride 2" else (1, 1)
-    dilation = (2, 2) if case == "dilation 2" else (1, 1)
     groups = 4 if case == "narrow groups" else 1
     x = rng.standard_normal((1, 32, 9, 9)).astype(np.float32)
     w = rng.standard_normal((32, 32 // groups, *kernel)).astype(np.float32)
-    geometry = ConvGeometry(kernel, stride, ((2, 2), (2, 2)), dilation, groups)
+    geometry = ConvGeometry(kernel, stride, ((2, 2), (2, 2)), (1, 1), groups)
     settings = {"winograd": False} if case == "switched off" else {}
     y, names = emulated(emulator, lambda b: b.conv(
         x, w, geometry, flip=case == "flip", tensor_cores="tf32" if case == "tf32" else None),
@@ -111,7 +117,7 @@ def test_other_correlations_keep_the_implicit_gemm(emulator, case):
     assert not any(name.startswith(TRANSFORMS) for name in names)
     flipped = w[..., ::-1, ::-1] if case == "flip" else w
     expected = reference.conv(x.astype(np.float64), flipped.astype(np.float64),
-                                stride=stride, padding=2, dilation=dilation, groups=groups)
+                              stride=stride, padding=2, groups=groups)
     assert relative_error(y, expected) <= (5e-3 if case == "tf32" else 1e-5)
 
 
@@ -136,6 +142,39 @@ def test_operands_that_are_not_finite_keep_the_definition(emulator, operand, val
     np.testing.assert_allclose(y[finite], expected[finite], rtol=1e-12, atol=1e-12)
 
 
+def test_operands_the_transforms_would_overflow_keep_the_implicit_gemm(emulator):
+    """|x| ~ 1e37 with |w| ~ 1e-6 in float32: the outputs (~1e31) are finite, Bᵀ d B (up to
+    196 |x|) is not; such a call keeps the implicit GEMM, and both stay finite."""
+    rng = np.random.default_rng()
+    x = (rng.standard_normal((1, 16, 8, 8)) * 1e37).astype(np.float32)
+    w = (rng.standard_normal((16, 16, 3, 3)) * 1e-6).astype(np.float32)
+    geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype=np.float32)
+    y, names = emulated(emulator, lambda b: b.conv(x, w, geometry))
+    assert not any(name.startswith(TRANSFORMS) for name in names)
+    expected = reference.conv(x.astype(np.float64), w.astype(np.float64), padding=1)
+    assert np.isfinite(y).all() and relative_error(y, expected) <= TOLERANCE[np.float32]
+    g = (rng.standard_normal((1, 16, 8, 8)) * 1e-30).astype(np.float32)
+    dw, names = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))
+    assert not any(name.startswith("winograd") for name in names)
+    assert np.isfinite(dw).all()
+
+
+def test_the_growth_bound_of_the_transforms():
+    """keeps_finite bounds V = Bᵀ d B by ‖Bᵀ‖²_∞ |d| (196 at the points 0, ±1, 1/2, -2), and
+    that bound is reached: d = ±1 in the signs of a row of Bᵀ ⊗ Bᵀ."""
+    from convproof.cpu.winograd import transforms
+    from convproof.symbolic.winograd import keeps_finite, kronecker_gains
+
+    BT = transforms(4, np.dtype(np.float64))[2]
+    worst = np.outer(np.sign(BT[0]), np.sign(BT[0]))
+    assert (BT @ worst @ BT.T)[0, 0] == pytest.approx(kronecker_gains(4, 3)["input"], rel=1e-12)
+    limit = float(np.finfo(np.float32).max)
+    assert keeps_finite(4, 3, "correlate", dict(x=10.0, w=1.0), 512, limit)
+    assert not keeps_finite(4, 3, "correlate", dict(x=1e37, w=1e-6), 16, limit)
+    assert not keeps_finite(4, 3, "correlate_weight_grad", dict(x=np.nan, g=1.0), 1, limit)
+    assert not keeps_finite(4, 3, "correlate_weight_grad", dict(x=1.0, g=np.inf), 1, limit)
+
+
 def test_transforms_print_the_exact_entries():
     """Σ c_i t_i with zero coefficients dropped and ±1 without a product, each coefficient
     the float of the exact rational (a value that float32 rounds is rounded once)."""
@@ -150,21 +189,21 @@ def test_transforms_print_the_exact_entries():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups", CASES)
+@pytest.mark.parametrize("batch, c_in, c_out, size, pads, groups, dilation", CASES)
 def test_weight_gradient_against_the_reference(emulator, dtype, batch, c_in, c_out, size, pads,
-                                               groups):
+                                               groups, dilation):
     """dw = Gᵀ [Σ_{b,t} (A g Aᵀ) ⊙ (Bᵀ d B)] G: the transforms' adjoints around the split
     weight-gradient GEMM of the 1x1 correlation."""
     rng = np.random.default_rng()
     x = rng.standard_normal((batch, c_in, *size)).astype(dtype)
-    geometry = ConvGeometry((3, 3), (1, 1), pads, (1, 1), groups, dtype=dtype)
-    out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(size, pads))
-    g = rng.standard_normal((batch, c_out, *out)).astype(dtype)
+    geometry = ConvGeometry((3, 3), (1, 1), pads, dilation, groups, dtype=dtype)
+    g = rng.standard_normal((batch, c_out, *_output(size, pads, dilation))).astype(dtype)
     dw, names = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))
     assert {"winograd_input", "winograd_gradient", "winograd_weights_adjoint"} <= {
         name.split("_f4x4")[0] for name in names}
     expected = reference.conv_weight_grad(x.astype(np.float64), (c_out, c_in // groups, 3, 3),
-                                          g.astype(np.float64), padding=pads, groups=groups)
+                                          g.astype(np.float64), padding=pads,
+                                          dilation=dilation, groups=groups)
     assert dw.shape == expected.shape and dw.dtype == dtype
     assert relative_error(dw, expected) <= TOLERANCE[dtype]
     again, _ = emulated(emulator, lambda b: b.conv_weight_grad(x, g, geometry))

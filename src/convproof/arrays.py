@@ -54,6 +54,24 @@ def all_finite(array: Any) -> bool:
                for start in range(0, len(array), run))
 
 
+def largest_magnitude(array: Any) -> float:
+    """max |entry| (0 for no entries; nan where an entry is nan), in runs of first-axis entries
+    of about FINITE_CHECK_BYTES as :func:`all_finite`."""
+    xp = array_module(array)
+    if array.size == 0:
+        return 0.0
+    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
+        return float(xp.abs(array).max())
+    run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
+    largest = 0.0
+    for start in range(0, len(array), run):
+        value = float(xp.abs(array[start:start + run]).max())
+        if value != value:  # nan
+            return value
+        largest = max(largest, value)
+    return largest
+
+
 def compute_dtype(
     named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES
 ) -> np.dtype:

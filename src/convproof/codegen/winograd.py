@@ -2,10 +2,13 @@
 
 With Aᵀ (m x n), G (n x 3) and Bᵀ (n x n), n = m + 2, exact at the points the theorem proves
 for the numeric paths (:func:`.derivations.winograd_transforms`), the m x m output tile t of a
-stride-1 3x3 correlation is
+stride-1 3x3 correlation of dilation d, outputs i_t + d (0..m-1, 0..m-1), is
 
     Y[b, o, t] = Aᵀ [ Σ_c U[o, c] ⊙ V[b, c, t] ] A,   U = G w[o, c] Gᵀ,   V = Bᵀ d[b, c, t] B,
-    d[b, c, t] = x_pad[b, c, m t + (0..n-1, 0..n-1)].
+    d[b, c, t] = x_pad[b, c, i_t + d (0..n-1, 0..n-1)]
+
+(the outputs of one residue mod d are a dense correlation of the input's positions of that
+residue: each tile holds outputs d apart, :func:`_tile_counts`).
 
 At each position ξ of the n x n transformed tile the channel sum is a product of matrices,
 
@@ -38,7 +41,7 @@ import numpy as np
 import sympy
 
 from . import derivations as dv
-from .names import c_type, dtype_tag, join, padding_tag
+from .names import c_type, collapsed, dtype_tag, join, padding_tag
 from .printer import printer
 from .skeleton import (Kernel, Slots, decode, elementwise, epilogue, epilogue_tag, float_params,
                        horner, ints, var)
@@ -94,11 +97,19 @@ def _start(m: int, dtype) -> tuple[str, Slots, tuple[sympy.Matrix, ...]]:
     return ctype, slots, tuple(slots.use(d) for d in dv.winograd_transforms(m, KERNEL))
 
 
-def _tile_counts(m: int) -> list[str]:
-    """tiles0 x tiles1 = ceil(o0 / m) x ceil(o1 / m) tiles of m x m outputs (the last ones
-    overhang the output)."""
-    return [f"const long long tiles0 = (o0 + {m - 1}) / {m}, tiles1 = (o1 + {m - 1}) / {m};",
-            "const long long tiles = tiles0 * tiles1;"]
+def _tile_counts(m: int, dilation: Sequence[int]) -> list[str]:
+    """tiles0 x tiles1: along an axis of dilation d, each block of m d neighbouring outputs
+    holds d tiles of m outputs d apart, one per residue mod d (so a dilated correlation is a
+    dense one on each residue); ceil(o / (m d)) d tiles, the last ones overhanging."""
+    counts = [f"tiles{a} = (o{a} + {m * d - 1}) / {m * d} * {d}" for a, d in enumerate(dilation)]
+    return [f"const long long {', '.join(counts)};", "const long long tiles = tiles0 * tiles1;"]
+
+
+def _origins(name: str, m: int, dilation: Sequence[int]) -> str:
+    """The first output of tile (t0, t1) along each axis: m d floor(t / d) + t mod d."""
+    firsts = [f"{name}{a} = {m} * t{a}" if d == 1 else
+              f"{name}{a} = {m * d} * (t{a} / {d}) + t{a} % {d}" for a, d in enumerate(dilation)]
+    return f"const long long {', '.join(firsts)};"
 
 
 def winograd_weights(m: int, dtype) -> Kernel:
@@ -119,21 +130,24 @@ def winograd_weights(m: int, dtype) -> Kernel:
                        f"F({m}x{m}, 3x3)", ctype, slots, params, "entries", [], read, lines)
 
 
-def winograd_input(m: int, pads: Sequence[tuple[int, int]], dtype) -> Kernel:
-    """V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, m t + (a, b)] for the tiles
-    t < ceil(o / m) of the output o, x zero-padded by ``pads`` (p_lo read from banded-matrix:
-    j = s·i + d·m - p at s = d = 1, i = m t the tile's first output, m the offset in d)."""
-    pads = tuple(ints(pair) for pair in pads)
+def winograd_input(m: int, pads: Sequence[tuple[int, int]], dilation: Sequence[int],
+                   dtype) -> Kernel:
+    """V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, i_t + d (a, b)] for the tiles t
+    of the output (:func:`_tile_counts`; i_t the first output of tile t), x zero-padded by
+    ``pads`` (the reads from banded-matrix: j = s·i + d·m - p at s = 1, i = i_t, m the offset
+    in the tile's inputs)."""
+    pads, dilation = tuple(ints(pair) for pair in pads), ints(dilation)
     ctype, slots, (_, _, BT) = _start(m, dtype)
     n = BT.shape[0]
-    name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), dtype_tag(dtype))
-    static = [dict(k=KERNEL, s=1, d=1, p=lo) for lo, _ in pads]
+    name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), f"d{collapsed(dilation)}",
+                dtype_tag(dtype))
+    static = [dict(k=KERNEL, s=1, d=d, p=lo) for (lo, _), d in zip(pads, dilation)]
     reads, condition, sources = slots.padded_reads(
         "zeros", [(var("j", a), slots.forward_position(a, static[a])) for a in range(2)])
     params = float_params(ctype, [("x", False), ("v", True)],
                           ["batch", "c_in", "n0", "n1", "o0", "o1"])
     gather = ["const long long plane = b * c_in + c;",
-              f"const long long i0 = {m} * t0, i1 = {m} * t1;",
+              _origins("i", m, dilation),
               f"{ctype} d[{n}][{n}];",
               "#pragma unroll",
               f"for (int m0 = 0; m0 < {n}; ++m0) {{",
@@ -150,20 +164,21 @@ def winograd_input(m: int, pads: Sequence[tuple[int, int]], dtype) -> Kernel:
     lines = _apply_twice(BT, "d", "h", store, ctype, n)
     return elementwise(
         name, f"the input transform of F({m}x{m}, 3x3), V = Bᵀ d B", f"F({m}x{m}, 3x3), "
-        f"padding {pads}", ctype, slots, params, "batch * c_in * tiles",
+        f"padding {pads}, dilation {dilation}", ctype, slots, params, "batch * c_in * tiles",
         decode("e", [("b", ""), ("c", "c_in"), ("t0", "tiles0"), ("t1", "tiles1")])
         + ["const long long t = t0 * tiles1 + t1;"], gather, lines,
-        setup=_tile_counts(m))
+        setup=_tile_counts(m, dilation))
 
 
-def winograd_output(m: int, dtype, *, bias: bool = False, activation: str = "identity"
-                    ) -> Kernel:
-    """y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
-    m t + (i, j) < o (the last tiles overhang the output)."""
+def winograd_output(m: int, dilation: Sequence[int], dtype, *, bias: bool = False,
+                    activation: str = "identity") -> Kernel:
+    """y[b, o, i_t + d (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
+    i_t + d (i, j) < o (i_t the first output of tile t; the last tiles overhang the output)."""
+    dilation = ints(dilation)
     ctype, slots, (AT, _, _) = _start(m, dtype)
     n = AT.shape[1]
-    name = join(f"winograd_output_f{m}x{m}_k3x3", epilogue_tag(bias, activation),
-                dtype_tag(dtype))
+    name = join(f"winograd_output_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
+                epilogue_tag(bias, activation), dtype_tag(dtype))
     value, act = epilogue(slots.pr, bias, activation, "o", "sum")
     params = float_params(ctype, [("products", False)] + ([("bias", False)] if bias else [])
                           + [("y", True)], ["batch", "c_out", "o0", "o1"])
@@ -172,33 +187,36 @@ def winograd_output(m: int, dtype, *, bias: bool = False, activation: str = "ide
         for xi in range(n * n)]
 
     def store(i: int, j: int, sum_: str) -> str:
-        at = horner("b * c_out + o", [(f"r0 + {i}", "o0"), (f"r1 + {j}", "o1")])
-        return (f"if (r0 + {i} < o0 && r1 + {j} < o1) {{ const {ctype} sum = {sum_}; "
+        row, column = f"r0 + {dilation[0] * i}", f"r1 + {dilation[1] * j}"
+        at = horner("b * c_out + o", [(row, "o0"), (column, "o1")])
+        return (f"if ({row} < o0 && {column} < o1) {{ const {ctype} sum = {sum_}; "
                 f"const {ctype} v = {value}; y[{at}] = {act}; }}")
 
-    lines = [f"const long long r0 = t0 * {m}, r1 = t1 * {m};",
-             *_apply_twice(AT, "s", "h", store, ctype, n)]
+    lines = [_origins("r", m, dilation), *_apply_twice(AT, "s", "h", store, ctype, n)]
     return elementwise(
-        name, f"the output transform of F({m}x{m}, 3x3), Y = Aᵀ M A", f"F({m}x{m}, 3x3)",
-        ctype, slots, params, "batch * c_out * tiles",
+        name, f"the output transform of F({m}x{m}, 3x3), Y = Aᵀ M A",
+        f"F({m}x{m}, 3x3), dilation {dilation}", ctype, slots, params, "batch * c_out * tiles",
         decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
         + ["const long long t = t0 * tiles1 + t1;"], read, lines,
-        setup=_tile_counts(m))
+        setup=_tile_counts(m, dilation))
 
 
-def winograd_gradient(m: int, dtype) -> Kernel:
+def winograd_gradient(m: int, dilation: Sequence[int], dtype) -> Kernel:
     """The adjoint of :func:`winograd_output` for the weight gradient:
-    Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, m t + (i, j)] (zero past the output),
-    laid out (N, n² K, tiles) as the 1x1 correlation's output gradient."""
+    Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, i_t + d (i, j)] (zero past the
+    output), laid out (N, n² K, tiles) as the 1x1 correlation's output gradient."""
+    dilation = ints(dilation)
     ctype, slots, (AT, _, _) = _start(m, dtype)
     n = AT.shape[1]
-    name = join(f"winograd_gradient_f{m}x{m}_k3x3", dtype_tag(dtype))
+    name = join(f"winograd_gradient_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
+                dtype_tag(dtype))
     params = float_params(ctype, [("g", False), ("gt", True)], ["batch", "c_out", "o0", "o1"])
-    read = [f"const long long r0 = t0 * {m}, r1 = t1 * {m};", f"{ctype} d[{m}][{m}];",
+    row, column = f"r0 + {dilation[0]} * i", f"r1 + {dilation[1]} * j"
+    read = [_origins("r", m, dilation), f"{ctype} d[{m}][{m}];",
             "#pragma unroll", f"for (int i = 0; i < {m}; ++i)", "    #pragma unroll",
             f"    for (int j = 0; j < {m}; ++j)",
-            f"        d[i][j] = (r0 + i < o0 && r1 + j < o1) ? "
-            f"g[{horner('b * c_out + o', [('r0 + i', 'o0'), ('r1 + j', 'o1')])}] : ({ctype})0;"]
+            f"        d[i][j] = ({row} < o0 && {column} < o1) ? "
+            f"g[{horner('b * c_out + o', [(row, 'o0'), (column, 'o1')])}] : ({ctype})0;"]
 
     def store(alpha: int, beta: int, value: str) -> str:
         return f"gt[((b * {n * n} + {alpha * n + beta}) * c_out + o) * tiles + t] = {value};"
@@ -208,7 +226,7 @@ def winograd_gradient(m: int, dtype) -> Kernel:
         f"F({m}x{m}, 3x3)", ctype, slots, params, "batch * c_out * tiles",
         decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
         + ["const long long t = t0 * tiles1 + t1;"], read,
-        _apply_twice(AT.T, "d", "h", store, ctype, m), setup=_tile_counts(m))
+        _apply_twice(AT.T, "d", "h", store, ctype, m), setup=_tile_counts(m, dilation))
 
 
 def winograd_weights_adjoint(m: int, dtype) -> Kernel:

@@ -35,7 +35,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..arrays import all_finite
+from ..arrays import all_finite, largest_magnitude
 from ..spec import Pads
 from . import depthwise, im2col, phases, pointwise, threads, unfold, winograd
 
@@ -76,6 +76,16 @@ class Problem:
                 f"groups {self.groups}, {self.in_channels} -> {self.out_channels} channels")
 
 
+def _winograd_keeps_finite(p: Problem, operation: str, largest: dict[str, float],
+                           dtype: np.dtype) -> bool:
+    """:func:`winograd.keeps_finite` with the terms each sum adds: the channels of a group
+    (C_in/G; C_out/G for the input gradient), or for the weight gradient its tiles (at most
+    the batch's output positions)."""
+    terms = {"correlate": p.in_channels // p.groups,
+             "correlate_input_grad": p.out_channels // p.groups}.get(operation, p.positions)
+    return winograd.keeps_finite(operation, largest, terms, dtype)
+
+
 def _winograd_preferred(p: Problem) -> bool:
     """F(4x4, 3x3) pays its weight transform back when the tiles outnumber the channels."""
     return p.positions >= 2 * max(p.in_channels, p.out_channels) // p.groups
@@ -94,6 +104,9 @@ class Path:
     extra_terms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """operation -> the operands whose entries it multiplies in terms the definition does not
     have (zeros times them, or mixed by a transform; see :func:`choose`)."""
+    keeps_finite: Callable[[Problem, str, dict[str, float], np.dtype], bool] | None = None
+    """For a path whose transforms can grow values: whether its intermediates stay finite for
+    operands of the given largest magnitudes (then it also decides the finiteness check)."""
 
 
 PATHS: dict[str, Path] = {path.name: path for path in (
@@ -108,7 +121,8 @@ PATHS: dict[str, Path] = {path.name: path for path in (
     Path("winograd", winograd, lambda p: winograd.applies(p.kernel_size, p.stride),
          _winograd_preferred, by_samples=True,
          extra_terms={"correlate": ("x", "w"), "correlate_input_grad": ("g", "w"),
-                      "correlate_weight_grad": ("x", "g")}),
+                      "correlate_weight_grad": ("x", "g")},
+         keeps_finite=_winograd_keeps_finite),
     Path("im2col", im2col, lambda p: True, by_samples=True),
 )}
 
@@ -140,7 +154,10 @@ def choose(problem: Problem, operation: str, path: str | None = None,
     inf makes every output of its tiles nan, where the definition makes only the outputs whose
     windows read it non-finite, and keeps ±inf); the depthwise weight gradient reads x over the
     extra columns of a row's pitch, and the depthwise and phases input gradients multiply w by
-    a zero-padded gradient.  im2col takes the definition's terms.
+    a zero-padded gradient.  Winograd's transforms also multiply magnitudes (by up to 196 for
+    the input), so it is not chosen either where finite operands are large enough to overflow
+    an intermediate that the definition does not compute (:func:`winograd.keeps_finite`).
+    im2col takes the definition's terms.
     """
     if path is None:
         if _FORCED:
@@ -150,7 +167,8 @@ def choose(problem: Problem, operation: str, path: str | None = None,
         chosen = next(p for p in PATHS.values() if operation in p.operations
                       and p.fits(problem) and p.prefers(problem))
         mixed = chosen.extra_terms.get(operation, ())
-        if operands and not all(all_finite(operands[name]) for name in mixed):
+        if operands and mixed and not _safe(chosen, problem, operation,
+                                            {name: operands[name] for name in mixed}):
             return PATHS["im2col"]
         return chosen
     if path not in PATHS:
@@ -159,6 +177,15 @@ def choose(problem: Problem, operation: str, path: str | None = None,
     if operation not in chosen.operations or not chosen.fits(problem):
         raise ValueError(f"path={path!r} does not compute {operation} for {problem.describe()}")
     return chosen
+
+
+def _safe(path: Path, problem: Problem, operation: str, mixed: dict[str, np.ndarray]) -> bool:
+    """Whether ``path`` may compute ``operation`` on the operands it mixes: all finite, and
+    for a path that grows values (:attr:`Path.keeps_finite`) small enough to stay finite."""
+    if path.keeps_finite is None:
+        return all(all_finite(array) for array in mixed.values())
+    largest = {name: largest_magnitude(array) for name, array in mixed.items()}
+    return path.keeps_finite(problem, operation, largest, np.result_type(*mixed.values()))
 
 
 def _by_samples(path: Path, problem: Problem) -> bool:

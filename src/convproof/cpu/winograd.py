@@ -147,6 +147,16 @@ def _tile_blocks(batch: int, tiles: tuple[int, int], in_channels: int, out_chann
                               limit))
 
 
+def keeps_finite(operation: str, largest: dict[str, float], terms: int, dtype: np.dtype
+                 ) -> bool:
+    """Whether every intermediate of ``operation`` (x, w, g by name: their largest
+    magnitudes) stays within ``dtype``'s range, ``terms`` the terms of each sum
+    (:func:`convproof.symbolic.winograd.keeps_finite`)."""
+    from ..symbolic.winograd import keeps_finite as bound
+
+    return bound(TILE, KERNEL, operation, largest, terms, float(np.finfo(dtype).max))
+
+
 def applies(kernel_size: Sequence[int], stride: Sequence[int]) -> bool:
     """Whether F(m x m, 3 x 3) computes this correlation: 2-D, 3x3, stride 1 (any dilation)."""
     return tuple(kernel_size) == (KERNEL, KERNEL) and tuple(stride) == (1, 1)

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..adjoint import PhaseCorrelation, phase_correlations, swap_and_flip
-from ..arrays import FLOAT_DTYPES
+from ..arrays import FLOAT_DTYPES, largest_magnitude
 from ..codegen import kernels as K
 from ..codegen import winograd as W
 from ..spec import ConvSpec, Pads, PoolSpec
+from ..symbolic.winograd import keeps_finite
 from . import launch as L
 
 Array = Any
@@ -132,7 +133,8 @@ class Backend:
         y = self.device.empty((batch, c_out, *out), x.dtype)
         if y.size == 0:  # no samples: nothing to launch
             return y
-        if self._takes_winograd(geometry, c_in, c_out, (x, w), flip or tensor_cores):
+        if self._takes_winograd(geometry, c_in, c_out, "correlate", dict(x=x, w=w),
+                                c_in // groups, flip or tensor_cores):
             return self._winograd(x, w, geometry, y, bias, activation)
         arrays = [x, w] + ([bias] if bias is not None else [])
         sizes = [batch, c_in, c_out, *size, *out]
@@ -156,27 +158,40 @@ class Backend:
             self._sum_splits(sums, y, bias, activation)
         return y
 
-    def _takes_winograd(self, geometry: K.ConvGeometry, c_in: int, c_out: int,
-                        operands: Sequence[Array], excluded: Any) -> bool:
-        """Whether a pass of a 2-D stride-1 3x3 correlation runs by Winograd: zero padding,
-        groups of at least :data:`WIDE` input and output channels, finite ``operands`` (the
-        transforms mix a tile's inputs: one inf would make every output of its tiles nan),
-        nothing ``excluded`` (a flip, tensor cores) and :attr:`winograd` on."""
+    def _takes_winograd(self, geometry: K.ConvGeometry, c_in: int, c_out: int, operation: str,
+                        operands: dict[str, Array], terms: int, excluded: Any) -> bool:
+        """Whether ``operation`` ("correlate" or "correlate_weight_grad") of a 2-D stride-1
+        3x3 correlation (any dilation) runs by Winograd: zero padding, groups of at least
+        :data:`WIDE` input and output channels, nothing ``excluded`` (a flip, tensor cores),
+        :attr:`winograd` on, and ``operands`` (x, w, g by name) whose transforms stay finite
+        with ``terms`` terms a sum (:func:`~convproof.symbolic.winograd.keeps_finite`): no nan
+        or inf, which the transforms would spread over a tile, and no magnitude that they
+        would grow past the float type's range where the definition stays inside it."""
         g = geometry
-        shape = (g.kernel_size, g.stride, g.dilation, g.mode)
-        if not self.winograd or excluded or shape != ((3, 3), (1, 1), (1, 1), "zeros"):
+        if not self.winograd or excluded or (g.kernel_size, g.stride, g.mode) != (
+                (3, 3), (1, 1), "zeros"):
             return False
         if min(c_in, c_out) // g.groups < WIDE:
             return False
-        return all(bool(self.xp.isfinite(a).all()) for a in operands)
+        largest = {name: largest_magnitude(array) for name, array in operands.items()}
+        return keeps_finite(WINOGRAD_TILE, 3, operation, largest, terms,
+                            float(np.finfo(g.dtype).max))
 
-    def _winograd_input(self, x: Array, pads: Pads, out: Sequence[int]) -> Array:
+    @staticmethod
+    def _tiles(out: Sequence[int], dilation: Sequence[int]) -> int:
+        """The tiles of m x m outputs of :mod:`convproof.codegen.winograd`: per axis, d of
+        them (one per residue mod d) in each block of m d outputs."""
+        m = WINOGRAD_TILE
+        return math.prod(-(-o // (m * d)) * d for o, d in zip(out, dilation))
+
+    def _winograd_input(self, x: Array, geometry: K.ConvGeometry, out: Sequence[int]) -> Array:
         """V = Bᵀ d B of every tile of x: (N, n² C, tiles)."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
         batch, c_in, *size = x.shape
-        tiles = math.prod(-(-o // m) for o in out)
+        tiles = self._tiles(out, geometry.dilation)
         v = self.device.empty((batch, (m + 2) ** 2 * c_in, tiles), dtype)
-        kernel = self.indexed(self.kernel(W.winograd_input, m, pads, dtype), x.size, v.size)
+        kernel = self.indexed(self.kernel(W.winograd_input, m, geometry.pads, geometry.dilation,
+                                          dtype), x.size, v.size)
         self.device.run(L.elementwise(kernel, batch * c_in * tiles,
                                       [x, v, batch, c_in, *size, *out]))
         return v
@@ -194,14 +209,15 @@ class Backend:
         implicit GEMM of a 1x1 correlation in n² G groups, y = Aᵀ M A with the epilogue."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
         batch, c_out, *out = y.shape
-        tiles = math.prod(-(-o // m) for o in out)
+        tiles = self._tiles(out, geometry.dilation)
         u = self.device.empty(((m + 2) ** 2 * c_out, w.shape[1], 1), dtype)
         kernel = self.indexed(self.kernel(W.winograd_weights, m, dtype), w.size, u.size)
         self.device.run(L.elementwise(kernel, w.size // 9, [w, u, w.size // 9]))
-        v = self._winograd_input(x, geometry.pads, out)
+        v = self._winograd_input(x, geometry, out)
         products = self.conv(v, u, self._products_geometry(geometry))
-        kernel = self.indexed(self.kernel(W.winograd_output, m, dtype, bias=bias is not None,
-                                          activation=activation), products.size, y.size)
+        kernel = self.indexed(self.kernel(W.winograd_output, m, geometry.dilation, dtype,
+                                          bias=bias is not None, activation=activation),
+                              products.size, y.size)
         arrays = [products] + ([bias] if bias is not None else []) + [y]
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [*arrays, batch, c_out, *out]))
@@ -326,7 +342,9 @@ class Backend:
         filters, columns = c_out // groups, c_in // groups * geometry.taps
         if batch * math.prod(out) == 0:  # a sum of no terms
             return self.xp.zeros((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
-        if self._takes_winograd(geometry, c_in, c_out, (x, g), tensor_cores):
+        terms = batch * self._tiles(out, geometry.dilation)
+        if self._takes_winograd(geometry, c_in, c_out, "correlate_weight_grad", dict(x=x, g=g),
+                                terms, tensor_cores):
             return self._winograd_weight_grad(x, g, geometry)
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         arrays = [batch, c_in, c_out, *size, *out]
@@ -352,10 +370,11 @@ class Backend:
         then dw = Gᵀ dU G."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
         batch, c_out, *out = g.shape
-        tiles = math.prod(-(-o // m) for o in out)
-        v = self._winograd_input(x, geometry.pads, out)
+        tiles = self._tiles(out, geometry.dilation)
+        v = self._winograd_input(x, geometry, out)
         gt = self.device.empty((batch, (m + 2) ** 2 * c_out, tiles), dtype)
-        kernel = self.indexed(self.kernel(W.winograd_gradient, m, dtype), g.size, gt.size)
+        kernel = self.indexed(self.kernel(W.winograd_gradient, m, geometry.dilation, dtype),
+                              g.size, gt.size)
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [g, gt, batch, c_out, *out]))
         du = self.conv_weight_grad(v, gt, self._products_geometry(geometry))

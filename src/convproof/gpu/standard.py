@@ -396,12 +396,14 @@ def standard_cases() -> list[Case]:
                                                  output_padding=(1, 0)), (4, 3), F64,
                       options=(("activation", "relu"), ("bias", True))))
     # Winograd F(4x4, 3x3) (stride-1 3x3, wide groups): the forward with bias + relu and
-    # partial tiles, the input gradient (again such a correlation); float64 with groups and
-    # asymmetric padding
+    # partial tiles, the input gradient (again such a correlation), the weight gradient;
+    # float64 with groups and asymmetric padding; dilated, a tile per residue
     cases += _conv_family(ConvSpec(16, 32, (3, 3), padding=1), (6, 9), F32, bias=True,
                           activation="relu")
     cases.append(Case("conv", ConvSpec(32, 32, (3, 3), padding=((0, 2), (1, 0)), groups=2),
                       (5, 7), F64))
+    cases += _conv_family(ConvSpec(16, 16, (3, 3), padding=(2, 1), dilation=(2, 3)), (11, 10),
+                          F32)
     # 3-D
     cases += _conv_family(ConvSpec(2, 4, (3, 3, 3), padding=1), (4, 3, 4), F64)
     cases += _conv_family(ConvSpec(4, 4, (2, 3, 3), stride=(1, 2, 2),

@@ -219,6 +219,39 @@ def growth(m: int, r: int, points: Sequence[sympy.Expr] | None = None) -> Growth
                   amplification(t))
 
 
+@functools.cache
+def kronecker_gains(m: int, r: int) -> dict[str, float]:
+    """How much each 2-D transform of F(m x m, r x r) at ``points_for`` can multiply the
+    largest magnitude of what it transforms: ‖M ⊗ M‖_∞ = ‖M‖_∞² for the input (Bᵀ), the
+    weight (G), the output (Aᵀ), and the adjoints of the last two (A: the output gradient,
+    Gᵀ: the weight gradient), rounded up to floats."""
+    t = toom_cook(m, r, points_for(m, r))
+    norms = {"input": t.BT, "weight": t.G, "output": t.AT, "gradient": t.AT.T,
+             "weight gradient": t.G.T}
+    return {name: float(_norm_inf(matrix) ** 2) * (1 + 2**-50) for name, matrix in norms.items()}
+
+
+def keeps_finite(m: int, r: int, operation: str, largest: dict[str, float], terms: int,
+                 limit: float) -> bool:
+    """Whether every intermediate value of F(m x m, r x r) stays within ``limit`` for operands
+    of at most the ``largest`` magnitudes: for "correlate" (x, w) and "correlate_input_grad"
+    (g, w; a correlation again) V ≤ ‖Bᵀ‖² |x|, U ≤ ‖G‖² |w|, M ≤ terms U V (``terms`` the
+    channels summed), Y ≤ ‖Aᵀ‖² M; for "correlate_weight_grad" (x, g) V as before,
+    Γ ≤ ‖A‖² |g|, dU ≤ terms Γ V (``terms`` the tiles summed), dw ≤ ‖Gᵀ‖² dU.  False where a
+    magnitude is nan or infinite (every comparison with nan fails)."""
+    gain = kronecker_gains(m, r)
+    if operation == "correlate_weight_grad":
+        v, gamma = gain["input"] * largest["x"], gain["gradient"] * largest["g"]
+        sums = terms * v * gamma
+        values = (v, gamma, sums, gain["weight gradient"] * sums)
+    else:
+        data = largest["x" if operation == "correlate" else "g"]
+        v, u = gain["input"] * data, gain["weight"] * largest["w"]
+        sums = terms * v * u
+        values = (v, u, sums, gain["output"] * sums)
+    return all(value <= limit for value in values)
+
+
 __all__ = [
     "ACCURATE_POINTS",
     "Growth",
@@ -230,6 +263,8 @@ __all__ = [
     "evaluation",
     "growth",
     "interpolation",
+    "keeps_finite",
+    "kronecker_gains",
     "points_for",
     "standard_points",
     "toom_cook",
