@@ -128,6 +128,38 @@ def test_arrays_past_the_32_bit_bound_take_the_64_bit_kernels(emulator, rng, mon
                                                                else 5e-3)
 
 
+def test_average_pooling_takes_the_32_bit_variants_within_their_bounds(emulator, rng,
+                                                                      monkeypatch):
+    """Average and adaptive average pooling, both ways, run their 32-bit variants (the same
+    bits as the 64-bit kernels); adaptive windows compute o·t and n·(i + 1), so their bound
+    counts (o + 1)(n + 1) per axis too, here above the bound while the arrays are below it."""
+    from convproof.spec import PoolSpec
+    x = rng.standard_normal((1, 1, 9, 1))  # a column: the adaptive products exceed the arrays
+    spec = PoolSpec((3, 1), (2, 1), (1, 0), ceil_mode=True)
+
+    def run(backend: Backend) -> list:
+        y = backend.avg_pool(x, spec, False)
+        z = backend.adaptive_avg_pool(x, (1, 9))
+        return [y, backend.avg_pool_backward(y, spec, False, (9, 1)), z,
+                backend.adaptive_avg_pool_backward(z, (9, 1))]
+
+    results, names = [], []
+    for bound, index32 in [(K.INDEX32_ELEMENTS, True), (K.INDEX32_ELEMENTS, False), (15, True)]:
+        monkeypatch.setattr(K, "INDEX32_ELEMENTS", bound)  # 15: above every array, below 20
+        recorder = standard.Recorder(emulator)
+        backend = Backend(recorder)
+        backend.index32 = index32
+        results.append(run(backend))
+        names.append([entry.kernel.name for entry in recorder.launches])
+    assert all(name.endswith("_i32") for name in names[0]) and not any(
+        name.endswith("_i32") for name in names[1])
+    assert [name.endswith("_i32") for name in names[2]] == [True, False, True, False]
+    for narrow, *wide in zip(*results):
+        assert all(narrow.tobytes() == other.tobytes() for other in wide)
+    expected = reference.adaptive_avg_pool(x, (1, 9))
+    assert standard.relative_error(results[0][2], expected) < 1e-12
+
+
 def test_the_32_bit_variant_renames_the_index_type():
     """Every long long of a conv kernel becomes int, its scalar parameters included; kernels
     with integer arrays (max pooling's indices) are refused."""

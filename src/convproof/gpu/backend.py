@@ -107,8 +107,9 @@ class Backend:
 
     def indexed(self, kernel: K.Kernel, *entries: int) -> K.Kernel:
         """``kernel``, or its 32-bit variant (:func:`~convproof.codegen.skeleton.narrow_indices`)
-        where every array it touches, of ``entries`` entries each, holds at most
-        INDEX32_ELEMENTS of them (and :attr:`index32` allows it)."""
+        where every array it touches, of ``entries`` entries each (and any other bound on
+        its integers the caller passes among them), holds at most INDEX32_ELEMENTS of them
+        (and :attr:`index32` allows it)."""
         if not self.index32 or max(entries) > K.INDEX32_ELEMENTS:
             return kernel
         return self.kernel(K.narrow_indices, kernel)
@@ -482,6 +483,7 @@ class Backend:
         x, kernel, out = self._pool(K.avg_pool_forward, spec, x, (count_include_pad,))
         y = self.device.empty((*x.shape[:2], *out), x.dtype)
         planes = x.shape[0] * x.shape[1]
+        kernel = self.indexed(kernel, x.size, y.size)
         self.device.run(L.elementwise(kernel, y.size, [x, y, planes, *x.shape[2:], *out]))
         return y
 
@@ -493,9 +495,16 @@ class Backend:
                              count_include_pad)
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         planes = g.shape[0] * g.shape[1]
+        kernel = self.indexed(kernel, g.size, dx.size)
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, dx, planes, *input_size, *g.shape[2:]]))
         return dx
+
+    @staticmethod
+    def _window_products(size: Sequence[int], out: Sequence[int]) -> list[int]:
+        """(o + 1)(n + 1) per axis: a bound on the products o·t and n·(i + 1) that adaptive
+        windows compute, which a 32-bit variant must hold too (:meth:`indexed`)."""
+        return [(o + 1) * (n + 1) for n, o in zip(size, out)]
 
     def adaptive_avg_pool(self, x: Array, output_size: Sequence[int]) -> Array:
         """y[b, c, i] = mean of x[b, c, j] over the window of i."""
@@ -504,6 +513,8 @@ class Backend:
         kernel = self.kernel(K.adaptive_avg_pool_forward, dims, x.dtype)
         y = self.device.empty((*x.shape[:2], *output_size), x.dtype)
         planes = x.shape[0] * x.shape[1]
+        kernel = self.indexed(kernel, x.size, y.size,
+                              *self._window_products(x.shape[2:], output_size))
         self.device.run(L.elementwise(kernel, y.size,
                                       [x, y, planes, *x.shape[2:], *output_size]))
         return y
@@ -514,6 +525,8 @@ class Backend:
         kernel = self.kernel(K.adaptive_avg_pool_backward, g.ndim - 2, g.dtype)
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         planes = g.shape[0] * g.shape[1]
+        kernel = self.indexed(kernel, g.size, dx.size,
+                              *self._window_products(input_size, g.shape[2:]))
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, dx, planes, *input_size, *g.shape[2:]]))
         return dx
