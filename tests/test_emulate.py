@@ -128,20 +128,27 @@ def test_arrays_past_the_32_bit_bound_take_the_64_bit_kernels(emulator, rng, mon
                                                                else 5e-3)
 
 
-def test_average_pooling_takes_the_32_bit_variants_within_their_bounds(emulator, rng,
-                                                                      monkeypatch):
-    """Average and adaptive average pooling, both ways, run their 32-bit variants (the same
-    bits as the 64-bit kernels); adaptive windows compute o·t and n·(i + 1), so their bound
-    counts (o + 1)(n + 1) per axis too, here above the bound while the arrays are below it."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pooling_takes_the_32_bit_variants_within_their_bounds(emulator, rng, monkeypatch,
+                                                               dtype):
+    """Average, max and adaptive pooling, both ways (max pooling's backward with and without
+    the spec), run their 32-bit variants (the same bits and indices as the 64-bit kernels);
+    adaptive windows compute o·t and n·(i + 1), so their bound counts (o + 1)(n + 1) per axis
+    too, here above the bound while the arrays are below it."""
     from convproof.spec import PoolSpec
-    x = rng.standard_normal((1, 1, 9, 1))  # a column: the adaptive products exceed the arrays
+    x = rng.standard_normal((1, 1, 9, 1)).astype(dtype)  # a column: adaptive products exceed
     spec = PoolSpec((3, 1), (2, 1), (1, 0), ceil_mode=True)
 
     def run(backend: Backend) -> list:
         y = backend.avg_pool(x, spec, False)
+        m, index = backend.max_pool(x, spec)
         z = backend.adaptive_avg_pool(x, (1, 9))
-        return [y, backend.avg_pool_backward(y, spec, False, (9, 1)), z,
-                backend.adaptive_avg_pool_backward(z, (9, 1))]
+        a, where = backend.adaptive_max_pool(x, (1, 9))
+        return [y, m, index, z, a, where, backend.avg_pool_backward(y, spec, False, (9, 1)),
+                backend.max_pool_backward(m, index, (9, 1), spec),
+                backend.max_pool_backward(m, index, (9, 1)),
+                backend.adaptive_avg_pool_backward(z, (9, 1)),
+                backend.adaptive_max_pool_backward(a, where, (9, 1))]
 
     results, names = [], []
     for bound, index32 in [(K.INDEX32_ELEMENTS, True), (K.INDEX32_ELEMENTS, False), (15, True)]:
@@ -153,25 +160,32 @@ def test_average_pooling_takes_the_32_bit_variants_within_their_bounds(emulator,
         names.append([entry.kernel.name for entry in recorder.launches])
     assert all(name.endswith("_i32") for name in names[0]) and not any(
         name.endswith("_i32") for name in names[1])
-    assert [name.endswith("_i32") for name in names[2]] == [True, False, True, False]
+    adaptive = [name.startswith("adaptive") for name in names[2]]
+    assert [name.endswith("_i32") for name in names[2]] == [not a for a in adaptive]
     for narrow, *wide in zip(*results):
         assert all(narrow.tobytes() == other.tobytes() for other in wide)
-    expected = reference.adaptive_avg_pool(x, (1, 9))
-    assert standard.relative_error(results[0][2], expected) < 1e-12
+    expected_y, expected_index = reference.max_pool(x.astype(np.float64), (3, 1), (2, 1), (1, 0),
+                                                    ceil_mode=True)
+    assert np.array_equal(results[0][1], expected_y) and np.array_equal(results[0][2],
+                                                                        expected_index)
+    assert standard.relative_error(results[0][3], reference.adaptive_avg_pool(x, (1, 9))) < 1e-6
 
 
 def test_the_32_bit_variant_renames_the_index_type():
-    """Every long long of a conv kernel becomes int, its scalar parameters included; kernels
-    with integer arrays (max pooling's indices) are refused."""
+    """Every long long of a conv kernel becomes int, its scalar parameters included; max
+    pooling's index arrays keep their 64-bit elements."""
     geometry = K.ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1, dtype=np.float32)
     wide = K.conv_forward(geometry, 64)
     narrow = K.narrow_indices(wide)
     assert narrow.name == f"{wide.name}_i32" and "long long" not in narrow.source
     assert f"void __launch_bounds__(256) {narrow.name}(" in narrow.source
     assert [p.ctype for p in narrow.params if not p.pointer] == ["int"] * 8
-    pool = K.max_pool_forward(K.PoolGeometry((2, 2), (2, 2), (0, 0), (1, 1)))
-    with pytest.raises(ValueError, match="integer arrays"):
-        K.narrow_indices(pool)
+    pool = K.narrow_indices(K.max_pool_forward(K.PoolGeometry((2, 2), (2, 2), (0, 0), (1, 1),
+                                                              dtype=np.float64)))
+    assert "long long* __restrict__ index" in pool.source
+    assert pool.source.count("long long") == pool.source.count("long long* __restrict__")
+    assert [p.ctype for p in pool.params] == ["const double*", "double*", "long long*"] + [
+        "int"] * 5
 
 
 def test_a_size_beyond_an_int_parameter_is_refused(emulator):

@@ -35,8 +35,10 @@ from .skeleton import (THREADS, Kernel, Param, PoolGeometry, Slots, axes_of, dec
                        elementwise, float_params, header, horner, index_param, nest, product,
                        signature, sizes, tap_loop, var)
 
-NEGATIVE_INFINITY = {"float": "__int_as_float((int)0xff800000)",
-                     "double": "__longlong_as_double((long long)0xfff0000000000000ULL)"}
+NEGATIVE_INFINITY = {"float": "-__int_as_float(0x7f800000)",
+                     "double": "-__longlong_as_double(0x7ff0000000000000LL)"}
+"""-inf from its bits (+inf negated), written without the name of an integer type, which the
+32-bit variants rename (:func:`~.skeleton.narrow_indices`)."""
 
 Loops = Callable[[list[str]], list[str]]
 """Loops around a body: the taps of one window, or the windows that hold one pixel."""

@@ -158,15 +158,17 @@ arrays (the outputs of a split sum counted together) plus a few tiles or a grid'
 def narrow_indices(kernel: Kernel) -> Kernel:
     """``kernel`` with its index arithmetic in ``int`` instead of ``long long`` (name + _i32).
 
-    In a kernel whose arrays all hold floats every ``long long`` is an index, an offset or a
-    size, so the type is renamed throughout, its scalar parameters included; the caller
-    takes this variant only where every array holds at most :data:`INDEX32_ELEMENTS` entries.
-    32-bit integer products and divisions by constants cost a fraction of 64-bit ones.
+    Every ``long long`` of a kernel is an index, an offset or a size, but the element type of
+    an index array (max pooling's flat indices, kept 64-bit: ``long long*``), so the type is
+    renamed throughout, its scalar parameters included; the caller takes this variant only
+    where every array holds at most :data:`INDEX32_ELEMENTS` entries (so every flat index
+    stored fits an int too).  32-bit integer products and divisions by constants cost a
+    fraction of 64-bit ones.
     """
-    if any(param.pointer and param.dtype.kind != "f" for param in kernel.params):
-        raise ValueError(f"{kernel.name} has integer arrays: its long long is not only indices")
     name = f"{kernel.name}_i32"
-    source = kernel.source.replace("long long", "int").replace(kernel.name, name)
+    kept = "\0"  # the element type of index arrays, out of the way of the renaming
+    source = (kernel.source.replace("long long*", kept).replace("long long", "int")
+              .replace(kept, "long long*").replace(kernel.name, name))
     params = tuple(Param(p.name, "int") if p.ctype == "long long" else p for p in kernel.params)
     return replace(kernel, name=name, source=source, params=params)
 

@@ -455,6 +455,7 @@ class Backend:
         y = self.device.empty((*x.shape[:2], *out), x.dtype)
         index = self.device.empty(y.shape, np.int64)
         planes = x.shape[0] * x.shape[1]
+        kernel = self.indexed(kernel, x.size, y.size)
         self.device.run(L.elementwise(kernel, y.size, [x, y, index, planes, *x.shape[2:], *out]))
         return y, index
 
@@ -469,11 +470,12 @@ class Backend:
         planes, out = g.shape[0] * g.shape[1], g.shape[2:]
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         if spec is None:
-            kernel = self.kernel(K.route_by_index, g.dtype)
+            kernel = self.indexed(self.kernel(K.route_by_index, g.dtype), g.size, dx.size)
             self.device.run(L.elementwise(kernel, planes, [
                 g, indices, dx, planes, math.prod(out), math.prod(input_size)]))
             return dx
-        kernel = self.kernel(K.max_pool_backward, K.PoolGeometry.of(spec, g.dtype))
+        kernel = self.indexed(self.kernel(K.max_pool_backward, K.PoolGeometry.of(spec, g.dtype)),
+                              g.size, dx.size)
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, indices, dx, planes, *input_size, *out]))
         return dx
@@ -538,6 +540,8 @@ class Backend:
         y = self.device.empty((*x.shape[:2], *output_size), x.dtype)
         index = self.device.empty(y.shape, np.int64)
         planes = x.shape[0] * x.shape[1]
+        kernel = self.indexed(kernel, x.size, y.size,
+                              *self._window_products(x.shape[2:], output_size))
         self.device.run(L.elementwise(kernel, y.size,
                                       [x, y, index, planes, *x.shape[2:], *output_size]))
         return y, index
@@ -549,6 +553,8 @@ class Backend:
         kernel = self.kernel(K.adaptive_max_pool_backward, g.ndim - 2, g.dtype)
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         planes = g.shape[0] * g.shape[1]
+        kernel = self.indexed(kernel, g.size, dx.size,
+                              *self._window_products(input_size, g.shape[2:]))
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, indices, dx, planes, *input_size, *g.shape[2:]]))
         return dx
