@@ -116,6 +116,12 @@ def test_one_hot_and_minibatches(rng):
     (lambda x: data.mixup(x, np.arange(3)), ValueError,
      re.escape("targets must be probabilities of shape (3, K) (use one_hot on class labels), "
                "got (3,)")),
+    (lambda x: data.random_translation(x.tolist(), 1), TypeError,
+     re.escape("images must be an array (NumPy or CuPy), got list")),
+    (lambda x: data.mixup(x, np.eye(3).tolist()), TypeError,
+     re.escape("targets must be an array (NumPy or CuPy), got list")),
+    (lambda x: data.cutmix(x, np.eye(3).astype(complex)), TypeError,
+     "targets has dtype complex128, which is not a real number type"),
     (lambda x: data.cutmix(x, np.eye(3), alpha=0), ValueError,
      "alpha must be a positive number, got 0"),
     (lambda x: data.one_hot(np.arange(3) + 0.5, 4), TypeError,

@@ -121,3 +121,24 @@ def test_softmax_and_log_softmax_match_torch(rng, torch):
 def test_bad_loss_arguments(call, message, rng):
     with pytest.raises(ValueError, match=message):
         call(rng.standard_normal((3, 4)))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda z: losses.softmax_cross_entropy(z, [0, 1, 2]),
+     re.escape("target must be an array (NumPy or CuPy), got list")),
+    (lambda z: losses.softmax_cross_entropy(z, z[:, 0] > 0),
+     "target has dtype bool, which is not a real number type"),
+    (lambda z: losses.softmax_cross_entropy(z.tolist(), np.array([0, 1, 2])),
+     re.escape("logits must be an array (NumPy or CuPy), got list")),
+    (lambda z: losses.softmax_cross_entropy(z.astype(complex), np.array([0, 1, 2])),
+     "logits has dtype complex128, which is not a real number type"),
+    (lambda z: losses.mean_squared_error(z, z.tolist()),
+     re.escape("target must be an array (NumPy or CuPy), got list")),
+    (lambda z: losses.mean_squared_error(z, z.astype(complex)),
+     "target has dtype complex128, which is not a real number type"),
+    (lambda z: losses.mean_squared_error(z > 0, z),
+     "prediction has dtype bool, which is not a real number type"),
+])
+def test_bad_loss_arrays_are_named_by_their_parameter(call, message, rng):
+    with pytest.raises(TypeError, match=message):
+        call(rng.standard_normal((3, 4)))

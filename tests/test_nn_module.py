@@ -201,7 +201,21 @@ def test_grad_output_of_the_wrong_shape(rng):
      "output_size must be a positive integer, got 0"),
     (lambda: nn.BatchNorm2d(0), ValueError, "num_features must be a positive integer, got 0"),
     (lambda: nn.BatchNorm2d(3, momentum=2.0), ValueError,
-     re.escape("momentum must lie in [0, 1] or be None, got 2.0")),
+     re.escape("momentum must be a number in [0.0, 1.0] or None, got 2.0")),
+    (lambda: nn.BatchNorm2d(3, momentum="0.1"), ValueError,
+     re.escape("momentum must be a number in [0.0, 1.0] or None, got '0.1'")),
+    (lambda: nn.BatchNorm2d(3, momentum=[0.1]), ValueError,
+     re.escape("momentum must be a number in [0.0, 1.0] or None, got [0.1]")),
+    (lambda: nn.BatchNorm1d(3, momentum=True), ValueError,
+     re.escape("momentum must be a number in [0.0, 1.0] or None, got True")),
+    (lambda: nn.BatchNorm2d(3, eps="1e-5"), ValueError,
+     re.escape("eps must be a number in (0.0, inf), got '1e-5'")),
+    (lambda: nn.BatchNorm2d(3, eps=None), ValueError,
+     re.escape("eps must be a number in (0.0, inf), got None")),
+    (lambda: nn.BatchNorm2d(3, eps=True), ValueError,
+     re.escape("eps must be a number in (0.0, inf), got True")),
+    (lambda: nn.BatchNorm1d(3, eps=0.0), ValueError,
+     re.escape("eps must be a number in (0.0, inf), got 0.0")),
     (lambda: nn.Dropout(1.5), ValueError, r"p must be a probability in \[0, 1\], got 1.5"),
     (lambda: nn.Linear(0, 3), ValueError, "in_features must be a positive integer, got 0"),
     (lambda: nn.Sequential(nn.ReLU(), "relu"), TypeError, "layer 1 must be a Module, got str"),
@@ -215,3 +229,61 @@ def test_parameter_rejects_a_gradient_of_another_shape(rng):
     parameter = nn.Parameter(rng.standard_normal((2, 3)))
     with pytest.raises(ValueError, match=r"gradient of shape \(3, 2\) for a parameter of shape"):
         parameter.accumulate(rng.standard_normal((3, 2)))
+
+
+# --------------------------------------------------------------------------------------------
+# One layer object at two places: refused (weight sharing is not supported)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("build, layer, positions", [
+    (lambda lin: nn.Sequential(lin, nn.Tanh(), lin), "Linear(in_features=3, out_features=3, "
+                                                     "bias=True)", "0, 2"),
+    (lambda lin: nn.Sequential(lin, nn.Sequential(nn.ReLU(), lin)), "Linear(", "0, 1.1"),
+    (lambda lin: nn.Sequential(nn.Sequential(lin, nn.Tanh()), nn.ReLU(), nn.Sequential(lin)),
+     "Linear(", "0.0, 2.0"),
+    (lambda lin: (lambda inner: nn.Sequential(inner, inner))(nn.Sequential(lin)), "Sequential",
+     "0, 1"),
+], ids=["direct", "nested", "both nested", "repeated Sequential"])
+def test_a_layer_object_at_two_places_is_refused(build, layer, positions):
+    """Its second forward would overwrite what the first kept for backward (wrong gradients),
+    and an optimizer would step its parameters twice."""
+    with pytest.raises(ValueError, match=re.escape(f"holds the same layer object {layer}") +
+                       ".*" + re.escape(f"at positions {positions}: weight sharing is not "
+                                        "supported")):
+        build(nn.Linear(3, 3))
+
+
+def test_two_layers_instead_of_one_shared_layer_match_torch(rng, torch):
+    """The documented alternative: two layers with equal weights; their gradients sum to the
+    gradient PyTorch computes for one shared layer."""
+    first, second = nn.Linear(3, 3, rng=rng, dtype=np.float64), nn.Linear(3, 3, dtype=np.float64)
+    second.load_state_dict(first.state_dict())
+    model = nn.Sequential(first, nn.Tanh(), second)
+    shared = torch.nn.Linear(3, 3).double()
+    shared.load_state_dict({k: torch.tensor(v) for k, v in first.state_dict().items()})
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    x_t = torch.tensor(x, requires_grad=True)
+    y_t = shared(torch.tanh(shared(x_t)))
+    y_t.backward(torch.tensor(g))
+    assert_close(model.forward(x), y_t)
+    assert_close(model.backward(g), x_t.grad)
+    assert_close(first.weight.grad + second.weight.grad, shared.weight.grad)
+    assert_close(first.bias.grad + second.bias.grad, shared.bias.grad)
+
+
+def test_a_parameter_held_twice_is_listed_once(rng, torch):
+    """As PyTorch's named_parameters: the first name only, so an optimizer steps it once."""
+
+    class Tied(nn.Module):
+        def __init__(self, first, second):
+            self.encode, self.decode = first, second
+            self.decode.weight = self.encode.weight
+
+    ours = Tied(nn.Linear(3, 3, rng=rng), nn.Linear(3, 3, rng=rng))
+    theirs = torch.nn.Module()
+    theirs.encode, theirs.decode = torch.nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    theirs.decode.weight = theirs.encode.weight
+    assert [name for name, _ in ours.named_parameters()] == \
+        [name for name, _ in theirs.named_parameters()]
+    assert ours.parameter_count() == sum(p.numel() for p in theirs.parameters())
+    assert len({id(p) for p in ours.parameters()}) == len(ours.parameters())

@@ -331,6 +331,28 @@ def test_integer_inputs_are_computed_in_float64(rng):
     assert reference.avg_pool(x.astype(np.int32), 2).dtype == np.float64
 
 
+def test_max_pool_backward_that_routes_nothing_is_float64(rng, torch):
+    """An empty batch, or a max pool whose one window lies in the padding (dilation), routes
+    no gradient: the result is float64 zeros (np.bincount of nothing is int64).  PyTorch is the
+    oracle for the empty batch; for the window in the padding its index points past the
+    channel (into the next one), so there the definition is: no tap inside, nothing routed."""
+    functional = torch.nn.functional
+    x, g = rng.standard_normal((1, 2, 3, 2)), rng.standard_normal((1, 2, 1, 1))
+    args = (2, 4, 1, 3)  # kernel, stride, padding, dilation: taps at -1 and 2, both outside
+    assert np.all(reference.max_pool(x, *args)[1] == -1)
+    grad = reference.max_pool_backward(g, x, *args)
+    assert grad.dtype == np.float64
+    np.testing.assert_array_equal(grad, np.zeros(x.shape))
+    x, g = rng.standard_normal((0, 2, 4, 4)), rng.standard_normal((0, 2, 2, 2))
+    for ours, theirs in [(reference.max_pool_backward(g, x, 2), functional.max_pool2d),
+                         (reference.adaptive_max_pool_backward(g, x, 2),
+                          functional.adaptive_max_pool2d)]:
+        xt = tensor(torch, x, grad=True)
+        theirs(xt, 2).backward(tensor(torch, g))
+        assert ours.dtype == np.float64
+        np.testing.assert_array_equal(ours, xt.grad.numpy())
+
+
 # --------------------------------------------------------------------------------------------
 # Bad input: every error names the parameter and its value
 # --------------------------------------------------------------------------------------------
@@ -382,6 +404,14 @@ def _bad_calls():
          r"grad_output must have 3, 4 or 5 dims .* got shape \(2, 3\)"),
         (lambda: reference.adaptive_avg_pool(x, 0), ValueError,
          r"output_size must be a positive integer, got 0"),
+        (lambda: reference.max_pool(x[:, :, :0], 2), ValueError,
+         r"input has an empty axis 2: shape \(1, 3, 0, 5\)"),
+        (lambda: reference.avg_pool_backward(noise((1, 3, 2, 0)), x[..., :0], 2), ValueError,
+         r"input has an empty axis 3: shape \(1, 3, 5, 0\)"),
+        (lambda: reference.adaptive_avg_pool(x[..., :0], 2), ValueError,
+         r"input has an empty axis 3: shape \(1, 3, 5, 0\)"),
+        (lambda: reference.adaptive_max_pool_backward(noise((1, 3, 1, 1)), x[:, :, :0], 1),
+         ValueError, r"input has an empty axis 2: shape \(1, 3, 0, 5\)"),
         (lambda: reference.adaptive_max_pool(x[0, 0], 2), ValueError,
          r"input must have 3, 4 or 5 dims .* got shape \(5, 5\)"),
         (lambda: reference.pad(x, ((1, 1),), "wrap"), ValueError,

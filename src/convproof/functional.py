@@ -285,11 +285,15 @@ _AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 def _pool_rank(x: Array, dims: int) -> bool:
-    """Whether the pooling input is unbatched (C, *spatial); refuses any other rank."""
+    """Whether the pooling input is unbatched (C, *spatial); refuses any other rank and an
+    empty spatial axis (there is no window to pool; an empty batch or channel axis is fine)."""
     if x.ndim not in (dims + 1, dims + 2):
         axes = _AXES.get(dims, "...")
         raise ValueError(f"input must have {dims + 2} dims (N, C, {axes}) or {dims + 1} "
                          f"(C, {axes}) for {dims}-D pooling, got shape {x.shape}")
+    for axis in range(x.ndim - dims, x.ndim):
+        if x.shape[axis] < 1:
+            raise ValueError(f"input has an empty axis {axis}: shape {tuple(x.shape)}")
     return x.ndim == dims + 1
 
 
@@ -305,11 +309,7 @@ def _pooled_shape(x: Array, spec: PoolSpec) -> tuple[int, ...]:
 
 
 def _adaptive_size(output_size: Any, sizes: Sequence[int]) -> tuple[int, ...]:
-    """An int or a per-dim tuple; a None entry keeps that input size (as PyTorch).  Every
-    input size must be positive: an empty input has no windows to average or maximize."""
-    if min(sizes) < 1:
-        raise ValueError(f"input must have positive spatial sizes for adaptive pooling, got "
-                         f"{tuple(sizes)}")
+    """An int or a per-dim tuple; a None entry keeps that input size (as PyTorch)."""
     if isinstance(output_size, (list, tuple)) and len(output_size) == len(sizes):
         output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
     return tuple(int(o) for o in per_dim("output_size", output_size, len(sizes), 1))

@@ -423,7 +423,7 @@ def _route(grad_output: np.ndarray, index: np.ndarray, shape: Sequence[int]) -> 
     kept = index >= 0
     grad = np.bincount((base + index)[kept], weights=grad_output[kept],
                        minlength=shape[0] * shape[1] * length)
-    return grad.reshape(shape)
+    return grad.astype(np.float64, copy=False).reshape(shape)  # int64 when nothing is routed
 
 
 def _mean_over(x: np.ndarray, tables: Sequence[Table], divisor: np.ndarray) -> np.ndarray:
@@ -445,9 +445,18 @@ def _mean_adjoint(grad_output: np.ndarray, tables: Sequence[Table], divisor: np.
     return grad
 
 
+def _pool_dims(x: np.ndarray) -> int:
+    """The spatial dims of a pooling input (N, C, *spatial), none of them empty."""
+    dims = _spatial_dims("input", x.shape, _INPUT_LAYOUT)
+    for axis in range(2, x.ndim):
+        if x.shape[axis] < 1:
+            raise ValueError(f"input has an empty axis {axis}: shape {x.shape}")
+    return dims
+
+
 def _pool_spec(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool) -> PoolSpec:
-    dims = _spatial_dims("input", x.shape, _INPUT_LAYOUT)
+    dims = _pool_dims(x)
     return PoolSpec(per_dim("kernel_size", kernel_size, dims, 1), stride, padding, dilation,
                     ceil_mode)
 
@@ -527,7 +536,7 @@ def avg_pool_backward(grad_output: Any, x: Any, kernel_size: Any, stride: Any = 
 
 def _adaptive_tables(x: np.ndarray, output_size: Any) -> list[Table]:
     """Window tables for ``output_size``: an int or a per-dim tuple, None keeping the input size."""
-    dims = _spatial_dims("input", x.shape, _INPUT_LAYOUT)
+    dims = _pool_dims(x)
     if isinstance(output_size, (list, tuple)) and len(output_size) == dims:
         output_size = tuple(n if o is None else o for o, n in zip(output_size, x.shape[2:]))
     out_size = per_dim("output_size", output_size, dims, 1)

@@ -30,14 +30,14 @@ from .module import Array, as_input
 
 
 def _images(images: Any) -> Array:
-    images = as_input(images)
+    images = as_input(images, "images")
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
     return images
 
 
 def _probabilities(targets: Any, images: Array) -> Array:
-    targets = as_input(targets)
+    targets = as_input(targets, "targets")
     if targets.ndim != 2 or targets.shape[0] != images.shape[0]:
         raise ValueError(f"targets must be probabilities of shape ({images.shape[0]}, K) "
                          f"(use one_hot on class labels), got {tuple(targets.shape)}")

@@ -59,7 +59,7 @@ def _target_distribution(target: Array, logits: Array) -> Array:
             raise ValueError(f"target holds class {low if low < 0 else high}, outside "
                              f"[0, {classes}) for logits of shape {logits.shape}")
         return xp.eye(classes, dtype=logits.dtype)[xp.asarray(target)]
-    target = as_input(target)
+    target = as_input(target, "target")
     if target.shape != logits.shape:
         raise ValueError(f"target must be class indices ({batch},) or probabilities of the "
                          f"shape of logits {logits.shape}, got {tuple(target.shape)}")
@@ -69,7 +69,7 @@ def _target_distribution(target: Array, logits: Array) -> Array:
 def softmax_cross_entropy(logits: Array, target: Array, reduction: str = "mean"
                           ) -> tuple[Array, Array]:
     """(L, dL/dz) of the cross-entropy of softmax(z) against ``target``; see the module doc."""
-    z = as_input(logits)
+    z = as_input(logits, "logits")
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (N, C), got {tuple(z.shape)}")
     y = _target_distribution(target, z)
@@ -83,7 +83,7 @@ def softmax_cross_entropy(logits: Array, target: Array, reduction: str = "mean"
 def mean_squared_error(prediction: Array, target: Array, reduction: str = "mean"
                        ) -> tuple[Array, Array]:
     """(L, dL/dp) of L = (1/K) sum_k (p_k - t_k)^2 over all K entries."""
-    p, t = as_input(prediction), as_input(target)
+    p, t = as_input(prediction, "prediction"), as_input(target, "target")
     if p.shape != t.shape:
         raise ValueError(f"target must have the shape of prediction {p.shape}, "
                          f"got {tuple(t.shape)}")

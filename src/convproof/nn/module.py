@@ -14,6 +14,8 @@ PyTorch's, so a ``state_dict`` can be exchanged with PyTorch's by converting the
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,6 +59,19 @@ def parameter_dtype(dtype: Any) -> np.dtype:
     if resolved not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
     return resolved
+
+
+def number_in(name: str, value: Any, low: float, high: float = math.inf, *,
+              open_low: bool = False, open_high: bool = True, alternative: str = "") -> float:
+    """``value`` as a float once it is a real number (not a bool) in the interval from ``low``
+    to ``high`` (closed at ``low``, open at ``high`` unless told otherwise); else a ValueError
+    naming it and the value (``alternative``, such as " or None", is added to the message)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and (value > low if open_low else value >= low) \
+            and (value < high if open_high else value <= high):
+        return float(value)
+    interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+    raise ValueError(f"{name} must be a number in {interval}{alternative}, got {value!r}")
 
 
 def as_host(value: Any) -> Any:
@@ -152,12 +167,22 @@ class Module:
         for _, child in self.named_children():
             yield from child.modules()
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + name, value
+    def _named_modules(self, path: str = "") -> Iterator[tuple[str, Module]]:
+        """(path, module) for this module and every module below it, parents first, a module
+        held twice at each of its places; a child's path is its parent's and its name joined
+        by "." ("1.0"), this module's is ``path``."""
+        yield path, self
         for name, child in self.named_children():
-            yield from child.named_parameters(f"{prefix}{name}.")
+            yield from child._named_modules(f"{path}.{name}" if path else name)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(name, parameter) below this module; a Parameter held twice is listed once."""
+        seen: set[int] = set()
+        for path, module in self._named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield f"{prefix}{path}.{name}" if path else prefix + name, value
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
         for name in self.buffer_names:
@@ -300,6 +325,7 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise TypeError(f"layer {index} must be a Module, got {type(layer).__name__}")
         self.layers = list(layers)
+        _refuse_repeated_layers(self)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, layer in enumerate(self.layers):
@@ -325,9 +351,27 @@ class Sequential(Module):
         return iter(self.layers)
 
 
-def as_input(x: Any) -> Array:
-    """``x`` in its compute dtype: float32 stays, float64 and integers become float64."""
-    dtype = compute_dtype({"input": x})
+def _refuse_repeated_layers(container: Module) -> None:
+    """A ValueError when one layer object sits at two places below ``container``: a layer keeps
+    what its last forward computed for its backward, so it cannot run twice in one pass."""
+    places: dict[int, tuple[Module, list[str]]] = {}
+    for path, module in container._named_modules():
+        if module is not container:
+            places.setdefault(id(module), (module, []))[1].append(path)
+    for layer, paths in places.values():
+        if len(paths) > 1:
+            name = type(layer).__name__ if any(layer.named_children()) else repr(layer)
+            raise ValueError(
+                f"{type(container).__name__} holds the same layer object {name} "
+                f"at positions {', '.join(paths)}: weight sharing is not supported (a layer "
+                f"keeps what its last forward computed for its backward); use a separate "
+                f"layer at each position")
+
+
+def as_input(x: Any, name: str = "input") -> Array:
+    """``x`` in its compute dtype: float32 stays, float64 and integers become float64; else a
+    TypeError that calls it ``name``."""
+    dtype = compute_dtype({name: x})
     return x.astype(dtype, copy=False)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module
-from .module import Array, Module, Parameter, check_input, parameter_dtype
+from .module import Array, Module, Parameter, check_input, number_in, parameter_dtype
 
 
 class _BatchNorm(Module):
@@ -44,10 +44,10 @@ class _BatchNorm(Module):
         if isinstance(num_features, bool) or not isinstance(num_features, int) \
                 or num_features < 1:
             raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must lie in [0, 1] or be None, got {momentum!r}")
+        eps = number_in("eps", eps, 0.0, open_low=True)
+        if momentum is not None:
+            momentum = number_in("momentum", momentum, 0.0, 1.0, open_high=False,
+                                 alternative=" or None")
         for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")

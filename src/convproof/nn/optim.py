@@ -24,22 +24,12 @@ State (moments, step counts, hyperparameters) round-trips through ``state_dict``
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 from ..arrays import array_module
-from .module import Array, Parameter, as_host
+from .module import Array, Parameter, as_host, number_in
 from .serialize import load_state, save_state
-
-
-def _at_least(name: str, value: Any, low: float, below: float | None = None) -> float:
-    """A float in [low, below) (or [low, inf)); else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= low \
-            or (below is not None and not value < below):
-        interval = f"[{low}, {below})" if below is not None else f"[{low}, inf)"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return float(value)
 
 
 class Optimizer:
@@ -127,9 +117,9 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
-        self.lr = _at_least("lr", lr, 0.0)
-        self.momentum = _at_least("momentum", momentum, 0.0)
-        self.weight_decay = _at_least("weight_decay", weight_decay, 0.0)
+        self.lr = number_in("lr", lr, 0.0)
+        self.momentum = number_in("momentum", momentum, 0.0)
+        self.weight_decay = number_in("weight_decay", weight_decay, 0.0)
 
     def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
         g = self._decayed(w, g)
@@ -155,11 +145,11 @@ class Adam(Optimizer):
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         if not isinstance(numerator_eps, bool):
             raise TypeError(f"numerator_eps must be True or False, got {numerator_eps!r}")
-        self.lr = _at_least("lr", lr, 0.0)
-        self.betas = (_at_least("betas[0]", betas[0], 0.0, 1.0),
-                      _at_least("betas[1]", betas[1], 0.0, 1.0))
-        self.eps = _at_least("eps", eps, 0.0)
-        self.weight_decay = _at_least("weight_decay", weight_decay, 0.0)
+        self.lr = number_in("lr", lr, 0.0)
+        self.betas = (number_in("betas[0]", betas[0], 0.0, 1.0),
+                      number_in("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = number_in("eps", eps, 0.0)
+        self.weight_decay = number_in("weight_decay", weight_decay, 0.0)
         self.numerator_eps = numerator_eps
 
     def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
