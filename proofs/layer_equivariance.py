@@ -74,7 +74,7 @@ net_shifted = shifted(net, t, name="tau N(x)")
 THEOREM = Theorem(
     "layer-equivariance", "Bias, activations and compositions stay equivariant",
     r"\varphi(\operatorname{corr}(\tau_t x) + \beta) = \tau_t\, \varphi(\operatorname{corr}(x)"
-    r" + \beta);\quad F(G(\tau_t x)) = \tau_t F(G(x))",
+    r" + \beta);\quad F(G(\tau_t x)) = \tau_t F(G(x))\quad\text{for unit strides}",
     depends=("translation-equivariance",),
 )
 

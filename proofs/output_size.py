@@ -68,7 +68,8 @@ def kernel_fits(setting: Setting) -> Expr:
 THEOREM = Theorem(
     "output-size", "The number of window positions",
     r"\#\{u \ge 0 : s u + d(k-1) \le n + p + q - 1\} = "
-    r"\left\lfloor \frac{n + p + q - d(k-1) - 1}{s} \right\rfloor + 1",
+    r"\left\lfloor \frac{n + p + q - d(k-1) - 1}{s} \right\rfloor + 1"
+    r"\quad\text{where } d(k-1) + 1 \le n + p + q",
     notes=(
         "The notes' output size (N - F)/stride + 1 has no floor: for N = 7, F = 3, stride 3 it "
         "gives 2.33; the number of windows is floor((N - F)/stride) + 1 = 2, one row unused.",

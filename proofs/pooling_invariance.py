@@ -61,7 +61,8 @@ gap, gap_rotated = global_average(circ, "GAP(circ)"), global_average(circ_rotate
 THEOREM = Theorem(
     "pooling-invariance", "Pooling and invariance",
     r"\operatorname{GAP}(\operatorname{circ}(\rho_t x)) = \operatorname{GAP}(\operatorname{circ}"
-    r"(x));\quad \operatorname{maxpool}(\tau_1 x) \ne \operatorname{maxpool}(x)",
+    r"(x))\ \text{for } s = 1,\ p + q = d(k-1);\quad"
+    r" \operatorname{maxpool}(\tau_1 x) \ne \operatorname{maxpool}(x)",
 )
 CHANNELS = {b: st.batches(b), g: st.group_box(g), o: st.outputs(o)}
 GAP_INVARIANT = THEOREM.export(Claim(

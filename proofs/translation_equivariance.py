@@ -41,7 +41,8 @@ circ_rotated = circular_correlation(rotated, w, st, name="circ_rho")
 THEOREM = Theorem(
     "translation-equivariance", "Convolution commutes with translations",
     r"\operatorname{corr}(\tau_t x) = \tau_t \operatorname{corr}(x),\qquad"
-    r"\operatorname{circ}(\rho_t x) = \rho_t \operatorname{circ}(x)",
+    r"\operatorname{circ}(\rho_t x) = \rho_t \operatorname{circ}(x)"
+    r"\quad\text{for } s = 1\ (\text{circ: } p + q = d(k-1))",
 )
 
 OUTPUT = {b: st.batches(b), g: st.group_box(g), o: st.outputs(o), i: st.positions(i)}

@@ -44,6 +44,18 @@ def test_every_mutant_is_killed_by_a_failing_check(theorem_id):
         assert not outcome["by"].startswith("refused"), outcome["by"]
 
 
+@pytest.mark.parametrize("theorem_id, condition", [
+    ("output-size", r"d(k-1) + 1 \le n + p + q"),   # no window fits otherwise: 0, not -2
+    ("pooling-invariance", "s = 1"),               # GAP at s = 2: 3.5 against 2.0
+    ("translation-equivariance", "s = 1"),          # strided-equivariance refutes s = 2
+    ("layer-equivariance", "unit strides"),
+])
+def test_a_headline_statement_carries_the_conditions_of_its_claims(theorem_id, condition):
+    """The report prints the statement above "proved for all sizes"; it stated more than the
+    claims it proves where it left their hypotheses out."""
+    assert condition in load(theorem_id).statement
+
+
 def test_there_are_at_least_thirty_mutants():
     assert sum(len(load(tid).mutants) for tid in IDS) >= 30
 
