@@ -9,7 +9,8 @@
                            (:data:`PRECISIONS`)
     conv backward data     one thread per input pixel gathers the taps that reach it
                            (grad-input-flip), and the border positions that P^T folds onto
-                           it; the transposed conv is the same kernel with an epilogue
+                           it; the transposed conv is the same kernel with an epilogue;
+                           col2im gathers the columns W^T g that a GEMM made instead
     conv backward weight   implicit GEMM dw = G^T im2col(x_pad) (grad-weight): rows = output
                            channels of a group, columns = C_in/G x taps, reduction = batch x
                            output pixels cut into equal splits, each written apart and added

@@ -2,13 +2,13 @@
 
 With Aᵀ (m x n), G (n x 3) and Bᵀ (n x n), n = m + 2, exact at the points the theorem proves
 for the numeric paths (:func:`.derivations.winograd_transforms`), the m x m output tile t of a
-stride-1 3x3 correlation of dilation d, outputs i_t + d (0..m-1, 0..m-1), is
+stride-1 3x3 correlation of dilation δ, outputs i_t + δ (0..m-1, 0..m-1), is
 
     Y[b, o, t] = Aᵀ [ Σ_c U[o, c] ⊙ V[b, c, t] ] A,   U = G w[o, c] Gᵀ,   V = Bᵀ d[b, c, t] B,
-    d[b, c, t] = x_pad[b, c, i_t + d (0..n-1, 0..n-1)]
+    d[b, c, t] = x_pad[b, c, i_t + δ (0..n-1, 0..n-1)]
 
-(the outputs of one residue mod d are a dense correlation of the input's positions of that
-residue: each tile holds outputs d apart, :func:`_tile_counts`).
+(the outputs of one residue mod δ are a dense correlation of the input's positions of that
+residue: each tile holds outputs δ apart, :func:`_tile_counts`).
 
 At each position ξ of the n x n transformed tile the channel sum is a product of matrices,
 
@@ -18,14 +18,14 @@ a 1x1 correlation of V (N, n² C, tiles) with U (n² K, C/G, 1) in n² G groups:
 GEMM of :func:`.kernels.conv_forward` runs it.  Around it three kernels:
 
     winograd_weights  U[ξ, o, c] = Σ_{a,b} G[ξ1, a] G[ξ2, b] w[o, c, a, b]
-    winograd_input    V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, m t + (a, b)]
-    winograd_output   y[b, o, m t + (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t])
+    winograd_input    V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, i_t + δ (a, b)]
+    winograd_output   y[b, o, i_t + δ (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t])
 
 The weight gradient is the adjoint in U: with Γ = A g Aᵀ per output tile, dU[ξ, o, c] =
 Σ_{b,t} Γ[b, ξ, o, t] V[b, ξ, c, t] is the 1x1 correlation's weight gradient (the split GEMM
 of :func:`.kernels.conv_backward_weight_gemm`), and dw = Gᵀ dU G:
 
-    winograd_gradient         Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, m t + (i, j)]
+    winograd_gradient         Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, i_t + δ (i, j)]
     winograd_weights_adjoint  dw[o, c, a, b] = Σ_ξ G[ξ1, a] G[ξ2, b] dU[ξ, o, c]
 
 Each applies its Kronecker product one factor at a time (2n instead of n² terms a value), as
