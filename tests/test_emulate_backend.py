@@ -350,9 +350,15 @@ def test_each_tensor_core_tile_computes_the_forward_and_weight_gradient(emulator
     assert K.TENSOR_CORE_TILE == gpu_bench.TENSOR_CORE_CANDIDATES["64x64, 4 warps"]  # restored
 
 
-def test_a_tensor_core_tile_is_made_of_whole_warps():
-    with pytest.raises(ValueError, match=r"warps of 32 x 32 outputs.*Tile\(bm=48"):
-        with K.tensor_core_tile(skeleton.Tile(48, 64, 16, 4, 8)):
+@pytest.mark.parametrize("tile, message", [
+    (skeleton.Tile(48, 64, 16, 4, 8), r"warps of 32 x 32 outputs.*Tile\(bm=48"),
+    # 192 threads: the weight gradient's 16 x 64 columns would leave 64 of them unloaded
+    (skeleton.Tile(96, 64, 16, 4, 8), r"bm=96.*do not divide among its 192 threads"),
+    (skeleton.Tile(32, 32, 16, 4, 8), r"32 threads do not cut a 16-deep tile"),
+])
+def test_a_tensor_core_tile_must_divide_its_loads(tile, message):
+    with pytest.raises(ValueError, match=message):
+        with K.tensor_core_tile(tile):
             pass
 
 

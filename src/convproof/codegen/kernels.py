@@ -439,7 +439,8 @@ TENSOR_CORE_PRECISIONS = tuple(PRECISIONS)
 
 TENSOR_CORE_TILE = Tile(64, 64, 16, 4, 8)
 """The tensor-core kernels' tile: 4 warps of 32 x 32 outputs (32 a thread: TM x TN = 4 x 8).
-Any tile of such warps, BM and BN multiples of 32, works (:func:`tensor_core_tile`)."""
+Other tiles of such warps work where their loads divide among the threads
+(:func:`tensor_core_tile`)."""
 
 
 @contextmanager
@@ -451,6 +452,11 @@ def tensor_core_tile(tile: Tile) -> Iterator[None]:
     if tile.bm % 32 or tile.bn % 32 or (tile.tm, tile.tn, tile.bk) != (4, 8, 16):
         raise ValueError(f"a tensor-core tile is made of warps of 32 x 32 outputs (TM x TN = "
                          f"4 x 8) and 16 reduction indices a stage, got {tile}")
+    if (tile.bn * tile.bk) % tile.threads:  # each thread of the weight gradient loads a share
+        raise ValueError(f"{tile}: its {tile.bk} x {tile.bn} weight-gradient columns do not "
+                         f"divide among its {tile.threads} threads (BM must divide 512)")
+    for precision in PRECISIONS:  # the forward's weight tile, stored by warps (ValueError)
+        weight_entry(tile.bk, 32 // fragment_pad(precision), tile.threads)
     previous, TENSOR_CORE_TILE = TENSOR_CORE_TILE, tile
     try:
         yield
