@@ -54,7 +54,7 @@ def test_a_diagnosis_exits_1(user_module, capsys):
 def test_the_top_level_command_dispatches_to_check(user_module, capsys):
     assert convproof_main(["check", f"{user_module}:shifted", "--dims", "1",
                            "--padding", "((2, 1),)", "--trials", "1"]) == 0
-    assert capsys.readouterr().out.startswith("conv1d(padding=((2, 1),)): 5 calls agree")
+    assert capsys.readouterr().out.startswith("conv1d(padding=((2, 1),)): 8 calls agree")
 
 
 def test_pooling_by_file_path(user_module, capsys):
@@ -90,7 +90,7 @@ def test_the_examples_of_the_guide_run(capsys):
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), namespace)
     shown = capsys.readouterr().out
-    assert "conv2d(stride=2, padding=1): 16 calls agree" in shown
+    assert "conv2d(stride=2, padding=1): 24 calls agree" in shown
     assert "conv2d(stride=2, padding=1): your kernel is flipped" in shown
     namespace["test_my_conv"](ConvChecker({}))
     namespace["test_my_conv_in_float32"](ConvChecker({"dtype": np.float32, "trials": 5}))

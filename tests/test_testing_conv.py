@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import convproof as cp
 from convproof.testing import EquivalenceError
+from convproof.testing.compare import lower_precision
 from strategies import conv_cases
 
 NUMPY_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
@@ -201,7 +202,7 @@ def test_a_correct_loop_convolution_passes_on_random_specs(case):
     check = cp.testing.CHECKS[f"conv{case.dims}d"]
     result = check(with_options(loop_conv, **options), kernel_size=case.spec.kernel_size,
                    seed=case.seed, trials=2, **options)
-    assert result.calls == 10 and result.worst_error <= result.tolerance == 1e-10
+    assert result.calls == 16 and result.worst_error <= result.tolerance == 1e-10
 
 
 @settings(max_examples=25)
@@ -229,7 +230,7 @@ def test_a_correct_3d_convolution_passes_in_float32(rng):
     result = cp.testing.check_conv3d(
         lambda x, w, b: loop_conv(x, w, b, **options).astype(np.float32), dtype=np.float32,
         seed=int(rng.integers(2**31)), trials=1, **options)
-    assert result.tolerance == 1e-4 and result.calls == 5
+    assert result.tolerance == 1e-4 and result.calls == 8
 
 
 # --------------------------------------------------------------------------------------------
@@ -428,10 +429,10 @@ def test_state_kept_between_calls_is_named(rng):
 def test_outputs_that_are_not_finite_are_named(rng, value):
     def poisoned(x, w, b):
         y = loop_conv(x, w, b)
-        y[-1, 0, 1, 2] = value
+        y[0, 0, 1, 2] = value
         return y
-    refused(cp.testing.check_conv2d, poisoned, f"y has 1 of 48 entries that are not finite "
-            f"\\(the first y\\[1,0,1,2\\] = {value}\\) on finite inputs",
+    refused(cp.testing.check_conv2d, poisoned, f"y has 1 of (96|120) entries that are not "
+            f"finite \\(the first y\\[0,0,1,2\\] = {value}\\) on finite inputs",
             seed=int(rng.integers(2**31)))
 
 
@@ -463,8 +464,9 @@ def test_a_float64_function_computing_in_float32_is_told_so(rng):
 def test_a_function_rounding_through_float16_is_told_so(dtype, rng):
     def through_float16(x, w, b):
         return loop_conv(x, w, b).astype(np.float16).astype(dtype)
-    message = refused(cp.testing.check_conv2d, through_float16, "agrees only within float16 "
-                      f"precision .*: it computes in float16 although its inputs and outputs "
+    message = refused(cp.testing.check_conv2d, through_float16, "agrees only within float16 or "
+                      "bfloat16 precision .*: it computes in float16 or bfloat16 although its "
+                      f"inputs and outputs "
                       f"are {np.dtype(dtype)}; the checks compare at float32 precision at "
                       "least, so compute in float32 or float64", dtype=dtype,
                       seed=int(rng.integers(2**31)))
@@ -482,8 +484,8 @@ def test_a_bias_inside_the_channel_sum_is_named_beside_a_doubled_one(rng):
 
 @pytest.mark.parametrize("returned,pattern", [
     (lambda y: 0.5, "y must be an array, your function returned the scalar 0.5"),
-    (lambda y: (y,), "y has shape \\(1, 63, 2, 3, 4\\), expected \\(63, 2, 3, 4\\) for a "
-                     "batch of 63"),
+    (lambda y: y[None], "y has shape \\(1, 63, 2, 3, 4\\), expected \\(63, 2, 3, 4\\) for a "
+                        "batch of 63"),
     (lambda y: y.ravel(), "y has shape \\(1512,\\), expected \\(63, 2, 3, 4\\) for a batch "
                           "of 63"),
 ])
@@ -496,7 +498,7 @@ def test_an_exception_names_the_call_and_keeps_its_cause(rng):
     def broken(x, w, b):
         raise IndexError("tap out of range")
     with pytest.raises(EquivalenceError, match="your function raised IndexError: tap out of "
-                       "range\n  called with x \\(2, 2, 5, 6\\)") as failure:
+                       "range\n  called with x \\([45], 2, 5, 6\\)") as failure:
         cp.testing.check_conv2d(broken, seed=int(rng.integers(2**31)))
     assert isinstance(failure.value.__cause__, IndexError)
     assert isinstance(failure.value, AssertionError)  # pytest reports it as a failed assertion
@@ -529,7 +531,7 @@ class Wrapped:
 def test_outputs_of_any_array_type_are_read(rng):
     result = cp.testing.check_conv1d(lambda x, w, b: Wrapped(loop_conv(x, w, b)),
                                      seed=int(rng.integers(2**31)))
-    assert result.calls == 16
+    assert result.calls == 24
 
 
 def test_the_seed_reproduces_the_same_check():
@@ -562,7 +564,7 @@ def test_bad_options_are_refused_by_name(options, error, pattern):
 
 def test_numpy_integers_are_integers(rng):
     seed = np.uint32(rng.integers(2**31))
-    assert cp.testing.check_conv2d(loop_conv, trials=np.int64(2), seed=seed).calls == 10
+    assert cp.testing.check_conv2d(loop_conv, trials=np.int64(2), seed=seed).calls == 16
 
 
 def test_fn_must_be_callable():
@@ -598,7 +600,7 @@ def test_torch_tensors_in_and_out(torch, rng):
         return torch_conv(x, torch.flip(w, dims=(2, 3)), b)
     seed = int(rng.integers(2**31))
     result = cp.testing.check_conv2d(torch_conv, stride=2, padding=1, backend="torch", seed=seed)
-    assert result.calls == 16
+    assert result.calls == 24
     refused(cp.testing.check_conv2d, torch_convolve, "kernel is flipped", stride=2, padding=1,
             backend="torch", seed=seed)
 
@@ -662,10 +664,14 @@ def test_the_trials_vary_the_batch_channels_sizes_values_and_layout(rng):
         return loop_conv(x, w, b)
     cp.testing.check_conv2d(recording, seed=int(rng.integers(2**31)))
     shapes = [x for x, *_ in seen]
-    assert {x[0] for x in shapes} == {1, 2, 3}
+    assert {1, 3} < {x[0] for x in shapes} <= {1, 3, 4, 5}
     assert any(x[1] >= 4 for x in shapes) and any(w[0] == 1 for _, w, *_ in seen)
     assert any(x[2] == x[3] for x in shapes) and any(x[3] % 2 for x in shapes)
     assert any(x[3] - 2 > 4 for x in shapes)                           # more than 4 outputs
+    assert any(x[1] == 3 and w[0] >= 2 for x, w, *_ in seen)            # an RGB input
+    assert any(8 <= w[0] <= 9 and 8 <= w[1] <= 9 for _, w, *_ in seen)  # a channel block of 8
+    assert any(x[3] - w[3] + 1 >= 16 and x[2] - w[2] + 1 <= 2 and w[3] >= 5
+               for x, w, *_ in seen)                                   # wide, a kernel of 5
     assert not all(contiguous for _, _, contiguous, _, _ in seen)
     assert max(big for *_, big, _ in seen) > 1e5 and max(z for *_, z in seen) > 0.5
 
@@ -696,6 +702,40 @@ def _squeezed(x, w, b):
     return loop_conv(x[:, None] if x.ndim == 3 else x, w, b)
 
 
+def _channel_blocks_of_8(x, w, b):
+    """Input channels in blocks of 8 (SIMD lanes), the full blocks with the kernel flipped."""
+    full = x.shape[1] - x.shape[1] % 8
+    y = loop_conv(x[:, full:], w[:, full:], b)
+    for start in range(0, full, 8):
+        y += loop_conv(x[:, start:start + 8], w[:, start:start + 8, ::-1, ::-1], None)
+    return y
+
+
+def _batch_blocks_of_4(x, w, b):
+    """Samples in blocks of 4, the full blocks put back in the wrong order."""
+    y = loop_conv(x, w, b)
+    full = len(x) - len(x) % 4
+    blocks = y[:full].reshape(-1, 2, 2, *y.shape[1:]).swapaxes(1, 2)
+    y[:full] = blocks.reshape(full, *y.shape[1:])
+    return y
+
+
+def _wide_tiles_of_16(x, w, b):
+    """Output columns in tiles of 16, each full tile one column off."""
+    y = loop_conv(x, w, b)
+    full = y.shape[-1] - y.shape[-1] % 16
+    y[..., :full] = np.roll(y[..., :full], -1, axis=-1)
+    return y
+
+
+def _kernel_unrolled_by_4(x, w, b):
+    """The last kernel axis unrolled by 4, the fourth tap of a block reading the third's weight."""
+    w = w.copy()
+    full = w.shape[-1] - w.shape[-1] % 4
+    w[..., 3:full:4] = w[..., 2:full:4]
+    return loop_conv(x, w, b)
+
+
 BUGS_THE_FIXED_PROBLEMS_MISS = {
     "first two channels": lambda x, w, b: loop_conv(x[:, :2], w[:, :2], b),
     "np.squeeze": _squeezed,
@@ -706,6 +746,12 @@ BUGS_THE_FIXED_PROBLEMS_MISS = {
         x, w.swapaxes(2, 3) if x.shape[2] == x.shape[3] else w, b),
     "saturating at 8": lambda x, w, b: loop_conv(np.clip(x, -8, 8), w, b),
     "sparse fast path": lambda x, w, b: loop_conv(x, w, 0 * b if np.mean(x == 0) > 0.5 else b),
+    "RGB stem": lambda x, w, b: loop_conv(*((x[:, :2], w[:, :2]) if x.shape[1] == 3 else (x, w)),
+                                          b),
+    "channel blocks of 8": _channel_blocks_of_8,
+    "batch blocks of 4": _batch_blocks_of_4,
+    "wide tiles of 16": _wide_tiles_of_16,
+    "kernel unrolled by 4": _kernel_unrolled_by_4,
 }
 
 
@@ -735,6 +781,41 @@ def test_a_backward_summing_two_samples_and_a_transposed_reading_three_channels_
             seed=seed)
 
 
+@pytest.mark.parametrize("groups", [2, 3, 4])
+def test_a_depthwise_fast_path_is_checked_with_the_groups_asked(groups, rng):
+    def depthwise_flipped(x, w, b):
+        depthwise = x.shape[1] == w.shape[0] == groups
+        return loop_conv(x, w[..., ::-1, ::-1] if depthwise else w, b, padding=1, groups=groups)
+
+    def depthwise_first_sample(x, w, g):
+        grad_x, grad_w = loop_conv_backward(x, w, g, padding=1, groups=groups)
+        if x.shape[1] == w.shape[0] == groups:
+            grad_w = loop_conv_backward(x[:1], w, g[:1], padding=1, groups=groups)[1]
+        return grad_x, grad_w
+    seed = int(rng.integers(2**31))
+    refused(cp.testing.check_conv2d, depthwise_flipped, "kernel is flipped", padding=1,
+            groups=groups, seed=seed)
+    refused(cp.testing.check_conv2d_backward, depthwise_first_sample, "grad_w", padding=1,
+            groups=groups, seed=seed)
+
+
+def _merged_spatial_axes(x, w, b):
+    """H and W read as one axis of the column stride (a row's stride taken as W times it)."""
+    n, c, h, width = x.shape
+    o, _, kh, kw = w.shape
+    flat = np.lib.stride_tricks.as_strided(x, (n, c, h * width), x.strides[:2] + x.strides[3:])
+    rows = (np.arange(h - kh + 1)[:, None] * width + np.arange(width - kw + 1)).ravel()
+    taps = (np.arange(kh)[:, None] * width + np.arange(kw)).ravel()
+    y = np.einsum("ncpt,oct->nop", flat[:, :, rows[:, None] + taps], w.reshape(o, c, -1))
+    return (y + b[:, None]).reshape(n, o, h - kh + 1, width - kw + 1)
+
+
+def test_a_function_that_merges_the_spatial_axes_is_named(rng):
+    refused(cp.testing.check_conv2d, _merged_spatial_axes, "a border cropped off the spatial "
+            r"axes\) but right on C-contiguous copies .* or as if the spatial axes were one",
+            seed=int(rng.integers(2**31)))
+
+
 def _im2col_assuming_c_order(x, w, b):
     """Windows by as_strided with strides computed from the shape, not x.strides."""
     n, c, h, width = x.shape
@@ -757,7 +838,7 @@ def test_a_correct_function_passes_on_views_as_torch_tensors(torch, rng):
         return torch.nn.functional.conv2d(x, w, b, stride=2)
     result = cp.testing.check_conv2d(torch_conv, stride=2, backend="torch", trials=1,
                                      seed=int(rng.integers(2**31)))
-    assert result.calls == 5
+    assert result.calls == 8
 
 
 @pytest.mark.parametrize("name", ["x", "w"])
@@ -808,8 +889,9 @@ def test_longdouble_outputs_are_compared_at_the_checks_dtype(rng):
 
 def test_a_small_fault_in_float64_is_not_blamed_on_float32(rng):
     message = refused(cp.testing.check_conv2d, lambda x, w, b: loop_conv(x, w, b) + 1e-6,
-                      "no known fault explains it", seed=int(rng.integers(2**31)))
-    assert "float32" not in message
+                      "it may compute a step in float32 .*, or have a small fault\n  no known "
+                      "fault explains it", seed=int(rng.integers(2**31)))
+    assert "computes in float32" not in message and "dtype=np.float32" not in message
     assert "the constant term b[0] +1e-06 (expected b[0])" in message
 
 
@@ -828,3 +910,64 @@ def test_a_too_large_padding_is_named_among_the_window():
 def test_an_array_for_trials_or_seed_is_refused_by_name(name, value):
     with pytest.raises(ValueError, match=f"{name} must be .*, got array\\(\\[\\d\\]\\)"):
         cp.testing.check_conv2d(loop_conv, **{name: value})
+
+
+@pytest.mark.parametrize("returned,pattern", [
+    (lambda y: (y,), "a tuple of 1 \\(ndarray\\) where y alone was asked"),
+    (lambda y: (y, np.argmax(y, axis=1)), "a tuple of 2 \\(ndarray, ndarray\\) where y alone"),
+    (lambda y: [y], "a list of 1 \\(ndarray\\) where y alone"),
+])
+def test_a_tuple_for_one_output_is_named(returned, pattern, rng):
+    message = refused(cp.testing.check_conv2d, lambda x, w, b: returned(loop_conv(x, w, b)),
+                      pattern, seed=int(rng.integers(2**31)))
+    assert "return y as one array, not (y, indices) or (y, cache)" in message
+
+
+def test_a_wrong_shape_with_entries_not_finite_shows_the_size_formula(rng):
+    def uninitialised_row(x, w, b):
+        y = loop_conv(x, w, b, stride=2)
+        return np.concatenate([y, np.full_like(y[:, :, :1], np.nan)], axis=2)
+    refused(cp.testing.check_conv2d, uninitialised_row,
+            r"y has shape \(N, 2, (\d+), \d+\), expected \(N, 2, \d+, \d+\); "
+            r"H: floor\(\(\d+ \+ 0 \+ 0 - 1·\(3 - 1\) - 1\) / 2\) \+ 1 = \d+, you return \1"
+            "\n  and y has \\d+ of \\d+ entries that are not finite", stride=2,
+            seed=int(rng.integers(2**31)))
+
+
+def _rounded(array, bits):
+    """float32 numbers rounded to nearest with ``bits`` low mantissa bits cleared (13: TF32,
+    16: bfloat16)."""
+    raw = np.ascontiguousarray(array, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    mask = (1 << 32) - (1 << bits)
+    return ((raw + (1 << (bits - 1))) & mask).astype(np.uint32).view(np.float32)
+
+
+def test_bfloat16_arithmetic_is_named_with_float16(rng):
+    def in_bfloat16(x, w, b):
+        y = loop_conv(*(_rounded(a, 16) for a in (x, w, b)))
+        return _rounded(y, 16)
+    refused(cp.testing.check_conv2d, in_bfloat16, "agrees only within float16 or bfloat16 "
+            "precision .*: it computes in float16 or bfloat16", dtype=np.float32,
+            seed=int(rng.integers(2**31)))
+    large = _rounded(rng.standard_normal((4, 3)) * 1e6, 16).astype(np.float64)
+    assert "bfloat16" in lower_precision(3e-3, 1e-4, np.dtype(np.float32), [large])
+
+
+def test_tf32_arithmetic_is_named_with_its_switch(rng):
+    def in_tf32(x, w, b):
+        return loop_conv(_rounded(x, 13), _rounded(w, 13), b)
+    message = refused(cp.testing.check_conv2d, in_tf32, "the error of TF32 arithmetic: a "
+                      "likely cause is TF32", dtype=np.float32, seed=int(rng.integers(2**31)))
+    assert "torch.backends.cudnn.allow_tf32 = False" in message
+
+
+def test_a_float32_step_is_named_as_a_likely_cause_with_the_digits_that_differ(rng):
+    def float32_conv_float64_bias(x, w, b):
+        y = loop_conv(x.astype(np.float32), w.astype(np.float32), None)
+        return y.astype(np.float64) + b[:, None, None]
+    message = refused(cp.testing.check_conv2d, float32_conv_float64_bias, "agrees within "
+                      "float32 precision .* but not all its outputs are float32 numbers: it may "
+                      "compute a step in float32", seed=int(rng.integers(2**31)))
+    assert "\n  no known fault explains it" in message
+    coefficient = re.search("times (\\S+) \\(expected w\\[[\\d,]+\\] = (\\S+)\\)", message)
+    assert coefficient and coefficient[1] != coefficient[2]

@@ -34,7 +34,7 @@ def correlate(x, w, b, stride=2, padding=1):
 
 def test_correct(conv_checker):
     result = conv_checker.conv2d(correlate, stride=2, padding=1)
-    assert result.calls == 16
+    assert result.calls == 24
 
 
 def test_flipped(conv_checker):
@@ -44,12 +44,12 @@ def test_flipped(conv_checker):
 @pytest.mark.convproof(dtype=np.float32, trials=1, seed=11)
 def test_marker_defaults(conv_checker):
     result = conv_checker.conv2d(correlate, stride=2, padding=1)
-    assert (result.tolerance, result.calls, result.seed) == (1e-4, 5, 11)
+    assert (result.tolerance, result.calls, result.seed) == (1e-4, 8, 11)
 
 
 @pytest.mark.convproof(trials=1)
 def test_marker_options_yield_to_call_options(conv_checker):
-    assert conv_checker.conv2d(correlate, stride=2, padding=1, trials=2).calls == 10
+    assert conv_checker.conv2d(correlate, stride=2, padding=1, trials=2).calls == 16
 
 
 def test_pooling(conv_checker):
@@ -92,7 +92,7 @@ def test_a_user_test_file_gets_the_fixture_the_marker_and_the_diagnosis(run_user
         "*test_flipped*",
         "E*EquivalenceError: conv2d(stride=2, padding=1): your kernel is flipped: you compute a "
         "true convolution*",
-        "E*checked on x (2, 2, 6, 8), w (2, 2, 3, 3), b (2,) -> y (2, 2, 3, 4); seed=* "
+        "E*checked on x ([45], 2, 6, 8), w (2, 2, 3, 3), b (2,) -> y ([45], 2, 3, 4); seed=* "
         "reproduces this check",
     ])
     assert "convproof/testing/checks.py" not in result.stdout.str()  # frames hidden

@@ -85,7 +85,7 @@ def test_a_correct_loop_max_pool_passes_on_random_windows(case):
                    dilation=s.dilation, ceil_mode=s.ceil_mode)
     result = cp.testing.CHECKS[f"max_pool{s.dims}d"](pooling("max", **options), seed=case.seed,
                                                      trials=1, **options)
-    assert result.calls == 5
+    assert result.calls == 8
 
 
 @settings(max_examples=40)
@@ -166,8 +166,8 @@ def test_a_pooling_with_outputs_that_are_not_finite_is_named(rng):
         y = loop_pool(x, 2, reduce="mean")
         y[:, :, 0, 0] = -np.inf
         return y
-    with pytest.raises(EquivalenceError, match="avg_pool2d\\(kernel_size=2\\): y has 4 of \\d+ "
-                       "entries that are not finite \\(the first y\\[0,0,0,0\\] = -inf\\)"):
+    with pytest.raises(EquivalenceError, match="avg_pool2d\\(kernel_size=2\\): y has (8|10) of "
+                       "\\d+ entries that are not finite \\(the first y\\[0,0,0,0\\] = -inf\\)"):
         cp.testing.check_avg_pool2d(infinite_corner, kernel_size=2,
                                     seed=int(rng.integers(2**31)))
 
@@ -278,3 +278,28 @@ def test_a_longdouble_pooling_is_compared_at_the_checks_dtype(rng):
         return loop_pool(x, 3, reduce="mean").astype(np.longdouble) * (0.11 * 9)
     refused("avg_pool2d", wrong_divisor, "no known fault explains it", kernel_size=3,
             seed=int(rng.integers(2**31)))
+
+
+def _keeps_a_last_window_in_the_padding(x):
+    """ceil_mode without PyTorch's rule: a last window that starts in the right padding is
+    kept, and gives -inf."""
+    y = loop_pool(x, 3, stride=3, padding=1, ceil_mode=True)
+    naive = [-(-(n + 2 * 1 - 2 - 1) // 3) + 1 for n in x.shape[2:]]
+    extra = [(0, 0), (0, 0), *((0, m - o) for m, o in zip(naive, y.shape[2:]))]
+    return np.pad(y, extra, constant_values=-np.inf)
+
+
+def test_a_ceil_mode_that_keeps_a_last_window_in_the_padding_is_named(rng):
+    refused("max_pool2d", _keeps_a_last_window_in_the_padding,
+            r"y has shape .*: ceil\(\(\d+ \+ 2·1 - 1·\(3 - 1\) - 1\) / 3\) \+ 1 = (\d+), less "
+            r"one as that last window would start at .* in the right padding \(ceil_mode drops "
+            r"it\) = \d+, you return \1.*" "\n  and y has \\d+ of \\d+ entries that are not finite",
+            kernel_size=3, stride=3, padding=1, ceil_mode=True, trials=1,
+            seed=int(rng.integers(2**31)))
+
+
+def test_a_small_pooling_error_in_float32_is_not_blamed_on_tf32(rng):
+    message = refused("avg_pool2d", lambda x: loop_pool(x, 3, reduce="mean") * 1.001,
+                      "no known fault explains it", kernel_size=3, dtype=np.float32,
+                      seed=int(rng.integers(2**31)))
+    assert "TF32" not in message

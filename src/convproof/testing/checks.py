@@ -15,8 +15,8 @@ import numpy as np
 
 from .compare import close
 from .derived import derive, sum_text
-from .diagnose import diagnose_linear, explain_values, match, probe_trouble
-from .faults import FAMILY
+from .diagnose import diagnose_linear, explain_values, match, probe_trouble, shape_difference
+from .faults import FAMILY, size_formula
 from .interop import Caller
 from .models import Model
 from .outcome import CheckResult
@@ -34,13 +34,14 @@ class ConvCheck:
 
     arguments = ("x", "w", "b")
     outputs = ("y",)
+    products = True
 
     def __init__(self, name: str, problems: Sequence[Model],
                  models: Callable[[Sequence[Drawn]], list[Model]], dims: int) -> None:
         self.name, self.problems, self.models, self.dims = name, problems, models, dims
 
     def drawn(self, rng: np.random.Generator) -> list[Model]:
-        return self.models(draw_problems(self.dims, rng))
+        return self.models(draw_problems(self.dims, rng, self.problems[0].spec.groups))
 
     def draw(self, model: Model, rng: np.random.Generator, batch: int) -> Arrays:
         x = rng.standard_normal((batch, model.in_channels, *model.size))
@@ -60,6 +61,10 @@ class ConvCheck:
         return (probe_trouble(call, probes, (0,), y, 0, "y")
                 or diagnose_linear(model, FAMILY, cast(probes, np.float64), y, tol, ("y", "x")))
 
+    def shape_difference(self, model: Model, output: int, got: tuple[int, ...],
+                         want: tuple[int, ...]) -> str:
+        return shape_difference(got, want, "y", functools.partial(size_formula, model))
+
 
 _CONV_DEFAULTS = dict(stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
                       output_padding=0, bias=True, kernel_size=None)
@@ -76,7 +81,8 @@ def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: A
 
     x (N, C_in, *n), w (C_out, C_in/groups, *k), b (C_out,) or None when ``bias=False``.
     Returns a CheckResult; raises EquivalenceError naming the fault.  ``kernel_size`` fixes
-    the kernel (default: 3 per axis, then (3, 2, ...)); ``dtype`` is the inputs' dtype
+    the kernel (default: 3 per axis, then (3, 2, ...), and 5 or 6 per axis on the wide
+    drawn problem); ``dtype`` is the inputs' dtype
     and the outputs' precision (a coarser output dtype is refused);
     ``backend`` "numpy", "torch", "cupy" or a callable converting each NumPy input.
     """
@@ -125,6 +131,7 @@ class BackwardCheck:
 
     arguments = ("x", "w", "grad_y")
     outputs = ("grad_x", "grad_w")
+    products = True
 
     def __init__(self, name: str, problems: Sequence[tuple[Model, Model]],
                  models: Callable[[Sequence[Drawn]], list[tuple[Model, Model]]], dims: int
@@ -132,7 +139,7 @@ class BackwardCheck:
         self.name, self.problems, self.models, self.dims = name, problems, models, dims
 
     def drawn(self, rng: np.random.Generator) -> list[tuple[Model, Model]]:
-        return self.models(draw_problems(self.dims, rng))
+        return self.models(draw_problems(self.dims, rng, self.problems[0][1].spec.groups))
 
     def draw(self, problem: tuple[Model, Model], rng: np.random.Generator, batch: int
              ) -> Arrays:
@@ -177,6 +184,12 @@ class BackwardCheck:
                         derivation.weight_grad_terms(tap, ("grad_y", "x"))
                         + ["(the same for every other batch element)"]), batch=False))
         return "\n  ".join(parts)
+
+    def shape_difference(self, problem: tuple[Model, Model], output: int,
+                         got: tuple[int, ...], want: tuple[int, ...]) -> str:
+        if output == 1:
+            return f"grad_w has shape {got}, expected {want}, the weight's shape"
+        return shape_difference(got, want, "grad_x", functools.partial(size_formula, problem[0]))
 
 
 def check_conv_backward(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: Any = 0,

@@ -14,6 +14,7 @@ says that it computes in float32.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
@@ -153,14 +154,14 @@ def shape_pair(got: tuple[int, ...], want: tuple[int, ...], batch: bool = True
     return str(got), f"{want} for a batch of {want[0]}"
 
 
-def shape_difference(model: Model, got: tuple[int, ...], want: tuple[int, ...],
-                     name: str) -> str:
-    """Which axes differ, with the size formula of each spatial one."""
+def shape_difference(got: tuple[int, ...], want: tuple[int, ...], name: str,
+                     formula: Callable[[int], str]) -> str:
+    """Which axes differ, with the size formula(axis) of each spatial one."""
     text = "{} has shape {}, expected {}".format(name, *shape_pair(got, want))
     if len(got) != len(want):
         return f"{text} ({len(want)} dims: N, C, then {len(want) - 2} spatial)"
     names = axis_names(len(want) - 2)
-    lines = [f"{names[axis]}: {size_formula(model, axis)}, you return {g}"
+    lines = [f"{names[axis]}: {formula(axis)}, you return {g}"
              for axis, (g, w) in enumerate(zip(got[2:], want[2:])) if g != w]
     return "; ".join([text, *lines])
 
@@ -171,22 +172,24 @@ def _weight_name(value: float, w: np.ndarray, tol: float) -> str | None:
     return element("w", np.unravel_index(hits[0], w.shape)) if len(hits) == 1 else None
 
 
-def _named(value: float, w: np.ndarray, b: np.ndarray | None, channel: int, tol: float) -> str:
+def _named(value: float, w: np.ndarray, b: np.ndarray | None, channel: int, tol: float
+           ) -> str | None:
     """A coefficient as users wrote it: 0, a weight w[...], the bias b[o] (or b[o] +1e-06 when
-    it is off by a little), or a number."""
+    it is off by a little); None for another number."""
     if abs(value) <= tol:
         return "0"
     if b is not None and abs(b[channel] - value) <= tol * max(1.0, abs(value)):
         return element("b", (channel,))
     if b is not None and abs(b[channel] - value) <= 1e-3 * max(1.0, abs(value)):
         return f"{element('b', (channel,))} {value - b[channel]:+.2g}"  # b off by a little
-    return _weight_name(value, w, tol) or f"{value:.4g}"
+    return _weight_name(value, w, tol)
 
 
 def _differences(received: np.ndarray, expected: np.ndarray, args: tuple[Any, ...],
                  in_shape: tuple[int, ...], input_name: str, channel: int, tol: float) -> str:
     """Where a recovered row (one coefficient per input entry, then the constant term)
-    differs from the expected row."""
+    differs from the expected row; numbers with the digits that tell them apart, a named
+    expected coefficient with its value beside a number."""
     _, w, b = args
     last = len(received) - 1
     parts = []
@@ -194,8 +197,12 @@ def _differences(received: np.ndarray, expected: np.ndarray, args: tuple[Any, ..
         source = ("the constant term" if col == last else
                   f"{element(input_name, (0, *np.unravel_index(col, in_shape)))} times")
         bias = b if col == last else None
-        parts.append(f"{source} {_named(received[col], w, bias, channel, tol)} (expected "
-                     f"{_named(expected[col], w, bias, channel, tol)})")
+        values = received[col], expected[col]
+        texts = digits(*values)
+        got, want = (_named(value, w, bias, channel, tol) for value in values)
+        if got is None and want not in (None, "0"):
+            want = f"{want} = {texts[1]}"
+        parts.append(f"{source} {got or texts[0]} (expected {want or texts[1]})")
     shown = "; ".join(parts[:4])
     return shown if len(parts) <= 4 else f"{shown}; ... ({len(parts)} differences)"
 
@@ -221,8 +228,8 @@ def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: fl
     expected expression (from the derived matrix) and what the implementation computes."""
     want = model.predict(args, exact=True)
     if got.shape != want.shape:
-        return "no known fault explains it: " + shape_difference(model, got.shape, want.shape,
-                                                                 names[0])
+        return "no known fault explains it: " + shape_difference(
+            got.shape, want.shape, names[0], functools.partial(size_formula, model))
     in_shape = args[0].shape[1:]
     probes = 1 + math.prod(in_shape)
     bad = mismatches(got, want, tol)

@@ -19,7 +19,8 @@ from .outcome import EquivalenceError
 
 BACKENDS = ("numpy", "torch", "cupy")
 LAYOUTS = {"contiguous": "", "channels-last": " (each a channels-last view)",
-           "strided": " (each a view of every other entry of a larger array)"}
+           "strided": " (each a view of a larger array: every other entry on the last axis, "
+                      "a border cropped off the spatial axes)"}
 
 
 def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
@@ -39,14 +40,22 @@ def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarra
 
 def arrange(array: np.ndarray, layout: str) -> np.ndarray:
     """A fresh copy of ``array`` in memory laid out as ``layout`` says: C-contiguous;
-    channels-last (axis 1 stored last, for arrays of 3 or more dims); or strided, every other
-    entry of a larger array along the last axis (the entries between are NaN)."""
+    channels-last (axis 1 stored last, for arrays of 3 or more dims); or strided, a view of a
+    larger array, every other entry along the last axis and cropped by one entry at both ends
+    of the spatial axes (2 and on), so that a row's stride is not the width times a column's
+    (the entries around are NaN)."""
     if layout == "channels-last" and array.ndim >= 3:
         return np.moveaxis(np.moveaxis(array, 1, -1).copy(), -1, 1)
     if layout == "strided":
-        wide = np.full((*array.shape[:-1], 2 * array.shape[-1]), np.nan, dtype=array.dtype)
-        wide[..., ::2] = array
-        return wide[..., ::2]
+        border = [0 if axis < 2 else 1 for axis in range(array.ndim)]
+        border[-1] = 1  # the last axis of a vector too
+        shape = [n + 2 * b for n, b in zip(array.shape, border)]
+        shape[-1] *= 2
+        larger = np.full(shape, np.nan, dtype=array.dtype)
+        view = larger[(*(slice(b, n + b) for n, b in zip(array.shape[:-1], border)),
+                       slice(2, 2 + 2 * array.shape[-1], 2))]
+        view[...] = array
+        return view
     return np.array(array)
 
 
@@ -140,6 +149,13 @@ class Caller:
                                        f"they are; copy {name} before writing into it\n  called "
                                        f"with {called}")
         if len(self.outputs) == 1:
+            if isinstance(result, (tuple, list)):
+                raise EquivalenceError(
+                    f"{self.operation}: your function returned a {type(result).__name__} of "
+                    f"{len(result)} ({', '.join(type(v).__name__ for v in result)}) where "
+                    f"{self.outputs[0]} alone was asked: return {self.outputs[0]} as one array, "
+                    f"not ({self.outputs[0]}, indices) or ({self.outputs[0]}, cache)\n  called "
+                    f"with {called}")
             result = (result,)
         elif not isinstance(result, (tuple, list)) or len(result) != len(self.outputs):
             raise EquivalenceError(f"{self.operation}: your function must return "

@@ -26,7 +26,7 @@ import numpy as np
 from .. import reference
 from ..spec import PoolSpec, per_dim
 from .derived import element, sum_text
-from .diagnose import explain_values, match, probe_trouble
+from .diagnose import explain_values, match, probe_trouble, shape_difference
 from .faults import axes_text, axis_groups, changed_on, per_axis_text
 from .interop import Caller
 from .models import Fault, Variant
@@ -75,6 +75,23 @@ class PoolModel(Variant):
             return means[tuple(slice(0, n) for n in out)] * math.prod(spec.kernel_size)
         return reference.avg_pool(x, spec.kernel_size, spec.stride, spec.padding, spec.ceil_mode,
                                   self.count_include_pad)
+
+    def size_formula(self, axis: int) -> str:
+        """The output size on ``axis`` as computed, 'floor((9 + 2·1 - 1·(3 - 1) - 1) / 2) + 1 =
+        4'; with ceil_mode, the last window dropped where it would start in the right padding."""
+        spec = self.spec
+        n, k, s, p, d = (self.size[axis], spec.kernel_size[axis], spec.stride[axis],
+                         spec.padding[axis], spec.dilation[axis])
+        out = spec.output_size(self.size)[axis]
+        text = f"(({n} + 2·{p} - {d}·({k} - 1) - 1) / {s}) + 1"
+        if not spec.ceil_mode:
+            return f"floor{text} = {out}"
+        raw = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
+        if raw == out:
+            return f"ceil{text} = {out}"
+        return (f"ceil{text} = {raw}, less one as that last window would start at "
+                f"{s}·{raw - 1} - {p} = {s * (raw - 1) - p} >= n = {n}, in the right padding "
+                f"(ceil_mode drops it) = {out}")
 
     def window(self, index: tuple[int, ...]) -> list[tuple[int, ...]]:
         """The input positions that output ``index`` = (n, c, i...) reads."""
@@ -196,6 +213,7 @@ class PoolCheck:
 
     arguments = ("x",)
     outputs = ("y",)
+    products = False
 
     def __init__(self, name: str, problems: list[PoolModel],
                  models: Callable[[Sequence[Drawn]], list[PoolModel]], dims: int) -> None:
@@ -228,14 +246,19 @@ class PoolCheck:
                          screen=((probes[0][-EXTRA:],), y[-EXTRA:]))
                 or explain_values(y, model.predict(probes), tol, "y", model.expression))
 
+    def shape_difference(self, model: PoolModel, output: int, got: tuple[int, ...],
+                         want: tuple[int, ...]) -> str:
+        return shape_difference(got, want, "y", model.size_formula)
+
 
 def _pool_models(reduce: str, dims: int, spec: PoolSpec, drawn: Sequence[Drawn] = (),
                  **flags: Any) -> list[PoolModel]:
-    """The pooling on each fixed problem, or on each ``drawn`` one (its many channels)."""
-    plan = ([(problem, max(problem.per_group)) for problem in drawn] if drawn
-            else list(zip(TARGETS[dims], CHANNELS)))
-    return [PoolModel(reduce, spec, pool_size(spec, targets), channels, **flags)
-            for targets, channels in plan]
+    """The pooling on each fixed problem (the second at a size where ceil_mode drops a last
+    window, where one does), or on each ``drawn`` one (its many channels)."""
+    plan = ([(problem, max(problem.per_group), False) for problem in drawn] if drawn
+            else list(zip(TARGETS[dims], CHANNELS, (False, True))))
+    return [PoolModel(reduce, spec, pool_size(spec, targets, last_window), channels, **flags)
+            for targets, channels, last_window in plan]
 
 
 def _pool_check(name: str, reduce: str, dims: int, spec: PoolSpec, **flags: Any) -> PoolCheck:

@@ -1,17 +1,24 @@
 """The problem sizes a check runs on, chosen so that the known faults show.
 
-Two fixed problems per check, then two drawn from the seed.  The first has C_in = C_out (per
+Two fixed problems per check, then four drawn from the seed.  The first has C_in = C_out (per
 group 2 and 2) and a square kernel, so that a swapped channel axis or a transposed kernel keeps
 every shape and shows in the values; the second has C_in != C_out and a kernel of unequal sides.
 Every spatial axis gets its own output size (an axis mix-up changes the shape), and where the
 stride is larger than one the input leaves s - 1 rows unused at the end in the first problem
 (floor and ceil of the output size differ, and one more row of padding at the end adds an
-output) and none in the second (one row less removes an output).
+output) and none in the second (one row less removes an output).  A pooling with ceil_mode
+takes, where the window allows it, a size for the second problem at which PyTorch drops a last
+window that would start in the right padding.
 
 The drawn problems are what the small fixed ones cannot show: 4 or 5 channels per group in and
 1 out (a loop that reads only the first channels, a squeezed singleton axis), then 1 in and 4
 or 5 out; more than 4 outputs per axis (tiles beyond the first); a square input of odd or even
-size and a long last axis of the other parity (a fast path for square or even sizes).
+size and a long last axis of the other parity (a fast path for square or even sizes); then a
+wide problem, 16 or 17 outputs on the last axis and 2 on the others, with a kernel of 5 or 6
+per axis (where none is given) and 3 input channels and 2 output channels (an RGB stem; with
+groups, one channel in and out per group: a depthwise convolution), and a problem of 8 or 9
+channels per group in and out (a channel block of 8 SIMD lanes and its remainder) with the
+second fixed problem's kernel and outputs.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ UNUSED = ("most", "none")               # unused input rows at the end of the tw
 LARGEST = 96                            # the largest input size searched per axis
 DRAWN_CHANNELS = (4, 6)                 # [low, high) of the drawn problems' many channels
 DRAWN_OUTPUTS = {1: (6, 10), 2: (5, 8), 3: (5, 6)}  # [low, high) of their outputs per long axis
+WIDE = (16, 18)                         # [low, high) of the wide problem's last-axis outputs
+WIDE_KERNELS = (5, 7)                   # [low, high) of its kernel per axis, where none is given
+RGB = (3, 2)                            # its channels per group without groups (C_in, C_out)
+BLOCK = (8, 10)                         # [low, high) of the block problem's channels per group
 
 
 def _axis_spec(spec: ConvSpec, axis: int) -> ConvSpec:
@@ -87,24 +98,30 @@ def _choose(spec: ConvSpec | PoolSpec, targets: tuple[int, ...], measure: Measur
 @dataclass(frozen=True)
 class Drawn:
     """A problem drawn from the seed: channels per group (in, out), at least ``targets``
-    outputs per axis, an input size of ``parity`` on the last axis, and one size on every axis
-    when ``square`` (of ``parity`` too)."""
+    outputs per axis, an input size of ``parity`` on the last axis, one size on every axis
+    when ``square`` (of ``parity`` too), and the ``kernel`` used where none is given."""
 
     per_group: tuple[int, int]
     targets: tuple[int, ...]
     parity: int
     square: bool
+    kernel: tuple[int, ...]
 
 
-def draw_problems(dims: int, rng: np.random.Generator) -> tuple[Drawn, Drawn]:
-    """The two drawn problems: many channels in and one out on a square input, then one in
-    and many out on a long last axis of the other parity (the other axes as the second fixed
-    problem's)."""
+def draw_problems(dims: int, rng: np.random.Generator, groups: int = 1) -> tuple[Drawn, ...]:
+    """The four drawn problems: many channels in and one out on a square input; one in and
+    many out on a long last axis of the other parity (the other axes as the second fixed
+    problem's); the wide one (depthwise where ``groups`` > 1); the channel block."""
     many = [int(n) for n in rng.integers(*DRAWN_CHANNELS, size=2)]
     long = [int(n) for n in rng.integers(*DRAWN_OUTPUTS[dims], size=2)]
-    parity = int(rng.integers(2))
-    return (Drawn((many[0], 1), (long[0],) * dims, parity, True),
-            Drawn((1, many[1]), (*TARGETS[dims][1][:-1], long[1]), 1 - parity, False))
+    parity, wide_parity, block_parity = (int(n) for n in rng.integers(2, size=3))
+    wide, kernel, block = (int(rng.integers(*bounds)) for bounds in (WIDE, WIDE_KERNELS, BLOCK))
+    return (Drawn((many[0], 1), (long[0],) * dims, parity, True, KERNELS[0][:dims]),
+            Drawn((1, many[1]), (*TARGETS[dims][1][:-1], long[1]), 1 - parity, False,
+                  KERNELS[1][:dims]),
+            Drawn((1, 1) if groups > 1 else RGB, (2,) * (dims - 1) + (wide,), wide_parity,
+                  False, (kernel,) * dims),
+            Drawn((block, block), TARGETS[dims][1], block_parity, False, KERNELS[1][:dims]))
 
 
 Targets = tuple[int, ...] | Drawn
@@ -120,15 +137,19 @@ def _drawn_size(spec: ConvSpec | PoolSpec, drawn: Drawn, measure: Measure) -> tu
     groups = [tuple(range(spec.dims))] if drawn.square else [(axis,) for axis in range(spec.dims)]
     sizes: list[int] = []
     for axes in groups:
-        found = ([n for n in range(1, LARGEST) if fits(axes, n)]
-                 or [n for n in range(LARGEST - 1, 0, -1) if fits(axes, n, least=False)][:1])
-        if not found:
+        last = axes[-1] == spec.dims - 1
+        fitting = (n for n in range(1, LARGEST) if fits(axes, n))
+        first = next(fitting, None)
+        chosen = (first if first is None or not last or first % 2 == drawn.parity
+                  else next((n for n in fitting if n % 2 == drawn.parity), first))
+        if chosen is None:
+            chosen = next((n for n in range(LARGEST - 1, 0, -1) if fits(axes, n, least=False)),
+                          None)
+        if chosen is None:
             raise ValueError(f"{_window(spec)} needs larger inputs than the checks use: no input "
                              f"size below {LARGEST} gives {drawn.targets[axes[0]]} outputs on "
                              f"axis {axes[0]}")
-        last = axes[-1] == spec.dims - 1
-        sizes += [next((n for n in found if not last or n % 2 == drawn.parity), found[0])] * len(
-            axes)
+        sizes += [chosen] * len(axes)
     return tuple(sizes)
 
 
@@ -172,31 +193,27 @@ def transposed_size(spec: ConvSpec, targets: Targets) -> tuple[int, ...]:
     return _sized(spec, targets, measure)
 
 
-def _plan(dims: int, drawn: Sequence[Drawn]) -> list[tuple[tuple[int, int], Targets, str]]:
-    """(channels per group, targets, unused rows) of the fixed problems, or of ``drawn``."""
+Plan = tuple[tuple[int, int], tuple[int, ...], Targets, str]
+
+
+def _plan(dims: int, drawn: Sequence[Drawn]) -> list[Plan]:
+    """(channels per group, default kernel, targets, unused rows) of the fixed problems, or of
+    ``drawn``."""
     if drawn:
-        return [(problem.per_group, problem, "none") for problem in drawn]
-    return list(zip(PER_GROUP, TARGETS[dims], UNUSED))
-
-
-def conv_specs(dims: int, options: dict[str, Any], kernel_size: Any,
-               per_group: Sequence[tuple[int, int]] = PER_GROUP) -> list[ConvSpec]:
-    """The problems' specs; a bad option raises here, naming the option and its value."""
-    if kernel_size is None:
-        kernels = [KERNELS[i % len(KERNELS)][:dims] for i in range(len(per_group))]
-    else:
-        kernels = [per_dim("kernel_size", kernel_size, dims, 1)] * len(per_group)
-    groups = options.get("groups", 1)
-    groups = ConvSpec(groups, groups, kernels[0], **options).groups  # validates every option
-    return [ConvSpec(per_in * groups, per_out * groups, kernel, **options)
-            for (per_in, per_out), kernel in zip(per_group, kernels)]
+        return [(problem.per_group, problem.kernel, problem, "none") for problem in drawn]
+    return list(zip(PER_GROUP, (kernel[:dims] for kernel in KERNELS), TARGETS[dims], UNUSED))
 
 
 def _specs(dims: int, options: dict[str, Any], kernel_size: Any, drawn: Sequence[Drawn]
            ) -> list[tuple[ConvSpec, Targets, str]]:
+    """The problems' specs (the given kernel_size, else each problem's default kernel); a bad
+    option raises here, naming the option and its value."""
     plan = _plan(dims, drawn)
-    specs = conv_specs(dims, options, kernel_size, [per_group for per_group, _, _ in plan])
-    return [(spec, targets, unused) for spec, (_, targets, unused) in zip(specs, plan)]
+    given = None if kernel_size is None else per_dim("kernel_size", kernel_size, dims, 1)
+    groups = options.get("groups", 1)
+    groups = ConvSpec(groups, groups, given or plan[0][1], **options).groups  # validates options
+    return [(ConvSpec(per_in * groups, per_out * groups, given or kernel, **options), targets,
+             unused) for (per_in, per_out), kernel, targets, unused in plan]
 
 
 def conv_models(dims: int, options: dict[str, Any], kernel_size: Any, bias: bool,
@@ -240,12 +257,24 @@ def gradient_models(dims: int, options: dict[str, Any], kernel_size: Any,
     return models
 
 
-def pool_size(spec: PoolSpec, targets: Targets) -> tuple[int, ...]:
+def pool_size(spec: PoolSpec, targets: Targets, last_window: bool = False) -> tuple[int, ...]:
     """Input sizes with at least ``targets`` outputs, where floor and ceil_mode differ when
-    the stride allows it."""
+    the stride allows it; with ``last_window`` and ceil_mode, where the window allows it, sizes
+    at which a last window would start in the right padding and is dropped (PyTorch's rule:
+    the output then rounds down although ceil_mode is set)."""
     lines = [[PoolSpec((spec.kernel_size[axis],), spec.stride[axis], spec.padding[axis],
                        spec.dilation[axis], ceil_mode=mode) for mode in (False, True)]
              for axis in range(spec.dims)]
+
+    def dropped(axis: int, n: int) -> bool:
+        """Whether ceil_mode drops the last window of an input of n on ``axis``."""
+        k, s, p, d = (value[axis] for value in (spec.kernel_size, spec.stride, spec.padding,
+                                                 spec.dilation))
+        return -(-(n + 2 * p - d * (k - 1) - 1) // s) * s >= n + p
+
+    rule = [last_window and spec.ceil_mode
+            and any(dropped(axis, n) for n in range(_largest_span(spec, axis), LARGEST))
+            for axis in range(spec.dims)]
 
     def measure(axis: int, n: int) -> tuple[int, int, bool] | None:
         if n < _largest_span(spec, axis):
@@ -255,5 +284,7 @@ def pool_size(spec: PoolSpec, targets: Targets) -> tuple[int, ...]:
         except ValueError:
             return None
         out = ceil if spec.ceil_mode else floor
+        if rule[axis]:
+            return min(floor, ceil), out, dropped(axis, n)
         return min(floor, ceil), out, floor != ceil or spec.stride[axis] == 1
     return _sized(spec, targets, measure)

@@ -3,14 +3,16 @@
 A check runs ``trials`` random draws of each of its problems (the fixed ones, then those drawn
 from the seed), calls the user's function, and compares every output with the expected one
 within the tolerance of the check's dtype.  The trials take turns (:data:`TRIALS`): a batch of
-2 of standard-normal values in fresh C-contiguous arrays; a batch of 1 with the input x scaled
-by 1e6, in channels-last views; a batch of 3 with x mostly zero (a ReLU's output), in strided
-views, after which the function is called again on the same arrays refilled in place with a
-new draw.  On the first difference it raises :class:`EquivalenceError` with a diagnosis, the
-shapes and the seed: outputs right on fresh C-contiguous copies of the same inputs (the layout
-or the refill at fault), outputs that are not finite, or that agree only within the precision
-of a coarser dtype (float32, float16), are named as such; otherwise the check probes the
-function and names the fault.  A check that agrees returns a :class:`CheckResult`.
+4 or 5 of standard-normal values in fresh C-contiguous arrays; a batch of 1 with the input x
+scaled by 1e6, in channels-last views; a batch of 3 with x mostly zero (a ReLU's output), in
+strided and cropped views, after which the function is called again on the same arrays refilled
+in place with a new draw.  On the first difference it raises :class:`EquivalenceError` with a
+diagnosis, the shapes and the seed: outputs right on fresh C-contiguous copies of the same
+inputs (the layout or the refill at fault), outputs of another shape that are not finite
+either (with the size formula), outputs that are not finite, or that agree only within the
+precision of a coarser dtype (float32, float16 or bfloat16), are named as such; otherwise the
+check probes the function and names the fault, after a likely cause for an error at the level
+of float32 or TF32 arithmetic.  A check that agrees returns a :class:`CheckResult`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .compare import error, lower_precision, not_finite, tolerance
+from .compare import error, lower_precision, not_finite, precision_note, tolerance
 from .interop import LAYOUTS, Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
 
@@ -38,6 +40,7 @@ class Check(Protocol):
     arguments: tuple[str, ...]
     outputs: tuple[str, ...]
     problems: Sequence[Any]
+    products: bool  # whether the outputs are sums of products (which TF32 arithmetic rounds)
 
     def drawn(self, rng: np.random.Generator) -> Sequence[Any]: ...
 
@@ -48,14 +51,18 @@ class Check(Protocol):
     def diagnose(self, problem: Any, call: Caller, rng: np.random.Generator, dtype: np.dtype,
                  tol: float, args: Arrays, got: tuple[np.ndarray, ...]) -> str: ...
 
+    def shape_difference(self, problem: Any, output: int, got: tuple[int, ...],
+                         want: tuple[int, ...]) -> str: ...
+
 
 @dataclass(frozen=True)
 class Trial:
-    """How a trial's inputs are drawn: the ``batch``, the first input x times ``scale`` or
-    mostly zero (``sparse``: max(x - 0.5, 0)), their memory ``layout``, and whether the function
-    is called once more on the same arrays refilled in place (``refill``)."""
+    """How a trial's inputs are drawn: the batch, drawn from ``batches`` = [low, high), the
+    first input x times ``scale`` or mostly zero (``sparse``: max(x - 0.5, 0)), their memory
+    ``layout``, and whether the function is called once more on the same arrays refilled in
+    place (``refill``)."""
 
-    batch: int
+    batches: tuple[int, int]
     scale: float = 1.0
     sparse: bool = False
     layout: str = "contiguous"
@@ -71,8 +78,8 @@ class Trial:
                 + (", x mostly zero (a ReLU's output)" if self.sparse else ""))
 
 
-TRIALS = (Trial(2), Trial(1, scale=1e6, layout="channels-last"),
-          Trial(3, sparse=True, layout="strided", refill=True))
+TRIALS = (Trial((4, 6)), Trial((1, 2), scale=1e6, layout="channels-last"),
+          Trial((3, 4), sparse=True, layout="strided", refill=True))
 REFILLED = ("your function returns other outputs when called again on the same arrays refilled "
             "in place with new values than on fresh copies of them: it keeps state keyed by the "
             "array objects or their memory (a cache of a prepacked weight, say), so a caller "
@@ -123,12 +130,13 @@ def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
     for number, problem in enumerate(problems):
         for turn in range(number, number + trials):
             trial = TRIALS[turn % len(TRIALS)]
-            args = cast(trial.inputs(check.draw(problem, rng, trial.batch)), dtype)
+            batch = int(rng.integers(*trial.batches))
+            args = cast(trial.inputs(check.draw(problem, rng, batch)), dtype)
             got = call(*args, layout=trial.layout)
             worst = max(worst, _compare(check, call, problem, trial, args, got, rng, seed))
             calls += 1
             if trial.refill:
-                args = cast(trial.inputs(check.draw(problem, rng, trial.batch)), dtype)
+                args = cast(trial.inputs(check.draw(problem, rng, batch)), dtype)
                 got = call.again(*args)
                 if got is not None:
                     worst = max(worst, _compare(check, call, problem, trial, args, got, rng,
@@ -149,10 +157,13 @@ def _compare(check: Check, call: Caller, problem: Any, trial: Trial, args: Array
         return worst
     layout = trial.layout if call.layouts else "contiguous"
     diagnosis = (_on_fresh_copies(call, args, want, layout, refilled)
+                 or _wrong_shape(check, problem, got, want)
                  or _not_finite(check.outputs, got)
                  or lower_precision(worst, tol, call.dtype, got)
-                 or check.diagnose(problem, call, rng, call.dtype, tol, cast(args, np.float64),
-                                   got))
+                 or "\n  ".join(filter(None, (
+                     precision_note(worst, tol, call.dtype, check.products),
+                     check.diagnose(problem, call, rng, call.dtype, tol, cast(args, np.float64),
+                                    got)))))
     shapes = (f"{describe_shapes(check.arguments, args)} -> "
               f"{describe_shapes(check.outputs, want)}{LAYOUTS[layout]}{trial.notes()}"
               + (", called again on the same arrays refilled in place" if refilled else ""))
@@ -173,13 +184,28 @@ def _on_fresh_copies(call: Caller, args: Arrays, want: tuple[np.ndarray, ...], l
         return REFILLED
     return (f"your function is wrong on inputs that are not C-contiguous{LAYOUTS[layout]} "
             "but right on C-contiguous copies of them: it reads memory as if C-contiguous "
-            "(strides computed from the shape, a raw pointer, as_strided); use the arrays' "
-            "strides, or copy them with np.ascontiguousarray (tensor.contiguous())")
+            "(strides computed from the shape, a raw pointer, as_strided), or as if the "
+            "spatial axes were one (a row's stride taken as the width times a column's, as "
+            "when as_strided or a pointer merges H and W); use the arrays' strides, or copy "
+            "them with np.ascontiguousarray (tensor.contiguous())")
 
 
 def _not_finite(names: Sequence[str], arrays: Sequence[np.ndarray]) -> str | None:
     """The message for the first output with an entry that is nan or inf, if any."""
     return next(filter(None, map(not_finite, names, arrays)), None)
+
+
+def _wrong_shape(check: Check, problem: Any, got: Sequence[np.ndarray],
+                 want: Sequence[np.ndarray]) -> str | None:
+    """The first output of another shape, with the size formula of each axis that differs,
+    when an output is not finite too (its extra entries, say): probing would show only those."""
+    infinite = _not_finite(check.outputs, got)
+    wrong = next((output for output, (g, w) in enumerate(zip(got, want))
+                  if g.shape != w.shape), None)
+    if infinite is None or wrong is None:
+        return None
+    return (f"{check.shape_difference(problem, wrong, got[wrong].shape, want[wrong].shape)}"
+            f"\n  and {infinite}")
 
 
 def flag(name: str, value: Any) -> bool:
