@@ -64,7 +64,8 @@ THEOREM = Theorem(
     "The backward pass of a correlation is a convolution, and vice versa",
     r"\frac{\partial \langle \operatorname{corr}(x, w), G\rangle}{\partial x} = "
     r"\operatorname{conv}_{1,d}(U, w^{T}),\quad \frac{\partial \langle \operatorname{conv}(x, w),"
-    r" G\rangle}{\partial x} = \operatorname{corr}_{1,d}(U, w^{T})",
+    r" G\rangle}{\partial x} = \operatorname{corr}_{1,d}(U, w^{T})"
+    r"\quad(a = (n + p + q - d(k-1) - 1) \bmod s)",
     depends=("grad-input-flip",),
     notes=("The notes say that with cross-correlation in the forward pass 'only the channel "
            "dimension needs to be flipped': the in/out channel axes are swapped, not reversed, "

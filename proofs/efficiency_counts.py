@@ -51,7 +51,8 @@ st = Setting()  # the channel and group sizes of the layer
 
 THEOREM = Theorem(
     "efficiency-counts", "Storage and operations: convolution, dense and sparse matrix",
-    r"\text{stored: } k,\ o\,n,\ o\,k;\qquad \text{multiply/adds: } o(2k-1),\ o(2n-1),\ o(2k-1)",
+    r"\text{stored: } k,\ o\,n,\ o\,k;\qquad \text{multiply/adds: } o(2k-1),\ o(2n-1),\ o(2k-1)"
+    r"\quad\text{(a valid convolution)}",
     notes=("The sparse matrix of the notes' table counts values only (178,640); a CSR "
            "matrix also stores 178,640 column indices and 319·280 + 1 row pointers.",
            "The parameter count w × h × c_input × c_output leaves out the c_output biases and, "

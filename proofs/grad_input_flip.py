@@ -62,7 +62,7 @@ THEOREM = Theorem(
     "grad-input-flip", "The input gradient correlates the upsampled error with the flipped kernel",
     r"\frac{\partial L}{\partial x} = \operatorname{conv}^{T}(G) = \operatorname{corr}_{1,d}"
     r"\left(\operatorname{pad}_{d(k-1)-p,\,d(k-1)-q+a}(\operatorname{up}_s G),"
-    r"\operatorname{flip}^{T}(w)\right)",
+    r"\operatorname{flip}^{T}(w)\right),\ a = (n + p + q - d(k-1) - 1) \bmod s",
 )
 THEOREM.expressions["gather_numerator"] = numerator
 THEOREM.expressions["gather_index"] = numerator / st.s

@@ -79,7 +79,8 @@ OUTPUT_PADDING = sympy.Eq(st.a, st.unused, evaluate=False)
 THEOREM = Theorem(
     "matrix-backward", "The backward pass of a matrix product, and of the banded matrix",
     r"E_{n-1} = W^{T} E_n,\quad \nabla W = E_n X^{T};\quad W = A:\ A^{T} G = "
-    r"\operatorname{conv}^{T}(G),\ \nabla w_m = \sum_{i,j} (G x^{T})_{i,j} [j = s i + d m - p]",
+    r"\operatorname{conv}^{T}(G)\ (a = (n + p + q - d(k-1) - 1) \bmod s),\ "
+    r"\nabla w_m = \sum_{i,j} (G x^{T})_{i,j} [j = s i + d m - p]",
     depends=("banded-matrix", "grad-weight"),
     notes=("The notes' ∇W = E_n Xᵀ is the gradient of a dense matrix; for a convolution it is "
            "pushed back through the band: ∇w[m] = Σ_{i,j} (E_n Xᵀ)[i, j]·[j = s·i + d·m - p], "

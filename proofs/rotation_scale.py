@@ -80,7 +80,7 @@ THEOREM = Theorem(
     r"\operatorname{corr}(\operatorname{rot} x, w) = \operatorname{rot}\operatorname{corr}(x, "
     r"\operatorname{rot}^{-1} w);\quad \operatorname{corr}(\operatorname{rot} x, w) \ne "
     r"\operatorname{rot}\operatorname{corr}(x, w);\quad \operatorname{corr}(S x, w) \ne "
-    r"S \operatorname{corr}(x, w)",
+    r"S \operatorname{corr}(x, w)\quad\text{(on } \mathbb{Z}^2\text{, unit stride, one channel)}",
 )
 ROTATION = THEOREM.export(Claim(
     "rotation", lhs_signal[i0, i1], rhs_signal[i0, i1], indices=OUTPUT,

@@ -51,7 +51,8 @@ convT_1 = transposed(up, w, unit, name="convT_1")
 THEOREM = Theorem(
     "stride-is-subsampling", "A strided convolution is a sub-sampled unit-stride convolution",
     r"\operatorname{corr}_s = \operatorname{sub}_s \circ \operatorname{corr}_1,\quad "
-    r"\operatorname{conv}^T_s = \operatorname{conv}^T_1 \circ \operatorname{up}_s,\quad "
+    r"\operatorname{conv}^T_s = \operatorname{conv}^T_1 \circ \operatorname{up}_s\ "
+    r"(a = (n + p + q - d(k-1) - 1) \bmod s),\quad "
     r"i \in O_s \iff 0 \le i,\ s i \le o_1 - 1",
     depends=("grad-input-flip",),
     notes=("The notes' 'upsampling followed by transposed convolution' is exact with the sizes: "

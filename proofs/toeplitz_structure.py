@@ -54,7 +54,7 @@ def wrap(e):
 THEOREM = Theorem(
     "toeplitz-structure", "Unit stride makes the matrix Toeplitz; circular padding, circulant",
     r"s = 1:\ A_{i+1,j+1} = A_{i,j} = a_{j-i};\qquad "
-    r"C_{(i+t) \bmod n,\,(j+t) \bmod n} = C_{i,j}",
+    r"s = 1,\ p + q = d(k-1):\ C_{(i+t) \bmod n,\,(j+t) \bmod n} = C_{i,j}",
     depends=("banded-matrix",),
 )
 

@@ -62,7 +62,9 @@ t, t1, t2 = scalar("t t_1 t_2")
 THEOREM = Theorem(
     "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
     r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad "
-    r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A",
+    r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A"
+    r"\quad\text{for } F(2,3), F(4,3), F(6,3), F(2,5), F(3,2), F(2{\times}2, 3{\times}3), "
+    r"F(4{\times}4, 3{\times}3)\text{, every tile offset and entry}",
 )
 
 

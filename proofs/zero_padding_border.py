@@ -38,7 +38,8 @@ def inside(position):
 
 THEOREM = Theorem(
     "zero-padding-border", "Zero padding keeps equivariance only away from the border",
-    r"W(i)\, \operatorname{corr}(\sigma_t x)_i = W(i)\, \operatorname{corr}(x)_{i-t}",
+    r"W(i)\, \operatorname{corr}(\sigma_t x)_i = W(i)\, \operatorname{corr}(x)_{i-t}"
+    r"\quad\text{for } s = 1",
 )
 OUTPUT = {b: st.batches(b), g: st.group_box(g), o: st.outputs(o), i: st.positions(i)}
 INTERIOR = THEOREM.export(Claim(

@@ -49,6 +49,15 @@ def test_every_mutant_is_killed_by_a_failing_check(theorem_id):
     ("pooling-invariance", "s = 1"),               # GAP at s = 2: 3.5 against 2.0
     ("translation-equivariance", "s = 1"),          # strided-equivariance refutes s = 2
     ("layer-equivariance", "unit strides"),
+    ("zero-padding-border", "s = 1"),
+    ("toeplitz-structure", "p + q = d(k-1)"),
+    ("efficiency-counts", "valid"),
+    ("grad-input-flip", r"a = (n + p + q - d(k-1) - 1) \bmod s"),
+    ("stride-is-subsampling", r"a = (n + p + q - d(k-1) - 1) \bmod s"),
+    ("matrix-backward", r"a = (n + p + q - d(k-1) - 1) \bmod s"),
+    ("correlation-convolution-duality", r"a = (n + p + q - d(k-1) - 1) \bmod s"),
+    ("rotation-scale", "unit stride, one channel"),
+    ("winograd-transform", r"F(4{\times}4, 3{\times}3)"),  # sizes fixed by construction
 ])
 def test_a_headline_statement_carries_the_conditions_of_its_claims(theorem_id, condition):
     """The report prints the statement above "proved for all sizes"; it stated more than the

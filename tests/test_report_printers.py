@@ -91,6 +91,25 @@ def test_a_sum_comes_last_in_a_product_and_only_the_last_sum_is_bare():
     assert latex(-x[t] * le(0, t)) == r"- \left[0 \le t\right] {x}_{t}"
 
 
+def test_a_power_of_a_sum_keeps_its_parentheses():
+    """(Σ_j w_j x_j)² printed as Σ_j w_j x_j² read as another claim (init-variance's
+    Var[y] = E[y²] - E[y]² became E[Σ w x²] - ...); roots and reciprocals need none."""
+    square = zsum(w[j] * x[j], j) ** 2
+    assert latex(square) == r"\left(\sum_{j} {w}_{j} {x}_{j}\right)^{2}"
+    root = parsed(mathml(square))
+    power = root.find("msup")
+    assert power is not None and texts(power)[0] == "(" and texts(power)[-2:] == [")", "2"]
+    assert latex(zsum(w[j] ** 2, j)) == r"\sum_{j} {w}_{j}^{2}"
+    assert latex(1 / zsum(w[j], j)) == r"\frac{1}{\sum_{j} {w}_{j}}"
+    assert latex(sympy.sqrt(zsum(w[j], j))) == r"\sqrt{\sum_{j} {w}_{j}}"
+
+
+def test_a_shift_is_labelled_by_its_amount():
+    """Every shift printed τ_t, so corr(τ_{s t} x) = τ_t corr(x) read as plain equivariance."""
+    claim = load("strided-equivariance").claims["multiples of the stride"]
+    assert r"\tau_{s t}" in latex(claim.lhs) and r"\tau_{t}" in latex(claim.rhs)
+
+
 def test_a_long_sum_is_cut_with_the_count_of_the_rest():
     expr = sympy.Add(*(w[i] for i in range(30)))
     tex = latex(expr, max_terms=5)

@@ -21,7 +21,7 @@ from sympy import Expr
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .notation import Chain, bracket_chain, leading_terms, split_product
+from .notation import Chain, bracket_chain, leading_terms, power_of_a_sum, split_product
 
 _RELATIONS = {"≤": r"\le", "=": "=", "∣": r"\mid"}
 
@@ -36,6 +36,11 @@ class ReportLatexPrinter(LatexPrinter):
         if expr.body.is_Add:
             body = rf"\left({body}\right)"
         return rf"\sum_{{{self._print(expr.var)}}} {body}"
+
+    def _print_Pow(self, expr: Expr) -> str:
+        if power_of_a_sum(expr):
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
 
     def _chain(self, chain: Chain) -> str:
         relation = f" {_RELATIONS[chain.relation]} "

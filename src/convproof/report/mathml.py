@@ -26,7 +26,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .latex import ReportLatexPrinter, prints_itself
-from .notation import Chain, bracket_chain, leading_terms, split_product
+from .notation import Chain, bracket_chain, leading_terms, power_of_a_sum, split_product
 from .texmath import tex_to_mathml
 
 
@@ -61,6 +61,12 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         if expr.body.is_Add:
             body = self._node("mrow", self._mo("("), body, self._mo(")"))
         return self._node("mrow", self._node("munder", sigma, self._print(expr.var)), body)
+
+    def _print_Pow(self, expr: Expr) -> Element:
+        if power_of_a_sum(expr):
+            base = self._node("mrow", self._mo("("), self._print(expr.base), self._mo(")"))
+            return self._node("msup", base, self._print(expr.exp))
+        return super()._print_Pow(expr)
 
     def _chain(self, chain: Chain) -> Element:
         row = self._node("mrow", self._mo("["))

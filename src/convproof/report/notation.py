@@ -73,6 +73,15 @@ def chained(brackets: list[Expr]) -> list[Chain]:
     return chains
 
 
+def power_of_a_sum(expr: sympy.Pow) -> bool:
+    """Whether ``expr`` raises a sum over Z^D to a power the printers write as an exponent
+    (not a root or a fraction): Σ binds looser than a power, so the sum needs parentheses,
+    (Σ_j a_j)², not Σ_j a_j²."""
+    exponent = expr.exp
+    return (isinstance(expr.base, ZSum) and exponent.is_positive is True
+            and not (exponent.is_Rational and not exponent.is_Integer))
+
+
 def split_product(expr: sympy.Mul) -> Product | None:
     """The product's parts, or None when it has neither a bracket nor a sum (the printer's
     own layout is then used)."""

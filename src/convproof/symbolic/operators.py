@@ -193,12 +193,17 @@ def bias_gradient(gy: Signal, st: Setting, name: str = "gradb") -> Signal:
 # --------------------------------------------------------------------------------------------
 
 
+def _shift_latex(t: Expr) -> str:
+    """The shift as its operator's subscript: τ_{s t}, not τ_t, for a shift by s·t."""
+    return sympy.latex(sympy.sympify(t))
+
+
 def shifted(x: Signal, t: Expr, name: str | None = None) -> Signal:
     """(τ_t x)[b, g, c, j] = x[b, g, c, j - t]: the signal moved by t (on all of Z^D)."""
     label = _operand(x)
     return Signal(
         name or f"tau({x.name})",
-        rf"\tau_{{t}} {label}",
+        rf"\tau_{{{_shift_latex(t)}}} {label}",
         lambda b_, g_, c_, j_: x[b_, g_, c_, j_ - t],
         arity=4,
     )
@@ -210,7 +215,7 @@ def framed_shift(x: Signal, t: Expr, st: Setting, name: str | None = None) -> Si
     label = _operand(x)
     return Signal(
         name or f"sigma({x.name})",
-        rf"\sigma_{{t}} {label}",
+        rf"\sigma_{{{_shift_latex(t)}}} {label}",
         lambda b_, g_, c_, j_: st.pixels(j_) * st.pixels(j_ - t) * x[b_, g_, c_, j_ - t],
         arity=4,
     )
@@ -257,7 +262,7 @@ def circular_shift(
     label = _operand(x)
     return Signal(
         name or f"rho({x.name})",
-        rf"\rho_{{t}} {label}",
+        rf"\rho_{{{_shift_latex(t)}}} {label}",
         lambda b_, g_, c_, j_: x[b_, g_, c_, sympy.Mod(j_ - t, period)],
         arity=4,
     )
