@@ -7,6 +7,7 @@ bool, complex, object and string arrays are refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -40,32 +41,34 @@ def check_numeric(name: str, array: Any) -> np.dtype:
 
 
 FINITE_CHECK_BYTES = 1 << 20
-"""all_finite checks runs of first-axis entries of about this many bytes at once."""
+"""all_finite and largest_magnitude read runs of first-axis entries of about this many bytes
+at once."""
+
+
+def _runs(array: Any) -> Iterator[Any]:
+    """``array`` whole where it is small (a weight: one call), else its runs of first-axis
+    entries of about FINITE_CHECK_BYTES, so that a temporary made of a run stays small."""
+    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
+        yield array
+        return
+    run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
+    for start in range(0, len(array), run):
+        yield array[start:start + run]
 
 
 def all_finite(array: Any) -> bool:
-    """Whether every entry is finite (no nan, no ±inf), checked in runs of first-axis entries
-    of about FINITE_CHECK_BYTES, so that the temporary stays small and a small array (a
-    weight) is one call."""
-    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
-        return bool(array_module(array).isfinite(array).all())
-    run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
-    return all(bool(array_module(array).isfinite(array[start:start + run]).all())
-               for start in range(0, len(array), run))
+    """Whether every entry is finite (no nan, no ±inf), checked a run at a time."""
+    xp = array_module(array)
+    return all(bool(xp.isfinite(part).all()) for part in _runs(array))
 
 
 def largest_magnitude(array: Any) -> float:
-    """max |entry| (0 for no entries; nan where an entry is nan), in runs of first-axis entries
-    of about FINITE_CHECK_BYTES as :func:`all_finite`."""
-    xp = array_module(array)
+    """max |entry| (0 for no entries; nan where an entry is nan), a run at a time."""
     if array.size == 0:
         return 0.0
-    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
-        return float(xp.abs(array).max())
-    run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
-    largest = 0.0
-    for start in range(0, len(array), run):
-        value = float(xp.abs(array[start:start + run]).max())
+    xp, largest = array_module(array), 0.0
+    for part in _runs(array):
+        value = float(xp.abs(part).max())
         if value != value:  # nan
             return value
         largest = max(largest, value)

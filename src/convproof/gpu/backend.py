@@ -175,7 +175,7 @@ class Backend:
         if min(c_in, c_out) // g.groups < WIDE:
             return False
         largest = {name: largest_magnitude(array) for name, array in operands.items()}
-        return keeps_finite(WINOGRAD_TILE, 3, operation, largest, terms,
+        return keeps_finite(WINOGRAD_TILE, W.KERNEL, operation, largest, terms,
                             float(np.finfo(g.dtype).max))
 
     @staticmethod
