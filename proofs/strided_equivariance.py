@@ -4,17 +4,24 @@ For signals on all of Z^D:
 
     corr(τ_{s·t} x) = τ_t corr(x)        (s·t componentwise),
 
-and a shift that is not a multiple of the stride is not seen as any shift of the output: with
-s = 2, one tap w = (1) and the impulse x = δ_0, corr(x) = δ_0 while corr(τ_1 x) = 0 identically
-(2i - 1 = 0 has no integer solution), so corr(τ_1 x) = τ_r corr(x) fails for every r; the
-witness is evaluated for the natural candidates r = 0 and r = 1 (t/s rounded down and up).
+and a shift that is not a multiple of the stride is not seen as any shift of the output.  With
+one tap (no dilation, no padding) and the impulse x = δ_0:
+
+    corr(δ)[i] = [i = 0]·Σ_c w[g, o, c, 0]            (the impulse response, any s),
+    corr(τ_t δ) = 0   for t = s·u + ρ, 0 < ρ < s       (s·i - t = s(i - u) - ρ is never 0),
+
+so corr(τ_t δ) = τ_r corr(δ) fails for every r as soon as Σ_c w[g, o, c, 0] ≠ 0: τ_r corr(δ)
+is that sum at i = r.  The remainder ρ is taken on every axis; in one dimension that is every
+s ∤ t.  The witness evaluates s = 2, w = (1), t = 1 for the natural candidates r = 0 and r = 1
+(t/s rounded down and up).
 """
 
 from __future__ import annotations
 
 import sympy
+from sympy import Expr
 
-from convproof.symbolic import (Claim, Derivation, Point, Signal, Theorem, certified, eq,
+from convproof.symbolic import (Claim, Derivation, Evidence, Point, Signal, Theorem, certified, eq,
                                 in_range, multi, refuted, universal, zsum)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.operators import (Setting, b, c, g, i, infinite_correlation, m, o,
@@ -76,37 +83,97 @@ def _claim_for(shift_out: int) -> Claim:
                           i: st.positions(i)})
 
 
-@THEOREM.evidence
-def odd_shift_vanishes():
-    """For the impulse, the output of the input moved by one is zero: [2i - 1 = 0] never holds."""
-    delta = Signal("delta", r"\delta", lambda b_, g_, c_, j_: eq(j_, 0), arity=4)
-    moved_delta = shifted(delta, 1, name="tau_1(delta)")
-    lhs = infinite_correlation(moved_delta, w, st, name="corr_tau_1_delta")[b, g, o, i]
-    stride, taps, dilation, padding = (sympy.Eq(symbol, value, evaluate=False) for symbol, value
-                                       in ((st.s, 2), (st.k, 1), (st.d, 1), (st.p, 0)))
-    claim = Claim("impulse moved by one", lhs, sympy.S.Zero,
-                  hypotheses=(stride, taps, dilation, padding),
-                  text="stride 2, one tap: the impulse moved by one is never read")
+# On each axis t = s·u + ρ with 0 < ρ < s, written s = ρ + v + 1 (v ≥ 0): every stride s ≥ 2
+# and every shift t that s does not divide.
+u, rho, v = multi("u"), multi("rho", positive=True), multi("v", nonnegative=True)
+REMAINDER = sympy.Eq(t, st.s * u + rho, evaluate=False)
+STRIDE = sympy.Eq(st.s, rho + v + 1, evaluate=False)
+ONE_TAP = tuple(sympy.Eq(symbol, value, evaluate=False)
+                for symbol, value in ((st.k, 1), (st.d, 1), (st.p, 0)))
+delta = Signal("delta", r"\delta", lambda b_, g_, c_, j_: eq(j_, 0), arity=4)
+
+
+def _reads(position: Expr, shift: Expr) -> Expr:
+    """(τ_shift δ)[position]: 1 where the read position is the moved impulse."""
+    return eq(position - shift, 0)
+
+
+def _unfolded(shift: Expr) -> Expr:
+    """corr(τ_shift δ)[b, g, o, i], unfolded."""
+    return zsum(st.inputs(c) * w[g, o, c, m] * st.taps(m) * _reads(st.input_index(i, m), shift),
+                c, m)
+
+
+def _pin_the_only_tap(proof: Derivation, shift: Expr) -> Derivation:
+    """Σ_{c,m} w[g,o,c,m]·[0 ≤ m < k]·[s·i + d·m - p = shift]
+    = Σ_c w[g,o,c,0]·[s·i = shift] under k = 1, d = 1, p = 0."""
     weight = st.inputs(c) * w[g, o, c, m]
-    proof = (
-        Derivation(claim.lhs, "the moved impulse is never read")
-        .by("definition", zsum(weight * st.taps(m) * eq(st.input_index(i, m) - 1, 0), c, m),
-            "unfold the correlation, the shift and the impulse")
-        .by("hypothesis", zsum(weight * st.taps(m) * eq(2 * i + st.d * m - st.p - 1, 0), c, m),
-            "stride 2", equation=stride)
-        .by("hypothesis", zsum(weight * in_range(m, 1) * eq(2 * i + st.d * m - st.p - 1, 0), c, m),
-            "one tap", equation=taps)
-        .by("hypothesis", zsum(weight * in_range(m, 1) * eq(2 * i + m - st.p - 1, 0), c, m),
-            "no dilation", equation=dilation)
-        .by("hypothesis", zsum(weight * in_range(m, 1) * eq(2 * i + m - 1, 0), c, m),
-            "no padding", equation=padding)
-        .by("antisymmetry", zsum(weight * eq(m, 0) * eq(2 * i + m - 1, 0), c, m),
+    one_tap, no_dilation, no_padding = ONE_TAP
+
+    def bracket(position: Expr) -> Expr:
+        return _reads(position, shift)
+
+    return (
+        proof
+        .by("hypothesis", zsum(weight * in_range(m, 1) * bracket(st.s * i + st.d * m - st.p),
+                               c, m), "one tap", equation=one_tap)
+        .by("hypothesis", zsum(weight * in_range(m, 1) * bracket(st.s * i + m - st.p), c, m),
+            "no dilation", equation=no_dilation)
+        .by("hypothesis", zsum(weight * in_range(m, 1) * bracket(st.s * i + m), c, m),
+            "no padding", equation=no_padding)
+        .by("antisymmetry", zsum(weight * eq(m, 0) * bracket(st.s * i + m), c, m),
             "0 ≤ m ≤ 0 says m = 0")
-        .by("Kronecker delta", zsum(st.inputs(c) * w[g, o, c, 0] * eq(2 * i - 1, 0), c),
+        .by("Kronecker delta", zsum(st.inputs(c) * w[g, o, c, 0] * bracket(st.s * i), c),
             "the only tap is m = 0", var=m, value=0)
-        .by("decide brackets", sympy.S.Zero, "2i - 1 is odd: [2i - 1 = 0] = 0")
+    )
+
+
+@THEOREM.evidence
+def impulse_response():
+    claim = Claim("the impulse response",
+                  infinite_correlation(delta, w, st, name="corr_inf_delta")[b, g, o, i],
+                  eq(i, 0) * zsum(st.inputs(c) * w[g, o, c, 0], c), hypotheses=ONE_TAP,
+                  text="one tap: the impulse comes out at 0, as the sum over channels of the tap")
+    proof = _pin_the_only_tap(
+        Derivation(claim.lhs, "only output 0 reads the impulse")
+        .by("definition", _unfolded(0), "unfold the correlation and the impulse"),
+        0,
+    ).by("cancel a positive factor", zsum(st.inputs(c) * w[g, o, c, 0] * eq(i, 0), c),
+         "s ≥ 1: s·i = 0 says i = 0", factor=st.s)
+    return universal(claim, proof)
+
+
+def _never_read(remainder: Expr, name: str) -> Evidence:
+    """corr(τ_t δ) = 0 for t = s·u + remainder, by s·i - t = s(i - u) - remainder ≠ 0."""
+    shift = sympy.Eq(t, st.s * u + remainder, evaluate=False)
+    shown = sympy.pretty(remainder)
+    moved = shifted(delta, t, name="tau_t(delta)")
+    claim = Claim(name, infinite_correlation(moved, w, st, name="corr_inf_tau_t_delta")[b, g, o, i],
+                  sympy.S.Zero, hypotheses=(shift, STRIDE, *ONE_TAP),
+                  text=f"one tap, t = s u + {shown} with s = ρ + v + 1 on every axis: the "
+                       "moved impulse is never read")
+    tap = st.inputs(c) * w[g, o, c, 0]
+    proof = _pin_the_only_tap(
+        Derivation(claim.lhs, "the moved impulse is never read")
+        .by("definition", _unfolded(t), "unfold the correlation, the shift and the impulse"),
+        t,
+    ).by(
+        "hypothesis", zsum(tap * eq(st.s * i - st.s * u - remainder, 0), c),
+        f"t = s u + {shown}", equation=shift,
+    ).by(
+        "hypothesis", zsum(tap * eq((rho + v + 1) * (i - u) - remainder, 0), c),
+        "s = ρ + v + 1", equation=STRIDE,
+    ).by(
+        "between multiples", sympy.S.Zero,
+        f"(ρ + v + 1)(i - u) = {shown} with 0 < ρ < ρ + v + 1: no integer i - u",
+        factor=rho + v + 1, remainder=remainder,
     )
     return universal(claim, proof)
+
+
+@THEOREM.evidence
+def no_multiple_is_never_read():
+    return _never_read(rho, "a shift that is no multiple of s")
 
 
 @THEOREM.evidence
@@ -135,6 +202,11 @@ def unscaled_shift():
     for point in points:
         point.values[t] = (1,)
     return certified(claim, points)
+
+
+@THEOREM.mutant("a shift by a multiple of s said never to be read, as one that is no multiple")
+def multiple_never_read():
+    return _never_read(sympy.S.Zero, "a shift by a multiple of s")
 
 
 prove = THEOREM.prove

@@ -176,6 +176,41 @@ def test_cancel_refuses_a_factor_that_may_be_zero():
         apply_rule("cancel a positive factor", le(0, maybe_zero * i), factor=maybe_zero)
 
 
+def test_between_multiples_is_sound(rng):
+    """[f·(i - m) = ρ] is 0 wherever 1 ≤ ρ ≤ f - 1, checked at drawn ρ, v, i with f = ρ + v + 1
+    (f ≥ 2), on 1-3 axes."""
+    rho, v = multi("rho", positive=True), multi("v", nonnegative=True)
+    factor = rho + v + 1
+    expr = zsum(in_range(m, k) * w[m] * x[i + m] * eq(factor * (i - m) - rho, 0), m)
+    assert rewritten("between multiples", expr, factor=factor, remainder=rho) == 0
+    for trial in range(12):
+        dims = 1 + trial % 3
+        values = {**random_sizes(rng, dims),
+                  rho: tuple(int(r) for r in rng.integers(1, 4, size=dims)),
+                  v: tuple(int(r) for r in rng.integers(0, 3, size=dims))}
+        assert instance(expr, values, dims) == instance(sympy.S.Zero, values, dims)
+    flipped = eq(rho - factor * i, 0) * x[i]
+    assert rewritten("between multiples", flipped, factor=factor, remainder=rho) == 0
+
+
+def test_between_multiples_refuses_what_does_not_follow():
+    rho, v = multi("rho", positive=True), multi("v", nonnegative=True)
+    bracket = eq(s * i - rho, 0) * x[i]
+    with pytest.raises(ProofError, match="not provably at least 1"):  # ρ = 0 is a multiple
+        apply_rule("between multiples", eq(s * i, 0) * x[i], factor=s, remainder=0)
+    with pytest.raises(ProofError, match="not provably below"):  # s = 1 divides everything
+        apply_rule("between multiples", bracket, factor=s, remainder=rho)
+    with pytest.raises(ProofError, match="must be integers"):
+        apply_rule("between multiples", bracket, factor=rho + v + 1, remainder=rho / 2)
+    # [(ρ + v + 1)·i/2 = ρ] holds at ρ = 1, v = 0, i = 1: i/2 is no integer, so it stays
+    half = eq((rho + v + 1) * i / 2 - rho, 0) * x[i]
+    point = {rho: (1,), v: (0,), i: (1,)}
+    assert instance(half, point, 1) != instance(sympy.S.Zero, point, 1)
+    _refused(Claim("half", half, sympy.S.Zero),
+             Derivation(half).by("between multiples", sympy.S.Zero, factor=rho + v + 1,
+                                 remainder=rho))
+
+
 def test_division_with_remainder_is_sound(rng):
     size = sympy.Mod(n + p - 1, s) + s * sympy.floor((n + p - 1) / s)
     expr = zsum(in_range(m, size) * x[m], m)
@@ -231,6 +266,7 @@ def test_every_rule_is_registered_with_a_description():
         "decide brackets",
         "implied bracket",
         "antisymmetry",
+        "between multiples",
         "division with remainder",
         "hypothesis",
         "differentiate",

@@ -507,6 +507,31 @@ def _decided(atom: Expr) -> Expr | None:
     return None
 
 
+# f·a = ρ with 1 ≤ ρ ≤ f - 1 puts the multiple f·a strictly between 0 and f, so 0 < a < 1:
+# no integer a solves it (componentwise for multi-indices, so the product of the axes is 0 too).
+@rule("between multiples",
+      "[f·a - ρ = 0] = 0 for an integer a when 1 ≤ ρ ≤ f - 1: no multiple of f lies strictly "
+      "between 0 and f")
+def between_multiples(expr: Expr, factor: Expr, remainder: Expr) -> RuleResult:
+    factor, remainder = sympy.sympify(factor), sympy.sympify(remainder)
+    if not (integer_valued(factor) and integer_valued(remainder)):
+        raise ProofError(f"the factor {factor} and the remainder {remainder} must be integers")
+    if not provably_positive(remainder):
+        raise ProofError(f"the remainder {remainder} is not provably at least 1")
+    if not provably_nonneg(factor - remainder - 1):
+        raise ProofError(f"the remainder {remainder} is not provably below the factor {factor}")
+
+    def value_of(atom: Expr) -> Expr | None:
+        if isinstance(atom, EqZero):
+            for e in (atom.args[0], -atom.args[0]):
+                quotient = _quotient(e + remainder, factor)
+                if quotient is not None and integer_valued(quotient):
+                    return S.Zero
+        return None
+
+    return settle_brackets(expr, value_of)
+
+
 @rule("antisymmetry", "[e ≥ 0]·[-e ≥ 0] = [e = 0] (componentwise ≤ is antisymmetric)")
 def antisymmetry(expr: Expr) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
