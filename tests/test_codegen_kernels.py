@@ -106,8 +106,8 @@ def test_rounding_to_a_tensor_core_precision(rounding, cases):
 def test_allowing_tensor_cores_changes_only_the_float32_gemms_of_wide_groups(precision):
     """Allowed, with 16 channels a group: the forward, the input gradient (stride 1: one
     phase; stride 2: four) and the weight gradient.  Not: a forward with 15 filters, the
-    weight gradient of 15 filters (one block per entry), the gather (reflect padding, folded
-    into the input gradient), float64."""
+    weight gradient of 15 filters (one block per filter and channel), the gather (reflect
+    padding, folded into the input gradient), float64."""
     from convproof.gpu.standard import Recorder
 
     backend = Backend(Recorder())
@@ -146,18 +146,25 @@ def test_narrow_groups_take_the_direct_forward():
 
 
 def test_the_split_rule_aims_at_four_blocks_an_sm_with_512_terms_a_split():
-    """splits = min(ceil(528 / tiles), floor(terms / 512)), at least 1."""
-    from convproof.gpu.launch import splits_for
+    """splits = min(ceil(528 / blocks), floor(terms / 512)), at least 1; a GEMM's blocks are
+    its tiles."""
+    from convproof.gpu.launch import splits_for, tiles
 
     kernel = K.conv_backward_weight_gemm(SAME3)
-    assert splits_for(kernel, 64, 576, 1, 8 * 56 * 56) == 49     # 9 tiles: 59 > 25088 // 512
-    assert splits_for(kernel, 64, 576, 1, 10**6) == 59           # ceil(528 / 9)
-    assert splits_for(kernel, 512, 4608, 1, 8 * 7 * 7) == 1      # 576 tiles
-    assert splits_for(kernel, 20, 36, 1, 1023) == 1
-    assert splits_for(kernel, 20, 36, 1, 1024) == 2
-    assert splits_for(kernel, 64, 64, 600, 10**9) == 1            # 600 groups: 600 tiles
+    assert tiles(kernel, 64, 576, 1) == 9 and tiles(kernel, 64, 64, 600) == 600
+    assert splits_for(9, 8 * 56 * 56) == 49      # 59 > 25088 // 512
+    assert splits_for(9, 10**6) == 59            # ceil(528 / 9)
+    assert splits_for(576, 8 * 7 * 7) == 1
+    assert splits_for(1, 1023) == 1 and splits_for(1, 1024) == 2
+    assert splits_for(600, 10**9) == 1
+    assert splits_for(128, 64 * 56 * 56) == 5    # depthwise 128: 128 pairs, one chunk of taps
     with pytest.raises(ValueError, match="is not a tiled kernel"):
-        splits_for(K.sum_splits(F32), 64, 64, 1, 10**6)
+        tiles(K.sum_splits(F32), 64, 64, 1)
+
+
+def test_the_taps_of_a_narrow_weight_gradient_come_in_chunks_of_at_most_16():
+    assert [K.tap_chunks(taps) for taps in (1, 9, 16, 17, 25, 49, 343)] == [
+        (1, 1), (1, 9), (1, 16), (2, 9), (2, 13), (4, 13), (22, 16)]
 
 
 @pytest.mark.parametrize("precision, instructions", [

@@ -9,6 +9,7 @@ thread reaches and a write outside an array raise, an output a kernel forgets st
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -52,9 +53,10 @@ def test_gemm_tiles_span_rows_columns_and_groups(emulator, rng):
     (((2, 3, 7, 6), (2, 4, 3, 3)), ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_i32"]),
     (((4, 4, 40, 30), (4, 20, 20, 15)),
      ["conv2d_bwd_weight_k3x3_s2_plo1_phi0x1_d1_g1_f32_t64x64_i32", "sum_splits_f32_i32"]),
-], ids=["one-block-per-entry", "split-gemm"])
+], ids=["one-block-per-pair", "split-gemm"])
 def test_weight_gradient_is_bitwise_repeatable(emulator, rng, shapes, kernels):
-    """4 filters: one block per entry; 20 filters, 4 x 300 terms: the GEMM in 2 runs."""
+    """4 filters: one block per (filter, channel) pair; 20 filters, 4 x 300 terms: the GEMM in
+    2 runs."""
     x, g = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     geometry = K.ConvGeometry((3, 3), (2, 2), ((1, 0), (1, 1)), (1, 1), 1, dtype=np.float32)
     recorder = standard.Recorder(emulator)
@@ -65,6 +67,38 @@ def test_weight_gradient_is_bitwise_repeatable(emulator, rng, shapes, kernels):
     expected = reference.conv_weight_grad(x.astype(np.float64), (g.shape[1], x.shape[1], 3, 3),
                                           g.astype(np.float64), stride=2, padding=((1, 0), (1, 1)))
     assert standard.relative_error(first, expected) < 1e-5
+
+
+@pytest.mark.parametrize("kernel_size, stride, mode, dtype", [
+    ((5, 5), (2, 1), "circular", np.float32),   # 25 taps: two chunks of 13, the last ragged
+    ((3,), (1,), "zeros", np.float64),
+    ((2, 3, 3), (1, 2, 1), "reflect", np.float32),
+], ids=["2d-two-chunks", "1d", "3d"])
+def test_the_narrow_weight_gradient_sums_every_tap_of_every_run(emulator, rng, kernel_size,
+                                                                stride, mode, dtype):
+    """Depthwise, 6 channels: one block per channel and chunk of taps, the 1,040-1,296 terms in
+    2 runs added by sum_splits; against the reference and bitwise equal on a rerun."""
+    dims = len(kernel_size)
+    size = {1: (3, 6, 410), 2: (2, 6, 40, 26), 3: (2, 6, 9, 17, 8)}[dims]
+    padding = tuple((k // 2, (k - 1) // 2) for k in kernel_size)
+    geometry = K.ConvGeometry(kernel_size, stride, padding, (1,) * dims, 6, mode, dtype=dtype)
+    x = rng.standard_normal(size).astype(dtype)
+    expected_shape = reference.conv(x, np.ones((6, 1, *kernel_size)), stride=stride,
+                                    padding=padding, groups=6, padding_mode=mode).shape
+    g = rng.standard_normal(expected_shape).astype(dtype)
+    assert 2 * 512 <= g.size // 6 < 3 * 512  # terms a channel: two runs of at least 512
+    recorder = standard.Recorder(emulator)
+    first = Backend(recorder).conv_weight_grad(x, g, geometry)
+    names = [entry.kernel.name for entry in recorder.launches]
+    assert names[0].startswith(f"conv{dims}d_bwd_weight_") and "_t64x64" not in names[0]
+    assert names[1:] == [f"sum_splits_{'f32' if dtype == np.float32 else 'f64'}_i32"]
+    assert recorder.launches[0].grid == (6, K.tap_chunks(math.prod(kernel_size))[0], 2)
+    again = Backend(emulator).conv_weight_grad(x, g, geometry)
+    assert first.tobytes() == again.tobytes()
+    expected = reference.conv_weight_grad(x.astype(np.float64), (6, 1, *kernel_size),
+                                          g.astype(np.float64), stride=stride, padding=padding,
+                                          groups=6, padding_mode=mode)
+    assert standard.relative_error(first, expected) < (1e-5 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("splits", [1, 2, 3, 7])

@@ -137,10 +137,10 @@ def test_standard_kernel_matches_the_reference(case, device, rng):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("filters", [4, 32], ids=["one-block-per-entry", "split-gemm"])
+@pytest.mark.parametrize("filters", [4, 32], ids=["one-block-per-pair", "split-gemm"])
 def test_gradients_are_bitwise_repeatable(cupy, on_gpu, rng, filters):
-    """4 filters a group: one block per weight entry; 32 (16 x 9 columns, 8 x 17 x 16 terms):
-    the GEMM in 4 runs."""
+    """4 filters a group: one block per (filter, channel) pair, 8 x 17 x 16 terms in 4 runs;
+    32 (16 x 9 columns): the GEMM in 4 runs."""
     x = cupy.asarray(rng.standard_normal((8, 32, 33, 31)).astype(np.float32))
     w = cupy.asarray(rng.standard_normal((2 * filters, 16, 3, 3)).astype(np.float32))
     g = cupy.asarray(rng.standard_normal((8, 2 * filters, 17, 16)).astype(np.float32))

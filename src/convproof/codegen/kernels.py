@@ -15,8 +15,9 @@
                            channels of a group, columns = C_in/G x taps, reduction = batch x
                            output pixels cut into equal splits, each written apart and added
                            in order (:func:`sum_splits`); where a group has too few filters
-                           or columns for a tile, one block per weight entry and a tree
-                           reduction in shared memory.  No atomics: bitwise equal on reruns
+                           or columns for a tile, one block per (filter, channel) pair that
+                           reads g once for all its taps, split the same way, each tap's
+                           sums a tree in shared memory.  No atomics: bitwise equal on reruns
     padding P and P^T      x[pi(j - p_lo)] of the mode, and the gather of every padded
                            position onto the pixel it copies
 
@@ -695,63 +696,100 @@ def col2im(geometry: ConvGeometry, *, transposed: bool = False, bias: bool = Fal
 
 
 # --------------------------------------------------------------------------------------------
-# Convolution backward weight: one block per weight entry (a fixed-order tree reduction), or
-# the implicit GEMM split over batch x pixels (its parts added in order)
+# Convolution backward weight: all the taps of one (filter, channel) pair a block (a fixed-order
+# tree reduction per tap), or the implicit GEMM; both split over batch x pixels, the parts added
+# in order
 # --------------------------------------------------------------------------------------------
+
+TAPS_A_BLOCK = 16
+"""The most taps one block of the narrow weight gradient accumulates (one register each);
+larger kernels take several blocks along y (:func:`tap_chunks`)."""
 
 REDUCTION = Template("""\
 extern "C" __global__ void __launch_bounds__($threads) $name(
     $signature)
 {
-    // setup: the weight entry (o, c, m) of this block
+    // setup: the pair (o, c) of this block, its taps [first_tap, first_tap + $chunk) and its
+    // run [begin, end) of the terms r = (b, i)
     const int tid = threadIdx.x;
     const long long ci = c_in / $groups, co = c_out / $groups;
-    const long long positions = $positions;
-    const long long count = batch * positions;
-    const long long entry = blockIdx.x;
-    const long long tap = entry % $taps;
-    const long long c_local = (entry / $taps) % ci;
-    const long long o = entry / ($taps * ci);
+    const long long count = batch * $positions;
+    const long long c_local = blockIdx.x % ci;
+    const long long o = blockIdx.x / ci;
     const long long group = o / co;
-$setup
-    $T acc = 0;
-    for (long long r = tid; r < count; r += $threads) {
-$taps_slot
+    const long long first_tap = $first_tap;
+    const long long run = (count + splits - 1) / splits;
+    const long long begin = blockIdx.z * run;
+    const long long end = begin + run < count ? begin + run : count;
+    $T acc[$chunk];
+    for (int k = 0; k < $chunk; ++k) acc[k] = 0;
+    for (long long r = begin + tid; r < end; r += $threads) {
+$term_slot
+        #pragma unroll
+        for (int k = 0; k < $chunk; ++k) {
+            const long long tap = first_tap + k;
+$tap_slot
+        }
     }
-    // epilogue: partial sums added pairwise in a fixed order
-    __shared__ $T partial[$threads];
-    partial[tid] = acc;
-    __syncthreads();
-    for (int half = $threads / 2; half > 0; half /= 2) {
-        if (tid < half) partial[tid] += partial[tid + half];
+    // epilogue: per tap, the threads' sums added pairwise in a fixed order
+    __shared__ $T partial_sums[$threads];
+    for (int k = 0; k < $chunk; ++k) {
+        partial_sums[tid] = acc[k];
+        __syncthreads();
+        for (int half = $threads / 2; half > 0; half /= 2) {
+            if (tid < half) partial_sums[tid] += partial_sums[tid + half];
+            __syncthreads();
+        }
+        if (tid == 0 && first_tap + k < $taps)
+            partial[(blockIdx.z * c_out * ci + blockIdx.x) * $taps + first_tap + k] =
+                partial_sums[0];
         __syncthreads();
     }
-    if (tid == 0) dw[entry] = partial[0];
 }
 """)
 
 
+def tap_chunks(taps: int) -> tuple[int, int]:
+    """(chunks, chunk): the taps cut into the fewest runs of at most :data:`TAPS_A_BLOCK`,
+    of equal length ``chunk`` but the last."""
+    chunks = -(-taps // TAPS_A_BLOCK)
+    return chunks, -(-taps // chunks)
+
+
 def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
-    """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p] (grad-weight)."""
+    """partial[split, o, c, m] = sum over the split's run of terms r = (b, i) of
+    g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]  (grad-weight), for groups too narrow for a
+    GEMM tile (depthwise).
+
+    One block per pair (o, c) and chunk of taps (:func:`tap_chunks`) along y and split along
+    z: each thread reads g[b, o, i] once for all the chunk's taps, and each tap's sums are
+    added in a fixed order, so with :func:`sum_splits` the result is the same bit for bit on
+    every run.
+    """
     g, dims = geometry, geometry.dims
     ctype = c_type(g.dtype)
     slots = Slots(printer(ctype))
     name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype))
-    body = decode("r", [("b", "")] + axes_of("i", "o", dims))
-    lines, condition, x_at = _tap_reads(slots, g, "b * c_in + group * ci + c_local",
-                                        read=dv.weight_read)
+    chunks, chunk = tap_chunks(g.taps)
+    term = decode("r", [("b", "")] + axes_of("i", "o", dims))
     g_at = horner("b * c_out + o", axes_of("i", "o", dims))
-    body += lines + [slots.guarded(condition, f"acc += g[{g_at}] * x[{x_at}];")]
-    params = float_params(ctype, [("x", False), ("g", False), ("dw", True)],
-                          ["batch", "c_in", "c_out", *sizes("n", dims), *sizes("o", dims)])
+    term.append(f"const {ctype} g_value = g[{g_at}];")
+    reads, condition, x_at = _tap_reads(slots, g, "b * c_in + group * ci + c_local",
+                                        read=dv.weight_read)
+    tap = [*static_decode("tap", sizes("m", dims), g.kernel_size), *reads,
+           slots.guarded(condition, f"acc[k] += g_value * x[{x_at}];")]
+    if chunks * chunk > g.taps:  # a ragged last chunk
+        tap = [f"if (tap < {g.taps}) {{", *indent(tap, 1).splitlines(), "}"]
+    params = _conv_params(ctype, ["x", "g"], False, "partial", dims, extra=["splits"])
     source = REDUCTION.substitute(
-        name=name, signature=signature(params), threads=THREADS, groups=g.groups,
-        positions=product(sizes("o", dims)), taps=g.taps, T=ctype,
-        setup=indent(static_decode("tap", sizes("m", dims), g.kernel_size), 1),
-        taps_slot=indent(body, 2))
-    text = header(name, "weight gradient (one block per entry, fixed-order reduction)",
+        name=name, signature=signature(params),
+        threads=THREADS, groups=g.groups, positions=product(sizes("o", dims)), taps=g.taps,
+        T=ctype, chunk=chunk, first_tap="0" if chunks == 1 else f"blockIdx.y * {chunk}",
+        term_slot=indent(term, 2), tap_slot=indent(tap, 3))
+    text = header(name, "weight gradient (all taps of a pair a block, fixed-order reductions)",
                   slots.derived, g.describe(), ctype)
     return Kernel(name, text + "\n" + source, params, THREADS, tuple(slots.derived))
+
 
 WEIGHT_TILE = Tile(64, 64, 16, 4, 4)
 """The weight gradient's GEMM tile: 64 filters x 64 columns (c, m), 16 reduction indices
@@ -856,5 +894,5 @@ __all__ = [
     "avg_pool_backward", "avg_pool_forward", "col2im", "conv_backward_data", "conv_backward_weight",
     "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct", "max_pool_backward",
     "max_pool_forward", "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
-    "sum_splits", "tensor_core_tile", "tile_for",
+    "sum_splits", "tap_chunks", "tensor_core_tile", "tile_for",
 ]

@@ -65,7 +65,7 @@ WIDE = 16
 C_in/G x taps) fills at least a quarter of a 64-wide tile: its weight gradient runs as the
 GEMM and, where allowed, its GEMMs on tensor cores.  Narrower groups (depthwise) keep the
 shared tiles of their class (:data:`~convproof.codegen.kernels.TILES`) and one block per
-weight entry, which waste no products."""
+(filter, channel) pair for their weight gradient, which waste no products."""
 
 
 COLUMN_BYTES = 256 * 2**20
@@ -149,7 +149,7 @@ class Backend:
                              bias=bias is not None, activation=activation, flip=flip,
                              tensor_cores=tensor_cores)
         rows = batch * math.prod(out)
-        splits = L.splits_for(kernel, rows, c_out // groups, groups,
+        splits = L.splits_for(L.tiles(kernel, rows, c_out // groups, groups),
                               c_in // groups * geometry.taps)
         sums = y if splits == 1 else self.device.empty((splits, *y.shape), x.dtype)
         kernel = self.indexed(kernel, x.size, w.size, sums.size)
@@ -332,9 +332,10 @@ class Backend:
                          tensor_cores: str | None = None) -> Array:
         """dw[o, c, m] = sum_b sum_i g[b, o, i] x_pad[b, g Ci + c, s i + d m - p]: the implicit
         GEMM, its sum over batch x pixels split (:func:`~.launch.splits_for`) and the parts
-        added in order, on tensor cores in the precision ``tensor_cores`` allows; one block
-        per entry (no tensor cores) where a group has fewer than :data:`WIDE` filters or
-        columns (C_in/G x taps); by Winograd (:meth:`_winograd_weight_grad`) where the
+        added in order, on tensor cores in the precision ``tensor_cores`` allows; where a
+        group has fewer than :data:`WIDE` filters or columns (C_in/G x taps), one block per
+        (filter, channel) pair for all its taps (no tensor cores), split the same way; by
+        Winograd (:meth:`_winograd_weight_grad`) where the
         forward would take it."""
         x, g = self._contiguous(x, g)
         batch, c_in, *size = x.shape
@@ -348,18 +349,21 @@ class Backend:
                                 terms, tensor_cores):
             return self._winograd_weight_grad(x, g, geometry)
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
-        arrays = [batch, c_in, c_out, *size, *out]
-        if min(filters, columns) < WIDE:
-            kernel = self.indexed(self.kernel(K.conv_backward_weight, geometry),
-                                  x.size, g.size, dw.size)
-            self.device.run(L.per_entry(kernel, dw.size, [x, g, dw, *arrays]))
-            return dw
-        kernel = self.kernel(K.conv_backward_weight_gemm, geometry, tensor_cores=tensor_cores)
-        splits = L.splits_for(kernel, filters, columns, groups, batch * math.prod(out))
+        narrow = min(filters, columns) < WIDE
+        if narrow:
+            kernel = self.kernel(K.conv_backward_weight, geometry)
+            pairs, chunks = c_out * (c_in // groups), K.tap_chunks(geometry.taps)[0]
+            blocks = pairs * chunks
+        else:
+            kernel = self.kernel(K.conv_backward_weight_gemm, geometry,
+                                 tensor_cores=tensor_cores)
+            blocks = L.tiles(kernel, filters, columns, groups)
+        splits = L.splits_for(blocks, batch * math.prod(out))
         partial = dw if splits == 1 else self.device.empty((splits, *dw.shape), x.dtype)
         kernel = self.indexed(kernel, x.size, g.size, partial.size)
-        self.device.run(L.gemm(kernel, filters, columns, groups * splits,
-                               [x, g, partial, *arrays, splits]))
+        args = [x, g, partial, batch, c_in, c_out, *size, *out, splits]
+        self.device.run(L.per_pair(kernel, pairs, chunks, splits, args) if narrow
+                        else L.gemm(kernel, filters, columns, groups * splits, args))
         if splits > 1:
             self._sum_splits(partial, dw)
         return dw

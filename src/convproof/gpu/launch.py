@@ -4,7 +4,8 @@
                             ELEMENTWISE_BLOCKS blocks (the kernels loop with a grid stride)
     implicit GEMM           grid (ceil(rows/BM), ceil(columns/BN), G x splits), one block per
                             tile and run of the sum (:func:`splits_for`)
-    one block per entry     grid (entries,), the weight gradient's fixed-order reduction
+    one block per pair      grid (pairs, chunks of taps, splits), the narrow weight
+                            gradient's fixed-order reductions (:func:`per_pair`)
 
 A grid beyond CUDA's limits (x < 2^31, y and z < 2^16) is refused with the sizes that need it.
 """
@@ -70,23 +71,28 @@ def gemm(kernel: Kernel, rows: int, columns: int, groups: int, args: Sequence[An
     return Launch(kernel, grid, (tile.threads, 1, 1), tuple(args))
 
 
-def splits_for(kernel: Kernel, rows: int, columns: int, groups: int, terms: int) -> int:
-    """How many runs of equal length a GEMM's sum over ``terms`` is cut into:
-
-        splits = min(ceil(SPLIT_BLOCKS / tiles), floor(terms / SPLIT_TERMS)), at least 1,
-
-    tiles = the kernel's tiles over rows x columns x groups (so groups x splits stays below
-    SPLIT_BLOCKS + groups, far inside the grid).  A rule of the shape alone: the order of
-    every sum is the same on each run."""
+def tiles(kernel: Kernel, rows: int, columns: int, groups: int) -> int:
+    """The tiles of a GEMM kernel over rows x columns x groups."""
     tile = _tile(kernel)
-    tiles = _ceil(rows, tile.bm) * _ceil(columns, tile.bn) * groups
-    return max(1, min(_ceil(SPLIT_BLOCKS, tiles), terms // SPLIT_TERMS))
+    return _ceil(rows, tile.bm) * _ceil(columns, tile.bn) * groups
 
 
-def per_entry(kernel: Kernel, entries: int, args: Sequence[Any]) -> Launch:
-    """One block per output entry (a reduction inside the block)."""
-    return Launch(kernel, (entries, 1, 1), (kernel.threads, 1, 1), tuple(args))
+def splits_for(blocks: int, terms: int) -> int:
+    """How many runs of equal length a sum over ``terms`` is cut into, for a launch of
+    ``blocks`` blocks a run:
+
+        splits = min(ceil(SPLIT_BLOCKS / blocks), floor(terms / SPLIT_TERMS)), at least 1,
+
+    so blocks x splits stays below SPLIT_BLOCKS + blocks.  A rule of the shape alone: the
+    order of every sum is the same on each run."""
+    return max(1, min(_ceil(SPLIT_BLOCKS, blocks), terms // SPLIT_TERMS))
+
+
+def per_pair(kernel: Kernel, pairs: int, chunks: int, splits: int, args: Sequence[Any]
+             ) -> Launch:
+    """One block per (filter, channel) pair, chunk of taps and run of the sum."""
+    return Launch(kernel, (pairs, chunks, splits), (kernel.threads, 1, 1), tuple(args))
 
 
 __all__ = ["ELEMENTWISE_BLOCKS", "Launch", "MAX_GRID", "SPLIT_BLOCKS", "SPLIT_TERMS",
-           "elementwise", "gemm", "per_entry", "splits_for"]
+           "elementwise", "gemm", "per_pair", "splits_for", "tiles"]

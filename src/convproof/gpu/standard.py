@@ -5,7 +5,8 @@ Every case is an operation of the :class:`~convproof.gpu.backend.Backend` on a s
 padding, bias + relu, the direct kernel of narrow groups, every tile class, a split sum, TF32,
 bfloat16 and float16 on tensor cores, Winograd F(4x4, 3x3)), true convolution,
 backward-data (a correlation per phase of the stride, or the gather), backward-weight (one
-block per entry, and the GEMM split or not, in float32, float64 and on tensor cores),
+block per filter and channel for all their taps, and the GEMM, each split or not, in float32,
+float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
 window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
 padding and its transpose.  The kernels of a case are those the backend launches for it,
