@@ -8,6 +8,7 @@ bool, complex, object and string arrays are refused.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def array_module(array: Any):
+def array_module(array: Any) -> ModuleType:
     """NumPy for NumPy arrays, CuPy for CuPy arrays (without importing CuPy otherwise)."""
     module = type(array).__module__
     if module.startswith("cupy"):

@@ -10,7 +10,12 @@ so installing convproof costs other test suites nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from .testing.plugin import ConvChecker
 
 MARKER = ("convproof(**options): default keyword options (dtype, trials, seed, backend, ...) "
           "of the conv_checker checks in this test")
@@ -21,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def conv_checker(request: pytest.FixtureRequest):
+def conv_checker(request: pytest.FixtureRequest) -> ConvChecker:
     """Checks of convolution and pooling implementations: ``conv_checker.conv2d(fn, ...)``."""
     marker = request.node.get_closest_marker("convproof")
     if marker is not None and marker.args:

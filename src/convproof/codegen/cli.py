@@ -97,6 +97,8 @@ def _emulate(as_json: bool, seed: int | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``convproof kernels``: parse ``argv`` (sys.argv[1:] by default), emit or compile the
+    kernels asked for; the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # ``convproof kernels -- --list``: the separator is not an option
         argv = argv[1:]

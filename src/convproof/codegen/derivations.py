@@ -12,9 +12,6 @@ axis: a static integer (stride, dilation, padding, kernel size) or a C variable 
                        gather_index      (j + p - d·m)/s     input j reaches, if [s | j + p - d·m]
     padding-adjoint    <mode>_source     pi(t)               the pixel that padded position t
                                                              copies (reflect, replicate, circular)
-
-The padding maps come from the padding-adjoint theorem when it exports them, else from
-:data:`convproof.symbolic.indexmaps.PADDING_SOURCE_EXPR` (the same expressions).
 """
 
 from __future__ import annotations
@@ -25,8 +22,6 @@ import sympy
 from sympy import Expr
 
 from ..symbolic import ProofError, load
-from ..symbolic.indexmaps import PADDING_SOURCE_EXPR
-from ..symbolic.language import multi
 
 PADDING_THEOREM = "padding-adjoint"
 
@@ -92,22 +87,15 @@ def winograd_transforms(m: int, r: int = 3) -> tuple[Derived, Derived, Derived]:
                  for name, matrix in (("AT", made.AT), ("G", made.G), ("BT", made.BT)))
 
 
-_T, _N = multi("t"), multi("n", positive=True)
-
-
 def padding_source(mode: str) -> Derived:
     """pi(t) of a padding mode, in the multi-index symbols t (position) and n (input size)."""
-    try:
-        exported = load(PADDING_THEOREM).expressions
-    except Exception:  # the theorem file is optional: its absence is not an error here
-        exported = {}
+    exported = load(PADDING_THEOREM).expressions
     key = f"{mode}_source"
-    if key in exported:
-        return Derived(PADDING_THEOREM, key, exported[key])
-    if mode not in PADDING_SOURCE_EXPR:
-        raise ValueError(f"padding mode {mode!r} has no source map; expected one of "
-                         f"{sorted(PADDING_SOURCE_EXPR)}")
-    return Derived("indexmaps", key, PADDING_SOURCE_EXPR[mode](_T, _N))
+    if key not in exported:
+        modes = sorted(name.removesuffix("_source") for name in exported
+                       if name.endswith("_source"))
+        raise ValueError(f"padding mode {mode!r} has no source map; expected one of {modes}")
+    return Derived(PADDING_THEOREM, key, exported[key])
 
 
 def per_axis(expr: Expr, **values: int | Expr) -> Expr:

@@ -23,8 +23,8 @@
 
 The pooling kernels live in :mod:`.pooling` and are re-exported here, with the kernel record
 and the static parameters of :mod:`.skeleton`.  Both GEMMs also come with tensor cores
-(``tensor_cores="tf32"`` or ``"bf16"``): the same loads into a 64 x 64 tile, the products as
-mma.sync (the one warp-level operation).
+(``tensor_cores="tf32"``, ``"bf16"`` or ``"fp16"``): the same loads into a 64 x 64 tile,
+the products as mma.sync (the one warp-level operation).
 """
 
 from __future__ import annotations
@@ -36,18 +36,20 @@ from string import Template
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 from sympy import Expr
 
+from ..spec import ceil_div
 from . import derivations as dv
 from .names import c_type, dtype_tag, join, padding_tag
 from .pooling import (adaptive_avg_pool_backward, adaptive_avg_pool_forward,
                       adaptive_max_pool_backward, adaptive_max_pool_forward, avg_pool_backward,
                       avg_pool_forward, max_pool_backward, max_pool_forward, route_by_index)
-from .printer import printer
-from .skeleton import (ACTIVATIONS, INDEX32_ELEMENTS, THREADS, TILES, ConvGeometry, Kernel,
-                       Param, PoolGeometry, Slots, Tile, axes_of, decode, elementwise, epilogue,
+from .skeleton import (ACTIVATIONS, INDEX32_ELEMENTS, THREADS, TILES, ConvGeometry, Kernel, Param,
+                       PoolGeometry, Slots, Tile, axes_of, decode, elementwise, epilogue,
                        epilogue_tag, float_params, header, horner, indent, ints, narrow_indices,
-                       nest, product, signature, sizes, static_decode, tap_loop, tile_for, var)
+                       nest, product, signature, sizes, slots_for, static_decode, tap_loop,
+                       tile_for, var)
 
 # --------------------------------------------------------------------------------------------
 # The implicit GEMM: C = A B with A, B in shared-memory tiles, per stage of the reduction
@@ -542,10 +544,9 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
     applies the epilogue.
     """
     g, dims = geometry, geometry.dims
-    ctype = c_type(g.dtype)
     _check_tensor_cores(tensor_cores, g.dtype)
     tile = TENSOR_CORE_TILE if tensor_cores else tile_for(channels_per_group)
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(g.dtype)
     name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
                 epilogue_tag(bias, activation), dtype_tag(g.dtype), tensor_cores or "",
                 tile.tag)
@@ -568,7 +569,7 @@ def conv_forward(geometry: ConvGeometry, channels_per_group: int, *, bias: bool 
         tensor_cores,
         row_decode=indent(row_decode, 1), im2col_entry=_im2col_entry(slots, g, "row_ok", flip),
         a_loads=tile.bk * tile.bm // tile.threads, a_step=tile.threads // tile.bm,
-        b_loads=-(-tile.bk * tile.bn // tile.threads), value=value, activation=act,
+        b_loads=ceil_div(tile.bk * tile.bn, tile.threads), value=value, activation=act,
         a_pitch=a_pitch, b_pitch=b_pitch, b_k=b_k,
         b_col=b_col)
 
@@ -581,8 +582,7 @@ def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
     :func:`conv_forward`.
     """
     g, dims = geometry, geometry.dims
-    ctype = c_type(g.dtype)
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(g.dtype)
     name = join(f"{'convolve' if flip else 'conv'}{dims}d_fwd", g.tag(),
                 epilogue_tag(bias, activation), dtype_tag(g.dtype), "direct")
     lines = decode("e", [("b", ""), ("o", "c_out")] + axes_of("i", "o", dims))
@@ -591,7 +591,7 @@ def conv_forward_direct(geometry: ConvGeometry, *, bias: bool = False,
               f"const {ctype}* w_at = w + o * ci * {g.taps};", f"{ctype} acc = 0;"]
     reads, condition, offset = _tap_reads(slots, g, "ch", flip)
     skip = [] if condition == 1 else [f"if (!({slots.pr.condition(condition)})) continue;"]
-    tap = horner("0", [(f"m{a}", str(k)) for a, k in enumerate(g.kernel_size)])
+    tap = _tap(g)
     inner = [*reads, *skip, "for (long long ch = 0; ch < ci; ++ch)",
              f"    acc += w_at[ch * {g.taps} + {tap}] * x_rows[{offset}];"]
     summary = f"{'true convolution' if flip else 'correlation'} (direct, narrow groups)"
@@ -630,13 +630,9 @@ def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias
     bias + activation epilogue.
     """
     g, dims = geometry, geometry.dims
-    ctype = c_type(g.dtype)
-    if (bias or activation != "identity") and not transposed:
-        raise ValueError("the bias and activation epilogue belongs to the transposed conv "
-                         "(transposed=True), not to the input gradient")
-    slots = Slots(printer(ctype))
-    kind = f"conv_transpose{dims}d" if transposed else f"conv{dims}d_bwd_data"
-    name = join(kind, g.tag(), epilogue_tag(bias, activation), dtype_tag(g.dtype))
+    ctype, slots = slots_for(g.dtype)
+    name = join(_data_grad_kind(dims, transposed, bias, activation), g.tag(),
+                epilogue_tag(bias, activation), dtype_tag(g.dtype))
     lines = decode("e", [("b", ""), ("c", "c_in")] + axes_of("t", "n", dims))
     lines += ["const long long group = c / ci, c_local = c - group * ci;", f"{ctype} acc = 0;"]
     position = horner("b * c_out + group * co", axes_of("i", "o", dims))
@@ -649,6 +645,14 @@ def conv_backward_data(geometry: ConvGeometry, *, transposed: bool = False, bias
                        f"batch * c_in * {product(sizes('n', dims))}", lines,
                        nest(_gather_levels(slots, g), inner),
                        f"const long long positions = {product(sizes('o', dims))};")
+
+
+def _data_grad_kind(dims: int, transposed: bool, bias: bool, activation: str) -> str:
+    """conv_transpose{D}d or conv{D}d_bwd_data; only the transposed conv takes an epilogue."""
+    if (bias or activation != "identity") and not transposed:
+        raise ValueError("the bias and activation epilogue belongs to the transposed conv "
+                         "(transposed=True), not to the input gradient")
+    return f"conv_transpose{dims}d" if transposed else f"conv{dims}d_bwd_data"
 
 
 def _tap(g: ConvGeometry) -> str:
@@ -675,13 +679,9 @@ def col2im(geometry: ConvGeometry, *, transposed: bool = False, bias: bool = Fal
     (grad-input-flip; u = t alone for zero padding).  ``transposed`` names it conv_transpose
     and allows the bias + activation epilogue."""
     g, dims = geometry, geometry.dims
-    if (bias or activation != "identity") and not transposed:
-        raise ValueError("the bias and activation epilogue belongs to the transposed conv "
-                         "(transposed=True), not to the input gradient")
-    ctype = c_type(g.dtype)
-    slots = Slots(printer(ctype))
-    kind = f"conv_transpose{dims}d" if transposed else f"conv{dims}d_bwd_data"
-    name = join(kind, "col2im", g.tag(), epilogue_tag(bias, activation), dtype_tag(g.dtype))
+    ctype, slots = slots_for(g.dtype)
+    name = join(_data_grad_kind(dims, transposed, bias, activation), "col2im", g.tag(),
+                epilogue_tag(bias, activation), dtype_tag(g.dtype))
     lines = decode("e", [("b", ""), ("c", "c_in")] + axes_of("t", "n", dims))
     lines += [f"{ctype} acc = 0;"]
     column = horner(f"(b * c_in + c) * {g.taps} + {_tap(g)}", axes_of("i", "o", dims))
@@ -752,8 +752,8 @@ $tap_slot
 def tap_chunks(taps: int) -> tuple[int, int]:
     """(chunks, chunk): the taps cut into the fewest runs of at most :data:`TAPS_A_BLOCK`,
     of equal length ``chunk`` but the last."""
-    chunks = -(-taps // TAPS_A_BLOCK)
-    return chunks, -(-taps // chunks)
+    chunks = ceil_div(taps, TAPS_A_BLOCK)
+    return chunks, ceil_div(taps, chunks)
 
 
 def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
@@ -767,8 +767,7 @@ def conv_backward_weight(geometry: ConvGeometry) -> Kernel:
     every run.
     """
     g, dims = geometry, geometry.dims
-    ctype = c_type(g.dtype)
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(g.dtype)
     name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype))
     chunks, chunk = tap_chunks(g.taps)
     term = decode("r", [("b", "")] + axes_of("i", "o", dims))
@@ -808,10 +807,9 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
     that precision and the products run on tensor cores.
     """
     g, dims = geometry, geometry.dims
-    ctype = c_type(g.dtype)
     _check_tensor_cores(tensor_cores, g.dtype)
     tile = TENSOR_CORE_TILE if tensor_cores else WEIGHT_TILE
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(g.dtype)
     name = join(f"conv{dims}d_bwd_weight", g.tag(), dtype_tag(g.dtype), tensor_cores or "",
                 tile.tag)
     row_decode = decode("term_ok ? term : 0", [("b", "")] + axes_of("i", "o", dims),
@@ -828,11 +826,10 @@ def conv_backward_weight_gemm(geometry: ConvGeometry, *, tensor_cores: str | Non
         b_pitch=_pitch(tile.bn, tile.bk, g.dtype, tensor_cores))
 
 
-def sum_splits(dtype: Any, *, bias: bool = False, activation: str = "identity") -> Kernel:
+def sum_splits(dtype: DTypeLike, *, bias: bool = False, activation: str = "identity") -> Kernel:
     """out[e] = act(bias[c] + sum_{s < splits} partial[s, e]), the parts added in the order
     s = 0, 1, ... (no atomics), c = (e / positions) % channels the channel of entry e."""
-    ctype = c_type(dtype)
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(dtype)
     name = join("sum_splits", epilogue_tag(bias, activation), dtype_tag(dtype))
     value, act = epilogue(slots.pr, bias, activation, "c")
     params = float_params(ctype, [("partial", False)] + ([("bias", False)] if bias else [])
@@ -854,11 +851,11 @@ def _pads(pads: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple(ints(pair) for pair in pads)
 
 
-def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
+def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype: DTypeLike) -> Kernel:
     """x_pad[b, c, j] = x[b, c, pi(j - p_lo)] (zeros: 0 outside the input)."""
     pads = _pads(pads)
-    dims, ctype = len(pads), c_type(dtype)
-    slots = Slots(printer(ctype))
+    dims = len(pads)
+    ctype, slots = slots_for(dtype)
     name = join(f"pad{dims}d", mode, padding_tag(pads), dtype_tag(dtype))
     padded = [f"(n{a} + {lo + hi})" for a, (lo, hi) in enumerate(pads)]
     lines = decode("e", [("plane", "")] + list(zip(sizes("jp", dims), padded)))
@@ -871,11 +868,11 @@ def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
                        [f"y[e] = ({slots.pr.condition(condition)}) ? x[{at}] : ({ctype})0;"])
 
 
-def pad_adjoint(pads: Sequence[tuple[int, int]], mode: str, dtype) -> Kernel:
+def pad_adjoint(pads: Sequence[tuple[int, int]], mode: str, dtype: DTypeLike) -> Kernel:
     """dx[b, c, t] = sum over padded positions u with pi(u) = t of g_pad[b, c, u + p_lo]."""
     pads = _pads(pads)
-    dims, ctype = len(pads), c_type(dtype)
-    slots = Slots(printer(ctype))
+    dims = len(pads)
+    ctype, slots = slots_for(dtype)
     name = join(f"pad{dims}d_adjoint", mode, padding_tag(pads), dtype_tag(dtype))
     lines = decode("e", [("plane", "")] + axes_of("t", "n", dims)) + [f"{ctype} acc = 0;"]
     padded = [(f"u{a} + {lo}", f"(n{a} + {lo + hi})") for a, (lo, hi) in enumerate(pads)]

@@ -30,10 +30,9 @@ import sympy
 from ..symbolic.language import in_range
 from . import derivations as dv
 from .names import c_type, dtype_tag, join
-from .printer import printer
-from .skeleton import (THREADS, Kernel, Param, PoolGeometry, Slots, axes_of, decode,
-                       elementwise, float_params, header, horner, index_param, nest, product,
-                       signature, sizes, tap_loop, var)
+from .skeleton import (THREADS, Kernel, Param, PoolGeometry, Slots, axes_of, decode, elementwise,
+                       float_params, header, horner, index_param, nest, product, signature, sizes,
+                       slots_for, tap_loop, var)
 
 NEGATIVE_INFINITY = {"float": "-__int_as_float(0x7f800000)",
                      "double": "-__longlong_as_double(0x7ff0000000000000LL)"}
@@ -201,14 +200,10 @@ def _mean_adjoint(name: str, summary: str, static: str, ctype: str, slots: Slots
 # Strided pooling
 # --------------------------------------------------------------------------------------------
 
-def _start(pool: PoolGeometry) -> Slots:
-    return Slots(printer(c_type(pool.dtype)))
-
-
 def max_pool_forward(pool: PoolGeometry) -> Kernel:
     """y[b, c, i] = max over taps inside the input of x[b, c, s i + d m - p], with the flat
     index of the max: ties keep the first tap in row-major order, a NaN wins (PyTorch)."""
-    slots = _start(pool)
+    _, slots = slots_for(pool.dtype)
     return _max_over(join(f"max_pool{pool.dims}d_fwd", pool.tag(), dtype_tag(pool.dtype)),
                      "max pooling with arg-max", pool.describe(), c_type(pool.dtype), slots,
                      pool.dims, _strided_window(slots, pool))
@@ -216,7 +211,7 @@ def max_pool_forward(pool: PoolGeometry) -> Kernel:
 
 def max_pool_backward(pool: PoolGeometry) -> Kernel:
     """dx[b, c, t] = sum of g[b, c, i] over the windows i that hold t and whose arg-max is t."""
-    slots = _start(pool)
+    _, slots = slots_for(pool.dtype)
     return _routed(join(f"max_pool{pool.dims}d_bwd", pool.tag(), dtype_tag(pool.dtype)),
                    "max pooling backward (gather over the windows of each pixel)",
                    pool.describe(), c_type(pool.dtype), slots, pool.dims,
@@ -248,7 +243,7 @@ def _avg(pool: PoolGeometry, count_include_pad: bool, direction: str) -> tuple[s
 def avg_pool_forward(pool: PoolGeometry, count_include_pad: bool) -> Kernel:
     """y[b, c, i] = (1/D_i) sum over taps inside the input of x[b, c, s i + m - p]."""
     name, static = _avg(pool, count_include_pad, "fwd")
-    slots = _start(pool)
+    _, slots = slots_for(pool.dtype)
     return _mean_over(name, "average pooling", static, c_type(pool.dtype), slots, pool.dims,
                       _strided_window(slots, pool), _divisor(slots, pool, count_include_pad))
 
@@ -256,7 +251,7 @@ def avg_pool_forward(pool: PoolGeometry, count_include_pad: bool) -> Kernel:
 def avg_pool_backward(pool: PoolGeometry, count_include_pad: bool) -> Kernel:
     """dx[b, c, t] = sum over the windows i that hold t of g[b, c, i] / D_i."""
     name, static = _avg(pool, count_include_pad, "bwd")
-    slots = _start(pool)
+    _, slots = slots_for(pool.dtype)
     return _mean_adjoint(name, "average pooling backward (gather)", static, c_type(pool.dtype),
                          slots, pool.dims, _strided_windows_of(slots, pool),
                          _divisor(slots, pool, count_include_pad))
@@ -269,14 +264,9 @@ def avg_pool_backward(pool: PoolGeometry, count_include_pad: bool) -> Kernel:
 _ADAPTIVE = "none (window sizes at run time)"
 
 
-def _adaptive(dtype: np.dtype) -> tuple[str, Slots]:
-    ctype = c_type(dtype)
-    return ctype, Slots(printer(ctype))
-
-
 def adaptive_avg_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
     """y[b, c, i] = mean of x[b, c, j] over the adaptive window of i."""
-    ctype, slots = _adaptive(dtype)
+    ctype, slots = slots_for(dtype)
     return _mean_over(join(f"adaptive_avg_pool{dims}d_fwd", dtype_tag(dtype)),
                       "adaptive average pooling", _ADAPTIVE, ctype, slots, dims,
                       _adaptive_window(slots, dims), _adaptive_size(slots, dims))
@@ -284,7 +274,7 @@ def adaptive_avg_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_avg_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
     """dx[b, c, t] = sum over the adaptive windows i that hold t of g[b, c, i] / |window i|."""
-    ctype, slots = _adaptive(dtype)
+    ctype, slots = slots_for(dtype)
     return _mean_adjoint(join(f"adaptive_avg_pool{dims}d_bwd", dtype_tag(dtype)),
                          "adaptive average pooling backward (gather)", _ADAPTIVE, ctype, slots,
                          dims, _adaptive_windows_of(slots, dims), _adaptive_size(slots, dims))
@@ -292,7 +282,7 @@ def adaptive_avg_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_max_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
     """y[b, c, i] = max of x[b, c, j] over the adaptive window of i, with its flat index."""
-    ctype, slots = _adaptive(dtype)
+    ctype, slots = slots_for(dtype)
     return _max_over(join(f"adaptive_max_pool{dims}d_fwd", dtype_tag(dtype)),
                      "adaptive max pooling with arg-max", _ADAPTIVE, ctype, slots, dims,
                      _adaptive_window(slots, dims))
@@ -300,7 +290,7 @@ def adaptive_max_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_max_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
     """dx[b, c, t] = sum of g[b, c, i] over the adaptive windows i that hold t with arg-max t."""
-    ctype, slots = _adaptive(dtype)
+    ctype, slots = slots_for(dtype)
     return _routed(join(f"adaptive_max_pool{dims}d_bwd", dtype_tag(dtype)),
                    "adaptive max pooling backward (gather)", _ADAPTIVE, ctype, slots, dims,
                    _adaptive_windows_of(slots, dims))

@@ -67,7 +67,8 @@ def _sides(e: Expr) -> tuple[Expr, Expr]:
 
 
 class CudaPrinter(C99CodePrinter):
-    """Integer index arithmetic in 64 bits with floor semantics; brackets as C conditions.
+    """Integer index arithmetic in the kernel's index type with floor semantics; brackets as C
+    conditions.
 
     ``real`` ("float" or "double") is the float type of the kernel: real literals print as
     ``1.0f`` or ``1.0`` and real Abs/Min/Max as fabsf/fminf/fmaxf or fabs/fmin/fmax.

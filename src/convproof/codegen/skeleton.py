@@ -30,8 +30,8 @@ from sympy import Expr
 from ..spec import PADDING_MODES, ConvSpec, PoolSpec
 from ..symbolic.language import Divides, EqZero, in_range
 from . import derivations as dv
-from .names import axes, collapsed, dtype_tag, join, padding_tag
-from .printer import PRELUDE, CudaPrinter
+from .names import axes, c_type, collapsed, dtype_tag, join, padding_tag
+from .printer import PRELUDE, CudaPrinter, printer
 
 ELEMENT_TYPES = {"float": np.dtype(np.float32), "double": np.dtype(np.float64),
                  "long long": np.dtype(np.int64), "int": np.dtype(np.int32)}
@@ -174,6 +174,7 @@ def narrow_indices(kernel: Kernel) -> Kernel:
 
 
 def ints(values: Sequence[int]) -> tuple[int, ...]:
+    """Python ints (a static parameter given as NumPy integers prints and hashes alike)."""
     return tuple(int(v) for v in values)
 
 
@@ -276,14 +277,18 @@ class PoolGeometry:
 # --------------------------------------------------------------------------------------------
 
 def var(name: str, axis: int | None = None) -> sympy.Symbol:
+    """The integer symbol a kernel prints as ``name`` (``name{axis}`` along an axis)."""
     return dv.variable(name, axis)
 
 
 def indent(lines: Sequence[str], depth: int) -> str:
+    """The lines joined, each indented by ``depth`` levels of four spaces (empty lines kept
+    empty)."""
     return "\n".join(("    " * depth + line) if line else "" for line in lines)
 
 
 def product(names: Sequence[str]) -> str:
+    """The C product n0 * n1 * ... of ``names`` (1 for none)."""
     return " * ".join(names) if names else "1"
 
 
@@ -329,11 +334,12 @@ def header(name: str, summary: str, derived: Sequence[dv.Derived], static: str,
              "// Index expressions printed by convproof.codegen from the derivations:"]
     lines += [f"//   {d.line()}" for d in derived] or ["//   (none: a plain loop)"]
     lines += [f"// Static parameters: {static}; float type {ctype}.",
-              "// Index arithmetic in long long; int only for counters inside a tile."]
+              "// Index arithmetic in long long; counters inside a tile in int."]
     return "\n".join(lines) + "\n" + PRELUDE
 
 
 def signature(params: Sequence[Param]) -> str:
+    """The C parameter list of a kernel, pointers marked ``__restrict__``."""
     return ",\n    ".join(f"{p.ctype} __restrict__ {p.name}" if p.pointer else
                           f"{p.ctype} {p.name}" for p in params)
 
@@ -361,6 +367,7 @@ def epilogue(pr: CudaPrinter, bias: bool, activation: str, channel: str,
 
 
 def epilogue_tag(bias: bool, activation: str) -> str:
+    """The part of a kernel name that says its epilogue: bias, relu, bias_relu or nothing."""
     return join("bias" if bias else "", "" if activation == "identity" else activation)
 
 
@@ -479,6 +486,12 @@ $epilogue
     }
 }
 """)
+
+
+def slots_for(dtype: np.typing.DTypeLike) -> tuple[str, Slots]:
+    """(ctype, slots): the C float type of ``dtype`` and fresh slots printing in it."""
+    ctype = c_type(dtype)
+    return ctype, Slots(printer(ctype))
 
 
 def elementwise(name: str, summary: str, static: str, ctype: str, slots: Slots,

@@ -39,12 +39,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import sympy
+from numpy.typing import DTypeLike
 
 from . import derivations as dv
-from .names import c_type, collapsed, dtype_tag, join, padding_tag
-from .printer import printer
+from .names import collapsed, dtype_tag, join, padding_tag
 from .skeleton import (Kernel, Slots, decode, elementwise, epilogue, epilogue_tag, float_params,
-                       horner, ints, var)
+                       horner, ints, slots_for, var)
 
 KERNEL = 3
 """The kernel size r of F(m, r) these kernels are made for."""
@@ -89,11 +89,11 @@ def _apply_twice(matrix: sympy.Matrix, source: str, half: str, out: Callable, ct
     return lines
 
 
-def _start(m: int, dtype) -> tuple[str, Slots, tuple[sympy.Matrix, ...]]:
+def _transform_slots(m: int, dtype: DTypeLike
+                     ) -> tuple[str, Slots, tuple[sympy.Matrix, ...]]:
     """A transform kernel's C float type, its slots, and Aᵀ, G, Bᵀ of F(m, 3) recorded as
     its derivations."""
-    ctype = c_type(dtype)
-    slots = Slots(printer(ctype))
+    ctype, slots = slots_for(dtype)
     return ctype, slots, tuple(slots.use(d) for d in dv.winograd_transforms(m, KERNEL))
 
 
@@ -105,6 +105,12 @@ def _tile_counts(m: int, dilation: Sequence[int]) -> list[str]:
     return [f"const long long {', '.join(counts)};", "const long long tiles = tiles0 * tiles1;"]
 
 
+def _tile_decode(channel: str, channels: str) -> list[str]:
+    """Thread e as (b, channel, t0, t1) of the tile grid, and t = t0 tiles1 + t1."""
+    return decode("e", [("b", ""), (channel, channels), ("t0", "tiles0"), ("t1", "tiles1")]) \
+        + ["const long long t = t0 * tiles1 + t1;"]
+
+
 def _origins(name: str, m: int, dilation: Sequence[int]) -> str:
     """The first output of tile (t0, t1) along each axis: m d floor(t / d) + t mod d."""
     firsts = [f"{name}{a} = {m} * t{a}" if d == 1 else
@@ -112,10 +118,10 @@ def _origins(name: str, m: int, dilation: Sequence[int]) -> str:
     return f"const long long {', '.join(firsts)};"
 
 
-def winograd_weights(m: int, dtype) -> Kernel:
+def winograd_weights(m: int, dtype: DTypeLike) -> Kernel:
     """U[ξ, e] = Σ_{a,b} G[ξ1, a] G[ξ2, b] w[e, a, b] for the e = (o, c) of a 3x3 weight:
     U laid out (n² K, C/G) as the weight of the 1x1 correlation in n² G groups."""
-    ctype, slots, (_, G, _) = _start(m, dtype)
+    ctype, slots, (_, G, _) = _transform_slots(m, dtype)
     n = G.shape[0]
     name = join(f"winograd_weights_f{m}x{m}_k3x3", dtype_tag(dtype))
     params = float_params(ctype, [("w", False), ("u", True)], ["entries"])
@@ -131,13 +137,13 @@ def winograd_weights(m: int, dtype) -> Kernel:
 
 
 def winograd_input(m: int, pads: Sequence[tuple[int, int]], dilation: Sequence[int],
-                   dtype) -> Kernel:
+                   dtype: DTypeLike) -> Kernel:
     """V[b, ξ, c, t] = Σ_{a,b} Bᵀ[ξ1, a] Bᵀ[ξ2, b] x_pad[b, c, i_t + d (a, b)] for the tiles t
     of the output (:func:`_tile_counts`; i_t the first output of tile t), x zero-padded by
     ``pads`` (the reads from banded-matrix: j = s·i + d·m - p at s = 1, i = i_t, m the offset
     in the tile's inputs)."""
     pads, dilation = tuple(ints(pair) for pair in pads), ints(dilation)
-    ctype, slots, (_, _, BT) = _start(m, dtype)
+    ctype, slots, (_, _, BT) = _transform_slots(m, dtype)
     n = BT.shape[0]
     name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), f"d{collapsed(dilation)}",
                 dtype_tag(dtype))
@@ -165,17 +171,16 @@ def winograd_input(m: int, pads: Sequence[tuple[int, int]], dilation: Sequence[i
     return elementwise(
         name, f"the input transform of F({m}x{m}, 3x3), V = Bᵀ d B", f"F({m}x{m}, 3x3), "
         f"padding {pads}, dilation {dilation}", ctype, slots, params, "batch * c_in * tiles",
-        decode("e", [("b", ""), ("c", "c_in"), ("t0", "tiles0"), ("t1", "tiles1")])
-        + ["const long long t = t0 * tiles1 + t1;"], gather, lines,
+        _tile_decode("c", "c_in"), gather, lines,
         setup=_tile_counts(m, dilation))
 
 
-def winograd_output(m: int, dilation: Sequence[int], dtype, *, bias: bool = False,
+def winograd_output(m: int, dilation: Sequence[int], dtype: DTypeLike, *, bias: bool = False,
                     activation: str = "identity") -> Kernel:
     """y[b, o, i_t + d (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
     i_t + d (i, j) < o (i_t the first output of tile t; the last tiles overhang the output)."""
     dilation = ints(dilation)
-    ctype, slots, (AT, _, _) = _start(m, dtype)
+    ctype, slots, (AT, _, _) = _transform_slots(m, dtype)
     n = AT.shape[1]
     name = join(f"winograd_output_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
                 epilogue_tag(bias, activation), dtype_tag(dtype))
@@ -196,17 +201,16 @@ def winograd_output(m: int, dilation: Sequence[int], dtype, *, bias: bool = Fals
     return elementwise(
         name, f"the output transform of F({m}x{m}, 3x3), Y = Aᵀ M A",
         f"F({m}x{m}, 3x3), dilation {dilation}", ctype, slots, params, "batch * c_out * tiles",
-        decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
-        + ["const long long t = t0 * tiles1 + t1;"], read, lines,
+        _tile_decode("o", "c_out"), read, lines,
         setup=_tile_counts(m, dilation))
 
 
-def winograd_gradient(m: int, dilation: Sequence[int], dtype) -> Kernel:
+def winograd_gradient(m: int, dilation: Sequence[int], dtype: DTypeLike) -> Kernel:
     """The adjoint of :func:`winograd_output` for the weight gradient:
     Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, i_t + d (i, j)] (zero past the
     output), laid out (N, n² K, tiles) as the 1x1 correlation's output gradient."""
     dilation = ints(dilation)
-    ctype, slots, (AT, _, _) = _start(m, dtype)
+    ctype, slots, (AT, _, _) = _transform_slots(m, dtype)
     n = AT.shape[1]
     name = join(f"winograd_gradient_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
                 dtype_tag(dtype))
@@ -224,15 +228,14 @@ def winograd_gradient(m: int, dilation: Sequence[int], dtype) -> Kernel:
     return elementwise(
         name, f"the output transform's adjoint of F({m}x{m}, 3x3), Γ = A g Aᵀ",
         f"F({m}x{m}, 3x3)", ctype, slots, params, "batch * c_out * tiles",
-        decode("e", [("b", ""), ("o", "c_out"), ("t0", "tiles0"), ("t1", "tiles1")])
-        + ["const long long t = t0 * tiles1 + t1;"], read,
+        _tile_decode("o", "c_out"), read,
         _apply_twice(AT.T, "d", "h", store, ctype, m), setup=_tile_counts(m, dilation))
 
 
-def winograd_weights_adjoint(m: int, dtype) -> Kernel:
+def winograd_weights_adjoint(m: int, dtype: DTypeLike) -> Kernel:
     """The adjoint of :func:`winograd_weights`: dw[e, a, b] = Σ_ξ G[ξ1, a] G[ξ2, b] dU[ξ, e]
     for the e = (o, c) of a 3x3 weight, dU laid out (n² K, C/G) as the 1x1 weight gradient."""
-    ctype, slots, (_, G, _) = _start(m, dtype)
+    ctype, slots, (_, G, _) = _transform_slots(m, dtype)
     n = G.shape[0]
     name = join(f"winograd_weights_adjoint_f{m}x{m}_k3x3", dtype_tag(dtype))
     params = float_params(ctype, [("du", False), ("dw", True)], ["entries"])

@@ -26,6 +26,10 @@ phases (strided input gradients), winograd, im2col; a keyword ``path=`` forces o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from ..arrays import FLOAT_DTYPES
 from .adaptive import adaptive_avg_pool, adaptive_avg_pool_backward, adaptive_max_pool
 from .conv import correlate, correlate_input_grad, correlate_weight_grad
@@ -34,7 +38,8 @@ from .padding import pad, pad_adjoint
 from .pool import avg_pool, avg_pool_backward, max_pool
 
 
-def adaptive_max_pool_backward(g, indices, input_size):
+def adaptive_max_pool_backward(g: np.ndarray, indices: np.ndarray,
+                               input_size: Sequence[int]) -> np.ndarray:
     """Adaptive max pooling routes the error by its arg-max indices, as max pooling does."""
     return max_pool_backward(g, indices, input_size)
 

@@ -6,7 +6,7 @@ correlate_weight_grad, or the ones it offers) and a rule saying when it computes
     pointwise   kernels of one tap: a plain GEMM per sample            (pointwise.py)
     depthwise   one input channel per group: a loop over the taps      (depthwise.py)
     phases      strided input gradients: a stride-1 correlation per phase  (phases.py)
-    winograd    2-D 3x3, stride 1, dilation 1: F(4x4, 3x3), batched GEMMs   (winograd.py)
+    winograd    2-D 3x3, stride 1, any dilation: F(4x4, 3x3), GEMMs    (winograd.py)
     im2col      every correlation: unfold + one GEMM per group         (im2col.py)
 
 The first path in that order that fits and that its cost rule prefers computes the call
@@ -110,9 +110,8 @@ class Path:
 
 
 PATHS: dict[str, Path] = {path.name: path for path in (
-    Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size, p.dilation)),
-    Path("depthwise", depthwise, lambda p: depthwise.applies(
-        p.in_channels, p.groups, (p.out_channels, p.in_channels // p.groups)),
+    Path("pointwise", pointwise, lambda p: pointwise.applies(p.kernel_size)),
+    Path("depthwise", depthwise, lambda p: depthwise.applies(p.in_channels, p.groups),
          extra_terms={"correlate_input_grad": ("w",), "correlate_weight_grad": ("x",)}),
     Path("phases", phases, lambda p: True,
          lambda p: phases.prefers(p.in_channels, p.out_channels, p.stride),

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..spec import PoolSpec
 from . import threads
 
 
@@ -99,7 +100,7 @@ class Listed:
 Windows = Strided | Listed
 
 
-def _along(axis: int, index) -> tuple:
+def along(axis: int, index: slice | np.ndarray) -> tuple:
     """``index`` on one axis, everything on the axes before it."""
     return (slice(None),) * axis + (index,)
 
@@ -121,7 +122,7 @@ class _Reader:
     def __call__(self, inputs, counted: np.ndarray | None) -> np.ndarray:
         if isinstance(inputs, slice):
             if self.phases is None or inputs.start == inputs.stop:
-                return self.values[_along(self.axis, inputs)]
+                return self.values[along(self.axis, inputs)]
             step = inputs.step
             return self.phases[inputs.start % step][..., inputs.start // step:
                                                     (inputs.stop - 1) // step + 1]
@@ -146,18 +147,18 @@ def _running_max(values: np.ndarray, axis: int, windows: Windows
     shape = values.shape[:axis] + (windows.o,) + values.shape[axis + 1:]
     best = np.full(shape, -np.inf, dtype=values.dtype)
     for _, outputs, inputs, counted in windows.sweep():
-        part = best[_along(axis, outputs)]
+        part = best[along(axis, outputs)]
         np.maximum(part, read(inputs, counted), out=part)
     chosen = np.zeros(shape, dtype=_index_dtype(windows.taps))
     missing = np.ones(shape, dtype=np.bool_)
     for _, outputs, inputs, counted in windows.sweep():
-        part = missing[_along(axis, outputs)]
-        np.greater(part, read(inputs, counted) == best[_along(axis, outputs)], out=part)
+        part = missing[along(axis, outputs)]
+        np.greater(part, read(inputs, counted) == best[along(axis, outputs)], out=part)
         np.add(chosen, missing, out=chosen)
     if missing.any():
         chosen[missing] = -1
         for t, outputs, inputs, counted in windows.sweep():
-            where = _along(axis, outputs)
+            where = along(axis, outputs)
             chosen[where] = np.where(np.isnan(read(inputs, counted)), t, chosen[where])
     return best, chosen
 
@@ -168,7 +169,7 @@ def _select(taps: np.ndarray, axis: int, windows: Windows, chosen: np.ndarray) -
     read = _Reader(taps, axis, windows)
     selected = np.zeros(chosen.shape, dtype=taps.dtype)
     for t, outputs, inputs, counted in windows.sweep():
-        where = _along(axis, outputs)
+        where = along(axis, outputs)
         selected[where] += (chosen[where] == t) * read(inputs, None if counted is None
                                                        else np.ones_like(counted))
     return selected
@@ -224,7 +225,7 @@ within 10% of each other; benchmarks/NOTES.md)."""
 
 
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
-                      spec=None) -> np.ndarray:
+                      spec: PoolSpec | None = None) -> np.ndarray:
     """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j.
 
     The flat indices say where every error goes; ``spec`` (the pooling window, which a GPU

@@ -31,7 +31,7 @@ GATHERED_COLUMNS = 1024
 """The columns of one GEMM over gathered samples (the samples of a block)."""
 
 
-def applies(kernel_size: Sequence[int], dilation: Sequence[int]) -> bool:
+def applies(kernel_size: Sequence[int]) -> bool:
     """A kernel of one tap in every dim (dilation then does not matter)."""
     return all(k == 1 for k in kernel_size)
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..spec import PoolSpec
 from . import maxima, threads
-from .maxima import Strided, window_max
+from .maxima import Strided, along, window_max
 from .unfold import strided
 
 
@@ -65,11 +65,6 @@ def _axes(spec: PoolSpec, input_size: Sequence[int]) -> list[_Axis]:
         spec.dilation)]
 
 
-def _along(axis: int, index: slice) -> tuple[slice, ...]:
-    """``index`` on one axis, everything on the axes before it."""
-    return (slice(None),) * axis + (index,)
-
-
 def _padded(x: np.ndarray, axes: Sequence[_Axis], value: float) -> np.ndarray:
     widths = [(0, 0), (0, 0)] + [(a.p, a.after) for a in axes]
     return np.pad(x, widths, constant_values=value)
@@ -97,7 +92,7 @@ def avg_pool(x: np.ndarray, spec: PoolSpec, count_include_pad: bool) -> np.ndarr
     def one_block(channels: slice) -> None:
         total = _padded(x[:, channels], axes, 0)
         for axis, a in enumerate(axes, start=2):
-            total = functools.reduce(np.add, (total[_along(axis, a.tap(t))] for t in range(a.k)))
+            total = functools.reduce(np.add, (total[along(axis, a.tap(t))] for t in range(a.k)))
         np.divide(total, divisor, out=y[:, channels])
 
     threads.blocks(one_block, x.shape[1], x[:, :1].nbytes, maxima.BLOCK_BYTES, x.size)
@@ -117,8 +112,8 @@ def avg_pool_backward(g: np.ndarray, spec: PoolSpec, count_include_pad: bool,
             spread = np.zeros((*grad.shape[:axis], a.p + a.n + a.after, *grad.shape[axis + 1:]),
                               dtype=g.dtype)
             for t in range(a.k):
-                spread[_along(axis, a.tap(t))] += grad
-            grad = spread[_along(axis, slice(a.p, a.p + a.n))]
+                spread[along(axis, a.tap(t))] += grad
+            grad = spread[along(axis, slice(a.p, a.p + a.n))]
         grad_x[:, channels] = grad
 
     threads.blocks(one_block, g.shape[1], grad_x[:, :1].nbytes, maxima.BLOCK_BYTES,

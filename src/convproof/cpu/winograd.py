@@ -26,8 +26,9 @@ chain (gather, transforms, channel GEMMs) passes its arrays back and forth betwe
 buffers (:func:`_buffers`; three for the weight gradient).
 
 The input gradient of a stride-1 correlation is again a stride-1 3x3 correlation (the
-grad-input-flip theorem): the gradient, padded by k - 1 - p_lo before and k - 1 - p_hi after,
-correlated with the spatially flipped kernel whose in/out channel axes are swapped.
+grad-input-flip theorem): the gradient, padded by (d(k - 1) - p_lo, n + p_lo - o) along each
+axis (:func:`~convproof.adjoint.gradient_pads`), correlated with the spatially flipped kernel
+whose in/out channel axes are swapped.
 """
 
 from __future__ import annotations

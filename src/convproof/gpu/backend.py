@@ -12,7 +12,7 @@ padding mode, a bias and an activation:
                                                            (zeros: a correlation per phase;
                                                            few inputs: W^T g, then col2im)
     conv_weight_grad(x, g, geometry, tensor_cores)         dL/dw through P_M (a split GEMM)
-    pad_map(x, pads, mode), pad_map_adjoint(g, pads, mode, size)
+    pad(x, pads, mode), pad_adjoint(g, pads, mode, size)
 
 Stride-1 3x3 correlations of wide groups run all three passes as Winograd F(4x4, 3x3)
 (:mod:`convproof.codegen.winograd`) around the same GEMMs.  Output sizes come from
@@ -33,7 +33,7 @@ from ..adjoint import PhaseCorrelation, phase_correlations, swap_and_flip
 from ..arrays import FLOAT_DTYPES, largest_magnitude
 from ..codegen import kernels as K
 from ..codegen import winograd as W
-from ..spec import ConvSpec, Pads, PoolSpec
+from ..spec import ConvSpec, Pads, PoolSpec, ceil_div
 from ..symbolic.winograd import keeps_finite
 from . import launch as L
 
@@ -74,8 +74,12 @@ COLUMN_BYTES = 256 * 2**20
 
 WINOGRAD_TILE = 4
 """The output tile m of the Winograd F(m x m, 3 x 3) that stride-1 3x3 correlations of wide
-groups take (:meth:`Backend.winograd`): 36 products per 16 outputs instead of 144, at the
+groups take (:meth:`Backend._winograd`): 36 products per 16 outputs instead of 144, at the
 points of the CPU path (its float32 error measured in benchmarks/NOTES.md)."""
+WINOGRAD_POINTS = (WINOGRAD_TILE + W.KERNEL - 1) ** 2
+"""The n² = (m + r - 1)² positions of a transformed tile: 36 for F(4x4, 3x3)."""
+KERNEL_TAPS = W.KERNEL ** 2
+"""The taps of the 3x3 kernel that Winograd takes."""
 
 
 class Backend:
@@ -87,7 +91,7 @@ class Backend:
         self.device = device
         self.xp = device.xp
         self.tensor_cores: str | None = None
-        """The precision ("tf32", "bf16") in which the float32 correlations and their
+        """The precision ("tf32", "bf16", "fp16") in which the float32 correlations and their
         gradients run on tensor cores where they are GEMMs of wide groups (:data:`WIDE`);
         None: float32 (see :func:`convproof.gpu.allow_tf32`)."""
         self.winograd = True
@@ -126,7 +130,8 @@ class Backend:
         where the tiles alone leave the GPU idle, its sum over C_in/G x taps split
         (:func:`~.launch.splits_for`) and the runs added in order with the epilogue.  Groups
         of at most :data:`DIRECT` input and output channels (depthwise) take the direct
-        kernel instead, one thread per output."""
+        kernel instead, one thread per output; stride-1 3x3 correlations of wide groups run by
+        Winograd where :meth:`_takes_winograd` allows (:meth:`_winograd`)."""
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
         c_out, groups = w.shape[0], geometry.groups
@@ -183,14 +188,14 @@ class Backend:
         """The tiles of m x m outputs of :mod:`convproof.codegen.winograd`: per axis, d of
         them (one per residue mod d) in each block of m d outputs."""
         m = WINOGRAD_TILE
-        return math.prod(-(-o // (m * d)) * d for o, d in zip(out, dilation))
+        return math.prod(ceil_div(o, m * d) * d for o, d in zip(out, dilation))
 
     def _winograd_input(self, x: Array, geometry: K.ConvGeometry, out: Sequence[int]) -> Array:
         """V = Bᵀ d B of every tile of x: (N, n² C, tiles)."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
         batch, c_in, *size = x.shape
         tiles = self._tiles(out, geometry.dilation)
-        v = self.device.empty((batch, (m + 2) ** 2 * c_in, tiles), dtype)
+        v = self.device.empty((batch, WINOGRAD_POINTS * c_in, tiles), dtype)
         kernel = self.indexed(self.kernel(W.winograd_input, m, geometry.pads, geometry.dilation,
                                           dtype), x.size, v.size)
         self.device.run(L.elementwise(kernel, batch * c_in * tiles,
@@ -200,7 +205,7 @@ class Backend:
     @staticmethod
     def _products_geometry(geometry: K.ConvGeometry) -> K.ConvGeometry:
         """The 1x1 correlation of the transformed tiles: one group per position and group."""
-        return K.ConvGeometry((1,), (1,), ((0, 0),), (1,), (WINOGRAD_TILE + 2) ** 2
+        return K.ConvGeometry((1,), (1,), ((0, 0),), (1,), WINOGRAD_POINTS
                               * geometry.groups, dtype=geometry.dtype)
 
     def _winograd(self, x: Array, w: Array, geometry: K.ConvGeometry, y: Array,
@@ -211,9 +216,10 @@ class Backend:
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
         batch, c_out, *out = y.shape
         tiles = self._tiles(out, geometry.dilation)
-        u = self.device.empty(((m + 2) ** 2 * c_out, w.shape[1], 1), dtype)
+        u = self.device.empty((WINOGRAD_POINTS * c_out, w.shape[1], 1), dtype)
         kernel = self.indexed(self.kernel(W.winograd_weights, m, dtype), w.size, u.size)
-        self.device.run(L.elementwise(kernel, w.size // 9, [w, u, w.size // 9]))
+        pairs = w.size // KERNEL_TAPS
+        self.device.run(L.elementwise(kernel, pairs, [w, u, pairs]))
         v = self._winograd_input(x, geometry, out)
         products = self.conv(v, u, self._products_geometry(geometry))
         kernel = self.indexed(self.kernel(W.winograd_output, m, geometry.dilation, dtype,
@@ -377,16 +383,18 @@ class Backend:
         batch, c_out, *out = g.shape
         tiles = self._tiles(out, geometry.dilation)
         v = self._winograd_input(x, geometry, out)
-        gt = self.device.empty((batch, (m + 2) ** 2 * c_out, tiles), dtype)
+        gt = self.device.empty((batch, WINOGRAD_POINTS * c_out, tiles), dtype)
         kernel = self.indexed(self.kernel(W.winograd_gradient, m, geometry.dilation, dtype),
                               g.size, gt.size)
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [g, gt, batch, c_out, *out]))
         du = self.conv_weight_grad(v, gt, self._products_geometry(geometry))
-        dw = self.device.empty((c_out, x.shape[1] // geometry.groups, 3, 3), dtype)
+        dw = self.device.empty((c_out, x.shape[1] // geometry.groups, *geometry.kernel_size),
+                                dtype)
         kernel = self.indexed(self.kernel(W.winograd_weights_adjoint, m, dtype),
                               du.size, dw.size)
-        self.device.run(L.elementwise(kernel, dw.size // 9, [du, dw, dw.size // 9]))
+        pairs = dw.size // KERNEL_TAPS
+        self.device.run(L.elementwise(kernel, pairs, [du, dw, pairs]))
         return dw
 
     def _allowed(self, dtype: Any, channels: int) -> str | None:

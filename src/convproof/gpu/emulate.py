@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.kernels import Kernel, Param
+from ..spec import ceil_div
 from .launch import Launch
 
 COMPILER = os.environ.get("CONVPROOF_CXX", "g++")
@@ -269,6 +270,7 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def compiler_available() -> bool:
+    """Whether the C++ compiler the emulator builds kernels with (CONVPROOF_CXX) is on PATH."""
     return shutil.which(COMPILER) is not None
 
 
@@ -314,8 +316,8 @@ class Emulator:
         return library
 
     def prepare(self, kernels: Iterable[Kernel]) -> None:
-        """Compile every kernel not yet loaded: CHUNK kernels per compiler run, at most
-        ``jobs`` runs at once."""
+        """Compile every kernel not yet loaded in min(``jobs``, ceil(kernels / CHUNK)) compiler
+        runs at once, the kernels dealt out evenly among them."""
         missing: dict[tuple[str, str], Kernel] = {}
         for kernel in kernels:
             if self._key(kernel) not in self._entries:
@@ -323,7 +325,7 @@ class Emulator:
         if not missing:
             return
         pending = list(missing.values())
-        count = min(self.jobs, -(-len(pending) // CHUNK))
+        count = min(self.jobs, ceil_div(len(pending), CHUNK))
         chunks = [pending[start::count] for start in range(count)]
         with ThreadPoolExecutor(len(chunks)) as pool:
             libraries = list(pool.map(self._compile, chunks))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codegen.kernels import Kernel, Tile
+from ..spec import ceil_div
 
 MAX_GRID = (2**31 - 1, 65535, 65535)
 ELEMENTWISE_BLOCKS = 2**20
@@ -48,10 +49,6 @@ class Launch:
                                  f"[1, {limit}]")
 
 
-def _ceil(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def _tile(kernel: Kernel) -> Tile:
     if kernel.tile is None:
         raise ValueError(f"{kernel.name} is not a tiled kernel")
@@ -60,21 +57,21 @@ def _tile(kernel: Kernel) -> Tile:
 
 def elementwise(kernel: Kernel, total: int, args: Sequence[Any]) -> Launch:
     """One thread per output element, ``total`` of them."""
-    blocks = max(1, min(_ceil(total, kernel.threads), ELEMENTWISE_BLOCKS))
+    blocks = max(1, min(ceil_div(total, kernel.threads), ELEMENTWISE_BLOCKS))
     return Launch(kernel, (blocks, 1, 1), (kernel.threads, 1, 1), tuple(args))
 
 
 def gemm(kernel: Kernel, rows: int, columns: int, groups: int, args: Sequence[Any]) -> Launch:
     """One block per BM x BN tile of each group's (rows x columns) output."""
     tile = _tile(kernel)
-    grid = (_ceil(rows, tile.bm), _ceil(columns, tile.bn), groups)
+    grid = (ceil_div(rows, tile.bm), ceil_div(columns, tile.bn), groups)
     return Launch(kernel, grid, (tile.threads, 1, 1), tuple(args))
 
 
 def tiles(kernel: Kernel, rows: int, columns: int, groups: int) -> int:
     """The tiles of a GEMM kernel over rows x columns x groups."""
     tile = _tile(kernel)
-    return _ceil(rows, tile.bm) * _ceil(columns, tile.bn) * groups
+    return ceil_div(rows, tile.bm) * ceil_div(columns, tile.bn) * groups
 
 
 def splits_for(blocks: int, terms: int) -> int:
@@ -85,7 +82,7 @@ def splits_for(blocks: int, terms: int) -> int:
 
     so blocks x splits stays below SPLIT_BLOCKS + blocks.  A rule of the shape alone: the
     order of every sum is the same on each run."""
-    return max(1, min(_ceil(SPLIT_BLOCKS, blocks), terms // SPLIT_TERMS))
+    return max(1, min(ceil_div(SPLIT_BLOCKS, blocks), terms // SPLIT_TERMS))
 
 
 def per_pair(kernel: Kernel, pairs: int, chunks: int, splits: int, args: Sequence[Any]

@@ -29,10 +29,9 @@ def conv_points(
     st: Setting,
     dims: tuple[int, ...] = (1, 2, 3),
     limit: dict | None = None,
-    output_padding: str = "unused",
 ) -> list[Point]:
-    """Grid points for the sizes of ``st``.  ``output_padding="unused"`` sets a to the rows
-    the floor rule leaves out (the transposed conv then restores the input size)."""
+    """Grid points for the sizes of ``st``: ``limit[D]`` choices of per-axis sizes in each
+    number of dims D of ``dims``, with batch, groups and channels rotating."""
     limit = limit or {1: len(_AXES), 2: 6, 3: 3}
     points = []
     for d in dims:

@@ -41,6 +41,7 @@ def _literal(text: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``convproof check``."""
     parser = argparse.ArgumentParser(
         prog="convproof check", epilog="exit status: 0 agrees, 1 differs (diagnosis printed), "
         "2 bad argument or a function that cannot be loaded", description="Check a convolution "

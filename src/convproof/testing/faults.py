@@ -27,6 +27,7 @@ FaultFunction = Callable[[M], Iterable[M | None]]
 # --------------------------------------------------------------------------------------------
 
 def axis_names(dims: int) -> tuple[str, ...]:
+    """The names of the spatial axes in messages: L; H, W; D, H, W (axis0, ... beyond)."""
     return AXES.get(dims, tuple(f"axis{a}" for a in range(dims)))
 
 
@@ -46,7 +47,7 @@ def per_axis_text(values: Sequence[object], axes: Sequence[int]) -> str:
     return str(chosen[0]) if len(set(chosen)) == 1 else str(tuple(chosen))
 
 
-def axis_groups(eligible: Sequence[int], dims: int) -> Iterator[tuple[int, ...]]:
+def axis_groups(eligible: Sequence[int]) -> Iterator[tuple[int, ...]]:
     """All eligible axes together, then each one alone (when there is more than one)."""
     eligible = tuple(eligible)
     if eligible:
@@ -57,6 +58,7 @@ def axis_groups(eligible: Sequence[int], dims: int) -> Iterator[tuple[int, ...]]
 
 def changed_on(values: Sequence[int], axes: Sequence[int], new: Callable[[int], int]
                 ) -> tuple[int, ...]:
+    """``values`` with new(v) on the ``axes`` and the others kept."""
     return tuple(new(v) if a in axes else v for a, v in enumerate(values))
 
 
@@ -88,7 +90,7 @@ def _flip_message(model: Model, axes: tuple[int, ...]) -> str:
 def kernel_flipped(model: Model) -> Iterator[Model | None]:
     """True convolution instead of correlation: tap m reads w[k - 1 - m] on the flipped axes."""
     eligible = [a for a, k in enumerate(model.spec.kernel_size) if k > 1]
-    for axes in axis_groups(eligible, model.spec.dims):
+    for axes in axis_groups(eligible):
         yield model.changed(Fault("kernel flipped", _flip_message(model, axes)),
                             weight_maps=model.weight_maps + (("flip", axes),))
 
@@ -143,7 +145,7 @@ def padding_offset(model: Model) -> Iterator[Model | None]:
         message = (f"padding ignored: you pad nothing, expected {_pads_text(pads, every)} "
                    f"(lo, hi) on {axes_text(every, dims)}")
         yield model.changed(Fault("padding ignored", message), {"padding": ((0, 0),) * dims})
-    for axes in axis_groups(every, dims):
+    for axes in axis_groups(every):
         for side, (d_lo, d_hi) in _SIDES.items():
             for delta in (1, -1, 2, -2):
                 new = tuple((lo + delta * d_lo, hi + delta * d_hi) if a in axes else (lo, hi)
@@ -198,7 +200,7 @@ def stride_misapplied(model: Model) -> Iterator[Model | None]:
     or swapped with the dilation."""
     spec, dims = model.spec, model.spec.dims
     s, d = spec.stride, spec.dilation
-    for axes in axis_groups([a for a in range(dims) if s[a] > 1], dims):
+    for axes in axis_groups([a for a in range(dims) if s[a] > 1]):
         one = changed_on(s, axes, lambda v: 1)
         message = (f"stride ignored on {axes_text(axes, dims)}: you step 1, expected "
                    f"{per_axis_text(s, axes)} (x_pad[s·i + d·m])")
@@ -222,7 +224,7 @@ def dilation_misapplied(model: Model) -> Iterator[Model | None]:
     """Dilation ignored (everywhere or on one axis), on the wrong axes, or off by one."""
     spec, dims = model.spec, model.spec.dims
     s, d = spec.stride, spec.dilation
-    for axes in axis_groups([a for a in range(dims) if d[a] > 1], dims):
+    for axes in axis_groups([a for a in range(dims) if d[a] > 1]):
         message = (f"dilation ignored on {axes_text(axes, dims)}: your taps are 1 apart, "
                    f"expected {per_axis_text(d, axes)} (x_pad[s·i + d·m])")
         yield model.changed(Fault("dilation ignored", message),
@@ -308,9 +310,10 @@ def group_order(model: Model) -> Iterator[Model | None]:
 # --------------------------------------------------------------------------------------------
 
 def size_formula(model: Model, axis: int) -> str:
+    """The output size along ``axis`` worked out with the model's numbers, for a message."""
     spec = model.spec
-    (lo, hi), k, s, d = spec.padding[axis], spec.kernel_size[axis], spec.stride[axis], \
-        spec.dilation[axis]
+    (lo, hi), k = spec.padding[axis], spec.kernel_size[axis]
+    s, d = spec.stride[axis], spec.dilation[axis]
     n, out = model.size[axis], model.spatial_out()[axis]
     if model.kind == "conv_transpose":
         a = spec.output_padding[axis]
@@ -326,7 +329,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
         return
     if model.kind == "conv" and spec.padding_mode == "zeros":
         unused = spec.unused(model.size)
-        for axes in axis_groups([a for a in range(dims) if unused[a]], dims):
+        for axes in axis_groups([a for a in range(dims) if unused[a]]):
             pads = tuple((lo, hi + spec.stride[a] - unused[a]) if a in axes else (lo, hi)
                          for a, (lo, hi) in enumerate(spec.padding))
             message = (f"your output has one row too many on {axes_text(axes, dims)}: the output "
@@ -334,7 +337,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
             yield model.changed(Fault("output size", message), {"padding": pads})
     if model.kind == "conv_transpose":
         extra = spec.output_padding
-        for axes in axis_groups([a for a in range(dims) if extra[a]], dims):
+        for axes in axis_groups([a for a in range(dims) if extra[a]]):
             zero = changed_on(extra, axes, lambda v: 0)
             if model.role == "input gradient":
                 message = (f"grad_x misses its last row(s) on {axes_text(axes, dims)}: where the "
@@ -347,7 +350,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
                            f"output size is (m - 1)·s - p_lo - p_hi + d·(k - 1) + "
                            f"output_padding + 1, {size_formula(model, axes[0])}")
             yield model.changed(Fault("output size", message), {"output_padding": zero})
-    for axes in axis_groups([a for a in range(dims) if spatial[a] > 1], dims):
+    for axes in axis_groups([a for a in range(dims) if spatial[a] > 1]):
         message = (f"your output misses its last row on {axes_text(axes, dims)}: the output size "
                    f"is {size_formula(model, axes[0])}")
         yield model.changed(Fault("output size", message),

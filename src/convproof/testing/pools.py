@@ -130,7 +130,7 @@ def pool_padding(model: PoolModel) -> Iterator[PoolModel | None]:
     if any(p):
         yield _with(model, "padding ignored", f"padding ignored: you pool the input without its "
                     f"padding {per_axis_text(p, range(dims))}", padding=(0,) * dims)
-    for axes in axis_groups(range(dims), dims):
+    for axes in axis_groups(range(dims)):
         for delta in (1, -1):
             new = changed_on(p, axes, lambda v, delta=delta: v + delta)
             if min(new) >= 0:
@@ -143,7 +143,7 @@ def pool_stride(model: PoolModel) -> Iterator[PoolModel | None]:
     """Stride ignored, taken as the kernel size, or on the wrong axes."""
     spec, dims = model.spec, model.spec.dims
     s, k = spec.stride, spec.kernel_size
-    for axes in axis_groups([a for a in range(dims) if s[a] > 1], dims):
+    for axes in axis_groups([a for a in range(dims) if s[a] > 1]):
         yield _with(model, "stride ignored", f"stride ignored on {axes_text(axes, dims)}: your "
                     f"windows step 1, expected {per_axis_text(s, axes)}",
                     stride=changed_on(s, axes, lambda v: 1))
@@ -158,7 +158,7 @@ def pool_stride(model: PoolModel) -> Iterator[PoolModel | None]:
 def pool_dilation(model: PoolModel) -> Iterator[PoolModel | None]:
     """Dilation ignored (max pooling)."""
     d, dims = model.spec.dilation, model.spec.dims
-    for axes in axis_groups([a for a in range(dims) if d[a] > 1], dims):
+    for axes in axis_groups([a for a in range(dims) if d[a] > 1]):
         yield _with(model, "dilation ignored", f"dilation ignored on {axes_text(axes, dims)}: "
                     f"your window taps are 1 apart, expected {per_axis_text(d, axes)}",
                     dilation=changed_on(d, axes, lambda v: 1))

@@ -87,6 +87,7 @@ REFILLED = ("your function returns other outputs when called again on the same a
 
 
 def cast(arrays: Arrays, dtype: np.dtype) -> Arrays:
+    """Each array as a NumPy array of ``dtype`` (None stays None)."""
     return tuple(None if a is None else np.asarray(a, dtype=dtype) for a in arrays)
 
 
