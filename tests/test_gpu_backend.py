@@ -47,6 +47,30 @@ def test_importing_needs_no_cupy_and_calling_says_it_is_needed():
         gpu.correlate(x, w, (1,), ((0, 0),), (1,), 1)
 
 
+def test_the_tensor_core_switches_leave_numpy_alone_and_reach_a_backend_made_inside(
+        monkeypatch, rng):
+    """Entering allow_tf32 needs no GPU and changes nothing for NumPy arrays; a backend made
+    inside a block takes its precision, and every block gives the previous one back."""
+    import convproof.gpu as gpu
+    from convproof.gpu import module
+
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    with gpu.allow_tf32():
+        y = functional.conv2d(x, w, padding=1)
+    np.testing.assert_array_equal(y, functional.conv2d(x, w, padding=1))
+    monkeypatch.setattr(gpu, "_BACKEND", [])
+    monkeypatch.setattr(module, "CupyDevice", lambda: standard.Recorder())
+    with gpu.allow_bf16():
+        assert gpu.backend().tensor_cores == "bf16"
+        with gpu.allow_tf32(False):
+            assert gpu.backend().tensor_cores is None
+            with gpu.allow_fp16():
+                assert gpu.backend().tensor_cores == "fp16"
+            assert gpu.backend().tensor_cores is None
+        assert gpu.backend().tensor_cores == "bf16"
+    assert gpu.backend().tensor_cores is None
+
+
 def test_the_gpu_backend_has_the_cpu_backends_functions_and_signatures():
     import inspect
 

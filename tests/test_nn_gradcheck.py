@@ -153,8 +153,18 @@ def test_gradcheck_arguments(rng):
         nn.gradcheck(nn.ReLU(), (rng.standard_normal(3), rng.standard_normal(3)))
     with pytest.raises(TypeError, match="layer_or_fn must be a Module or a callable, got int"):
         nn.gradcheck(3, rng.standard_normal(3))
-    with pytest.raises(ValueError, match="eps must be positive, got 0"):
-        nn.gradcheck(nn.ReLU(), rng.standard_normal(3), eps=0)
+    x = rng.standard_normal(3)
+    for option, value, message in [
+            ("eps", 0, r"eps must be a number in \(0, inf\), got 0"),
+            ("atol", -1, r"atol must be a number in \[0, inf\), got -1"),
+            ("rtol", -1e-3, r"rtol must be a number in \[0, inf\), got -0.001"),
+            ("atol", "a", r"atol must be a number in \[0, inf\), got 'a'"),
+            ("max_entries", 0, "max_entries must be a positive int or None, got 0"),
+            ("max_entries", 2.5, "max_entries must be a positive int or None, got 2.5")]:
+        with pytest.raises(ValueError, match=message):
+            nn.gradcheck(nn.ReLU(), x, **{option: value})
+    with pytest.raises(ValueError, match="atol and rtol are both 0"):
+        nn.gradcheck(nn.ReLU(), x, atol=0, rtol=0)
     with pytest.raises(TypeError, match="progress must be a callable taking a line, or None, "
                                         "got str"):
         nn.gradcheck(nn.ReLU(), rng.standard_normal(3), progress="stderr")

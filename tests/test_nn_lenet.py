@@ -6,6 +6,7 @@ epochs on a subset must lower the loss and classify far above chance (10%).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -68,3 +69,25 @@ def test_command_line_json_and_saved_parameters(digits, tmp_path, capsys):
     assert lenet.main(["--epochs", "0", "--load", str(path), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated["test_accuracy"] == summary["test_accuracy"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+    (["--epochs", "-1"], "argument --epochs: must be at least 0, got -1"),
+    (["--lr", "-1"], "argument --lr: must be a finite number above 0, got -1"),
+    (["--lr", "nan"], "argument --lr: must be a finite number above 0, got nan"),
+    (["--lr", "fast"], "argument --lr: 'fast' is not a number"),
+])
+def test_bad_command_line_arguments_are_usage_errors(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        lenet.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_the_gpu_without_cupy_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        lenet.main(["--device", "gpu", "--epochs", "1"])
+    assert exit_.value.code == 2
+    assert "--device gpu: convproof's GPU backend needs CuPy" in capsys.readouterr().err

@@ -85,8 +85,10 @@ def test_astype_converts_parameters_and_buffers(rng):
     model.astype(np.float64)
     assert all(p.data.dtype == np.float64 for p in model.parameters())
     assert model[1].running_var.dtype == np.float64
-    with pytest.raises(TypeError, match="dtype must be a floating type such as float32, got int32"):
-        model.astype(np.int32)
+    for dtype in (np.int32, np.float16, "bfloat16"):  # a model that could not run afterwards
+        with pytest.raises(TypeError, match="dtype must be float32 or float64, got "):
+            model.astype(dtype)
+    assert model[1].running_var.dtype == np.float64  # nothing changed by a refused call
 
 
 def test_devices(rng):
@@ -159,8 +161,15 @@ def test_non_arrays_and_bad_dtypes_are_refused(rng):
         nn.ReLU().forward([1.0, -1.0])
     with pytest.raises(TypeError, match="input has dtype complex128"):
         nn.Linear(2, 2).forward(np.ones((1, 2), dtype=complex))
-    with pytest.raises(TypeError, match="dtype must be float32 or float64, got 'float16'"):
-        nn.Linear(2, 2, dtype="float16")
+    for make in (lambda: nn.Conv2d(3, 4, 3, rng="abc"), lambda: nn.Linear(2, 2, rng=1.5),
+                 lambda: nn.Dropout(rng="abc")):
+        with pytest.raises(TypeError, match="rng must be a numpy Generator, an int seed or None"):
+            make()
+    for dtype in ("float16", "bfloat16", "no such type", None):  # NumPy reads None as float64
+        with pytest.raises(TypeError, match=f"dtype must be float32 or float64, got {dtype!r}"):
+            nn.Linear(2, 2, dtype=dtype)
+        with pytest.raises(TypeError, match=f"dtype must be float32 or float64, got {dtype!r}"):
+            nn.Conv2d(1, 1, 3, dtype=dtype)
 
 
 @pytest.mark.parametrize("layer", [

@@ -243,6 +243,9 @@ def test_main_refuses_an_unknown_id_and_format(tmp_path, capsys):
         write_report(tmp_path, ["no-such-theorem"])
     with pytest.raises(ValueError, match="formats must be .* got \\('pdf',\\)"):
         write_report(tmp_path, ["grad-bias"], formats=("pdf",))
+    with pytest.raises(TypeError, match="ids must be a list of theorem ids, such as "
+                                        "\\['grad-bias'\\], got the string 'grad-bias'"):
+        write_report(tmp_path, "grad-bias")
 
 
 # --------------------------------------------------------------------------------------------

@@ -81,6 +81,22 @@ def test_a_pooling_without_kernel_size_is_a_usage_error(user_module, capsys):
     assert "--op avg_pool needs --kernel-size" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv,flag,op", [
+    (["user_layers:shifted", "--exclude-pad"], "--exclude-pad", "conv"),
+    (["user_layers:pool", "--op", "max_pool", "--kernel-size", "2", "--groups", "2"], "--groups",
+     "max_pool"),
+    (["user_layers:pool", "--op", "avg_pool", "--kernel-size", "2", "--no-bias"], "--no-bias",
+     "avg_pool"),
+    (["user_layers:shifted", "--ceil-mode"], "--ceil-mode", "conv"),
+])
+def test_an_option_the_operation_does_not_take_is_a_usage_error(user_module, capsys, argv, flag,
+                                                                op):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert f"{flag} does not apply to --op {op}" in capsys.readouterr().err
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # plugin not loaded
 def test_the_examples_of_the_guide_run(capsys):
     """Every python block of docs/checking.md, in order, in one namespace."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -550,6 +551,7 @@ def test_the_seed_reproduces_the_same_check():
      re.escape("kernel_size has 1 entry, but there are 2 spatial dims: (3,)")),
     (dict(bias="yes"), TypeError, "bias must be True or False, got 'yes'"),
     (dict(dtype=np.int32), TypeError, "dtype must be float32 or float64, got int32"),
+    (dict(dtype=None), TypeError, "dtype must be float32 or float64, got None"),
     (dict(trials=0), ValueError, "trials must be a positive integer, got 0"),
     (dict(seed=-1), ValueError, "seed must be a non-negative integer or None, got -1"),
     (dict(backend="jax"), ValueError, "backend must be one of .*got 'jax'"),
@@ -562,9 +564,24 @@ def test_bad_options_are_refused_by_name(options, error, pattern):
         cp.testing.check_conv2d(loop_conv, **options)
 
 
+def test_an_unknown_option_is_refused_with_the_options_there_are():
+    with pytest.raises(TypeError, match="check_conv2d\\(\\) takes no option 'strid'; its options: "
+                                        "stride, padding, dilation, groups"):
+        cp.testing.check_conv2d(loop_conv, strid=2)
+    with pytest.raises(TypeError, match="check_max_pool1d\\(\\) takes no option 'groups'"):
+        cp.testing.check_max_pool1d(loop_conv, kernel_size=2, groups=2)
+
+
 def test_numpy_integers_are_integers(rng):
     seed = np.uint32(rng.integers(2**31))
     assert cp.testing.check_conv2d(loop_conv, trials=np.int64(2), seed=seed).calls == 16
+
+
+@pytest.mark.parametrize("backend, module", [("cupy", "cupy"), ("torch", "torch")])
+def test_a_backend_whose_library_is_missing_says_how_to_get_it(monkeypatch, backend, module):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    with pytest.raises(ImportError, match=f"backend='{backend}' needs "):
+        cp.testing.check_conv2d(loop_conv, backend=backend)
 
 
 def test_fn_must_be_callable():

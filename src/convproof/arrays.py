@@ -16,6 +16,19 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as float32 or float64; anything else (None included, which NumPy would read
+    as float64) is a TypeError naming it."""
+    try:
+        resolved = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved not in FLOAT_DTYPES:  # None == float64 for NumPy
+        shown = repr(dtype) if resolved is None or isinstance(dtype, str) else resolved.name
+        raise TypeError(f"dtype must be float32 or float64, got {shown}")
+    return resolved
+
+
 def array_module(array: Any) -> ModuleType:
     """NumPy for NumPy arrays, CuPy for CuPy arrays (without importing CuPy otherwise)."""
     module = type(array).__module__

@@ -12,7 +12,8 @@
 
 --emulate prints one line per kernel (or a JSON list of {"kernel", "ok", "max_rel_err"}) and
 exits with status 1 if any kernel fails; --compile exits with status 1 if the compiler refuses
-one or is not available.
+one or is not available.  An option given with an action it does not go with (--json with
+--list) is a usage error (status 2).
 """
 
 from __future__ import annotations
@@ -44,10 +45,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="with --emulate: print JSON")
     parser.add_argument("--seed", type=non_negative, default=None,
                         help="with --emulate: input seed")
-    parser.add_argument("--arch", default=ARCH, help=f"with --compile (default {ARCH})")
-    parser.add_argument("--compiler", choices=COMPILERS, default="nvcc",
+    parser.add_argument("--arch", help=f"with --compile (default {ARCH})")
+    parser.add_argument("--compiler", choices=COMPILERS,
                         help="with --compile: nvcc (default) or nvrtc (CuPy's, as at run time)")
     return parser
+
+
+_BELONGS = {"json": "emulate", "seed": "emulate", "arch": "compile", "compiler": "compile"}
+"""The action each option goes with."""
+
+
+def _misplaced(args: argparse.Namespace) -> str | None:
+    """The first option given with an action it does not go with, as a usage message."""
+    for option, action in _BELONGS.items():
+        if getattr(args, option) not in (None, False) and not getattr(args, action):
+            return f"--{option} goes with --{action}"
+    return None
 
 
 def _emit(folder: Path) -> int:
@@ -102,14 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # ``convproof kernels -- --list``: the separator is not an option
         argv = argv[1:]
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (problem := _misplaced(args)) is not None:
+        parser.error(problem)
     if args.list:
         print("\n".join(kernel.name for kernel in standard.standard_kernels()))
         return 0
     if args.emit:
         return _emit(args.emit)
     if args.compile:
-        return _compile(args.arch, args.compiler)
+        return _compile(args.arch or ARCH, args.compiler or "nvcc")
     return _emulate(args.json, args.seed)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Any, TextIO
@@ -26,6 +27,8 @@ import numpy as np
 
 from .. import nn
 from ..arrays import array_module
+from ..cli import non_negative, positive
+from ..gpu.module import cupy_module
 from ..nn.module import to_device
 
 UPSAMPLE = 4  # 8x8 digits -> 32x32, the input size of the notes' LeNet
@@ -142,12 +145,24 @@ def run(epochs: int = 15, batch_size: int = 32, lr: float = 1e-3, batch_norm: bo
             "epochs": epochs, "history": history}
 
 
+def _learning_rate(text: str) -> float:
+    """A finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Train (or evaluate) LeNet-5 on the digits; prints the test accuracy, 0 on success."""
     parser = argparse.ArgumentParser(prog="python -m convproof.examples.lenet",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=non_negative, default=15)
+    parser.add_argument("--batch-size", type=positive, default=32)
+    parser.add_argument("--lr", type=_learning_rate, default=1e-3)
     parser.add_argument("--batch-norm", action="store_true", help="batch norm after each conv")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -156,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="start from saved parameters (with --epochs 0: evaluate them)")
     parser.add_argument("--json", action="store_true", help="end with a JSON summary line")
     args = parser.parse_args(argv)
-    if args.epochs < 0:
-        parser.error(f"--epochs must be non-negative, got {args.epochs}")
+    if args.device == "gpu":
+        try:
+            cupy_module()
+        except RuntimeError as exc:
+            parser.error(f"--device gpu: {exc}")
     summary = run(args.epochs, args.batch_size, args.lr, args.batch_norm, args.device,
                   args.seed, sys.stderr, args.save, args.load)
     if args.json:

@@ -29,25 +29,35 @@ from . import bench as _bench  # noqa: F401  (registers the suite of ``convproof
 from .backend import Backend
 
 _BACKEND: list[Backend] = []
+_PRECISIONS: list[str | None] = []
+"""The tensor-core precisions of the allow_* blocks entered and not yet left, innermost last."""
 
 
 def backend() -> Backend:
     """The backend of CuPy arrays on the current CUDA device (CuPy needed)."""
     if not _BACKEND:
         from .module import CupyDevice
-        _BACKEND.append(Backend(CupyDevice()))
+        made = Backend(CupyDevice())
+        made.tensor_cores = _PRECISIONS[-1] if _PRECISIONS else None
+        _BACKEND.append(made)
     return _BACKEND[0]
 
 
 @contextlib.contextmanager
 def _tensor_cores(precision: str | None) -> Iterator[None]:
-    """Within the block, the backend's float32 correlations run in ``precision``."""
-    device = backend()
-    previous, device.tensor_cores = device.tensor_cores, precision
+    """Within the block, the backend's float32 correlations run in ``precision``, also where
+    the backend is made inside the block; NumPy arrays and a machine without CuPy are not
+    affected."""
+    previous = _BACKEND[0].tensor_cores if _BACKEND else None
+    _PRECISIONS.append(precision)
+    if _BACKEND:
+        _BACKEND[0].tensor_cores = precision
     try:
         yield
     finally:
-        device.tensor_cores = previous
+        _PRECISIONS.pop()
+        if _BACKEND:
+            _BACKEND[0].tensor_cores = previous
 
 
 def allow_tf32(allowed: bool = True) -> contextlib.AbstractContextManager[None]:

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from .. import functional
-from ..arrays import array_module
+from ..arrays import array_module, float_dtype
 from ..spec import ConvSpec, per_dim
 from . import init
-from .module import Array, Module, Parameter, check_input, parameter_dtype
+from .module import Array, Module, Parameter, as_generator, check_input
 
 SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 
@@ -57,8 +57,8 @@ class _Convolution(Module):
         self.kernel_size = spec.kernel_size
         self.stride, self.dilation = spec.stride, spec.dilation
         self.groups, self.padding_mode = spec.groups, spec.padding_mode
-        generator = np.random.default_rng(rng)
-        dtype = parameter_dtype(dtype)
+        generator = as_generator(rng)
+        dtype = float_dtype(dtype)
         weight = np.empty(spec.weight_shape, dtype=dtype)
         self.weight = Parameter(init.fan_in_uniform(weight, rng=generator))
         fan_in = init.fans(spec.weight_shape)[0]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module
-from .module import Array, as_input
+from .module import Array, as_generator, as_input
 
 
 def _images(images: Any) -> Array:
@@ -68,7 +68,7 @@ def random_translation(images: Any, max_shift: int, rng: Any = None) -> Array:
     if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
         raise ValueError(f"max_shift must be a non-negative integer, got {max_shift!r}")
     xp, (batch, channels, height, width) = array_module(x), x.shape
-    shifts = np.random.default_rng(rng).integers(-max_shift, max_shift + 1, size=(2, batch))
+    shifts = as_generator(rng).integers(-max_shift, max_shift + 1, size=(2, batch))
     s = max_shift
     padded = xp.pad(x, ((0, 0), (0, 0), (s, s), (s, s)))
     # y[n, c, h, w] = x[n, c, h - dy, w - dx] = padded[n, c, h - dy + s, w - dx + s]
@@ -84,7 +84,7 @@ def horizontal_flip(images: Any, p: float = 0.5, rng: Any = None) -> Array:
     x = _images(images)
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
         raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-    flip = np.random.default_rng(rng).random(x.shape[0]) < p
+    flip = as_generator(rng).random(x.shape[0]) < p
     xp = array_module(x)
     return xp.where(xp.asarray(flip)[:, None, None, None], x[..., ::-1], x)
 
@@ -94,7 +94,7 @@ def mixup(images: Any, targets: Any, alpha: float = 0.2, rng: Any = None
     """(lam x + (1 - lam) x[perm], lam t + (1 - lam) t[perm]), lam ~ Beta(alpha, alpha)."""
     x = _images(images)
     t = _probabilities(targets, x)
-    generator = np.random.default_rng(rng)
+    generator = as_generator(rng)
     lam = float(generator.beta(_alpha(alpha), alpha))
     perm = array_module(x).asarray(generator.permutation(x.shape[0]))
     return lam * x + (1 - lam) * x[perm], lam * t + (1 - lam) * t[perm]
@@ -105,7 +105,7 @@ def cutmix(images: Any, targets: Any, alpha: float = 1.0, rng: Any = None
     """Paste a random box of x[perm] into x; targets mixed by the pasted area fraction."""
     x = _images(images)
     t = _probabilities(targets, x)
-    generator = np.random.default_rng(rng)
+    generator = as_generator(rng)
     height, width = x.shape[2:]
     ratio = np.sqrt(1 - generator.beta(_alpha(alpha), alpha))
     centre_h, centre_w = generator.integers(height), generator.integers(width)
@@ -124,6 +124,6 @@ def minibatches(count: int, batch_size: int, rng: Any = None, shuffle: bool = Tr
     """Index arrays that cover range(count) once in batches, in a fresh random order."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    order = np.random.default_rng(rng).permutation(count) if shuffle else np.arange(count)
+    order = as_generator(rng).permutation(count) if shuffle else np.arange(count)
     for start in range(0, count, batch_size):
         yield order[start:start + batch_size]

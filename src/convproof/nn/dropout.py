@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module
-from .module import Array, Module, as_input
+from .module import Array, Module, as_generator, as_input
 
 
 def uniform_like(x: Array, rng: np.random.Generator) -> Array:
@@ -36,7 +36,7 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
-        self.rng = np.random.default_rng(rng)
+        self.rng = as_generator(rng)
 
     def forward(self, x: Array) -> Array:
         x = as_input(x)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import numbers
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module, check_numeric
-from .module import Array, Module, as_host
+from .module import Array, Module, as_host, number_in
 
 
 class GradcheckError(AssertionError):
@@ -231,8 +232,14 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     evaluations; a check running longer than 2 s reports its progress to ``progress`` (a line
     every 10 s; stderr by default, ``None`` for none).
     """
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps!r}")
+    eps = number_in("eps", eps, 0, open_low=True)
+    atol, rtol = number_in("atol", atol, 0), number_in("rtol", rtol, 0)
+    if atol == rtol == 0:
+        raise ValueError("atol and rtol are both 0: no difference would be allowed, not even "
+                         "the rounding of the central difference")
+    if max_entries is not None and (not isinstance(max_entries, numbers.Integral)
+                                    or isinstance(max_entries, bool) or max_entries < 1):
+        raise ValueError(f"max_entries must be a positive int or None, got {max_entries!r}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable taking a line, or None, got "
                         f"{type(progress).__name__}")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module, check_numeric
-from .module import Parameter
+from .module import Parameter, as_generator
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
     """(fan_in, fan_out) = (C_in * prod(k), C_out * prod(k)) of a weight (C_out, C_in, *k)."""
@@ -45,7 +45,7 @@ def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np
     dtype = check_numeric("tensor", array)
     if dtype.kind != "f":
         raise TypeError(f"tensor must be a floating array, got dtype {dtype}")
-    values = draw(np.random.default_rng(rng), tuple(array.shape))
+    values = draw(as_generator(rng), tuple(array.shape))
     array[...] = array_module(array).asarray(values, dtype=dtype)
     return array
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import float_dtype
 from ..spec import per_dim
 from . import init
-from .module import Array, Module, Parameter, as_input, parameter_dtype
+from .module import Array, Module, Parameter, as_generator, as_input
 
 
 class Linear(Module):
@@ -28,9 +29,9 @@ class Linear(Module):
         (out_features,) = per_dim("out_features", out_features, 1, 1)
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be True or False, got {bias!r}")
-        dtype = parameter_dtype(dtype)
+        dtype = float_dtype(dtype)
         self.in_features, self.out_features = in_features, out_features
-        generator = np.random.default_rng(rng)
+        generator = as_generator(rng)
         weight = np.empty((out_features, in_features), dtype=dtype)
         self.weight = Parameter(init.fan_in_uniform(weight, rng=generator))
         self.bias = (Parameter(init.fan_in_uniform(np.empty(out_features, dtype=dtype),

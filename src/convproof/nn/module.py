@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import FLOAT_DTYPES, array_module, check_numeric, compute_dtype
+from ..arrays import array_module, check_numeric, compute_dtype, float_dtype
 from .serialize import load_state, save_state
 
 Array = Any
@@ -50,15 +50,14 @@ def to_device(value: Any, device: str) -> Any:
     return value.get() if array_module(value) is not np else value
 
 
-def parameter_dtype(dtype: Any) -> np.dtype:
-    """float32 or float64, the dtypes a layer's parameters may have; else a TypeError."""
+def as_generator(rng: Any) -> np.random.Generator:
+    """np.random.default_rng(rng): a Generator, a seed (int or sequence of ints) or None for a
+    fresh one; anything else is a TypeError naming ``rng``."""
     try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}")
-    return resolved
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {rng!r}") \
+            from exc
 
 
 def number_in(name: str, value: Any, low: float, high: float = math.inf, *,
@@ -241,9 +240,7 @@ class Module:
 
     def astype(self, dtype: Any) -> Module:
         """Convert every floating parameter and buffer to ``dtype`` (float32 or float64)."""
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"dtype must be a floating type such as float32, got {dtype}")
+        dtype = float_dtype(dtype)
 
         def convert(value: Any) -> Any:
             if getattr(value, "dtype", None) is not None and value.dtype.kind == "f":

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import array_module
-from .module import Array, Module, Parameter, check_input, number_in, parameter_dtype
+from ..arrays import array_module, float_dtype
+from .module import Array, Module, Parameter, check_input, number_in
 
 
 class _BatchNorm(Module):
@@ -51,7 +51,7 @@ class _BatchNorm(Module):
         for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
-        dtype = parameter_dtype(dtype)
+        dtype = float_dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None

@@ -59,6 +59,9 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
     """Prove, draw and write the report into ``folder``; returns what was written."""
     from .. import __version__
 
+    if isinstance(ids, str):
+        raise TypeError(f"ids must be a list of theorem ids, such as [{ids!r}], got the string "
+                        f"{ids!r}")
     bad = [f for f in formats if f not in ("html", "md")]
     if bad or not formats:
         raise ValueError(f"formats must be a non-empty choice of 'html' and 'md', got {formats!r}")

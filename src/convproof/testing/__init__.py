@@ -35,14 +35,20 @@ __all__ = [
 
 def _for_dims(generic: Callable[..., Any], dims: int, name: str) -> Callable[..., Any]:
     """``generic`` with its number of spatial dims fixed, under its public name."""
+    signature = inspect.signature(generic)
+    parameters = [p for p in signature.parameters.values() if p.name != "dims"]
+    accepted = [p.name for p in parameters[1:]]
+
     def check(fn: Callable[..., Any], **options: Any) -> CheckResult:
         __tracebackhide__ = True
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(f"check_{name}() takes no option {unknown[0]!r}; its options: "
+                            f"{', '.join(accepted)}")
         return generic(fn, dims, **options)
     check.__name__ = check.__qualname__ = f"check_{name}"
     check.__doc__ = (generic.__doc__ or "").replace("{dims}", str(dims))
-    signature = inspect.signature(generic)
-    check.__signature__ = signature.replace(  # help() shows the options, not **options
-        parameters=[p for p in signature.parameters.values() if p.name != "dims"])
+    check.__signature__ = signature.replace(parameters=parameters)  # help() shows the options
     return check
 
 

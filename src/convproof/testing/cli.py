@@ -4,8 +4,9 @@
     convproof check path/to/layers.py:my_pool --op max_pool --kernel-size 3 --stride 2
 
 The function is ``module:name`` (imported with the current directory on the path) or
-``file.py:name``.  Option values are Python literals (``--padding "((1, 0), (2, 1))"``) or
-words (``--padding same``).  Prints the result and exits 0, or prints the diagnosis and exits
+``file.py:name``.  Option values are Python literals (``--padding "((1, 0), (2, 1))"``) or,
+for the padding, a word (``--padding same``); an option the operation does not take is
+refused.  Prints the result and exits 0, or prints the diagnosis and exits
 1; a bad argument, or a function that cannot be loaded (its module fails to import), exits 2.
 """
 
@@ -15,6 +16,7 @@ import argparse
 import ast
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -30,6 +32,8 @@ OPERATIONS = {"conv": "conv{}d", "conv_transpose": "conv_transpose{}d",
               "avg_pool": "avg_pool{}d"}
 _LITERALS = ("stride", "padding", "dilation", "output-padding", "kernel-size")
 _NOT_OPTIONS = ("function", "op", "dims")
+_FLAGS = {"bias": "--no-bias", "count_include_pad": "--exclude-pad"}
+"""The flag of each option whose name differs from it."""
 
 
 def _literal(text: str) -> Any:
@@ -51,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what fn computes (default conv: fn(x, w, b) -> y)")
     parser.add_argument("--dims", type=int, choices=(1, 2, 3), default=2)
     for option in _LITERALS:
-        parser.add_argument(f"--{option}", type=_literal, help="an int, a tuple or a word")
+        parser.add_argument(f"--{option}", type=_literal, help="an int or a tuple" + (
+            ", or the word same or valid" if option == "padding" else ""))
     parser.add_argument("--groups", type=int)
     parser.add_argument("--padding-mode", choices=PADDING_MODES)
     parser.add_argument("--no-bias", dest="bias", action="store_false", default=None)
@@ -94,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--op {args.op} needs --kernel-size")
     options = {key: value for key, value in vars(args).items()
                if value is not None and key not in _NOT_OPTIONS}
+    check = CHECKS[OPERATIONS[args.op].format(args.dims)]
+    accepted = inspect.signature(check).parameters
+    for key in options:
+        if key not in accepted:
+            parser.error(f"{_FLAGS.get(key, '--' + key.replace('_', '-'))} does not apply to "
+                         f"--op {args.op}")
     try:
         fn = load(args.function)
     except Exception as exc:  # the user's module: a SyntaxError, anything raised at import
@@ -101,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        result = CHECKS[OPERATIONS[args.op].format(args.dims)](fn, **options)
+        result = check(fn, **options)
     except EquivalenceError as exc:
         print(exc)
         return 1

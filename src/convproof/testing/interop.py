@@ -30,10 +30,17 @@ def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarra
     if backend == "numpy":
         return lambda array: array
     if backend == "torch":
-        import torch
+        try:
+            import torch
+        except ImportError as exc:
+            raise ImportError("backend='torch' needs PyTorch: pip install torch") from exc
         return torch.from_numpy
     if backend == "cupy":
-        import cupy
+        try:
+            import cupy
+        except ImportError as exc:
+            raise ImportError("backend='cupy' needs CuPy and a CUDA device: install "
+                              "convproof[cuda12] or convproof[cuda13]") from exc
         return cupy.asarray
     raise ValueError(f"backend must be one of {BACKENDS} or a callable, got {backend!r}")
 

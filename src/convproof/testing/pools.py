@@ -26,7 +26,8 @@ import numpy as np
 from .. import reference
 from ..spec import PoolSpec, per_dim
 from .derived import element, sum_text
-from .diagnose import explain_values, match, probe_trouble, shape_difference
+from .compare import mismatches
+from .diagnose import BATCH_DEPENDENT, explain_values, match, probe_trouble, shape_difference
 from .faults import axes_text, axis_groups, changed_on, per_axis_text
 from .interop import Caller
 from .models import Fault, Variant
@@ -241,14 +242,34 @@ class PoolCheck:
         (y,) = call(*probes)
         trouble = probe_trouble(call, probes, (0,), y, 0, "y")
         probes = cast(probes, np.float64)
-        return (trouble
-                or match(model, POOL_FAMILY, (probes, y), tol,
-                         screen=((probes[0][-EXTRA:],), y[-EXTRA:]))
-                or explain_values(y, model.predict(probes), tol, "y", model.expression))
+        if trouble:
+            return trouble
+        found = match(model, POOL_FAMILY, (probes, y), tol,
+                      screen=((probes[0][-EXTRA:],), y[-EXTRA:]))
+        if found in (None, BATCH_DEPENDENT):  # right on the probe's values near 0
+            found = _constant_fill(model, args, got, tol) or found
+        return found or explain_values(y, model.predict(probes), tol, "y", model.expression)
 
     def shape_difference(self, model: PoolModel, output: int, got: tuple[int, ...],
                          want: tuple[int, ...]) -> str:
         return shape_difference(got, want, "y", model.size_formula)
+
+
+def _constant_fill(model: PoolModel, args: Arrays, got: tuple[np.ndarray, ...], tol: float
+                   ) -> str:
+    """Max pooling that pads with a finite constant c: every output it gets wrong is that one
+    c, above the true maximum (a window of values all below c, which the probe's values near
+    0 never make); "" otherwise."""
+    (y,), want = got, model.predict(args)
+    if model.reduce != "max" or not any(model.spec.padding) or y.shape != want.shape:
+        return ""
+    wrong = mismatches(y, want, tol)
+    values = np.unique(y[wrong])
+    if len(values) != 1 or not np.isfinite(values[0]) or not np.all(values[0] > want[wrong]):
+        return ""
+    c = f"{values[0]:g}"
+    return (f"you pad with {c}: max pooling pads with -inf, so a window whose values are all "
+            f"below {c} returns the largest of them, not {c}")
 
 
 def _pool_models(reduce: str, dims: int, spec: PoolSpec, drawn: Sequence[Drawn] = (),

@@ -18,7 +18,9 @@ wide problem, 16 or 17 outputs on the last axis and 2 on the others, with a kern
 per axis (where none is given) and 3 input channels and 2 output channels (an RGB stem; with
 groups, one channel in and out per group: a depthwise convolution), and a problem of 8 or 9
 channels per group in and out (a channel block of 8 SIMD lanes and its remainder) with the
-second fixed problem's kernel and outputs.
+second fixed problem's kernel and outputs.  Output counts are lower bounds: the smallest
+input with that many outputs, then the next of the drawn parity on the last axis, which can
+add one output (with stride 1 it always does), and no input shorter than the kernel's span.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..arrays import float_dtype
 from .compare import error, lower_precision, not_finite, precision_note, tolerance
 from .interop import LAYOUTS, Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
@@ -107,12 +108,7 @@ def _integer(name: str, value: Any, minimum: int, wanted: str) -> int:
 
 def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
     """Validated dtype, trials and seed (a fresh seed when None)."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    dtype = float_dtype(dtype)
     trials = _integer("trials", trials, 1, "a positive integer")
     if seed is None:
         seed = secrets.randbits(32)
