@@ -12,8 +12,11 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
+import sympy
 
 from convproof import functional as F
+from convproof import reference
+from convproof.spec import PoolSpec
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ PADDING = [
     case("padding_mode='mirror'", lambda a: F.conv2d(a.x, a.w, padding_mode="mirror"),
          ValueError, "padding_mode must be one of .* got 'mirror'"),
     case("transposed padding_mode=0", lambda a: F.conv_transpose2d(a.g, a.w, padding_mode=0),
-         ValueError, "padding_mode must be one of .* got 0"),
+         TypeError, "padding_mode must be one of .* got 0"),
     case("reflect padding = n", lambda a: F.conv2d(a.x, a.w, padding=6, padding_mode="reflect"),
          ValueError, r"padding\[0\] = 6 before is not smaller than the input size 6"),
     case("reflect padding > n after",
@@ -344,10 +347,32 @@ GRADIENT_SHAPES = [
 ]
 
 
+SYMBOLIC = sympy.Symbol("s", integer=True, positive=True)
+NAMES_AND_EMPTY = [
+    case("symbolic stride", lambda a: F.conv2d(a.x, a.w, stride=SYMBOLIC), TypeError,
+         r"stride must be integers to compute on arrays, got \(s, s\)"),
+    case("symbolic pool stride", lambda a: F.max_pool2d(a.x, 2, stride=SYMBOLIC), TypeError,
+         r"stride must be integers to compute on arrays"),
+    case("misspelt keyword", lambda a: F.conv2d(a.x, a.w, strid=2), TypeError,
+         r"conv2d\(\): got an unexpected keyword argument 'strid'"),
+    case("unbatched empty axis", lambda a: F.conv2d(a.x[0, :0], a.w[:, :0]), ValueError,
+         r"input has an empty axis 0: shape \(0, 6, 6\)"),
+    case("adaptive backward empty", lambda a: F.adaptive_avg_pool2d_backward(a.gp[..., :0], a.x),
+         ValueError, r"grad_output has an empty output axis: shape \(2, 4, 2, 0\)"),
+    case("padding_mode array", lambda a: F.conv2d(a.x, a.w, padding_mode=np.array(["zeros"])),
+         TypeError, r"padding_mode must be one of .* got array"),
+    case("reference pad of an empty axis",
+         lambda a: reference.pad(a.x[..., :0], ((1, 1),), "zeros"), ValueError,
+         r"x has an empty axis 3 among the padded ones: shape \(2, 4, 6, 0\)"),
+    case("pool spec of no dims", lambda a: PoolSpec(()), ValueError,
+         r"kernel_size must have one entry per spatial dim, got \(\)"),
+]
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     INTEGER_PARAMETERS + PADDING + TUPLE_LENGTHS + CHANNELS + SIZES_AND_RANKS + DTYPES
-    + OUTPUT_PADDING + POOLING + GRADIENT_SHAPES,
+    + OUTPUT_PADDING + POOLING + GRADIENT_SHAPES + NAMES_AND_EMPTY,
 )
 def test_bad_input_is_refused_with_its_name_and_value(a, call, error, match):
     with pytest.raises(error, match=match):

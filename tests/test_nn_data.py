@@ -104,6 +104,8 @@ def test_one_hot_and_minibatches(rng):
     batches = list(data.minibatches(23, 5, rng))
     assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
     assert sorted(np.concatenate(batches)) == list(range(23))
+    in_order = list(data.minibatches(np.int64(5), np.int64(2), shuffle=False))  # NumPy ints too
+    assert [b.tolist() for b in in_order] == [[0, 1], [2, 3], [4]]
 
 
 @pytest.mark.parametrize("call, error, message", [
@@ -123,13 +125,28 @@ def test_one_hot_and_minibatches(rng):
     (lambda x: data.cutmix(x, np.eye(3).astype(complex)), TypeError,
      "targets has dtype complex128, which is not a real number type"),
     (lambda x: data.cutmix(x, np.eye(3), alpha=0), ValueError,
-     "alpha must be a positive number, got 0"),
+     "alpha must be a finite positive number, got 0"),
+    (lambda x: data.mixup(x, np.eye(3), alpha=np.inf), ValueError,
+     "alpha must be a finite positive number, got inf"),
+    (lambda x: data.one_hot(np.arange(3), 4, dtype=None), TypeError,
+     "dtype must be float32 or float64, got None"),
+    (lambda x: data.one_hot(np.arange(3), 4, dtype=int), TypeError,
+     "dtype must be float32 or float64, got int64"),
+    (lambda x: data.one_hot(np.arange(3), 2.5), TypeError,
+     "classes must be a positive integer, got 2.5"),
+    (lambda x: data.one_hot(np.zeros((2, 2), int), 4), ValueError,
+     re.escape("labels must be a vector (N,), got shape (2, 2)")),
     (lambda x: data.one_hot(np.arange(3) + 0.5, 4), TypeError,
      "labels must be an integer array, got ndarray of dtype float64"),
     (lambda x: data.one_hot(np.arange(5), 4), ValueError,
      re.escape("labels must lie in [0, 4), got values from 0 to 4")),
-    (lambda x: list(data.minibatches(5, 0)), ValueError,
+    (lambda x: data.minibatches(5, 0), ValueError,  # at the call, not at the first batch
      "batch_size must be a positive integer, got 0"),
+    (lambda x: data.minibatches(-3, 2), ValueError, "count must be a non-negative integer"),
+    (lambda x: data.minibatches(2.5, 1), TypeError, "count must be a non-negative integer"),
+    (lambda x: data.minibatches(True, 1), TypeError, "count must be a non-negative integer"),
+    (lambda x: data.minibatches(4, 2, shuffle=None), TypeError,
+     "shuffle must be True or False, got None"),
 ])
 def test_bad_augmentation_arguments(call, error, message, rng):
     with pytest.raises(error, match=message):

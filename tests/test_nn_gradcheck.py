@@ -160,11 +160,31 @@ def test_gradcheck_arguments(rng):
             ("rtol", -1e-3, r"rtol must be a number in \[0, inf\), got -0.001"),
             ("atol", "a", r"atol must be a number in \[0, inf\), got 'a'"),
             ("max_entries", 0, "max_entries must be a positive int or None, got 0"),
-            ("max_entries", 2.5, "max_entries must be a positive int or None, got 2.5")]:
+            ("max_entries", 2.5, "max_entries must be a positive int or None, got 2.5"),
+            ("seed", -1, "seed must be a non-negative int, got -1"),
+            ("seed", None, "seed must be a non-negative int, got None"),
+            ("seed", True, "seed must be a non-negative int, got True")]:
         with pytest.raises(ValueError, match=message):
             nn.gradcheck(nn.ReLU(), x, **{option: value})
     with pytest.raises(ValueError, match="atol and rtol are both 0"):
         nn.gradcheck(nn.ReLU(), x, atol=0, rtol=0)
+    with pytest.raises(TypeError, match="raise_on_failure must be True or False, got None"):
+        nn.gradcheck(nn.ReLU(), x, raise_on_failure=None)
+    with pytest.raises(ValueError, match="inputs is empty"):
+        nn.gradcheck(np.sin, [], backward=lambda g: ())
+    with pytest.raises(TypeError, match="backward is for a function"):
+        nn.gradcheck(nn.ReLU(), x, backward=lambda g, a: g)
+
+
+@pytest.mark.parametrize("wrong", [lambda g, a: np.tile(2 * g, 3),
+                                   lambda g, a: (2 * g).reshape(-1)],
+                         ids=["too-many-entries", "flattened"])
+def test_a_gradient_of_another_shape_is_refused(rng, wrong):
+    """A backward whose first entries are right but whose shape is not the input's."""
+    x = rng.standard_normal((2, 3))
+    with pytest.raises(ValueError, match=r"the gradient of input has shape \((2, 9|6,)\), "
+                                         r"but input has shape \(2, 3\)"):
+        nn.gradcheck(lambda a: 2 * a, x, backward=wrong)
     with pytest.raises(TypeError, match="progress must be a callable taking a line, or None, "
                                         "got str"):
         nn.gradcheck(nn.ReLU(), rng.standard_normal(3), progress="stderr")

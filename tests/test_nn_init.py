@@ -75,5 +75,22 @@ def test_bad_initializer_arguments(rng):
         init.uniform(rng.integers(1, 9, 3))
     with pytest.raises(ValueError, match="high must exceed low, got low=1.0, high=0.0"):
         init.uniform(np.empty(3), 1.0, 0.0)
-    with pytest.raises(ValueError, match="gain must be positive, got -1"):
-        init.xavier_normal(np.empty((3, 3)), gain=-1)
+    w = np.empty((3, 3))
+    for call, message in [
+            (lambda: init.xavier_normal(w, gain=-1), r"gain must be a number in \(0, inf\), "
+                                                     r"got -1"),
+            (lambda: init.xavier_normal(w, gain=np.inf), r"gain must be .* got inf"),
+            (lambda: init.normal(w, std="1"), r"std must be a number in \(0, inf\), got '1'"),
+            (lambda: init.normal(w, std=None), r"std must be .* got None"),
+            (lambda: init.uniform(w, 0, np.inf), r"high must be a number .* got inf"),
+            (lambda: init.uniform(w, -1e308, 1e308), "high - low must be a finite number"),
+            (lambda: init.constant(w, None), r"value must be a number .* got None"),
+            (lambda: init.constant(w, "0.5"), r"value must be a number .* got '0.5'"),
+            (lambda: init.constant(w, True), r"value must be a number .* got True"),
+            (lambda: init.constant(w, np.array([1.0, 2.0, 3.0])), r"value must be a number"),
+            (lambda: init.fan_in_uniform(w, fan_in=2.5), "fan_in must be a positive int or "
+                                                          "None, got 2.5"),
+            (lambda: init.fan_in_uniform(w, fan_in=True), "fan_in must be a positive int")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert np.all(init.constant(w, np.float32(0.5)) == 0.5)  # NumPy numbers are numbers

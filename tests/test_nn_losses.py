@@ -142,3 +142,11 @@ def test_bad_loss_arguments(call, message, rng):
 def test_bad_loss_arrays_are_named_by_their_parameter(call, message, rng):
     with pytest.raises(TypeError, match=message):
         call(rng.standard_normal((3, 4)))
+
+
+def test_softmax_takes_arrays_only():
+    from convproof.nn import losses
+    with pytest.raises(TypeError, match="logits must be an array \\(NumPy or CuPy\\), got list"):
+        losses.softmax([1.0, 2.0])
+    with pytest.raises(TypeError, match="logits must be an array"):
+        losses.log_softmax((1.0, 2.0))

@@ -76,6 +76,19 @@ def test_load_state_dict_refuses_what_does_not_fit(rng):
         model.load_state_dict({**state, "9.weight": np.ones(3)})
     with pytest.raises(ValueError, match=r"state\['5.weight'\] has shape \(4, 3\)"):
         model.load_state_dict({**state, "5.weight": rng.standard_normal((4, 3))})
+    weight = state["0.weight"]
+    for name, bad, message in [
+            ("0.weight", weight + 1j, "must be a real array, got complex128"),
+            ("0.weight", weight.astype(str), "must be a real array, got <U"),
+            ("0.weight", weight > 0, "must be a real array, got bool"),
+            ("1.num_batches_tracked", 2.7, "must be a non-negative int, got 2.7"),
+            ("1.num_batches_tracked", "3", "must be a non-negative int, got '3'"),
+            ("1.num_batches_tracked", -5, "must be a non-negative int, got -5")]:
+        with pytest.raises(ValueError, match=re.escape(f"state[{name!r}] ") + message):
+            model.load_state_dict({**state, name: bad})
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], weight)  # nothing changed
+    model.load_state_dict({**state, "1.num_batches_tracked": np.int64(4)})
+    assert model[1].num_batches_tracked == 4
 
 
 def test_astype_converts_parameters_and_buffers(rng):
@@ -165,11 +178,29 @@ def test_non_arrays_and_bad_dtypes_are_refused(rng):
                  lambda: nn.Dropout(rng="abc")):
         with pytest.raises(TypeError, match="rng must be a numpy Generator, an int seed or None"):
             make()
-    for dtype in ("float16", "bfloat16", "no such type", None):  # NumPy reads None as float64
-        with pytest.raises(TypeError, match=f"dtype must be float32 or float64, got {dtype!r}"):
+    for make, error, message in [
+            (lambda: nn.Conv2d(1, 1, 3, rng=True), TypeError, "rng must be a numpy Generator"),
+            (lambda: nn.Linear((3,), 4), TypeError, "in_features must be a positive integer"),
+            (lambda: nn.BatchNorm2d(2.0), TypeError, "num_features must be a positive integer"),
+            (lambda: nn.Flatten(start_dim="1"), TypeError, "start_dim must be an integer"),
+            (lambda: nn.Parameter(np.arange(3)), TypeError, "data must be float32 or float64 "
+                                                           "to be trained, got int64"),
+            (lambda: nn.Parameter(np.ones(3)).accumulate(np.ones(3, complex)), TypeError,
+             "grad has dtype complex128")]:
+        with pytest.raises(error, match=message):
+            make()
+    assert nn.BatchNorm2d(np.int64(2)).num_features == 2  # NumPy integers are integers
+    assert nn.Flatten(start_dim=np.int64(1)).start_dim == 1
+    # NumPy reads None as float64, and a value as its own type
+    for dtype in ("float16", "bfloat16", "no such type", None, np.float32(0.5)):
+        with pytest.raises(TypeError, match=re.escape(f"dtype must be float32 or float64, got "
+                                                      f"{dtype!r}")):
             nn.Linear(2, 2, dtype=dtype)
-        with pytest.raises(TypeError, match=f"dtype must be float32 or float64, got {dtype!r}"):
+        with pytest.raises(TypeError, match=re.escape(f"dtype must be float32 or float64, got "
+                                                      f"{dtype!r}")):
             nn.Conv2d(1, 1, 3, dtype=dtype)
+    with pytest.raises(TypeError, match="got >f8 \\(not native byte order\\)"):
+        nn.Conv2d(1, 1, 3, dtype=np.dtype(">f8"))
 
 
 @pytest.mark.parametrize("layer", [

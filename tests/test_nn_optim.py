@@ -126,6 +126,20 @@ def test_loading_a_state_that_does_not_fit(rng):
         optimizer.load_state_dict({**state, "4.velocity": np.ones(3)})
     with pytest.raises(ValueError, match=r"state\['0.velocity'\] has shape \(2,\)"):
         optimizer.load_state_dict({**state, "0.velocity": np.ones(2)})
+    for bad, message in [
+            ({"lr": -1.0}, re.escape("state: lr must be a number in [0.0, inf), got -1.0")),
+            ({"lr": np.array("0.1")}, "state: lr must be a number .* got '0.1'"),
+            ({"0.velocity": np.ones(3, complex)}, "must be a real array, got complex128"),
+            ({"0.bogus": np.ones(3)}, "SGD keeps no slot 'bogus'"),
+            ({"0.step": 2.7}, "must be a non-negative int, got 2.7")]:
+        with pytest.raises(ValueError, match=message):
+            optimizer.load_state_dict({**state, **bad})
+        assert (optimizer.lr, optimizer.momentum) == (0.1, 0.5)  # nothing changed
+    adam = nn.optim.Adam([nn.Parameter(rng.standard_normal(3))])
+    for bad in ({"betas": np.array([1.5, 2.0])}, {"numerator_eps": np.array("False")}):
+        with pytest.raises(ValueError, match="state: (betas|numerator_eps)"):
+            adam.load_state_dict({**adam.state_dict(), **bad})
+    assert adam.betas == (0.9, 0.999) and adam.numerator_eps is False
 
 
 @pytest.mark.parametrize("build, error, message", [
@@ -141,6 +155,8 @@ def test_loading_a_state_that_does_not_fit(rng):
      "numerator_eps must be True or False, got 1"),
     (lambda p: nn.optim.SGD([], lr=0.1), ValueError, "params is empty"),
     (lambda p: nn.optim.SGD([np.ones(3)]), TypeError, r"params\[0\] must be a Parameter"),
+    (lambda p: nn.optim.SGD(p + p), ValueError,
+     re.escape("params[1] is params[0] again: it would be updated twice a step")),
 ])
 def test_bad_optimizer_settings(build, error, message, rng):
     with pytest.raises(error, match=message):

@@ -243,9 +243,23 @@ def test_main_refuses_an_unknown_id_and_format(tmp_path, capsys):
         write_report(tmp_path, ["no-such-theorem"])
     with pytest.raises(ValueError, match="formats must be .* got \\('pdf',\\)"):
         write_report(tmp_path, ["grad-bias"], formats=("pdf",))
-    with pytest.raises(TypeError, match="ids must be a list of theorem ids, such as "
-                                        "\\['grad-bias'\\], got the string 'grad-bias'"):
-        write_report(tmp_path, "grad-bias")
+    for options, error, message in [
+            (dict(ids="grad-bias"), TypeError, "ids must be a list, such as \\['banded-matrix'\\], "
+                                               "got 'grad-bias'"),
+            (dict(ids=0), TypeError, "ids must be a list"),
+            (dict(ids=[]), ValueError, "ids is empty"),
+            (dict(ids=["grad-bias"], formats="html"), TypeError, "formats must be a list"),
+            (dict(ids=["grad-bias"], figures="no"), TypeError,
+             "figures must be True or False, got 'no'"),
+            (dict(ids=["grad-bias"], progress="stderr"), TypeError, "progress must be a callable")]:
+        with pytest.raises(error, match=message):
+            write_report(tmp_path, **options)
+    with pytest.raises(ValueError, match="folder is empty"):
+        write_report("", ["grad-bias"])
+    capsys.readouterr()
+    quiet = write_report(tmp_path / "quiet", ["grad-bias"], figures=False, progress=None)
+    assert [section.id for section in quiet.sections] == ["grad-bias"]
+    assert capsys.readouterr().err == ""
 
 
 # --------------------------------------------------------------------------------------------

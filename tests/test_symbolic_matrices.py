@@ -169,9 +169,11 @@ def test_matrices_and_certificates_need_concrete_sizes():
     with pytest.raises(ValueError, match="spec.stride = \\(k,\\) is symbolic"):
         certify("banded-matrix", ConvSpec(1, 1, (3,), stride=k), (1, 7))
     spec = ConvSpec(2, 2, (3,))
-    for shape in [5, "abc"]:
+    for shape in [5, "abc", {2: "a", 5: "b"}, (n for n in (2, 5))]:
         with pytest.raises(TypeError, match="input_shape must be a shape \\(C, \\*spatial\\)"):
             conv_matrix(spec, shape)
+    with pytest.raises(ValueError, match="input_shape\\[1\\] must be a positive integer, got 0"):
+        conv_matrix(spec, (2, 0))
     with pytest.raises(TypeError, match="input_shape must hold concrete integers, got "
                        "\\(2, True\\)"):
         conv_matrix(spec, (2, True))

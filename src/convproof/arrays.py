@@ -19,12 +19,15 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def float_dtype(dtype: Any) -> np.dtype:
     """``dtype`` as float32 or float64; anything else (None included, which NumPy would read
     as float64) is a TypeError naming it."""
-    try:
-        resolved = None if dtype is None else np.dtype(dtype)
+    is_type = isinstance(dtype, (str, np.dtype, type))
+    try:  # a value such as np.float64(2) or an array would give its own dtype: not a dtype
+        resolved = np.dtype(dtype) if is_type else None
     except TypeError:
         resolved = None
     if resolved is None or resolved not in FLOAT_DTYPES:  # None == float64 for NumPy
-        shown = repr(dtype) if resolved is None or isinstance(dtype, str) else resolved.name
+        shown = (repr(dtype) if resolved is None or isinstance(dtype, str)
+                 else f"{resolved.str} (not native byte order)" if not resolved.isnative
+                 else resolved.name)
         raise TypeError(f"dtype must be float32 or float64, got {shown}")
     return resolved
 

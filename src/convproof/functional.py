@@ -29,12 +29,12 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-import numpy as np
+import sympy
 
 from . import cpu
 from .arrays import array_module, compute_dtype
-from .spec import (ConvSpec, Pads, PoolSpec, check_padding_fits, conv_spec_for, per_dim,
-                   shape_argument)
+from .spec import (ConvSpec, Pads, PoolSpec, check_flag, check_padding_fits, conv_spec_for,
+                   padded_size, per_dim, shape_argument, spatial_axes)
 
 Array = Any
 """A NumPy array (computed by :mod:`convproof.cpu`) or a CuPy array (:mod:`convproof.gpu`)."""
@@ -81,9 +81,15 @@ def _cast(**named: Any) -> tuple[ModuleType, list[Any]]:
     return backend, [None if a is None else a.astype(dtype, copy=False) for a in named.values()]
 
 
-def _add_batch(array: Array, unbatched: bool) -> Array:
-    """(C, *spatial) -> (1, C, *spatial) for an unbatched input."""
-    return array[None] if unbatched else array
+def _add_batch(array: Array, unbatched: bool, name: str = "input") -> Array:
+    """(C, *spatial) -> (1, C, *spatial) for an unbatched input, none of whose axes may be
+    empty (reported in the caller's shape, before the batch axis is added)."""
+    if not unbatched:
+        return array
+    if 0 in array.shape:
+        raise ValueError(f"{name} has an empty axis {tuple(array.shape).index(0)}: shape "
+                         f"{tuple(array.shape)}")
+    return array[None]
 
 
 def _drop_batch(array: Array, unbatched: bool) -> Array:
@@ -97,11 +103,6 @@ def _check_shape(name: str, array: Array, expected: Sequence[int], unbatched: bo
     if array.shape != expected:
         shown, got = (expected[1:], array.shape[1:]) if unbatched else (expected, array.shape)
         raise ValueError(f"{name} must have shape {shown}{context}, got {got}")
-
-
-def _check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def _adjoint(backend: ModuleType, g: Array, w: Array, spec: ConvSpec, pads: Pads
     if spec.padding_mode == "zeros":
         return backend.correlate_input_grad(g, w, spec.stride, pads, spec.dilation, spec.groups,
                                             tuple(size))
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+    padded = padded_size(size, pads)
     z_pad = backend.correlate_input_grad(g, w, spec.stride, _no_pads(spec.dims), spec.dilation,
                                          spec.groups, padded)
     return backend.pad_adjoint(z_pad, pads, spec.padding_mode, tuple(size))
@@ -144,13 +145,31 @@ def _add_bias(y: Array, bias: Array | None) -> Array:
     return y
 
 
+def _numeric(spec: ConvSpec | PoolSpec) -> ConvSpec | PoolSpec:
+    """``spec`` once its sizes are numbers: a spec may hold SymPy integers (the proofs'), an
+    operation on arrays may not."""
+    for name in ("kernel_size", "stride", "padding", "dilation", "output_padding"):
+        value = getattr(spec, name, ())
+        if isinstance(value, str):
+            continue
+        entries = [v for item in value for v in (item if isinstance(item, tuple) else (item,))]
+        if any(isinstance(v, sympy.Basic) and not v.is_Integer for v in entries):
+            raise TypeError(f"{name} must be integers to compute on arrays, got {value}")
+    return spec
+
+
+def _numeric_spec(*shapes: Any, **options: Any) -> ConvSpec:
+    """conv_spec_for, for arrays (:func:`_numeric`)."""
+    return _numeric(conv_spec_for(*shapes, **options))
+
+
 def _correlation(input: Array, weight: Array, bias: Array | None, dims: int, flip: bool,
                  **options: Any) -> Array:
     """conv_M(x) + bias, with the kernel flipped for the true convolution."""
     backend, (x, w, b) = _cast(input=input, weight=weight, bias=bias)
     unbatched = x.ndim == dims + 1
     x = _add_batch(x, unbatched)
-    spec = conv_spec_for(x.shape, w.shape, None if b is None else b.shape, dims=dims, **options)
+    spec = _numeric_spec(x.shape, w.shape, None if b is None else b.shape, dims=dims, **options)
     spec.output_size(x.shape[2:])  # the kernel fits; reflect/circular padding fits the input
     x, pads = _explicit_padding(backend, x, spec, spec.pads(x.shape[2:]))
     y = backend.correlate(x, _flip(w, dims) if flip else w, spec.stride, pads, spec.dilation,
@@ -210,7 +229,7 @@ def conv_transpose(input: Array, weight: Array, bias: Array | None = None,
     backend, (x, w, b) = _cast(input=input, weight=weight, bias=bias)
     unbatched = x.ndim == dims + 1
     x = _add_batch(x, unbatched)
-    spec = conv_spec_for(x.shape, w.shape, None if b is None else b.shape, dims=dims,
+    spec = _numeric_spec(x.shape, w.shape, None if b is None else b.shape, dims=dims,
                          transposed=True, stride=stride, padding=padding, dilation=dilation,
                          groups=groups, padding_mode=padding_mode, output_padding=output_padding)
     size = spec.transposed_output_size(x.shape[2:])
@@ -222,7 +241,7 @@ def conv_transpose(input: Array, weight: Array, bias: Array | None = None,
 def _gradient_spec(input_shape: Sequence[int], weight_shape: Sequence[int], g: Array,
                    unbatched: bool, dims: int, **options: Any) -> ConvSpec:
     """The forward ConvSpec, with grad_output checked against the forward output shape."""
-    spec = conv_spec_for(input_shape, weight_shape, dims=dims, **options)
+    spec = _numeric_spec(input_shape, weight_shape, dims=dims, **options)
     expected = (input_shape[0], spec.out_channels, *spec.output_size(input_shape[2:]))
     shown = tuple(input_shape[1:]) if unbatched else tuple(input_shape)
     _check_shape("grad_output", g, expected, unbatched,
@@ -247,7 +266,7 @@ def conv_input(input_size: Sequence[int], weight: Array, grad_output: Array,
     size = (shape_argument("input_size", input_size, "(C_in, *spatial)", dims + 1)
             if unbatched else shape_argument("input_size", input_size, "(N, C_in, *spatial)",
                                              dims + 2, batched=True))
-    size, g = ((1, *size) if unbatched else size), _add_batch(g, unbatched)
+    size, g = ((1, *size) if unbatched else size), _add_batch(g, unbatched, "grad_output")
     spec = _gradient_spec(size, w.shape, g, unbatched, dims, stride=stride, padding=padding,
                           dilation=dilation, groups=groups, padding_mode=padding_mode)
     grad = _adjoint(backend, g, w, spec, spec.pads(size[2:]), size[2:])
@@ -266,7 +285,7 @@ def conv_weight(input: Array, weight_size: Sequence[int], grad_output: Array,
     """
     backend, (x, g) = _cast(input=input, grad_output=grad_output)
     unbatched = x.ndim == dims + 1
-    x, g = _add_batch(x, unbatched), _add_batch(g, unbatched)
+    x, g = _add_batch(x, unbatched), _add_batch(g, unbatched, "grad_output")
     weight_size = shape_argument("weight_size", weight_size, "(C_out, C_in/groups, *k)",
                                  dims + 2)
     spec = _gradient_spec(x.shape, weight_size, g, unbatched, dims, stride=stride,
@@ -281,14 +300,11 @@ def conv_weight(input: Array, weight_size: Sequence[int], grad_output: Array,
 # Pooling
 # --------------------------------------------------------------------------------------------
 
-_AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
-
-
 def _pool_rank(x: Array, dims: int) -> bool:
     """Whether the pooling input is unbatched (C, *spatial); refuses any other rank and an
     empty spatial axis (there is no window to pool; an empty batch or channel axis is fine)."""
     if x.ndim not in (dims + 1, dims + 2):
-        axes = _AXES.get(dims, "...")
+        axes = spatial_axes(dims)
         raise ValueError(f"input must have {dims + 2} dims (N, C, {axes}) or {dims + 1} "
                          f"(C, {axes}) for {dims}-D pooling, got shape {x.shape}")
     for axis in range(x.ndim - dims, x.ndim):
@@ -299,8 +315,8 @@ def _pool_rank(x: Array, dims: int) -> bool:
 
 def _pool_spec(kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
                dims: int) -> PoolSpec:
-    return PoolSpec(per_dim("kernel_size", kernel_size, dims, 1), stride, padding, dilation,
-                    ceil_mode)
+    return _numeric(PoolSpec(per_dim("kernel_size", kernel_size, dims, 1), stride, padding,
+                             dilation, ceil_mode))
 
 
 def _pooled_shape(x: Array, spec: PoolSpec) -> tuple[int, ...]:
@@ -328,7 +344,7 @@ def max_pool(input: Array, kernel_size: int | Sequence[int],
     the left padding.  Ties keep the first position in row-major window order, a NaN wins;
     indices are row-major over the input's spatial dims.
     """
-    _check_flag("return_indices", return_indices)
+    check_flag("return_indices", return_indices)
     backend, (x,) = _cast(input=input)
     unbatched = _pool_rank(x, dims)
     spec = _pool_spec(kernel_size, stride, padding, dilation, ceil_mode, dims)
@@ -351,7 +367,7 @@ def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
     """
     backend, (g, x) = _cast(grad_output=grad_output, input=input)
     unbatched = _pool_rank(x, dims)
-    g, x = _add_batch(g, unbatched), _add_batch(x, unbatched)
+    g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     spec = _pool_spec(kernel_size, stride, padding, dilation, ceil_mode, dims)
     _check_shape("grad_output", g, _pooled_shape(x, spec), unbatched)
     _, indices = backend.max_pool(x, spec)
@@ -368,7 +384,7 @@ def avg_pool(input: Array, kernel_size: int | Sequence[int],
     D_i = the product over dims of the window length clipped to [-p, n + p) (count_include_pad)
     or of the number of its positions inside the input.  input (N, C, *n) or unbatched.
     """
-    _check_flag("count_include_pad", count_include_pad)
+    check_flag("count_include_pad", count_include_pad)
     backend, (x,) = _cast(input=input)
     unbatched = _pool_rank(x, dims)
     spec = _pool_spec(kernel_size, stride, padding, 1, ceil_mode, dims)
@@ -385,10 +401,10 @@ def avg_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
 
         grad_x[b, c, s i - p + m] += grad_output[b, c, i] / D_i    (positions inside the input)
     """
-    _check_flag("count_include_pad", count_include_pad)
+    check_flag("count_include_pad", count_include_pad)
     backend, (g, x) = _cast(grad_output=grad_output, input=input)
     unbatched = _pool_rank(x, dims)
-    g, x = _add_batch(g, unbatched), _add_batch(x, unbatched)
+    g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     spec = _pool_spec(kernel_size, stride, padding, 1, ceil_mode, dims)
     _check_shape("grad_output", g, _pooled_shape(x, spec), unbatched)
     grad = backend.avg_pool_backward(g, spec, count_include_pad, x.shape[2:])
@@ -420,8 +436,10 @@ def adaptive_avg_pool_backward(grad_output: Array, input: Array, *, dims: int) -
     if g.ndim != x.ndim or g.shape[:-dims] != lead:
         raise ValueError(f"grad_output must have shape {lead} + {dims} output sizes, as the "
                          f"input of shape {x.shape}, got {g.shape}")
+    if 0 in g.shape[-dims:]:
+        raise ValueError(f"grad_output has an empty output axis: shape {tuple(g.shape)}")
     _adaptive_size(g.shape[-dims:], x.shape[-dims:])
-    g, x = _add_batch(g, unbatched), _add_batch(x, unbatched)
+    g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     return _drop_batch(backend.adaptive_avg_pool_backward(g, x.shape[2:]), unbatched)
 
 
@@ -434,7 +452,7 @@ def adaptive_max_pool(input: Array, output_size: int | Sequence[int | None],
     per dim, with the int64 flat indices if ``return_indices`` (ties and NaN as in
     ``max_pool``); ``output_size`` (o) an int or a per-dim tuple, None keeping that input size.
     """
-    _check_flag("return_indices", return_indices)
+    check_flag("return_indices", return_indices)
     backend, (x,) = _cast(input=input)
     unbatched = _pool_rank(x, dims)
     out = _adaptive_size(output_size, x.shape[-dims:])
@@ -453,7 +471,7 @@ def adaptive_max_pool_backward(grad_output: Array, input: Array,
     """
     backend, (g, x) = _cast(grad_output=grad_output, input=input)
     unbatched = _pool_rank(x, dims)
-    g, x = _add_batch(g, unbatched), _add_batch(x, unbatched)
+    g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     out = _adaptive_size(output_size, x.shape[2:])
     _check_shape("grad_output", g, (*x.shape[:2], *out), unbatched)
     _, indices = backend.adaptive_max_pool(x, out)
@@ -466,12 +484,18 @@ def adaptive_max_pool_backward(grad_output: Array, input: Array,
 
 def _specialize(generic: Callable[..., Any], name: str, dims: int) -> Callable[..., Any]:
     """``generic(..., dims=dims)`` named ``name``, with its own signature and docstring."""
+    signature = inspect.signature(generic)
+    public = signature.replace(
+        parameters=[p for p in signature.parameters.values() if p.name != "dims"])
+
     def operation(*args: Any, **kwargs: Any) -> Any:
+        try:
+            public.bind(*args, **kwargs)
+        except TypeError as exc:  # an unknown or missing argument, under the public name
+            raise TypeError(f"{name}(): {exc}") from None
         return generic(*args, **kwargs, dims=dims)
 
-    signature = inspect.signature(generic)
-    operation.__signature__ = signature.replace(
-        parameters=[p for p in signature.parameters.values() if p.name != "dims"])
+    operation.__signature__ = public
     operation.__annotations__ = {k: v for k, v in generic.__annotations__.items() if k != "dims"}
     operation.__name__ = operation.__qualname__ = name
     operation.__module__ = __name__

@@ -32,6 +32,7 @@ from .spec import (
     ConvSpec,
     Pads,
     PoolSpec,
+    check_flag,
     check_padding_mode,
     adaptive_windows,
     check_padding_fits,
@@ -145,6 +146,9 @@ def pad(x: Any, pads: Any, mode: str = "zeros") -> np.ndarray:
     pads = _pads_argument(pads, x.ndim)
     mode = check_padding_mode(mode)
     sizes = x.shape[x.ndim - len(pads):]
+    if 0 in sizes:
+        raise ValueError(f"x has an empty axis {x.ndim - len(pads) + sizes.index(0)} among the "
+                         f"padded ones: shape {x.shape}")
     check_padding_fits(mode, pads, sizes)
     for back, source, kept in _padding_maps(mode, pads, sizes):
         x = np.take(x, source, axis=back)
@@ -498,8 +502,7 @@ def _avg_pool_parts(x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, 
     axes of its length clipped to [-p, n + p) (count_include_pad) or of the number of its
     positions inside [0, n).
     """
-    if not isinstance(count_include_pad, bool):
-        raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
+    count_include_pad = check_flag("count_include_pad", count_include_pad)
     spec = _pool_spec(x, kernel_size, stride, padding, 1, ceil_mode)
     tables = _strided_tables(x, spec)
     if count_include_pad:

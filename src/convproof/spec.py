@@ -55,6 +55,18 @@ def ceil_div(a: Size, b: Size) -> Size:
     return -((-a) // b)
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a Python bool (NumPy's bool too), else a TypeError naming it."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def padded_size(size: Sequence[Size], pads: Pads) -> tuple[Size, ...]:
+    """n + p_lo + p_hi per axis: the size of the padded input."""
+    return tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+
+
 def _known(relation: Any) -> bool | None:
     """True/False when the relation is decided, None when it depends on free symbols."""
     if isinstance(relation, bool):
@@ -155,6 +167,9 @@ def normalize_padding(padding: Any, dims: int) -> str | Pads:
 
 
 def check_padding_mode(mode: Any) -> str:
+    """One of PADDING_MODES, else a ValueError (TypeError for what is not a string)."""
+    if not isinstance(mode, str):
+        raise TypeError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
     if mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
     return mode
@@ -239,8 +254,7 @@ class ConvSpec:
             if _known(a < _max(s, d)) is False:
                 raise ValueError(f"output_padding[{axis}] = {a} must be smaller than "
                                  f"max(stride, dilation) = {_max(s, d)}")
-        if not isinstance(self.strict, bool):
-            raise TypeError(f"strict must be True or False, got {self.strict!r}")
+        check_flag("strict", self.strict)
         fields = dict(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -414,6 +428,9 @@ class PoolSpec:
         )
         kernel = tuple(_integer(f"kernel_size[{a}]", k, 1) for a, k in enumerate(kernel))
         dims = len(kernel)
+        if dims == 0:
+            raise ValueError(f"kernel_size must have one entry per spatial dim, got "
+                             f"{self.kernel_size!r}")
         stride = (
             kernel
             if self.stride is None or (isinstance(self.stride, (list, tuple)) and not self.stride)
@@ -423,8 +440,7 @@ class PoolSpec:
         for axis, (p, k) in enumerate(zip(padding, kernel)):
             if _known(2 * p <= k) is False:
                 raise ValueError(f"padding[{axis}] = {p} is more than half the kernel size {k}")
-        if not isinstance(self.ceil_mode, (bool, np.bool_)):
-            raise TypeError(f"ceil_mode must be True or False, got {self.ceil_mode!r}")
+        check_flag("ceil_mode", self.ceil_mode)
         for name, value in dict(
             kernel_size=kernel,
             stride=stride,
@@ -473,30 +489,19 @@ def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
 # Shapes of arrays against each other
 # --------------------------------------------------------------------------------------------
 
-_AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+"""The names of the spatial axes in shapes and messages."""
 
 
-def conv_spec_for(
-    input_shape: Sequence[int],
-    weight_shape: Sequence[int],
-    bias_shape: Sequence[int] | None = None,
-    *,
-    dims: int,
-    transposed: bool = False,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
-    groups: Any = 1,
-    padding_mode: str = "zeros",
-    output_padding: Any = 0,
-) -> ConvSpec:
-    """Check input, weight and bias shapes against each other; return the forward ConvSpec.
+def spatial_axes(dims: int) -> str:
+    """The spatial axes of a shape as written in messages: "L", "H, W", "D, H, W"."""
+    return ", ".join(AXIS_NAMES.get(dims, ("...",)))
 
-    conv:            input (N, C_in, *n),  weight (C_out, C_in/groups, *k), bias (C_out,)
-    transposed conv: input (N, C_out, *m), weight (C_out, C_in/groups, *k), bias (C_in,)
-    (the transposed conv maps the forward conv's output space back to its input space).
-    """
-    spatial = _AXES.get(dims, "...")
+
+def _check_ranks(input_shape: Sequence[int], weight_shape: Sequence[int], dims: int,
+                 transposed: bool) -> None:
+    """Both arrays have dims + 2 axes, and none of them (but the batch) is empty."""
+    spatial = spatial_axes(dims)
     if len(weight_shape) != dims + 2:
         layout = "(C_in, C_out/groups, " if transposed else "(C_out, C_in/groups, "
         raise ValueError(
@@ -513,8 +518,12 @@ def conv_spec_for(
             raise ValueError(f"input has an empty axis {axis}: shape {tuple(input_shape)}")
     if any(size < 1 for size in weight_shape):
         raise ValueError(f"weight has an empty axis: shape {tuple(weight_shape)}")
-    groups = _integer("groups", groups, 1)
-    channels = input_shape[1]
+
+
+def _channels(channels: int, weight_shape: Sequence[int], groups: int, transposed: bool
+              ) -> tuple[int, int, int]:
+    """(C_in, C_out, the channels produced) of a conv (or transposed conv) whose input has
+    ``channels`` channels, checked against the weight and the groups."""
     if channels % groups:
         raise ValueError(f"input has {channels} channels, not divisible by groups = {groups}")
     if transposed:
@@ -538,6 +547,33 @@ def conv_spec_for(
         raise ValueError(
             f"weight has {weight_shape[0]} filters along axis 0, not divisible by groups = {groups}"
         )
+    return in_channels, out_channels, produced
+
+
+def conv_spec_for(
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    bias_shape: Sequence[int] | None = None,
+    *,
+    dims: int,
+    transposed: bool = False,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: Any = 1,
+    padding_mode: str = "zeros",
+    output_padding: Any = 0,
+) -> ConvSpec:
+    """Check input, weight and bias shapes against each other; return the forward ConvSpec.
+
+    conv:            input (N, C_in, *n),  weight (C_out, C_in/groups, *k), bias (C_out,)
+    transposed conv: input (N, C_out, *m), weight (C_out, C_in/groups, *k), bias (C_in,)
+    (the transposed conv maps the forward conv's output space back to its input space).
+    """
+    _check_ranks(input_shape, weight_shape, dims, transposed)
+    groups = _integer("groups", groups, 1)
+    in_channels, out_channels, produced = _channels(input_shape[1], weight_shape, groups,
+                                                    transposed)
     if bias_shape is not None and tuple(bias_shape) != (produced,):
         raise ValueError(
             f"bias must have shape ({produced},), one entry per output channel, "

@@ -36,7 +36,7 @@ from types import ModuleType
 import numpy as np
 
 from ..arrays import all_finite, largest_magnitude
-from ..spec import Pads
+from ..spec import Pads, padded_size
 from . import depthwise, im2col, phases, pointwise, threads, unfold, winograd
 
 OPERATIONS = ("correlate", "correlate_input_grad", "correlate_weight_grad")
@@ -210,7 +210,7 @@ def _problem(batch: int, in_channels: int, out_channels: int, kernel_size: Seque
 def correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], pads: Pads,
               dilation: Sequence[int], groups: int, *, path: str | None = None) -> np.ndarray:
     """y[b, o, i] = sum_{c', m} w[o, c', m] x_pad[b, g*Ci + c', s*i + d*m] (x zero-padded)."""
-    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)]
+    padded = padded_size(x.shape[2:], pads)
     out_size = unfold.window_count(padded, w.shape[2:], stride, dilation)
     if x.shape[0] == 0:  # no samples: nothing to compute
         return np.zeros((0, w.shape[0], *out_size), dtype=x.dtype)

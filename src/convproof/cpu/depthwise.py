@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..spec import Pads, ceil_div
+from ..spec import Pads, ceil_div, padded_size
 from . import threads, workspace
 from .unfold import polyphase, window_count
 
@@ -52,7 +52,7 @@ class Grid:
     def __init__(self, batch: int, input_size: Sequence[int], pads: Pads,
                  stride: Sequence[int], kernel: Sequence[int], dilation: Sequence[int]):
         self.batch, self.pads, self.stride = batch, pads, tuple(stride)
-        padded = [n + lo + hi for n, (lo, hi) in zip(input_size, pads)]
+        padded = padded_size(input_size, pads)
         self.out_size = window_count(padded, kernel, stride, dilation)
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
         pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..spec import Pads
+from ..spec import Pads, padded_size
 from . import threads, unfold, workspace
 from .padding import pad
 
@@ -123,7 +123,7 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     """
     kernel_size, out_size = w.shape[2:], g.shape[2:]
     in_channels = w.shape[1] * groups
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+    padded = padded_size(input_size, pads)
     z_pad = np.zeros((g.shape[0], in_channels, *padded), dtype=g.dtype)
     weights_t = _weight_matrix(w, groups).transpose(0, 2, 1)
     step = _position_bytes(in_channels, w.shape[0], kernel_size, g.dtype)

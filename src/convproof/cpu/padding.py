@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..spec import Pads
+from ..spec import Pads, padded_size
 from . import threads
 
 _NUMPY_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
@@ -32,7 +32,7 @@ def pad(x: np.ndarray, pads: Pads, mode: str) -> np.ndarray:
     lead = x.ndim - len(pads)
     if mode == "zeros":
         return canvas(x, [lo for lo, _ in pads],
-                      [n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads)])
+                      padded_size(x.shape[lead:], pads))
     widths = [(0, 0)] * lead + [(int(lo), int(hi)) for lo, hi in pads]
     return np.pad(x, widths, mode=_NUMPY_MODES[mode])
 

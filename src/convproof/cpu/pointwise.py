@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..spec import Pads
+from ..spec import Pads, padded_size
 from . import threads, unfold, workspace
 from .padding import pad
 
@@ -101,7 +101,7 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     z = _product(_weights(w, groups).transpose(0, 2, 1),
                  _grouped(np.ascontiguousarray(g), groups))
     z = z.reshape(g.shape[0], w.shape[1] * groups, *g.shape[2:])
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(input_size, pads))
+    padded = padded_size(input_size, pads)
     if all(s == 1 for s in stride) and padded == z.shape[2:]:
         z_pad = z
     else:

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..adjoint import gradient_pads, swap_and_flip
-from ..spec import Pads, ceil_div
+from ..spec import Pads, ceil_div, padded_size
 from . import threads, unfold, workspace
 from .padding import canvas
 
@@ -252,7 +252,7 @@ def _correlate(x: np.ndarray, w: np.ndarray, pads: Pads, groups: int, tile: int,
     may be negative (a crop)."""
     batch, channels, height, width = x.shape
     out_channels = w.shape[0]
-    padded = [n + lo + hi for n, (lo, hi) in zip((height, width), pads)]
+    padded = padded_size((height, width), pads)
     out_size = unfold.window_count(padded, (KERNEL, KERNEL), (1, 1), (1, 1))
     tiles = tuple(ceil_div(o, tile) for o in out_size)
     n = tile + KERNEL - 1
@@ -353,7 +353,7 @@ def _phases(pads: Pads, dilation: Sequence[int], out_size: Sequence[int]
 
 
 def _out_size(size: Sequence[int], pads: Pads, dilation: Sequence[int]) -> tuple[int, ...]:
-    padded = [n + lo + hi for n, (lo, hi) in zip(size, pads)]
+    padded = padded_size(size, pads)
     return unfold.window_count(padded, (KERNEL, KERNEL), (1, 1), dilation)
 
 

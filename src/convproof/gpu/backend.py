@@ -33,7 +33,7 @@ from ..adjoint import PhaseCorrelation, phase_correlations, swap_and_flip
 from ..arrays import FLOAT_DTYPES, largest_magnitude
 from ..codegen import kernels as K
 from ..codegen import winograd as W
-from ..spec import ConvSpec, Pads, PoolSpec, ceil_div
+from ..spec import ConvSpec, Pads, PoolSpec, ceil_div, padded_size
 from ..symbolic.winograd import keeps_finite
 from . import launch as L
 
@@ -80,6 +80,12 @@ WINOGRAD_POINTS = (WINOGRAD_TILE + W.KERNEL - 1) ** 2
 """The n² = (m + r - 1)² positions of a transformed tile: 36 for F(4x4, 3x3)."""
 KERNEL_TAPS = W.KERNEL ** 2
 """The taps of the 3x3 kernel that Winograd takes."""
+
+
+def _with_bias(inputs: list[Array], bias: Array | None) -> list[Array]:
+    """The input arrays of a launch, followed by the bias where there is one (the kernels with
+    a bias take it after their inputs)."""
+    return inputs + ([bias] if bias is not None else [])
 
 
 class Backend:
@@ -142,7 +148,7 @@ class Backend:
         if self._takes_winograd(geometry, c_in, c_out, "correlate", dict(x=x, w=w),
                                 c_in // groups, flip or tensor_cores):
             return self._winograd(x, w, geometry, y, bias, activation)
-        arrays = [x, w] + ([bias] if bias is not None else [])
+        arrays = _with_bias([x, w], bias)
         sizes = [batch, c_in, c_out, *size, *out]
         if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
             kernel = self.kernel(K.conv_forward_direct, geometry, bias=bias is not None,
@@ -225,7 +231,7 @@ class Backend:
         kernel = self.indexed(self.kernel(W.winograd_output, m, geometry.dilation, dtype,
                                           bias=bias is not None, activation=activation),
                               products.size, y.size)
-        arrays = [products] + ([bias] if bias is not None else []) + [y]
+        arrays = _with_bias([products], bias) + [y]
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [*arrays, batch, c_out, *out]))
         return y
@@ -237,7 +243,7 @@ class Backend:
                                           bias=bias is not None, activation=activation),
                               parts.size)
         channels = [out.shape[1], math.prod(out.shape[2:])] if bias is not None else []
-        arrays = [parts] + ([bias] if bias is not None else []) + [out]
+        arrays = _with_bias([parts], bias) + [out]
         self.device.run(L.elementwise(kernel, out.size,
                                       [*arrays, out.size, parts.shape[0], *channels]))
 
@@ -270,7 +276,7 @@ class Backend:
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
         kernel = self.indexed(kernel, g.size, w.size, dx.size)
-        arrays = [g, w] + ([bias] if bias is not None else []) + [dx]
+        arrays = _with_bias([g, w], bias) + [dx]
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
         return dx
@@ -302,7 +308,7 @@ class Backend:
             cols = self.conv(part.reshape(count, c_out, positions), w1, products,
                              tensor_cores=tensor_cores)
             block = dx if count == batch else self.device.empty((count, *dx.shape[1:]), g.dtype)
-            arrays = [cols] + ([bias] if bias is not None else []) + [block]
+            arrays = _with_bias([cols], bias) + [block]
             self.device.run(L.elementwise(self.indexed(kernel, cols.size, block.size),
                                           block.size, [*arrays, count, ci * groups, c_out,
                                                        *size, *out]))
@@ -438,7 +444,7 @@ class Backend:
         dims = len(pads)
         size = x.shape[x.ndim - dims:]
         kernel = self.kernel(K.pad_forward, tuple(map(tuple, pads)), mode, x.dtype)
-        padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
+        padded = padded_size(size, pads)
         y = self.device.empty((*x.shape[:x.ndim - dims], *padded), x.dtype)
         planes = math.prod(x.shape[:x.ndim - dims])
         self.device.run(L.elementwise(kernel, y.size, [x, y, planes, *size]))

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import reference as R
 from ..codegen.kernels import ConvGeometry, Kernel
-from ..spec import ConvSpec, PoolSpec
+from ..spec import ConvSpec, PoolSpec, padded_size
 from .backend import Backend, Device
 from .launch import Launch
 
@@ -281,7 +281,7 @@ def _adaptive_max_backward_run(backend: Backend, case: Case, a: dict[str, Any]) 
 
 
 def _pad_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(case.size, case.spec))
+    padded = padded_size(case.size, case.spec)
     return {"x": _normal(rng, (case.batch, case.channels, *case.size)),
             "g": _normal(rng, (case.batch, case.channels, *padded))}
 
@@ -348,10 +348,13 @@ def _pad_family(pads: tuple[tuple[int, int], ...], mode: str, size: tuple[int, .
     return [Case(op, pads, size, dtype, options=(("mode", mode),)) for op in ("pad", "pad_adjoint")]
 
 
-def standard_cases() -> list[Case]:
-    """The representative grid (small shapes: quick to emulate)."""
+TF32, BF16, FP16 = (("tensor_cores", precision) for precision in ("tf32", "bf16", "fp16"))
+"""The option of each tensor-core precision."""
+
+
+def _one_dim_cases() -> list[Case]:
+    """1-D convolutions: forward, both gradients, transposed."""
     cases: list[Case] = []
-    # 1-D
     cases += _conv_family(ConvSpec(4, 6, (3,), padding=1), (9,), F32)
     cases += _conv_family(ConvSpec(4, 4, (5,), stride=2, padding=((2, 1),), dilation=2, groups=2,
                                    padding_mode="reflect"), (11,), F64, bias=True,
@@ -359,7 +362,13 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_transpose", ConvSpec(4, 2, (4,), stride=3, padding=1,
                                                  output_padding=2), (5,), F32,
                       options=(("bias", True),)))
-    # 2-D
+    return cases
+
+
+def _two_dim_cases() -> list[Case]:
+    """2-D convolutions: padding modes, groups, the direct kernel, a split forward, the input
+    gradient by phases, by the gather and by columns, transposed convs."""
+    cases: list[Case] = []
     cases += _conv_family(ConvSpec(4, 6, (3, 3), padding=1), (6, 5), F32)
     cases += _conv_family(ConvSpec(4, 6, (3, 2), stride=(2, 1), padding=((1, 0), (1, 1)),
                                    dilation=(1, 2), groups=2, padding_mode="replicate"),
@@ -396,16 +405,26 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_transpose", ConvSpec(4, 6, (3, 3), stride=2, padding=1, groups=2,
                                                  output_padding=(1, 0)), (4, 3), F64,
                       options=(("activation", "relu"), ("bias", True))))
-    # Winograd F(4x4, 3x3) (stride-1 3x3, wide groups): the forward with bias + relu and
-    # partial tiles, the input gradient (again such a correlation), the weight gradient;
-    # float64 with groups and asymmetric padding; dilated, a tile per residue
+    return cases
+
+
+def _winograd_cases() -> list[Case]:
+    """Winograd F(4x4, 3x3) (stride-1 3x3, wide groups): the forward with bias + relu and partial
+    tiles, the input gradient (again such a correlation), the weight gradient; float64 with
+    groups and asymmetric padding; dilated, a tile per residue."""
+    cases: list[Case] = []
     cases += _conv_family(ConvSpec(16, 32, (3, 3), padding=1), (6, 9), F32, bias=True,
                           activation="relu")
     cases.append(Case("conv", ConvSpec(32, 32, (3, 3), padding=((0, 2), (1, 0)), groups=2),
                       (5, 7), F64))
     cases += _conv_family(ConvSpec(16, 16, (3, 3), padding=(2, 1), dilation=(2, 3)), (11, 10),
                           F32)
-    # 3-D
+    return cases
+
+
+def _three_dim_cases() -> list[Case]:
+    """3-D convolutions."""
+    cases: list[Case] = []
     cases += _conv_family(ConvSpec(2, 4, (3, 3, 3), padding=1), (4, 3, 4), F64)
     cases += _conv_family(ConvSpec(4, 4, (2, 3, 3), stride=(1, 2, 2),
                                    padding=((0, 1), (1, 1), (1, 0)), groups=2,
@@ -413,30 +432,40 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_transpose", ConvSpec(2, 4, (2, 2, 3), stride=(2, 1, 2),
                                                  padding=(0, 1, 1), dilation=(1, 2, 1),
                                                  output_padding=(1, 1, 0)), (2, 3, 2), F32))
-    # tensor cores: partial tiles in rows, columns and reduction; groups, stride, dilation,
-    # reflect padding, bias + relu; the true convolution; 1-D and 3-D
-    tf32, bf16, fp16 = (("tensor_cores", p) for p in ("tf32", "bf16", "fp16"))
-    cases.append(Case("conv", ConvSpec(5, 70, (3, 3), padding=1), (6, 7), F32, options=(tf32,)))
+    return cases
+
+
+def _tensor_cores_cases() -> list[Case]:
+    """Tensor cores: partial tiles in rows, columns and reduction; groups, stride, dilation,
+    reflect padding, bias + relu; the true convolution; 1-D and 3-D."""
+    cases: list[Case] = []
+    cases.append(Case("conv", ConvSpec(5, 70, (3, 3), padding=1), (6, 7), F32, options=(TF32,)))
     cases.append(Case("conv", ConvSpec(6, 4, (3, 2), stride=(2, 1), padding=((1, 0), (1, 1)),
                                        dilation=(1, 2), groups=2, padding_mode="reflect"),
-                      (7, 6), F32, options=(("activation", "relu"), ("bias", True), tf32)))
+                      (7, 6), F32, options=(("activation", "relu"), ("bias", True), TF32)))
     cases.append(Case("conv", ConvSpec(3, 9, (4,), stride=2, padding=2), (13,), F32,
-                      options=(("flip", True), tf32)))
+                      options=(("flip", True), TF32)))
     cases.append(Case("conv", ConvSpec(2, 3, (2, 2, 2), padding=1), (3, 4, 3), F32,
-                      options=(tf32,)))
-    cases.append(Case("conv", ConvSpec(7, 70, (3, 3), padding=1), (6, 7), F32, options=(bf16,)))
-    cases.append(Case("conv", ConvSpec(120, 20, (3, 3), padding=1), (4, 4), F32, options=(tf32,)))
+                      options=(TF32,)))
+    cases.append(Case("conv", ConvSpec(7, 70, (3, 3), padding=1), (6, 7), F32, options=(BF16,)))
+    cases.append(Case("conv", ConvSpec(120, 20, (3, 3), padding=1), (4, 4), F32, options=(TF32,)))
     cases.append(Case("conv", ConvSpec(6, 4, (3,), stride=2, padding=1, groups=2,
                                        padding_mode="circular"), (11,), F32,
-                      options=(("activation", "relu"), ("bias", True), bf16)))
+                      options=(("activation", "relu"), ("bias", True), BF16)))
     cases.append(Case("conv", ConvSpec(6, 70, (3, 3), stride=(1, 2), padding=1, groups=2),
-                      (7, 9), F32, options=(("activation", "relu"), ("bias", True), fp16)))
+                      (7, 9), F32, options=(("activation", "relu"), ("bias", True), FP16)))
     cases.append(Case("conv", ConvSpec(2, 5, (3, 2, 2), dilation=(2, 1, 1),
                                        padding_mode="replicate", padding=1), (5, 3, 4), F32,
-                      options=(("flip", True), fp16)))
-    # the weight gradient as a GEMM: partial tiles of filters and columns (reflect), a split
-    # sum (3 x 400 terms in 2 runs, groups, circular), float64 (replicate, dilation), and on
-    # tensor cores split in 2 (TF32, float16) or not (bfloat16, groups, stride)
+                      options=(("flip", True), FP16)))
+    return cases
+
+
+def _weight_gradients_cases() -> list[Case]:
+    """The weight gradient as a GEMM: partial tiles of filters and columns (reflect), a split sum
+    (3 x 400 terms in 2 runs, groups, circular), float64 (replicate, dilation), and on tensor
+    cores split in 2 (TF32, float16) or not (bfloat16, groups, stride); narrow groups by pairs,
+    two chunks of taps and a split sum."""
+    cases: list[Case] = []
     cases.append(Case("conv_weight_grad", ConvSpec(5, 70, (3, 3), stride=2, padding=1,
                                                    padding_mode="reflect"), (9, 8), F32))
     cases.append(Case("conv_weight_grad", ConvSpec(12, 40, (3,), padding=1, groups=2,
@@ -445,12 +474,19 @@ def standard_cases() -> list[Case]:
     cases.append(Case("conv_weight_grad", ConvSpec(4, 20, (3, 3), padding=2, dilation=2,
                                                    padding_mode="replicate"), (6, 7), F64))
     cases.append(Case("conv_weight_grad", ConvSpec(8, 24, (2, 3), padding=(1, 0)), (30, 20), F32,
-                      options=(tf32,)))
+                      options=(TF32,)))
     cases.append(Case("conv_weight_grad", ConvSpec(12, 48, (3, 3), stride=2, padding=1,
-                                                   groups=2), (7, 6), F32, options=(bf16,)))
+                                                   groups=2), (7, 6), F32, options=(BF16,)))
     cases.append(Case("conv_weight_grad", ConvSpec(6, 16, (3,), stride=2, padding=((2, 1),)),
-                      (1100,), F32, options=(fp16,)))
-    # pooling
+                      (1100,), F32, options=(FP16,)))
+    cases.append(Case("conv_weight_grad", ConvSpec(4, 4, (5, 5), padding=2, groups=4), (40, 30),
+                      F32, batch=2))
+    return cases
+
+
+def _pooling_cases() -> list[Case]:
+    """Pooling: max and average both ways, ceil_mode, dilation, adaptive."""
+    cases: list[Case] = []
     cases += _pool_family(PoolSpec((3,), 2, 1, ceil_mode=True), (10,), F64)
     cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
     cases += _pool_family(PoolSpec((3, 2), (2, 1), (1, 0), (2, 1)), (9, 5), F64)
@@ -461,13 +497,26 @@ def standard_cases() -> list[Case]:
                "adaptive_max_pool_backward"):
         cases += [Case(op, (3, 5), (7, 9), F32), Case(op, (4,), (10,), F64),
                   Case(op, (2, 3, 2), (3, 5, 4), F64)]
-    # padding and its transpose
+    return cases
+
+
+def _padding_cases() -> list[Case]:
+    """Padding and its transpose in every mode."""
+    cases: list[Case] = []
     cases += _pad_family(((2, 1),), "reflect", (6,), F64)
     cases += _pad_family(((1, 2), (0, 3)), "replicate", (5, 4), F32)
     cases += _pad_family(((2, 2), (1, 0)), "circular", (4, 3), F64)
     cases += _pad_family(((1, 0), (0, 2), (1, 1)), "reflect", (3, 4, 3), F32)
     cases += _pad_family(((1, 1), (2, 0)), "zeros", (3, 3), F32)
     return cases
+
+    return cases
+
+def standard_cases() -> list[Case]:
+    """The representative grid (small shapes: quick to emulate)."""
+    sections = (_one_dim_cases, _two_dim_cases, _winograd_cases, _three_dim_cases,
+                _tensor_cores_cases, _weight_gradients_cases, _pooling_cases, _padding_cases)
+    return [case for section in sections for case in section()]
 
 
 # --------------------------------------------------------------------------------------------

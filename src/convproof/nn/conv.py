@@ -29,11 +29,10 @@ import numpy as np
 
 from .. import functional
 from ..arrays import array_module, float_dtype
-from ..spec import ConvSpec, per_dim
+from ..spec import ConvSpec, check_flag, per_dim, spatial_axes
 from . import init
 from .module import Array, Module, Parameter, as_generator, check_input
 
-SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 def _sum_but_channels(g: Array) -> Array:
@@ -51,8 +50,7 @@ class _Convolution(Module):
     transposed = False
 
     def _build(self, spec: ConvSpec, bias: bool, rng: Any, dtype: Any) -> None:
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
+        bias = check_flag("bias", bias)
         self.spec = spec
         self.kernel_size = spec.kernel_size
         self.stride, self.dilation = spec.stride, spec.dilation
@@ -71,7 +69,7 @@ class _Convolution(Module):
                     padding_mode=s.padding_mode, dims=self.dims)
 
     def _check(self, x: Any) -> Array:
-        layout = f"(N, {self.in_channels}, {SPATIAL[self.dims]})"
+        layout = f"(N, {self.in_channels}, {spatial_axes(self.dims)})"
         return check_input(self, x, {self.dims + 2: layout}, self.in_channels)
 
     def _bias_grad(self, g: Array) -> None:

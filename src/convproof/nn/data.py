@@ -19,14 +19,16 @@ labels) and return the mixed ones; softmax cross-entropy accepts such targets.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..arrays import array_module
-from .module import Array, as_generator, as_input
+from ..arrays import array_module, float_dtype
+from ..spec import check_flag
+from .module import Array, as_generator, as_input, integer_in
 
 
 def _images(images: Any) -> Array:
@@ -45,17 +47,22 @@ def _probabilities(targets: Any, images: Array) -> Array:
 
 
 def _alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) \
+            or not 0 < alpha < math.inf:
+        raise ValueError(f"alpha must be a finite positive number, got {alpha!r}")
     return float(alpha)
 
 
 def one_hot(labels: Any, classes: int, dtype: Any = np.float32) -> Array:
-    """t[n, k] = [labels[n] = k] for integer labels in [0, classes)."""
+    """t[n, k] = [labels[n] = k] for a vector of integer labels in [0, classes); t is float32
+    or float64."""
+    classes, dtype = integer_in("classes", classes, 1), float_dtype(dtype)
     xp = array_module(labels)
     if getattr(labels, "dtype", np.dtype(float)).kind not in "iu":
         raise TypeError(f"labels must be an integer array, got {type(labels).__name__} "
                         f"of dtype {getattr(labels, 'dtype', None)}")
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a vector (N,), got shape {tuple(labels.shape)}")
     if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
         raise ValueError(f"labels must lie in [0, {classes}), got values from "
                          f"{int(labels.min())} to {int(labels.max())}")
@@ -65,8 +72,7 @@ def one_hot(labels: Any, classes: int, dtype: Any = np.float32) -> Array:
 def random_translation(images: Any, max_shift: int, rng: Any = None) -> Array:
     """Shift each image by its own (dy, dx) in [-max_shift, max_shift]^2, filling with zeros."""
     x = _images(images)
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift must be a non-negative integer, got {max_shift!r}")
+    max_shift = integer_in("max_shift", max_shift, 0)
     xp, (batch, channels, height, width) = array_module(x), x.shape
     shifts = as_generator(rng).integers(-max_shift, max_shift + 1, size=(2, batch))
     s = max_shift
@@ -121,9 +127,9 @@ def cutmix(images: Any, targets: Any, alpha: float = 1.0, rng: Any = None
 
 def minibatches(count: int, batch_size: int, rng: Any = None, shuffle: bool = True
                 ) -> Iterator[np.ndarray]:
-    """Index arrays that cover range(count) once in batches, in a fresh random order."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    """Index arrays that cover range(count) once in batches, in a fresh random order (in order
+    with ``shuffle=False``); the arguments are checked at the call, before the first batch."""
+    count, batch_size = integer_in("count", count, 0), integer_in("batch_size", batch_size, 1)
+    shuffle = check_flag("shuffle", shuffle)
     order = as_generator(rng).permutation(count) if shuffle else np.arange(count)
-    for start in range(0, count, batch_size):
-        yield order[start:start + batch_size]
+    return (order[start:start + batch_size] for start in range(0, count, batch_size))

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import math
 
-from .module import Array, Module, as_input
+from .module import Array, Module, as_input, integer_in
 
 
 class Flatten(Module):
     """Merge axes ``start_dim`` to ``end_dim`` (inclusive), as PyTorch's ``nn.Flatten``."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an integer, got {value!r}")
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = integer_in("start_dim", start_dim)
+        self.end_dim = integer_in("end_dim", end_dim)
 
     def forward(self, x: Array) -> Array:
         x = as_input(x)

@@ -240,16 +240,24 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     if max_entries is not None and (not isinstance(max_entries, numbers.Integral)
                                     or isinstance(max_entries, bool) or max_entries < 1):
         raise ValueError(f"max_entries must be a positive int or None, got {max_entries!r}")
+    if not isinstance(raise_on_failure, (bool, np.bool_)):
+        raise TypeError(f"raise_on_failure must be True or False, got {raise_on_failure!r}")
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, (bool, np.bool_)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable taking a line, or None, got "
                         f"{type(progress).__name__}")
     arrays = [inputs] if hasattr(inputs, "shape") else list(inputs)
+    if not arrays:
+        raise ValueError("inputs is empty: there is no gradient to check")
     for k, array in enumerate(arrays):
         check_numeric(f"inputs[{k}]", array)
     arrays = [array_module(a).array(a, dtype=np.float64, order="C") for a in arrays]
     if isinstance(layer_or_fn, Module):
         if len(arrays) != 1:
             raise ValueError(f"a layer takes one input array, got {len(arrays)}")
+        if backward is not None:
+            raise TypeError("backward is for a function: a layer's backward is its own")
         evaluate, gradients = _layer(layer_or_fn, arrays[0])
     elif callable(layer_or_fn):
         if backward is None:
@@ -271,6 +279,9 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     tracker = _Progress(progress, sum(e.size for e in checked), len(targets))
     comparisons = []
     for index, ((name, array, grad), entries) in enumerate(zip(targets, checked)):
+        if grad is not None and tuple(grad.shape) != tuple(array.shape):
+            raise ValueError(f"the gradient of {name} has shape {tuple(grad.shape)}, but "
+                             f"{name} has shape {tuple(array.shape)}")
         flat_grad = np.zeros(array.size) if grad is None else as_host(grad).reshape(-1)
         label = f"{name} {tuple(array.shape)}"
         central, ahead, behind = _numeric(

@@ -20,13 +20,14 @@ and copied into the array, NumPy or CuPy, in its dtype.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..arrays import array_module, check_numeric
-from .module import Parameter, as_generator
+from .module import Parameter, as_generator, number_in
 
 def fans(shape: Sequence[int]) -> tuple[int, int]:
     """(fan_in, fan_out) = (C_in * prod(k), C_out * prod(k)) of a weight (C_out, C_in, *k)."""
@@ -50,21 +51,29 @@ def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np
     return array
 
 
-def _positive(name: str, value: float) -> float:
-    if not value > 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return float(value)
+def _positive(name: str, value: Any) -> float:
+    """A finite real number above 0, else a ValueError naming it."""
+    return number_in(name, value, 0, open_low=True)
+
+
+def _finite(name: str, value: Any) -> float:
+    """A finite real number, else a ValueError naming it."""
+    return number_in(name, value, -math.inf, open_low=True)
 
 
 def constant(tensor: Any, value: float = 0.1) -> Any:
     """w = value everywhere (0.1 by default: a bias that keeps ReLUs active at the start)."""
+    value = _finite("value", value)
     return _fill(tensor, lambda _, shape: np.full(shape, value), None)
 
 
 def uniform(tensor: Any, low: float = 0.0, high: float = 1.0, rng: Any = None) -> Any:
     """w ~ U[low, high), by default [0, 1)."""
+    low, high = _finite("low", low), _finite("high", high)
     if not high > low:
         raise ValueError(f"high must exceed low, got low={low!r}, high={high!r}")
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be a finite number, got low={low!r}, high={high!r}")
     return _fill(tensor, lambda g, shape: g.uniform(low, high, shape), rng)
 
 
@@ -103,6 +112,10 @@ def fan_in_uniform(tensor: Any, fan_in: int | None = None, rng: Any = None) -> A
 
     ``fan_in`` defaults to that of ``tensor``; a bias passes its weight's.
     """
-    fan_in = fans(tensor.shape)[0] if fan_in is None else fan_in
-    bound = 1.0 / math.sqrt(_positive("fan_in", fan_in))
+    if fan_in is None:
+        fan_in = fans(tensor.shape)[0]
+    elif not isinstance(fan_in, numbers.Integral) or isinstance(fan_in, (bool, np.bool_)) \
+            or fan_in < 1:
+        raise ValueError(f"fan_in must be a positive int or None, got {fan_in!r}")
+    bound = 1.0 / math.sqrt(fan_in)
     return uniform(tensor, -bound, bound, rng)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..arrays import float_dtype
-from ..spec import per_dim
+from ..spec import check_flag
 from . import init
-from .module import Array, Module, Parameter, as_generator, as_input
+from .module import Array, Module, Parameter, as_generator, as_input, integer_in
 
 
 class Linear(Module):
@@ -25,10 +25,9 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  rng: Any = None, dtype: Any = np.float32) -> None:
-        (in_features,) = per_dim("in_features", in_features, 1, 1)
-        (out_features,) = per_dim("out_features", out_features, 1, 1)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
+        in_features = integer_in("in_features", in_features, 1)
+        out_features = integer_in("out_features", out_features, 1)
+        bias = check_flag("bias", bias)
         dtype = float_dtype(dtype)
         self.in_features, self.out_features = in_features, out_features
         generator = as_generator(rng)

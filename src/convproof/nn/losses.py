@@ -27,6 +27,7 @@ REDUCTIONS = ("mean", "sum")
 
 def log_softmax(logits: Array, axis: int = -1) -> Array:
     """z - lse(z) along ``axis``, lse(z) = max z + log sum exp(z - max z)."""
+    logits = as_input(logits, "logits")
     xp = array_module(logits)
     shifted = logits - logits.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))

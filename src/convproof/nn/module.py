@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import array_module, check_numeric, compute_dtype, float_dtype
+from ..arrays import FLOAT_DTYPES, array_module, check_numeric, compute_dtype, float_dtype
+from ..spec import check_flag
 from .serialize import load_state, save_state
 
 Array = Any
@@ -53,11 +54,25 @@ def to_device(value: Any, device: str) -> Any:
 def as_generator(rng: Any) -> np.random.Generator:
     """np.random.default_rng(rng): a Generator, a seed (int or sequence of ints) or None for a
     fresh one; anything else is a TypeError naming ``rng``."""
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {rng!r}")
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {rng!r}") \
             from exc
+
+
+def integer_in(name: str, value: Any, low: int | None = None) -> int:
+    """``value`` as an int once it is an integer (a NumPy one too, not a bool) of at least
+    ``low``: else a TypeError (not an integer) or a ValueError (too small) naming it."""
+    kind = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+        low, f"an integer of at least {low}")
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return int(value)
 
 
 def number_in(name: str, value: Any, low: float, high: float = math.inf, *,
@@ -78,11 +93,32 @@ def as_host(value: Any) -> Any:
     return np.array(to_device(value, "cpu"))
 
 
+def _checked_entry(name: str, value: Any, current: Any) -> Any:
+    """A saved entry for the module's ``current`` one: an int counter, or a real array of the
+    same shape copied in the module's dtype and array module."""
+    if isinstance(current, int):
+        number = value.item() if getattr(value, "shape", None) == () else value
+        if not isinstance(number, numbers.Integral) or isinstance(number, (bool, np.bool_)) \
+                or number < 0:
+            raise ValueError(f"state[{name!r}] must be a non-negative int, got {value!r}")
+        return int(number)
+    kind = getattr(value, "dtype", np.dtype(object)).kind
+    if kind not in "fiu":
+        raise ValueError(f"state[{name!r}] must be a real array, got "
+                         f"{getattr(value, 'dtype', type(value).__name__)}")
+    if tuple(np.shape(value)) != tuple(current.shape):
+        raise ValueError(f"state[{name!r}] has shape {tuple(np.shape(value))}, "
+                         f"the module's has {tuple(current.shape)}")
+    return array_module(current).asarray(value, dtype=current.dtype).copy()
+
+
 class Parameter:
     """A trainable array ``data`` and ``grad`` = the sum of dL/d(data) since ``zero_grad()``."""
 
     def __init__(self, data: Array) -> None:
-        check_numeric("data", data)
+        dtype = check_numeric("data", data)
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"data must be float32 or float64 to be trained, got {dtype}")
         self.data = data
         self.grad: Array | None = None
 
@@ -96,6 +132,7 @@ class Parameter:
 
     def accumulate(self, grad: Array) -> None:
         """grad <- grad + dL/d(data), in the dtype of ``data``."""
+        check_numeric("grad", grad)
         if tuple(grad.shape) != self.shape:
             raise ValueError(f"gradient of shape {tuple(grad.shape)} for a parameter of shape "
                              f"{self.shape}")
@@ -206,8 +243,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (batch statistics, dropout on) for this module and all below it."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"mode must be True or False, got {mode!r}")
+        mode = check_flag("mode", mode)
         for module in self.modules():
             module.training = mode
         return self
@@ -263,23 +299,17 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy arrays into the parameters and buffers of the same names (and shapes)."""
+        """Copy arrays into the parameters and buffers of the same names (and shapes): real
+        arrays, and non-negative ints for counters; nothing changes when an entry is refused."""
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
             raise ValueError(f"state does not fit {type(self).__name__}: missing {missing}, "
                              f"unexpected {unexpected}")
-        for name, value in state.items():
-            current = own[name]
-            if isinstance(current, int):
-                self._assign(name, int(value))
-                continue
-            if tuple(np.shape(value)) != tuple(current.shape):
-                raise ValueError(f"state[{name!r}] has shape {tuple(np.shape(value))}, "
-                                 f"the module's has {tuple(current.shape)}")
-            xp = array_module(current)
-            self._assign(name, xp.asarray(value, dtype=current.dtype).copy())
+        checked = {name: _checked_entry(name, value, own[name]) for name, value in state.items()}
+        for name, value in checked.items():  # assigned once every entry is known to fit
+            self._assign(name, value)
         self.forget()
 
     def _assign(self, name: str, value: Any) -> None:

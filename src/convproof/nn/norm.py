@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module, float_dtype
-from .module import Array, Module, Parameter, check_input, number_in
+from ..spec import check_flag
+from .module import Array, Module, Parameter, check_input, integer_in, number_in
 
 
 class _BatchNorm(Module):
@@ -41,16 +42,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *,
                  dtype: Any = np.float32) -> None:
-        if isinstance(num_features, bool) or not isinstance(num_features, int) \
-                or num_features < 1:
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        num_features = integer_in("num_features", num_features, 1)
         eps = number_in("eps", eps, 0.0, open_low=True)
         if momentum is not None:
             momentum = number_in("momentum", momentum, 0.0, 1.0, open_high=False,
                                  alternative=" or None")
-        for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        affine = check_flag("affine", affine)
+        track_running_stats = check_flag("track_running_stats", track_running_stats)
         dtype = float_dtype(dtype)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats

@@ -24,12 +24,23 @@ State (moments, step counts, hyperparameters) round-trips through ``state_dict``
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from ..arrays import array_module
 from .module import Array, Parameter, as_host, number_in
 from .serialize import load_state, save_state
+
+
+def _plain(value: Any) -> Any:
+    """A saved value as Python objects: a 0-d or 1-d array read back from a file as its
+    number or list (a tuple for a pair such as betas)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    return tuple(value) if isinstance(value, list) else value
 
 
 class Optimizer:
@@ -40,16 +51,27 @@ class Optimizer:
     """
 
     hyperparameters: tuple[str, ...] = ()
+    slots: tuple[str, ...] = ()
+    """The per-parameter arrays of the state (``step`` is a count)."""
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("params is empty: pass model.parameters()")
+        seen: dict[int, int] = {}
         for index, parameter in enumerate(self.params):
             if not isinstance(parameter, Parameter):
                 raise TypeError(f"params[{index}] must be a Parameter, got "
                                 f"{type(parameter).__name__}")
+            if id(parameter) in seen:
+                raise ValueError(f"params[{index}] is params[{seen[id(parameter)]}] again: it "
+                                 "would be updated twice a step")
+            seen[id(parameter)] = index
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def configure(self, **hyperparameters: Any) -> None:
+        """Check and set the hyperparameters (the constructor's checks, also on loading)."""
+        raise NotImplementedError
 
     def update(self, w: Array, g: Array, state: dict[str, Any]) -> None:
         """Change ``w`` in place, given its gradient and its slots."""
@@ -76,6 +98,8 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Hyperparameters and slots from :meth:`state_dict`, each checked as the constructor
+        checks it; nothing changes when an entry is refused."""
         for name in self.hyperparameters:
             if name not in state:
                 raise ValueError(f"state lacks the hyperparameter {name!r}")
@@ -87,19 +111,32 @@ class Optimizer:
             if not index.isdigit() or int(index) >= len(self.params):
                 raise ValueError(f"state entry {key!r} names no parameter of this optimizer "
                                  f"({len(self.params)} parameters)")
-            w = self.params[int(index)].data
-            if slot == "step":
-                slots[int(index)][slot] = int(value)
-            elif tuple(value.shape) != tuple(w.shape):
-                raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, parameter "
-                                 f"{index} has {tuple(w.shape)}")
-            else:
-                slots[int(index)][slot] = array_module(w).asarray(value, dtype=w.dtype).copy()
-        for name in self.hyperparameters:
-            current, value = getattr(self, name), state[name]
-            setattr(self, name, type(current)(value.tolist() if hasattr(value, "tolist")
-                                              else value))
+            slots[int(index)][slot] = self._slot(key, slot, value, self.params[int(index)].data)
+        previous = {name: getattr(self, name) for name in self.hyperparameters}
+        try:
+            self.configure(**{name: _plain(state[name]) for name in self.hyperparameters})
+        except (TypeError, ValueError) as exc:
+            self.configure(**previous)
+            raise ValueError(f"state: {exc}") from None
         self.state = slots
+
+    def _slot(self, key: str, slot: str, value: Any, w: Array) -> Any:
+        """A slot of the saved state, checked against its parameter ``w``."""
+        if slot == "step":
+            value = _plain(value)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"state[{key!r}] must be a non-negative int, got {value!r}")
+            return int(value)
+        if slot not in self.slots:
+            raise ValueError(f"state entry {key!r}: {type(self).__name__} keeps no slot "
+                             f"{slot!r} (it keeps {', '.join(self.slots + ('step',))})")
+        if getattr(value, "dtype", np.dtype(object)).kind not in "fi":
+            raise ValueError(f"state[{key!r}] must be a real array, got "
+                             f"{getattr(value, 'dtype', type(value).__name__)}")
+        if tuple(value.shape) != tuple(w.shape):
+            raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, parameter "
+                             f"{key.partition('.')[0]} has {tuple(w.shape)}")
+        return array_module(w).asarray(value, dtype=w.dtype).copy()
 
     def save(self, path: str) -> None:
         save_state(path, {key: as_host(value) for key, value in self.state_dict().items()})
@@ -113,10 +150,14 @@ class SGD(Optimizer):
     """v <- mu v - lr (g + weight_decay w); w <- w + v (plain SGD for momentum 0)."""
 
     hyperparameters = ("lr", "momentum", "weight_decay")
+    slots = ("velocity",)
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params)
+        self.configure(lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    def configure(self, *, lr: Any, momentum: Any, weight_decay: Any) -> None:
         self.lr = number_in("lr", lr, 0.0)
         self.momentum = number_in("momentum", momentum, 0.0)
         self.weight_decay = number_in("weight_decay", weight_decay, 0.0)
@@ -136,11 +177,17 @@ class Adam(Optimizer):
     """Adam with bias correction (``numerator_eps=True``: the notes' (mhat + eps) variant)."""
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay", "numerator_eps")
+    slots = ("exp_avg", "exp_avg_sq")
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, numerator_eps: bool = False) -> None:
         super().__init__(params)
+        self.configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                       numerator_eps=numerator_eps)
+
+    def configure(self, *, lr: Any, betas: Any, eps: Any, weight_decay: Any,
+                  numerator_eps: Any) -> None:
         if not isinstance(betas, (list, tuple)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         if not isinstance(numerator_eps, bool):

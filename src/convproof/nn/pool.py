@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import functional
-from ..spec import PoolSpec, per_dim
+from ..spec import PoolSpec, check_flag, per_dim
 from .module import Array, Module, check_input
 
 
@@ -72,8 +72,7 @@ class AvgPool2d(_Pool2d):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         PoolSpec(per_dim("kernel_size", kernel_size, 2, 1), stride, padding, 1, ceil_mode)
-        if not isinstance(count_include_pad, bool):
-            raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
+        count_include_pad = check_flag("count_include_pad", count_include_pad)
         self.options = dict(kernel_size=kernel_size, stride=stride, padding=padding,
                             ceil_mode=ceil_mode, count_include_pad=count_include_pad)
 

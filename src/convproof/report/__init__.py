@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..catalog import CATALOG
+from ..spec import check_flag
 from . import html, markdown
 from .sections import Report, Section, build_section, unloaded_section
 
@@ -30,6 +31,10 @@ WRITERS = {"html": ("report.html", html.render_report), "md": ("report.md", mark
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _silent(line: str) -> None:
+    """A progress callback that prints nothing."""
 
 
 def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
@@ -55,19 +60,29 @@ def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
 
 def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None = None,
                  formats: Sequence[str] = ("html", "md"), figures: bool = True,
-                 progress: Callable[[str], None] = _progress) -> Report:
-    """Prove, draw and write the report into ``folder``; returns what was written."""
+                 progress: Callable[[str], None] | None = _progress) -> Report:
+    """Prove, draw and write the report into ``folder``; returns what was written.  ``ids``
+    None proves the whole catalog; ``progress`` None prints nothing."""
     from .. import __version__
 
-    if isinstance(ids, str):
-        raise TypeError(f"ids must be a list of theorem ids, such as [{ids!r}], got the string "
-                        f"{ids!r}")
+    for name, value, example in (("ids", ids, "banded-matrix"), ("formats", formats, "html")):
+        if isinstance(value, str) or (value is not None and not isinstance(value, (list, tuple))):
+            raise TypeError(f"{name} must be a list, such as [{example!r}], got {value!r}")
+    if ids is not None and not ids:
+        raise ValueError("ids is empty: give theorem ids, or None for the whole catalog")
     bad = [f for f in formats if f not in ("html", "md")]
     if bad or not formats:
         raise ValueError(f"formats must be a non-empty choice of 'html' and 'md', got {formats!r}")
+    figures = check_flag("figures", figures)
+    if not str(folder):
+        raise ValueError("folder is empty: give a folder to write the report into")
+    if progress is None:
+        progress = _silent
+    elif not callable(progress):
+        raise TypeError(f"progress must be a callable taking a line, or None, got {progress!r}")
     started = time.perf_counter()
     folder = Path(folder)
-    sections = sections_for(list(ids) if ids else list(CATALOG), progress)
+    sections = sections_for(list(ids) if ids is not None else list(CATALOG), progress)
     folder.mkdir(parents=True, exist_ok=True)
     drawn = []
     if figures:
@@ -113,7 +128,7 @@ def main(argv: list[str]) -> int:
     if folders:
         parser.error(f"--out: {str(folders[0])!r} is a folder, where the report writes a file")
     try:
-        report = write_report(args.out, args.ids, FORMATS[args.format])
+        report = write_report(args.out, args.ids or None, FORMATS[args.format])
     except ValueError as exc:  # a dependency cycle among the proof files
         raise SystemExit(f"convproof report: {exc}") from None
     except OSError as exc:

@@ -61,8 +61,9 @@ def _integer(value: Any) -> int | None:
 def _sizes(spec: ConvSpec, input_shape: Sequence[Size], channels: int, name: str
            ) -> tuple[int, ...]:
     """The spatial sizes of ``input_shape`` = (C, *n), which must hold concrete integers."""
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
-        raise TypeError(f"input_shape must be a shape (C, *spatial), got {input_shape!r}")
+    if not isinstance(input_shape, (tuple, list)):  # not a dict's keys or a spent generator
+        raise TypeError(f"input_shape must be a shape (C, *spatial) as a tuple, got "
+                        f"{input_shape!r}")
     given = tuple(input_shape)
     shape = tuple(map(_integer, given))
     if None in shape:
@@ -73,6 +74,9 @@ def _sizes(spec: ConvSpec, input_shape: Sequence[Size], channels: int, name: str
         )
     if shape[0] != channels:
         raise ValueError(f"input_shape has {shape[0]} channels, the {name} expects {channels}")
+    for axis, size in enumerate(shape[1:], start=1):
+        if size < 1:
+            raise ValueError(f"input_shape[{axis}] must be a positive integer, got {size}")
     return shape[1:]
 
 

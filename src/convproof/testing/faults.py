@@ -14,10 +14,9 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from ..spec import PADDING_MODES
+from ..spec import AXIS_NAMES, PADDING_MODES
 from .models import Fault, Model
 
-AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 M = TypeVar("M")
 FaultFunction = Callable[[M], Iterable[M | None]]
 
@@ -28,7 +27,7 @@ FaultFunction = Callable[[M], Iterable[M | None]]
 
 def axis_names(dims: int) -> tuple[str, ...]:
     """The names of the spatial axes in messages: L; H, W; D, H, W (axis0, ... beyond)."""
-    return AXES.get(dims, tuple(f"axis{a}" for a in range(dims)))
+    return AXIS_NAMES.get(dims, tuple(f"axis{a}" for a in range(dims)))
 
 
 def axes_text(axes: Sequence[int], dims: int) -> str:

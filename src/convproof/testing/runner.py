@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..arrays import float_dtype
+from ..spec import check_flag
 from .compare import error, lower_precision, not_finite, precision_note, tolerance
 from .interop import LAYOUTS, Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
@@ -205,11 +206,8 @@ def _wrong_shape(check: Check, problem: Any, got: Sequence[np.ndarray],
             f"\n  and {infinite}")
 
 
-def flag(name: str, value: Any) -> bool:
-    """A True/False option, or a TypeError naming it."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+flag = check_flag
+"""A True/False option, or a TypeError naming it."""
 
 
 def operation_name(base: str, options: dict[str, Any], defaults: dict[str, Any]) -> str:
