@@ -34,7 +34,6 @@ from . import init
 from .module import Array, Module, Parameter, as_generator, check_input
 
 
-
 def _sum_but_channels(g: Array) -> Array:
     """sum over batch and positions: (N, C, *o) -> (C,)."""
     return g.sum(axis=(0, *range(2, g.ndim)))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module, check_numeric
+from ..spec import check_flag
 from .module import Array, Module, as_host, number_in
 
 
@@ -240,8 +241,7 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     if max_entries is not None and (not isinstance(max_entries, numbers.Integral)
                                     or isinstance(max_entries, bool) or max_entries < 1):
         raise ValueError(f"max_entries must be a positive int or None, got {max_entries!r}")
-    if not isinstance(raise_on_failure, (bool, np.bool_)):
-        raise TypeError(f"raise_on_failure must be True or False, got {raise_on_failure!r}")
+    raise_on_failure = check_flag("raise_on_failure", raise_on_failure)
     if not isinstance(seed, numbers.Integral) or isinstance(seed, (bool, np.bool_)) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     if progress is not None and not callable(progress):

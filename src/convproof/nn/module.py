@@ -93,15 +93,21 @@ def as_host(value: Any) -> Any:
     return np.array(to_device(value, "cpu"))
 
 
+def saved_count(label: str, value: Any) -> int:
+    """A counter read back from a saved state (a number or a 0-d array): a non-negative int,
+    else a ValueError naming ``label``."""
+    number = value.item() if getattr(value, "shape", None) == () else value
+    if not isinstance(number, numbers.Integral) or isinstance(number, (bool, np.bool_)) \
+            or number < 0:
+        raise ValueError(f"{label} must be a non-negative int, got {value!r}")
+    return int(number)
+
+
 def _checked_entry(name: str, value: Any, current: Any) -> Any:
     """A saved entry for the module's ``current`` one: an int counter, or a real array of the
     same shape copied in the module's dtype and array module."""
     if isinstance(current, int):
-        number = value.item() if getattr(value, "shape", None) == () else value
-        if not isinstance(number, numbers.Integral) or isinstance(number, (bool, np.bool_)) \
-                or number < 0:
-            raise ValueError(f"state[{name!r}] must be a non-negative int, got {value!r}")
-        return int(number)
+        return saved_count(f"state[{name!r}]", value)
     kind = getattr(value, "dtype", np.dtype(object)).kind
     if kind not in "fiu":
         raise ValueError(f"state[{name!r}] must be a real array, got "

@@ -24,14 +24,13 @@ State (moments, step counts, hyperparameters) round-trips through ``state_dict``
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from ..arrays import array_module
-from .module import Array, Parameter, as_host, number_in
+from .module import Array, Parameter, as_host, number_in, saved_count
 from .serialize import load_state, save_state
 
 
@@ -123,10 +122,7 @@ class Optimizer:
     def _slot(self, key: str, slot: str, value: Any, w: Array) -> Any:
         """A slot of the saved state, checked against its parameter ``w``."""
         if slot == "step":
-            value = _plain(value)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"state[{key!r}] must be a non-negative int, got {value!r}")
-            return int(value)
+            return saved_count(f"state[{key!r}]", value)
         if slot not in self.slots:
             raise ValueError(f"state entry {key!r}: {type(self).__name__} keeps no slot "
                              f"{slot!r} (it keeps {', '.join(self.slots + ('step',))})")
