@@ -13,23 +13,38 @@ axes: Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. vec Y = (Aᵀ ⊗ Aᵀ)[((G �
 What is proved, each by a derivation whose every link the engine checks exactly (normal form:
 polynomial identities with exact rational, or rational-function, coefficients):
 
+- **for all m, r ≥ 1** (symbolic sizes), every tile offset t, all entries d, g and all points
+  x_0, ..., x_{n-2}: with Aᵀ[i, l] = E_m[l, i], G = E_r and Bᵀ[l, w] = C[w, l], where
+  E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j + [l = n - 1][j = s - 1]) evaluates a
+  polynomial of degree s - 1 at the points and at infinity, and C is the interpolation matrix:
+  the hypothesis Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is
+  the inverse of E_n, a Vandermonde matrix with the row of infinity, and 0 outside the n x n
+  box), which exists exactly when the points are distinct.  The derivation pairs the
+  outputs with weights e, names the power j = i + k of x in e(x) g(x), writes [w = j] by the
+  hypothesis, and evaluates the product factor by factor: x_l^(i+k) = x_l^i x_l^k at a
+  point, and at infinity the leading coefficient of x^(i+k) is 1 exactly when i = m - 1 and
+  k = r - 1 (the cross terms of the point rows and the infinity row vanish).  The hypothesis
+  is checked at the points of every instance below (C E_n = I exactly, the table
+  ``interpolation`` in the evidence details).  ``toom_cook`` scales row l of G by 1/D_l and
+  of Bᵀ by D_l, which leaves every product (G g)_l (Bᵀ d)_l unchanged; the instances prove
+  the scaled matrices the code uses;
 - for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)) at the standard
   points, and F(4,3) also at 0, ±1, 1/2, -2 (``points_for``: the points the CPU path uses, with
-  a smaller error amplification): the identity for every tile offset t and all entries d, g
-  (symbolic signals), every output of the tile at once (paired with arbitrary weights e:
-  Σ_i e[i] y[t + i] = Σ_i e[i] Y[t, i] for all e);
+  a smaller error amplification): the identity with the matrices of ``toom_cook`` for every
+  tile offset t and all entries d, g (symbolic signals), every output of the tile at once
+  (paired with arbitrary weights e: Σ_i e[i] y[t + i] = Σ_i e[i] Y[t, i] for all e);
 - F(2,3) with symbolic points x_0, x_1, x_2: the construction itself, for all distinct points;
 - F(2x2, 3x3) and F(4x4, 3x3) (the latter at the points of the CPU path): the 2-D nesting,
   derived from the 1-D identity along one axis and then the other;
 - the multiplication count: n = m + r - 1 per tile instead of m·r (n² instead of m²r² in 2-D),
   a saving of (m - 1)(r - 1), and (m - 1)(r - 1)(mr + m + r - 1) in 2-D, for all m, r.
 
-For general (m, r) the argument is the one the derivations follow, in prose: pairing with e
-turns the correlation into the coefficients s of the polynomial product e(x) g(x) (degree
-n - 1) read against d; a polynomial of degree n - 1 is determined by its values at n - 1
-distinct points and its leading coefficient (its "value at infinity"), so s is the
-interpolation of the n products e(x_l) g(x_l) (polynomial multiplication modulo
-M(x) = Π (x - x_l), plus the leading term); regrouping the sums gives Aᵀ, G, Bᵀ.
+The argument, in prose: pairing with e turns the correlation into the coefficients s of the
+polynomial product e(x) g(x) (degree n - 1) read against d; a polynomial of degree n - 1 is
+determined by its values at n - 1 distinct points and its leading coefficient (its "value at
+infinity"), so s is the interpolation of the n products e(x_l) g(x_l) (polynomial
+multiplication modulo M(x) = Π (x - x_l), plus the leading term); regrouping the sums gives
+Aᵀ, G, Bᵀ.
 
 The price is numerical: the entries of the transforms grow with m (``growth`` in the evidence
 details lists max |entry|, κ_∞ of Aᵀ, G, Bᵀ and the error amplification β/r for m = 2..8,
@@ -46,7 +61,10 @@ import itertools
 import sympy
 from sympy import ImmutableMatrix
 
-from convproof.symbolic import Claim, Derivation, Signal, Theorem, scalar, universal
+from convproof.symbolic import (Claim, Derivation, Signal, Theorem, box, eq, in_range, le, scalar,
+                                universal, zsum)
+from convproof.symbolic import rules_real  # noqa: F401  (registers "powers of one base")
+from convproof.symbolic.rules_sums import every
 from convproof.symbolic.winograd import (Transforms, evaluation, growth, interpolation,
                                          points_for, standard_points, toom_cook)
 
@@ -58,12 +76,14 @@ GROWTH_M = range(2, 9)
 
 d, g, e = Signal("d"), Signal("g"), Signal("e")
 t, t1, t2 = scalar("t t_1 t_2")
+m_, r_ = scalar("m r", positive=True)
 
 THEOREM = Theorem(
     "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
-    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad "
+    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right]\ \text{for all } m, r \ge 1,\quad "
     r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A"
-    r"\quad\text{for } F(2,3), F(4,3), F(6,3), F(2,5), F(3,2), F(2{\times}2, 3{\times}3), "
+    r"\quad\text{with } A^{T} = E_m^{T},\ G = E_r,\ B^{T} = C^{T},\ C E_n = I;\ "
+    r"\text{the matrices of } F(2,3), F(4,3), F(6,3), F(2,5), F(3,2), F(2{\times}2, 3{\times}3), "
     r"F(4{\times}4, 3{\times}3)\text{, every tile offset and entry}",
 )
 
@@ -194,18 +214,182 @@ def _one_dim_evidence(tr: Transforms):
     return universal(THEOREM.export(sides.claim), one_dim_derivation(sides))
 
 
+INSTANCES = tuple((m, r, standard_points(m + r - 2)) for m, r in ONE_DIM) + tuple(
+    (m, r, points_for(m, r)) for m, r in ONE_DIM if points_for(m, r) != standard_points(m + r - 2)
+) + ((2, 3, sympy.symbols("x_0 x_1 x_2")),)
+"""(m, r, points) of the instances proved with their own matrices: every F(m, r) of
+``ONE_DIM`` at the standard points, at the points of ``points_for`` where those differ, and
+F(2,3) at three symbolic points (the construction is exact for all distinct points)."""
+
+
 @THEOREM.evidence
 def one_dimensional():
-    made = [_one_dim_evidence(toom_cook(m, r)) for m, r in ONE_DIM]
-    return made + [_one_dim_evidence(toom_cook(m, r, points_for(m, r))) for m, r in ONE_DIM
-                   if points_for(m, r) != standard_points(m + r - 2)]
+    return [_one_dim_evidence(toom_cook(m, r, chosen)) for m, r, chosen in INSTANCES]
+
+
+# --------------------------------------------------------------------------------------------
+# F(m, r) for all m and r: Toom-Cook from the interpolation hypothesis
+# --------------------------------------------------------------------------------------------
+
+points, interpolating = Signal("x"), Signal("C")
+i, k, j, w, l = scalar("i k j w l")
+size = m_ + r_ - 1
+"""n = m + r - 1: the tile, the degree of e(x) g(x) plus one, the number of points with ∞."""
+
+
+def evaluation_of(degree: sympy.Expr, name: str) -> Signal:
+    """E[l, j] = [0 ≤ j ≤ degree]·([l ≤ n - 2]·x_l^j + [l = n - 1]·[j = degree]): the value of
+    the monomial x^j of a polynomial of that degree at point l, the last "point" ∞ reading its
+    leading coefficient."""
+    return Signal(name, name, lambda l_, j_: box(j_, 0, degree) * (
+        le(l_, size - 2) * points[l_] ** j_ + eq(l_, size - 1) * eq(j_, degree)), arity=2)
+
+
+class General:
+    """The signals of F(m, r) for symbolic m, r and points: Aᵀ[i, l] = E_m[l, i], G = E_r,
+    Bᵀ[l, w] = C[w, l], U = G g, V = Bᵀ d_t, Y = Aᵀ (U ⊙ V); the hypothesis that C
+    interpolates, Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j.
+
+    ``flip`` reads the kernel reversed and ``untransposed`` applies C where Cᵀ belongs (wrong
+    statements)."""
+
+    def __init__(self, flip: bool = False, untransposed: bool = False, tag: str = ""):
+        self.E_m = evaluation_of(m_ - 1, "E_m" + tag)
+        self.E_r = evaluation_of(r_ - 1, "E_r" + tag)
+        self.E_n = evaluation_of(size - 1, "E_n" + tag)
+        tap = (lambda k_: r_ - 1 - k_) if flip else (lambda k_: k_)
+        self.corr = Signal("corr" + tag, r"\operatorname{corr}", lambda u: zsum(
+            in_range(k, r_) * g[k] * d[u + tap(k)], k), arity=1)
+        self.U = Signal("U" + tag, "G g", lambda l_: zsum(
+            in_range(k, r_) * self.E_r[l_, k] * g[k], k), arity=1)
+        self.V = Signal("V" + tag, r"B^{T} d", lambda o, l_: zsum(
+            in_range(w, size) * (interpolating[l_, w] if untransposed else interpolating[w, l_])
+            * d[o + w], w), arity=2)
+        self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)", lambda o, i_: zsum(
+            in_range(l, size) * self.E_m[l, i_] * self.U[l] * self.V[o, l], l), arity=2)
+        self.interpolates = every(
+            (w, j), zsum(in_range(l, size) * interpolating[w, l] * self.E_n[l, j], l),
+            eq(w, j) * in_range(j, size))
+        self.claim = Claim(
+            "F(m,r) for all m, r", zsum(in_range(i, m_) * e[i] * self.corr[t + i], i),
+            zsum(in_range(i, m_) * e[i] * self.Y[t, i], i), hypotheses=(self.interpolates,),
+            text="the m outputs of an r-tap correlation at every tile offset t, for all m, r ≥ 1, "
+                 "all entries of d and g and all points x_0, ..., x_{n-2} (n = m + r - 1) at "
+                 "which C interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for "
+                 "all w, j, i.e. C inverts the evaluation E_n at the points and at ∞ (it exists "
+                 "exactly when the points are distinct: Vandermonde)")
+
+
+def general_derivation(s: General) -> Derivation:
+    """Σ_i e[i] y[t + i] = Σ_w d[t + w] Σ_l C[w, l]·(the value of e(x) g(x) at point l), which
+    is Σ_l (E_m e)[l] (E_r g)[l] (Cᵀ d_t)[l]: the product is evaluated factor by factor."""
+    taps = in_range(i, m_) * in_range(k, r_) * e[i] * g[k]
+    read = in_range(w, size) * d[t + w]
+    finite = taps * read * interpolating[w, l] * box(l, 0, size - 2)
+    return (
+        Derivation(s.claim.lhs, "F(m, r) by Toom-Cook, for all m and r")
+        .by("definition", zsum(taps * d[t + i + k], i, k), "unfold the correlation",
+            signals=(s.corr,))
+        .back("implied bracket", zsum(taps * box(i + k, 0, size - 1) * d[t + i + k], i, k),
+              "0 ≤ i + k ≤ m + r - 2 = n - 1")
+        .back("Kronecker delta", zsum(taps * eq(j, i + k) * box(j, 0, size - 1) * d[t + j],
+                                      i, k, j),
+              "name the power j = i + k of x in e(x) g(x)", var=j)
+        .back("Kronecker delta", zsum(taps * eq(j, i + k) * box(j, 0, size - 1) * eq(w, j)
+                                      * read, i, k, j, w),
+              "name the input w = j read", var=w)
+        .back("sum hypothesis", zsum(taps * eq(j, i + k) * read * zsum(
+            in_range(l, size) * interpolating[w, l] * s.E_n[l, j], l), i, k, j, w),
+            "C interpolates: [w = j] = Σ_l C[w, l] E_n[l, j] for 0 ≤ j ≤ n - 1",
+            equation=s.interpolates)
+        .by("Kronecker delta", zsum(taps * read * in_range(l, size) * interpolating[w, l]
+                                    * s.E_n[l, i + k], i, k, w, l),
+            "j = i + k: the monomial x^(i+k) evaluated at point l", var=j)
+        .by("definition", zsum(taps * read * in_range(l, size) * interpolating[w, l]
+                               * box(i + k, 0, size - 1) * (
+                                   le(l, size - 2) * points[l] ** (i + k)
+                                   + eq(l, size - 1) * eq(i + k, size - 1)), i, k, w, l),
+            "at a point its value x_l^(i+k); at ∞ 1 if i + k = n - 1 (the leading "
+            "coefficient)", signals=(s.E_n,))
+        .by("implied bracket", zsum(finite * points[l] ** (i + k) + taps * read
+                                    * interpolating[w, l] * in_range(l, size) * eq(l, size - 1)
+                                    * eq(i + k, size - 1), i, k, w, l),
+            "i + k lies in [0, n - 1], and l ≤ n - 2 implies l ≤ n - 1")
+        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
+            taps * le(0, size - 1) * read * interpolating[w, size - 1] * eq(i + k, size - 1),
+            i, k, w), "∞ is the point l = n - 1", var=l)
+        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
+            in_range(i, m_) * le(0, size - 1) * le(0, size - 1 - i) * le(m_ - 1, i) * e[i]
+            * g[size - 1 - i] * read * interpolating[w, size - 1], i, w),
+            "k = n - 1 - i", var=k)
+        .by("antisymmetry", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
+            le(0, i) * eq(i, m_ - 1) * le(0, size - 1) * le(0, size - 1 - i) * e[i]
+            * g[size - 1 - i] * read * interpolating[w, size - 1], i, w),
+            "k ≤ r - 1 is i ≥ m - 1: with i ≤ m - 1, i = m - 1")
+        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
+            le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1) * e[m_ - 1] * g[r_ - 1] * read
+            * interpolating[w, size - 1], w), "i = m - 1: the leading coefficients", var=i)
+        .by("decide brackets", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
+            e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
+            "m, r ≥ 1")
+        .back("implied bracket", zsum(finite * in_range(l, size) * points[l] ** (i + k),
+                                      i, k, w, l)
+              + zsum(e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
+              "l ≤ n - 2 implies l ≤ n - 1")
+        .back("powers of one base", zsum(finite * in_range(l, size) * points[l] ** i
+                                         * points[l] ** k, i, k, w, l)
+              + zsum(e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
+              "x_l^(i+k) = x_l^i x_l^k for i, k ≥ 0: evaluation is multiplicative",
+              base=points[l])
+        .back("decide brackets", zsum(finite * in_range(l, size) * points[l] ** i
+                                      * points[l] ** k, i, k, w, l)
+              + zsum(le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1) * e[m_ - 1] * g[r_ - 1]
+                     * read * interpolating[w, size - 1], w), "m, r ≥ 1")
+        .back("Kronecker delta", zsum(finite * in_range(l, size) * points[l] ** i
+                                      * points[l] ** k, i, k, w, l)
+              + zsum(in_range(i, m_) * le(0, r_ - 1) * le(0, size - 1) * eq(i, m_ - 1) * e[i]
+                     * g[r_ - 1] * read * interpolating[w, size - 1], i, w), var=i)
+        .back("Kronecker delta", zsum(finite * in_range(l, size) * points[l] ** i
+                                      * points[l] ** k, i, k, w, l)
+              + zsum(taps * le(0, size - 1) * eq(i, m_ - 1) * eq(k, r_ - 1) * read
+                     * interpolating[w, size - 1], i, k, w),
+              "at ∞ the product of the leading coefficients e[m - 1] g[r - 1]", var=k)
+        .back("Kronecker delta", zsum(taps * read * interpolating[w, l] * in_range(l, size) * (
+            le(l, size - 2) * points[l] ** i + eq(l, size - 1) * eq(i, m_ - 1))
+            * (le(l, size - 2) * points[l] ** k + eq(l, size - 1) * eq(k, r_ - 1)), i, k, w, l),
+            "the cross terms need l ≤ n - 2 and l = n - 1 at once: they vanish", var=l)
+        .back("definition", zsum(taps * read * interpolating[w, l] * in_range(l, size)
+                                 * s.E_m[l, i] * s.E_r[l, k], i, k, w, l),
+              "the values of x^i and x^k at point l", signals=(s.E_m, s.E_r))
+        .back("definition", zsum(in_range(i, m_) * e[i] * in_range(l, size) * s.E_m[l, i]
+                                 * s.U[l] * s.V[t, l], i, l),
+              "U = G g = E_r g and V = Bᵀ d_t = Cᵀ d_t", signals=(s.U, s.V))
+        .back("definition", s.claim.rhs, "Y = Aᵀ (U ⊙ V) with Aᵀ = E_mᵀ", signals=(s.Y,))
+    )
+
+
+def _interpolation_rows() -> list[dict[str, str]]:
+    """The hypothesis at the points of every instance below: C·E_n = I, in exact arithmetic
+    (rational functions of the points for symbolic ones)."""
+    rows = []
+    for m, r, chosen in INSTANCES:
+        C, E = interpolation(chosen), evaluation(chosen, m + r - 1)
+        product = (C * E).applyfunc(sympy.cancel)
+        rows.append({"F": f"F({m},{r})", "points": ", ".join(map(str, chosen)),
+                     "C E_n = I": "yes" if product == sympy.eye(m + r - 1) else "NO"})
+    return rows
 
 
 @THEOREM.evidence
-def symbolic_points():
-    """F(2,3) at three symbolic points: the construction is exact for all distinct points."""
-    points = sympy.symbols("x_0 x_1 x_2")
-    return _one_dim_evidence(toom_cook(2, 3, points))
+def all_sizes():
+    """F(m, r) for symbolic m, r, points and interpolation matrix, and the hypothesis at the
+    points of every instance."""
+    sides = General()
+    evidence = universal(THEOREM.export(sides.claim), general_derivation(sides))
+    evidence.details["interpolation"] = rows = _interpolation_rows()
+    if any(row["C E_n = I"] != "yes" for row in rows):
+        evidence.ok, evidence.message = False, "C does not interpolate at some instance's points"
+    return evidence
 
 
 # --------------------------------------------------------------------------------------------
@@ -302,7 +486,6 @@ def two_dimensional():
 # Multiplications per tile, and the price: the growth of the transforms
 # --------------------------------------------------------------------------------------------
 
-m_, r_ = scalar("m r", positive=True)
 SAVED = THEOREM.export(Claim(
     "multiplications saved", m_ * r_ - (m_ + r_ - 1), (m_ - 1) * (r_ - 1),
     text="F(m, r) multiplies n = m + r - 1 pairs per tile (one per point) against m·r for the "
@@ -363,6 +546,18 @@ def missing_transpose():
 def flipped_kernel():
     sides = OneDim(toom_cook(2, 3), flip=True, tag="_flip")
     return universal(sides.claim, one_dim_derivation(sides))
+
+
+@THEOREM.mutant("F(m,r) for all m, r with the kernel flipped")
+def general_flipped():
+    sides = General(flip=True, tag="_flip")
+    return universal(sides.claim, general_derivation(sides))
+
+
+@THEOREM.mutant("F(m,r) for all m, r with C where Cᵀ belongs: Bᵀ = C")
+def general_untransposed():
+    sides = General(untransposed=True, tag="_noT")
+    return universal(sides.claim, general_derivation(sides))
 
 
 prove = THEOREM.prove

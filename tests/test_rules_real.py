@@ -72,6 +72,30 @@ def test_powers_refuse_a_base_of_unknown_sign():
                    base=x[0])
 
 
+def test_powers_of_any_base_combine_for_exponents_at_least_zero(rng):
+    """x^i x^k = x^(i+k) for integers i, k ≥ 0 whatever x (0^0 = 1): the brackets of the term
+    give i, k ≥ 0, and a base named by a summation variable stands for it."""
+    expr = zsum(in_range(i, K) * in_range(k, K) * x[j] ** i * x[j] ** k * g[i], i, k) \
+        + zsum(in_range(j, K) * x[j] ** j * x[j] ** 2 * g[j], j)
+    count = int(rng.integers(1, 4))
+    at = int(rng.integers(0, count))
+    point = Values({K: count, j: at},
+                   {"x": {(t,): int(rng.integers(-5, 1)) for t in range(count)},  # 0 and < 0
+                    "g": {(t,): int(rng.integers(-9, 10)) for t in range(count)}})
+    out = same_value("powers of one base", expr, point, base=x[j])
+    assert equivalent(out, zsum(in_range(i, K) * in_range(k, K) * x[j] ** (i + k) * g[i], i, k)
+                      + zsum(in_range(j, K) * x[j] ** (j + 2) * g[j], j))
+
+
+def test_powers_of_a_base_of_unknown_sign_refuse_exponents_that_may_be_negative():
+    """x^(i-1) x^i with only i ≥ 0 known: i = 0, x = 0 gives 0^(-1)·0^0, not 0^(-1)."""
+    with pytest.raises(ProofError, match="nor are the exponents"):
+        apply_rule("powers of one base",
+                   zsum(in_range(i, K) * x[0] ** (i - 1) * x[0] ** i * g[i], i), base=x[0])
+    with pytest.raises(ProofError, match="nor are the exponents"):
+        apply_rule("powers of one base", x[0] ** k * x[0] ** 2, base=x[0])  # k of any sign
+
+
 def test_power_of_a_product(rng):
     expr = zsum(in_range(j, K) * 3 * exp(z[j]) * exp(-c), j) ** -1 * exp(z[0])
     count = int(rng.integers(1, 4))

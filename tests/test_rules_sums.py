@@ -12,7 +12,7 @@ from convproof.symbolic import (Claim, Derivation, Signal, box, eq, equivalent, 
 from convproof.symbolic.normal import ProofError
 from convproof.symbolic.operators_layers import Values, exact_value
 from convproof.symbolic.rules import apply_rule
-from convproof.symbolic.rules_sums import universal_under_hypotheses
+from convproof.symbolic.rules_sums import every, universal_under_hypotheses
 
 i, j, t = scalar("i j t")
 n, k = scalar("n k", positive=True)
@@ -85,3 +85,53 @@ def test_sum_hypothesis(rng):
     assert universal_under_hypotheses(claim, proof).ok
     bare = Claim("normalized", expr, x[0] - y[0])
     assert not universal_under_hypotheses(bare, proof).ok
+
+
+def _inverse_pair(rng, count: int) -> tuple[dict, dict]:
+    """Entries of a random invertible count x count integer matrix E and of C = E⁻¹."""
+    while True:
+        E = sympy.Matrix(count, count, lambda a, b: int(rng.integers(-3, 4)))
+        if E.det() != 0:
+            break
+    C = E.inv()
+    return ({(a, b): C[a, b] for a in range(count) for b in range(count)},
+            {(a, b): E[a, b] for a in range(count) for b in range(count)})
+
+
+a_, b_, w, v = scalar("a b w v")
+C_, E_ = Signal("C"), Signal("E")
+INVERSE = every((a_, b_), zsum(in_range(v, n) * C_[a_, v] * E_[v, b_], v),
+                eq(a_, b_) * in_range(b_, n))
+
+
+def test_a_hypothesis_for_every_index_is_used_at_the_term_s_indices(rng):
+    """Σ_v C[a, v] E[v, b] = [a = b] for all a, b in the box: inside sums over w and j the
+    rule reads a = w, b = j (summation variables of the term) and b = 0 (a number)."""
+    count = int(rng.integers(1, 4))
+    inverse, matrix = _inverse_pair(rng, count)
+    expr = zsum(in_range(w, n) * in_range(j, n) * x[w] * y[j]
+                * zsum(in_range(v, n) * C_[w, v] * E_[v, j], v), w, j) \
+        + zsum(in_range(v, n) * C_[0, v] * E_[v, 0], v)
+    point = Values({n: count}, {"C": inverse, "E": matrix,
+                                "x": entries(rng, count), "y": entries(rng, count)})
+    out = same_value("sum hypothesis", expr, point, equation=INVERSE)
+    assert equivalent(out, zsum(in_range(w, n) * in_range(j, n) * eq(w, j) * x[w] * y[j], w, j)
+                      + le(0, n - 1))
+    claim = Claim("inverse", expr, out, hypotheses=(INVERSE,))
+    assert universal_under_hypotheses(claim, Derivation(expr).by(
+        "sum hypothesis", out, equation=INVERSE)).ok
+    assert not universal_under_hypotheses(Claim("inverse", expr, out), Derivation(expr).by(
+        "sum hypothesis", out, equation=INVERSE)).ok
+
+
+def test_a_hypothesis_for_every_index_refuses_what_it_does_not_say():
+    """An index that is the summed one itself (Σ_v C[v, v] E[v, b] is a trace, not an entry
+    of C E), entries that match no instance, and sides of different variables."""
+    trace = zsum(in_range(v, n) * C_[v, v] * E_[v, 0], v)
+    assert apply_rule("sum hypothesis", trace, equation=INVERSE)[1] == 0
+    other = zsum(in_range(v, n) * C_[0, v] * E_[v + 1, 0], v)
+    assert apply_rule("sum hypothesis", other, equation=INVERSE)[1] == 0
+    mixed = sympy.Eq(sympy.Lambda((a_, b_), INVERSE.lhs.expr), sympy.Lambda((b_, a_), eq(a_, b_)),
+                     evaluate=False)
+    with pytest.raises(ProofError, match="same variables"):
+        apply_rule("sum hypothesis", trace, equation=mixed)

@@ -7,6 +7,8 @@ its wrong statements refused; the CPU path is compared with the float64 referenc
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy
@@ -14,7 +16,7 @@ from sympy import Matrix, Rational
 
 from convproof import reference
 from convproof.cpu import winograd
-from convproof.symbolic import load
+from convproof.symbolic import load, universal
 from convproof.symbolic.winograd import (amplification, check_points, growth, points_for,
                                          standard_points, toom_cook)
 
@@ -102,14 +104,30 @@ def test_theorem_is_proved_and_its_mutants_refused():
     result = theorem.prove()
     assert result.ok, result.message
     names = {e.claim.name for e in result.evidence if e.claim is not None}
-    assert {"F(2,3)", "F(4,3)", "F(6,3)", "F(2,5)", "F(3,2)", "F(2,3) at symbolic points",
-            "F(2x2,3x3)", "multiplications saved", "multiplications saved in 2-D"} <= names
+    assert {"F(m,r) for all m, r", "F(2,3)", "F(4,3)", "F(6,3)", "F(2,5)", "F(3,2)",
+            "F(2,3) at symbolic points", "F(2x2,3x3)", "multiplications saved",
+            "multiplications saved in 2-D"} <= names
     assert any(name.startswith("F(4x4,3x3)") for name in names)
     details = next(e.details for e in result.evidence if "growth" in e.details)
     assert [row["F"] for row in details["growth"]] == [f"F({m},3)" for m in (*range(2, 9), 4)]
     assert details["growth"][-1]["β/r"] == "148/15"
+    interpolation = next(e.details for e in result.evidence if "interpolation" in e.details)
+    assert len(interpolation["interpolation"]) == 7
+    assert all(row["C E_n = I"] == "yes" for row in interpolation["interpolation"])
     outcomes = [mutant.run() for mutant in theorem.mutants]
-    assert len(outcomes) == 3 and all(o["killed"] for o in outcomes), outcomes
+    assert len(outcomes) == 5 and all(o["killed"] for o in outcomes), outcomes
+
+
+def test_the_general_derivation_needs_its_hypothesis():
+    """Without "C interpolates" the derivation for all m, r is refused: the step that writes
+    [w = j] as Σ_l C[w, l] E_n[l, j] has nothing to stand on."""
+    from convproof.proofs import winograd_transform as proof
+    general = proof.General()
+    derivation = proof.general_derivation(general)
+    assert universal(general.claim, derivation).ok
+    bare = dataclasses.replace(general.claim, hypotheses=())
+    evidence = universal(bare, derivation)
+    assert not evidence.ok and "is not a hypothesis of the claim" in evidence.message
 
 
 @pytest.mark.parametrize("tile", [2, 4, 6])

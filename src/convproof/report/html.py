@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from .mathml import equation, mathml, tex_mathml
-from .notation import MAX_TERMS
+from .notation import MAX_TERMS, hypothesis_parts
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 STYLE = """
@@ -109,7 +109,8 @@ def _claim(view: EvidenceView) -> str:
         return ""
     assuming = ""
     if claim.hypotheses:
-        assuming = "<p>assuming " + ", ".join(mathml(h) for h in claim.hypotheses) + "</p>"
+        shown = [escape(words) + mathml(h) for words, h in map(hypothesis_parts, claim.hypotheses)]
+        assuming = "<p>assuming " + ", ".join(shown) + "</p>"
     text = f"<p>{escape(claim.text)}</p>" if claim.text else ""
     shown = equation(claim.lhs, claim.rhs, display=True, max_terms=MAX_TERMS)
     return f"<p>{escape(view.claim_label)}:</p>{_math(shown)}{assuming}{text}"

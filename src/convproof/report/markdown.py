@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .latex import equation_latex, latex
-from .notation import MAX_TERMS
+from .notation import MAX_TERMS, hypothesis_parts
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
@@ -71,7 +71,8 @@ def _evidence(view: EvidenceView) -> str:
         parts.append(text(view.claim_label) + ":")
         parts.append(display(equation_latex(claim.lhs, claim.rhs, max_terms=MAX_TERMS)))
         if claim.hypotheses:
-            parts.append("assuming " + ", ".join(f"${latex(h)}$" for h in claim.hypotheses))
+            parts.append("assuming " + ", ".join(
+                f"{words}${latex(h)}$" for words, h in map(hypothesis_parts, claim.hypotheses)))
         if claim.text:
             parts.append(text(claim.text))
     if view.start is not None:

@@ -104,3 +104,13 @@ def leading_terms(expr: Expr, limit: int | None,
         return expr, 0
     terms = ordered(expr)
     return sympy.Add(*terms[:limit], evaluate=False), len(terms) - limit
+
+
+def hypothesis_parts(hypothesis: sympy.Eq) -> tuple[str, sympy.Eq]:
+    """("for all w, j: ", lhs = rhs) for a hypothesis that holds for every value of some
+    indices (Lambda sides, :func:`~convproof.symbolic.rules_sums.every`); ("", h) otherwise."""
+    lhs, rhs = hypothesis.lhs, hypothesis.rhs
+    if not isinstance(lhs, sympy.Lambda):
+        return "", hypothesis
+    names = ", ".join(str(v) for v in lhs.variables)
+    return f"for all {names}: ", sympy.Eq(lhs.expr, rhs.expr, evaluate=False)

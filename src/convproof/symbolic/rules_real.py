@@ -6,7 +6,8 @@ certificate: exponentials are positive, even powers and brackets nonnegative, su
 products of nonnegative terms nonnegative, a sum over a nonempty box of positive terms
 positive, and symbols have the signs they are declared with.
 
-    b^p · b^q = b^(p+q)                     b > 0 (b ≥ 0 if p, q > 0)          powers of one base
+    b^p · b^q = b^(p+q)                     b > 0 (b ≥ 0 if p, q > 0;          powers of one base
+                                            any b if p, q integers ≥ 0)
     (f·A)^p = f^p · A^p                     f > 0 a coefficient, A > 0          power of a product
     log(a·b) = log a + log b, log e^u = u, log b^p = p log b      a, b > 0      logarithm laws
     e^(a + b) = e^a · e^b                                                       exponential laws
@@ -29,7 +30,7 @@ from .language import (Bracket, NonNeg, Partial, Signal, ZSum, defined_signals, 
 from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_form,
                      integer_valued, provably_nonneg, provably_nonzero)
 from .operators_layers import Positive
-from .rules import RuleResult, map_terms, derivative, rule, unfold, unfold_all
+from .rules import RuleResult, map_terms, derivative, follows, rule, unfold, unfold_all
 from .rules_expectation import Expectation
 
 POSITIVE, NONNEGATIVE = "positive", "nonnegative"
@@ -177,34 +178,48 @@ def constant_factor(expr: Expr) -> tuple[Expr, Expr] | None:
 # Powers
 # --------------------------------------------------------------------------------------------
 
+def _natural(exponent: Expr, facts: list[Expr]) -> bool:
+    """The exponent is an integer ≥ 0, by its assumptions or by the brackets [f ≥ 0] of its
+    term (where a bracket is 0 the term is 0 whatever the power)."""
+    return integer_valued(exponent) and (provably_nonneg(exponent) or follows(exponent, facts))
+
+
 @rule("powers of one base", "b^p · b^q = b^(p+q) for a base b > 0 (b ≥ 0 when every exponent "
-      "is positive)")
+      "is positive; any base when every exponent is an integer ≥ 0, with b^0 = 1)")
 def powers(expr: Expr, base: Expr) -> RuleResult:
     """Combine, in every term, the powers of ``base`` among its atoms and among the factors
     of its coefficient (``base`` is given unexpanded, so that its sign can be certified; it
-    is matched by normal form)."""
+    is matched by normal form, its symbols named like a summation variable of the term standing
+    for that variable)."""
     kind = sign(base)
-    if kind is None:
-        raise ProofError(f"the base {base} is not provably nonnegative")
     canonical = normal_form(base).to_expr()
 
-    def exponent(factor: Expr) -> Expr | None:
-        if factor == canonical:
-            return S.One
-        if factor.is_Pow and factor.base == canonical:
-            return factor.exp
-        return None
+    def combined(factors: tuple, facts: list[Expr], bound: tuple) -> tuple[tuple, Expr] | None:
+        here = canonical.xreplace({s: v for s in canonical.free_symbols for v in bound
+                                   if v.name == s.name})
 
-    def combined(factors: tuple) -> tuple[tuple, Expr] | None:
+        def exponent(factor: Expr) -> Expr | None:
+            if factor == here:
+                return S.One
+            if factor.is_Pow and factor.base == here:
+                return factor.exp
+            return None
+
         matched = [exponent(f) for f in factors if exponent(f) is not None]
         if len(matched) < 2:
             return None
-        if kind != POSITIVE and not all(e.is_positive for e in matched):
-            raise ProofError(f"{base} may be 0: only positive powers of it combine")
-        return tuple(f for f in factors if exponent(f) is None), canonical ** sum(matched)
+        if kind != POSITIVE and not all(_natural(e, facts) for e in matched):
+            if kind is None:
+                raise ProofError(f"the base {base} is not provably nonnegative, nor are the "
+                                 f"exponents {matched} provably integers ≥ 0")
+            if not all(e.is_positive for e in matched):
+                raise ProofError(f"{base} may be 0: only positive powers of it combine")
+        return tuple(f for f in factors if exponent(f) is None), here ** sum(matched)
 
     def rewrite(term: Term) -> Term | None:
-        atoms, coeff = combined(term.atoms), combined(sympy.Mul.make_args(term.coeff))
+        facts = [a.args[0] for a in term.atoms if isinstance(a, NonNeg)]
+        atoms = combined(term.atoms, facts, term.bound)
+        coeff = combined(sympy.Mul.make_args(term.coeff), facts, term.bound)
         if atoms is None and coeff is None:
             return None
         new_atoms = term.atoms if atoms is None else atoms[0] + (atoms[1],)

@@ -9,6 +9,8 @@ counting a box is the rule "count an interval" of :mod:`.rules_counting`).
     geometric series      (1 - μ) Σ_v [l ≤ v ≤ h] μ^(v+β) = μ^(l+β) - μ^(h+1+β)
                                                                    0 ≤ l + β, h - l + 1 ≥ 0
     sum hypothesis        Σ_v [box] y[v] → c                       Σ_v [box] y[v] = c assumed
+                                                                   (for every value of some
+                                                                   indices: :func:`every`)
 
 A multi-index box has Π (h_a - l_a + 1) points: per-axis products are stated with scalar
 indices, one axis at a time.
@@ -16,6 +18,7 @@ indices, one axis at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import sympy
@@ -142,26 +145,67 @@ def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
     return map_terms(expr, rewrite)
 
 
+def every(variables: tuple[Symbol, ...], lhs: Expr, rhs: Expr) -> sympy.Eq:
+    """The hypothesis lhs = rhs for every value of ``variables`` (integers, each occurring
+    only in it): Lambda(variables, lhs) = Lambda(variables, rhs)."""
+    return sympy.Eq(sympy.Lambda(variables, lhs), sympy.Lambda(variables, rhs), evaluate=False)
+
+
+def _sides(equation: sympy.Eq) -> tuple[Expr, Expr, tuple[Symbol, ...]]:
+    """(lhs, rhs, the variables a hypothesis of :func:`every` holds for; none for a plain one)."""
+    lhs, rhs = equation.lhs, equation.rhs
+    if not isinstance(lhs, sympy.Lambda):
+        return lhs, rhs, ()
+    if not isinstance(rhs, sympy.Lambda) or rhs.variables != lhs.variables:
+        raise ProofError(f"{equation}: both sides must be functions of the same variables")
+    return lhs.expr, rhs.expr, lhs.variables
+
+
+def _instances(wanted: list[Expr], mine: Counter, variables: tuple[Symbol, ...]):
+    """The values of ``variables`` read off ``mine`` where a wanted entry has one of them as a
+    whole index: every combination, for the caller to check (entries are few)."""
+    options = {q: set() for q in variables}
+    for atom in wanted:
+        for other in mine:
+            if isinstance(atom, sympy.Indexed) and isinstance(other, sympy.Indexed) \
+                    and atom.base == other.base and len(atom.indices) == len(other.indices):
+                for index, value in zip(atom.indices, other.indices):
+                    if index in options:
+                        options[index].add(value)
+    for values in itertools.product(*(sorted(options[q], key=str) for q in variables)):
+        yield dict(zip(variables, values))
+
+
 @rule("sum hypothesis", "replace the sum Σ_v [box] y[v] by its value c, by a hypothesis "
-      "Σ_v [box] y[v] = c of the claim")
+      "Σ_v [box] y[v] = c of the claim (one that holds for every value of some indices, at "
+      "the values the term's entries give them)")
 def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
-    pattern = expand_terms(equation.lhs)
+    lhs, rhs, variables = _sides(equation)
+    pattern = expand_terms(lhs)
     if len(pattern) != 1 or len(pattern[0].bound) != 1 or pattern[0].coeff != 1:
-        raise ProofError(f"{equation.lhs} is not a plain sum over one index")
+        raise ProofError(f"{lhs} is not a plain sum over one index")
     (p_var,) = pattern[0].bound
 
-    def matches(term: Term, v: Symbol) -> bool:
+    def value_for(term: Term, v: Symbol) -> Expr | None:
+        """The hypothesis' value where its sum is the term's sum over v, else None."""
         if v in term.coeff.free_symbols or is_multi(v) != is_multi(p_var):
-            return False
+            return None
         mine = Counter(a for a in term.atoms if v in a.free_symbols)
-        return mine == Counter(a.xreplace({p_var: v}) for a in pattern[0].atoms)
+        wanted = [a.xreplace({p_var: v}) for a in pattern[0].atoms]
+        for values in _instances(wanted, mine, variables):
+            if any(v in value.free_symbols or not integer_valued(value)
+                   or mixes_kinds(q, value) for q, value in values.items()):
+                continue
+            if Counter(a.xreplace(values) for a in wanted) == mine:
+                return rhs.xreplace(values)
+        return None
 
     def rewrite(term: Term) -> Term | None:
         for v in term.bound:
-            if matches(term, v):
+            value = value_for(term, v)
+            if value is not None:
                 atoms = tuple(a for a in term.atoms if v not in a.free_symbols)
-                return Term(term.coeff * equation.rhs, atoms,
-                            tuple(u for u in term.bound if u != v))
+                return Term(term.coeff * value, atoms, tuple(u for u in term.bound if u != v))
         return None
 
     return map_terms(expr, rewrite)
@@ -180,5 +224,5 @@ def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str 
     return evidence
 
 
-__all__ = ["empty", "split_last", "geometric", "sum_hypothesis",
+__all__ = ["empty", "split_last", "geometric", "every", "sum_hypothesis",
            "universal_under_hypotheses"]
