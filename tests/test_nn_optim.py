@@ -135,6 +135,10 @@ def test_loading_a_state_that_does_not_fit(rng):
         with pytest.raises(ValueError, match=message):
             optimizer.load_state_dict({**state, **bad})
         assert (optimizer.lr, optimizer.momentum) == (0.1, 0.5)  # nothing changed
+    counts = rng.integers(1, 9, size=3).astype(np.uint8)  # a real array, as a model's load takes
+    optimizer.load_state_dict({**state, "0.velocity": counts})
+    velocity = optimizer.state_dict()["0.velocity"]
+    assert velocity.dtype == np.float64 and np.array_equal(velocity, counts)
     adam = nn.optim.Adam([nn.Parameter(rng.standard_normal(3))])
     for bad in ({"betas": np.array([1.5, 2.0])}, {"numerator_eps": np.array("False")}):
         with pytest.raises(ValueError, match="state: (betas|numerator_eps)"):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import numbers
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +31,7 @@ import numpy as np
 
 from ..arrays import array_module, check_numeric
 from ..spec import check_flag
-from .module import Array, Module, as_host, number_in
+from .module import Array, Module, as_host, integer_in, number_in
 
 
 class GradcheckError(AssertionError):
@@ -238,12 +237,10 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     if atol == rtol == 0:
         raise ValueError("atol and rtol are both 0: no difference would be allowed, not even "
                          "the rounding of the central difference")
-    if max_entries is not None and (not isinstance(max_entries, numbers.Integral)
-                                    or isinstance(max_entries, bool) or max_entries < 1):
-        raise ValueError(f"max_entries must be a positive int or None, got {max_entries!r}")
+    if max_entries is not None:
+        max_entries = integer_in("max_entries", max_entries, 1)
     raise_on_failure = check_flag("raise_on_failure", raise_on_failure)
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, (bool, np.bool_)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = integer_in("seed", seed, 0)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable taking a line, or None, got "
                         f"{type(progress).__name__}")

@@ -108,14 +108,20 @@ def _checked_entry(name: str, value: Any, current: Any) -> Any:
     same shape copied in the module's dtype and array module."""
     if isinstance(current, int):
         return saved_count(f"state[{name!r}]", value)
-    kind = getattr(value, "dtype", np.dtype(object)).kind
-    if kind not in "fiu":
-        raise ValueError(f"state[{name!r}] must be a real array, got "
+    return saved_array(f"state[{name!r}]", value, current, "the module's")
+
+
+def saved_array(label: str, value: Any, like: Array, whose: str) -> Array:
+    """A saved array in place of ``like``: real (float or integer, not bool or complex) and of
+    its shape, copied in its dtype and array module; else a ValueError naming ``label`` and
+    ``whose`` array it replaces."""
+    if getattr(value, "dtype", np.dtype(object)).kind not in "fiu":
+        raise ValueError(f"{label} must be a real array, got "
                          f"{getattr(value, 'dtype', type(value).__name__)}")
-    if tuple(np.shape(value)) != tuple(current.shape):
-        raise ValueError(f"state[{name!r}] has shape {tuple(np.shape(value))}, "
-                         f"the module's has {tuple(current.shape)}")
-    return array_module(current).asarray(value, dtype=current.dtype).copy()
+    if tuple(np.shape(value)) != tuple(like.shape):
+        raise ValueError(f"{label} has shape {tuple(np.shape(value))}, {whose} has "
+                         f"{tuple(like.shape)}")
+    return array_module(like).asarray(value, dtype=like.dtype).copy()
 
 
 class Parameter:

@@ -27,10 +27,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 
 from ..arrays import array_module
-from .module import Array, Parameter, as_host, number_in, saved_count
+from .module import Array, Parameter, as_host, number_in, saved_array, saved_count
 from .serialize import load_state, save_state
 
 
@@ -126,13 +125,7 @@ class Optimizer:
         if slot not in self.slots:
             raise ValueError(f"state entry {key!r}: {type(self).__name__} keeps no slot "
                              f"{slot!r} (it keeps {', '.join(self.slots + ('step',))})")
-        if getattr(value, "dtype", np.dtype(object)).kind not in "fi":
-            raise ValueError(f"state[{key!r}] must be a real array, got "
-                             f"{getattr(value, 'dtype', type(value).__name__)}")
-        if tuple(value.shape) != tuple(w.shape):
-            raise ValueError(f"state[{key!r}] has shape {tuple(value.shape)}, parameter "
-                             f"{key.partition('.')[0]} has {tuple(w.shape)}")
-        return array_module(w).asarray(value, dtype=w.dtype).copy()
+        return saved_array(f"state[{key!r}]", value, w, f"parameter {key.partition('.')[0]}")
 
     def save(self, path: str) -> None:
         save_state(path, {key: as_host(value) for key, value in self.state_dict().items()})
