@@ -13,17 +13,20 @@ axes: Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. vec Y = (Aᵀ ⊗ Aᵀ)[((G �
 What is proved, each by a derivation whose every link the engine checks exactly (normal form:
 polynomial identities with exact rational, or rational-function, coefficients):
 
-- **for all m, r ≥ 1** (symbolic sizes), every tile offset t, all entries d, g and all points
-  x_0, ..., x_{n-2}: with Aᵀ[i, l] = E_m[l, i], G = E_r and Bᵀ[l, w] = C[w, l], where
-  E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j + [l = n - 1][j = s - 1]) evaluates a
-  polynomial of degree s - 1 at the points and at infinity, and C is the interpolation matrix:
+- **for all m, r ≥ 1** (symbolic sizes), F(m, r) and its 2-D nesting F(m x m, r x r), every
+  tile offset, all entries d, g and all points x_0, ..., x_{n-2}: with Aᵀ[i, l] = E_m[l, i],
+  G = E_r and Bᵀ[l, w] = C[w, l], where E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j +
+  [l = n - 1][j = s - 1]) evaluates a polynomial of degree s - 1 at the points and at
+  infinity, and C is the interpolation matrix:
   the hypothesis Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is
   the inverse of E_n, a Vandermonde matrix with the row of infinity, and 0 outside the n x n
   box), which exists exactly when the points are distinct.  The derivation pairs the
   outputs with weights e, names the power j = i + k of x in e(x) g(x), writes [w = j] by the
   hypothesis, and evaluates the product factor by factor: x_l^(i+k) = x_l^i x_l^k at a
   point, and at infinity the leading coefficient of x^(i+k) is 1 exactly when i = m - 1 and
-  k = r - 1 (the cross terms of the point rows and the infinity row vanish).  The hypothesis
+  k = r - 1 (the cross terms of the point rows and the infinity row vanish).  In 2-D each
+  step is taken along each axis (``LINKS``: the line of the 1-D derivation every axis is
+  at, ``axis_stages``: its share of each line).  The hypothesis
   is checked at the points of every instance below (C E_n = I exactly, the table
   ``interpolation`` in the evidence details).  ``toom_cook`` scales row l of G by 1/D_l and
   of Bᵀ by D_l, which leaves every product (G g)_l (Bᵀ d)_l unchanged; the instances prove
@@ -57,9 +60,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import sympy
-from sympy import ImmutableMatrix
+from sympy import ImmutableMatrix, Symbol
 
 from convproof.symbolic import (Claim, Derivation, Signal, Theorem, box, eq, in_range, le, scalar,
                                 universal, zsum)
@@ -80,8 +85,8 @@ m_, r_ = scalar("m r", positive=True)
 
 THEOREM = Theorem(
     "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
-    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right]\ \text{for all } m, r \ge 1,\quad "
-    r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A"
+    r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad "
+    r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A\ \text{for all } m, r \ge 1"
     r"\quad\text{with } A^{T} = E_m^{T},\ G = E_r,\ B^{T} = C^{T},\ C E_n = I;\ "
     r"\text{the matrices of } F(2,3), F(4,3), F(6,3), F(2,5), F(3,2), F(2{\times}2, 3{\times}3), "
     r"F(4{\times}4, 3{\times}3)\text{, every tile offset and entry}",
@@ -228,11 +233,10 @@ def one_dimensional():
 
 
 # --------------------------------------------------------------------------------------------
-# F(m, r) for all m and r: Toom-Cook from the interpolation hypothesis
+# F(m, r) and F(m x m, r x r) for all m and r: Toom-Cook from the interpolation hypothesis
 # --------------------------------------------------------------------------------------------
 
 points, interpolating = Signal("x"), Signal("C")
-i, k, j, w, l = scalar("i k j w l")
 size = m_ + r_ - 1
 """n = m + r - 1: the tile, the degree of e(x) g(x) plus one, the number of points with ∞."""
 
@@ -241,129 +245,243 @@ def evaluation_of(degree: sympy.Expr, name: str) -> Signal:
     """E[l, j] = [0 ≤ j ≤ degree]·([l ≤ n - 2]·x_l^j + [l = n - 1]·[j = degree]): the value of
     the monomial x^j of a polynomial of that degree at point l, the last "point" ∞ reading its
     leading coefficient."""
-    return Signal(name, name, lambda l_, j_: box(j_, 0, degree) * (
-        le(l_, size - 2) * points[l_] ** j_ + eq(l_, size - 1) * eq(j_, degree)), arity=2)
+    return Signal(name, name, lambda point, power: box(power, 0, degree) * (
+        le(point, size - 2) * points[point] ** power
+        + eq(point, size - 1) * eq(power, degree)), arity=2)
+
+
+E_m, E_r, E_n = (evaluation_of(m_ - 1, "E_m"), evaluation_of(r_ - 1, "E_r"),
+                 evaluation_of(size - 1, "E_n"))
+_w, _j, _l = scalar("w j l")
+INTERPOLATES = every((_w, _j), zsum(in_range(_l, size) * interpolating[_w, _l] * E_n[_l, _j], _l),
+                     eq(_w, _j) * in_range(_j, size))
+"""C interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The indices of one axis: output i, tap k, power j of x, input w, point l, tile offset t."""
+
+    i: Symbol
+    k: Symbol
+    j: Symbol
+    w: Symbol
+    l: Symbol
+    t: Symbol
+
+    @classmethod
+    def named(cls, suffix: str) -> Axis:
+        return cls(*scalar(" ".join(f"{name}{suffix}" for name in "ikjwlt")))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One axis' share of a term: its factor, where it reads e, g and d (d at t + ``d``), and
+    the indices it sums over."""
+
+    factor: sympy.Expr
+    e: sympy.Expr
+    g: sympy.Expr
+    d: sympy.Expr
+    bound: tuple[Symbol, ...]
+
+
+@functools.cache
+def axis_stages(a: Axis) -> dict[int, list[Part]]:
+    """The 1-D derivation, one axis' share of each line (numbered as its steps): the finite
+    points and ∞ become separate parts at line 8, one again at line 19."""
+    taps = in_range(a.i, m_) * in_range(a.k, r_)
+    read = in_range(a.w, size)
+    finite = taps * read * interpolating[a.w, a.l] * box(a.l, 0, size - 2)
+    at_infinity = read * interpolating[a.w, size - 1]
+    every_tap, at_points = (a.i, a.k, a.w, a.l), (a.i, a.k, a.w)
+
+    def point(factor: sympy.Expr) -> Part:
+        return Part(finite * factor, a.i, a.k, a.w, every_tap)
+
+    def infinity(factor, e=None, g=None, bound=at_points) -> Part:
+        return Part(factor * at_infinity, a.i if e is None else e, a.k if g is None else g,
+                    a.w, bound)
+
+    power = point(points[a.l] ** (a.i + a.k))
+    split = point(in_range(a.l, size) * points[a.l] ** a.i * points[a.l] ** a.k)
+    leading = infinity(1, m_ - 1, r_ - 1, (a.w,))
+    sizes = le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1)
+    return {
+        1: [Part(taps, a.i, a.k, a.i + a.k, (a.i, a.k))],
+        2: [Part(taps * box(a.i + a.k, 0, size - 1), a.i, a.k, a.i + a.k, (a.i, a.k))],
+        3: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, size - 1), a.i, a.k, a.j,
+                 (a.i, a.k, a.j))],
+        4: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, size - 1) * read * eq(a.w, a.j), a.i,
+                 a.k, a.w, (a.i, a.k, a.j, a.w))],
+        5: [Part(taps * eq(a.j, a.i + a.k) * read * zsum(
+            in_range(a.l, size) * interpolating[a.w, a.l] * E_n[a.l, a.j], a.l), a.i, a.k, a.w,
+            (a.i, a.k, a.j, a.w))],
+        6: [Part(taps * read * in_range(a.l, size) * interpolating[a.w, a.l]
+                 * E_n[a.l, a.i + a.k], a.i, a.k, a.w, every_tap)],
+        7: [Part(taps * read * in_range(a.l, size) * interpolating[a.w, a.l]
+                 * box(a.i + a.k, 0, size - 1) * (le(a.l, size - 2) * points[a.l] ** (a.i + a.k)
+                                                  + eq(a.l, size - 1) * eq(a.i + a.k, size - 1)),
+                 a.i, a.k, a.w, every_tap)],
+        8: [power, Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size)
+                        * eq(a.l, size - 1) * eq(a.i + a.k, size - 1), a.i, a.k, a.w, every_tap)],
+        9: [power, infinity(taps * le(0, size - 1) * eq(a.i + a.k, size - 1))],
+        10: [power, infinity(in_range(a.i, m_) * le(0, size - 1) * le(0, size - 1 - a.i)
+                             * le(m_ - 1, a.i), g=size - 1 - a.i, bound=(a.i, a.w))],
+        11: [power, infinity(le(0, a.i) * eq(a.i, m_ - 1) * le(0, size - 1)
+                             * le(0, size - 1 - a.i), g=size - 1 - a.i, bound=(a.i, a.w))],
+        12: [power, infinity(sizes, m_ - 1, r_ - 1, (a.w,))],
+        13: [power, leading],
+        14: [point(in_range(a.l, size) * points[a.l] ** (a.i + a.k)), leading],
+        15: [split, leading],
+        16: [split, infinity(sizes, m_ - 1, r_ - 1, (a.w,))],
+        17: [split, infinity(in_range(a.i, m_) * le(0, r_ - 1) * le(0, size - 1)
+                             * eq(a.i, m_ - 1), g=r_ - 1, bound=(a.i, a.w))],
+        18: [split, infinity(taps * le(0, size - 1) * eq(a.i, m_ - 1) * eq(a.k, r_ - 1))],
+        19: [Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size)
+                  * (le(a.l, size - 2) * points[a.l] ** a.i + eq(a.l, size - 1) * eq(a.i, m_ - 1))
+                  * (le(a.l, size - 2) * points[a.l] ** a.k + eq(a.l, size - 1) * eq(a.k, r_ - 1)),
+                  a.i, a.k, a.w, every_tap)],
+        20: [Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size) * E_m[a.l, a.i]
+                  * E_r[a.l, a.k], a.i, a.k, a.w, every_tap)],
+    }
+
+
+@dataclass(frozen=True)
+class Link:
+    """A step of the derivation that takes every axis to line ``line``: once for all axes, or
+    (``each``) once per axis, ``params`` given the axis."""
+
+    rule: str
+    line: int
+    why: str
+    backwards: bool = False
+    each: bool = False
+    params: Callable[[Axis], dict] = lambda a: {}
+
+
+LINKS = (
+    Link("implied bracket", 2, "0 ≤ i + k ≤ m + r - 2 = n - 1", backwards=True),
+    Link("Kronecker delta", 3, "name the power j = i + k of x in e(x) g(x)", True, True,
+         lambda a: {"var": a.j}),
+    Link("Kronecker delta", 4, "name the input w = j read", True, True, lambda a: {"var": a.w}),
+    Link("sum hypothesis", 5, "C interpolates: [w = j] = Σ_l C[w, l] E_n[l, j] for "
+         "0 ≤ j ≤ n - 1", True, params=lambda a: {"equation": INTERPOLATES}),
+    Link("Kronecker delta", 6, "j = i + k: the monomial x^(i+k) evaluated at point l",
+         each=True, params=lambda a: {"var": a.j}),
+    Link("definition", 7, "at a point its value x_l^(i+k); at ∞ 1 if i + k = n - 1 (the "
+         "leading coefficient)", params=lambda a: {"signals": (E_n,)}),
+    Link("implied bracket", 8, "i + k lies in [0, n - 1], and l ≤ n - 2 implies l ≤ n - 1"),
+    Link("Kronecker delta", 9, "∞ is the point l = n - 1", each=True,
+         params=lambda a: {"var": a.l}),
+    Link("Kronecker delta", 10, "k = n - 1 - i", each=True, params=lambda a: {"var": a.k}),
+    Link("antisymmetry", 11, "k ≤ r - 1 is i ≥ m - 1: with i ≤ m - 1, i = m - 1"),
+    Link("Kronecker delta", 12, "i = m - 1: the leading coefficients", each=True,
+         params=lambda a: {"var": a.i}),
+    Link("decide brackets", 13, "m, r ≥ 1"),
+    Link("implied bracket", 14, "l ≤ n - 2 implies l ≤ n - 1", backwards=True),
+    Link("powers of one base", 15, "x_l^(i+k) = x_l^i x_l^k for i, k ≥ 0: evaluation is "
+         "multiplicative", True, True, lambda a: {"base": points[a.l]}),
+    Link("decide brackets", 16, "m, r ≥ 1", backwards=True),
+    Link("Kronecker delta", 17, "", True, True, lambda a: {"var": a.i}),
+    Link("Kronecker delta", 18, "at ∞ the product of the leading coefficients e[m - 1] g[r - 1]",
+         True, True, lambda a: {"var": a.k}),
+    Link("Kronecker delta", 19, "the cross terms need l ≤ n - 2 and l = n - 1 at once: they "
+         "vanish", True, True, lambda a: {"var": a.l}),
+    Link("definition", 20, "the values of x^i and x^k at point l", backwards=True,
+         params=lambda a: {"signals": (E_m, E_r)}),
+)
+"""The steps from line 1 (the correlation unfolded) to line 20 (the transforms unfolded)."""
+
+
+def _line(axes: Sequence[Axis], lines: Sequence[int]) -> sympy.Expr:
+    """Σ over the parts of every axis at its line: Π factor · e[...] g[...] d[t + ...]."""
+    total = []
+    for parts in itertools.product(*(axis_stages(a)[n] for a, n in zip(axes, lines))):
+        body = sympy.Mul(*(p.factor for p in parts)) * e[tuple(p.e for p in parts)] \
+            * g[tuple(p.g for p in parts)] * d[tuple(a.t + p.d for a, p in zip(axes, parts))]
+        total.append(zsum(body, *(v for p in parts for v in p.bound)))
+    return _sum(total)
 
 
 class General:
-    """The signals of F(m, r) for symbolic m, r and points: Aᵀ[i, l] = E_m[l, i], G = E_r,
-    Bᵀ[l, w] = C[w, l], U = G g, V = Bᵀ d_t, Y = Aᵀ (U ⊙ V); the hypothesis that C
-    interpolates, Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j.
+    """The signals of F(m, r), or of F(m x m, r x r) with ``dims=2``, for symbolic m, r and
+    points: Aᵀ[i, l] = E_m[l, i], G = E_r, Bᵀ[l, w] = C[w, l] along every axis, U = G g
+    (Gᵀ), V = Bᵀ d_t (B), Y = Aᵀ (U ⊙ V) (A), under the hypothesis that C interpolates.
 
     ``flip`` reads the kernel reversed and ``untransposed`` applies C where Cᵀ belongs (wrong
     statements)."""
 
-    def __init__(self, flip: bool = False, untransposed: bool = False, tag: str = ""):
-        self.E_m = evaluation_of(m_ - 1, "E_m" + tag)
-        self.E_r = evaluation_of(r_ - 1, "E_r" + tag)
-        self.E_n = evaluation_of(size - 1, "E_n" + tag)
+    def __init__(self, dims: int = 1, flip: bool = False, untransposed: bool = False,
+                 tag: str = ""):
+        self.axes = axes = tuple(Axis.named("" if dims == 1 else f"_{a + 1}")
+                                 for a in range(dims))
+        taps, outputs = [a.k for a in axes], [a.i for a in axes]
+        reads, chosen = [a.w for a in axes], [a.l for a in axes]
         tap = (lambda k_: r_ - 1 - k_) if flip else (lambda k_: k_)
-        self.corr = Signal("corr" + tag, r"\operatorname{corr}", lambda u: zsum(
-            in_range(k, r_) * g[k] * d[u + tap(k)], k), arity=1)
-        self.U = Signal("U" + tag, "G g", lambda l_: zsum(
-            in_range(k, r_) * self.E_r[l_, k] * g[k], k), arity=1)
-        self.V = Signal("V" + tag, r"B^{T} d", lambda o, l_: zsum(
-            in_range(w, size) * (interpolating[l_, w] if untransposed else interpolating[w, l_])
-            * d[o + w], w), arity=2)
-        self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)", lambda o, i_: zsum(
-            in_range(l, size) * self.E_m[l, i_] * self.U[l] * self.V[o, l], l), arity=2)
-        self.interpolates = every(
-            (w, j), zsum(in_range(l, size) * interpolating[w, l] * self.E_n[l, j], l),
-            eq(w, j) * in_range(j, size))
+        entry = (lambda w, l: interpolating[l, w]) if untransposed else \
+            (lambda w, l: interpolating[w, l])
+
+        def boxes(indices, bound) -> sympy.Expr:
+            return sympy.Mul(*(in_range(v, bound) for v in indices))
+
+        self.corr = Signal("corr" + tag, r"\operatorname{corr}", lambda *u: zsum(
+            boxes(taps, r_) * g[tuple(taps)] * d[tuple(o + tap(k_) for o, k_ in zip(u, taps))],
+            *taps), arity=dims)
+        self.U = Signal("U" + tag, "G g" if dims == 1 else "G g G^{T}", lambda *ls: zsum(
+            boxes(taps, r_) * sympy.Mul(*(E_r[p, k_] for p, k_ in zip(ls, taps)))
+            * g[tuple(taps)], *taps), arity=dims)
+        self.V = Signal("V" + tag, r"B^{T} d" if dims == 1 else r"B^{T} d B", lambda *at: zsum(
+            boxes(reads, size) * sympy.Mul(*(entry(w, p) for w, p in zip(reads, at[dims:])))
+            * d[tuple(o + w for o, w in zip(at[:dims], reads))], *reads), arity=2 * dims)
+        self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)" + ("" if dims == 1 else "A"), lambda *at:
+                        zsum(boxes(chosen, size)
+                             * sympy.Mul(*(E_m[p, i_] for p, i_ in zip(chosen, at[dims:])))
+                             * self.U[tuple(chosen)] * self.V[(*at[:dims], *chosen)], *chosen),
+                        arity=2 * dims)
+        corner = [a.t for a in axes]
+        self.folded = zsum(boxes(outputs, m_) * boxes(chosen, size) * sympy.Mul(*(
+            E_m[p, i_] for p, i_ in zip(chosen, outputs))) * e[tuple(outputs)]
+            * self.U[tuple(chosen)] * self.V[(*corner, *chosen)], *outputs, *chosen)
+        """The right side with Y unfolded: Σ_i Σ_l Aᵀ[i, l] e[i] U[l] V[t, l]."""
+        name = "F(m,r)" if dims == 1 else "F(m x m,r x r)"
         self.claim = Claim(
-            "F(m,r) for all m, r", zsum(in_range(i, m_) * e[i] * self.corr[t + i], i),
-            zsum(in_range(i, m_) * e[i] * self.Y[t, i], i), hypotheses=(self.interpolates,),
-            text="the m outputs of an r-tap correlation at every tile offset t, for all m, r ≥ 1, "
-                 "all entries of d and g and all points x_0, ..., x_{n-2} (n = m + r - 1) at "
-                 "which C interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for "
-                 "all w, j, i.e. C inverts the evaluation E_n at the points and at ∞ (it exists "
-                 "exactly when the points are distinct: Vandermonde)")
+            f"{name} for all m, r",
+            zsum(boxes(outputs, m_) * e[tuple(outputs)]
+                 * self.corr[tuple(o + i_ for o, i_ in zip(corner, outputs))], *outputs),
+            zsum(boxes(outputs, m_) * e[tuple(outputs)] * self.Y[(*corner, *outputs)],
+                 *outputs),
+            hypotheses=(INTERPOLATES,),
+            text=f"the {'m' if dims == 1 else 'm x m'} outputs of an "
+                 f"{'r' if dims == 1 else 'r x r'}-tap correlation at every tile offset, for "
+                 "all m, r ≥ 1, all entries of d and g and all points x_0, ..., x_{n-2} "
+                 "(n = m + r - 1) at which C interpolates: Σ_l C[w, l] E_n[l, j] = "
+                 "[w = j]·[0 ≤ j ≤ n - 1] for all w, j, i.e. C inverts the evaluation E_n at "
+                 "the points and at ∞ (it exists exactly when the points are distinct: "
+                 "Vandermonde)")
 
 
 def general_derivation(s: General) -> Derivation:
     """Σ_i e[i] y[t + i] = Σ_w d[t + w] Σ_l C[w, l]·(the value of e(x) g(x) at point l), which
-    is Σ_l (E_m e)[l] (E_r g)[l] (Cᵀ d_t)[l]: the product is evaluated factor by factor."""
-    taps = in_range(i, m_) * in_range(k, r_) * e[i] * g[k]
-    read = in_range(w, size) * d[t + w]
-    finite = taps * read * interpolating[w, l] * box(l, 0, size - 2)
+    is Σ_l (E_m e)[l] (E_r g)[l] (Cᵀ d_t)[l]: the product is evaluated factor by factor.  In
+    2-D every step is taken along each axis (the steps of one rule on one axis's indices one
+    after the other, the others for both axes at once)."""
+    axes, dims = s.axes, len(s.axes)
+    lines = [1] * dims
+    proof = Derivation(s.claim.lhs, f"{s.claim.name.replace(' for all m, r', '')} by Toom-Cook, "
+                                    "for all m and r").by(
+        "definition", _line(axes, lines), "unfold the correlation", signals=(s.corr,))
+    for link in LINKS:
+        for chosen in (range(dims) if link.each else [None]):
+            for a in (range(dims) if chosen is None else [chosen]):
+                lines[a] = link.line
+            where = f" (axis {chosen + 1})" if chosen is not None and dims > 1 else ""
+            step = proof.back if link.backwards else proof.by
+            step(link.rule, _line(axes, lines), link.why + where,
+                 **link.params(axes[chosen or 0]))
     return (
-        Derivation(s.claim.lhs, "F(m, r) by Toom-Cook, for all m and r")
-        .by("definition", zsum(taps * d[t + i + k], i, k), "unfold the correlation",
-            signals=(s.corr,))
-        .back("implied bracket", zsum(taps * box(i + k, 0, size - 1) * d[t + i + k], i, k),
-              "0 ≤ i + k ≤ m + r - 2 = n - 1")
-        .back("Kronecker delta", zsum(taps * eq(j, i + k) * box(j, 0, size - 1) * d[t + j],
-                                      i, k, j),
-              "name the power j = i + k of x in e(x) g(x)", var=j)
-        .back("Kronecker delta", zsum(taps * eq(j, i + k) * box(j, 0, size - 1) * eq(w, j)
-                                      * read, i, k, j, w),
-              "name the input w = j read", var=w)
-        .back("sum hypothesis", zsum(taps * eq(j, i + k) * read * zsum(
-            in_range(l, size) * interpolating[w, l] * s.E_n[l, j], l), i, k, j, w),
-            "C interpolates: [w = j] = Σ_l C[w, l] E_n[l, j] for 0 ≤ j ≤ n - 1",
-            equation=s.interpolates)
-        .by("Kronecker delta", zsum(taps * read * in_range(l, size) * interpolating[w, l]
-                                    * s.E_n[l, i + k], i, k, w, l),
-            "j = i + k: the monomial x^(i+k) evaluated at point l", var=j)
-        .by("definition", zsum(taps * read * in_range(l, size) * interpolating[w, l]
-                               * box(i + k, 0, size - 1) * (
-                                   le(l, size - 2) * points[l] ** (i + k)
-                                   + eq(l, size - 1) * eq(i + k, size - 1)), i, k, w, l),
-            "at a point its value x_l^(i+k); at ∞ 1 if i + k = n - 1 (the leading "
-            "coefficient)", signals=(s.E_n,))
-        .by("implied bracket", zsum(finite * points[l] ** (i + k) + taps * read
-                                    * interpolating[w, l] * in_range(l, size) * eq(l, size - 1)
-                                    * eq(i + k, size - 1), i, k, w, l),
-            "i + k lies in [0, n - 1], and l ≤ n - 2 implies l ≤ n - 1")
-        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
-            taps * le(0, size - 1) * read * interpolating[w, size - 1] * eq(i + k, size - 1),
-            i, k, w), "∞ is the point l = n - 1", var=l)
-        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
-            in_range(i, m_) * le(0, size - 1) * le(0, size - 1 - i) * le(m_ - 1, i) * e[i]
-            * g[size - 1 - i] * read * interpolating[w, size - 1], i, w),
-            "k = n - 1 - i", var=k)
-        .by("antisymmetry", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
-            le(0, i) * eq(i, m_ - 1) * le(0, size - 1) * le(0, size - 1 - i) * e[i]
-            * g[size - 1 - i] * read * interpolating[w, size - 1], i, w),
-            "k ≤ r - 1 is i ≥ m - 1: with i ≤ m - 1, i = m - 1")
-        .by("Kronecker delta", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
-            le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1) * e[m_ - 1] * g[r_ - 1] * read
-            * interpolating[w, size - 1], w), "i = m - 1: the leading coefficients", var=i)
-        .by("decide brackets", zsum(finite * points[l] ** (i + k), i, k, w, l) + zsum(
-            e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
-            "m, r ≥ 1")
-        .back("implied bracket", zsum(finite * in_range(l, size) * points[l] ** (i + k),
-                                      i, k, w, l)
-              + zsum(e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
-              "l ≤ n - 2 implies l ≤ n - 1")
-        .back("powers of one base", zsum(finite * in_range(l, size) * points[l] ** i
-                                         * points[l] ** k, i, k, w, l)
-              + zsum(e[m_ - 1] * g[r_ - 1] * read * interpolating[w, size - 1], w),
-              "x_l^(i+k) = x_l^i x_l^k for i, k ≥ 0: evaluation is multiplicative",
-              base=points[l])
-        .back("decide brackets", zsum(finite * in_range(l, size) * points[l] ** i
-                                      * points[l] ** k, i, k, w, l)
-              + zsum(le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1) * e[m_ - 1] * g[r_ - 1]
-                     * read * interpolating[w, size - 1], w), "m, r ≥ 1")
-        .back("Kronecker delta", zsum(finite * in_range(l, size) * points[l] ** i
-                                      * points[l] ** k, i, k, w, l)
-              + zsum(in_range(i, m_) * le(0, r_ - 1) * le(0, size - 1) * eq(i, m_ - 1) * e[i]
-                     * g[r_ - 1] * read * interpolating[w, size - 1], i, w), var=i)
-        .back("Kronecker delta", zsum(finite * in_range(l, size) * points[l] ** i
-                                      * points[l] ** k, i, k, w, l)
-              + zsum(taps * le(0, size - 1) * eq(i, m_ - 1) * eq(k, r_ - 1) * read
-                     * interpolating[w, size - 1], i, k, w),
-              "at ∞ the product of the leading coefficients e[m - 1] g[r - 1]", var=k)
-        .back("Kronecker delta", zsum(taps * read * interpolating[w, l] * in_range(l, size) * (
-            le(l, size - 2) * points[l] ** i + eq(l, size - 1) * eq(i, m_ - 1))
-            * (le(l, size - 2) * points[l] ** k + eq(l, size - 1) * eq(k, r_ - 1)), i, k, w, l),
-            "the cross terms need l ≤ n - 2 and l = n - 1 at once: they vanish", var=l)
-        .back("definition", zsum(taps * read * interpolating[w, l] * in_range(l, size)
-                                 * s.E_m[l, i] * s.E_r[l, k], i, k, w, l),
-              "the values of x^i and x^k at point l", signals=(s.E_m, s.E_r))
-        .back("definition", zsum(in_range(i, m_) * e[i] * in_range(l, size) * s.E_m[l, i]
-                                 * s.U[l] * s.V[t, l], i, l),
-              "U = G g = E_r g and V = Bᵀ d_t = Cᵀ d_t", signals=(s.U, s.V))
+        proof.back("definition", s.folded, "U = G g = E_r g and V = Bᵀ d_t = Cᵀ d_t along "
+                   "every axis", signals=(s.U, s.V))
         .back("definition", s.claim.rhs, "Y = Aᵀ (U ⊙ V) with Aᵀ = E_mᵀ", signals=(s.Y,))
     )
 
@@ -382,14 +500,17 @@ def _interpolation_rows() -> list[dict[str, str]]:
 
 @THEOREM.evidence
 def all_sizes():
-    """F(m, r) for symbolic m, r, points and interpolation matrix, and the hypothesis at the
-    points of every instance."""
-    sides = General()
-    evidence = universal(THEOREM.export(sides.claim), general_derivation(sides))
-    evidence.details["interpolation"] = rows = _interpolation_rows()
+    """F(m, r) and F(m x m, r x r) for symbolic m, r, points and interpolation matrix, and the
+    hypothesis at the points of every instance."""
+    made = []
+    for dims in (1, 2):
+        sides = General(dims)
+        made.append(universal(THEOREM.export(sides.claim), general_derivation(sides)))
+    made[0].details["interpolation"] = rows = _interpolation_rows()
     if any(row["C E_n = I"] != "yes" for row in rows):
-        evidence.ok, evidence.message = False, "C does not interpolate at some instance's points"
-    return evidence
+        made[0].ok = False
+        made[0].message = "C does not interpolate at some instance's points"
+    return made
 
 
 # --------------------------------------------------------------------------------------------

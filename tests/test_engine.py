@@ -166,6 +166,10 @@ def test_bracket_rules_are_sound(rng):
     same_everywhere(implied, result, rng)
     box_point = zsum(le(0, m) * le(m, 0) * w[m] * x[i + m], m)
     same_everywhere(box_point, rewritten("antisymmetry", box_point), rng)
+    two_points = zsum(le(i, m) * le(m, i) * le(k - 1, j) * le(j, k - 1) * w[m] * x[j], m, j)
+    both = rewritten("antisymmetry", two_points)  # every pair of one product at once
+    assert not both.atoms(NonNeg) and len(both.atoms(EqZero)) == 2
+    same_everywhere(two_points, both, rng)
     odd = zsum(in_range(m, k) * w[m] * eq(2 * m - 1, 0), m)
     assert rewritten("decide brackets", odd) == 0
 

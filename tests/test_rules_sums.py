@@ -117,6 +117,11 @@ def test_a_hypothesis_for_every_index_is_used_at_the_term_s_indices(rng):
     out = same_value("sum hypothesis", expr, point, equation=INVERSE)
     assert equivalent(out, zsum(in_range(w, n) * in_range(j, n) * eq(w, j) * x[w] * y[j], w, j)
                       + le(0, n - 1))
+    twice = zsum(in_range(w, n) * x[w] * zsum(in_range(v, n) * C_[w, v] * E_[v, 0], v)
+                 * zsum(in_range(t, n) * C_[0, t] * E_[t, w], t), w)  # two sums of one term
+    assert equivalent(same_value("sum hypothesis", twice, point, equation=INVERSE),
+                      zsum(in_range(w, n) * x[w] * eq(w, 0) * le(0, n - 1) * eq(0, w)
+                           * in_range(w, n), w))
     claim = Claim("inverse", expr, out, hypotheses=(INVERSE,))
     assert universal_under_hypotheses(claim, Derivation(expr).by(
         "sum hypothesis", out, equation=INVERSE)).ok

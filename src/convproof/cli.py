@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .catalog import CATALOG
+from .catalog import CATALOG, module_name
 
 
 def _progress(line: str) -> None:
@@ -128,6 +129,15 @@ def _summary(tid: str) -> dict:
     return prove_all([tid], report=lambda line: None)[0].as_json()
 
 
+def _largest_first(ids: list[str]) -> list[str]:
+    """The ids in the order they are handed to the processes: larger proof files first (a rough
+    measure of their time), so that a long proof does not start last and run alone."""
+    def size(tid: str) -> int:
+        spec = importlib.util.find_spec(f"convproof.proofs.{module_name(tid)}")
+        return os.path.getsize(spec.origin) if spec is not None and spec.origin else 0
+    return sorted(ids, key=size, reverse=True)
+
+
 def prove_summaries(
     ids: list[str], jobs: int, report: Callable[[str], None] = _progress
 ) -> list[dict]:
@@ -141,7 +151,7 @@ def prove_summaries(
     context = multiprocessing.get_context("fork")
     summaries = {}
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(_summary, tid): tid for tid in ids}
+        futures = {pool.submit(_summary, tid): tid for tid in _largest_first(ids)}
         for count, future in enumerate(concurrent.futures.as_completed(futures), start=1):
             summary = future.result()
             summaries[summary["id"]] = summary

@@ -535,13 +535,18 @@ def between_multiples(expr: Expr, factor: Expr, remainder: Expr) -> RuleResult:
 @rule("antisymmetry", "[e ≥ 0]·[-e ≥ 0] = [e = 0] (componentwise ≤ is antisymmetric)")
 def antisymmetry(expr: Expr) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
+        """Every pair of opposite brackets of the term, each made one equation."""
         facts = {sympy.expand(a.args[0]): a for a in term.atoms if isinstance(a, NonNeg)}
+        paired, equations = set(), []
         for e, atom in facts.items():
             opposite = facts.get(sympy.expand(-e))
-            if opposite is not None:
-                atoms = tuple(a for a in term.atoms if a is not atom and a is not opposite)
-                return Term(term.coeff, atoms + (EqZero(e),), term.bound)
-        return None
+            if opposite is not None and atom not in paired:
+                paired |= {atom, opposite}
+                equations.append(EqZero(e))
+        if not equations:
+            return None
+        atoms = tuple(a for a in term.atoms if a not in paired)
+        return Term(term.coeff, atoms + tuple(equations), term.bound)
 
     return map_terms(expr, rewrite)
 
@@ -566,7 +571,8 @@ def settle_brackets(expr: Expr, value_of: Callable[[Expr], Expr | None]) -> Rule
     return map_terms(expr, rewrite)
 
 
-def _multipliers(e: Expr, fact: Expr) -> list[Expr]:
+@functools.lru_cache(maxsize=65536)
+def _multipliers(e: Expr, fact: Expr) -> tuple[Expr, ...]:
     """Candidate nonnegative λ for which λ·fact matches e on some variable's coefficient."""
     candidates = {S.One}
     for var in fact.free_symbols & e.free_symbols:
@@ -575,7 +581,29 @@ def _multipliers(e: Expr, fact: Expr) -> list[Expr]:
             ratio = sympy.cancel(a / f)
             if sympy.fraction(ratio)[1] == 1 and provably_nonneg(ratio):
                 candidates.add(ratio)
-    return sorted(candidates, key=str)
+    return tuple(sorted(candidates, key=str))
+
+
+@functools.lru_cache(maxsize=65536)
+def _unsigned(e: Expr) -> dict[Expr, Expr]:
+    """The monomials of e (expanded) that are products of symbols, one of them of unknown sign,
+    with their coefficients: a positivity certificate of e - Σ λ·f fails unless they cancel."""
+    return {monomial: coeff for monomial, coeff in sympy.expand(e).as_coefficients_dict().items()
+            if all(isinstance(f, Symbol) or (f.is_Pow and isinstance(f.base, Symbol))
+                   for f in sympy.Mul.make_args(monomial))
+            and any(s.is_nonnegative is not True for s in monomial.free_symbols)}
+
+
+def _cancels(e: Expr, combo: tuple[Expr, ...], lambdas: tuple[Expr, ...]) -> bool:
+    """False when numeric multipliers leave a monomial of unknown sign in e - Σ λ·f (no
+    certificate can exist then); True otherwise, for the full check to decide."""
+    if not all(l.is_Number for l in lambdas):
+        return True
+    rest = dict(_unsigned(e))
+    for l, f in zip(lambdas, combo):
+        for monomial, coeff in _unsigned(f).items():
+            rest[monomial] = rest.get(monomial, 0) - l * coeff
+    return all(value == 0 for value in rest.values())
 
 
 def follows(e: Expr, facts: list[Expr]) -> bool:
@@ -585,7 +613,8 @@ def follows(e: Expr, facts: list[Expr]) -> bool:
         for combo in itertools.combinations(facts, size):
             options = [_multipliers(e, f) for f in combo]
             for lambdas in itertools.product(*options):
-                if provably_nonneg(e - sum(l * f for l, f in zip(lambdas, combo))):
+                if _cancels(e, combo, lambdas) and \
+                        provably_nonneg(e - sum(l * f for l, f in zip(lambdas, combo))):
                     return True
     return False
 

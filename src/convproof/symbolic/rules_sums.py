@@ -201,12 +201,15 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         return None
 
     def rewrite(term: Term) -> Term | None:
+        """Every sum of the term that the hypothesis states, replaced by its value."""
+        changed = term
         for v in term.bound:
-            value = value_for(term, v)
+            value = value_for(changed, v)
             if value is not None:
-                atoms = tuple(a for a in term.atoms if v not in a.free_symbols)
-                return Term(term.coeff * value, atoms, tuple(u for u in term.bound if u != v))
-        return None
+                atoms = tuple(a for a in changed.atoms if v not in a.free_symbols)
+                changed = Term(changed.coeff * value, atoms,
+                               tuple(u for u in changed.bound if u != v))
+        return None if changed is term else changed
 
     return map_terms(expr, rewrite)
 
