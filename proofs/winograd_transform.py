@@ -681,5 +681,11 @@ def general_untransposed():
     return universal(sides.claim, general_derivation(sides))
 
 
+@THEOREM.mutant("F(m x m,r x r) for all m, r with C where Cᵀ belongs on both axes")
+def general_untransposed_2d():
+    sides = General(2, untransposed=True, tag="_noT2")
+    return universal(sides.claim, general_derivation(sides))
+
+
 prove = THEOREM.prove
 render = THEOREM.render

@@ -96,6 +96,15 @@ def test_powers_of_a_base_of_unknown_sign_refuse_exponents_that_may_be_negative(
         apply_rule("powers of one base", x[0] ** k * x[0] ** 2, base=x[0])  # k of any sign
 
 
+def test_powers_take_the_sign_of_the_summation_variable_not_of_its_namesake():
+    """A base x[u]² + u given with u > 0 stands for the summed u, which may be 0 (then
+    b^(-1)·b^K is undefined at b = 0, b^(K-1) is not)."""
+    positive = sympy.Symbol("j", integer=True, positive=True)
+    expr = zsum(in_range(j, K) * (x[j] ** 2 + j) ** -1 * (x[j] ** 2 + j) ** K * g[j], j)
+    with pytest.raises(ProofError, match="not provably nonnegative"):
+        apply_rule("powers of one base", expr, base=x[positive] ** 2 + positive)
+
+
 def test_power_of_a_product(rng):
     expr = zsum(in_range(j, K) * 3 * exp(z[j]) * exp(-c), j) ** -1 * exp(z[0])
     count = int(rng.integers(1, 4))

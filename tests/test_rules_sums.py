@@ -140,3 +140,25 @@ def test_a_hypothesis_for_every_index_refuses_what_it_does_not_say():
                      evaluate=False)
     with pytest.raises(ProofError, match="same variables"):
         apply_rule("sum hypothesis", trace, equation=mixed)
+
+
+def test_a_hypothesis_for_every_index_captures_nothing_and_keeps_its_signs():
+    """Its right side's own sum over t stays apart from a free t of the term it is used at
+    (z[t, t] would be a diagonal); a hypothesis for every w ≥ 0 says nothing at an index of
+    unknown sign; a lemma's instance renames the hypothesis' variable rather than capture."""
+    z = Signal("z")
+    own_sum = every((w,), zsum(in_range(v, n) * y[v, w], v), zsum(in_range(t, n) * z[t, w], t))
+    out = apply_rule("sum hypothesis", zsum(in_range(v, n) * y[v, t], v), equation=own_sum)[0]
+    assert equivalent(out, zsum(in_range(j, n) * z[j, t], j))
+    natural = sympy.Symbol("w", integer=True, nonnegative=True)
+    only_natural = every((natural,), zsum(in_range(v, n) * y[v, natural], v), sympy.S.One)
+    assert apply_rule("sum hypothesis", zsum(in_range(v, n) * y[v, t], v),
+                      equation=only_natural)[1] == 0
+    assert apply_rule("sum hypothesis", zsum(in_range(v, n) * y[v, k], v),  # k ≥ 1
+                      equation=only_natural)[1] == 1
+    lemma = Claim("column", zsum(in_range(v, n) * y[v, 0], v), 0,
+                  hypotheses=(every((a_,), zsum(in_range(v, n) * y[v, a_], v), 0),))
+    (instance,) = lemma.instantiate({n: a_}).hypotheses
+    (renamed,) = instance.lhs.variables
+    assert renamed != a_ and equivalent(
+        instance.lhs.expr, zsum(in_range(v, a_) * y[v, renamed], v))

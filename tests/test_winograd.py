@@ -115,7 +115,7 @@ def test_theorem_is_proved_and_its_mutants_refused():
     assert len(interpolation["interpolation"]) == 7
     assert all(row["C E_n = I"] == "yes" for row in interpolation["interpolation"])
     outcomes = [mutant.run() for mutant in theorem.mutants]
-    assert len(outcomes) == 5 and all(o["killed"] for o in outcomes), outcomes
+    assert len(outcomes) == 6 and all(o["killed"] for o in outcomes), outcomes
 
 
 def test_the_general_derivation_needs_its_hypothesis():

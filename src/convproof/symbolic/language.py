@@ -352,11 +352,12 @@ def defined_signals(expr: Expr) -> tuple[Signal, ...]:
 
 
 def substitute(expr: Expr, mapping: dict) -> Expr:
-    """Replace free symbols by expressions, renaming bound variables that would capture."""
+    """Replace free symbols by expressions, renaming bound variables (of sums, and of the
+    Lambda of a hypothesis for every value) that would capture."""
     mapping = {k: sympy.sympify(v) for k, v in mapping.items() if k != v}
     if not mapping:
         return expr
-    return _substitute(expr, mapping)
+    return _substitute(sympy.sympify(expr), mapping)
 
 
 def _substitute(expr: Expr, mapping: dict) -> Expr:
@@ -367,6 +368,15 @@ def _substitute(expr: Expr, mapping: dict) -> Expr:
             renamed = fresh(var)
             body, var = _substitute(body, {var: renamed}), renamed
         return ZSum(_substitute(body, inner), var) if inner else ZSum(body, var)
+    if isinstance(expr, sympy.Lambda):  # a hypothesis for every value of its variables
+        variables, body = expr.variables, expr.expr
+        inner = {k: v for k, v in mapping.items() if k not in variables}
+        clashing = {q: fresh(q) for q in variables
+                    if any(q in v.free_symbols for v in inner.values())}
+        if clashing:
+            body, variables = _substitute(body, clashing), tuple(clashing.get(q, q)
+                                                                 for q in variables)
+        return sympy.Lambda(variables, _substitute(body, inner) if inner else body)
     if expr in mapping:
         return mapping[expr]
     if not expr.args or not (expr.free_symbols & set(mapping)):

@@ -191,12 +191,12 @@ def powers(expr: Expr, base: Expr) -> RuleResult:
     of its coefficient (``base`` is given unexpanded, so that its sign can be certified; it
     is matched by normal form, its symbols named like a summation variable of the term standing
     for that variable)."""
-    kind = sign(base)
     canonical = normal_form(base).to_expr()
 
     def combined(factors: tuple, facts: list[Expr], bound: tuple) -> tuple[tuple, Expr] | None:
         here = canonical.xreplace({s: v for s in canonical.free_symbols for v in bound
                                    if v.name == s.name})
+        kind = sign(here)  # of the summation variables, not of the symbols named like them
 
         def exponent(factor: Expr) -> Expr | None:
             if factor == here:

@@ -24,11 +24,12 @@ from collections import Counter
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, is_multi
+from .language import EqZero, NonNeg, is_multi, substitute
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
-from .rules import RuleResult, bound_named, map_terms, mixes_kinds, terms_to_expr, rule
+from .rules import (RuleResult, bound_named, check_instance, map_terms, mixes_kinds,
+                    rule, terms_to_expr)
 
 
 def _bounds(term: Term, var: Symbol) -> tuple[list, list, list]:
@@ -176,6 +177,16 @@ def _instances(wanted: list[Expr], mine: Counter, variables: tuple[Symbol, ...])
         yield dict(zip(variables, values))
 
 
+def _admitted(variable: Symbol, value: Expr) -> bool:
+    """The value respects the assumptions of the variable (a hypothesis for every w ≥ 0 says
+    nothing at w = -1)."""
+    try:
+        check_instance(variable, value)
+    except ProofError:
+        return False
+    return True
+
+
 @rule("sum hypothesis", "replace the sum Σ_v [box] y[v] by its value c, by a hypothesis "
       "Σ_v [box] y[v] = c of the claim (one that holds for every value of some indices, at "
       "the values the term's entries give them)")
@@ -194,10 +205,11 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         wanted = [a.xreplace({p_var: v}) for a in pattern[0].atoms]
         for values in _instances(wanted, mine, variables):
             if any(v in value.free_symbols or not integer_valued(value)
-                   or mixes_kinds(q, value) for q, value in values.items()):
+                   or mixes_kinds(q, value) or not _admitted(q, value)
+                   for q, value in values.items()):
                 continue
-            if Counter(a.xreplace(values) for a in wanted) == mine:
-                return rhs.xreplace(values)
+            if Counter(substitute(a, values) for a in wanted) == mine:
+                return substitute(rhs, values)
         return None
 
     def rewrite(term: Term) -> Term | None:
