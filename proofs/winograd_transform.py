@@ -10,27 +10,21 @@ with Aᵀ (m x n), G (n x r), Bᵀ (n x n) derived by Toom-Cook in
 and at infinity, interpolation by Lagrange's formula.  The 2-D algorithm nests it along both
 axes: Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, i.e. vec Y = (Aᵀ ⊗ Aᵀ)[((G ⊗ G) vec g) ⊙ ((Bᵀ ⊗ Bᵀ) vec d)].
 
-What is proved, each by a derivation whose every link the engine checks exactly (normal form:
-polynomial identities with exact rational, or rational-function, coefficients):
+What is proved, each by a derivation whose every link the engine checks exactly (a rule
+applied, then normal forms compared: polynomial identities with exact rational, or
+rational-function, coefficients):
 
 - **for all m, r ≥ 1** (symbolic sizes), F(m, r) and its 2-D nesting F(m x m, r x r), every
-  tile offset, all entries d, g and all points x_0, ..., x_{n-2}: with Aᵀ[i, l] = E_m[l, i],
+  tile offset, all entries d, g and all points x_0, ..., x_{n-2}, with Aᵀ[i, l] = E_m[l, i],
   G = E_r and Bᵀ[l, w] = C[w, l], where E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j +
   [l = n - 1][j = s - 1]) evaluates a polynomial of degree s - 1 at the points and at
-  infinity, and C is the interpolation matrix:
-  the hypothesis Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is
-  the inverse of E_n, a Vandermonde matrix with the row of infinity, and 0 outside the n x n
-  box), which exists exactly when the points are distinct.  The derivation pairs the
-  outputs with weights e, names the power j = i + k of x in e(x) g(x), writes [w = j] by the
-  hypothesis, and evaluates the product factor by factor: x_l^(i+k) = x_l^i x_l^k at a
-  point, and at infinity the leading coefficient of x^(i+k) is 1 exactly when i = m - 1 and
-  k = r - 1 (the cross terms of the point rows and the infinity row vanish).  In 2-D each
-  step is taken along each axis (``LINKS``: the line of the 1-D derivation every axis is
-  at, ``axis_stages``: its share of each line).  The hypothesis
-  is checked at the points of every instance below (C E_n = I exactly, the table
-  ``interpolation`` in the evidence details).  ``toom_cook`` scales row l of G by 1/D_l and
-  of Bᵀ by D_l, which leaves every product (G g)_l (Bᵀ d)_l unchanged; the instances prove
-  the scaled matrices the code uses;
+  infinity, under the hypothesis that C interpolates: Σ_l C[w, l] E_n[l, j] =
+  [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is the inverse of E_n, a Vandermonde
+  matrix with the row of infinity, and 0 outside the n x n box; it exists exactly when the
+  points are distinct).  The hypothesis is checked at the points of every instance below
+  (C E_n = I exactly, the table ``interpolation`` in the evidence details).  ``toom_cook``
+  scales row l of G by 1/c_l and of Bᵀ by c_l (``_row_scale``), which leaves every product
+  (G g)_l (Bᵀ d)_l unchanged; the instances prove the scaled matrices the code uses;
 - for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)) at the standard
   points, and F(4,3) also at 0, ±1, 1/2, -2 (``points_for``: the points the CPU path uses, with
   a smaller error amplification): the identity with the matrices of ``toom_cook`` for every
@@ -236,8 +230,8 @@ def one_dimensional():
 # F(m, r) and F(m x m, r x r) for all m and r: Toom-Cook from the interpolation hypothesis
 # --------------------------------------------------------------------------------------------
 
-points, interpolating = Signal("x"), Signal("C")
-size = m_ + r_ - 1
+x_, C_ = Signal("x"), Signal("C")
+n_ = m_ + r_ - 1
 """n = m + r - 1: the tile, the degree of e(x) g(x) plus one, the number of points with ∞."""
 
 
@@ -246,16 +240,16 @@ def evaluation_of(degree: sympy.Expr, name: str) -> Signal:
     the monomial x^j of a polynomial of that degree at point l, the last "point" ∞ reading its
     leading coefficient."""
     return Signal(name, name, lambda point, power: box(power, 0, degree) * (
-        le(point, size - 2) * points[point] ** power
-        + eq(point, size - 1) * eq(power, degree)), arity=2)
+        le(point, n_ - 2) * x_[point] ** power
+        + eq(point, n_ - 1) * eq(power, degree)), arity=2)
 
 
-E_m, E_r, E_n = (evaluation_of(m_ - 1, "E_m"), evaluation_of(r_ - 1, "E_r"),
-                 evaluation_of(size - 1, "E_n"))
+E_m_, E_r_, E_n_ = (evaluation_of(m_ - 1, "E_m"), evaluation_of(r_ - 1, "E_r"),
+                    evaluation_of(n_ - 1, "E_n"))
 _w, _j, _l = scalar("w j l")
-INTERPOLATES = every((_w, _j), zsum(in_range(_l, size) * interpolating[_w, _l] * E_n[_l, _j], _l),
-                     eq(_w, _j) * in_range(_j, size))
-"""C interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j."""
+INTERPOLATES = every((_w, _j), zsum(in_range(_l, n_) * C_[_w, _l] * E_n_[_l, _j], _l),
+                     eq(_w, _j) * in_range(_j, n_))
+"""C interpolates: Σ_l C[w, l] E_n_[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j."""
 
 
 @dataclass(frozen=True)
@@ -291,59 +285,60 @@ def axis_stages(a: Axis) -> dict[int, list[Part]]:
     """The 1-D derivation, one axis' share of each line (numbered as its steps): the finite
     points and ∞ become separate parts at line 8, one again at line 19."""
     taps = in_range(a.i, m_) * in_range(a.k, r_)
-    read = in_range(a.w, size)
-    finite = taps * read * interpolating[a.w, a.l] * box(a.l, 0, size - 2)
-    at_infinity = read * interpolating[a.w, size - 1]
-    every_tap, at_points = (a.i, a.k, a.w, a.l), (a.i, a.k, a.w)
+    read = in_range(a.w, n_)
+    finite = taps * read * C_[a.w, a.l] * box(a.l, 0, n_ - 2)
+    at_infinity = read * C_[a.w, n_ - 1]
+    point_bound, infinity_bound = (a.i, a.k, a.w, a.l), (a.i, a.k, a.w)
 
     def point(factor: sympy.Expr) -> Part:
-        return Part(finite * factor, a.i, a.k, a.w, every_tap)
+        return Part(finite * factor, a.i, a.k, a.w, point_bound)
 
-    def infinity(factor, e=None, g=None, bound=at_points) -> Part:
-        return Part(factor * at_infinity, a.i if e is None else e, a.k if g is None else g,
-                    a.w, bound)
+    def infinity(factor: sympy.Expr, e_at: sympy.Expr | None = None,
+                 g_at: sympy.Expr | None = None, bound: tuple = infinity_bound) -> Part:
+        return Part(factor * at_infinity, a.i if e_at is None else e_at,
+                    a.k if g_at is None else g_at, a.w, bound)
 
-    power = point(points[a.l] ** (a.i + a.k))
-    split = point(in_range(a.l, size) * points[a.l] ** a.i * points[a.l] ** a.k)
+    power = point(x_[a.l] ** (a.i + a.k))
+    split = point(in_range(a.l, n_) * x_[a.l] ** a.i * x_[a.l] ** a.k)
     leading = infinity(1, m_ - 1, r_ - 1, (a.w,))
-    sizes = le(0, m_ - 1) * le(0, r_ - 1) * le(0, size - 1)
+    sizes = le(0, m_ - 1) * le(0, r_ - 1) * le(0, n_ - 1)
     return {
         1: [Part(taps, a.i, a.k, a.i + a.k, (a.i, a.k))],
-        2: [Part(taps * box(a.i + a.k, 0, size - 1), a.i, a.k, a.i + a.k, (a.i, a.k))],
-        3: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, size - 1), a.i, a.k, a.j,
+        2: [Part(taps * box(a.i + a.k, 0, n_ - 1), a.i, a.k, a.i + a.k, (a.i, a.k))],
+        3: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, n_ - 1), a.i, a.k, a.j,
                  (a.i, a.k, a.j))],
-        4: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, size - 1) * read * eq(a.w, a.j), a.i,
+        4: [Part(taps * eq(a.j, a.i + a.k) * box(a.j, 0, n_ - 1) * read * eq(a.w, a.j), a.i,
                  a.k, a.w, (a.i, a.k, a.j, a.w))],
         5: [Part(taps * eq(a.j, a.i + a.k) * read * zsum(
-            in_range(a.l, size) * interpolating[a.w, a.l] * E_n[a.l, a.j], a.l), a.i, a.k, a.w,
+            in_range(a.l, n_) * C_[a.w, a.l] * E_n_[a.l, a.j], a.l), a.i, a.k, a.w,
             (a.i, a.k, a.j, a.w))],
-        6: [Part(taps * read * in_range(a.l, size) * interpolating[a.w, a.l]
-                 * E_n[a.l, a.i + a.k], a.i, a.k, a.w, every_tap)],
-        7: [Part(taps * read * in_range(a.l, size) * interpolating[a.w, a.l]
-                 * box(a.i + a.k, 0, size - 1) * (le(a.l, size - 2) * points[a.l] ** (a.i + a.k)
-                                                  + eq(a.l, size - 1) * eq(a.i + a.k, size - 1)),
-                 a.i, a.k, a.w, every_tap)],
-        8: [power, Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size)
-                        * eq(a.l, size - 1) * eq(a.i + a.k, size - 1), a.i, a.k, a.w, every_tap)],
-        9: [power, infinity(taps * le(0, size - 1) * eq(a.i + a.k, size - 1))],
-        10: [power, infinity(in_range(a.i, m_) * le(0, size - 1) * le(0, size - 1 - a.i)
-                             * le(m_ - 1, a.i), g=size - 1 - a.i, bound=(a.i, a.w))],
-        11: [power, infinity(le(0, a.i) * eq(a.i, m_ - 1) * le(0, size - 1)
-                             * le(0, size - 1 - a.i), g=size - 1 - a.i, bound=(a.i, a.w))],
+        6: [Part(taps * read * in_range(a.l, n_) * C_[a.w, a.l]
+                 * E_n_[a.l, a.i + a.k], a.i, a.k, a.w, point_bound)],
+        7: [Part(taps * read * in_range(a.l, n_) * C_[a.w, a.l]
+                 * box(a.i + a.k, 0, n_ - 1) * (le(a.l, n_ - 2) * x_[a.l] ** (a.i + a.k)
+                                                  + eq(a.l, n_ - 1) * eq(a.i + a.k, n_ - 1)),
+                 a.i, a.k, a.w, point_bound)],
+        8: [power, Part(taps * read * C_[a.w, a.l] * in_range(a.l, n_)
+                        * eq(a.l, n_ - 1) * eq(a.i + a.k, n_ - 1), a.i, a.k, a.w, point_bound)],
+        9: [power, infinity(taps * le(0, n_ - 1) * eq(a.i + a.k, n_ - 1))],
+        10: [power, infinity(in_range(a.i, m_) * le(0, n_ - 1) * le(0, n_ - 1 - a.i)
+                             * le(m_ - 1, a.i), g_at=n_ - 1 - a.i, bound=(a.i, a.w))],
+        11: [power, infinity(le(0, a.i) * eq(a.i, m_ - 1) * le(0, n_ - 1)
+                             * le(0, n_ - 1 - a.i), g_at=n_ - 1 - a.i, bound=(a.i, a.w))],
         12: [power, infinity(sizes, m_ - 1, r_ - 1, (a.w,))],
         13: [power, leading],
-        14: [point(in_range(a.l, size) * points[a.l] ** (a.i + a.k)), leading],
+        14: [point(in_range(a.l, n_) * x_[a.l] ** (a.i + a.k)), leading],
         15: [split, leading],
         16: [split, infinity(sizes, m_ - 1, r_ - 1, (a.w,))],
-        17: [split, infinity(in_range(a.i, m_) * le(0, r_ - 1) * le(0, size - 1)
-                             * eq(a.i, m_ - 1), g=r_ - 1, bound=(a.i, a.w))],
-        18: [split, infinity(taps * le(0, size - 1) * eq(a.i, m_ - 1) * eq(a.k, r_ - 1))],
-        19: [Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size)
-                  * (le(a.l, size - 2) * points[a.l] ** a.i + eq(a.l, size - 1) * eq(a.i, m_ - 1))
-                  * (le(a.l, size - 2) * points[a.l] ** a.k + eq(a.l, size - 1) * eq(a.k, r_ - 1)),
-                  a.i, a.k, a.w, every_tap)],
-        20: [Part(taps * read * interpolating[a.w, a.l] * in_range(a.l, size) * E_m[a.l, a.i]
-                  * E_r[a.l, a.k], a.i, a.k, a.w, every_tap)],
+        17: [split, infinity(in_range(a.i, m_) * le(0, r_ - 1) * le(0, n_ - 1)
+                             * eq(a.i, m_ - 1), g_at=r_ - 1, bound=(a.i, a.w))],
+        18: [split, infinity(taps * le(0, n_ - 1) * eq(a.i, m_ - 1) * eq(a.k, r_ - 1))],
+        19: [Part(taps * read * C_[a.w, a.l] * in_range(a.l, n_)
+                  * (le(a.l, n_ - 2) * x_[a.l] ** a.i + eq(a.l, n_ - 1) * eq(a.i, m_ - 1))
+                  * (le(a.l, n_ - 2) * x_[a.l] ** a.k + eq(a.l, n_ - 1) * eq(a.k, r_ - 1)),
+                  a.i, a.k, a.w, point_bound)],
+        20: [Part(taps * read * C_[a.w, a.l] * in_range(a.l, n_) * E_m_[a.l, a.i]
+                  * E_r_[a.l, a.k], a.i, a.k, a.w, point_bound)],
     }
 
 
@@ -362,15 +357,16 @@ class Link:
 
 LINKS = (
     Link("implied bracket", 2, "0 ≤ i + k ≤ m + r - 2 = n - 1", backwards=True),
-    Link("Kronecker delta", 3, "name the power j = i + k of x in e(x) g(x)", True, True,
-         lambda a: {"var": a.j}),
-    Link("Kronecker delta", 4, "name the input w = j read", True, True, lambda a: {"var": a.w}),
+    Link("Kronecker delta", 3, "name the power j = i + k of x in e(x) g(x)", backwards=True,
+         each=True, params=lambda a: {"var": a.j}),
+    Link("Kronecker delta", 4, "name the input w = j read", backwards=True, each=True,
+         params=lambda a: {"var": a.w}),
     Link("sum hypothesis", 5, "C interpolates: [w = j] = Σ_l C[w, l] E_n[l, j] for "
-         "0 ≤ j ≤ n - 1", True, params=lambda a: {"equation": INTERPOLATES}),
+         "0 ≤ j ≤ n - 1", backwards=True, params=lambda a: {"equation": INTERPOLATES}),
     Link("Kronecker delta", 6, "j = i + k: the monomial x^(i+k) evaluated at point l",
          each=True, params=lambda a: {"var": a.j}),
     Link("definition", 7, "at a point its value x_l^(i+k); at ∞ 1 if i + k = n - 1 (the "
-         "leading coefficient)", params=lambda a: {"signals": (E_n,)}),
+         "leading coefficient)", params=lambda a: {"signals": (E_n_,)}),
     Link("implied bracket", 8, "i + k lies in [0, n - 1], and l ≤ n - 2 implies l ≤ n - 1"),
     Link("Kronecker delta", 9, "∞ is the point l = n - 1", each=True,
          params=lambda a: {"var": a.l}),
@@ -381,15 +377,16 @@ LINKS = (
     Link("decide brackets", 13, "m, r ≥ 1"),
     Link("implied bracket", 14, "l ≤ n - 2 implies l ≤ n - 1", backwards=True),
     Link("powers of one base", 15, "x_l^(i+k) = x_l^i x_l^k for i, k ≥ 0: evaluation is "
-         "multiplicative", True, True, lambda a: {"base": points[a.l]}),
+         "multiplicative", backwards=True, each=True, params=lambda a: {"base": x_[a.l]}),
     Link("decide brackets", 16, "m, r ≥ 1", backwards=True),
-    Link("Kronecker delta", 17, "", True, True, lambda a: {"var": a.i}),
+    Link("Kronecker delta", 17, "write e[m - 1] as Σ_i [i = m - 1] e[i]", backwards=True,
+         each=True, params=lambda a: {"var": a.i}),
     Link("Kronecker delta", 18, "at ∞ the product of the leading coefficients e[m - 1] g[r - 1]",
-         True, True, lambda a: {"var": a.k}),
+         backwards=True, each=True, params=lambda a: {"var": a.k}),
     Link("Kronecker delta", 19, "the cross terms need l ≤ n - 2 and l = n - 1 at once: they "
-         "vanish", True, True, lambda a: {"var": a.l}),
+         "vanish", backwards=True, each=True, params=lambda a: {"var": a.l}),
     Link("definition", 20, "the values of x^i and x^k at point l", backwards=True,
-         params=lambda a: {"signals": (E_m, E_r)}),
+         params=lambda a: {"signals": (E_m_, E_r_)}),
 )
 """The steps from line 1 (the correlation unfolded) to line 20 (the transforms unfolded)."""
 
@@ -397,7 +394,7 @@ LINKS = (
 def _line(axes: Sequence[Axis], lines: Sequence[int]) -> sympy.Expr:
     """Σ over the parts of every axis at its line: Π factor · e[...] g[...] d[t + ...]."""
     total = []
-    for parts in itertools.product(*(axis_stages(a)[n] for a, n in zip(axes, lines))):
+    for parts in itertools.product(*(axis_stages(a)[line] for a, line in zip(axes, lines))):
         body = sympy.Mul(*(p.factor for p in parts)) * e[tuple(p.e for p in parts)] \
             * g[tuple(p.g for p in parts)] * d[tuple(a.t + p.d for a, p in zip(axes, parts))]
         total.append(zsum(body, *(v for p in parts for v in p.bound)))
@@ -419,8 +416,7 @@ class General:
         taps, outputs = [a.k for a in axes], [a.i for a in axes]
         reads, chosen = [a.w for a in axes], [a.l for a in axes]
         tap = (lambda k_: r_ - 1 - k_) if flip else (lambda k_: k_)
-        entry = (lambda w, l: interpolating[l, w]) if untransposed else \
-            (lambda w, l: interpolating[w, l])
+        entry = (lambda w, l: C_[l, w]) if untransposed else (lambda w, l: C_[w, l])
 
         def boxes(indices, bound) -> sympy.Expr:
             return sympy.Mul(*(in_range(v, bound) for v in indices))
@@ -429,24 +425,24 @@ class General:
             boxes(taps, r_) * g[tuple(taps)] * d[tuple(o + tap(k_) for o, k_ in zip(u, taps))],
             *taps), arity=dims)
         self.U = Signal("U" + tag, "G g" if dims == 1 else "G g G^{T}", lambda *ls: zsum(
-            boxes(taps, r_) * sympy.Mul(*(E_r[p, k_] for p, k_ in zip(ls, taps)))
+            boxes(taps, r_) * sympy.Mul(*(E_r_[p, k_] for p, k_ in zip(ls, taps)))
             * g[tuple(taps)], *taps), arity=dims)
         self.V = Signal("V" + tag, r"B^{T} d" if dims == 1 else r"B^{T} d B", lambda *at: zsum(
-            boxes(reads, size) * sympy.Mul(*(entry(w, p) for w, p in zip(reads, at[dims:])))
+            boxes(reads, n_) * sympy.Mul(*(entry(w, p) for w, p in zip(reads, at[dims:])))
             * d[tuple(o + w for o, w in zip(at[:dims], reads))], *reads), arity=2 * dims)
         self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)" + ("" if dims == 1 else "A"), lambda *at:
-                        zsum(boxes(chosen, size)
-                             * sympy.Mul(*(E_m[p, i_] for p, i_ in zip(chosen, at[dims:])))
+                        zsum(boxes(chosen, n_)
+                             * sympy.Mul(*(E_m_[p, i_] for p, i_ in zip(chosen, at[dims:])))
                              * self.U[tuple(chosen)] * self.V[(*at[:dims], *chosen)], *chosen),
                         arity=2 * dims)
         corner = [a.t for a in axes]
-        self.folded = zsum(boxes(outputs, m_) * boxes(chosen, size) * sympy.Mul(*(
-            E_m[p, i_] for p, i_ in zip(chosen, outputs))) * e[tuple(outputs)]
+        # the right side with Y unfolded: Σ_i Σ_l Aᵀ[i, l] e[i] U[l] V[t, l]
+        self.folded = zsum(boxes(outputs, m_) * boxes(chosen, n_) * sympy.Mul(*(
+            E_m_[p, i_] for p, i_ in zip(chosen, outputs))) * e[tuple(outputs)]
             * self.U[tuple(chosen)] * self.V[(*corner, *chosen)], *outputs, *chosen)
-        """The right side with Y unfolded: Σ_i Σ_l Aᵀ[i, l] e[i] U[l] V[t, l]."""
-        name = "F(m,r)" if dims == 1 else "F(m x m,r x r)"
+        self.name = "F(m,r)" if dims == 1 else "F(m x m,r x r)"
         self.claim = Claim(
-            f"{name} for all m, r",
+            f"{self.name} for all m, r",
             zsum(boxes(outputs, m_) * e[tuple(outputs)]
                  * self.corr[tuple(o + i_ for o, i_ in zip(corner, outputs))], *outputs),
             zsum(boxes(outputs, m_) * e[tuple(outputs)] * self.Y[(*corner, *outputs)],
@@ -468,13 +464,12 @@ def general_derivation(s: General) -> Derivation:
     after the other, the others for both axes at once)."""
     axes, dims = s.axes, len(s.axes)
     lines = [1] * dims
-    proof = Derivation(s.claim.lhs, f"{s.claim.name.replace(' for all m, r', '')} by Toom-Cook, "
-                                    "for all m and r").by(
+    proof = Derivation(s.claim.lhs, f"{s.name} by Toom-Cook, for all m and r").by(
         "definition", _line(axes, lines), "unfold the correlation", signals=(s.corr,))
     for link in LINKS:
         for chosen in (range(dims) if link.each else [None]):
-            for a in (range(dims) if chosen is None else [chosen]):
-                lines[a] = link.line
+            for axis in (range(dims) if chosen is None else [chosen]):
+                lines[axis] = link.line
             where = f" (axis {chosen + 1})" if chosen is not None and dims > 1 else ""
             step = proof.back if link.backwards else proof.by
             step(link.rule, _line(axes, lines), link.why + where,

@@ -227,10 +227,10 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     A :class:`Module` takes one input array.  A function ``fn(*inputs) -> y`` needs
     ``backward(grad_output, *inputs)``, returning the gradient of each input (a tuple, or one
     array for one input).  ``max_entries`` checks at most that many random entries per array
-    (all by default).  Raises :class:`GradcheckError` with the report when a check fails,
-    unless ``raise_on_failure=False``; returns the report.  Every entry costs two forward
-    evaluations; a check running longer than 2 s reports its progress to ``progress`` (a line
-    every 10 s; stderr by default, ``None`` for none).
+    (all by default), ``seed`` picks which.  Raises :class:`GradcheckError` with the report
+    when a check fails, unless ``raise_on_failure=False``; returns the report.  Every entry
+    costs two forward evaluations; a check running longer than 2 s reports its progress to
+    ``progress`` (a line every 10 s; stderr by default, ``None`` for none).
     """
     eps = number_in("eps", eps, 0, open_low=True)
     atol, rtol = number_in("atol", atol, 0), number_in("rtol", rtol, 0)

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-
 from ..arrays import array_module
 from .module import Array, Parameter, as_host, number_in, saved_array, saved_count
 from .serialize import load_state, save_state

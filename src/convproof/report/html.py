@@ -109,8 +109,9 @@ def _claim(view: EvidenceView) -> str:
         return ""
     assuming = ""
     if claim.hypotheses:
-        shown = [escape(words) + mathml(h) for words, h in map(hypothesis_parts, claim.hypotheses)]
-        assuming = "<p>assuming " + ", ".join(shown) + "</p>"
+        hypotheses = [escape(words) + mathml(h)
+                      for words, h in map(hypothesis_parts, claim.hypotheses)]
+        assuming = "<p>assuming " + ", ".join(hypotheses) + "</p>"
     text = f"<p>{escape(claim.text)}</p>" if claim.text else ""
     shown = equation(claim.lhs, claim.rhs, display=True, max_terms=MAX_TERMS)
     return f"<p>{escape(view.claim_label)}:</p>{_math(shown)}{assuming}{text}"

@@ -72,7 +72,8 @@ def _evidence(view: EvidenceView) -> str:
         parts.append(display(equation_latex(claim.lhs, claim.rhs, max_terms=MAX_TERMS)))
         if claim.hypotheses:
             parts.append("assuming " + ", ".join(
-                f"{words}${latex(h)}$" for words, h in map(hypothesis_parts, claim.hypotheses)))
+                f"{text(words)}${latex(h)}$"
+                for words, h in map(hypothesis_parts, claim.hypotheses)))
         if claim.text:
             parts.append(text(claim.text))
     if view.start is not None:

@@ -374,8 +374,8 @@ def _substitute(expr: Expr, mapping: dict) -> Expr:
         clashing = {q: fresh(q) for q in variables
                     if any(q in v.free_symbols for v in inner.values())}
         if clashing:
-            body, variables = _substitute(body, clashing), tuple(clashing.get(q, q)
-                                                                 for q in variables)
+            body = _substitute(body, clashing)
+            variables = tuple(clashing.get(q, q) for q in variables)
         return sympy.Lambda(variables, _substitute(body, inner) if inner else body)
     if expr in mapping:
         return mapping[expr]

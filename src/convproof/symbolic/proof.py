@@ -42,7 +42,8 @@ LEVELS = ("universal", "certified", "refuted", "numeric")
 @dataclass
 class Claim:
     """lhs = rhs for all values of the free symbols satisfying their assumptions and the
-    ``hypotheses`` (equations symbol = value)."""
+    ``hypotheses`` (equations symbol = value, sum = value, or either side for every value of
+    some indices: :func:`~.rules_sums.every`)."""
 
     name: str
     lhs: Expr

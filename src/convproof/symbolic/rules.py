@@ -585,13 +585,14 @@ def _multipliers(e: Expr, fact: Expr) -> tuple[Expr, ...]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _unsigned(e: Expr) -> dict[Expr, Expr]:
+def _unsigned(e: Expr) -> tuple[tuple[Expr, Expr], ...]:
     """The monomials of e (expanded) that are products of symbols, one of them of unknown sign,
     with their coefficients: a positivity certificate of e - Σ λ·f fails unless they cancel."""
-    return {monomial: coeff for monomial, coeff in sympy.expand(e).as_coefficients_dict().items()
-            if all(isinstance(f, Symbol) or (f.is_Pow and isinstance(f.base, Symbol))
-                   for f in sympy.Mul.make_args(monomial))
-            and any(s.is_nonnegative is not True for s in monomial.free_symbols)}
+    return tuple((monomial, coeff)
+                 for monomial, coeff in sympy.expand(e).as_coefficients_dict().items()
+                 if all(isinstance(f, Symbol) or (f.is_Pow and isinstance(f.base, Symbol))
+                        for f in sympy.Mul.make_args(monomial))
+                 and any(s.is_nonnegative is not True for s in monomial.free_symbols))
 
 
 def _cancels(e: Expr, combo: tuple[Expr, ...], lambdas: tuple[Expr, ...]) -> bool:
@@ -601,7 +602,7 @@ def _cancels(e: Expr, combo: tuple[Expr, ...], lambdas: tuple[Expr, ...]) -> boo
         return True
     rest = dict(_unsigned(e))
     for l, f in zip(lambdas, combo):
-        for monomial, coeff in _unsigned(f).items():
+        for monomial, coeff in _unsigned(f):
             rest[monomial] = rest.get(monomial, 0) - l * coeff
     return all(value == 0 for value in rest.values())
 

@@ -193,10 +193,11 @@ def powers(expr: Expr, base: Expr) -> RuleResult:
     for that variable)."""
     canonical = normal_form(base).to_expr()
 
-    def combined(factors: tuple, facts: list[Expr], bound: tuple) -> tuple[tuple, Expr] | None:
-        here = canonical.xreplace({s: v for s in canonical.free_symbols for v in bound
+    def rewrite(term: Term) -> Term | None:
+        here = canonical.xreplace({s: v for s in canonical.free_symbols for v in term.bound
                                    if v.name == s.name})
         kind = sign(here)  # of the summation variables, not of the symbols named like them
+        facts = [a.args[0] for a in term.atoms if isinstance(a, NonNeg)]
 
         def exponent(factor: Expr) -> Expr | None:
             if factor == here:
@@ -205,21 +206,19 @@ def powers(expr: Expr, base: Expr) -> RuleResult:
                 return factor.exp
             return None
 
-        matched = [exponent(f) for f in factors if exponent(f) is not None]
-        if len(matched) < 2:
-            return None
-        if kind != POSITIVE and not all(_natural(e, facts) for e in matched):
-            if kind is None:
-                raise ProofError(f"the base {base} is not provably nonnegative, nor are the "
-                                 f"exponents {matched} provably integers ≥ 0")
-            if not all(e.is_positive for e in matched):
-                raise ProofError(f"{base} may be 0: only positive powers of it combine")
-        return tuple(f for f in factors if exponent(f) is None), here ** sum(matched)
+        def combined(factors: tuple) -> tuple[tuple, Expr] | None:
+            matched = [exponent(f) for f in factors if exponent(f) is not None]
+            if len(matched) < 2:
+                return None
+            if kind != POSITIVE and not all(_natural(e, facts) for e in matched):
+                if kind is None:
+                    raise ProofError(f"the base {base} is not provably nonnegative, nor are "
+                                     f"the exponents {matched} provably integers ≥ 0")
+                if not all(e.is_positive for e in matched):
+                    raise ProofError(f"{base} may be 0: only positive powers of it combine")
+            return tuple(f for f in factors if exponent(f) is None), here ** sum(matched)
 
-    def rewrite(term: Term) -> Term | None:
-        facts = [a.args[0] for a in term.atoms if isinstance(a, NonNeg)]
-        atoms = combined(term.atoms, facts, term.bound)
-        coeff = combined(sympy.Mul.make_args(term.coeff), facts, term.bound)
+        atoms, coeff = combined(term.atoms), combined(sympy.Mul.make_args(term.coeff))
         if atoms is None and coeff is None:
             return None
         new_atoms = term.atoms if atoms is None else atoms[0] + (atoms[1],)

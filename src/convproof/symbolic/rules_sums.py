@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Iterator
 
 import sympy
 from sympy import Expr, Symbol
@@ -147,8 +148,8 @@ def geometric(expr: Expr, var: Symbol, ratio: Expr) -> RuleResult:
 
 
 def every(variables: tuple[Symbol, ...], lhs: Expr, rhs: Expr) -> sympy.Eq:
-    """The hypothesis lhs = rhs for every value of ``variables`` (integers, each occurring
-    only in it): Lambda(variables, lhs) = Lambda(variables, rhs)."""
+    """The hypothesis lhs = rhs for every integer value of ``variables`` that their assumptions
+    admit (every w ≥ 0 for a nonnegative w): Lambda(variables, lhs) = Lambda(variables, rhs)."""
     return sympy.Eq(sympy.Lambda(variables, lhs), sympy.Lambda(variables, rhs), evaluate=False)
 
 
@@ -162,14 +163,15 @@ def _sides(equation: sympy.Eq) -> tuple[Expr, Expr, tuple[Symbol, ...]]:
     return lhs.expr, rhs.expr, lhs.variables
 
 
-def _instances(wanted: list[Expr], mine: Counter, variables: tuple[Symbol, ...]):
+def _instances(wanted: list[Expr], mine: Counter,
+               variables: tuple[Symbol, ...]) -> Iterator[dict[Symbol, Expr]]:
     """The values of ``variables`` read off ``mine`` where a wanted entry has one of them as a
     whole index: every combination, for the caller to check (entries are few)."""
     options = {q: set() for q in variables}
-    for atom in wanted:
-        for other in mine:
-            if isinstance(atom, sympy.Indexed) and isinstance(other, sympy.Indexed) \
-                    and atom.base == other.base and len(atom.indices) == len(other.indices):
+    entries = [other for other in mine if isinstance(other, sympy.Indexed)]
+    for atom in (a for a in wanted if isinstance(a, sympy.Indexed)):
+        for other in entries:
+            if atom.base == other.base and len(atom.indices) == len(other.indices):
                 for index, value in zip(atom.indices, other.indices):
                     if index in options:
                         options[index].add(value)
