@@ -78,3 +78,17 @@ def test_a_folder_without_permission_is_refused(tmp_path):
             cli.writable_file(str(tmp_path / "table.md"))
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_prove_hands_the_largest_proof_files_out_first():
+    """Every id once, in falling size of its proof file (a rough measure of the proof's time),
+    so that the longest proof does not start last and run alone; an id without a file last."""
+    from pathlib import Path
+
+    import convproof.proofs
+    from convproof.catalog import CATALOG, module_name
+    folder = Path(convproof.proofs.__path__[0])
+    order = cli._largest_first(list(CATALOG) + ["no-such-proof"])
+    assert sorted(order) == sorted(list(CATALOG) + ["no-such-proof"])
+    sizes = [(folder / f"{module_name(tid)}.py").stat().st_size for tid in order[:-1]]
+    assert sizes == sorted(sizes, reverse=True) and order[-1] == "no-such-proof"
