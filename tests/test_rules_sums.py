@@ -162,3 +162,17 @@ def test_a_hypothesis_for_every_index_captures_nothing_and_keeps_its_signs():
     (renamed,) = instance.lhs.variables
     assert renamed != a_ and equivalent(
         instance.lhs.expr, zsum(in_range(v, a_) * y[v, renamed], v))
+
+
+def test_a_claim_with_a_hypothesis_for_every_index_is_not_checked_at_points():
+    """No point can check "for all w, j": a certificate on a grid fails and an exact check at
+    concrete values refuses, each saying so."""
+    from convproof.symbolic import Point, certified
+    from convproof.symbolic.operators_layers import evaluated
+    claim = Claim("inverse", zsum(in_range(v, n) * C_[0, v] * E_[v, 0], v), sympy.S.One,
+                  hypotheses=(INVERSE,))
+    evidence = certified(claim, [Point({n: 2}, 1)])
+    assert not evidence.ok and "a point of sizes cannot check it" in evidence.message
+    inverse, matrix = {(0, 0): 1}, {(0, 0): 1}
+    with pytest.raises(ProofError, match="holds for every value of a, b: a point cannot"):
+        evaluated(claim, [Values({n: 1}, {"C": inverse, "E": matrix})])

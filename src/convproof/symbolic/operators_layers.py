@@ -259,7 +259,10 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
                 symbols[h.lhs] = exact_value(h.rhs, Values(symbols, point.entries))
     at = Values(symbols, point.entries, point.laws, point.note)
     for h in claim.hypotheses:
-        if sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
+        if isinstance(h.lhs, sympy.Lambda):
+            problems.append(f"the hypothesis {h} holds for every value of "
+                            f"{', '.join(map(str, h.lhs.variables))}: a point cannot check it")
+        elif sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
     problems += [f"the entry {name}{list(index)} = {value} is not real"
                  for name, values in point.entries.items() for index, value in values.items()
