@@ -11,6 +11,10 @@ With unit stride (infinite signals, any dilation, channels and groups):
 so a conv layer L(x) = φ(corr(x) + β) is equivariant (corr by translation-equivariance), and
 so is a stack L_2(L_1(x)) of two layers: the shift passes through layer 1 (translation-
 equivariance, inside φ and inside the sum of layer 2) and then through layer 2's index map.
+For stacks of any depth, by induction on the number of layers: a conv layer after any map G
+with G(τ_t x) = τ_t G(x) is equivariant, L(G(τ_t x)) = τ_t L(G(x)) (the claim's hypothesis,
+z' = τ_t z for every entry, moves each entry the layer reads), and with no layers G is the
+identity, whose outputs x and τ_t x satisfy that hypothesis by the definition of τ_t.
 φ is an undefined function: nothing about it is used beyond its being applied entrywise.
 A bias that depends on the position, or a stride above 1, breaks equivariance (mutants).
 """
@@ -20,12 +24,13 @@ from __future__ import annotations
 import sympy
 
 from convproof.proofs.translation_equivariance import (UNIT_STRIDE, corr, corr_moved,
-                                                       output_moved, st, t)
+                                                       moved, output_moved, st, t, w, x)
 from convproof.symbolic import (Claim, Derivation, Signal, Theorem, certified, multi, scalar,
                                 universal, zsum)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.operators import (Setting, b, c, g, i, infinite_correlation, m, o,
                                           shifted)
+from convproof.symbolic.rules_sums import every
 
 phi, phi_2 = sympy.Function("phi"), sympy.Function("phi_2")
 bias, bias_2 = Signal("beta", r"\beta"), Signal("beta_2", r"\beta_2")
@@ -71,10 +76,23 @@ net_moved = conv_layer(corr_2_moved, "N(tau x)", phi_2, bias_2)
 net = conv_layer(corr_2, "N(x)", phi_2, bias_2)
 net_shifted = shifted(net, t, name="tau N(x)")
 
+# a layer after any equivariant map: the induction step for stacks of any depth
+below, below_moved = Signal("z"), Signal("z'")  # what the maps below give for x and for τ_t x
+any_b, any_g, any_c, any_j = (*scalar("b' g' c'"), multi("j'"))
+EQUIVARIANT_BELOW = every((any_b, any_g, any_c, any_j), below_moved[any_b, any_g, any_c, any_j],
+                          below[any_b, any_g, any_c, any_j - t])
+"""The maps below are equivariant: z'[b, g, c, j] = z[b, g, c, j - t] for every b, g, c, j."""
+after_moved_corr = infinite_correlation(below_moved, w, st, name="corr(z')")
+after_plain_corr = infinite_correlation(below, w, st, name="corr(z)")
+after_moved = conv_layer(after_moved_corr, "L(z')")
+after_plain = conv_layer(after_plain_corr, "L(z)")
+after_shifted = shifted(after_plain, t, name="tau L(z)")
+
 THEOREM = Theorem(
     "layer-equivariance", "Bias, activations and compositions stay equivariant",
     r"\varphi(\operatorname{corr}(\tau_t x) + \beta) = \tau_t\, \varphi(\operatorname{corr}(x)"
-    r" + \beta);\quad F(G(\tau_t x)) = \tau_t F(G(x))\quad\text{for unit strides}",
+    r" + \beta);\quad L(G(\tau_t x)) = \tau_t L(G(x))\ \text{for every equivariant } G,"
+    r"\ \text{so stacks of any depth}\quad\text{(unit strides)}",
     depends=("translation-equivariance",),
 )
 
@@ -94,6 +112,15 @@ LAYER = _commutes("conv layer", layer_moved, layer_shifted, "φ(corr(x) + β), u
                   (UNIT_STRIDE,))
 STACK = _commutes("two layers", net_moved, net_shifted, "two conv layers, unit strides",
                   (UNIT_STRIDE, UNIT_STRIDE_2))
+
+
+NO_LAYERS = THEOREM.export(Claim(
+    "no layers", moved[b, g, c, i], x[b, g, c, i - t],
+    text="the input itself: (τ_t x)[j] = x[j - t], the hypothesis below for a stack of 0 layers"))
+AFTER = _commutes("a layer after an equivariant map", after_moved, after_shifted,
+                  "φ(corr(z) + β) with unit stride, after any map z = G(x) with "
+                  "G(τ_t x) = τ_t G(x): by induction from no layers, a stack of any depth",
+                  (EQUIVARIANT_BELOW, UNIT_STRIDE))
 
 
 @THEOREM.evidence
@@ -177,6 +204,42 @@ def two_layers():
     return universal(STACK, proof)
 
 
+def _after(claim: Claim, below_rule: sympy.Eq) -> Derivation:
+    """L(z') = τ_t L(z): the hypothesis moves every entry of z' that the layer reads."""
+    def outer(entry):
+        """φ(Σ_c Σ_m [c ∈ C][m ∈ K] w[g, o, c, m]·entry(read of tap m) + β[g, o])."""
+        return phi(zsum(st.inputs(c) * st.taps(m) * w[g, o, c, m] * entry, c, m) + bias[g, o])
+
+    read, read_back = st.input_index(i, m), st.input_index(i - t, m)
+    unit_read = i + st.d * m - st.p
+    return (
+        Derivation(claim.lhs, "L(z') = τ_t L(z) when z' = τ_t z")
+        .by("definition", phi(after_moved_corr[b, g, o, i] + bias[g, o]), "unfold the layer",
+            signals=(after_moved,))
+        .by("definition", outer(below_moved[b, g, c, read]), "unfold its correlation",
+            signals=(after_moved_corr,))
+        .by("entry hypothesis", outer(below[b, g, c, read - t]),
+            "the maps below are equivariant: z'[b, g, c, j] = z[b, g, c, j - t]",
+            equation=below_rule)
+        .by("hypothesis", outer(below[b, g, c, unit_read - t]), "unit stride",
+            equation=UNIT_STRIDE)
+        .back("hypothesis", outer(below[b, g, c, read_back]),
+              "which is the position that output i - t reads", equation=UNIT_STRIDE)
+        .back("definition", phi(after_plain_corr[b, g, o, i - t] + bias[g, o]),
+              "fold the correlation at i - t", signals=(after_plain_corr,))
+        .back("definition", after_plain[b, g, o, i - t], "fold the layer",
+              signals=(after_plain,))
+        .back("definition", claim.rhs, "that is the moved output", signals=(after_shifted,))
+    )
+
+
+@THEOREM.evidence
+def any_depth():
+    base = Derivation(NO_LAYERS.lhs, "τ_t x").by(
+        "definition", NO_LAYERS.rhs, "unfold the shift", signals=(moved,))
+    return [universal(NO_LAYERS, base), universal(AFTER, _after(AFTER, EQUIVARIANT_BELOW))]
+
+
 def _points(stride: int = 1, shift: int = 1) -> list:
     points = conv_points(st, dims=(1,), limit={1: 1})
     for point in points:
@@ -201,6 +264,15 @@ def positional_bias():
     claim = Claim("conv layer", moved_layer[b, g, o, i], plain_layer[b, g, o, i - t],
                   indices=OUTPUT)
     return certified(claim, _points())
+
+
+@THEOREM.mutant("a layer after a map that moves its output the other way (z' = τ_-t z)")
+def below_moved_back():
+    backwards = every((any_b, any_g, any_c, any_j), below_moved[any_b, any_g, any_c, any_j],
+                      below[any_b, any_g, any_c, any_j + t])
+    claim = Claim(AFTER.name, AFTER.lhs, AFTER.rhs, hypotheses=(backwards, UNIT_STRIDE),
+                  indices=OUTPUT)
+    return universal(claim, _after(claim, backwards))
 
 
 @THEOREM.mutant("conv layer with stride 2 moved by one pixel")

@@ -58,6 +58,23 @@ def test_layer_claims():
     assert softmax.GRADIENT.hypotheses == (softmax.NORMALIZED,)
     assert set(load("activation-derivatives").claims) == {"relu", "subgradients at 0", "sigmoid",
                                                            "tanh"}
+    layers = proof("layer-equivariance")
+    assert layers.AFTER.hypotheses == (layers.EQUIVARIANT_BELOW, layers.UNIT_STRIDE)
+    assert {"no layers", "a layer after an equivariant map"} <= set(load(
+        "layer-equivariance").claims)
+
+
+def test_a_layer_after_an_equivariant_map_needs_that_hypothesis():
+    """The induction step is refused without its hypothesis: the step that moves the entries
+    of z' has nothing to stand on."""
+    from dataclasses import replace
+
+    from convproof.symbolic import universal
+    layers = proof("layer-equivariance")
+    derivation = layers._after(layers.AFTER, layers.EQUIVARIANT_BELOW)
+    assert universal(layers.AFTER, derivation).ok
+    bare = replace(layers.AFTER, hypotheses=(layers.UNIT_STRIDE,))
+    assert not universal(bare, derivation).ok
 
 
 # --------------------------------------------------------------------------------------------

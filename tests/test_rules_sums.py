@@ -12,6 +12,7 @@ from convproof.symbolic import (Claim, Derivation, Signal, box, eq, equivalent, 
 from convproof.symbolic.normal import ProofError
 from convproof.symbolic.operators_layers import Values, exact_value
 from convproof.symbolic.rules import apply_rule
+from convproof.symbolic.proof import universal
 from convproof.symbolic.rules_sums import every, universal_under_hypotheses
 
 i, j, t = scalar("i j t")
@@ -176,3 +177,42 @@ def test_a_claim_with_a_hypothesis_for_every_index_is_not_checked_at_points():
     inverse, matrix = {(0, 0): 1}, {(0, 0): 1}
     with pytest.raises(ProofError, match="holds for every value of a, b: a point cannot"):
         evaluated(claim, [Values({n: 1}, {"C": inverse, "E": matrix})])
+
+
+z_, z_moved = Signal("z"), Signal("z'")
+c_, q_ = scalar("c q")
+MOVED = every((c_, q_), z_moved[c_, q_], z_[c_, q_ - t])
+"""z'[c, q] = z[c, q - t] for every c, q: z' is z moved by t."""
+
+
+def test_an_entry_hypothesis_replaces_every_entry_it_states(rng):
+    """Inside sums and functions, at indices that are summation variables or expressions of
+    them: z'[c, i + m] becomes z[c, i + m - t]."""
+    shift = int(rng.integers(-3, 4))
+    expr = sympy.exp(zsum(in_range(c_, k) * in_range(j, n) * x[j] * z_moved[c_, i + j], c_, j)) \
+        + z_moved[0, 2]
+    out = apply_rule("entry hypothesis", expr, equation=MOVED)
+    assert out[1] == 2 and equivalent(out[0], sympy.exp(zsum(
+        in_range(c_, k) * in_range(j, n) * x[j] * z_[c_, i + j - t], c_, j)) + z_[0, 2 - t])
+    base = {(a, b): int(rng.integers(-9, 10)) for a in range(-1, 4) for b in range(-12, 12)}
+    moved = {(a, b): base[(a, b - shift)] for a in range(-1, 4) for b in range(-6, 6)}
+    point = Values({k: 2, n: 3, i: int(rng.integers(-2, 3)), t: shift},
+                   {"x": entries(rng, 3), "z": base, "z'": moved})
+    assert exact_value(expr, point) == exact_value(out[0], point)  # z' is z moved there
+
+
+def test_an_entry_hypothesis_refuses_capture_signs_and_other_shapes():
+    with pytest.raises(ProofError, match="lies in a sum over t"):  # its own t, not the claim's
+        apply_rule("entry hypothesis", zsum(in_range(t, n) * z_moved[0, t], t), equation=MOVED)
+    natural = sympy.Symbol("q", integer=True, nonnegative=True)
+    only_natural = every((c_, natural), z_moved[c_, natural], z_[c_, natural - t])
+    assert apply_rule("entry hypothesis", z_moved[0, i], equation=only_natural)[1] == 0
+    assert apply_rule("entry hypothesis", z_moved[0, k], equation=only_natural)[1] == 1
+    with pytest.raises(ProofError, match="must be an entry"):
+        apply_rule("entry hypothesis", z_moved[0, i],
+                   equation=every((c_,), zsum(in_range(q_, n) * z_moved[c_, q_], q_), 0))
+    claim = Claim("moved", z_moved[0, i], z_[0, i - t])
+    proof = Derivation(claim.lhs).by("entry hypothesis", claim.rhs, equation=MOVED)
+    assert not universal(claim, proof).ok  # the claim does not assume it
+    assumed = Claim("moved", z_moved[0, i], z_[0, i - t], hypotheses=(MOVED,))
+    assert universal(assumed, proof).ok

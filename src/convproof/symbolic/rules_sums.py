@@ -1,4 +1,5 @@
-"""Rules for sums over a box of symbolic size: empty boxes, peeling, geometric series.
+"""Rules for sums over a box of symbolic size: empty boxes, peeling, geometric series;
+and the rules that use a hypothesis of a sum or of an entry.
 
 A box of one scalar index v is the pair of brackets [l ≤ v][v ≤ h]; it has h - l + 1 points
 when h - l + 1 ≥ 0 and none when h < l (sizes are symbols, so both are proved, never assumed;
@@ -11,6 +12,7 @@ counting a box is the rule "count an interval" of :mod:`.rules_counting`).
     sum hypothesis        Σ_v [box] y[v] → c                       Σ_v [box] y[v] = c assumed
                                                                    (for every value of some
                                                                    indices: :func:`every`)
+    entry hypothesis      y[e] → f(e)                              y[a] = f(a) for every a
 
 A multi-index box has Π (h_a - l_a + 1) points: per-axis products are stated with scalar
 indices, one axis at a time.
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, is_multi, substitute
+from .language import EqZero, NonNeg, ZSum, is_multi, substitute
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
@@ -206,8 +208,7 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         mine = Counter(a for a in term.atoms if v in a.free_symbols)
         wanted = [a.xreplace({p_var: v}) for a in pattern[0].atoms]
         for values in _instances(wanted, mine, variables):
-            if any(v in value.free_symbols or not integer_valued(value)
-                   or mixes_kinds(q, value) or not _admitted(q, value)
+            if any(v in value.free_symbols or not _fits(q, value)
                    for q, value in values.items()):
                 continue
             if Counter(substitute(a, values) for a in wanted) == mine:
@@ -228,6 +229,58 @@ def sum_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     return map_terms(expr, rewrite)
 
 
+def _fits(variable: Symbol, value: Expr) -> bool:
+    """The value may stand for the variable of a hypothesis for every value: an integer of the
+    same kind (multi-index or channel index) that the variable's assumptions admit."""
+    return integer_valued(value) and not mixes_kinds(variable, value) \
+        and _admitted(variable, value)
+
+
+def _entry_values(pattern: sympy.Indexed, entry: sympy.Indexed,
+                  variables: tuple[Symbol, ...]) -> dict[Symbol, Expr] | None:
+    """The values of ``variables`` that make ``pattern`` the ``entry``, else None."""
+    if entry.base != pattern.base or len(entry.indices) != len(pattern.indices):
+        return None
+    values: dict[Symbol, Expr] = {}
+    for index, value in zip(pattern.indices, entry.indices):
+        if index in variables:
+            if values.setdefault(index, value) != value or not _fits(index, value):
+                return None
+        elif sympy.expand(index - value) != 0:
+            return None
+    return values
+
+
+@rule("entry hypothesis", "replace every entry y[e] by f(e), by a hypothesis y[a] = f(a) of "
+      "the claim for every value of the indices a (that their assumptions admit)")
+def entry_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
+    lhs, rhs, variables = _sides(equation)
+    if not isinstance(lhs, sympy.Indexed) or not set(variables) <= set(lhs.indices):
+        raise ProofError(f"{equation}: the left side must be an entry whose indices include "
+                         "every variable of the hypothesis")
+    brought = rhs.free_symbols - set(variables)  # what the right side names besides them
+    count = 0
+
+    def replace(node: Expr, bound: frozenset) -> Expr:
+        nonlocal count
+        if isinstance(node, ZSum):
+            return ZSum(replace(node.body, bound | {node.var}), node.var)
+        if isinstance(node, sympy.Indexed):
+            values = _entry_values(lhs, node, variables)
+            if values is not None:
+                if brought & bound:
+                    captured = ", ".join(sorted(map(str, brought & bound)))
+                    raise ProofError(f"{node} lies in a sum over {captured}, which the "
+                                     f"hypothesis' right side {rhs} names freely")
+                count += 1
+                return substitute(rhs, values)
+        if not node.args:
+            return node
+        return node.func(*(replace(arg, bound) for arg in node.args))
+
+    return replace(expr, frozenset()), count
+
+
 def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
     """:func:`~.proof.universal`, with every "sum hypothesis" step checked to use a hypothesis
     of the claim (as the engine checks for the rule "hypothesis")."""
@@ -241,5 +294,5 @@ def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str 
     return evidence
 
 
-__all__ = ["empty", "split_last", "geometric", "every", "sum_hypothesis",
+__all__ = ["empty", "split_last", "geometric", "every", "sum_hypothesis", "entry_hypothesis",
            "universal_under_hypotheses"]
