@@ -216,3 +216,21 @@ def test_an_entry_hypothesis_refuses_capture_signs_and_other_shapes():
     assert not universal(claim, proof).ok  # the claim does not assume it
     assumed = Claim("moved", z_moved[0, i], z_[0, i - t], hypotheses=(MOVED,))
     assert universal(assumed, proof).ok
+
+
+def test_an_entry_hypothesis_instantiates_its_whole_pattern_and_leaves_derivatives():
+    """z[a, a + 1] = x[a] says nothing of z[b, a + 1] for another b; a free s of the pattern
+    is not a summed s; an entry in a derivative is its variable, not a value."""
+    from convproof.symbolic.language import Partial
+    a, b = scalar("a b")
+    diagonal = every((a,), z_[a, a + 1], x[a])
+    assert apply_rule("entry hypothesis", z_[b, a + 1], equation=diagonal)[1] == 0
+    assert equivalent(apply_rule("entry hypothesis", z_[b, b + 1], equation=diagonal)[0], x[b])
+    column = every((c_,), z_[c_, i], x[c_])  # i: the claim's own i
+    with pytest.raises(ProofError, match="lies in a sum over i"):
+        apply_rule("entry hypothesis", zsum(in_range(i, n) * z_[0, i], i), equation=column)
+    with pytest.raises(ProofError, match="lies in a sum over i"):
+        apply_rule("entry hypothesis", zsum(in_range(i, n) * x[i], i),
+                   equation=sympy.Eq(x[i], 7, evaluate=False))
+    derivative = Partial(z_moved[0, 0] * z_[0, -t], z_moved[0, 0])
+    assert apply_rule("entry hypothesis", derivative, equation=MOVED)[1] == 0

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, ZSum, is_multi, substitute
+from .language import EqZero, NonNeg, Partial, ZSum, is_multi, substitute
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
@@ -246,32 +246,36 @@ def _entry_values(pattern: sympy.Indexed, entry: sympy.Indexed,
         if index in variables:
             if values.setdefault(index, value) != value or not _fits(index, value):
                 return None
-        elif sympy.expand(index - value) != 0:
+    for index, value in zip(pattern.indices, entry.indices):  # z[a, a + 1]: a + 1 at that a
+        if sympy.expand(substitute(index, values) - value) != 0:
             return None
     return values
 
 
 @rule("entry hypothesis", "replace every entry y[e] by f(e), by a hypothesis y[a] = f(a) of "
-      "the claim for every value of the indices a (that their assumptions admit)")
+      "the claim for every value of the indices a (that their assumptions admit); entries in a "
+      "derivative stay (they are its variables, not values)")
 def entry_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     lhs, rhs, variables = _sides(equation)
     if not isinstance(lhs, sympy.Indexed) or not set(variables) <= set(lhs.indices):
         raise ProofError(f"{equation}: the left side must be an entry whose indices include "
                          "every variable of the hypothesis")
-    brought = rhs.free_symbols - set(variables)  # what the right side names besides them
+    named = (lhs.free_symbols | rhs.free_symbols) - set(variables)  # the claim's own symbols
     count = 0
 
     def replace(node: Expr, bound: frozenset) -> Expr:
         nonlocal count
         if isinstance(node, ZSum):
             return ZSum(replace(node.body, bound | {node.var}), node.var)
+        if isinstance(node, Partial):
+            return node
         if isinstance(node, sympy.Indexed):
             values = _entry_values(lhs, node, variables)
             if values is not None:
-                if brought & bound:
-                    captured = ", ".join(sorted(map(str, brought & bound)))
+                if named & bound:
+                    captured = ", ".join(sorted(map(str, named & bound)))
                     raise ProofError(f"{node} lies in a sum over {captured}, which the "
-                                     f"hypothesis' right side {rhs} names freely")
+                                     f"hypothesis {equation} names freely")
                 count += 1
                 return substitute(rhs, values)
         if not node.args:
