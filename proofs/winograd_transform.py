@@ -16,15 +16,16 @@ rational-function, coefficients):
 
 - **for all m, r ≥ 1** (symbolic sizes), F(m, r) and its 2-D nesting F(m x m, r x r), every
   tile offset, all entries d, g and all points x_0, ..., x_{n-2}, with Aᵀ[i, l] = E_m[l, i],
-  G = E_r and Bᵀ[l, w] = C[w, l], where E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j +
-  [l = n - 1][j = s - 1]) evaluates a polynomial of degree s - 1 at the points and at
-  infinity, under the hypothesis that C interpolates: Σ_l C[w, l] E_n[l, j] =
-  [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is the inverse of E_n, a Vandermonde
-  matrix with the row of infinity, and 0 outside the n x n box; it exists exactly when the
-  points are distinct).  The hypothesis is checked at the points of every instance below
-  (C E_n = I exactly, the table ``interpolation`` in the evidence details).  ``toom_cook``
-  scales row l of G by 1/c_l and of Bᵀ by c_l (``_row_scale``), which leaves every product
-  (G g)_l (Bᵀ d)_l unchanged; the instances prove the scaled matrices the code uses;
+  G[l, k] = E_r[l, k]/c[l] and Bᵀ[l, w] = c[l] C[w, l], where
+  E_s[l, j] = [0 ≤ j ≤ s - 1]·([l ≤ n - 2] x_l^j + [l = n - 1][j = s - 1]) evaluates a
+  polynomial of degree s - 1 at the points and at infinity, under the hypothesis that C
+  interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all integers w, j (C is
+  the inverse of E_n, a Vandermonde matrix with the row of infinity, and 0 outside the n x n
+  box; it exists exactly when the points are distinct).  The hypothesis is checked at the
+  points of every instance below (C E_n = I exactly, the table ``interpolation`` in the
+  evidence details).  The rows of G may be divided and those of Bᵀ multiplied by any
+  nonzero scales c[l] (hypothesis c̄[l] = 1/c[l]), as ``toom_cook`` does (``_row_scale``:
+  integer rows of Bᵀ for rational points);
 - for each F(m, r) in ``ONE_DIM`` (F(2,3), F(4,3), F(6,3), F(2,5), F(3,2)) at the standard
   points, and F(4,3) also at 0, ±1, 1/2, -2 (``points_for``: the points the CPU path uses, with
   a smaller error amplification): the identity with the matrices of ``toom_cook`` for every
@@ -81,7 +82,8 @@ THEOREM = Theorem(
     "winograd-transform", "Winograd minimal filtering F(m, r) is exact",
     r"y = A^{T}\left[(G g) \odot (B^{T} d)\right],\quad "
     r"Y = A^{T}\left[(G g G^{T}) \odot (B^{T} d B)\right] A\ \text{for all } m, r \ge 1"
-    r"\quad\text{with } A^{T} = E_m^{T},\ G = E_r,\ B^{T} = C^{T},\ C E_n = I;\ "
+    r"\quad\text{with } A^{T} = E_m^{T},\ G = \bar{c} E_r,\ B^{T} = c\, C^{T},\ C E_n = I,"
+    r"\ c \bar{c} = 1;\ "
     r"\text{the matrices of } F(2,3), F(4,3), F(6,3), F(2,5), F(3,2), F(2{\times}2, 3{\times}3), "
     r"F(4{\times}4, 3{\times}3)\text{, every tile offset and entry}",
 )
@@ -249,7 +251,11 @@ E_m_, E_r_, E_n_ = (evaluation_of(m_ - 1, "E_m"), evaluation_of(r_ - 1, "E_r"),
 _w, _j, _l = scalar("w j l")
 INTERPOLATES = every((_w, _j), zsum(in_range(_l, n_) * C_[_w, _l] * E_n_[_l, _j], _l),
                      eq(_w, _j) * in_range(_j, n_))
-"""C interpolates: Σ_l C[w, l] E_n_[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j."""
+"""C interpolates: Σ_l C[w, l] E_n[l, j] = [w = j]·[0 ≤ j ≤ n - 1] for all w, j."""
+scale, unscale = Signal("scale", "c"), Signal("unscale", r"\bar{c}")
+SCALED = every((_l,), unscale[_l], 1 / scale[_l])
+"""The rows of Bᵀ are multiplied by scales c[l] and those of G divided by them: c̄[l] = 1/c[l]
+for every l (so c[l] ≠ 0)."""
 
 
 @dataclass(frozen=True)
@@ -339,6 +345,8 @@ def axis_stages(a: Axis) -> dict[int, list[Part]]:
                   a.i, a.k, a.w, point_bound)],
         20: [Part(taps * read * C_[a.w, a.l] * in_range(a.l, n_) * E_m_[a.l, a.i]
                   * E_r_[a.l, a.k], a.i, a.k, a.w, point_bound)],
+        21: [Part(taps * read * C_[a.w, a.l] * in_range(a.l, n_) * E_m_[a.l, a.i]
+                  * E_r_[a.l, a.k] * unscale[a.l] * scale[a.l], a.i, a.k, a.w, point_bound)],
     }
 
 
@@ -387,8 +395,10 @@ LINKS = (
          "vanish", backwards=True, each=True, params=lambda a: {"var": a.l}),
     Link("definition", 20, "the values of x^i and x^k at point l", backwards=True,
          params=lambda a: {"signals": (E_m_, E_r_)}),
+    Link("entry hypothesis", 21, "c̄[l] = 1/c[l]: the scales of the rows of G and Bᵀ cancel in "
+         "each product (G g)_l (Bᵀ d)_l", backwards=True, params=lambda a: {"equation": SCALED}),
 )
-"""The steps from line 1 (the correlation unfolded) to line 20 (the transforms unfolded)."""
+"""The steps from line 1 (the correlation unfolded) to line 21 (the transforms unfolded)."""
 
 
 def _line(axes: Sequence[Axis], lines: Sequence[int]) -> sympy.Expr:
@@ -403,8 +413,9 @@ def _line(axes: Sequence[Axis], lines: Sequence[int]) -> sympy.Expr:
 
 class General:
     """The signals of F(m, r), or of F(m x m, r x r) with ``dims=2``, for symbolic m, r and
-    points: Aᵀ[i, l] = E_m[l, i], G = E_r, Bᵀ[l, w] = C[w, l] along every axis, U = G g
-    (Gᵀ), V = Bᵀ d_t (B), Y = Aᵀ (U ⊙ V) (A), under the hypothesis that C interpolates.
+    points: Aᵀ[i, l] = E_m[l, i], G[l, k] = c̄[l] E_r[l, k], Bᵀ[l, w] = c[l] C[w, l] along
+    every axis, U = G g (Gᵀ), V = Bᵀ d_t (B), Y = Aᵀ (U ⊙ V) (A), under the hypotheses that C
+    interpolates and c̄ = 1/c (any nonzero row scales, as ``toom_cook`` takes).
 
     ``flip`` reads the kernel reversed and ``untransposed`` applies C where Cᵀ belongs (wrong
     statements)."""
@@ -425,10 +436,11 @@ class General:
             boxes(taps, r_) * g[tuple(taps)] * d[tuple(o + tap(k_) for o, k_ in zip(u, taps))],
             *taps), arity=dims)
         self.U = Signal("U" + tag, "G g" if dims == 1 else "G g G^{T}", lambda *ls: zsum(
-            boxes(taps, r_) * sympy.Mul(*(E_r_[p, k_] for p, k_ in zip(ls, taps)))
+            boxes(taps, r_) * sympy.Mul(*(E_r_[p, k_] * unscale[p] for p, k_ in zip(ls, taps)))
             * g[tuple(taps)], *taps), arity=dims)
         self.V = Signal("V" + tag, r"B^{T} d" if dims == 1 else r"B^{T} d B", lambda *at: zsum(
-            boxes(reads, n_) * sympy.Mul(*(entry(w, p) for w, p in zip(reads, at[dims:])))
+            boxes(reads, n_)
+            * sympy.Mul(*(scale[p] * entry(w, p) for w, p in zip(reads, at[dims:])))
             * d[tuple(o + w for o, w in zip(at[:dims], reads))], *reads), arity=2 * dims)
         self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)" + ("" if dims == 1 else "A"), lambda *at:
                         zsum(boxes(chosen, n_)
@@ -447,14 +459,15 @@ class General:
                  * self.corr[tuple(o + i_ for o, i_ in zip(corner, outputs))], *outputs),
             zsum(boxes(outputs, m_) * e[tuple(outputs)] * self.Y[(*corner, *outputs)],
                  *outputs),
-            hypotheses=(INTERPOLATES,),
+            hypotheses=(INTERPOLATES, SCALED),
             text=f"the {'m' if dims == 1 else 'm x m'} outputs of an "
                  f"{'r' if dims == 1 else 'r x r'}-tap correlation at every tile offset, for "
                  "all m, r ≥ 1, all entries of d and g and all points x_0, ..., x_{n-2} "
                  "(n = m + r - 1) at which C interpolates: Σ_l C[w, l] E_n[l, j] = "
                  "[w = j]·[0 ≤ j ≤ n - 1] for all w, j, i.e. C inverts the evaluation E_n at "
                  "the points and at ∞ (it exists exactly when the points are distinct: "
-                 "Vandermonde)")
+                 "Vandermonde), and any nonzero scales c of the rows of Bᵀ, by which the rows "
+                 "of G are divided")
 
 
 def general_derivation(s: General) -> Derivation:
@@ -475,8 +488,8 @@ def general_derivation(s: General) -> Derivation:
             step(link.rule, _line(axes, lines), link.why + where,
                  **link.params(axes[chosen or 0]))
     return (
-        proof.back("definition", s.folded, "U = G g = E_r g and V = Bᵀ d_t = Cᵀ d_t along "
-                   "every axis", signals=(s.U, s.V))
+        proof.back("definition", s.folded, "U = G g = (c̄ E_r) g and V = Bᵀ d_t = (c Cᵀ) d_t "
+                   "along every axis", signals=(s.U, s.V))
         .back("definition", s.claim.rhs, "Y = Aᵀ (U ⊙ V) with Aᵀ = E_mᵀ", signals=(s.Y,))
     )
 

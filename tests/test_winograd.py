@@ -118,16 +118,17 @@ def test_theorem_is_proved_and_its_mutants_refused():
     assert len(outcomes) == 6 and all(o["killed"] for o in outcomes), outcomes
 
 
-def test_the_general_derivation_needs_its_hypothesis():
-    """Without "C interpolates" the derivation for all m, r is refused: the step that writes
-    [w = j] as Σ_l C[w, l] E_n[l, j] has nothing to stand on."""
+def test_the_general_derivation_needs_its_hypotheses():
+    """Without "C interpolates" the derivation for all m, r is refused (the step that writes
+    [w = j] as Σ_l C[w, l] E_n[l, j] has nothing to stand on), and without c̄ = 1/c the row
+    scales of G and Bᵀ do not cancel."""
     from convproof.proofs import winograd_transform as proof
     general = proof.General()
     derivation = proof.general_derivation(general)
     assert universal(general.claim, derivation).ok
-    bare = dataclasses.replace(general.claim, hypotheses=())
-    evidence = universal(bare, derivation)
-    assert not evidence.ok and "is not a hypothesis of the claim" in evidence.message
+    for kept in ((), (proof.INTERPOLATES,), (proof.SCALED,)):
+        evidence = universal(dataclasses.replace(general.claim, hypotheses=kept), derivation)
+        assert not evidence.ok and "is not a hypothesis of the claim" in evidence.message
 
 
 @pytest.mark.parametrize("tile", [2, 4, 6])
