@@ -43,7 +43,7 @@ def test_importing_needs_no_cupy_and_calling_says_it_is_needed():
     import convproof.gpu as gpu
 
     x, w = np.ones((1, 1, 4)), np.ones((1, 1, 2))
-    with pytest.raises(RuntimeError, match="GPU backend needs CuPy"):
+    with pytest.raises(ImportError, match="GPU backend needs CuPy"):
         gpu.correlate(x, w, (1,), ((0, 0),), (1,), 1)
 
 

@@ -42,6 +42,18 @@ def array_module(array: Any) -> ModuleType:
     return np
 
 
+def cupy_module(needed_by: str = "convproof's GPU backend") -> Any:
+    """CuPy, or an ImportError saying what needs it and how to install it: the GPU backend
+    needs it, nothing else in convproof does."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise ImportError(
+            f"{needed_by} needs CuPy and a CUDA device: install convproof[cuda12] or "
+            "convproof[cuda13] (NumPy arrays keep working without it)") from exc
+    return cupy
+
+
 def check_numeric(name: str, array: Any) -> np.dtype:
     """The dtype of ``array`` in native byte order if it is real and numeric, else a TypeError
     naming it."""

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "gpu":
         try:
             cupy_module()
-        except RuntimeError as exc:
+        except ImportError as exc:
             parser.error(f"--device gpu: {exc}")
     summary = run(args.epochs, args.batch_size, args.lr, args.batch_norm, args.device,
                   args.seed, sys.stderr, args.save, args.load)

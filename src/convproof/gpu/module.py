@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import cupy_module
 from ..codegen.kernels import Kernel
 from .launch import Launch
 
@@ -31,17 +32,6 @@ _FUNCTIONS: dict[tuple[str, int], Any] = {}
 
 class CudaLaunchError(RuntimeError):
     """A kernel launch (or the kernel itself, when synchronizing) failed on the GPU."""
-
-
-def cupy_module() -> Any:
-    """CuPy, or a clear error: the GPU backend needs it, nothing else in convproof does."""
-    try:
-        import cupy
-    except ImportError as exc:
-        raise RuntimeError(
-            "convproof's GPU backend needs CuPy and a CUDA device: install convproof[cuda12] or "
-            "convproof[cuda13] (NumPy arrays keep working without it)") from exc
-    return cupy
 
 
 def function(kernel: Kernel) -> Any:

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import FLOAT_DTYPES, array_module, check_numeric, compute_dtype, float_dtype
+from ..arrays import (FLOAT_DTYPES, array_module, check_numeric, compute_dtype, cupy_module,
+                      float_dtype)
 from ..spec import check_flag
 from .serialize import load_state, save_state
 
@@ -31,15 +32,6 @@ Array = Any
 DEVICES = ("cpu", "gpu")
 
 
-def _cupy() -> Any:
-    try:
-        import cupy
-    except ImportError as exc:
-        raise ImportError("device 'gpu' needs CuPy: pip install 'convproof[cuda12]' "
-                          "(or [cuda13])") from exc
-    return cupy
-
-
 def to_device(value: Any, device: str) -> Any:
     """``value`` as a NumPy array ("cpu") or a CuPy array ("gpu"); Python numbers unchanged."""
     if device not in DEVICES:
@@ -47,7 +39,7 @@ def to_device(value: Any, device: str) -> Any:
     if value is None or isinstance(value, (int, float)):
         return value
     if device == "gpu":
-        return _cupy().asarray(value)
+        return cupy_module("device 'gpu'").asarray(value)
     return value.get() if array_module(value) is not np else value
 
 

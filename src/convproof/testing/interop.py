@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import cupy_module
 from .compare import coarser, tolerance
 from .outcome import EquivalenceError
 
@@ -36,12 +37,7 @@ def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarra
             raise ImportError("backend='torch' needs PyTorch: pip install torch") from exc
         return torch.from_numpy
     if backend == "cupy":
-        try:
-            import cupy
-        except ImportError as exc:
-            raise ImportError("backend='cupy' needs CuPy and a CUDA device: install "
-                              "convproof[cuda12] or convproof[cuda13]") from exc
-        return cupy.asarray
+        return cupy_module("backend='cupy'").asarray
     raise ValueError(f"backend must be one of {BACKENDS} or a callable, got {backend!r}")
 
 
