@@ -331,6 +331,27 @@ def test_integer_inputs_are_computed_in_float64(rng):
     assert reference.avg_pool(x.astype(np.int32), 2).dtype == np.float64
 
 
+@pytest.mark.parametrize("infinite, size, padding, dilation",
+                         [("x", 3, 1, 1), ("grad_output", 3, 1, 1), ("grad_output", 2, 1, 3)])
+def test_weight_grad_sums_every_term_inf_times_zero_included(rng, infinite, size, padding,
+                                                               dilation):
+    """gw[o, m] = Σ_i g[o, i] x_pad[i + d m] term by term, as Python's floats multiply: an
+    infinite entry against a zero of the padding or of the other operand is a nan term (a BLAS
+    product may skip the terms that multiply a zero: the second geometry's did)."""
+    kernel = 2
+    outputs = size + 2 * padding - dilation * (kernel - 1)
+    x = rng.uniform(0.5, 2.0, size=(1, 1, size))
+    g = rng.uniform(0.5, 2.0, size=(1, 2, outputs))
+    x[0, 0, -1], g[0, 1, 0] = 0.0, 0.0
+    (x if infinite == "x" else g)[0, 0, 0] = math.inf
+    x_pad, terms = [0.0] * padding + x[0, 0].tolist() + [0.0] * padding, g[0].tolist()
+    expected = [[math.fsum(terms[o][i] * x_pad[i + dilation * m] for i in range(outputs))
+                 for m in range(kernel)] for o in range(2)]
+    assert np.isnan(expected).any()
+    grad = reference.conv_weight_grad(x, (2, 1, kernel), g, padding=padding, dilation=dilation)
+    np.testing.assert_array_equal(grad[:, 0], expected)
+
+
 def test_max_pool_backward_that_routes_nothing_is_float64(rng, torch):
     """An empty batch, or a max pool whose one window lies in the padding (dilation), routes
     no gradient: the result is float64 zeros (np.bincount of nothing is int64).  PyTorch is the

@@ -339,10 +339,12 @@ def conv_weight_grad(x: Any, weight_size: Sequence[int], grad_output: Any, strid
                       dilation=dilation, groups=groups, padding_mode=padding_mode)
     x_pad = pad(x, spec.pads(x.shape[2:]), spec.padding_mode)
     grad = np.zeros(weight_size)
-    summed = (0, *range(2, dims + 2))  # b and every i
     for cin, cout, m, window in _group_taps(spec, grad_output.shape[2:]):
-        grad[(cout, slice(None), *m)] = np.tensordot(
-            grad_output[:, cout], x_pad[(slice(None), cin, *window)], axes=(summed, summed))
+        g, x_window = grad_output[:, cout], x_pad[(slice(None), cin, *window)]
+        # einsum's own loop, not BLAS's: a BLAS may skip the terms that multiply a zero,
+        # where the sum's inf·0 is nan
+        grad[(cout, slice(None), *m)] = np.einsum(
+            "boi,bci->oc", g.reshape(*g.shape[:2], -1), x_window.reshape(*x_window.shape[:2], -1))
     return grad
 
 
