@@ -119,6 +119,24 @@ def test_floor_value_refuses_without_its_bounds():
         apply_rule("floor value", lt(a, s) * sympy.floor(a / s), value=sympy.Rational(1, 2))
 
 
+def test_floor_value_takes_no_bracket_that_the_same_step_rewrites(rng):
+    """Two floors each bounded only by the other's bracket: A = B = -2 would follow from the
+    term as written (it is 0 everywhere), yet both brackets are rewritten and the result is
+    x[0] at a = b = 0, s = 1.  One floor after another, each from the brackets as they are
+    then, the step stays exact."""
+    b = scalar("b", nonnegative=True)
+    first, second = sympy.floor((a - 1) / s), sympy.floor((b - 1) / s)
+    expr = le(a + s + 1 + second, 0) * le(b + s + 1 + first, 0) * x[0]
+    after = rewritten("floor value", expr, value=-2)
+    assert len(after.atoms(sympy.floor)) == 1
+
+    def draw(generator):
+        return {a: int(generator.integers(0, 9)), b: int(generator.integers(0, 9)),
+                s: int(generator.integers(1, 5))}
+    assert_same(expr, after, rng, draw=draw)
+    assert_same(expr, after, rng, trials=1, draw=lambda _: {a: 0, b: 0, s: 1})
+
+
 def test_ceil_as_floor(rng):
     expr = sympy.ceiling(z / s) * x[0] + ceil_div(n, s) * x[1] + sympy.ceiling((z - n) / s)
     after = rewritten("ceil as floor", expr)
@@ -176,3 +194,16 @@ def test_cyclic_change_of_index_refuses_other_dependence():
     with pytest.raises(ProofError, match="starts at"):
         apply_rule("cyclic change of index",
                    zsum(le(1, v) * le(v, n) * x[sympy.Mod(v, n + 1)], v), var=v, shift=1)
+
+
+def test_cyclic_change_of_index_refuses_a_multi_index_shift_of_a_scalar():
+    """v -> (v + t) mod n moves each axis by its own t_a, which permutes no box of a scalar v:
+    Σ_v [0 ≤ v ≤ m - 1][v mod m = k] is 0 at m = 2, k = (0, 1), and shifted by t = (0, 1)
+    it would be 1."""
+    shift, k = multi("t k")
+    expr = zsum(in_range(v, m) * eq(sympy.Mod(v, m), k), v)
+    with pytest.raises(ProofError, match="holds a multi-index"):
+        apply_rule("cyclic change of index", expr, var=v, shift=shift)
+    with pytest.raises(ProofError, match="holds a multi-index"):
+        apply_rule("cyclic change of index", zsum(in_range(v, n) * x[sympy.Mod(v + z, n)], v),
+                   var=v, shift=shift + 1)

@@ -199,7 +199,8 @@ def floor_bounds(expr: Expr, floor: Expr | None = None) -> tuple[Expr, int]:
 @rule("floor value", "floor(A/s) = q where the brackets of the term give s·q ≤ A ≤ s·q + s - 1")
 def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Expr, int]:
     """Replace floor(A/s) by the integer q in every term whose brackets imply both bounds.
-    Without ``floor`` every floor of the term whose bounds follow is replaced; a term with
+    Without ``floor`` every floor of the term whose bounds follow is replaced, one after
+    another, each from the brackets as the replacements before it left them; a term with
     floors none of which (or not the given one) can be shown to equal q is refused."""
     value = sympy.sympify(value)
     if value.is_integer is not True:
@@ -212,12 +213,13 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
         if not candidates:
             return None
         coeff, atoms = term.coeff, term.atoms
-        for atom in candidates:
+        for atom in sympy.ordered(candidates):
             numerator, denominator = floor_parts(atom)
             _per_axis(numerator, "floor value")
-            # facts from brackets without this floor: those with it are rewritten below, and a
-            # bracket cannot vouch for a value that then erases it
-            facts = [f for f in _facts(term)
+            # facts from the brackets without this floor as they stand now: those with it are
+            # rewritten here, and a bracket cannot vouch for a value that then erases it (two
+            # floors could vouch for each other's values, each from the other's bracket)
+            facts = [f for f in _facts(Term(coeff, atoms, term.bound))
                      if not any(_same_floor(g, atom) for g in f.atoms(sympy.floor))]
             low = numerator - denominator * value
             high = denominator * value + denominator - 1 - numerator
@@ -345,6 +347,10 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
         size = sympy.expand(high + 1)
         if v in shift.free_symbols:
             raise ProofError(f"the shift {shift} depends on {var.name}")
+        if not is_multi(v) and any(is_multi(a) for a in shift.free_symbols):
+            # (v + t) mod n moves each axis by its own t_a: no permutation of a scalar's box
+            raise ProofError(f"cyclic change of index: the shift {shift} of the scalar "
+                             f"{var.name} holds a multi-index")
         if not (integer_valued(shift) and integer_valued(size)):
             raise ProofError(f"cyclic change of index: the shift {shift} and the box size {size} "
                              "must be provably integers")
