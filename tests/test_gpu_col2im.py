@@ -20,7 +20,7 @@ from convproof.codegen import kernels as K
 from convproof.codegen.kernels import ConvGeometry
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
-from convproof.gpu.standard import Recorder, relative_error
+from convproof.gpu.standard import ROUNDING, Recorder, relative_error
 
 BACKEND = importlib.import_module("convproof.gpu.backend")  # convproof.gpu.backend is a function
 
@@ -104,6 +104,27 @@ def test_other_groups_keep_their_paths(emulator, channels):
     assert not any("col2im" in name for name in names)
     expected = reference.conv_input_grad((1, c_in, 8, 8), w, g, stride=2, padding=1)
     assert relative_error(dx, expected) <= TOLERANCE[np.float64]
+
+
+@pytest.mark.parametrize("precision", ["tf32", "bf16", "fp16"])
+def test_the_columns_gemm_takes_the_tensor_cores_allowed(emulator, precision):
+    """The columns' GEMM has C_in/G x taps filters a group (147 for the stem), so where the
+    caller allows a precision it runs on tensor cores although C_in/G (3) is narrow: the
+    reference of g and w rounded to that precision."""
+    rng = np.random.default_rng()
+    w = rng.standard_normal((64, 3, 7, 7)).astype(np.float32)
+    g = rng.standard_normal((2, 64, 6, 6)).astype(np.float32)
+
+    def call(backend: Backend) -> list:
+        backend.tensor_cores = precision
+        return [backend.correlate_input_grad(g, w, (2, 2), ((3, 3), (3, 3)), (1, 1), 1,
+                                             (11, 11))]
+    (dx,), names = emulated(emulator, call)
+    assert any("col2im" in name for name in names)
+    assert any(name.startswith("conv1d_fwd_k1_") and f"_{precision}_" in name for name in names)
+    rounded = [ROUNDING[precision](a).astype(np.float64) for a in (w, g)]
+    expected = reference.conv_input_grad((2, 3, 11, 11), *rounded, stride=2, padding=3)
+    assert relative_error(dx, expected) <= TOLERANCE[np.float32]
 
 
 def test_col2im_refuses_an_epilogue_outside_the_transposed_convolution():

@@ -82,6 +82,12 @@ KERNEL_TAPS = W.KERNEL ** 2
 """The taps of the 3x3 kernel that Winograd takes."""
 
 
+def _by_columns(w: Array, groups: int) -> bool:
+    """The input gradient goes by the columns W^T g (:meth:`Backend._data_grad_by_columns`)
+    where a group has fewer than :data:`WIDE` input channels but at least as many outputs."""
+    return w.shape[1] < WIDE <= w.shape[0] // groups
+
+
 def _with_bias(inputs: list[Array], bias: Array | None) -> list[Array]:
     """The input arrays of a launch, followed by the bias where there is one (the kernels with
     a bias take it after their inputs)."""
@@ -262,7 +268,7 @@ class Backend:
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         c_in = w.shape[1] * geometry.groups
-        if c_in // geometry.groups < WIDE <= c_out // geometry.groups:
+        if _by_columns(w, geometry.groups):
             return self._data_grad_by_columns(g, w, geometry, size, bias, activation,
                                               transposed, tensor_cores)
         if geometry.mode == "zeros":
@@ -423,8 +429,10 @@ class Backend:
         """A^T g: z_pad[b, g*Ci + c', s*i + d*m] += w[o, c', m] g[b, o, i], cropped; float32
         on tensor cores when :attr:`tensor_cores` allows it and the groups are wide."""
         geometry = K.ConvGeometry(w.shape[2:], stride, pads, dilation, groups, dtype=g.dtype)
+        # the GEMM's filters a group: C_in/G by phases, C_in/G x taps by columns
+        filters = w.shape[1] * (geometry.taps if _by_columns(w, groups) else 1)
         return self.conv_data_grad(g, w, geometry, input_size,
-                                   tensor_cores=self._allowed(g.dtype, w.shape[1]))
+                                   tensor_cores=self._allowed(g.dtype, filters))
 
     def correlate_weight_grad(self, x: Array, g: Array, stride: Sequence[int], pads: Pads,
                               dilation: Sequence[int], groups: int,
