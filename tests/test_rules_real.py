@@ -7,7 +7,7 @@ import pytest
 import sympy
 from sympy import Rational, exp, log, sqrt
 
-from convproof.symbolic import Signal, equivalent, in_range, scalar, zsum
+from convproof.symbolic import Signal, equivalent, in_range, le, scalar, zsum
 from convproof.symbolic.language import Partial
 from convproof.symbolic.normal import ProofError
 from convproof.symbolic.operators_layers import Positive, Values, exact_value, relu, sigmoid
@@ -158,6 +158,51 @@ def test_chain_rule_refuses_inputs_and_kept_entries():
         apply_rule("chain rule", Partial(square[0] * x[0], square[0]), keep=(square,))
 
 
+def test_chain_rule_leaves_a_free_symbol_of_a_definition_free(rng):
+    """Σ_t [0 ≤ t ≤ K - 1] ∂D[0]/∂x[t] with D[q] = x[q + t] and t free in D: the sum's t is
+    renamed before D is unfolded (it read x[0 + t_summed], and the sum became K)."""
+    t = scalar("t")
+    shifted = Signal("shifted_by_t", "D", lambda q: x[q + t], arity=1)
+    square = Signal("squared_for_chain", "U", lambda q: x[q] ** 2, arity=1)
+    expr = zsum(in_range(t, K) * Partial(shifted[0], x[t]), t)
+    for _ in range(8):
+        count = int(rng.integers(1, 4))
+        point = Values({K: count, t: int(rng.integers(-4, 5))},
+                       {"x": {(q,): rational(rng) for q in range(-4, 9)}})
+        same_value("chain rule", expr, point, keep=(square,))
+
+
+def test_logarithm_laws_leave_a_free_symbol_of_a_definition_free(rng):
+    """Σ_t [0 ≤ t ≤ K - 1] log P[0] with P[q] = e^(x[q + t]) is K·x[t] for the free t, not
+    Σ_t x[t] (the log's argument was unfolded under the sum's own t)."""
+    t = scalar("t")
+    exponential = Signal("exp_shifted_by_t", "P", lambda q: exp(x[q + t]), arity=1)
+    expr = zsum(in_range(t, K) * log(exponential[0]), t)
+    for _ in range(8):
+        point = Values({K: int(rng.integers(1, 4)), t: int(rng.integers(-4, 5))},
+                       {"x": {(q,): rational(rng) for q in range(-4, 9)}})
+        same_value("logarithm laws", expr, point)
+
+
+def test_a_factor_with_the_summation_variable_stays_in_its_sum():
+    """In log Σ_j [box] e^j e^(z[j]) the factor e^j is no constant: it is not taken out (it
+    left the sum with j free)."""
+    inner = zsum(in_range(j, K) * exp(j) * exp(z[j]), j)
+    for rule, expr in (("logarithm laws", log(inner)), ("power of a product", inner ** -1)):
+        out, count = apply_rule(rule, expr)
+        assert count == 0 and equivalent(out, expr)
+
+
+def test_the_sign_of_an_entry_reads_its_definition_without_capture():
+    """S[q] = Σ_j [0 ≤ j][2j ≤ q] e^(z[j]) at q = j + K (a free j) is 0 for j + K < 0: only
+    nonnegative (the certificate read S at the summed j, where the box is never empty)."""
+    partial_sums = Signal("partial_exp_sums", "S",
+                          lambda q: zsum(sympy.Mul(le(0, j), le(2 * j, q)) * exp(z[j]), j),
+                          arity=1)
+    assert sign(partial_sums[j + K]) == NONNEGATIVE
+    assert exact_value(partial_sums[j + K], Values({j: -5, K: 1}, {"z": {}})) == 0
+
+
 def test_positive_part(rng):
     expr = relu(x[0]) - relu(-x[0]) + relu(x[1] - 2) ** 2
     point = Values({}, {"x": {(0,): rational(rng), (1,): rational(rng)}})
@@ -191,3 +236,7 @@ def test_rational_arithmetic_refuses_sums_and_unsigned_denominators():
         apply_rule("rational arithmetic", total, equals=total)
     with pytest.raises(ProofError, match="not provably positive"):
         apply_rule("rational arithmetic", 1 / x[j], equals=1 / x[j])
+    size = scalar("n", positive=True)
+    with pytest.raises(ProofError, match="denominator n - 1 is not provably positive"):
+        apply_rule("rational arithmetic", x[0] * (size ** 2 - 1) / (size - 1),
+                   equals=(size + 1) * x[0])

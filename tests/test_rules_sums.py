@@ -64,6 +64,18 @@ def test_geometric_series(rng):
     assert equivalent(out, (1 - mu ** k) * x[0])
 
 
+def test_geometric_series_divides_its_factor_out_exactly():
+    """(m - 1)·Σ_v [n - 1 ≤ v ≤ n] m^v = m^(n+1) - m^(n-1), defined at m = 1 as the left side
+    is: dividing by the factor, not by a -1·(m - 1) that SymPy turns into 1 - m, which left
+    (1 - m)/(m - 1) behind, 0/0 at m = 1."""
+    ratio = sympy.Symbol("m", real=True)
+    expr = (ratio - 1) * zsum(le(n - 1, t) * le(t, n) * ratio ** t * g[n], t)
+    out, count = apply_rule("geometric series", expr, var=t, ratio=ratio)
+    assert count == 1
+    assert sympy.expand(out - (ratio ** (n + 1) - ratio ** (n - 1)) * g[n]) == 0
+    assert out.xreplace({ratio: 1, n: 1}) == 0
+
+
 def test_geometric_series_refuses():
     with pytest.raises(ProofError, match="lacks the factor"):
         apply_rule("geometric series", zsum(box(t, 0, k - 1) * mu ** t, t), var=t, ratio=mu)

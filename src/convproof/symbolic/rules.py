@@ -132,19 +132,33 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
     def replace(node: Expr) -> Expr | None:
         if not (isinstance(node, Indexed) and node.base in by_base):
             return None
-        signal = by_base[node.base]
-        formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(node.indices))]
-        body = signal.definition(*formals)
-        return substitute(body, dict(zip(formals, node.indices)))
+        return definition_at(node)
 
     return _replace_nodes(expr, replace)
 
 
+def definition_at(entry: Indexed) -> Expr:
+    """The definition of a defined signal's entry at its indices, substituted without
+    capture (an index j + K into a definition that sums over its own j)."""
+    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(entry.indices))]
+    body = Signal.defined[entry.base].definition(*formals)
+    return substitute(body, dict(zip(formals, entry.indices)))
+
+
+def open_sum(node: ZSum) -> tuple[Symbol, Expr]:
+    """The variable and body of a sum, to be rewritten and put back as ZSum(body, var): the
+    variable renamed first where a definition in the body holds it free (t in τ_t x under a
+    sum over t), so that unfolding the body leaves the definition's symbol free."""
+    if node.var not in _held_by_definitions(node.body):
+        return node.var, node.body
+    var = fresh(node.var)
+    return var, substitute(node.body, {node.var: var})
+
+
 def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleResult:
     """Replace, top down, every node for which ``replace`` gives a new expression (the
-    replacement is not searched again); sums keep their bound variables, except a variable
-    that a definition in the sum's body holds free (t in τ_t x under a sum over t): it is
-    renamed first, so that unfolding leaves the definition's symbol free.  Counts the nodes."""
+    replacement is not searched again); sums keep their bound variables (:func:`open_sum`).
+    Counts the nodes."""
     count = 0
 
     def walk(node: Expr) -> Expr:
@@ -154,10 +168,8 @@ def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleRe
             count += 1
             return new
         if isinstance(node, ZSum):
-            if node.var not in _held_by_definitions(node.body):
-                return ZSum(walk(node.body), node.var)
-            var = fresh(node.var)
-            return ZSum(walk(substitute(node.body, {node.var: var})), var)
+            var, body = open_sum(node)
+            return ZSum(walk(body), var)
         if not node.args:
             return node
         return node.func(*(walk(a) for a in node.args))
@@ -679,9 +691,10 @@ def division(expr: Expr) -> RuleResult:
 
 
 def rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
-    """Rewrite bottom-up, keeping bound variables bound."""
+    """Rewrite bottom-up, keeping bound variables bound (:func:`open_sum`)."""
     if isinstance(expr, ZSum):
-        return ZSum(rewrite_everywhere(expr.body, rewrite), expr.var)
+        var, body = open_sum(expr)
+        return ZSum(rewrite_everywhere(body, rewrite), var)
     if expr.args:
         expr = expr.func(*(rewrite_everywhere(a, rewrite) for a in expr.args))
     return rewrite(expr)

@@ -30,7 +30,8 @@ from .language import (Bracket, NonNeg, Partial, Signal, ZSum, defined_signals, 
 from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_form,
                      integer_valued, provably_nonneg, provably_nonzero)
 from .operators_layers import Positive
-from .rules import RuleResult, map_terms, derivative, follows, rule, unfold, unfold_all
+from .rules import (RuleResult, definition_at, derivative, follows, map_terms, open_sum, rule,
+                    unfold, unfold_all)
 from .rules_expectation import Expectation
 
 POSITIVE, NONNEGATIVE = "positive", "nonnegative"
@@ -107,7 +108,7 @@ def sign(e: Expr) -> str | None:
     if e.is_Symbol:
         return POSITIVE if e.is_positive else NONNEGATIVE if e.is_nonnegative else None
     if isinstance(e, Indexed) and e.base in Signal.defined:
-        return sign(Signal.defined[e.base].definition(*e.indices))
+        return sign(definition_at(e))
     if isinstance(e, (Bracket, Positive, sympy.Abs)):
         return NONNEGATIVE
     if isinstance(e, sympy.exp):
@@ -147,7 +148,8 @@ def _rewrite_counting(expr: Expr, rewrite) -> tuple[Expr, int]:
     def walk(node: Expr) -> Expr:
         nonlocal count
         if isinstance(node, ZSum):
-            return ZSum(walk(node.body), node.var)
+            var, body = open_sum(node)
+            return ZSum(walk(body), var)
         if node.args:
             node = node.func(*(walk(a) for a in node.args))
         new = rewrite(node)
@@ -164,8 +166,9 @@ def constant_factor(expr: Expr) -> tuple[Expr, Expr] | None:
     numbers stay in rest)."""
     terms = expand_terms(expr)
     shared = None
-    for term in terms:
-        factors = Counter(f for f in sympy.Mul.make_args(term.coeff) if not f.is_Number or f > 0)
+    for term in terms:  # a factor with a summation variable (μ^j in Σ_j) is not common
+        factors = Counter(f for f in sympy.Mul.make_args(term.coeff)
+                          if (not f.is_Number or f > 0) and not f.free_symbols & set(term.bound))
         shared = factors if shared is None else shared & factors
     if not shared:
         return None
@@ -344,7 +347,8 @@ def chain_rule(expr: Expr, keep: tuple[Signal, ...]) -> RuleResult:
             return derivative(body, entry) + sympy.Add(
                 *(derivative(body, u) * Partial(u, entry) for u in sorted(used, key=str)))
         if isinstance(node, ZSum):
-            return ZSum(walk(node.body), node.var)
+            var, body = open_sum(node)
+            return ZSum(walk(body), var)
         if not node.args:
             return node
         return node.func(*(walk(a) for a in node.args))
@@ -436,7 +440,13 @@ class _Generators:
 def rational(expr: Expr, equals: Expr) -> RuleResult:
     """expr = equals when their difference cancels as a rational function of the atoms (each
     distinct atom a free generator, each root b^(1/q) of a positive b a generator): valid
-    wherever the denominators, all positive, are defined."""
+    wherever the denominators, all positive, are defined: those of the coefficients too, as
+    written (cancelled, (n² - 1)/(n - 1) = n + 1 would hide that n = 1 is no value of the
+    left side)."""
+    for side in (expr, equals):
+        for power in sympy.sympify(side).atoms(sympy.Pow):
+            if power.exp.is_negative:
+                _require_positive(power.base, "the denominator")
     generators = _Generators()
     difference = generators.rational(expr) - generators.rational(equals)
     if sympy.cancel(sympy.together(difference)) != 0:

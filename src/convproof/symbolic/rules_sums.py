@@ -119,7 +119,7 @@ def _without_factor(expr: Expr, factor: Expr) -> Expr | None:
     for f in sympy.Mul.make_args(expr):
         for sign_ in (1, -1):
             if sympy.expand(f - sign_ * factor) == 0:
-                return sign_ * expr / f
+                return sign_ * (expr / f)  # -1·(m - 1) would become 1 - m, not cancel
     return None
 
 
