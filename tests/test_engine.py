@@ -715,6 +715,44 @@ def test_certificates_keep_the_symbols_assumptions():
     assert certified(Claim("count", count, size), [Point({size: 3}, 1), Point({size: 1}, 1)]).ok
 
 
+def test_a_witness_refutes_through_signal_entries_only():
+    """e^(x[0]) e^(x[1]) = e^(x[0] + x[1]) holds; a witness that gave the functions of entries
+    values of their own (exp of anything = 2) 'refuted' it, 4 against 2.  Such a factor has no
+    value at a witness: refused, as is a witness that lacks a signal."""
+    from convproof.symbolic.certificates import Point, refuted
+    x = Signal("x")
+    true = Claim("exp law", sympy.exp(x[0]) * sympy.exp(x[1]), sympy.exp(x[0] + x[1]))
+    with pytest.raises(ProofError, match="signal entries, not to exp"):
+        refuted(true, Point({}, 1), {"x": {(0,): 0, (1,): 0}})
+    with pytest.raises(ProofError, match="no entries of x"):
+        refuted(Claim("impulse", x[0], 2 * x[0]), Point({}, 1), {})
+
+
+def test_an_entry_at_a_non_integer_index_is_refused_on_every_path():
+    """x[n/2] at n = 1 has no value (there is no entry x[1/2]); both evaluators refuse it,
+    with a function of entries in the term or without."""
+    x, n = Signal("x"), scalar("n", positive=True)
+    for expr in (x[n / 2], x[n / 2] * sympy.Max(x[0], 0)):
+        with pytest.raises(ProofError, match="non-integer index 1/2"):
+            instance(expr, {n: 1}, 1)
+    assert instance(x[n / 2], {n: 2}, 1) == {(("x", (1,)),): 1}
+
+
+def test_a_certificate_shows_the_indices_it_checks():
+    """A certificate checks a claim at the free indices in their boxes only: the report says
+    which (x[i] = x[i]·[0 ≤ i ≤ n - 1] holds there, not at i = -1)."""
+    from convproof.report.html import _evidence as html
+    from convproof.report.markdown import _evidence as markdown
+    from convproof.report.sections import _evidence as view_of
+    from convproof.symbolic.certificates import Point, certified
+    x, n, i = Signal("x"), scalar("n", positive=True), scalar("i")
+    claim = Claim("inside", x[i], x[i] * in_range(i, n), indices={i: in_range(i, n)})
+    evidence = certified(claim, [Point({n: 3}, 1)])
+    assert evidence.ok
+    for printer in (html, markdown):
+        assert "for the indices in" in printer(view_of(evidence))
+
+
 def test_entries_indexed_by_other_kinds_are_not_one_entry():
     """∂x[i]/∂x[j] with i a multi-index and j a channel index: in 2-D x[j] is the entry x[(j,)],
     never x[(i0, i1)], so the derivative is 0, not [i = j]."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from .mathml import equation, mathml, tex_mathml
-from .notation import MAX_TERMS, hypothesis_parts
+from .notation import MAX_TERMS, checked_indices, hypothesis_parts
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 STYLE = """
@@ -112,9 +112,11 @@ def _claim(view: EvidenceView) -> str:
         hypotheses = [escape(words) + mathml(h)
                       for words, h in map(hypothesis_parts, claim.hypotheses)]
         assuming = "<p>assuming " + ", ".join(hypotheses) + "</p>"
+    boxes = checked_indices(view.kind, claim)
+    where = f"<p>for the indices in {mathml(boxes)}</p>" if boxes is not None else ""
     text = f"<p>{escape(claim.text)}</p>" if claim.text else ""
     shown = equation(claim.lhs, claim.rhs, display=True, max_terms=MAX_TERMS)
-    return f"<p>{escape(view.claim_label)}:</p>{_math(shown)}{assuming}{text}"
+    return f"<p>{escape(view.claim_label)}:</p>{_math(shown)}{assuming}{where}{text}"
 
 
 def _evidence(view: EvidenceView) -> str:
@@ -231,7 +233,8 @@ LEGEND = ("<p>Levels: <b>proved for all sizes</b> means a derivation for symboli
           "every step the engine checked by its named rule, <b>proved at the sizes "
           "stated</b> the same for an instance whose every size the claim fixes; "
           "<b>certified on a grid</b> means the claim evaluated exactly, with symbolic entries, "
-          "at every point of the grid shown; <b>refuted with a witness</b> means a false "
+          "at every point of the grid shown, for "
+          "the indices in the boxes shown; <b>refuted with a witness</b> means a false "
           "statement and the concrete inputs on which its two sides differ. A step marked "
           "<i>read right to left</i> is checked by applying its rule to the line it produces. "
           "Anything that failed is in red.</p>")

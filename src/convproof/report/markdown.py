@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .latex import equation_latex, latex
-from .notation import MAX_TERMS, hypothesis_parts
+from .notation import MAX_TERMS, checked_indices, hypothesis_parts
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
@@ -74,6 +74,9 @@ def _evidence(view: EvidenceView) -> str:
             parts.append("assuming " + ", ".join(
                 f"{text(words)}${latex(h)}$"
                 for words, h in map(hypothesis_parts, claim.hypotheses)))
+        boxes = checked_indices(view.kind, claim)
+        if boxes is not None:
+            parts.append(f"for the indices in ${latex(boxes)}$")
         if claim.text:
             parts.append(text(claim.text))
     if view.start is not None:
@@ -166,7 +169,8 @@ def render_report(report: Report) -> str:
              "step the engine checked by its named rule, **proved at the sizes stated** "
              "the same for an instance whose every size the claim fixes; "
              "**certified on a grid** means the claim "
-             "evaluated exactly, with symbolic entries, at every point of the grid shown; "
+             "evaluated exactly, with symbolic entries, at every point of the grid shown, for "
+             "the indices in the boxes shown; "
              "**refuted with a witness** means a false statement and the concrete inputs on "
              "which its two sides differ.",
              "## Summary", _summary(report)]

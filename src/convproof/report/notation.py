@@ -106,6 +106,14 @@ def leading_terms(expr: Expr, limit: int | None,
     return sympy.Add(*terms[:limit], evaluate=False), len(terms) - limit
 
 
+def checked_indices(kind: str, claim) -> Expr | None:
+    """The boxes a certificate ranges the claim's free indices over, as one product of
+    brackets (the claim is checked there only); None for other evidence or no such indices."""
+    if kind != "certified" or not claim.indices:
+        return None
+    return sympy.Mul(*claim.indices.values())
+
+
 def hypothesis_parts(hypothesis: sympy.Eq) -> tuple[str, sympy.Eq]:
     """("for all w, j: ", lhs = rhs) for a hypothesis that holds for every value of some
     indices (Lambda sides, :func:`~convproof.symbolic.rules_sums.every`); ("", h) otherwise."""

@@ -208,14 +208,27 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
 
 def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
     """The value of a polynomial at concrete entries: entries[name] maps an index tuple to a
-    number; indices it does not list are zero (so an impulse is {(0,): 1})."""
+    number; indices it does not list are zero (so an impulse is {(0,): 1}).  A monomial's
+    factor that is a function of entries (exp of a sum, say) has no value here: refused."""
     total = Fraction(0)
     for monomial, coeff in poly.items():
         term = Fraction(coeff)
         for name, index in monomial:
+            if not _entry_index(index):
+                raise ProofError(f"a witness gives values to signal entries, not to {name} of "
+                                 f"{index}: evaluate the claim's functions at its entries first")
+            if name not in entries:
+                raise ProofError(f"the witness gives no entries of {name}")
             term *= Fraction(entries[name].get(index, 0))
         total += term
     return total
+
+
+def _entry_index(index: tuple) -> bool:
+    """An entry's index: integers (or tuples of them, for a multi-index); the key of a function
+    of entries holds the polynomials of its arguments instead."""
+    return all(isinstance(i, int) or (isinstance(i, tuple) and all(isinstance(a, int) for a in i))
+               for i in index)
 
 
 def entries_of(name: str, array) -> dict[str, dict]:

@@ -92,17 +92,32 @@ def _integral(value: Any) -> int | None:
     return int(value) if value.denominator == 1 else None
 
 
+def _entry_index(value: Any, name: str) -> int:
+    """An index of an entry of ``name``, which must be an integer (x[n/2] at n = 1 is none)."""
+    integral = _integral(value)
+    if integral is None:
+        raise ProofError(f"entry of {name} at a non-integer index {value}")
+    return integral
+
+
+_NAMESPACE["_entry_index"] = _entry_index
+
+
 # --------------------------------------------------------------------------------------------
 # Evaluation of one term
 # --------------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=65536)
+def _integer_polynomial(expr: Expr) -> bool:
+    """No division in expr: integer coefficients, no negative powers."""
+    return not any(p.exp.is_negative for p in expr.atoms(sympy.Pow)) and all(
+        r.is_Integer for r in expr.atoms(sympy.Rational))
+
+
 def _over_integer(expr: Expr) -> tuple[Expr, Expr]:
     """expr as numerator / denominator with both integer-valued, or (expr, 1)."""
-    if not any(p.exp.is_negative for p in expr.atoms(sympy.Pow)) and all(
-        r.is_Integer for r in expr.atoms(sympy.Rational)
-    ):
+    if _integer_polynomial(expr):
         return expr, sympy.S.One
     numerator, denominator = sympy.fraction(sympy.together(expr))
     if denominator == 1 or not (numerator.is_integer and denominator.is_integer):
@@ -231,10 +246,7 @@ class _TermEvaluator:
         for index, widened in zip(indices, wide):
             values = index.axes(env)
             for value in values * self.dims if widened and len(values) == 1 else values:
-                integral = _integral(value)
-                if integral is None:
-                    raise ProofError(f"entry of {name} at a non-integer index {value}")
-                key.append(integral)
+                key.append(_entry_index(value, name))
         return (name, tuple(key))
 
     def add_to(self, poly: Poly, env: dict) -> None:
@@ -365,11 +377,12 @@ class _CompiledTerm:
             if isinstance(atom, Indexed):
                 parts = []
                 arity = len(atom.indices)
+                name = entry_name(atom.base.label)
                 for position, index in enumerate(atom.indices):
                     wide = multi_expr(index) or (atom.base.label, arity, position) in widened
                     axes = range(dims) if wide else [0]
-                    parts += [code(index, a) for a in axes]
-                name = entry_name(atom.base.label)
+                    parts += [code(index, a) if _integer_polynomial(sympy.sympify(index))
+                              else f"_entry_index({code(index, a)}, {name!r})" for a in axes]
                 entries.append((name, f"({name!r}, ({', '.join(parts)},))"))
         static = len({name for name, _ in entries}) == len(entries)
         ordered = [source for _, source in sorted(entries)] if static else [s for _, s in entries]
