@@ -715,6 +715,19 @@ def test_certificates_keep_the_symbols_assumptions():
     assert certified(Claim("count", count, size), [Point({size: 3}, 1), Point({size: 1}, 1)]).ok
 
 
+def test_a_canonical_name_put_in_free_is_refused():
+    """The normal form renames bound variables to shared canonical dummies; one taken out of
+    a normal form and written free was captured: Σ_a [0 ≤ a ≤ 1] x[a] x[ν0] 'equalled'
+    Σ_a [0 ≤ a ≤ 1] x[a]², and the false step passed as algebra."""
+    a = scalar("a")
+    (_, (_, representative)), = normal_form(zsum(in_range(a, 2) * x[a], a)).terms.items()
+    nu0 = representative.bound[0]
+    lhs, rhs = zsum(in_range(a, 2) * x[a] * x[nu0], a), zsum(in_range(a, 2) * x[a] ** 2, a)
+    with pytest.raises(ProofError, match="bound variable occurs free"):
+        equivalent(lhs, rhs)
+    assert not universal(Claim("captured", lhs, rhs), Derivation(lhs).by("algebra", rhs)).ok
+
+
 def test_a_witness_refutes_through_signal_entries_only():
     """e^(x[0]) e^(x[1]) = e^(x[0] + x[1]) holds; a witness that gave the functions of entries
     values of their own (exp of anything = 2) 'refuted' it, 4 against 2.  Such a factor has no

@@ -321,15 +321,23 @@ def support_order(term: Term, cost=None) -> list[tuple[Symbol, str, list[Expr]]]
 # --------------------------------------------------------------------------------------------
 
 
+_CANONICAL: set[Symbol] = set()
+"""Every canonical name made so far: none may occur free in an expression to normalize."""
+
+
 @functools.cache
 def _canonical_symbol(position: int, multi_index: bool, level: int = 0) -> Symbol:
     """The canonical name of the position-th bound variable of a term; ``level`` keeps the
     names of a term apart from those of the sums nested inside its atoms.  A dummy (one per
-    position, kind and level) so that no free symbol of the same name can be captured."""
+    position, kind and level) so that no free symbol of the same name can be captured; one
+    taken out of a normal form and put in free is refused (:func:`normal_form`)."""
     tag = f"{level}." if level else ""
     if multi_index:
-        return MultiDummy(f"μ{tag}{position}", integer=True)
-    return sympy.Dummy(f"ν{tag}{position}", integer=True)
+        symbol = MultiDummy(f"μ{tag}{position}", integer=True)
+    else:
+        symbol = sympy.Dummy(f"ν{tag}{position}", integer=True)
+    _CANONICAL.add(symbol)
+    return symbol
 
 
 def _nesting(expr: Expr) -> int:
@@ -488,7 +496,14 @@ class NormalForm:
 
 @functools.lru_cache(maxsize=4096)
 def normal_form(expr: Expr) -> NormalForm:
-    """The normal form of ``expr`` (memoized: a derivation compares each expression twice)."""
+    """The normal form of ``expr`` (memoized: a derivation compares each expression twice).
+    A canonical bound-variable name free in ``expr`` is refused: the renaming would make a
+    bound variable of it (Σ_a x[a] x[ν0] would be Σ_a x[a]²)."""
+    expr = sympy.sympify(expr)
+    captured = _CANONICAL.intersection(expr.free_symbols)
+    if captured:
+        raise ProofError(f"{', '.join(sorted(map(str, captured)))}: a normal form's bound "
+                         f"variable occurs free in {expr}")
     return NormalForm(expand_terms(expr))
 
 
