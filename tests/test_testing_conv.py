@@ -402,9 +402,12 @@ def test_a_function_right_on_impulses_only_is_called_not_linear(rng):
 
 
 def test_a_nonlinear_function_is_called_not_linear(rng):
-    def rectified(x, w, b):
-        return np.maximum(loop_conv(x, w, b), 0.0)
-    refused(cp.testing.check_conv2d, rectified, "not linear in x: on a random input its outputs "
+    """y + y²/2 is wrong on the impulses too, whatever the draws (a rectified y could be right
+    on all of them where every impulse response came out positive: the other diagnosis)."""
+    def curved(x, w, b):
+        y = loop_conv(x, w, b)
+        return y + 0.5 * y ** 2
+    refused(cp.testing.check_conv2d, curved, "not linear in x: on a random input its outputs "
             "are not the sums its impulse responses predict", seed=int(rng.integers(2**31)))
 
 
