@@ -214,7 +214,7 @@ def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
     for monomial, coeff in poly.items():
         term = Fraction(coeff)
         for name, index in monomial:
-            if not _entry_index(index):
+            if not _is_entry_index(index):
                 raise ProofError(f"a witness gives values to signal entries, not to {name} of "
                                  f"{index}: evaluate the claim's functions at its entries first")
             if name not in entries:
@@ -224,7 +224,7 @@ def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
     return total
 
 
-def _entry_index(index: tuple) -> bool:
+def _is_entry_index(index: tuple) -> bool:
     """An entry's index: integers (or tuples of them, for a multi-index); the key of a function
     of entries holds the polynomials of its arguments instead."""
     return all(isinstance(i, int) or (isinstance(i, tuple) and all(isinstance(a, int) for a in i))

@@ -381,8 +381,9 @@ class _CompiledTerm:
                 for position, index in enumerate(atom.indices):
                     wide = multi_expr(index) or (atom.base.label, arity, position) in widened
                     axes = range(dims) if wide else [0]
-                    parts += [code(index, a) if _integer_polynomial(sympy.sympify(index))
-                              else f"_entry_index({code(index, a)}, {name!r})" for a in axes]
+                    checked = not _integer_polynomial(sympy.sympify(index))  # n/2 may not be
+                    parts += [f"_entry_index({code(index, a)}, {name!r})" if checked
+                              else code(index, a) for a in axes]
                 entries.append((name, f"({name!r}, ({', '.join(parts)},))"))
         static = len({name for name, _ in entries}) == len(entries)
         ordered = [source for _, source in sorted(entries)] if static else [s for _, s in entries]
