@@ -177,6 +177,10 @@ def test_gradcheck_arguments(rng):
         nn.gradcheck(np.sin, [], backward=lambda g: ())
     with pytest.raises(TypeError, match="backward is for a function"):
         nn.gradcheck(nn.ReLU(), x, backward=lambda g, a: g)
+    with pytest.raises(TypeError, match="layer_or_fn returned float, not an array"):
+        nn.gradcheck(lambda a: float((a * a).sum()), x, backward=lambda g, a: 2 * g * a)
+    report = nn.gradcheck(lambda a: (a * a).sum(), x, backward=lambda g, a: 2 * g * a)
+    assert report.ok  # a NumPy scalar is a 0-d array
 
 
 @pytest.mark.parametrize("wrong", [lambda g, a: np.tile(2 * g, 3),

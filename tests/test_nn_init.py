@@ -7,6 +7,7 @@ is sqrt(2/n) ~ 0.3% (normal) and smaller for uniform draws, so 3% is a wide marg
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -23,6 +24,26 @@ def test_fans_of_conv_and_linear_weights():
     assert init.fans(nn.Conv2d(3, 10, 5).weight.shape) == (75, 250)
     with pytest.raises(ValueError, match=r"at least 2 dims .* got shape \(5,\)"):
         init.fans((5,))
+    for shape in [(4, 0, 3), (3, -2), (3.5, 2), (True, 2)]:
+        with pytest.raises(ValueError, match=re.escape(f"shape of positive ints, got {shape}")):
+            init.fans(shape)
+
+
+def test_he_by_fan_out_keeps_a_transposed_conv_s_variance(rng):
+    """A transposed conv's weight is (C_in, C_out, k, k): its forward sums C_in k^2 products,
+    the fan_out read from that layout.  At stride 1, x of unit variance, interior outputs
+    then have variance C_in k^2 sigma^2 = 2; by the default fan_in, 2 C_in / C_out = 16."""
+    layer = nn.ConvTranspose2d(64, 8, 3, rng=rng)
+    init.he_normal(layer.weight, rng=rng, mode="fan_out")
+    init.constant(layer.bias, 0.0)
+    assert abs(layer.weight.data.var() * 64 * 9 / 2 - 1) < 0.1
+    y = layer.forward(rng.standard_normal((4, 64, 12, 12)))[:, :, 2:-2, 2:-2]
+    assert abs(y.var() / 2 - 1) < 0.15
+    init.he_uniform(layer.weight, rng=rng, mode="fan_out")
+    assert np.abs(layer.weight.data).max() <= math.sqrt(6 / (64 * 9))
+    with pytest.raises(ValueError, match=re.escape(
+            "mode must be one of ('fan_in', 'fan_out'), got 'fan_avg'")):
+        init.he_normal(layer.weight, mode="fan_avg")
 
 
 @pytest.mark.parametrize("initializer, variance, bound", [
@@ -73,6 +94,19 @@ def test_layers_built_with_the_same_seed_are_equal(rng):
 def test_bad_initializer_arguments(rng):
     with pytest.raises(TypeError, match="tensor must be a floating array, got dtype int64"):
         init.uniform(rng.integers(1, 9, 3))
+    for initializer in (init.he_normal, init.he_uniform, init.xavier_normal,
+                        init.xavier_uniform, init.fan_in_uniform):
+        with pytest.raises(TypeError, match=re.escape("tensor must be an array (NumPy or CuPy), "
+                                                      "got list")):
+            initializer([[1.0, 2.0], [3.0, 4.0]])
+        with pytest.raises(ValueError, match=re.escape("positive ints, got (4, 0, 3)")):
+            initializer(np.empty((4, 0, 3)))
+    single = np.empty(4, dtype=np.float32)
+    for call in (lambda: init.uniform(single, 1e39, 2e39), lambda: init.constant(single, 1e39),
+                 lambda: init.normal(single, std=1e39, rng=rng)):
+        with pytest.raises(ValueError, match="overflow the tensor's dtype float32"):
+            call()
+    assert np.isfinite(init.uniform(single, 3e38, 3.4e38, rng=rng)).all()
     with pytest.raises(ValueError, match="high must exceed low, got low=1.0, high=0.0"):
         init.uniform(np.empty(3), 1.0, 0.0)
     w = np.empty((3, 3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -75,6 +76,34 @@ def test_cross_entropy_is_stable_for_huge_logits(rng, torch):
                                            torch.tensor(labels))
     assert_close(loss, value)
     assert_close(grad, expected)
+
+
+def _cross_entropy_by_hand(z, weights):
+    """(1/N) sum_n sum_c y_nc (lse(z_n) - z_nc) in Python floats, classes of weight 0 left out."""
+    total = 0.0
+    for row, y in zip(z.tolist(), weights.tolist()):
+        top = max(row)
+        lse = top + math.log(sum(math.exp(v - top) for v in row))
+        total += sum(w * (lse - v) for w, v in zip(y, row) if w != 0)
+    return total / len(z)
+
+
+def test_cross_entropy_of_masked_and_overflowing_logits_is_finite(rng):
+    """A class of target weight 0 adds 0, even where its log-probability is -inf: a logit of
+    -inf (a masked class), or a finite one whose difference from the largest overflows."""
+    masked = rng.standard_normal((5, 6)) * 3
+    labels = rng.integers(0, 6, 5)
+    masked[rng.random((5, 6)) < 0.4] = -np.inf
+    masked[np.arange(5), labels] = rng.standard_normal(5)
+    huge = rng.uniform(-1, 1, (4, 5)) * 1.7e308
+    for z, target in [(masked, labels), (huge, huge.argmax(axis=1)),
+                      (masked, np.eye(6)[labels] * 0.5 + np.eye(6)[(labels + 1) % 6] * 0.5)]:
+        weights = np.eye(z.shape[1])[target] if target.ndim == 1 else target
+        if target.ndim == 2:
+            z = np.where(target > 0, np.nan_to_num(z, neginf=-1.0), z)
+        loss, grad = losses.softmax_cross_entropy(z, target)
+        assert np.isfinite(loss) and np.isfinite(grad).all()
+        assert loss == pytest.approx(_cross_entropy_by_hand(z, weights), rel=1e-12, abs=1e-300)
 
 
 def test_cross_entropy_keeps_float32(rng):

@@ -67,6 +67,30 @@ def test_save_and_load_round_trip(rng, tmp_path):
     assert copy[0].weight.data.dtype == np.float64
 
 
+def test_state_files_keep_every_entry(rng, tmp_path):
+    """Names that are keywords of np.savez ('file', 'allow_pickle') are entries like others."""
+    from convproof.nn.serialize import load_state, save_state
+    state = {"file": rng.standard_normal((2, 3)), "allow_pickle": rng.standard_normal(4),
+             "0.weight": rng.standard_normal((3, 1)).astype(np.float32),
+             "1.num_batches_tracked": int(rng.integers(1, 99))}
+    save_state(tmp_path / "state.npz", state)
+    loaded = load_state(tmp_path / "state.npz")
+    assert sorted(loaded) == sorted(state)
+    for name, value in state.items():
+        assert loaded[name].dtype == np.asarray(value).dtype
+        assert np.array_equal(loaded[name], value)
+    with pytest.raises(ValueError, match=re.escape("state['x'] must be an array of numbers, "
+                                                   "got dtype object")):
+        save_state(tmp_path / "objects.npz", {"x": np.array([1, "a"], dtype=object)})
+
+
+class _ForeignTensor:
+    """An array of another library: a shape, and a dtype that is no NumPy dtype."""
+
+    def __init__(self, array):
+        self.shape, self.dtype = array.shape, "float64"
+
+
 def test_load_state_dict_refuses_what_does_not_fit(rng):
     model = small_network(rng)
     state = model.state_dict()
@@ -78,9 +102,11 @@ def test_load_state_dict_refuses_what_does_not_fit(rng):
         model.load_state_dict({**state, "5.weight": rng.standard_normal((4, 3))})
     weight = state["0.weight"]
     for name, bad, message in [
-            ("0.weight", weight + 1j, "must be a real array, got complex128"),
-            ("0.weight", weight.astype(str), "must be a real array, got <U"),
-            ("0.weight", weight > 0, "must be a real array, got bool"),
+            ("0.weight", weight + 1j, r"must be a real array \(NumPy or CuPy\), got complex128"),
+            ("0.weight", weight.astype(str), r"must be a real array \(NumPy or CuPy\), got <U"),
+            ("0.weight", weight > 0, r"must be a real array \(NumPy or CuPy\), got bool"),
+            ("0.weight", _ForeignTensor(weight), r"must be a real array \(NumPy or CuPy\), got "
+                                                 "_ForeignTensor"),
             ("1.num_batches_tracked", 2.7, "must be a non-negative int, got 2.7"),
             ("1.num_batches_tracked", "3", "must be a non-negative int, got '3'"),
             ("1.num_batches_tracked", -5, "must be a non-negative int, got -5")]:

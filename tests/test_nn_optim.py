@@ -129,9 +129,11 @@ def test_loading_a_state_that_does_not_fit(rng):
     for bad, message in [
             ({"lr": -1.0}, re.escape("state: lr must be a number in [0.0, inf), got -1.0")),
             ({"lr": np.array("0.1")}, "state: lr must be a number .* got '0.1'"),
-            ({"0.velocity": np.ones(3, complex)}, "must be a real array, got complex128"),
+            ({"0.velocity": np.ones(3, complex)},
+             r"must be a real array \(NumPy or CuPy\), got complex128"),
             ({"0.bogus": np.ones(3)}, "SGD keeps no slot 'bogus'"),
-            ({"0.step": 2.7}, "must be a non-negative int, got 2.7")]:
+            ({"0.step": 2}, re.escape("SGD keeps no slot 'step' (it keeps velocity)")),
+            ({7: np.ones(3)}, "state entry 7 names no parameter")]:
         with pytest.raises(ValueError, match=message):
             optimizer.load_state_dict({**state, **bad})
         assert (optimizer.lr, optimizer.momentum) == (0.1, 0.5)  # nothing changed
@@ -146,6 +148,51 @@ def test_loading_a_state_that_does_not_fit(rng):
     assert adam.betas == (0.9, 0.999) and adam.numerator_eps is False
 
 
+def test_a_parameter_state_is_loaded_whole_or_not_at_all(rng):
+    """Moments without their step count (or the reverse) would restart the bias correction
+    at step 1 under moments of many steps: refused, naming what is missing."""
+    parameters = [nn.Parameter(rng.standard_normal(3)), nn.Parameter(rng.standard_normal(2))]
+    adam = nn.optim.Adam(parameters, lr=0.01)
+    parameters[0].accumulate(rng.standard_normal(3))
+    adam.step()
+    state = adam.state_dict()
+    assert {"0.step", "0.exp_avg", "0.exp_avg_sq"} <= set(state)
+    assert not any(key.startswith("1.") for key in state)  # never updated: no state at all
+    for missing in ("0.step", "0.exp_avg", "0.exp_avg_sq"):
+        partial = {key: value for key, value in state.items() if key != missing}
+        with pytest.raises(ValueError, match=re.escape(
+                f"state of parameter 0 lacks ['{missing[2:]}']")):
+            adam.load_state_dict(partial)
+    with pytest.raises(ValueError, match="must be a non-negative int, got 2.7"):
+        adam.load_state_dict({**state, "0.step": 2.7})
+    adam.load_state_dict(state)
+    assert adam.state[0]["step"] == 1
+
+
+def test_a_gradient_of_another_shape_is_refused_by_step(rng):
+    for build in (nn.optim.SGD, nn.optim.Adam):
+        parameter = nn.Parameter(rng.standard_normal(4))
+        optimizer = build([parameter], lr=0.1)
+        before = parameter.data.copy()
+        for grad in (rng.standard_normal(1), rng.standard_normal((2, 4))):
+            parameter.grad = grad  # assigned past accumulate's check
+            with pytest.raises(ValueError, match=re.escape(
+                    f"params[0].grad has shape {grad.shape}, its parameter (4,)")):
+                optimizer.step()
+        assert np.array_equal(parameter.data, before)
+
+
+def test_a_learning_rate_assigned_between_steps_is_checked(rng):
+    optimizer = nn.optim.SGD([nn.Parameter(rng.standard_normal(3))], lr=0.1)
+    optimizer.lr = np.float32(0.25)
+    assert optimizer.lr == 0.25 and type(optimizer.lr) is float
+    for bad in (-0.5, "0.1", float("nan")):
+        with pytest.raises(ValueError, match=re.escape(f"lr must be a number in [0.0, inf), "
+                                                       f"got {bad!r}")):
+            optimizer.lr = bad
+    assert optimizer.lr == 0.25
+
+
 @pytest.mark.parametrize("build, error, message", [
     (lambda p: nn.optim.SGD(p, lr=-0.1), ValueError,
      re.escape("lr must be a number in [0.0, inf), got -0.1")),
@@ -157,6 +204,9 @@ def test_loading_a_state_that_does_not_fit(rng):
      re.escape("betas must be a pair (beta1, beta2), got 0.9")),
     (lambda p: nn.optim.Adam(p, numerator_eps=1), TypeError,
      "numerator_eps must be True or False, got 1"),
+    (lambda p: nn.optim.Adam(p, numerator_eps=np.True_).numerator_eps is True and
+     nn.optim.Adam(p, numerator_eps="yes"), TypeError,
+     "numerator_eps must be True or False, got 'yes'"),
     (lambda p: nn.optim.SGD([], lr=0.1), ValueError, "params is empty"),
     (lambda p: nn.optim.SGD([np.ones(3)]), TypeError, r"params\[0\] must be a Parameter"),
     (lambda p: nn.optim.SGD(p + p), ValueError,

@@ -265,6 +265,9 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
                         f"{type(layer_or_fn).__name__}")
     rng = np.random.default_rng(seed)
     y = evaluate()
+    if not isinstance(getattr(y, "dtype", None), np.dtype):
+        raise TypeError(f"layer_or_fn returned {type(y).__name__}, not an array: return a NumPy "
+                        "or CuPy array (0-d for a scalar)")
     projection = array_module(y).asarray(rng.standard_normal(y.shape))
 
     def loss() -> float:

@@ -10,6 +10,11 @@ y = W x keeps Var y = fan_in sigma^2 E[x^2]; under ReLU, E[x^2] = Var(pre-activa
     He (Kaiming)     sigma^2 = 2 / fan_in               keeps the forward variance under ReLU
     Xavier (Glorot)  sigma^2 = 2 / (fan_in + fan_out)   balances forward and backward variance
 
+A transposed conv stores its weight as (C_in, C_out/G, k...): the fans read from that layout
+are those of the conv it transposes, as in PyTorch.  Each of its outputs sums about
+C_in prod(k) / prod(stride) products, the fan_out above at stride 1, which
+``he_normal(w, mode="fan_out")`` divides by.
+
 A uniform law U(-b, b) has variance b^2 / 3, hence the uniform bounds b = sqrt(3) sigma.
 Layers default to :func:`fan_in_uniform`, PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 for weights and biases, so that a freshly built layer is distributed as PyTorch's.  Values are
@@ -29,25 +34,49 @@ import numpy as np
 from ..arrays import array_module, check_numeric
 from .module import Parameter, as_generator, number_in
 
+FAN_MODES = ("fan_in", "fan_out")
+
+
 def fans(shape: Sequence[int]) -> tuple[int, int]:
     """(fan_in, fan_out) = (C_in * prod(k), C_out * prod(k)) of a weight (C_out, C_in, *k)."""
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(f"fans need a weight of at least 2 dims (C_out, C_in, *k), got shape "
                          f"{shape}")
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_))
+               and n > 0 for n in shape):
+        raise ValueError(f"fans need a shape of positive ints, got {shape}")
     receptive = math.prod(shape[2:])
-    return shape[1] * receptive, shape[0] * receptive
+    return int(shape[1] * receptive), int(shape[0] * receptive)
 
 
-def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
-          rng: Any) -> Any:
-    """target[...] = draw(generator, shape), on the device and in the dtype of ``target``."""
+def _weight_fans(tensor: Any) -> tuple[int, int]:
+    """The fans of a weight given as a Parameter or a floating array."""
+    _floating_array(tensor)
+    return fans(tensor.shape)
+
+
+def _floating_array(target: Any) -> Any:
+    """The array of a Parameter or the floating array itself, else a TypeError."""
     array = target.data if isinstance(target, Parameter) else target
     dtype = check_numeric("tensor", array)
     if dtype.kind != "f":
         raise TypeError(f"tensor must be a floating array, got dtype {dtype}")
+    return array
+
+
+def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+          rng: Any) -> Any:
+    """target[...] = draw(generator, shape), on the device and in the dtype of ``target``;
+    a ValueError where a value drawn in float64 overflows that dtype."""
+    array = _floating_array(target)
     values = draw(as_generator(rng), tuple(array.shape))
-    array[...] = array_module(array).asarray(values, dtype=dtype)
+    with np.errstate(over="ignore"):
+        cast = np.asarray(values, dtype=array.dtype)
+    if not np.isfinite(cast).all():
+        raise ValueError(f"values up to {np.abs(values).max():.3g} overflow the tensor's dtype "
+                         f"{array.dtype} (largest {np.finfo(array.dtype).max:.3g})")
+    array[...] = array_module(array).asarray(cast)
     return array
 
 
@@ -85,25 +114,32 @@ def normal(tensor: Any, std: float = 1.0, rng: Any = None) -> Any:
 
 def xavier_normal(tensor: Any, gain: float = 1.0, rng: Any = None) -> Any:
     """w ~ N(0, sigma^2), sigma = gain * sqrt(2 / (fan_in + fan_out))."""
-    fan_in, fan_out = fans(tensor.shape)
+    fan_in, fan_out = _weight_fans(tensor)
     return normal(tensor, _positive("gain", gain) * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
 def xavier_uniform(tensor: Any, gain: float = 1.0, rng: Any = None) -> Any:
     """w ~ U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)) (variance 2 / (fan_in + fan_out))."""
-    fan_in, fan_out = fans(tensor.shape)
+    fan_in, fan_out = _weight_fans(tensor)
     bound = _positive("gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(tensor, -bound, bound, rng)
 
 
-def he_normal(tensor: Any, rng: Any = None) -> Any:
-    """w ~ N(0, sigma^2), sigma = sqrt(2 / fan_in) (He, for ReLU networks)."""
-    return normal(tensor, math.sqrt(2.0 / fans(tensor.shape)[0]), rng)
+def _he_fan(tensor: Any, mode: str) -> int:
+    """The fan He's variance divides by: ``mode`` is "fan_in" or "fan_out"."""
+    if mode not in FAN_MODES:
+        raise ValueError(f"mode must be one of {FAN_MODES}, got {mode!r}")
+    return _weight_fans(tensor)[FAN_MODES.index(mode)]
 
 
-def he_uniform(tensor: Any, rng: Any = None) -> Any:
-    """w ~ U(-b, b), b = sqrt(6 / fan_in) (variance 2 / fan_in)."""
-    bound = math.sqrt(6.0 / fans(tensor.shape)[0])
+def he_normal(tensor: Any, rng: Any = None, mode: str = "fan_in") -> Any:
+    """w ~ N(0, sigma^2), sigma = sqrt(2 / fan) (He, for ReLU networks; fan_in by default)."""
+    return normal(tensor, math.sqrt(2.0 / _he_fan(tensor, mode)), rng)
+
+
+def he_uniform(tensor: Any, rng: Any = None, mode: str = "fan_in") -> Any:
+    """w ~ U(-b, b), b = sqrt(6 / fan) (variance 2 / fan; fan_in by default)."""
+    bound = math.sqrt(6.0 / _he_fan(tensor, mode))
     return uniform(tensor, -bound, bound, rng)
 
 
@@ -113,7 +149,7 @@ def fan_in_uniform(tensor: Any, fan_in: int | None = None, rng: Any = None) -> A
     ``fan_in`` defaults to that of ``tensor``; a bias passes its weight's.
     """
     if fan_in is None:
-        fan_in = fans(tensor.shape)[0]
+        fan_in = _weight_fans(tensor)[0]
     elif not isinstance(fan_in, numbers.Integral) or isinstance(fan_in, (bool, np.bool_)) \
             or fan_in < 1:
         raise ValueError(f"fan_in must be a positive int or None, got {fan_in!r}")

@@ -7,7 +7,10 @@ lse(z) = max z + log sum_c exp(z_c - max z):
     L = (1/N) sum_n sum_c y_nc (lse(z_n) - z_nc)
     dL/dz_nc = (1/N) (softmax(z_n)_c sum_c' y_nc' - y_nc) = (1/N) (softmax(z_n) - y_n)_c
 
-the last form when each y_n sums to 1 (``softmax-xent-gradient``).  Mean squared error:
+the last form when each y_n sums to 1 (``softmax-xent-gradient``).  A class the target gives
+weight 0 adds 0 to L even where its log-probability is -inf (a logit of -inf, or one that
+underflows beside a huge one), as the limit y log p -> 0 says; PyTorch's probability targets
+give nan there.  Mean squared error:
 
     L = (1/K) sum_k (p_k - t_k)^2,      dL/dp_k = 2 (p_k - t_k) / K
 
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..arrays import array_module
 from .module import Array, as_input
 
@@ -29,7 +34,8 @@ def log_softmax(logits: Array, axis: int = -1) -> Array:
     """z - lse(z) along ``axis``, lse(z) = max z + log sum exp(z - max z)."""
     logits = as_input(logits, "logits")
     xp = array_module(logits)
-    shifted = logits - logits.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z - max z below the range is -inf: exp gives its 0
+        shifted = logits - logits.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -75,9 +81,10 @@ def softmax_cross_entropy(logits: Array, target: Array, reduction: str = "mean"
         raise ValueError(f"logits must have shape (N, C), got {tuple(z.shape)}")
     y = _target_distribution(target, z)
     scale = _reduction(reduction, z.shape[0])
+    xp = array_module(z)
     log_p = log_softmax(z)
-    loss = -(y * log_p).sum() * scale
-    grad = (array_module(z).exp(log_p) * y.sum(axis=1, keepdims=True) - y) * scale
+    loss = -(y * xp.where(y == 0, 0, log_p)).sum() * scale
+    grad = (xp.exp(log_p) * y.sum(axis=1, keepdims=True) - y) * scale
     return loss.astype(z.dtype), grad.astype(z.dtype)
 
 

@@ -107,9 +107,10 @@ def saved_array(label: str, value: Any, like: Array, whose: str) -> Array:
     """A saved array in place of ``like``: real (float or integer, not bool or complex) and of
     its shape, copied in its dtype and array module; else a ValueError naming ``label`` and
     ``whose`` array it replaces."""
-    if getattr(value, "dtype", np.dtype(object)).kind not in "fiu":
-        raise ValueError(f"{label} must be a real array, got "
-                         f"{getattr(value, 'dtype', type(value).__name__)}")
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "fiu":
+        kind = dtype if isinstance(dtype, np.dtype) else type(value).__name__
+        raise ValueError(f"{label} must be a real array (NumPy or CuPy), got {kind}")
     if tuple(np.shape(value)) != tuple(like.shape):
         raise ValueError(f"{label} has shape {tuple(np.shape(value))}, {whose} has "
                          f"{tuple(like.shape)}")

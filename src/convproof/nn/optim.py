@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..arrays import array_module
+from ..spec import check_flag
 from .module import Array, Parameter, as_host, number_in, saved_array, saved_count
 from .serialize import load_state, save_state
 
@@ -44,12 +45,13 @@ class Optimizer:
     """Skeleton: ``step()`` applies ``update`` to every parameter that has a gradient.
 
     ``hyperparameters`` names the attributes saved with the state (``lr`` can be changed
-    between steps by assigning it).
+    between steps by assigning it; the value is checked as the constructor checks it).
     """
 
     hyperparameters: tuple[str, ...] = ()
     slots: tuple[str, ...] = ()
-    """The per-parameter arrays of the state (``step`` is a count)."""
+    """The per-parameter state, all present once a parameter has been updated (``step`` is a
+    count, the others arrays of the parameter's shape)."""
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         self.params = list(params)
@@ -74,14 +76,26 @@ class Optimizer:
         """Change ``w`` in place, given its gradient and its slots."""
         raise NotImplementedError
 
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        self._lr = number_in("lr", value, 0.0)
+
     def zero_grad(self) -> None:
         for parameter in self.params:
             parameter.zero_grad()
 
     def step(self) -> None:
-        for parameter, state in zip(self.params, self.state):
-            if parameter.grad is not None:
-                self.update(parameter.data, parameter.grad, state)
+        for index, (parameter, state) in enumerate(zip(self.params, self.state)):
+            if parameter.grad is None:
+                continue
+            if tuple(parameter.grad.shape) != parameter.shape:
+                raise ValueError(f"params[{index}].grad has shape {tuple(parameter.grad.shape)}, "
+                                 f"its parameter {parameter.shape}")
+            self.update(parameter.data, parameter.grad, state)
 
     def _decayed(self, w: Array, g: Array) -> Array:
         """g + lambda w (L2 weight decay, as PyTorch's ``weight_decay``)."""
@@ -104,11 +118,16 @@ class Optimizer:
         for key, value in state.items():
             if key in self.hyperparameters:
                 continue
-            index, _, slot = key.partition(".")
+            index, _, slot = key.partition(".") if isinstance(key, str) else ("", "", "")
             if not index.isdigit() or int(index) >= len(self.params):
                 raise ValueError(f"state entry {key!r} names no parameter of this optimizer "
                                  f"({len(self.params)} parameters)")
             slots[int(index)][slot] = self._slot(key, slot, value, self.params[int(index)].data)
+        for index, kept in enumerate(slots):
+            if kept and set(kept) != set(self.slots):
+                missing = [slot for slot in self.slots if slot not in kept]
+                raise ValueError(f"state of parameter {index} lacks {missing}: a parameter's "
+                                 f"state is all of {list(self.slots)} or nothing")
         previous = {name: getattr(self, name) for name in self.hyperparameters}
         try:
             self.configure(**{name: _plain(state[name]) for name in self.hyperparameters})
@@ -119,11 +138,11 @@ class Optimizer:
 
     def _slot(self, key: str, slot: str, value: Any, w: Array) -> Any:
         """A slot of the saved state, checked against its parameter ``w``."""
-        if slot == "step":
-            return saved_count(f"state[{key!r}]", value)
         if slot not in self.slots:
             raise ValueError(f"state entry {key!r}: {type(self).__name__} keeps no slot "
-                             f"{slot!r} (it keeps {', '.join(self.slots + ('step',))})")
+                             f"{slot!r} (it keeps {', '.join(self.slots)})")
+        if slot == "step":
+            return saved_count(f"state[{key!r}]", value)
         return saved_array(f"state[{key!r}]", value, w, f"parameter {key.partition('.')[0]}")
 
     def save(self, path: str) -> None:
@@ -146,7 +165,7 @@ class SGD(Optimizer):
         self.configure(lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def configure(self, *, lr: Any, momentum: Any, weight_decay: Any) -> None:
-        self.lr = number_in("lr", lr, 0.0)
+        self.lr = lr
         self.momentum = number_in("momentum", momentum, 0.0)
         self.weight_decay = number_in("weight_decay", weight_decay, 0.0)
 
@@ -165,7 +184,7 @@ class Adam(Optimizer):
     """Adam with bias correction (``numerator_eps=True``: the notes' (mhat + eps) variant)."""
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay", "numerator_eps")
-    slots = ("exp_avg", "exp_avg_sq")
+    slots = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -178,9 +197,8 @@ class Adam(Optimizer):
                   numerator_eps: Any) -> None:
         if not isinstance(betas, (list, tuple)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        if not isinstance(numerator_eps, bool):
-            raise TypeError(f"numerator_eps must be True or False, got {numerator_eps!r}")
-        self.lr = number_in("lr", lr, 0.0)
+        numerator_eps = check_flag("numerator_eps", numerator_eps)
+        self.lr = lr
         self.betas = (number_in("betas[0]", betas[0], 0.0, 1.0),
                       number_in("betas[1]", betas[1], 0.0, 1.0))
         self.eps = number_in("eps", eps, 0.0)

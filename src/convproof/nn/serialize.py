@@ -7,18 +7,27 @@ the archive is read back without pickle, so a state file carries arrays and numb
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
 
 
 def save_state(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write ``state`` (name -> array or number) to ``path`` (``.npz``, uncompressed)."""
+    """Write ``state`` (name -> array or number) to ``path`` (``.npz``, uncompressed): one
+    ``<name>.npy`` member per entry, as ``np.savez`` writes them, without its keyword arguments
+    (an entry may be called ``file`` or ``allow_pickle``)."""
     for name in state:
         if not isinstance(name, str) or not name:
             raise ValueError(f"state names must be non-empty strings, got {name!r}")
-    with open(path, "wb") as file:
-        np.savez(file, **{name: np.asarray(value) for name, value in state.items()})
+    arrays = {name: np.asarray(value) for name, value in state.items()}
+    for name, array in arrays.items():
+        if array.dtype.hasobject:
+            raise ValueError(f"state[{name!r}] must be an array of numbers, got dtype object")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 def load_state(path: str | os.PathLike) -> dict[str, np.ndarray]:
