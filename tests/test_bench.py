@@ -7,6 +7,7 @@ import math
 import re
 import resource
 import shlex
+import sys
 import time
 
 import numpy as np
@@ -198,6 +199,13 @@ def test_gpu_without_a_device_says_so(capsys, monkeypatch):
     monkeypatch.setattr(bench, "gpu_unavailable", lambda: "no CUDA device")
     assert bench.main(["--gpu"]) == 2
     assert "no GPU available: no CUDA device" in capsys.readouterr().err
+
+
+def test_without_pytorch_the_suites_say_so(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch fails, find_spec says None
+    assert bench.main(["--quick"]) == 2
+    assert "convproof bench --cpu: needs PyTorch" in capsys.readouterr().err
+    assert bench.gpu_unavailable() == bench.NO_PEER
 
 
 def test_registered_gpu_suites_run(capsys, monkeypatch):

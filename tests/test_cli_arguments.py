@@ -4,7 +4,13 @@ message) before any work starts: no theorem proved, no file written, nothing tim
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -92,3 +98,72 @@ def test_prove_hands_the_largest_proof_files_out_first():
     assert sorted(order) == sorted(list(CATALOG) + ["no-such-proof"])
     sizes = [(folder / f"{module_name(tid)}.py").stat().st_size for tid in order[:-1]]
     assert sizes == sorted(sizes, reverse=True) and order[-1] == "no-such-proof"
+
+
+@pytest.mark.parametrize("option", [["report", "--out"], ["kernels", "--emit"],
+                                    ["bench", "--output"]])
+def test_an_empty_or_dangling_path_is_refused(option, tmp_path, capsys, monkeypatch):
+    """'' would be the current folder; a link to nothing passes every existence test, then
+    fails at the write, after the work."""
+    monkeypatch.chdir(tmp_path)  # where '' would write
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "gone")
+    for path, reason in [("", "the path is empty"),
+                         (str(dangling), f"is a link to '{tmp_path / 'gone'}', which does not "
+                                         "exist")]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*option, path])
+        assert exit_info.value.code == 2
+        assert f"argument {option[1]}: " in (err := capsys.readouterr().err) and reason in err
+
+
+def test_each_id_is_proved_once(monkeypatch, capsys):
+    asked = []
+    monkeypatch.setattr(cli, "prove_summaries",
+                        lambda ids, jobs: asked.append(ids) or
+                        [{"id": tid, "ok": True, "message": ""} for tid in ids])
+    assert cli.main(["prove", "banded-matrix", "output-size", "banded-matrix"]) == 0
+    assert asked == [["banded-matrix", "output-size"]]
+    assert "2 of 2 theorems" in capsys.readouterr().err
+
+
+def test_a_proof_file_that_cannot_load_fails_its_mutants(monkeypatch, capsys):
+    def broken(tid):
+        raise SyntaxError("invalid syntax")
+    monkeypatch.setattr("convproof.symbolic.load", broken)
+    assert cli.main(["prove", "--mutants", "banded-matrix"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ("not run: banded-matrix: the proof file failed to load: SyntaxError: "
+                            "invalid syntax\n")
+    assert "0 of 1 mutants killed" in captured.err
+
+
+def _sleeping_summary(tid):
+    time.sleep(60)
+
+
+def test_ctrl_c_stops_the_proving_processes(monkeypatch, capsys):
+    """SIGINT to the parent alone (as `kill -INT`): it returns 130 at once, and the workers,
+    which ignore SIGINT, are terminated rather than awaited."""
+    monkeypatch.setattr(cli, "_summary", _sleeping_summary)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.perf_counter()
+    timer.start()
+    try:
+        status = cli.main(["prove", "--jobs", "2", "banded-matrix", "output-size"])
+    finally:
+        timer.cancel()
+    assert status == 130 and time.perf_counter() - started < 20
+    assert multiprocessing.active_children() == []
+    assert "convproof: interrupted" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_gets_no_traceback():
+    """`convproof kernels --list | head -1`: the pipe closes before the output is written."""
+    command = [sys.executable, "-c", "import sys, time; from convproof.cli import main; "
+               "time.sleep(0.5); sys.exit(main(['kernels', '--list']))"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err

@@ -10,7 +10,7 @@ import pytest
 from convproof.codegen import cli
 from convproof.codegen import compile as compiling
 from convproof.codegen.compile import nvcc
-from convproof.gpu import standard
+from convproof.gpu import emulate, standard
 from convproof.gpu.emulate import compiler_available
 from convproof.spec import ConvSpec
 
@@ -32,6 +32,21 @@ def test_emit_writes_one_source_per_kernel(tmp_path, capsys):
     written = {path.stem: path.read_text() for path in (tmp_path / "cuda").glob("*.cu")}
     assert written == {k.name: k.source for k in standard.standard_kernels()}
     assert "wrote" in capsys.readouterr().err
+
+
+def test_emit_that_cannot_write_exits_2_naming_the_file(tmp_path, capsys):
+    (tmp_path / "cuda" / f"{KERNELS[0].name}.cu").mkdir(parents=True)  # a folder in the way
+    assert cli.main(["--emit", str(tmp_path / "cuda")]) == 2
+    err = capsys.readouterr().err
+    assert f"convproof kernels --emit: cannot write {tmp_path / 'cuda' / KERNELS[0].name}.cu: " \
+           "Is a directory" in err and "Traceback" not in err
+
+
+def test_emulate_without_a_compiler_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(emulate, "compiler_available", lambda: False)
+    assert cli.main(["--emulate"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "convproof kernels --emulate: CPU emulation needs a C++ compiler with OpenMP")
 
 
 @pytest.mark.skipif(nvcc() is None, reason="nvcc is not installed")

@@ -4,6 +4,7 @@ docs/checking.md."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,50 @@ def test_a_module_that_cannot_be_loaded_exits_2_naming_it(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     assert main(["broken.py:my_conv"]) == 2
     assert re.search(f"cannot load broken.py:my_conv: {error}", capsys.readouterr().err)
+
+
+SIBLING = '''
+import numpy as np
+
+
+def conv1d(x, w, b):
+    k = w.shape[-1]
+    windows = np.stack([x[:, :, i:i + k] for i in range(x.shape[-1] - k + 1)], axis=2)
+    return np.einsum("ncjk,ock->noj", windows, w) + b[:, None]
+'''
+
+SCRIPT = '''
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conv_helpers import conv1d
+
+
+@dataclass
+class Layer:
+    name: str
+
+
+def my_conv(x, w, b):
+    return conv1d(x, w, b)
+'''
+
+
+def test_a_file_runs_as_a_script_runs(tmp_path, monkeypatch, capsys):
+    """A file.py imports its neighbours and may define dataclasses (which look their module up
+    in sys.modules), from any current folder, as `python file.py` allows."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "conv_helpers.py").write_text(SIBLING)
+    (folder / "layers.py").write_text(SCRIPT)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    try:
+        assert main([f"{folder / 'layers.py'}:my_conv", "--dims", "1", "--trials", "2"]) == 0
+    finally:
+        for name in ("layers", "layers__checked", "conv_helpers"):
+            sys.modules.pop(name, None)
+    assert re.match(r"conv1d\(\): \d+ calls agree", capsys.readouterr().out)

@@ -39,6 +39,7 @@ import ctypes
 import datetime
 import functools
 import importlib
+import importlib.util
 import itertools
 import json
 import math
@@ -586,8 +587,13 @@ def _cpu_name() -> str:
 # GPU: the suites convproof.gpu registers
 # --------------------------------------------------------------------------------------------
 
+NO_PEER = "needs PyTorch, the peer measured in the same run: pip install torch"
+
+
 def gpu_unavailable() -> str | None:
     """Why no GPU suite can run here, or None."""
+    if importlib.util.find_spec("torch") is None:
+        return NO_PEER
     try:
         import cupy
         if cupy.cuda.runtime.getDeviceCount() < 1:
@@ -707,7 +713,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None,
          factories: Sequence[Callable[[bool], Suite]] | None = None) -> int:
-    """Run the benchmark; 0 on success, 2 when the GPU suite cannot run here.
+    """Run the benchmark; 0 on success, 2 when the suite cannot run here (no GPU, no PyTorch).
 
     ``factories`` replaces the suites the flags select (a test runs a tiny suite this way).
     """
@@ -722,6 +728,9 @@ def main(argv: list[str] | None = None,
                 print(f"convproof bench --gpu: no GPU available: {reason}", file=sys.stderr)
                 return 2
             factories = list(_GPU_SUITES)
+        elif importlib.util.find_spec("torch") is None:
+            print(f"convproof bench --cpu: {NO_PEER}", file=sys.stderr)
+            return 2
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
     suites = [factory(args.quick) for factory in factories]
     for suite in suites:  # every --only checked before anything runs

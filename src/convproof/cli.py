@@ -1,4 +1,4 @@
-"""The ``convproof`` command.
+"""convproof: prove the convolution theorem catalog, write its report, check conv code.
 
     convproof prove [ID ...] [--json] [--mutants]     prove the catalog (or some ids)
     convproof report [ID ...] [--out DIR] [--format html|md|both]
@@ -8,7 +8,8 @@
     convproof bench [--cpu | --gpu] [--json]           speed beside PyTorch
 
 Progress goes to standard error, results to standard output; the exit status is 1 when a
-theorem falls short of its catalog level or a mutant survives, 2 for bad arguments.
+theorem falls short of its catalog level or a mutant survives, 2 for bad arguments, 130 when
+interrupted (Ctrl-C stops the proving processes too).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import importlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -55,10 +57,21 @@ def non_negative(text: str) -> int:
     return _integer(text, 0)
 
 
+def _named(text: str) -> Path:
+    """A path that names something: not empty (Path('') would be the current folder), not a
+    link to nothing (it exists for no test, yet cannot be made)."""
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty")
+    if os.path.islink(text) and not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a link to {os.readlink(text)!r}, which "
+                                         "does not exist")
+    return Path(text)
+
+
 def writable_folder(text: str) -> Path:
     """A folder that exists or can be made, and can be written in (nothing is left made here).
     (os.path's tests, not Path's: they say False where a parent cannot be searched.)"""
-    path = Path(text)
+    path = _named(text)
     if os.path.exists(path) and not os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
     nearest = next(p for p in (path, *path.absolute().parents) if os.path.exists(p))
@@ -74,7 +87,7 @@ def writable_folder(text: str) -> Path:
 
 def writable_file(text: str) -> Path:
     """A file that can be written: not a folder, in a folder that exists and is writable."""
-    path = Path(text)
+    path = _named(text)
     if os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text!r} is a folder")
     folder = path.absolute().parent
@@ -124,6 +137,11 @@ def prove_all(ids: list[str], report: Callable[[str], None] = _progress) -> list
     return [results[tid] for tid in ids]
 
 
+def _ignore_interrupts() -> None:
+    """A proving process leaves Ctrl-C to its parent, which terminates it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _summary(tid: str) -> dict:
     """Prove one id (its dependencies too, in this process) and return the JSON summary."""
     return prove_all([tid], report=lambda line: None)[0].as_json()
@@ -145,15 +163,14 @@ def prove_summaries(
     each process proves the dependencies it needs)."""
     if jobs <= 1 or len(ids) == 1:
         return [r.as_json() for r in prove_all(ids, report)]
-    import concurrent.futures
     import multiprocessing
 
-    context = multiprocessing.get_context("fork")
     summaries = {}
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = {pool.submit(_summary, tid): tid for tid in _largest_first(ids)}
-        for count, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            summary = future.result()
+    context = multiprocessing.get_context("fork")
+    # leaving the block terminates the workers: on Ctrl-C they stop with the parent
+    with context.Pool(min(jobs, len(ids)), initializer=_ignore_interrupts) as pool:
+        done = pool.imap_unordered(_summary, _largest_first(ids))
+        for count, summary in enumerate(done, start=1):
             summaries[summary["id"]] = summary
             mark = "ok" if summary["ok"] else "FAILED"
             report(
@@ -164,7 +181,7 @@ def prove_summaries(
 
 
 def _prove(args: argparse.Namespace) -> int:
-    ids = args.ids or list(CATALOG)
+    ids = list(dict.fromkeys(args.ids)) or list(CATALOG)  # each id once, in the order given
     started = time.perf_counter()
     if args.mutants:
         return _mutants(ids, args.json, started)
@@ -187,7 +204,14 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
 
     outcomes = []
     for tid in ids:
-        for mutant in load(tid).mutants:
+        try:
+            mutants = load(tid).mutants
+        except Exception as exc:  # a proof file that cannot load: none of its mutants ran
+            outcomes.append({"mutant": None, "theorem": tid, "killed": False,
+                             "by": f"the proof file failed to load: {type(exc).__name__}: {exc}"})
+            _progress(f"FAILED   {tid}: {outcomes[-1]['by']}")
+            continue
+        for mutant in mutants:
             outcome = mutant.run()
             outcomes.append(outcome)
             _progress(f"{'killed ' if outcome['killed'] else 'SURVIVED'} {tid}: {mutant.name}")
@@ -202,7 +226,8 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
         )
     else:
         for o in survivors:
-            print(f"survived: {o['theorem']}: {o['mutant']}")
+            print(f"survived: {o['theorem']}: {o['mutant']}" if o["mutant"] is not None
+                  else f"not run: {o['theorem']}: {o['by']}")
     _progress(
         f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed "
         f"in {time.perf_counter() - started:.1f}s"
@@ -232,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument(
         "--mutants",
         action="store_true",
-        help="run the wrong statements instead: each must be refused",
+        help="run the wrong statements instead: each must be refused (in one process)",
     )
     prove.add_argument(
         "--jobs",
@@ -248,10 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in DELEGATED:
-        return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        if argv and argv[0] in DELEGATED:
+            status = importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
+        else:
+            args = build_parser().parse_args(argv)
+            status = args.run(args)
+        sys.stdout.flush()  # here, where a reader that left is caught, not at exit
+        return status
+    except KeyboardInterrupt:
+        print("convproof: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader left (| head): no more output, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..gpu import standard
+from ..gpu.emulate import EmulatorUnavailable
 from ..cli import non_negative, writable_folder
 from .compile import ARCH, COMPILERS, CompileError, compile_check
 
@@ -64,10 +65,15 @@ def _misplaced(args: argparse.Namespace) -> str | None:
 
 
 def _emit(folder: Path) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
     kernels = standard.standard_kernels()
-    for kernel in kernels:
-        (folder / f"{kernel.name}.cu").write_text(kernel.source)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for kernel in kernels:
+            (folder / f"{kernel.name}.cu").write_text(kernel.source)
+    except OSError as exc:
+        print(f"convproof kernels --emit: cannot write {exc.filename}: {exc.strerror}",
+              file=sys.stderr)
+        return 2
     print(f"wrote {len(kernels)} kernels to {folder}", file=sys.stderr)
     return 0
 
@@ -96,7 +102,11 @@ def emulate_all(seed: int) -> list[standard.Outcome]:
 
 def _emulate(as_json: bool, seed: int | None) -> int:
     seed = secrets.randbits(32) if seed is None else seed
-    outcomes = emulate_all(seed)
+    try:
+        outcomes = emulate_all(seed)
+    except EmulatorUnavailable as exc:
+        print(f"convproof kernels --emulate: {exc}", file=sys.stderr)
+        return 1
     if as_json:
         print(json.dumps([o.as_json() for o in outcomes], indent=2))
     else:

@@ -242,6 +242,10 @@ class EmulationError(RuntimeError):
     """A kernel misbehaved under emulation (divergent barrier, write outside an array)."""
 
 
+class EmulatorUnavailable(RuntimeError):
+    """No C++ compiler with OpenMP to build the emulated kernels with."""
+
+
 def _wrapper(kernel: Kernel) -> str:
     """The entry point cp_launch_<name>(grid, block, args) that unpacks args like CUDA's
     kernelParams: args[i] points at the value of parameter i."""
@@ -285,8 +289,8 @@ class Emulator:
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, jobs: int | None = None):
         if not compiler_available():
-            raise RuntimeError(f"CPU emulation needs a C++ compiler with OpenMP: {COMPILER!r} "
-                               "was not found (set CONVPROOF_CXX)")
+            raise EmulatorUnavailable(f"CPU emulation needs a C++ compiler with OpenMP: "
+                                      f"{COMPILER!r} was not found (set CONVPROOF_CXX)")
         default = Path(tempfile.gettempdir()) / f"convproof-emulate-{os.getuid()}"
         self.cache_dir = Path(cache_dir or os.environ.get("CONVPROOF_EMULATE_CACHE", default))
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -381,5 +385,5 @@ class Emulator:
         return buffer
 
 
-__all__ = ["COMPILER", "EmulationError", "Emulator", "SHIM", "compiler_available",
-           "translation_unit"]
+__all__ = ["COMPILER", "EmulationError", "Emulator", "EmulatorUnavailable", "SHIM",
+           "compiler_available", "translation_unit"]

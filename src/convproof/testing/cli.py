@@ -4,10 +4,11 @@
     convproof check path/to/layers.py:my_pool --op max_pool --kernel-size 3 --stride 2
 
 The function is ``module:name`` (imported with the current directory on the path) or
-``file.py:name``.  Option values are Python literals (``--padding "((1, 0), (2, 1))"``) or,
-for the padding, a word (``--padding same``); an option the operation does not take is
-refused.  Prints the result and exits 0, or prints the diagnosis and exits
-1; a bad argument, or a function that cannot be loaded (its module fails to import), exits 2.
+``file.py:name`` (run as Python runs a script, its folder first on the path).  Option values
+are Python literals (``--padding "((1, 0), (2, 1))"``) or, for the padding, a word
+(``--padding same``); an option the operation does not take is refused.  Prints the result and
+exits 0, or prints the diagnosis and exits 1; a bad argument, or a function that cannot be
+loaded (its module fails to import), exits 2.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import sys
 from pathlib import Path
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from ..spec import PADDING_MODES
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dims", type=int, choices=(1, 2, 3), default=2)
     for option in _LITERALS:
         parser.add_argument(f"--{option}", type=_literal, help="an int or a tuple" + (
-            ", or the word same or valid" if option == "padding" else ""))
+            ", or a word: same, valid or full" if option == "padding" else ""))
     parser.add_argument("--groups", type=int)
     parser.add_argument("--padding-mode", choices=PADDING_MODES)
     parser.add_argument("--no-bias", dest="bias", action="store_false", default=None)
@@ -70,17 +72,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_file(path: Path) -> ModuleType:
+    """The module of a file, run as Python runs a script: its folder first on the path (its
+    sibling modules import), and registered in sys.modules while it runs (dataclasses and
+    pickling look their module up there), under its name unless a module has that name."""
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    path = path.resolve()
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    name = path.stem if path.stem not in sys.modules else f"{path.stem}__checked"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
 def load(target: str) -> Callable[..., Any]:
     """The function ``name`` of ``module:name`` or ``file.py:name``."""
     where, _, name = target.rpartition(":")
     if not where or not name:
         raise ValueError(f"function must be module:name or file.py:name, got {target!r}")
     if where.endswith(".py"):
-        spec = importlib.util.spec_from_file_location(Path(where).stem, where)
-        if spec is None or not Path(where).is_file():
-            raise ValueError(f"no such file: {where}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = _run_file(Path(where))
     else:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
