@@ -350,7 +350,18 @@ GRADIENT_SHAPES = [
 SYMBOLIC = sympy.Symbol("s", integer=True, positive=True)
 NAMES_AND_EMPTY = [
     case("symbolic stride", lambda a: F.conv2d(a.x, a.w, stride=SYMBOLIC), TypeError,
-         r"stride must be integers to compute on arrays, got \(s, s\)"),
+         r"stride must be an integer to compute on arrays, got s"),
+    case("symbolic stride pair", lambda a: F.conv2d(a.x, a.w, stride=(1, SYMBOLIC)), TypeError,
+         r"stride must be integers to compute on arrays, got \(1, s\)"),
+    case("symbolic groups", lambda a: F.conv2d(a.x, a.w, groups=SYMBOLIC), TypeError,
+         r"groups must be an integer to compute on arrays, got s"),
+    case("symbolic input_size", lambda a: F.conv2d_input((2, 4, SYMBOLIC, 6), a.w, a.g),
+         TypeError, r"input_size\[2\] must be an integer to compute on arrays, got s"),
+    case("symbolic output_size", lambda a: F.adaptive_avg_pool2d(a.x, (2, SYMBOLIC)), TypeError,
+         r"output_size\[1\] must be an integer to compute on arrays, got s"),
+    case("masked input", lambda a: F.max_pool2d(np.ma.masked_less(a.x, 0), 2), TypeError,
+         r"input is a masked array, whose mask a conv or pool would ignore: pass "
+         r"input.filled\(value\) or input.data"),
     case("symbolic pool stride", lambda a: F.max_pool2d(a.x, 2, stride=SYMBOLIC), TypeError,
          r"stride must be integers to compute on arrays"),
     case("misspelt keyword", lambda a: F.conv2d(a.x, a.w, strid=2), TypeError,

@@ -898,13 +898,16 @@ def test_one_divides_only_integers():
 
 
 def test_the_interpreted_evaluator_checks_divisibility_on_every_axis():
-    """[s | c] at s = (2, 3), c = 2 is 0 (3 does not divide 2), with an opaque factor too."""
+    """[s | c] at s = (2, 3), c = 2 is 0 (3 does not divide 2), with an opaque factor too; at
+    c = 6 it is 1 (a grid where both sides are 0 everywhere would compare nothing)."""
     from convproof.symbolic.certificates import Point, certified
     s, c = multi("s", positive=True), scalar("c")
     act = sympy.exp(x[0])
-    point = Point({s: (2, 3), c: 2}, 2)
+    point, divisible = Point({s: (2, 3), c: 2}, 2), Point({s: (2, 3), c: 6}, 2)
     assert not certified(Claim("false", Divides(s, c) * act, act), [point]).ok
-    assert certified(Claim("true", Divides(s, c) * act, Divides(s, c + s) * act), [point]).ok
+    true = Claim("true", Divides(s, c) * act, Divides(s, c + s) * act)
+    assert certified(true, [point, divisible]).ok
+    assert not certified(Claim("false", Divides(s, c) * act, 0 * act), [point, divisible]).ok
 
 
 def test_a_reduced_residue_keeps_the_kind_of_the_index():

@@ -361,6 +361,45 @@ def test_max_pool_ties_nan_and_infinity_follow_torch(dims, rng, torch):
     np.testing.assert_array_equal(indices, indices_t.numpy())
 
 
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_a_max_of_zero_is_the_zero_at_its_index(dims, rng):
+    """0.0 and -0.0 tie; the max is the first of the window, sign included: y = x[index]
+    bitwise, and in 1-D the first maximal tap of a loop over the window."""
+    shape = (2, 3, *(6,) * dims)
+    x = np.where(rng.random(shape) < 0.5, 0.0, -0.0)
+    x[rng.random(shape) < 0.2] = -rng.random() - 0.5
+    for y, indices in [api("max_pool{}d", dims)(x, 3, stride=2, padding=1, return_indices=True),
+                       api("adaptive_max_pool{}d", dims)(x, 4, return_indices=True)]:
+        planes = x.reshape(*x.shape[:2], -1)
+        at_index = np.take_along_axis(planes, indices.reshape(*indices.shape[:2], -1), axis=2)
+        np.testing.assert_array_equal(np.signbit(y), np.signbit(at_index.reshape(y.shape)))
+    if dims == 1:
+        y = api("max_pool{}d", 1)(x, 3, stride=2, padding=1)
+        padded = np.pad(x, ((0, 0), (0, 0), (1, 1)), constant_values=-np.inf)
+        for index in np.ndindex(y.shape):
+            window = padded[index[0], index[1], 2 * index[2]:2 * index[2] + 3].tolist()
+            first = next(v for v in window if v == max(window))
+            assert math.copysign(1, y[index]) == math.copysign(1, first)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_numpy_subclasses_compute_as_plain_arrays(rng):
+    """np.matrix (2-D, an unbatched 1-D signal) gives the plain array's result, as a plain
+    array, in every argument."""
+    x, g = rng.standard_normal((3, 8)), rng.standard_normal((3, 4))
+    w, g_conv = rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 7))
+    calls = [lambda x, g, gc: functional.max_pool1d_backward(g, x, 2),
+             lambda x, g, gc: functional.avg_pool1d_backward(g, x, 2),
+             lambda x, g, gc: functional.adaptive_max_pool1d_backward(g, x, 4),
+             lambda x, g, gc: functional.conv1d_weight(x, w.shape, gc),
+             lambda x, g, gc: functional.conv1d(x, w)]
+    for call in calls:
+        plain = call(x, g, g_conv)
+        result = call(np.matrix(x), np.matrix(g), np.matrix(g_conv))
+        assert type(result) is np.ndarray
+        np.testing.assert_array_equal(result, plain)
+
+
 # --------------------------------------------------------------------------------------------
 # Unbatched inputs, dtypes
 # --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ PyTorch (an oracle independent of the proof engine and of ConvSpec)."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -80,6 +81,11 @@ def test_strict_spec_refuses_the_unused_row():
     with pytest.raises(ValueError, match=r"stride 3 leaves 1 trailing input row\(s\)"):
         spec.output_size((7, 7))
     assert ConvSpec(1, 1, (3, 3), stride=3).unused((7, 7)) == (1, 1)
+    with pytest.raises(ValueError, match=re.escape(
+            "output_padding = (0, 1) with strict=True: the transposed conv's last "
+            "output_padding rows are reached by no window")):
+        ConvSpec(1, 1, (3, 3), stride=3, output_padding=(0, 1), strict=True)
+    assert ConvSpec(1, 1, (3,), stride=3, strict=np.True_).strict is True
 
 
 def test_symbolic_specs_take_undecided_constraints_as_hypotheses():

@@ -7,6 +7,7 @@ random, every padding mode included.
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -151,6 +152,35 @@ def test_certify_refuses_a_spec_outside_the_hypotheses():
                        "spec.replace\\(output_padding=\\(0,\\)\\) "
                        "meets it"):
         certify("transposed-is-adjoint", spec, (1, 7))  # (7 - 3) mod 2 = 0: a = 1 breaks it
+
+
+def test_a_point_where_both_sides_are_zero_is_called_what_it_is():
+    """Every window in the padding (input 1, padding 1, stride 2): the conv is the zero map,
+    the claim holds as 0 = 0 there, and says so; a grid of such points alone certifies
+    nothing, since a wrong claim (the conv without its flip) holds there too."""
+    from convproof.symbolic import Claim, load
+    from convproof.symbolic.certificates import certified
+    from convproof.symbolic.matrices import _point
+    from convproof.symbolic.operators import b, correlation, g, i, o
+
+    def point(spec, n):
+        return _point(spec, n, spec.pads(n), spec.output_padding)[1]
+
+    empty = ConvSpec(1, 1, (2,), stride=2, dilation=2, padding=1)
+    result = certify("flip-equivalence", empty, (1, 1))
+    assert result.ok and result.message.endswith("checks nothing but 0 = 0")
+    ordinary = ConvSpec(1, 1, (2,))
+    assert "0 = 0" not in certify("flip-equivalence", ordinary, (1, 3)).message
+    proof = importlib.import_module("convproof.proofs.flip_equivalence")
+    claim = load("flip-equivalence").certifiable
+    unflipped = Claim("no flip", claim.lhs,
+                      correlation(proof.x, proof.w, proof.st, name="corr_noflip")[b, g, o, i],
+                      indices=claim.indices)
+    assert certified(claim, [point(empty, (1,)), point(ordinary, (3,))]).ok
+    for wrong_or_right in (claim, unflipped):
+        evidence = certified(wrong_or_right, [point(empty, (1,))])
+        assert not evidence.ok and "the grid compares nothing" in evidence.message
+    assert not certified(unflipped, [point(empty, (1,)), point(ordinary, (3,))]).ok
 
 
 def test_certify_rejects_what_it_cannot_check():

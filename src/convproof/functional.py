@@ -4,10 +4,11 @@ Each operation is written once for any number of spatial dims (``conv(..., dims=
 published under its 1-D, 2-D and 3-D names (``conv1d``, ``conv2d``, ``conv3d``).  This module
 validates the arguments (through :mod:`convproof.spec` and :mod:`convproof.arrays`), resolves
 the padding to per-dim (lo, hi) pairs, decides the compute dtype (float32 stays float32; float64
-and integers are computed in float64; either byte order), adds the bias, accepts unbatched
-inputs (C, *spatial) as PyTorch does, and composes every operation from the zero-padding
-primitives of a backend chosen by the array type: :mod:`convproof.cpu` for NumPy arrays,
-:mod:`convproof.gpu` (imported on first use) for CuPy arrays.  The rules, with A the
+and integers are computed in float64; either byte order; NumPy subclasses such as np.matrix
+as plain arrays, masked arrays refused, as their mask would be ignored), adds the bias,
+accepts unbatched inputs (C, *spatial) as PyTorch does, and composes every operation from the
+zero-padding primitives of a backend chosen by the array type: :mod:`convproof.cpu` for NumPy
+arrays, :mod:`convproof.gpu` (imported on first use) for CuPy arrays.  The rules, with A the
 zero-padded correlation and P_M the padding map of mode M:
 
     padded conv         conv_M(x) = A (P_M x)                  (A with no padding of its own)
@@ -29,12 +30,13 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import sympy
 
 from . import cpu
 from .arrays import array_module, compute_dtype
-from .spec import (ConvSpec, Pads, PoolSpec, check_flag, check_padding_fits, conv_spec_for,
-                   padded_size, per_dim, shape_argument, spatial_axes)
+from .spec import (ConvSpec, Pads, PoolSpec, check_flag, check_padding_fits, concrete,
+                   conv_spec_for, padded_size, per_dim, shape_argument, spatial_axes)
 
 Array = Any
 """A NumPy array (computed by :mod:`convproof.cpu`) or a CuPy array (:mod:`convproof.gpu`)."""
@@ -72,10 +74,17 @@ def _backend(named: dict[str, Any]) -> ModuleType:
 
 
 def _cast(**named: Any) -> tuple[ModuleType, list[Any]]:
-    """The backend, and each array in the compute dtype (an absent bias stays ``None``)."""
+    """The backend, and each array in the compute dtype (an absent bias stays ``None``); a
+    NumPy subclass (np.matrix) as a plain ndarray, a masked array refused (its mask would be
+    ignored)."""
     for name, array in named.items():
         if array is None and name != "bias":
             raise TypeError(f"{name} must be an array (NumPy or CuPy), got None")
+        if isinstance(array, np.ma.MaskedArray):
+            raise TypeError(f"{name} is a masked array, whose mask a conv or pool would ignore: "
+                            f"pass {name}.filled(value) or {name}.data")
+    named = {name: np.asarray(a) if isinstance(a, np.ndarray) else a
+             for name, a in named.items()}
     backend = _backend(named)
     dtype = compute_dtype(named, backend.FLOAT_DTYPES)
     return backend, [None if a is None else a.astype(dtype, copy=False) for a in named.values()]
@@ -145,21 +154,29 @@ def _add_bias(y: Array, bias: Array | None) -> Array:
     return y
 
 
+def _concrete(**sizes: Any) -> None:
+    """Sizes of an operation on arrays are numbers: a spec may hold SymPy symbols (the
+    proofs'), an array may not; a TypeError names the first that is one."""
+    def entries(value: Any) -> list[Any]:
+        if isinstance(value, (list, tuple)):
+            return [v for item in value for v in entries(item)]
+        return [value]
+    for name, value in sizes.items():
+        if any(isinstance(v, sympy.Basic) and not v.is_Integer for v in entries(value)):
+            what = "integers" if isinstance(value, (list, tuple)) else "an integer"
+            raise TypeError(f"{name} must be {what} to compute on arrays, got {value}")
+
+
 def _numeric(spec: ConvSpec | PoolSpec) -> ConvSpec | PoolSpec:
-    """``spec`` once its sizes are numbers: a spec may hold SymPy integers (the proofs'), an
-    operation on arrays may not."""
-    for name in ("kernel_size", "stride", "padding", "dilation", "output_padding"):
-        value = getattr(spec, name, ())
-        if isinstance(value, str):
-            continue
-        entries = [v for item in value for v in (item if isinstance(item, tuple) else (item,))]
-        if any(isinstance(v, sympy.Basic) and not v.is_Integer for v in entries):
-            raise TypeError(f"{name} must be integers to compute on arrays, got {value}")
+    """``spec`` once its sizes are numbers (:func:`_concrete`)."""
+    names = ("kernel_size", "stride", "padding", "dilation", "output_padding", "groups")
+    _concrete(**{name: getattr(spec, name) for name in names if hasattr(spec, name)})
     return spec
 
 
 def _numeric_spec(*shapes: Any, **options: Any) -> ConvSpec:
-    """conv_spec_for, for arrays (:func:`_numeric`)."""
+    """conv_spec_for, for arrays: the options are numbers before they are checked together."""
+    _concrete(**options)
     return _numeric(conv_spec_for(*shapes, **options))
 
 
@@ -328,7 +345,8 @@ def _adaptive_size(output_size: Any, sizes: Sequence[int]) -> tuple[int, ...]:
     """An int or a per-dim tuple; a None entry keeps that input size (as PyTorch)."""
     if isinstance(output_size, (list, tuple)) and len(output_size) == len(sizes):
         output_size = tuple(n if o is None else o for o, n in zip(output_size, sizes))
-    return tuple(int(o) for o in per_dim("output_size", output_size, len(sizes), 1))
+    return tuple(concrete(f"output_size[{axis}]", o) for axis, o in
+                 enumerate(per_dim("output_size", output_size, len(sizes), 1)))
 
 
 def max_pool(input: Array, kernel_size: int | Sequence[int],

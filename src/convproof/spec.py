@@ -131,8 +131,16 @@ def shape_argument(name: str, value: Any, layout: str, length: int | None = None
         raise TypeError(f"{name} must be a shape {layout}, got {value!r}")
     if length is not None and len(value) != length:
         raise ValueError(f"{name} must have {length} entries {layout}, got {tuple(value)!r}")
-    return tuple(int(_integer(f"{name}[{axis}]", v, 0 if batched and axis == 0 else 1))
+    return tuple(concrete(f"{name}[{axis}]", _integer(f"{name}[{axis}]", v,
+                                                     0 if batched and axis == 0 else 1))
                  for axis, v in enumerate(value))
+
+
+def concrete(name: str, value: Size) -> int:
+    """A checked integer size as an int: an array's sizes are numbers, not SymPy symbols."""
+    if isinstance(value, sympy.Basic) and not value.is_Integer:
+        raise TypeError(f"{name} must be an integer to compute on arrays, got {value}")
+    return int(value)
 
 
 def normalize_padding(padding: Any, dims: int) -> str | Pads:
@@ -212,7 +220,8 @@ class ConvSpec:
     ``padding`` is an int, a per-dim tuple, per-dim ``(lo, hi)`` pairs, ``"valid"``,
     ``"same"`` (output ceil(n/s) for any stride) or ``"full"``.  ``output_padding`` is used
     by the transposed convolution and must lie in [0, max(s, d)) per dim.  With
-    ``strict=True`` a window layout that leaves trailing input rows unused is refused.
+    ``strict=True`` a window layout that leaves trailing input rows unused is refused, and so
+    is an ``output_padding`` other than 0 (the rows it adds are such rows).
     """
 
     in_channels: Size
@@ -254,7 +263,12 @@ class ConvSpec:
             if _known(a < _max(s, d)) is False:
                 raise ValueError(f"output_padding[{axis}] = {a} must be smaller than "
                                  f"max(stride, dilation) = {_max(s, d)}")
-        check_flag("strict", self.strict)
+        strict = check_flag("strict", self.strict)
+        if strict and any(_known(sympy.Eq(a, 0) if _is_symbolic(a) else a == 0) is False
+                          for a in output_padding):
+            raise ValueError(f"output_padding = {output_padding} with strict=True: the "
+                             "transposed conv's last output_padding rows are reached by no "
+                             "window, which strict refuses")
         fields = dict(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -265,6 +279,7 @@ class ConvSpec:
             groups=groups,
             padding_mode=check_padding_mode(self.padding_mode),
             output_padding=output_padding,
+            strict=strict,
         )
         for name, value in fields.items():
             object.__setattr__(self, name, value)

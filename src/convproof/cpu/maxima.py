@@ -215,7 +215,18 @@ def _window_max(x: np.ndarray, windows: Sequence[Windows]) -> tuple[np.ndarray, 
     empty = [tap < 0 for tap in taps]
     if any(e.any() for e in empty):
         flat[np.logical_or.reduce(empty)] = -1
+    _first_zero(values, flat, x)
     return values, flat
+
+
+def _first_zero(values: np.ndarray, flat: np.ndarray, x: np.ndarray) -> None:
+    """A max of 0 takes the sign of the zero at its index, the first of the window: np.maximum
+    keeps either operand of a tie between 0.0 and -0.0."""
+    zero = values == 0
+    if zero.any():
+        planes = x.reshape(*x.shape[:2], -1)
+        at_index = np.take_along_axis(planes, flat.reshape(*flat.shape[:2], -1), axis=2)
+        values[zero] = at_index.reshape(values.shape)[zero]
 
 
 ROUTE_BINS = 2**18

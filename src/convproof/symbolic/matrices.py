@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from ..spec import ConvSpec, Size, check_padding_fits
-from .certificates import Point, check_point, unmet_hypotheses
+from .certificates import Point, compare, only_zeros, sides_at, unmet_hypotheses
 from .evaluate import Instance
 from .indexmaps import padding_source
 from .language import Signal, le, zsum
@@ -239,10 +239,11 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
     input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64)).
 
     ``.ok`` is False when the claim does not hold there (``.message`` names the first
-    difference).  A spec the claim does not cover raises ValueError: a theorem without a
-    single-spec certificate, a padding mode other than zeros, symbolic sizes, or sizes that
-    miss a hypothesis of the claim (transposed-is-adjoint needs output_padding = the rows the
-    forward leaves unused, ``spec.unused(n)``).
+    difference); where both sides are 0 at every index (every window in the padding), the
+    message says that the point checks nothing but 0 = 0.  A spec the claim does not cover
+    raises ValueError: a theorem without a single-spec certificate, a padding mode other than
+    zeros, symbolic sizes, or sizes that miss a hypothesis of the claim (transposed-is-adjoint
+    needs output_padding = the rows the forward leaves unused, ``spec.unused(n)``).
     """
     from ..catalog import CATALOG
 
@@ -276,14 +277,14 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
                 if any(text.startswith("hypothesis a ") for text in unmet) else "")
         raise ValueError(f"the spec does not meet the hypotheses of {theorem_id} at input "
                          f"{tuple(input_shape)}: {'; '.join(unmet)}{hint}")
-    ok, message = check_point(claim, point)
-    return Certificate(
-        theorem_id,
-        ok,
-        time.perf_counter() - started,
-        message or f"exact at {point.describe()}",
-        point,
-    )
+    left, right, problems = sides_at(claim, point)
+    ok, message = compare(left, right, problems, point)
+    if ok:
+        message = f"exact at {point.describe()}"
+        if only_zeros(left, right):
+            message += ("; both sides are 0 at every index there (no window reaches the "
+                        "input), so the point checks nothing but 0 = 0")
+    return Certificate(theorem_id, ok, time.perf_counter() - started, message, point)
 
 
 def _certifiable_theorems() -> dict[str, bool]:
