@@ -18,7 +18,7 @@ from convproof.symbolic.operators import (Setting, b, bias_gradient, correlation
                                           output_inner)
 
 st = Setting()
-x, w, grad, bias = Signal("x"), Signal("w"), Signal("G"), Signal("bias", r"\beta")
+x, w, grad, bias = Signal("x"), Signal("w"), Signal("G"), Signal("beta", r"\beta")
 corr = correlation(x, w, st)
 grad_b = bias_gradient(grad, st)
 g1, o1 = scalar("g' o'")

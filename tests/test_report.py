@@ -256,6 +256,16 @@ def test_main_refuses_an_unknown_id_and_format(tmp_path, capsys):
             write_report(tmp_path, **options)
     with pytest.raises(ValueError, match="folder is empty"):
         write_report("", ["grad-bias"])
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    for folder, error, message in [
+            (blocked, ValueError, f"folder '{blocked}' is not a folder"),
+            (blocked / "sub", ValueError, f"folder '{blocked / 'sub'}' cannot be made"),
+            (3, TypeError, "folder must be a path \\(str or os.PathLike\\), got 3")]:
+        with pytest.raises(error, match=message):  # at once: nothing is proved first
+            write_report(folder, ["winograd-transform"])
+    with pytest.raises(TypeError, match="ids must hold theorem ids \\(str\\)"):
+        write_report(tmp_path, [["grad-bias"]])
     capsys.readouterr()
     quiet = write_report(tmp_path / "quiet", ["grad-bias"], figures=False, progress=None)
     assert [section.id for section in quiet.sections] == ["grad-bias"]

@@ -12,9 +12,11 @@ import sympy
 
 from convproof.catalog import CATALOG
 from convproof.report.latex import latex
+from convproof.report import markdown
 from convproof.report.markdown import text as markdown_text
 from convproof.report.mathml import equation, mathml, tex_mathml
 from convproof.report.notation import bracket_chain, chained
+from convproof.report.sections import StepView
 from convproof.symbolic import Signal, eq, le, load, lt, multi, scalar, zsum
 from convproof.symbolic.language import Divides, Partial
 
@@ -171,6 +173,11 @@ def test_every_statement_and_every_step_of_a_theorem_prints_as_well_formed_mathm
     (r"\left\lfloor \frac{n}{s} \right\rfloor", "mfrac", ["⌊", "n", "s", "⌋"]),
     (r"\mathcal{F}(x)_\kappa", "msub", ["ℱ", "(", "x", ")", "κ"]),
     (r"\tilde{x}_{b}", "mover", ["x", "~", "b"]),
+    (r"x'^2", "msup", ["x", "′", "2"]),
+    (r"\sum\limits_{i}^{n} a", "munderover", ["∑", "i", "n", "a"]),
+    (r"x^23", "msup", ["x", "2", "3"]),
+    (r"\frac12", "mfrac", ["1", "2"]),
+    (r"\mathfrak{R} \mathfrak{a}", "mrow", ["ℜ", "𝔞"]),
     (r"\langle x, y \rangle \ne 0 \Rightarrow s \nmid t", "mrow",
      ["⟨", "x", ",", "y", "⟩", "≠", "0", "⇒", "s", "∤", "t"]),
 ])
@@ -191,6 +198,7 @@ def test_tex_reader_reads_a_matrix_and_keeps_text_spaces():
 @pytest.mark.parametrize("tex, shown", [
     (r"a \quadb", r"\quadb"), (r"x \undefinedcommand y", r"\undefinedcommand"),
     (r"{a", "missing }"), (r"a}", "}"), (r"\left( a", r"missing \right"),
+    (r"x^a^b", "double superscript"), (r"x_a_b", "double subscript"),
 ])
 def test_tex_reader_shows_what_it_cannot_read(tex, shown):
     root = parsed(tex_mathml(tex))
@@ -210,8 +218,41 @@ def test_every_catalog_statement_reads_into_well_formed_mathml_without_unknown_c
 
 
 def test_markdown_text_escapes_what_markdown_would_read():
-    assert markdown_text("x_i * y | [a](b) $5 <b> #1 `c` \\") == (
-        r"x\_i \* y \| \[a\](b) \$5 \<b\> \#1 \`c\` \\")
+    assert markdown_text("x_i * y | [a](b) $5 <b> #1 `c` \\ &lt;") == (
+        r"x\_i \* y \| \[a\](b) \$5 \<b\> \#1 \`c\` \\ \&lt;")
+    assert markdown.code("a`b") == "``a`b``" and markdown.code("`x") == "`` `x ``"
+    assert markdown.fenced("```\ncode") == "````text\n```\ncode\n````"
+
+
+def test_a_step_without_a_reason_has_no_empty_emphasis():
+    step = StepView(2, "algebra", "exact polynomial arithmetic", "", sympy.Integer(1), False,
+                    True, "")
+    line = markdown._step(step).split("\n")[0]
+    assert line == "2\\. **algebra**: exact polynomial arithmetic."
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("phi", "ϕ"), ("vhat", "v^"), ("gbar", "g¯"), ("gamma'", "γ′"), ("phi_2", "ϕ2"),
+    ("corr", "corr"), ("x_1", "x1")])
+def test_a_name_prints_as_one_symbol_in_both_reports(name, shown):
+    """The MathML printer reads a name as the LaTeX printer writes it (ϕ for phi, v̂ for
+    vhat), for symbols and function names alike; a word stays one identifier."""
+    symbol, function = sympy.Symbol(name), sympy.Function(name)(sympy.Symbol("z"))
+    assert "".join(texts(parsed(mathml(symbol)))) == shown
+    assert "".join(texts(parsed(mathml(function)))) == shown + "(z)"
+    assert latex(symbol) == {"gamma'": r"\gamma'"}.get(name, sympy.latex(symbol))
+    if name == "corr":
+        assert [node.text for node in parsed(mathml(symbol)).iter("mi")] == ["corr"]
+
+
+def test_a_signal_name_has_one_latex_form():
+    """SymPy caches a symbol by name, so a second LaTeX form for a signal name would print
+    for every claim that holds the name: refused."""
+    Signal("probe_signal", r"\beta")
+    assert Signal("probe_signal", r"\beta").latex == r"\beta"
+    with pytest.raises(ValueError, match="the signal 'probe_signal' is printed '\\\\\\\\beta' "
+                                         "already, not 'b'"):
+        Signal("probe_signal", "b")
 
 
 def test_a_random_expression_prints_in_both_dialects(rng):

@@ -697,7 +697,8 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
 def _parser() -> argparse.ArgumentParser:
     from .cli import positive, writable_file
 
-    parser = argparse.ArgumentParser(prog="convproof bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="convproof bench",
+                                     description=__doc__.split("\n")[0].replace("``", ""))
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--cpu", action="store_true", help="the NumPy suite (default)")
     where.add_argument("--gpu", action="store_true", help="the suites of convproof.gpu")

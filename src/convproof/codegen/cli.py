@@ -34,7 +34,7 @@ from .compile import ARCH, COMPILERS, CompileError, compile_check
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convproof kernels",
-                                     description=__doc__.split("\n")[0])
+                                     description=__doc__.split("\n")[0].replace("``", ""))
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--list", action="store_true", help="list the standard kernels")
     action.add_argument("--emit", metavar="DIR", type=writable_folder,

@@ -14,12 +14,14 @@ written all the same, with the failure shown.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..catalog import CATALOG
+from ..cli import writable_folder
 from ..spec import check_flag
 from . import html, markdown
 from .sections import Report, Section, build_section, unloaded_section
@@ -70,12 +72,20 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
             raise TypeError(f"{name} must be a list, such as [{example!r}], got {value!r}")
     if ids is not None and not ids:
         raise ValueError("ids is empty: give theorem ids, or None for the whole catalog")
+    if ids is not None and not all(isinstance(tid, str) for tid in ids):
+        raise TypeError(f"ids must hold theorem ids (str), got {ids!r}")
     bad = [f for f in formats if f not in ("html", "md")]
     if bad or not formats:
         raise ValueError(f"formats must be a non-empty choice of 'html' and 'md', got {formats!r}")
     figures = check_flag("figures", figures)
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a path (str or os.PathLike), got {folder!r}")
     if not str(folder):
         raise ValueError("folder is empty: give a folder to write the report into")
+    try:  # before the proofs, not after them
+        writable_folder(str(folder))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"folder {exc}") from None
     if progress is None:
         progress = _silent
     elif not callable(progress):
@@ -91,17 +101,16 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
         drawn = draw_all(folder, {section.id for section in sections})
         for failed in (f for f in drawn if f.error):
             progress(f"figure {failed.name} FAILED: {failed.error}")
-    report = Report(sections, drawn, 0.0, __version__)
+    report = Report(sections, drawn, time.perf_counter() - started, __version__)
     for kind in formats:
         name, render = WRITERS[kind]
-        report.seconds = time.perf_counter() - started
         (folder / name).write_text(render(report), encoding="utf-8")
         progress(f"wrote {folder / name}")
     return report
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli import theorem_id, writable_folder
+    from ..cli import theorem_id
 
     parser = argparse.ArgumentParser(
         prog="convproof report",

@@ -200,7 +200,7 @@ def _banner(report: Report) -> str:
     short = [s for s in report.sections if not s.ok]
     broken = [f for f in report.figures if f.error]
     text = (f"{len(report.sections) - len(short)} of {len(report.sections)} theorems reach "
-            f"their catalog level; proved and written in {report.seconds:.1f} s.")
+            f"their catalog level; proved and drawn in {report.seconds:.1f} s.")
     if short:
         links = ", ".join(f'<a href="#{escape(s.id)}">{escape(s.id)}</a>' for s in short)
         text += f" Falling short: {links}."

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Expr
+from sympy import Expr, Symbol
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -54,6 +54,14 @@ class ReportLatexPrinter(LatexPrinter):
         body, entry = expr.args
         return (r"\frac{\partial}{\partial " + self._print(entry) + r"} \left("
                 + self._print(body) + r"\right)")
+
+    def _print_Symbol(self, symbol: Expr, style: str = "plain") -> str:
+        """SymPy's name reading (Greek letters, _sub, hat), and primes after it (gamma' as
+        \\gamma', which SymPy leaves as the word gamma')."""
+        base = symbol.name.rstrip("'")
+        if base and base != symbol.name:
+            return super()._print_Symbol(Symbol(base), style) + symbol.name[len(base):]
+        return super()._print_Symbol(symbol, style)
 
     def _print_Multi(self, symbol: Expr) -> str:
         return self._print_Symbol(symbol)

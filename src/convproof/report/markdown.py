@@ -13,12 +13,25 @@ from .latex import equation_latex, latex
 from .notation import MAX_TERMS, checked_indices, hypothesis_parts
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|$#&])")
 
 
 def text(value: str) -> str:
-    """Plain text with Markdown's special characters escaped."""
+    """Plain text with Markdown's special characters escaped (& too: &lt; is an entity)."""
     return _SPECIAL.sub(r"\\\1", value)
+
+
+def code(value: str) -> str:
+    """An inline code span: fenced by one more backtick than the longest run inside."""
+    fence = "`" * (max(map(len, re.findall("`+", value)), default=0) + 1)
+    padded = f" {value} " if value.startswith("`") or value.endswith("`") else value
+    return f"{fence}{padded}{fence}"
+
+
+def fenced(value: str, info: str = "text") -> str:
+    """A fenced block: longer fences than any run of backticks inside."""
+    fence = "`" * max(3, max(map(len, re.findall("`+", value)), default=0) + 1)
+    return f"{fence}{info}\n{value}\n{fence}"
 
 
 def display(tex: str) -> str:
@@ -51,15 +64,16 @@ def _step(step: StepView) -> str:
     backwards = " — *read right to left: the rule turns this line into the previous one*" \
         if step.backwards else ""
     failed = f" — **failed: {text(step.message)}**" if not step.ok else ""
-    return (f"{step.number}\\. **{text(step.rule)}**{uses}: {text(step.description)}. "
-            f"*{text(step.why)}*{backwards}{failed}\n\n"
+    why = f" *{text(step.why)}*" if step.why else ""
+    return (f"{step.number}\\. **{text(step.rule)}**{uses}: {text(step.description)}."
+            f"{why}{backwards}{failed}\n\n"
             + display("= " + latex(step.expr, MAX_TERMS)))
 
 
 def _witness(witness: Witness) -> str:
     if witness.matrix is None:
-        return f"`{witness.label}`:\n\n{table(witness.entries)}"
-    return f"`{witness.label}` = ${latex(witness.matrix)}$"
+        return f"{code(witness.label)}:\n\n{table(witness.entries)}"
+    return f"{code(witness.label)} = ${latex(witness.matrix)}$"
 
 
 def _evidence(view: EvidenceView) -> str:
@@ -99,7 +113,7 @@ def _prose(section: Section) -> list[str]:
     shown = []
     for kind, paragraph in section.prose:
         if kind == "formula":
-            shown.append(f"```text\n{paragraph}\n```")
+            shown.append(fenced(paragraph))
         else:
             shown.append(("- " if kind == "item" else "") + text(paragraph))
     return shown
@@ -153,7 +167,7 @@ def render_report(report: Report) -> str:
     """The whole document."""
     short = [s for s in report.sections if not s.ok]
     banner = (f"{len(report.sections) - len(short)} of {len(report.sections)} theorems reach "
-              f"their catalog level; proved and written in {report.seconds:.1f} s.")
+              f"their catalog level; proved and drawn in {report.seconds:.1f} s.")
     if short:
         banner = f"**{banner} Falling short: {', '.join(link(s.id) for s in short)}.**"
     broken = [f.name for f in report.figures if f.error]
@@ -163,7 +177,8 @@ def render_report(report: Report) -> str:
         banner += " This report covers only the ids asked for, not the whole catalog."
     parts = ["# convproof: the derivation report",
              f"convproof {report.version}: every theorem of the catalog, its statement, the level "
-             "it reached and the checked evidence. The same report with MathML is report.html.",
+             "it reached and the checked evidence. With `--format html` (or both) the same report, "
+             "math as MathML, is report.html.",
              banner,
              "Levels: **proved for all sizes** means a derivation for symbolic sizes whose every "
              "step the engine checked by its named rule, **proved at the sizes stated** "

@@ -8,6 +8,7 @@ Dispatch is by class, as in :mod:`.latex`:
     Partial(f, x[j])     ∂/∂x_j (f)
     Indexed x[i, j]      x_{i,j}   (no parentheses around the indices)
     signal names         their LaTeX form, read by :mod:`.texmath`
+    symbols, functions   as the LaTeX printer names them (vhat v̂, phi_2 φ₂), read likewise
     Mod(a, n)            a mod n
 
 A class of the project that knows only its own ``_latex`` prints through that LaTeX.  Text is
@@ -21,7 +22,7 @@ import html
 from typing import Any
 from xml.dom.minidom import Document, Element, Text
 
-from sympy import Expr
+from sympy import Expr, Symbol
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -36,6 +37,7 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
     def __init__(self, settings: dict | None = None):
         super().__init__(settings)
         self.dom.createTextNode = self._text
+        self._latex = ReportLatexPrinter()
 
     def _text(self, data: str) -> Text:
         """An escaped text node; SymPy's entity names (&InvisibleTimes;) become characters
@@ -85,6 +87,19 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         fraction = self._node("mfrac", self._mo("∂"),
                               self._node("mrow", self._mo("∂"), self._print(entry)))
         return self._node("mrow", fraction, self._mo("("), self._print(body), self._mo(")"))
+
+    def _print_Symbol(self, symbol: Expr, style: str = "plain") -> Element:
+        """A name the LaTeX printer writes with a command (phi_2 as \\phi_{2}, vhat as
+        \\hat{v}) read from that LaTeX, so that both reports show one symbol; other names
+        as SymPy prints them (one <mi> for a word such as corr)."""
+        tex = self._latex._print(symbol)
+        if "\\" in tex:
+            return tex_to_mathml(self.dom, tex)
+        return super()._print_Symbol(symbol, style)
+
+    def _print_AppliedUndef(self, expr: Expr) -> Element:
+        return self._node("mrow", self._print_Symbol(Symbol(expr.func.__name__)),
+                          self._paren_comma_separated(*expr.args))
 
     def _print_Multi(self, symbol: Expr) -> Element:
         return self._print_Symbol(symbol)

@@ -66,11 +66,13 @@ TEXT_COMMANDS = {"text", "textrm", "textit", "textbf", "mbox", "mathrm", "operat
 # Letters of the styled alphabets (MathML Core draws mathvariant="normal" only).
 _SCRIPT_EXCEPTIONS = {"B": "ℬ", "E": "ℰ", "F": "ℱ", "H": "ℋ", "I": "ℐ", "L": "ℒ", "M": "ℳ",
                       "R": "ℛ", "e": "ℯ", "g": "ℊ", "o": "ℴ"}
+_FRAKTUR_EXCEPTIONS = {"C": "ℭ", "H": "ℌ", "I": "ℑ", "R": "ℜ", "Z": "ℨ"}
 _DOUBLE_STRUCK_EXCEPTIONS = {"C": "ℂ", "H": "ℍ", "N": "ℕ", "P": "ℙ", "Q": "ℚ", "R": "ℝ",
                              "Z": "ℤ"}
 ALPHABETS = {"mathcal": (0x1D49C, _SCRIPT_EXCEPTIONS), "mathscr": (0x1D49C, _SCRIPT_EXCEPTIONS),
              "mathbb": (0x1D538, _DOUBLE_STRUCK_EXCEPTIONS), "mathbf": (0x1D400, {}),
-             "boldsymbol": (0x1D400, {}), "mathfrak": (0x1D504, {}), "mathsf": (0x1D5A0, {})}
+             "boldsymbol": (0x1D400, {}), "mathfrak": (0x1D504, _FRAKTUR_EXCEPTIONS),
+             "mathsf": (0x1D5A0, {})}
 
 _TOKEN = re.compile(r"(?P<command>\\[A-Za-z]+)|(?P<symbol>\\.)|(?P<number>[0-9]+(?:\.[0-9]+)?)"
                     r"|(?P<space>\s+)|(?P<char>.)", re.S)
@@ -170,12 +172,15 @@ class TexReader:
         return self.row(items) if items else self.element("mrow")
 
     def argument(self) -> Element:
-        """A command's argument: a braced group or one token."""
+        """A command's argument: a braced group or one token (one digit of a number, as in
+        x^23 = x^{2}3 and \\frac12)."""
         token = self.take()
         if token == "{":
             return self.group()
         if token is None:
             return self.error("missing argument")
+        if token[0].isdigit() and len(token) > 1:
+            self.tokens[self.position - 1:self.position] = [token[0], token[1:]]
         self.position -= 1
         return self.atom() or self.element("mrow")
 
@@ -196,31 +201,43 @@ class TexReader:
         return "".join(parts)
 
     def item(self) -> Element | None:
-        """An atom with its sub- and superscripts (and primes)."""
+        """An atom with its sub- and superscripts (primes first in the superscript: x'^2 is
+        x^{′2}); a second subscript or superscript is shown as the error TeX makes of it."""
         base = self.atom()
         limits = base is not None and base.getAttribute("data-limits") == "true"
+        while self.peek() in (r"\limits", r"\nolimits"):
+            limits = base is not None and self.take() == r"\limits"
         below = above = None
+        primes: list[Element] = []
+        errors: list[Element] = []
         while self.peek() in ("_", "^", "'"):
             token = self.take()
-            if token == "'":
-                primes = self.operator("′")
-                above = primes if above is None else self.row([above, primes])
+            if token == "'" and above is None:
+                primes.append(self.operator("′"))
+            elif (token == "_" and below is not None) or (token != "_" and above is not None):
+                errors.append(self.error(f"double {'sub' if token == '_' else 'super'}script"))
+                if token != "'":
+                    errors.append(self.argument())
             elif token == "_":
                 below = self.argument()
             else:
                 above = self.argument()
+        if primes:
+            above = self.row(primes + ([above] if above is not None else []))
         if base is None and below is None and above is None:
             return None
         base = base if base is not None else self.element("mrow")
-        if limits:
+        if base.getAttribute("data-limits"):
             base.removeAttribute("data-limits")
         if below is not None and above is not None:
-            return self.element("munderover" if limits else "msubsup", base, below, above)
-        if below is not None:
-            return self.element("munder" if limits else "msub", base, below)
-        if above is not None:
-            return self.element("mover" if limits else "msup", base, above)
-        return base
+            scripted = self.element("munderover" if limits else "msubsup", base, below, above)
+        elif below is not None:
+            scripted = self.element("munder" if limits else "msub", base, below)
+        elif above is not None:
+            scripted = self.element("mover" if limits else "msup", base, above)
+        else:
+            scripted = base
+        return self.row([scripted, *errors])
 
     def atom(self) -> Element | None:
         token = self.take()

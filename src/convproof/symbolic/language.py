@@ -268,11 +268,17 @@ def in_range(index, size) -> Expr:
 
 class SignalName(Symbol):
     """The name of an input signal, with its own LaTeX form; inputs of one name are one
-    signal (they are universally quantified, so sharing them is harmless)."""
+    signal (they are universally quantified, so sharing them is harmless).  SymPy caches
+    symbols by name, so one name has one LaTeX form: another is refused, not printed for
+    every claim that holds the name (which proof file loaded last would decide it)."""
 
     def __new__(cls, name: str, latex: str | None = None):
         obj = Symbol.__new__(cls, name)
-        obj._latex_form = latex or name
+        form = latex or name
+        if getattr(obj, "_latex_form", form) != form:
+            raise ValueError(f"the signal {name!r} is printed {obj._latex_form!r} already, "
+                             f"not {form!r}: give a signal printed otherwise its own name")
+        obj._latex_form = form
         return obj
 
     def _latex(self, printer) -> str:
