@@ -117,7 +117,7 @@ def test_a_long_sum_is_cut_with_the_count_of_the_rest():
     tex = latex(expr, max_terms=5)
     assert tex.count("{w}_") == 5 and "(25 more terms)" in tex
     math = mathml(expr, max_terms=5)
-    assert "(25 more terms)" in "".join(texts(parsed(math)))
+    assert "\u00a0(25 more terms)" in "".join(texts(parsed(math)))  # MathML trims a space
     assert latex(expr).count("{w}_") == 30
 
 

@@ -28,7 +28,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .latex import ReportLatexPrinter, prints_itself
 from .notation import Chain, bracket_chain, leading_terms, power_of_a_sum, split_product
-from .texmath import tex_to_mathml
+from .texmath import kept_spaces, tex_to_mathml
 
 
 class ReportMathMLPrinter(MathMLPresentationPrinter):
@@ -160,8 +160,8 @@ def _printed(printer: ReportMathMLPrinter, expr: Expr, max_terms: int | None) ->
     shown, omitted = leading_terms(expr, max_terms, printer._as_ordered_terms)
     content = printer._print(shown)
     if omitted:
-        content = printer._node("mrow", content, printer._mo("+"), printer._mo("…"),
-                                printer._node("mtext", text=f" ({omitted} more terms)"))
+        count = printer._node("mtext", text=kept_spaces(f" ({omitted} more terms)"))
+        content = printer._node("mrow", content, printer._mo("+"), printer._mo("…"), count)
     return content
 
 
