@@ -520,6 +520,10 @@ def test_an_output_that_is_no_array_is_refused(returned, pattern):
 def test_a_backward_must_return_two_gradients():
     with pytest.raises(EquivalenceError, match="must return \\(grad_x, grad_w\\), got ndarray"):
         cp.testing.check_conv2d_backward(lambda x, w, g: x)
+    with pytest.raises(EquivalenceError, match="must return \\(grad_x, grad_w\\), got a tuple "
+                       "of 3\n  called with x \\("):
+        cp.testing.check_conv2d_backward(
+            lambda x, w, g: (*loop_conv_backward(x, w, g), g.sum(axis=(0, 2, 3))))
 
 
 class Wrapped:
@@ -884,6 +888,34 @@ def test_a_cache_keyed_by_the_weight_buffer_is_named(rng):
             "array objects", seed=int(rng.integers(2**31)))
 
 
+def test_a_cache_that_follows_torch_s_in_place_updates_passes(rng, torch):
+    """A tensor refilled in place moves its version counter, as an optimiser's step does: a
+    cache keyed on (id, _version) is right, and passes; keyed on id alone it is named."""
+    def prepacked(key_of):
+        packed = {}
+
+        def conv(x, w, b):
+            key = key_of(w)
+            if key not in packed:
+                packed[key] = w.detach().clone()
+            return torch.nn.functional.conv2d(x, packed[key], b)
+        return conv
+    seed = int(rng.integers(2**31))
+    by_version = prepacked(lambda w: (id(w), w._version))
+    assert cp.testing.check_conv2d(by_version, backend="torch", seed=seed).calls == 24
+    refused(cp.testing.check_conv2d, prepacked(id), "it keeps state keyed by the array objects",
+            backend="torch", seed=seed)
+
+
+def test_an_output_that_loses_its_batch_axis_for_one_sample_is_told_its_shape(rng):
+    def squeezed(x, w, b):
+        y = loop_conv(x, w, b, padding=1)
+        return y[0] if len(y) == 1 else y
+    refused(cp.testing.check_conv2d, squeezed, r"y has shape \(2, \d+, \d+\), expected "
+            r"\(1, 2, \d+, \d+\) .*; yet right on the probe batch: the shape depends on the "
+            "batch size", padding=1, seed=int(rng.integers(2**31)))
+
+
 def test_outputs_of_a_coarser_dtype_are_refused(rng):
     seed = int(rng.integers(2**31))
     refused(cp.testing.check_conv2d, lambda x, w, b: loop_conv(x, w, b).astype(np.float16),
@@ -979,6 +1011,17 @@ def test_tf32_arithmetic_is_named_with_its_switch(rng):
     message = refused(cp.testing.check_conv2d, in_tf32, "the error of TF32 arithmetic: a "
                       "likely cause is TF32", dtype=np.float32, seed=int(rng.integers(2**31)))
     assert "torch.backends.cudnn.allow_tf32 = False" in message
+    assert "\n  checked on" in message.split("likely cause is TF32")[1]  # nothing else said
+    assert "linear" not in message and "impulse" not in message
+
+
+def test_a_fault_under_tf32_rounding_is_named_with_it(rng):
+    """The flip fits only within TF32's error: it is named, with TF32 as the rest."""
+    def flipped_in_tf32(x, w, b):
+        return loop_conv(_rounded(x, 13), _rounded(w, 13)[..., ::-1, ::-1], b)
+    message = refused(cp.testing.check_conv2d, flipped_in_tf32, "your kernel is flipped",
+                      dtype=np.float32, seed=int(rng.integers(2**31)))
+    assert "and beside that its error is TF32's (within 3e-03, not 1e-04)" in message
 
 
 def test_a_float32_step_is_named_as_a_likely_cause_with_the_digits_that_differ(rng):

@@ -99,6 +99,11 @@ def lower_precision(worst: float, tol: float, dtype: np.dtype, outputs: Sequence
     return None
 
 
+def within_tf32(worst: float, dtype: np.dtype, products: bool) -> bool:
+    """Whether the worst error of a float32 check of sums of ``products`` is TF32's."""
+    return products and np.dtype(dtype) == np.float32 and worst <= TF32_LEVEL
+
+
 def precision_note(worst: float, tol: float, dtype: np.dtype, products: bool) -> str | None:
     """A likely cause to name before the diagnosis of outputs that miss ``tol`` by little:
     float32 arithmetic somewhere in a float64 check, TF32 arithmetic in a float32 check of
@@ -108,7 +113,7 @@ def precision_note(worst: float, tol: float, dtype: np.dtype, products: bool) ->
                 f"{worst:.1e}, tolerance {tol:.0e}) but not all its outputs are float32 numbers: "
                 "it may compute a step in float32 (a float32 intermediate, weight or "
                 "constant), or have a small fault")
-    if products and np.dtype(dtype) == np.float32 and worst <= TF32_LEVEL:
+    if within_tf32(worst, dtype, products):
         return (f"your function agrees within about 1e-3 (worst relative error {worst:.1e}, "
                 f"tolerance {tol:.0e}), the error of TF32 arithmetic: a likely cause is {TF32}")
     return None

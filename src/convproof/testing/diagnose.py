@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .compare import FLOAT32_TOLERANCE, close, mismatches, not_finite, rounded_to
+from .compare import (FLOAT32_TOLERANCE, TF32, TF32_LEVEL, close, mismatches, not_finite,
+                      rounded_to)
 from .derived import derive, element, sum_text
 from .faults import FaultFunction, axis_names, pairs, singles, size_formula
 from .models import Fault, Model
@@ -292,5 +293,10 @@ def diagnose_linear(model: Model, family: Sequence[FaultFunction], args: tuple[A
     """The diagnosis of a linear operation from its outputs on an :func:`.probe.impulses` batch,
     screening candidates on the batch's random inputs."""
     tail = (args[0][-EXTRA:], *args[1:])
-    return (match(model, family, (args, got), tol, screen=(tail, got[-EXTRA:]))
-            or explain_linear(model, args, got, tol, names))
+    found = match(model, family, (args, got), tol, screen=(tail, got[-EXTRA:]))
+    if found is None and FLOAT32_TOLERANCE <= tol < TF32_LEVEL:  # a float32 check: TF32 too?
+        rounded = match(model, family, (args, got), TF32_LEVEL, screen=(tail, got[-EXTRA:]))
+        if rounded not in (None, BATCH_DEPENDENT):
+            found = (f"{rounded}\n  and beside that its error is TF32's (within "
+                     f"{TF32_LEVEL:.0e}, not {tol:.0e}): a likely cause is {TF32}")
+    return found or explain_linear(model, args, got, tol, names)

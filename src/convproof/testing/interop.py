@@ -9,6 +9,7 @@ Outputs may be NumPy or CuPy arrays, PyTorch tensors, or anything with
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -90,6 +91,18 @@ def describe_shapes(names: Sequence[str], arrays: Sequence[np.ndarray | None]) -
                      for name, a in zip(names, arrays))
 
 
+def _refill(host: np.ndarray, passed: Any, values: np.ndarray) -> None:
+    """Write ``values`` into the array passed to the user's function; a PyTorch tensor through
+    PyTorch, so that its version counter moves as under an optimiser's in-place step (a cache
+    keyed on (id, _version) is right to notice it)."""
+    if type(passed).__module__.startswith("torch"):
+        torch = sys.modules["torch"]
+        with torch.no_grad():
+            passed.copy_(torch.from_numpy(np.ascontiguousarray(values)))
+    else:
+        host[...] = values
+
+
 class Caller:
     """Calls the user's function on NumPy arrays; returns its outputs as float64 NumPy arrays.
 
@@ -130,9 +143,9 @@ class Caller:
         if any(h is not None and (v is None or not np.may_share_memory(h, v))
                for h, v in zip(hosts, views)):
             return None
-        for host, a in zip(hosts, args):
+        for host, a, p in zip(hosts, args, passed):
             if host is not None:
-                host[...] = a
+                _refill(host, p, a)
         return self._run(args, passed, layout)
 
     def _run(self, args: Sequence[np.ndarray | None], passed: Sequence[Any], layout: str
@@ -161,8 +174,11 @@ class Caller:
                     f"with {called}")
             result = (result,)
         elif not isinstance(result, (tuple, list)) or len(result) != len(self.outputs):
+            got = (f"a {type(result).__name__} of {len(result)}"
+                   if isinstance(result, (tuple, list)) else type(result).__name__)
             raise EquivalenceError(f"{self.operation}: your function must return "
-                                   f"({', '.join(self.outputs)}), got {type(result).__name__}")
+                                   f"({', '.join(self.outputs)}), got {got}\n  called with "
+                                   f"{called}")
         return tuple(self._output(name, value, called) for name, value in zip(self.outputs, result))
 
     def _output(self, name: str, value: Any, called: str) -> np.ndarray:
