@@ -10,7 +10,8 @@ median of the repeats.  A row states
 
     ratio = t_torch / t_ours          (> 1: faster than PyTorch)
     GFLOP/s = flops / t               (flops of the direct algorithm: 2 N K (C/G) prod(k) prod(o))
-    % peak = GFLOP/s / measured SGEMM peak of this machine (np.matmul, float32, 2048³)
+    % peak = GFLOP/s / measured SGEMM peak of this machine (float32, 2048³: the better of
+             np.matmul and the peer's matrix product, both measured in the run)
     MiB = peak resident memory growth during one call (VmHWM after - VmRSS before, with the
           high-water mark reset through /proc/self/clear_refs; "-" where Linux does not offer it);
           a suite may measure its own way (the GPU suite: peak device memory, Suite.peak_mib)
@@ -21,9 +22,10 @@ Before the suite the C allocator is put in its steady state (:func:`steady_alloc
 that no row's times depend on the rows before it.  Before each attempt the runner waits (up
 to ``PATIENCE`` s) until other processes use less than ``QUIET`` of the machine.  A row
 whose repeats spread by more than ``NOISE`` (max/min - 1 of either side) is measured again,
-up to ``RETRIES`` times, keeping the quietest attempt; the spread is printed too.
-The summary gives geometric means of the ratios: forward alone, and the training step
-forward + backward-data + backward-weight (times summed per layer), and the smallest ratio.
+up to ``RETRIES`` times, keeping the attempt of the smallest spread; the spread is printed too.
+The summary gives geometric means of the ratios: the forward rows (convolutions and pooling),
+the training step per layer (times summed: forward + backward-data + backward-weight, or
+forward + backward), every row, and the smallest ratio.
 
 Suites: ``--cpu`` (the default) is :func:`cpu_suite`.  ``--gpu`` runs the suites that
 :mod:`convproof.gpu` registers with :func:`register_gpu_suite` when CuPy and a CUDA device
@@ -144,17 +146,24 @@ def _glibc() -> ctypes.CDLL | None:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
+KEPT_HEAP = 2**30
+"""Free heap glibc keeps instead of handing it back (M_TRIM_THRESHOLD), for both sides."""
+
+
 def steady_allocator() -> None:
     """glibc's steady state, fixed for the timings of both sides: blocks under 32 MiB come from
-    the heap and up to 64 MiB of free heap is kept.  glibc's dynamic threshold gets there
+    the heap and up to KEPT_HEAP of free heap is kept.  glibc's dynamic threshold gets there
     once the process frees a large block; before that, a call that allocates more than twice
     the largest block freed so far maps fresh zeroed pages every time (torch's depthwise 3x3
     at 128 channels, 56x56: ~9,400 page faults a call, 14 ms instead of 2.3), so a row's
-    times would depend on the rows run before it."""
+    times would depend on the rows run before it.  A call that frees more heap than is kept
+    hands it back and faults it in again on the next call (torch's 1x1 256->64 input
+    gradient at 64 MiB kept: ~20,000 faults a call, 23 ms instead of 3.5): a cost of the
+    allocator's setting, not of the convolution, so the heap is kept."""
     libc = _glibc()
     if libc is not None:
         libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 2**20)
+        libc.mallopt(_M_TRIM_THRESHOLD, KEPT_HEAP)
 
 
 @contextlib.contextmanager
@@ -335,12 +344,15 @@ def summarize(rows: Sequence[Row]) -> dict[str, Any]:
 # The CPU suite
 # --------------------------------------------------------------------------------------------
 
-def sgemm_peak(size: int = 2048, repeats: int = 5) -> float:
-    """The best float32 np.matmul rate on size x size matrices, in GFLOP/s."""
+def sgemm_peak(size: int = 2048, repeats: int = 5,
+               product: Callable[[np.ndarray, np.ndarray], Thunk] | None = None) -> float:
+    """The best float32 matrix product rate on size x size matrices, in GFLOP/s: np.matmul's,
+    or the product ``product(a, b)`` returns a thunk for (torch.mm's, say)."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in range(2))
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    thunk = product(a, b) if product is not None else (lambda: a @ b)
+    thunk()
+    best = min(_timed(thunk) for _ in range(repeats))
     return 2 * size ** 3 / best / 1e9
 
 
@@ -482,13 +494,13 @@ def _pool_cases(layer: PoolLayer) -> list[Case]:
 
     def backward(rng):
         x, g, tx, tg = arrays(rng)
-        if spec is not None:  # the same function of (g, x): the arg-max is found again
-            def peer():
-                _, indices = tf.max_pool2d(tx, **window, return_indices=True)
-                return torch.ops.aten.max_pool2d_with_indices_backward(
-                    tg, tx, list(spec.kernel_size), list(spec.stride), list(spec.padding),
-                    list(spec.dilation), False, indices)
-            return lambda: F.max_pool2d_backward(g, x, **window), peer
+        if spec is not None:  # each side's backward of a training step: torch's routes the
+            # indices its forward saved, ours (a function of (g, x)) finds the arg-max again
+            _, indices = tf.max_pool2d(tx, **window, return_indices=True)
+            return (lambda: F.max_pool2d_backward(g, x, **window),
+                    lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+                        tg, tx, list(spec.kernel_size), list(spec.stride), list(spec.padding),
+                        list(spec.dilation), False, indices))
         return (lambda: F.adaptive_avg_pool2d_backward(g, x),
                 lambda: torch.ops.aten._adaptive_avg_pool2d_backward(tg, tx))
 
@@ -523,7 +535,12 @@ QUICK_LAYERS: tuple[ConvLayer | PoolLayer, ...] = (
 
 
 def cpu_suite(quick: bool = False) -> Suite:
-    """The layer suite on NumPy float32 beside PyTorch CPU (``quick``: a tiny smoke suite)."""
+    """The layer suite on NumPy float32 beside PyTorch CPU (``quick``: a tiny smoke suite).
+
+    PyTorch's allocator is asked for transparent huge pages (THP_MEM_ALLOC_ENABLE=1, read
+    when torch is first imported), as NumPy's asks for arrays of 4 MiB and more: an output of
+    98 MiB otherwise costs torch 25,000 page faults a call and NumPy 560."""
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     import torch
 
     threads = blas_threads()
@@ -532,17 +549,31 @@ def cpu_suite(quick: bool = False) -> Suite:
     for layer in QUICK_LAYERS if quick else CPU_LAYERS:
         cases += _pool_cases(layer) if isinstance(layer, PoolLayer) else _conv_cases(layer)
 
+    peaks: dict[str, float] = {}
+
+    def peak() -> float:
+        """The machine's SGEMM peak: the better of NumPy's BLAS (its kernels as the environment
+        chose them) and torch's, each measured here."""
+        size = 256 if quick else 2048
+        peaks["numpy"] = sgemm_peak(size)
+        peaks["torch"] = sgemm_peak(size, product=lambda a, b: functools.partial(
+            torch.mm, torch.from_numpy(a), torch.from_numpy(b)))
+        return max(peaks.values())
+
     def setting() -> dict[str, Any]:
         return {"threads": threads, "numpy": np.__version__, "blas": cpu_threads.blas(),
                 "torch": torch.__version__, "cpu": _cpu_name(), "cores": os.cpu_count(),
-                "dtype": "float32"}
+                "dtype": "float32", **{f"sgemm_{side}": f"{rate:.0f} GFLOP/s"
+                                       for side, rate in peaks.items()},
+                "torch_huge_pages": os.environ.get("THP_MEM_ALLOC_ENABLE", "0")}
 
-    return Suite("cpu", "torch", cases, lambda: sgemm_peak(256 if quick else 2048), setting,
-                 workspace.clear)
+    return Suite("cpu", "torch", cases, peak, setting, workspace.clear)
 
 
-BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE",)
-"""Variables that choose NumPy's BLAS kernels when it loads: a rerun needs them too."""
+BLAS_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                    "MKL_NUM_THREADS", "THP_MEM_ALLOC_ENABLE")
+"""Variables read when NumPy's BLAS or torch loads (kernels, threads, huge pages): a rerun
+needs them too."""
 
 
 def rerun_command(argv: Sequence[str]) -> str:
@@ -646,10 +677,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"{pct(r['busy'])} |")
     s = report["summary"]
     lines += ["", f"ratio = {peer} time / ours (> 1: ours faster); GFLOP/s of the direct "
-              f"algorithm's multiply-adds (pooling: window taps); MiB: "
-              f"{report.get('memory', MEMORY)}.",
+              f"algorithm's multiply-adds (pooling: window taps); % peak: of the measured SGEMM "
+              f"peak above; MiB: {report.get('memory', MEMORY)}.  A pooling backward is each "
+              f"side's backward of a training step: {peer}'s routes the indices its forward "
+              f"saved, ours finds the arg-max again.",
               "",
-              f"- geometric mean, forward: {_cell(s['forward_geomean'], 2)}",
+              f"- geometric mean, forward (convolutions and pooling): "
+              f"{_cell(s['forward_geomean'], 2)}",
               f"- geometric mean, forward + backward (per-layer sums): "
               f"{_cell(s['step_geomean'], 2)}",
               f"- geometric mean, every row: {_cell(s['all_geomean'], 2)}",
