@@ -400,6 +400,32 @@ def test_numpy_subclasses_compute_as_plain_arrays(rng):
         np.testing.assert_array_equal(result, plain)
 
 
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_a_max_pool_backward_routes_the_indices_its_forward_saved(dims, rng):
+    """With the forward's indices the backward routes them, as finding the arg-max again does
+    (ties included); indices of another shape, dtype or range are refused by name."""
+    x = rng.integers(-2, 3, size=(2, 3, *(7,) * dims)).astype(np.float64)
+    window = dict(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=True)
+    y, indices = api("max_pool{}d", dims)(x, **window, return_indices=True)
+    g = rng.standard_normal(y.shape)
+    backward = api("max_pool{}d_backward", dims)
+    np.testing.assert_array_equal(backward(g, x, **window, indices=indices),
+                                  backward(g, x, **window))
+    np.testing.assert_array_equal(backward(g[0], x[0], **window, indices=indices[0]),
+                                  backward(g[0], x[0], **window))
+    y, indices = api("adaptive_max_pool{}d", dims)(x, 4, return_indices=True)
+    adaptive = api("adaptive_max_pool{}d_backward", dims)
+    g = rng.standard_normal(y.shape)
+    np.testing.assert_array_equal(adaptive(g, x, 4, indices=indices), adaptive(g, x, 4))
+    for bad, error, message in [
+            (indices[:1], ValueError, "indices must have shape"),
+            (indices.astype(np.float64), TypeError, "indices must be an integer array"),
+            (indices + 7**dims, ValueError, f"outside \\[-1, {7**dims}\\)"),
+            (indices - 9**dims, ValueError, "outside \\[-1,")]:
+        with pytest.raises(error, match=message):
+            adaptive(g, x, 4, indices=bad)
+
+
 # --------------------------------------------------------------------------------------------
 # Unbatched inputs, dtypes
 # --------------------------------------------------------------------------------------------
@@ -699,10 +725,10 @@ SIGNATURES = {
     "avg_pool{}d": ["input", *AVG_POOL],
     "adaptive_avg_pool{}d": ["input", "output_size"],
     "adaptive_max_pool{}d": ["input", "output_size", "return_indices"],
-    "max_pool{}d_backward": ["grad_output", "input", *MAX_POOL],
+    "max_pool{}d_backward": ["grad_output", "input", *MAX_POOL, "indices"],
     "avg_pool{}d_backward": ["grad_output", "input", *AVG_POOL],
     "adaptive_avg_pool{}d_backward": ["grad_output", "input"],
-    "adaptive_max_pool{}d_backward": ["grad_output", "input", "output_size"],
+    "adaptive_max_pool{}d_backward": ["grad_output", "input", "output_size", "indices"],
 }
 
 

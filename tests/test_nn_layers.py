@@ -48,6 +48,22 @@ def test_max_pool_matches_torch(rng, torch):
         compare_module(torch, ours, torch.nn.MaxPool2d(**window), x, rng)
 
 
+@pytest.mark.parametrize("layer", [nn.MaxPool2d(3, 2, 1), nn.AdaptiveMaxPool2d((3, 4))])
+def test_a_max_pool_layer_routes_the_indices_of_its_forward(layer, rng, monkeypatch):
+    """The backward of a training step uses the forward's arg-max: it never pools again."""
+    from convproof import functional
+    x = rng.integers(-2, 3, size=(2, 3, 9, 8)).astype(np.float64)  # ties
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape)
+    name = "max_pool2d" if isinstance(layer, nn.MaxPool2d) else "adaptive_max_pool2d"
+    expected = getattr(functional, f"{name}_backward")(g, x, *layer.options.values())
+
+    def no_second_forward(*args, **kwargs):
+        raise AssertionError("the backward pooled again")
+    monkeypatch.setattr(f"convproof.cpu.{name.removesuffix('2d')}", no_second_forward)
+    np.testing.assert_array_equal(layer.backward(g), expected)
+
+
 def test_avg_pool_matches_torch(rng, torch):
     for _ in range(TRIALS):
         x = images(rng, low=3)

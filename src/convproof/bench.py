@@ -10,8 +10,9 @@ median of the repeats.  A row states
 
     ratio = t_torch / t_ours          (> 1: faster than PyTorch)
     GFLOP/s = flops / t               (flops of the direct algorithm: 2 N K (C/G) prod(k) prod(o))
-    % peak = GFLOP/s / measured SGEMM peak of this machine (float32, 2048³: the better of
-             np.matmul and the peer's matrix product, both measured in the run)
+    % peak = GFLOP/s / measured SGEMM peak of this machine (float32, 2048³: the best of
+             np.matmul, np.matmul with the kernels OpenBLAS picks itself where the environment
+             chose others, and the peer's matrix product, all measured in the run)
     MiB = peak resident memory growth during one call (VmHWM after - VmRSS before, with the
           high-water mark reset through /proc/self/clear_refs; "-" where Linux does not offer it);
           a suite may measure its own way (the GPU suite: peak device memory, Suite.peak_mib)
@@ -49,6 +50,7 @@ import os
 import platform
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -356,6 +358,22 @@ def sgemm_peak(size: int = 2048, repeats: int = 5,
     return 2 * size ** 3 / best / 1e9
 
 
+def _sgemm_with_openblas_s_choice(size: int) -> float | None:
+    """sgemm_peak in a child process without OPENBLAS_CORETYPE (read when NumPy loads), so
+    that OpenBLAS runs the kernels it picks for this CPU; None where the variable is not set
+    or the child fails."""
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        return None
+    environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    child = subprocess.run([sys.executable, "-c", "from convproof.bench import sgemm_peak; "
+                            f"print(sgemm_peak({size}))"], env=environment,
+                           capture_output=True, text=True, timeout=300)
+    try:
+        return float(child.stdout) if child.returncode == 0 else None
+    except ValueError:
+        return None
+
+
 def _timed(thunk: Thunk) -> float:
     started = time.perf_counter()
     thunk()
@@ -494,10 +512,11 @@ def _pool_cases(layer: PoolLayer) -> list[Case]:
 
     def backward(rng):
         x, g, tx, tg = arrays(rng)
-        if spec is not None:  # each side's backward of a training step: torch's routes the
-            # indices its forward saved, ours (a function of (g, x)) finds the arg-max again
+        if spec is not None:  # each side's backward of a training step: each routes the
+            # indices its forward saved (as the layers do)
+            _, ours = F.max_pool2d(x, **window, return_indices=True)
             _, indices = tf.max_pool2d(tx, **window, return_indices=True)
-            return (lambda: F.max_pool2d_backward(g, x, **window),
+            return (lambda: F.max_pool2d_backward(g, x, **window, indices=ours),
                     lambda: torch.ops.aten.max_pool2d_with_indices_backward(
                         tg, tx, list(spec.kernel_size), list(spec.stride), list(spec.padding),
                         list(spec.dilation), False, indices))
@@ -552,10 +571,13 @@ def cpu_suite(quick: bool = False) -> Suite:
     peaks: dict[str, float] = {}
 
     def peak() -> float:
-        """The machine's SGEMM peak: the better of NumPy's BLAS (its kernels as the environment
-        chose them) and torch's, each measured here."""
+        """The machine's SGEMM peak: the best of NumPy's BLAS (its kernels as the environment
+        chose them, and as OpenBLAS chooses them itself) and torch's, each measured here."""
         size = 256 if quick else 2048
         peaks["numpy"] = sgemm_peak(size)
+        own = _sgemm_with_openblas_s_choice(size)
+        if own is not None:
+            peaks["numpy_own_kernels"] = own
         peaks["torch"] = sgemm_peak(size, product=lambda a, b: functools.partial(
             torch.mm, torch.from_numpy(a), torch.from_numpy(b)))
         return max(peaks.values())
@@ -678,9 +700,8 @@ def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines += ["", f"ratio = {peer} time / ours (> 1: ours faster); GFLOP/s of the direct "
               f"algorithm's multiply-adds (pooling: window taps); % peak: of the measured SGEMM "
-              f"peak above; MiB: {report.get('memory', MEMORY)}.  A pooling backward is each "
-              f"side's backward of a training step: {peer}'s routes the indices its forward "
-              f"saved, ours finds the arg-max again.",
+              f"peak above; MiB: {report.get('memory', MEMORY)}.  A max pooling's backward is "
+              f"that of a training step: each side routes the indices its forward saved.",
               "",
               f"- geometric mean, forward (convolutions and pooling): "
               f"{_cell(s['forward_geomean'], 2)}",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -376,20 +377,43 @@ def max_pool(input: Array, kernel_size: int | Sequence[int],
 def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Sequence[int],
                       stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0,
                       dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
-                      *, dims: int) -> Array:
+                      *, indices: Array | None = None, dims: int) -> Array:
     """N-D max pooling backward: the subgradient routed to each window's arg-max,
 
         grad_x[b, c, idx[b, c, i]] += grad_output[b, c, i]    (summed where windows overlap)
 
-    with idx the indices of ``max_pool`` on ``input`` (same arguments).
+    with idx the indices of ``max_pool`` on ``input`` (same arguments): found again, or
+    ``indices`` as ``max_pool(..., return_indices=True)`` returned them (a training step's
+    forward saves them; each is routed where it points).
     """
     backend, (g, x) = _cast(grad_output=grad_output, input=input)
     unbatched = _pool_rank(x, dims)
     g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     spec = _pool_spec(kernel_size, stride, padding, dilation, ceil_mode, dims)
     _check_shape("grad_output", g, _pooled_shape(x, spec), unbatched)
+    if indices is not None:
+        indices = _saved_indices(indices, g, x, unbatched)
+        return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:]), unbatched)
     _, indices = backend.max_pool(x, spec)
     return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
+
+
+def _saved_indices(indices: Any, g: Array, x: Array, unbatched: bool) -> Array:
+    """Indices a max pooling returned, checked for its backward: integers on the device of
+    ``g``, of its shape, each -1 (an empty window) or a flat index into x's spatial axes."""
+    _backend({"grad_output": g, "indices": indices})
+    if getattr(getattr(indices, "dtype", None), "kind", None) not in ("i", "u"):
+        raise TypeError(f"indices must be an integer array, as max_pool(..., "
+                        f"return_indices=True) returns, got {getattr(indices, 'dtype', None)}")
+    indices = _add_batch(indices, unbatched, "indices")
+    _check_shape("indices", indices, g.shape, unbatched, " (that of grad_output)")
+    length = math.prod(x.shape[2:])
+    if indices.size:
+        low, high = int(indices.min()), int(indices.max())
+        if low < -1 or high >= length:
+            raise ValueError(f"indices holds {low if low < -1 else high}, outside [-1, "
+                             f"{length}) for an input of spatial shape {tuple(x.shape[2:])}")
+    return indices.astype(np.int64, copy=False)
 
 
 def avg_pool(input: Array, kernel_size: int | Sequence[int],
@@ -480,18 +504,23 @@ def adaptive_max_pool(input: Array, output_size: int | Sequence[int | None],
 
 
 def adaptive_max_pool_backward(grad_output: Array, input: Array,
-                               output_size: int | Sequence[int | None], *, dims: int) -> Array:
+                               output_size: int | Sequence[int | None], *,
+                               indices: Array | None = None, dims: int) -> Array:
     """N-D adaptive max pooling backward: the subgradient routed to each window's arg-max,
 
         grad_x[b, c, idx[b, c, i]] += grad_output[b, c, i]
 
-    with idx the indices of ``adaptive_max_pool`` on ``input`` (same ``output_size``).
+    with idx the indices of ``adaptive_max_pool`` on ``input`` (same ``output_size``): found
+    again, or ``indices`` as ``adaptive_max_pool(..., return_indices=True)`` returned them.
     """
     backend, (g, x) = _cast(grad_output=grad_output, input=input)
     unbatched = _pool_rank(x, dims)
     g, x = _add_batch(g, unbatched, "grad_output"), _add_batch(x, unbatched)
     out = _adaptive_size(output_size, x.shape[2:])
     _check_shape("grad_output", g, (*x.shape[:2], *out), unbatched)
+    if indices is not None:
+        indices = _saved_indices(indices, g, x, unbatched)
+        return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:]), unbatched)
     _, indices = backend.adaptive_max_pool(x, out)
     return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:]), unbatched)
 

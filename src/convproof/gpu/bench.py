@@ -2,8 +2,9 @@
 
 :func:`gpu_suite` is registered with :mod:`convproof.bench` (``convproof bench --gpu``), whose
 harness times every case (a thunk that synchronizes before returning) with wall clocks;
-:func:`event_rows` times the same cases with CUDA events instead (the kernels alone, no host
-time), for the committed GPU log.  Per conv layer of :func:`gpu_layers` (the CPU suite's
+:func:`event_rows` times the same cases with CUDA events instead (from the start event to the
+end event on the stream: the kernels, and the host's launch of the first of them), for the
+committed GPU log.  Per conv layer of :func:`gpu_layers` (the CPU suite's
 layers at 8 times their batch, at most 256):
 
     forward          ours (FP32) beside cuDNN in strict FP32 (TF32 off)
@@ -60,7 +61,8 @@ def _modules() -> tuple[Any, Any]:
 
 
 def _cudnn(tf32: bool) -> Any:
-    """cuDNN on, autotuned (the warm-up calls tune it), TF32 as asked."""
+    """cuDNN on, autotuned (the warm-up calls tune it), TF32 as asked, its non-deterministic
+    algorithms allowed (PyTorch's default: deterministic=False)."""
     _, torch = _modules()
     return torch.backends.cudnn.flags(enabled=True, benchmark=True, allow_tf32=tf32)
 
@@ -168,9 +170,11 @@ def _pool_cases(layer: PoolLayer) -> list[Case]:
     def backward(rng):
         _, torch = _modules()
         x, g, tx, tg = data(rng)
-        if layer.kind == "max":
+        if layer.kind == "max":  # a training step's: each side routes its forward's indices
+            _, ours = F.max_pool2d(x, **window, return_indices=True)
             _, index = torch.nn.functional.max_pool2d(tx, **window, return_indices=True)
-            return _verified("backward", lambda: F.max_pool2d_backward(g, x, **window),
+            return _verified("backward",
+                             lambda: F.max_pool2d_backward(g, x, **window, indices=ours),
                              lambda: torch.ops.aten.max_pool2d_with_indices_backward(
                                  tg, tx, [layer.kernel] * 2, [layer.stride] * 2,
                                  [layer.padding] * 2, [1, 1], False, index))

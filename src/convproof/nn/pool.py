@@ -24,27 +24,36 @@ from .module import Array, Module, check_input
 class _Pool2d(Module):
     """Skeleton: forward y = rule(x, **options); backward dL/dx = backward_rule(g, x, **options).
 
-    ``rule`` and ``backward_rule`` are functions of :mod:`convproof.functional`.
+    ``rule`` and ``backward_rule`` are functions of :mod:`convproof.functional`.  A max
+    pooling (``saves_indices``) keeps the arg-max indices of its forward for its backward,
+    which then routes the errors without finding them again.
     """
 
     rule: Callable[..., Array]
     backward_rule: Callable[..., Array]
     options: dict[str, Any] = {}
+    saves_indices = False
 
     def pool(self, x: Array) -> Array:
         return self.rule(x, **self.options)
 
-    def pool_backward(self, grad_output: Array, x: Array) -> Array:
-        return self.backward_rule(grad_output, x, **self.options)
+    def pool_backward(self, grad_output: Array, x: Array, **saved: Array) -> Array:
+        return self.backward_rule(grad_output, x, **self.options, **saved)
 
     def forward(self, x: Array) -> Array:
         x = check_input(self, x, {4: "(N, C, H, W)"})
-        y = self.pool(x)
-        self.remember(y, input=x)
+        if self.saves_indices:
+            y, indices = self.rule(x, **self.options, return_indices=True)
+            self.remember(y, input=x, indices=indices)
+        else:
+            y = self.pool(x)
+            self.remember(y, input=x)
         return y
 
     def backward(self, grad_output: Array) -> Array:
-        return self.pool_backward(grad_output, self.recall(grad_output)["input"])
+        saved = self.recall(grad_output)
+        extra = {"indices": saved["indices"]} if self.saves_indices else {}
+        return self.pool_backward(grad_output, saved["input"], **extra)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{name}={value!r}" for name, value in self.options.items())
@@ -55,6 +64,7 @@ class MaxPool2d(_Pool2d):
 
     rule = staticmethod(functional.max_pool2d)
     backward_rule = staticmethod(functional.max_pool2d_backward)
+    saves_indices = True
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  dilation: Any = 1, ceil_mode: bool = False) -> None:
@@ -103,6 +113,7 @@ class AdaptiveMaxPool2d(_Pool2d):
 
     rule = staticmethod(functional.adaptive_max_pool2d)
     backward_rule = staticmethod(functional.adaptive_max_pool2d_backward)
+    saves_indices = True
 
     def __init__(self, output_size: Any) -> None:
         self.options = dict(output_size=_output_size(output_size))
