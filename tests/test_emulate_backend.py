@@ -230,15 +230,18 @@ def test_max_pooling(emulator, case, dtype):
     s, dims = case.spec, len(case.size)
     window = dict(kernel_size=s.kernel_size, stride=s.stride, padding=s.padding,
                   dilation=s.dilation, ceil_mode=s.ceil_mode)
-    (y, indices), dx = on_emulator(emulator, lambda: [
-        api("max_pool{}d", dims)(x, return_indices=True, **window),
-        api("max_pool{}d_backward", dims)(g, x, **window)])
+    def forward_and_backwards() -> list:  # the backward finds the arg-max again, or is given it
+        y, indices = api("max_pool{}d", dims)(x, return_indices=True, **window)
+        backward = api("max_pool{}d_backward", dims)
+        return [(y, indices), backward(g, x, **window), backward(g, x, **window, indices=indices)]
+    (y, indices), dx, dx_saved = on_emulator(emulator, forward_and_backwards)
     args = (s.kernel_size, s.stride, s.padding, s.dilation, s.ceil_mode)
     expected_y, expected_indices = reference.max_pool(x.astype(np.float64), *args)
     close(y, expected_y, dtype)
     assert np.array_equal(indices, expected_indices)
-    close_to(dx, lambda g: reference.max_pool_backward(g, x.astype(np.float64), *args), g,
-             dtype)
+    for routed in (dx, dx_saved):
+        close_to(routed, lambda g: reference.max_pool_backward(g, x.astype(np.float64), *args),
+                 g, dtype)
 
 
 @settings(max_examples=6)
@@ -283,17 +286,20 @@ def test_adaptive_pooling(emulator, data, dims):
     out = tuple(data.draw(st.integers(1, 9)) for _ in range(dims))
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     x, g = rng.standard_normal((2, 3, *size)), rng.standard_normal((2, 3, *out))
-    y, dx, (ym, indices), dxm = on_emulator(emulator, lambda: [
-        api("adaptive_avg_pool{}d", dims)(x, out),
-        api("adaptive_avg_pool{}d_backward", dims)(g, x),
-        api("adaptive_max_pool{}d", dims)(x, out, return_indices=True),
-        api("adaptive_max_pool{}d_backward", dims)(g, x, out)])
+    def pools() -> list:
+        ym, indices = api("adaptive_max_pool{}d", dims)(x, out, return_indices=True)
+        backward = api("adaptive_max_pool{}d_backward", dims)
+        return [api("adaptive_avg_pool{}d", dims)(x, out),
+                api("adaptive_avg_pool{}d_backward", dims)(g, x), (ym, indices),
+                backward(g, x, out), backward(g, x, out, indices=indices)]
+    y, dx, (ym, indices), dxm, dxm_saved = on_emulator(emulator, pools)
     close(y, reference.adaptive_avg_pool(x, out), np.float64)
     close(dx, reference.adaptive_avg_pool_backward(g, x), np.float64)
     expected_y, expected_indices = reference.adaptive_max_pool(x, out)
     close(ym, expected_y, np.float64)
     assert np.array_equal(indices, expected_indices)
     close(dxm, reference.adaptive_max_pool_backward(g, x, out), np.float64)
+    close(dxm_saved, reference.adaptive_max_pool_backward(g, x, out), np.float64)
 
 
 @pytest.mark.parametrize("candidate", list(gpu_bench.TILE_CANDIDATES))
