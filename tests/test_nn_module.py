@@ -42,6 +42,16 @@ def test_gradients_accumulate_until_zero_grad(rng):
     assert layer.grads() == [None, None]
 
 
+def test_a_slice_of_a_sequential_is_a_sequential_of_the_same_layers(rng):
+    model = small_network(rng)
+    head = model[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2
+    assert all(a is b for a, b in zip(head, model.layers[:2]))
+    x = rng.standard_normal((2, 2, 5, 5))
+    np.testing.assert_array_equal(head.forward(x), model[1].forward(model[0].forward(x)))
+    assert model[-1] is model.layers[-1]
+
+
 def test_train_and_eval_reach_every_layer(rng):
     model = small_network(rng)
     assert model.eval() is model

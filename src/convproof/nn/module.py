@@ -373,7 +373,10 @@ class Sequential(Module):
             grad_output = layer.backward(grad_output)
         return grad_output
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Module:
+        """A layer, or a Sequential of the same layer objects for a slice (as PyTorch's)."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
         return self.layers[index]
 
     def __len__(self) -> int:
