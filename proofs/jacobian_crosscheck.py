@@ -172,10 +172,21 @@ def matrix_check(mode: str, points: list[Point], matrix_mode: str | None = None)
             return Evidence("certified", f"{mode}: J against conv_transpose_matrix", False,
                             f"at {point.describe()} entry {first}: the Jacobian has "
                             f"{jacobian.get(first)}, Tᵀ has {matrix.get(first)}",
-                            time.perf_counter() - started, grid=points)
+                            time.perf_counter() - started, grid=points,
+                            details=_compared(mode, matrix_mode))
     return Evidence("certified", f"{mode}: J against conv_transpose_matrix", True,
                     f"J = Tᵀ entry by entry on {len(points)} point(s)",
-                    time.perf_counter() - started, grid=points)
+                    time.perf_counter() - started, grid=points,
+                    details=_compared(mode, matrix_mode))
+
+
+def _compared(mode: str, matrix_mode: str | None) -> dict[str, str]:
+    """The statement a matrix check compares, in words (it has no claim of its own)."""
+    forward = "corr(x)" if mode == "zeros" else f"corr(pad_{mode}(x))"
+    return {"compared": f"J[(g, o, i), (g', c', j)] = ∂ {forward}[g, o, i] / ∂ x[g', c', j], "
+                        f"the derived Jacobian, equals T[(g', c', j), (g, o, i)], T = "
+                        f"conv_transpose_matrix(spec) of padding mode {matrix_mode or mode}, "
+                        "for every entry, at every point of the grid"}
 
 
 def _matrix_points(mode: str) -> list[Point]:

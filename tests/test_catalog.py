@@ -35,6 +35,15 @@ def test_every_exported_claim_has_passing_evidence(theorem_id):
 
 
 @pytest.mark.parametrize("theorem_id", IDS)
+def test_every_certificate_states_what_it_compares(theorem_id):
+    """A certificate shows its claim in the report, or, where it compares something no claim
+    states (a Jacobian against a matrix), says in words what it compares."""
+    silent = [e.title for e in load(theorem_id).prove().evidence
+              if e.kind == "certified" and e.claim is None and "compared" not in e.details]
+    assert not silent
+
+
+@pytest.mark.parametrize("theorem_id", IDS)
 def test_every_mutant_is_killed_by_a_failing_check(theorem_id):
     mutants = load(theorem_id).mutants
     assert mutants, "each theorem carries wrong statements that the engine must refuse"
