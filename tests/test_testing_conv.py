@@ -571,6 +571,27 @@ def test_bad_options_are_refused_by_name(options, error, pattern):
         cp.testing.check_conv2d(loop_conv, **options)
 
 
+def test_a_slow_check_reports_its_progress(rng, monkeypatch, capsys):
+    """Lines while the user's function runs (here at once and after every call), counting its
+    calls toward the planned number and the time left; silent with progress=None."""
+    from convproof.testing.runner import Progress
+    monkeypatch.setattr(Progress, "QUIET", 0.0)
+    monkeypatch.setattr(Progress, "INTERVAL", 0.0)
+    lines = []
+    result = cp.testing.check_conv2d(loop_conv, progress=lines.append,
+                                     seed=int(rng.integers(2**31)))
+    counts = [int(re.match(r"conv2d\(\): (\d+) of 24 calls of your function, \d+ s, about "
+                           r"\d+ s left$", line)[1]) for line in lines]
+    assert counts == sorted(counts) and 0 < counts[0] and counts[-1] < result.calls == 24
+    cp.testing.check_max_pool1d(lambda x: cp.functional.max_pool1d(x, 2), kernel_size=2)
+    assert "max_pool1d(kernel_size=2): " in capsys.readouterr().err  # stderr by default
+    cp.testing.check_conv2d(loop_conv, progress=None)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="progress must be a callable taking a line, or None, "
+                       "got 'stderr'"):
+        cp.testing.check_conv2d(loop_conv, progress="stderr")
+
+
 def test_an_unknown_option_is_refused_with_the_options_there_are():
     with pytest.raises(TypeError, match="check_conv2d\\(\\) takes no option 'strid'; its options: "
                                         "stride, padding, dilation, groups"):

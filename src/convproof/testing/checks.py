@@ -22,7 +22,7 @@ from .models import Model
 from .outcome import CheckResult
 from .probe import impulses
 from .problems import Drawn, conv_models, draw_problems, gradient_models, transposed_models
-from .runner import Arrays, cast, flag, operation_name, run
+from .runner import Arrays, cast, flag, operation_name, run, to_stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,7 +74,8 @@ def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: A
                dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
                bias: bool = True, kernel_size: Any = None, dtype: Any = np.float64,
                trials: int = 3, backend: str | Callable[[np.ndarray], Any] = "numpy",
-               seed: int | None = None) -> CheckResult:
+               seed: int | None = None,
+               progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Check ``fn(x, w, b) -> y``, a {dims}-D convolution (cross-correlation), NC(D)HW:
 
         y[n, o, i] = b[o] + Σ_{c < C_in/G} Σ_m w[o, c, m] x_pad[n, g·C_in/G + c, s·i + d·m]
@@ -84,7 +85,9 @@ def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: A
     the kernel (default: 3 per axis, then (3, 2, ...), and 5 or 6 per axis on the wide
     drawn problem); ``dtype`` is the inputs' dtype
     and the outputs' precision (a coarser output dtype is refused);
-    ``backend`` "numpy", "torch", "cupy" or a callable converting each NumPy input.
+    ``backend`` "numpy", "torch", "cupy" or a callable converting each NumPy input.  A check
+    running longer than 2 s reports its progress to ``progress`` (a line every 10 s; stderr
+    by default, None for none); every check takes it.
     """
     __tracebackhide__ = True
     options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
@@ -94,7 +97,7 @@ def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: A
     name = operation_name(f"conv{dims}d", options | dict(bias=bias, kernel_size=kernel_size),
                           _CONV_DEFAULTS)
     return run(ConvCheck(name, models(), models, dims), fn, trials=trials, dtype=dtype,
-               backend=backend, seed=seed)
+               backend=backend, seed=seed, progress=progress)
 
 
 def check_conv_transpose(fn: Callable[..., Any], dims: int, *, stride: Any = 1,
@@ -102,7 +105,8 @@ def check_conv_transpose(fn: Callable[..., Any], dims: int, *, stride: Any = 1,
                          dilation: Any = 1, padding_mode: str = "zeros", bias: bool = True,
                          kernel_size: Any = None, dtype: Any = np.float64, trials: int = 3,
                          backend: str | Callable[[np.ndarray], Any] = "numpy",
-                         seed: int | None = None) -> CheckResult:
+                         seed: int | None = None,
+                         progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Check ``fn(x, w, b) -> y``, a {dims}-D transposed convolution (PyTorch's layout):
 
         y[n, o, s·i + d·m - p_lo] += w[c, o', m] x[n, c, i]   (c in group g, o = g·C_out/G + o')
@@ -118,7 +122,7 @@ def check_conv_transpose(fn: Callable[..., Any], dims: int, *, stride: Any = 1,
     name = operation_name(f"conv_transpose{dims}d",
                           options | dict(bias=bias, kernel_size=kernel_size), _CONV_DEFAULTS)
     return run(ConvCheck(name, models(), models, dims), fn, trials=trials, dtype=dtype,
-               backend=backend, seed=seed)
+               backend=backend, seed=seed, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +200,8 @@ def check_conv_backward(fn: Callable[..., Any], dims: int, *, stride: Any = 1, p
                         dilation: Any = 1, groups: int = 1, padding_mode: str = "zeros",
                         kernel_size: Any = None, dtype: Any = np.float64, trials: int = 3,
                         backend: str | Callable[[np.ndarray], Any] = "numpy",
-                        seed: int | None = None) -> CheckResult:
+                        seed: int | None = None,
+                        progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Check ``fn(x, w, grad_y) -> (grad_x, grad_w)``, the gradients of a {dims}-D convolution
     y = conv(x, w) for the output gradient grad_y:
 
@@ -212,4 +217,4 @@ def check_conv_backward(fn: Callable[..., Any], dims: int, *, stride: Any = 1, p
                           _CONV_DEFAULTS)
     models = functools.partial(gradient_models, dims, options, kernel_size)
     return run(BackwardCheck(name, models(), models, dims), fn, trials=trials, dtype=dtype,
-               backend=backend, seed=seed)
+               backend=backend, seed=seed, progress=progress)

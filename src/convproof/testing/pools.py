@@ -34,7 +34,7 @@ from .models import Fault, Variant
 from .outcome import CheckResult
 from .probe import EXTRA, raised_pixels
 from .problems import TARGETS, Drawn, draw_problems, pool_size
-from .runner import Arrays, cast, flag, operation_name, run
+from .runner import Arrays, cast, flag, operation_name, run, to_stderr
 
 CHANNELS = (2, 3)  # channels of the two fixed problems
 
@@ -298,7 +298,8 @@ def check_max_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, strid
                    padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
                    dtype: Any = np.float64, trials: int = 3,
                    backend: str | Callable[[np.ndarray], Any] = "numpy",
-                   seed: int | None = None) -> CheckResult:
+                   seed: int | None = None,
+                   progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Check ``fn(x) -> y``, a {dims}-D max pooling with PyTorch's arguments (stride defaults to
     the kernel size, implicit -inf padding at most half the kernel, floor or ceil_mode):
 
@@ -313,14 +314,15 @@ def check_max_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, strid
     name = operation_name(f"max_pool{dims}d", options,
                           dict(stride=None, padding=0, dilation=1, ceil_mode=False))
     return run(_pool_check(name, "max", dims, spec), fn, trials=trials, dtype=dtype,
-               backend=backend, seed=seed)
+               backend=backend, seed=seed, progress=progress)
 
 
 def check_avg_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, stride: Any = None,
                    padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                    dtype: Any = np.float64, trials: int = 3,
                    backend: str | Callable[[np.ndarray], Any] = "numpy",
-                   seed: int | None = None) -> CheckResult:
+                   seed: int | None = None,
+                   progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Check ``fn(x) -> y``, a {dims}-D average pooling with PyTorch's arguments:
 
         y[n, c, i] = (1 / D_i) Σ_{m < k, 0 <= s·i - p + m < n} x[n, c, s·i - p + m]
@@ -336,4 +338,4 @@ def check_avg_pool(fn: Callable[..., Any], dims: int, *, kernel_size: Any, strid
     name = operation_name(f"avg_pool{dims}d", options,
                           dict(stride=None, padding=0, ceil_mode=False, count_include_pad=True))
     check = _pool_check(name, "mean", dims, spec, count_include_pad=count_include_pad)
-    return run(check, fn, trials=trials, dtype=dtype, backend=backend, seed=seed)
+    return run(check, fn, trials=trials, dtype=dtype, backend=backend, seed=seed, progress=progress)

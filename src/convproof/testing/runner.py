@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import operator
 import secrets
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -118,17 +120,55 @@ def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
     return dtype, trials, _integer("seed", seed, 0, "a non-negative integer or None")
 
 
+def to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Lines for a long check: silent for its first ``QUIET`` seconds, then one every
+    ``INTERVAL`` seconds with the calls made and the time left, estimated from them."""
+
+    QUIET = 2.0
+    INTERVAL = 10.0
+
+    def __init__(self, report: Callable[[str], None] | None, name: str, planned: int) -> None:
+        if report is not None and not callable(report):
+            raise TypeError(f"progress must be a callable taking a line, or None, got "
+                            f"{report!r}")
+        self.report, self.name, self.planned = report, name, planned
+        self.start = time.perf_counter()
+        self.last: float | None = None
+
+    def __call__(self, calls: int) -> None:
+        now = time.perf_counter()
+        elapsed = now - self.start
+        if self.report is None or elapsed < self.QUIET or calls == 0 or (
+                self.last is not None and now - self.last < self.INTERVAL):
+            return
+        left = elapsed * max(self.planned - calls, 0) / calls
+        self.report(f"{self.name}: {calls} of {self.planned} calls of your function, "
+                    f"{elapsed:.0f} s, about {left:.0f} s left")
+        self.last = now
+
+
 def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
-        backend: str | Callable[[np.ndarray], Any], seed: int | None) -> CheckResult:
-    """Compare ``fn`` with the expected outputs on ``trials`` random draws of every problem."""
+        backend: str | Callable[[np.ndarray], Any], seed: int | None,
+        progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
+    """Compare ``fn`` with the expected outputs on ``trials`` random draws of every problem;
+    a check running longer than 2 s reports its progress to ``progress`` (a line every 10 s;
+    stderr by default, None for none)."""
     __tracebackhide__ = True
     dtype, trials, seed = _options(dtype, trials, seed)
     call = Caller(fn, check.name, check.arguments, check.outputs, backend, dtype)
     rng = np.random.default_rng(seed)
     problems = [*check.problems, *check.drawn(rng)]
+    planned = sum(1 + TRIALS[turn % len(TRIALS)].refill for number in range(len(problems))
+                  for turn in range(number, number + trials))
+    tick = Progress(progress, check.name, planned)
     worst, calls, tol = 0.0, 0, tolerance(dtype)
     for number, problem in enumerate(problems):
         for turn in range(number, number + trials):
+            tick(calls)
             trial = TRIALS[turn % len(TRIALS)]
             batch = int(rng.integers(*trial.batches))
             args = cast(trial.inputs(check.draw(problem, rng, batch)), dtype)
