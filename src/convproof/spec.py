@@ -138,7 +138,7 @@ def shape_argument(name: str, value: Any, layout: str, length: int | None = None
 
 def concrete(name: str, value: Size) -> int:
     """A checked integer size as an int: an array's sizes are numbers, not SymPy symbols."""
-    if isinstance(value, sympy.Basic) and not value.is_Integer:
+    if _is_symbolic(value):
         raise TypeError(f"{name} must be an integer to compute on arrays, got {value}")
     return int(value)
 

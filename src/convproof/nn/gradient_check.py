@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..arrays import array_module, check_numeric
+from ..progress import Ticker, to_stderr
 from ..spec import check_flag
 from .module import Array, Module, as_host, integer_in, number_in
 
@@ -120,36 +119,24 @@ def _entries(size: int, max_entries: int | None, rng: np.random.Generator) -> np
     return np.sort(rng.choice(size, max_entries, replace=False))
 
 
-def _to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-class _Progress:
-    """Lines for a long check: silent for its first ``QUIET`` seconds, then one every
-    ``INTERVAL`` seconds naming the array being checked, with the time left estimated from
-    the entries done (every entry costs two evaluations)."""
-
-    QUIET = 2.0
-    INTERVAL = 10.0
+class _Progress(Ticker):
+    """Lines for a long check (:class:`Ticker`'s times) naming the array being checked, with
+    the time left estimated from the entries done (every entry costs two evaluations)."""
 
     def __init__(self, report: Callable[[str], None] | None, total: int, arrays: int) -> None:
-        self.report, self.total, self.arrays = report, total, arrays
-        self.start = time.perf_counter()
-        self.last: float | None = None
+        super().__init__(report)
+        self.total, self.arrays = total, arrays
         self.before = 0  # entries of the arrays already checked
 
     def __call__(self, index: int, label: str, size: int, done: int) -> None:
-        now = time.perf_counter()
-        elapsed = now - self.start
-        due = self.last is None or now - self.last >= self.INTERVAL
-        if self.report is None or elapsed < self.QUIET or not due:
+        elapsed = self.due()
+        if elapsed is None:
             return
         finished = self.before + done
         left = f", about {elapsed * (self.total - finished) / finished:.0f} s left" \
             if finished else ""
         self.report(f"gradcheck [{index + 1}/{self.arrays}] {label}: {done} of {size} entries, "
                     f"{elapsed:.0f} s{left}")
-        self.last = now
 
     def next_array(self, size: int) -> None:
         self.before += size
@@ -221,7 +208,7 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
               backward: Callable[..., Any] | None = None, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, max_entries: int | None = None,
               seed: int = 0, raise_on_failure: bool = True,
-              progress: Callable[[str], None] | None = _to_stderr) -> GradcheckReport:
+              progress: Callable[[str], None] | None = to_stderr) -> GradcheckReport:
     """Check a layer's backward (input and parameter gradients), or a function's.
 
     A :class:`Module` takes one input array.  A function ``fn(*inputs) -> y`` needs

@@ -52,8 +52,7 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
 
 def _weight_fans(tensor: Any) -> tuple[int, int]:
     """The fans of a weight given as a Parameter or a floating array."""
-    _floating_array(tensor)
-    return fans(tensor.shape)
+    return fans(_floating_array(tensor).shape)
 
 
 def _floating_array(target: Any) -> Any:

@@ -21,16 +21,20 @@ def text(value: str) -> str:
     return _SPECIAL.sub(r"\\\1", value)
 
 
+def _longest_backticks(value: str) -> int:
+    return max(map(len, re.findall("`+", value)), default=0)
+
+
 def code(value: str) -> str:
     """An inline code span: fenced by one more backtick than the longest run inside."""
-    fence = "`" * (max(map(len, re.findall("`+", value)), default=0) + 1)
+    fence = "`" * (_longest_backticks(value) + 1)
     padded = f" {value} " if value.startswith("`") or value.endswith("`") else value
     return f"{fence}{padded}{fence}"
 
 
 def fenced(value: str, info: str = "text") -> str:
     """A fenced block: longer fences than any run of backticks inside."""
-    fence = "`" * max(3, max(map(len, re.findall("`+", value)), default=0) + 1)
+    fence = "`" * max(3, _longest_backticks(value) + 1)
     return f"{fence}{info}\n{value}\n{fence}"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import to_stderr
 from .compare import close
 from .derived import derive, sum_text
 from .diagnose import diagnose_linear, explain_values, match, probe_trouble, shape_difference
@@ -22,7 +23,7 @@ from .models import Model
 from .outcome import CheckResult
 from .probe import impulses
 from .problems import Drawn, conv_models, draw_problems, gradient_models, transposed_models
-from .runner import Arrays, cast, flag, operation_name, run, to_stderr
+from .runner import Arrays, cast, flag, operation_name, run
 
 
 # --------------------------------------------------------------------------------------------

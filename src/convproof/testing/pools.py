@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import to_stderr
 from .. import reference
 from ..spec import PoolSpec, per_dim
 from .derived import element, sum_text
@@ -34,7 +35,7 @@ from .models import Fault, Variant
 from .outcome import CheckResult
 from .probe import EXTRA, raised_pixels
 from .problems import TARGETS, Drawn, draw_problems, pool_size
-from .runner import Arrays, cast, flag, operation_name, run, to_stderr
+from .runner import Arrays, cast, flag, operation_name, run
 
 CHANNELS = (2, 3)  # channels of the two fixed problems
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import operator
 import secrets
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..arrays import float_dtype
+from ..progress import Ticker, to_stderr
 from ..spec import check_flag
 from .compare import (TF32_LEVEL, error, lower_precision, not_finite, precision_note, tolerance,
                       within_tf32)
@@ -120,35 +119,24 @@ def _options(dtype: Any, trials: Any, seed: Any) -> tuple[np.dtype, int, int]:
     return dtype, trials, _integer("seed", seed, 0, "a non-negative integer or None")
 
 
-def to_stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-class Progress:
-    """Lines for a long check: silent for its first ``QUIET`` seconds, then one every
-    ``INTERVAL`` seconds with the calls made and the time left, estimated from them."""
-
-    QUIET = 2.0
-    INTERVAL = 10.0
+class Progress(Ticker):
+    """Lines for a long check (:class:`Ticker`'s times) with the calls of the user's function
+    made and the time left, estimated from them."""
 
     def __init__(self, report: Callable[[str], None] | None, name: str, planned: int) -> None:
         if report is not None and not callable(report):
             raise TypeError(f"progress must be a callable taking a line, or None, got "
                             f"{report!r}")
-        self.report, self.name, self.planned = report, name, planned
-        self.start = time.perf_counter()
-        self.last: float | None = None
+        super().__init__(report)
+        self.name, self.planned = name, planned
 
     def __call__(self, calls: int) -> None:
-        now = time.perf_counter()
-        elapsed = now - self.start
-        if self.report is None or elapsed < self.QUIET or calls == 0 or (
-                self.last is not None and now - self.last < self.INTERVAL):
+        elapsed = self.due() if calls else None
+        if elapsed is None:
             return
         left = elapsed * max(self.planned - calls, 0) / calls
         self.report(f"{self.name}: {calls} of {self.planned} calls of your function, "
                     f"{elapsed:.0f} s, about {left:.0f} s left")
-        self.last = now
 
 
 def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
