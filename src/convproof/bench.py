@@ -62,6 +62,7 @@ import numpy as np
 from .cpu import threads as cpu_threads
 from .cpu import workspace
 from .cpu.threads import count as blas_threads
+from .progress import to_stderr
 from .spec import ConvSpec, PoolSpec
 
 NOISE = 0.25
@@ -797,8 +798,8 @@ def main(argv: list[str] | None = None,
     hint = (blas_hint(_cpu_flags(), cpu_threads.blas(), os.environ.get("OPENBLAS_CORETYPE"))
             if cpu_suite in factories else None)
     if hint:
-        _progress(hint)
-    reports = [run_suite(suite, repeats, args.only, command, _progress) for suite in suites]
+        to_stderr(hint)
+    reports = [run_suite(suite, repeats, args.only, command, to_stderr) for suite in suites]
     text = (json.dumps(reports, indent=2) if args.json
             else "\n".join(markdown(report) for report in reports))
     print(text, end="" if text.endswith("\n") else "\n")
@@ -806,10 +807,6 @@ def main(argv: list[str] | None = None,
         with open(args.output, "w") as out:
             out.write(text)
     return 0
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 __all__ = ["BLAS_ENVIRONMENT", "CPU_LAYERS", "Case", "ConvLayer", "PoolLayer", "QUICK_LAYERS",

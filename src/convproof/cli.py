@@ -27,10 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .catalog import CATALOG, module_name
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+from .progress import to_stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,7 +104,7 @@ def theorem_id(text: str) -> str:
     return text
 
 
-def prove_all(ids: list[str], report: Callable[[str], None] = _progress) -> list:
+def prove_all(ids: list[str], report: Callable[[str], None] = to_stderr) -> list:
     """Prove ``ids`` in dependency order (each at most once); return their results in order."""
     from .symbolic import ProofError, dependency_order, load
     from .symbolic.proof import Evidence, Result
@@ -157,7 +154,7 @@ def _largest_first(ids: list[str]) -> list[str]:
 
 
 def prove_summaries(
-    ids: list[str], jobs: int, report: Callable[[str], None] = _progress
+    ids: list[str], jobs: int, report: Callable[[str], None] = to_stderr
 ) -> list[dict]:
     """The JSON summaries of ``ids``, proved by ``jobs`` processes (theorems are independent;
     each process proves the dependencies it needs)."""
@@ -192,7 +189,7 @@ def _prove(args: argparse.Namespace) -> int:
     else:
         for s in failed:
             print(f"{s['id']}: {s['message']}")
-    _progress(
+    to_stderr(
         f"{len(summaries) - len(failed)} of {len(summaries)} theorems at their catalog level "
         f"in {time.perf_counter() - started:.1f}s"
     )
@@ -209,12 +206,12 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
         except Exception as exc:  # a proof file that cannot load: none of its mutants ran
             outcomes.append({"mutant": None, "theorem": tid, "killed": False,
                              "by": f"the proof file failed to load: {type(exc).__name__}: {exc}"})
-            _progress(f"FAILED   {tid}: {outcomes[-1]['by']}")
+            to_stderr(f"FAILED   {tid}: {outcomes[-1]['by']}")
             continue
         for mutant in mutants:
             outcome = mutant.run()
             outcomes.append(outcome)
-            _progress(f"{'killed ' if outcome['killed'] else 'SURVIVED'} {tid}: {mutant.name}")
+            to_stderr(f"{'killed ' if outcome['killed'] else 'SURVIVED'} {tid}: {mutant.name}")
     survivors = [o for o in outcomes if not o["killed"]]
     if as_json:
         print(
@@ -228,7 +225,7 @@ def _mutants(ids: list[str], as_json: bool, started: float) -> int:
         for o in survivors:
             print(f"survived: {o['theorem']}: {o['mutant']}" if o["mutant"] is not None
                   else f"not run: {o['theorem']}: {o['by']}")
-    _progress(
+    to_stderr(
         f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed "
         f"in {time.perf_counter() - started:.1f}s"
     )

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..catalog import CATALOG
 from ..cli import writable_folder
+from ..progress import to_stderr
 from ..spec import check_flag
 from . import html, markdown
 from .sections import Report, Section, build_section, unloaded_section
@@ -31,15 +31,11 @@ FORMATS = {"html": ("html",), "md": ("md",), "both": ("html", "md")}
 WRITERS = {"html": ("report.html", html.render_report), "md": ("report.md", markdown.render_report)}
 
 
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _silent(line: str) -> None:
     """A progress callback that prints nothing."""
 
 
-def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
+def sections_for(ids: Sequence[str], progress: Callable[[str], None] = to_stderr
                  ) -> list[Section]:
     """Prove ``ids`` with what they depend on and build their sections, in catalog order (a
     section links to the ones it uses); an id whose proof file does not load gets a section
@@ -62,7 +58,7 @@ def sections_for(ids: Sequence[str], progress: Callable[[str], None] = _progress
 
 def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None = None,
                  formats: Sequence[str] = ("html", "md"), figures: bool = True,
-                 progress: Callable[[str], None] | None = _progress) -> Report:
+                 progress: Callable[[str], None] | None = to_stderr) -> Report:
     """Prove, draw and write the report into ``folder``; returns what was written.  ``ids``
     None proves the whole catalog; ``progress`` None prints nothing."""
     from .. import __version__
@@ -141,10 +137,10 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:  # a dependency cycle among the proof files
         raise SystemExit(f"convproof report: {exc}") from None
     except OSError as exc:
-        _progress(f"convproof report: cannot write the report: {exc}")
+        to_stderr(f"convproof report: cannot write the report: {exc}")
         return 2
     short = [s.id for s in report.sections if not s.ok]
-    _progress(f"{len(report.sections) - len(short)} of {len(report.sections)} theorems at their "
+    to_stderr(f"{len(report.sections) - len(short)} of {len(report.sections)} theorems at their "
               f"catalog level" + (f"; falling short: {', '.join(short)}" if short else "")
               + f"; {report.seconds:.1f}s")
     return 0 if report.ok else 1
