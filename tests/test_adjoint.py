@@ -8,6 +8,7 @@ and flipped, must give the reference's input gradient at its positions.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,18 @@ def test_with_stride_one_the_one_phase_is_the_gradient_padding():
                for axis, n in zip(phases, (7, 5)))
     assert tuple(axis[0].pads for axis in phases) == gradient_pads(
         (3, 2), (2, 1), ((2, 0), (1, 1)), (7, 5), out)
+
+
+def test_per_axis_arguments_of_other_lengths_are_refused():
+    """Axes are zipped strictly: a missing axis is an error, not a gradient of fewer axes."""
+    for call in (gradient_pads, phase_correlations):
+        arguments = [(3, 3), (2, 2), (1, 1), ((1, 1), (1, 1)), (8, 8), (4, 4)]
+        if call is gradient_pads:
+            del arguments[1]  # no stride
+        for axis in range(len(arguments)):
+            shorter = [a[:1] if i == axis else a for i, a in enumerate(arguments)]
+            with pytest.raises(ValueError, match="zip\\(\\) argument"):
+                call(*shorter)
 
 
 @settings(max_examples=60)

@@ -300,6 +300,9 @@ def test_largest_magnitude_finds_every_entry_in_its_runs(limit, rng, monkeypatch
         spoiled = x.copy()
         spoiled[index] = np.nan
         assert np.isnan(arrays.largest_magnitude(spoiled))
+    for dtype in (np.int8, np.int16, np.int64):  # the least int, whose abs wraps to itself
+        least = np.iinfo(dtype).min
+        assert arrays.largest_magnitude(np.array([[3], [least]], dtype=dtype)) == -float(least)
 
 
 @pytest.mark.parametrize("limit", [1, 100, 10**9])  # one entry a run, a few, all at once

@@ -77,6 +77,9 @@ def test_command_line_json_and_saved_parameters(digits, tmp_path, capsys):
     (["--lr", "-1"], "argument --lr: must be a finite number above 0, got -1"),
     (["--lr", "nan"], "argument --lr: must be a finite number above 0, got nan"),
     (["--lr", "fast"], "argument --lr: 'fast' is not a number"),
+    (["--save", "no-such-folder/lenet.npz"],  # refused before any training
+     "argument --save: 'no-such-folder/lenet.npz': the folder"),
+    (["--load", "no-such-file.npz"], "argument --load: 'no-such-file.npz' is not a file"),
 ])
 def test_bad_command_line_arguments_are_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

@@ -508,6 +508,20 @@ def test_an_exception_names_the_call_and_keeps_its_cause(rng):
     assert isinstance(failure.value, AssertionError)  # pytest reports it as a failed assertion
 
 
+def test_a_wrong_function_that_fails_on_a_probe_is_told_both(rng):
+    """A flipped kernel that refuses batches above 16: the probes that would name the flip call
+    it with a larger batch; the message says it is wrong, by how much, then the probe's error."""
+    def limited(x, w, b):
+        if len(x) > 16:
+            raise ValueError(f"batch {len(x)} > 16 unsupported")
+        return loop_conv(x, w[..., ::-1, ::-1], b)
+    with pytest.raises(EquivalenceError, match="your function is wrong \\(worst relative "
+                       "error [^)]*\\), and its fault could not be named: on a probe your "
+                       "function raised ValueError: batch \\d+ > 16 unsupported") as failure:
+        cp.testing.check_conv2d(limited, seed=int(rng.integers(2**31)))
+    assert "checked on x (" in str(failure.value)
+
+
 @pytest.mark.parametrize("returned,pattern", [
     (None, "y must be an array of real numbers, your function returned NoneType"),
     (np.array(["a"]), "returned an array of dtype <U1"),

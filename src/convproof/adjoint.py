@@ -32,7 +32,7 @@ def gradient_pads(kernel_size: Sequence[int], dilation: Sequence[int], pads: Pad
     """(d(k - 1) - p_lo, n + p_lo - o) per axis: the padding of g that gives exactly the
     ``input_size`` positions of A^T g (negative where it would crop)."""
     return tuple((d * (k - 1) - lo, n + lo - o) for k, d, (lo, _), n, o
-                 in zip(kernel_size, dilation, pads, input_size, output_size))
+                 in zip(kernel_size, dilation, pads, input_size, output_size, strict=True))
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def phase_correlations(kernel_size: Sequence[int], stride: Sequence[int],
     """Every combination of the axes' :func:`gradient_phases`: together their targets hold
     each input position once.  With stride 1 there is one, over the whole input."""
     axes = [gradient_phases(k, s, d, lo, n, o) for k, s, d, (lo, _), n, o
-            in zip(kernel_size, stride, dilation, pads, input_size, output_size)]
+            in zip(kernel_size, stride, dilation, pads, input_size, output_size, strict=True)]
     correlations = []
     for combo in itertools.product(*axes):
         crops, phase_pads = _phase_views(combo, output_size) or ((), ())

@@ -92,12 +92,14 @@ def all_finite(array: Any) -> bool:
 
 
 def largest_magnitude(array: Any) -> float:
-    """max |entry| (0 for no entries; nan where an entry is nan), a run at a time."""
+    """max |entry| (0 for no entries; nan where an entry is nan), a run at a time.  Integers
+    by max(-min, max) in Python's ints: |int8(-128)| wraps to -128 in the array's own type."""
     if array.size == 0:
         return 0.0
     xp, largest = array_module(array), 0.0
     for part in _runs(array):
-        value = float(xp.abs(part).max())
+        value = (float(xp.abs(part).max()) if array.dtype.kind in "fc"
+                 else float(max(-int(part.min()), int(part.max()))))
         if value != value:  # nan
             return value
         largest = max(largest, value)

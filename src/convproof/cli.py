@@ -96,6 +96,16 @@ def writable_file(text: str) -> Path:
     return path
 
 
+def readable_file(text: str) -> Path:
+    """A file that exists and can be read."""
+    path = _named(text)
+    if not os.path.isfile(path):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be read: no permission")
+    return path
+
+
 def theorem_id(text: str) -> str:
     """A catalog id."""
     if text not in CATALOG:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import nn
 from ..arrays import array_module
-from ..cli import non_negative, positive
+from ..cli import non_negative, positive, readable_file, writable_file
 from ..gpu.module import cupy_module
 from ..nn.module import to_device
 
@@ -166,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-norm", action="store_true", help="batch norm after each conv")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
-    parser.add_argument("--load", metavar="PATH",
+    parser.add_argument("--save", metavar="PATH", type=writable_file,
+                        help="write the trained parameters (.npz)")
+    parser.add_argument("--load", metavar="PATH", type=readable_file,
                         help="start from saved parameters (with --epochs 0: evaluate them)")
     parser.add_argument("--json", action="store_true", help="end with a JSON summary line")
     args = parser.parse_args(argv)
@@ -177,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             parser.error(f"--device gpu: {exc}")
     summary = run(args.epochs, args.batch_size, args.lr, args.batch_norm, args.device,
-                  args.seed, sys.stderr, args.save, args.load)
+                  args.seed, sys.stderr, *(None if path is None else str(path)
+                                           for path in (args.save, args.load)))
     if args.json:
         print(json.dumps({key: summary[key] for key in ("test_accuracy", "seconds", "epochs")}))
     else:

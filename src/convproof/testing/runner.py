@@ -221,10 +221,17 @@ def _probed(check: Check, problem: Any, call: Caller, rng: np.random.Generator, 
     """The diagnosis from probing, after a note on the precision it may lack.  An error within
     TF32's is probed at TF32's tolerance: there, a fault still shows, while the rounding of
     random inputs (impulses are exact) is no evidence of a nonlinear function.  A function
-    right on the probe batch, yet with an output of another shape here, is told its shape."""
+    right on the probe batch, yet with an output of another shape here, is told its shape; one
+    that fails on a probe (a batch too large for it, say) is told its error and the probe's."""
     note = precision_note(worst, tol, call.dtype, check.products)
     level = TF32_LEVEL if within_tf32(worst, call.dtype, check.products) else tol
-    probed = check.diagnose(problem, call, rng, call.dtype, level, cast(args, np.float64), got)
+    try:
+        probed = check.diagnose(problem, call, rng, call.dtype, level, cast(args, np.float64),
+                                got)
+    except EquivalenceError as failed:
+        probed = (f"your function is wrong (worst relative error {worst:.1e}, tolerance "
+                  f"{tol:.0e}), and its fault could not be named: on a probe "
+                  f"{str(failed).removeprefix(f'{call.operation}: ')}")
     if probed == BATCH_DEPENDENT:
         wrong = next((k for k, (g, w) in enumerate(zip(got, want)) if g.shape != w.shape), None)
         if wrong is not None:
