@@ -48,6 +48,21 @@ def test_max_pool_matches_torch(rng, torch):
         compare_module(torch, ours, torch.nn.MaxPool2d(**window), x, rng)
 
 
+def test_max_pool_layers_take_torch_s_positional_arguments(rng, torch):
+    """return_indices sits where PyTorch puts it, so ceil_mode given by position is ceil_mode;
+    True is refused (the forward returns y alone)."""
+    x = images(rng, low=7)
+    compare_module(torch, nn.MaxPool2d(2, 2, 0, 1, False, True),
+                   torch.nn.MaxPool2d(2, 2, 0, 1, False, True), x, rng)
+    compare_module(torch, nn.AdaptiveMaxPool2d(3, False), torch.nn.AdaptiveMaxPool2d(3, False),
+                   x, rng)
+    for make in (lambda: nn.MaxPool2d(2, 2, 0, 1, True), lambda: nn.AdaptiveMaxPool2d(3, True)):
+        with pytest.raises(ValueError, match="return_indices=True: a layer's forward returns y"):
+            make()
+    with pytest.raises(TypeError, match="return_indices must be True or False, got 1"):
+        nn.MaxPool2d(2, return_indices=1)
+
+
 @pytest.mark.parametrize("layer", [nn.MaxPool2d(3, 2, 1), nn.AdaptiveMaxPool2d((3, 4))])
 def test_a_max_pool_layer_routes_the_indices_of_its_forward(layer, rng, monkeypatch):
     """The backward of a training step uses the forward's arg-max: it never pools again."""

@@ -59,6 +59,16 @@ class _Pool2d(Module):
         return ", ".join(f"{name}={value!r}" for name, value in self.options.items())
 
 
+def _no_indices(return_indices: bool) -> None:
+    """PyTorch's return_indices, in its place among the arguments: only False, since a layer's
+    forward returns y alone (the indices it keeps route its backward)."""
+    check_flag("return_indices", return_indices)
+    if return_indices:
+        raise ValueError("return_indices=True: a layer's forward returns y alone (its backward "
+                         "routes the indices it keeps); functional.max_pool2d(..., "
+                         "return_indices=True) returns both")
+
+
 class MaxPool2d(_Pool2d):
     """y[b, c, i] = max over the taps s i - p + d m inside the input (stride: kernel_size)."""
 
@@ -67,7 +77,9 @@ class MaxPool2d(_Pool2d):
     saves_indices = True
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 dilation: Any = 1, ceil_mode: bool = False) -> None:
+                 dilation: Any = 1, return_indices: bool = False, ceil_mode: bool = False
+                 ) -> None:
+        _no_indices(return_indices)
         PoolSpec(per_dim("kernel_size", kernel_size, 2, 1), stride, padding, dilation, ceil_mode)
         self.options = dict(kernel_size=kernel_size, stride=stride, padding=padding,
                             dilation=dilation, ceil_mode=ceil_mode)
@@ -101,7 +113,8 @@ class AdaptiveAvgPool2d(_Pool2d):
 
     rule = staticmethod(functional.adaptive_avg_pool2d)
 
-    def __init__(self, output_size: Any) -> None:
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        _no_indices(return_indices)
         self.options = dict(output_size=_output_size(output_size))
 
     def pool_backward(self, grad_output: Array, x: Array) -> Array:
@@ -115,7 +128,8 @@ class AdaptiveMaxPool2d(_Pool2d):
     backward_rule = staticmethod(functional.adaptive_max_pool2d_backward)
     saves_indices = True
 
-    def __init__(self, output_size: Any) -> None:
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        _no_indices(return_indices)
         self.options = dict(output_size=_output_size(output_size))
 
 
