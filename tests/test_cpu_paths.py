@@ -831,14 +831,14 @@ def test_which_calls_are_cut_by_samples(path, shape, channels, cut, monkeypatch)
     (3, 2, 1, 1, False), (3, 2, 1, 1, True), (2, 2, 0, 1, False), (3, 1, 1, 2, False),
     (4, 3, 2, 1, True), (3, 3, 0, 1, True),
 ])
-@pytest.mark.parametrize("route_bins, block_bytes", [  # planes a bincount, channels a block
+@pytest.mark.parametrize("route_bins, block_bytes", [  # planes a routing, channels a block
     (1, 1), (400, 5000), (maxima.ROUTE_BINS, maxima.BLOCK_BYTES)])  # 1 and 1, 2 and 2, all
 def test_max_pool_ties_nan_and_infinities_as_torch(kernel, stride, padding, dilation, ceil_mode,
                                                    route_bins, block_bytes, torch, rng,
                                                    monkeypatch):
     """Many ties (values from {-1, 0, 1}), NaNs, -inf, all -inf windows: same values and the
     same arg-max indices as PyTorch, and the same routed gradient (whatever the blocks of
-    channels of the max and the groups of planes of one bincount)."""
+    channels of the max and the groups of planes of one routing)."""
     monkeypatch.setattr(maxima, "ROUTE_BINS", route_bins)
     monkeypatch.setattr(maxima, "BLOCK_BYTES", block_bytes)
     x = rng.integers(-1, 2, size=(2, 3, 13, 12)).astype(np.float64)
@@ -857,6 +857,25 @@ def test_max_pool_ties_nan_and_infinities_as_torch(kernel, stride, padding, dila
     torch.nn.functional.max_pool2d(tx, **options).backward(torch.from_numpy(g))
     np.testing.assert_allclose(functional.max_pool2d_backward(g, x, **options), tx.grad.numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("route_bins", [1, 500, maxima.ROUTE_BINS])  # a plane, some, all
+def test_max_pool_backward_adds_as_torch_does(dims, route_bins, torch, rng, monkeypatch):
+    """float32 errors routed to overlapping windows' arg-maxes (often the same position: x from
+    {-1, 0, 1}) are added in the order of the outputs, in float32: PyTorch's CPU bits."""
+    monkeypatch.setattr(maxima, "ROUTE_BINS", route_bins)
+    x = rng.integers(-1, 2, size=(2, 3, *(11,) * dims)).astype(np.float32)
+    options = dict(kernel_size=4, stride=2, padding=2, ceil_mode=True)
+    pool, backward = (getattr(functional, f"max_pool{dims}d{suffix}")
+                      for suffix in ("", "_backward"))
+    y, indices = pool(x, **options, return_indices=True)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    tx = torch.from_numpy(x).requires_grad_()
+    getattr(torch.nn.functional, f"max_pool{dims}d")(tx, **options).backward(torch.from_numpy(g))
+    routed = backward(g, x, **options, indices=indices)
+    assert routed.dtype == np.float32
+    np.testing.assert_array_equal(routed, tx.grad.numpy())
 
 
 @pytest.mark.parametrize("block_bytes", [1, 3000, maxima.BLOCK_BYTES])  # 1, 2 or 5 channels

@@ -230,9 +230,9 @@ def _first_zero(values: np.ndarray, flat: np.ndarray, x: np.ndarray) -> None:
 
 
 ROUTE_BINS = 2**18
-"""Bins of one bincount (float64: 2 MiB, in a core's cache).  8 x 64 planes of 112 x 112:
-20.9 -> 6.2 ms on one thread against one bincount over all planes (2**17 to 2**19 bins
-within 10% of each other; benchmarks/NOTES.md)."""
+"""Input positions routed to by one np.add.at (float32: 1 MiB, in a core's cache).  8 x 64
+planes of 112 x 112, two threads: 3.4 -> 2.75 ms against one np.bincount (float64 bins) per
+such group (2**18 to 2**20 within 3%; benchmarks/NOTES.md item 55)."""
 
 
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
@@ -242,8 +242,9 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
     The flat indices say where every error goes; ``spec`` (the pooling window, which a GPU
     backend uses to gather instead of scatter) is not needed here.
 
-    One bincount over (plane, j) per group of planes of at most ROUTE_BINS bins, the groups
-    cut over the threads; index -1 goes to a spare last bin that is dropped.
+    One np.add.at over (plane, j) per group of planes of at most ROUTE_BINS positions, the
+    groups cut over the threads; index -1 routes nothing.  np.add.at adds in the order of the
+    outputs, in the dtype of g, as PyTorch's CPU loop does (the same bits).
     """
     length = math.prod(input_size)
     flat_g = g.reshape(-1, math.prod(g.shape[2:]))
@@ -251,13 +252,13 @@ def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[i
     grad = np.empty((flat_g.shape[0], length), dtype=g.dtype)
 
     def route(planes: slice) -> None:
-        count = planes.stop - planes.start
-        target = flat_indices[planes] + np.arange(count, dtype=np.int64)[:, None] * length
-        if flat_indices[planes].min(initial=0) < 0:
-            target[flat_indices[planes] < 0] = count * length
-        routed = np.bincount(target.ravel(), weights=flat_g[planes].ravel(),
-                             minlength=count * length + 1)
-        grad[planes] = routed[:-1].reshape(count, length)
+        block, index, errors = grad[planes], flat_indices[planes], flat_g[planes]
+        block.fill(0)
+        target = index + np.arange(len(index), dtype=np.int64)[:, None] * length
+        if index.min(initial=0) < 0:
+            kept = index >= 0
+            target, errors = target[kept], errors[kept]
+        np.add.at(block.reshape(-1), target.reshape(-1), errors.reshape(-1))
 
     threads.blocks(route, flat_g.shape[0], length, ROUTE_BINS, g.size)
     return grad.reshape(*g.shape[:2], *input_size)
