@@ -231,8 +231,8 @@ def _first_zero(values: np.ndarray, flat: np.ndarray, x: np.ndarray) -> None:
 
 ROUTE_BINS = 2**18
 """Input positions routed to by one np.add.at (float32: 1 MiB, in a core's cache).  8 x 64
-planes of 112 x 112, two threads: 3.4 -> 2.75 ms against one np.bincount (float64 bins) per
-such group (2**18 to 2**20 within 3%; benchmarks/NOTES.md item 55)."""
+planes of 112 x 112, two threads: 3.7 ms against 4.7-5.9 for one np.bincount (float64 bins)
+per such group (2**18 to 2**20 best of 2**16 to 2**22; benchmarks/NOTES.md item 55)."""
 
 
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
