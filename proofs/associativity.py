@@ -82,10 +82,6 @@ THEOREM = Theorem(
     r"(x \ast a) \ast b = x \ast (a \ast b),\qquad "
     r"\operatorname{corr}(\operatorname{corr}(x, a), b) = \operatorname{corr}(x, a \ast b)"
     r"\ \ (s_1 = d_1 = d_2 = 1,\ k = k_1 + k_2 - 1)",
-    notes=("stacked layers equal one layer exactly only on signals without border or with "
-           "'valid' layers; the first layer's stride s₁ dilates the second kernel, so the "
-           "merged kernel has d₁(k₁ - 1) + s₁d₂(k₂ - 1) + 1 taps, k₁ + k₂ - 1 only for "
-           "s₁ = d₁ = d₂ = 1",),
 )
 
 OUTPUT = {b: first.batches(b), g: first.group_box(g), o: second.outputs(o), i: in_range(i, 2)}

@@ -69,7 +69,10 @@ THEOREM = Theorem(
     r"\frac{\partial L}{\partial \gamma} = \sum_j g_j \hat{x}_j,\quad"
     r"\frac{\partial L}{\partial \beta} = \sum_j g_j",
     notes=("the notes' normalization (x̃ - α)/β with a trainable β > 0 is the affine form "
-           "γ x̂ + β' with γ = 1/β, β' = -α/β; the library uses PyTorch's (γ, β)",),
+           "γ x̂ + β' with γ = 1/β, β' = -α/β; the library uses PyTorch's (γ, β)",
+           "the notes divide by the standard deviation σ alone, so a channel that is constant "
+           "over the batch and the pixels gives 0/0; the library divides by √(σ² + ε) with "
+           "ε > 0 (PyTorch's 1e-5), as above",),
 )
 
 INPUT = THEOREM.export(Claim(

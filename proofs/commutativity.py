@@ -35,7 +35,12 @@ THEOREM = Theorem(
     r"\operatorname{corr}(g, f)_{-t} \ne \operatorname{corr}(g, f)_t",
     notes=("the notes write the cross-correlation Σ I(i + m, j + n) K(m, n) as (K ∗ I), with the "
            "convolution symbol; it is corr(I, K), and corr(I, K) ≠ corr(K, I): the order of the "
-           "arguments of a correlation matters",),
+           "arguments of a correlation matters",
+           "the notes define f ∗ g(x) = ∫ f(y) g(x - y) dμ(y) for any measure μ and f, g ∈ "
+           "L²(μ); commutativity (y → x - y) needs μ invariant under translations and "
+           "reflection, as the Lebesgue measure on ℝ^d or the counting measure on ℤ^d here: "
+           "with μ = δ₀, f ∗ g(x) = f(0) g(x) but g ∗ f(x) = g(0) f(x) (and g(x - y) of a class "
+           "of L²(δ₀) is not even defined for x ≠ 0)",),
 )
 
 CONV_SUPPORT = {t: box(t, low_f + low_g, high_f + high_g)}

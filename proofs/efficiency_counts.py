@@ -53,8 +53,9 @@ THEOREM = Theorem(
     "efficiency-counts", "Storage and operations: convolution, dense and sparse matrix",
     r"\text{stored: } k,\ o\,n,\ o\,k;\qquad \text{multiply/adds: } o(2k-1),\ o(2n-1),\ o(2k-1)"
     r"\quad\text{(a valid convolution)}",
-    notes=("The sparse matrix of the notes' table counts values only (178,640); a CSR "
-           "matrix also stores 178,640 column indices and 319·280 + 1 row pointers.",
+    notes=("The notes' table counts the floats the sparse matrix stores (178,640), as its "
+           "row says; its memory is more: a CSR matrix also stores 178,640 column indices "
+           "and 319·280 + 1 row pointers.",
            "The parameter count w × h × c_input × c_output leaves out the c_output biases and, "
            "with groups, is divided by the group count: G·(C_out/G)·(C_in/G)·k_h·k_w + C_out.",
            "The caption of the notes' Figure 11 counts '23 × 28 = 784' pixels: the digit is "

@@ -42,6 +42,15 @@ THEOREM = Theorem(
         "at indices ≤ 0; the sums run over the kernel's whole domain, -k to k.",
         "A kernel K(a, b) with a ∈ {-m, ..., m} and b ∈ {-n, ..., n} (the notes' 'filter of "
         "2m × 2n') has (2m + 1) × (2n + 1) taps.",
+        "The notes' definition for neural networks sums m over the width's range "
+        "{-(w-1)/2, ..., (w-1)/2} and reads it as K's first index and I's row offset, which "
+        "range over the height: (K ∗ I)_{i,j,o} = Σ_m Σ_n Σ_c K_{m,n,c,o} I_{iS+m, jS+n, c} "
+        "needs m ∈ {-(h-1)/2, ..., (h-1)/2} and n ∈ {-(w-1)/2, ..., (w-1)/2}; with h ≠ w "
+        "(a 3 × 5 kernel) the notes' ranges read K outside its domain.",
+        "The notes label g(x + τ) in (f ⋆ g)(x) = ∫ f(τ) g(x + τ) dτ the 'flipped kernel' and "
+        "say that 'cross correlation flips our kernel automatically': as τ grows, g(x + τ) "
+        "runs forward; it is convolution's g(x - τ) that runs backward.  Cross-correlation "
+        "reverses nothing, and equals a convolution with the flipped kernel (above).",
     ),
 )
 THEOREM.expressions["flipped_tap"] = st.k - 1 - m

@@ -42,7 +42,11 @@ THEOREM = Theorem(
     r"\sum_{b}\sum_{i} G_{b,o,i}\, \tilde{x}_{b,c,s i + d m - p}",
     notes=("The notes' 'pad X with half the kernels' width' holds for stride 1, an odd kernel "
            "and 'same' padding ((k - 1)/2 on each side); in general x is padded as in the "
-           "forward pass (p before, q after) and read at s·i + d·m - p, as above.",),
+           "forward pass (p before, q after) and read at s·i + d·m - p, as above.",
+           "The notes compute the kernel gradient as X_s ⋆ E with their ⋆, (f ⋆ g)(x) = "
+           "Σ_τ f(τ) g(x + τ): (X ⋆ E)(m) = Σ_τ X[τ] E[m + τ] = ∂L/∂w[-m], the gradient "
+           "reversed.  It is E ⋆ X: ∂L/∂w[m] = Σ_i E[i] X[i + m] (stride 1, unit dilation and "
+           "no padding; in general as above).",),
 )
 THEOREM.expressions["input_index"] = st.input_index(i, m)
 

@@ -50,7 +50,9 @@ THEOREM = Theorem(
     "padding-adjoint", "Padding is a linear map; its backward pass is the transpose",
     r"\operatorname{pad}(x) = P x,\ P_{j,u} = [\pi(j - p) = u],\quad "
     r"\frac{\partial \langle \operatorname{pad}(x), g\rangle}{\partial x_u} = (P^{T} g)_u",
-    notes=("Reflect and replicate padding are not undone by a crop in the backward pass: "
+    notes=("The notes name reflection and replication padding beside zero padding (the "
+           "quoted abstract of a padding paper) but give the backward pass for zero padding "
+           "only, a crop; reflect and replicate padding are not undone by a crop: "
            "replicate adds all left-padding gradients to pixel 0 (and the right ones to n - 1), "
            "reflect adds the gradient of position p - u to pixel u, 1 ≤ u ≤ p (the border pixel "
            "is not repeated; repeating it is the 'symmetric' mode), circular wraps them around.",),

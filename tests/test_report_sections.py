@@ -154,7 +154,7 @@ def test_the_errors_of_the_notes_are_named_with_their_corrections():
     """Each error of the lecture notes appears among the theorems' notes, corrected."""
     notes = {tid: " ".join(load(tid).notes) for tid in
              ("flip-equivalence", "output-size", "grad-weight", "strided-equivariance",
-              "efficiency-counts", "transposed-output-size")}
+              "efficiency-counts", "transposed-output-size", "batchnorm", "commutativity")}
     assert "the flipped kernel" in notes["flip-equivalence"]
     assert "(2m + 1) × (2n + 1)" in notes["flip-equivalence"]
     assert "sums run over the kernel's whole domain, -k to k" in notes["flip-equivalence"]
@@ -163,3 +163,9 @@ def test_the_errors_of_the_notes_are_named_with_their_corrections():
     assert "holds for stride 1" in notes["strided-equivariance"]
     assert "28 × 28 = 784" in notes["efficiency-counts"]
     assert notes["transposed-output-size"].startswith("Not the notes but the catalog")
+    assert "needs m ∈ {-(h-1)/2, ..., (h-1)/2}" in notes["flip-equivalence"]
+    assert "Cross-correlation reverses nothing" in notes["flip-equivalence"]
+    assert "It is E ⋆ X: ∂L/∂w[m] = Σ_i E[i] X[i + m]" in notes["grad-weight"]
+    assert "√(σ² + ε)" in notes["batchnorm"]
+    assert "with μ = δ₀, f ∗ g(x) = f(0) g(x) but g ∗ f(x) = g(0) f(x)" in notes["commutativity"]
+    assert not load("associativity").notes  # the notes never say that layers merge

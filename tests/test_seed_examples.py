@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from convproof import reference
+from convproof import nn, reference
 from convproof.spec import ConvSpec, conv_spec_for
 
 
@@ -90,6 +90,73 @@ def test_valid_same_full_sizes(rng, m, k):
     assert reference.conv(x, w, padding="valid").shape[-1] == m - k + 1
     assert reference.conv(x, w, padding="same").shape[-1] == m
     assert reference.conv(x, w, padding="full").shape[-1] == m + k - 1
+
+
+@pytest.mark.parametrize("k", [3, 5, 7])
+def test_zero_padding_of_half_the_filter_keeps_the_size(rng, k):
+    """F = 3, 5, 7 with zero padding (F - 1)/2 = 1, 2, 3 keep a 7x7 input 7x7 (stride 1)."""
+    y = reference.conv(rng.standard_normal((1, 1, 7, 7)), rng.standard_normal((1, 1, k, k)),
+                       padding=(k - 1) // 2)
+    assert y.shape == (1, 1, 7, 7)
+
+
+def test_six_five_by_five_filters_on_a_32x32x3_image(rng):
+    """Six 5x5x3 filters give six 28x28 activation maps; a second 5x5 layer 24x24 (32 -> 28
+    -> 24: shrinking by 4 a layer)."""
+    spec = conv_spec_for((1, 3, 32, 32), (6, 3, 5, 5), dims=2)
+    assert spec.output_size((32, 32)) == (28, 28)
+    y = reference.conv(rng.standard_normal((1, 3, 32, 32)), rng.standard_normal((6, 3, 5, 5)))
+    assert y.shape == (1, 6, 28, 28)
+    assert reference.conv(y, rng.standard_normal((10, 6, 5, 5))).shape == (1, 10, 24, 24)
+
+
+def test_an_image_stretched_to_a_vector():
+    """A 32x32x3 image is 3072 numbers; the 4x4 example reads row by row."""
+    assert nn.Flatten().forward(np.ones((1, 3, 32, 32))).shape == (1, 3072)
+    image = np.array([[0, 0, 3, 2], [1, 1, 0, 1], [4, 2, 1, 2], [0, 2, 1, 5]], dtype=float)
+    column = nn.Flatten().forward(image[None, None])[0]
+    np.testing.assert_array_equal(column[:8], [0, 0, 3, 2, 1, 1, 0, 1])
+    np.testing.assert_array_equal(column[-3:], [2, 1, 5])
+
+
+def test_a_dense_layer_on_a_224x224_rgb_image():
+    """224·224·3 = 150,528 inputs; a dense layer as wide needs 150,528² > 22 billion weights,
+    a 3x3 conv of as many outputs (3 channels in and out, 'same' padding) 81."""
+    inputs = 224 * 224 * 3
+    assert inputs == 150_528 and inputs**2 == 22_658_678_784
+    assert math.prod(ConvSpec(3, 3, (3, 3), padding=1).weight_shape) == 81
+
+
+# --------------------------------------------------------------------------------------------
+# Where the notes are wrong: the weight gradient's order, batch norm without epsilon
+# --------------------------------------------------------------------------------------------
+
+def notes_star(f: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """The notes' (f ⋆ g)(x) = Σ_τ f(τ) g(x + τ) of finite 1-D signals, for x from -(len(f) - 1)
+    to len(g) - 1 (its support)."""
+    return np.array([sum(f[t] * g[x + t] for t in range(len(f)) if 0 <= x + t < len(g))
+                     for x in range(-(len(f) - 1), len(g))])
+
+
+def test_the_kernel_gradient_is_e_star_x_not_x_star_e(rng):
+    """With y[i] = Σ_m w[m] x[i + m], ∂L/∂w[m] = Σ_i E[i] x[i + m] = (E ⋆ X)(m); the notes'
+    X ⋆ E gives it reversed, (X ⋆ E)(m) = ∂L/∂w[-m]."""
+    x, k = rng.standard_normal(9), 3
+    error = rng.standard_normal(9 - k + 1)
+    grad = reference.conv_weight_grad(x[None, None], (1, 1, k), error[None, None])[0, 0]
+    offset = len(error) - 1  # index of x = 0 in the star's support
+    np.testing.assert_allclose(notes_star(error, x)[offset:offset + k], grad, rtol=1e-12)
+    reverse = notes_star(x, error)  # support -(9 - 1) .. len(error) - 1
+    np.testing.assert_allclose(reverse[8 - (k - 1):9][::-1], grad, rtol=1e-12)
+
+
+def test_batch_norm_of_a_constant_channel_is_finite(rng):
+    """σ = 0 on a constant channel: the notes' division by σ is 0/0; with ε it is 0."""
+    x = rng.standard_normal((4, 2, 3, 3))
+    x[:, 1] = 2.5
+    y = nn.BatchNorm2d(2).forward(x)
+    assert np.isfinite(y).all()
+    np.testing.assert_array_equal(y[:, 1], 0.0)
 
 
 # --------------------------------------------------------------------------------------------
