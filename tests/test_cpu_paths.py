@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
+import os
 import threading
 from collections.abc import Iterator
 
@@ -763,6 +765,29 @@ def test_concurrent_callers_share_the_single_threaded_blas(rng):
     for y in results:
         assert_close(y, reference.conv(x, w, padding=1), 1e-12)
     assert len(pieces) == 4 * 3 and blas_threads() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or threads._THREADS < 2,
+                    reason="needs os.fork and at least two threads")
+def test_a_forked_process_runs_the_split_paths(rng):
+    """A process forked after the pool has run (a multiprocessing or DataLoader worker) starts
+    its own pool: the parent's threads do not exist there, so its parts would wait forever."""
+    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    y = functional.conv2d(x, w, padding=1)  # the parent's pool has run
+    reading, writing = multiprocessing.Pipe(duplex=False)
+
+    def child() -> None:
+        writing.send(functional.conv2d(x, w, padding=1))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    try:
+        assert reading.poll(60), "the forked process did not finish its convolution in 60 s"
+        np.testing.assert_array_equal(reading.recv(), y)
+    finally:
+        process.kill()
+        process.join()
 
 
 @pytest.mark.parametrize("path", ["winograd", "im2col", "depthwise", "phases"])

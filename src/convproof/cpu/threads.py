@@ -69,9 +69,22 @@ def count() -> int:
 
 
 _THREADS = count()
-_POOL = ThreadPoolExecutor(max_workers=_THREADS - 1) if _THREADS > 1 else None
-if _POOL is not None:
-    atexit.register(_POOL.shutdown, wait=False)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _start_pool() -> None:
+    """The pool of the other threads' parts.  A process forked from this one (a
+    multiprocessing or DataLoader worker) has none of its threads, so it starts its own: the
+    parent's would queue every part for threads that do not exist there."""
+    global _POOL
+    _POOL = ThreadPoolExecutor(max_workers=_THREADS - 1) if _THREADS > 1 else None
+    if _POOL is not None:
+        atexit.register(_POOL.shutdown, wait=False)
+
+
+_start_pool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_start_pool)
 
 
 _LOCAL = threading.local()
