@@ -1,9 +1,12 @@
 """CPU emulation of the exact kernel sources against the float64 reference.
 
 Every kernel of the standard set runs on fresh random inputs (relative error below 1e-12 in
-float64, 1e-5 in float32).  The emulator itself is tested too: a kernel that reads shared
-memory before the barrier that protects it gives a wrong result, a barrier that not every
-thread reaches and a write outside an array raise, an output a kernel forgets stays NaN.
+float64, 1e-5 in float32), and again with at most 2 blocks per elementwise launch (every
+grid-stride loop takes several steps).  The emulator itself is tested too: a kernel that reads
+shared memory before the barrier that protects it gives a wrong result, as do a race between
+two barriers, an unwritten shared entry and an accumulator never zeroed; a barrier that not
+every thread reaches and a write outside an array (a NaN from another array's guard too)
+raise, an output a kernel forgets stays NaN.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pytest
 
 from convproof import reference
 from convproof.codegen import kernels as K
-from convproof.gpu import launch, standard
+from convproof.gpu import emulate, launch, standard
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import EmulationError, Emulator, compiler_available
 from convproof.gpu.launch import elementwise, gemm
@@ -36,6 +39,15 @@ def emulator(tmp_path_factory) -> Emulator:
 
 @pytest.mark.parametrize("case", CASES, ids=standard.names_of)
 def test_standard_kernel_matches_the_reference(case, emulator, rng):
+    outcome = standard.check(case, emulator, rng)
+    assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=standard.names_of)
+def test_grid_stride_loops_cover_every_output(case, emulator, rng, monkeypatch):
+    """With at most 2 blocks an elementwise launch's threads take many steps of their grid
+    stride (a GPU's cap of ELEMENTWISE_BLOCKS is reached only by arrays of 2^28 entries)."""
+    monkeypatch.setattr(launch, "ELEMENTWISE_BLOCKS", 2)
     outcome = standard.check(case, emulator, rng)
     assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
 
@@ -307,6 +319,53 @@ def test_an_output_a_kernel_forgets_stays_nan(emulator, rng):
     emulator.run(elementwise(kernel, 64, [y, 64]))
     assert np.isnan(y[32:]).all() and (y[:32] == 3).all()
     assert standard.relative_error(y, np.full(64, 3.0)) == float("inf")
+
+
+def _two_arrays(name: str, body: str, threads: int = 64) -> K.Kernel:
+    source = (f'extern "C" __global__ void {name}(const float* __restrict__ x, '
+              f"float* __restrict__ y, long long count) {{\n{body}\n}}\n")
+    return K.Kernel(name, source, (K.Param("x", "const float*"), K.Param("y", "float*"),
+                                   K.Param("count", "long long")), threads, ())
+
+
+def test_an_unwritten_shared_entry_reads_nan(emulator):
+    """Shared memory holds NaN until written, in every block (not what an earlier block left)."""
+    kernel = _tiny("unwritten", "    __shared__ float s[64];\n    if (threadIdx.x == 0) s[0] = 1;\n"
+                   "    __syncthreads();\n    s[threadIdx.x] += 0;\n    __syncthreads();\n"
+                   "    y[blockIdx.x * 64 + threadIdx.x] = s[threadIdx.x];")
+    y = emulator.empty((128,), np.float32)
+    emulator.run(elementwise(kernel, 128, [y, 128]))
+    assert (y[::64] == 1).all() and np.isnan(np.delete(y, [0, 64])).all()
+
+
+def test_a_race_between_barriers_shows_as_blocks_that_differ(emulator):
+    """Every thread writes s[0] before the barrier: the last writer wins, and every other
+    block runs its threads backwards, so a race gives blocks different results."""
+    kernel = _tiny("racing", "    __shared__ float s[1];\n    s[0] = threadIdx.x;\n"
+                   "    __syncthreads();\n    if (threadIdx.x == 0) y[blockIdx.x] = s[0];")
+    y = emulator.empty((2,), np.float32)
+    emulator.run(elementwise(kernel, 128, [y, 2]))
+    assert y.tolist() == [63, 0]
+
+
+@pytest.mark.skipif(emulate.POISON_LOCALS not in emulate.flags(),
+                    reason="the compiler does not poison local variables")
+def test_an_accumulator_never_zeroed_gives_a_wrong_sum(emulator):
+    kernel = _tiny("unzeroed", "    float total;\n    for (int k = 0; k < 4; ++k) total += 1;\n"
+                   "    y[blockIdx.x * 64 + threadIdx.x] = total;")
+    y = emulator.empty((64,), np.float32)
+    emulator.run(elementwise(kernel, 64, [y, 64]))
+    assert not (y == 4).any()
+
+
+def test_a_nan_brought_from_another_array_into_a_guard_is_an_error(emulator):
+    """One thread too many reads past x into its guard and writes the NaN past y: the guards'
+    NaNs differ in their payload, so the write shows."""
+    kernel = _two_arrays("one_too_many", "    const long long e = (long long)blockIdx.x * "
+                         "blockDim.x + threadIdx.x;\n    if (e <= count) y[e] = x[e] + 1;")
+    x = np.ones(63, np.float32)
+    with pytest.raises(EmulationError, match="one_too_many wrote outside the array y"):
+        emulator.run(elementwise(kernel, 64, [x, np.zeros(63, np.float32), 63]))
 
 
 def test_arguments_must_match_the_parameter_types(emulator):

@@ -11,24 +11,37 @@ builtins, and loaded with ctypes:
 
 Blocks run in parallel on the CPU cores (OpenMP), each block on one core.  The threads of a
 block that meets barriers run as fibers (ucontext): every thread runs to its next barrier, then
-the next thread, the order reversed after every barrier, so a thread that reads shared memory
-another thread writes before the barrier reads it too early in one of the two orders and the
-result is wrong.  A block whose threads do not all reach the same barrier is an error, as on a
-GPU.  Threads of kernels without barriers run one after the other.
+the next thread, the order reversed after every barrier and the first order reversed in every
+other block, so a thread that reads shared memory another thread writes between the same two
+barriers reads it too early in one of the two orders, in some block, and the result is wrong.
+A block whose threads do not all reach the same barrier is an error, as on a GPU.  Threads of
+kernels without barriers run one after the other, backwards in every other block.
+
+What a kernel has not written reads as poison: every ``__shared__`` array is filled with 0xFF
+bytes (NaN in a float) when its block starts (a statement after each declaration), and local
+variables are filled with a pattern where the compiler offers it
+(``-ftrivial-auto-var-init=pattern``, GCC 12: -1.7e38 in a float), so an accumulator that is
+never zeroed gives a wrong result instead of the 0 that a fresh stack often holds.
 
 Arguments go through guarded copies: every array sits between two guard bands of ``GUARD``
-elements filled with NaN (or a sentinel integer), outputs start as NaN, and a write into a
-guard band (a changed guard) raises :class:`EmulationError`; a write farther off is not
-caught and can corrupt the process.  The one warp-level operation, the tensor-core product
-(``cp_mma_tf32``, ``cp_mma_bf16``, ``cp_mma_fp16``), is emulated from its PTX fragment
-layout: the lanes of a warp exchange their fragments at a barrier.
+elements filled with a NaN whose payload is that argument's alone (or a sentinel integer),
+outputs start as NaN, and a write into a guard band (a changed guard, bit for bit: a NaN made
+from another array's guard differs) raises :class:`EmulationError`; a write farther off is not
+caught and can corrupt the process, and a read outside an array shows only through the NaN it
+brings into an output.  The one warp-level operation, the tensor-core product (``cp_mma_tf32``,
+``cp_mma_bf16``, ``cp_mma_fp16``), is emulated from its PTX fragment layout: the lanes of a
+warp exchange their fragments at a barrier of the whole block (on a GPU, of the warp: a
+missing barrier between warps is not seen here), and the inline PTX of the device helpers is
+compiled by nvcc (``convproof kernels --compile``), never run.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +58,8 @@ from .launch import Launch
 
 COMPILER = os.environ.get("CONVPROOF_CXX", "g++")
 FLAGS = ("-std=c++17", "-O1", "-fopenmp", "-fPIC", "-shared", "-w")
+POISON_LOCALS = "-ftrivial-auto-var-init=pattern"
+"""Added to FLAGS where the compiler takes it (GCC 12 and later, Clang 8 and later)."""
 CHUNK = 40
 """Kernels per compiler run: each run costs about as much as 20 more kernels in it."""
 GUARD = 64
@@ -62,6 +77,12 @@ SHIM = r"""// convproof CPU emulation shim: CUDA builtins for the exact kernel s
 struct cp_dim3 { unsigned int x, y, z; };
 static cp_dim3 gridDim, blockDim;
 static thread_local cp_dim3 threadIdx, blockIdx;
+// Shared memory reads as NaN until written: each block's first pass over a declaration fills
+// the array with 0xFF bytes (cp_block counts the blocks this core has started).
+static thread_local unsigned long long cp_block = 0;
+static inline void cp_poison_shared(void *array, size_t bytes, unsigned long long *filled) {
+    if (*filled != cp_block) { memset(array, 0xff, bytes); *filled = cp_block; }
+}
 #define __global__
 #define __device__ static
 #define __forceinline__ inline
@@ -186,10 +207,14 @@ static void cp_entry(void) {
     cp_body(cp_args);
     cp_fibers[cp_current].state = CP_DONE;
 }
-// Runs the threads of one block; 0 when every thread ran to its end, 1 on a divergent barrier.
-static int cp_run_block(unsigned threads, int synchronizes) {
+// Runs the threads of one block, first in order or (``reversed``) backwards; 0 when every
+// thread ran to its end, 1 on a divergent barrier.
+static int cp_run_block(unsigned threads, int synchronizes, unsigned reversed) {
     if (!synchronizes) {
-        for (unsigned t = 0; t < threads; ++t) { cp_thread_index(t); cp_body(cp_args); }
+        for (unsigned k = 0; k < threads; ++k) {
+            cp_thread_index(reversed ? threads - 1 - k : k);
+            cp_body(cp_args);
+        }
         return 0;
     }
     if (cp_capacity < threads) {
@@ -208,7 +233,7 @@ static int cp_run_block(unsigned threads, int synchronizes) {
     }
     for (unsigned round = 0;; ++round) {
         for (unsigned k = 0; k < threads; ++k) {
-            const unsigned t = round % 2 == 0 ? k : threads - 1 - k;
+            const unsigned t = (round + reversed) % 2 == 0 ? k : threads - 1 - k;
             if (cp_fibers[t].state == CP_DONE) continue;
             cp_current = t;
             cp_thread_index(t);
@@ -232,7 +257,8 @@ static int cp_launch(void (*body)(void **), int synchronizes, unsigned gx, unsig
         blockIdx.x = k % gx; blockIdx.y = (k / gx) % gy; blockIdx.z = k / ((long long)gx * gy);
         cp_body = body;
         cp_args = args;
-        failed |= cp_run_block(bx * by * bz, synchronizes);
+        ++cp_block;
+        failed |= cp_run_block(bx * by * bz, synchronizes, k % 2);
     }
     return failed;
 }
@@ -257,16 +283,49 @@ def _wrapper(kernel: Kernel) -> str:
             f"gx, gy, gz, bx, by, bz, args);\n}}\n")
 
 
+SHARED = re.compile(r"__shared__ (?:__align__\(\d+\) )?\w+ (\w+)(?:\[\w+\])+;")
+"""A shared array's declaration, ``__shared__ [__align__(n)] T name[a][b];``."""
+
+
+def _poisoned_shared(kernel: Kernel) -> str:
+    """The kernel's source with a statement after each shared array's declaration that fills
+    the array with 0xFF bytes once a block; a declaration of another form is refused."""
+    if kernel.source.count("__shared__") != len(SHARED.findall(kernel.source)):
+        raise EmulationError(f"{kernel.name}: a __shared__ declaration the emulator cannot "
+                             f"poison (only 'T name[n]...;' arrays)")
+
+    def poisoned(declaration: re.Match) -> str:
+        name = declaration.group(1)
+        return (f"{declaration.group(0)} static thread_local unsigned long long {name}_block = 0; "
+                f"cp_poison_shared({name}, sizeof {name}, &{name}_block);")
+    return SHARED.sub(poisoned, kernel.source)
+
+
 def translation_unit(kernels: Sequence[Kernel]) -> str:
-    """The shim, the exact kernel sources and their entry points, as one C++ file."""
+    """The shim, the kernel sources (shared arrays poisoned) and their entry points, as one C++
+    file."""
     parts = [SHIM]
     for kernel in kernels:
-        parts += [kernel.source, _wrapper(kernel)]
+        parts += [_poisoned_shared(kernel), _wrapper(kernel)]
     return "\n".join(parts)
 
 
-def _poison(dtype: np.dtype) -> Any:
-    return np.nan if dtype.kind == "f" else INT_POISON
+@functools.cache
+def flags() -> tuple[str, ...]:
+    """FLAGS, with POISON_LOCALS where the compiler takes it."""
+    probe = subprocess.run([COMPILER, POISON_LOCALS, "-x", "c++", "-fsyntax-only", os.devnull],
+                           capture_output=True)
+    return (*FLAGS, POISON_LOCALS) if probe.returncode == 0 else FLAGS
+
+
+def _poison(dtype: np.dtype, argument: int) -> Any:
+    """The fill of a guard band of argument number ``argument``: a quiet NaN whose payload
+    is 0x100 + argument (arithmetic keeps the payload of the NaN it starts from, so a NaN
+    brought from one array's guard into another's shows), or a sentinel integer."""
+    if dtype.kind != "f":
+        return INT_POISON
+    bits = np.array(np.nan, dtype).view(f"u{dtype.itemsize}") | (0x100 + argument)
+    return bits.view(dtype)[()]
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -304,14 +363,14 @@ class Emulator:
 
     def _compile(self, kernels: Sequence[Kernel]) -> Path:
         text = translation_unit(kernels)
-        digest = hashlib.sha256((text + " ".join((COMPILER, *FLAGS))).encode()).hexdigest()[:24]
+        digest = hashlib.sha256((text + " ".join((COMPILER, *flags()))).encode()).hexdigest()[:24]
         library = self.cache_dir / f"{digest}.so"
         if library.exists():
             return library
         source = self.cache_dir / f"{digest}.cpp"
         source.write_text(text)
         partial = self.cache_dir / f"{digest}.{os.getpid()}.tmp"
-        result = subprocess.run([COMPILER, *FLAGS, "-x", "c++", str(source), "-o", str(partial)],
+        result = subprocess.run([COMPILER, *flags(), "-x", "c++", str(source), "-o", str(partial)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             names = ", ".join(k.name for k in kernels)
@@ -346,17 +405,17 @@ class Emulator:
     def empty(self, shape: Sequence[int], dtype: Any) -> np.ndarray:
         """A new array filled with poison (NaN, or a sentinel integer)."""
         dtype = np.dtype(dtype)
-        return np.full(tuple(shape), _poison(dtype), dtype=dtype)
+        return np.full(tuple(shape), np.nan if dtype.kind == "f" else INT_POISON, dtype=dtype)
 
     def run(self, launch: Launch) -> None:
         """Run ``launch`` over its whole grid; outputs are written back into the arrays."""
         kernel = launch.kernel
         self.prepare([kernel])
         holders, guarded = [], []
-        for param, value in zip(kernel.params, launch.args):
+        for argument, (param, value) in enumerate(zip(kernel.params, launch.args)):
             if param.pointer:
-                buffer = self._guarded(param, value)
-                guarded.append((param, value, buffer))
+                buffer = self._guarded(param, value, argument)
+                guarded.append((param, value, buffer, argument))
                 holders.append(ctypes.c_void_p(buffer.ctypes.data + GUARD * buffer.itemsize))
             else:
                 holders.append(SCALARS[param.ctype](int(param.scalar(value))))
@@ -366,21 +425,21 @@ class Emulator:
         if status:
             raise EmulationError(f"{kernel.name}: the threads of a block did not all reach the "
                                  "same __syncthreads()")
-        for param, value, buffer in guarded:
-            poison = np.full(GUARD, _poison(buffer.dtype), dtype=buffer.dtype)
+        for param, value, buffer, argument in guarded:
+            poison = np.full(GUARD, _poison(buffer.dtype, argument), dtype=buffer.dtype)
             if not (_same_bits(buffer[:GUARD], poison) and _same_bits(buffer[-GUARD:], poison)):
                 raise EmulationError(f"{kernel.name} wrote outside the array {param.name}")
             if param.output:
                 value[...] = buffer[GUARD:-GUARD].reshape(value.shape)
 
-    def _guarded(self, param: Param, value: Any) -> np.ndarray:
+    def _guarded(self, param: Param, value: Any, argument: int) -> np.ndarray:
         dtype = param.dtype
         if not isinstance(value, np.ndarray) or value.dtype != dtype:
             raise TypeError(f"argument {param.name} must be a NumPy array of {dtype}, got "
                             f"{getattr(value, 'dtype', type(value).__name__)}")
         if param.output and not value.flags.c_contiguous:
             raise ValueError(f"output {param.name} must be C-contiguous")
-        buffer = np.full(value.size + 2 * GUARD, _poison(dtype), dtype=dtype)
+        buffer = np.full(value.size + 2 * GUARD, _poison(dtype, argument), dtype=dtype)
         buffer[GUARD:GUARD + value.size] = value.reshape(-1)
         return buffer
 

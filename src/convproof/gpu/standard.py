@@ -8,10 +8,10 @@ backward-data (a correlation per phase of the stride, or the gather), backward-w
 block per filter and channel for all their taps, and the GEMM, each split or not, in float32,
 float64 and on tensor cores),
 transposed conv with output_padding, max pooling forward and backward (with and without the
-window), average pooling both ways of count_include_pad with ceil_mode, adaptive pooling,
-padding and its transpose.  The kernels of a case are those the backend launches for it,
-so the set lists exactly what runs.  :func:`check` runs a case on
-any device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
+window; on inputs with ties and NaNs), average pooling both ways of count_include_pad with
+ceil_mode, adaptive pooling, padding and its transpose.  The kernels of a case are those the
+backend launches for it, so the set lists exactly what runs.  :func:`check` runs a case on any
+device (the CPU emulator, a GPU) on fresh random inputs and compares every output with the
 float64 reference (for tensor cores, on the inputs rounded to their precision).
 
     relative error = max |actual - expected| / max |expected|  <=  1e-12 (float64), 1e-5 (float32)
@@ -219,6 +219,15 @@ def _pool_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
             "g": _normal(rng, (case.batch, case.channels, *out))}
 
 
+def _max_pool_arrays(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """As for any pooling, with x clipped below at 0 (windows of tied zeros: the first
+    position wins) and one NaN in about 40 entries (a NaN wins its window)."""
+    arrays = _pool_arrays(case, rng)
+    x = np.maximum(arrays["x"], 0.0)
+    x[rng.random(x.shape) < 1 / 40] = np.nan
+    return {**arrays, "x": x}
+
+
 def _pool_args(spec: PoolSpec) -> tuple:
     return spec.kernel_size, spec.stride, spec.padding
 
@@ -299,18 +308,18 @@ OPS: dict[str, Op] = {
     "conv_data_grad": Op(_conv_arrays, _data_grad_run, _data_grad_reference),
     "conv_weight_grad": Op(_conv_arrays, _weight_grad_run, _weight_grad_reference),
     "conv_transpose": Op(_transpose_arrays, _transpose_run, _transpose_reference),
-    "max_pool": Op(_pool_arrays, _max_run, _max_reference),
-    "max_pool_backward": Op(_pool_arrays, _max_backward_run, _max_backward_reference),
+    "max_pool": Op(_max_pool_arrays, _max_run, _max_reference),
+    "max_pool_backward": Op(_max_pool_arrays, _max_backward_run, _max_backward_reference),
     "avg_pool": Op(_pool_arrays, _avg_run, _avg_reference),
     "avg_pool_backward": Op(_pool_arrays, _avg_backward_run, _avg_backward_reference),
     "adaptive_avg_pool": Op(_pool_arrays, _adaptive_avg_run,
                             lambda c, a: [R.adaptive_avg_pool(a["x"], c.spec)]),
     "adaptive_avg_pool_backward": Op(_pool_arrays, _adaptive_avg_backward_run,
                                      lambda c, a: [R.adaptive_avg_pool_backward(a["g"], a["x"])]),
-    "adaptive_max_pool": Op(_pool_arrays, _adaptive_max_run,
+    "adaptive_max_pool": Op(_max_pool_arrays, _adaptive_max_run,
                             lambda c, a: list(R.adaptive_max_pool(a["x"], c.spec))),
     "adaptive_max_pool_backward": Op(
-        _pool_arrays, _adaptive_max_backward_run,
+        _max_pool_arrays, _adaptive_max_backward_run,
         lambda c, a: [R.adaptive_max_pool_backward(a["g"], a["x"], c.spec)]),
     "pad": Op(_pad_arrays, _pad_run, lambda c, a: [R.pad(a["x"], c.spec, c.option("mode"))]),
     "pad_adjoint": Op(_pad_arrays, _pad_adjoint_run,
