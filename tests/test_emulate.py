@@ -1,8 +1,8 @@
 """CPU emulation of the exact kernel sources against the float64 reference.
 
 Every kernel of the standard set runs on fresh random inputs (relative error below 1e-12 in
-float64, 1e-5 in float32), and again with at most 2 blocks per elementwise launch (every
-grid-stride loop takes several steps).  The emulator itself is tested too: a kernel that reads
+float64, 1e-5 in float32), and again with one block per elementwise launch (its grid-stride
+loops take a step for every block's worth of outputs).  The emulator itself is tested too: a kernel that reads
 shared memory before the barrier that protects it gives a wrong result, as do a race between
 two barriers, an unwritten shared entry and an accumulator never zeroed; a barrier that not
 every thread reaches and a write outside an array (a NaN from another array's guard too)
@@ -45,9 +45,10 @@ def test_standard_kernel_matches_the_reference(case, emulator, rng):
 
 @pytest.mark.parametrize("case", CASES, ids=standard.names_of)
 def test_grid_stride_loops_cover_every_output(case, emulator, rng, monkeypatch):
-    """With at most 2 blocks an elementwise launch's threads take many steps of their grid
-    stride (a GPU's cap of ELEMENTWISE_BLOCKS is reached only by arrays of 2^28 entries)."""
-    monkeypatch.setattr(launch, "ELEMENTWISE_BLOCKS", 2)
+    """With one block an elementwise launch's threads take a step of their grid stride for
+    every block's worth of outputs (a GPU's cap of ELEMENTWISE_BLOCKS is reached only by
+    arrays of 2^28 entries)."""
+    monkeypatch.setattr(launch, "ELEMENTWISE_BLOCKS", 1)
     outcome = standard.check(case, emulator, rng)
     assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
 

@@ -500,6 +500,7 @@ def _pooling_cases() -> list[Case]:
     cases += _pool_family(PoolSpec((3, 3), 2, 1, ceil_mode=True), (7, 8), F32)
     cases += _pool_family(PoolSpec((3, 2), (2, 1), (1, 0), (2, 1)), (9, 5), F64)
     cases += _pool_family(PoolSpec((2, 2, 2), 2), (4, 5, 4), F32)
+    cases += _pool_family(PoolSpec((3, 3), 2, 1), (2, 6), F32)  # one output row
     cases.append(Case("max_pool_backward", PoolSpec((3, 3), 2, 1), (7, 6), F32,
                       options=(("route", True),)))
     for op in ("adaptive_avg_pool", "adaptive_avg_pool_backward", "adaptive_max_pool",
