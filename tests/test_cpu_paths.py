@@ -14,6 +14,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -740,6 +741,37 @@ def test_serial_blas_is_given_back_by_the_thread_that_took_it(monkeypatch):
     assert blas.count == 2 and threads.SERIAL_BLAS.owner is None
 
 
+class InterruptedOnce(OpenBlasThreadCount):
+    """A BLAS handle whose first setting of ``count`` threads is interrupted (Ctrl-C landing
+    within threadpoolctl's call)."""
+
+    def __init__(self, interrupted: int) -> None:
+        super().__init__()
+        self.interrupted: int | None = interrupted
+
+    def set_num_threads(self, count: int) -> None:
+        if count == self.interrupted:
+            self.interrupted = None
+            raise KeyboardInterrupt
+        super().set_num_threads(count)
+
+
+@pytest.mark.parametrize("interrupted", [1, 2])  # taking BLAS, giving it back
+def test_an_interrupt_while_blas_threads_are_set_leaves_no_trace(interrupted, monkeypatch):
+    """Two BLAS libraries, the second's setting interrupted: both keep (or get back) their
+    thread counts, and SERIAL_BLAS is free for the next caller."""
+    first, second = OpenBlasThreadCount(), InterruptedOnce(interrupted)
+    monkeypatch.setattr(threads, "_blas_controllers", lambda: (first, second))
+    with pytest.raises(KeyboardInterrupt):
+        with threads.SERIAL_BLAS:
+            assert first.count == second.count == 1
+    assert first.count == second.count == 2
+    assert threads.SERIAL_BLAS.owner is None and threads.SERIAL_BLAS.depth == 0
+    with threads.SERIAL_BLAS:
+        assert first.count == second.count == 1
+    assert first.count == second.count == 2
+
+
 def test_a_failing_part_gives_blas_its_threads_back():
     before = blas_threads()
 
@@ -814,6 +846,54 @@ def test_results_into_a_given_array(path, rng):
             assert compute(out) is out
             assert_close(out, expected, 1e-12)
         assert not holder[..., 0].any() and not holder[..., -1].any()
+
+
+def test_a_scratch_array_larger_than_the_limit_is_not_kept(monkeypatch):
+    """The thread keeps at most LIMIT_BYTES between calls, even when one array alone is
+    larger: the caller has it, the cache forgets it."""
+    monkeypatch.setattr(workspace, "LIMIT_BYTES", 1000)
+    workspace.clear()
+    small = workspace.scratch("small", (100,), np.float64)  # 800 bytes, kept
+    assert workspace.scratch("small", (100,), np.float64) is small
+    large = workspace.scratch("large", (200,), np.float64)  # 1600 bytes: neither is kept
+    assert large.shape == (200,)
+    assert workspace.scratch("large", (200,), np.float64) is not large
+    assert not workspace._cache()
+
+
+def test_clear_while_threads_start_their_caches():
+    """clear() walks the caches of 200 threads while new threads add theirs (the interpreter
+    switching threads every microsecond): no 'set changed size during iteration'."""
+    stop, failures = threading.Event(), []
+
+    def hold_a_cache() -> None:
+        workspace.scratch("t", (4,), np.float32)
+        stop.wait()
+
+    def start_caches() -> None:
+        while not stop.is_set():
+            worker = threading.Thread(target=workspace.scratch, args=("t", (4,), np.float32))
+            worker.start()
+            worker.join()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    running = [threading.Thread(target=hold_a_cache) for _ in range(200)]
+    running += [threading.Thread(target=start_caches) for _ in range(4)]
+    try:
+        for thread in running:
+            thread.start()
+        for _ in range(2000):
+            try:
+                workspace.clear()
+            except RuntimeError as exc:
+                failures.append(exc)
+    finally:
+        stop.set()
+        for thread in running:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert not failures
 
 
 def test_clear_frees_the_scratch_of_every_thread(rng):

@@ -2,11 +2,11 @@
 
 Every kernel of the standard set runs on fresh random inputs (relative error below 1e-12 in
 float64, 1e-5 in float32), and again with one block per elementwise launch (its grid-stride
-loops take a step for every block's worth of outputs).  The emulator itself is tested too: a kernel that reads
-shared memory before the barrier that protects it gives a wrong result, as do a race between
-two barriers, an unwritten shared entry and an accumulator never zeroed; a barrier that not
-every thread reaches and a write outside an array (a NaN from another array's guard too)
-raise, an output a kernel forgets stays NaN.
+loops take a step for every block's worth of outputs).  The emulator itself is tested too: a
+kernel that reads shared memory before the barrier that protects it gives a wrong result, as
+do a race between two barriers, an unwritten shared entry and an accumulator never zeroed; a
+barrier that not every thread reaches and a write outside an array (a NaN from another
+array's guard too) raise, an output a kernel forgets stays NaN.
 """
 
 from __future__ import annotations

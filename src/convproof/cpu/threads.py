@@ -194,11 +194,10 @@ class _SerialBlas:
     def __enter__(self) -> None:
         with self.lock:
             if self.owner is None:
-                self.owner = threading.get_ident()
-                self.saved = [library.get_num_threads() for library in _blas_controllers()]
-                for library in _blas_controllers():
-                    library.set_num_threads(1)
-            if self.owner == threading.get_ident():
+                saved = [library.get_num_threads() for library in _blas_controllers()]
+                _set_blas_threads([1] * len(saved), saved)
+                self.saved, self.depth, self.owner = saved, 1, threading.get_ident()
+            elif self.owner == threading.get_ident():
                 self.depth += 1
 
     def __exit__(self, *exc_info: object) -> None:
@@ -207,9 +206,23 @@ class _SerialBlas:
                 return
             self.depth -= 1
             if self.depth == 0:
-                for library, saved in zip(_blas_controllers(), self.saved):
-                    library.set_num_threads(saved)
-                self.owner = None
+                try:
+                    _set_blas_threads(self.saved, self.saved)
+                finally:
+                    self.owner = None
+
+
+def _set_blas_threads(counts: list[int], saved: list[int]) -> None:
+    """Each BLAS library's thread count from ``counts``; interrupted midway (Ctrl-C within
+    threadpoolctl's calls), the ``saved`` counts once more before the interrupt goes on, so
+    that BLAS is not left on one thread for the rest of the process."""
+    try:
+        for library, count in zip(_blas_controllers(), counts):
+            library.set_num_threads(count)
+    except BaseException:
+        for library, count in zip(_blas_controllers(), saved):
+            library.set_num_threads(count)
+        raise
 
 
 SERIAL_BLAS = _SerialBlas()

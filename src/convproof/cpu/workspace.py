@@ -33,18 +33,23 @@ class _Cache:
 _LOCAL = threading.local()
 _EVERY_CACHE: weakref.WeakSet[_Cache] = weakref.WeakSet()
 """The caches of the living threads (a thread's goes with it), for :func:`clear`."""
+_EVERY_CACHE_LOCK = threading.Lock()
+"""Held while a thread adds its cache to _EVERY_CACHE and while clear() walks it."""
 
 
 def _cache() -> OrderedDict:
     if not hasattr(_LOCAL, "cache"):
         _LOCAL.cache = _Cache()
-        _EVERY_CACHE.add(_LOCAL.cache)
+        with _EVERY_CACHE_LOCK:
+            _EVERY_CACHE.add(_LOCAL.cache)
     return _LOCAL.cache.arrays
 
 
 def scratch(role: str, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
     """An uninitialized array for ``role`` (the same one as last time for the same shape and
-    dtype, unless it was evicted)."""
+    dtype, unless it was evicted).  The least recently used arrays are forgotten until the
+    thread keeps at most LIMIT_BYTES, this one too if it is larger: the caller has it for its
+    call, and it is not kept after."""
     key = (role, tuple(shape), np.dtype(dtype))
     arrays = _cache()
     if key in arrays:
@@ -52,7 +57,7 @@ def scratch(role: str, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
         return arrays[key]
     array = np.empty(shape, dtype=dtype)
     arrays[key] = array
-    while sum(a.nbytes for a in arrays.values()) > LIMIT_BYTES and len(arrays) > 1:
+    while sum(a.nbytes for a in arrays.values()) > LIMIT_BYTES:
         arrays.popitem(last=False)
     return array
 
@@ -71,5 +76,7 @@ def matmul(role: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def clear() -> None:
     """Forget the scratch arrays of every thread (the worker threads of a call cut by samples
     keep theirs too); a call running meanwhile keeps the arrays it holds."""
-    for cache in list(_EVERY_CACHE):
+    with _EVERY_CACHE_LOCK:
+        caches = list(_EVERY_CACHE)
+    for cache in caches:
         cache.arrays = OrderedDict()
