@@ -86,7 +86,7 @@ PADDING = [
          ValueError, r"padding\[1\] = 7 after is not smaller than the input size 6"),
     case("reflect transposed padding = t",
          lambda a: F.conv_transpose2d(a.g, a.w, stride=2, padding=3, padding_mode="reflect"),
-         ValueError, r"padding\[0\] = 3 before is not smaller than the input size 3"),
+         ValueError, r"padding\[0\] = 3 before is not smaller than the transposed output size 3"),
     case("circular padding > n", lambda a: F.conv2d(a.x, a.w, padding=7, padding_mode="circular"),
          ValueError, r"padding\[0\] = 7 before exceeds the input size 6"),
     case("circular input-grad padding > n",

@@ -213,8 +213,19 @@ def test_matrices_and_certificates_need_concrete_sizes():
 def test_transposed_matrix_refuses_padding_wider_than_its_output():
     spec = ConvSpec(1, 1, (3,), padding=3, padding_mode="reflect")  # output t = 3
     with pytest.raises(ValueError, match="padding\\[0\\] = 3 before is not smaller than the "
-                       "input size 3"):
+                       "transposed output size 3"):
         conv_transpose_matrix(spec, (1, 7))
+    with pytest.raises(ValueError, match="not smaller than the transposed output size 3"):
+        F.conv_transpose1d(np.ones((1, 1, 7)), np.ones((1, 1, 3)), padding=3,
+                           padding_mode="reflect")
+
+
+def test_certify_refuses_a_layer_too_large_to_compare_term_by_term():
+    """A ResNet layer at 56 x 56 has 116 M multiply-adds: refused at once, not left to run for
+    hours in ever more memory."""
+    with pytest.raises(ValueError, match="has 115,605,504, more than CERTIFY_TERMS = "
+                       "1,000,000"):
+        certify("banded-matrix", ConvSpec(64, 64, (3, 3), padding=1), (64, 56, 56))
 
 
 @pytest.mark.slow

@@ -252,7 +252,7 @@ def conv_transpose(input: Array, weight: Array, bias: Array | None = None,
                          groups=groups, padding_mode=padding_mode, output_padding=output_padding)
     size = spec.transposed_output_size(x.shape[2:])
     pads = spec.transposed_pads()
-    check_padding_fits(spec.padding_mode, pads, size)
+    check_padding_fits(spec.padding_mode, pads, size, "transposed output size")
     return _drop_batch(_add_bias(_adjoint(backend, x, w, spec, pads, size), b), unbatched)
 
 

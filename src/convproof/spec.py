@@ -191,19 +191,22 @@ def _input_sizes(
     return per_dim(name, tuple(input_size), dims, 1)
 
 
-def check_padding_fits(mode: str, pads: Pads, sizes: Sequence[Size]) -> None:
-    """reflect needs p < n (the border pixel is not repeated); circular needs p <= n."""
+def check_padding_fits(mode: str, pads: Pads, sizes: Sequence[Size],
+                       padded: str = "input size") -> None:
+    """reflect needs p < n (the border pixel is not repeated); circular needs p <= n; n is
+    the size that is padded, named ``padded`` in the error (a transposed convolution pads its
+    output)."""
     for axis, ((lo, hi), n) in enumerate(zip(pads, sizes)):
         for p, side in ((lo, "before"), (hi, "after")):
             if mode == "reflect" and _known(p < n) is False:
                 raise ValueError(
-                    f"padding[{axis}] = {p} {side} is not smaller than the input size {n}: "
-                    "reflect padding needs padding < input size"
+                    f"padding[{axis}] = {p} {side} is not smaller than the {padded} {n}: "
+                    f"reflect padding needs padding < {padded}"
                 )
             if mode == "circular" and _known(p <= n) is False:
                 raise ValueError(
-                    f"padding[{axis}] = {p} {side} exceeds the input size {n}: "
-                    "circular padding needs padding <= input size"
+                    f"padding[{axis}] = {p} {side} exceeds the {padded} {n}: "
+                    f"circular padding needs padding <= {padded}"
                 )
 
 

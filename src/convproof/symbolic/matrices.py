@@ -9,6 +9,7 @@ correspond.  Both evaluate the theorems' own definitions exactly (:mod:`.evaluat
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -188,7 +189,7 @@ def conv_transpose_matrix(
     sizes = _sizes(_check_spec(spec), input_shape, spec.out_channels, "transposed convolution")
     target = spec.transposed_output_size(sizes)
     pads = spec.transposed_pads()
-    check_padding_fits(spec.padding_mode, pads, target)
+    check_padding_fits(spec.padding_mode, pads, target, "transposed output size")
     # evaluate in padded coordinates: no padding, the smallest forward size that has m outputs
     forward = tuple(
         (m - 1) * s + d * (k - 1) + 1
@@ -234,6 +235,12 @@ class Certificate:
         return self.ok
 
 
+CERTIFY_TERMS = 10**6
+"""The most multiply-adds (C_out · outputs · C_in/G · taps) a certificate compares: each is a
+symbolic term, about 10 us and 1 KB (8 -> 12 channels at 32 x 32, 885 K terms: 9.1 s, 1.0 GB
+on one core)."""
+
+
 def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Certificate:
     """Check the theorem's claim exactly (symbolic entries) at the sizes of ``spec`` and an
     input of shape (C_in, *n): e.g. certify("banded-matrix", spec, (3, 64, 64)).
@@ -242,8 +249,10 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
     difference); where both sides are 0 at every index (every window in the padding), the
     message says that the point checks nothing but 0 = 0.  A spec the claim does not cover
     raises ValueError: a theorem without a single-spec certificate, a padding mode other than
-    zeros, symbolic sizes, or sizes that miss a hypothesis of the claim (transposed-is-adjoint
-    needs output_padding = the rows the forward leaves unused, ``spec.unused(n)``).
+    zeros, symbolic sizes in the spec, sizes that miss a hypothesis of the claim
+    (transposed-is-adjoint needs output_padding = the rows the forward leaves unused,
+    ``spec.unused(n)``), or a layer of more than CERTIFY_TERMS multiply-adds; symbolic sizes
+    in ``input_shape`` raise TypeError.
     """
     from ..catalog import CATALOG
 
@@ -269,7 +278,14 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
         )
     sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
     pads = spec.pads(sizes)
-    spec.output_size(sizes)
+    terms = (spec.out_channels * math.prod(spec.output_size(sizes))
+             * spec.in_channels // spec.groups * math.prod(spec.kernel_size))
+    if terms > CERTIFY_TERMS:
+        raise ValueError(
+            f"certify compares every multiply-add symbolically: {spec} at input "
+            f"{tuple(input_shape)} has {terms:,}, more than CERTIFY_TERMS = {CERTIFY_TERMS:,} "
+            f"(about 10 s and 1 GB); certify a smaller input or fewer channels (convproof "
+            f"prove proves the claim for every size)")
     _, point = _point(spec, sizes, pads, spec.output_padding)
     unmet = unmet_hypotheses(claim, point)
     if unmet:
