@@ -30,6 +30,9 @@ v = sympy.Symbol("v", real=True)
     (sympy.Mod(t0, 2 * n0 - 2), "cp_mod(t0, 2*n0 - 2)"),
     (sympy.Abs(a - 1), "cp_abs(a - 1)"),
     (sympy.Min(sympy.Max(t0, 0), n0 - 1), "cp_min(n0 - 1, cp_max(0, t0))"),
+    ((a + 1)**2, "((a + 1)*(a + 1))"),
+    (a + NonNeg(b) * EqZero(a), "a + ((0 == a) && (0 <= b))"),
+    (sympy.Lt(a / 2, b), "(a < 2*b)"),
 ], ids=str)
 def test_index_expressions(expr, text):
     assert printer("float").index(expr) == text
@@ -72,6 +75,16 @@ OPERATIONS = {
     "abs": (sympy.Abs(a - b), lambda x, y: abs(x - y)),
     "min": (sympy.Min(a, b), min),
     "max": (sympy.Max(a, b), max),
+    # a comparison with a fractional side: a/2 <= b, not floor(a/2) <= b
+    "fraction_compare": (sympy.Piecewise((a, a / 2 <= b), (b, True)),
+                         lambda x, y: x if x <= 2 * y else y),
+    "fraction_equal": (sympy.Piecewise((a, sympy.Eq(3 * b, b + a)), (b, True)),
+                       lambda x, y: x if 2 * y == x else y),
+    # a product of brackets inside a sum: a + [b >= 0][a >= 0], not (a + [b >= 0]) && ...
+    "bracket_product": (a + NonNeg(b) * NonNeg(a), lambda x, y: x + (y >= 0 and x >= 0)),
+    # integer powers in integer arithmetic (C's pow is a double: no cp_mod of it)
+    "mod_of_square": (sympy.Mod(a**2 + a**3, b), lambda x, y: (x * x + x**3) % y),
+    "reciprocal": (1 / b, lambda x, y: 1 // y),
 }
 
 

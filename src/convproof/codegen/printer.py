@@ -9,14 +9,20 @@ expressions follow the rules of the proofs, not C's:
     ceiling(a/b)         cp_ceildiv(a, b)
     Mod(a, b)            cp_mod(a, b)        the result has the sign of b (C's % is a remainder)
     Abs, Min, Max        cp_abs, cp_min, cp_max
+    a**3                 (a*a*a)             integer powers multiply (C's pow is a double)
+    l < r, l = r, ...    (L < R), (L == R)   l - r over one positive denominator: its numerator
+                                             R - L, the negative terms moved to the left side
     [e >= 0], [e = 0]    (l <= r), (l == r)  with the negative terms of e moved to the left side
     [s | e]              (cp_mod(e, s) == 0)
-    a product of brackets    the conjunction (c1) && (c2) && ...
+    a product of brackets    the conjunction ((c1) && (c2) && ...)
 
-Every index variable of a kernel is ``long long`` (64-bit), or ``int`` throughout in its 32-bit
-variant (:func:`~.skeleton.narrow_indices`), so every printed index expression is evaluated in
-that width (the helpers are templates over it).  Real expressions (the activation epilogue)
-print their literals in the kernel's float type: ``0.0f`` for float, ``0.0`` for double.
+A sum with a quotient term prints over one denominator, a + (b - cp_mod(b, n))/n as
+cp_floordiv(a*n + b - cp_mod(b, n), n): the numerator must fit the index type, as the indices
+a kernel computes do.  Every index variable of a kernel is ``long long`` (64-bit), or ``int``
+throughout in its 32-bit variant (:func:`~.skeleton.narrow_indices`), so every printed index
+expression is evaluated in that width (the helpers are templates over it).  Real expressions
+(the activation epilogue) print their literals in the kernel's float type: ``0.0f`` for float,
+``0.0`` for double.
 """
 
 from __future__ import annotations
@@ -91,7 +97,9 @@ class CudaPrinter(C99CodePrinter):
     def condition(self, expr: Expr) -> str:
         """A product of Iverson brackets as a C condition; "true" for the empty product."""
         expr = sympy.sympify(expr)
-        return "true" if expr == 1 else self.doprint(expr)
+        if expr == 1:
+            return "true"
+        return " && ".join(self._print(factor) for factor in Mul.make_args(expr))
 
     def real(self, expr: Expr) -> str:
         """A real expression, its numbers printed as literals of the kernel's float type."""
@@ -127,12 +135,34 @@ class CudaPrinter(C99CodePrinter):
 
     def _print_Mul(self, expr: Mul) -> str:
         if all(isinstance(factor, Bracket) for factor in expr.args):
-            return " && ".join(self._print(factor) for factor in expr.args)
+            return f"({' && '.join(self._print(factor) for factor in expr.args)})"
         if self._integer(expr):
             quotient = self._quotient(expr, "cp_floordiv")
             if quotient is not None:
                 return quotient
         return super()._print_Mul(expr)
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        """An integer power as a product, a negative one as the floor of its quotient."""
+        if not self._integer(expr):
+            return super()._print_Pow(expr)
+        base, exponent = expr.args
+        if exponent.is_Integer and exponent > 0:
+            return f"({'*'.join([self.parenthesize(base, 50)] * int(exponent))})"
+        return self._quotient(expr, "cp_floordiv") or super()._print_Pow(expr)
+
+    def _print_Relational(self, expr: sympy.core.relational.Relational) -> str:
+        """An integer comparison l op r as R op L, with R - L the numerator of l - r over one
+        positive denominator (a fraction's floor would not compare the same)."""
+        if not self._integer(expr.lhs - expr.rhs):
+            return super()._print_Relational(expr)
+        numerator, denominator = sympy.fraction(sympy.together(expr.lhs - expr.rhs))
+        if not denominator.is_positive:
+            if expr.rel_op not in ("==", "!=") or not denominator.is_nonzero:
+                raise ValueError(f"cannot print {expr}: the sign of its denominator "
+                                 f"{denominator} is not known")
+        left, right = _sides(numerator)
+        return f"({self._print(right)} {expr.rel_op} {self._print(left)})"
 
     def _print_floor(self, expr: Expr) -> str:
         return self._quotient(expr.args[0], "cp_floordiv") or self._print(expr.args[0])
