@@ -1065,3 +1065,40 @@ def test_points_keep_every_assumption_and_the_kind_of_each_symbol():
     with pytest.raises(ProofError, match="is not real"):
         evaluated(logexp, [Values({}, {"x": {(0,): 2 * sympy.pi * sympy.I}})])
     assert evaluated(logexp, [Values({}, {"x": {(0,): 3}})]).ok
+
+
+def _capture_cases() -> list:
+    """False claims that a rule reading the brackets about a free j would prove by rewriting
+    inside a Σ_j nested in a bracket, where j is bound: (rule, params, left, right)."""
+    from convproof.symbolic import rules_counting, rules_sizes  # noqa: F401  (their rules)
+    j, n = scalar("j"), scalar("n", positive=True)
+    halves = zsum(le(0, j) * le(j, 3) * sympy.floor(j / 2), j)  # 0 + 0 + 1 + 1 = 2
+    ones = zsum(le(0, j) * le(j, 3), j)  # 4
+    remainders = zsum(le(0, j) * le(j, n) * sympy.Mod(j, n), j)  # n(n - 1)/2
+    residues = zsum(le(0, j) * le(j, n) * j, j)  # n(n + 1)/2
+    box = le(0, j) * le(j, n - 1)
+    return [
+        ("floor value", {"value": 1}, le(2, j) * le(j, 3) * NonNeg(halves - 3),
+         le(2, j) * le(j, 3) * NonNeg(ones - 3)),  # at j = 2: 0 against 1
+        *((name, {}, box * NonNeg(remainders - n * (n + 1) / 2),
+           box * NonNeg(residues - n * (n + 1) / 2))  # at n = 1, j = 0: 0 against 1
+          for name in ("reduced residue", "remainder in its box")),
+    ]
+
+
+@pytest.mark.parametrize("name, params, left, right", _capture_cases(),
+                         ids=lambda case: case if isinstance(case, str) else "")
+def test_a_rule_takes_no_fact_about_a_free_j_for_a_sum_over_j(name, params, left, right):
+    evidence = universal(Claim("false", left, right), Derivation(left).by(name, right, **params))
+    assert not evidence.ok
+
+
+def test_a_rule_rewrites_the_free_j_and_leaves_a_sum_over_j_as_it_was():
+    """The free floor(j/2) takes its value from [2 ≤ j ≤ 3]; the nested Σ_j keeps its floor
+    and its variable's name."""
+    from convproof.symbolic import rules_sizes  # noqa: F401  (its rules)
+    j = scalar("j")
+    nested = NonNeg(zsum(le(0, j) * le(j, 3) * sympy.floor(j / 2), j) - 3)
+    after, count = apply_rule("floor value", le(2, j) * le(j, 3) * sympy.floor(j / 2) * nested,
+                              value=1)
+    assert count == 1 and after == le(2, j) * le(j, 3) * nested

@@ -124,6 +124,14 @@ def test_symmetry_averages_the_flipped_expectation(rng, coincide):
     assert before == after
 
 
+def test_symmetry_flips_the_entries_inside_an_index_too():
+    """F(z) = z[z[0]]·z[1]·z[0]: F(-z) = -z[-z[0]]·z[1]·z[0], not -F(z), so E[F] = 0 does not
+    follow (it is 1/2 for entries +1 or -1 with probability 1/2 each)."""
+    z = random_signal("z", symmetric(1))
+    flipped, _ = apply_rule("symmetry", E(z[z[0]] * z[1] * z[0]), signal=z)
+    assert flipped == (E(z[z[0]] * z[1] * z[0]) + E(-z[-z[0]] * z[1] * z[0])) / 2
+
+
 def test_symmetry_refuses_a_law_that_is_not_symmetric():
     m = random_signal("m", bernoulli(q))
     with pytest.raises(ProofError, match="symmetric"):

@@ -94,6 +94,39 @@ def map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult:
     return terms_to_expr(terms), count
 
 
+def nested_sums_apart(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], Term | None]:
+    """``rewrite`` of a term whose nested sums (Σ_j inside a bracket, an index or the
+    coefficient) have their variables renamed to fresh ones, the names put back after where
+    that captures nothing: facts the rewrite reads about a free j then say nothing of a bound
+    j ([0 ≤ j ≤ 3]·[Σ_j floor(j/2) ≥ 3] must not take the inner floor(j/2) for floor(3/2))."""
+    def apart(node: Expr, back: dict) -> Expr:
+        if isinstance(node, ZSum):
+            var = fresh(node.var)
+            back[var] = node.var
+            return ZSum(apart(substitute(node.body, {node.var: var}), back), var)
+        return node.func(*(apart(a, back) for a in node.args)) if node.args else node
+
+    def together(node: Expr, back: dict) -> Expr:
+        if isinstance(node, ZSum):
+            body = together(node.body, back)
+            name = back.get(node.var)
+            if name is None or name in body.free_symbols:
+                return ZSum(body, node.var)
+            return ZSum(substitute(body, {node.var: name}), name)
+        return node.func(*(together(a, back) for a in node.args)) if node.args else node
+
+    def rewritten(term: Term) -> Term | None:
+        back: dict = {}
+        new = rewrite(Term(apart(term.coeff, back), tuple(apart(a, back) for a in term.atoms),
+                           term.bound))
+        if new is None:
+            return None
+        return Term(together(new.coeff, back), tuple(together(a, back) for a in new.atoms),
+                    new.bound)
+
+    return rewritten
+
+
 def bound_named(term: Term, var: Symbol) -> Symbol | None:
     matches = [v for v in term.bound if v.name == var.name]
     if len(matches) > 1:

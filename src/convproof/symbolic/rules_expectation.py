@@ -305,8 +305,9 @@ def symmetry(expr: Expr, signal: Signal) -> RuleResult:
         raise ProofError(f"{signal.name} is not a random signal with a symmetric law")
 
     def flip(node: Expr) -> Expr:
+        """F(-z): every entry negated, its indices first (z[z[0]] becomes -z[-z[0]])."""
         if isinstance(node, Indexed) and node.base == signal.base:
-            return -node
+            return -node.func(node.base, *(flip(index) for index in node.indices))
         if not node.args:
             return node
         return node.func(*(flip(a) for a in node.args))
