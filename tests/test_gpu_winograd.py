@@ -121,6 +121,22 @@ def test_other_correlations_keep_the_implicit_gemm(emulator, case):
     assert relative_error(y, expected) <= (5e-3 if case == "tf32" else 1e-5)
 
 
+@pytest.mark.parametrize("groups, winograd", [(1820, True), (1821, False)])
+def test_groups_beyond_the_products_grid_keep_the_implicit_gemm(groups, winograd):
+    """The products' GEMM runs 36 blocks along z a group: 36 x 1821 > 65535, so 1821 groups
+    of 16 channels take the implicit GEMM, forward and weight gradient (recorded, not run)."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 16 * groups, 4, 4)).astype(np.float32)
+    w = rng.standard_normal((16 * groups, 16, 3, 3)).astype(np.float32)
+    geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), groups)
+    for call, first in ((lambda b: b.conv(x, w, geometry), "winograd_weights"),
+                        (lambda b: b.conv_weight_grad(x, x, geometry), "winograd_gradient")):
+        recorder = Recorder()
+        call(Backend(recorder))
+        names = [launch.kernel.name for launch in recorder.launches]
+        assert any(name.startswith(first) for name in names) == winograd, names
+
+
 @pytest.mark.parametrize("operand", ["x", "w"])
 @pytest.mark.parametrize("value", [np.inf, np.nan])
 def test_operands_that_are_not_finite_keep_the_definition(emulator, operand, value):

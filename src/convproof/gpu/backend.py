@@ -180,8 +180,10 @@ class Backend:
                         operands: dict[str, Array], terms: int, excluded: Any) -> bool:
         """Whether ``operation`` ("correlate" or "correlate_weight_grad") of a 2-D stride-1
         3x3 correlation (any dilation) runs by Winograd: zero padding, groups of at least
-        :data:`WIDE` input and output channels, nothing ``excluded`` (a flip, tensor cores),
-        :attr:`winograd` on, and ``operands`` (x, w, g by name) whose transforms stay finite
+        :data:`WIDE` input and output channels, at most MAX_GRID[2] / WINOGRAD_POINTS of them
+        (the products' GEMM runs a group per point and group along z), nothing ``excluded``
+        (a flip, tensor cores), :attr:`winograd` on, and ``operands`` (x, w, g by name) whose
+        transforms stay finite
         with ``terms`` terms a sum (:func:`~convproof.symbolic.winograd.keeps_finite`): no nan
         or inf, which the transforms would spread over a tile, and no magnitude that they
         would grow past the float type's range where the definition stays inside it."""
@@ -189,7 +191,7 @@ class Backend:
         if not self.winograd or excluded or (g.kernel_size, g.stride, g.mode) != (
                 (3, 3), (1, 1), "zeros"):
             return False
-        if min(c_in, c_out) // g.groups < WIDE:
+        if min(c_in, c_out) // g.groups < WIDE or WINOGRAD_POINTS * g.groups > L.MAX_GRID[2]:
             return False
         largest = {name: largest_magnitude(array) for name, array in operands.items()}
         return keeps_finite(WINOGRAD_TILE, W.KERNEL, operation, largest, terms,
