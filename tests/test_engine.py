@@ -1102,3 +1102,46 @@ def test_a_rule_rewrites_the_free_j_and_leaves_a_sum_over_j_as_it_was():
     after, count = apply_rule("floor value", le(2, j) * le(j, 3) * sympy.floor(j / 2) * nested,
                               value=1)
     assert count == 1 and after == le(2, j) * le(j, 3) * nested
+
+
+def test_an_equation_at_a_point_is_not_used_inside_a_derivative():
+    """[k = x[0]]·k = [k = x[0]]·2k and n = 2n under n = x[0], by moving the point's value
+    into ∂(k x[0])/∂x[0], which is k there, not 2 x[0]."""
+    from convproof.symbolic.language import Partial
+    k_, n_ = scalar("k_ n_")
+    delta = EqZero(k_ - x[0])
+    proof = (Derivation(delta * k_)
+             .back("differentiate", delta * Partial(k_ * x[0], x[0]))
+             .by("use the delta", delta * Partial(x[0] * x[0], x[0]), var=k_)
+             .by("differentiate", delta * 2 * x[0])
+             .back("use the delta", delta * 2 * k_, var=k_))
+    assert "no identity of the function" in _refused(Claim("doubled", delta * k_,
+                                                           delta * 2 * k_), proof)
+    at = sympy.Eq(n_, x[0])
+    proof = (Derivation(n_)
+             .back("differentiate", Partial(n_ * x[0], x[0]))
+             .by("hypothesis", Partial(x[0] * x[0], x[0]), equation=at)
+             .by("differentiate", 2 * x[0])
+             .back("hypothesis", 2 * n_, equation=at))
+    assert "no identity of the function" in _refused(
+        Claim("doubled", n_, 2 * n_, hypotheses=(at,)), proof)
+
+
+def test_a_known_result_under_hypotheses_is_not_used_inside_a_derivative(monkeypatch):
+    """x[0] = 0 under x[0] = 0 holds at a point: in ∂(·)/∂x[0] it would give 1 = 0."""
+    from convproof.symbolic import Theorem
+    from convproof.symbolic.language import Partial
+    from convproof.symbolic.proof import THEOREMS
+    monkeypatch.setitem(THEOREMS, "grad-bias", THEOREMS.get("grad-bias"))  # restored after
+    at_zero = sympy.Eq(x[0], 0, evaluate=False)
+    lemma = Theorem("grad-bias", "a lemma at a point", "x[0] = 0 under x[0] = 0")
+    zero = lemma.export(Claim("zero", x[0], sympy.S.Zero, hypotheses=(at_zero,)))
+    lemma.evidence(lambda: universal(zero, Derivation(x[0]).by("entry hypothesis", sympy.S.Zero,
+                                                               equation=at_zero)))
+    proof = (Derivation(sympy.S.One)
+             .back("differentiate", Partial(x[0], x[0]))
+             .by("known result", Partial(sympy.S.Zero, x[0]), theorem="grad-bias", claim="zero",
+                 instance={}, context=lambda e: Partial(e, x[0]))
+             .by("differentiate", sympy.S.Zero))
+    assert "inside a derivative" in _refused(
+        Claim("one is zero", sympy.S.One, sympy.S.Zero, hypotheses=(at_zero,)), proof)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr, Symbol
 
-from .language import DefinedName, SignalName, ZSum, substitute
+from .language import DefinedName, Partial, SignalName, ZSum, substitute
 from .normal import NoPoints, ProofError, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
@@ -483,6 +483,10 @@ def known(
                          f"hole: on a placeholder it raised {error!r}") from error
     if hole not in shape.free_symbols:
         raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
+    if lemma.hypotheses and any(isinstance(node, Partial) and hole in node.args[0].free_symbols
+                                for node in sympy.preorder_traversal(shape)):
+        raise ProofError(f"the context of {theorem}/{claim} puts it inside a derivative: under "
+                         "its hypotheses it holds at a point, not as a function of the entries")
     bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
     constrained = set().union(*(h.free_symbols for h in lemma.hypotheses)) | hidden
     if bound & constrained:

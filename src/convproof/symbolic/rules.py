@@ -127,6 +127,20 @@ def nested_sums_apart(rewrite: Callable[[Term], Term | None]) -> Callable[[Term]
     return rewritten
 
 
+def outside_derivatives(expr: Expr, mapping: dict, source: str) -> None:
+    """Refuse to put a value holding signal entries for a symbol inside a derivative: an
+    equation v = e of a delta or a hypothesis holds at a point, and inside ∂f/∂x[e] f is a
+    function of the entries ([k = x[0]]·∂(k x[0])/∂x[0] is [k = x[0]]·k, not 2 x[0])."""
+    for node in sympy.preorder_traversal(expr):
+        if not isinstance(node, Partial):
+            continue
+        held = [value for symbol, value in mapping.items()
+                if symbol in node.args[0].free_symbols and value.atoms(Indexed)]
+        if held:
+            raise ProofError(f"{source} would put {held[0]} inside {node}: an equation that "
+                             "holds at a point is no identity of the function differentiated")
+
+
 def bound_named(term: Term, var: Symbol) -> Symbol | None:
     matches = [v for v in term.bound if v.name == var.name]
     if len(matches) > 1:
@@ -459,7 +473,8 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
 
 @rule(
     "use the delta",
-    "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be replaced by e",
+    "[v = e]·f(v) = [v = e]·f(e): inside a product with the delta, v may be replaced by e "
+    "(not inside a derivative where e holds signal entries)",
 )
 def use_delta(expr: Expr, var: Symbol) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
@@ -482,6 +497,8 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                         and v not in term.coeff.free_symbols
                     ):
                         return None
+                    for part in (term.coeff, *others):
+                        outside_derivatives(part, {v: value}, f"the delta [{v} = {value}]")
                     return Term(
                         substitute(term.coeff, {v: value}),
                         (atom,) + tuple(substitute(a, {v: value}) for a in others),
@@ -739,7 +756,8 @@ def rewrite_everywhere(expr: Expr, rewrite: Callable[[Expr], Expr]) -> Expr:
 
 
 @rule(
-    "hypothesis", "substitute a symbol by the expression a hypothesis of the theorem equates it to"
+    "hypothesis", "substitute a symbol by the expression a hypothesis of the theorem equates it "
+    "to (not inside a derivative where that expression holds signal entries)"
 )
 def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     symbol, value = equation.lhs, equation.rhs
@@ -751,6 +769,7 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
         return expr, 0
+    outside_derivatives(expr, {symbol: value}, f"the hypothesis {equation}")
     return substitute(expr, {symbol: value}), 1
 
 
