@@ -127,6 +127,29 @@ def nested_sums_apart(rewrite: Callable[[Term], Term | None]) -> Callable[[Term]
     return rewritten
 
 
+def derivatives_opaque(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], Term | None]:
+    """``rewrite`` of a term whose derivatives are held as opaque symbols, put back after: a
+    rule that reads the term's brackets (true at a point) cannot then rewrite inside ∂f/∂x[e],
+    where f is a function of the entries ([x0 ≠ 0] is 1 at a point, not near it)."""
+    def rewritten(term: Term) -> Term | None:
+        held: dict = {}
+
+        def hide(node: Expr) -> Expr:
+            if isinstance(node, Partial):
+                symbol = sympy.Dummy("derivative")
+                held[symbol] = node
+                return symbol
+            return node.func(*(hide(a) for a in node.args)) if node.args else node
+
+        new = rewrite(Term(hide(term.coeff), tuple(hide(a) for a in term.atoms), term.bound))
+        if new is None:
+            return None
+        return Term(new.coeff.xreplace(held), tuple(a.xreplace(held) for a in new.atoms),
+                    new.bound)
+
+    return rewritten
+
+
 def outside_derivatives(expr: Expr, mapping: dict, source: str) -> None:
     """Refuse to put a value holding signal entries for a symbol inside a derivative: an
     equation v = e of a delta or a hypothesis holds at a point, and inside ∂f/∂x[e] f is a
@@ -137,8 +160,9 @@ def outside_derivatives(expr: Expr, mapping: dict, source: str) -> None:
         held = [value for symbol, value in mapping.items()
                 if symbol in node.args[0].free_symbols and value.atoms(Indexed)]
         if held:
-            raise ProofError(f"{source} would put {held[0]} inside {node}: an equation that "
-                             "holds at a point is no identity of the function differentiated")
+            raise ProofError(f"{source} would put {held[0]} inside {node}, where it is no "
+                             "constant: the expression differentiated is a function of the "
+                             "entries")
 
 
 def bound_named(term: Term, var: Symbol) -> Symbol | None:
@@ -292,9 +316,10 @@ def derivative(expr: Expr, entry: Indexed, cases: bool = False) -> Expr:
     if not any(isinstance(n, Indexed) and n.base == base for n in sympy.preorder_traversal(expr)):
         return S.Zero
     if isinstance(expr, Indexed):
-        if expr.base != base or len(expr.indices) != len(entry.indices):
-            raise ProofError(f"{expr} depends on {entry} only through its index (or has "
-                             "another number of indices): not differentiable")
+        if (expr.base != base or len(expr.indices) != len(entry.indices)
+                or any(n.base == base for index in expr.indices for n in index.atoms(Indexed))):
+            raise ProofError(f"{expr} depends on {entry} through its index (or has another "
+                             "number of indices): not differentiable")
         if other_entries(expr.indices, entry.indices):
             raise ProofError(f"{expr} and {entry} index one position by a multi-index and a "
                              "channel index: not the same kind of entry")
@@ -404,6 +429,8 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         }
         image = substitute(to, {new: target, **others})
         mapping = {old: image}
+        for part in (term.coeff, *term.atoms):
+            outside_derivatives(part, mapping, f"the change of index {var} = {to}")
         renamed = _replace_in_term(term, mapping, drop_var=old)
         return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
 
@@ -461,6 +488,8 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
         if not options:
             return None
         solution, slope, rest, atom = options[0]
+        for part in (term.coeff, *term.atoms):
+            outside_derivatives(part, {v: solution}, f"the delta {atom}")
         replaced = _replace_in_term(term, {v: solution}, drop_atom=atom, drop_var=v)
         if slope in (1, -1):
             return replaced

@@ -17,10 +17,11 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, is_multi, summation_variables
+from .language import EqZero, NonNeg, Partial, is_multi, summation_variables
 from .normal import (ProofError, Term, integer_valued, linear_coefficient, provably_nonneg,
                      provably_positive)
-from .rules import bound_named, map_terms, nested_sums_apart, rewrite_everywhere, rule
+from .rules import (bound_named, derivatives_opaque, map_terms, nested_sums_apart,
+                    rewrite_everywhere, rule)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +232,7 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
                              f"floor(A/s) of {term.to_expr()} from its brackets")
         return Term(coeff, atoms, term.bound)
 
-    return map_terms(expr, nested_sums_apart(rewrite))
+    return map_terms(expr, derivatives_opaque(nested_sums_apart(rewrite)))
 
 
 @rule("ceil as floor", "ceil(A/s) = floor((A + s - 1)/s), and -floor(-A/s) = ceil(A/s), for "
@@ -321,6 +322,9 @@ def case_split(expr: Expr, bracket: Expr) -> tuple[Expr, int]:
     if captured:
         raise ProofError(f"case split on [{argument} ≥ 0]: it depends on the summation "
                          f"variable(s) {', '.join(sorted(map(str, captured)))}")
+    if argument.atoms(sympy.Indexed) and expr.atoms(Partial):
+        raise ProofError(f"case split on [{argument} ≥ 0]: a bracket of signal entries holds "
+                         "at a point, and the expression differentiates by the entries")
     positive = NonNeg(argument) * _assign_bracket(expr, argument, 1)
     negative = NonNeg(sympy.expand(-argument - 1)) * _assign_bracket(expr, argument, 0)
     return positive + negative, 1
