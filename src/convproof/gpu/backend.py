@@ -183,10 +183,10 @@ class Backend:
         :data:`WIDE` input and output channels, at most MAX_GRID[2] / WINOGRAD_POINTS of them
         (the products' GEMM runs a group per point and group along z), nothing ``excluded``
         (a flip, tensor cores), :attr:`winograd` on, and ``operands`` (x, w, g by name) whose
-        transforms stay finite
-        with ``terms`` terms a sum (:func:`~convproof.symbolic.winograd.keeps_finite`): no nan
-        or inf, which the transforms would spread over a tile, and no magnitude that they
-        would grow past the float type's range where the definition stays inside it."""
+        transforms stay finite with ``terms`` terms a sum
+        (:func:`~convproof.symbolic.winograd.keeps_finite`): no nan or inf, which the
+        transforms would spread over a tile, and no magnitude that they would grow past the
+        float type's range where the definition stays inside it."""
         g = geometry
         if not self.winograd or excluded or (g.kernel_size, g.stride, g.mode) != (
                 (3, 3), (1, 1), "zeros"):

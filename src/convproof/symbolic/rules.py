@@ -94,17 +94,23 @@ def map_terms(expr: Expr, rewrite: Callable[[Term], Term | None]) -> RuleResult:
     return terms_to_expr(terms), count
 
 
-def nested_sums_apart(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], Term | None]:
-    """``rewrite`` of a term whose nested sums (Σ_j inside a bracket, an index or the
-    coefficient) have their variables renamed to fresh ones, the names put back after where
-    that captures nothing: facts the rewrite reads about a free j then say nothing of a bound
-    j ([0 ≤ j ≤ 3]·[Σ_j floor(j/2) ≥ 3] must not take the inner floor(j/2) for floor(3/2))."""
-    def apart(node: Expr, back: dict) -> Expr:
+def by_its_brackets(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], Term | None]:
+    """``rewrite`` of a term by facts its brackets give, which hold at a point of its free
+    symbols.  Inside the term, a nested sum (Σ_j in a bracket, an index or the coefficient)
+    binds its variable under a fresh name, put back after where that captures nothing, and a
+    derivative ∂f/∂x[e] is an opaque symbol, put back after: facts about a free j say nothing
+    of a bound j ([0 ≤ j ≤ 3]·[Σ_j floor(j/2) ≥ 3] must not take the inner floor(j/2) for
+    floor(3/2)), nor about f near the point ([x0 ≠ 0] is 1 at a point, not near it)."""
+    def apart(node: Expr, back: dict, held: dict) -> Expr:
+        if isinstance(node, Partial):
+            symbol = sympy.Dummy("derivative")
+            held[symbol] = node
+            return symbol
         if isinstance(node, ZSum):
             var = fresh(node.var)
             back[var] = node.var
-            return ZSum(apart(substitute(node.body, {node.var: var}), back), var)
-        return node.func(*(apart(a, back) for a in node.args)) if node.args else node
+            return ZSum(apart(substitute(node.body, {node.var: var}), back, held), var)
+        return node.func(*(apart(a, back, held) for a in node.args)) if node.args else node
 
     def together(node: Expr, back: dict) -> Expr:
         if isinstance(node, ZSum):
@@ -117,35 +123,13 @@ def nested_sums_apart(rewrite: Callable[[Term], Term | None]) -> Callable[[Term]
 
     def rewritten(term: Term) -> Term | None:
         back: dict = {}
-        new = rewrite(Term(apart(term.coeff, back), tuple(apart(a, back) for a in term.atoms),
-                           term.bound))
-        if new is None:
-            return None
-        return Term(together(new.coeff, back), tuple(together(a, back) for a in new.atoms),
-                    new.bound)
-
-    return rewritten
-
-
-def derivatives_opaque(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], Term | None]:
-    """``rewrite`` of a term whose derivatives are held as opaque symbols, put back after: a
-    rule that reads the term's brackets (true at a point) cannot then rewrite inside ∂f/∂x[e],
-    where f is a function of the entries ([x0 ≠ 0] is 1 at a point, not near it)."""
-    def rewritten(term: Term) -> Term | None:
         held: dict = {}
-
-        def hide(node: Expr) -> Expr:
-            if isinstance(node, Partial):
-                symbol = sympy.Dummy("derivative")
-                held[symbol] = node
-                return symbol
-            return node.func(*(hide(a) for a in node.args)) if node.args else node
-
-        new = rewrite(Term(hide(term.coeff), tuple(hide(a) for a in term.atoms), term.bound))
+        new = rewrite(Term(apart(term.coeff, back, held),
+                           tuple(apart(a, back, held) for a in term.atoms), term.bound))
         if new is None:
             return None
-        return Term(new.coeff.xreplace(held), tuple(a.xreplace(held) for a in new.atoms),
-                    new.bound)
+        return Term(together(new.coeff, back).xreplace(held),
+                    tuple(together(a, back).xreplace(held) for a in new.atoms), new.bound)
 
     return rewritten
 

@@ -24,8 +24,8 @@ from sympy import Expr, Mod, S, Symbol
 
 from .language import Bracket, Divides, EqZero, NonNeg, is_multi
 from .normal import ProofError, Term, linear_coefficient, provably_nonneg, provably_positive
-from .rules import (RuleResult, bound_named, derivatives_opaque, follows, index_kind,
-                    map_terms, nested_sums_apart, rule, settle_brackets)
+from .rules import (RuleResult, bound_named, by_its_brackets, follows, index_kind, map_terms,
+                    rule, settle_brackets)
 
 
 def _integer_valued(e: Expr) -> bool:
@@ -246,7 +246,7 @@ def reduced_residue(expr: Expr) -> RuleResult:
         return Term(term.coeff.xreplace(mapping), tuple(a.xreplace(mapping) for a in term.atoms),
                     term.bound)
 
-    return map_terms(expr, derivatives_opaque(nested_sums_apart(rewrite)))
+    return map_terms(expr, by_its_brackets(rewrite))
 
 
 __all__ = ["count_interval", "remainder_bounds", "remainder_as_congruence", "reduce_modulo",

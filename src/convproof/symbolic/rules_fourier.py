@@ -22,8 +22,7 @@ from sympy import Expr, Indexed, Symbol
 from .language import NonNeg, is_multi
 from .normal import ProofError, Term, integer_valued, linear_coefficient, provably_positive
 from .operators_fourier import Character
-from .rules import (RuleResult, bound_named, derivatives_opaque, map_terms, nested_sums_apart,
-                    rule)
+from .rules import RuleResult, bound_named, by_its_brackets, map_terms, rule
 
 
 def integer_multiple(e: Expr, a: Expr) -> Expr | None:
@@ -131,7 +130,7 @@ def remainder_in_box(expr: Expr) -> RuleResult:
         coeff = walk(term.coeff)
         return Term(coeff, atoms, term.bound) if changed else None
 
-    return map_terms(expr, derivatives_opaque(nested_sums_apart(rewrite)))
+    return map_terms(expr, by_its_brackets(rewrite))
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ from sympy import Expr, Symbol
 from .language import EqZero, NonNeg, Partial, is_multi, summation_variables
 from .normal import (ProofError, Term, integer_valued, linear_coefficient, provably_nonneg,
                      provably_positive)
-from .rules import (bound_named, derivatives_opaque, map_terms, nested_sums_apart,
-                    rewrite_everywhere, rule)
+from .rules import bound_named, by_its_brackets, map_terms, rewrite_everywhere, rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,7 +231,7 @@ def floor_value(expr: Expr, value: Expr, floor: Expr | None = None) -> tuple[Exp
                              f"floor(A/s) of {term.to_expr()} from its brackets")
         return Term(coeff, atoms, term.bound)
 
-    return map_terms(expr, derivatives_opaque(nested_sums_apart(rewrite)))
+    return map_terms(expr, by_its_brackets(rewrite))
 
 
 @rule("ceil as floor", "ceil(A/s) = floor((A + s - 1)/s), and -floor(-A/s) = ceil(A/s), for "
