@@ -318,13 +318,13 @@ def flags() -> tuple[str, ...]:
     return (*FLAGS, POISON_LOCALS) if probe.returncode == 0 else FLAGS
 
 
-def _poison(dtype: np.dtype, argument: int) -> Any:
-    """The fill of a guard band of argument number ``argument``: a quiet NaN whose payload
-    is 0x100 + argument (arithmetic keeps the payload of the NaN it starts from, so a NaN
-    brought from one array's guard into another's shows), or a sentinel integer."""
+def _poison(dtype: np.dtype, payload: int = 0) -> Any:
+    """Poison of ``dtype``: a quiet NaN carrying ``payload``, or a sentinel integer.  A guard
+    band of argument number a carries 0x100 + a (arithmetic keeps the payload of the NaN it
+    starts from, so a NaN brought from one array's guard into another's shows)."""
     if dtype.kind != "f":
         return INT_POISON
-    bits = np.array(np.nan, dtype).view(f"u{dtype.itemsize}") | (0x100 + argument)
+    bits = np.array(np.nan, dtype).view(f"u{dtype.itemsize}") | payload
     return bits.view(dtype)[()]
 
 
@@ -405,7 +405,7 @@ class Emulator:
     def empty(self, shape: Sequence[int], dtype: Any) -> np.ndarray:
         """A new array filled with poison (NaN, or a sentinel integer)."""
         dtype = np.dtype(dtype)
-        return np.full(tuple(shape), np.nan if dtype.kind == "f" else INT_POISON, dtype=dtype)
+        return np.full(tuple(shape), _poison(dtype), dtype=dtype)
 
     def run(self, launch: Launch) -> None:
         """Run ``launch`` over its whole grid; outputs are written back into the arrays."""
@@ -426,7 +426,7 @@ class Emulator:
             raise EmulationError(f"{kernel.name}: the threads of a block did not all reach the "
                                  "same __syncthreads()")
         for param, value, buffer, argument in guarded:
-            poison = np.full(GUARD, _poison(buffer.dtype, argument), dtype=buffer.dtype)
+            poison = np.full(GUARD, _poison(buffer.dtype, 0x100 + argument), dtype=buffer.dtype)
             if not (_same_bits(buffer[:GUARD], poison) and _same_bits(buffer[-GUARD:], poison)):
                 raise EmulationError(f"{kernel.name} wrote outside the array {param.name}")
             if param.output:
@@ -439,7 +439,7 @@ class Emulator:
                             f"{getattr(value, 'dtype', type(value).__name__)}")
         if param.output and not value.flags.c_contiguous:
             raise ValueError(f"output {param.name} must be C-contiguous")
-        buffer = np.full(value.size + 2 * GUARD, _poison(dtype, argument), dtype=dtype)
+        buffer = np.full(value.size + 2 * GUARD, _poison(dtype, 0x100 + argument), dtype=dtype)
         buffer[GUARD:GUARD + value.size] = value.reshape(-1)
         return buffer
 
