@@ -6,7 +6,8 @@
 
 The steps, all by default, in this order:
 
-    kernels   every kernel of the standard set on the GPU against the float64 reference
+    kernels   every kernel of the standard set on the GPU against the float64 reference, with
+              32-bit and with 64-bit indices
               (outputs poisoned with NaN before each run, every launch synchronized and its
               CUDA error checked)
     tests     the GPU tests (``pytest tests -m gpu``: functional on CuPy arrays against
@@ -71,12 +72,14 @@ def standard_set(seed: int) -> list[dict]:
 
     device, rng = CupyDevice(checked=True), np.random.default_rng(seed)
     outcomes = []
-    for case in standard.standard_cases():
-        try:
-            outcomes.append(standard.check(case, device, rng, to_host=cupy.asnumpy).as_json())
-        except Exception as exc:  # a failed launch: recorded, the other cases still run
-            outcomes.append({"kernel": standard.names_of(case), "ok": False,
-                             "max_rel_err": float("inf"), "error": failure(exc)})
+    for index32 in (True, False):  # the 32-bit variants, then the 64-bit kernels
+        for case in standard.standard_cases():
+            try:
+                outcomes.append(standard.check(case, device, rng, cupy.asnumpy, index32)
+                                .as_json())
+            except Exception as exc:  # a failed launch: recorded, the other cases still run
+                outcomes.append({"kernel": standard.names_of(case, index32), "ok": False,
+                                 "max_rel_err": float("inf"), "error": failure(exc)})
     return outcomes
 
 

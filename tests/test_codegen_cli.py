@@ -15,6 +15,7 @@ from convproof.gpu.emulate import compiler_available
 from convproof.spec import ConvSpec
 
 KERNELS = standard.standard_kernels()
+WIDE = standard.standard_kernels(index32=False)
 
 
 def test_list_names_every_standard_kernel(capsys):
@@ -51,13 +52,14 @@ def test_emulate_without_a_compiler_says_so(monkeypatch, capsys):
 
 @pytest.mark.skipif(nvcc() is None, reason="nvcc is not installed")
 def test_compile_names_the_compiler_and_the_count(monkeypatch, capsys):
-    monkeypatch.setattr(standard, "standard_kernels", lambda: KERNELS[:2])
+    monkeypatch.setattr(standard, "standard_kernels",
+                        lambda index32=True: KERNELS[:2] if index32 else WIDE[:1])
     assert cli.main(["--compile", "--arch", "sm_90"]) == 0
-    assert "2 kernels compiled for sm_90 with nvcc" in capsys.readouterr().err
+    assert "3 kernels compiled for sm_90 with nvcc" in capsys.readouterr().err
 
 
 def test_compile_fails_with_the_reason_when_the_compiler_is_missing(monkeypatch, capsys):
-    monkeypatch.setattr(standard, "standard_kernels", lambda: KERNELS[:1])
+    monkeypatch.setattr(standard, "standard_kernels", lambda index32=True: KERNELS[:1])
     monkeypatch.setattr(compiling, "nvrtc", lambda: None)
     assert cli.main(["--compile", "--compiler", "nvrtc"]) == 1
     assert "NVRTC is not available through CuPy" in capsys.readouterr().err

@@ -30,6 +30,7 @@ from convproof.gpu import launch
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
 from convproof.gpu.standard import ROUNDING, Recorder, relative_error
+from convproof.spec import PoolSpec
 from rounding import magnitude
 from strategies import OVERHANG, conv_cases, pool_cases, widened
 
@@ -277,6 +278,44 @@ def test_an_empty_batch_launches_nothing(emulator, filters):
     for got, want in zip(on_gpu, calls()):
         assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(on_gpu[-1], np.zeros(w.shape))
+
+
+def launched(call: Callable[[Backend], object]) -> list[str]:
+    """The names of the kernels ``call(backend)`` launches (recorded, nothing computed)."""
+    recorder = Recorder()
+    call(Backend(recorder))
+    return [entry.kernel.name for entry in recorder.launches]
+
+
+@pytest.mark.parametrize("filters", [1, 16])  # the direct kernel, the implicit GEMM
+def test_padding_beyond_32_bits_keeps_64_bit_indices(emulator, filters):
+    """The padding, stride and dilation are printed into the source as constants: with
+    padding 2^32 the only tap's position -2^32 is 0 in an int, inside the input, though every
+    array holds a handful of entries.  The 64-bit kernel reads the padding: y = bias."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 1, 1)).astype(np.float32)
+    w = rng.standard_normal((filters, 1, 1)).astype(np.float32)
+    bias = rng.standard_normal(filters).astype(np.float32)
+    geometry = ConvGeometry((1,), (2**34,), ((2**32, 2**32),), (1,))
+    (y,) = twice(emulator, lambda b: [b.conv(x, w, geometry, bias)])
+    np.testing.assert_array_equal(y, np.broadcast_to(bias[:, None], (1, filters, 1)))
+    assert not any(name.endswith("_i32") for name in launched(lambda b: b.conv(x, w, geometry)))
+
+
+@pytest.mark.parametrize("stride, narrow", [(2**29 - 1, True), (2**29, False)])
+def test_32_bit_indices_up_to_an_extent_of_2_to_the_30(stride, narrow):
+    """The extent n + p_lo + p_hi + d (k - 1) + s, 1 + 2^29 + s for the conv, 2^29 + s + 1
+    for the pooling: 2^30 takes the 32-bit variant, one more the 64-bit kernel, forward,
+    both gradients and pooling alike."""
+    x = np.ones((1, 1, 1), np.float32)
+    w, g = np.ones((1, 1, 1), np.float32), np.ones((1, 1, 2), np.float32)
+    geometry = ConvGeometry((1,), (stride,), ((2**28, 2**28),), (1,))
+    pool = PoolSpec((2**28,), (stride + 1,), (2**27,))
+    names = launched(lambda b: [b.conv(x, w, geometry), b.conv_weight_grad(x, g, geometry),
+                                b.conv_data_grad(g, w, geometry, (1,), x[0, 0],
+                                                 transposed=True),
+                                b.max_pool(x, pool), b.avg_pool(x, pool, True)])
+    assert len(names) == 5 and all(name.endswith("_i32") == narrow for name in names), names
 
 
 @settings(max_examples=5)

@@ -137,6 +137,24 @@ def test_groups_beyond_the_products_grid_keep_the_implicit_gemm(groups, winograd
         assert any(name.startswith(first) for name in names) == winograd, names
 
 
+@pytest.mark.parametrize("dilation, winograd", [(16, True), (17, False)])
+def test_tiles_overhanging_a_dilated_output_keep_the_implicit_gemm(dilation, winograd):
+    """33 outputs d apart take ceil(33 / 4d) d tiles of 4: 64 positions at d = 16, 68 at
+    d = 17, more than twice the output; such a layer keeps the implicit GEMM, forward and
+    weight gradient (recorded, not run)."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 16, 33 + 2 * dilation, 6)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((1, 16, 33, 4)).astype(np.float32)
+    geometry = ConvGeometry((3, 3), (1, 1), ((0, 0), (0, 0)), (dilation, 1), 1)
+    for call, first in ((lambda b: b.conv(x, w, geometry), "winograd_weights"),
+                        (lambda b: b.conv_weight_grad(x, g, geometry), "winograd_gradient")):
+        recorder = Recorder()
+        call(Backend(recorder))
+        names = [launch.kernel.name for launch in recorder.launches]
+        assert any(name.startswith(first) for name in names) == winograd, names
+
+
 @pytest.mark.parametrize("operand", ["x", "w"])
 @pytest.mark.parametrize("value", [np.inf, np.nan])
 def test_operands_that_are_not_finite_keep_the_definition(emulator, operand, value):

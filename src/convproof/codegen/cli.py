@@ -3,8 +3,9 @@
     convproof kernels --list                  the kernel names, one per line
     convproof kernels --emit DIR              one <name>.cu per kernel into DIR
     convproof kernels --compile [--arch sm_90] [--compiler nvcc|nvrtc]
-                                              compile every kernel (no GPU needed): with
-                                              nvcc, or with NVRTC through CuPy as at run time
+                                              compile every kernel and its 64-bit form
+                                              (no GPU needed): with nvcc, or with NVRTC
+                                              through CuPy as at run time
     convproof kernels --emulate [--json] [--seed S]
                                               run every kernel on the CPU (the exact source,
                                               compiled with the C++ compiler) on fresh random
@@ -79,7 +80,7 @@ def _emit(folder: Path) -> int:
 
 
 def _compile(arch: str, compiler: str) -> int:
-    kernels = standard.standard_kernels()
+    kernels = standard.standard_kernels() + standard.standard_kernels(index32=False)
     try:
         compile_check(kernels, arch, compiler=compiler)
     except CompileError as exc:

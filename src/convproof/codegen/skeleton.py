@@ -149,10 +149,11 @@ class Kernel:
 
 
 INDEX32_ELEMENTS = 2**30
-"""The most entries an array may hold for a kernel's 32-bit variant (:func:`narrow_indices`).
-Every index, offset and size a conv kernel computes is at most the entries of one of its
-arrays (the outputs of a split sum counted together) plus a few tiles or a grid's threads
-(below 2^29), so with arrays up to 2^30 entries all of them stay below 2^31."""
+"""The most entries an array may hold for a kernel's 32-bit variant (:func:`narrow_indices`),
+and the largest :func:`position_extent` of its geometry.  Every index, offset and size a conv
+kernel computes is at most the entries of one of its arrays (the outputs of a split sum
+counted together) or the extent of a position along an axis, plus a few tiles or a grid's
+threads (below 2^29), so with both up to 2^30 all of them stay below 2^31."""
 
 
 def narrow_indices(kernel: Kernel) -> Kernel:
@@ -162,8 +163,8 @@ def narrow_indices(kernel: Kernel) -> Kernel:
     an index array (max pooling's flat indices, kept 64-bit: ``long long*``), so the type is
     renamed throughout, its scalar parameters included; the caller takes this variant only
     where every array holds at most :data:`INDEX32_ELEMENTS` entries (so every flat index
-    stored fits an int too).  32-bit integer products and divisions by constants cost a
-    fraction of 64-bit ones.
+    stored fits an int too) and the geometry's :func:`position_extent` is at most as large.
+    32-bit integer products and divisions by constants cost a fraction of 64-bit ones.
     """
     name = f"{kernel.name}_i32"
     kept = "\0"  # the element type of index arrays, out of the way of the renaming
@@ -235,6 +236,12 @@ class ConvGeometry:
         return dict(k=self.kernel_size[a], s=self.stride[a], d=self.dilation[a],
                     p=self.pads[a][0])
 
+    def extent(self, size: Sequence[int]) -> int:
+        """max over the axes of n + p_lo + p_hi + d (k - 1) + s on inputs of spatial ``size``
+        (:func:`position_extent`)."""
+        return position_extent(size, [sum(pair) for pair in self.pads], self.dilation,
+                               self.kernel_size, self.stride)
+
 
 @dataclass(frozen=True)
 class PoolGeometry:
@@ -270,6 +277,23 @@ class PoolGeometry:
     def axis(self, a: int) -> dict[str, int]:
         return dict(k=self.kernel_size[a], s=self.stride[a], d=self.dilation[a],
                     p=self.padding[a])
+
+    def extent(self, size: Sequence[int]) -> int:
+        """max over the axes of n + 2p + d (k - 1) + s on inputs of spatial ``size``
+        (:func:`position_extent`)."""
+        return position_extent(size, [2 * p for p in self.padding], self.dilation,
+                               self.kernel_size, self.stride)
+
+
+def position_extent(size: Sequence[int], padding: Sequence[int], dilation: Sequence[int],
+                    kernel_size: Sequence[int], stride: Sequence[int]) -> int:
+    """max over the axes of n + p + d (k - 1) + s, p the padding of both ends: a bound on every
+    position a kernel forms along an axis (s i - p_lo + d t, for an output i whose window
+    starts before n + p_lo) and on every partial sum and product in it, so a 32-bit variant
+    must hold it too (:data:`INDEX32_ELEMENTS`); padding, stride and dilation are printed
+    into the source as constants, which nothing else bounds."""
+    return max(n + p + d * (k - 1) + s
+               for n, p, d, k, s in zip(size, padding, dilation, kernel_size, stride))
 
 
 # --------------------------------------------------------------------------------------------

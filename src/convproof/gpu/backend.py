@@ -123,9 +123,10 @@ class Backend:
 
     def indexed(self, kernel: K.Kernel, *entries: int) -> K.Kernel:
         """``kernel``, or its 32-bit variant (:func:`~convproof.codegen.skeleton.narrow_indices`)
-        where every array it touches, of ``entries`` entries each (and any other bound on
-        its integers the caller passes among them), holds at most INDEX32_ELEMENTS of them
-        (and :attr:`index32` allows it)."""
+        where every array it touches, of ``entries`` entries each, and any other bound on its
+        integers the caller passes among them (the geometry's ``extent``, which bounds the
+        positions its padding, stride and dilation form), is at most INDEX32_ELEMENTS (and
+        :attr:`index32` allows it)."""
         if not self.index32 or max(entries) > K.INDEX32_ELEMENTS:
             return kernel
         return self.kernel(K.narrow_indices, kernel)
@@ -151,7 +152,7 @@ class Backend:
         y = self.device.empty((batch, c_out, *out), x.dtype)
         if y.size == 0:  # no samples: nothing to launch
             return y
-        if self._takes_winograd(geometry, c_in, c_out, "correlate", dict(x=x, w=w),
+        if self._takes_winograd(geometry, c_in, c_out, out, "correlate", dict(x=x, w=w),
                                 c_in // groups, flip or tensor_cores):
             return self._winograd(x, w, geometry, y, bias, activation)
         arrays = _with_bias([x, w], bias)
@@ -159,7 +160,7 @@ class Backend:
         if not tensor_cores and max(c_in, c_out) // groups <= DIRECT:
             kernel = self.kernel(K.conv_forward_direct, geometry, bias=bias is not None,
                                  activation=activation, flip=flip)
-            kernel = self.indexed(kernel, x.size, w.size, y.size)
+            kernel = self.indexed(kernel, x.size, w.size, y.size, geometry.extent(size))
             self.device.run(L.elementwise(kernel, y.size, [*arrays, y, *sizes]))
             return y
         kernel = self.kernel(K.conv_forward, geometry, c_out // groups,
@@ -169,19 +170,23 @@ class Backend:
         splits = L.splits_for(L.tiles(kernel, rows, c_out // groups, groups),
                               c_in // groups * geometry.taps)
         sums = y if splits == 1 else self.device.empty((splits, *y.shape), x.dtype)
-        kernel = self.indexed(kernel, x.size, w.size, sums.size)
+        kernel = self.indexed(kernel, x.size, w.size, sums.size, geometry.extent(size))
         self.device.run(L.gemm(kernel, rows, c_out // groups, groups * splits,
                                [*arrays, sums, *sizes, splits]))
         if splits > 1:
             self._sum_splits(sums, y, bias, activation)
         return y
 
-    def _takes_winograd(self, geometry: K.ConvGeometry, c_in: int, c_out: int, operation: str,
-                        operands: dict[str, Array], terms: int, excluded: Any) -> bool:
+    def _takes_winograd(self, geometry: K.ConvGeometry, c_in: int, c_out: int,
+                        out: Sequence[int], operation: str, operands: dict[str, Array],
+                        terms: int, excluded: Any) -> bool:
         """Whether ``operation`` ("correlate" or "correlate_weight_grad") of a 2-D stride-1
         3x3 correlation (any dilation) runs by Winograd: zero padding, groups of at least
         :data:`WIDE` input and output channels, at most MAX_GRID[2] / WINOGRAD_POINTS of them
-        (the products' GEMM runs a group per point and group along z), nothing ``excluded``
+        (the products' GEMM runs a group per point and group along z), tiles that overhang
+        the ``out`` outputs along each axis by at most the output or at most m (:meth:`_tiles`:
+        a block of d tiles spans m d outputs, mostly overhang where a dilated output is
+        shorter), nothing ``excluded``
         (a flip, tensor cores), :attr:`winograd` on, and ``operands`` (x, w, g by name) whose
         transforms stay finite with ``terms`` terms a sum
         (:func:`~convproof.symbolic.winograd.keeps_finite`): no nan or inf, which the
@@ -192,6 +197,9 @@ class Backend:
                 (3, 3), (1, 1), "zeros"):
             return False
         if min(c_in, c_out) // g.groups < WIDE or WINOGRAD_POINTS * g.groups > L.MAX_GRID[2]:
+            return False
+        m = WINOGRAD_TILE
+        if any(ceil_div(o, m * d) * m * d > max(2 * o, o + m) for o, d in zip(out, g.dilation)):
             return False
         largest = {name: largest_magnitude(array) for name, array in operands.items()}
         return keeps_finite(WINOGRAD_TILE, W.KERNEL, operation, largest, terms,
@@ -204,6 +212,13 @@ class Backend:
         m = WINOGRAD_TILE
         return math.prod(ceil_div(o, m * d) * d for o, d in zip(out, dilation))
 
+    @staticmethod
+    def _tile_extent(geometry: K.ConvGeometry, size: Sequence[int]) -> int:
+        """A bound on every position the Winograd transforms form, for :meth:`indexed`: a
+        tile's first output is below max(2 o, o + m) (:meth:`_takes_winograd`), its last
+        input 5 d further; twice the geometry's extent (which is at least o + 4 d + 1)."""
+        return 2 * geometry.extent(size)
+
     def _winograd_input(self, x: Array, geometry: K.ConvGeometry, out: Sequence[int]) -> Array:
         """V = Bᵀ d B of every tile of x: (N, n² C, tiles)."""
         m, dtype = WINOGRAD_TILE, np.dtype(x.dtype)
@@ -211,7 +226,8 @@ class Backend:
         tiles = self._tiles(out, geometry.dilation)
         v = self.device.empty((batch, WINOGRAD_POINTS * c_in, tiles), dtype)
         kernel = self.indexed(self.kernel(W.winograd_input, m, geometry.pads, geometry.dilation,
-                                          dtype), x.size, v.size)
+                                          dtype), x.size, v.size,
+                              self._tile_extent(geometry, size))
         self.device.run(L.elementwise(kernel, batch * c_in * tiles,
                                       [x, v, batch, c_in, *size, *out]))
         return v
@@ -238,7 +254,7 @@ class Backend:
         products = self.conv(v, u, self._products_geometry(geometry))
         kernel = self.indexed(self.kernel(W.winograd_output, m, geometry.dilation, dtype,
                                           bias=bias is not None, activation=activation),
-                              products.size, y.size)
+                              products.size, y.size, self._tile_extent(geometry, x.shape[2:]))
         arrays = _with_bias([products], bias) + [y]
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [*arrays, batch, c_out, *out]))
@@ -283,7 +299,7 @@ class Backend:
         kernel = self.kernel(K.conv_backward_data, geometry, transposed=transposed,
                              bias=bias is not None, activation=activation)
         dx = self.device.empty((batch, c_in, *size), g.dtype)
-        kernel = self.indexed(kernel, g.size, w.size, dx.size)
+        kernel = self.indexed(kernel, g.size, w.size, dx.size, geometry.extent(size))
         arrays = _with_bias([g, w], bias) + [dx]
         self.device.run(L.elementwise(kernel, dx.size,
                                       [*arrays, batch, c_in, c_out, *size, *out]))
@@ -317,7 +333,8 @@ class Backend:
                              tensor_cores=tensor_cores)
             block = dx if count == batch else self.device.empty((count, *dx.shape[1:]), g.dtype)
             arrays = _with_bias([cols], bias) + [block]
-            self.device.run(L.elementwise(self.indexed(kernel, cols.size, block.size),
+            self.device.run(L.elementwise(self.indexed(kernel, cols.size, block.size,
+                                                       geometry.extent(size)),
                                           block.size, [*arrays, count, ci * groups, c_out,
                                                        *size, *out]))
             if block is not dx:
@@ -365,8 +382,8 @@ class Backend:
         if batch * math.prod(out) == 0:  # a sum of no terms
             return self.xp.zeros((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         terms = batch * self._tiles(out, geometry.dilation)
-        if self._takes_winograd(geometry, c_in, c_out, "correlate_weight_grad", dict(x=x, g=g),
-                                terms, tensor_cores):
+        if self._takes_winograd(geometry, c_in, c_out, out, "correlate_weight_grad",
+                                dict(x=x, g=g), terms, tensor_cores):
             return self._winograd_weight_grad(x, g, geometry)
         dw = self.device.empty((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         narrow = min(filters, columns) < WIDE
@@ -380,7 +397,7 @@ class Backend:
             blocks = L.tiles(kernel, filters, columns, groups)
         splits = L.splits_for(blocks, batch * math.prod(out))
         partial = dw if splits == 1 else self.device.empty((splits, *dw.shape), x.dtype)
-        kernel = self.indexed(kernel, x.size, g.size, partial.size)
+        kernel = self.indexed(kernel, x.size, g.size, partial.size, geometry.extent(size))
         args = [x, g, partial, batch, c_in, c_out, *size, *out, splits]
         self.device.run(L.per_pair(kernel, pairs, chunks, splits, args) if narrow
                         else L.gemm(kernel, filters, columns, groups * splits, args))
@@ -399,7 +416,7 @@ class Backend:
         v = self._winograd_input(x, geometry, out)
         gt = self.device.empty((batch, WINOGRAD_POINTS * c_out, tiles), dtype)
         kernel = self.indexed(self.kernel(W.winograd_gradient, m, geometry.dilation, dtype),
-                              g.size, gt.size)
+                              g.size, gt.size, self._tile_extent(geometry, x.shape[2:]))
         self.device.run(L.elementwise(kernel, batch * c_out * tiles,
                                       [g, gt, batch, c_out, *out]))
         du = self.conv_weight_grad(v, gt, self._products_geometry(geometry))
@@ -472,18 +489,22 @@ class Backend:
 
     # -- pooling ----------------------------------------------------------------------------------
     def _pool(self, builder: Callable[..., K.Kernel], spec: PoolSpec, x: Array,
-              extra: tuple = ()) -> tuple[Array, K.Kernel, tuple[int, ...]]:
+              extra: tuple = ()) -> tuple[Array, K.Kernel, tuple[int, ...], int]:
+        """x contiguous, the kernel ``builder`` makes of its geometry, the output size, and
+        the geometry's extent on x (:meth:`indexed`)."""
         (x,) = self._contiguous(x)
-        return x, self.kernel(builder, K.PoolGeometry.of(spec, x.dtype), *extra), tuple(
-            int(o) for o in spec.output_size(x.shape[2:]))
+        geometry = K.PoolGeometry.of(spec, x.dtype)
+        return (x, self.kernel(builder, geometry, *extra),
+                tuple(int(o) for o in spec.output_size(x.shape[2:])),
+                geometry.extent(x.shape[2:]))
 
     def max_pool(self, x: Array, spec: PoolSpec) -> tuple[Array, Array]:
         """y[b, c, i] = max_{t: 0 <= s*i - p + d*t < n} x[b, c, s*i - p + d*t], flat indices."""
-        x, kernel, out = self._pool(K.max_pool_forward, spec, x)
+        x, kernel, out, extent = self._pool(K.max_pool_forward, spec, x)
         y = self.device.empty((*x.shape[:2], *out), x.dtype)
         index = self.device.empty(y.shape, np.int64)
         planes = x.shape[0] * x.shape[1]
-        kernel = self.indexed(kernel, x.size, y.size)
+        kernel = self.indexed(kernel, x.size, y.size, extent)
         self.device.run(L.elementwise(kernel, y.size, [x, y, index, planes, *x.shape[2:], *out]))
         return y, index
 
@@ -502,18 +523,19 @@ class Backend:
             self.device.run(L.elementwise(kernel, planes, [
                 g, indices, dx, planes, math.prod(out), math.prod(input_size)]))
             return dx
-        kernel = self.indexed(self.kernel(K.max_pool_backward, K.PoolGeometry.of(spec, g.dtype)),
-                              g.size, dx.size)
+        geometry = K.PoolGeometry.of(spec, g.dtype)
+        kernel = self.indexed(self.kernel(K.max_pool_backward, geometry), g.size, dx.size,
+                              geometry.extent(input_size))
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, indices, dx, planes, *input_size, *out]))
         return dx
 
     def avg_pool(self, x: Array, spec: PoolSpec, count_include_pad: bool) -> Array:
         """y[b, c, i] = (1 / D_i) sum_{t < k} x_0[b, c, s*i - p + t]."""
-        x, kernel, out = self._pool(K.avg_pool_forward, spec, x, (count_include_pad,))
+        x, kernel, out, extent = self._pool(K.avg_pool_forward, spec, x, (count_include_pad,))
         y = self.device.empty((*x.shape[:2], *out), x.dtype)
         planes = x.shape[0] * x.shape[1]
-        kernel = self.indexed(kernel, x.size, y.size)
+        kernel = self.indexed(kernel, x.size, y.size, extent)
         self.device.run(L.elementwise(kernel, y.size, [x, y, planes, *x.shape[2:], *out]))
         return y
 
@@ -521,11 +543,11 @@ class Backend:
                           input_size: Sequence[int]) -> Array:
         """grad[b, c, s*i - p + t] += g[b, c, i] / D_i (inside the input)."""
         (g,) = self._contiguous(g)
-        kernel = self.kernel(K.avg_pool_backward, K.PoolGeometry.of(spec, g.dtype),
-                             count_include_pad)
+        geometry = K.PoolGeometry.of(spec, g.dtype)
+        kernel = self.kernel(K.avg_pool_backward, geometry, count_include_pad)
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         planes = g.shape[0] * g.shape[1]
-        kernel = self.indexed(kernel, g.size, dx.size)
+        kernel = self.indexed(kernel, g.size, dx.size, geometry.extent(input_size))
         self.device.run(L.elementwise(kernel, dx.size,
                                       [g, dx, planes, *input_size, *g.shape[2:]]))
         return dx

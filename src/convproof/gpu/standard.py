@@ -557,23 +557,26 @@ def _inputs(case: Case, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {k: v.astype(case.dtype) for k, v in OPS[case.op].arrays(case, rng).items()}
 
 
-def kernels_of(case: Case) -> list[Kernel]:
-    """Every kernel the backend launches for ``case``, in launch order."""
+def kernels_of(case: Case, index32: bool = True) -> list[Kernel]:
+    """Every kernel the backend launches for ``case``, in launch order (with ``index32``
+    False, the 64-bit kernels it would launch on arrays too large for 32-bit indices)."""
     recorder = Recorder()
-    OPS[case.op].run(Backend(recorder), case, _inputs(case, np.random.default_rng(0)))
+    backend = Backend(recorder)
+    backend.index32 = index32
+    OPS[case.op].run(backend, case, _inputs(case, np.random.default_rng(0)))
     return [launch.kernel for launch in recorder.launches]
 
 
-def names_of(case: Case) -> str:
+def names_of(case: Case, index32: bool = True) -> str:
     """The names of the kernels ``case`` launches, in order, joined by " + "."""
-    return " + ".join(kernel.name for kernel in kernels_of(case))
+    return " + ".join(kernel.name for kernel in kernels_of(case, index32))
 
 
-def standard_kernels() -> list[Kernel]:
-    """Every kernel the standard cases launch, each name once."""
+def standard_kernels(index32: bool = True) -> list[Kernel]:
+    """Every kernel the standard cases launch, each name once (:func:`kernels_of`)."""
     unique: dict[str, Kernel] = {}
     for case in standard_cases():
-        for kernel in kernels_of(case):
+        for kernel in kernels_of(case, index32):
             unique.setdefault(kernel.name, kernel)
     return list(unique.values())
 
@@ -599,13 +602,16 @@ def relative_error(actual: np.ndarray, expected: np.ndarray, scale: float | None
 
 
 def check(case: Case, device: Device, rng: np.random.Generator,
-          to_host: Callable[[Any], np.ndarray] = np.asarray) -> Outcome:
-    """Run ``case`` on ``device`` with fresh random inputs; compare with the reference."""
+          to_host: Callable[[Any], np.ndarray] = np.asarray, index32: bool = True) -> Outcome:
+    """Run ``case`` on ``device`` with fresh random inputs; compare with the reference
+    (``index32`` False: the 64-bit kernels, as :func:`kernels_of`)."""
     op = OPS[case.op]
     inputs = _inputs(case, rng)
     on_device = {k: device.xp.asarray(v) for k, v in inputs.items()}
     recorder = Recorder(device)
-    actual = op.run(Backend(recorder), case, on_device)
+    backend = Backend(recorder)
+    backend.index32 = index32
+    actual = op.run(backend, case, on_device)
     kernel = " + ".join(launch.kernel.name for launch in recorder.launches)
     expected = op.reference(case, {k: v.astype(np.float64) for k, v in inputs.items()})
     error = 0.0
