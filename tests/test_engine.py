@@ -1186,3 +1186,84 @@ def _point_brackets_in_derivatives() -> list:
                          ids=lambda case: case.steps[0].rule if hasattr(case, "steps") else "")
 def test_a_bracket_of_entries_is_no_constant_inside_a_derivative(claim, proof):
     _refused(claim, proof)
+
+
+def _point_facts_in_expectations() -> list:
+    """False claims that use a fact of one outcome (a bracket or a delta of random entries)
+    inside E[...], which averages over every outcome: (claim, derivation).  z = ±1 with
+    probability 1/2 each has mean 0 and variance 1: at z0 = 1 the left sides below are
+    E[z0 mod 2] = 1 against 0; b Bernoulli(1/2) at b0 = t = 1: E[t] = 1 against 1/2."""
+    from convproof.symbolic import rules_counting  # noqa: F401  (its rules)
+    from convproof.symbolic.rules_expectation import E, bernoulli, centered, random_signal
+    from convproof.symbolic.rules_sums import every
+    z = random_signal("z", centered(1))
+    b = random_signal("b", bernoulli(sympy.Rational(1, 2)))
+    t = sympy.Symbol("t", real=True)
+    unit = le(0, z[0]) * le(z[0], 1)
+    residue = unit * E(sympy.Mod(z[0], 2))
+    cases = [(Claim("false", residue, sympy.S.Zero),
+              Derivation(residue).by(rule_name, unit * E(z[0])).by("moments of the law", 0))
+             for rule_name in ("reduced residue", "remainder in its box")]
+    delta = EqZero(t - b[0])
+    cases.append((Claim("false", delta * E(t), delta / 2),
+                  Derivation(delta * E(t)).by("use the delta", delta * E(b[0]), var=t)
+                  .by("moments of the law", delta / 2)))
+    y, a_ = Signal("y"), scalar("a_")  # y is no random signal: y[a] = b[a] at one outcome
+    drawn = every((a_,), y[a_], b[a_])
+    cases.append((Claim("false", E(y[0]), sympy.Rational(1, 2), hypotheses=(drawn,)),
+                  Derivation(E(y[0])).by("entry hypothesis", E(b[0]), equation=drawn)
+                  .by("moments of the law", sympy.Rational(1, 2))))  # E[y0] = y0 = 1 at b0 = 1
+    return cases
+
+
+@pytest.mark.parametrize("claim, proof", _point_facts_in_expectations(),
+                         ids=lambda case: case.steps[0].rule if hasattr(case, "steps") else "")
+def test_a_fact_of_one_outcome_is_not_used_inside_an_expectation(claim, proof):
+    _refused(claim, proof)
+
+
+def test_an_instance_cannot_reach_a_symbol_of_a_random_signals_law():
+    """adam-bias-correction's "bias" is E[v_k] = (1 - μ^k) ḡ with ḡ the mean of g's law:
+    E[v_k] = (1 - μ^k)·7 for every ḡ is false (0 against 7/2 at ḡ = 0, μ = 1/2, k = 1)."""
+    import sys
+
+    from convproof.symbolic.proof import load
+    theorem = load("adam-bias-correction")
+    module = sys.modules["convproof.proofs.adam_bias_correction"]
+    lemma = theorem.claims["bias"]
+    rhs = (1 - module.mu ** module.k) * 7
+    proof = Derivation(lemma.lhs).by("known result", rhs, theorem="adam-bias-correction",
+                                     claim="bias", instance={module.g_mean: 7},
+                                     context=lambda hole: hole)
+    assert "a random signal's law" in _refused(Claim("false", lemma.lhs, rhs), proof)
+
+
+def test_the_chain_rule_differentiates_by_input_entries_only():
+    """With y = 2x, ∂(y0²)/∂y0 is 2 y0, not the 0 that unfolding y first would give."""
+    from convproof.symbolic import rules_real  # noqa: F401  (its rules)
+    y = Signal("y", definition=lambda i: 2 * x[i], arity=1)
+    h = Signal("h", definition=lambda i: x[i] + 1, arity=1)
+    lhs = Partial(y[0] ** 2, y[0])
+    proof = Derivation(lhs).by("chain rule", sympy.S.Zero, keep=(h,))
+    assert "entry of a defined signal" in _refused(Claim("false", lhs, sympy.S.Zero), proof)
+
+
+def test_an_entry_is_real_where_its_definition_is():
+    """ys = √x: ys0² + 1 = x0 + 1 is 0 at x0 = -1, so (ys0⁴ - 1)/(ys0² + 1) = ys0² - 1 is
+    0/0 against -2 there; 'rational arithmetic' must not find its denominator positive."""
+    from convproof.symbolic import rules_real  # noqa: F401  (its rules)
+    ys = Signal("ys", definition=lambda i: sympy.sqrt(x[i]), arity=1)
+    lhs, rhs = (ys[0] ** 4 - 1) / (ys[0] ** 2 + 1), ys[0] ** 2 - 1
+    proof = Derivation(lhs).by("rational arithmetic", rhs, equals=rhs)
+    assert "not provably positive" in _refused(Claim("false", lhs, rhs), proof)
+
+
+@pytest.mark.parametrize("inside", ["bracket", "remainder"])
+def test_cancelling_a_factor_that_is_no_polynomial_is_refused(inside):
+    """A bracket or a remainder in the factor: no polynomial division, a refused step (it
+    raised SymPy's PolynomialError out of the check)."""
+    n_, k_, m_ = scalar("n_ k_ m_", positive=True)
+    factor = n_ + NonNeg(k_) if inside == "bracket" else sympy.Mod(k_, n_) + 1
+    lhs = NonNeg(factor * m_) * x[0]
+    proof = Derivation(lhs).by("cancel a positive factor", NonNeg(m_) * x[0], factor=factor)
+    assert "applies nowhere" in _refused(Claim("true but not by this rule", lhs, lhs), proof)

@@ -157,6 +157,25 @@ class Partial(Expr):
         return f"∂({printer._print(self.args[0])})/∂{printer._print(self.args[1])}"
 
 
+class Expectation(sympy.Function):
+    """E[X]: the expectation of a random expression (unevaluated; the rules move it)."""
+
+    nargs = 1
+    is_commutative = True
+
+    def _latex(self, printer) -> str:
+        return r"\mathbb{E}\left[" + printer._print(self.args[0]) + r"\right]"
+
+    def _sympystr(self, printer) -> str:
+        return f"E[{printer._print(self.args[0])}]"
+
+
+OF_THE_ENTRIES = (Partial, Expectation)
+"""The operators whose argument is a function of the signal entries, not its value at one
+point of them: a fact that holds at a point (a bracket, a delta, an equation of the entries)
+says nothing inside them."""
+
+
 # --------------------------------------------------------------------------------------------
 # Iverson brackets
 # --------------------------------------------------------------------------------------------
@@ -421,6 +440,8 @@ def product(factors: Iterable) -> Expr:
 
 __all__ = [
     "Partial",
+    "Expectation",
+    "OF_THE_ENTRIES",
     "Multi",
     "MultiSymbol",
     "MultiDummy",

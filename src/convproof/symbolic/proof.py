@@ -414,6 +414,15 @@ def _definitions_reached(expr: Expr) -> list[Expr]:
     return bodies
 
 
+def _hidden_symbols(expr: Expr) -> set:
+    """The symbols ``expr`` holds out of an instance's reach: those of the definitions it
+    reaches and of the laws of the random signals it reaches."""
+    from .rules_expectation import LAWS, random_signals_in
+
+    laws = [LAWS[base].symbols for base in random_signals_in(expr)]
+    return set().union(*(body.free_symbols for body in _definitions_reached(expr)), *laws)
+
+
 @rule(
     "known result", "replace an instance of a claim proved universally elsewhere by its other side"
 )
@@ -445,20 +454,16 @@ def known(
     ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
-    hidden = set().union(
-        *(
-            body.free_symbols
-            for body in _definitions_reached(general.lhs) + _definitions_reached(general.rhs)
-        )
-    )
+    hidden = _hidden_symbols(general.lhs) | _hidden_symbols(general.rhs)
     for symbol, value in instance.items():
         if not isinstance(symbol, Symbol) or isinstance(symbol, (SignalName, DefinedName)):
             raise ProofError(f"an instance replaces symbols of {theorem}/{claim}, not {symbol}")
         check_instance(symbol, sympy.sympify(value))
         if symbol in hidden:
             raise ProofError(
-                f"{symbol} occurs inside a definition used by {theorem}/{claim}: an "
-                "instance cannot reach it (state the case as a hypothesis instead)"
+                f"{symbol} occurs inside a definition or a random signal's law used by "
+                f"{theorem}/{claim}: an instance cannot reach it (state the case as a "
+                "hypothesis instead)"
             )
     lemma = general.instantiate(instance)
     for h in lemma.hypotheses:

@@ -25,6 +25,7 @@ from .language import (
     Divides,
     EqZero,
     NonNeg,
+    OF_THE_ENTRIES,
     Partial,
     Signal,
     ZSum,
@@ -98,12 +99,13 @@ def by_its_brackets(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], 
     """``rewrite`` of a term by facts its brackets give, which hold at a point of its free
     symbols.  Inside the term, a nested sum (Σ_j in a bracket, an index or the coefficient)
     binds its variable under a fresh name, put back after where that captures nothing, and a
-    derivative ∂f/∂x[e] is an opaque symbol, put back after: facts about a free j say nothing
-    of a bound j ([0 ≤ j ≤ 3]·[Σ_j floor(j/2) ≥ 3] must not take the inner floor(j/2) for
-    floor(3/2)), nor about f near the point ([x0 ≠ 0] is 1 at a point, not near it)."""
+    derivative ∂f/∂x[e] or an expectation E[f] is an opaque symbol, put back after: facts
+    about a free j say nothing of a bound j ([0 ≤ j ≤ 3]·[Σ_j floor(j/2) ≥ 3] must not take
+    the inner floor(j/2) for floor(3/2)), nor about f near the point or at other outcomes
+    ([x0 ≠ 0] is 1 at a point, not near it; [0 ≤ z0 ≤ 1] at one outcome, not under E)."""
     def apart(node: Expr, back: dict, held: dict) -> Expr:
-        if isinstance(node, Partial):
-            symbol = sympy.Dummy("derivative")
+        if isinstance(node, OF_THE_ENTRIES):
+            symbol = sympy.Dummy("opaque")
             held[symbol] = node
             return symbol
         if isinstance(node, ZSum):
@@ -134,19 +136,20 @@ def by_its_brackets(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], 
     return rewritten
 
 
-def outside_derivatives(expr: Expr, mapping: dict, source: str) -> None:
-    """Refuse to put a value holding signal entries for a symbol inside a derivative: an
-    equation v = e of a delta or a hypothesis holds at a point, and inside ∂f/∂x[e] f is a
-    function of the entries ([k = x[0]]·∂(k x[0])/∂x[0] is [k = x[0]]·k, not 2 x[0])."""
+def at_the_point(expr: Expr, mapping: dict, source: str) -> None:
+    """Refuse to put a value holding signal entries for a symbol inside a derivative or an
+    expectation (:data:`~.language.OF_THE_ENTRIES`): an equation v = e of a delta or a
+    hypothesis holds at a point, and inside ∂f/∂x[e] or E[f] f is a function of the entries
+    ([k = x[0]]·∂(k x[0])/∂x[0] is [k = x[0]]·k, not 2 x[0]; [t = b0]·E[t] is not
+    [t = b0]·E[b0])."""
     for node in sympy.preorder_traversal(expr):
-        if not isinstance(node, Partial):
+        if not isinstance(node, OF_THE_ENTRIES):
             continue
         held = [value for symbol, value in mapping.items()
                 if symbol in node.args[0].free_symbols and value.atoms(Indexed)]
         if held:
             raise ProofError(f"{source} would put {held[0]} inside {node}, where it is no "
-                             "constant: the expression differentiated is a function of the "
-                             "entries")
+                             "constant: its argument is a function of the entries")
 
 
 def bound_named(term: Term, var: Symbol) -> Symbol | None:
@@ -414,7 +417,7 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         image = substitute(to, {new: target, **others})
         mapping = {old: image}
         for part in (term.coeff, *term.atoms):
-            outside_derivatives(part, mapping, f"the change of index {var} = {to}")
+            at_the_point(part, mapping, f"the change of index {var} = {to}")
         renamed = _replace_in_term(term, mapping, drop_var=old)
         return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
 
@@ -473,7 +476,7 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
             return None
         solution, slope, rest, atom = options[0]
         for part in (term.coeff, *term.atoms):
-            outside_derivatives(part, {v: solution}, f"the delta {atom}")
+            at_the_point(part, {v: solution}, f"the delta {atom}")
         replaced = _replace_in_term(term, {v: solution}, drop_atom=atom, drop_var=v)
         if slope in (1, -1):
             return replaced
@@ -511,7 +514,7 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                     ):
                         return None
                     for part in (term.coeff, *others):
-                        outside_derivatives(part, {v: value}, f"the delta [{v} = {value}]")
+                        at_the_point(part, {v: value}, f"the delta [{v} = {value}]")
                     return Term(
                         substitute(term.coeff, {v: value}),
                         (atom,) + tuple(substitute(a, {v: value}) for a in others),
@@ -528,12 +531,16 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
 
 
 def _quotient(e: Expr, factor: Expr) -> Expr | None:
-    """e / factor if it is a polynomial (exact division), else None."""
-    q, r = sympy.div(
-        sympy.expand(e),
-        sympy.expand(factor),
-        *sorted((sympy.expand(e) * factor).free_symbols, key=str),
-    )
+    """e / factor if it is a polynomial (exact division), else None (also where e or factor
+    is no polynomial in its symbols: a bracket or a floor inside)."""
+    try:
+        q, r = sympy.div(
+            sympy.expand(e),
+            sympy.expand(factor),
+            *sorted((sympy.expand(e) * factor).free_symbols, key=str),
+        )
+    except sympy.PolynomialError:
+        return None
     return sympy.expand(q) if r == 0 else None
 
 
@@ -782,7 +789,7 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
         return expr, 0
-    outside_derivatives(expr, {symbol: value}, f"the hypothesis {equation}")
+    at_the_point(expr, {symbol: value}, f"the hypothesis {equation}")
     return substitute(expr, {symbol: value}), 1
 
 

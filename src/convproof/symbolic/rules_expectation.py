@@ -27,28 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
-from sympy import Expr, Function, Indexed, IndexedBase, S
+from sympy import Expr, Indexed, IndexedBase, S
 
-from .language import DefinedName, EqZero, Signal, ZSum, product, signals_of, substitute
+from .language import (DefinedName, EqZero, Expectation, Signal, ZSum, product, signals_of,
+                       substitute)
 from .normal import ProofError, expand_terms
 from .rules import RuleResult, rule, unfold_all
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary: E, laws, random signals
 # --------------------------------------------------------------------------------------------
-
-
-class Expectation(Function):
-    """E[X]: the expectation of a random expression (unevaluated; the rules move it)."""
-
-    nargs = 1
-    is_commutative = True
-
-    def _latex(self, printer) -> str:
-        return r"\mathbb{E}\left[" + printer._print(self.args[0]) + r"\right]"
-
-    def _sympystr(self, printer) -> str:
-        return f"E[{printer._print(self.args[0])}]"
 
 
 def E(expr) -> Expr:
@@ -67,25 +55,32 @@ class Law:
 
     ``moment(k)`` is E[X^k] of one entry, or None where the law leaves it open; entries are
     identically distributed; ``independent``: entries at different indices are independent;
-    ``symmetric``: the joint law of all entries is invariant under X -> -X.
+    ``symmetric``: the joint law of all entries is invariant under X -> -X; ``symbols``: the
+    free symbols of its parameters (a lemma about the signal holds for their values alone).
     """
 
     name: str
     moment: Callable[[int], Expr | None]
     independent: bool
     symmetric: bool
+    symbols: frozenset = frozenset()
+
+
+def _symbols(*parameters: Expr | None) -> frozenset:
+    return frozenset().union(*(sympy.sympify(p).free_symbols for p in parameters
+                               if p is not None))
 
 
 def bernoulli(q) -> Law:
     """Independent Bernoulli(q) entries: E[X^k] = q for every k ≥ 1 (X ∈ {0, 1})."""
     q = sympy.sympify(q)
-    return Law(f"Bernoulli({q})", lambda k: S.One if k == 0 else q, True, False)
+    return Law(f"Bernoulli({q})", lambda k: S.One if k == 0 else q, True, False, _symbols(q))
 
 
 def centered(variance_) -> Law:
     """Independent entries with mean 0 and variance σ² (nothing else assumed)."""
     known = {0: S.One, 1: S.Zero, 2: sympy.sympify(variance_)}
-    return Law(f"mean 0, variance {variance_}", known.get, True, False)
+    return Law(f"mean 0, variance {variance_}", known.get, True, False, _symbols(variance_))
 
 
 def normal(variance_) -> Law:
@@ -95,14 +90,14 @@ def normal(variance_) -> Law:
     def moment(k: int) -> Expr:
         return S.Zero if k % 2 else sympy.factorial2(k - 1) * variance_ ** (k // 2)
 
-    return Law(f"N(0, {variance_})", moment, True, True)
+    return Law(f"N(0, {variance_})", moment, True, True, _symbols(variance_))
 
 
 def symmetric(second) -> Law:
     """A jointly symmetric signal (entries not necessarily independent) with E[X²] = v;
     symmetry makes the mean 0."""
     known = {0: S.One, 1: S.Zero, 2: sympy.sympify(second)}
-    return Law(f"symmetric, E[X^2] = {second}", known.get, False, True)
+    return Law(f"symmetric, E[X^2] = {second}", known.get, False, True, _symbols(second))
 
 
 def stationary(mean=None, second=None) -> Law:
@@ -112,7 +107,8 @@ def stationary(mean=None, second=None) -> Law:
     for k, value in ((1, mean), (2, second)):
         if value is not None:
             known[k] = sympy.sympify(value)
-    return Law(f"stationary, E[X] = {mean}, E[X^2] = {second}", known.get, False, False)
+    return Law(f"stationary, E[X] = {mean}, E[X^2] = {second}", known.get, False, False,
+               _symbols(mean, second))
 
 
 LAWS: dict[IndexedBase, Law] = {}

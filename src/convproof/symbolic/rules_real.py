@@ -54,11 +54,15 @@ REAL_FUNCTIONS = (sympy.exp, sympy.log, sympy.sin, sympy.cos, sympy.sinh, sympy.
 
 
 def _real(u: Expr) -> bool:
-    """u is real: no imaginary unit, every symbol real (signal entries are), every root or
-    other fractional power of a nonnegative base and every logarithm of a positive one
-    (√t with an integer t is 2i at t = -4)."""
+    """u is real: no imaginary unit, every symbol real (input signals' entries are, a
+    defined signal's where its definition is), every root or other fractional power of a
+    nonnegative base and every logarithm of a positive one (√t with an integer t is 2i at
+    t = -4)."""
     labels = {entry.base.label for entry in u.atoms(Indexed)}
     if u.has(sympy.I) or not all(s.is_real or s in labels for s in u.atoms(Symbol)):
+        return False
+    if not all(_real(definition_at(entry)) for entry in u.atoms(Indexed)
+               if entry.base in Signal.defined):
         return False
     if not all(isinstance(f, REAL_FUNCTIONS) for f in u.atoms(sympy.Function)):
         return False  # acos(1000) = 7.6i: only functions known to keep real arguments real
@@ -332,8 +336,9 @@ def chain_rule(expr: Expr, keep: tuple[Signal, ...]) -> RuleResult:
         if isinstance(node, Partial):
             count += 1
             body, entry = _unfold_except(node.args[0], kept), node.args[1]
-            if entry.base in kept:
-                raise ProofError(f"{entry} is an entry of a kept definition")
+            if isinstance(entry, Indexed) and entry.base in Signal.defined:
+                raise ProofError(f"{entry} is an entry of a defined signal, not a variable: "
+                                 "differentiate by input entries")
             bound = set(summation_variables(body))
             used = {n for n in sympy.preorder_traversal(body)
                     if isinstance(n, Indexed) and n.base in kept}

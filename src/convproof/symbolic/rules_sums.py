@@ -27,7 +27,7 @@ from collections.abc import Iterator
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, Partial, ZSum, is_multi, substitute
+from .language import OF_THE_ENTRIES, EqZero, NonNeg, ZSum, is_multi, substitute
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
 from .proof import Claim, Derivation, Evidence, universal
@@ -254,7 +254,7 @@ def _entry_values(pattern: sympy.Indexed, entry: sympy.Indexed,
 
 @rule("entry hypothesis", "replace every entry y[e] by f(e), by a hypothesis y[a] = f(a) of "
       "the claim for every value of the indices a (that their assumptions admit); entries in a "
-      "derivative stay (they are its variables, not values)")
+      "derivative or an expectation stay (they are its variables, not values)")
 def entry_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     lhs, rhs, variables = _sides(equation)
     if not isinstance(lhs, sympy.Indexed) or not set(variables) <= set(lhs.indices):
@@ -267,7 +267,7 @@ def entry_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         nonlocal count
         if isinstance(node, ZSum):
             return ZSum(replace(node.body, bound | {node.var}), node.var)
-        if isinstance(node, Partial):
+        if isinstance(node, OF_THE_ENTRIES):
             return node
         if isinstance(node, sympy.Indexed):
             values = _entry_values(lhs, node, variables)
