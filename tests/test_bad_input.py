@@ -360,7 +360,7 @@ NAMES_AND_EMPTY = [
     case("symbolic output_size", lambda a: F.adaptive_avg_pool2d(a.x, (2, SYMBOLIC)), TypeError,
          r"output_size\[1\] must be an integer to compute on arrays, got s"),
     case("masked input", lambda a: F.max_pool2d(np.ma.masked_less(a.x, 0), 2), TypeError,
-         r"input is a masked array, whose mask a conv or pool would ignore: pass "
+         r"input is a masked array, whose mask convproof would ignore: pass "
          r"input.filled\(value\) or input.data"),
     case("symbolic pool stride", lambda a: F.max_pool2d(a.x, 2, stride=SYMBOLIC), TypeError,
          r"stride must be integers to compute on arrays"),

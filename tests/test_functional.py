@@ -11,8 +11,10 @@ through that padded convolution, their definition.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -398,6 +400,32 @@ def test_numpy_subclasses_compute_as_plain_arrays(rng):
         result = call(np.matrix(x), np.matrix(g), np.matrix(g_conv))
         assert type(result) is np.ndarray
         np.testing.assert_array_equal(result, plain)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+@pytest.mark.parametrize("dims", [1, 2])
+def test_saved_indices_of_numpy_subclasses(dims, rng):
+    """``indices`` too: an np.matrix (an unbatched 1-D pooling's) routes as the plain array
+    does; a masked array is refused by name, a masked entry out of range included."""
+    x = rng.standard_normal((3, *(9,) * dims))
+    for pool, backward, size in [("max_pool{}d", "max_pool{}d_backward", dict(kernel_size=2)),
+                                 ("adaptive_max_pool{}d", "adaptive_max_pool{}d_backward",
+                                  dict(output_size=4))]:
+        y, indices = api(pool, dims)(x, **size, return_indices=True)
+        g = rng.standard_normal(y.shape)
+        call = functools.partial(api(backward, dims), g, x, **size)
+        if dims == 1:
+            result = call(indices=np.asmatrix(indices))
+            assert type(result) is np.ndarray
+            np.testing.assert_array_equal(result, call(indices=indices))
+        first = np.zeros(indices.shape, bool)
+        first[(0,) * indices.ndim] = True
+        hiding = np.ma.array(np.where(first, 10**6, indices), mask=first)
+        for masked in (np.ma.array(indices), hiding):
+            with pytest.raises(TypeError, match=re.escape(
+                    "indices is a masked array, whose mask convproof would ignore: "
+                    "pass indices.filled(value) or indices.data")):
+                call(indices=masked)
 
 
 @pytest.mark.parametrize("dims", [1, 2, 3])

@@ -108,6 +108,23 @@ def test_one_hot_and_minibatches(rng):
     assert [b.tolist() for b in in_order] == [[0, 1], [2, 3], [4]]
 
 
+@pytest.mark.parametrize("call, name", [
+    (lambda x, t, labels: data.one_hot(labels, 4), "labels"),
+    (lambda x, t, labels: data.random_translation(np.ma.masked_less(x, 0), 1), "images"),
+    (lambda x, t, labels: data.mixup(x, t), "targets"),
+], ids=["one_hot", "random_translation", "mixup"])
+def test_masked_arrays_are_refused_by_augmentation(call, name, rng):
+    """A TypeError naming the argument, as in the layers: the mask would be ignored (a masked
+    label of 10**6 escaped one_hot's range check)."""
+    labels = np.ma.array(rng.integers(0, 4, 3), mask=[True, False, False])
+    labels.data[0] = 10**6
+    t = np.ma.masked_equal(data.one_hot(rng.integers(0, 4, 3), 4), 0)
+    with pytest.raises(TypeError, match=re.escape(
+            f"{name} is a masked array, whose mask convproof would ignore: pass "
+            f"{name}.filled(value) or {name}.data")):
+        call(rng.standard_normal((3, 1, 4, 4)), t, labels)
+
+
 @pytest.mark.parametrize("call, error, message", [
     (lambda x: data.random_translation(x[0], 1), ValueError,
      re.escape("images must have shape (N, C, H, W), got (1, 4, 4)")),

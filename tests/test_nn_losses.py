@@ -123,6 +123,44 @@ def test_mean_squared_error_matches_torch(reduction, rng, torch):
     assert_close(grad, expected)
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_losses_of_numpy_matrices_are_those_of_plain_arrays(rng, torch):
+    """Square np.matrix predictions, logits and targets (where * is a matrix product) give
+    PyTorch's values and gradients, the gradients as plain arrays."""
+    p, t = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    y = rng.dirichlet(np.ones(4), 4)
+    for ours, function, target in [
+            (losses.mean_squared_error(np.asmatrix(p), np.asmatrix(t)),
+             torch.nn.functional.mse_loss, tensor(torch, t)),
+            (losses.softmax_cross_entropy(np.asmatrix(p), np.asmatrix(y)),
+             torch.nn.functional.cross_entropy, tensor(torch, y))]:
+        value, expected = torch_value_and_grad(torch, function, p, target)
+        assert type(ours[1]) is np.ndarray
+        assert_close(ours[0], value)
+        assert_close(ours[1], expected)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda a, m, labels: losses.mean_squared_error(m, a), "prediction"),
+    (lambda a, m, labels: losses.mean_squared_error(a, m), "target"),
+    (lambda a, m, labels: losses.softmax_cross_entropy(m, labels), "logits"),
+    (lambda a, m, labels: losses.softmax_cross_entropy(a, m), "target"),
+    (lambda a, m, labels: losses.softmax_cross_entropy(a, np.ma.masked_equal(labels, 0)),
+     "target"),
+    (lambda a, m, labels: losses.softmax(m), "logits"),
+], ids=["mse-prediction", "mse-target", "xent-logits", "xent-probabilities", "xent-classes",
+        "softmax"])
+def test_masked_arrays_are_refused_by_losses(call, name, rng):
+    """A loss would ignore (or half-honour) the mask: a TypeError naming the argument, class
+    indices included (a masked index escaped the range check)."""
+    a = rng.standard_normal((3, 4))
+    labels = rng.permutation(4)[:3]
+    with pytest.raises(TypeError, match=re.escape(
+            f"{name} is a masked array, whose mask convproof would ignore: pass "
+            f"{name}.filled(value) or {name}.data")):
+        call(a, np.ma.masked_less(a, 0), labels)
+
+
 def test_softmax_and_log_softmax_match_torch(rng, torch):
     z = rng.standard_normal((3, 5, 2)) * 5
     for axis in (0, 1, -1):

@@ -257,6 +257,93 @@ def test_grad_output_of_the_wrong_shape(rng):
         layer.backward(rng.standard_normal((2, 2, 5, 5)))
 
 
+SQUARE_LAYERS = {  # (4, 4) in and out: for np.matrix, * is a matrix product there, no error
+    "ReLU": lambda seed: nn.ReLU(),
+    "Tanh": lambda seed: nn.Tanh(),
+    "Sigmoid": lambda seed: nn.Sigmoid(),
+    "Dropout": lambda seed: nn.Dropout(0.5, rng=seed),
+    "Flatten": lambda seed: nn.Flatten(),
+    "Linear": lambda seed: nn.Linear(4, 4, rng=seed),
+    "BatchNorm1d": lambda seed: nn.BatchNorm1d(4),
+    "Sequential": lambda seed: nn.Sequential(nn.Linear(4, 4, rng=seed), nn.Tanh(),
+                                             nn.Dropout(0.3, rng=seed), nn.BatchNorm1d(4)),
+}
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+@pytest.mark.parametrize("name", SQUARE_LAYERS)
+def test_numpy_matrices_compute_as_plain_arrays(name, rng):
+    """np.matrix x and grad_output give the plain arrays' output, input gradient and parameter
+    gradients, as plain arrays (a layer's * stays elementwise)."""
+    seed = int(rng.integers(2**63))
+    x, g = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    plain, ours = SQUARE_LAYERS[name](seed), SQUARE_LAYERS[name](seed)
+    expected = [plain.forward(x), plain.backward(g)]
+    for result, want in zip([ours.forward(np.asmatrix(x)), ours.backward(np.asmatrix(g))],
+                            expected):
+        assert type(result) is np.ndarray
+        np.testing.assert_array_equal(result, want)
+    for parameter, want in zip(ours.parameters(), plain.parameters()):
+        np.testing.assert_array_equal(parameter.grad, want.grad)
+
+
+def _backward_of(layer, a, m):
+    layer.forward(a)
+    return layer.backward(m)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda a, m: nn.ReLU().forward(m), "input"),
+    (lambda a, m: nn.BatchNorm1d(4).forward(m), "input"),
+    (lambda a, m: nn.Linear(4, 2).forward(m), "input"),
+    (lambda a, m: nn.Dropout(0.5).forward(m), "input"),
+    (lambda a, m: nn.Conv1d(3, 2, 2).forward(m[None]), "input"),
+    (lambda a, m: _backward_of(nn.Tanh(), a, m), "grad_output"),
+    (lambda a, m: _backward_of(nn.Linear(4, 4), a, m), "grad_output"),
+    (lambda a, m: _backward_of(nn.Sequential(nn.Sigmoid(), nn.Flatten()), a, m), "grad_output"),
+], ids=["ReLU", "BatchNorm1d", "Linear", "Dropout", "Conv1d", "Tanh.backward", "Linear.backward",
+        "Sequential.backward"])
+def test_masked_arrays_are_refused_by_name(call, name, rng):
+    """As in the functional API: a layer would ignore the mask (or, in BatchNorm, half-honour
+    it), so a masked input or grad_output is a TypeError naming it."""
+    a = rng.standard_normal((3, 4))
+    with pytest.raises(TypeError, match=re.escape(
+            f"{name} is a masked array, whose mask convproof would ignore: pass "
+            f"{name}.filled(value) or {name}.data")):
+        call(a, np.ma.masked_less(a, 0))
+
+
+GRAD_LAYERS = [  # (a layer of a seed, the shape of its input)
+    (lambda seed: nn.ReLU(), (3, 4)), (lambda seed: nn.Sigmoid(), (3, 4)),
+    (lambda seed: nn.Flatten(), (3, 2, 2)), (lambda seed: nn.Dropout(0.5, rng=seed), (3, 4)),
+    (lambda seed: nn.Linear(4, 2, rng=seed), (3, 4)), (lambda seed: nn.BatchNorm1d(4), (3, 4)),
+    (lambda seed: nn.Sequential(nn.Linear(4, 4, rng=seed), nn.ReLU()), (3, 4)),
+    (lambda seed: nn.Sequential(nn.Conv1d(3, 2, 2, rng=seed), nn.Tanh()), (2, 3, 5)),
+]
+
+
+@pytest.mark.parametrize("build, shape", GRAD_LAYERS, ids=[
+    "ReLU", "Sigmoid", "Flatten", "Dropout", "Linear", "BatchNorm1d", "Linear-ReLU",
+    "Conv1d-Tanh"])
+def test_grad_output_is_read_as_a_forward_reads_its_input(build, shape, rng):
+    """In every layer's backward, float16 is refused by name and integers are computed as
+    float64, as every forward (and the functional API) reads its input."""
+    seed = int(rng.integers(2**63))
+    x = rng.standard_normal(shape).astype(np.float32)
+    layer, plain = build(seed), build(seed)
+    g = rng.standard_normal(layer.forward(x).shape)
+    plain.forward(x)
+    with pytest.raises(TypeError, match=r"grad_output has dtype float16; supported here: "
+                                        r"float32, float64"):
+        layer.backward(g.astype(np.float16))
+    g_int = rng.integers(-9, 10, g.shape).astype(np.int8)
+    result, expected = layer.backward(g_int), plain.backward(g_int.astype(np.float64))
+    assert result.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(result, expected)
+    for parameter, want in zip(layer.parameters(), plain.parameters()):
+        np.testing.assert_array_equal(parameter.grad, want.grad)
+
+
 @pytest.mark.parametrize("build, error, message", [
     (lambda: nn.Conv2d(3, 8, 3, stride=0), ValueError, "stride must be a positive integer, got 0"),
     (lambda: nn.Conv2d(3, 8, 3, groups=2), ValueError, "in_channels = 3 is not divisible by "

@@ -106,6 +106,16 @@ def largest_magnitude(array: Any) -> float:
     return largest
 
 
+def plain_array(x: Any, name: str) -> Any:
+    """``x`` with a NumPy subclass (np.matrix, whose ``*`` is a matrix product) as a plain
+    ndarray; a masked array is a TypeError that calls it ``name`` (convproof would ignore its
+    mask); anything else as it is."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array, whose mask convproof would ignore: pass "
+                        f"{name}.filled(value) or {name}.data")
+    return np.asarray(x) if isinstance(x, np.ndarray) else x
+
+
 def compute_dtype(
     named_arrays: dict[str, Any], allowed: tuple[np.dtype, ...] = FLOAT_DTYPES
 ) -> np.dtype:

@@ -35,7 +35,7 @@ import numpy as np
 import sympy
 
 from . import cpu
-from .arrays import array_module, compute_dtype
+from .arrays import array_module, compute_dtype, plain_array
 from .spec import (ConvSpec, Pads, PoolSpec, check_flag, check_padding_fits, concrete,
                    conv_spec_for, padded_size, per_dim, shape_argument, spatial_axes)
 
@@ -81,11 +81,7 @@ def _cast(**named: Any) -> tuple[ModuleType, list[Any]]:
     for name, array in named.items():
         if array is None and name != "bias":
             raise TypeError(f"{name} must be an array (NumPy or CuPy), got None")
-        if isinstance(array, np.ma.MaskedArray):
-            raise TypeError(f"{name} is a masked array, whose mask a conv or pool would ignore: "
-                            f"pass {name}.filled(value) or {name}.data")
-    named = {name: np.asarray(a) if isinstance(a, np.ndarray) else a
-             for name, a in named.items()}
+    named = {name: plain_array(a, name) for name, a in named.items()}
     backend = _backend(named)
     dtype = compute_dtype(named, backend.FLOAT_DTYPES)
     return backend, [None if a is None else a.astype(dtype, copy=False) for a in named.values()]
@@ -400,7 +396,9 @@ def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
 
 def _saved_indices(indices: Any, g: Array, x: Array, unbatched: bool) -> Array:
     """Indices a max pooling returned, checked for its backward: integers on the device of
-    ``g``, of its shape, each -1 (an empty window) or a flat index into x's spatial axes."""
+    ``g``, of its shape, each -1 (an empty window) or a flat index into x's spatial axes; a
+    NumPy subclass (np.matrix) as a plain ndarray, a masked array refused (plain_array)."""
+    indices = plain_array(indices, "indices")
     _backend({"grad_output": g, "indices": indices})
     if getattr(getattr(indices, "dtype", None), "kind", None) not in ("i", "u"):
         raise TypeError(f"indices must be an integer array, as max_pool(..., "

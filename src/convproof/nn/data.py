@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import array_module, float_dtype
+from ..arrays import array_module, float_dtype, plain_array
 from ..spec import check_flag
 from .module import Array, as_generator, as_input, integer_in
 
@@ -57,6 +57,7 @@ def one_hot(labels: Any, classes: int, dtype: Any = np.float32) -> Array:
     """t[n, k] = [labels[n] = k] for a vector of integer labels in [0, classes); t is float32
     or float64."""
     classes, dtype = integer_in("classes", classes, 1), float_dtype(dtype)
+    labels = plain_array(labels, "labels")
     xp = array_module(labels)
     if getattr(labels, "dtype", np.dtype(float)).kind not in "iu":
         raise TypeError(f"labels must be an integer array, got {type(labels).__name__} "

@@ -15,7 +15,7 @@ give nan there.  Mean squared error:
     L = (1/K) sum_k (p_k - t_k)^2,      dL/dp_k = 2 (p_k - t_k) / K
 
 ``reduction="sum"`` drops the 1/N (1/K); the mean of no samples is nan, as in PyTorch.  Values
-are 0-d arrays on the device of the input.
+are scalars of the input's dtype: NumPy scalars, or 0-d arrays on the GPU.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..arrays import array_module
+from ..arrays import array_module, plain_array
 from .module import Array, as_input
 
 REDUCTIONS = ("mean", "sum")
@@ -57,6 +57,7 @@ def _target_distribution(target: Array, logits: Array) -> Array:
     """Class indices (N,) as one-hot rows, or probabilities (N, C) as they are."""
     xp = array_module(logits)
     batch, classes = logits.shape
+    target = plain_array(target, "target")
     if getattr(target, "dtype", None) is not None and target.dtype.kind in "iu":
         if target.shape != (batch,):
             raise ValueError(f"target class indices must have shape ({batch},), got "

@@ -7,22 +7,25 @@ parameters (the chain rule, one layer at a time, run from the last layer to the 
     dL/dx = (dy/dx)^T g,        w.grad += (dy/dw)^T g
 
 Gradients accumulate over backward calls until ``zero_grad()``, as in PyTorch.  Arrays are
-NumPy or CuPy; ``to("cpu" | "gpu")`` moves parameters and buffers.  Names of parameters and
-buffers (``weight``, ``bias``, ``running_mean``, ``0.weight`` inside a Sequential) are
-PyTorch's, so a ``state_dict`` can be exchanged with PyTorch's by converting the tensors.
+NumPy or CuPy; x and g alike are read by :func:`as_input` (float32 or float64, integers as
+float64, np.matrix as a plain array, masked arrays refused).  ``to("cpu" | "gpu")`` moves
+parameters and buffers.  Names of parameters and buffers (``weight``, ``bias``,
+``running_mean``, ``0.weight`` inside a Sequential) are PyTorch's, so a ``state_dict`` can be
+exchanged with PyTorch's by converting the tensors.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ..arrays import (FLOAT_DTYPES, array_module, check_numeric, compute_dtype, cupy_module,
-                      float_dtype)
+                      float_dtype, plain_array)
 from ..spec import check_flag
 from .serialize import load_state, save_state
 
@@ -153,6 +156,15 @@ class Parameter:
         return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
 
 
+def _reading_grad_output(backward: Callable[[Module, Array], Array]
+                         ) -> Callable[[Module, Array], Array]:
+    """``backward``, given grad_output as :func:`as_input` reads it (as a forward its input)."""
+    @functools.wraps(backward)
+    def wrapped(self: Module, grad_output: Array) -> Array:
+        return backward(self, as_input(grad_output, "grad_output"))
+    return wrapped
+
+
 class Module:
     """A layer or a network: ``forward``, ``backward``, parameters, buffers, train/eval mode.
 
@@ -163,6 +175,12 @@ class Module:
 
     buffer_names: tuple[str, ...] = ()
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every ``backward`` defined below Module gets grad_output through :func:`as_input`."""
+        super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__:
+            cls.backward = _reading_grad_output(cls.__dict__["backward"])
 
     def forward(self, x: Array) -> Array:
         raise NotImplementedError
@@ -179,12 +197,12 @@ class Module:
         self._saved = dict(saved, output_shape=tuple(output.shape))
 
     def recall(self, grad_output: Array) -> dict[str, Any]:
-        """What ``forward`` kept; refuses a backward before any forward, or a wrong grad shape."""
+        """What ``forward`` kept; refuses a backward before any forward, or a wrong grad shape
+        (grad_output is an array already: ``backward`` read it by :func:`as_input`)."""
         saved = self.__dict__.get("_saved")
         if saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
                                "run forward first, it keeps what backward needs")
-        check_numeric("grad_output", grad_output)
         if tuple(grad_output.shape) != saved["output_shape"]:
             raise ValueError(f"grad_output must have the shape of the last output of "
                              f"{type(self).__name__}, {saved['output_shape']}, "
@@ -404,8 +422,10 @@ def _refuse_repeated_layers(container: Module) -> None:
 
 
 def as_input(x: Any, name: str = "input") -> Array:
-    """``x`` in its compute dtype: float32 stays, float64 and integers become float64; else a
-    TypeError that calls it ``name``."""
+    """``x`` as a plain array (:func:`plain_array`) in its compute dtype: float32 stays, float64
+    and integers become float64; else (float16, bool, not an array) a TypeError that calls it
+    ``name``."""
+    x = plain_array(x, name)
     dtype = compute_dtype({name: x})
     return x.astype(dtype, copy=False)
 
