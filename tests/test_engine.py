@@ -1267,3 +1267,58 @@ def test_cancelling_a_factor_that_is_no_polynomial_is_refused(inside):
     lhs = NonNeg(factor * m_) * x[0]
     proof = Derivation(lhs).by("cancel a positive factor", NonNeg(m_) * x[0], factor=factor)
     assert "applies nowhere" in _refused(Claim("true but not by this rule", lhs, lhs), proof)
+
+
+def test_a_sign_sympy_cannot_decide_leaves_the_bracket_undecided():
+    """e^x0 - 1 at x0 = 10^-3000 is positive, but SymPy's sign of it is None: [u > 0] was 0
+    there, which certified [e^x0 - 1 > 0] = [-x0 > 0]; now it is undecided, a failure."""
+    from convproof.symbolic.operators_layers import Positive, Values, evaluated
+    point = Values({}, {"x": {(0,): sympy.Rational(1, 10**3000)}})
+    for wrong in (Positive(-x[0]), Positive(x[0])):
+        evidence = evaluated(Claim("undecided", Positive(sympy.exp(x[0]) - 1), wrong), [point])
+        assert not evidence.ok and "undecided" in evidence.message
+
+
+@pytest.mark.parametrize("relation", [sympy.Lt, sympy.Ge, sympy.Ne])
+def test_a_hypothesis_is_an_equation(relation):
+    """n < k read as n = k had proved and certified x[n] = x[k] (false at n = 2, k = 3)."""
+    n_, k_ = scalar("n_ k_")
+    with pytest.raises(ProofError, match="is no equation"):
+        Claim("x[n] = x[k]", x[n_], x[k_], hypotheses=(relation(n_, k_),))
+
+
+def test_a_torus_certificate_that_compares_only_zeros_fails():
+    """F(x restricted to j ≥ 4)[κ] = 0 for κ < n holds for n ≤ 4 only because both sides are 0
+    there (at n = 5, x = δ_4, κ = 0 the left side is 1)."""
+    from convproof.symbolic import Point
+    from convproof.symbolic.operators_fourier import character_entry, dft, torus_certified
+    size, kappa = multi("size", positive=True), multi("kappa")
+    above = Signal("above_four", r"x_{\ge 4}", lambda u: le(4, u) * x[u], arity=1)
+    claim = Claim("zero", dft(above, size, character_entry, name="F")[kappa], sympy.S.Zero,
+                  indices={kappa: in_range(kappa, size)})
+    evidence = torus_certified(claim, [Point({size: (s,)}, 1) for s in (1, 2, 3, 4)])
+    assert not evidence.ok and "compares nothing" in evidence.message
+    assert not torus_certified(claim, [Point({size: (5,)}, 1)]).ok
+
+
+def test_signals_and_functions_that_print_alike_are_refused_by_certificates():
+    """The keys are printed names: f(x0) = f(x0) with two different f was certified."""
+    from convproof.symbolic import Point, certified
+    pairs = [(sympy.Function("f")(x[0]), sympy.Function("f", real=True)(x[0])),
+             (type("relu", (sympy.Function,), {})(x[0]),
+              type("relu", (sympy.Function,), {})(x[0])),
+             (sympy.IndexedBase(sympy.Symbol("x", integer=True))[0], x[0])]
+    for left, right in pairs:
+        with pytest.raises(ProofError, match="print alike"):
+            certified(Claim("two unknowns", left, right), [Point({}, 1)])
+
+
+def test_a_certificate_counts_the_cases_its_claim_reads():
+    """Points that differ only in a size the claim does not read repeat one case."""
+    from convproof.symbolic import Point, certified
+    n_, q_ = scalar("n_ q_", positive=True)
+    grid = [Point({n_: 2, q_: q}, 1) for q in (1, 2, 3)] + [Point({n_: 3, q_: 1}, 1)]
+    evidence = certified(Claim("x[n] + x[n] = 2 x[n]", 2 * x[n_], x[n_] + x[n_]), grid)
+    assert evidence.ok
+    assert evidence.message == ("exact on 2 grid points (1-D, of 4 given: the others differ "
+                                "only in sizes the claim does not read)")

@@ -36,7 +36,8 @@ def _random_integers(rng, count: int) -> Matrix:
     return Matrix([int(v) for v in values])
 
 
-@pytest.mark.parametrize("m, r", [(2, 3), (3, 3), (4, 3), (6, 3), (2, 5), (3, 2), (5, 4)])
+@pytest.mark.parametrize("m, r", [(2, 3), (3, 3), (4, 3), (6, 3), (2, 5), (3, 2), (5, 4),
+                                  (1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (3, 1)])
 def test_transforms_are_exact_on_random_integers(m, r, rng):
     t = toom_cook(m, r)
     assert (t.AT.shape, t.G.shape, t.BT.shape) == ((m, t.n), (t.n, r), (t.n, t.n))
@@ -78,6 +79,9 @@ def test_standard_points_and_their_checks():
         toom_cook(2, 3, (0, 1))
     with pytest.raises(ValueError, match="m >= 1 and r >= 1, got m=0, r=3"):
         toom_cook(0, 3)
+    for point in (0.5, sympy.oo, sympy.zoo):  # a float's Bᵀ held nan: 1/2 and 0.5 are distinct
+        with pytest.raises(ValueError, match=f"finite exact values .* got {point}"):
+            toom_cook(2, 3, (0, Rational(1, 2), point))
 
 
 def test_data_transform_has_coprime_integer_rows():

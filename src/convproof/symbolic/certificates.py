@@ -17,7 +17,7 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from .evaluate import Instance, Poly, _Scalar, refuse_mixed_arity
+from .evaluate import Instance, Poly, _Scalar, refuse_ambiguous_keys
 from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import NoPoints, ProofError
 from .proof import Claim, Evidence
@@ -113,7 +113,7 @@ class _Sides:
         if any(side.atoms(Expectation) for side in sides):
             raise ProofError("an expectation has no value at a grid point (random signals of "
                              "one name would merge): check it with values at points")
-        refuse_mixed_arity(*sides)  # both sides' entries share one set of keys
+        refuse_ambiguous_keys(*sides)  # both sides' entries share one set of keys
         widened = multi_positions(*sides)  # x[0] beside x[i] is the origin on both sides
         self.compiled = [Instance(side, free, first.dims, values, widened) for side in sides]
         box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1
@@ -161,6 +161,27 @@ def only_zeros(left: Poly, right: Poly) -> bool:
     return not left and not right
 
 
+def grid_summary(claim: Claim, points: list[Point]) -> str:
+    """"N grid points (1-D, 2-D)": N counts the points that differ in a size the claim reads
+    (its sides, hypotheses and index boxes); points that differ only in others repeat a case."""
+    read = set().union(claim.lhs.free_symbols, claim.rhs.free_symbols,
+                       *(h.free_symbols for h in claim.hypotheses),
+                       *(sympy.sympify(box).free_symbols for box in claim.indices.values()),
+                       claim.indices)
+    cases = {(p.dims, tuple(sorted((str(s), repr(v)) for s, v in p.values.items() if s in read)))
+             for p in points}
+    repeated = "" if len(cases) == len(points) else (
+        f", of {len(points)} given: the others differ only in sizes the claim does not read")
+    dims = ", ".join(f"{d}-D" for d in sorted({p.dims for p in points}))
+    return f"{len(cases)} grid points ({dims}{repeated})"
+
+
+def compares_nothing(points: list[Point]) -> str:
+    """The failure of a grid whose every point has only zeros on both sides."""
+    return (f"both sides are 0 at every index of all {len(points)} grid points: the grid "
+            "compares nothing")
+
+
 def compare(left: Poly, right: Poly, problems: list[str], point: Point) -> tuple[bool, str]:
     """(True, "") when the sides at ``point`` are equal and nothing is wrong with the point;
     else False and the first difference or problem."""
@@ -202,11 +223,8 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
             return evidence(False, message)
         informative = informative or not only_zeros(left, right)
     if not informative:
-        return evidence(False, f"both sides are 0 at every index of all {len(points)} grid "
-                               "points: the grid compares nothing")
-    dims = sorted({p.dims for p in points})
-    return evidence(True, f"exact on {len(points)} grid points "
-                          f"({', '.join(f'{d}-D' for d in dims)})")
+        return evidence(False, compares_nothing(points))
+    return evidence(True, f"exact on {grid_summary(claim, points)}")
 
 
 def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:

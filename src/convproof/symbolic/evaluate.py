@@ -470,19 +470,29 @@ def entry_name(label: Expr) -> str:
     return f"{label.name}@{label.dummy_index}" if isinstance(label, sympy.Dummy) else str(label)
 
 
-def refuse_mixed_arity(*exprs: Expr) -> None:
+def refuse_ambiguous_keys(*exprs: Expr) -> None:
     """Keys flatten an entry's indices axis by axis, so x[i] at a 2-D multi-index and x[0, 0]
     would share one; for the rules they are different entries (another number of indices is
-    never one entry).  A signal read with two numbers of indices is therefore refused."""
+    never one entry).  A signal read with two numbers of indices is therefore refused, and so
+    are two signals or two functions that print alike (an entry is keyed by
+    :func:`entry_name`, a function of entries by its printed name)."""
     arities: dict[Expr, set[int]] = {}
-    for expr in exprs:
-        for atom in sympy.sympify(expr).atoms(Indexed):
+    named: dict[str, set] = {}
+    for expr in map(sympy.sympify, exprs):
+        for atom in expr.atoms(Indexed):
             arities.setdefault(atom.base.label, set()).add(len(atom.indices))
+            named.setdefault(entry_name(atom.base.label), set()).add(atom.base.label)
+        for atom in expr.atoms(sympy.Function):
+            named.setdefault(str(atom.func), set()).add(atom.func)
     mixed = sorted(f"{label} ({', '.join(map(str, sorted(counts)))} indices)"
                    for label, counts in arities.items() if len(counts) > 1)
     if mixed:
         raise ProofError(f"a certificate cannot tell entries with different numbers of indices "
                          f"apart: {'; '.join(mixed)}")
+    shared = sorted(name for name, objects in named.items() if len(objects) > 1)
+    if shared:
+        raise ProofError(f"a certificate cannot tell apart two signals or functions that print "
+                         f"alike: {', '.join(shared)}")
 
 
 class Instance:
@@ -495,7 +505,7 @@ class Instance:
         self.dims = dims
         self.free = list(free)
         sizes = sizes or {}
-        refuse_mixed_arity(expr)
+        refuse_ambiguous_keys(expr)
         widened = multi_positions(expr) if widened is None else widened
         self.evaluators = [_compiled(t, self.free, dims, sizes, widened)
                            for t in expand_terms(expr)]

@@ -30,7 +30,7 @@ from fractions import Fraction
 import sympy
 from sympy import Expr
 
-from .certificates import Point, sides_at
+from .certificates import Point, compares_nothing, grid_summary, only_zeros, sides_at
 from .evaluate import Poly
 from .language import Signal, box, in_range, multi, zsum
 from .normal import NoPoints, ProofError
@@ -191,6 +191,7 @@ def torus_certified(claim: Claim, points: list[Point], title: str = "") -> Evide
     started = time.perf_counter()
     if not points:
         raise NoPoints("a certificate needs at least one grid point")
+    informative = False
     for point in points:
         left, right, problems = sides_at(claim, point)
         if problems:
@@ -208,10 +209,12 @@ def torus_certified(claim: Claim, points: list[Point], title: str = "") -> Evide
                                 f"differ by {_show_cyclotomic(difference)} ≠ 0 "
                                 f"(ζ = exp(2πi/{m}))",
                                 time.perf_counter() - started, claim, grid=points)
-    dims = sorted({p.dims for p in points})
+        informative = informative or not only_zeros(left, right)
+    if not informative:
+        return Evidence("certified", title or claim.name, False, compares_nothing(points),
+                        time.perf_counter() - started, claim, grid=points)
     return Evidence("certified", title or claim.name, True,
-                    f"exact in Q(ζ) on {len(points)} grid points "
-                    f"({', '.join(f'{d}-D' for d in dims)})",
+                    f"exact in Q(ζ) on {grid_summary(claim, points)}",
                     time.perf_counter() - started, claim, grid=points)
 
 

@@ -38,8 +38,8 @@ class Positive(Function):
 
     @classmethod
     def eval(cls, u):
-        if u.is_number and u.is_extended_real:
-            return S.One if u.is_positive else S.Zero
+        if u.is_number and u.is_extended_real:  # a sign SymPy cannot decide stays unevaluated
+            return {True: S.One, False: S.Zero}.get(u.is_positive)
         return None
 
     def _latex(self, printer) -> str:

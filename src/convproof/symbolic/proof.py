@@ -52,6 +52,12 @@ class Claim:
     text: str = ""
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
 
+    def __post_init__(self) -> None:
+        for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
+            if not isinstance(h, sympy.Equality):
+                raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
+                                 "takes equations (a bound belongs in a bracket of the claim)")
+
     def instantiate(self, mapping: dict) -> Claim:
         return Claim(
             self.name,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -122,10 +123,15 @@ def interpolation(points: Sequence[sympy.Expr]) -> ImmutableMatrix:
 
 
 def check_points(points: Sequence[sympy.Expr], count: int) -> tuple[sympy.Expr, ...]:
-    """``count`` distinct interpolation points as SymPy values, or a ValueError."""
+    """``count`` distinct interpolation points as exact SymPy values (rationals or symbols),
+    or a ValueError."""
     points = tuple(sympy.sympify(p) for p in points)
     if len(points) != count:
         raise ValueError(f"points must hold {count} finite values, got {len(points)}")
+    for point in points:
+        if point.has(sympy.Float) or point.is_finite is False or point.has(sympy.zoo, sympy.nan):
+            raise ValueError(f"points must be finite exact values (Rational or symbols), "
+                             f"got {point}")
     if len(set(points)) != len(points):
         raise ValueError(f"points must be distinct, got {points}")
     return points
@@ -161,7 +167,7 @@ def _row_scale(row: list[sympy.Expr]) -> sympy.Expr:
     common = sympy.lcm_list([sympy.fraction(v)[1] for v in nonzero])
     if not all(v.is_Rational for v in nonzero):
         return common
-    scale = common / sympy.igcd(*(v.p for v in nonzero))
+    scale = common / functools.reduce(math.gcd, (int(v.p) for v in nonzero))
     return scale if nonzero[0] > 0 else -scale
 
 
