@@ -1208,6 +1208,18 @@ def _point_facts_in_expectations() -> list:
     cases.append((Claim("false", delta * E(t), delta / 2),
                   Derivation(delta * E(t)).by("use the delta", delta * E(b[0]), var=t)
                   .by("moments of the law", delta / 2)))
+    bracket, other = NonNeg(NonNeg(z[0]) - 1), NonNeg(-NonNeg(z[0]))  # [z0 ≥ 0], [z0 < 0]
+    mixed = E(z[0] ** 2 * bracket + x[0] * other)  # 1/2 at x0 = 0, against 1 or 0
+    cases.append((Claim("false", mixed, bracket + other * x[0]),
+                  Derivation(mixed).by("case split", bracket * E(z[0] ** 2) + other * E(x[0]),
+                                       bracket=bracket)
+                  .by("moments of the law", bracket + other * E(x[0]))
+                  .by("linearity of expectation", bracket + other * x[0])))
+    v_ = scalar("v_")  # (v + [z0 ≥ 0]) mod 2 permutes {0, 1} at one outcome, not under E
+    squares = [zsum(le(0, v_) * le(v_, 1) * E(z[sympy.Mod(v_ + shift, 2)] * z[0]) ** 2, v_)
+               for shift in (0, NonNeg(z[0]))]  # 1 against 1/2 for z = ±1
+    cases.append((Claim("false", *squares), Derivation(squares[0]).by(
+        "cyclic change of index", squares[1], var=v_, shift=NonNeg(z[0]))))
     y, a_ = Signal("y"), scalar("a_")  # y is no random signal: y[a] = b[a] at one outcome
     drawn = every((a_,), y[a_], b[a_])
     cases.append((Claim("false", E(y[0]), sympy.Rational(1, 2), hypotheses=(drawn,)),
@@ -1322,3 +1334,18 @@ def test_a_certificate_counts_the_cases_its_claim_reads():
     assert evidence.ok
     assert evidence.message == ("exact on 2 grid points (1-D, of 4 given: the others differ "
                                 "only in sizes the claim does not read)")
+
+
+@pytest.mark.parametrize("parity", ["even", "odd"])
+def test_a_new_summation_variable_carries_no_parity(parity):
+    """Σ_v [0 ≤ v ≤ 1] (-1)^v x0 is 0; renamed to an even w, SymPy took (-1)^w for 1 and the
+    sum became 2 x0 (-2 x0 for an odd w)."""
+    from convproof.symbolic import rules_counting  # noqa: F401  (its rules)
+    v_, w_ = scalar("v_"), sympy.Symbol("w_", integer=True, **{parity: True})
+    sign = 1 if parity == "even" else -1
+    box = le(0, v_) * le(v_, 1)
+    lhs = zsum(box * (-1) ** v_ * x[0], v_)
+    proof = (Derivation(lhs).by("change of index", sign * zsum(box * x[0], v_), var=v_, to=w_,
+                                new=w_)
+             .by("count an interval", sign * 2 * x[0], var=v_))
+    assert "parity" in _refused(Claim("false", lhs, sign * 2 * x[0]), proof)

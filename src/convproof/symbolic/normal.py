@@ -114,13 +114,19 @@ def _product(left: list[Term], right: list[Term]) -> list[Term]:
     return result
 
 
+NARROWING = ("nonnegative", "positive", "nonpositive", "negative", "zero", "nonzero", "even",
+             "odd", "prime", "composite")
+"""Assumptions that hold for some integers only (a plain integer symbol leaves each None)."""
+
+
 def _check_summation_variable(var: Symbol) -> None:
-    """A sum runs over all of Z^D: its variable may carry no sign or range assumption."""
+    """A sum runs over all of Z^D: its variable may carry no sign, parity or range assumption
+    (SymPy would use (-1)^v = 1 for an even v)."""
     if not isinstance(var, Symbol) or var.is_integer is not True:
         raise ProofError(f"summation variable {var} must be an integer symbol")
-    if var.is_nonnegative is not None or var.is_positive is not None:
+    if any(getattr(var, f"is_{fact}") is not None for fact in NARROWING):
         raise ProofError(
-            f"summation variable {var} carries a sign assumption; the sum runs "
+            f"summation variable {var} carries a sign or parity assumption; the sum runs "
             "over all integers and its range belongs in a bracket"
         )
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, Symbol
 
-from .language import EqZero, NonNeg, Partial, is_multi, summation_variables
+from .language import OF_THE_ENTRIES, EqZero, NonNeg, is_multi, summation_variables
 from .normal import (ProofError, Term, integer_valued, linear_coefficient, provably_nonneg,
                      provably_positive)
-from .rules import bound_named, by_its_brackets, map_terms, rewrite_everywhere, rule
+from .rules import at_the_point, bound_named, by_its_brackets, map_terms, rewrite_everywhere, rule
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,9 +321,10 @@ def case_split(expr: Expr, bracket: Expr) -> tuple[Expr, int]:
     if captured:
         raise ProofError(f"case split on [{argument} ≥ 0]: it depends on the summation "
                          f"variable(s) {', '.join(sorted(map(str, captured)))}")
-    if argument.atoms(sympy.Indexed) and expr.atoms(Partial):
+    if argument.atoms(sympy.Indexed) and expr.atoms(*OF_THE_ENTRIES):
         raise ProofError(f"case split on [{argument} ≥ 0]: a bracket of signal entries holds "
-                         "at a point, and the expression differentiates by the entries")
+                         "at a point, and the expression differentiates by the entries or "
+                         "takes an expectation over them")
     positive = NonNeg(argument) * _assign_bracket(expr, argument, 1)
     negative = NonNeg(sympy.expand(-argument - 1)) * _assign_bracket(expr, argument, 0)
     return positive + negative, 1
@@ -357,6 +358,7 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
         if not (integer_valued(shift) and integer_valued(size)):
             raise ProofError(f"cyclic change of index: the shift {shift} and the box size {size} "
                              "must be provably integers")
+        at_the_point(sympy.Mul(term.coeff, *term.atoms), {v: v + shift}, f"the shift {shift}")
 
         def move(node: Expr) -> Expr:
             if isinstance(node, sympy.Mod) and sympy.expand(node.args[1] - size) == 0 \
