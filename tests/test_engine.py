@@ -108,7 +108,7 @@ def test_sums_without_finite_support_are_refused(expr):
 
 def test_a_summation_variable_with_a_sign_assumption_is_refused():
     positive = multi("v", positive=True)
-    with pytest.raises(ProofError, match="sign assumption"):
+    with pytest.raises(ProofError, match="sign or parity assumption"):
         normal_form(zsum(in_range(positive, k) * x[positive], positive))
 
 
@@ -1349,3 +1349,82 @@ def test_a_new_summation_variable_carries_no_parity(parity):
                                 new=w_)
              .by("count an interval", sign * 2 * x[0], var=v_))
     assert "parity" in _refused(Claim("false", lhs, sign * 2 * x[0]), proof)
+
+
+def test_a_cyclic_shift_is_not_captured_by_a_sum_inside_the_term():
+    """The shift ν0 (the normal form's name of a nested sum's variable) moved under Σ_w read
+    that sum's w: Σ_v exp(Σ_{w<2} x[(v + w) mod 3]) exp(y[v mod 3]) became the same with
+    v + 2w (3e against 1 + e + e² at x = δ0, y = δ1)."""
+    from convproof.symbolic.normal import _canonical_symbol
+    v_, w_ = scalar("v_ w_")
+    y = Signal("y")
+
+    def side(c):
+        inner = [zsum(le(0, w_) * le(w_, top) * z[sympy.Mod(v_ + c * w_, 3)], w_)
+                 for top, z in ((1, x), (0, y))]
+        return zsum(le(0, v_) * le(v_, 2) * sympy.exp(inner[0]) * sympy.exp(inner[1]), v_)
+
+    nested = _canonical_symbol(0, False, 0)
+    proof = Derivation(side(1)).by("cyclic change of index", side(2), var=v_, shift=nested)
+    assert "which a sum inside the term binds" in _refused(Claim("false", side(1), side(2)),
+                                                           proof)
+
+
+def test_steps_a_rule_cannot_take_are_refusals_not_crashes():
+    """A remainder under 'floor shift' (SymPy's PolynomialError), a derivative under
+    'symmetry' (a derivative by -g[0]), a defined signal without its arity."""
+    from convproof.symbolic import rules_sizes  # noqa: F401  (its rules)
+    from convproof.symbolic.rules_expectation import E, normal, random_signal
+    k_, q_, n_ = scalar("k_ q_ n_", positive=True)
+    lhs = sympy.floor((sympy.Mod(k_, n_) + n_ * q_) / n_) * x[0]
+    rhs = (sympy.floor(sympy.Mod(k_, n_) / n_) + q_) * x[0]
+    assert "applies nowhere" in _refused(Claim("by floor shift", lhs, rhs),
+                                         Derivation(lhs).by("floor shift", rhs))
+    g = random_signal("g", normal(1))
+    cube = E(Partial(g[0] ** 3, g[0]))
+    proof = Derivation(cube).by("symmetry", cube, signal=g)
+    assert "holds a derivative" in _refused(Claim("by symmetry", cube, cube), proof)
+    with pytest.raises(ValueError, match="needs its arity"):
+        Signal("no_arity", "a", lambda i_: x[i_])
+
+
+def test_a_known_result_under_hypotheses_is_not_used_inside_an_expectation(monkeypatch):
+    """b[0] = 0 under b[0] = 0 holds at one outcome: in E[·] it would give 1/2 = 0."""
+    from convproof.symbolic import Theorem
+    from convproof.symbolic.proof import THEOREMS
+    from convproof.symbolic.rules_expectation import E, bernoulli, random_signal
+    monkeypatch.setitem(THEOREMS, "grad-bias", THEOREMS.get("grad-bias"))  # restored after
+    b = random_signal("b", bernoulli(sympy.Rational(1, 2)))
+    at_zero = sympy.Eq(b[0], 0, evaluate=False)
+    lemma = Theorem("grad-bias", "a lemma at an outcome", "b[0] = 0 under b[0] = 0")
+    zero = lemma.export(Claim("zero", b[0], sympy.S.Zero, hypotheses=(at_zero,)))
+    lemma.evidence(lambda: universal(zero, Derivation(b[0]).by("entry hypothesis", sympy.S.Zero,
+                                                               equation=at_zero)))
+    half = sympy.Rational(1, 2)
+    proof = (Derivation(half)
+             .back("moments of the law", E(b[0]))
+             .by("known result", E(sympy.S.Zero), theorem="grad-bias", claim="zero",
+                 instance={}, context=E)
+             .by("linearity of expectation", sympy.S.Zero))
+    assert "or an expectation" in _refused(
+        Claim("a half is zero", half, sympy.S.Zero, hypotheses=(at_zero,)), proof)
+
+
+def test_a_grid_counts_the_sizes_a_definition_reads():
+    """q is read only inside y's definition: three values of q are three cases."""
+    from convproof.symbolic import Point, certified
+    q_ = scalar("q_", positive=True)
+    y = Signal("q_times_x", "y", lambda i_: q_ * x[i_], arity=1)
+    claim = Claim("y = q x", y[0], q_ * x[0])
+    assert certified(claim, [Point({q_: q}, 1) for q in (1, 2, 3)]).message == (
+        "exact on 3 grid points (1-D)")
+    assert certified(claim, [Point({q_: 2}, 1)]).message == "exact on 1 grid point (1-D)"
+
+
+def test_a_row_of_the_data_transform_starts_positive():
+    """One nonzero entry -1/2: its scale is -2, not the 2 a negative gcd gave."""
+    from convproof.symbolic.winograd import toom_cook
+    t = toom_cook(2, 2, (0, -1))
+    for row in range(t.BT.rows):
+        first = next(v for v in t.BT.row(row) if v != 0)
+        assert first > 0 and all(v.is_Integer for v in t.BT.row(row))

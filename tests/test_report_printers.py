@@ -24,7 +24,8 @@ m, j, t = multi("m j t")
 k, n, s = scalar("k n s", positive=True)
 a, b = scalar("a b")
 x, w = Signal("x"), Signal("w")
-corr = Signal("corr_x", r"\operatorname{corr}(x)", lambda i_: zsum(w[m] * x[i_ + m], m))
+corr = Signal("corr_x", r"\operatorname{corr}(x)", lambda i_: zsum(w[m] * x[i_ + m], m),
+              arity=1)
 RELATIONS = {"≤": lambda u, v: u <= v, "=": lambda u, v: u == v, "∣": lambda u, v: v % u == 0}
 
 

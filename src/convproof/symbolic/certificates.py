@@ -20,7 +20,7 @@ from sympy import Expr, Symbol
 from .evaluate import Instance, Poly, _Scalar, refuse_ambiguous_keys
 from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import NoPoints, ProofError
-from .proof import Claim, Evidence
+from .proof import Claim, Evidence, hidden_symbols
 from .rules import differentiate, unfold_all
 from .rules_expectation import Expectation
 
@@ -162,9 +162,11 @@ def only_zeros(left: Poly, right: Poly) -> bool:
 
 
 def grid_summary(claim: Claim, points: list[Point]) -> str:
-    """"N grid points (1-D, 2-D)": N counts the points that differ in a size the claim reads
-    (its sides, hypotheses and index boxes); points that differ only in others repeat a case."""
-    read = set().union(claim.lhs.free_symbols, claim.rhs.free_symbols,
+    """N grid points (1-D, 2-D): N counts the points that differ in a size the claim reads
+    (its sides, hypotheses and index boxes, the definitions and random laws they reach);
+    points that differ only in others repeat a case."""
+    sides = (claim.lhs, claim.rhs)
+    read = set().union(*(side.free_symbols | hidden_symbols(side) for side in sides),
                        *(h.free_symbols for h in claim.hypotheses),
                        *(sympy.sympify(box).free_symbols for box in claim.indices.values()),
                        claim.indices)
@@ -173,7 +175,7 @@ def grid_summary(claim: Claim, points: list[Point]) -> str:
     repeated = "" if len(cases) == len(points) else (
         f", of {len(points)} given: the others differ only in sizes the claim does not read")
     dims = ", ".join(f"{d}-D" for d in sorted({p.dims for p in points}))
-    return f"{len(cases)} grid points ({dims}{repeated})"
+    return f"{len(cases)} grid point{'s' if len(cases) > 1 else ''} ({dims}{repeated})"
 
 
 def compares_nothing(points: list[Point]) -> str:

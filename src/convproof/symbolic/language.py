@@ -336,6 +336,9 @@ class Signal:
         definition: Callable[..., Expr] | None = None,
         arity: int | None = None,
     ):
+        if definition is not None and arity is None:
+            raise ValueError(f"the defined signal {name} needs its arity (the number of "
+                             "indices its definition takes)")
         label = (DefinedName if definition is not None else SignalName)(name, latex)
         self.base = IndexedBase(label)
         self.definition = definition

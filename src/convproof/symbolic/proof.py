@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr, Symbol
 
-from .language import DefinedName, Partial, SignalName, ZSum, substitute
+from .language import OF_THE_ENTRIES, DefinedName, SignalName, ZSum, substitute
 from .normal import NoPoints, ProofError, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
@@ -420,7 +420,7 @@ def _definitions_reached(expr: Expr) -> list[Expr]:
     return bodies
 
 
-def _hidden_symbols(expr: Expr) -> set:
+def hidden_symbols(expr: Expr) -> set:
     """The symbols ``expr`` holds out of an instance's reach: those of the definitions it
     reaches and of the laws of the random signals it reaches."""
     from .rules_expectation import LAWS, random_signals_in
@@ -460,7 +460,7 @@ def known(
     ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
-    hidden = _hidden_symbols(general.lhs) | _hidden_symbols(general.rhs)
+    hidden = hidden_symbols(general.lhs) | hidden_symbols(general.rhs)
     for symbol, value in instance.items():
         if not isinstance(symbol, Symbol) or isinstance(symbol, (SignalName, DefinedName)):
             raise ProofError(f"an instance replaces symbols of {theorem}/{claim}, not {symbol}")
@@ -494,10 +494,12 @@ def known(
                          f"hole: on a placeholder it raised {error!r}") from error
     if hole not in shape.free_symbols:
         raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
-    if lemma.hypotheses and any(isinstance(node, Partial) and hole in node.args[0].free_symbols
+    if lemma.hypotheses and any(isinstance(node, OF_THE_ENTRIES)
+                                and hole in node.args[0].free_symbols
                                 for node in sympy.preorder_traversal(shape)):
-        raise ProofError(f"the context of {theorem}/{claim} puts it inside a derivative: under "
-                         "its hypotheses it holds at a point, not as a function of the entries")
+        raise ProofError(f"the context of {theorem}/{claim} puts it inside a derivative or an "
+                         "expectation: under its hypotheses it holds at a point, not as a "
+                         "function of the entries")
     bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
     constrained = set().union(*(h.free_symbols for h in lemma.hypotheses)) | hidden
     if bound & constrained:

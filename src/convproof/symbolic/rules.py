@@ -136,7 +136,7 @@ def by_its_brackets(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], 
     return rewritten
 
 
-def at_the_point(expr: Expr, mapping: dict, source: str) -> None:
+def refuse_inside_operators(expr: Expr, mapping: dict, source: str) -> None:
     """Refuse to put a value holding signal entries for a symbol inside a derivative or an
     expectation (:data:`~.language.OF_THE_ENTRIES`): an equation v = e of a delta or a
     hypothesis holds at a point, and inside ∂f/∂x[e] or E[f] f is a function of the entries
@@ -417,7 +417,7 @@ def reindex(expr: Expr, var: Symbol, to: Expr, new: Symbol | None = None) -> Rul
         image = substitute(to, {new: target, **others})
         mapping = {old: image}
         for part in (term.coeff, *term.atoms):
-            at_the_point(part, mapping, f"the change of index {var} = {to}")
+            refuse_inside_operators(part, mapping, f"the change of index {var} = {to}")
         renamed = _replace_in_term(term, mapping, drop_var=old)
         return Term(renamed.coeff, renamed.atoms, renamed.bound + (target,))
 
@@ -476,7 +476,7 @@ def delta(expr: Expr, var: Symbol, value: Expr | None = None) -> RuleResult:
             return None
         solution, slope, rest, atom = options[0]
         for part in (term.coeff, *term.atoms):
-            at_the_point(part, {v: solution}, f"the delta {atom}")
+            refuse_inside_operators(part, {v: solution}, f"the delta {atom}")
         replaced = _replace_in_term(term, {v: solution}, drop_atom=atom, drop_var=v)
         if slope in (1, -1):
             return replaced
@@ -514,7 +514,7 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
                     ):
                         return None
                     for part in (term.coeff, *others):
-                        at_the_point(part, {v: value}, f"the delta [{v} = {value}]")
+                        refuse_inside_operators(part, {v: value}, f"the delta [{v} = {value}]")
                     return Term(
                         substitute(term.coeff, {v: value}),
                         (atom,) + tuple(substitute(a, {v: value}) for a in others),
@@ -789,7 +789,7 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
         return expr, 0
-    at_the_point(expr, {symbol: value}, f"the hypothesis {equation}")
+    refuse_inside_operators(expr, {symbol: value}, f"the hypothesis {equation}")
     return substitute(expr, {symbol: value}), 1
 
 

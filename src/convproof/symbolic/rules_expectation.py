@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Indexed, IndexedBase, S
 
-from .language import (DefinedName, EqZero, Expectation, Signal, ZSum, product, signals_of,
-                       substitute)
+from .language import (DefinedName, EqZero, Expectation, Partial, Signal, ZSum, product,
+                       signals_of, substitute)
 from .normal import ProofError, expand_terms
 from .rules import RuleResult, rule, unfold_all
 
@@ -63,7 +63,7 @@ class Law:
     moment: Callable[[int], Expr | None]
     independent: bool
     symmetric: bool
-    symbols: frozenset = frozenset()
+    symbols: frozenset
 
 
 def _symbols(*parameters: Expr | None) -> frozenset:
@@ -312,6 +312,9 @@ def symmetry(expr: Expr, signal: Signal) -> RuleResult:
         unfolded = unfold_all(argument)
         if signal.base not in signals_of(unfolded):
             return None
+        if unfolded.atoms(Partial):  # ∂/∂z[e] would become a derivative by -z[e]
+            raise ProofError(f"symmetry negates the entries of {signal.name}, and E[...] holds "
+                             "a derivative by them: differentiate first")
         return (E(unfolded) + E(flip(unfolded))) / 2
 
     return _map_expectations(expr, rewrite)

@@ -20,7 +20,8 @@ from sympy import Expr, Symbol
 from .language import OF_THE_ENTRIES, EqZero, NonNeg, is_multi, summation_variables
 from .normal import (ProofError, Term, integer_valued, linear_coefficient, provably_nonneg,
                      provably_positive)
-from .rules import at_the_point, bound_named, by_its_brackets, map_terms, rewrite_everywhere, rule
+from .rules import (bound_named, by_its_brackets, map_terms, refuse_inside_operators,
+                    rewrite_everywhere, rule)
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,7 +140,10 @@ def floor_shift(expr: Expr) -> tuple[Expr, int]:
             return node
         numerator, denominator = parts
         generators = sorted(numerator.free_symbols | denominator.free_symbols, key=str)
-        (quotient,), remainder = sympy.reduced(numerator, [denominator], *generators)
+        try:
+            (quotient,), remainder = sympy.reduced(numerator, [denominator], *generators)
+        except sympy.PolynomialError:  # a remainder or a floor inside: no polynomial division
+            return node
         quotient = sympy.expand(quotient)
         if quotient == 0 or quotient.is_integer is not True:
             return node
@@ -358,7 +362,13 @@ def cyclic_reindex(expr: Expr, var: Symbol, shift: Expr) -> tuple[Expr, int]:
         if not (integer_valued(shift) and integer_valued(size)):
             raise ProofError(f"cyclic change of index: the shift {shift} and the box size {size} "
                              "must be provably integers")
-        at_the_point(sympy.Mul(term.coeff, *term.atoms), {v: v + shift}, f"the shift {shift}")
+        summand = sympy.Mul(term.coeff, *term.atoms)
+        refuse_inside_operators(summand, {v: v + shift}, f"the shift {shift}")
+        captured = shift.free_symbols & set(summation_variables(summand))
+        if captured:  # moved under Σ_w, a shift holding w would read the sum's w
+            raise ProofError(f"cyclic change of index: the shift {shift} holds "
+                             f"{', '.join(sorted(map(str, captured)))}, which a sum inside "
+                             "the term binds")
 
         def move(node: Expr) -> Expr:
             if isinstance(node, sympy.Mod) and sympy.expand(node.args[1] - size) == 0 \

@@ -167,7 +167,7 @@ def _row_scale(row: list[sympy.Expr]) -> sympy.Expr:
     common = sympy.lcm_list([sympy.fraction(v)[1] for v in nonzero])
     if not all(v.is_Rational for v in nonzero):
         return common
-    scale = common / functools.reduce(math.gcd, (int(v.p) for v in nonzero))
+    scale = common / math.gcd(*(int(v.p) for v in nonzero))
     return scale if nonzero[0] > 0 else -scale
 
 
