@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 
@@ -450,3 +451,30 @@ def test_a_parameter_held_twice_is_listed_once(rng, torch):
         [name for name, _ in theirs.named_parameters()]
     assert ours.parameter_count() == sum(p.numel() for p in theirs.parameters())
     assert len({id(p) for p in ours.parameters()}) == len(ours.parameters())
+
+
+def test_a_layer_of_ones_own_reads_its_grad_output_and_keeps_its_signature(rng):
+    """A backward with another name for grad_output and more arguments: grad_output is read
+    as a forward's input (int8 computed in float64), by position or by name, and the others
+    pass through."""
+    class Scaled(nn.ReLU):
+        def backward(self, g: np.ndarray, scale: float = 1.0) -> np.ndarray:
+            return super().backward(g) * scale
+
+    x = rng.standard_normal((3, 4))
+    g = rng.integers(-9, 10, (3, 4)).astype(np.int8)
+    layer = Scaled()
+    layer.forward(x)
+    expected = 2.5 * (x > 0) * g.astype(np.float64)
+    for result in (layer.backward(g, 2.5), layer.backward(g=g, scale=2.5)):
+        assert result.dtype == np.float64
+        np.testing.assert_array_equal(result, expected)
+    assert list(inspect.signature(Scaled.backward).parameters) == ["self", "g", "scale"]
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_a_parameter_holds_a_plain_array(rng):
+    w = rng.standard_normal((2, 2))
+    assert type(nn.Parameter(np.asmatrix(w)).data) is np.ndarray
+    with pytest.raises(TypeError, match="data is a masked array"):
+        nn.Parameter(np.ma.array(w))

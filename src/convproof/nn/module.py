@@ -17,6 +17,7 @@ exchanged with PyTorch's by converting the tensors.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterator
@@ -124,6 +125,7 @@ class Parameter:
     """A trainable array ``data`` and ``grad`` = the sum of dL/d(data) since ``zero_grad()``."""
 
     def __init__(self, data: Array) -> None:
+        data = plain_array(data, "data")
         dtype = check_numeric("data", data)
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"data must be float32 or float64 to be trained, got {dtype}")
@@ -156,12 +158,17 @@ class Parameter:
         return f"Parameter(shape={self.shape}, dtype={self.data.dtype})"
 
 
-def _reading_grad_output(backward: Callable[[Module, Array], Array]
-                         ) -> Callable[[Module, Array], Array]:
-    """``backward``, given grad_output as :func:`as_input` reads it (as a forward its input)."""
+def _reading_grad_output(backward: Callable[..., Array]) -> Callable[..., Array]:
+    """``backward``, given its first argument after self (grad_output, whatever its name) as
+    :func:`as_input` reads it (as a forward its input); other arguments pass through."""
+    signature = inspect.signature(backward)
+    name = list(signature.parameters)[1]
+
     @functools.wraps(backward)
-    def wrapped(self: Module, grad_output: Array) -> Array:
-        return backward(self, as_input(grad_output, "grad_output"))
+    def wrapped(*args: Any, **kwargs: Any) -> Array:
+        bound = signature.bind(*args, **kwargs)
+        bound.arguments[name] = as_input(bound.arguments[name], "grad_output")
+        return backward(*bound.args, **bound.kwargs)
     return wrapped
 
 
@@ -197,12 +204,14 @@ class Module:
         self._saved = dict(saved, output_shape=tuple(output.shape))
 
     def recall(self, grad_output: Array) -> dict[str, Any]:
-        """What ``forward`` kept; refuses a backward before any forward, or a wrong grad shape
-        (grad_output is an array already: ``backward`` read it by :func:`as_input`)."""
+        """What ``forward`` kept; refuses a backward before any forward, or a grad_output that
+        is no numeric array (a backward defined outside a Module subclass never read it by
+        :func:`as_input`) or of the wrong shape."""
         saved = self.__dict__.get("_saved")
         if saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward was called before forward: "
                                "run forward first, it keeps what backward needs")
+        check_numeric("grad_output", grad_output)
         if tuple(grad_output.shape) != saved["output_shape"]:
             raise ValueError(f"grad_output must have the shape of the last output of "
                              f"{type(self).__name__}, {saved['output_shape']}, "
