@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from convproof import reference
@@ -20,8 +20,9 @@ from strategies import conv_cases
 
 
 @settings(max_examples=200)
-@given(k=st.integers(1, 7), s=st.integers(1, 5), d=st.integers(1, 4), p_lo=st.integers(0, 6),
+@given(k=st.integers(1, 7), s=st.integers(1, 40), d=st.integers(1, 4), p_lo=st.integers(0, 6),
        n=st.integers(1, 20), p_hi=st.integers(0, 6))
+@example(k=3, s=2**40, d=1, p_lo=1, n=3, p_hi=1)  # min(s, n) residues visited, not s
 def test_the_phases_of_an_axis_hold_each_input_position_once(k, s, d, p_lo, n, p_hi):
     assume(n + p_lo + p_hi >= d * (k - 1) + 1)
     o = (n + p_lo + p_hi - d * (k - 1) - 1) // s + 1

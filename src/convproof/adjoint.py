@@ -63,11 +63,13 @@ def gradient_phases(k: int, s: int, d: int, p_lo: int, n: int, o: int) -> list[P
     (d/G)^-1 mod s/G, and then i = q - h - (d/G) e with h = (d m0 - r)/s >= 0, a true
     convolution of g with those taps at dilation d/G, i.e. a correlation with them reversed,
     g padded by h + (d/G)(taps - 1) - q_min before (q_min = ceil((p_lo - r)/s), the first q
-    whose j lies in the input) and to ``count`` outputs after."""
+    whose j lies in the input) and to ``count`` outputs after.  Only the residues of the
+    input's positions are visited: at most min(s, n) of them."""
     common = math.gcd(d, s)
     step, dilation = s // common, d // common
     phases = []
-    for r in range(s):
+    residues = range(s) if n >= s else sorted({j % s for j in range(p_lo, p_lo + n)})
+    for r in residues:
         q_min = -((r - p_lo) // s)
         count = (p_lo + n - 1 - r) // s - q_min + 1
         if count <= 0:
