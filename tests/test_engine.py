@@ -1428,3 +1428,26 @@ def test_a_row_of_the_data_transform_starts_positive():
     for row in range(t.BT.rows):
         first = next(v for v in t.BT.row(row) if v != 0)
         assert first > 0 and all(v.is_Integer for v in t.BT.row(row))
+
+
+@pytest.mark.parametrize("rule_name, make, params", [
+    ("periodic character", lambda k_, m_, n_: _character(n_, k_, m_ + sympy.Mod(k_, n_)), {}),
+    ("cancel a positive factor", lambda k_, m_, n_: NonNeg(sympy.Rational(1, 2)), {"factor": 2}),
+    ("decide brackets", lambda k_, m_, n_: Divides(2, sympy.Rational(1, 2)), {}),
+    ("between multiples", lambda k_, m_, n_: EqZero(sympy.Rational(1, 2)),
+     {"factor": 2, "remainder": 1}),
+], ids=["periodic character", "cancel a positive factor", "decide brackets",
+        "between multiples"])
+def test_no_polynomial_division_is_a_step_the_rule_does_not_take(rule_name, make, params):
+    """A remainder inside, or a bracket of a non-integer constant: SymPy's division raised
+    PolynomialError or ComputationFailed out of the rule; now it applies nowhere."""
+    from convproof.symbolic import rules_fourier  # noqa: F401, F811  (its rules)
+    k_, m_ = scalar("k_ m_")
+    n_ = scalar("n_", positive=True)
+    expr = make(k_, m_, n_) * x[0]
+    assert apply_rule(rule_name, expr, **params) == (expr, 0)
+
+
+def _character(n_, k_, argument):
+    from convproof.symbolic.operators_fourier import Character
+    return Character(n_, k_, argument)

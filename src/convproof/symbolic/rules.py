@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 from sympy import Expr, Indexed, S, Symbol
 
 from .language import (
@@ -539,7 +540,7 @@ def _quotient(e: Expr, factor: Expr) -> Expr | None:
             sympy.expand(factor),
             *sorted((sympy.expand(e) * factor).free_symbols, key=str),
         )
-    except sympy.PolynomialError:
+    except BasePolynomialError:  # a bracket or a floor inside, or a non-integer constant
         return None
     return sympy.expand(q) if r == 0 else None
 

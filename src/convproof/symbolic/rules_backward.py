@@ -13,6 +13,7 @@ that share a symbol with the one it drops; "implied by the product" uses them al
 from __future__ import annotations
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 from sympy import Expr
 
 from .language import NonNeg
@@ -30,7 +31,7 @@ def _integral_polynomial(e: Expr) -> bool:
     try:
         return all(c.is_Integer for c in sympy.Poly(e, *e.free_symbols).coeffs()) \
             if e.free_symbols else e.is_Integer
-    except sympy.PolynomialError:
+    except BasePolynomialError:
         return False
 
 

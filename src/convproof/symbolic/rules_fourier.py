@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 from sympy import Expr, Indexed, Symbol
 
 from .language import NonNeg, is_multi
@@ -36,7 +37,10 @@ def integer_multiple(e: Expr, a: Expr) -> Expr | None:
         return quotient if quotient.is_Integer else None
     if not all(s.is_integer for s in generators):
         return None
-    quotient, remainder = sympy.div(e, a, *generators)
+    try:
+        quotient, remainder = sympy.div(e, a, *generators)
+    except BasePolynomialError:  # a remainder or a floor inside: no polynomial division
+        return None
     if remainder != 0:
         return None
     coefficients = sympy.Poly(quotient, *generators).coeffs()

@@ -15,6 +15,7 @@ componentwise on a box of Z^D.  Counting, splitting and emptying intervals are t
 from __future__ import annotations
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 from sympy import Expr, Symbol
 
 from .language import OF_THE_ENTRIES, EqZero, NonNeg, is_multi, summation_variables
@@ -142,7 +143,7 @@ def floor_shift(expr: Expr) -> tuple[Expr, int]:
         generators = sorted(numerator.free_symbols | denominator.free_symbols, key=str)
         try:
             (quotient,), remainder = sympy.reduced(numerator, [denominator], *generators)
-        except sympy.PolynomialError:  # a remainder or a floor inside: no polynomial division
+        except BasePolynomialError:  # a remainder or a floor inside: no polynomial division
             return node
         quotient = sympy.expand(quotient)
         if quotient == 0 or quotient.is_integer is not True:
