@@ -121,6 +121,17 @@ def test_other_correlations_keep_the_implicit_gemm(emulator, case):
     assert relative_error(y, expected) <= (5e-3 if case == "tf32" else 1e-5)
 
 
+def assert_winograd_taken(x, w, g, geometry: ConvGeometry, winograd: bool) -> None:
+    """The forward and the weight gradient (g the output gradient) launch Winograd's first
+    transform exactly when ``winograd`` (recorded, not run)."""
+    for call, first in ((lambda b: b.conv(x, w, geometry), "winograd_weights"),
+                        (lambda b: b.conv_weight_grad(x, g, geometry), "winograd_gradient")):
+        recorder = Recorder()
+        call(Backend(recorder))
+        names = [launch.kernel.name for launch in recorder.launches]
+        assert any(name.startswith(first) for name in names) == winograd, names
+
+
 @pytest.mark.parametrize("groups, winograd", [(1820, True), (1821, False)])
 def test_groups_beyond_the_products_grid_keep_the_implicit_gemm(groups, winograd):
     """The products' GEMM runs 36 blocks along z a group: 36 x 1821 > 65535, so 1821 groups
@@ -129,12 +140,7 @@ def test_groups_beyond_the_products_grid_keep_the_implicit_gemm(groups, winograd
     x = rng.standard_normal((1, 16 * groups, 4, 4)).astype(np.float32)
     w = rng.standard_normal((16 * groups, 16, 3, 3)).astype(np.float32)
     geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), groups)
-    for call, first in ((lambda b: b.conv(x, w, geometry), "winograd_weights"),
-                        (lambda b: b.conv_weight_grad(x, x, geometry), "winograd_gradient")):
-        recorder = Recorder()
-        call(Backend(recorder))
-        names = [launch.kernel.name for launch in recorder.launches]
-        assert any(name.startswith(first) for name in names) == winograd, names
+    assert_winograd_taken(x, w, x, geometry, winograd)
 
 
 @pytest.mark.parametrize("dilation, winograd", [(16, True), (17, False)])
@@ -147,12 +153,7 @@ def test_tiles_overhanging_a_dilated_output_keep_the_implicit_gemm(dilation, win
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
     g = rng.standard_normal((1, 16, 33, 4)).astype(np.float32)
     geometry = ConvGeometry((3, 3), (1, 1), ((0, 0), (0, 0)), (dilation, 1), 1)
-    for call, first in ((lambda b: b.conv(x, w, geometry), "winograd_weights"),
-                        (lambda b: b.conv_weight_grad(x, g, geometry), "winograd_gradient")):
-        recorder = Recorder()
-        call(Backend(recorder))
-        names = [launch.kernel.name for launch in recorder.launches]
-        assert any(name.startswith(first) for name in names) == winograd, names
+    assert_winograd_taken(x, w, g, geometry, winograd)
 
 
 @pytest.mark.parametrize("operand", ["x", "w"])

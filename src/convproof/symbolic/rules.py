@@ -531,7 +531,7 @@ def use_delta(expr: Expr, var: Symbol) -> RuleResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _quotient(e: Expr, factor: Expr) -> Expr | None:
+def polynomial_quotient(e: Expr, factor: Expr) -> Expr | None:
     """e / factor if it is a polynomial (exact division), else None (also where e or factor
     is no polynomial in its symbols: a bracket or a floor inside)."""
     try:
@@ -554,7 +554,7 @@ def cancel(expr: Expr, factor: Expr) -> RuleResult:
         atoms, changed = [], False
         for atom in term.atoms:
             if isinstance(atom, (NonNeg, EqZero)):
-                q = _quotient(atom.args[0], factor)
+                q = polynomial_quotient(atom.args[0], factor)
                 if q is not None and q != atom.args[0]:
                     atom, changed = atom.func(q), True
             atoms.append(atom)
@@ -584,7 +584,8 @@ def _decided(atom: Expr) -> Expr | None:
                 return S.Zero
     elif isinstance(atom, Divides):
         s, e = atom.args
-        quotient = _quotient(e, s)  # over the rationals: i/2 is a quotient, not an integer
+        # over the rationals: i/2 is a quotient, not an integer
+        quotient = polynomial_quotient(e, s)
         if quotient is not None and integer_valued(quotient):
             return S.One
     return None
@@ -607,7 +608,7 @@ def between_multiples(expr: Expr, factor: Expr, remainder: Expr) -> RuleResult:
     def value_of(atom: Expr) -> Expr | None:
         if isinstance(atom, EqZero):
             for e in (atom.args[0], -atom.args[0]):
-                quotient = _quotient(e + remainder, factor)
+                quotient = polynomial_quotient(e + remainder, factor)
                 if quotient is not None and integer_valued(quotient):
                     return S.Zero
         return None

@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy
-from sympy.polys.polyerrors import BasePolynomialError
 from sympy import Expr, Indexed, Symbol
 
 from .language import NonNeg, is_multi
 from .normal import ProofError, Term, integer_valued, linear_coefficient, provably_positive
 from .operators_fourier import Character
-from .rules import RuleResult, bound_named, by_its_brackets, map_terms, rule
+from .rules import RuleResult, bound_named, by_its_brackets, map_terms, polynomial_quotient, rule
 
 
 def integer_multiple(e: Expr, a: Expr) -> Expr | None:
@@ -37,11 +36,8 @@ def integer_multiple(e: Expr, a: Expr) -> Expr | None:
         return quotient if quotient.is_Integer else None
     if not all(s.is_integer for s in generators):
         return None
-    try:
-        quotient, remainder = sympy.div(e, a, *generators)
-    except BasePolynomialError:  # a remainder or a floor inside: no polynomial division
-        return None
-    if remainder != 0:
+    quotient = polynomial_quotient(e, a)
+    if quotient is None:
         return None
     coefficients = sympy.Poly(quotient, *generators).coeffs()
     return sympy.expand(quotient) if all(c.is_Integer for c in coefficients) else None
