@@ -31,6 +31,7 @@ from convproof.symbolic import (Claim, Evidence, Point, Signal, Theorem, certifi
                                 scalar)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.language import Partial
+from convproof.symbolic.normal import NoPoints
 from convproof.symbolic.matrices import conv_transpose_matrix
 from convproof.symbolic.operators import Setting, convolution, correlation, g, i, o, transposed
 from convproof.symbolic.operators_jacobian import Entries
@@ -149,8 +150,11 @@ def matrix_check(mode: str, points: list[Point], matrix_mode: str | None = None)
     conv_transpose_matrix(spec), entry by entry, at every point (the spec's padding mode is
     ``matrix_mode``, by default the same)."""
     started = time.perf_counter()
+    if not points:
+        raise NoPoints(f"{mode}: a matrix check needs at least one point")
     forward = corr if mode == "zeros" else padded_correlation(mode)
     derivative = Partial(forward[0, g, o, i], x[0, g1, c1, j1])
+    compared = 0
     for point in points:
         if (mode, point.dims) not in _COMPILED:  # compiled once, for the mutants too
             _COMPILED[mode, point.dims] = Entries(derivative, conv_indices(st), point)
@@ -166,6 +170,7 @@ def matrix_check(mode: str, points: list[Point], matrix_mode: str | None = None)
         matrix = {(column, row): {str(symbol): int(cf) for symbol, cf
                                   in value.as_coefficients_dict().items()}
                   for (row, column), value in T.todok().items() if value != 0}
+        compared += len(matrix)
         if matrix != jacobian:
             first = min(set(matrix) ^ set(jacobian) or
                         {key for key in jacobian if jacobian[key] != matrix[key]})
@@ -174,8 +179,9 @@ def matrix_check(mode: str, points: list[Point], matrix_mode: str | None = None)
                             f"{jacobian.get(first)}, Tᵀ has {matrix.get(first)}",
                             time.perf_counter() - started, grid=points,
                             details=_compared(mode, matrix_mode))
-    return Evidence("certified", f"{mode}: J against conv_transpose_matrix", True,
-                    f"J = Tᵀ entry by entry on {len(points)} point(s)",
+    return Evidence("certified", f"{mode}: J against conv_transpose_matrix", compared > 0,
+                    f"J = Tᵀ entry by entry on {len(points)} point(s)" if compared else
+                    "compares nothing: J and Tᵀ are 0 at every point",
                     time.perf_counter() - started, grid=points,
                     details=_compared(mode, matrix_mode))
 

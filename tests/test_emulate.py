@@ -53,6 +53,16 @@ def test_grid_stride_loops_cover_every_output(case, emulator, rng, monkeypatch):
     assert outcome.ok, f"{case.describe()}: relative error {outcome.max_rel_err:.3g}"
 
 
+def test_a_case_that_launches_nothing_or_drops_an_output_fails(emulator, rng, monkeypatch):
+    """zip() stopped at the shorter list: a run returning nothing compared nothing, 'ok'."""
+    case = CASES[0]
+    op = standard.OPS[case.op]
+    for run in (lambda backend, case, arrays: [],
+                lambda backend, case, arrays: op.run(backend, case, arrays)[:-1]):
+        monkeypatch.setitem(standard.OPS, case.op, dataclasses.replace(op, run=run))
+        assert not standard.check(case, emulator, rng).ok
+
+
 def test_gemm_tiles_span_rows_columns_and_groups(emulator, rng):
     """rows 2 * 9 * 8 = 144 (three 64-row tiles), 70 columns per group (two 64-wide tiles)."""
     x, w, b = (rng.standard_normal(shape) for shape in ((2, 4, 9, 8), (140, 2, 3, 3), (140,)))

@@ -443,6 +443,27 @@ def test_a_symbol_free_in_a_definition_is_not_captured_by_a_sum():
     assert instance(unfolded, {q: 1}, 1) == instance(x[1], {}, 1)
 
 
+@pytest.mark.parametrize("rule", ["differentiate", "chain rule", "logarithm laws"])
+def test_a_symbol_free_in_a_definition_two_levels_down_is_not_captured(rule):
+    """w[a] = q and y[a] = w[a]·x[a] (or e^{w[a]}): y holds q through w; under Σ_q the
+    unfolding of y, then of w, left q captured: Σ_{0≤q≤1} ∂y0/∂x0 = Σ_{0≤q≤1} q was proved
+    (at q = 0, where w = 0, the left side is 0, the right side 1)."""
+    from convproof.symbolic import rules_real  # noqa: F401  (its rules)
+    q = scalar("q")
+    w_ = Signal("w_q", definition=lambda a: q + 0 * a, arity=1)
+    box = le(0, q) * le(q, 1)
+    if rule == "logarithm laws":
+        y = Signal("y_exp", definition=lambda a: sympy.exp(w_[a]), arity=1)
+        left, right, params = zsum(box * x[0] * sympy.log(y[0]), q), zsum(box * x[0] * q, q), {}
+    else:
+        y = Signal("y_wx", definition=lambda a: w_[a] * x[a], arity=1)
+        left, right = zsum(box * Partial(y[0], x[0]), q), zsum(box * q, q)
+        params = {"keep": (Signal("h_x", definition=lambda a: x[a], arity=1),)} \
+            if rule == "chain rule" else {}
+    proof = Derivation(left).by(rule, right, **params)
+    assert "differ" in _refused(Claim("captured", left, right), proof)
+
+
 def test_a_known_result_is_not_used_inside_a_sum_over_a_symbol_of_its_definitions():
     """translation-equivariance's circular case holds for every shift t, which is hidden in
     circ(ρ_t x)'s definition: a context summing over t would claim that rotating does nothing."""
@@ -470,6 +491,24 @@ def test_a_known_result_is_the_exported_statement_not_an_instance_of_the_same_na
     proof = Derivation(x[j_ + 1]).by("known result", x[j_], theorem="grad-bias", claim="shift",
                                      instance={k_: 1}, context=lambda e: e)
     assert "not proved universally" in _refused(Claim("moved", x[j_ + 1], x[j_]), proof)
+
+
+def test_a_known_result_refuses_a_context_summing_over_its_argument(monkeypatch):
+    """The lemma n = m (under n = m) in h ↦ Σ_h [0 ≤ h ≤ 1] x_h w_n + h w_1 turned
+    Σ_n x_n w_n into Σ_m x_m w_n: at n = m = 0, x = (1, 1), w = (1, 0), 1 against 2."""
+    from convproof.symbolic import Theorem
+    from convproof.symbolic.proof import THEOREMS
+    monkeypatch.setitem(THEOREMS, "grad-bias", THEOREMS.get("grad-bias"))  # restored after
+    n_, m_ = scalar("n_ m_")
+    same = sympy.Eq(n_, m_, evaluate=False)
+    lemma = Theorem("grad-bias", "n = m", "n = m under n = m")
+    equal = lemma.export(Claim("equal", n_, m_, hypotheses=(same,)))
+    lemma.evidence(lambda: universal(equal, Derivation(n_).by("hypothesis", m_, equation=same)))
+    context = lambda h: zsum(le(0, h) * le(h, 1) * x[h] * w[n_], h) + h * w[1]  # noqa: E731
+    proof = Derivation(context(n_)).by("known result", context(m_), theorem="grad-bias",
+                                       claim="equal", instance={}, context=context)
+    claim = Claim("summed", context(n_), context(m_), hypotheses=(same,))
+    assert "sums over its argument" in _refused(claim, proof)
 
 
 def test_differentiating_by_an_entry_of_a_defined_signal_is_refused():
@@ -1299,6 +1338,54 @@ def test_a_hypothesis_is_an_equation(relation):
         Claim("x[n] = x[k]", x[n_], x[k_], hypotheses=(relation(n_, k_),))
 
 
+def test_a_float_is_refused_in_claims_and_steps():
+    """Float coefficients were added with rounding: (1e20 + 1)·x[i] = 1e20·x[i] passed
+    'algebra' (false by x[i])."""
+    big = sympy.Float("1e20")
+    with pytest.raises(ProofError, match="floating-point"):
+        Claim("rounded", big * x[i] + x[i], big * x[i])
+    exact = sympy.Integer(10) ** 20
+    claim = Claim("exact", exact * x[i] + x[i], (exact + 1) * x[i])
+    assert universal(claim, Derivation(claim.lhs).by("algebra", claim.rhs)).ok
+    via_float = Derivation(claim.lhs).by("algebra", big * x[i] + x[i]).by("algebra", claim.rhs)
+    assert "floating-point" in _refused(claim, via_float)
+
+
+def test_sympys_own_binders_are_refused():
+    """substitute and the normal form see only ZSum's variables: 'hypothesis' t = j put into
+    SymPy's Σ_{j=0}^{1} x_j y_t captured j (2 against 1 at t = j = 0, x = (1, 1), y = (1, 0));
+    a definition unfolding to a Sum, or a Derivative, Subs or Integral, is refused alike."""
+    t_, j_ = scalar("t_ j_")
+    captured = sympy.Eq(t_, j_, evaluate=False)
+    with pytest.raises(ProofError, match="binds a variable the way SymPy does"):
+        Claim("capture", sympy.Sum(x[j_] * w[t_], (j_, 0, 1)),
+              sympy.Sum(x[j_] * w[j_], (j_, 0, 1)), hypotheses=(captured,))
+    for binder in (sympy.Derivative(t_ ** 2 * x[0], t_), sympy.Subs(t_ * x[0], t_, 1),
+                   sympy.Integral(t_ * x[0], (t_, 0, 1))):
+        with pytest.raises(ProofError, match="binds a variable"):
+            Claim("binder", binder, x[0])
+    summed = Signal("summed", definition=lambda a: sympy.Sum(x[a + j_], (j_, 0, 1)), arity=1)
+    claim = Claim("unfolded", summed[j_], x[j_] + x[2 * j_])
+    proof = Derivation(claim.lhs).by("definition", claim.rhs, signals=(summed,))
+    assert "binds a variable" in _refused(claim, proof)
+    via = Derivation(x[j_]).by("algebra", sympy.Sum(x[j_], (t_, 0, 0))).by("algebra", x[j_])
+    assert "binds a variable" in _refused(Claim("via a Sum", x[j_], x[j_]), via)
+
+
+def test_a_claim_side_is_an_expression_and_a_rule_takes_its_own_parameters():
+    """True = True, a missing 'equation' and 'assumed' given to 'linearity' raised TypeError
+    out of universal(); they are refusals."""
+    with pytest.raises(ProofError, match="truth value"):
+        Claim("booleans", sympy.S.true, sympy.S.true)
+    with pytest.raises(ProofError, match="truth value"):
+        Claim("relation", sympy.Eq(x[0], 1), sympy.S.true)
+    claim = Claim("x = x", x[0], x[0])
+    assert "missing a required argument: 'equation'" in _refused(
+        claim, Derivation(x[0]).by("hypothesis", x[0]))
+    assert "unexpected keyword argument 'assumed'" in _refused(
+        claim, Derivation(x[0]).by("linearity", x[0], assumed=()))
+
+
 def test_a_torus_certificate_that_compares_only_zeros_fails():
     """F(x restricted to j ≥ 4)[κ] = 0 for κ < n holds for n ≤ 4 only because both sides are 0
     there (at n = 5, x = δ_4, κ = 0 the left side is 1)."""
@@ -1319,7 +1406,9 @@ def test_signals_and_functions_that_print_alike_are_refused_by_certificates():
     pairs = [(sympy.Function("f")(x[0]), sympy.Function("f", real=True)(x[0])),
              (type("relu", (sympy.Function,), {})(x[0]),
               type("relu", (sympy.Function,), {})(x[0])),
-             (sympy.IndexedBase(sympy.Symbol("x", integer=True))[0], x[0])]
+             (sympy.IndexedBase(sympy.Symbol("x", integer=True))[0], x[0]),
+             # Max is no Function subclass: F = Function('Max') against max was certified
+             (sympy.Function("Max")(x[0], x[1]), sympy.Max(x[0], x[1]))]
     for left, right in pairs:
         with pytest.raises(ProofError, match="print alike"):
             certified(Claim("two unknowns", left, right), [Point({}, 1)])

@@ -175,6 +175,9 @@ def test_gradcheck_arguments(rng):
         nn.gradcheck(nn.ReLU(), x, raise_on_failure=None)
     with pytest.raises(ValueError, match="inputs is empty"):
         nn.gradcheck(np.sin, [], backward=lambda g: ())
+    with pytest.raises(ValueError, match="every input and parameter is empty"):
+        # compared nothing, so a wrong backward (d(2a)/da is 2, not 0) had 'passed'
+        nn.gradcheck(lambda a: 2 * a, [np.ones((0, 3))], backward=lambda g, a: 0 * a)
     with pytest.raises(TypeError, match="backward is for a function"):
         nn.gradcheck(nn.ReLU(), x, backward=lambda g, a: g)
     with pytest.raises(TypeError, match="layer_or_fn returned float, not an array"):

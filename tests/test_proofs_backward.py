@@ -84,6 +84,17 @@ def test_jacobian_crosscheck_covers_every_operator():
         assert operator in titles, operator
 
 
+def test_a_matrix_check_of_no_point_or_no_entry_fails():
+    """With no point, or only 0 = 0 to compare, the check had said 'J = Tᵀ entry by entry'."""
+    from convproof.proofs import jacobian_crosscheck
+    from convproof.symbolic.normal import NoPoints
+    with pytest.raises(NoPoints, match="at least one point"):
+        jacobian_crosscheck.matrix_check("zeros", [])
+    points = jacobian_crosscheck._matrix_points("zeros")
+    evidence = jacobian_crosscheck.matrix_check("zeros", points)
+    assert evidence.ok and "entry by entry on 1 point" in evidence.message
+
+
 # --------------------------------------------------------------------------------------------
 # The operators against the reference and PyTorch
 # --------------------------------------------------------------------------------------------

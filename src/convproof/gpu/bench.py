@@ -72,6 +72,8 @@ def _verified(op: str, ours: Thunk, peer: Thunk) -> tuple[Thunk, Thunk]:
     cupy, _ = _modules()
     mine = cupy.asnumpy(ours()).astype(np.float64)
     theirs = peer().detach().double().cpu().numpy()
+    if mine.shape != theirs.shape:  # a broadcast would compare the wrong entries
+        raise AssertionError(f"{op}: ours has shape {mine.shape}, PyTorch {theirs.shape}")
     scale = np.abs(theirs).max() or 1.0
     error = np.abs(mine - theirs).max() / scale
     if not error <= TOLERANCE.get(op, DEFAULT_TOLERANCE):

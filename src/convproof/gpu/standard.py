@@ -614,6 +614,8 @@ def check(case: Case, device: Device, rng: np.random.Generator,
     actual = op.run(backend, case, on_device)
     kernel = " + ".join(launch.kernel.name for launch in recorder.launches)
     expected = op.reference(case, {k: v.astype(np.float64) for k, v in inputs.items()})
+    if not recorder.launches or len(actual) != len(expected):
+        return Outcome(kernel, False, float("inf"))  # nothing launched, or outputs missing
     error = 0.0
     for out, ref in zip(actual, expected):
         out = to_host(out)

@@ -263,6 +263,8 @@ def gradcheck(layer_or_fn: Module | Callable[..., Array], inputs: Array | Sequen
     targets = gradients(projection)
     base = loss()
     checked = [_entries(array.size, max_entries, rng) for _, array, _ in targets]
+    if not any(entries.size for entries in checked):
+        raise ValueError("every input and parameter is empty: there is no gradient to check")
     tracker = _Progress(progress, sum(e.size for e in checked), len(targets))
     comparisons = []
     for index, ((name, array, grad), entries) in enumerate(zip(targets, checked)):

@@ -482,8 +482,9 @@ def refuse_ambiguous_keys(*exprs: Expr) -> None:
         for atom in expr.atoms(Indexed):
             arities.setdefault(atom.base.label, set()).add(len(atom.indices))
             named.setdefault(entry_name(atom.base.label), set()).add(atom.base.label)
-        for atom in expr.atoms(sympy.Function):
-            named.setdefault(str(atom.func), set()).add(atom.func)
+        for node in sympy.preorder_traversal(expr):  # Function('Max') prints as Max does
+            if not node.is_Atom:
+                named.setdefault(str(node.func), set()).add(node.func)
     mixed = sorted(f"{label} ({', '.join(map(str, sorted(counts)))} indices)"
                    for label, counts in arities.items() if len(counts) > 1)
     if mixed:

@@ -500,6 +500,24 @@ class NormalForm:
         return f"NormalForm({self.to_expr()})"
 
 
+FOREIGN_BINDERS = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Derivative, sympy.Subs)
+"""SymPy's own binders: substitution and the normal form see only ZSum's bound variables."""
+
+
+def check_exact(*exprs: Expr) -> None:
+    """What a proof compares: exact numbers (1e20 + 1 rounds to 1e20 as a Float), and bound
+    variables only under ZSum (a hypothesis t = j put into SymPy's Σ_j x_j y_t captures j)."""
+    for expr in exprs:
+        expr = sympy.sympify(expr)
+        if expr.has(sympy.Float):
+            raise ProofError(f"{expr} holds a floating-point number; write it exactly "
+                             "(sympy.Rational(1, 3), not 1/3)")
+        foreign = expr.atoms(*FOREIGN_BINDERS)
+        if foreign:
+            raise ProofError(f"{min(foreign, key=str)} binds a variable the way SymPy does; "
+                             "a proof sums with zsum and differentiates with Partial")
+
+
 @functools.lru_cache(maxsize=4096)
 def normal_form(expr: Expr) -> NormalForm:
     """The normal form of ``expr`` (memoized: a derivation compares each expression twice).

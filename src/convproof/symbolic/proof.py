@@ -27,8 +27,8 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import OF_THE_ENTRIES, DefinedName, SignalName, ZSum, substitute
-from .normal import NoPoints, ProofError, normal_form
-from .rules import RULES, Rule, apply_rule, check_instance, rule
+from .normal import NoPoints, ProofError, check_exact, normal_form
+from .rules import RULES, Rule, apply_rule, check_instance, definitions_reached, rule
 from ..catalog import CATALOG, module_name
 
 LEVELS = ("universal", "certified", "refuted", "numeric")
@@ -53,6 +53,11 @@ class Claim:
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
 
     def __post_init__(self) -> None:
+        for side in (self.lhs, self.rhs):
+            if not isinstance(sympy.sympify(side), sympy.Expr):
+                raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
+                                 "expression (a relation belongs in a bracket)")
+        check_exact(self.lhs, self.rhs, *self.hypotheses)
         for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
@@ -134,9 +139,11 @@ def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepC
     if step.rule == "known result":  # a lemma's hypotheses may be the claim's own
         params["assumed"] = tuple(hypotheses)
     try:
+        check_exact(source, target)
         candidate, count = apply_rule(step.rule, source, **params)
         if count == 0:
             return StepCheck(step, False, f"rule '{step.rule}' applies nowhere here")
+        check_exact(candidate)
         difference = normal_form(candidate).difference(normal_form(target))
     except ProofError as exc:
         return StepCheck(step, False, str(exc))
@@ -404,29 +411,13 @@ def dependency_order(ids: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _definitions_reached(expr: Expr) -> list[Expr]:
-    """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
-    from .language import defined_signals
-
-    bodies, seen, frontier = [], set(), [expr]
-    while frontier:
-        for signal in defined_signals(frontier.pop()):
-            if signal.base not in seen:
-                seen.add(signal.base)
-                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-                body = signal.definition(*formals)
-                bodies.append(body)
-                frontier.append(body)
-    return bodies
-
-
 def hidden_symbols(expr: Expr) -> set:
     """The symbols ``expr`` holds out of an instance's reach: those of the definitions it
     reaches and of the laws of the random signals it reaches."""
     from .rules_expectation import LAWS, random_signals_in
 
     laws = [LAWS[base].symbols for base in random_signals_in(expr)]
-    return set().union(*(body.free_symbols for body in _definitions_reached(expr)), *laws)
+    return set().union(*(body.free_symbols for body in definitions_reached(expr)), *laws)
 
 
 @rule(
@@ -501,6 +492,8 @@ def known(
                          "expectation: under its hypotheses it holds at a point, not as a "
                          "function of the entries")
     bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
+    if hole in bound:  # x[hole] summed: the sides would be put in for the variable too
+        raise ProofError(f"the context of {theorem}/{claim} sums over its argument")
     constrained = set().union(*(h.free_symbols for h in lemma.hypotheses)) | hidden
     if bound & constrained:
         raise ProofError(f"the context binds {sorted(map(str, bound & constrained))}, which "

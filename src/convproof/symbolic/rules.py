@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import inspect
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -71,6 +72,10 @@ def rule(name: str, description: str):
 def apply_rule(name: str, expr: Expr, **params) -> RuleResult:
     if name not in RULES:
         raise ProofError(f"unknown rule {name!r}; known: {', '.join(sorted(RULES))}")
+    try:
+        inspect.signature(RULES[name].apply).bind(expr, **params)
+    except TypeError as error:  # a parameter missing, misspelt or not the rule's
+        raise ProofError(f"rule {name!r}: {error}") from None
     return RULES[name].apply(expr, **params)
 
 
@@ -236,18 +241,38 @@ def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleRe
     return walk(expr), count
 
 
+def definitions_reached(expr: Expr) -> list[Expr]:
+    """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
+    from .language import defined_signals
+
+    bodies, seen, frontier = [], set(), [expr]
+    while frontier:
+        for signal in defined_signals(frontier.pop()):
+            if signal.base not in seen:
+                seen.add(signal.base)
+                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
+                body = signal.definition(*formals)
+                bodies.append(body)
+                frontier.append(body)
+    return bodies
+
+
 def _held_by_definitions(expr: Expr) -> set:
     """The free symbols of the definitions of the defined signals whose entries occur in
-    ``expr`` (their own index arguments aside)."""
+    ``expr``, and of the definitions those reach (their own index arguments aside)."""
     return set().union(*(_definition_symbols(entry.base) for entry in expr.atoms(Indexed)
                          if entry.base in Signal.defined))
 
 
 @functools.lru_cache(maxsize=4096)
 def _definition_symbols(base: Expr) -> frozenset:
+    """w[i] = t under y[i] = w[i]·x[i]: y holds t (an outer sum over t was kept, then the
+    unfolding of y, then of w, left t captured)."""
     signal = Signal.defined[base]
     formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-    return frozenset(sympy.sympify(signal.definition(*formals)).free_symbols - set(formals))
+    body = sympy.sympify(signal.definition(*formals))
+    reached = [body, *map(sympy.sympify, definitions_reached(body))]
+    return frozenset().union(*(b.free_symbols for b in reached)) - set(formals)
 
 
 def unfold_all(expr: Expr) -> Expr:

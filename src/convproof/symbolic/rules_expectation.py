@@ -354,7 +354,11 @@ def check_member(finite: FiniteLaw, law: Law, values: dict, name: str) -> bool:
     MATCHED at the given values of the symbols, and its symmetry; iid entries are always
     allowed.  True when it is ``law`` itself, not only up to MATCHED: every declared moment
     up to 2m + 1 (m values) agrees, which no m-point law does for N(0, σ²) (Gauss's rule
-    matches 2m - 1), and which a law of at most m + 1 values meets only by being that law."""
+    matches 2m - 1), and which a law of at most m + 1 values meets only by being that law.
+    A law that leaves moments open (``centered``, ``symmetric``, ``stationary``) is a family,
+    and a finite law meeting what it declares is one member, so True too: a claim is checked
+    at that member, as at one size of a grid (E[z⁴] is 1 for z = ±1 and 3 for N(0, 1), both
+    of mean 0 and variance 1), and a wrong statement refuted there is refuted for the law."""
     distinct = len({v for v, _ in finite.outcomes()})
     exact = True
     for k in range(1, max(MATCHED, 2 * distinct + 1) + 1):
