@@ -73,6 +73,19 @@ def test_uniform_default_interval_and_constant_default(rng):
     assert np.array_equal(bias.data, np.full(5, 0.1, dtype=np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_stays_in_its_half_open_interval_after_the_cast(dtype, monkeypatch):
+    """A float64 draw within 2^-25 of 1 rounded to 1.0 in float32 (about 3e-8 per entry);
+    bounds that no float32 holds exactly (±1/√27) are kept from inside too."""
+    class Edges:
+        def uniform(self, low, high, shape):
+            return np.resize([low, np.nextafter(high, low), 0.5 * (low + high)], shape)
+    monkeypatch.setattr(init, "as_generator", lambda rng: Edges())
+    for low, high in ((0.0, 1.0), (-1 / math.sqrt(27), 1 / math.sqrt(27))):
+        w = init.uniform(np.empty(6, dtype=dtype), low, high)
+        assert w.dtype == dtype and low <= w.min() and w.max() < high, (low, high, w)
+
+
 def test_seeded_and_in_place_on_parameters(rng):
     seed = int(rng.integers(2**32))
     first, second = nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3)

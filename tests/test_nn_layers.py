@@ -237,6 +237,16 @@ def test_relu_subgradient_at_zero_is_zero(rng):
     assert np.array_equal(layer.backward(np.array([1.0, 1.0, 1.0])), [0.0, 0.0, 1.0])
 
 
+def test_relu_passes_the_gradient_at_nan_as_torch_does(rng, torch):
+    x = np.array([np.nan, -1.0, 0.0, 2.0, -np.inf, np.inf])
+    g = rng.standard_normal(x.shape)
+    layer = nn.ReLU()
+    layer.forward(x)
+    tx = torch.tensor(x, requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(g))
+    np.testing.assert_array_equal(layer.backward(g), tx.grad.numpy())
+
+
 def test_linear_matches_torch(rng, torch):
     for leading in [(5,), (2, 3), ()]:
         features = tuple(int(v) for v in rng.integers(1, 8, 2))

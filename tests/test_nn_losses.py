@@ -106,10 +106,18 @@ def test_cross_entropy_of_masked_and_overflowing_logits_is_finite(rng):
         assert loss == pytest.approx(_cross_entropy_by_hand(z, weights), rel=1e-12, abs=1e-300)
 
 
-def test_cross_entropy_keeps_float32(rng):
+def test_losses_keep_the_float32_of_the_prediction(rng):
+    """A float64 or integer target had made the squared error's L and dL/dp float64 (and a
+    float32 model's backward then ran in float64)."""
     z = rng.standard_normal((3, 4)).astype(np.float32)
     loss, grad = losses.softmax_cross_entropy(z, rng.integers(0, 4, 3))
     assert loss.dtype == grad.dtype == np.float32
+    for target in (rng.standard_normal((3, 4)), rng.integers(-3, 3, (3, 4))):
+        loss, grad = losses.mean_squared_error(z, target)
+        assert loss.dtype == grad.dtype == np.float32
+        exact = z.astype(np.float64) - target
+        assert loss == pytest.approx((exact ** 2).mean(), rel=1e-6)
+        np.testing.assert_allclose(grad, exact * (2 / exact.size), rtol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])

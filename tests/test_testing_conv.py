@@ -269,6 +269,8 @@ FORWARD_FAULTS = [
                                    "::-1\\]"),
     (("stride dilation swapped",), GROUPED, "stride and dilation swapped: you step \\(2, 1\\) and "
                                             "space taps \\(1, 2\\)"),
+    (("stride dilation swapped",), dict(padding=2, dilation=2),  # the usual dilated conv
+     "stride and dilation swapped: you step \\(2, 2\\) and space taps \\(1, 1\\)"),
     (("padding shifted",), dict(padding=(1, 2)), "padding shifted by 1 toward the start on every "
                                                  "axis: you pad \\(\\(2, 0\\), \\(3, 1\\)\\)"),
     (("groups interleaved",), GROUPED, "your group g reads the input channels g, g \\+ 2, g \\+ "
@@ -302,6 +304,16 @@ def test_every_forward_fault_is_named(faults, options, pattern, rng):
 def test_two_faults_at_once_are_named_together(faults, pattern, rng):
     options = dict(stride=2, padding=1, dilation=(1, 2))
     refused(cp.testing.check_conv2d, with_options(loop_conv, faults=faults, **options), pattern,
+            seed=int(rng.integers(2**31)), **options)
+
+
+def test_a_missing_last_row_is_named_beside_a_fault_that_changes_the_size(rng):
+    """The output's last row dropped was the correct size minus one: after a second fault that
+    changes the size (taps 1 apart give more rows) no pair explained the output."""
+    options = dict(padding=2, dilation=(2, 1), stride=(1, 2))
+    refused(cp.testing.check_conv2d,
+            with_options(loop_conv, faults=("dilation ignored", "short"), **options),
+            "two faults at once: .*misses its last row on every axis.*dilation ignored",
             seed=int(rng.integers(2**31)), **options)
 
 
@@ -523,12 +535,42 @@ def test_a_wrong_function_that_fails_on_a_probe_is_told_both(rng):
 
 
 @pytest.mark.parametrize("returned,pattern", [
-    (None, "y must be an array of real numbers, your function returned NoneType"),
+    (None, "y must be an array of floating-point numbers, your function returned NoneType"),
     (np.array(["a"]), "returned an array of dtype <U1"),
+    # an integer output had been read as a float and diagnosed 'not linear in x'
+    (np.zeros((2, 2, 5, 5), dtype=np.int64), "floating-point numbers, your function returned "
+                                             "an array of dtype int64"),
+    (np.ones((2, 2, 5, 5), dtype=np.uint8), "returned an array of dtype uint8"),
 ])
 def test_an_output_that_is_no_array_is_refused(returned, pattern):
     with pytest.raises(EquivalenceError, match=pattern):
         cp.testing.check_conv2d(lambda x, w, b: returned)
+
+
+def test_an_output_buffer_reused_across_calls_is_refused(rng):
+    """A preallocated output per shape: y1 = f(x1) changed when f(x2) was called, and the
+    check had passed (24 calls agree)."""
+    buffers = {}
+
+    def reused(x, w, b):
+        y = loop_conv(x, w, b, stride=2, padding=1)
+        buffer = buffers.setdefault(y.shape, np.empty_like(y))
+        buffer[...] = y
+        return buffer
+    refused(cp.testing.check_conv2d, reused, "your function overwrote the y it returned on an "
+            "earlier call: it reuses an output buffer", stride=2, padding=1,
+            seed=int(rng.integers(2**31)))
+
+
+def test_an_output_that_is_a_view_of_its_refilled_input_is_no_reused_buffer(rng):
+    """Refilling the caller's own arrays changes a view of them: not the function's doing."""
+    from convproof.testing.interop import Caller
+    call = Caller(lambda x, w, b: x[:, :1], "view", ("x", "w", "b"), ("y",), "numpy",
+                  np.float64)
+    x, w, b = (rng.standard_normal(shape) for shape in ((2, 3, 4, 4), (1, 3, 1, 1), (1,)))
+    first = call(x, w, b, layout="contiguous")[0]
+    again = call.again(2 * x, w, b)[0]
+    np.testing.assert_array_equal(again, 2 * first)
 
 
 def test_a_backward_must_return_two_gradients():
@@ -964,6 +1006,14 @@ def test_outputs_of_a_coarser_dtype_are_refused(rng):
     assert "check it with dtype=np.float32" in message
 
 
+def test_a_bfloat16_tensor_is_refused_as_a_coarser_dtype(rng, torch):
+    """NumPy has no bfloat16: the user saw PyTorch's 'unsupported ScalarType BFloat16'."""
+    refused(cp.testing.check_conv2d,
+            lambda x, w, b: torch.from_numpy(loop_conv(x, w, b)).to(torch.bfloat16),
+            "returned y as bfloat16 although dtype=float32 was asked: the checks compare at "
+            "float32 precision at least", dtype=np.float32, seed=int(rng.integers(2**31)))
+
+
 def test_longdouble_outputs_are_compared_at_the_checks_dtype(rng):
     seed = int(rng.integers(2**31))
     result = cp.testing.check_conv2d(
@@ -1048,6 +1098,19 @@ def test_tf32_arithmetic_is_named_with_its_switch(rng):
     assert "torch.backends.cudnn.allow_tf32 = False" in message
     assert "\n  checked on" in message.split("likely cause is TF32")[1]  # nothing else said
     assert "linear" not in message and "impulse" not in message
+
+
+def test_a_float16_accumulator_is_not_taken_for_tf32(rng):
+    """Its error is TF32's size, but it stays on inputs that TF32 holds exactly; it had been
+    told only 'a likely cause is TF32 ... on NVIDIA GPUs'."""
+    def float16_sums(x, w, b):  # the input channels' partial sums added in float16
+        total = sum(loop_conv(x[:, c:c + 1], w[:, c:c + 1], None).astype(np.float16)
+                    for c in range(x.shape[1]))
+        return total.astype(np.float32) + b[:, None, None]
+    message = refused(cp.testing.check_conv2d, float16_sums, "errs as much on inputs that TF32 "
+                      "holds exactly.*TF32 is not the cause; it computes below float32 "
+                      "precision", dtype=np.float32, seed=int(rng.integers(2**31)))
+    assert "likely cause is TF32" not in message
 
 
 def test_a_fault_under_tf32_rounding_is_named_with_it(rng):

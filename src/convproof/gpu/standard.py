@@ -28,6 +28,7 @@ import numpy as np
 from .. import reference as R
 from ..codegen.kernels import ConvGeometry, Kernel
 from ..spec import ConvSpec, PoolSpec, padded_size
+from ..rounding import round_to_bf16, round_to_fp16, round_to_tf32
 from .backend import Backend, Device
 from .launch import Launch
 
@@ -111,37 +112,6 @@ def _conv_run(backend: Backend, case: Case, a: dict[str, Any]) -> list[Any]:
     return [backend.conv(a["x"], a["w"], _geometry(case), bias,
                          case.option("activation", "identity"), case.option("flip", False),
                          tensor_cores=case.option("tensor_cores"))]
-
-
-def _rounded(a: np.ndarray, add: Callable[[np.ndarray], np.ndarray], keep: int) -> np.ndarray:
-    """float32 ``a`` with add(bits) added to its bits and the mantissa's lowest ``keep`` bits
-    cleared (infinities and NaN unchanged), in float64."""
-    bits = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
-    finite = (bits & np.uint32(0x7F800000)) != np.uint32(0x7F800000)
-    cleared = np.uint32((0xFFFFFFFF << keep) & 0xFFFFFFFF)
-    rounded = np.where(finite, (bits + add(bits)) & cleared, bits)
-    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
-
-
-def round_to_tf32(a: np.ndarray) -> np.ndarray:
-    """a (float32) rounded to TF32 as cvt.rna.tf32.f32 does: the nearest number with a 10-bit
-    mantissa, ties away from zero (infinities and NaN unchanged), in float64."""
-    return _rounded(a, lambda bits: np.uint32(0x1000), 13)
-
-
-def round_to_bf16(a: np.ndarray) -> np.ndarray:
-    """a (float32) rounded to bfloat16 as cvt.rn.bf16x2.f32 does: the nearest number with a
-    7-bit mantissa, ties to even (infinities and NaN unchanged), in float64."""
-    return _rounded(a, lambda bits: np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)),
-                    16)
-
-
-def round_to_fp16(a: np.ndarray) -> np.ndarray:
-    """a (float32) rounded to float16 as cvt.rn.f16x2.f32 does: the nearest number with a
-    10-bit mantissa and an exponent from -14 (subnormals below) to 15, ties to even, 65520
-    and beyond infinite (NaN stays NaN), in float64."""
-    with np.errstate(over="ignore"):
-        return np.asarray(a, dtype=np.float32).astype(np.float16).astype(np.float64)
 
 
 ROUNDING = {"tf32": round_to_tf32, "bf16": round_to_bf16, "fp16": round_to_fp16}

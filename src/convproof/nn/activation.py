@@ -32,13 +32,14 @@ class _Pointwise(Module):
 
 
 class ReLU(_Pointwise):
-    """max(x, 0); derivative [x > 0]."""
+    """max(x, 0); derivative [x > 0], read as not [x ≤ 0] so that, as in PyTorch, the
+    gradient passes where x is nan (and y too)."""
 
     def function(self, x: Array) -> Array:
         return array_module(x).maximum(x, 0)
 
     def derivative(self, x: Array, y: Array) -> Array:
-        return x > 0
+        return ~(x <= 0)
 
 
 class Tanh(_Pointwise):

@@ -12,8 +12,8 @@ y = W x keeps Var y = fan_in sigma^2 E[x^2]; under ReLU, E[x^2] = Var(pre-activa
 
 A transposed conv stores its weight as (C_in, C_out/G, k...): the fans read from that layout
 are those of the conv it transposes, as in PyTorch.  Each of its outputs sums about
-C_in prod(k) / prod(stride) products, the fan_out above at stride 1, which
-``he_normal(w, mode="fan_out")`` divides by.
+(C_in / G) prod(k) / prod(stride) products: the fan_out above at stride 1 and G = 1, which
+``he_normal(w, mode="fan_out")`` divides by (with G groups that fan_out is G times the count).
 
 A uniform law U(-b, b) has variance b^2 / 3, hence the uniform bounds b = sqrt(3) sigma.
 Layers default to :func:`fan_in_uniform`, PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -65,9 +65,11 @@ def _floating_array(target: Any) -> Any:
 
 
 def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
-          rng: Any) -> Any:
+          rng: Any, within: tuple[float, float] | None = None) -> Any:
     """target[...] = draw(generator, shape), on the device and in the dtype of ``target``;
-    a ValueError where a value drawn in float64 overflows that dtype."""
+    a ValueError where a value drawn in float64 overflows that dtype.  ``within`` = (low,
+    high): the values stay in [low, high) after the cast (a float64 draw just under 1 rounds
+    to 1.0 in float32), moved to the dtype's nearest number inside."""
     array = _floating_array(target)
     values = draw(as_generator(rng), tuple(array.shape))
     with np.errstate(over="ignore"):
@@ -75,6 +77,11 @@ def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np
     if not np.isfinite(cast).all():
         raise ValueError(f"values up to {np.abs(values).max():.3g} overflow the tensor's dtype "
                          f"{array.dtype} (largest {np.finfo(array.dtype).max:.3g})")
+    if within is not None:
+        low, high = (np.asarray(end, dtype=array.dtype) for end in within)
+        low = low if low >= within[0] else np.nextafter(low, high)
+        high = high if high < within[1] else np.nextafter(high, low)
+        cast = np.clip(cast, low, high)
     array[...] = array_module(array).asarray(cast)
     return array
 
@@ -102,7 +109,7 @@ def uniform(tensor: Any, low: float = 0.0, high: float = 1.0, rng: Any = None) -
         raise ValueError(f"high must exceed low, got low={low!r}, high={high!r}")
     if not math.isfinite(high - low):
         raise ValueError(f"high - low must be a finite number, got low={low!r}, high={high!r}")
-    return _fill(tensor, lambda g, shape: g.uniform(low, high, shape), rng)
+    return _fill(tensor, lambda g, shape: g.uniform(low, high, shape), rng, (low, high))
 
 
 def normal(tensor: Any, std: float = 1.0, rng: Any = None) -> Any:

@@ -97,5 +97,6 @@ def mean_squared_error(prediction: Array, target: Array, reduction: str = "mean"
         raise ValueError(f"target must have the shape of prediction {p.shape}, "
                          f"got {tuple(t.shape)}")
     scale = _reduction(reduction, p.size)
-    difference = p - t
-    return (difference * difference).sum() * scale, difference * (2 * scale)
+    difference = p - t  # in the wider dtype of the two; L and dL/dp in the prediction's
+    return ((difference * difference).sum() * scale).astype(p.dtype), \
+        (difference * (2 * scale)).astype(p.dtype)

@@ -213,7 +213,7 @@ def stride_misapplied(model: Model) -> Iterator[Model | None]:
     for order in _orders(s):
         message = f"stride applied to the wrong axes: you use {order}, expected {s}"
         yield model.changed(Fault("stride axes", message), _geometry(model, order, d))
-    if s != d and any(v > 1 for v in s):
+    if s != d:
         message = f"stride and dilation swapped: you step {d} and space taps {s}"
         yield model.changed(Fault("stride and dilation swapped", message),
                             _geometry(model, d, s))
@@ -353,7 +353,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
         message = (f"your output misses its last row on {axes_text(axes, dims)}: the output size "
                    f"is {size_formula(model, axes[0])}")
         yield model.changed(Fault("output size", message),
-                            keep=changed_on(spatial, axes, lambda v: v - 1))
+                            crop=changed_on((0,) * dims, axes, lambda v: 1))
 
 
 def bias_misapplied(model: Model) -> Iterator[Model | None]:

@@ -10,7 +10,7 @@ Outputs may be NumPy or CuPy arrays, PyTorch tensors, or anything with
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -108,7 +108,9 @@ class Caller:
 
     An exception, a missing output, a scalar, a non-numeric output or one of a floating dtype
     coarser than the check's ``dtype`` becomes an EquivalenceError that names the operation and
-    the shapes it was called with; so does an input that the function changed.  Every call gets
+    the shapes it was called with; so does an input that the function changed, and an output
+    that its next call overwrote (a reused output buffer; NumPy and PyTorch CPU outputs, which
+    are read in place).  Every call gets
     fresh arrays (NumPy and PyTorch inputs in the ``layout`` asked for, other backends
     C-contiguous); :meth:`again` calls it once more on the same arrays refilled in place.
     """
@@ -123,6 +125,7 @@ class Caller:
         self.convert = converter(backend)
         self.layouts = backend in ("numpy", "torch")
         self._last: tuple[list[np.ndarray | None], list[Any], str] | None = None
+        self._returned: list[tuple[str, np.ndarray, np.ndarray]] = []  # the last call's outputs
 
     def __call__(self, *args: np.ndarray | None, layout: str = "contiguous"
                  ) -> tuple[np.ndarray, ...]:
@@ -131,7 +134,10 @@ class Caller:
         hosts = [None if a is None else arrange(a, layout) for a in args]
         passed = [None if h is None else self.convert(h) for h in hosts]
         self._last = hosts, passed, layout
-        return self._run(args, passed, layout)
+        outputs = self._run(args, passed, layout)
+        self._returned = [(name, output, output.copy())
+                          for name, output in zip(self.outputs, outputs)]
+        return tuple(output.astype(np.float64) for output in outputs)
 
     def again(self, *args: np.ndarray | None) -> tuple[np.ndarray, ...] | None:
         """The outputs on ``args`` written into the arrays of the previous call, passed again
@@ -146,10 +152,16 @@ class Caller:
         for host, a, p in zip(hosts, args, passed):
             if host is not None:
                 _refill(host, p, a)
-        return self._run(args, passed, layout)
+        last, self._returned = self._returned, []  # the call whose arrays are refilled
+        outputs = self._run(args, passed, layout)
+        # a reused output buffer shows here, at the same shapes: the new outputs overwrote the
+        # last ones, which are no views of the arrays the caller refilled
+        self._overwritten(last, args, layout, exempt=[h for h in hosts if h is not None])
+        return tuple(output.astype(np.float64) for output in outputs)
 
     def _run(self, args: Sequence[np.ndarray | None], passed: Sequence[Any], layout: str
-             ) -> tuple[np.ndarray, ...]:
+             ) -> list[np.ndarray]:
+        """Each output as returned (on the host)."""
         __tracebackhide__ = True
         called = describe_shapes(self.arguments, args) + LAYOUTS[layout]
         try:
@@ -179,32 +191,58 @@ class Caller:
             raise EquivalenceError(f"{self.operation}: your function must return "
                                    f"({', '.join(self.outputs)}), got {got}\n  called with "
                                    f"{called}")
-        return tuple(self._output(name, value, called) for name, value in zip(self.outputs, result))
+        outputs = [self._output(name, value, called) for name, value in zip(self.outputs, result)]
+        self._overwritten(self._returned, args, layout)
+        return outputs
+
+    def _overwritten(self, returned: Iterable[tuple[str, np.ndarray, np.ndarray]],
+                     args: Sequence[np.ndarray | None], layout: str,
+                     exempt: Sequence[np.ndarray] = ()) -> None:
+        """Refuse an earlier output (as returned, and its copy) that has changed since, unless
+        it is a view of an ``exempt`` array."""
+        __tracebackhide__ = True
+        for name, output, copy in returned:
+            if np.array_equal(output, copy, equal_nan=True) or any(
+                    np.may_share_memory(output, array) for array in exempt):
+                continue
+            raise EquivalenceError(
+                f"{self.operation}: your function overwrote the {name} it returned on an "
+                f"earlier call: it reuses an output buffer, so a caller's {name}1 = f(x1) "
+                f"changes when it calls f(x2); return a new array\n  called with "
+                f"{describe_shapes(self.arguments, args)}{LAYOUTS[layout]}")
 
     def _output(self, name: str, value: Any, called: str) -> np.ndarray:
+        if str(getattr(value, "dtype", "")).endswith("bfloat16"):  # NumPy has no such dtype
+            raise self._too_coarse(name, "bfloat16")
         try:
             array = None if value is None else to_numpy(value)
         except Exception as exc:  # an array type (or dtype) NumPy cannot take over
             raise EquivalenceError(f"{self.operation}: {name} of type {type(value).__name__} "
                                    f"cannot be read as a NumPy array ({exc})") from exc
-        if array is None or array.dtype.kind not in "iuf":
+        if array is None or array.dtype.kind != "f":
             kind = type(value).__name__ if array is None else f"an array of dtype {array.dtype}"
-            raise EquivalenceError(f"{self.operation}: {name} must be an array of real numbers, "
-                                   f"your function returned {kind}\n  called with {called}")
+            raise EquivalenceError(f"{self.operation}: {name} must be an array of floating-point "
+                                   f"numbers, your function returned {kind}\n  called with "
+                                   f"{called}")
         if array.ndim == 0:
             raise EquivalenceError(f"{self.operation}: {name} must be an array, your function "
                                    f"returned the scalar {array.item()!r}\n  called with {called}")
         if coarser(array.dtype, self.dtype):
-            raise EquivalenceError(
-                f"{self.operation}: your function returned {name} as {array.dtype} although "
-                f"dtype={self.dtype} was asked: the check compares at {self.dtype} precision "
-                f"(tolerance {tolerance(self.dtype):.0e}); return {self.dtype} outputs, or check "
-                f"it with dtype=np.{array.dtype} if that is meant"
-                if array.dtype in (np.float32, np.float64) else
-                f"{self.operation}: your function returned {name} as {array.dtype} although "
-                f"dtype={self.dtype} was asked: the checks compare at float32 precision at "
-                f"least; return {self.dtype} outputs")
-        return array.astype(np.float64)
+            raise self._too_coarse(name, array.dtype.name)
+        return array
+
+    def _too_coarse(self, name: str, got: str) -> EquivalenceError:
+        """An output less precise than the check's dtype (float32 in a float64 check, or
+        float16 and bfloat16, which no check compares at)."""
+        returned = (f"{self.operation}: your function returned {name} as {got} although "
+                    f"dtype={self.dtype} was asked: ")
+        if got in ("float32", "float64"):
+            return EquivalenceError(
+                f"{returned}the check compares at {self.dtype} precision (tolerance "
+                f"{tolerance(self.dtype):.0e}); return {self.dtype} outputs, or check it with "
+                f"dtype=np.{got} if that is meant")
+        return EquivalenceError(f"{returned}the checks compare at float32 precision at least; "
+                                f"return {self.dtype} outputs")
 
 
 def _host_view(value: Any) -> np.ndarray | None:

@@ -71,6 +71,8 @@ class Model(Variant):
     in_order     input channel c read from channel in_order[c]
     out_order    output channel o holding the computed channel out_order[o]
     keep         the output cut to this spatial size (from the start)
+    crop         the output's last rows dropped, this many on each axis (after ``keep``; a
+                 count, so that a second fault that changes the size keeps it)
     bias_scale   the bias added this many times; batch_mean: the weight gradient divided by N.
     ``role`` is what users call it: forward, transposed, input gradient, weight gradient.
     """
@@ -84,6 +86,7 @@ class Model(Variant):
     in_order: tuple[int, ...] | None = None
     out_order: tuple[int, ...] | None = None
     keep: tuple[int, ...] | None = None
+    crop: tuple[int, ...] | None = None
     bias_scale: float = 1.0
     batch_mean: bool = False
     faults: tuple[Fault, ...] = field(default=(), compare=False)
@@ -115,6 +118,10 @@ class Model(Variant):
             if any(k > s for k, s in zip(self.keep, spatial)):
                 raise ValueError(f"keep {self.keep} exceeds the output size {spatial}")
             spatial = self.keep
+        if self.crop is not None:
+            if any(c >= s for c, s in zip(self.crop, spatial)):
+                raise ValueError(f"crop {self.crop} leaves no output of {spatial}")
+            spatial = tuple(s - c for s, c in zip(spatial, self.crop))
         return (batch, self.out_channels, *spatial)
 
     def predict(self, args: tuple[np.ndarray | None, ...], exact: bool) -> np.ndarray:
@@ -135,6 +142,8 @@ class Model(Variant):
             y = y[:, list(self.out_order)]
         if self.keep is not None:
             y = y[(Ellipsis, *(slice(0, k) for k in self.keep))]
+        if self.crop is not None:
+            y = y[(Ellipsis, *(slice(0, n - c) for n, c in zip(y.shape[2:], self.crop)))]
         return y
 
     def _weight_grad(self, engine: Any, x: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..arrays import float_dtype
+from ..rounding import round_to_tf32
 from ..progress import Ticker, to_stderr
 from ..spec import check_flag
 from .compare import (TF32_LEVEL, error, lower_precision, not_finite, precision_note, tolerance,
@@ -215,6 +216,20 @@ def _on_fresh_copies(call: Caller, args: Arrays, want: tuple[np.ndarray, ...], l
             "them with np.ascontiguousarray (tensor.contiguous())")
 
 
+def _right_on_tf32_numbers(check: Check, problem: Any, call: Caller, args: Arrays) -> bool:
+    """Whether the function is right, at float32's tolerance, on ``args`` rounded to TF32
+    numbers (a 10-bit mantissa): products of those are exact in float32, so TF32 arithmetic
+    errs there as float32 sums do, and a float16 accumulator still does not.  A function that
+    fails on them otherwise counts as right: the probe tells nothing."""
+    rounded = cast(tuple(None if a is None else round_to_tf32(a) for a in args), call.dtype)
+    try:
+        got = call(*rounded)
+    except EquivalenceError:
+        return True
+    want = check.expected(problem, cast(rounded, np.float64))
+    return max(error(g, w) for g, w in zip(got, want)) <= tolerance(call.dtype)
+
+
 def _probed(check: Check, problem: Any, call: Caller, rng: np.random.Generator, worst: float,
             tol: float, args: Arrays, got: Sequence[np.ndarray], want: Sequence[np.ndarray]
             ) -> str:
@@ -224,7 +239,15 @@ def _probed(check: Check, problem: Any, call: Caller, rng: np.random.Generator, 
     right on the probe batch, yet with an output of another shape here, is told its shape; one
     that fails on a probe (a batch too large for it, say) is told its error and the probe's."""
     note = precision_note(worst, tol, call.dtype, check.products)
-    level = TF32_LEVEL if within_tf32(worst, call.dtype, check.products) else tol
+    tf32 = within_tf32(worst, call.dtype, check.products)
+    if tf32 and not _right_on_tf32_numbers(check, problem, call, args):
+        tf32, note = False, (
+            f"your function agrees only within about 1e-3 (worst relative error {worst:.1e}, "
+            f"tolerance {tol:.0e}), and errs as much on inputs that TF32 holds exactly, where "
+            "TF32 arithmetic is as exact as float32 sums: TF32 is not the cause; it computes "
+            "below float32 precision (a float16 or bfloat16 accumulator or intermediate), or "
+            "has a small fault")
+    level = TF32_LEVEL if tf32 else tol
     try:
         probed = check.diagnose(problem, call, rng, call.dtype, level, cast(args, np.float64),
                                 got)
