@@ -31,8 +31,8 @@ from convproof.symbolic import (Claim, Evidence, Point, Signal, Theorem, certifi
                                 scalar)
 from convproof.symbolic.grid import conv_points
 from convproof.symbolic.language import Partial
-from convproof.symbolic.normal import NoPoints
 from convproof.symbolic.matrices import conv_transpose_matrix
+from convproof.symbolic.normal import NoPoints
 from convproof.symbolic.operators import Setting, convolution, correlation, g, i, o, transposed
 from convproof.symbolic.operators_jacobian import Entries
 from convproof.symbolic.operators_padding import MODES, axis, fits, padded

@@ -1108,9 +1108,11 @@ def test_a_float16_accumulator_is_not_taken_for_tf32(rng):
                     for c in range(x.shape[1]))
         return total.astype(np.float32) + b[:, None, None]
     message = refused(cp.testing.check_conv2d, float16_sums, "errs as much on inputs that TF32 "
-                      "holds exactly.*TF32 is not the cause; it computes below float32 "
-                      "precision", dtype=np.float32, seed=int(rng.integers(2**31)))
+                      "holds exactly.*TF32 rounding of the inputs does not explain it; it "
+                      "computes below float32 precision", dtype=np.float32,
+                      seed=int(rng.integers(2**31)))
     assert "likely cause is TF32" not in message
+    assert "\n  checked on" in message.split("in TF32)")[1]  # nothing else said (linearity)
 
 
 def test_a_fault_under_tf32_rounding_is_named_with_it(rng):

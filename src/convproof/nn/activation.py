@@ -1,6 +1,7 @@
 """Pointwise activations y = f(x), with dL/dx = f'(x) g (``activation-derivatives``).
 
-    ReLU     f(x) = max(x, 0)            f'(x) = [x > 0]   (the subgradient 0 at x = 0, as PyTorch)
+    ReLU     f(x) = max(x, 0)            f'(x) = [x > 0]   (the subgradient 0 at x = 0, and 1
+                                                           at x = nan, as PyTorch)
     Tanh     f(x) = tanh x               f'(x) = 1 - f(x)^2
     Sigmoid  f(x) = 1 / (1 + e^(-x))     f'(x) = f(x) (1 - f(x))
 """

@@ -78,12 +78,23 @@ def _fill(target: Any, draw: Callable[[np.random.Generator, tuple[int, ...]], np
         raise ValueError(f"values up to {np.abs(values).max():.3g} overflow the tensor's dtype "
                          f"{array.dtype} (largest {np.finfo(array.dtype).max:.3g})")
     if within is not None:
-        low, high = (np.asarray(end, dtype=array.dtype) for end in within)
-        low = low if low >= within[0] else np.nextafter(low, high)
-        high = high if high < within[1] else np.nextafter(high, low)
-        cast = np.clip(cast, low, high)
+        cast = np.clip(cast, *_inside(within, array.dtype))
     array[...] = array_module(array).asarray(cast)
     return array
+
+
+def _inside(interval: tuple[float, float], dtype: np.dtype) -> tuple[np.generic, np.generic]:
+    """The least and the greatest number of ``dtype`` in [low, high) (compared as Python
+    floats: NumPy compares a float32 with a float in float32); a ValueError if there is none."""
+    low, high = (np.asarray(end, dtype=dtype)[()] for end in interval)
+    if float(low) < interval[0]:
+        low = np.nextafter(low, dtype.type(np.inf))
+    if float(high) >= interval[1]:
+        high = np.nextafter(high, dtype.type(-np.inf))
+    if low > high:
+        raise ValueError(f"no {dtype} number lies in [low, high) = [{interval[0]!r}, "
+                         f"{interval[1]!r})")
+    return low, high
 
 
 def _positive(name: str, value: Any) -> float:

@@ -374,6 +374,20 @@ def defined_signals(expr: Expr) -> tuple[Signal, ...]:
     return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
 
 
+def definitions_reached(expr: Expr) -> list[Expr]:
+    """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
+    bodies, seen, frontier = [], set(), [expr]
+    while frontier:
+        for signal in defined_signals(frontier.pop()):
+            if signal.base not in seen:
+                seen.add(signal.base)
+                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
+                body = signal.definition(*formals)
+                bodies.append(body)
+                frontier.append(body)
+    return bodies
+
+
 # --------------------------------------------------------------------------------------------
 # Substitution that respects bound variables
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,10 @@ from .language import (
     EqZero,
     MultiDummy,
     NonNeg,
+    Signal,
     ZSum,
+    defined_signals,
+    definitions_reached,
     fresh,
     is_multi,
     product,
@@ -500,22 +503,49 @@ class NormalForm:
         return f"NormalForm({self.to_expr()})"
 
 
-FOREIGN_BINDERS = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Derivative, sympy.Subs)
-"""SymPy's own binders: substitution and the normal form see only ZSum's bound variables."""
-
-
 def check_exact(*exprs: Expr) -> None:
-    """What a proof compares: exact numbers (1e20 + 1 rounds to 1e20 as a Float), and bound
-    variables only under ZSum (a hypothesis t = j put into SymPy's Σ_j x_j y_t captures j)."""
-    for expr in exprs:
-        expr = sympy.sympify(expr)
-        if expr.has(sympy.Float):
-            raise ProofError(f"{expr} holds a floating-point number; write it exactly "
-                             "(sympy.Rational(1, 3), not 1/3)")
-        foreign = expr.atoms(*FOREIGN_BINDERS)
-        if foreign:
-            raise ProofError(f"{min(foreign, key=str)} binds a variable the way SymPy does; "
-                             "a proof sums with zsum and differentiates with Partial")
+    """What a proof compares, with the definitions it reaches, holds exact numbers (1e20 + 1
+    rounds to 1e20 as a Float) and binds variables only by ZSum (a hypothesis t = j put into
+    SymPy's Σ_j x_j y_t captures j, which substitute cannot see)."""
+    for expr in map(sympy.sympify, exprs):
+        _check_exact(expr)
+        for signal in defined_signals(expr):
+            _check_definition(signal.base)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_definition(base: Expr) -> None:
+    """check_exact of a defined signal's body and of every body it reaches."""
+    signal = Signal.defined[base]
+    body = sympy.sympify(signal.definition(*(Symbol(f"i{k}", integer=True)
+                                             for k in range(signal.arity or 0))))
+    for part in (body, *map(sympy.sympify, definitions_reached(body))):
+        _check_exact(part)
+
+
+@functools.lru_cache(maxsize=4096)  # a step's target is the next step's source
+def _check_exact(expr: Expr) -> None:
+    if expr.has(sympy.Float):
+        raise ProofError(f"{expr} holds a floating-point number; write it exactly "
+                         "(sympy.Rational(1, 3), not 1/3)")
+    binder = _foreign_binder(expr)
+    if binder is not None:
+        raise ProofError(f"{binder} binds a variable the way SymPy does; a proof sums with zsum "
+                         "and differentiates with Partial")
+
+
+def _foreign_binder(expr: Expr) -> Expr | None:
+    """A node other than ZSum that binds a variable: a Derivative (its variable stays free), or
+    one whose arguments hold a free symbol that it does not (Sum, Integral, Subs, Limit,
+    Lambda, ...)."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, ZSum) or not node.args:
+            continue
+        if isinstance(node, sympy.Derivative):
+            return node
+        if set().union(*(a.free_symbols for a in node.args)) - node.free_symbols:
+            return node
+    return None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -26,9 +26,10 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr, Symbol
 
-from .language import OF_THE_ENTRIES, DefinedName, SignalName, ZSum, substitute
+from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
+                       substitute)
 from .normal import NoPoints, ProofError, check_exact, normal_form
-from .rules import RULES, Rule, apply_rule, check_instance, definitions_reached, rule
+from .rules import RULES, Rule, apply_rule, check_instance, rule
 from ..catalog import CATALOG, module_name
 
 LEVELS = ("universal", "certified", "refuted", "numeric")
@@ -57,7 +58,8 @@ class Claim:
             if not isinstance(sympy.sympify(side), sympy.Expr):
                 raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
                                  "expression (a relation belongs in a bracket)")
-        check_exact(self.lhs, self.rhs, *self.hypotheses)
+        check_exact(self.lhs, self.rhs, *(side.expr if isinstance(side, sympy.Lambda) else side
+                                          for h in self.hypotheses for side in h.args))
         for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "

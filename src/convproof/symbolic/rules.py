@@ -13,8 +13,8 @@ support of swapped sums included.
 from __future__ import annotations
 
 import functools
-import itertools
 import inspect
+import itertools
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -31,6 +31,8 @@ from .language import (
     Partial,
     Signal,
     ZSum,
+    defined_signals,
+    definitions_reached,
     fresh,
     is_multi,
     substitute,
@@ -55,6 +57,10 @@ class Rule:
     description: str
     apply: Callable[..., RuleResult]
 
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        return inspect.signature(self.apply)
+
 
 RULES: dict[str, Rule] = {}
 
@@ -73,7 +79,7 @@ def apply_rule(name: str, expr: Expr, **params) -> RuleResult:
     if name not in RULES:
         raise ProofError(f"unknown rule {name!r}; known: {', '.join(sorted(RULES))}")
     try:
-        inspect.signature(RULES[name].apply).bind(expr, **params)
+        RULES[name].signature.bind(expr, **params)
     except TypeError as error:  # a parameter missing, misspelt or not the rule's
         raise ProofError(f"rule {name!r}: {error}") from None
     return RULES[name].apply(expr, **params)
@@ -241,22 +247,6 @@ def _replace_nodes(expr: Expr, replace: Callable[[Expr], Expr | None]) -> RuleRe
     return walk(expr), count
 
 
-def definitions_reached(expr: Expr) -> list[Expr]:
-    """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
-    from .language import defined_signals
-
-    bodies, seen, frontier = [], set(), [expr]
-    while frontier:
-        for signal in defined_signals(frontier.pop()):
-            if signal.base not in seen:
-                seen.add(signal.base)
-                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-                body = signal.definition(*formals)
-                bodies.append(body)
-                frontier.append(body)
-    return bodies
-
-
 def _held_by_definitions(expr: Expr) -> set:
     """The free symbols of the definitions of the defined signals whose entries occur in
     ``expr``, and of the definitions those reach (their own index arguments aside)."""
@@ -266,8 +256,8 @@ def _held_by_definitions(expr: Expr) -> set:
 
 @functools.lru_cache(maxsize=4096)
 def _definition_symbols(base: Expr) -> frozenset:
-    """w[i] = t under y[i] = w[i]·x[i]: y holds t (an outer sum over t was kept, then the
-    unfolding of y, then of w, left t captured)."""
+    """The free symbols of f's body and of every body it reaches, f's formals aside (w[i] = t
+    under y[i] = w[i]·x[i]: y holds t)."""
     signal = Signal.defined[base]
     formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
     body = sympy.sympify(signal.definition(*formals))
@@ -277,8 +267,6 @@ def _definition_symbols(base: Expr) -> frozenset:
 
 def unfold_all(expr: Expr) -> Expr:
     """Unfold defined signals until only input signals remain."""
-    from .language import defined_signals
-
     while signals := defined_signals(expr):
         expr, _ = unfold(expr, signals)
     return expr

@@ -104,18 +104,29 @@ def within_tf32(worst: float, dtype: np.dtype, products: bool) -> bool:
     return products and np.dtype(dtype) == np.float32 and worst <= TF32_LEVEL
 
 
-def precision_note(worst: float, tol: float, dtype: np.dtype, products: bool) -> str | None:
+def precision_note(worst: float, tol: float, dtype: np.dtype, products: bool,
+                   right_on_tf32_numbers: bool = True) -> str | None:
     """A likely cause to name before the diagnosis of outputs that miss ``tol`` by little:
     float32 arithmetic somewhere in a float64 check, TF32 arithmetic in a float32 check of
-    sums of ``products`` (a convolution, not a pooling)."""
+    sums of ``products`` (a convolution, not a pooling), unless the function errs as much on
+    inputs that TF32 holds exactly (not ``right_on_tf32_numbers``): there TF32's products are
+    exact, and only TF32 applied to values computed from the inputs, or arithmetic below
+    float32 precision, errs so."""
     if np.dtype(dtype) == np.float64 and worst <= FLOAT32_TOLERANCE:
         return (f"your function agrees within float32 precision (worst relative error "
                 f"{worst:.1e}, tolerance {tol:.0e}) but not all its outputs are float32 numbers: "
                 "it may compute a step in float32 (a float32 intermediate, weight or "
                 "constant), or have a small fault")
-    if within_tf32(worst, dtype, products):
+    if within_tf32(worst, dtype, products) and right_on_tf32_numbers:
         return (f"your function agrees within about 1e-3 (worst relative error {worst:.1e}, "
                 f"tolerance {tol:.0e}), the error of TF32 arithmetic: a likely cause is {TF32}")
+    if within_tf32(worst, dtype, products):
+        return (f"your function agrees within about 1e-3 (worst relative error {worst:.1e}, "
+                f"tolerance {tol:.0e}) and errs as much on inputs that TF32 holds exactly, "
+                "where TF32 products are exact: TF32 rounding of the inputs does not explain "
+                "it; it computes below float32 precision (a float16 or bfloat16 accumulator or "
+                "intermediate), or applies TF32 to values it computes (a Winograd or FFT "
+                "algorithm in TF32)")
     return None
 
 

@@ -353,7 +353,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
         message = (f"your output misses its last row on {axes_text(axes, dims)}: the output size "
                    f"is {size_formula(model, axes[0])}")
         yield model.changed(Fault("output size", message),
-                            crop=changed_on((0,) * dims, axes, lambda v: 1))
+                            crop=changed_on(model.crop or (0,) * dims, axes, lambda v: v + 1))
 
 
 def bias_misapplied(model: Model) -> Iterator[Model | None]:

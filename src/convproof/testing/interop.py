@@ -110,9 +110,9 @@ class Caller:
     coarser than the check's ``dtype`` becomes an EquivalenceError that names the operation and
     the shapes it was called with; so does an input that the function changed, and an output
     that its next call overwrote (a reused output buffer; NumPy and PyTorch CPU outputs, which
-    are read in place).  Every call gets
-    fresh arrays (NumPy and PyTorch inputs in the ``layout`` asked for, other backends
-    C-contiguous); :meth:`again` calls it once more on the same arrays refilled in place.
+    are read in place).  Every call gets fresh arrays (NumPy and PyTorch inputs in the
+    ``layout`` asked for, other backends C-contiguous); :meth:`again` calls it once more on the
+    same arrays refilled in place.
     """
 
     def __init__(self, fn: Callable[..., Any], operation: str, arguments: Sequence[str],

@@ -238,15 +238,9 @@ def _probed(check: Check, problem: Any, call: Caller, rng: np.random.Generator, 
     random inputs (impulses are exact) is no evidence of a nonlinear function.  A function
     right on the probe batch, yet with an output of another shape here, is told its shape; one
     that fails on a probe (a batch too large for it, say) is told its error and the probe's."""
-    note = precision_note(worst, tol, call.dtype, check.products)
     tf32 = within_tf32(worst, call.dtype, check.products)
-    if tf32 and not _right_on_tf32_numbers(check, problem, call, args):
-        tf32, note = False, (
-            f"your function agrees only within about 1e-3 (worst relative error {worst:.1e}, "
-            f"tolerance {tol:.0e}), and errs as much on inputs that TF32 holds exactly, where "
-            "TF32 arithmetic is as exact as float32 sums: TF32 is not the cause; it computes "
-            "below float32 precision (a float16 or bfloat16 accumulator or intermediate), or "
-            "has a small fault")
+    note = precision_note(worst, tol, call.dtype, check.products,
+                          tf32 and _right_on_tf32_numbers(check, problem, call, args))
     level = TF32_LEVEL if tf32 else tol
     try:
         probed = check.diagnose(problem, call, rng, call.dtype, level, cast(args, np.float64),
