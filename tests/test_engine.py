@@ -493,6 +493,22 @@ def test_a_known_result_is_the_exported_statement_not_an_instance_of_the_same_na
     assert "not proved universally" in _refused(Claim("moved", x[j_ + 1], x[j_]), proof)
 
 
+def test_a_known_result_refuses_an_instance_holding_entries_inside_its_expectations():
+    """dropout-expectation's E[y_j] = x_j holds for each j: at j = [z0 ≥ 0] the E averages
+    over z0 too, (x0 + x1)/2, while x_J is x0 or x1 (E[y_J] = x_J had been proved)."""
+    from convproof.symbolic import load
+    from convproof.symbolic.rules_expectation import centered, random_signal
+    mean = load("dropout-expectation").claims["expectation"]
+    j_ = next(s for s in mean.lhs.free_symbols if str(s) == "j")
+    signal = next(iter(mean.rhs.atoms(sympy.Indexed))).base
+    z = random_signal("z_index", centered(1))
+    index = NonNeg(z[0])
+    left, right = mean.lhs.xreplace({j_: index}), signal[index]
+    proof = Derivation(left).by("known result", right, theorem="dropout-expectation",
+                                claim="expectation", instance={j_: index}, context=lambda e: e)
+    assert "where it is no constant" in _refused(Claim("random index", left, right), proof)
+
+
 def test_a_known_result_refuses_a_context_summing_over_its_argument(monkeypatch):
     """The lemma n = m (under n = m) in h ↦ Σ_h [0 ≤ h ≤ 1] x_h w_n + h w_1 turned
     Σ_n x_n w_n into Σ_m x_m w_n: at n = m = 0, x = (1, 1), w = (1, 0), 1 against 2."""
@@ -1372,6 +1388,22 @@ def test_sympys_own_binders_are_refused():
     assert "binds a variable" in _refused(Claim("via a Sum", x[j_], x[j_]), via)
 
 
+def test_a_link_inside_an_expectation_checks_the_same_every_time():
+    """A bracket inside E[...] was oriented ([v = 0] or [-v = 0]) by the hash of the outer
+    sum's fresh variable, before its canonical name: rechecking one accepted 'Kronecker
+    delta' link was refused 6 times in 8."""
+    from convproof.symbolic.proof import Step, _check_link
+    from convproof.symbolic.rules_expectation import E, centered, random_signal
+    z = random_signal("z_orient", centered(1))
+    v_, w_ = scalar("v_ w_")
+    size = scalar("size", positive=True)
+    start = zsum(eq(v_, w_) * in_range(v_, size) * E(EqZero(v_) * z[v_]) * x[v_], v_, w_)
+    result, _ = apply_rule("Kronecker delta", start, var=v_)
+    verdicts = {_check_link(start, Step("Kronecker delta", result, "", {"var": v_}), []).ok
+                for _ in range(12)}
+    assert verdicts == {True}
+
+
 def test_a_float_or_binder_inside_a_definition_is_refused():
     """y[a] = 1e20·x[a] (a Float): 'differentiate' unfolded y and SymPy rounded 1e20 + 1, which
     proved ∂(y0 + x0)/∂x0 - 10^20 = 0 (it is 1); a binder two definitions down likewise."""
@@ -1427,6 +1459,17 @@ def test_signals_and_functions_that_print_alike_are_refused_by_certificates():
     for left, right in pairs:
         with pytest.raises(ProofError, match="print alike"):
             certified(Claim("two unknowns", left, right), [Point({}, 1)])
+
+
+def test_a_certificate_refuses_what_it_cannot_evaluate():
+    """A size the point omits, or an entry inside a bracket, raised KeyError out of certified."""
+    from convproof.symbolic import Point, certified
+    size, v_ = scalar("size", positive=True), scalar("v_")
+    for claim, point in ((Claim("omitted", x[size], x[size]), Point({}, 1)),
+                         (Claim("entry in a bracket", zsum(EqZero(2 * v_ - x[0]) * x[0], v_),
+                                zsum(EqZero(2 * v_ - x[0]) * x[0], v_)), Point({}, 1))):
+        with pytest.raises(ProofError, match="has no integer value there"):
+            certified(claim, [point])
 
 
 def test_a_certificate_counts_the_cases_its_claim_reads():

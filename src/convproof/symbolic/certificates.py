@@ -217,9 +217,15 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
     compiled: dict[int, _Sides] = {}
     informative = False
     for point in points:
-        if point.dims not in compiled:
-            compiled[point.dims] = _Sides(claim, point)
-        left, right, problems = compiled[point.dims](point)
+        try:
+            if point.dims not in compiled:
+                compiled[point.dims] = _Sides(claim, point)
+            left, right, problems = compiled[point.dims](point)
+        except KeyError as missing:  # what the exact evaluation reads as an integer
+            raise ProofError(f"a certificate cannot evaluate {claim.name!r} at "
+                             f"{point.describe()}: {missing.args[0]} has no integer value "
+                             "there (a size the point omits, or a signal entry inside a "
+                             "bracket or an index)") from None
         ok, message = compare(left, right, problems, point)
         if not ok:
             return evidence(False, message)

@@ -358,12 +358,16 @@ def _nesting(expr: Expr) -> int:
 
 def _orient(atom: Expr) -> Expr:
     """[e = 0] = [-e = 0] and [s | e] = [s | -e]: pick one sign, the same for equal atoms
-    (by structural hash: deterministic within a process, which is where keys are compared)."""
+    (by structural hash: deterministic within a process, which is where keys are compared);
+    inside an opaque atom too, whose brackets were oriented before its outer sum's variable
+    got its canonical name (E[[v - w = 0] x_w] under Σ_v)."""
     if isinstance(atom, EqZero):
         return min(atom, EqZero(sympy.expand(-atom.args[0])), key=hash)
     if isinstance(atom, Divides):
         s, e = atom.args
         return min(atom, Divides(s, sympy.expand(-e)), key=hash)
+    if atom.has(EqZero, Divides):
+        return atom.replace(lambda node: isinstance(node, (EqZero, Divides)), _orient)
     return atom
 
 

@@ -29,7 +29,7 @@ from sympy import Expr, Symbol
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
                        substitute)
 from .normal import NoPoints, ProofError, check_exact, normal_form
-from .rules import RULES, Rule, apply_rule, check_instance, rule
+from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
 
 LEVELS = ("universal", "certified", "refuted", "numeric")
@@ -464,6 +464,10 @@ def known(
                 f"{theorem}/{claim}: an instance cannot reach it (state the case as a "
                 "hypothesis instead)"
             )
+    values = {symbol: sympy.sympify(value) for symbol, value in instance.items()}
+    for side in (general.lhs, general.rhs, *(s for h in general.hypotheses for s in h.args)):
+        # E[y_j] = x_j holds for each j, not for j = [z0 ≥ 0]: the E would average over z0
+        refuse_inside_operators(side, values, f"the instance of {theorem}/{claim}")
     lemma = general.instantiate(instance)
     for h in lemma.hypotheses:
         holds = normal_form(h.lhs) == normal_form(h.rhs)
