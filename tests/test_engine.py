@@ -1472,6 +1472,17 @@ def test_a_certificate_refuses_what_it_cannot_evaluate():
             certified(claim, [point])
 
 
+def test_a_certificate_says_that_functions_compared_as_written_refute_nothing():
+    """max(0, a) = (a + |a|)/2 is true; the certificate fails it, and must not read as a
+    refutation; a difference of plain entries carries no such remark."""
+    from convproof.symbolic import Point, certified
+    undecided = certified(Claim("max", sympy.Max(0, x[0]), (x[0] + sympy.Abs(x[0])) / 2),
+                          [Point({}, 1)])
+    assert not undecided.ok and "compared as written, so this refutes nothing" in undecided.message
+    wrong = certified(Claim("twice", 2 * x[0], x[0]), [Point({}, 1)])
+    assert not wrong.ok and "refutes nothing" not in wrong.message
+
+
 def test_a_certificate_counts_the_cases_its_claim_reads():
     """Points that differ only in a size the claim does not read repeat one case."""
     from convproof.symbolic import Point, certified
