@@ -6,6 +6,7 @@ input are evaluated exactly (symbolic entries, concrete sizes) and must be the s
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy
 
@@ -1378,7 +1379,8 @@ def test_sympys_own_binders_are_refused():
               sympy.Sum(x[j_] * w[j_], (j_, 0, 1)), hypotheses=(captured,))
     for binder in (sympy.Derivative(t_ ** 2 * x[0], t_), sympy.Subs(t_ * x[0], t_, 1),
                    sympy.Integral(t_ * x[0], (t_, 0, 1)), sympy.Limit(t_ + j_, t_, 0),
-                   sympy.Lambda(t_, t_ * x[0])):
+                   sympy.Lambda(t_, t_ * x[0]),
+                   sympy.Sum(x[j_] * w[t_], (j_, 0, j_))):  # j free through its limit too
         with pytest.raises(ProofError, match="binds a variable"):
             Claim("binder", binder, x[0])
     summed = Signal("summed", definition=lambda a: sympy.Sum(x[a + j_], (j_, 0, 1)), arity=1)
@@ -1386,6 +1388,40 @@ def test_sympys_own_binders_are_refused():
         Claim("unfolded", summed[j_], x[j_] + x[2 * j_])
     via = Derivation(x[j_]).by("algebra", sympy.Sum(x[j_], (t_, 0, 0))).by("algebra", x[j_])
     assert "binds a variable" in _refused(Claim("via a Sum", x[j_], x[j_]), via)
+
+
+def test_floats_are_refused_in_instances_laws_points_and_definitions_as_unfolded():
+    """1 + 1e20 rounds to 1e20: a Float reached the comparison through a 'known result'
+    instance (x0 = x0 + η proved), a law's parameter (E[z0²] x0 + x0 - 10^20 x0 = 0 proved),
+    a certificate's point ((n + 1) x0 = n x0 certified at n = 1e20; an int64 2^62 wrapped), and
+    a definition that changed after its first check."""
+    from convproof.symbolic import Point, certified, load
+    from convproof.symbolic.rules_expectation import centered
+    lemma = load("adam-bias-correction").claims["the notes' update"]
+    named = {str(s): s for s in lemma.lhs.free_symbols | lemma.rhs.free_symbols}
+    eta = named["eta"]
+    proof = Derivation(x[0]).by(
+        "known result", x[0] + eta, theorem="adam-bias-correction", claim="the notes' update",
+        instance={named["vhat"]: sympy.Float(1e20), named["epsilon"]: 1, named["rhat"]: 0},
+        context=lambda e: e + x[0])
+    assert "floating-point" in _refused(Claim("x0 = x0 + eta", x[0], x[0] + eta), proof)
+    with pytest.raises(ProofError, match="floating-point"):
+        centered(1e20)
+    size = scalar("size", positive=True)
+    for value in (1e20, np.float64(1e20)):
+        with pytest.raises(ProofError, match="exact integers or fractions"):
+            certified(Claim("rounded", (size + 1) * x[0], size * x[0]), [Point({size: value}, 1)])
+    wrapped = certified(Claim("wrapped", 2 * size * x[0], -2 * size * x[0]),
+                        [Point({size: np.int64(2**62)}, 1)])
+    assert not wrapped.ok
+    scale = [sympy.Integer(10) ** 20]
+    changing = Signal("y_scaled", definition=lambda a: scale[0] * x[a], arity=1)
+    assert universal(Claim("exact", changing[0], scale[0] * x[0]), Derivation(changing[0]).by(
+        "definition", scale[0] * x[0], signals=(changing,))).ok
+    scale[0] = sympy.Float(1e20)
+    left = Partial(changing[0] + x[0], x[0]) - sympy.Integer(10) ** 20
+    assert "floating-point" in _refused(Claim("changed", left, sympy.S.Zero),
+                                        Derivation(left).by("differentiate", sympy.S.Zero))
 
 
 def test_a_link_inside_an_expectation_checks_the_same_every_time():

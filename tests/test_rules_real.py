@@ -240,3 +240,13 @@ def test_rational_arithmetic_refuses_sums_and_unsigned_denominators():
     with pytest.raises(ProofError, match="denominator n - 1 is not provably positive"):
         apply_rule("rational arithmetic", x[0] * (size ** 2 - 1) / (size - 1),
                    equals=(size + 1) * x[0])
+
+
+def test_sign_and_positive_part_need_a_real_argument():
+    """log x0 over sqrt(log² x0) is 1 at x0 = -1 (log(-1) = iπ), where [log x0 > 0] has no
+    value; max(0, u) = (u + sqrt(u²))/2 likewise holds for real u only."""
+    u = log(x[0])
+    assert apply_rule("sign", u * (u ** 2) ** Rational(-1, 2))[1] == 0
+    assert apply_rule("positive part", sympy.Max(0, sqrt(x[0])))[1] == 0
+    assert apply_rule("sign", x[0] * (x[0] ** 2) ** Rational(-1, 2))[1] == 1
+    assert apply_rule("positive part", sympy.Max(0, x[0]))[1] == 1

@@ -9,6 +9,7 @@ claim range over their boxes; both sides are evaluated exactly with symbolic ent
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -36,12 +37,30 @@ class Point:
     note: str = ""
     label: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Exact values only: n = 1e20 as a float certified (n + 1) x0 = n x0, and an int64
+        2^62 wrapped around in 2n x0."""
+        self.values = {symbol: tuple(map(_exact, value)) if isinstance(value, tuple)
+                       else _exact(value) for symbol, value in self.values.items()}
+
     def describe(self) -> str:
         shown = self.label or {str(s): v for s, v in self.values.items()}
         text = ", ".join(f"{name}={_show(v)}" for name, v in shown.items())
         if self.note:
             return f"{text} ({self.note})" if text else self.note
         return text or "no sizes"
+
+
+def _exact(value: Any) -> int | Fraction:
+    """An integer (NumPy's too, as a Python int) or an exact fraction, else a ProofError."""
+    if isinstance(value, (Fraction, sympy.Rational)) and not isinstance(value, sympy.Integer):
+        return Fraction(int(value.numerator), int(value.denominator)) \
+            if isinstance(value, Fraction) else Fraction(int(value.p), int(value.q))
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ProofError(f"a point's values are exact integers or fractions, not {value!r} "
+                         f"({type(value).__name__})") from None
 
 
 def _show(value: Any) -> str:

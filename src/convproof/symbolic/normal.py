@@ -539,13 +539,13 @@ def _check_exact(expr: Expr) -> None:
 
 
 def _foreign_binder(expr: Expr) -> Expr | None:
-    """A node other than ZSum that binds a variable: a Derivative (its variable stays free), or
-    one whose arguments hold a free symbol that it does not (Sum, Integral, Subs, Limit,
-    Lambda, ...)."""
+    """A node other than ZSum that binds a variable: a Derivative (its variable stays free),
+    one with bound symbols (Sum(x_j, (j, 0, j)) keeps j free through its limit), or one whose
+    arguments hold a free symbol that it does not (Integral, Subs, Limit, Lambda, ...)."""
     for node in sympy.preorder_traversal(expr):
         if isinstance(node, ZSum) or not node.args:
             continue
-        if isinstance(node, sympy.Derivative):
+        if isinstance(node, sympy.Derivative) or getattr(node, "bound_symbols", ()):
             return node
         if set().union(*(a.free_symbols for a in node.args)) - node.free_symbols:
             return node

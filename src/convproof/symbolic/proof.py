@@ -465,6 +465,7 @@ def known(
                 "hypothesis instead)"
             )
     values = {symbol: sympy.sympify(value) for symbol, value in instance.items()}
+    check_exact(*values.values())  # 1 + 1e20 rounds to 1e20 inside the lemma
     for side in (general.lhs, general.rhs, *(s for h in general.hypotheses for s in h.args)):
         # E[y_j] = x_j holds for each j, not for j = [z0 ≥ 0]: the E would average over z0
         refuse_inside_operators(side, values, f"the instance of {theorem}/{claim}")

@@ -38,6 +38,7 @@ from .language import (
     substitute,
 )
 from .normal import (
+    check_exact,
     integer_valued,
     ProofError,
     Term,
@@ -212,6 +213,7 @@ def definition_at(entry: Indexed) -> Expr:
     capture (an index j + K into a definition that sums over its own j)."""
     formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(entry.indices))]
     body = Signal.defined[entry.base].definition(*formals)
+    check_exact(body)  # as unfolded now, whatever it was when the claim was made
     return substitute(body, dict(zip(formals, entry.indices)))
 
 

@@ -31,7 +31,7 @@ from sympy import Expr, Indexed, IndexedBase, S
 
 from .language import (DefinedName, EqZero, Expectation, Partial, Signal, ZSum, product,
                        signals_of, substitute)
-from .normal import ProofError, expand_terms
+from .normal import ProofError, check_exact, expand_terms
 from .rules import RuleResult, rule, unfold_all
 
 # --------------------------------------------------------------------------------------------
@@ -67,8 +67,11 @@ class Law:
 
 
 def _symbols(*parameters: Expr | None) -> frozenset:
-    return frozenset().union(*(sympy.sympify(p).free_symbols for p in parameters
-                               if p is not None))
+    """The free symbols of a law's parameters, which must be exact (centered(1e20) made
+    E[z0²] x0 + x0 - 10^20 x0 = 0 provable)."""
+    given = [sympy.sympify(p) for p in parameters if p is not None]
+    check_exact(*given)
+    return frozenset().union(*(p.free_symbols for p in given))
 
 
 def bernoulli(q) -> Law:

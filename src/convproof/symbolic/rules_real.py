@@ -370,7 +370,7 @@ def positive_part(expr: Expr) -> RuleResult:
     def rewrite(node: Expr) -> Expr | None:
         if isinstance(node, sympy.Max) and len(node.args) == 2 and S.Zero in node.args:
             u = node.args[1] if node.args[0] == 0 else node.args[0]
-            return (u + sympy.sqrt(u ** 2)) / 2
+            return (u + sympy.sqrt(u ** 2)) / 2 if _real(u) else None  # sqrt((2i)²) = 2i
         return None
 
     return _rewrite_counting(expr, rewrite)
@@ -396,7 +396,7 @@ def sign_rule(expr: Expr) -> RuleResult:
     def rewrite(term: Term) -> Term | None:
         atoms = list(term.atoms)
         found = _sign_pair(atoms)
-        if found is None:
+        if found is None or not _real(found[0]):  # log x0 / sqrt(log² x0) at x0 = -1 is 1
             return None
         u, root, partner = found
         atoms.remove(root)
