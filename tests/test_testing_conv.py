@@ -541,6 +541,7 @@ def test_a_wrong_function_that_fails_on_a_probe_is_told_both(rng):
     (np.zeros((2, 2, 5, 5), dtype=np.int64), "floating-point numbers, your function returned "
                                              "an array of dtype int64"),
     (np.ones((2, 2, 5, 5), dtype=np.uint8), "returned an array of dtype uint8"),
+    ([[1.0, 2.0], [3.0, 4.0]], "returned a nested list \\(.tolist\\(\\)\\?\\) where y was asked"),
 ])
 def test_an_output_that_is_no_array_is_refused(returned, pattern):
     with pytest.raises(EquivalenceError, match=pattern):
@@ -950,6 +951,14 @@ def test_a_function_that_mutates_its_input_is_named(name, rng):
         return y
     refused(cp.testing.check_conv2d, in_place, f"your function mutates its input {name} "
             "\\(\\d+ of \\d+ entries changed\\)", seed=int(rng.integers(2**31)))
+
+
+def test_a_converter_that_rounds_the_inputs_is_no_mutation(rng):
+    """A float64 check whose converter hands float32 copies: the inputs were compared with the
+    float64 originals, and the function was told it mutates x."""
+    refused(cp.testing.check_conv2d, lambda x, w, b: loop_conv(x, w, b).astype(np.float64),
+            "agrees only within float32 precision", backend=lambda a: a.astype(np.float32),
+            seed=int(rng.integers(2**31)))
 
 
 def test_a_cache_keyed_by_the_weight_buffer_is_named(rng):

@@ -9,6 +9,7 @@ Outputs may be NumPy or CuPy arrays, PyTorch tensors, or anything with
 
 from __future__ import annotations
 
+import numbers
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -177,6 +178,11 @@ class Caller:
                                        f"they are; copy {name} before writing into it\n  called "
                                        f"with {called}")
         if len(self.outputs) == 1:
+            if isinstance(result, list) and all(isinstance(v, (list, numbers.Number))
+                                                for v in result):
+                raise EquivalenceError(
+                    f"{self.operation}: your function returned a nested list (.tolist()?) where "
+                    f"{self.outputs[0]} was asked: return an array\n  called with {called}")
             if isinstance(result, (tuple, list)):
                 raise EquivalenceError(
                     f"{self.operation}: your function returned a {type(result).__name__} of "
@@ -208,7 +214,9 @@ class Caller:
             raise EquivalenceError(
                 f"{self.operation}: your function overwrote the {name} it returned on an "
                 f"earlier call: it reuses an output buffer, so a caller's {name}1 = f(x1) "
-                f"changes when it calls f(x2); return a new array\n  called with "
+                f"changes when it calls f(x2); return a new array (a PyTorch .grad that "
+                f"backward() accumulates into is one: use torch.autograd.grad, or set .grad "
+                f"to None first)\n  called with "
                 f"{describe_shapes(self.arguments, args)}{LAYOUTS[layout]}")
 
     def _output(self, name: str, value: Any, called: str) -> np.ndarray:
@@ -261,4 +269,6 @@ def _changed(before: np.ndarray, passed: Any) -> str | None:
     if now.shape != before.shape:
         return f"its shape is now {tuple(now.shape)}, was {tuple(before.shape)}"
     differ = np.count_nonzero(~(now == before))
+    if differ:  # as the function got it: a converter may have rounded it (to float32, say)
+        differ = np.count_nonzero(~(now == before.astype(now.dtype)))
     return f"{differ} of {before.size} entries changed" if differ else None
