@@ -1519,6 +1519,49 @@ def test_a_certificate_says_that_functions_compared_as_written_refute_nothing():
     assert not wrong.ok and "refutes nothing" not in wrong.message
 
 
+def test_certificates_refuse_what_would_certify_a_false_claim_or_refute_a_true_one():
+    """A signal named @at shared the free-index marker's keys (A[1 - i] = 2[i = 0] A[1] was
+    certified); evaluated took (√2 + 1)(√2 - 1) + 5/2 for an integer (2n = 7 held) and u = i
+    for a real symbol (u² + 1 = 0 held); refuted read a hypothesis i = 0 about a free index
+    as a size, then ran i over its box (x[i] = x[0] 'refuted')."""
+    from convproof.symbolic import Point, certified, refuted
+    from convproof.symbolic.operators_layers import Values, evaluated
+    i_ = scalar("i_")
+    marker = Signal("@at")
+    claim = Claim("marker", marker[1 - i_], 2 * EqZero(i_) * marker[1],
+                  indices={i_: in_range(i_, 2)})
+    with pytest.raises(ProofError, match="names starting with @ are the certificates' own"):
+        certified(claim, [Point({}, 1)])
+    size, u_ = scalar("size", positive=True), sympy.Symbol("u_")  # u_: no assumption
+    half = (sympy.sqrt(2) + 1) * (sympy.sqrt(2) - 1) + sympy.Rational(5, 2)
+    for wrong, value in ((Claim("2n = 7", 2 * size, 7), {size: half}),
+                         (Claim("u² + 1 = 0", u_ ** 2 + 1, 0), {u_: sympy.I})):
+        with pytest.raises(ProofError, match="not a real number that provably meets"):
+            evaluated(wrong, [Values(value)])
+    pinned = Claim("x[i] = x[0]", x[i_], x[0], hypotheses=(sympy.Eq(i_, 0, evaluate=False),),
+                   indices={i_: in_range(i_, size)})
+    with pytest.raises(ProofError, match="is about a free index"):
+        refuted(pinned, Point({size: 2}, 1), {"x": {(1,): 1}})
+
+
+def test_certificates_refuse_what_they_cannot_evaluate_cleanly():
+    """A Python int as a side, a divisor 0, an infinite witness entry and a point breaking an
+    assumption raised AttributeError, ZeroDivisionError, OverflowError and ValueError."""
+    from convproof.symbolic import Point, certified, refuted
+    size, k_ = scalar("size", positive=True), scalar("k_", nonnegative=True)
+    assert not certified(Claim("int side", x[0] - x[0], 0), [Point({}, 1)]).ok  # 0 = 0 only
+    with pytest.raises(ProofError, match="divides by 0"):
+        certified(Claim("x0/k", x[0] / k_, x[0] / k_), [Point({k_: 0}, 1)])
+    with pytest.raises(ProofError, match="no finite number"):
+        refuted(Claim("x0 = 0", x[0], 0), Point({}, 1), {"x": {(0,): float("inf")}})
+    broken = certified(Claim("slope", zsum(in_range(k_, 2) * x[size * k_], k_),
+                             zsum(in_range(k_, 2) * x[size * k_], k_)), [Point({size: 0}, 1)])
+    assert not broken.ok and "size = 0 breaks its assumptions" in broken.message
+    assert certified(Claim("x[n]", x[size], x[size]), [Point({size: sympy.Rational(4, 2)}, 1),
+                                                      Point({size: 2}, 1)]).message.startswith(
+        "exact on 1 grid point")
+
+
 def test_a_certificate_counts_the_cases_its_claim_reads():
     """Points that differ only in a size the claim does not read repeat one case."""
     from convproof.symbolic import Point, certified

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
-from sympy import Expr, Symbol
+from sympy import Expr, Indexed, Symbol
 
 from .evaluate import Instance, Poly, _Scalar, refuse_ambiguous_keys
 from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
@@ -54,8 +54,9 @@ class Point:
 def _exact(value: Any) -> int | Fraction:
     """An integer (NumPy's too, as a Python int) or an exact fraction, else a ProofError."""
     if isinstance(value, (Fraction, sympy.Rational)) and not isinstance(value, sympy.Integer):
-        return Fraction(int(value.numerator), int(value.denominator)) \
+        value = Fraction(int(value.numerator), int(value.denominator)) \
             if isinstance(value, Fraction) else Fraction(int(value.p), int(value.q))
+        return value.numerator if value.denominator == 1 else value
     try:
         return operator.index(value)
     except TypeError:
@@ -81,6 +82,10 @@ def value_at(expr: Expr, point: Point) -> Any:
 def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
     values, problems = dict(point.values), []
     for h in claim.hypotheses:
+        if set(claim.indices) & (h.lhs.free_symbols | h.rhs.free_symbols):
+            problems.append(f"the hypothesis {h.lhs} = {h.rhs} is about a free index, which a "
+                            "point runs over its whole box: state it in the box")
+            continue
         if not isinstance(h.lhs, Symbol):
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} is not about a size: a point of "
                             "sizes cannot check it")
@@ -113,6 +118,11 @@ def unmet_hypotheses(claim: Claim, point: Point) -> list[str]:
 def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
     """Both sides unfolded; free indices summed over their boxes with a marker entry @at[...]."""
     lhs, rhs = (differentiate(unfold_all(side))[0] for side in (claim.lhs, claim.rhs))
+    reserved = sorted({str(e.base.label) for side in (lhs, rhs) for e in side.atoms(Indexed)
+                       if str(e.base.label).startswith("@")})
+    if reserved:  # a signal @at would share the marker's keys
+        raise ProofError(f"signal names starting with @ are the certificates' own: "
+                         f"{', '.join(reserved)}")
     if claim.indices:
         variables = tuple(claim.indices)
         marker = _MARK[variables] if len(variables) > 1 else _MARK[variables[0]]
@@ -122,34 +132,55 @@ def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
 
 
 class _Sides:
-    """Both sides of a claim compiled once for a number of dims, evaluated at many points."""
+    """Both sides of a claim compiled once for a number of dims, evaluated at many points; a
+    point that breaks a hypothesis or an assumption is not evaluated, and one where the exact
+    evaluation finds no integer (a size the point omits, an entry inside a bracket or an
+    index, a division by 0) is refused."""
 
-    def __init__(self, claim: Claim, first: Point):
+    def __init__(self, claim: Claim):
         self.claim = claim
-        values, _ = _with_hypotheses(claim, first)
-        free = list(values)
+        self.compiled: list[Instance] = []  # at the first point that is evaluated
+
+    def _compile(self, values: dict, dims: int) -> None:
+        claim, free = self.claim, list(values)
         sides = _wrapped(claim)
         if any(side.atoms(Expectation) for side in sides):
             raise ProofError("an expectation has no value at a grid point (random signals of "
                              "one name would merge): check it with values at points")
         refuse_ambiguous_keys(*sides)  # both sides' entries share one set of keys
         widened = multi_positions(*sides)  # x[0] beside x[i] is the origin on both sides
-        self.compiled = [Instance(side, free, first.dims, values, widened) for side in sides]
+        self.compiled = [Instance(side, free, dims, values, widened) for side in sides]
         box = zsum(sympy.Mul(*claim.indices.values()), *claim.indices) if claim.indices else 1
-        self.indices = Instance(box, free, first.dims, values)
+        self.indices = Instance(box, free, dims, values)
 
     def __call__(self, point: Point) -> tuple[Poly, Poly, list[str]]:
         values, problems = _with_hypotheses(self.claim, point)
-        left, right = (side(values) for side in self.compiled)
-        if not self.indices(values):  # Σ over the box of 1: no index, nothing compared
+        if problems:
+            return {}, {}, problems
+        try:
+            if not self.compiled:
+                self._compile(values, point.dims)
+            left, right = (side(values) for side in self.compiled)
+            empty = not self.indices(values)  # Σ over the box of 1: no index
+        except (KeyError, ZeroDivisionError) as error:
+            raise _cannot_evaluate(self.claim, point, error) from None
+        if empty:
             problems.append(f"the box of {', '.join(map(str, self.claim.indices))} holds no "
                             "index here: nothing to compare")
         return left, right, problems
 
 
+def _cannot_evaluate(claim: Claim, point: Point, error: Exception) -> ProofError:
+    what = (f"{error.args[0]} has no integer value there (a size the point omits, or a "
+            "signal entry inside a bracket or an index)" if isinstance(error, KeyError)
+            else "it divides by 0 there (a divisor or modulus that is 0 at this point)")
+    return ProofError(f"a certificate cannot evaluate {claim.name!r} at {point.describe()}: "
+                      f"{what}")
+
+
 def sides_at(claim: Claim, point: Point) -> tuple[Poly, Poly, list[str]]:
     """Both sides of the claim at one point (free indices marked by @at[...])."""
-    return _Sides(claim, point)(point)
+    return _Sides(claim)(point)
 
 
 def format_poly(poly: Poly, limit: int = 6) -> str:
@@ -246,15 +277,9 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
     compiled: dict[int, _Sides] = {}
     informative = False
     for point in points:
-        try:
-            if point.dims not in compiled:
-                compiled[point.dims] = _Sides(claim, point)
-            left, right, problems = compiled[point.dims](point)
-        except KeyError as missing:  # what the exact evaluation reads as an integer
-            raise ProofError(f"a certificate cannot evaluate {claim.name!r} at "
-                             f"{point.describe()}: {missing.args[0]} has no integer value "
-                             "there (a size the point omits, or a signal entry inside a "
-                             "bracket or an index)") from None
+        if point.dims not in compiled:
+            compiled[point.dims] = _Sides(claim)
+        left, right, problems = compiled[point.dims](point)
         ok, message = compare(left, right, problems, point)
         if not ok:
             return evidence(False, message)
@@ -277,9 +302,19 @@ def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
                                  f"{index}: evaluate the claim's functions at its entries first")
             if name not in entries:
                 raise ProofError(f"the witness gives no entries of {name}")
-            term *= Fraction(entries[name].get(index, 0))
+            term *= witness_value(entries[name].get(index, 0), name, index)
         total += term
     return total
+
+
+def witness_value(value: Any, name: str, index: tuple) -> Fraction:
+    """A witness entry as an exact fraction (a float as the binary number it is); inf and nan
+    are refused."""
+    try:
+        return Fraction(value)
+    except (OverflowError, ValueError, TypeError):
+        raise ProofError(f"the witness entry {name}{list(index)} = {value!r} is no finite "
+                         "number") from None
 
 
 def _is_entry_index(index: tuple) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy
 
-from .certificates import Point, sides_at
+from .certificates import Point, sides_at, witness_value
 from .evaluate import Poly
 from .language import Signal
 from .normal import ProofError
@@ -71,7 +71,7 @@ def _value(poly: Poly, entries: dict[str, dict]) -> Fraction:
             elif isinstance(index, tuple) and any(isinstance(i, tuple) for i in index):
                 raise ProofError(f"cannot evaluate the function {name} in a witness with maxima")
             else:
-                term *= Fraction(entries.get(name, {}).get(index, 0))
+                term *= witness_value(entries.get(name, {}).get(index, 0), name, index)
         total += term
     return total
 

@@ -54,8 +54,9 @@ class Claim:
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
 
     def __post_init__(self) -> None:
+        self.lhs, self.rhs = sympy.sympify(self.lhs), sympy.sympify(self.rhs)  # 0, not int 0
         for side in (self.lhs, self.rhs):
-            if not isinstance(sympy.sympify(side), sympy.Expr):
+            if not isinstance(side, sympy.Expr):
                 raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
                                  "expression (a relation belongs in a bracket)")
         check_exact(self.lhs, self.rhs, *(side.expr if isinstance(side, sympy.Lambda) else side
