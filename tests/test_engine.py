@@ -1560,6 +1560,14 @@ def test_certificates_refuse_what_they_cannot_evaluate_cleanly():
     assert certified(Claim("x[n]", x[size], x[size]), [Point({size: sympy.Rational(4, 2)}, 1),
                                                       Point({size: 2}, 1)]).message.startswith(
         "exact on 1 grid point")
+    point = Point({size: 3}, 1)
+    point.values[size] = 1e20  # a Point is mutable: its values are read again
+    with pytest.raises(ProofError, match="exact integers or fractions"):
+        certified(Claim("rounded", (size + 1) * x[0], size * x[0]), [point])
+    sizes = multi("sizes", positive=True)
+    assert certified(Claim("x[n]", x[sizes], x[sizes]), [Point({sizes: np.array([2, 3])}, 2)]).ok
+    with pytest.raises(ProofError, match="no number read exactly"):
+        refuted(Claim("x0 = 0", x[0], 0), Point({}, 1), {"x": {(0,): sympy.sqrt(2)}})
 
 
 def test_a_certificate_counts_the_cases_its_claim_reads():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy
 from sympy import Expr, Indexed, Symbol
 
@@ -38,10 +39,7 @@ class Point:
     label: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Exact values only: n = 1e20 as a float certified (n + 1) x0 = n x0, and an int64
-        2^62 wrapped around in 2n x0."""
-        self.values = {symbol: tuple(map(_exact, value)) if isinstance(value, tuple)
-                       else _exact(value) for symbol, value in self.values.items()}
+        self.values = exact_values(self.values)
 
     def describe(self) -> str:
         shown = self.label or {str(s): v for s, v in self.values.items()}
@@ -51,17 +49,28 @@ class Point:
         return text or "no sizes"
 
 
+def exact_values(values: dict[Symbol, Any]) -> dict[Symbol, Any]:
+    """A point's values as Python ints and Fractions, a multi-size's (a tuple, list or 1-D
+    array) as a tuple of them; anything else is refused (n = 1e20 as a float certified
+    (n + 1) x0 = n x0, and an int64 2^62 wrapped around in 2n x0)."""
+    return {symbol: tuple(map(_exact, value)) if isinstance(value, (tuple, list))
+            or getattr(value, "ndim", 0) == 1 else _exact(value)
+            for symbol, value in values.items()}
+
+
 def _exact(value: Any) -> int | Fraction:
-    """An integer (NumPy's too, as a Python int) or an exact fraction, else a ProofError."""
-    if isinstance(value, (Fraction, sympy.Rational)) and not isinstance(value, sympy.Integer):
-        value = Fraction(int(value.numerator), int(value.denominator)) \
-            if isinstance(value, Fraction) else Fraction(int(value.p), int(value.q))
+    """An integer (NumPy's too) or an exact fraction, as a Python int or Fraction."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ProofError(f"a point's value {value!r} is a truth value, not a size")
+    if isinstance(value, sympy.Rational):
+        value = Fraction(int(value.p), int(value.q))
+    if isinstance(value, Fraction):
         return value.numerator if value.denominator == 1 else value
     try:
         return operator.index(value)
     except TypeError:
         raise ProofError(f"a point's values are exact integers or fractions, not {value!r} "
-                         f"({type(value).__name__})") from None
+                         f"({type(value).__name__}; int(v) for an integral float)") from None
 
 
 def _show(value: Any) -> str:
@@ -80,7 +89,7 @@ def value_at(expr: Expr, point: Point) -> Any:
 
 
 def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
-    values, problems = dict(point.values), []
+    values, problems = exact_values(point.values), []  # read again: a Point is mutable
     for h in claim.hypotheses:
         if set(claim.indices) & (h.lhs.free_symbols | h.rhs.free_symbols):
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} is about a free index, which a "
@@ -311,10 +320,13 @@ def witness_value(value: Any, name: str, index: tuple) -> Fraction:
     """A witness entry as an exact fraction (a float as the binary number it is); inf and nan
     are refused."""
     try:
-        return Fraction(value)
-    except (OverflowError, ValueError, TypeError):
+        return Fraction(float(value) if isinstance(value, np.floating) else value)
+    except (OverflowError, ValueError):
         raise ProofError(f"the witness entry {name}{list(index)} = {value!r} is no finite "
                          "number") from None
+    except TypeError:
+        raise ProofError(f"the witness entry {name}{list(index)} = {value!r} is no number "
+                         "read exactly (an int, a float or a Fraction)") from None
 
 
 def _is_entry_index(index: tuple) -> bool:
@@ -326,8 +338,6 @@ def _is_entry_index(index: tuple) -> bool:
 
 def entries_of(name: str, array) -> dict[str, dict]:
     """Witness entries of a NumPy array (its index tuples as keys)."""
-    import numpy as np
-
     array = np.asarray(array)
     return {
         name: {

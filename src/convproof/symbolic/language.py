@@ -61,14 +61,19 @@ def is_multi(symbol: Symbol) -> bool:
     return isinstance(symbol, Multi)
 
 
-def meets_assumptions(symbol: Symbol, value: Any) -> bool:
+def meets_assumptions(symbol: Symbol, value: Any, strict: bool = False) -> bool:
     """``value`` (a number, an expression, or a tuple of them per axis for a multi-index)
     breaks none of the assumptions that ``symbol`` carries (integer, positive, even, real,
-    ...; undecided counts as met: only a value that provably breaks one is refused)."""
+    ...; undecided counts as met: only a value that provably breaks one is refused); with
+    ``strict``, it is real and provably meets each of them."""
     if isinstance(value, tuple):
-        return is_multi(symbol) and all(meets_assumptions(symbol, part) for part in value)
+        return is_multi(symbol) and all(meets_assumptions(symbol, part, strict)
+                                        for part in value)
     value = sympy.sympify(value)
-    return all(getattr(value, f"is_{name}") is not False
+    if strict and value.is_real is not True:
+        return False
+    return all(getattr(value, f"is_{name}") is True if strict else
+               getattr(value, f"is_{name}") is not False
                for name, holds in symbol.assumptions0.items() if holds is True)
 
 

@@ -277,18 +277,10 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
     for symbol, value in symbols.items():
         if not meets_assumptions(symbol, value):
             problems.append(f"{symbol} = {value} breaks its assumptions")
-        elif not _decided(symbol, sympy.sympify(value)):
+        elif not meets_assumptions(symbol, value, strict=True):  # (√2+1)(√2-1) + 5/2: 7/2
             problems.append(f"{symbol} = {value} is not a real number that provably meets "
                             "its assumptions")
     return at, problems
-
-
-def _decided(symbol: Symbol, value: Expr) -> bool:
-    """Every symbol is real, and ``value`` provably meets each assumption of ``symbol``
-    ((√2 + 1)(√2 - 1) + 5/2 is 7/2, but SymPy does not decide that it is no integer)."""
-    return value.is_real is True and all(
-        getattr(value, f"is_{name}") is True
-        for name, holds in symbol.assumptions0.items() if holds is True)
 
 
 def evaluated(claim: Claim, points: list[Values], title: str = "") -> Evidence:
