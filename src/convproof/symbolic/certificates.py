@@ -180,6 +180,7 @@ class _Sides:
 
 
 def _cannot_evaluate(claim: Claim, point: Point, error: Exception) -> ProofError:
+    """The refusal of a point where the exact evaluation raised ``error``."""
     what = (f"{error.args[0]} has no integer value there (a size the point omits, or a "
             "signal entry inside a bracket or an index)" if isinstance(error, KeyError)
             else "it divides by 0 there (a divisor or modulus that is 0 at this point)")

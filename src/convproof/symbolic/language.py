@@ -379,6 +379,12 @@ def defined_signals(expr: Expr) -> tuple[Signal, ...]:
     return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
 
 
+def definition_body(signal: Signal) -> tuple[list[Symbol], Expr]:
+    """(fresh formal indices, the signal's definition at them)."""
+    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
+    return formals, sympy.sympify(signal.definition(*formals))
+
+
 def definitions_reached(expr: Expr) -> list[Expr]:
     """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
     bodies, seen, frontier = [], set(), [expr]
@@ -386,11 +392,16 @@ def definitions_reached(expr: Expr) -> list[Expr]:
         for signal in defined_signals(frontier.pop()):
             if signal.base not in seen:
                 seen.add(signal.base)
-                formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-                body = signal.definition(*formals)
+                _, body = definition_body(signal)
                 bodies.append(body)
                 frontier.append(body)
     return bodies
+
+
+def definition_closure(base: Expr) -> tuple[list[Symbol], list[Expr]]:
+    """(the formals of a defined signal, its body at them followed by every body it reaches)."""
+    formals, body = definition_body(Signal.defined[base])
+    return formals, [body, *definitions_reached(body)]
 
 
 # --------------------------------------------------------------------------------------------

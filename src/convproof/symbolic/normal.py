@@ -35,10 +35,9 @@ from .language import (
     EqZero,
     MultiDummy,
     NonNeg,
-    Signal,
     ZSum,
     defined_signals,
-    definitions_reached,
+    definition_closure,
     fresh,
     is_multi,
     product,
@@ -520,10 +519,7 @@ def check_exact(*exprs: Expr) -> None:
 @functools.lru_cache(maxsize=4096)
 def _check_definition(base: Expr) -> None:
     """check_exact of a defined signal's body and of every body it reaches."""
-    signal = Signal.defined[base]
-    body = sympy.sympify(signal.definition(*(Symbol(f"i{k}", integer=True)
-                                             for k in range(signal.arity or 0))))
-    for part in (body, *map(sympy.sympify, definitions_reached(body))):
+    for part in definition_closure(base)[1]:
         _check_exact(part)
 
 

@@ -32,7 +32,7 @@ from .language import (
     Signal,
     ZSum,
     defined_signals,
-    definitions_reached,
+    definition_closure,
     fresh,
     is_multi,
     substitute,
@@ -260,11 +260,8 @@ def _held_by_definitions(expr: Expr) -> set:
 def _definition_symbols(base: Expr) -> frozenset:
     """The free symbols of f's body and of every body it reaches, f's formals aside (w[i] = t
     under y[i] = w[i]·x[i]: y holds t)."""
-    signal = Signal.defined[base]
-    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-    body = sympy.sympify(signal.definition(*formals))
-    reached = [body, *map(sympy.sympify, definitions_reached(body))]
-    return frozenset().union(*(b.free_symbols for b in reached)) - set(formals)
+    formals, bodies = definition_closure(base)
+    return frozenset().union(*(b.free_symbols for b in bodies)) - set(formals)
 
 
 def unfold_all(expr: Expr) -> Expr:

@@ -135,7 +135,7 @@ class Caller:
         hosts = [None if a is None else arrange(a, layout) for a in args]
         passed = [None if h is None else self.convert(h) for h in hosts]
         self._last = hosts, passed, layout
-        outputs = self._run(args, passed, layout)
+        outputs = self._run(args, passed, layout, self._returned)
         self._returned = [(name, output, output.copy())
                           for name, output in zip(self.outputs, outputs)]
         return tuple(output.astype(np.float64) for output in outputs)
@@ -153,16 +153,17 @@ class Caller:
         for host, a, p in zip(hosts, args, passed):
             if host is not None:
                 _refill(host, p, a)
-        last, self._returned = self._returned, []  # the call whose arrays are refilled
-        outputs = self._run(args, passed, layout)
-        # a reused output buffer shows here, at the same shapes: the new outputs overwrote the
+        # a reused output buffer shows here, at the same shapes: the new outputs overwrite the
         # last ones, which are no views of the arrays the caller refilled
-        self._overwritten(last, args, layout, exempt=[h for h in hosts if h is not None])
+        last, self._returned = self._returned, []
+        outputs = self._run(args, passed, layout, last, [h for h in hosts if h is not None])
         return tuple(output.astype(np.float64) for output in outputs)
 
-    def _run(self, args: Sequence[np.ndarray | None], passed: Sequence[Any], layout: str
-             ) -> list[np.ndarray]:
-        """Each output as returned (on the host)."""
+    def _run(self, args: Sequence[np.ndarray | None], passed: Sequence[Any], layout: str,
+             earlier: Iterable[tuple[str, np.ndarray, np.ndarray]],
+             exempt: Sequence[np.ndarray] = ()) -> list[np.ndarray]:
+        """Each output as returned (on the host); the ``earlier`` outputs must be unchanged
+        (:meth:`_overwritten`)."""
         __tracebackhide__ = True
         called = describe_shapes(self.arguments, args) + LAYOUTS[layout]
         try:
@@ -198,12 +199,11 @@ class Caller:
                                    f"({', '.join(self.outputs)}), got {got}\n  called with "
                                    f"{called}")
         outputs = [self._output(name, value, called) for name, value in zip(self.outputs, result)]
-        self._overwritten(self._returned, args, layout)
+        self._overwritten(earlier, called, exempt)
         return outputs
 
-    def _overwritten(self, returned: Iterable[tuple[str, np.ndarray, np.ndarray]],
-                     args: Sequence[np.ndarray | None], layout: str,
-                     exempt: Sequence[np.ndarray] = ()) -> None:
+    def _overwritten(self, returned: Iterable[tuple[str, np.ndarray, np.ndarray]], called: str,
+                     exempt: Sequence[np.ndarray]) -> None:
         """Refuse an earlier output (as returned, and its copy) that has changed since, unless
         it is a view of an ``exempt`` array."""
         __tracebackhide__ = True
@@ -216,8 +216,7 @@ class Caller:
                 f"earlier call: it reuses an output buffer, so a caller's {name}1 = f(x1) "
                 f"changes when it calls f(x2); return a new array (a PyTorch .grad that "
                 f"backward() accumulates into is one: use torch.autograd.grad, or set .grad "
-                f"to None first)\n  called with "
-                f"{describe_shapes(self.arguments, args)}{LAYOUTS[layout]}")
+                f"to None first)\n  called with {called}")
 
     def _output(self, name: str, value: Any, called: str) -> np.ndarray:
         if str(getattr(value, "dtype", "")).endswith("bfloat16"):  # NumPy has no such dtype
