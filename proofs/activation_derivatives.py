@@ -39,7 +39,8 @@ THEOREM = Theorem(
 )
 
 RELU = THEOREM.export(Claim("relu", Partial(relu(x[j]), x[j1]), delta * Positive(x[j]),
-                            text="for x_j ≠ 0, where relu is differentiable"))
+                            text="for x_j ≠ 0, where relu is differentiable",
+                            nonzero=(x[j],)))
 SUBGRADIENT = THEOREM.export(Claim(
     "subgradients at 0", relu(x[j]) - slope * x[j],
     (1 - slope) * relu(x[j]) + slope * relu(-x[j]),

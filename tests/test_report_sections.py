@@ -150,6 +150,13 @@ def test_a_claim_with_hypotheses_shows_them():
     assert view.claim.hypotheses[0].rhs == 1
 
 
+def test_a_claim_stated_where_an_entry_is_nonzero_shows_it():
+    theorem = load("activation-derivatives")
+    section = build_section(theorem, theorem.prove())
+    assert r"assuming ${x}_{j} \neq 0$" in markdown_section(section)
+    assert "<mo>≠</mo><mn>0</mn>" in render_section(section)
+
+
 def test_the_errors_of_the_notes_are_named_with_their_corrections():
     """Each error of the lecture notes appears among the theorems' notes, corrected."""
     notes = {tid: " ".join(load(tid).notes) for tid in

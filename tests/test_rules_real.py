@@ -215,7 +215,7 @@ def test_sign_of_a_nonzero_entry(rng):
     expr = g[0] * x[0] / root + root / x[0]
     nonzero = rational(rng, 1) * (-1) ** int(rng.integers(0, 2))
     point = Values({}, {"x": {(0,): nonzero}, "g": {(0,): 5}})
-    out = same_value("sign", expr, point)
+    out = same_value("sign", expr, point, nonzero=(x[0],))
     assert out.has(Positive(x[0]))
 
 
@@ -248,5 +248,38 @@ def test_sign_and_positive_part_need_a_real_argument():
     u = log(x[0])
     assert apply_rule("sign", u * (u ** 2) ** Rational(-1, 2))[1] == 0
     assert apply_rule("positive part", sympy.Max(0, sqrt(x[0])))[1] == 0
-    assert apply_rule("sign", x[0] * (x[0] ** 2) ** Rational(-1, 2))[1] == 1
+    assert apply_rule("sign", x[0] * (x[0] ** 2) ** Rational(-1, 2), nonzero=(x[0],))[1] == 1
     assert apply_rule("positive part", sympy.Max(0, x[0]))[1] == 1
+
+
+def test_sign_needs_its_argument_nonzero():
+    """u/|u| has no value at u = 0.  Read as -1 there, x0/|x0| folded into y0 = -x0 gave 1 the
+    other way, and 2[x0 > 0] - 1 = 1 - 2[-x0 > 0] (false at x0 = 0) was proved."""
+    from convproof.symbolic import Claim, Derivation, universal
+    y = Signal("y_negated", definition=lambda a: -x[a], arity=1)
+    over_root = (x[0] ** 2) ** Rational(-1, 2)
+    lhs, rhs = 2 * Positive(x[0]) - 1, 1 - 2 * Positive(-x[0])
+    proof = (Derivation(lhs)
+             .back("sign", x[0] * over_root)
+             .back("definition", -y[0] * (y[0] ** 2) ** Rational(-1, 2), signals=(y,))
+             .by("sign", -(2 * Positive(y[0]) - 1))
+             .by("definition", rhs, signals=(y,)))
+    refused = universal(Claim("two completions", lhs, rhs), proof)
+    assert not refused.ok and "has no value at" in refused.message
+    with pytest.raises(ProofError, match="nonzero="):
+        apply_rule("sign", x[0] * over_root)
+    # stated where x0 ≠ 0 (and so y0 = -x0 ≠ 0), the claim holds and the same chain proves it
+    where = Claim("two completions", lhs, rhs, nonzero=(x[0],))
+    assert not universal(where, proof).ok  # y0 is not x0: the condition must name it
+    assert universal(Claim("two completions", lhs, rhs, nonzero=(x[0], y[0])), proof).ok
+
+
+def test_a_signal_name_alone_is_no_real_number():
+    """The label of a signal, written as a plain symbol, may be complex: log e^(X + x0) = X + x0
+    is false at X = 2πi, x0 = 0."""
+    from convproof.symbolic.rules_real import _real
+    label = x.base.label
+    assert not _real(label + x[0]) and _real(x[0] + c)
+    with pytest.raises(ProofError, match="needs a real u"):
+        apply_rule("logarithm laws", log(exp(label + x[0])))
+    assert sign(exp(label + x[0])) is None

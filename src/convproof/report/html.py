@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from .mathml import equation, mathml, tex_mathml
-from .notation import MAX_TERMS, checked_indices, hypothesis_parts
+from .notation import MAX_TERMS, checked_indices, conditions
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 STYLE = """
@@ -108,10 +108,9 @@ def _claim(view: EvidenceView) -> str:
     if claim is None:
         return ""
     assuming = ""
-    if claim.hypotheses:
-        hypotheses = [escape(words) + mathml(h)
-                      for words, h in map(hypothesis_parts, claim.hypotheses)]
-        assuming = "<p>assuming " + ", ".join(hypotheses) + "</p>"
+    if conditions(claim):
+        assumed = [escape(words) + mathml(h) for words, h in conditions(claim)]
+        assuming = "<p>assuming " + ", ".join(assumed) + "</p>"
     boxes = checked_indices(view.kind, claim)
     where = f"<p>for the indices in {mathml(boxes)}</p>" if boxes is not None else ""
     text = f"<p>{escape(claim.text)}</p>" if claim.text else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from .latex import equation_latex, latex
-from .notation import MAX_TERMS, checked_indices, hypothesis_parts
+from .notation import MAX_TERMS, checked_indices, conditions
 from .sections import LEVEL_WORDS, EvidenceView, Report, Section, StepView, Table, Witness
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|$#&])")
@@ -88,10 +88,9 @@ def _evidence(view: EvidenceView) -> str:
         claim = view.claim
         parts.append(text(view.claim_label) + ":")
         parts.append(display(equation_latex(claim.lhs, claim.rhs, max_terms=MAX_TERMS)))
-        if claim.hypotheses:
+        if conditions(claim):
             parts.append("assuming " + ", ".join(
-                f"{text(words)}${latex(h)}$"
-                for words, h in map(hypothesis_parts, claim.hypotheses)))
+                f"{text(words)}${latex(h)}$" for words, h in conditions(claim)))
         boxes = checked_indices(view.kind, claim)
         if boxes is not None:
             parts.append(f"for the indices in ${latex(boxes)}$")

@@ -22,6 +22,7 @@ import sympy
 from sympy import Expr
 
 from ..symbolic.language import Divides, EqZero, NonNeg, ZSum, _split_sides
+from ..symbolic.proof import Claim
 
 LESS_EQUAL, EQUAL, DIVIDES = "≤", "=", "∣"
 MAX_TERMS = 12  # terms of a long sum that the report shows
@@ -112,6 +113,13 @@ def checked_indices(kind: str, claim) -> Expr | None:
     if kind != "certified" or not claim.indices:
         return None
     return sympy.Mul(*claim.indices.values())
+
+
+def conditions(claim: Claim) -> list[tuple[str, sympy.Rel]]:
+    """What a claim assumes, each as (words, relation): its hypotheses, then u ≠ 0 for each
+    expression it is stated where it is nonzero."""
+    return [*map(hypothesis_parts, claim.hypotheses),
+            *(("", sympy.Ne(u, 0, evaluate=False)) for u in claim.nonzero)]
 
 
 def hypothesis_parts(hypothesis: sympy.Eq) -> tuple[str, sympy.Eq]:

@@ -39,6 +39,11 @@ class Point:
     label: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.dims, (bool, np.bool_)) or not isinstance(self.dims, (int, np.integer)) \
+                or self.dims < 1:
+            raise ProofError(f"a point's dims is the number of its spatial axes, a positive "
+                             f"int, not {self.dims!r}")
+        self.dims = int(self.dims)
         self.values = exact_values(self.values)
 
     def describe(self) -> str:
@@ -53,6 +58,9 @@ def exact_values(values: dict[Symbol, Any]) -> dict[Symbol, Any]:
     """A point's values as Python ints and Fractions, a multi-size's (a tuple, list or 1-D
     array) as a tuple of them; anything else is refused (n = 1e20 as a float certified
     (n + 1) x0 = n x0, and an int64 2^62 wrapped around in 2n x0)."""
+    for symbol in values:
+        if not isinstance(symbol, Symbol):
+            raise ProofError(f"a point gives values to size symbols, not to {symbol!r}")
     return {symbol: tuple(map(_exact, value)) if isinstance(value, (tuple, list))
             or getattr(value, "ndim", 0) == 1 else _exact(value)
             for symbol, value in values.items()}
@@ -89,7 +97,11 @@ def value_at(expr: Expr, point: Point) -> Any:
 
 
 def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
-    values, problems = exact_values(point.values), []  # read again: a Point is mutable
+    values = exact_values(point.values)  # read again: a Point is mutable
+    problems = [problem for symbol, value in values.items()
+                if (problem := _shape_problem(symbol, value, point.dims))]
+    if problems:
+        return values, problems
     for h in claim.hypotheses:
         if set(claim.indices) & (h.lhs.free_symbols | h.rhs.free_symbols):
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} is about a free index, which a "
@@ -114,9 +126,28 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
                 f"the right side is {_show(value)}"
             )
         values[h.lhs] = value
+    for u in claim.nonzero:
+        if u.atoms(Indexed) or set(claim.indices) & u.free_symbols:
+            problems.append(f"the claim is stated where {u} ≠ 0, about entries or a free "
+                            "index: a point of sizes cannot check it")
+        elif 0 in _components(value_at(u, Point(values, point.dims))):
+            problems.append(f"the claim is stated where {u} ≠ 0, and {u} = 0 here")
     problems += [f"{symbol} = {_show(value)} breaks its assumptions"
                  for symbol, value in values.items() if not meets_assumptions(symbol, value)]
     return values, problems
+
+
+def _shape_problem(symbol: Symbol, value: Any, dims: int) -> str:
+    """What is wrong with the shape of a size's value: a multi-size takes one per axis."""
+    if is_multi(symbol) and not isinstance(value, tuple):
+        return f"{symbol} is a multi-size: give it one value per axis, not {_show(value)}"
+    if isinstance(value, tuple) and len(value) != dims:
+        return f"{symbol} = {_show(value)} has {len(value)} values for {dims} axes"
+    return ""
+
+
+def _components(value: Any) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def unmet_hypotheses(claim: Claim, point: Point) -> list[str]:
@@ -163,10 +194,10 @@ class _Sides:
         self.indices = Instance(box, free, dims, values)
 
     def __call__(self, point: Point) -> tuple[Poly, Poly, list[str]]:
-        values, problems = _with_hypotheses(self.claim, point)
-        if problems:
-            return {}, {}, problems
         try:
+            values, problems = _with_hypotheses(self.claim, point)
+            if problems:
+                return {}, {}, problems
             if not self.compiled:
                 self._compile(values, point.dims)
             left, right = (side(values) for side in self.compiled)
@@ -223,11 +254,12 @@ def only_zeros(left: Poly, right: Poly) -> bool:
 
 def grid_summary(claim: Claim, points: list[Point]) -> str:
     """N grid points (1-D, 2-D): N counts the points that differ in a size the claim reads
-    (its sides, hypotheses and index boxes, the definitions and random laws they reach);
-    points that differ only in others repeat a case."""
+    (its sides, hypotheses, nonzero conditions and index boxes, the definitions and random
+    laws they reach); points that differ only in others repeat a case."""
     sides = (claim.lhs, claim.rhs)
     read = set().union(*(side.free_symbols | hidden_symbols(side) for side in sides),
                        *(h.free_symbols for h in claim.hypotheses),
+                       *(u.free_symbols for u in claim.nonzero),
                        *(sympy.sympify(box).free_symbols for box in claim.indices.values()),
                        claim.indices)
     cases = {(p.dims, tuple(sorted((str(s), repr(v)) for s, v in p.values.items() if s in read)))
@@ -320,8 +352,9 @@ def numeric_value(poly: Poly, entries: dict[str, dict]) -> Fraction:
 def witness_value(value: Any, name: str, index: tuple) -> Fraction:
     """A witness entry as an exact fraction (a float as the binary number it is); inf and nan
     are refused."""
-    try:
-        return Fraction(float(value) if isinstance(value, np.floating) else value)
+    try:  # a NumPy float (a long double too) exactly, not rounded to a double first
+        return Fraction(*value.as_integer_ratio()) if isinstance(value, np.floating) \
+            else Fraction(value)
     except (OverflowError, ValueError):
         raise ProofError(f"the witness entry {name}{list(index)} = {value!r} is no finite "
                          "number") from None
@@ -333,19 +366,16 @@ def witness_value(value: Any, name: str, index: tuple) -> Fraction:
 def _is_entry_index(index: tuple) -> bool:
     """An entry's index: integers (or tuples of them, for a multi-index); the key of a function
     of entries holds the polynomials of its arguments instead."""
-    return all(isinstance(i, int) or (isinstance(i, tuple) and all(isinstance(a, int) for a in i))
+    return all(isinstance(i, int) or (isinstance(i, tuple) and i != ()  # exp(0)'s key: ((),)
+                                      and all(isinstance(a, int) for a in i))
                for i in index)
 
 
 def entries_of(name: str, array) -> dict[str, dict]:
-    """Witness entries of a NumPy array (its index tuples as keys)."""
-    array = np.asarray(array)
-    return {
-        name: {
-            index: int(v) if float(v).is_integer() else Fraction(str(v))
-            for index, v in np.ndenumerate(array)
-        }
-    }
+    """Witness entries of a NumPy array (its index tuples as keys), each the exact number it
+    holds (float32 0.1 is 13421773/134217728)."""
+    entries = {index: witness_value(v, name, index) for index, v in np.ndenumerate(array)}
+    return {name: {index: int(v) if v.denominator == 1 else v for index, v in entries.items()}}
 
 
 def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = "") -> Evidence:

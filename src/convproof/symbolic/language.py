@@ -16,6 +16,7 @@ ring, so a proof written with multi-indices holds for every number of spatial di
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -63,18 +64,18 @@ def is_multi(symbol: Symbol) -> bool:
 
 def meets_assumptions(symbol: Symbol, value: Any, strict: bool = False) -> bool:
     """``value`` (a number, an expression, or a tuple of them per axis for a multi-index)
-    breaks none of the assumptions that ``symbol`` carries (integer, positive, even, real,
-    ...; undecided counts as met: only a value that provably breaks one is refused); with
-    ``strict``, it is real and provably meets each of them."""
+    breaks none of the assumptions that ``symbol`` carries, held or denied (integer, positive,
+    even, real, integer=False, ...; undecided counts as met: only a value that provably breaks
+    one is refused); with ``strict``, it is real and provably meets each of them."""
     if isinstance(value, tuple):
         return is_multi(symbol) and all(meets_assumptions(symbol, part, strict)
                                         for part in value)
     value = sympy.sympify(value)
     if strict and value.is_real is not True:
         return False
-    return all(getattr(value, f"is_{name}") is True if strict else
-               getattr(value, f"is_{name}") is not False
-               for name, holds in symbol.assumptions0.items() if holds is True)
+    return all(getattr(value, f"is_{name}") is holds if strict else
+               getattr(value, f"is_{name}") is not (not holds)
+               for name, holds in symbol.assumptions0.items() if holds is not None)
 
 
 def multi_positions(*exprs: Expr) -> frozenset[tuple[Symbol, int, int]]:
@@ -346,10 +347,22 @@ class Signal:
                              "indices its definition takes)")
         label = (DefinedName if definition is not None else SignalName)(name, latex)
         self.base = IndexedBase(label)
-        self.definition = definition
+        self._definition = definition
         self.arity = arity
         if definition is not None:
             Signal.defined[self.base] = self
+
+    @property
+    def definition(self) -> Callable[..., Expr] | None:
+        """The defining formula (None for an input), fixed when the signal is made."""
+        return self._definition
+
+    @functools.cached_property
+    def body(self) -> tuple[tuple[Symbol, ...], Expr]:
+        """(formal indices, the definition at them), read once: every unfolding sees one
+        formula (a callable that answered 2·x[i] from its third call on would prove x0 = 2 x0)."""
+        formals = tuple(Dummy(f"i{k}", integer=True) for k in range(self.arity or 0))
+        return formals, sympy.sympify(self._definition(*formals))
 
     @property
     def name(self) -> str:
@@ -379,10 +392,9 @@ def defined_signals(expr: Expr) -> tuple[Signal, ...]:
     return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
 
 
-def definition_body(signal: Signal) -> tuple[list[Symbol], Expr]:
-    """(fresh formal indices, the signal's definition at them)."""
-    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(signal.arity or 0)]
-    return formals, sympy.sympify(signal.definition(*formals))
+def definition_body(signal: Signal) -> tuple[tuple[Symbol, ...], Expr]:
+    """(the formal indices of a defined signal, its definition at them)."""
+    return signal.body
 
 
 def definitions_reached(expr: Expr) -> list[Expr]:
@@ -398,7 +410,7 @@ def definitions_reached(expr: Expr) -> list[Expr]:
     return bodies
 
 
-def definition_closure(base: Expr) -> tuple[list[Symbol], list[Expr]]:
+def definition_closure(base: Expr) -> tuple[tuple[Symbol, ...], list[Expr]]:
     """(the formals of a defined signal, its body at them followed by every body it reaches)."""
     formals, body = definition_body(Signal.defined[base])
     return formals, [body, *definitions_reached(body)]

@@ -241,6 +241,15 @@ def provably_nonzero(e: Expr) -> bool:
     return provably_positive(e) or provably_positive(-e)
 
 
+def nonzero_where(e: Expr, nonzero: tuple[Expr, ...]) -> bool:
+    """e ≠ 0 where a claim is stated: provably, or ±e is one of the expressions it is stated
+    where they are not 0 (:attr:`~.proof.Claim.nonzero`)."""
+    if provably_nonzero(e):
+        return True
+    forms = (normal_form(e), normal_form(-e))
+    return any(normal_form(u) in forms for u in nonzero)
+
+
 def integer_valued(e: Expr) -> bool:
     """e is an integer for every value of its (integer) symbols, as SymPy's assumptions
     establish it: i + 2·j, s·i, floor(n/s) are; i/2 and (j + p)/s are not known to be."""

@@ -30,7 +30,7 @@ from fractions import Fraction
 import sympy
 from sympy import Expr
 
-from .certificates import Point, compares_nothing, grid_summary, only_zeros, sides_at
+from .certificates import Point, compares_nothing, grid_summary, sides_at
 from .evaluate import Poly
 from .language import Signal, box, in_range, multi, zsum
 from .normal import NoPoints, ProofError
@@ -209,7 +209,11 @@ def torus_certified(claim: Claim, points: list[Point], title: str = "") -> Evide
                                 f"differ by {_show_cyclotomic(difference)} ≠ 0 "
                                 f"(ζ = exp(2πi/{m}))",
                                 time.perf_counter() - started, claim, grid=points)
-        informative = informative or not only_zeros(left, right)
+        # informative where some coefficient is nonzero in Q(ζ): Σ_j χ(1, j) x0 is a
+        # polynomial that is 0 there
+        informative = informative or any(coefficients and not cyclotomic_zero(coefficients, m)
+                                         for side in (left_values, right_values)
+                                         for coefficients in side.values())
     if not informative:
         return Evidence("certified", title or claim.name, False, compares_nothing(points),
                         time.perf_counter() - started, claim, grid=points)

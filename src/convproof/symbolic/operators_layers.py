@@ -249,7 +249,8 @@ def exact_value(expr: Expr, point: Values) -> Expr:
 
 def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
     """The point with the symbols that hypotheses define (and the point leaves unset) filled
-    in; then every hypothesis and every symbol's assumptions must hold there."""
+    in; then every hypothesis, every nonzero condition and every symbol's assumptions must
+    hold there."""
     symbols, problems = dict(point.symbols), []
     defining = [h for h in claim.hypotheses if isinstance(h.lhs, Symbol)]
     for _ in defining:  # in any order: each pass sets what the symbols known so far give
@@ -264,6 +265,8 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
                             f"{', '.join(map(str, h.lhs.variables))}: a point cannot check it")
         elif sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
+    problems += [f"the claim is stated where {u} ≠ 0, and {u} = 0 here" for u in claim.nonzero
+                 if sympy.expand(exact_value(u, at)) == 0]
     problems += [f"the entry {name}{list(index)} = {value} is not real"
                  for name, values in point.entries.items() for index, value in values.items()
                  if sympy.sympify(value).is_real is not True]

@@ -21,10 +21,11 @@ from typing import Any
 import sympy
 
 from .certificates import Point, sides_at, witness_value
-from .evaluate import Poly
+from .evaluate import Poly, entry_name
 from .language import Signal
 from .normal import ProofError
 from .proof import Claim, Evidence
+from .rules import unfold_all
 
 
 class Maximum(sympy.Function):
@@ -86,8 +87,21 @@ def _by_index(poly: Poly) -> dict[tuple, Poly]:
     return split
 
 
+def _refuse_other_maxima(claim: Claim) -> None:
+    """Only this module's Maximum is read as a max: the evaluator keys a function and a signal
+    by its printed name, so another function or a signal printed "Maximum" would be one."""
+    for side in (claim.lhs, claim.rhs):
+        side = unfold_all(side)
+        named = {str(f.func) for f in side.atoms(sympy.Function) if f.func is not Maximum}
+        named |= {entry_name(entry.base.label) for entry in side.atoms(sympy.Indexed)}
+        if Maximum.__name__ in named:
+            raise ProofError(f"{side} holds a function or a signal named {Maximum.__name__} "
+                             "that is not the max of operators_pool: give it another name")
+
+
 def exact_sides(claim: Claim, point: Point, entries: dict[str, dict]) -> dict[tuple, tuple]:
     """index -> (left value, right value) of the claim at the point with these entries."""
+    _refuse_other_maxima(claim)
     left, right, problems = sides_at(claim, point)
     if problems:
         raise ProofError("; ".join(problems))

@@ -28,7 +28,7 @@ from sympy import Expr, Symbol
 
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
                        substitute)
-from .normal import NoPoints, ProofError, check_exact, normal_form
+from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
 
@@ -42,9 +42,10 @@ LEVELS = ("universal", "certified", "refuted", "numeric")
 
 @dataclass
 class Claim:
-    """lhs = rhs for all values of the free symbols satisfying their assumptions and the
+    """lhs = rhs for all values of the free symbols satisfying their assumptions, the
     ``hypotheses`` (equations symbol = value, sum = value, or either side for every value of
-    some indices: :func:`~.rules_sums.every`)."""
+    some indices: :func:`~.rules_sums.every`) and ``nonzero``: where each of those expressions
+    is not 0 (relu'(x) = [x > 0] for x ≠ 0, where relu is differentiable)."""
 
     name: str
     lhs: Expr
@@ -52,6 +53,7 @@ class Claim:
     hypotheses: tuple[sympy.Eq, ...] = ()
     text: str = ""
     indices: dict = field(default_factory=dict)  # free index -> its box, for certificates
+    nonzero: tuple[Expr, ...] = ()
 
     def __post_init__(self) -> None:
         self.lhs, self.rhs = sympy.sympify(self.lhs), sympy.sympify(self.rhs)  # 0, not int 0
@@ -59,8 +61,17 @@ class Claim:
             if not isinstance(side, sympy.Expr):
                 raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
                                  "expression (a relation belongs in a bracket)")
-        check_exact(self.lhs, self.rhs, *(side.expr if isinstance(side, sympy.Lambda) else side
-                                          for h in self.hypotheses for side in h.args))
+        if not isinstance(self.nonzero, (tuple, list)):
+            raise ProofError(f"nonzero of {self.name!r} is a tuple of expressions, not "
+                             f"{self.nonzero!r}")
+        self.nonzero = tuple(sympy.sympify(u) for u in self.nonzero)
+        for u in self.nonzero:
+            if not isinstance(u, sympy.Expr):
+                raise ProofError(f"the condition {u} ≠ 0 of {self.name!r} is not about an "
+                                 "expression")
+        check_exact(self.lhs, self.rhs, *self.nonzero,
+                    *(side.expr if isinstance(side, sympy.Lambda) else side
+                      for h in self.hypotheses for side in h.args))
         for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
@@ -77,6 +88,7 @@ class Claim:
             ),
             self.text,
             {substitute(k, mapping): substitute(v, mapping) for k, v in self.indices.items()},
+            tuple(substitute(u, mapping) for u in self.nonzero),
         )
 
 
@@ -121,11 +133,13 @@ class Derivation:
     def end(self) -> Expr:
         return self.steps[-1].expr if self.steps else self.start
 
-    def check(self, hypotheses: Iterable[sympy.Eq] = ()) -> list[StepCheck]:
-        allowed = list(hypotheses)
+    def check(self, hypotheses: Iterable[sympy.Eq] = (),
+              nonzero: Iterable[Expr] = ()) -> list[StepCheck]:
+        """Each link, under the claim's hypotheses and where its ``nonzero`` expressions are."""
+        claim_says = {"assumed": tuple(hypotheses), "nonzero": tuple(nonzero)}
         checks, previous = [], self.start
         for step in self.steps:
-            checks.append(_check_link(previous, step, allowed))
+            checks.append(_check_link(previous, step, claim_says))
             previous = step.expr
         return checks
 
@@ -134,13 +148,16 @@ def _shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def _check_link(previous: Expr, step: Step, hypotheses: list[sympy.Eq]) -> StepCheck:
-    if "equation" in step.params and step.params["equation"] not in hypotheses:
+def _check_link(previous: Expr, step: Step, claim_says: dict[str, tuple]) -> StepCheck:
+    """One link.  A rule that takes ``assumed`` (the claim's hypotheses) or ``nonzero`` (the
+    expressions it is stated where they are not 0) gets the claim's, never the step's own."""
+    if "equation" in step.params and step.params["equation"] not in claim_says["assumed"]:
         return StepCheck(step, False, f"{step.params['equation']} is not a hypothesis of the claim")
     source, target = (step.expr, previous) if step.backwards else (previous, step.expr)
     params = dict(step.params)
-    if step.rule == "known result":  # a lemma's hypotheses may be the claim's own
-        params["assumed"] = tuple(hypotheses)
+    if step.rule in RULES:
+        params.update({name: value for name, value in claim_says.items()
+                       if name in RULES[step.rule].signature.parameters})
     try:
         check_exact(source, target)
         candidate, count = apply_rule(step.rule, source, **params)
@@ -185,7 +202,7 @@ def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence
     """Evidence that ``derivation`` proves ``claim``: it starts at the left side, ends at the
     right side, and every link checks."""
     started = time.perf_counter()
-    checks = derivation.check(claim.hypotheses)
+    checks = derivation.check(claim.hypotheses, claim.nonzero)
     problems = [
         f"step {i + 1} ({c.step.rule}): {c.message}" for i, c in enumerate(checks) if not c.ok
     ]
@@ -434,12 +451,14 @@ def known(
     context: Callable[[Expr], Expr],
     reverse: bool = False,
     assumed: tuple = (),
+    nonzero: tuple = (),
 ) -> tuple[Expr, int]:
     """context(L) = context(R) when L = R holds for all values of its free symbols.
 
     An instance may only replace symbols that the lemma shows: a symbol inside the definition
     of a signal the lemma uses would keep its general value there.  Each hypothesis of the
-    lemma must hold for the instance, or be a hypothesis of the claim being proved."""
+    lemma must hold for the instance, or be a hypothesis of the claim being proved; each
+    expression the lemma needs nonzero must be so, provably or where the claim is stated."""
     source = load(theorem)
     result = source.prove()
     if claim not in source.claims:
@@ -449,8 +468,8 @@ def known(
         e
         for e in result.evidence
         if e.kind == "universal" and e.ok and e.claim is not None
-        and (e.claim.lhs, e.claim.rhs, e.claim.hypotheses)
-        == (general.lhs, general.rhs, general.hypotheses)
+        and (e.claim.lhs, e.claim.rhs, e.claim.hypotheses, e.claim.nonzero)
+        == (general.lhs, general.rhs, general.hypotheses, general.nonzero)
     ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
@@ -467,7 +486,8 @@ def known(
             )
     values = {symbol: sympy.sympify(value) for symbol, value in instance.items()}
     check_exact(*values.values())  # 1 + 1e20 rounds to 1e20 inside the lemma
-    for side in (general.lhs, general.rhs, *(s for h in general.hypotheses for s in h.args)):
+    for side in (general.lhs, general.rhs, *general.nonzero,
+                 *(s for h in general.hypotheses for s in h.args)):
         # E[y_j] = x_j holds for each j, not for j = [z0 ≥ 0]: the E would average over z0
         refuse_inside_operators(side, values, f"the instance of {theorem}/{claim}")
     lemma = general.instantiate(instance)
@@ -480,6 +500,10 @@ def known(
                 f"hypothesis {h} of {theorem}/{claim} neither holds for this "
                 "instance nor is a hypothesis of the claim"
             )
+    for u in lemma.nonzero:
+        if not nonzero_where(u, nonzero):
+            raise ProofError(f"{theorem}/{claim} holds where {u} ≠ 0, which is neither provable "
+                             "for this instance nor where the claim is stated")
     before, after = (lemma.rhs, lemma.lhs) if reverse else (lemma.lhs, lemma.rhs)
     # The context is used only as an expression with a hole (a callable that looked at its
     # argument's structure could turn L = R into anything).  Its sums may bind free symbols of
@@ -493,16 +517,17 @@ def known(
                          f"hole: on a placeholder it raised {error!r}") from error
     if hole not in shape.free_symbols:
         raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
-    if lemma.hypotheses and any(isinstance(node, OF_THE_ENTRIES)
-                                and hole in node.args[0].free_symbols
-                                for node in sympy.preorder_traversal(shape)):
+    if (lemma.hypotheses or lemma.nonzero) and any(
+            isinstance(node, OF_THE_ENTRIES) and hole in node.args[0].free_symbols
+            for node in sympy.preorder_traversal(shape)):
         raise ProofError(f"the context of {theorem}/{claim} puts it inside a derivative or an "
                          "expectation: under its hypotheses it holds at a point, not as a "
                          "function of the entries")
     bound = {zsum_.var for zsum_ in shape.atoms(ZSum)}
     if hole in bound:  # x[hole] summed: the sides would be put in for the variable too
         raise ProofError(f"the context of {theorem}/{claim} sums over its argument")
-    constrained = set().union(*(h.free_symbols for h in lemma.hypotheses)) | hidden
+    constrained = set().union(*(h.free_symbols for h in lemma.hypotheses),
+                              *(u.free_symbols for u in lemma.nonzero)) | hidden
     if bound & constrained:
         raise ProofError(f"the context binds {sorted(map(str, bound & constrained))}, which "
                          f"the hypotheses or the definitions of {theorem}/{claim} hold")

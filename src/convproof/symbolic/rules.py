@@ -32,6 +32,7 @@ from .language import (
     Signal,
     ZSum,
     defined_signals,
+    definition_body,
     definition_closure,
     fresh,
     is_multi,
@@ -211,9 +212,11 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
 def definition_at(entry: Indexed) -> Expr:
     """The definition of a defined signal's entry at its indices, substituted without
     capture (an index j + K into a definition that sums over its own j)."""
-    formals = [sympy.Dummy(f"i{k}", integer=True) for k in range(len(entry.indices))]
-    body = Signal.defined[entry.base].definition(*formals)
-    check_exact(body)  # as unfolded now, whatever it was when the claim was made
+    formals, body = definition_body(Signal.defined[entry.base])
+    if len(formals) != len(entry.indices):
+        raise ProofError(f"{entry} has {len(entry.indices)} indices; {entry.base} is defined "
+                         f"with {len(formals)}")
+    check_exact(body)
     return substitute(body, dict(zip(formals, entry.indices)))
 
 
@@ -552,8 +555,8 @@ def polynomial_quotient(e: Expr, factor: Expr) -> Expr | None:
             sympy.expand(factor),
             *sorted((sympy.expand(e) * factor).free_symbols, key=str),
         )
-    except BasePolynomialError:  # a bracket or a floor inside, or a non-integer constant
-        return None
+    except (BasePolynomialError, ZeroDivisionError):  # a bracket or a floor inside, a
+        return None                                    # non-integer constant, or factor 0
     return sympy.expand(q) if r == 0 else None
 
 

@@ -13,7 +13,7 @@ positive, and symbols have the signs they are declared with.
     e^(a + b) = e^a · e^b                                                       exponential laws
     ∂F/∂x = ∂G/∂x + Σ_u ∂G/∂u · ∂u/∂x        F(x) = G(x, u(x)), u kept folded     chain rule
     max(u, 0) = (u + sqrt(u²)) / 2                                              positive part
-    u/sqrt(u²) = sqrt(u²)/u = 2[u > 0] - 1    u ≠ 0 (where the left side is defined)       sign
+    u/sqrt(u²) = sqrt(u²)/u = 2[u > 0] - 1    u ≠ 0 (provably, or where the claim is)      sign
     P/Q = P'/Q' as rational functions of the atoms, every denominator positive   rational arithmetic
 """
 
@@ -28,7 +28,7 @@ from sympy import Expr, Indexed, S, Symbol
 from .language import (Bracket, NonNeg, Partial, Signal, ZSum, defined_signals, product,
                        summation_variables)
 from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_form,
-                     integer_valued, provably_nonneg, provably_nonzero)
+                     integer_valued, nonzero_where, provably_nonneg, provably_nonzero)
 from .operators_layers import Positive
 from .rules import (RuleResult, definition_at, derivative, follows, map_terms, open_sum, rule,
                     unfold, unfold_all)
@@ -58,10 +58,11 @@ def _real(u: Expr) -> bool:
     defined signal's where its definition is), every root or other fractional power of a
     nonnegative base and every logarithm of a positive one (√t with an integer t is 2i at
     t = -4)."""
-    labels = {entry.base.label for entry in u.atoms(Indexed)}
-    if u.has(sympy.I) or not all(s.is_real or s in labels for s in u.atoms(Symbol)):
+    entries = u.atoms(Indexed)  # a signal's name alone is a symbol like any other
+    plain = u.xreplace({entry: sympy.Dummy(real=True) for entry in entries})
+    if u.has(sympy.I) or not all(s.is_real for s in plain.atoms(Symbol)):
         return False
-    if not all(_real(definition_at(entry)) for entry in u.atoms(Indexed)
+    if not all(_real(definition_at(entry)) for entry in entries
                if entry.base in Signal.defined):
         return False
     if not all(isinstance(f, REAL_FUNCTIONS) for f in u.atoms(sympy.Function)):
@@ -389,16 +390,21 @@ def _sign_pair(atoms: list) -> tuple[Expr, Expr, Expr] | None:
     return None
 
 
-@rule("sign", "u·(u²)^(-1/2) = (u²)^(1/2)/u = 2[u > 0] - 1 for real u ≠ 0 (where the left side "
-      "is defined)")
-def sign_rule(expr: Expr) -> RuleResult:
-    """In every term, an atom u over |u| = sqrt(u²) (or |u| over u) is the sign of u."""
+@rule("sign", "u·(u²)^(-1/2) = (u²)^(1/2)/u = 2[u > 0] - 1 for real u ≠ 0: provably, or "
+      "where the claim is stated")
+def sign_rule(expr: Expr, nonzero: tuple = ()) -> RuleResult:
+    """In every term, an atom u over |u| = sqrt(u²) (or |u| over u) is the sign of u.  At
+    u = 0 the left side has no value: reading it as -1 there, u = x0 and u = -x0 (folded into
+    another signal) would give x0/|x0| the values -1 and 1, so u must be nonzero."""
     def rewrite(term: Term) -> Term | None:
         atoms = list(term.atoms)
         found = _sign_pair(atoms)
         if found is None or not _real(found[0]):  # log x0 / sqrt(log² x0) at x0 = -1 is 1
             return None
         u, root, partner = found
+        if not nonzero_where(u, nonzero):
+            raise ProofError(f"{u}/|{u}| has no value at {u} = 0: state the claim where "
+                             f"{u} ≠ 0 (Claim(..., nonzero=({u},)))")
         atoms.remove(root)
         atoms.remove(partner)
         return Term(term.coeff, tuple(atoms) + (2 * Positive(u) - 1,), term.bound)
