@@ -1845,3 +1845,38 @@ def test_points_of_the_wrong_shape_are_refused():
     divided = Claim("x_k", x[k_], x[k_], hypotheses=(sympy.Eq(k_, 6 / m_, evaluate=False),))
     with pytest.raises(ProofError, match="divides by 0"):
         certified(divided, [Point({m_: 0}, 1)])
+
+
+def test_a_dummy_the_engine_has_not_made_yet_is_refused():
+    """Dummy(name, dummy_index=...) set one ahead is the symbol a renamed sum variable
+    becomes next: Σ_t x_t x_D = Σ_t x_t² passed 'algebra' (3 against 5 at x = (1, 2), D = 0),
+    and x0 = D passed 'rational arithmetic' through its generator t0."""
+    t_ = scalar("t_")
+    ahead = sympy.Dummy("t_", dummy_index=sympy.Dummy().dummy_index + 1, **t_.assumptions0)
+    with pytest.raises(ProofError, match="has not handed out yet"):
+        Claim("captured", zsum(in_range(t_, 2) * x[t_] * x[ahead], t_),
+              zsum(in_range(t_, 2) * x[t_] ** 2, t_))
+    made = sympy.Dummy("made_")
+    assert universal(Claim("made", x[made], x[made]), Derivation(x[made])).ok
+    forging = Signal("forging", definition=lambda a: x[sympy.Dummy(
+        "t_", dummy_index=sympy.Dummy().dummy_index + 2, integer=True)] * x[a], arity=1)
+    with pytest.raises(ProofError, match="has not handed out yet"):
+        Claim("forged in a body", forging[0], forging[0])
+
+
+def test_a_definition_through_itself_is_refused():
+    """r[i] = x[i] + r[i - 1] made 'sign' recurse without end and 'differentiate' loop."""
+    r = Signal("r_itself", definition=lambda a: x[a] + r[a - 1], arity=1)
+    with pytest.raises(ProofError, match="defined through itself"):
+        Claim("recursive", Partial(r[0], x[0]), 1)
+    s_ = Signal("s_mutual", definition=lambda a: 2 * q[a], arity=1)
+    q = Signal("q_mutual", definition=lambda a: x[a] + s_[a + 1], arity=1)
+    with pytest.raises(ProofError, match="defined through itself"):
+        Claim("mutual", q[0], q[0])
+
+
+def test_a_definition_cannot_be_replaced():
+    y = Signal("y_fixed", definition=lambda a: x[a], arity=1)
+    for attribute in ("definition", "body"):
+        with pytest.raises(AttributeError):
+            setattr(y, attribute, (lambda a: 2 * x[a]) if attribute == "definition" else ((), 0))

@@ -16,7 +16,6 @@ ring, so a proof written with multi-indices holds for every number of spatial di
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -60,6 +59,21 @@ def scalar(names: str, **assumptions) -> tuple[Symbol, ...] | Symbol:
 
 def is_multi(symbol: Symbol) -> bool:
     return isinstance(symbol, Multi)
+
+
+class ProofError(Exception):
+    """An expression the engine refuses (divergent sum, malformed statement, ...)."""
+
+
+def refuse_unmade_dummies(expr: Expr) -> None:
+    """A Dummy is the engine's fresh symbol: one whose index SymPy has not handed out yet
+    (Dummy("t", dummy_index=...) set ahead) would be the symbol that a renamed sum variable
+    becomes next, and that sum would capture it (Σ_t x_t x_D = Σ_t x_t² was proved)."""
+    unmade = Dummy._base_dummy_index + Dummy._count
+    ahead = sorted(str(d) for d in expr.atoms(Dummy) if d.dummy_index >= unmade)
+    if ahead:
+        raise ProofError(f"{', '.join(ahead)}: a Dummy whose index SymPy has not handed out "
+                         "yet is one the engine would make; use a Symbol")
 
 
 def meets_assumptions(symbol: Symbol, value: Any, strict: bool = False) -> bool:
@@ -348,6 +362,7 @@ class Signal:
         label = (DefinedName if definition is not None else SignalName)(name, latex)
         self.base = IndexedBase(label)
         self._definition = definition
+        self._body: tuple[tuple[Symbol, ...], Expr] | None = None
         self.arity = arity
         if definition is not None:
             Signal.defined[self.base] = self
@@ -357,12 +372,16 @@ class Signal:
         """The defining formula (None for an input), fixed when the signal is made."""
         return self._definition
 
-    @functools.cached_property
+    @property
     def body(self) -> tuple[tuple[Symbol, ...], Expr]:
         """(formal indices, the definition at them), read once: every unfolding sees one
         formula (a callable that answered 2·x[i] from its third call on would prove x0 = 2 x0)."""
-        formals = tuple(Dummy(f"i{k}", integer=True) for k in range(self.arity or 0))
-        return formals, sympy.sympify(self._definition(*formals))
+        if self._body is None:
+            formals = tuple(Dummy(f"i{k}", integer=True) for k in range(self.arity or 0))
+            body = sympy.sympify(self._definition(*formals))
+            refuse_unmade_dummies(body)
+            self._body = formals, body
+        return self._body
 
     @property
     def name(self) -> str:

@@ -40,13 +40,12 @@ from .language import (
     definition_closure,
     fresh,
     is_multi,
+    ProofError,
     product,
+    refuse_unmade_dummies,
+    signals_of,
     substitute,
 )
-
-
-class ProofError(Exception):
-    """An expression the engine refuses (divergent sum, malformed statement, ...)."""
 
 
 class NoPoints(ProofError):
@@ -527,13 +526,18 @@ def check_exact(*exprs: Expr) -> None:
 
 @functools.lru_cache(maxsize=4096)
 def _check_definition(base: Expr) -> None:
-    """check_exact of a defined signal's body and of every body it reaches."""
+    """check_exact of a defined signal's body and of every body it reaches, none of which
+    may reach the signal again (r[i] = x[i] + r[i - 1] would unfold without end)."""
     for part in definition_closure(base)[1]:
+        if base in signals_of(part):
+            raise ProofError(f"{base} is defined through itself: a definition unfolds to "
+                             "input signals in finitely many steps")
         _check_exact(part)
 
 
 @functools.lru_cache(maxsize=4096)  # a step's target is the next step's source
 def _check_exact(expr: Expr) -> None:
+    refuse_unmade_dummies(expr)
     if expr.has(sympy.Float):
         raise ProofError(f"{expr} holds a floating-point number; write it exactly "
                          "(sympy.Rational(1, 3), not 1/3)")

@@ -517,6 +517,7 @@ def known(
                          f"hole: on a placeholder it raised {error!r}") from error
     if hole not in shape.free_symbols:
         raise ProofError(f"the context of {theorem}/{claim} does not contain its argument")
+    check_exact(shape)
     if (lemma.hypotheses or lemma.nonzero) and any(
             isinstance(node, OF_THE_ENTRIES) and hole in node.args[0].free_symbols
             for node in sympy.preorder_traversal(shape)):
