@@ -19,6 +19,7 @@ import sympy
 from convproof import reference
 from convproof.codegen import derivations as dv
 from convproof.codegen import kernels as K
+from convproof.codegen import winograd as W
 from convproof.codegen.pooling import ADAPTIVE_FIRST, ADAPTIVE_WINDOW
 from convproof.gpu.backend import Backend
 from convproof.gpu.emulate import Emulator, compiler_available
@@ -289,10 +290,46 @@ def test_adaptive_windows_match_the_spec():
     (lambda: K.avg_pool_forward(K.PoolGeometry((3,), (1,), (0,), (2,)), True), ValueError,
      r"average pooling has no dilation, got dilation \(2,\)"),
     (lambda: K.Tile(64, 64, 16, 3, 4), ValueError, "does not divide evenly"),
-], ids=["mode", "dtype", "activation", "bias", "avg-dilation", "tile"])
+    # truncated or taken as they came, these built k2, s-2, p-1 or 1-D kernels named p1x5
+    (lambda: K.ConvGeometry((2.5,), (1,), ((0, 0),), (1,)), TypeError,
+     r"kernel_size takes ints, got 2.5"),
+    (lambda: K.ConvGeometry((3,), (True,), ((0, 0),), (1,)), TypeError, "stride takes ints"),
+    (lambda: K.ConvGeometry((3,), (-2,), ((0, 0),), (1,)), ValueError,
+     "stride must be at least 1, got -2"),
+    (lambda: K.ConvGeometry((3,), (1,), ((1, -1),), (1,)), ValueError,
+     "pads must be at least 0, got -1"),
+    (lambda: K.ConvGeometry((3,), (1,), ((1, 1), (5, 5)), (1,)), ValueError,
+     r"one \(lo, hi\) pair per axis \(1\)"),
+    (lambda: K.ConvGeometry((3,), (1, 1), ((1, 1),), (1,)), ValueError,
+     "stride has 2 values for a kernel of 1 axes"),
+    (lambda: K.ConvGeometry((), (), (), ()), ValueError, "kernel_size has no axes"),
+    (lambda: K.ConvGeometry((3,), (1,), ((0, 0),), (1,), groups=0), ValueError,
+     "groups must be at least 1"),
+    (lambda: K.PoolGeometry((2,), (1,), (-1,), (1,)), ValueError, "padding must be at least 0"),
+    (lambda: K.conv_forward(SAME3, 0), ValueError, "channels_per_group must be at least 1"),
+    (lambda: K.pad_forward(((1, -1),), "reflect", F32), ValueError, "pads must be at least 0"),
+    (lambda: K.adaptive_max_pool_forward(0, F32), ValueError, "dims must be at least 1"),
+    (lambda: W.winograd_output(4, (0, 1), F32), ValueError, "dilation must be at least 1"),
+    (lambda: W.winograd_input(4, ((1, 1),), (1, 1), F32), ValueError,
+     r"pair per axis \(2\)"),
+], ids=["mode", "dtype", "activation", "bias", "avg-dilation", "tile", "float", "bool",
+        "negative-stride", "negative-pad", "pads-length", "stride-length", "no-axes", "groups",
+        "pool-padding", "channels", "pad-kernel", "adaptive-dims", "winograd-dilation",
+        "winograd-pads"])
 def test_bad_static_parameters_are_refused(build, error, match):
     with pytest.raises(error, match=match):
         build()
+
+
+def test_a_loop_over_the_padding_counts_in_64_bits():
+    """P^T's loop over the border positions counted in an int: with p_lo + p_hi ≥ 2^31 - 1,
+    r <= p_lo + p_hi held for every int, and the 64-bit kernel never finished."""
+    pads = ((2 ** 30, 2 ** 30 + 1),)
+    huge = K.ConvGeometry((1,), (2 ** 33,), pads, (1,), 1, "replicate", F64)
+    for kernel in (K.conv_backward_data(huge), K.col2im(huge),
+                   K.pad_adjoint(pads, "replicate", F64)):
+        bounds = re.findall(r"for \((\w+(?: \w+)?) r0 = 0; r0 <= (\d+);", kernel.source)
+        assert bounds == [("long long", str(2 ** 31 + 1))], kernel.name
 
 
 def test_tile_table_covers_every_channel_count():

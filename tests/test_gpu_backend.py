@@ -86,6 +86,36 @@ def test_the_gpu_backend_has_the_cpu_backends_functions_and_signatures():
     assert gpu.FLOAT_DTYPES == cpu.FLOAT_DTYPES
 
 
+def test_operands_that_do_not_fit_the_geometry_are_refused(rng):
+    """Nothing compared a geometry with its arrays: a 2-tap geometry on 3-tap weights, groups
+    of 2 on weights of one group, a g shorter than the output, a size that disagrees with g
+    all ran, and gave the result of another conv (or read past an array)."""
+    from convproof.codegen.kernels import ConvGeometry
+    backend = Backend(standard.Recorder())
+    x, w = rng.standard_normal((1, 4, 9)), rng.standard_normal((6, 4, 3))
+    geometry = ConvGeometry((3,), (1,), ((0, 0),), (1,), dtype=np.float64)
+    calls = {
+        "does not hold kernels of the geometry's size \\(2,\\)": lambda: backend.conv(
+            x, w, replace(geometry, kernel_size=(2,))),
+        "4 input channels and 6 outputs in 2 groups do not fit w": lambda: backend.conv(
+            x, w, replace(geometry, groups=2)),
+        "is not 3-D": lambda: backend.conv(x[None], w, geometry),
+        "bias of shape \\(4,\\) is not \\(6,\\)": lambda: backend.conv(
+            x, w, geometry, bias=np.ones(4)),
+        "g of shape \\(1, 6, 5\\) is not the shape \\(1, 6, 7\\)": lambda: (
+            backend.conv_weight_grad(x, rng.standard_normal((1, 6, 5)), geometry)),
+        "not the shape \\(1, 6, 10\\) of the conv's output on inputs of shape \\(1, 4, 12\\)":
+            lambda: backend.conv_data_grad(rng.standard_normal((1, 6, 7)), w, geometry, (12,)),
+        "size \\(7, 7\\) has 2 axes for a 1-D geometry": lambda: backend.conv_data_grad(
+            rng.standard_normal((1, 6, 7)), w, geometry, (7, 7)),
+    }
+    for message, call in calls.items():
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert backend.device.launches == []
+    assert backend.conv(x, w, geometry).shape == (1, 6, 7)  # and the right ones still run
+
+
 def test_the_gpu_benchmark_suite_is_registered():
     from convproof import bench
     from convproof.gpu.bench import gpu_suite

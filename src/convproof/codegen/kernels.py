@@ -47,9 +47,9 @@ from .pooling import (adaptive_avg_pool_backward, adaptive_avg_pool_forward,
                       avg_pool_forward, max_pool_backward, max_pool_forward, route_by_index)
 from .skeleton import (ACTIVATIONS, INDEX32_ELEMENTS, THREADS, TILES, ConvGeometry, Kernel, Param,
                        PoolGeometry, Slots, Tile, axes_of, decode, elementwise, epilogue,
-                       epilogue_tag, float_params, header, horner, indent, ints, narrow_indices,
-                       nest, product, signature, sizes, slots_for, static_decode, tap_loop,
-                       tile_for, var)
+                       epilogue_tag, float_params, header, horner, indent, narrow_indices,
+                       nest, pad_pairs, product, signature, sizes, slots_for, static_decode,
+                       tap_loop, tile_for, var)
 
 # --------------------------------------------------------------------------------------------
 # The implicit GEMM: C = A B with A, B in shared-memory tiles, per stage of the reduction
@@ -847,13 +847,9 @@ def sum_splits(dtype: DTypeLike, *, bias: bool = False, activation: str = "ident
 # Padding P and its transpose P^T
 # --------------------------------------------------------------------------------------------
 
-def _pads(pads: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    return tuple(ints(pair) for pair in pads)
-
-
 def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype: DTypeLike) -> Kernel:
     """x_pad[b, c, j] = x[b, c, pi(j - p_lo)] (zeros: 0 outside the input)."""
-    pads = _pads(pads)
+    pads = pad_pairs(pads)
     dims = len(pads)
     ctype, slots = slots_for(dtype)
     name = join(f"pad{dims}d", mode, padding_tag(pads), dtype_tag(dtype))
@@ -870,7 +866,7 @@ def pad_forward(pads: Sequence[tuple[int, int]], mode: str, dtype: DTypeLike) ->
 
 def pad_adjoint(pads: Sequence[tuple[int, int]], mode: str, dtype: DTypeLike) -> Kernel:
     """dx[b, c, t] = sum over padded positions u with pi(u) = t of g_pad[b, c, u + p_lo]."""
-    pads = _pads(pads)
+    pads = pad_pairs(pads)
     dims = len(pads)
     ctype, slots = slots_for(dtype)
     name = join(f"pad{dims}d_adjoint", mode, padding_tag(pads), dtype_tag(dtype))

@@ -31,8 +31,8 @@ from ..symbolic.language import in_range
 from . import derivations as dv
 from .names import c_type, dtype_tag, join
 from .skeleton import (THREADS, Kernel, Param, PoolGeometry, Slots, axes_of, decode, elementwise,
-                       float_params, header, horner, index_param, nest, product, signature, sizes,
-                       slots_for, tap_loop, var)
+                       float_params, header, horner, index_param, ints, nest, product, signature,
+                       sizes, slots_for, tap_loop, var)
 
 NEGATIVE_INFINITY = {"float": "-__int_as_float(0x7f800000)",
                      "double": "-__longlong_as_double(0x7ff0000000000000LL)"}
@@ -112,6 +112,11 @@ def _adaptive_windows_of(slots: Slots, dims: int) -> Loops:
                             f"    if ({end} <= t{a}) continue;"], True))
         return nest(levels, body)
     return loops
+
+
+def _spatial_dims(dims: int) -> int:
+    """The number of spatial axes of an adaptive pooling: an int of 1 or more."""
+    return ints((dims,), "dims", minimum=1)[0]
 
 
 def _adaptive_size(slots: Slots, dims: int) -> str:
@@ -266,6 +271,7 @@ _ADAPTIVE = "none (window sizes at run time)"
 
 def adaptive_avg_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
     """y[b, c, i] = mean of x[b, c, j] over the adaptive window of i."""
+    dims = _spatial_dims(dims)
     ctype, slots = slots_for(dtype)
     return _mean_over(join(f"adaptive_avg_pool{dims}d_fwd", dtype_tag(dtype)),
                       "adaptive average pooling", _ADAPTIVE, ctype, slots, dims,
@@ -274,6 +280,7 @@ def adaptive_avg_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_avg_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
     """dx[b, c, t] = sum over the adaptive windows i that hold t of g[b, c, i] / |window i|."""
+    dims = _spatial_dims(dims)
     ctype, slots = slots_for(dtype)
     return _mean_adjoint(join(f"adaptive_avg_pool{dims}d_bwd", dtype_tag(dtype)),
                          "adaptive average pooling backward (gather)", _ADAPTIVE, ctype, slots,
@@ -282,6 +289,7 @@ def adaptive_avg_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_max_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
     """y[b, c, i] = max of x[b, c, j] over the adaptive window of i, with its flat index."""
+    dims = _spatial_dims(dims)
     ctype, slots = slots_for(dtype)
     return _max_over(join(f"adaptive_max_pool{dims}d_fwd", dtype_tag(dtype)),
                      "adaptive max pooling with arg-max", _ADAPTIVE, ctype, slots, dims,
@@ -290,6 +298,7 @@ def adaptive_max_pool_forward(dims: int, dtype: np.dtype) -> Kernel:
 
 def adaptive_max_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
     """dx[b, c, t] = sum of g[b, c, i] over the adaptive windows i that hold t with arg-max t."""
+    dims = _spatial_dims(dims)
     ctype, slots = slots_for(dtype)
     return _routed(join(f"adaptive_max_pool{dims}d_bwd", dtype_tag(dtype)),
                    "adaptive max pooling backward (gather)", _ADAPTIVE, ctype, slots, dims,

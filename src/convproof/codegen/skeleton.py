@@ -116,7 +116,8 @@ TILES: tuple[tuple[int, Tile], ...] = (
 
 def tile_for(channels_per_group: int) -> Tile:
     """The tile of the shape class of ``channels_per_group`` output channels (C_out/G)."""
-    return next(tile for bound, tile in TILES if channels_per_group <= bound)
+    (channels,) = ints((channels_per_group,), "channels_per_group", minimum=1)
+    return next(tile for bound, tile in TILES if channels <= bound)
 
 
 @contextmanager
@@ -174,9 +175,43 @@ def narrow_indices(kernel: Kernel) -> Kernel:
     return replace(kernel, name=name, source=source, params=params)
 
 
-def ints(values: Sequence[int]) -> tuple[int, ...]:
-    """Python ints (a static parameter given as NumPy integers prints and hashes alike)."""
+def ints(values: Sequence[int], name: str = "a static parameter", minimum: int = 0
+         ) -> tuple[int, ...]:
+    """Python ints, each at least ``minimum`` (a static parameter given as NumPy integers
+    prints and hashes alike); a float or a truth value is refused, not truncated into the
+    kernel's source and name."""
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise TypeError(f"{name} is a sequence of ints, got {values!r}") from None
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} takes ints, got {v!r} in {values}")
+        if v < minimum:
+            raise ValueError(f"{name} must be at least {minimum}, got {v} in {values}")
     return tuple(int(v) for v in values)
+
+
+def pad_pairs(pads: Sequence[Sequence[int]], dims: int | None = None
+              ) -> tuple[tuple[int, int], ...]:
+    """(lo, hi) per axis, nonnegative ints; ``dims`` of them where given."""
+    pairs = tuple(ints(pair, "pads", minimum=0) for pair in pads)
+    if any(len(pair) != 2 for pair in pairs) or (dims is not None and len(pairs) != dims):
+        raise ValueError(f"pads takes one (lo, hi) pair per axis"
+                         f"{'' if dims is None else f' ({dims})'}, got {pads}")
+    return pairs
+
+
+def _per_axis(geometry: ConvGeometry | PoolGeometry, names: Sequence[str], minimum: int) -> None:
+    """Each of ``names`` a tuple of ints of ``minimum`` or more, one per axis of the kernel."""
+    if not geometry.kernel_size:
+        raise ValueError("kernel_size has no axes: a kernel has one size per spatial axis")
+    for name in names:
+        values = ints(getattr(geometry, name), name, minimum)
+        if len(values) != len(geometry.kernel_size):
+            raise ValueError(f"{name} has {len(values)} values for a kernel of "
+                             f"{len(geometry.kernel_size)} axes: {values}")
+        object.__setattr__(geometry, name, values)
 
 
 def _check_dtype(dtype: np.dtype) -> np.dtype:
@@ -198,10 +233,9 @@ class ConvGeometry:
     dtype: np.dtype = field(default=np.dtype(np.float32))
 
     def __post_init__(self) -> None:
-        for name in ("kernel_size", "stride", "dilation"):
-            object.__setattr__(self, name, ints(getattr(self, name)))
-        object.__setattr__(self, "pads", tuple(ints(pair) for pair in self.pads))
-        object.__setattr__(self, "groups", int(self.groups))
+        _per_axis(self, ("kernel_size", "stride", "dilation"), minimum=1)
+        object.__setattr__(self, "pads", pad_pairs(self.pads, self.dims))
+        object.__setattr__(self, "groups", ints((self.groups,), "groups", minimum=1)[0])
         object.__setattr__(self, "dtype", _check_dtype(self.dtype))
         if self.mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {self.mode!r}")
@@ -254,8 +288,8 @@ class PoolGeometry:
     dtype: np.dtype = field(default=np.dtype(np.float32))
 
     def __post_init__(self) -> None:
-        for name in ("kernel_size", "stride", "padding", "dilation"):
-            object.__setattr__(self, name, ints(getattr(self, name)))
+        _per_axis(self, ("kernel_size", "stride", "dilation"), minimum=1)
+        _per_axis(self, ("padding",), minimum=0)
         object.__setattr__(self, "dtype", _check_dtype(self.dtype))
 
     @classmethod
@@ -468,7 +502,7 @@ class Slots:
         pi = dv.per_axis(self.use(dv.padding_source(mode)), t=var("u", axis), n=size)
         copies = self.pr.condition(EqZero(pi - t))
         r = f"r{axis}"
-        return [f"for (int {r} = 0; {r} <= {lo + hi}; ++{r}) {{",
+        return [f"for (long long {r} = 0; {r} <= {lo + hi}; ++{r}) {{",
                 f"    const long long {u} = {r} == 0 ? {t} : ({r} <= {lo} ? {r} - {lo + 1} "
                 f": {size} + {r} - {lo + 1});",
                 f"    if ({r} > 0 && !({copies})) continue;"], True

@@ -44,10 +44,18 @@ from numpy.typing import DTypeLike
 from . import derivations as dv
 from .names import collapsed, dtype_tag, join, padding_tag
 from .skeleton import (Kernel, Slots, decode, elementwise, epilogue, epilogue_tag, float_params,
-                       horner, ints, slots_for, var)
+                       horner, ints, pad_pairs, slots_for, var)
 
 KERNEL = 3
 """The kernel size r of F(m, r) these kernels are made for."""
+
+
+def _dilation(dilation: Sequence[int]) -> tuple[int, int]:
+    """The dilation of a 2-D 3x3 kernel: two ints of 1 or more."""
+    values = ints(dilation, "dilation", minimum=1)
+    if len(values) != 2:
+        raise ValueError(f"dilation takes 2 values (the kernels are 2-D), got {values}")
+    return values
 
 
 def _literal(value: sympy.Rational, ctype: str) -> str:
@@ -142,7 +150,7 @@ def winograd_input(m: int, pads: Sequence[tuple[int, int]], dilation: Sequence[i
     of the output (:func:`_tile_counts`; i_t the first output of tile t), x zero-padded by
     ``pads`` (the reads from banded-matrix: j = s·i + d·m - p at s = 1, i = i_t, m the offset
     in the tile's inputs)."""
-    pads, dilation = tuple(ints(pair) for pair in pads), ints(dilation)
+    pads, dilation = pad_pairs(pads, 2), _dilation(dilation)
     ctype, slots, (_, _, BT) = _transform_slots(m, dtype)
     n = BT.shape[0]
     name = join(f"winograd_input_f{m}x{m}_k3x3", padding_tag(pads), f"d{collapsed(dilation)}",
@@ -179,7 +187,7 @@ def winograd_output(m: int, dilation: Sequence[int], dtype: DTypeLike, *, bias: 
                     activation: str = "identity") -> Kernel:
     """y[b, o, i_t + d (i, j)] = act(bias[o] + Σ_ξ Aᵀ[i, ξ1] Aᵀ[j, ξ2] M[b, ξ, o, t]) where
     i_t + d (i, j) < o (i_t the first output of tile t; the last tiles overhang the output)."""
-    dilation = ints(dilation)
+    dilation = _dilation(dilation)
     ctype, slots, (AT, _, _) = _transform_slots(m, dtype)
     n = AT.shape[1]
     name = join(f"winograd_output_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
@@ -209,7 +217,7 @@ def winograd_gradient(m: int, dilation: Sequence[int], dtype: DTypeLike) -> Kern
     """The adjoint of :func:`winograd_output` for the weight gradient:
     Γ[b, ξ, o, t] = Σ_{i,j} Aᵀ[i, ξ1] Aᵀ[j, ξ2] g[b, o, i_t + d (i, j)] (zero past the
     output), laid out (N, n² K, tiles) as the 1x1 correlation's output gradient."""
-    dilation = ints(dilation)
+    dilation = _dilation(dilation)
     ctype, slots, (AT, _, _) = _transform_slots(m, dtype)
     n = AT.shape[1]
     name = join(f"winograd_gradient_f{m}x{m}_k3x3", f"d{collapsed(dilation)}",
