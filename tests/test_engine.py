@@ -1750,7 +1750,7 @@ def test_points_outside_where_a_claim_is_stated_are_refused():
     from convproof.symbolic import Point, certified
     from convproof.symbolic.operators_layers import Values, evaluated
     size = scalar("size", positive=True)
-    with pytest.raises(ProofError, match="stated where x\\[0\\] ≠ 0, and x\\[0\\] = 0 here"):
+    with pytest.raises(ProofError, match="stated where x\\[0\\] ≠ 0, and x\\[0\\] is 0 or has"):
         evaluated(Claim("x0/x0", x[0] / x[0], 1, nonzero=(x[0],)),
                   [Values({}, {"x": {(0,): 0}})])
     about_entries = certified(Claim("x0", x[0], x[0], nonzero=(x[0],)), [Point({}, 1)])
@@ -1788,7 +1788,7 @@ def test_witnesses_are_the_numbers_they_hold():
     size, v_ = scalar("size", nonnegative=True), scalar("v_")
     empty = Claim("e^0 = 1", sympy.exp(zsum(in_range(v_, size) * x[v_], v_)), 1)
     for witness in ({"exp": {}}, {"exp": {((),): 2}}):
-        with pytest.raises(ProofError, match="not to exp"):
+        with pytest.raises(ProofError, match="not to exp|exp.* not keyed by a tuple of ints"):
             refuted(empty, Point({size: 0}, 1), witness)
     close = sympy.Integer(1) + sympy.Rational(1, 2 ** 60)
     wide = np.longdouble(1) + np.longdouble(2) ** -60
@@ -1880,3 +1880,87 @@ def test_a_definition_cannot_be_replaced():
     for attribute in ("definition", "body"):
         with pytest.raises(AttributeError):
             setattr(y, attribute, (lambda a: 2 * x[a]) if attribute == "definition" else ((), 0))
+
+
+def test_a_function_named_like_the_free_index_marker_is_refused():
+    """A function printed @at was taken for the marker of the free indices and stripped: the
+    true |x0|² = x0² was 'refuted' at x0 = 1."""
+    from convproof.symbolic import Point, refuted
+    marked = type("@at", (sympy.Function,), {})
+    with pytest.raises(ProofError, match="names starting with @ are the certificates' own"):
+        refuted(Claim("|x0|² = x0²", marked(x[0]) ** 2, x[0] ** 2), Point({}, 1),
+                {"x": {(0,): 1}})
+
+
+def test_a_witness_is_refused_where_its_numbers_mean_nothing():
+    """z² = z holds for a Bernoulli z, and was 'refuted' by z0 = 2, which the law never draws;
+    a witness keyed by ints was read as no entries; an array had no .get."""
+    from convproof.symbolic import Point, refuted
+    from convproof.symbolic.evaluate import entry_name
+    from convproof.symbolic.operators_pool import refuted_with_maxima
+    from convproof.symbolic.rules_expectation import bernoulli, random_signal
+    z = random_signal("z_witness", bernoulli(sympy.Rational(1, 2)))
+    coin = {entry_name(z.base.label): {(0,): 2}}
+    for refute in (refuted, refuted_with_maxima):
+        with pytest.raises(ProofError, match="draw their entries from a law"):
+            refute(Claim("z² = z", z[0] ** 2, z[0]), Point({}, 1), coin)
+    claim = Claim("x0 = 1 - x1", x[0], 1 - x[1])
+    with pytest.raises(ProofError, match="not keyed by a tuple of ints"):
+        refuted(claim, Point({}, 1), {"x": {0: 1, 1: 0}})
+    with pytest.raises(ProofError, match="entries_of turns an array into one"):
+        refuted(claim, Point({}, 1), {"x": np.array([1, 0])})
+
+
+def test_a_symbol_that_declares_its_assumptions_as_attributes_keeps_them():
+    """A Symbol subclass with is_positive = True has no assumptions0: p = -3 was taken, and
+    Σ_v [0 ≤ p v ≤ 6] x_v + x_9 = x_9 certified (it is x_-2 + x_-1 + x_0 + x_9 there)."""
+    from convproof.symbolic import Point, certified
+
+    class PositiveInteger(sympy.Symbol):
+        is_positive = True
+        is_integer = True
+
+    p_, v_ = PositiveInteger("p_"), scalar("v_")
+    claim = Claim("box", zsum(le(0, p_ * v_) * le(p_ * v_, 6) * x[v_], v_) + x[9], x[9])
+    broken = certified(claim, [Point({p_: -3}, 1)])
+    assert not broken.ok and "breaks its assumptions" in broken.message
+
+
+def test_values_at_points_keep_undefined_values_undefined_through_symbols():
+    """With k = 0 put into the expression first, k·log(x0²) was 0 at x0 = 0, where log 0 has
+    no value; relu'(0)^0 was 1 (SymPy's nan^0); a nonzero condition 1/x0 with no value at
+    x0 = 0 let the point be evaluated; a signal's name among the symbols raised
+    AttributeError."""
+    from convproof.symbolic.operators_layers import Positive, Values, evaluated, relu
+    k_ = sympy.Symbol("k_", real=True)
+    at_zero = Values({k_: 0}, {"x": {(0,): 0}})
+    for left, right in ((k_ * sympy.log(x[0] ** 2), 0), (Partial(relu(x[0]), x[0]) ** k_, 1)):
+        evidence = evaluated(Claim("undefined", left, right), [at_zero])
+        assert not evidence.ok and "nan against" in evidence.message
+    assert evaluated(Claim("defined", k_ * sympy.log(x[0] ** 2 + 1), 0), [at_zero]).ok
+    either = Claim("either", Positive(x[0]) + Positive(-x[0]), 1, nonzero=(1 / x[0],))
+    with pytest.raises(ProofError, match="is 0 or has no value here"):
+        evaluated(either, [Values({}, {"x": {(0,): 0}})])
+    with pytest.raises(ProofError, match="no size or scalar symbol"):
+        evaluated(Claim("x0", x[0], x[0]), [Values({x.base.label: 5}, {"x": {(0,): 1}})])
+
+
+def test_sizes_are_read_cleanly_or_refused():
+    from convproof.symbolic import Point, certified
+    from convproof.symbolic.certificates import grid_summary, value_at
+    m_ = scalar("m_", nonnegative=True)
+    sizes = multi("sizes_", positive=True)
+    with pytest.raises(ProofError, match="divides by 0"):
+        value_at(1 / m_, Point({m_: 0}, 1))
+    for wrong in ((1,), (1, 2, 3)):
+        point = Point({sizes: (1, 2)}, 2)
+        point.values[sizes] = wrong
+        with pytest.raises(ProofError, match="values for 2 axes"):
+            value_at(sizes, point)
+    with pytest.raises(ProofError, match="maps free index symbols to their boxes"):
+        Claim("c", x[0], x[0], indices={2: 1})
+    n_one, n_two = scalar("n_alike", positive=True), scalar("n_alike", integer=True)
+    claim = Claim("two n", x[n_one] + x[n_two], x[n_one] + x[n_two])
+    assert grid_summary(claim, [Point({n_one: 2, n_two: 3}, 1),
+                                Point({n_one: 3, n_two: 2}, 1)]).startswith("2 grid points")
+    assert certified(claim, [Point({n_one: 2, n_two: 3}, 1)]).ok

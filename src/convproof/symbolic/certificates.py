@@ -24,7 +24,7 @@ from .language import Signal, is_multi, meets_assumptions, multi_positions, zsum
 from .normal import NoPoints, ProofError
 from .proof import Claim, Evidence, hidden_symbols
 from .rules import differentiate, unfold_all
-from .rules_expectation import Expectation
+from .rules_expectation import LAWS, Expectation
 
 _MARK = Signal("@at")
 
@@ -90,8 +90,16 @@ def _show(value: Any) -> str:
 def value_at(expr: Expr, point: Point) -> Any:
     """An integer expression of the sizes at ``point`` (a tuple if it involves multi-sizes)."""
     expr = sympy.sympify(expr)
-    scalar = _Scalar(expr, list(point.values), point.dims)
-    values = scalar.axes(point.values)
+    sizes = exact_values(point.values)  # read again: a Point is mutable
+    shapes = [problem for symbol, value in sizes.items()
+              if (problem := _shape_problem(symbol, value, point.dims))]
+    if shapes:
+        raise ProofError("; ".join(shapes))
+    scalar = _Scalar(expr, list(sizes), point.dims)
+    try:
+        values = scalar.axes(sizes)
+    except ZeroDivisionError:
+        raise ProofError(f"{expr} divides by 0 at {point.describe()}") from None
     values = tuple(int(v) if getattr(v, "denominator", 1) == 1 else v for v in values)
     return values if scalar.multi else values[0]
 
@@ -158,10 +166,11 @@ def unmet_hypotheses(claim: Claim, point: Point) -> list[str]:
 def _wrapped(claim: Claim) -> tuple[Expr, Expr]:
     """Both sides unfolded; free indices summed over their boxes with a marker entry @at[...]."""
     lhs, rhs = (differentiate(unfold_all(side))[0] for side in (claim.lhs, claim.rhs))
-    reserved = sorted({str(e.base.label) for side in (lhs, rhs) for e in side.atoms(Indexed)
-                       if str(e.base.label).startswith("@")})
-    if reserved:  # a signal @at would share the marker's keys
-        raise ProofError(f"signal names starting with @ are the certificates' own: "
+    names = {str(e.base.label) for side in (lhs, rhs) for e in side.atoms(Indexed)}
+    names |= {str(f.func) for side in (lhs, rhs) for f in side.atoms(sympy.Function)}
+    reserved = sorted(name for name in names if name.startswith("@"))
+    if reserved:  # a signal or a function @at would share the marker's keys
+        raise ProofError(f"names starting with @ are the certificates' own: "
                          f"{', '.join(reserved)}")
     if claim.indices:
         variables = tuple(claim.indices)
@@ -262,8 +271,8 @@ def grid_summary(claim: Claim, points: list[Point]) -> str:
                        *(u.free_symbols for u in claim.nonzero),
                        *(sympy.sympify(box).free_symbols for box in claim.indices.values()),
                        claim.indices)
-    cases = {(p.dims, tuple(sorted((str(s), repr(v)) for s, v in p.values.items() if s in read)))
-             for p in points}
+    cases = {(p.dims, frozenset((s, repr(v)) for s, v in p.values.items() if s in read))
+             for p in points}  # by symbol: two symbols may print alike
     repeated = "" if len(cases) == len(points) else (
         f", of {len(points)} given: the others differ only in sizes the claim does not read")
     dims = ", ".join(f"{d}-D" for d in sorted({p.dims for p in points}))
@@ -378,9 +387,36 @@ def entries_of(name: str, array) -> dict[str, dict]:
     return {name: {index: int(v) if v.denominator == 1 else v for index, v in entries.items()}}
 
 
+def check_witness(claim: Claim, entries: dict[str, Any]) -> None:
+    """A witness names signals and gives their entries by index tuples (an array goes through
+    :func:`entries_of`); a key of another kind would be read as no entry at all.  A random
+    signal's entries take only its law's outcomes, so a number of the witness would refute
+    nothing: such a claim is checked with values at points (:func:`.operators_layers.evaluated`)."""
+    if not isinstance(entries, dict):
+        raise ProofError(f"a witness is a dict of signal name -> {{index tuple: value}}, not "
+                         f"{type(entries).__name__}")
+    for name, values in entries.items():
+        if not isinstance(values, dict):
+            raise ProofError(f"the witness entries of {name} are a dict of index tuples, not "
+                             f"{type(values).__name__} (entries_of turns an array into one)")
+        keys = [key for key in values if not (isinstance(key, tuple) and all(
+            isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+            for i in key))]
+        if keys:
+            raise ProofError(f"the witness entry {name}[{keys[0]!r}] is not keyed by a tuple of "
+                             "ints")
+    for side in (claim.lhs, claim.rhs):
+        random = sorted({str(e.base.label) for e in unfold_all(side).atoms(Indexed)
+                         if e.base in LAWS})
+        if random:
+            raise ProofError(f"{', '.join(random)} draw their entries from a law: a witness's "
+                             "numbers need not be outcomes of it (check it at points instead)")
+
+
 def refuted(claim: Claim, point: Point, entries: dict[str, Any], title: str = "") -> Evidence:
     """Evidence that ``claim`` is false: at ``point`` with these entries the sides differ."""
     started = time.perf_counter()
+    check_witness(claim, entries)
     left, right, problems = sides_at(claim, point)
     if problems:
         raise ProofError("; ".join(problems))

@@ -21,6 +21,7 @@ from typing import Any
 
 import sympy
 from sympy import Dummy, Expr, Function, Indexed, IndexedBase, S, Symbol
+from sympy.core.assumptions import _assume_defined
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,9 +88,11 @@ def meets_assumptions(symbol: Symbol, value: Any, strict: bool = False) -> bool:
     value = sympy.sympify(value)
     if strict and value.is_real is not True:
         return False
+    # every fact the symbol answers, a subclass's own is_positive = True among them
+    facts = {name: getattr(symbol, f"is_{name}") for name in _assume_defined}
     return all(getattr(value, f"is_{name}") is holds if strict else
                getattr(value, f"is_{name}") is not (not holds)
-               for name, holds in symbol.assumptions0.items() if holds is not None)
+               for name, holds in facts.items() if holds is not None)
 
 
 def multi_positions(*exprs: Expr) -> frozenset[tuple[Symbol, int, int]]:

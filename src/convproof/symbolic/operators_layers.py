@@ -23,7 +23,8 @@ from typing import Any
 import sympy
 from sympy import Expr, Function, Indexed, S, Symbol
 
-from .language import Bracket, Signal, in_range, is_multi, meets_assumptions, substitute, zsum
+from .language import (Bracket, DefinedName, Signal, SignalName, in_range, is_multi,
+                       meets_assumptions, zsum)
 from .normal import NoPoints, ProofError, Term, linear_coefficient, expand_terms, support_order
 from .proof import Claim, Evidence
 from .rules import differentiated_by_cases, unfold_all
@@ -212,7 +213,12 @@ class _Evaluator:
         key = (atom, tuple((s, scope[s]) for s in sorted(atom.free_symbols & set(scope), key=str)),
                tuple(sorted(outcome.items(), key=str)))
         if key not in self.memo:
-            self.memo[key] = atom.func(*(self.value(a, scope, outcome) for a in atom.args))
+            arguments = [self.value(a, scope, outcome) for a in atom.args]
+            # a function of a value that has none is undefined (SymPy makes nan^0 = 1); a
+            # literal nan, Heaviside's value at 0 where it has none, is no such value
+            undefined = any(v.is_finite is not True and v != a
+                            for a, v in zip(atom.args, arguments))
+            self.memo[key] = S.NaN if undefined else atom.func(*arguments)
         return self.memo[key]
 
     def _random_entries(self, expr: Expr, scope: dict, found: dict) -> None:
@@ -243,14 +249,26 @@ def exact_value(expr: Expr, point: Values) -> Expr:
     """The exact value of ``expr`` at ``point``: definitions unfolded, derivatives taken, sums
     enumerated over their supports, E taken over the finite laws."""
     expr = differentiated_by_cases(unfold_all(sympy.sympify(expr)))
-    expr = substitute(expr, {s: sympy.sympify(v) for s, v in point.symbols.items()})
-    return _Evaluator(point).value(expr, {}, {})
+    # the symbols' values go in term by term, as the entries' do: put into the expression
+    # first, k = 0 would make k·log(x0²) 0 before log 0 is seen
+    symbols = {s: sympy.sympify(v) for s, v in point.symbols.items()}
+    return _Evaluator(point).value(expr, symbols, {})
+
+
+def _nonzero_number(value: Expr) -> bool:
+    value = sympy.expand(value)
+    return value.is_finite is True and value.is_zero is False
 
 
 def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
     """The point with the symbols that hypotheses define (and the point leaves unset) filled
     in; then every hypothesis, every nonzero condition and every symbol's assumptions must
     hold there."""
+    foreign = [s for s in point.symbols
+               if not isinstance(s, Symbol) or isinstance(s, (SignalName, DefinedName))]
+    if foreign:  # a signal's name set to a number would turn its entries into nonsense
+        return point, [f"{s!r} is no size or scalar symbol: a signal's entries go in entries"
+                       for s in foreign]
     symbols, problems = dict(point.symbols), []
     defining = [h for h in claim.hypotheses if isinstance(h.lhs, Symbol)]
     for _ in defining:  # in any order: each pass sets what the symbols known so far give
@@ -265,8 +283,8 @@ def _with_hypotheses(claim: Claim, point: Values) -> tuple[Values, list[str]]:
                             f"{', '.join(map(str, h.lhs.variables))}: a point cannot check it")
         elif sympy.expand(exact_value(h.lhs, at) - exact_value(h.rhs, at)) != 0:
             problems.append(f"the hypothesis {h.lhs} = {h.rhs} does not hold")
-    problems += [f"the claim is stated where {u} ≠ 0, and {u} = 0 here" for u in claim.nonzero
-                 if sympy.expand(exact_value(u, at)) == 0]
+    problems += [f"the claim is stated where {u} ≠ 0, and {u} is 0 or has no value here"
+                 for u in claim.nonzero if not _nonzero_number(exact_value(u, at))]
     problems += [f"the entry {name}{list(index)} = {value} is not real"
                  for name, values in point.entries.items() for index, value in values.items()
                  if sympy.sympify(value).is_real is not True]

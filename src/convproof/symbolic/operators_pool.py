@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy
 
-from .certificates import Point, sides_at, witness_value
+from .certificates import Point, check_witness, sides_at, witness_value
 from .evaluate import Poly, entry_name
 from .language import Signal
 from .normal import ProofError
@@ -102,6 +102,7 @@ def _refuse_other_maxima(claim: Claim) -> None:
 def exact_sides(claim: Claim, point: Point, entries: dict[str, dict]) -> dict[tuple, tuple]:
     """index -> (left value, right value) of the claim at the point with these entries."""
     _refuse_other_maxima(claim)
+    check_witness(claim, entries)
     left, right, problems = sides_at(claim, point)
     if problems:
         raise ProofError("; ".join(problems))

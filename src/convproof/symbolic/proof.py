@@ -64,6 +64,9 @@ class Claim:
         if not isinstance(self.nonzero, (tuple, list)):
             raise ProofError(f"nonzero of {self.name!r} is a tuple of expressions, not "
                              f"{self.nonzero!r}")
+        if not all(isinstance(index, Symbol) for index in self.indices):
+            raise ProofError(f"indices of {self.name!r} maps free index symbols to their "
+                             f"boxes, not {list(self.indices)}")
         self.nonzero = tuple(sympy.sympify(u) for u in self.nonzero)
         for u in self.nonzero:
             if not isinstance(u, sympy.Expr):
@@ -87,7 +90,9 @@ class Claim:
                 for h in self.hypotheses
             ),
             self.text,
-            {substitute(k, mapping): substitute(v, mapping) for k, v in self.indices.items()},
+            {index: substitute(box, mapping) for index, box in (
+                (substitute(k, mapping), v) for k, v in self.indices.items())
+             if isinstance(index, Symbol)},  # an index set to an expression is free no more
             tuple(substitute(u, mapping) for u in self.nonzero),
         )
 
