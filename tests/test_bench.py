@@ -144,6 +144,21 @@ def test_time_pair_in_two_rounds_of_alternating_order(monkeypatch):
     assert calls == ["ours"] * 3 + ["peer"] * 3 + ["peer"] * 2 + ["ours"] * 2
 
 
+def test_waiting_for_a_quiet_machine_is_said(monkeypatch):
+    """The wait for other processes to go quiet (up to PATIENCE seconds, before the suite and
+    each attempt of a row) printed nothing: minutes of silence on a busy machine."""
+    readings = iter([0.9, 0.5, 0.1])
+    monkeypatch.setattr(bench, "PATIENCE", 60.0)  # the tests' setting is 0
+    monkeypatch.setattr(bench, "others_busy", lambda: next(readings))
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+    said = []
+    assert bench.wait_for_quiet(said.append) == 0.1
+    assert said == ["other processes use 90% of the machine: waiting up to 60 s for them to go "
+                    "quiet"]
+    monkeypatch.setattr(bench, "others_busy", lambda: 0.05)
+    assert bench.wait_for_quiet(said.append) == 0.05 and len(said) == 1  # quiet: nothing said
+
+
 def test_warm_up_lasts_warmup_seconds(monkeypatch):
     """Untimed calls go on until WARMUP seconds have passed (and at least ``warmup`` of them)."""
     monkeypatch.setattr(bench, "WARMUP", 0.05)

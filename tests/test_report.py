@@ -203,7 +203,15 @@ def test_main_writes_the_format_asked_for_and_fails_when_a_theorem_falls_short(
     assert not (tmp_path / "report.html").exists()
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "**FAILED**" in text and "step 1 differs" in text
-    assert "falling short: grad-bias" in capsys.readouterr().err
+    shown = capsys.readouterr()
+    assert "falling short: grad-bias" in shown.err
+    assert shown.out.startswith("grad-bias: ") and "step 1 differs" in shown.out  # as prove
+    from convproof.report import figures
+    failed = figures.DrawnFigure("sizes", "t", "c", ("grad-bias",), None, "ValueError: boom")
+    monkeypatch.setattr(figures, "draw_all", lambda folder, shown: [failed])
+    monkeypatch.setattr(theorem, "_result", None)
+    assert main(["--out", str(tmp_path), "--format", "md", "grad-bias"]) == 1
+    assert capsys.readouterr().out == "figure sizes: ValueError: boom\n"
 
 
 def test_main_refuses_a_folder_where_a_file_goes_and_reports_a_failed_write(

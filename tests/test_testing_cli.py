@@ -114,13 +114,25 @@ def test_the_examples_of_the_guide_run(capsys):
 
 
 @pytest.mark.parametrize("source,error", [("def my_conv(x, w, b) return x\n", "SyntaxError"),
-                                          ("raise RuntimeError('at import')\n", "RuntimeError")])
+                                          ("raise RuntimeError('at import')\n", "RuntimeError"),
+                                          # exited 0 with nothing printed: a pass in CI
+                                          ("import sys\nsys.exit(0)\n", "SystemExit: 0")])
 def test_a_module_that_cannot_be_loaded_exits_2_naming_it(tmp_path, monkeypatch, capsys, source,
                                                           error):
     (tmp_path / "broken.py").write_text(source)
     monkeypatch.chdir(tmp_path)
     assert main(["broken.py:my_conv"]) == 2
     assert re.search(f"cannot load broken.py:my_conv: {error}", capsys.readouterr().err)
+
+
+def test_a_function_that_exits_is_a_failure_not_a_pass(tmp_path, monkeypatch, capsys):
+    (tmp_path / "exiting.py").write_text("import sys\n\n\ndef my_conv(x, w, b):\n"
+                                         "    sys.exit(0)\n\n\nNOT_CALLABLE = 3\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["exiting.py:my_conv"]) == 1
+    assert "your function raised SystemExit: 0" in capsys.readouterr().out
+    assert main(["exiting.py:NOT_CALLABLE"]) == 2
+    assert "exiting.py:NOT_CALLABLE: fn must be callable" in capsys.readouterr().err
 
 
 SIBLING = '''

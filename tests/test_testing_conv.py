@@ -278,7 +278,8 @@ FORWARD_FAULTS = [
                                        "\\(g\\+1\\)·2\\)"),
     (("bias missing",), STRIDED, "bias missing"),
     (("bias twice",), GROUPED, "bias added twice"),
-    (("ceil",), STRIDED, "one row too many on every axis: the output size rounds down"),
+    (("ceil",), STRIDED, "one row too many on every axis: the output size rounds down, H: "
+                         "floor\\(.*\\) \\+ 1 = \\d+; W: floor\\(.*\\) \\+ 1 = \\d+, not up"),
     (("short",), DILATED, "misses its last row on every axis"),
     (("padding end",), dict(stride=3, padding=2),
      "one row too many on every axis.*\n  the same outputs come from: padding off by \\+1 at "

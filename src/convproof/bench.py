@@ -278,24 +278,28 @@ def others_busy(interval: float = 0.2) -> float | None:
     return 1 - (after[0] - before[0]) / (after[1] - before[1])
 
 
-def wait_for_quiet() -> float | None:
+def wait_for_quiet(progress: Callable[[str], None] | None = None) -> float | None:
     """Wait (at most ``PATIENCE`` seconds) until other processes use less than ``QUIET`` of
-    the machine; the last measured fraction."""
+    the machine, saying so to ``progress`` when it waits; the last measured fraction."""
     deadline = time.monotonic() + PATIENCE
     busy = others_busy()
+    if progress is not None and busy is not None and busy > QUIET:
+        progress(f"other processes use {pct(busy)} of the machine: waiting up to "
+                 f"{PATIENCE:.0f} s for them to go quiet")
     while busy is not None and busy > QUIET and time.monotonic() < deadline:
         time.sleep(1.0)
         busy = others_busy()
     return busy
 
 
-def measure(case: Case, repeats: int, peak: float, rng: np.random.Generator) -> Row:
+def measure(case: Case, repeats: int, peak: float, rng: np.random.Generator,
+            progress: Callable[[str], None] | None = None) -> Row:
     """Median times of both sides (rerun when noisy) and throughput of a case (the memory
     columns are filled by :func:`measure_memory`, after every timing)."""
     ours, peer = case.make(rng)
     best = None
     for attempt in range(1, RETRIES + 2):
-        busy = wait_for_quiet()
+        busy = wait_for_quiet(progress)
         load = os.getloadavg()[0]
         ours_t, peer_t = time_pair(ours, peer, repeats)
         spread = max(_spread(ours_t), _spread(peer_t))
@@ -729,12 +733,12 @@ def run_suite(suite: Suite, repeats: int, only: str | None, command: str,
     """Measure every case of ``suite`` (those whose layer contains ``only``: at least one)."""
     cases = selected(suite, only)
     steady_allocator()
-    wait_for_quiet()
+    wait_for_quiet(progress)
     peak = suite.peak_gflops()
     rng = np.random.default_rng(20261123)
     rows = []
     for count, case in enumerate(cases, start=1):
-        row = measure(case, repeats, peak, rng)
+        row = measure(case, repeats, peak, rng, progress)
         progress(f"[{count:2d}/{len(cases)}] {case.layer:24s} {case.op:16s} ours "
                  f"{row.ours_ms:8.2f} ms  {suite.peer} {row.peer_ms:8.2f} ms  "
                  f"ratio {row.ratio:5.2f}  load {row.load:.2f}  others {pct(row.busy)}")

@@ -1,9 +1,11 @@
 """convproof: prove the convolution theorem catalog, write its report, check conv code.
 
-    convproof prove [ID ...] [--json] [--mutants]     prove the catalog (or some ids)
+    convproof prove [ID ...] [--json] [--mutants] [--jobs N]
+                                                       prove the catalog (or some ids)
     convproof report [ID ...] [--out DIR] [--format html|md|both]
                                                        prove and write the derivation report
-    convproof kernels --list | --emit DIR | --emulate [--json]
+    convproof kernels --list | --emit DIR | --compile [--compiler nvcc|nvrtc] | --emulate [--json]
+                                                       the generated CUDA kernels
     convproof check [...]                              equivalence checks of a conv function
     convproof bench [--cpu | --gpu] [--json]           speed beside PyTorch
 

@@ -139,6 +139,12 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         to_stderr(f"convproof report: cannot write the report: {exc}")
         return 2
+    for section in report.sections:  # what falls short on standard output, as prove says it
+        if not section.ok:
+            print(f"{section.id}: {section.message}")
+    for figure in report.figures:
+        if figure.error:
+            print(f"figure {figure.name}: {figure.error}")
     short = [s.id for s in report.sections if not s.ok]
     to_stderr(f"{len(report.sections) - len(short)} of {len(report.sections)} theorems at their "
               f"catalog level" + (f"; falling short: {', '.join(short)}" if short else "")

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"--op {args.op}")
     try:
         fn = load(args.function)
-    except Exception as exc:  # the user's module: a SyntaxError, anything raised at import
+    except (Exception, SystemExit) as exc:  # anything the module raises, sys.exit(0) too
         print(f"convproof check: cannot load {args.function}: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 2
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc)
         return 1
     except (ImportError, TypeError, ValueError) as exc:
-        print(f"convproof check: {exc}", file=sys.stderr)
+        print(f"convproof check: {args.function}: {exc}", file=sys.stderr)
         return 2
     print(result)
     return 0

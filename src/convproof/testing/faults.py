@@ -308,6 +308,14 @@ def group_order(model: Model) -> Iterator[Model | None]:
 # Output size, bias, batch
 # --------------------------------------------------------------------------------------------
 
+def size_formulas(model: Model, axes: Sequence[int]) -> str:
+    """The output size along each of ``axes`` worked out, named by its axis where several."""
+    if len(axes) == 1:
+        return size_formula(model, axes[0])
+    names = axis_names(model.spec.dims)
+    return "; ".join(f"{names[a]}: {size_formula(model, a)}" for a in axes)
+
+
 def size_formula(model: Model, axis: int) -> str:
     """The output size along ``axis`` worked out with the model's numbers, for a message."""
     spec = model.spec
@@ -332,7 +340,7 @@ def output_size(model: Model) -> Iterator[Model | None]:
             pads = tuple((lo, hi + spec.stride[a] - unused[a]) if a in axes else (lo, hi)
                          for a, (lo, hi) in enumerate(spec.padding))
             message = (f"your output has one row too many on {axes_text(axes, dims)}: the output "
-                       f"size rounds down, {size_formula(model, axes[0])}, not up")
+                       f"size rounds down, {size_formulas(model, axes)}, not up")
             yield model.changed(Fault("output size", message), {"padding": pads})
     if model.kind == "conv_transpose":
         extra = spec.output_padding
@@ -343,15 +351,15 @@ def output_size(model: Model) -> Iterator[Model | None]:
                            f"stride leaves input rows unused, the transposed convolution needs "
                            f"output_padding = (n + p_lo + p_hi - d·(k - 1) - 1) mod s = "
                            f"{per_axis_text(extra, axes)} to give back the input size "
-                           f"({size_formula(model, axes[0])})")
+                           f"({size_formulas(model, axes)})")
             else:
                 message = (f"output_padding ignored on {axes_text(axes, dims)}: the transposed "
                            f"output size is (m - 1)·s - p_lo - p_hi + d·(k - 1) + "
-                           f"output_padding + 1, {size_formula(model, axes[0])}")
+                           f"output_padding + 1, {size_formulas(model, axes)}")
             yield model.changed(Fault("output size", message), {"output_padding": zero})
     for axes in axis_groups([a for a in range(dims) if spatial[a] > 1]):
         message = (f"your output misses its last row on {axes_text(axes, dims)}: the output size "
-                   f"is {size_formula(model, axes[0])}")
+                   f"is {size_formulas(model, axes)}")
         yield model.changed(Fault("output size", message),
                             crop=changed_on(model.crop or (0,) * dims, axes, lambda v: v + 1))
 

@@ -168,7 +168,7 @@ class Caller:
         called = describe_shapes(self.arguments, args) + LAYOUTS[layout]
         try:
             result = self.fn(*passed)
-        except Exception as exc:  # the user's code failed: say where, keep the cause
+        except (Exception, SystemExit) as exc:  # the user's code failed, sys.exit too
             raise EquivalenceError(f"{self.operation}: your function raised "
                                    f"{type(exc).__name__}: {exc}\n  called with {called}") from exc
         for name, a, p in zip(self.arguments, args, passed):
