@@ -58,6 +58,13 @@ def test_compile_names_the_compiler_and_the_count(monkeypatch, capsys):
     assert "3 kernels compiled for sm_90 with nvcc" in capsys.readouterr().err
 
 
+def test_an_architecture_nvcc_would_not_know_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--compile", "--arch", "sm_bogus"])
+    assert exit_.value.code == 2
+    assert "'sm_bogus' is no GPU architecture" in capsys.readouterr().err
+
+
 def test_compile_fails_with_the_reason_when_the_compiler_is_missing(monkeypatch, capsys):
     monkeypatch.setattr(standard, "standard_kernels", lambda index32=True: KERNELS[:1])
     monkeypatch.setattr(compiling, "nvrtc", lambda: None)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -47,10 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="with --emulate: print JSON")
     parser.add_argument("--seed", type=non_negative, default=None,
                         help="with --emulate: input seed")
-    parser.add_argument("--arch", help=f"with --compile (default {ARCH})")
+    parser.add_argument("--arch", type=_architecture,
+                        help=f"with --compile: sm_NN or compute_NN (default {ARCH})")
     parser.add_argument("--compiler", choices=COMPILERS,
                         help="with --compile: nvcc (default) or nvrtc (CuPy's, as at run time)")
     return parser
+
+
+def _architecture(text: str) -> str:
+    """A GPU architecture as nvcc and NVRTC name it: sm_90, sm_90a, compute_90."""
+    if not re.fullmatch(r"(sm|compute)_\d+[a-z]?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is no GPU architecture (sm_90, compute_90)")
+    return text
 
 
 _BELONGS = {"json": "emulate", "seed": "emulate", "arch": "compile", "compiler": "compile"}
