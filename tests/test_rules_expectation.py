@@ -155,3 +155,24 @@ def test_finite_laws_are_checked_against_their_declaration():
 def test_random_signals_of_one_name_are_distinct():
     first, second = random_signal("u", bernoulli(q)), random_signal("u", centered(s2))
     assert first.base != second.base
+
+
+def test_a_law_takes_no_entries_as_parameters():
+    """m ~ Bernoulli(z0) with z random tied m to z, which the rules take as independent:
+    E[m0 z0] = E[m0] E[z0] was proved (1/2 against 1/4), and E[m0] = z0 too."""
+    from convproof.symbolic.rules_expectation import random_signal, symmetric
+    z = random_signal("z_parameter", bernoulli(Rational(1, 2)))
+    for make in (lambda: bernoulli(z[0]), lambda: symmetric(1 + z[0] ** 2),
+                 lambda: centered(x[0] ** 2)):
+        with pytest.raises(ProofError, match="not entries of signals"):
+            make()
+
+
+def test_a_law_made_by_hand_cannot_contradict_itself():
+    """A law declared symmetric with mean 1 proved 1 = 0 through 'symmetry'."""
+    from convproof.symbolic.rules_expectation import Law
+    with pytest.raises(ValueError, match="is symmetric, so E\\[X\\^1\\] = 0, not 1"):
+        Law("lopsided", {0: 1, 1: 1}.get, True, True, frozenset())
+    with pytest.raises(ValueError, match="E\\[X\\^0\\] = 1, not 2"):
+        Law("heavy", {0: 2}.get, True, False, frozenset())
+    assert Law("open", {0: 1}.get, True, True, frozenset()).moment(3) is None

@@ -65,12 +65,31 @@ class Law:
     symmetric: bool
     symbols: frozenset
 
+    CHECKED_MOMENTS = 8
+
+    def __post_init__(self) -> None:
+        """A law made by hand is checked where it could contradict itself: E[X^0] = 1, and
+        a symmetric law's odd moments (up to the 7th) are 0 or left open (symmetric with
+        mean 1 proved 1 = 0)."""
+        if self.moment(0) not in (None, 1):
+            raise ValueError(f"the law {self.name}: E[X^0] = 1, not {self.moment(0)}")
+        odd = [k for k in range(1, self.CHECKED_MOMENTS, 2)
+               if self.symmetric and self.moment(k) not in (None, 0)]
+        if odd:
+            raise ValueError(f"the law {self.name} is symmetric, so E[X^{odd[0]}] = 0, not "
+                             f"{self.moment(odd[0])}")
+
 
 def _symbols(*parameters: Expr | None) -> frozenset:
     """The free symbols of a law's parameters, which must be exact (centered(1e20) made
-    E[z0²] x0 + x0 - 10^20 x0 = 0 provable)."""
+    E[z0²] x0 + x0 - 10^20 x0 = 0 provable) and hold no signal's entries (a parameter drawn
+    at random, Bernoulli(z0), would tie the signal to z: E[m0 z0] = E[m0] E[z0] was proved)."""
     given = [sympy.sympify(p) for p in parameters if p is not None]
     check_exact(*given)
+    entries = sorted({str(e) for p in given for e in p.atoms(Indexed)})
+    if entries:
+        raise ProofError(f"a law's parameters are numbers or symbols, not entries of signals: "
+                         f"{', '.join(entries)}")
     return frozenset().union(*(p.free_symbols for p in given))
 
 
