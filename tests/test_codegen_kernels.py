@@ -321,6 +321,13 @@ def test_bad_static_parameters_are_refused(build, error, match):
         build()
 
 
+def test_static_parameters_may_be_numpy_integers():
+    geometry = K.ConvGeometry(np.array([3, 3]), np.array([1, 2]), ((np.int64(1), 1),) * 2,
+                              (1, 1))
+    assert geometry == K.ConvGeometry((3, 3), (1, 2), ((1, 1), (1, 1)), (1, 1))
+    assert K.PoolGeometry(np.array([2, 2]), (2, 2), (0, 0), (1, 1)).kernel_size == (2, 2)
+
+
 def test_a_loop_over_the_padding_counts_in_64_bits():
     """P^T's loop over the border positions counted in an int: with p_lo + p_hi ≥ 2^31 - 1,
     r <= p_lo + p_hi held for every int, and the 64-bit kernel never finished."""

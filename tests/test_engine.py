@@ -1864,6 +1864,19 @@ def test_a_dummy_the_engine_has_not_made_yet_is_refused():
         Claim("forged in a body", forging[0], forging[0])
 
 
+def test_a_dummy_made_to_be_a_definitions_formal_index_stays_another_symbol():
+    """D = Dummy("i0", dummy_index=<the next one>) was the formal index the body was read at:
+    y[i] = x[i] - x[D] collapsed to 0, and y_j = 0 was proved."""
+    j_ = scalar("j_")
+    y = Signal("y_forged_formal", definition=lambda a: x[a] - x[forged], arity=1)
+    forged = sympy.Dummy("i0", dummy_index=sympy.Dummy().dummy_index + 1, integer=True)
+    assert y.body[1] != 0
+    assert "differ by" in _refused(Claim("y_j = 0", y[j_], 0),
+                                   Derivation(y[j_]).by("definition", 0))
+    with pytest.raises(TypeError, match="x is an input signal: it has no definition"):
+        assert x.body is None  # raises before
+
+
 def test_a_definition_through_itself_is_refused():
     """r[i] = x[i] + r[i - 1] made 'sign' recurse without end and 'differentiate' loop."""
     r = Signal("r_itself", definition=lambda a: x[a] + r[a - 1], arity=1)

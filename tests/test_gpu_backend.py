@@ -99,7 +99,12 @@ def test_operands_that_do_not_fit_the_geometry_are_refused(rng):
             x, w, replace(geometry, kernel_size=(2,))),
         "4 input channels and 6 outputs in 2 groups do not fit w": lambda: backend.conv(
             x, w, replace(geometry, groups=2)),
-        "is not 3-D": lambda: backend.conv(x[None], w, geometry),
+        "x of shape \\(1, 1, 4, 9\\) is not a 3-D array": lambda: backend.conv(x[None], w,
+                                                                               geometry),
+        "w of shape \\(5,\\) is not a 3-D array": lambda: backend.conv_data_grad(
+            rng.standard_normal((1, 6, 7)), np.ones(5), geometry, (9,)),
+        "bias of shape list is not a 1-D array": lambda: backend.conv(x, w, geometry,
+                                                                     bias=[1.0] * 6),
         "bias of shape \\(4,\\) is not \\(6,\\)": lambda: backend.conv(
             x, w, geometry, bias=np.ones(4)),
         "g of shape \\(1, 6, 5\\) is not the shape \\(1, 6, 7\\)": lambda: (

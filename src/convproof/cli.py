@@ -4,7 +4,8 @@
                                                        prove the catalog (or some ids)
     convproof report [ID ...] [--out DIR] [--format html|md|both]
                                                        prove and write the derivation report
-    convproof kernels --list | --emit DIR | --compile [--compiler nvcc|nvrtc] | --emulate [--json]
+    convproof kernels --list | --emit DIR | --emulate [--json]
+                      | --compile [--arch sm_90] [--compiler nvcc|nvrtc]
                                                        the generated CUDA kernels
     convproof check [...]                              equivalence checks of a conv function
     convproof bench [--cpu | --gpu] [--json]           speed beside PyTorch

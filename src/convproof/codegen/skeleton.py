@@ -204,13 +204,14 @@ def pad_pairs(pads: Sequence[Sequence[int]], dims: int | None = None
 
 def _per_axis(geometry: ConvGeometry | PoolGeometry, names: Sequence[str], minimum: int) -> None:
     """Each of ``names`` a tuple of ints of ``minimum`` or more, one per axis of the kernel."""
-    if not geometry.kernel_size:
+    kernel_size = ints(geometry.kernel_size, "kernel_size", minimum=1)
+    if not kernel_size:
         raise ValueError("kernel_size has no axes: a kernel has one size per spatial axis")
     for name in names:
         values = ints(getattr(geometry, name), name, minimum)
-        if len(values) != len(geometry.kernel_size):
+        if len(values) != len(kernel_size):
             raise ValueError(f"{name} has {len(values)} values for a kernel of "
-                             f"{len(geometry.kernel_size)} axes: {values}")
+                             f"{len(kernel_size)} axes: {values}")
         object.__setattr__(geometry, name, values)
 
 

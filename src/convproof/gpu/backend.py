@@ -55,38 +55,43 @@ def _output_size(geometry: K.ConvGeometry, size: Sequence[int]) -> tuple[int, ..
     return tuple(int(o) for o in spec.output_size(tuple(size)))
 
 
-def _check_operands(geometry: K.ConvGeometry, x_shape: Sequence[int],
-                    w_shape: Sequence[int] | None = None, g_shape: Sequence[int] | None = None,
-                    bias: Array | None = None, bias_channels: int = 0) -> None:
-    """The operands of one conv agree with its geometry and with each other: x (N, C_in, *n),
-    w (C_out, C_in/G, *k), g (N, C_out, *o) with o the output size on n, a bias of
-    ``bias_channels``; otherwise a kernel would compute another conv, or read past an array.
-    As a transposed conv's output padding allows (less than max(s, d), as in PyTorch), n may
-    exceed the smallest size whose output is o: o may fall short of the output size on n by
-    up to (max(s, d) - 1) // s."""
+def _check_operands(geometry: K.ConvGeometry, *, x: Array | None = None, w: Array | None = None,
+                    g: Array | None = None, size: Sequence[int] | None = None,
+                    bias: Array | None = None) -> None:
+    """The operands of one conv agree with its geometry and with each other: x (N, C_in, *n)
+    (or its spatial ``size``, C_in from w), w (C_out, C_in/G, *k), g (N, C_out, *o) with o the
+    output size on n, a bias of one value per channel of the output (of C_in, where ``size``
+    stands for the transposed conv's); otherwise a kernel would compute another conv, or read
+    past an array.  As a transposed conv's output padding allows (less than max(s, d), as in
+    PyTorch), n may exceed the smallest size whose output is o: o may fall short of the output
+    size on n by up to (max(s, d) - 1) // s."""
     dims, groups = geometry.dims, geometry.groups
-    for name, shape in (("x", x_shape), ("w", w_shape), ("g", g_shape)):
-        if shape is not None and len(shape) != dims + 2:
-            raise ValueError(f"{name} of shape {tuple(shape)} is not {dims + 2}-D, as the "
-                             f"{dims}-D geometry's operands are")
+    for name, a in (("x", x), ("w", w), ("g", g), ("bias", bias)):
+        rank = 1 if name == "bias" else dims + 2
+        if a is not None and getattr(a, "ndim", None) != rank:
+            raise ValueError(f"{name} of shape {getattr(a, 'shape', type(a).__name__)} is not "
+                             f"a {rank}-D array, as the {dims}-D geometry's {name} is")
+    if size is not None and len(size) != dims:
+        raise ValueError(f"size {tuple(size)} has {len(size)} axes for a {dims}-D geometry")
+    x_shape = x.shape if x is not None else (g.shape[0], w.shape[1] * groups, *size)
     c_in = x_shape[1]
-    c_out = w_shape[0] if w_shape is not None else g_shape[1]
-    if w_shape is not None and tuple(w_shape[2:]) != geometry.kernel_size:
-        raise ValueError(f"w of shape {tuple(w_shape)} does not hold kernels of the geometry's "
-                         f"size {geometry.kernel_size}")
-    if c_in % groups or c_out % groups or (w_shape is not None and w_shape[1] != c_in // groups):
+    c_out = w.shape[0] if w is not None else g.shape[1]
+    if w is not None and tuple(w.shape[2:]) != geometry.kernel_size:
+        raise ValueError(f"w of shape {w.shape} does not hold kernels of the geometry's size "
+                         f"{geometry.kernel_size}")
+    if c_in % groups or c_out % groups or (w is not None and w.shape[1] != c_in // groups):
         raise ValueError(f"{c_in} input channels and {c_out} outputs in {groups} groups do not "
-                         f"fit{'' if w_shape is None else f' w of shape {tuple(w_shape)}'}")
+                         f"fit{'' if w is None else f' w of shape {w.shape}'}")
     expected = (x_shape[0], c_out, *_output_size(geometry, x_shape[2:]))
     slack = [(max(s, d) - 1) // s for s, d in zip(geometry.stride, geometry.dilation)]
-    if g_shape is not None and (tuple(g_shape[:2]) != expected[:2] or not all(
-            o - extra <= given <= o for given, o, extra in zip(g_shape[2:], expected[2:], slack))):
-        raise ValueError(f"g of shape {tuple(g_shape)} is not the shape {expected} of the "
-                         f"conv's output on inputs of shape {tuple(x_shape)}"
+    if g is not None and (tuple(g.shape[:2]) != expected[:2] or not all(
+            o - extra <= given <= o for given, o, extra in zip(g.shape[2:], expected[2:], slack))):
+        raise ValueError(f"g of shape {g.shape} is not the shape {expected} of the conv's "
+                         f"output on inputs of shape {tuple(x_shape)}"
                          + (f" (less at most {tuple(slack)})" if any(slack) else ""))
-    if bias is not None and tuple(bias.shape) != (bias_channels,):
-        raise ValueError(f"bias of shape {tuple(bias.shape)} is not ({bias_channels},)")
-
+    channels = c_in if size is not None else c_out
+    if bias is not None and bias.shape != (channels,):
+        raise ValueError(f"bias of shape {bias.shape} is not ({channels},)")
 
 DIRECT = 4
 """Groups with at most this many input and output channels (depthwise: one of each) run the
@@ -178,7 +183,7 @@ class Backend:
         of at most :data:`DIRECT` input and output channels (depthwise) take the direct
         kernel instead, one thread per output; stride-1 3x3 correlations of wide groups run by
         Winograd where :meth:`_takes_winograd` allows (:meth:`_winograd`)."""
-        _check_operands(geometry, x.shape, w.shape, bias=bias, bias_channels=w.shape[0])
+        _check_operands(geometry, x=x, w=w, bias=bias)
         x, w, bias = self._contiguous(x, w, bias)
         batch, c_in, *size = x.shape
         c_out, groups = w.shape[0], geometry.groups
@@ -317,11 +322,8 @@ class Backend:
         some phase, take the gather (no atomics, no tensor cores).  Groups with fewer than
         :data:`WIDE` input channels but at least as many output channels go by the columns
         W^T g (:meth:`_data_grad_by_columns`), in every padding mode."""
-        if len(size) != geometry.dims:
-            raise ValueError(f"size {tuple(size)} has {len(size)} axes for a "
-                             f"{geometry.dims}-D geometry")
+        _check_operands(geometry, w=w, g=g, size=size, bias=bias)
         c_in = w.shape[1] * geometry.groups
-        _check_operands(geometry, (g.shape[0], c_in, *size), w.shape, g.shape, bias, c_in)
         g, w, bias = self._contiguous(g, w, bias)
         batch, c_out, *out = g.shape
         if _by_columns(w, geometry.groups):
@@ -412,7 +414,7 @@ class Backend:
         (filter, channel) pair for all its taps (no tensor cores), split the same way; by
         Winograd (:meth:`_winograd_weight_grad`) where the
         forward would take it."""
-        _check_operands(geometry, x.shape, g_shape=g.shape)
+        _check_operands(geometry, x=x, g=g)
         x, g = self._contiguous(x, g)
         batch, c_in, *size = x.shape
         c_out, out = g.shape[1], g.shape[2:]

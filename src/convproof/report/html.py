@@ -108,8 +108,8 @@ def _claim(view: EvidenceView) -> str:
     if claim is None:
         return ""
     assuming = ""
-    if conditions(claim):
-        assumed = [escape(words) + mathml(h) for words, h in conditions(claim)]
+    assumed = [escape(words) + mathml(h) for words, h in conditions(claim)]
+    if assumed:
         assuming = "<p>assuming " + ", ".join(assumed) + "</p>"
     boxes = checked_indices(view.kind, claim)
     where = f"<p>for the indices in {mathml(boxes)}</p>" if boxes is not None else ""

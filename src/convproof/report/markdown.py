@@ -88,9 +88,9 @@ def _evidence(view: EvidenceView) -> str:
         claim = view.claim
         parts.append(text(view.claim_label) + ":")
         parts.append(display(equation_latex(claim.lhs, claim.rhs, max_terms=MAX_TERMS)))
-        if conditions(claim):
-            parts.append("assuming " + ", ".join(
-                f"{text(words)}${latex(h)}$" for words, h in conditions(claim)))
+        assumed = [f"{text(words)}${latex(h)}$" for words, h in conditions(claim)]
+        if assumed:
+            parts.append("assuming " + ", ".join(assumed))
         boxes = checked_indices(view.kind, claim)
         if boxes is not None:
             parts.append(f"for the indices in ${latex(boxes)}$")

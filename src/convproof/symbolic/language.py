@@ -343,6 +343,11 @@ class DefinedName(Dummy):
         return f"{self.name}@{self.dummy_index}"
 
 
+class Formal(Dummy):
+    """A formal index of a definition: of its own class, so that no Dummy made with the index
+    it gets (Dummy("i0", dummy_index=...) before the body is read) is the same symbol."""
+
+
 class Signal:
     """An array of entries ``s[i0, i1, ...]``: a free input, or defined by a formula.
 
@@ -379,8 +384,10 @@ class Signal:
     def body(self) -> tuple[tuple[Symbol, ...], Expr]:
         """(formal indices, the definition at them), read once: every unfolding sees one
         formula (a callable that answered 2·x[i] from its third call on would prove x0 = 2 x0)."""
+        if self._definition is None:
+            raise TypeError(f"{self.name} is an input signal: it has no definition")
         if self._body is None:
-            formals = tuple(Dummy(f"i{k}", integer=True) for k in range(self.arity or 0))
+            formals = tuple(Formal(f"i{k}", integer=True) for k in range(self.arity or 0))
             body = sympy.sympify(self._definition(*formals))
             refuse_unmade_dummies(body)
             self._body = formals, body
