@@ -246,3 +246,34 @@ def test_an_entry_hypothesis_instantiates_its_whole_pattern_and_leaves_derivativ
                    equation=sympy.Eq(x[i], 7, evaluate=False))
     derivative = Partial(z_moved[0, 0] * z_[0, -t], z_moved[0, 0])
     assert apply_rule("entry hypothesis", derivative, equation=MOVED)[1] == 0
+
+
+def test_a_hypothesis_is_used_only_where_its_variables_are_admitted():
+    """x[w] = 0 for every integer w that is not prime says nothing at w = 2: 'entry
+    hypothesis' used it there (x = [w = 2] meets it, with x[2] = 1), as 'known result' did a
+    lemma about a non-prime p at p = 2; only the assumptions a symbol holds were checked."""
+    from convproof.symbolic.rules import check_instance
+    not_prime = sympy.Symbol("w_np", integer=True, prime=False)
+    H = every((not_prime,), x[not_prime], 0)
+    refused = universal(Claim("x2 = 0", x[2], 0, hypotheses=(H,)),
+                        Derivation(x[2]).by("entry hypothesis", 0, equation=H))
+    assert not refused.ok
+    assert universal(Claim("x4 = 0", x[4], 0, hypotheses=(H,)),
+                     Derivation(x[4]).by("entry hypothesis", 0, equation=H)).ok
+    for symbol, value in ((not_prime, 2), (sympy.Symbol("u_ni", integer=False), 0),
+                          (sympy.Symbol("c_nc", integer=True, composite=False), 4)):
+        with pytest.raises(ProofError, match="is not \\w+, .* provably not"):
+            check_instance(symbol, value)
+    check_instance(sympy.Symbol("u_ni", integer=False), Rational(5, 2))
+    check_instance(n, k + 1)  # what a positive integer denies follows from what it holds
+
+
+def test_a_hypothesis_about_a_signal_name_is_refused():
+    """y = x put x into ∂x[0]/∂y[0] too, and 0 = 1 was proved from it."""
+    from convproof.symbolic.language import Partial
+    names = sympy.Eq(y.base.label, x.base.label, evaluate=False)
+    proof = (Derivation(sympy.S.Zero).back("differentiate", Partial(x[0], y[0]))
+             .by("hypothesis", Partial(x[0], x[0]), equation=names)
+             .by("differentiate", sympy.S.One))
+    refused = universal(Claim("zero is one", 0, 1, hypotheses=(names,)), proof)
+    assert not refused.ok and "is a signal's name" in refused.message

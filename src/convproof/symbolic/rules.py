@@ -24,12 +24,14 @@ from sympy import Expr, Indexed, S, Symbol
 
 from .language import (
     Bracket,
+    DefinedName,
     Divides,
     EqZero,
     NonNeg,
     OF_THE_ENTRIES,
     Partial,
     Signal,
+    SignalName,
     ZSum,
     defined_signals,
     definition_body,
@@ -802,6 +804,9 @@ def hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
         raise ProofError(
             f"a hypothesis used for substitution must read symbol = value, got {equation}"
         )
+    if isinstance(symbol, (SignalName, DefinedName)):  # y = x put x into ∂/∂y[0] too
+        raise ProofError(f"{symbol} is a signal's name: a hypothesis about its entries reads "
+                         "every((a,), y[a], ...) and goes in with 'entry hypothesis'")
     if mixes_kinds(symbol, value):
         raise ProofError(f"the hypothesis {equation} mixes a multi-index with a channel index")
     if symbol not in expr.free_symbols:
@@ -826,11 +831,25 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
     if symbol.is_integer and not integer_valued(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is an integer, {value} is not provably one")
     value = sympy.sympify(value)
-    for name in ("real", "even", "odd", "negative", "nonpositive", "zero", "prime", "composite"):
+    for name in CHECKED_FACTS[3:]:
         if getattr(symbol, f"is_{name}") is True and getattr(value, f"is_{name}") is not True:
             raise ProofError(f"{symbol} = {value}: {symbol} is {name}, {value} is not provably so")
     if symbol.is_nonzero and not (symbol.is_positive or provably_nonzero(value)
                                   or value.is_nonzero):
         raise ProofError(f"{symbol} = {value}: {symbol} is nonzero, {value} is not provably so")
+    # a fact the symbol denies (prime=False, integer=False) that the facts checked above do
+    # not already deny: the value must provably lack it (x[p] = 0 for non-prime p, at p = 2)
+    checked = {name: True for name in CHECKED_FACTS if getattr(symbol, f"is_{name}") is True}
+    implied = sympy.Dummy(**checked).assumptions0
+    for name, holds in symbol.assumptions0.items():
+        if holds is False and implied.get(name) is not False \
+                and getattr(value, f"is_{name}") is not False:
+            raise ProofError(f"{symbol} = {value}: {symbol} is not {name}, {value} is not "
+                             "provably not")
     if mixes_kinds(symbol, value):
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")
+
+
+CHECKED_FACTS = ("positive", "nonnegative", "integer", "real", "even", "odd", "negative",
+                 "nonpositive", "zero", "prime", "composite", "nonzero")
+"""The facts an instance's value is checked to have where its symbol has them."""
