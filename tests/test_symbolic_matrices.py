@@ -228,6 +228,16 @@ def test_certify_refuses_a_layer_too_large_to_compare_term_by_term():
         certify("banded-matrix", ConvSpec(64, 64, (3, 3), padding=1), (64, 56, 56))
 
 
+def test_a_matrix_too_large_to_hold_term_by_term_is_refused():
+    """conv_matrix on 2 -> 4 channels at 1000 x 1000 ran for minutes in gigabytes."""
+    spec = ConvSpec(2, 4, (3, 3), padding=1, groups=2)
+    with pytest.raises(ValueError, match="a conv matrix holds every multiply-add as a symbolic "
+                       "term: .* has 36,000,000, more than CERTIFY_TERMS"):
+        conv_matrix(spec, (2, 1000, 1000))
+    with pytest.raises(ValueError, match="a transposed conv matrix holds .* has 36,000,000"):
+        conv_transpose_matrix(spec, (4, 1000, 1000))
+
+
 @pytest.mark.slow
 def test_certify_a_64_by_64_image():
     """The size the speed target is stated for (timing is measured by the benchmark)."""

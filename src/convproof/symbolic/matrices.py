@@ -144,11 +144,14 @@ def conv_matrix(
     """(A, w) with conv(x) = A x on C-order flattenings of (C_in, *n) and (C_out, *o).
 
     A[(o, i), (c, j)] = Σ over taps m with pi(s·i + d·m - p_lo) = j of w[o, c, m] per the
-    banded-matrix theorem; ``w`` holds the kernel symbols in the weight's shape.
+    banded-matrix theorem; ``w`` holds the kernel symbols in the weight's shape.  A layer of
+    more than CERTIFY_TERMS multiply-adds is refused (each entry term is symbolic).
     """
     sizes = _sizes(_check_spec(spec), input_shape, spec.in_channels, "convolution")
     pads = spec.pads(sizes)
     out = spec.output_size(sizes)
+    _refuse_large(spec, input_shape, out, "a conv matrix holds",
+                  "take a smaller input or fewer channels")
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(sizes, pads))
     st, point = _point(spec, padded, [(0, 0)] * spec.dims)
     A = load("banded-matrix").signals["A"]
@@ -187,6 +190,8 @@ def conv_transpose_matrix(
     weight symbols as conv_matrix; T = Aᵀ when t is the forward input size.
     """
     sizes = _sizes(_check_spec(spec), input_shape, spec.out_channels, "transposed convolution")
+    _refuse_large(spec, input_shape, sizes, "a transposed conv matrix holds",
+                  "take a smaller input or fewer channels")
     target = spec.transposed_output_size(sizes)
     pads = spec.transposed_pads()
     check_padding_fits(spec.padding_mode, pads, target, "transposed output size")
@@ -236,9 +241,23 @@ class Certificate:
 
 
 CERTIFY_TERMS = 10**6
-"""The most multiply-adds (C_out · outputs · C_in/G · taps) a certificate compares: each is a
-symbolic term, about 10 us and 1 KB (8 -> 12 channels at 32 x 32, 885 K terms: 9.1 s, 1.0 GB
-on one core)."""
+"""The most multiply-adds (C_out · outputs · C_in/G · taps) a certificate compares, or a
+conv matrix (or its transpose) holds: each is a symbolic term, about 10 us and 1 KB (8 -> 12
+channels at 32 x 32, 885 K terms: 9.1 s, 1.0 GB on one core)."""
+
+
+def _refuse_large(spec: ConvSpec, input_shape: Sequence[int], positions: Sequence[int],
+                  what: str, advice: str) -> None:
+    """Refuse a layer of more than CERTIFY_TERMS multiply-adds C_out · positions · C_in/G ·
+    taps, each a symbolic term (``positions``: the conv's outputs, the transposed conv's
+    inputs)."""
+    terms = (spec.out_channels * math.prod(positions) * spec.in_channels // spec.groups
+             * math.prod(spec.kernel_size))
+    if terms > CERTIFY_TERMS:
+        raise ValueError(
+            f"{what} every multiply-add as a symbolic term: {spec} at input "
+            f"{tuple(input_shape)} has {terms:,}, more than CERTIFY_TERMS = {CERTIFY_TERMS:,} "
+            f"(about 10 s and 1 GB); {advice}")
 
 
 def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Certificate:
@@ -278,14 +297,9 @@ def certify(theorem_id: str, spec: ConvSpec, input_shape: Sequence[Size]) -> Cer
         )
     sizes = _sizes(spec, input_shape, spec.in_channels, "convolution")
     pads = spec.pads(sizes)
-    terms = (spec.out_channels * math.prod(spec.output_size(sizes))
-             * spec.in_channels // spec.groups * math.prod(spec.kernel_size))
-    if terms > CERTIFY_TERMS:
-        raise ValueError(
-            f"certify compares every multiply-add symbolically: {spec} at input "
-            f"{tuple(input_shape)} has {terms:,}, more than CERTIFY_TERMS = {CERTIFY_TERMS:,} "
-            f"(about 10 s and 1 GB); certify a smaller input or fewer channels (convproof "
-            f"prove proves the claim for every size)")
+    _refuse_large(spec, input_shape, spec.output_size(sizes), "certify compares",
+                  "certify a smaller input or fewer channels (convproof prove proves the "
+                  "claim for every size)")
     _, point = _point(spec, sizes, pads, spec.output_padding)
     unmet = unmet_hypotheses(claim, point)
     if unmet:
