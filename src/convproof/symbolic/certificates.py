@@ -90,9 +90,7 @@ def _show(value: Any) -> str:
 def value_at(expr: Expr, point: Point) -> Any:
     """An integer expression of the sizes at ``point`` (a tuple if it involves multi-sizes)."""
     expr = sympy.sympify(expr)
-    sizes = exact_values(point.values)  # read again: a Point is mutable
-    shapes = [problem for symbol, value in sizes.items()
-              if (problem := _shape_problem(symbol, value, point.dims))]
+    sizes, shapes = _sizes_of(point)
     if shapes:
         raise ProofError("; ".join(shapes))
     scalar = _Scalar(expr, list(sizes), point.dims)
@@ -105,9 +103,7 @@ def value_at(expr: Expr, point: Point) -> Any:
 
 
 def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
-    values = exact_values(point.values)  # read again: a Point is mutable
-    problems = [problem for symbol, value in values.items()
-                if (problem := _shape_problem(symbol, value, point.dims))]
+    values, problems = _sizes_of(point)
     if problems:
         return values, problems
     for h in claim.hypotheses:
@@ -143,6 +139,14 @@ def _with_hypotheses(claim: Claim, point: Point) -> tuple[dict, list[str]]:
     problems += [f"{symbol} = {_show(value)} breaks its assumptions"
                  for symbol, value in values.items() if not meets_assumptions(symbol, value)]
     return values, problems
+
+
+def _sizes_of(point: Point) -> tuple[dict, list[str]]:
+    """The point's values read again (a Point is mutable), and what is wrong with their
+    shapes."""
+    values = exact_values(point.values)
+    return values, [problem for symbol, value in values.items()
+                    if (problem := _shape_problem(symbol, value, point.dims))]
 
 
 def _shape_problem(symbol: Symbol, value: Any, dims: int) -> str:

@@ -421,11 +421,6 @@ def defined_signals(expr: Expr) -> tuple[Signal, ...]:
     return tuple(Signal.defined[base] for base in signals_of(expr) if base in Signal.defined)
 
 
-def definition_body(signal: Signal) -> tuple[tuple[Symbol, ...], Expr]:
-    """(the formal indices of a defined signal, its definition at them)."""
-    return signal.body
-
-
 def definitions_reached(expr: Expr) -> list[Expr]:
     """The bodies of every defined signal that ``expr`` reaches, directly or through others."""
     bodies, seen, frontier = [], set(), [expr]
@@ -433,7 +428,7 @@ def definitions_reached(expr: Expr) -> list[Expr]:
         for signal in defined_signals(frontier.pop()):
             if signal.base not in seen:
                 seen.add(signal.base)
-                _, body = definition_body(signal)
+                _, body = signal.body
                 bodies.append(body)
                 frontier.append(body)
     return bodies
@@ -441,7 +436,7 @@ def definitions_reached(expr: Expr) -> list[Expr]:
 
 def definition_closure(base: Expr) -> tuple[tuple[Symbol, ...], list[Expr]]:
     """(the formals of a defined signal, its body at them followed by every body it reaches)."""
-    formals, body = definition_body(Signal.defined[base])
+    formals, body = Signal.defined[base].body
     return formals, [body, *definitions_reached(body)]
 
 

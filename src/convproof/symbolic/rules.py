@@ -34,7 +34,6 @@ from .language import (
     SignalName,
     ZSum,
     defined_signals,
-    definition_body,
     definition_closure,
     fresh,
     is_multi,
@@ -214,7 +213,7 @@ def unfold(expr: Expr, signals: tuple[Signal, ...] | None = None) -> RuleResult:
 def definition_at(entry: Indexed) -> Expr:
     """The definition of a defined signal's entry at its indices, substituted without
     capture (an index j + K into a definition that sums over its own j)."""
-    formals, body = definition_body(Signal.defined[entry.base])
+    formals, body = Signal.defined[entry.base].body
     if len(formals) != len(entry.indices):
         raise ProofError(f"{entry} has {len(entry.indices)} indices; {entry.base} is defined "
                          f"with {len(formals)}")
@@ -831,16 +830,14 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
     if symbol.is_integer and not integer_valued(value):
         raise ProofError(f"{symbol} = {value}: {symbol} is an integer, {value} is not provably one")
     value = sympy.sympify(value)
-    for name in CHECKED_FACTS[3:]:
+    for name in SYMPY_FACTS:
         if getattr(symbol, f"is_{name}") is True and getattr(value, f"is_{name}") is not True:
             raise ProofError(f"{symbol} = {value}: {symbol} is {name}, {value} is not provably so")
-    if symbol.is_nonzero and not (symbol.is_positive or provably_nonzero(value)
-                                  or value.is_nonzero):
-        raise ProofError(f"{symbol} = {value}: {symbol} is nonzero, {value} is not provably so")
     # a fact the symbol denies (prime=False, integer=False) that the facts checked above do
     # not already deny: the value must provably lack it (x[p] = 0 for non-prime p, at p = 2)
-    checked = {name: True for name in CHECKED_FACTS if getattr(symbol, f"is_{name}") is True}
-    implied = sympy.Dummy(**checked).assumptions0
+    checked = {name: True for name in ("positive", "nonnegative", "integer", *SYMPY_FACTS)
+               if getattr(symbol, f"is_{name}") is True}
+    implied = sympy.Symbol("implied", **checked).assumptions0
     for name, holds in symbol.assumptions0.items():
         if holds is False and implied.get(name) is not False \
                 and getattr(value, f"is_{name}") is not False:
@@ -850,6 +847,7 @@ def check_instance(symbol: Symbol, value: Expr) -> None:
         raise ProofError(f"{symbol} = {value} mixes a multi-index with a channel index")
 
 
-CHECKED_FACTS = ("positive", "nonnegative", "integer", "real", "even", "odd", "negative",
-                 "nonpositive", "zero", "prime", "composite", "nonzero")
-"""The facts an instance's value is checked to have where its symbol has them."""
+SYMPY_FACTS = ("real", "even", "odd", "negative", "nonpositive", "zero", "prime", "composite",
+               "nonzero")
+"""The facts an instance's value must have, by SymPy's assumptions, where its symbol has them
+(positive, nonnegative and integer go by the engine's own certificates)."""
