@@ -13,13 +13,19 @@ so the new field is [J·v_0 + f, J·v_{k-1} + f + r - 1], of
 
     r' = r + d(k - 1)·J pixels, with jump J' = J·s and offset f' = f - J·p.
 
-From r_0 = 1, J_1 = 1 the jumps are J_l = Π_{i<l} s_i and, by induction on L,
+From r_0 = 1 and J_1 = 1 the fields and jumps of the stack follow layer after layer,
+
+    r_l = r_{l-1} + d_l(k_l - 1)·J_l (l ≥ 1),    J_{l+1} = J_l·s_l,
+
+so J_l = Π_{i<l} s_i (the product, by its recursive definition), and by induction on L
 
     r_L = R(L) := 1 + Σ_l [1 ≤ l ≤ L] d_l(k_l - 1) J_l:
 
-R(0) = 1 (an empty sum) and R(L + 1) = R(L) + d_{L+1}(k_{L+1} - 1) J_{L+1}, the same
-recursion as r_L.  The field is the span from the first to the last pixel read; with a
-dilation larger than the field below it, pixels inside the span are skipped.
+r_0 = 1 = R(0) (an empty sum), and from r_L = R(L), r_{L+1} = R(L) + d_{L+1}(k_{L+1} - 1)
+J_{L+1} = R(L + 1) (the sum's last term split off).  Stacks of 1 to 4 layers are also
+unrolled against the closed form with the product written out.  The field is the span from
+the first to the last pixel read; with a dilation larger than the field below it, pixels
+inside the span are skipped.
 """
 
 from __future__ import annotations
@@ -28,16 +34,18 @@ import sympy
 from sympy import Expr
 
 from convproof.symbolic import (Claim, Derivation, Point, Signal, Theorem, certified, eq,
-                                in_range, le, scalar, universal, zsum)
+                                in_range, induction, le, scalar, universal, zsum)
 from convproof.symbolic.indexmaps import forward_input_index
-from convproof.symbolic import rules_sums  # noqa: F401  (registers the rules used below)
+from convproof.symbolic.rules_sums import every
 
 k, s, d, jump, field = scalar("k s d J r", positive=True)
 p = scalar("p", nonnegative=True)
 offset, u, m = scalar("f u m")
 layers = scalar("L", nonnegative=True)
 layer = scalar("l")
-kernels, strides, dilations, jumps = (Signal(name) for name in ("k_l", "s_l", "d_l", "J_l"))
+above = scalar("q", positive=True)
+kernels, strides, dilations, jumps, fields = (
+    Signal(f"{name}_l", name) for name in ("k", "s", "d", "J", "r"))
 
 
 def read(tap) -> Expr:
@@ -82,11 +90,20 @@ JUMP = THEOREM.export(Claim(
     "the jump", first(read(0)).subs(u, u + 1) - first(read(0)), jump * s,
     text="J' = J·s: the next output's field starts J·s pixels later",
 ))
-BASE = THEOREM.export(Claim("no layers", stacked(0), 1, text="R(0) = 1"))
-STEP = THEOREM.export(Claim(
-    "one more term", stacked(layers + 1),
-    stacked(layers) + dilations[layers + 1] * (kernels[layers + 1] - 1) * jumps[layers + 1],
-    text="R(L + 1) = R(L) + d_{L+1}(k_{L+1} - 1) J_{L+1}: the recursion of r_L",
+
+
+def added(index) -> Expr:
+    """d_l(k_l - 1)·J_l: what layer l adds to the field below it."""
+    return dilations[index] * (kernels[index] - 1) * jumps[index]
+
+
+NO_LAYERS = sympy.Eq(fields[0], 1, evaluate=False)
+LAYER_AFTER_LAYER = every((above,), fields[above], fields[above - 1] + added(above))
+STACK = THEOREM.export(Claim(
+    "the stack", fields[layers], stacked(layers), hypotheses=(NO_LAYERS, LAYER_AFTER_LAYER),
+    text="the field r_L of L layers, r_0 = 1 and r_l = r_{l-1} + d_l(k_l - 1)·J_l by 'one "
+         "more layer', with the jumps J_1 = 1, J_{l+1} = J_l·s_l by 'the jump': "
+         "J_l = Π_{i<l} s_i",
 ))
 
 
@@ -105,20 +122,42 @@ def one_layer():
     return [universal(EXTREMES, extremes), universal(EXTENT, extent), universal(JUMP, step)]
 
 
-@THEOREM.evidence
-def induction():
-    base = Derivation(BASE.lhs, "R(0)").by("empty box", 1, "no l has 1 ≤ l ≤ 0")
-    term = dilations[layers + 1] * (kernels[layers + 1] - 1) * jumps[layers + 1]
-    step = (
-        Derivation(STEP.lhs, "R(L + 1)")
-        .by("split the last term", stacked(layers) + zsum(
-            le(1, layer) * eq(layer, layers + 1) * dilations[layer] * (kernels[layer] - 1)
-            * jumps[layer], layer), "l ≤ L + 1 is l ≤ L or l = L + 1", var=layer)
-        .by("Kronecker delta", stacked(layers) + le(0, layers) * term, "the term l = L + 1",
-            var=layer)
-        .by("decide brackets", STEP.rhs, "1 ≤ L + 1 since L ≥ 0")
+def by_induction(claim: Claim) -> list:
+    """The stack's field from one layer to the next (:data:`STACK`; a wrong claim fails)."""
+    empty = le(1, layer) * le(layer, 0) * added(layer)
+    base = (
+        Derivation(fields[0], "no layers")
+        .by("entry hypothesis", 1, "r_0 = 1", equation=NO_LAYERS)
+        .back("empty box", 1 + zsum(empty, layer), "no l has 1 ≤ l ≤ 0")
     )
-    return [universal(BASE, base), universal(STEP, step)]
+    assumed = sympy.Eq(claim.lhs, claim.rhs, evaluate=False)
+    last = le(1, layer) * eq(layer, layers + 1) * added(layer)
+    step = (
+        Derivation(fields[layers + 1], "one more layer")
+        .by("entry hypothesis", fields[layers] + added(layers + 1),
+            "r_{L+1} = r_L + d_{L+1}(k_{L+1} - 1)·J_{L+1}", equation=LAYER_AFTER_LAYER)
+        .by("entry hypothesis", stacked(layers) + added(layers + 1),
+            "the claim for L layers", equation=assumed)
+        .back("decide brackets", stacked(layers) + le(0, layers) * added(layers + 1),
+              "1 ≤ L + 1 since L ≥ 0")
+        .back("Kronecker delta", stacked(layers) + zsum(last, layer), "the term l = L + 1",
+              var=layer)
+        .back("split the last term", stacked(layers + 1),
+              "l ≤ L + 1 is l ≤ L or l = L + 1", var=layer)
+    )
+    return induction(claim, layers, base, step)
+
+
+@THEOREM.evidence
+def stack():
+    return by_induction(STACK)
+
+
+@THEOREM.mutant("the stack's field without the dilations")
+def stack_without_dilations():
+    wrong = 1 + zsum(le(1, layer) * le(layer, layers) * (kernels[layer] - 1) * jumps[layer],
+                     layer)
+    return by_induction(Claim("the stack", fields[layers], wrong, STACK.hypotheses))
 
 
 # --------------------------------------------------------------------------------------------

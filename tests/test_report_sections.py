@@ -11,10 +11,12 @@ import sympy
 from convproof.catalog import CATALOG, module_name
 from convproof.report.html import render_section
 from convproof.report.markdown import render_section as markdown_section
+from convproof.report.notation import conditions
 from convproof.report.sections import (GRID_ROWS, _prose, _signal_witness, build_section,
                                        grid_table, unloaded_section)
-from convproof.symbolic import Claim, Derivation, Point, load, universal
+from convproof.symbolic import Claim, Derivation, Point, Signal, load, scalar, universal
 from convproof.symbolic.proof import Evidence, Result
+from convproof.symbolic.rules_sums import every
 
 
 def failing_result(theorem_id: str) -> Result:
@@ -176,3 +178,11 @@ def test_the_errors_of_the_notes_are_named_with_their_corrections():
     assert "√(σ² + ε)" in notes["batchnorm"]
     assert "with μ = δ₀, f ∗ g(x) = f(0) g(x) but g ∗ f(x) = g(0) f(x)" in notes["commutativity"]
     assert not load("associativity").notes  # the notes never say that layers merge
+
+
+def test_a_hypothesis_for_every_index_names_the_values_it_holds_for():
+    q, w, a = scalar("q", positive=True), scalar("w", nonnegative=True), scalar("a")
+    y = Signal("y")
+    claim = Claim("c", y[1], 1, hypotheses=(every((q, w, a), y[q + w + a], 1),))
+    (words, _), = conditions(claim)
+    assert words == "for all q ≥ 1, w ≥ 0, a: "

@@ -123,10 +123,17 @@ def conditions(claim: Claim) -> list[tuple[str, sympy.Rel]]:
 
 
 def hypothesis_parts(hypothesis: sympy.Eq) -> tuple[str, sympy.Eq]:
-    """("for all w, j: ", lhs = rhs) for a hypothesis that holds for every value of some
-    indices (Lambda sides, :func:`~convproof.symbolic.rules_sums.every`); ("", h) otherwise."""
+    """("for all w, q ≥ 1: ", lhs = rhs) for a hypothesis that holds for every value of some
+    indices that their assumptions admit (Lambda sides,
+    :func:`~convproof.symbolic.rules_sums.every`); ("", h) otherwise."""
     lhs, rhs = hypothesis.lhs, hypothesis.rhs
     if not isinstance(lhs, sympy.Lambda):
         return "", hypothesis
-    names = ", ".join(str(v) for v in lhs.variables)
+    names = ", ".join(map(_admitted, lhs.variables))
     return f"for all {names}: ", sympy.Eq(lhs.expr, rhs.expr, evaluate=False)
+
+
+def _admitted(index: sympy.Symbol) -> str:
+    """An index with the values its assumptions admit: q ≥ 1 for a positive one."""
+    bound = " ≥ 1" if index.is_positive else " ≥ 0" if index.is_nonnegative else ""
+    return f"{index}{bound}"

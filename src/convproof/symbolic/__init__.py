@@ -31,6 +31,7 @@ from .proof import (
     Result,
     Theorem,
     dependency_order,
+    induction,
     load,
     universal,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Result",
     "Theorem",
     "dependency_order",
+    "induction",
     "load",
     "universal",
     "Point",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from collections.abc import Callable, Iterable
 
@@ -27,7 +27,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
-                       substitute)
+                       is_multi, substitute)
 from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
@@ -228,6 +228,57 @@ def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence
         derivation,
         checks,
     )
+
+
+INDUCTION_STARTS = (
+    (0, Symbol("n", integer=True, nonnegative=True).assumptions0),
+    (1, Symbol("n", integer=True, positive=True).assumptions0),
+)
+"""The least value of an induction variable, by its assumptions: exactly those of a
+nonnegative integer, or of a positive one (an even n would skip from n to n + 2)."""
+
+
+def induction(claim: Claim, variable: Symbol, base: Derivation, step: Derivation,
+              title: str = "") -> list[Evidence]:
+    """Evidence that ``claim`` P(n) holds for every value n0, n0 + 1, ... of ``variable`` n:
+    ``base`` proves P(n0) and ``step`` proves P(n + 1) for every n from P(n), the induction
+    hypothesis Eq(lhs, rhs), which the step uses like any hypothesis of the claim.
+
+    n must be a nonnegative (n0 = 0) or positive (n0 = 1) integer symbol (not a multi-index)
+    of the claim's sides and nowhere else: in a hypothesis, a nonzero condition, an index box
+    or a definition it would make P(n) a different statement at n and at n + 1.  Returns the
+    evidence of the base, of the step and of the conclusion."""
+    start = next((value for value, facts in INDUCTION_STARTS
+                  if isinstance(variable, Symbol) and variable.assumptions0 == facts), None)
+    if start is None or isinstance(variable, (SignalName, DefinedName)) or is_multi(variable):
+        raise ProofError(f"induction runs over an integer symbol that is nonnegative or "
+                         f"positive and nothing else, not {variable!r}")
+    sides = (claim.lhs, claim.rhs)
+    if not any(variable in side.free_symbols for side in sides):
+        raise ProofError(f"{variable} does not occur in the claim {claim.name!r}")
+    elsewhere = set().union(
+        *(h.free_symbols for h in claim.hypotheses), *(u.free_symbols for u in claim.nonzero),
+        *(sympy.sympify(box).free_symbols | {index} for index, box in claim.indices.items()),
+        *(hidden_symbols(e) for e in (*sides, *(s for h in claim.hypotheses for s in h.args))))
+    if variable in elsewhere:
+        raise ProofError(f"{variable} occurs in {claim.name!r} beyond its two sides (a "
+                         "hypothesis, a nonzero condition, an index box or a definition)")
+    assumed = sympy.Eq(claim.lhs, claim.rhs, evaluate=False)
+    at_start = replace(claim.instantiate({variable: start}),
+                       name=f"{claim.name} at {variable} = {start}")
+    after = replace(claim.instantiate({variable: variable + 1}),
+                    hypotheses=(*claim.hypotheses, assumed),
+                    name=f"{claim.name} at {variable} + 1")
+    title = title or claim.name
+    proofs = [universal(at_start, base, f"{title}: the case {variable} = {start}"),
+              universal(after, step, f"{title}: from {variable} to {variable} + 1, "
+                                     "assuming the claim at " + str(variable))]
+    failed = [part for part, e in zip(("the case", "the step"), proofs) if not e.ok]
+    message = (" and ".join(failed) + " failed (above)" if failed else
+               f"by induction on {variable} = {start}, {start + 1}, ...: the case {variable} "
+               f"= {start} and the step from {variable} to {variable} + 1, both above")
+    return [*proofs, Evidence("universal", title, not failed, message,
+                              sum(e.seconds for e in proofs), claim)]
 
 
 @dataclass
@@ -556,6 +607,7 @@ __all__ = [
     "Step",
     "StepCheck",
     "universal",
+    "induction",
     "load",
     "dependency_order",
     "known",
