@@ -120,3 +120,13 @@ def test_floor_division_and_modulo_on_negative_operands(rng, tmp_path):
         want = np.array([expected(int(p), int(q)) for p, q in zip(x, y)])
         got = out[k * x.size:(k + 1) * x.size]
         assert np.array_equal(got, want), (name, x[got != want], y[got != want])
+
+
+@pytest.mark.parametrize("expr", [
+    sympy.ceiling(sympy.Max(a / 7, b / 2)), sympy.floor(sympy.Min(sympy.Rational(13, 2), a)),
+    sympy.Max(sympy.Rational(1, 5), a)], ids=["ceiling of a max", "floor of a min", "a fraction"])
+def test_what_integer_arithmetic_cannot_print_is_refused(expr):
+    """ceiling(max(a/7, b/2)) printed the floors of the fractions inside; a fraction alone
+    printed as a double (cp_max(1.0/5.0, a))."""
+    with pytest.raises(ValueError, match="cannot print"):
+        printer("float").index(expr)

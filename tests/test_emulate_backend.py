@@ -480,3 +480,18 @@ def test_the_gpu_bench_kernels_on_their_layers_geometry(emulator, rng, layer):
         rounding = ROUNDING[precision] if on_tensor_cores else lambda a: a.astype(np.float64)
         operands = [rounding(a) for a in (x, w, g)]
         close(actual, definition(*operands), np.float32, magnitude(definition, *operands))
+
+
+@pytest.mark.parametrize("window, dims", [(46_342, 2), (65_536, 2), (1_291, 3), (2**21 + 1, 3)])
+def test_the_divisor_of_a_huge_padded_window(emulator, window, dims):
+    """count_include_pad divides by k^dims for a window padded around one pixel: the
+    product wrapped an int (46,342², 1,291³; 65,536² to 0) and a long long (2,097,153³)."""
+    rng = np.random.default_rng()
+    x = rng.uniform(1, 2, (1, 1) + (1,) * dims).astype(np.float64)
+    pool = PoolSpec((window,) * dims, padding=(window // 2,) * dims)
+    g = rng.uniform(1, 2, x.shape)
+    y, dx = twice(emulator, lambda b: [b.avg_pool(x, pool, True),
+                                       b.avg_pool_backward(g, pool, True, x.shape[2:])])
+    assert y.shape == x.shape
+    np.testing.assert_allclose(y, x / float(window) ** dims, rtol=1e-15)
+    np.testing.assert_allclose(dx, g / float(window) ** dims, rtol=1e-15)

@@ -20,7 +20,6 @@ atomics, a fixed order):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from string import Template
 
@@ -225,7 +224,10 @@ def max_pool_backward(pool: PoolGeometry) -> Kernel:
 
 def _divisor(slots: Slots, pool: PoolGeometry, count_include_pad: bool) -> str:
     """D_i: per axis |[start, start + k) ∩ [-p, n + p)| (count_include_pad) or ∩ [0, n), with
-    start = s i - p the window's first position (the forward read at tap 0)."""
+    start = s i - p the window's first position (the forward read at tap 0).  The factors
+    are multiplied in double: a window of k^dims taps padded around a small input fits the
+    32-bit variant's extent, not its product (46,342² wraps an int, 2,097,153³ a long long),
+    and a double holds every product below 2^53 exactly."""
     factors = []
     for a in range(pool.dims):
         static = pool.axis(a)
@@ -234,7 +236,7 @@ def _divisor(slots: Slots, pool: PoolGeometry, count_include_pad: bool) -> str:
         n, k = var("n", a), static["k"]
         low, high = (-static["p"], n + static["p"]) if count_include_pad else (0, n)
         factors.append(sympy.Min(start + k, high) - sympy.Max(start, low))
-    return slots.pr.index(math.prod(factors))
+    return " * ".join(f"(double)({slots.pr.index(factor)})" for factor in factors)
 
 
 def _avg(pool: PoolGeometry, count_include_pad: bool, direction: str) -> tuple[str, str]:

@@ -6,7 +6,8 @@ expressions follow the rules of the proofs, not C's:
 
     floor(a/b), a/b      cp_floordiv(a, b)   mathematical floor (C's / truncates toward zero);
                          a quotient a/b only occurs under a bracket [b | a], where it is exact
-    ceiling(a/b)         cp_ceildiv(a, b)
+    ceiling(a/b)         cp_ceildiv(a, b)    (floor and ceiling of one quotient or of an integer;
+                                             of anything else, and a fraction alone, refused)
     Mod(a, b)            cp_mod(a, b)        the result has the sign of b (C's % is a remainder)
     Abs, Min, Max        cp_abs, cp_min, cp_max
     a**3                 (a*a*a)             integer powers multiply (C's pow is a double)
@@ -165,10 +166,29 @@ class CudaPrinter(C99CodePrinter):
         return f"({self._print(right)} {expr.rel_op} {self._print(left)})"
 
     def _print_floor(self, expr: Expr) -> str:
-        return self._quotient(expr.args[0], "cp_floordiv") or self._print(expr.args[0])
+        return self._rounded(expr, "cp_floordiv")
 
     def _print_ceiling(self, expr: Expr) -> str:
-        return self._quotient(expr.args[0], "cp_ceildiv") or self._print(expr.args[0])
+        return self._rounded(expr, "cp_ceildiv")
+
+    def _rounded(self, expr: Expr, function: str) -> str:
+        """floor or ceiling of one quotient, or of an integer; ceiling(max(a/7, b/2)) would
+        print the floors of the fractions inside (a quotient outside a floor is exact)."""
+        (argument,) = expr.args
+        quotient = self._quotient(argument, function)
+        if quotient is not None:
+            return quotient
+        if argument.is_integer:
+            return self._print(argument)
+        raise ValueError(f"cannot print {expr}: its argument is neither one quotient nor an "
+                         "integer")
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        """An integer; a fraction alone (max(1/5, a)) would print as a double."""
+        if expr.q != 1:
+            raise ValueError(f"cannot print the fraction {expr} in integer arithmetic: a "
+                             "quotient prints as the floor division of a sum over it")
+        return super()._print_Rational(expr)
 
     def _print_Mod(self, expr: sympy.Mod) -> str:
         a, b = expr.args
