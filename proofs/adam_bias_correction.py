@@ -31,7 +31,7 @@ from convproof.symbolic.rules_expectation import E, FiniteLaw, random_signal, st
 from convproof.symbolic import rules_real, rules_sums  # noqa: F401  (registers the rules)
 
 mu, rho = sympy.symbols("mu rho", positive=True)
-g_mean, g_square = sympy.symbols("gbar g2", real=True)
+g_mean, g_square = sympy.symbols("gbar g^2", real=True)
 k = scalar("k", positive=True)
 i, t = scalar("i t")
 grad = random_signal("g", stationary(g_mean, g_square))

@@ -242,7 +242,7 @@ def _plane_point(o_: tuple, k_: tuple, s_: tuple, d_: tuple, r_: tuple, channels
     for h in pl.valid:
         values[h.lhs] = int(h.rhs.subs(values))
     values.update(zip((st.groups, st.c_out, st.c_in), channels))
-    return Point(values, 1)
+    return Point(values, 2)  # the plane: its sizes are scalars, one per axis
 
 
 POINTS = [_plane_point((3, 2), (2, 3), (1, 2), (2, 1), (0, 1)),

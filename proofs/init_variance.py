@@ -39,7 +39,7 @@ from convproof.symbolic import rules_counting, rules_real  # noqa: F401  (regist
 
 n_in, n_out, c_in, c_out, k_h, k_w = scalar("fan_in fan_out C_in C_out k_h k_w", positive=True)
 c, o, m_h, m_w, j, k = scalar("c o m_h m_w j k")
-s2, v, q = sympy.symbols("sigma2 v q", positive=True)
+s2, v, q = sympy.symbols("sigma^2 v q", positive=True)
 w = random_signal("w", centered(s2), "w")
 x = random_signal("x", stationary(second=q), "x")
 z = random_signal("z", symmetric(v), "z")

@@ -230,7 +230,7 @@ _WITNESS = Point({st.n: (4,), st.k: (2,), st.s: (1,), st.d: (1,), st.p: (0,), st
 def certificates():
     line = _tiled_points({1: 4})
     counts = Point({**dict(zip(pl.o, (3, 2))), **dict(zip(pl.k, (2, 1))),
-                    **dict(zip(periods, (2, 2))), st.groups: 2, st.c_out: 2, st.c_in: 1}, 1)
+                    **dict(zip(periods, (2, 2))), st.groups: 2, st.c_out: 2, st.c_in: 1}, 2)
     return [certified(MATRIX, line, "y = U x"),
             certified(TIED, line, "tiled = unshared with tied kernels"),
             certified(CONV, line, "t = 1 is the convolution"),

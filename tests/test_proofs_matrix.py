@@ -265,3 +265,11 @@ def test_unshared_and_tiled_layers_against_unfold(rng, torch):
     for g, o, a, b in np.ndindex(expected.shape):
         assert unshared(0, g, o, (a, b)) == expected[g, o, a, b]
         assert tiled(0, g, o, (a, b)) == expected_tiled[g, o, a, b]
+
+
+@pytest.mark.parametrize("theorem_id, title", [
+    ("efficiency-counts", "by enumeration"), ("unshared-and-tiled", "parameters, by enumeration")])
+def test_counts_on_the_plane_are_labelled_two_dimensional(theorem_id, title):
+    """The plane's sizes are one scalar per axis (o_h, o_w): its grid was labelled 1-D."""
+    evidence = [e for e in load(theorem_id).prove().evidence if title in e.title]
+    assert evidence and all(e.ok and "(2-D)" in e.message for e in evidence)

@@ -382,3 +382,21 @@ def test_no_claim_prints_as_the_same_expression_twice_unexplained(full):
     assert r"\operatorname{softmax}(z - c)" in markdown
     for leak in ("Fraction(", ":func:", "``ONE_DIM``"):
         assert leak not in markdown
+
+
+def test_a_report_that_cannot_be_written_whole_leaves_no_part_behind(tmp_path, monkeypatch):
+    """report.md failing to write left report.html in place, saying every theorem passed."""
+    write_text = Path.write_text
+
+    def markdown_fails(path, *args, **kwargs):
+        if "report.md" in path.name:
+            raise OSError(28, "No space left on device")
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", markdown_fails)
+    with pytest.raises(OSError, match="No space left"):
+        write_report(tmp_path, ["grad-bias"], figures=False, progress=None)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(Path, "write_text", write_text)
+    write_report(tmp_path, ["grad-bias"], figures=False, progress=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.md"]

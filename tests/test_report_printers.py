@@ -94,7 +94,7 @@ def test_a_sum_comes_last_in_a_product_and_only_the_last_sum_is_bare():
     assert latex(-x[t] * le(0, t)) == r"- \left[0 \le t\right] {x}_{t}"
 
 
-def test_a_power_of_a_sum_keeps_its_parentheses():
+def test_a_power_of_an_operator_keeps_its_parentheses():
     """(Σ_j w_j x_j)² printed as Σ_j w_j x_j² read as another claim (init-variance's
     Var[y] = E[y²] - E[y]² became E[Σ w x²] - ...); roots and reciprocals need none."""
     square = zsum(w[j] * x[j], j) ** 2
@@ -105,6 +105,34 @@ def test_a_power_of_a_sum_keeps_its_parentheses():
     assert latex(zsum(w[j] ** 2, j)) == r"\sum_{j} {w}_{j}^{2}"
     assert latex(1 / zsum(w[j], j)) == r"\frac{1}{\sum_{j} {w}_{j}}"
     assert latex(sympy.sqrt(zsum(w[j], j))) == r"\sqrt{\sum_{j} {w}_{j}}"
+    # an exponent of unknown sign, and a derivative: both bind looser than the power
+    assert latex(zsum(w[j], j) ** k) == r"\left(\sum_{j} {w}_{j}\right)^{k}"
+    assert latex(zsum(w[j], j) ** a) == r"\left(\sum_{j} {w}_{j}\right)^{a}"
+    derivative = latex(Partial(x[t] ** 2, x[t]) ** 2)
+    assert derivative.startswith(r"\left(\frac{\partial}") and derivative.endswith(r"\right)^{2}")
+    for power in (zsum(w[j], j) ** a, Partial(x[t] ** 2, x[t]) ** 2):
+        texts_of_power = texts(parsed(mathml(power)).find("msup"))
+        assert texts_of_power[0] == "(" and texts_of_power[-2] == ")"
+
+
+def test_a_number_beside_a_power_of_a_number_is_set_off_by_a_dot():
+    """3·2^k Σ w printed 3 2^k Σ w, read as 32^k."""
+    for expr in (3 * 2**k * zsum(w[j], j), 3 * 2**k, -3 * 2**k * zsum(w[j], j)):
+        assert r"3 \cdot 2^{k}" in latex(expr)
+        shown = texts(parsed(mathml(expr)))
+        three = next(k for k, text in enumerate(shown) if text in ("3", "−3"))
+        assert shown[three + 1] == "·" and "-" not in "".join(shown)
+    assert "·" not in texts(parsed(mathml(3 * a * zsum(w[j], j))))
+
+
+def test_a_remainder_among_terms_keeps_its_parentheses():
+    """(a - 1) mod s + 1 in MathML read as a mod (s + 1); the LaTeX kept the parentheses."""
+    for expr, first in ((sympy.Mod(a - 1, s) + 1, True), (a - sympy.Mod(a, s), False)):
+        row = parsed(mathml(expr))[0]
+        fenced = row[0] if first else row[-1]
+        assert [node.text for node in fenced][0::2] == ["(", ")"]
+        assert "mod" in texts(fenced)
+    assert texts(parsed(mathml(sympy.Mod(a, s)))) == ["a", "mod", "s"]
 
 
 def test_a_shift_is_labelled_by_its_amount():

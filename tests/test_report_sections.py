@@ -186,3 +186,12 @@ def test_a_hypothesis_for_every_index_names_the_values_it_holds_for():
     claim = Claim("c", y[1], 1, hypotheses=(every((q, w, a), y[q + w + a], 1),))
     (words, _), = conditions(claim)
     assert words == "for all q ≥ 1, w ≥ 0, a: "
+
+
+@pytest.mark.parametrize("theorem_id, power", [("init-variance", r"\sigma^{2}"),
+                                               ("adam-bias-correction", "g^{2}")])
+def test_a_square_is_printed_as_a_power_not_a_subscript(theorem_id, power):
+    """σ² and g² are named so: a symbol sigma2 printed as σ with the subscript 2."""
+    theorem = load(theorem_id)
+    text = markdown_section(build_section(theorem, theorem.prove()))
+    assert power in text and power.replace("^", "_") not in text

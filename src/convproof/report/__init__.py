@@ -98,11 +98,24 @@ def write_report(folder: str | Path = DEFAULT_FOLDER, ids: Sequence[str] | None 
         for failed in (f for f in drawn if f.error):
             progress(f"figure {failed.name} FAILED: {failed.error}")
     report = Report(sections, drawn, time.perf_counter() - started, __version__)
+    _write_all({folder / WRITERS[kind][0]: WRITERS[kind][1](report) for kind in formats})
     for kind in formats:
-        name, render = WRITERS[kind]
-        (folder / name).write_text(render(report), encoding="utf-8")
-        progress(f"wrote {folder / name}")
+        progress(f"wrote {folder / WRITERS[kind][0]}")
     return report
+
+
+def _write_all(texts: dict[Path, str]) -> None:
+    """Each file written beside its place first, and put in place once all are written: a
+    report.html that says "42 of 42" is not left behind when report.md cannot be written."""
+    partial = {path: path.with_name(f".{path.name}.partial") for path in texts}
+    try:
+        for path, text in texts.items():
+            partial[path].write_text(text, encoding="utf-8")
+        for path, written in partial.items():
+            os.replace(written, path)
+    finally:
+        for written in partial.values():
+            written.unlink(missing_ok=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

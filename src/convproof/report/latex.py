@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Expr, Symbol
+from sympy import Expr, Mul, Symbol
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .notation import Chain, bracket_chain, leading_terms, power_of_a_sum, split_product
+from .notation import Chain, bracket_chain, leading_terms, power_of_an_operator, split_product
 
 _RELATIONS = {"≤": r"\le", "=": "=", "∣": r"\mid"}
 
@@ -38,7 +38,7 @@ class ReportLatexPrinter(LatexPrinter):
         return rf"\sum_{{{self._print(expr.var)}}} {body}"
 
     def _print_Pow(self, expr: Expr) -> str:
-        if power_of_a_sum(expr):
+        if power_of_an_operator(expr):
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr)
 
@@ -75,11 +75,15 @@ class ReportLatexPrinter(LatexPrinter):
         parts = split_product(expr)
         if parts is None:
             return super()._print_Mul(expr)
-        pieces = [] if parts.coefficient == 1 else (
-            ["-"] if parts.coefficient == -1 else [self._print(parts.coefficient)])
+        coefficient, plain = parts.coefficient, parts.plain
+        if not parts.brackets and coefficient not in (1, -1) and plain != 1:
+            # side by side, SymPy's Mul: 3 \cdot 2^{k}, not 3 2^{k}
+            coefficient, plain = 1, Mul(coefficient, plain, evaluate=False)
+        pieces = [] if coefficient == 1 else (
+            ["-"] if coefficient == -1 else [self._print(coefficient)])
         pieces += [self._chain(chain) for chain in parts.brackets]
-        if parts.plain != 1:
-            pieces.append(self.parenthesize(parts.plain, PRECEDENCE["Mul"], strict=True))
+        if plain != 1:
+            pieces.append(self.parenthesize(plain, PRECEDENCE["Mul"], strict=True))
         last = len(parts.sums) - 1
         pieces += [self._print(s) if k == last else rf"\left({self._print(s)}\right)"
                    for k, s in enumerate(parts.sums)]

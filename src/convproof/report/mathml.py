@@ -19,16 +19,29 @@ XML.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from xml.dom.minidom import Document, Element, Text
 
-from sympy import Expr, Symbol
+from sympy import Expr, Mod, Symbol
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .latex import ReportLatexPrinter, prints_itself
-from .notation import Chain, bracket_chain, leading_terms, power_of_a_sum, split_product
+from .notation import Chain, bracket_chain, leading_terms, power_of_an_operator, split_product
 from .texmath import kept_spaces, tex_to_mathml
+
+
+def _invisible_times(node: Element | None) -> bool:
+    return node is not None and node.nodeName == "mo" and node.firstChild is not None \
+        and node.firstChild.data == "\u2062"
+
+
+def _leaf(node: Element, end: int) -> Element:
+    """The first (end 0) or last (end -1) element at the bottom of ``node``."""
+    while any(child.nodeType == child.ELEMENT_NODE for child in node.childNodes):
+        node = [child for child in node.childNodes if child.nodeType == child.ELEMENT_NODE][end]
+    return node
 
 
 class ReportMathMLPrinter(MathMLPresentationPrinter):
@@ -41,9 +54,11 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
 
     def _text(self, data: str) -> Text:
         """An escaped text node; SymPy's entity names (&InvisibleTimes;) become characters
-        and its hyphen a minus sign."""
+        and its hyphen a minus sign, alone or before a number (-3)."""
         data = html.unescape(data)
-        return Document.createTextNode(self.dom, "−" if data == "-" else data)
+        if data == "-" or re.fullmatch(r"-[0-9.]+", data):
+            data = "−" + data[1:]
+        return Document.createTextNode(self.dom, data)
 
     def _node(self, tag: str, *children: Element, text: str | None = None) -> Element:
         node = self.dom.createElement(tag)
@@ -56,18 +71,34 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
     def _mo(self, text: str) -> Element:
         return self._node("mo", text=text)
 
+    def _fenced(self, node: Element) -> Element:
+        return self._node("mrow", self._mo("("), node, self._mo(")"))
+
+    def _print_Add(self, expr: Expr, order: str | None = None) -> Element:
+        """A remainder among the terms in parentheses: (a mod s) + 1, not a mod s + 1."""
+        row = super()._print_Add(expr, order)
+        terms = self._as_ordered_terms(expr, order=order)
+        for k, (term, node) in enumerate(zip(terms, row.childNodes[::2])):
+            shown = -term if k and term.could_extract_minus_sign() else term
+            if isinstance(shown, Mod):
+                fenced = self._node("mrow", self._mo("("))
+                row.replaceChild(fenced, node)
+                fenced.appendChild(node)
+                fenced.appendChild(self._mo(")"))
+        return row
+
     def _print_ZSum(self, expr: Expr) -> Element:
         sigma = self._mo("∑")
         sigma.setAttribute("largeop", "true")
         body = self._print(expr.body)
         if expr.body.is_Add:
-            body = self._node("mrow", self._mo("("), body, self._mo(")"))
+            body = self._fenced(body)
         return self._node("mrow", self._node("munder", sigma, self._print(expr.var)), body)
 
     def _print_Pow(self, expr: Expr) -> Element:
-        if power_of_a_sum(expr):
-            base = self._node("mrow", self._mo("("), self._print(expr.base), self._mo(")"))
-            return self._node("msup", base, self._print(expr.exp))
+        if power_of_an_operator(expr):
+            return self._node("msup", self._fenced(self._print(expr.base)),
+                              self._print(expr.exp))
         return super()._print_Pow(expr)
 
     def _chain(self, chain: Chain) -> Element:
@@ -86,7 +117,7 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         body, entry = expr.args
         fraction = self._node("mfrac", self._mo("∂"),
                               self._node("mrow", self._mo("∂"), self._print(entry)))
-        return self._node("mrow", fraction, self._mo("("), self._print(body), self._mo(")"))
+        return self._node("mrow", fraction, self._fenced(self._print(body)))
 
     def _print_Symbol(self, symbol: Expr, style: str = "plain") -> Element:
         """A name the LaTeX printer writes with a command (phi_2 as \\phi_{2}, vhat as
@@ -124,7 +155,7 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
     def _print_Mul(self, expr: Expr) -> Element:
         parts = split_product(expr)
         if parts is None:
-            return super()._print_Mul(expr)
+            return self._dotted(super()._print_Mul(expr))
         row = self._node("mrow")
         if parts.coefficient == -1:
             row.appendChild(self._mo("−"))
@@ -137,8 +168,21 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         for k, total in enumerate(parts.sums):
             printed = self._print(total)
             if k < len(parts.sums) - 1:
-                printed = self._node("mrow", self._mo("("), printed, self._mo(")"))
+                printed = self._fenced(printed)
             row.appendChild(printed)
+        return self._dotted(row)
+
+    def _dotted(self, row: Element) -> Element:
+        """3·2^k, not 3 2^k: a factor that starts with a digit is set off by a dot from a
+        factor before it that ends with one."""
+        factors = [node for node in row.childNodes if not _invisible_times(node)]
+        for before, factor in zip(factors, factors[1:]):
+            if _leaf(before, -1).tagName == "mn" and _leaf(factor, 0).tagName == "mn":
+                between = before.nextSibling
+                if _invisible_times(between):
+                    row.replaceChild(self._mo("·"), between)
+                else:
+                    row.insertBefore(self._mo("·"), factor)
         return row
 
     def _print(self, expr: Expr, **kwargs: Any) -> Element:

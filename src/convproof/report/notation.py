@@ -21,7 +21,7 @@ from collections.abc import Callable
 import sympy
 from sympy import Expr
 
-from ..symbolic.language import Divides, EqZero, NonNeg, ZSum, _split_sides
+from ..symbolic.language import Divides, EqZero, NonNeg, Partial, ZSum, _split_sides
 from ..symbolic.proof import Claim
 
 LESS_EQUAL, EQUAL, DIVIDES = "≤", "=", "∣"
@@ -74,12 +74,12 @@ def chained(brackets: list[Expr]) -> list[Chain]:
     return chains
 
 
-def power_of_a_sum(expr: sympy.Pow) -> bool:
-    """Whether ``expr`` raises a sum over Z^D to a power the printers write as an exponent
-    (not a root or a fraction): Σ binds looser than a power, so the sum needs parentheses,
-    (Σ_j a_j)², not Σ_j a_j²."""
+def power_of_an_operator(expr: sympy.Pow) -> bool:
+    """Whether ``expr`` raises a sum over Z^D or a derivative to a power the printers write as
+    an exponent (not a root, nor a negative power as a fraction): Σ and ∂ bind looser than a
+    power, so they need parentheses, (Σ_j a_j)², not Σ_j a_j², for every such exponent."""
     exponent = expr.exp
-    return (isinstance(expr.base, ZSum) and exponent.is_positive is True
+    return (isinstance(expr.base, (ZSum, Partial)) and not exponent.could_extract_minus_sign()
             and not (exponent.is_Rational and not exponent.is_Integer))
 
 
