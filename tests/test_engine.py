@@ -1977,3 +1977,44 @@ def test_sizes_are_read_cleanly_or_refused():
     assert grid_summary(claim, [Point({n_one: 2, n_two: 3}, 1),
                                 Point({n_one: 3, n_two: 2}, 1)]).startswith("2 grid points")
     assert certified(claim, [Point({n_one: 2, n_two: 3}, 1)]).ok
+
+
+@pytest.mark.parametrize("factor", [sympy.oo, -sympy.oo, sympy.zoo, sympy.nan])
+def test_a_step_parameter_holding_an_infinity_is_refused(factor):
+    """oo passed for 'at least 1', and [n - 3 ≥ 0]·x0 = x0 was proved (false at n = 0);
+    nan raised a TypeError out of the check."""
+    count = scalar("count")
+    claim = Claim("cancel", le(3, count) * x[0], x[0])
+    proof = Derivation(claim.lhs).by("cancel a positive factor", x[0], factor=factor)
+    evidence = universal(claim, proof)
+    assert not evidence.ok and "infinity or nan" in evidence.message
+
+
+def test_zero_divides_only_zero():
+    """[s | e] at s = 0 raised ZeroDivisionError out of the rules that put the 0 in."""
+    v, t = scalar("v t")
+    assert Divides(0, 3) == 0 and Divides(0, 0) == 1 and Divides(0, -2) == 0
+    for claim, rule, params in (
+            (Claim("hypothesis", Divides(t, 3) * x[0], 0,
+                   hypotheses=(sympy.Eq(t, 0, evaluate=False),)),
+             "hypothesis", {"equation": sympy.Eq(t, 0, evaluate=False)}),
+            (Claim("delta", zsum(eq(v, 0) * Divides(v, 3) * x[v], v), 0), "Kronecker delta",
+             {"var": v}),
+            (Claim("zero", zsum(eq(v, 0) * Divides(v, 0) * x[v], v), x[0]), "Kronecker delta",
+             {"var": v})):
+        assert universal(claim, Derivation(claim.lhs).by(rule, claim.rhs, **params)).ok
+    assert instance(Divides(t, v) * x[0], {t: 0, v: 0}, 1) == instance(x[0], {}, 1)
+    assert not instance(Divides(t, v) * x[0], {t: 0, v: 3}, 1)
+
+
+def test_hypotheses_that_contradict_each_other_are_refused():
+    """Under n = 1 and n = 2, x0 = 2·x0 was proved; under p = m, m = -1 (p positive) x0 = 0."""
+    count, other = scalar("count other")
+    positive = scalar("positive", positive=True)
+    for hypotheses, said in (((count, 1), (count, 2)), "count = 1 and 2"), \
+            (((positive, other), (other, -1)), "positive = -1, which its assumptions deny"):
+        with pytest.raises(ProofError, match=said):
+            Claim("vacuous", x[0], 2 * x[0],
+                  hypotheses=tuple(sympy.Eq(a, v, evaluate=False) for a, v in hypotheses))
+    Claim("consistent", x[0], x[0], hypotheses=(sympy.Eq(count, 1, evaluate=False),
+                                                sympy.Eq(other, count, evaluate=False)))

@@ -73,7 +73,13 @@ def _source(expr: Expr, names: dict[Symbol, str]) -> str:
     raise ProofError(f"cannot evaluate {expr} exactly ({type(expr).__name__})")
 
 
-_NAMESPACE = {"_F": Fraction, "_floor": math.floor, "_ceil": math.ceil, "_mod": lambda a, b: a % b}
+def divides(s: int | Fraction, e: int | Fraction) -> bool:
+    """[s | e]: e = k·s for an integer k (so 0 divides only 0)."""
+    return e == 0 if s == 0 else e % s == 0
+
+
+_NAMESPACE = {"_F": Fraction, "_floor": math.floor, "_ceil": math.ceil, "_mod": lambda a, b: a % b,
+              "_divides": divides}
 
 
 def compile_exact(expr: Expr, symbols: list[Symbol]) -> Callable[..., Any]:
@@ -237,7 +243,7 @@ class _TermEvaluator:
             s, e = values
             axes = max(len(s), len(e))  # a channel value stands for every axis of the other
             s, e = (s * axes if len(s) == 1 else s), (e * axes if len(e) == 1 else e)
-            return all(ev % sv == 0 for sv, ev in zip(s, e))
+            return all(divides(sv, ev) for sv, ev in zip(s, e))
         raise ProofError(f"unknown bracket {kind.__name__}")
 
     def _entry_key(self, name: str, indices: list[_Scalar], wide: list[bool], env: dict
@@ -368,7 +374,7 @@ class _CompiledTerm:
             elif isinstance(atom, Divides):
                 s_, e = atom.args
                 axes = range(dims) if multi_expr(e) or multi_expr(s_) else [0]
-                checks += [f"({code(e, a)}) % ({code(s_, a)}) == 0" for a in axes]
+                checks += [f"_divides({code(s_, a)}, {code(e, a)})" for a in axes]
         if checks:
             emit(f"if not ({' and '.join(checks)}):")
             emit("    continue" if depth > 1 else "    return")

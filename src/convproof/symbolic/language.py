@@ -243,14 +243,15 @@ class EqZero(Bracket):
 
 
 class Divides(Bracket):
-    """[s | e]: s divides e (componentwise for multi-indices)."""
+    """[s | e]: s divides e, e = k·s for an integer k (componentwise for multi-indices), so
+    [0 | e] = [e = 0]."""
 
     nargs = 2
 
     @classmethod
     def eval(cls, s, e):
         if s.is_Integer and e.is_Integer:
-            return S.One if e % s == 0 else S.Zero
+            return S.One if (e == 0 if s == 0 else e % s == 0) else S.Zero
         if s == 1 and e.is_integer:  # [1 | 1/2] = 0
             return S.One
 

@@ -27,7 +27,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
-                       is_multi, substitute)
+                       is_multi, meets_assumptions, substitute)
 from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
@@ -79,6 +79,10 @@ class Claim:
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
                                  "takes equations (a bound belongs in a bracket of the claim)")
+        contradiction = _contradiction(self.hypotheses)
+        if contradiction:
+            raise ProofError(f"the hypotheses of {self.name!r} contradict each other: "
+                             f"{contradiction} (under them every claim holds)")
 
     def instantiate(self, mapping: dict) -> Claim:
         return Claim(
@@ -95,6 +99,28 @@ class Claim:
              if isinstance(index, Symbol)},  # an index set to an expression is free no more
             tuple(substitute(u, mapping) for u in self.nonzero),
         )
+
+
+def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
+    """A symbol that the hypotheses symbol = value set to two numbers, or to a number its
+    assumptions deny (p = m, m = -1 for a positive p), followed through the others."""
+    values: dict[Symbol, list[Expr]] = {}
+    for h in hypotheses:
+        if isinstance(h.lhs, Symbol):
+            values.setdefault(h.lhs, []).append(sympy.sympify(h.rhs))
+    chosen = {symbol: found[0] for symbol, found in values.items()}
+    for symbol, found in values.items():
+        numbers = set()
+        for value in found:
+            for _ in range(len(chosen)):
+                value = substitute(value, chosen)
+            if value.is_number:
+                numbers.add(value)
+                if not meets_assumptions(symbol, value):
+                    return f"{symbol} = {value}, which its assumptions deny"
+        if len(numbers) > 1:
+            return f"{symbol} = " + " and ".join(map(str, sorted(numbers, key=str)))
+    return None
 
 
 @dataclass
@@ -158,6 +184,9 @@ def _check_link(previous: Expr, step: Step, claim_says: dict[str, tuple]) -> Ste
     expressions it is stated where they are not 0) gets the claim's, never the step's own."""
     if "equation" in step.params and step.params["equation"] not in claim_says["assumed"]:
         return StepCheck(step, False, f"{step.params['equation']} is not a hypothesis of the claim")
+    infinite = [name for name, value in step.params.items() if _holds_infinity(value)]
+    if infinite:  # a factor oo cancels from [oo·a ≥ 0] as if it were a number
+        return StepCheck(step, False, f"the parameter {infinite[0]} holds an infinity or nan")
     source, target = (step.expr, previous) if step.backwards else (previous, step.expr)
     params = dict(step.params)
     if step.rule in RULES:
@@ -179,6 +208,16 @@ def _check_link(previous: Expr, step: Step, claim_says: dict[str, tuple]) -> Ste
             step, False, f"after '{step.rule}' the expressions differ by {shown}{more}"
         )
     return StepCheck(step, True)
+
+
+def _holds_infinity(value: Any) -> bool:
+    """A SymPy value holding oo, -oo, zoo or nan, alone or inside a tuple, list or dict."""
+    if isinstance(value, dict):
+        return any(map(_holds_infinity, (*value, *value.values())))
+    if isinstance(value, (tuple, list)):
+        return any(map(_holds_infinity, value))
+    return isinstance(value, sympy.Basic) and value.has(sympy.oo, -sympy.oo, sympy.zoo,
+                                                        sympy.nan)
 
 
 # --------------------------------------------------------------------------------------------
