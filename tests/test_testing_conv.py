@@ -1125,6 +1125,17 @@ def test_a_float16_accumulator_is_not_taken_for_tf32(rng):
     assert "\n  checked on" in message.split("in TF32)")[1]  # nothing else said (linearity)
 
 
+def test_a_small_fault_in_a_float32_check_is_not_blamed_on_precision_alone(rng):
+    """A constant 1e-3 on every output errs as much on TF32 numbers: it was told only that it
+    computes below float32 precision or in TF32, which a plain float32 function does not."""
+    def off_by_a_constant(x, w, b):
+        return (loop_conv(x, w, b) + 1e-3).astype(np.float32)
+    message = refused(cp.testing.check_conv2d, off_by_a_constant, "TF32 rounding of the inputs "
+                      "does not explain it.*or has a small fault", dtype=np.float32,
+                      seed=int(rng.integers(2**31)))
+    assert "likely cause is TF32" not in message
+
+
 def test_a_fault_under_tf32_rounding_is_named_with_it(rng):
     """The flip fits only within TF32's error: it is named, with TF32 as the rest."""
     def flipped_in_tf32(x, w, b):
@@ -1144,3 +1155,16 @@ def test_a_float32_step_is_named_as_a_likely_cause_with_the_digits_that_differ(r
     assert "\n  no known fault explains it" in message
     coefficient = re.search("times (\\S+) \\(expected w\\[[\\d,]+\\] = (\\S+)\\)", message)
     assert coefficient and coefficient[1] != coefficient[2]
+
+
+@pytest.mark.parametrize("check, said", [
+    (cp.testing.check_conv2d, "more than CERTIFY_TERMS"),
+    (cp.testing.check_conv2d_backward, "more than CERTIFY_TERMS"),
+    (cp.testing.check_conv_transpose2d, "needs larger inputs")])
+def test_a_window_too_large_to_derive_is_refused_before_any_call(check, said):
+    """padding=100 gives the fixed problems 200 outputs per axis: the derived matrix's limit
+    was reported with advice the caller cannot follow (a smaller input), mid-check."""
+    def never_called(*args):
+        raise AssertionError("called")
+    with pytest.raises(ValueError, match=r"padding=\(\(100, 100\).*" + said):
+        check(never_called, padding=100, progress=None)

@@ -246,13 +246,18 @@ conv matrix (or its transpose) holds: each is a symbolic term, about 10 us and 1
 channels at 32 x 32, 885 K terms: 9.1 s, 1.0 GB on one core)."""
 
 
+def multiply_adds(spec: ConvSpec, positions: Sequence[int]) -> int:
+    """C_out · positions · C_in/G · taps: the terms of a conv matrix (``positions``: the
+    conv's outputs, the transposed conv's inputs)."""
+    return (spec.out_channels * math.prod(positions) * spec.in_channels // spec.groups
+            * math.prod(spec.kernel_size))
+
+
 def _refuse_large(spec: ConvSpec, input_shape: Sequence[int], positions: Sequence[int],
                   what: str, advice: str) -> None:
-    """Refuse a layer of more than CERTIFY_TERMS multiply-adds C_out · positions · C_in/G ·
-    taps, each a symbolic term (``positions``: the conv's outputs, the transposed conv's
-    inputs)."""
-    terms = (spec.out_channels * math.prod(positions) * spec.in_channels // spec.groups
-             * math.prod(spec.kernel_size))
+    """Refuse a layer of more than CERTIFY_TERMS :func:`multiply_adds`, each a symbolic
+    term."""
+    terms = multiply_adds(spec, positions)
     if terms > CERTIFY_TERMS:
         raise ValueError(
             f"{what} every multiply-add as a symbolic term: {spec} at input "

@@ -87,8 +87,8 @@ def check_conv(fn: Callable[..., Any], dims: int, *, stride: Any = 1, padding: A
     drawn problem); ``dtype`` is the inputs' dtype
     and the outputs' precision (a coarser output dtype is refused);
     ``backend`` "numpy", "torch", "cupy" or a callable converting each NumPy input.  A check
-    running longer than 2 s reports its progress to ``progress`` (a line every 10 s; stderr
-    by default, None for none); every check takes it.
+    running longer than 2 s reports its progress to ``progress`` (a line between calls, at
+    most every 10 s; stderr by default, None for none); every check takes it.
     """
     __tracebackhide__ = True
     options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,

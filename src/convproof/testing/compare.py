@@ -125,8 +125,8 @@ def precision_note(worst: float, tol: float, dtype: np.dtype, products: bool,
                 f"tolerance {tol:.0e}) and errs as much on inputs that TF32 holds exactly, "
                 "where TF32 products are exact: TF32 rounding of the inputs does not explain "
                 "it; it computes below float32 precision (a float16 or bfloat16 accumulator or "
-                "intermediate), or applies TF32 to values it computes (a Winograd or FFT "
-                "algorithm in TF32)")
+                "intermediate), applies TF32 to values it computes (a Winograd or FFT "
+                "algorithm in TF32), or has a small fault")
     return None
 
 

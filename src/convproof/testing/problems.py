@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import ConvSpec, PoolSpec, check_padding_fits, per_dim
+from ..symbolic.matrices import CERTIFY_TERMS, multiply_adds
 from .models import Model
 
 PER_GROUP = ((2, 2), (2, 3))            # (C_in/groups, C_out/groups) of the two problems
@@ -218,6 +219,22 @@ def _specs(dims: int, options: dict[str, Any], kernel_size: Any, drawn: Sequence
              unused) for (per_in, per_out), kernel, targets, unused in plan]
 
 
+def derivable(models: Sequence[Model]) -> None:
+    """The derived matrices of fixed problems hold at most CERTIFY_TERMS symbolic terms (a
+    padding of 100 gives each axis 200 outputs); a ValueError names the window, before any
+    call of the function under check."""
+    for model in models:
+        spec = model.spec
+        positions = model.size if model.kind == "conv_transpose" else spec.output_size(model.size)
+        terms = multiply_adds(spec, positions)
+        if terms > CERTIFY_TERMS:
+            raise ValueError(
+                f"{_window(spec)} makes the {model.role} of a check's fixed problem "
+                f"{terms:,} multiply-adds, more than CERTIFY_TERMS = {CERTIFY_TERMS:,}: the "
+                "check compares it with the derived matrix, every term symbolic; check such a "
+                "layer against convproof.reference or torch directly")
+
+
 def conv_models(dims: int, options: dict[str, Any], kernel_size: Any, bias: bool,
                 drawn: Sequence[Drawn] = ()) -> list[Model]:
     """The forward convolution on each fixed problem, or on each ``drawn`` one (padding as
@@ -226,6 +243,7 @@ def conv_models(dims: int, options: dict[str, Any], kernel_size: Any, bias: bool
     for spec, targets, unused in _specs(dims, options, kernel_size, drawn):
         size = forward_size(spec, targets, unused)
         models.append(Model("conv", "forward", spec.replace(padding=spec.pads(size)), size, bias))
+    derivable(() if drawn else models)
     return models
 
 
@@ -238,6 +256,7 @@ def transposed_models(dims: int, options: dict[str, Any], kernel_size: Any, bias
         explicit = spec.replace(padding=spec.transposed_pads())
         models.append(Model("conv_transpose", "transposed", explicit,
                             transposed_size(spec, targets), bias))
+    derivable(() if drawn else models)
     return models
 
 
@@ -256,6 +275,7 @@ def gradient_models(dims: int, options: dict[str, Any], kernel_size: Any,
         models.append((Model("conv_transpose", "input gradient", backward,
                              tuple(spec.output_size(size))),
                        Model("weight_grad", "weight gradient", explicit, size)))
+    derivable(() if drawn else [model for pair in models for model in pair])
     return models
 
 

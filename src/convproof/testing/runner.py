@@ -144,8 +144,8 @@ def run(check: Check, fn: Callable[..., Any], *, trials: int, dtype: Any,
         backend: str | Callable[[np.ndarray], Any], seed: int | None,
         progress: Callable[[str], None] | None = to_stderr) -> CheckResult:
     """Compare ``fn`` with the expected outputs on ``trials`` random draws of every problem;
-    a check running longer than 2 s reports its progress to ``progress`` (a line every 10 s;
-    stderr by default, None for none)."""
+    a check running longer than 2 s reports its progress to ``progress`` (a line between
+    calls, at most every 10 s; stderr by default, None for none)."""
     __tracebackhide__ = True
     dtype, trials, seed = _options(dtype, trials, seed)
     call = Caller(fn, check.name, check.arguments, check.outputs, backend, dtype)
