@@ -478,3 +478,53 @@ def test_a_parameter_holds_a_plain_array(rng):
     assert type(nn.Parameter(np.asmatrix(w)).data) is np.ndarray
     with pytest.raises(TypeError, match="data is a masked array"):
         nn.Parameter(np.ma.array(w))
+
+
+def test_a_file_that_is_no_state_file_is_refused_by_name(tmp_path):
+    """A text file was read as 'pickled data' (with advice to load it unsafely), a .npy as a
+    missing context manager, a truncated archive as zipfile.BadZipFile."""
+    model = nn.Sequential(nn.Linear(2, 2, rng=0))
+    model.save(tmp_path / "good.npz")
+    whole = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "text.npz").write_text("not an archive\n")
+    np.save(tmp_path / "one.npy", np.ones(3))
+    (tmp_path / "cut.npz").write_bytes(whole[:len(whole) // 2])
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    for name in ("text.npz", "one.npy", "cut.npz"):
+        for target in (model, optimizer):
+            with pytest.raises(ValueError, match=f"{name}' is not a state file written by save"):
+                target.load(tmp_path / name)
+    np.savez_compressed(tmp_path / "packed.npz", **{k: v for k, v in
+                                                     np.load(tmp_path / "good.npz").items()})
+    model.load(tmp_path / "packed.npz")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nn.Conv2d(1, 1, 3).forward(None), lambda: nn.ReLU().forward(None),
+    lambda: nn.losses.softmax_cross_entropy(None, np.array([0])),
+    lambda: nn.data.random_translation(None, 1)], ids=["conv", "relu", "loss", "data"])
+def test_none_for_an_array_is_a_type_error(call):
+    """It raised AttributeError: 'NoneType' object has no attribute 'astype'."""
+    with pytest.raises(TypeError, match="must be an array .*got NoneType"):
+        call()
+
+
+def test_a_gradient_set_by_hand_must_be_an_array():
+    parameter = nn.Parameter(np.ones(3))
+    parameter.grad = [1.0, 1.0, 1.0]
+    with pytest.raises(TypeError, match=r"params\[0\].grad must be an array"):
+        nn.optim.Adam([parameter]).step()
+
+
+def test_a_saved_value_beyond_the_parameter_s_dtype_is_refused():
+    """1e300 loaded into a float32 weight became inf, with only NumPy's RuntimeWarning."""
+    model = nn.Linear(2, 2, rng=0, dtype=np.float32)
+    state = {name: np.array(value) for name, value in model.state_dict().items()}
+    before = model.weight.data.copy()
+    state["weight"] = np.full(state["weight"].shape, 1e300)
+    with pytest.raises(ValueError, match=r"weight'\] holds values beyond the range of float32 \(the module's dtype\)"):
+        model.load_state_dict(state)
+    np.testing.assert_array_equal(model.weight.data, before)
+    state["weight"] = np.full(state["weight"].shape, np.inf)  # infinite already: loaded as such
+    model.load_state_dict(state)
+    assert np.isinf(model.weight.data).all()

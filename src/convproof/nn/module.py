@@ -108,9 +108,10 @@ def _checked_entry(name: str, value: Any, current: Any) -> Any:
 
 
 def saved_array(label: str, value: Any, like: Array, whose: str) -> Array:
-    """A saved array in place of ``like``: real (float or integer, not bool or complex) and of
-    its shape, copied in its dtype and array module; else a ValueError naming ``label`` and
-    ``whose`` array it replaces."""
+    """A saved array in place of ``like``: real (float or integer, not bool or complex), of
+    its shape, and finite in its dtype where it is finite (1e300 becomes inf in float32),
+    copied in its dtype and array module; else a ValueError naming ``label`` and ``whose``
+    array it replaces."""
     dtype = getattr(value, "dtype", None)
     if not isinstance(dtype, np.dtype) or dtype.kind not in "fiu":
         kind = dtype if isinstance(dtype, np.dtype) else type(value).__name__
@@ -118,7 +119,14 @@ def saved_array(label: str, value: Any, like: Array, whose: str) -> Array:
     if tuple(np.shape(value)) != tuple(like.shape):
         raise ValueError(f"{label} has shape {tuple(np.shape(value))}, {whose} has "
                          f"{tuple(like.shape)}")
-    return array_module(like).asarray(value, dtype=like.dtype).copy()
+    xp = array_module(like)
+    with np.errstate(over="ignore"):
+        copied = xp.asarray(value, dtype=like.dtype).copy()
+    if like.dtype.kind == "f" and bool((xp.isfinite(xp.asarray(value))
+                                        & ~xp.isfinite(copied)).any()):
+        raise ValueError(f"{label} holds values beyond the range of {like.dtype} ({whose} "
+                         "dtype): they would load as inf")
+    return copied
 
 
 class Parameter:
@@ -435,8 +443,8 @@ def as_input(x: Any, name: str = "input") -> Array:
     and integers become float64; else (float16, bool, not an array) a TypeError that calls it
     ``name``."""
     x = plain_array(x, name)
-    dtype = compute_dtype({name: x})
-    return x.astype(dtype, copy=False)
+    check_numeric(name, x)  # compute_dtype passes None over (an optional bias)
+    return x.astype(compute_dtype({name: x}), copy=False)
 
 
 def check_input(layer: Module, x: Any, layouts: dict[int, str],

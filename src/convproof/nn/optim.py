@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..arrays import array_module
+from ..arrays import array_module, check_numeric
 from ..spec import check_flag
 from .module import Array, Parameter, as_host, number_in, saved_array, saved_count
 from .serialize import load_state, save_state
@@ -92,6 +92,7 @@ class Optimizer:
         for index, (parameter, state) in enumerate(zip(self.params, self.state)):
             if parameter.grad is None:
                 continue
+            check_numeric(f"params[{index}].grad", parameter.grad)  # a list set by hand
             if tuple(parameter.grad.shape) != parameter.shape:
                 raise ValueError(f"params[{index}].grad has shape {tuple(parameter.grad.shape)}, "
                                  f"its parameter {parameter.shape}")
