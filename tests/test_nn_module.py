@@ -522,7 +522,8 @@ def test_a_saved_value_beyond_the_parameter_s_dtype_is_refused():
     state = {name: np.array(value) for name, value in model.state_dict().items()}
     before = model.weight.data.copy()
     state["weight"] = np.full(state["weight"].shape, 1e300)
-    with pytest.raises(ValueError, match=r"weight'\] holds values beyond the range of float32 \(the module's dtype\)"):
+    beyond = r"weight'\] holds values beyond the range of float32 \(the module's dtype\)"
+    with pytest.raises(ValueError, match=beyond):
         model.load_state_dict(state)
     np.testing.assert_array_equal(model.weight.data, before)
     state["weight"] = np.full(state["weight"].shape, np.inf)  # infinite already: loaded as such
