@@ -135,6 +135,17 @@ def test_the_general_derivation_needs_its_hypotheses():
         assert not evidence.ok and "is not a hypothesis of the claim" in evidence.message
 
 
+def test_the_multiplication_count_is_read_off_y():
+    """The count sums over the points at which Y multiplies U by V (it was typed in as m + r - 1,
+    so the claim proved only an identity of polynomials)."""
+    from convproof.proofs import winograd_transform as proof
+    general, l0 = proof.General(), proof.PLANE[0].l
+    _, points = general.Y.body  # Σ_l [0 ≤ l ≤ n - 1] Aᵀ[i, l] U[l] V[t, l]
+    box = set(sympy.Mul.make_args(proof.hadamard([points.var])))
+    assert box <= set(sympy.Mul.make_args(points.body))
+    assert proof.SAVED.lhs == proof.m_ * proof.r_ - proof.zsum(proof.hadamard([l0]), l0)
+
+
 @pytest.mark.parametrize("tile", [2, 4, 6])
 def test_cpu_transforms_come_from_the_derivation(tile):
     """The float64 matrices (and G ⊗ G) equal the exact ones to rounding."""
