@@ -96,15 +96,15 @@ for _mode in MODES:
         {v: in_range(v, padding.AXES[_mode].length), u: in_range(u, padding.n)})
 
 
-def _points(count: int = 2) -> list[Point]:
-    return conv_points(st, dims=(1,), limit={1: count})
+def _points(count: int = 4) -> list[Point]:
+    return conv_points(st, dims=(1, 2), limit={1: count, 2: 2})
 
 
 def _grid(name: str) -> list[Point]:
     if name.endswith("padding -> fold"):
         mode = name.split()[0]
         return [Point({padding.n: n0, padding.p: p0, padding.q: q0}, 1)
-                for n0, p0, q0 in ((4, 2, 1), (3, 3, 0), (2, 1, 2))
+                for n0, p0, q0 in ((4, 2, 1), (3, 3, 0), (2, 1, 2), (5, 4, 3), (3, 1, 1))
                 if fits(mode, ((p0, q0),), (n0,))]
     points = _points()
     for point in points:

@@ -185,7 +185,8 @@ def two_axes():
 
 
 # --- the maps of indexmaps, position by position -------------------------------------------
-_GRID = [(1, 0, 0), (3, 2, 1), (2, 2, 2), (2, 3, 1)]  # p > n, p = n and p < n
+_GRID = [(1, 0, 0), (3, 2, 1), (2, 2, 2), (2, 3, 1), (2, 1, 1), (4, 3, 2), (5, 1, 4)]
+"""(n, p, q): p > n, p = n and p < n; reflect takes only p, q < n: five points reach it."""
 
 
 def _grid(mode: str) -> list[tuple[int, int, int]]:
