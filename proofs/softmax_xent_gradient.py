@@ -23,8 +23,7 @@ from convproof.symbolic import (Claim, Derivation, Signal, Theorem, eq, in_range
                                 universal, zsum)
 from convproof.symbolic.language import Partial
 from convproof.symbolic.operators_layers import Values, evaluated, softmax
-from convproof.symbolic.rules_sums import universal_under_hypotheses
-from convproof.symbolic import rules_real  # noqa: F401  (registers the rules)
+from convproof.symbolic import rules_real, rules_sums  # noqa: F401  (register their rules)
 
 K = scalar("K", positive=True)
 i, j, k = scalar("i j k")
@@ -93,7 +92,7 @@ def _gradient(title: str) -> Derivation:
 @THEOREM.evidence
 def gradient():
     return [universal(GENERAL, _gradient("∂CE/∂z for any targets")),
-            universal_under_hypotheses(GRADIENT, _gradient("∂CE/∂z = softmax - y").by(
+            universal(GRADIENT, _gradient("∂CE/∂z = softmax - y").by(
                 "sum hypothesis", GRADIENT.rhs, "the targets sum to 1", equation=NORMALIZED))]
 
 

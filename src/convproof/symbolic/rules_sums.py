@@ -30,7 +30,6 @@ from sympy import Expr, Symbol
 from .language import OF_THE_ENTRIES, EqZero, NonNeg, ZSum, is_multi, substitute
 from .normal import (ProofError, Term, expand_terms, integer_valued, linear_coefficient,
                      provably_nonneg)
-from .proof import Claim, Derivation, Evidence, universal
 from .rules import (RuleResult, bound_named, check_instance, map_terms, mixes_kinds,
                     rule, terms_to_expr)
 
@@ -285,18 +284,4 @@ def entry_hypothesis(expr: Expr, equation: sympy.Eq) -> RuleResult:
     return replace(expr, frozenset()), count
 
 
-def universal_under_hypotheses(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
-    """:func:`~.proof.universal`, with every "sum hypothesis" step checked to use a hypothesis
-    of the claim (as the engine checks for the rule "hypothesis")."""
-    evidence = universal(claim, derivation, title)
-    foreign = [step.params.get("equation") for step in derivation.steps
-               if step.rule == "sum hypothesis"
-               and step.params.get("equation") not in claim.hypotheses]
-    if foreign:
-        evidence.ok = False
-        evidence.message = f"not a hypothesis of the claim: {foreign[0]}; " + evidence.message
-    return evidence
-
-
-__all__ = ["empty", "split_last", "geometric", "every", "sum_hypothesis", "entry_hypothesis",
-           "universal_under_hypotheses"]
+__all__ = ["empty", "split_last", "geometric", "every", "sum_hypothesis", "entry_hypothesis"]
