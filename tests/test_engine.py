@@ -2016,3 +2016,60 @@ def test_hypotheses_that_contradict_each_other_are_refused():
                   hypotheses=tuple(sympy.Eq(a, v, evaluate=False) for a, v in hypotheses))
     Claim("consistent", x[0], x[0], hypotheses=(sympy.Eq(count, 1, evaluate=False),
                                                 sympy.Eq(other, count, evaluate=False)))
+    with pytest.raises(ProofError, match=r"x\[0\] = 0 and 1"):  # through an entry alike
+        Claim("vacuous", w[0], 2 * w[0], hypotheses=(sympy.Eq(x[0], 0, evaluate=False),
+                                                     sympy.Eq(x[0], 1, evaluate=False)))
+    root, real = 1 + sympy.sqrt(2), sympy.Symbol("real", positive=True)
+    Claim("consistent", x[0], x[0], hypotheses=(  # one number written two ways
+        sympy.Eq(real, root ** 2, evaluate=False),
+        sympy.Eq(real, 3 + 2 * sympy.sqrt(2), evaluate=False)))
+
+
+def test_a_claim_holding_an_infinity_is_refused():
+    """[0 ≤ oo·t]·x0 = x0 was proved by deciding the bracket, which is nan at t = 0."""
+    t = scalar("t")
+    with pytest.raises(ProofError, match="infinity or nan"):
+        Claim("infinite", le(0, sympy.oo * t) * x[0], x[0])
+    from convproof.symbolic.normal import provably_nonneg
+    assert not provably_nonneg(sympy.oo * scalar("t", nonnegative=True))
+
+
+def test_a_known_result_cannot_instantiate_a_symbol_its_conditions_hold(monkeypatch):
+    """A lemma n = 1 under w[0] = 1, with w[i] := n, was used at n = 5 (5 = 1 under
+    w[0] = 1, which n = 1 satisfies); [n > 0] = 1 where z[0] := n is nonzero, at n = 0."""
+    from convproof.symbolic import Theorem, rules_real  # noqa: F401  (registers "sign")
+    from convproof.symbolic.operators_layers import Positive
+    from convproof.symbolic.proof import THEOREMS
+    monkeypatch.setitem(THEOREMS, "grad-bias", THEOREMS.get("grad-bias"))  # restored after
+    count = scalar("count", nonnegative=True)
+    held = Signal("held", definition=lambda a: count, arity=1)
+    one = sympy.Eq(held[0], 1, evaluate=False)
+    lemma = Theorem("grad-bias", "lemmas with a hidden symbol", "n = 1 under w[0] = 1")
+    claims = (lemma.export(Claim("hypothesis", count, 1, hypotheses=(one,))),
+              lemma.export(Claim("nonzero", Positive(count), 1, nonzero=(held[0],))))
+    u = held[0]
+    lemma.evidence(lambda: [
+        universal(claims[0], Derivation(count).back("definition", held[0])
+                  .by("entry hypothesis", 1, equation=one)),
+        universal(claims[1], Derivation(Positive(count))
+                  .by("algebra", ((2 * Positive(count) - 1) + 1) / 2)
+                  .back("definition", ((2 * Positive(u) - 1) + 1) / 2)
+                  .back("sign", (u * (u ** 2) ** sympy.Rational(-1, 2) + 1) / 2)
+                  .by("definition", sympy.S.One))])
+    assert all(e.ok for e in lemma.prove().evidence)
+    for claim, value, conditions in ((claims[0], 5, dict(hypotheses=(one,))),
+                                     (claims[1], 0, dict(nonzero=(held[0],)))):
+        start = claim.lhs.subs(count, value)
+        stated = Claim("used", start, 1, **conditions)
+        proof = Derivation(start).by("known result", 1, theorem="grad-bias", claim=claim.name,
+                                     instance={count: value}, context=lambda e: e)
+        assert "inside a definition" in _refused(stated, proof)
+
+
+def test_a_law_s_moments_hold_only_its_declared_symbols():
+    """A law with E[X^2] = n and no symbols declared kept n general under an instance."""
+    from convproof.symbolic.rules_expectation import Law
+    count = scalar("count", nonnegative=True)
+    with pytest.raises(ProofError, match="count not among its symbols"):
+        Law("undeclared", {0: 1, 1: 0, 2: count}.get, True, False, frozenset())
+    Law("declared", {0: 1, 1: 0, 2: count}.get, True, False, frozenset({count}))

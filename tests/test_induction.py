@@ -89,10 +89,19 @@ def test_a_positive_variable_starts_at_one():
     assert case.claim.lhs == y[1] and not case.ok  # the base proved y[0], not y[1]
 
 
+class Positive(sympy.Symbol):
+    """Its assumptions those of a nonnegative integer, its is_positive True: the case was
+    n = 0 while the rules read n ≥ 1 in the step."""
+
+    is_positive = True
+
+
 @pytest.mark.parametrize("variable", [
+    Positive("n", integer=True, nonnegative=True), sympy.Dummy("n", integer=True, even=True),
     scalar("n", integer=True), scalar("n", nonnegative=True, even=True),
     scalar("n", nonnegative=True, integer=False), multi("n", nonnegative=True), y[0]],
-    ids=["any integer", "even", "not an integer", "multi-index", "an entry"])
+    ids=["a subclass", "an even dummy", "any integer", "even", "not an integer", "multi-index",
+         "an entry"])
 def test_only_a_nonnegative_or_positive_integer_symbol_is_inducted_on(variable):
     with pytest.raises(ProofError, match="induction runs over"):
         induction(PARTIAL, variable, base(), step())
@@ -108,7 +117,15 @@ def test_the_variable_occurs_only_in_the_two_sides():
                        nonzero=(n + 1,))
     in_box = Claim("box", y[n], partial_sum(n), hypotheses=(EMPTY, RUNNING),
                    indices={l_: le(0, l_) * le(l_, n)})
-    for claim in (in_hypothesis, in_definition, in_nonzero, in_box):
+    # through a definition a nonzero condition or a box reaches: z[0] ≠ 0 meant n ≠ 0 in the
+    # step, so the step from 0 to 1 was never proved
+    reached = Signal("reached", definition=lambda t: n, arity=1)
+    in_reached_nonzero = Claim("reached nonzero", y[n], partial_sum(n),
+                               hypotheses=(EMPTY, RUNNING), nonzero=(reached[0],))
+    in_reached_box = Claim("reached box", y[n], partial_sum(n), hypotheses=(EMPTY, RUNNING),
+                           indices={l_: le(0, l_) * le(l_, reached[0])})
+    for claim in (in_hypothesis, in_definition, in_nonzero, in_box, in_reached_nonzero,
+                  in_reached_box):
         with pytest.raises(ProofError, match="beyond its two sides"):
             induction(claim, n, base(), step())
     with pytest.raises(ProofError, match="does not occur"):

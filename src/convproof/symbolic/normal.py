@@ -205,8 +205,10 @@ def provably_nonneg(e: Expr) -> bool:
     """e ≥ 0 by a positivity certificate: after writing each positive integer symbol as
     1 + t (t ≥ 0), e is a polynomial with nonnegative coefficients in nonnegative quantities."""
     e = sympy.expand(sympy.sympify(e))
-    if e.is_Number:  # oo would cancel from [oo·a ≥ 0], nan compares with nothing
-        return e.is_finite is True and bool(e >= 0)
+    if e.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):  # oo·t is nan at t = 0
+        return False
+    if e.is_Number:
+        return bool(e >= 0)
     generators = set()
     for term in sympy.Add.make_args(e):
         for factor in sympy.Mul.make_args(term):

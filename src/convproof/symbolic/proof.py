@@ -27,7 +27,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
-                       is_multi, meets_assumptions, substitute)
+                       meets_assumptions, substitute)
 from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
@@ -72,9 +72,12 @@ class Claim:
             if not isinstance(u, sympy.Expr):
                 raise ProofError(f"the condition {u} ≠ 0 of {self.name!r} is not about an "
                                  "expression")
-        check_exact(self.lhs, self.rhs, *self.nonzero,
-                    *(side.expr if isinstance(side, sympy.Lambda) else side
-                      for h in self.hypotheses for side in h.args))
+        stated = (self.lhs, self.rhs, *self.nonzero,
+                  *(side.expr if isinstance(side, sympy.Lambda) else side
+                    for h in self.hypotheses for side in h.args))
+        check_exact(*stated)
+        if _holds_infinity(stated):  # [0 ≤ oo·t] was decided 1, though at t = 0 it is nan
+            raise ProofError(f"{self.name!r} holds an infinity or nan")
         for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
@@ -102,24 +105,25 @@ class Claim:
 
 
 def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
-    """A symbol that the hypotheses symbol = value set to two numbers, or to a number its
-    assumptions deny (p = m, m = -1 for a positive p), followed through the others."""
-    values: dict[Symbol, list[Expr]] = {}
+    """Hypotheses that set one symbol or entry to two rational numbers, or a symbol to a
+    number its assumptions deny (p = m, m = -1 for a positive p), followed through those
+    that set symbols."""
+    values: dict[Expr, list[Expr]] = {}
     for h in hypotheses:
-        if isinstance(h.lhs, Symbol):
+        if isinstance(h.lhs, (Symbol, sympy.Indexed)):
             values.setdefault(h.lhs, []).append(sympy.sympify(h.rhs))
-    chosen = {symbol: found[0] for symbol, found in values.items()}
-    for symbol, found in values.items():
+    chosen = {lhs: found[0] for lhs, found in values.items() if isinstance(lhs, Symbol)}
+    for lhs, found in values.items():
         numbers = set()
         for value in found:
             for _ in range(len(chosen)):
                 value = substitute(value, chosen)
-            if value.is_number:
+            if isinstance(lhs, Symbol) and value.is_number and not meets_assumptions(lhs, value):
+                return f"{lhs} = {value}, which its assumptions deny"
+            if value.is_Rational:  # (1 + √2)² and 3 + 2√2 are one number: not compared
                 numbers.add(value)
-                if not meets_assumptions(symbol, value):
-                    return f"{symbol} = {value}, which its assumptions deny"
         if len(numbers) > 1:
-            return f"{symbol} = " + " and ".join(map(str, sorted(numbers, key=str)))
+            return f"{lhs} = " + " and ".join(map(str, sorted(numbers)))
     return None
 
 
@@ -287,18 +291,19 @@ def induction(claim: Claim, variable: Symbol, base: Derivation, step: Derivation
     of the claim's sides and nowhere else: in a hypothesis, a nonzero condition, an index box
     or a definition it would make P(n) a different statement at n and at n + 1.  Returns the
     evidence of the base, of the step and of the conclusion."""
-    start = next((value for value, facts in INDUCTION_STARTS
-                  if isinstance(variable, Symbol) and variable.assumptions0 == facts), None)
-    if start is None or isinstance(variable, (SignalName, DefinedName)) or is_multi(variable):
+    start = next((value for value, facts in INDUCTION_STARTS  # a subclass may answer is_*
+                  if type(variable) in (Symbol, sympy.Dummy) and variable.assumptions0 == facts),
+                 None)
+    if start is None:
         raise ProofError(f"induction runs over an integer symbol that is nonnegative or "
                          f"positive and nothing else, not {variable!r}")
     sides = (claim.lhs, claim.rhs)
     if not any(variable in side.free_symbols for side in sides):
         raise ProofError(f"{variable} does not occur in the claim {claim.name!r}")
-    elsewhere = set().union(
-        *(h.free_symbols for h in claim.hypotheses), *(u.free_symbols for u in claim.nonzero),
-        *(sympy.sympify(box).free_symbols | {index} for index, box in claim.indices.items()),
-        *(hidden_symbols(e) for e in (*sides, *(s for h in claim.hypotheses for s in h.args))))
+    boxes = [sympy.sympify(box) for box in claim.indices.values()]
+    others = [*(side for h in claim.hypotheses for side in h.args), *claim.nonzero, *boxes]
+    elsewhere = set().union(*(e.free_symbols for e in others), claim.indices,
+                            *(hidden_symbols(e) for e in (*sides, *others)))
     if variable in elsewhere:
         raise ProofError(f"{variable} occurs in {claim.name!r} beyond its two sides (a "
                          "hypothesis, a nonzero condition, an index box or a definition)")
@@ -568,7 +573,9 @@ def known(
     ]
     if not proved:
         raise ProofError(f"claim {claim!r} of {theorem} is not proved universally")
-    hidden = hidden_symbols(general.lhs) | hidden_symbols(general.rhs)
+    # the definitions and laws its sides, hypotheses and nonzero conditions reach alike
+    hidden = set().union(*map(hidden_symbols, (general.lhs, general.rhs, *general.nonzero,
+                                               *(s for h in general.hypotheses for s in h.args))))
     for symbol, value in instance.items():
         if not isinstance(symbol, Symbol) or isinstance(symbol, (SignalName, DefinedName)):
             raise ProofError(f"an instance replaces symbols of {theorem}/{claim}, not {symbol}")

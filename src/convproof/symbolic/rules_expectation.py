@@ -68,9 +68,11 @@ class Law:
     CHECKED_MOMENTS = 8
 
     def __post_init__(self) -> None:
-        """A law made by hand is checked where it could contradict itself: E[X^0] = 1, and
-        a symmetric law's odd moments (up to the 7th) are 0 or left open (symmetric with
-        mean 1 proved 1 = 0)."""
+        """A law made by hand is checked where it could contradict itself: E[X^0] = 1, a
+        symmetric law's odd moments (up to the 7th) are 0 or left open (symmetric with mean 1
+        proved 1 = 0), and its moments hold no symbol that ``symbols`` leaves out."""
+        for k in range(self.CHECKED_MOMENTS):
+            self.declared(k)
         if self.moment(0) not in (None, 1):
             raise ValueError(f"the law {self.name}: E[X^0] = 1, not {self.moment(0)}")
         odd = [k for k in range(1, self.CHECKED_MOMENTS, 2)
@@ -78,6 +80,17 @@ class Law:
         if odd:
             raise ValueError(f"the law {self.name} is symmetric, so E[X^{odd[0]}] = 0, not "
                              f"{self.moment(odd[0])}")
+
+
+    def declared(self, k: int) -> Expr | None:
+        """E[X^k], where it holds only symbols of ``symbols``: an instance of a lemma replaces
+        those alone (a moment n undeclared kept its general value when n was set to 1)."""
+        moment = self.moment(k)
+        undeclared = set() if moment is None else sympy.sympify(moment).free_symbols - self.symbols
+        if undeclared:
+            raise ProofError(f"the law {self.name} has E[X^{k}] = {moment}, with "
+                             f"{', '.join(sorted(map(str, undeclared)))} not among its symbols")
+        return moment
 
 
 def _symbols(*parameters: Expr | None) -> frozenset:
@@ -273,7 +286,7 @@ def entries_moment(law: Law, powers: dict[tuple, int], name: str) -> Expr:
     for partition in _set_partitions(indices):
         value = S.One
         for block in partition:
-            moment = law.moment(sum(powers[e] for e in block))
+            moment = law.declared(sum(powers[e] for e in block))
             if moment is None:
                 raise ProofError(f"the law {law.name} of {name} does not fix E[X^"
                                  f"{sum(powers[e] for e in block)}]")
@@ -384,7 +397,7 @@ def check_member(finite: FiniteLaw, law: Law, values: dict, name: str) -> bool:
     distinct = len({v for v, _ in finite.outcomes()})
     exact = True
     for k in range(1, max(MATCHED, 2 * distinct + 1) + 1):
-        declared = law.moment(k)
+        declared = law.declared(k)
         if declared is None:
             continue
         declared = substitute(declared, values)
