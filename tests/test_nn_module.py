@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -494,6 +495,11 @@ def test_a_file_that_is_no_state_file_is_refused_by_name(tmp_path):
         for target in (model, optimizer):
             with pytest.raises(ValueError, match=f"{name}' is not a state file written by save"):
                 target.load(tmp_path / name)
+    with zipfile.ZipFile(tmp_path / "mixed.npz", "w") as archive:
+        archive.writestr("a.npy", b"")
+        archive.writestr("notes.txt", "not an array")
+    with pytest.raises(ValueError, match="it holds 'notes.txt'"):
+        model.load(tmp_path / "mixed.npz")
     np.savez_compressed(tmp_path / "packed.npz", **{k: v for k, v in
                                                      np.load(tmp_path / "good.npz").items()})
     model.load(tmp_path / "packed.npz")
@@ -509,11 +515,18 @@ def test_none_for_an_array_is_a_type_error(call):
         call()
 
 
-def test_a_gradient_set_by_hand_must_be_an_array():
-    parameter = nn.Parameter(np.ones(3))
-    parameter.grad = [1.0, 1.0, 1.0]
-    with pytest.raises(TypeError, match=r"params\[0\].grad must be an array"):
-        nn.optim.Adam([parameter]).step()
+def test_a_gradient_set_by_hand_must_be_an_array_and_a_refused_step_changes_nothing():
+    """The second parameter's grad refused after the first had been updated (Adam's moments
+    too): a step retried after the fix updated it twice."""
+    first, second = nn.Parameter(np.ones(3)), nn.Parameter(np.ones(3))
+    first.grad, second.grad = np.ones(3), [1.0, 1.0, 1.0]
+    optimizer = nn.optim.Adam([first, second], lr=0.1)
+    with pytest.raises(TypeError, match=r"params\[1\].grad must be an array"):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, np.ones(3))
+    second.grad = np.ones(3)
+    optimizer.step()
+    np.testing.assert_allclose(first.data, second.data)
 
 
 def test_a_saved_value_beyond_the_parameter_s_dtype_is_refused():

@@ -110,9 +110,12 @@ def test_a_power_of_an_operator_keeps_its_parentheses():
     assert latex(zsum(w[j], j) ** a) == r"\left(\sum_{j} {w}_{j}\right)^{a}"
     derivative = latex(Partial(x[t] ** 2, x[t]) ** 2)
     assert derivative.startswith(r"\left(\frac{\partial}") and derivative.endswith(r"\right)^{2}")
-    for power in (zsum(w[j], j) ** a, Partial(x[t] ** 2, x[t]) ** 2):
-        texts_of_power = texts(parsed(mathml(power)).find("msup"))
-        assert texts_of_power[0] == "(" and texts_of_power[-2] == ")"
+    for power in (zsum(w[j], j) ** a, Partial(x[t] ** 2, x[t]) ** 2, zsum(w[j], j) ** -k,
+                  zsum(w[j], j) ** (1 - k), zsum(w[j], j) ** sympy.Rational(3, 2),
+                  zsum(w[j], j) ** -2):
+        assert latex(power).count(r"\left(\sum") + latex(power).count(r"\left(\frac") == 1
+        base = parsed(mathml(power)).find(".//msup")[0]
+        assert texts(base)[0] == "(" and texts(base)[-1] == ")"
 
 
 def test_a_number_beside_a_power_of_a_number_is_set_off_by_a_dot():
@@ -133,6 +136,12 @@ def test_a_remainder_among_terms_keeps_its_parentheses():
         assert [node.text for node in fenced][0::2] == ["(", ")"]
         assert "mod" in texts(fenced)
     assert texts(parsed(mathml(sympy.Mod(a, s)))) == ["a", "mod", "s"]
+    # a factor of a product, and a negated one: 2 (a mod s) Σ, −(a mod s) − 3
+    for expr, shown in ((2 * sympy.Mod(a, s) * zsum(w[j], j), r"2 \left(a \bmod s\right) \sum"),
+                        (-sympy.Mod(a, s) - 3, r"- \left(a \bmod s\right)")):
+        assert shown in latex(expr)
+        words = texts(parsed(mathml(expr)))
+        assert words[words.index("a") - 1] == "(" and words[words.index("s") + 1] == ")"
 
 
 def test_a_shift_is_labelled_by_its_amount():
@@ -296,3 +305,10 @@ def test_a_random_expression_prints_in_both_dialects(rng):
         brackets = sum(1 for f in chosen if f.func.__name__ in ("NonNeg", "EqZero"))
         assert tex.count(r"\left[") == brackets
         assert texts(root).count("[") == brackets
+
+
+def test_a_digit_in_a_symbol_s_script_is_a_number():
+    """g^2 and x_1 printed their 2 and 1 as identifiers (<mi>, italic)."""
+    for name, script in (("g^2", "msup"), ("x_1", "msub")):
+        node = parsed(mathml(sympy.Symbol(name))).find(f".//{script}")
+        assert [child.tag for child in node] == ["mi", "mn"]

@@ -89,14 +89,17 @@ class Optimizer:
             parameter.zero_grad()
 
     def step(self) -> None:
-        for index, (parameter, state) in enumerate(zip(self.params, self.state)):
+        """Every gradient checked first: a refused step changes no parameter."""
+        for index, parameter in enumerate(self.params):
             if parameter.grad is None:
                 continue
             check_numeric(f"params[{index}].grad", parameter.grad)  # a list set by hand
             if tuple(parameter.grad.shape) != parameter.shape:
                 raise ValueError(f"params[{index}].grad has shape {tuple(parameter.grad.shape)}, "
                                  f"its parameter {parameter.shape}")
-            self.update(parameter.data, parameter.grad, state)
+        for parameter, state in zip(self.params, self.state):
+            if parameter.grad is not None:
+                self.update(parameter.data, parameter.grad, state)
 
     def _decayed(self, w: Array, g: Array) -> Array:
         """g + lambda w (L2 weight decay, as PyTorch's ``weight_decay``)."""

@@ -33,17 +33,22 @@ def save_state(path: str | os.PathLike, state: dict[str, Any]) -> None:
 
 def load_state(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The mapping written by :func:`save_state`, as NumPy arrays; a file that is no such
-    archive (a text file, a ``.npy``, a truncated ``.npz``) is a ValueError naming it."""
+    archive (a text file, a ``.npy``, a truncated or corrupted ``.npz``) is a ValueError
+    naming it."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
-            if not all(member.endswith(".npy") for member in members):
-                raise ValueError(f"it holds {members[0]!r}, not only .npy members")
+            other = next((m for m in archive.namelist() if not m.endswith(".npy")), None)
+            if other is not None:
+                raise ValueError(f"it holds {other!r}, not only .npy members")
             state = {}
-            for member in members:
+            for member in archive.namelist():
                 with archive.open(member) as stream:
                     state[member.removesuffix(".npy")] = np.lib.format.read_array(
                         stream, allow_pickle=False)
             return state
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, EOFError) as error:
-        raise ValueError(f"{str(path)!r} is not a state file written by save(): {error}") from None
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, EOFError,
+            NotImplementedError, RuntimeError, OSError) as error:  # encrypted, bad headers
+        raise ValueError(f"{str(path)!r} is not a state file written by save(): {error}") \
+            from None

@@ -21,7 +21,8 @@ from sympy import Expr, Mul, Symbol
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .notation import Chain, bracket_chain, leading_terms, power_of_an_operator, split_product
+from .notation import (Chain, bracket_chain, leading_terms, power_of_an_operator, remainder,
+                       split_product)
 
 _RELATIONS = {"≤": r"\le", "=": "=", "∣": r"\mid"}
 
@@ -72,6 +73,8 @@ class ReportLatexPrinter(LatexPrinter):
     _print_DefinedName = _print_SignalName
 
     def _print_Mul(self, expr: Expr) -> str:
+        if expr.could_extract_minus_sign() and remainder(-expr):  # −(a mod s), not (−a) mod s
+            return rf"- \left({self._print(-expr)}\right)"
         parts = split_product(expr)
         if parts is None:
             return super()._print_Mul(expr)
@@ -83,7 +86,7 @@ class ReportLatexPrinter(LatexPrinter):
             ["-"] if coefficient == -1 else [self._print(coefficient)])
         pieces += [self._chain(chain) for chain in parts.brackets]
         if plain != 1:
-            pieces.append(self.parenthesize(plain, PRECEDENCE["Mul"], strict=True))
+            pieces.append(self.parenthesize(plain, PRECEDENCE["Mul"], strict=not remainder(plain)))
         last = len(parts.sums) - 1
         pieces += [self._print(s) if k == last else rf"\left({self._print(s)}\right)"
                    for k, s in enumerate(parts.sums)]

@@ -23,16 +23,19 @@ import re
 from typing import Any
 from xml.dom.minidom import Document, Element, Text
 
-from sympy import Expr, Mod, Symbol
+from sympy import Expr, Pow, Symbol
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from ..symbolic.language import Partial, ZSum
 from .latex import ReportLatexPrinter, prints_itself
-from .notation import Chain, bracket_chain, leading_terms, power_of_an_operator, split_product
+from .notation import (Chain, bracket_chain, leading_terms, power_of_an_operator, remainder,
+                       split_product)
 from .texmath import kept_spaces, tex_to_mathml
 
 
 def _invisible_times(node: Element | None) -> bool:
+    """Whether ``node`` is SymPy's <mo>&InvisibleTimes;</mo> between two factors."""
     return node is not None and node.nodeName == "mo" and node.firstChild is not None \
         and node.firstChild.data == "\u2062"
 
@@ -72,6 +75,7 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         return self._node("mo", text=text)
 
     def _fenced(self, node: Element) -> Element:
+        """(node)."""
         return self._node("mrow", self._mo("("), node, self._mo(")"))
 
     def _print_Add(self, expr: Expr, order: str | None = None) -> Element:
@@ -80,7 +84,7 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         terms = self._as_ordered_terms(expr, order=order)
         for k, (term, node) in enumerate(zip(terms, row.childNodes[::2])):
             shown = -term if k and term.could_extract_minus_sign() else term
-            if isinstance(shown, Mod):
+            if remainder(shown):
                 fenced = self._node("mrow", self._mo("("))
                 row.replaceChild(fenced, node)
                 fenced.appendChild(node)
@@ -96,6 +100,11 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         return self._node("mrow", self._node("munder", sigma, self._print(expr.var)), body)
 
     def _print_Pow(self, expr: Expr) -> Element:
+        base, exponent = expr.args
+        if isinstance(base, (ZSum, Partial)) and exponent.is_Rational and exponent < -1:
+            # SymPy's 1/(base^k) puts the base in the msup unfenced: 1/Σ_j x_j², not 1/(Σ)²
+            inverse = Pow(base, -exponent, evaluate=False)
+            return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
         if power_of_an_operator(expr):
             return self._node("msup", self._fenced(self._print(expr.base)),
                               self._print(expr.exp))
@@ -126,7 +135,12 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         tex = self._latex._print(symbol)
         if "\\" in tex:
             return tex_to_mathml(self.dom, tex)
-        return super()._print_Symbol(symbol, style)
+        printed = super()._print_Symbol(symbol, style)
+        for script in printed.childNodes[1:]:  # the 2 of g^2 and x_1 a number, not a name
+            if script.nodeName == "mi" and script.firstChild is not None \
+                    and script.firstChild.data.isdigit():
+                printed.replaceChild(self._node("mn", text=script.firstChild.data), script)
+        return printed
 
     def _print_AppliedUndef(self, expr: Expr) -> Element:
         return self._node("mrow", self._print_Symbol(Symbol(expr.func.__name__)),
@@ -153,6 +167,8 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         return self._node("mrow", value, self._mo("mod"), modulus)
 
     def _print_Mul(self, expr: Expr) -> Element:
+        if expr.could_extract_minus_sign() and remainder(-expr):  # −(a mod s), not (−a) mod s
+            return self._node("mrow", self._mo("−"), self._fenced(self._print(-expr)))
         parts = split_product(expr)
         if parts is None:
             return self._dotted(super()._print_Mul(expr))
@@ -164,7 +180,8 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         for chain in parts.brackets:
             row.appendChild(self._chain(chain))
         if parts.plain != 1:
-            row.appendChild(self.parenthesize(parts.plain, PRECEDENCE["Mul"], strict=True))
+            row.appendChild(self.parenthesize(parts.plain, PRECEDENCE["Mul"],
+                                              strict=not remainder(parts.plain)))
         for k, total in enumerate(parts.sums):
             printed = self._print(total)
             if k < len(parts.sums) - 1:

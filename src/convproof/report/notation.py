@@ -76,11 +76,16 @@ def chained(brackets: list[Expr]) -> list[Chain]:
 
 def power_of_an_operator(expr: sympy.Pow) -> bool:
     """Whether ``expr`` raises a sum over Z^D or a derivative to a power the printers write as
-    an exponent (not a root, nor a negative power as a fraction): Σ and ∂ bind looser than a
-    power, so they need parentheses, (Σ_j a_j)², not Σ_j a_j², for every such exponent."""
+    an exponent: Σ and ∂ bind looser than a power, so they need parentheses, (Σ_j a_j)², not
+    Σ_j a_j², for every exponent but a negative number (a fraction 1/(...)) and 1/q (a root)."""
     exponent = expr.exp
-    return (isinstance(expr.base, (ZSum, Partial)) and not exponent.could_extract_minus_sign()
-            and not (exponent.is_Rational and not exponent.is_Integer))
+    fraction_or_root = exponent.is_Rational and (exponent.is_negative or exponent.p == 1)
+    return isinstance(expr.base, (ZSum, Partial)) and not fraction_or_root
+
+
+def remainder(expr: Expr) -> bool:
+    """A Mod, which binds looser than its neighbours in a product or a sum: 2 (a mod s) Σ."""
+    return isinstance(expr, sympy.Mod)
 
 
 def split_product(expr: sympy.Mul) -> Product | None:
@@ -129,11 +134,11 @@ def hypothesis_parts(hypothesis: sympy.Eq) -> tuple[str, sympy.Eq]:
     lhs, rhs = hypothesis.lhs, hypothesis.rhs
     if not isinstance(lhs, sympy.Lambda):
         return "", hypothesis
-    names = ", ".join(map(_admitted, lhs.variables))
+    names = ", ".join(map(_with_bound, lhs.variables))
     return f"for all {names}: ", sympy.Eq(lhs.expr, rhs.expr, evaluate=False)
 
 
-def _admitted(index: sympy.Symbol) -> str:
+def _with_bound(index: sympy.Symbol) -> str:
     """An index with the values its assumptions admit: q ≥ 1 for a positive one."""
     bound = " ≥ 1" if index.is_positive else " ≥ 0" if index.is_nonnegative else ""
     return f"{index}{bound}"
