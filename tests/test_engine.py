@@ -1992,6 +1992,7 @@ def test_zero_divides_only_zero():
     """[s | e] at s = 0 raised ZeroDivisionError out of the rules that put the 0 in."""
     v, t = scalar("v t")
     assert Divides(0, 3) == 0 and Divides(0, 0) == 1 and Divides(0, -2) == 0
+    assert Divides(0, v) == EqZero(v)
     for claim, rule, params in (
             (Claim("hypothesis", Divides(t, 3) * x[0], 0,
                    hypotheses=(sympy.Eq(t, 0, evaluate=False),)),

@@ -250,8 +250,10 @@ class Divides(Bracket):
 
     @classmethod
     def eval(cls, s, e):
+        if s == 0:
+            return EqZero(e)
         if s.is_Integer and e.is_Integer:
-            return S.One if (e == 0 if s == 0 else e % s == 0) else S.Zero
+            return S.One if e % s == 0 else S.Zero
         if s == 1 and e.is_integer:  # [1 | 1/2] = 0
             return S.One
 
