@@ -2020,6 +2020,23 @@ def test_hypotheses_that_contradict_each_other_are_refused():
     with pytest.raises(ProofError, match=r"x\[0\] = 0 and 1"):  # through an entry alike
         Claim("vacuous", w[0], 2 * w[0], hypotheses=(sympy.Eq(x[0], 0, evaluate=False),
                                                      sympy.Eq(x[0], 1, evaluate=False)))
+    t, u_ = scalar("t u_")
+    q_ = scalar("q_", nonnegative=True)
+
+    def eqs(*pairs):
+        return tuple(sympy.Eq(a, b, evaluate=False) for a, b in pairs)
+    for hypotheses in (eqs((x[0], 0), (x[0], w[0]), (w[0], 1)),  # through entries
+                       eqs((t, u_), (u_, t), (t, 1), (u_, 2)),  # a cycle
+                       eqs((t, u_ + 1), (u_, t)), eqs((t, t + 1),), eqs((x[0], x[0] + 1),),
+                       (rules_sums.every((q_,), w[q_], sympy.S.Zero), *eqs((w[0], 1))),
+                       eqs((t, 0), (x[t], 1), (x[0], 0))):
+        with pytest.raises(ProofError, match="contradict each other"):
+            Claim("vacuous", x[5], 2 * x[5], hypotheses=hypotheses)
+    Claim("consistent", x[5], x[5], hypotheses=eqs((t, u_ + 1), (u_, 2), (t, 3)))
+    positive_q = scalar("positive_q", positive=True)
+    Claim("consistent", x[5], x[5],
+          hypotheses=(rules_sums.every((positive_q,), w[positive_q], sympy.S.Zero),
+                      *eqs((w[0], 1))))
     root, real = 1 + sympy.sqrt(2), sympy.Symbol("real", positive=True)
     Claim("consistent", x[0], x[0], hypotheses=(  # one number written two ways
         sympy.Eq(real, root ** 2, evaluate=False),
@@ -2074,3 +2091,33 @@ def test_a_law_s_moments_hold_only_its_declared_symbols():
     with pytest.raises(ProofError, match="count not among its symbols"):
         Law("undeclared", {0: 1, 1: 0, 2: count}.get, True, False, frozenset())
     Law("declared", {0: 1, 1: 0, 2: count}.get, True, False, frozenset({count}))
+
+
+def test_what_a_rule_cannot_take_fails_its_step_instead_of_raising():
+    """A Kronecker delta's value {oo} raised TypeError out of the check, and a known result's
+    context that gives an equation raised too; a box of a claim's index that is a truth value
+    or a Lambda crashed a certificate."""
+    v = scalar("v")
+    claim = Claim("delta", zsum(eq(v, 0) * x[v], v), x[0])
+    evidence = universal(claim, Derivation(claim.lhs).by("Kronecker delta", x[0], var=v,
+                                                          value={sympy.oo}))
+    assert not evidence.ok and "infinity or nan" in evidence.message
+    from convproof.symbolic import load
+    lemma = load("commutativity").claims["correlation reverses"]
+    proof = Derivation(lemma.lhs).by("known result", lemma.rhs, theorem="commutativity",
+                                     claim="correlation reverses", instance={},
+                                     context=lambda e: sympy.Eq(e, 1))
+    evidence = universal(Claim("equation", lemma.lhs, lemma.rhs), proof)
+    assert not evidence.ok and "step 1" in evidence.message
+    for box in (sympy.true, sympy.Lambda(v, v)):
+        with pytest.raises(ProofError, match="boxes"):
+            Claim("boxed", x[v], x[v], indices={v: box})
+
+
+def test_a_claim_reads_its_hypotheses_once():
+    """A list of hypotheses changed after the claim was made changed what it said."""
+    t = scalar("t")
+    given = [sympy.Eq(t, 1, evaluate=False)]
+    claim = Claim("once", t, 1, hypotheses=given)
+    given.append(sympy.Eq(t, 2, evaluate=False))
+    assert claim.hypotheses == (sympy.Eq(t, 1, evaluate=False),)

@@ -171,8 +171,31 @@ def test_a_law_takes_no_entries_as_parameters():
 def test_a_law_made_by_hand_cannot_contradict_itself():
     """A law declared symmetric with mean 1 proved 1 = 0 through 'symmetry'."""
     from convproof.symbolic.rules_expectation import Law
-    with pytest.raises(ValueError, match="is symmetric, so E\\[X\\^1\\] = 0, not 1"):
+    with pytest.raises(ProofError, match="is symmetric, so E\\[X\\^1\\] = 0, not 1"):
         Law("lopsided", {0: 1, 1: 1}.get, True, True, frozenset())
-    with pytest.raises(ValueError, match="E\\[X\\^0\\] = 1, not 2"):
+    with pytest.raises(ProofError, match="E\\[X\\^0\\] = 1, not 2"):
         Law("heavy", {0: 2}.get, True, False, frozenset())
-    assert Law("open", {0: 1}.get, True, True, frozenset()).moment(3) is None
+    assert Law("open", {0: 1}.get, True, True, frozenset()).declared(3) is None
+
+
+def test_a_law_s_moments_are_read_once_and_checked_where_read():
+    """A symmetric law with E[X^9] = 1 (past the moments checked at once), a moment that
+    answered 0 and then 1, one given as another signal's entry, and one that raised or was
+    no number: 1 = 0 was proved with the first three, the others crashed."""
+    from convproof.symbolic.rules_expectation import Law, random_signal
+    odd = Law("late", {0: 1, 9: 1}.get, True, True, frozenset())
+    with pytest.raises(ProofError, match="is symmetric, so E\\[X\\^9\\] = 0, not 1"):
+        odd.declared(9)
+    answers = iter((0, 1))
+    fickle = Law("fickle", lambda k: next(answers) if k == 1 else {0: 1}.get(k), True, False,
+                 frozenset())
+    assert fickle.declared(1) == 0 and fickle.declared(1) == 0
+    z = random_signal("z_moment", bernoulli(Rational(1, 2)))
+    with pytest.raises(ProofError, match="no entry of a signal"):
+        Law("tied", {0: 1, 1: z[0]}.get, True, False, frozenset())
+    with pytest.raises(ProofError, match="gives no E\\[X\\^1\\]: KeyError"):
+        Law("raising", lambda k: {0: 1}[k], True, False, frozenset())
+    with pytest.raises(ProofError, match="E\\[X\\^1\\]"):
+        Law("listed", {0: 1, 1: [0]}.get, True, False, frozenset())
+    with pytest.raises(ProofError, match="gives no E\\[X\\^8\\]"):
+        Law("named", {0: 1, 8: "eight"}.get, True, False, frozenset()).declared(8)

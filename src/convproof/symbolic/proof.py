@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterable
 import sympy
 from sympy import Expr, Symbol
 
+from . import consistency
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
-                       meets_assumptions, substitute)
+                       substitute)
 from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
@@ -57,6 +58,8 @@ class Claim:
 
     def __post_init__(self) -> None:
         self.lhs, self.rhs = sympy.sympify(self.lhs), sympy.sympify(self.rhs)  # 0, not int 0
+        self.hypotheses = tuple(self.hypotheses)  # read once: a list changed later, or a
+        # generator used up by these checks, would make the claim say something else
         for side in (self.lhs, self.rhs):
             if not isinstance(side, sympy.Expr):
                 raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
@@ -64,9 +67,11 @@ class Claim:
         if not isinstance(self.nonzero, (tuple, list)):
             raise ProofError(f"nonzero of {self.name!r} is a tuple of expressions, not "
                              f"{self.nonzero!r}")
-        if not all(isinstance(index, Symbol) for index in self.indices):
+        if not all(isinstance(index, Symbol) for index in self.indices) or not all(
+                isinstance(box, sympy.Expr) and not isinstance(box, sympy.Lambda)
+                for box in map(sympy.sympify, self.indices.values())):
             raise ProofError(f"indices of {self.name!r} maps free index symbols to their "
-                             f"boxes, not {list(self.indices)}")
+                             f"boxes (products of brackets), not {self.indices}")
         self.nonzero = tuple(sympy.sympify(u) for u in self.nonzero)
         for u in self.nonzero:
             if not isinstance(u, sympy.Expr):
@@ -82,7 +87,7 @@ class Claim:
             if not isinstance(h, sympy.Equality):
                 raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
                                  "takes equations (a bound belongs in a bracket of the claim)")
-        contradiction = _contradiction(self.hypotheses)
+        contradiction = consistency.contradiction(self.hypotheses)
         if contradiction:
             raise ProofError(f"the hypotheses of {self.name!r} contradict each other: "
                              f"{contradiction} (under them every claim holds)")
@@ -102,29 +107,6 @@ class Claim:
              if isinstance(index, Symbol)},  # an index set to an expression is free no more
             tuple(substitute(u, mapping) for u in self.nonzero),
         )
-
-
-def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
-    """Hypotheses that set one symbol or entry to two rational numbers, or a symbol to a
-    number its assumptions deny (p = m, m = -1 for a positive p), followed through those
-    that set symbols."""
-    values: dict[Expr, list[Expr]] = {}
-    for h in hypotheses:
-        if isinstance(h.lhs, (Symbol, sympy.Indexed)):
-            values.setdefault(h.lhs, []).append(sympy.sympify(h.rhs))
-    chosen = {lhs: found[0] for lhs, found in values.items() if isinstance(lhs, Symbol)}
-    for lhs, found in values.items():
-        numbers = set()
-        for value in found:
-            for _ in range(len(chosen)):
-                value = substitute(value, chosen)
-            if isinstance(lhs, Symbol) and value.is_number and not meets_assumptions(lhs, value):
-                return f"{lhs} = {value}, which its assumptions deny"
-            if value.is_Rational:  # (1 + √2)² and 3 + 2√2 are one number: not compared
-                numbers.add(value)
-        if len(numbers) > 1:
-            return f"{lhs} = " + " and ".join(map(str, sorted(numbers)))
-    return None
 
 
 @dataclass
@@ -205,6 +187,8 @@ def _check_link(previous: Expr, step: Step, claim_says: dict[str, tuple]) -> Ste
         difference = normal_form(candidate).difference(normal_form(target))
     except ProofError as exc:
         return StepCheck(step, False, str(exc))
+    except Exception as exc:  # noqa: BLE001  (parameters it cannot take: a failed step)
+        return StepCheck(step, False, f"rule '{step.rule}' raised {type(exc).__name__}: {exc}")
     if difference:
         shown = " + ".join(_shorten(str(d)) for d in difference[:3])
         more = f" (and {len(difference) - 3} more terms)" if len(difference) > 3 else ""
@@ -218,7 +202,7 @@ def _holds_infinity(value: Any) -> bool:
     """A SymPy value holding oo, -oo, zoo or nan, alone or inside a tuple, list or dict."""
     if isinstance(value, dict):
         return any(map(_holds_infinity, (*value, *value.values())))
-    if isinstance(value, (tuple, list)):
+    if isinstance(value, (tuple, list, set, frozenset)):
         return any(map(_holds_infinity, value))
     return isinstance(value, sympy.Basic) and value.has(sympy.oo, -sympy.oo, sympy.zoo,
                                                         sympy.nan)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 from sympy import Expr, Indexed, IndexedBase, S
@@ -57,6 +57,7 @@ class Law:
     identically distributed; ``independent``: entries at different indices are independent;
     ``symmetric``: the joint law of all entries is invariant under X -> -X; ``symbols``: the
     free symbols of its parameters (a lemma about the signal holds for their values alone).
+    Proofs read the moments through :meth:`declared`.
     """
 
     name: str
@@ -64,32 +65,48 @@ class Law:
     independent: bool
     symmetric: bool
     symbols: frozenset
+    _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     CHECKED_MOMENTS = 8
 
     def __post_init__(self) -> None:
-        """A law made by hand is checked where it could contradict itself: E[X^0] = 1, a
-        symmetric law's odd moments (up to the 7th) are 0 or left open (symmetric with mean 1
-        proved 1 = 0), and its moments hold no symbol that ``symbols`` leaves out."""
+        """A law made by hand is checked where it could contradict itself, its first
+        CHECKED_MOMENTS moments at once (:meth:`declared` checks any other when a proof
+        reads it): E[X^0] = 1 (or open)."""
         for k in range(self.CHECKED_MOMENTS):
             self.declared(k)
-        if self.moment(0) not in (None, 1):
-            raise ValueError(f"the law {self.name}: E[X^0] = 1, not {self.moment(0)}")
-        odd = [k for k in range(1, self.CHECKED_MOMENTS, 2)
-               if self.symmetric and self.moment(k) not in (None, 0)]
-        if odd:
-            raise ValueError(f"the law {self.name} is symmetric, so E[X^{odd[0]}] = 0, not "
-                             f"{self.moment(odd[0])}")
-
+        if self.declared(0) not in (None, 1):
+            raise ProofError(f"the law {self.name}: E[X^0] = 1, not {self.declared(0)}")
 
     def declared(self, k: int) -> Expr | None:
-        """E[X^k], where it holds only symbols of ``symbols``: an instance of a lemma replaces
-        those alone (a moment n undeclared kept its general value when n was set to 1)."""
-        moment = self.moment(k)
-        undeclared = set() if moment is None else sympy.sympify(moment).free_symbols - self.symbols
+        """E[X^k] as the law first gave it (read again, it is the same number)."""
+        if k not in self._answers:
+            self._answers[k] = self._checked(k)
+        return self._answers[k]
+
+    def _checked(self, k: int) -> Expr | None:
+        """``moment(k)`` where it is an exact expression of the declared ``symbols`` alone (an
+        instance of a lemma replaces those; an entry would tie the signal to another) and, for
+        a symmetric law, 0 at odd k (symmetric with mean 1 proved 1 = 0); else a ProofError."""
+        try:
+            moment = self.moment(k)
+            if moment is None:
+                return None
+            moment = sympy.sympify(moment, strict=True)
+        except Exception as error:  # noqa: BLE001  (whatever it raises or gives, refused)
+            raise ProofError(f"the law {self.name} gives no E[X^{k}]: {error!r}") from None
+        if not isinstance(moment, Expr):
+            raise ProofError(f"the law {self.name} gives E[X^{k}] = {moment!r}, no expression")
+        check_exact(moment)
+        if moment.atoms(Indexed):
+            raise ProofError(f"the law {self.name} gives E[X^{k}] = {moment}: a moment is no "
+                             "entry of a signal")
+        undeclared = moment.free_symbols - self.symbols
         if undeclared:
             raise ProofError(f"the law {self.name} has E[X^{k}] = {moment}, with "
                              f"{', '.join(sorted(map(str, undeclared)))} not among its symbols")
+        if self.symmetric and k % 2 and moment != 0:
+            raise ProofError(f"the law {self.name} is symmetric, so E[X^{k}] = 0, not {moment}")
         return moment
 
 
