@@ -312,3 +312,19 @@ def test_a_digit_in_a_symbol_s_script_is_a_number():
     for name, script in (("g^2", "msup"), ("x_1", "msub")):
         node = parsed(mathml(sympy.Symbol(name))).find(f".//{script}")
         assert [child.tag for child in node] == ["mi", "mn"]
+
+
+def test_what_a_remainder_sum_power_or_constant_holds_stays_readable():
+    """Σ_j (x_j mod 3) printed like (Σ_j x_j) mod 3; (Σ_j x_j)^(-2/3), (g²)² and −(i − j)
+    lost their parentheses in MathML; −j mod n read as −(j mod n) in LaTeX; π and i printed
+    as the words \\Pi and ImaginaryUnit in LaTeX."""
+    sum_of_remainders = zsum(sympy.Mod(x[j], 3), j)
+    assert latex(sum_of_remainders) == r"\sum_{j} \left({x}_{j} \bmod 3\right)"
+    assert latex(sympy.Mod(zsum(x[j], j), 3)) == r"\left(\sum_{j} {x}_{j}\right) \bmod 3"
+    assert latex(sympy.Mod(-a, n)) == r"\left(- a\right) \bmod n"
+    assert latex(sympy.pi * sympy.I) == r"i \pi"
+    assert latex(sympy.Function("phi")(a)) == r"\phi{\left(a \right)}"  # a class of no module
+    for expr in (sum_of_remainders, zsum(x[j], j) ** sympy.Rational(-2, 3),
+                 sympy.Symbol("g^2") ** 2, sympy.Mul(-1, a - b, evaluate=False)):
+        shown = texts(parsed(mathml(expr)))
+        assert "(" in shown and ")" in shown, expr

@@ -21,8 +21,8 @@ from sympy import Expr, Mul, Symbol
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .notation import (Chain, bracket_chain, leading_terms, power_of_an_operator, remainder,
-                       split_product)
+from .notation import (Chain, bracket_chain, leading_terms, plain_operand, power_of_an_operator,
+                       remainder, split_product)
 
 _RELATIONS = {"≤": r"\le", "=": "=", "∣": r"\mid"}
 
@@ -34,7 +34,7 @@ class ReportLatexPrinter(LatexPrinter):
 
     def _print_ZSum(self, expr: Expr) -> str:
         body = self._print(expr.body)
-        if expr.body.is_Add:
+        if expr.body.is_Add or remainder(expr.body):  # Σ_j (x_j mod 3), not (Σ_j x_j) mod 3
             body = rf"\left({body}\right)"
         return rf"\sum_{{{self._print(expr.var)}}} {body}"
 
@@ -42,6 +42,12 @@ class ReportLatexPrinter(LatexPrinter):
         if power_of_an_operator(expr):
             return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr)
+
+    def _print_Mod(self, expr: Expr, exp: str | None = None) -> str:
+        value, modulus = (self._print(a) if plain_operand(a) else rf"\left({self._print(a)}\right)"
+                          for a in expr.args)
+        text = rf"{value} \bmod {modulus}"
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
 
     def _chain(self, chain: Chain) -> str:
         relation = f" {_RELATIONS[chain.relation]} "
@@ -93,11 +99,15 @@ class ReportLatexPrinter(LatexPrinter):
         return " ".join(pieces)
 
     def _print(self, expr: Expr, **kwargs: Any) -> str:
-        """A class of the project that this printer does not know prints its own LaTeX."""
+        """A class of the project that this printer does not know prints its own LaTeX, and
+        so do SymPy's constants (π, i, ∞), which the printmethod of the report bypasses."""
         if prints_itself(type(self), expr):
             text = expr._latex(self)
             exp = kwargs.get("exp")
             return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
+        if (type(expr).__module__ or "").startswith("sympy.core.numbers") \
+                and hasattr(expr, "_latex"):
+            return expr._latex(self)
         return super()._print(expr, **kwargs)
 
 

@@ -29,8 +29,8 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..symbolic.language import Partial, ZSum
 from .latex import ReportLatexPrinter, prints_itself
-from .notation import (Chain, bracket_chain, leading_terms, power_of_an_operator, remainder,
-                       split_product)
+from .notation import (Chain, bracket_chain, leading_terms, plain_operand, power_of_an_operator,
+                       remainder, split_product)
 from .texmath import kept_spaces, tex_to_mathml
 
 
@@ -95,19 +95,25 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         sigma = self._mo("∑")
         sigma.setAttribute("largeop", "true")
         body = self._print(expr.body)
-        if expr.body.is_Add:
+        if expr.body.is_Add or remainder(expr.body):
             body = self._fenced(body)
         return self._node("mrow", self._node("munder", sigma, self._print(expr.var)), body)
 
     def _print_Pow(self, expr: Expr) -> Element:
         base, exponent = expr.args
-        if isinstance(base, (ZSum, Partial)) and exponent.is_Rational and exponent < -1:
+        if isinstance(base, (ZSum, Partial)) and exponent.is_Rational and exponent.is_negative \
+                and exponent != -1:
             # SymPy's 1/(base^k) puts the base in the msup unfenced: 1/Σ_j x_j², not 1/(Σ)²
             inverse = Pow(base, -exponent, evaluate=False)
             return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
-        if power_of_an_operator(expr):
+        superscripted = isinstance(base, Symbol) and "^" in base.name  # (σ²)², not σ²²
+        if power_of_an_operator(expr) or (superscripted and exponent.is_Rational
+                                          and exponent.is_positive and exponent.p != 1):
             return self._node("msup", self._fenced(self._print(expr.base)),
                               self._print(expr.exp))
+        if superscripted and exponent.is_negative and exponent.is_Rational and exponent != -1:
+            inverse = Pow(base, -exponent, evaluate=False)
+            return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
         return super()._print_Pow(expr)
 
     def _chain(self, chain: Chain) -> Element:
@@ -163,11 +169,13 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
         return self._node("msub", self._print(expr.base), indices)
 
     def _print_Mod(self, expr: Expr) -> Element:
-        value, modulus = (self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
+        value, modulus = (self._print(a) if plain_operand(a) else self._fenced(self._print(a))
+                          for a in expr.args)
         return self._node("mrow", value, self._mo("mod"), modulus)
 
     def _print_Mul(self, expr: Expr) -> Element:
-        if expr.could_extract_minus_sign() and remainder(-expr):  # −(a mod s), not (−a) mod s
+        if expr.could_extract_minus_sign() and (remainder(-expr) or (-expr).is_Add):
+            # −(a mod s), not (−a) mod s; an unevaluated −1·(i − j) as −(i − j), not −i − j
             return self._node("mrow", self._mo("−"), self._fenced(self._print(-expr)))
         parts = split_product(expr)
         if parts is None:

@@ -83,6 +83,12 @@ def power_of_an_operator(expr: sympy.Pow) -> bool:
     return isinstance(expr.base, (ZSum, Partial)) and not fraction_or_root
 
 
+def plain_operand(expr: Expr) -> bool:
+    """A number, symbol or entry: the operand of a mod that needs no parentheses (−j mod n
+    reads as −(j mod n), x_i Σ_j x_j mod 3 as a sum of remainders)."""
+    return expr.is_Atom or isinstance(expr, sympy.Indexed)
+
+
 def remainder(expr: Expr) -> bool:
     """A Mod, which binds looser than its neighbours in a product or a sum: 2 (a mod s) Σ."""
     return isinstance(expr, sympy.Mod)
