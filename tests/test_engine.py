@@ -1379,6 +1379,8 @@ def test_sympys_own_binders_are_refused():
               sympy.Sum(x[j_] * w[j_], (j_, 0, 1)), hypotheses=(captured,))
     for binder in (sympy.Derivative(t_ ** 2 * x[0], t_), sympy.Subs(t_ * x[0], t_, 1),
                    sympy.Integral(t_ * x[0], (t_, 0, 1)), sympy.Limit(t_ + j_, t_, 0),
+                   sympy.Integral(t_, j_),  # indefinite: Integral(y, x) = Integral(x, x), y = x
+                   sympy.Product(x[j_], (j_, 0, 2)),
                    sympy.Lambda(t_, t_ * x[0]),
                    sympy.Sum(x[j_] * w[t_], (j_, 0, j_))):  # j free through its limit too
         with pytest.raises(ProofError, match="binds a variable"):

@@ -87,7 +87,8 @@ def _winograd_keeps_finite(p: Problem, operation: str, largest: dict[str, float]
 
 
 def _winograd_preferred(p: Problem) -> bool:
-    """F(4x4, 3x3) pays its weight transform back when the tiles outnumber the channels."""
+    """F(4x4, 3x3) pays its weight transform back when the output positions are at least
+    twice the larger channel count per group (about one 4x4 tile per 8 channels)."""
     return p.positions >= 2 * max(p.in_channels, p.out_channels) // p.groups
 
 

@@ -549,14 +549,20 @@ def _check_exact(expr: Expr) -> None:
                          "and differentiates with Partial")
 
 
+SYMPY_BINDERS = (sympy.Derivative, sympy.Integral, sympy.Sum, sympy.Product, sympy.Subs,
+                 sympy.Limit)
+"""SymPy's own binders, refused whatever their form: a Derivative's and an indefinite
+Integral's variable stays free, so Integral(y, x) = Integral(x, x) under y = x was proved."""
+
+
 def _foreign_binder(expr: Expr) -> Expr | None:
-    """A node other than ZSum that binds a variable: a Derivative (its variable stays free),
-    one with bound symbols (Sum(x_j, (j, 0, j)) keeps j free through its limit), or one whose
-    arguments hold a free symbol that it does not (Integral, Subs, Limit, Lambda, ...)."""
+    """A node other than ZSum that binds a variable: one of SYMPY_BINDERS, one with bound
+    symbols (Sum(x_j, (j, 0, j)) keeps j free through its limit), or one whose arguments hold a
+    free symbol that it does not (a Lambda, ...)."""
     for node in sympy.preorder_traversal(expr):
         if isinstance(node, ZSum) or not node.args:
             continue
-        if isinstance(node, sympy.Derivative) or getattr(node, "bound_symbols", ()):
+        if isinstance(node, SYMPY_BINDERS) or getattr(node, "bound_symbols", ()):
             return node
         if set().union(*(a.free_symbols for a in node.args)) - node.free_symbols:
             return node
