@@ -412,7 +412,7 @@ def _line(axes: Sequence[Axis], lines: Sequence[int]) -> sympy.Expr:
     return _sum(total)
 
 
-def hadamard(points: Sequence[Symbol]) -> sympy.Expr:
+def hadamard_box(points: Sequence[Symbol]) -> sympy.Expr:
     """[0 ≤ l ≤ n - 1] on every axis: the points at which Y = Aᵀ (U ⊙ V) multiplies U[l] by
     V[t, l], one product each."""
     return sympy.Mul(*(in_range(l, n_) for l in points))
@@ -450,13 +450,13 @@ class General:
             * sympy.Mul(*(scale[p] * entry(w, p) for w, p in zip(reads, at[dims:])))
             * d[tuple(o + w for o, w in zip(at[:dims], reads))], *reads), arity=2 * dims)
         self.Y = Signal("Y" + tag, r"A^{T}(U \odot V)" + ("" if dims == 1 else "A"), lambda *at:
-                        zsum(hadamard(chosen)
+                        zsum(hadamard_box(chosen)
                              * sympy.Mul(*(E_m_[p, i_] for p, i_ in zip(chosen, at[dims:])))
                              * self.U[tuple(chosen)] * self.V[(*at[:dims], *chosen)], *chosen),
                         arity=2 * dims)
         corner = [a.t for a in axes]
         # the right side with Y unfolded: Σ_i Σ_l Aᵀ[i, l] e[i] U[l] V[t, l]
-        self.folded = zsum(boxes(outputs, m_) * hadamard(chosen) * sympy.Mul(*(
+        self.folded = zsum(boxes(outputs, m_) * hadamard_box(chosen) * sympy.Mul(*(
             E_m_[p, i_] for p, i_ in zip(chosen, outputs))) * e[tuple(outputs)]
             * self.U[tuple(chosen)] * self.V[(*corner, *chosen)], *outputs, *chosen)
         self.name = "F(m,r)" if dims == 1 else "F(m x m,r x r)"
@@ -624,14 +624,14 @@ def two_dimensional():
 
 PLANE = Axis.named(""), Axis.named("_2")
 SAVED = THEOREM.export(Claim(
-    "multiplications saved", m_ * r_ - zsum(hadamard([PLANE[0].l]), PLANE[0].l),
+    "multiplications saved", m_ * r_ - zsum(hadamard_box([PLANE[0].l]), PLANE[0].l),
     (m_ - 1) * (r_ - 1),
     text="F(m, r) multiplies once per point l of U ⊙ V in Y (the sum over l counted) against "
          "m·r for the direct sum: (m - 1)(r - 1) fewer, for all m, r ≥ 1",
 ))
 SAVED_2D = THEOREM.export(Claim(
     "multiplications saved in 2-D",
-    (m_ * r_) ** 2 - zsum(hadamard([a.l for a in PLANE]), *(a.l for a in PLANE)),
+    (m_ * r_) ** 2 - zsum(hadamard_box([a.l for a in PLANE]), *(a.l for a in PLANE)),
     (m_ - 1) * (r_ - 1) * (m_ * r_ + m_ + r_ - 1),
     text="F(m x m, r x r) multiplies once per pair of points of U ⊙ V in Y against m²r²: "
          "(m - 1)(r - 1)(mr + m + r - 1) fewer, for all m, r ≥ 1",

@@ -2012,14 +2012,15 @@ def test_hypotheses_that_contradict_each_other_are_refused():
     """Under n = 1 and n = 2, x0 = 2·x0 was proved; under p = m, m = -1 (p positive) x0 = 0."""
     count, other = scalar("count other")
     positive = scalar("positive", positive=True)
-    for hypotheses, said in (((count, 1), (count, 2)), "count = 1 and 2"), \
+    for hypotheses, said in (((count, 1), (count, 2)), "count = 2, whose sides the hypotheses "
+                                                       "make 1 and 2"), \
             (((positive, other), (other, -1)), "positive = -1, which its assumptions deny"):
         with pytest.raises(ProofError, match=said):
             Claim("vacuous", x[0], 2 * x[0],
                   hypotheses=tuple(sympy.Eq(a, v, evaluate=False) for a, v in hypotheses))
     Claim("consistent", x[0], x[0], hypotheses=(sympy.Eq(count, 1, evaluate=False),
                                                 sympy.Eq(other, count, evaluate=False)))
-    with pytest.raises(ProofError, match=r"x\[0\] = 0 and 1"):  # through an entry alike
+    with pytest.raises(ProofError, match=r"x\[0\] = 1, whose sides"):  # through an entry alike
         Claim("vacuous", w[0], 2 * w[0], hypotheses=(sympy.Eq(x[0], 0, evaluate=False),
                                                      sympy.Eq(x[0], 1, evaluate=False)))
     t, u_ = scalar("t u_")
@@ -2031,10 +2032,24 @@ def test_hypotheses_that_contradict_each_other_are_refused():
                        eqs((t, u_), (u_, t), (t, 1), (u_, 2)),  # a cycle
                        eqs((t, u_ + 1), (u_, t)), eqs((t, t + 1),), eqs((x[0], x[0] + 1),),
                        (rules_sums.every((q_,), w[q_], sympy.S.Zero), *eqs((w[0], 1))),
-                       eqs((t, 0), (x[t], 1), (x[0], 0))):
+                       eqs((t, 0), (x[t], 1), (x[0], 0)),
+                       eqs((positive, t - 1), (t, 0)),  # through a relation: positive = -1
+                       eqs((t, u_ + 1), (u_, count + 1), (count, 0), (t, 5)),  # a chain of them
+                       (rules_sums.every((q_,), w[q_], sympy.S.Zero),
+                        rules_sums.every((q_,), w[q_], sympy.S.One)),
+                       (rules_sums.every((q_,), w[q_], sympy.S.Zero), *eqs((w[0], t), (t, 1)))):
         with pytest.raises(ProofError, match="contradict each other"):
             Claim("vacuous", x[5], 2 * x[5], hypotheses=hypotheses)
     Claim("consistent", x[5], x[5], hypotheses=eqs((t, u_ + 1), (u_, 2), (t, 3)))
+    diagonal = Signal("diagonal")
+    a_, b_ = scalar("a_ b_", nonnegative=True)
+    for hypotheses in (  # an identity matrix; a sum over j beside x[j] at a free j; a derivative
+            (rules_sums.every((q_,), diagonal[q_, q_], sympy.S.One), *eqs((diagonal[0, 1], 0))),
+            (rules_sums.every((q_,), diagonal[q_, q_ + 1], sympy.S.Zero),
+             *eqs((diagonal[0, a_ + 1], 1))),
+            eqs((x[j], 0), (t, zsum(le(0, j) * le(j, 1) * x[j], j)), (t, 1)),
+            eqs((x[0], 1), (t, Partial(x[0] ** 2, x[0])), (t, 2))):
+        Claim("consistent", x[5], x[5], hypotheses=hypotheses)
     positive_q = scalar("positive_q", positive=True)
     Claim("consistent", x[5], x[5],
           hypotheses=(rules_sums.every((positive_q,), w[positive_q], sympy.S.Zero),
@@ -2104,6 +2119,9 @@ def test_what_a_rule_cannot_take_fails_its_step_instead_of_raising():
     evidence = universal(claim, Derivation(claim.lhs).by("Kronecker delta", x[0], var=v,
                                                           value={sympy.oo}))
     assert not evidence.ok and "infinity or nan" in evidence.message
+    evidence = universal(claim, Derivation(claim.lhs).by("Kronecker delta", x[0], var=v,
+                                                          value={1}))
+    assert not evidence.ok and "the check of rule 'Kronecker delta' raised" in evidence.message
     from convproof.symbolic import load
     lemma = load("commutativity").claims["correlation reverses"]
     proof = Derivation(lemma.lhs).by("known result", lemma.rhs, theorem="commutativity",

@@ -500,6 +500,8 @@ def test_a_file_that_is_no_state_file_is_refused_by_name(tmp_path):
         archive.writestr("notes.txt", "not an array")
     with pytest.raises(ValueError, match="it holds 'notes.txt'"):
         model.load(tmp_path / "mixed.npz")
+    with pytest.raises(IsADirectoryError):  # the OS's own words for a folder
+        model.load(tmp_path)
     np.savez_compressed(tmp_path / "packed.npz", **{k: v for k, v in
                                                      np.load(tmp_path / "good.npz").items()})
     model.load(tmp_path / "packed.npz")

@@ -324,7 +324,9 @@ def test_what_a_remainder_sum_power_or_constant_holds_stays_readable():
     assert latex(sympy.Mod(-a, n)) == r"\left(- a\right) \bmod n"
     assert latex(sympy.pi * sympy.I) == r"i \pi"
     assert latex(sympy.Function("phi")(a)) == r"\phi{\left(a \right)}"  # a class of no module
+    assert latex(sympy.Mod(-3, n, evaluate=False)) == r"\left(-3\right) \bmod n"
     for expr in (sum_of_remainders, zsum(x[j], j) ** sympy.Rational(-2, 3),
-                 sympy.Symbol("g^2") ** 2, sympy.Mul(-1, a - b, evaluate=False)):
+                 sympy.Symbol("g^2") ** 2, sympy.Symbol("g^2") ** a,
+                 sympy.Mul(-1, a - b, evaluate=False)):
         shown = texts(parsed(mathml(expr)))
         assert "(" in shown and ")" in shown, expr

@@ -141,9 +141,9 @@ def test_the_multiplication_count_is_read_off_y():
     from convproof.proofs import winograd_transform as proof
     general, l0 = proof.General(), proof.PLANE[0].l
     _, points = general.Y.body  # Σ_l [0 ≤ l ≤ n - 1] Aᵀ[i, l] U[l] V[t, l]
-    box = set(sympy.Mul.make_args(proof.hadamard([points.var])))
+    box = set(sympy.Mul.make_args(proof.hadamard_box([points.var])))
     assert box <= set(sympy.Mul.make_args(points.body))
-    assert proof.SAVED.lhs == proof.m_ * proof.r_ - proof.zsum(proof.hadamard([l0]), l0)
+    assert proof.SAVED.lhs == proof.m_ * proof.r_ - proof.zsum(proof.hadamard_box([l0]), l0)
 
 
 @pytest.mark.parametrize("tile", [2, 4, 6])

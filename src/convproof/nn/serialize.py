@@ -46,8 +46,8 @@ def load_state(path: str | os.PathLike) -> dict[str, np.ndarray]:
                     state[member.removesuffix(".npy")] = np.lib.format.read_array(
                         stream, allow_pickle=False)
             return state
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise  # the file's own trouble, told as the OS tells it
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, EOFError,
             NotImplementedError, RuntimeError, OSError) as error:  # encrypted, bad headers
         raise ValueError(f"{str(path)!r} is not a state file written by save(): {error}") \

@@ -107,13 +107,13 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
             inverse = Pow(base, -exponent, evaluate=False)
             return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
         superscripted = isinstance(base, Symbol) and "^" in base.name  # (σ²)², not σ²²
-        if power_of_an_operator(expr) or (superscripted and exponent.is_Rational
-                                          and exponent.is_positive and exponent.p != 1):
-            return self._node("msup", self._fenced(self._print(expr.base)),
-                              self._print(expr.exp))
         if superscripted and exponent.is_negative and exponent.is_Rational and exponent != -1:
             inverse = Pow(base, -exponent, evaluate=False)
             return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
+        root = exponent.is_Rational and (exponent.p == 1 or exponent == -1)
+        if power_of_an_operator(expr) or (superscripted and not root):
+            return self._node("msup", self._fenced(self._print(expr.base)),
+                              self._print(expr.exp))
         return super()._print_Pow(expr)
 
     def _chain(self, chain: Chain) -> Element:

@@ -84,9 +84,10 @@ def power_of_an_operator(expr: sympy.Pow) -> bool:
 
 
 def plain_operand(expr: Expr) -> bool:
-    """A number, symbol or entry: the operand of a mod that needs no parentheses (−j mod n
-    reads as −(j mod n), x_i Σ_j x_j mod 3 as a sum of remainders)."""
-    return expr.is_Atom or isinstance(expr, sympy.Indexed)
+    """A number (not a negative one), symbol or entry: the operand of a mod that needs no
+    parentheses (−j mod n reads as −(j mod n), x_i Σ_j x_j mod 3 as a sum of remainders)."""
+    return (expr.is_Atom and not (expr.is_Number and expr.is_negative)) \
+        or isinstance(expr, sympy.Indexed)
 
 
 def remainder(expr: Expr) -> bool:

@@ -1,12 +1,14 @@
 """Hypotheses that contradict one another: under them every claim holds, so a claim refuses them.
 
-The hypotheses a = b between symbols and entries join them into classes of equal values; a
-class set to two rational numbers, a symbol set to a number its assumptions deny, a = e with
-a - e a nonzero number once each symbol or entry stands for its class (t = t + 1; t = s + 1,
-s = t), and a hypothesis for every index against one at a point (y[q] = 0 for every q ≥ 0,
-y[0] = 1) are contradictions.  Numbers are compared only where they are rational: (1 + √2)²
-and 3 + 2√2 are one number written two ways.  What this does not find is not refused, and
-what it finds is no proof of anything.
+The hypotheses a = e with a symbol or an entry on the left are read as far as they give
+rational numbers: a = b joins a and b, and a = e gives a the value of e once every symbol and
+entry of e outside a sum, a derivative or an expectation has one (round after round, so that
+chains of them are followed: t = u + 1, u = 0).  A contradiction is then a symbol or entry
+given two numbers, a symbol given one its assumptions deny, a = e whose sides differ by a
+nonzero number as they stand (t = t + 1), or a hypothesis for every index that gives another
+number than a hypothesis at a point or another hypothesis for every index.  Numbers are compared
+only where they are rational: (1 + √2)² and 3 + 2√2 are one number written two ways.  What
+this does not find is not refused, and what it finds is no proof of anything.
 """
 
 from __future__ import annotations
@@ -14,108 +16,144 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, Indexed, Lambda, Symbol
 
-from .language import meets_assumptions, substitute
+from .language import OF_THE_ENTRIES, ZSum, meets_assumptions
+
+BINDERS = (ZSum, Lambda, *OF_THE_ENTRIES)
+"""Nodes whose insides are left as they are: their variables are not the hypotheses'."""
+
+TRIED = (0, 1, 2, 3, -1, -2, -3)
+"""Values at which two hypotheses for every index are compared (one both admit)."""
 
 
-class Classes:
-    """Symbols and entries joined by the hypotheses a = b, each class with its numbers."""
+def _replaced(expr: Expr, values: dict[Expr, Expr]) -> Expr:
+    """``expr`` with its symbols and entries outside BINDERS given their values, an entry's
+    indices first (t = 0 makes x[t] the entry x[0])."""
+    if isinstance(expr, BINDERS) or not isinstance(expr, sympy.Basic):
+        return expr
+    if isinstance(expr, Indexed):
+        expr = expr.base[tuple(_replaced(index, values) for index in expr.indices)]
+    if expr in values:
+        return values[expr]
+    if not expr.args or isinstance(expr, Indexed):
+        return expr
+    return expr.func(*(_replaced(arg, values) for arg in expr.args))
 
-    def __init__(self) -> None:
+
+class Reading:
+    """The values the hypotheses a = e give, and the classes a = b joins."""
+
+    def __init__(self, equations: list[tuple[Expr, Expr]]) -> None:
+        self.equations = equations
+        self.values: dict[Expr, Expr] = {}
         self.parent: dict[Expr, Expr] = {}
-        self.numbers: dict[Expr, list[tuple[Expr, Expr]]] = {}
-        self.seen: set[Expr] = set()
 
     def find(self, atom: Expr) -> Expr:
         while self.parent.get(atom, atom) != atom:
             atom = self.parent[atom]
         return atom
 
-    def join(self, a: Expr, b: Expr) -> None:
-        self.seen |= {a, b}
-        self.parent[self.find(a)] = self.find(b)
-
-    def set(self, atom: Expr, number: Expr) -> None:
-        self.seen.add(atom)
-        self.numbers.setdefault(atom, []).append((atom, number))
-
-    def members(self, top: Expr) -> list[Expr]:
-        return [atom for atom in self.seen if self.find(atom) == top]
-
-    def values(self) -> dict[Expr, list[tuple[Expr, Expr]]]:
-        """Class representative -> (atom, number) of every number its members are set to."""
-        merged: dict[Expr, list[tuple[Expr, Expr]]] = {}
-        for atom, pairs in self.numbers.items():
-            merged.setdefault(self.find(atom), []).extend(pairs)
-        return merged
-
     def standing(self, expr: Expr) -> Expr:
-        """``expr`` with every symbol and entry replaced by its class's rational number, or
-        by the class's representative."""
-        known = {top: next((n for _, n in pairs if n.is_Rational), top)
-                 for top, pairs in self.values().items()}
-        return substitute(expr, {a: known.get(self.find(a), self.find(a))
-                                 for a in expr.atoms(Symbol, Indexed)})
+        """``expr`` with the values known, and every other atom as its class's first."""
+        known = {**{atom: self.find(atom) for atom in self.parent}, **self.values}
+        known.update({atom: self.values[top] for atom, top in known.items()
+                      if top in self.values})
+        return sympy.expand(_replaced(expr, known))
 
+    def read(self) -> str | None:
+        """Round after round until no value is added: a contradiction, or None."""
+        for _ in range(len(self.equations) + 1):
+            added = False
+            for lhs, rhs in self.equations:
+                left, right = self.standing(lhs), self.standing(rhs)
+                if isinstance(left, (Symbol, Indexed)) and isinstance(right, (Symbol, Indexed)):
+                    if left != right:
+                        self.parent[left], added = right, True
+                    continue
+                gap = sympy.expand(left - right)
+                if gap.is_Rational and gap != 0:
+                    return f"{lhs} = {rhs}, whose sides the hypotheses make {left} and {right}"
+                for atom, other in ((left, right), (right, left)):
+                    if isinstance(atom, (Symbol, Indexed)) and other.is_Rational \
+                            and self.values.get(atom) != other:
+                        self.values[atom], added = other, True
+            if not added:
+                return None
+        return None
 
-def _atom(expr: Expr) -> bool:
-    return isinstance(expr, (Symbol, Indexed))
+    def assigned(self) -> dict[Expr, Expr]:
+        """Every symbol and entry the hypotheses give a rational number, with that number (an
+        entry with its indices as they stand: x[0] for x[t] where t = 0)."""
+        atoms = {*self.parent, *self.parent.values(), *self.values}
+        return {self.entry(atom): value for atom in atoms
+                if (value := self.standing(atom)).is_Rational}
+
+    def entry(self, atom: Expr) -> Expr:
+        """A symbol as it is, an entry with its indices as they stand."""
+        if isinstance(atom, Indexed):
+            return atom.base[tuple(self.standing(index) for index in atom.indices)]
+        return atom
 
 
 def contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
     """What makes ``hypotheses`` contradictory (module docstring), or None."""
-    classes, relations, every = Classes(), [], []
-    # an entry's index set to a number is that number: t = 0 makes x[t] the entry x[0]
-    indices = {h.lhs: h.rhs for h in hypotheses
-               if isinstance(h.lhs, Symbol) and isinstance(h.rhs, Expr) and h.rhs.is_Integer}
-    for h in hypotheses:
-        lhs, rhs = (substitute(side, indices) if isinstance(side, Indexed) else side
-                    for side in (h.lhs, h.rhs))
-        if isinstance(lhs, Lambda) and isinstance(rhs, Lambda):
-            every.append((lhs, rhs))
-        elif not _atom(lhs) or not isinstance(rhs, Expr) or isinstance(rhs, Lambda):
-            continue
-        elif _atom(rhs):
-            classes.join(lhs, rhs)
-        elif rhs.is_number:
-            classes.set(lhs, rhs)
-        else:
-            relations.append((lhs, rhs))
-    for top, pairs in classes.values().items():
-        for atom in classes.members(top):  # p = m, m = -1 for a positive p
-            for _, number in pairs:
-                if isinstance(atom, Symbol) and not meets_assumptions(atom, number):
-                    return f"{atom} = {number}, which its assumptions deny"
-        rational = sorted({number for _, number in pairs if number.is_Rational})
-        if len(rational) > 1:
-            return f"{pairs[0][0]} = " + " and ".join(map(str, rational))
-    for lhs, rhs in relations:
-        gap = sympy.expand(classes.standing(lhs) - classes.standing(rhs))
-        if gap.is_Rational and gap != 0:
-            return f"{lhs} = {rhs}, which differ by {gap}"
+    equations = [(h.lhs, h.rhs) for h in hypotheses
+                 if isinstance(h.lhs, (Symbol, Indexed)) and isinstance(h.rhs, Expr)
+                 and not isinstance(h.rhs, Lambda)]
+    every = [(h.lhs, h.rhs) for h in hypotheses
+             if isinstance(h.lhs, Lambda) and isinstance(h.rhs, Lambda)]
+    reading = Reading(equations)
+    found = reading.read()
+    if found:
+        return found
+    assigned = reading.assigned()
+    for atom, value in assigned.items():
+        if isinstance(atom, Symbol) and not meets_assumptions(atom, value):
+            return f"{atom} = {value}, which its assumptions deny"
     for pattern, value in every:
-        found = _against_a_point(classes, pattern, value)
+        found = _at_points(reading, assigned, pattern, value)
         if found:
             return found
+    for k, (pattern, value) in enumerate(every):
+        for other, other_value in every[k + 1:]:
+            found = _two_for_every(pattern, value, other, other_value)
+            if found:
+                return found
     return None
 
 
-def _against_a_point(classes: Classes, pattern: Lambda, value: Lambda) -> str | None:
+def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
+               value: Lambda) -> str | None:
     """y[q] = f(q) for every q against y[e] = c at a point e that q admits, f(e) ≠ c."""
-    entry, variables = pattern.expr, pattern.variables
-    if not isinstance(entry, Indexed) or not set(variables) <= set(entry.indices):
+    from .rules_sums import _entry_values  # the rule's own reading of an entry
+    for atom, number in assigned.items():
+        if not isinstance(atom, Indexed) or not isinstance(pattern.expr, Indexed):
+            continue
+        at = _entry_values(pattern.expr, atom, pattern.variables)
+        if at is None or len(at) != len(pattern.variables):
+            continue
+        there = reading.standing(value.expr.xreplace(at))
+        if there.is_Rational and there != number:
+            return (f"{atom} = {number}, where the hypothesis for every "
+                    f"{', '.join(map(str, pattern.variables))} gives {there}")
+    return None
+
+
+def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
+                   other_value: Lambda) -> str | None:
+    """y[q] = f(q) and y[r] = g(r) for every q and r, with f - g a nonzero number at a value
+    that both q and r admit."""
+    if len(pattern.variables) != len(other.variables):
         return None
-    for pairs in classes.values().values():
-        for atom, number in pairs:
-            if not (isinstance(atom, Indexed) and atom.base == entry.base
-                    and len(atom.indices) == len(entry.indices) and number.is_Rational):
-                continue
-            at = dict(zip(entry.indices, atom.indices))
-            if any(q not in variables and at[q] != q for q in entry.indices) or not all(
-                    at[q].is_Integer and meets_assumptions(q, at[q], strict=True)
-                    for q in variables):
-                continue
-            there = classes.standing(substitute(value.expr, {q: at[q] for q in variables}))
-            if there.is_Rational and there != number:
-                return f"{atom} = {number}, where the hypothesis for every " \
-                       f"{', '.join(map(str, variables))} gives {there}"
+    common = {}
+    for q, r in zip(pattern.variables, other.variables):
+        shared = next((v for v in TRIED if meets_assumptions(q, v, strict=True)
+                       and meets_assumptions(r, v, strict=True)), None)
+        if shared is None:
+            return None
+        common[r] = q
+    if other.expr.xreplace(common) != pattern.expr:
+        return None
+    gap = sympy.expand(value.expr - other_value.expr.xreplace(common))
+    if gap.is_Rational and gap != 0:
+        return f"{pattern.expr} = {value.expr} and {other_value.expr.xreplace(common)}"
     return None

@@ -188,7 +188,8 @@ def _check_link(previous: Expr, step: Step, claim_says: dict[str, tuple]) -> Ste
     except ProofError as exc:
         return StepCheck(step, False, str(exc))
     except Exception as exc:  # noqa: BLE001  (parameters it cannot take: a failed step)
-        return StepCheck(step, False, f"rule '{step.rule}' raised {type(exc).__name__}: {exc}")
+        return StepCheck(step, False, f"the check of rule '{step.rule}' raised "
+                                      f"{type(exc).__name__}: {exc}")
     if difference:
         shown = " + ".join(_shorten(str(d)) for d in difference[:3])
         more = f" (and {len(difference) - 3} more terms)" if len(difference) > 3 else ""
