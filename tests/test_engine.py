@@ -2141,3 +2141,41 @@ def test_a_claim_reads_its_hypotheses_once():
     claim = Claim("once", t, 1, hypotheses=given)
     given.append(sympy.Eq(t, 2, evaluate=False))
     assert claim.hypotheses == (sympy.Eq(t, 1, evaluate=False),)
+
+
+def test_a_definition_is_not_unfolded_at_an_entry_its_operators_would_take_in():
+    """y[a] := ∂(a·x0)/∂x0 is a for every a, and z[a] := E[a·m0] is a/2; unfolded at a = x0
+    and a = m0 the entry became the variable: y[x0] = 2·x0 and z[m0] = 1/2 were proved, and
+    certified (at x0 = 1, y[1] = 1; at m0 = 0, z[0] = 0)."""
+    from convproof.symbolic import Point, certified
+    from convproof.symbolic.rules_expectation import E, bernoulli, random_signal
+    m_ = random_signal("m_unfold", bernoulli(sympy.Rational(1, 2)))
+    slope = Signal("slope", definition=lambda a: Partial(a * x[0], x[0]), arity=1)
+    mean = Signal("mean", definition=lambda a: E(a * m_[0]), arity=1)
+    for claim, steps in (
+            (Claim("slope", slope[x[0]], 2 * x[0]),
+             [("definition", Partial(x[0] ** 2, x[0])), ("differentiate", 2 * x[0])]),
+            (Claim("mean", mean[m_[0]], sympy.Rational(1, 2)),
+             [("definition", E(m_[0] ** 2)), ("moments of the law", sympy.Rational(1, 2))])):
+        proof = Derivation(claim.lhs)
+        for rule_name, expr in steps:
+            proof.by(rule_name, expr)
+        assert "would put" in _refused(claim, proof)
+    with pytest.raises(ProofError, match="would put"):
+        certified(Claim("slope", slope[x[0]], 2 * x[0]), [Point({}, 1)])
+    t = scalar("t")
+    assert universal(Claim("slope at t", slope[t], t),  # at a symbol it unfolds as before
+                     Derivation(slope[t]).by("definition", Partial(t * x[0], x[0]))
+                     .by("differentiate", t)).ok
+
+
+def test_a_signal_is_refused_where_its_definition_cannot_be_read():
+    """A definition of another arity, one that gives a relation or a string, and an arity
+    of 1.0 raised TypeError out of Claim or certified; iterating a signal never ended."""
+    for definition, arity in ((lambda a: x[a], 2), (lambda a: a >= 0, 1), (lambda a: "x", 1)):
+        with pytest.raises(ProofError, match="definition of"):
+            Claim("odd", Signal("odd", definition=definition, arity=arity)[(0,) * arity], 0)
+    with pytest.raises(ValueError, match="arity"):
+        Signal("half", definition=lambda a: x[a], arity=1.0)
+    with pytest.raises(TypeError, match="not iterable"):
+        list(x)

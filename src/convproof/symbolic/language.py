@@ -370,6 +370,9 @@ class Signal:
         if definition is not None and arity is None:
             raise ValueError(f"the defined signal {name} needs its arity (the number of "
                              "indices its definition takes)")
+        if arity is not None and (isinstance(arity, bool) or not isinstance(arity, int)
+                                  or arity < 0):
+            raise ValueError(f"the arity of {name} is a number of indices, not {arity!r}")
         label = (DefinedName if definition is not None else SignalName)(name, latex)
         self.base = IndexedBase(label)
         self._definition = definition
@@ -391,7 +394,14 @@ class Signal:
             raise TypeError(f"{self.name} is an input signal: it has no definition")
         if self._body is None:
             formals = tuple(Formal(f"i{k}", integer=True) for k in range(self.arity or 0))
-            body = sympy.sympify(self._definition(*formals))
+            try:
+                body = sympy.sympify(self._definition(*formals), strict=True)
+            except (TypeError, sympy.SympifyError) as error:  # its arity or its answer
+                raise ProofError(f"the definition of {self.name} at {self.arity} indices: "
+                                 f"{error}") from None
+            if not isinstance(body, Expr):  # a relation belongs in a bracket
+                raise ProofError(f"the definition of {self.name} gives {body!r}, not an "
+                                 "expression")
             refuse_unmade_dummies(body)
             self._body = formals, body
         return self._body
@@ -410,6 +420,8 @@ class Signal:
         if self.arity is not None and len(index) != self.arity:
             raise ValueError(f"{self.name} takes {self.arity} indices, got {len(index)}")
         return self.base[tuple(sympy.sympify(i) for i in index)]
+
+    __iter__ = None  # indexable, not a sequence: iterating read s[0], s[1], ... without end
 
     def __repr__(self) -> str:
         return f"Signal({self.name!r})"

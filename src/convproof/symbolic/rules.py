@@ -218,7 +218,10 @@ def definition_at(entry: Indexed) -> Expr:
         raise ProofError(f"{entry} has {len(entry.indices)} indices; {entry.base} is defined "
                          f"with {len(formals)}")
     check_exact(body)
-    return substitute(body, dict(zip(formals, entry.indices)))
+    at = dict(zip(formals, entry.indices))
+    # y[a] := ∂(a·x0)/∂x0 is a for every a, but at a = x0 the x0 would become the variable
+    refuse_inside_operators(body, at, f"unfolding {entry}")
+    return substitute(body, at)
 
 
 def open_sum(node: ZSum) -> tuple[Symbol, Expr]:
