@@ -1,14 +1,15 @@
 """Hypotheses that contradict one another: under them every claim holds, so a claim refuses them.
 
 The hypotheses a = e with a symbol or an entry on the left are read as far as they give
-rational numbers: a = b joins a and b, and a = e gives a the value of e once every symbol and
+numbers: a = b joins a and b, and a = e gives a the value of e once every symbol and
 entry of e outside a sum, a derivative or an expectation has one (round after round, so that
 chains of them are followed: t = u + 1, u = 0).  A contradiction is then a symbol or entry
 given two numbers, a symbol given one its assumptions deny, a = e whose sides differ by a
 nonzero number as they stand (t = t + 1), or a hypothesis for every index that gives another
-number than a hypothesis at a point or another hypothesis for every index.  Numbers are compared
-only where they are rational: (1 + √2)² and 3 + 2√2 are one number written two ways.  What
-this does not find is not refused, and what it finds is no proof of anything.
+number than a hypothesis at a point or another hypothesis for every index; and one side of any
+kind given two numbers (a sum = 1 and = 2).  Numbers count as different where SymPy proves
+their difference nonzero ((1 + √2)² and 3 + 2√2 are one number written two ways; 1 and √2 are
+two).  What this does not find is not refused, and what it finds is no proof of anything.
 """
 
 from __future__ import annotations
@@ -25,18 +26,29 @@ TRIED = (0, 1, 2, 3, -1, -2, -3)
 """Values at which two hypotheses for every index are compared (one both admit)."""
 
 
-def _replaced(expr: Expr, values: dict[Expr, Expr]) -> Expr:
-    """``expr`` with its symbols and entries outside BINDERS given their values, an entry's
-    indices first (t = 0 makes x[t] the entry x[0])."""
+def _replaced(expr: Expr, values: dict[Expr, Expr], numbers: dict[Expr, Expr]) -> Expr:
+    """``expr`` with its symbols and entries outside BINDERS given their ``values``, an
+    entry's indices first and by ``numbers`` alone (t = 0 makes x[t] the entry x[0]; s = y[s]
+    must not nest y in its own index round after round)."""
     if isinstance(expr, BINDERS) or not isinstance(expr, sympy.Basic):
         return expr
     if isinstance(expr, Indexed):
-        expr = expr.base[tuple(_replaced(index, values) for index in expr.indices)]
+        expr = expr.base[tuple(_replaced(index, numbers, numbers) for index in expr.indices)]
     if expr in values:
         return values[expr]
     if not expr.args or isinstance(expr, Indexed):
         return expr
-    return expr.func(*(_replaced(arg, values) for arg in expr.args))
+    return expr.func(*(_replaced(arg, values, numbers) for arg in expr.args))
+
+
+def _number(expr: Expr) -> bool:
+    """A finite number: rational, or irrational where SymPy decides it (√2, π)."""
+    return expr.is_number and expr.is_finite is True
+
+
+def _differ(a: Expr, b: Expr) -> bool:
+    """a and b are numbers that SymPy proves different (undecided counts as equal)."""
+    return _number(a) and _number(b) and sympy.expand(a - b).is_zero is False
 
 
 class Reading:
@@ -57,23 +69,26 @@ class Reading:
         known = {**{atom: self.find(atom) for atom in self.parent}, **self.values}
         known.update({atom: self.values[top] for atom, top in known.items()
                       if top in self.values})
-        return sympy.expand(_replaced(expr, known))
+        return sympy.expand(_replaced(expr, known, self.values))
 
     def read(self) -> str | None:
         """Round after round until no value is added: a contradiction, or None."""
         for _ in range(len(self.equations) + 1):
             added = False
             for lhs, rhs in self.equations:
-                left, right = self.standing(lhs), self.standing(rhs)
+                try:
+                    left, right = self.standing(lhs), self.standing(rhs)
+                except ZeroDivisionError:  # t = u mod v at v = 0: no value, nothing read
+                    continue
                 if isinstance(left, (Symbol, Indexed)) and isinstance(right, (Symbol, Indexed)):
-                    if left != right:
-                        self.parent[left], added = right, True
+                    if self.find(left) != self.find(right):
+                        self.parent[self.find(left)], added = self.find(right), True
                     continue
                 gap = sympy.expand(left - right)
-                if gap.is_Rational and gap != 0:
+                if _number(gap) and gap.is_zero is False:
                     return f"{lhs} = {rhs}, whose sides the hypotheses make {left} and {right}"
                 for atom, other in ((left, right), (right, left)):
-                    if isinstance(atom, (Symbol, Indexed)) and other.is_Rational \
+                    if isinstance(atom, (Symbol, Indexed)) and _number(other) \
                             and self.values.get(atom) != other:
                         self.values[atom], added = other, True
             if not added:
@@ -85,7 +100,7 @@ class Reading:
         entry with its indices as they stand: x[0] for x[t] where t = 0)."""
         atoms = {*self.parent, *self.parent.values(), *self.values}
         return {self.entry(atom): value for atom in atoms
-                if (value := self.standing(atom)).is_Rational}
+                if _number(value := self.standing(atom))}
 
     def entry(self, atom: Expr) -> Expr:
         """A symbol as it is, an entry with its indices as they stand."""
@@ -96,6 +111,12 @@ class Reading:
 
 def contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
     """What makes ``hypotheses`` contradictory (module docstring), or None."""
+    said: dict[Expr, Expr] = {}
+    for h in hypotheses:  # one side of any kind given two numbers (a sum = 1 and = 2)
+        if isinstance(h.rhs, Expr) and _number(h.rhs) and not isinstance(h.lhs, Lambda):
+            if h.lhs in said and _differ(said[h.lhs], h.rhs):
+                return f"{h.lhs} = {said[h.lhs]} and {h.rhs}"
+            said.setdefault(h.lhs, h.rhs)
     equations = [(h.lhs, h.rhs) for h in hypotheses
                  if isinstance(h.lhs, (Symbol, Indexed)) and isinstance(h.rhs, Expr)
                  and not isinstance(h.rhs, Lambda)]
@@ -132,7 +153,7 @@ def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
         if at is None or len(at) != len(pattern.variables):
             continue
         there = reading.standing(value.expr.xreplace(at))
-        if there.is_Rational and there != number:
+        if _differ(there, number):
             return (f"{atom} = {number}, where the hypothesis for every "
                     f"{', '.join(map(str, pattern.variables))} gives {there}")
     return None
@@ -154,6 +175,6 @@ def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
     if other.expr.xreplace(common) != pattern.expr:
         return None
     gap = sympy.expand(value.expr - other_value.expr.xreplace(common))
-    if gap.is_Rational and gap != 0:
+    if _number(gap) and gap.is_zero is False:
         return f"{pattern.expr} = {value.expr} and {other_value.expr.xreplace(common)}"
     return None
