@@ -2053,7 +2053,8 @@ def test_hypotheses_that_contradict_each_other_are_refused():
             eqs((x[j], 0), (t, zsum(le(0, j) * le(j, 1) * x[j], j)), (t, 1)),
             eqs((x[0], 1), (t, Partial(x[0] ** 2, x[0])), (t, 2)),
             eqs((t, sympy.Mod(u_, count)), (count, 0), (u_, 1)),  # no value: nothing read
-            eqs((t, diagonal[t, t]), *((scalar(f"extra{k}"), k) for k in range(30)))):
+            eqs((t, diagonal[t, t]), *((scalar(f"extra{k}"), k) for k in range(30))),
+            (sympy.Eq(sympy.Lambda(q_, w[q_]), sympy.Lambda(q_, q_), evaluate=False),)):
         Claim("consistent", x[5], x[5], hypotheses=hypotheses)  # at once: t = A[t, t] nested
     positive_q = scalar("positive_q", positive=True)
     Claim("consistent", x[5], x[5],

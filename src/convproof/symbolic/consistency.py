@@ -42,8 +42,10 @@ def _replaced(expr: Expr, values: dict[Expr, Expr], numbers: dict[Expr, Expr]) -
 
 
 def _number(expr: Expr) -> bool:
-    """A finite number: rational, or irrational where SymPy decides it (√2, π)."""
-    return expr.is_number and expr.is_finite is True
+    """A finite number: rational, or irrational where SymPy decides it (√2, π); a Lambda
+    without free symbols (Lambda(w, w)) is none."""
+    return isinstance(expr, Expr) and not isinstance(expr, BINDERS) and expr.is_number \
+        and expr.is_finite is True
 
 
 def _differ(a: Expr, b: Expr) -> bool:
