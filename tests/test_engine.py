@@ -2054,7 +2054,12 @@ def test_hypotheses_that_contradict_each_other_are_refused():
             eqs((x[0], 1), (t, Partial(x[0] ** 2, x[0])), (t, 2)),
             eqs((t, sympy.Mod(u_, count)), (count, 0), (u_, 1)),  # no value: nothing read
             eqs((t, diagonal[t, t]), *((scalar(f"extra{k}"), k) for k in range(30))),
-            (sympy.Eq(sympy.Lambda(q_, w[q_]), sympy.Lambda(q_, q_), evaluate=False),)):
+            (sympy.Eq(sympy.Lambda(q_, w[q_]), sympy.Lambda(q_, q_), evaluate=False),),
+            eqs((sympy.Symbol("z"), sympy.I), (t, sympy.Max(sympy.Symbol("z"), 0))),  # raised
+            (rules_sums.every((q_,), w[q_], zsum(le(0, q_) * le(q_, 2) * x[q_], q_)),
+             *eqs((w[5], 1))),  # the sum's own q is not the hypothesis's
+            (rules_sums.every((t,), w[t], sympy.S.Zero),  # t free below, bound here
+             rules_sums.every((q_,), w[q_], eq(q_, t)), *eqs((t, -1)))):
         Claim("consistent", x[5], x[5], hypotheses=hypotheses)  # at once: t = A[t, t] nested
     positive_q = scalar("positive_q", positive=True)
     Claim("consistent", x[5], x[5],

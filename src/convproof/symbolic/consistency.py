@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, Indexed, Lambda, Symbol
 
-from .language import OF_THE_ENTRIES, ZSum, meets_assumptions
+from .language import OF_THE_ENTRIES, ZSum, meets_assumptions, substitute
 
 BINDERS = (ZSum, Lambda, *OF_THE_ENTRIES)
 """Nodes whose insides are left as they are: their variables are not the hypotheses'."""
@@ -80,7 +80,7 @@ class Reading:
             for lhs, rhs in self.equations:
                 try:
                     left, right = self.standing(lhs), self.standing(rhs)
-                except ZeroDivisionError:  # t = u mod v at v = 0: no value, nothing read
+                except EVALUATION_ERRORS:  # this one gives nothing; the others may
                     continue
                 if isinstance(left, (Symbol, Indexed)) and isinstance(right, (Symbol, Indexed)):
                     if self.find(left) != self.find(right):
@@ -111,8 +111,20 @@ class Reading:
         return atom
 
 
+EVALUATION_ERRORS = (ZeroDivisionError, TypeError, ValueError)
+"""What SymPy raises putting a value in (t = u mod 0; Max(z, 0) at z = i): nothing is read."""
+
+
 def contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
-    """What makes ``hypotheses`` contradictory (module docstring), or None."""
+    """What makes ``hypotheses`` contradictory (module docstring), or None; hypotheses that
+    SymPy cannot evaluate where a value is put in count as not contradictory."""
+    try:
+        return _contradiction(hypotheses)
+    except EVALUATION_ERRORS:
+        return None
+
+
+def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
     said: dict[Expr, Expr] = {}
     for h in hypotheses:  # one side of any kind given two numbers (a sum = 1 and = 2)
         if isinstance(h.rhs, Expr) and _number(h.rhs) and not isinstance(h.lhs, Lambda):
@@ -154,7 +166,7 @@ def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
         at = _entry_values(pattern.expr, atom, pattern.variables)
         if at is None or len(at) != len(pattern.variables):
             continue
-        there = reading.standing(value.expr.xreplace(at))
+        there = reading.standing(substitute(value.expr, at))  # a sum over q keeps its q
         if _differ(there, number):
             return (f"{atom} = {number}, where the hypothesis for every "
                     f"{', '.join(map(str, pattern.variables))} gives {there}")
@@ -167,16 +179,18 @@ def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
     that both q and r admit."""
     if len(pattern.variables) != len(other.variables):
         return None
-    common = {}
+    mine, theirs = {}, {}
     for q, r in zip(pattern.variables, other.variables):
         shared = next((v for v in TRIED if meets_assumptions(q, v, strict=True)
                        and meets_assumptions(r, v, strict=True)), None)
         if shared is None:
             return None
-        common[r] = q
-    if other.expr.xreplace(common) != pattern.expr:
+        mine[q] = theirs[r] = sympy.Dummy(q.name)  # a name of neither: no free symbol caught
+    if substitute(other.expr, theirs) != substitute(pattern.expr, mine):
         return None
-    gap = sympy.expand(value.expr - other_value.expr.xreplace(common))
+    first, second = substitute(value.expr, mine), substitute(other_value.expr, theirs)
+    gap = sympy.expand(first - second)
     if _number(gap) and gap.is_zero is False:
-        return f"{pattern.expr} = {value.expr} and {other_value.expr.xreplace(common)}"
+        named = substitute(second, {dummy: q for q, dummy in mine.items()})
+        return f"{pattern.expr} = {value.expr} and {named}"
     return None
