@@ -27,10 +27,9 @@ from sympy import Expr, Pow, Symbol
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from ..symbolic.language import Partial, ZSum
 from .latex import ReportLatexPrinter, prints_itself
-from .notation import (Chain, bracket_chain, leading_terms, plain_operand, power_of_an_operator,
-                       remainder, split_product)
+from .notation import (Chain, bracket_chain, fenced_base, leading_terms, plain_operand,
+                       power_of_an_operator, remainder, split_product)
 from .texmath import kept_spaces, tex_to_mathml
 
 
@@ -101,17 +100,12 @@ class ReportMathMLPrinter(MathMLPresentationPrinter):
 
     def _print_Pow(self, expr: Expr) -> Element:
         base, exponent = expr.args
-        if isinstance(base, (ZSum, Partial)) and exponent.is_Rational and exponent.is_negative \
+        if fenced_base(base) and exponent.is_Rational and exponent.is_negative \
                 and exponent != -1:
             # SymPy's 1/(base^k) puts the base in the msup unfenced: 1/Σ_j x_j², not 1/(Σ)²
             inverse = Pow(base, -exponent, evaluate=False)
             return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
-        superscripted = isinstance(base, Symbol) and "^" in base.name  # (σ²)², not σ²²
-        if superscripted and exponent.is_negative and exponent.is_Rational and exponent != -1:
-            inverse = Pow(base, -exponent, evaluate=False)
-            return self._node("mfrac", self._node("mn", text="1"), self._print(inverse))
-        root = exponent.is_Rational and (exponent.p == 1 or exponent == -1)
-        if power_of_an_operator(expr) or (superscripted and not root):
+        if power_of_an_operator(expr):
             return self._node("msup", self._fenced(self._print(expr.base)),
                               self._print(expr.exp))
         return super()._print_Pow(expr)

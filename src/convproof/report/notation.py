@@ -74,13 +74,21 @@ def chained(brackets: list[Expr]) -> list[Chain]:
     return chains
 
 
+def fenced_base(base: Expr) -> bool:
+    """A base that a power's exponent would not read as a whole: a sum over Z^D or a
+    derivative (Σ and ∂ bind looser than a power), or a symbol printed with its own
+    superscript (σ² squared, not σ²²)."""
+    return isinstance(base, (ZSum, Partial)) or (isinstance(base, sympy.Symbol)
+                                                 and "^" in base.name)
+
+
 def power_of_an_operator(expr: sympy.Pow) -> bool:
-    """Whether ``expr`` raises a sum over Z^D or a derivative to a power the printers write as
-    an exponent: Σ and ∂ bind looser than a power, so they need parentheses, (Σ_j a_j)², not
-    Σ_j a_j², for every exponent but a negative number (a fraction 1/(...)) and 1/q (a root)."""
+    """Whether ``expr`` raises a :func:`fenced_base` to a power the printers write as an
+    exponent, so that the base needs parentheses, (Σ_j a_j)², not Σ_j a_j²: every exponent
+    but a negative number (a fraction 1/(...)) and 1/q (a root)."""
     exponent = expr.exp
     fraction_or_root = exponent.is_Rational and (exponent.is_negative or exponent.p == 1)
-    return isinstance(expr.base, (ZSum, Partial)) and not fraction_or_root
+    return fenced_base(expr.base) and not fraction_or_root
 
 
 def plain_operand(expr: Expr) -> bool:

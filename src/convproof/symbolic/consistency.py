@@ -48,9 +48,14 @@ def _number(expr: Expr) -> bool:
         and expr.is_finite is True
 
 
+def _nonzero(gap: Expr) -> bool:
+    """A number that SymPy proves nonzero (undecided counts as zero)."""
+    return _number(gap) and gap.is_zero is False
+
+
 def _differ(a: Expr, b: Expr) -> bool:
-    """a and b are numbers that SymPy proves different (undecided counts as equal)."""
-    return _number(a) and _number(b) and sympy.expand(a - b).is_zero is False
+    """a and b are numbers that SymPy proves different."""
+    return _number(a) and _number(b) and _nonzero(sympy.expand(a - b))
 
 
 class Reading:
@@ -86,8 +91,7 @@ class Reading:
                     if self.find(left) != self.find(right):
                         self.parent[self.find(left)], added = self.find(right), True
                     continue
-                gap = sympy.expand(left - right)
-                if _number(gap) and gap.is_zero is False:
+                if _nonzero(sympy.expand(left - right)):
                     return f"{lhs} = {rhs}, whose sides the hypotheses make {left} and {right}"
                 for atom, other in ((left, right), (right, left)):
                     if isinstance(atom, (Symbol, Indexed)) and _number(other) \
@@ -189,8 +193,7 @@ def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
     if substitute(other.expr, theirs) != substitute(pattern.expr, mine):
         return None
     first, second = substitute(value.expr, mine), substitute(other_value.expr, theirs)
-    gap = sympy.expand(first - second)
-    if _number(gap) and gap.is_zero is False:
+    if _nonzero(sympy.expand(first - second)):
         named = substitute(second, {dummy: q for q, dummy in mine.items()})
         return f"{pattern.expr} = {value.expr} and {named}"
     return None

@@ -200,12 +200,16 @@ def _nonneg_generator(g: Expr) -> Expr | None:
     return None
 
 
+INFINITIES = (sympy.oo, -sympy.oo, sympy.zoo, sympy.nan)
+"""What no claim, step or certificate of positivity may hold: oo·t is nan at t = 0."""
+
+
 @functools.lru_cache(maxsize=65536)
 def provably_nonneg(e: Expr) -> bool:
     """e ≥ 0 by a positivity certificate: after writing each positive integer symbol as
     1 + t (t ≥ 0), e is a polynomial with nonnegative coefficients in nonnegative quantities."""
     e = sympy.expand(sympy.sympify(e))
-    if e.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):  # oo·t is nan at t = 0
+    if e.has(*INFINITIES):
         return False
     if e.is_Number:
         return bool(e >= 0)

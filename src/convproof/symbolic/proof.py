@@ -29,7 +29,7 @@ from sympy import Expr, Symbol
 from . import consistency
 from .language import (OF_THE_ENTRIES, DefinedName, SignalName, ZSum, definitions_reached,
                        substitute)
-from .normal import NoPoints, ProofError, check_exact, nonzero_where, normal_form
+from .normal import INFINITIES, NoPoints, ProofError, check_exact, nonzero_where, normal_form
 from .rules import RULES, Rule, apply_rule, check_instance, refuse_inside_operators, rule
 from ..catalog import CATALOG, module_name
 
@@ -205,8 +205,7 @@ def _holds_infinity(value: Any) -> bool:
         return any(map(_holds_infinity, (*value, *value.values())))
     if isinstance(value, (tuple, list, set, frozenset)):
         return any(map(_holds_infinity, value))
-    return isinstance(value, sympy.Basic) and value.has(sympy.oo, -sympy.oo, sympy.zoo,
-                                                        sympy.nan)
+    return isinstance(value, sympy.Basic) and value.has(*INFINITIES)
 
 
 # --------------------------------------------------------------------------------------------

@@ -157,11 +157,14 @@ def refuse_inside_operators(expr: Expr, mapping: dict, source: str) -> None:
     hypothesis holds at a point, and inside ∂f/∂x[e] or E[f] f is a function of the entries
     ([k = x[0]]·∂(k x[0])/∂x[0] is [k = x[0]]·k, not 2 x[0]; [t = b0]·E[t] is not
     [t = b0]·E[b0])."""
+    entries = {symbol: value for symbol, value in mapping.items() if value.atoms(Indexed)}
+    if not entries:  # the common case, an unfolding at indices: nothing to look for
+        return
     for node in sympy.preorder_traversal(expr):
         if not isinstance(node, OF_THE_ENTRIES):
             continue
-        held = [value for symbol, value in mapping.items()
-                if symbol in node.args[0].free_symbols and value.atoms(Indexed)]
+        held = [value for symbol, value in entries.items()
+                if symbol in node.args[0].free_symbols]
         if held:
             raise ProofError(f"{source} would put {held[0]} inside {node}, where it is no "
                              "constant: its argument is a function of the entries")
