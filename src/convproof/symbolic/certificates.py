@@ -324,6 +324,10 @@ def certified(claim: Claim, points: list[Point], title: str = "") -> Evidence:
     started = time.perf_counter()
     if not points:
         raise NoPoints("a certificate needs at least one grid point")
+    strays = [point for point in points if not isinstance(point, Point)]
+    if strays:
+        raise TypeError(f"points must be Points (sizes and index boxes), got "
+                        f"{type(strays[0]).__name__}")
 
     def evidence(ok: bool, message: str) -> Evidence:
         return Evidence("certified", title or claim.name, ok, message,

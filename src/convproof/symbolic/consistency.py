@@ -4,7 +4,8 @@ The hypotheses a = e with a symbol or an entry on the left are read as far as th
 numbers: a = b joins a and b, and a = e gives a the value of e once every symbol and
 entry of e outside a sum, a derivative or an expectation has one (round after round, so that
 chains of them are followed: t = u + 1, u = 0).  A contradiction is then a symbol or entry
-given two numbers, a symbol given one its assumptions deny, a = e whose sides differ by a
+given two numbers, a symbol given one its assumptions deny (or an expression whose
+assumptions deny them: p = -q for positive p and q), a = e whose sides differ by a
 nonzero number as they stand (t = t + 1), or a hypothesis for every index that gives another
 number than a hypothesis at a point or another hypothesis for every index; and one side of any
 kind given two numbers (a sum = 1 and = 2).  Numbers count as different where SymPy proves
@@ -14,10 +15,13 @@ two).  What this does not find is not refused, and what it finds is no proof of 
 
 from __future__ import annotations
 
+import itertools
+
 import sympy
 from sympy import Expr, Indexed, Lambda, Symbol
 
 from .language import OF_THE_ENTRIES, ZSum, meets_assumptions, substitute
+from .rules_sums import _entry_values  # the rule's own reading of an entry
 
 BINDERS = (ZSum, Lambda, *OF_THE_ENTRIES)
 """Nodes whose insides are left as they are: their variables are not the hypotheses'."""
@@ -129,12 +133,15 @@ def contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
 
 
 def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
-    said: dict[Expr, Expr] = {}
+    said: dict[Expr, tuple[Expr, Expr]] = {}
     for h in hypotheses:  # one side of any kind given two numbers (a sum = 1 and = 2)
         if isinstance(h.rhs, Expr) and _number(h.rhs) and not isinstance(h.lhs, Lambda):
-            if h.lhs in said and _differ(said[h.lhs], h.rhs):
-                return f"{h.lhs} = {said[h.lhs]} and {h.rhs}"
-            said.setdefault(h.lhs, h.rhs)
+            side = _bound_renamed(h.lhs)  # Σ_j x_j and Σ_k x_k are one sum
+            if side in said and _differ(said[side][1], h.rhs):
+                first_side, first = said[side]
+                return (f"{h.lhs} = {first} and {h.rhs}" if first_side == h.lhs
+                        else f"{first_side} = {first} and {h.lhs} = {h.rhs}")
+            said.setdefault(side, (h.lhs, h.rhs))
     equations = [(h.lhs, h.rhs) for h in hypotheses
                  if isinstance(h.lhs, (Symbol, Indexed)) and isinstance(h.rhs, Expr)
                  and not isinstance(h.rhs, Lambda)]
@@ -148,6 +155,9 @@ def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
     for atom, value in assigned.items():
         if isinstance(atom, Symbol) and not meets_assumptions(atom, value):
             return f"{atom} = {value}, which its assumptions deny"
+    for lhs, rhs in equations:  # p = -p or p = -q - 5 for positive p and q
+        if isinstance(lhs, Symbol) and not meets_assumptions(lhs, value := reading.standing(rhs)):
+            return f"{lhs} = {rhs}, a value ({value}) that the assumptions of {lhs} deny"
     for pattern, value in every:
         found = _at_points(reading, assigned, pattern, value)
         if found:
@@ -157,13 +167,55 @@ def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
             found = _two_for_every(pattern, value, other, other_value)
             if found:
                 return found
+    for pattern, value in every:
+        for other, other_value in every:
+            if other is not pattern:
+                found = _overlap(reading, pattern, value, other, other_value)
+                if found:
+                    return found
+    return None
+
+
+_BOUND: dict[tuple, Symbol] = {}
+
+
+def _bound_renamed(expr: Expr, depth: int = 0) -> Expr:
+    """``expr`` with the variable of each sum named by its depth and assumptions alone."""
+    if isinstance(expr, ZSum):
+        facts = tuple(sorted(expr.var.assumptions0.items()))
+        var = _BOUND.setdefault((depth, facts), sympy.Dummy(f"b{depth}", **dict(facts)))
+        return ZSum(_bound_renamed(substitute(expr.body, {expr.var: var}), depth + 1), var)
+    if not isinstance(expr, sympy.Basic) or not expr.args or isinstance(expr, Lambda):
+        return expr
+    return expr.func(*(_bound_renamed(arg, depth) for arg in expr.args))
+
+
+def _overlap(reading: Reading, pattern: Lambda, value: Lambda, other: Lambda,
+             other_value: Lambda) -> str | None:
+    """y[q, 0] = f(q) for every q against y[0, r] = g(r) for every r: at each point of TRIED
+    that q admits (at most three variables), the entry the first gives, read by the second."""
+    if not isinstance(other.expr, Indexed) or len(pattern.variables) > 3:
+        return None
+    admitted = [[v for v in TRIED if meets_assumptions(q, v, strict=True)]
+                for q in pattern.variables]
+    for point in itertools.product(*admitted):
+        at = dict(zip(pattern.variables, point))
+        entry = substitute(pattern.expr, at)
+        there = _entry_values(other.expr, entry, other.variables) \
+            if isinstance(entry, Indexed) else None
+        if there is None or len(there) != len(other.variables):
+            continue
+        first = reading.standing(substitute(value.expr, at))
+        second = reading.standing(substitute(other_value.expr, there))
+        if _differ(first, second):
+            return (f"{pattern.expr} = {value.expr} and {other.expr} = {other_value.expr} "
+                    f"for every value of their indices: {entry} = {first} and {second}")
     return None
 
 
 def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
                value: Lambda) -> str | None:
     """y[q] = f(q) for every q against y[e] = c at a point e that q admits, f(e) ≠ c."""
-    from .rules_sums import _entry_values  # the rule's own reading of an entry
     for atom, number in assigned.items():
         if not isinstance(atom, Indexed) or not isinstance(pattern.expr, Indexed):
             continue

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import sympy
 from sympy import Expr, Indexed, S, Symbol
+from sympy.core.assumptions import _assume_defined
 
 from .language import (
     Bracket,
@@ -541,9 +542,34 @@ def _check_definition(base: Expr) -> None:
         _check_exact(part)
 
 
+STANDARD_ASSUMPTIONS = frozenset(_assume_defined)
+"""SymPy's own assumptions (integer, positive, real, ...), the only ones a symbol may carry:
+the rules read those, while SymPy decides KroneckerDelta(i, j) = 0 from its physics flags
+(below_fermi, above_fermi) alone, whatever i and j are."""
+
+
+def _refuse_foreign_atoms(expr: Expr) -> None:
+    """A symbol with an assumption outside STANDARD_ASSUMPTIONS, or a signal whose base has a
+    shape, strides, an offset or assumptions: a signal's entries are real numbers, and its
+    name alone says which signal it is (the rules, its law and its definition key the
+    base, so x with a shape would be another signal that prints as x)."""
+    for symbol in expr.atoms(Symbol):
+        foreign = sorted(set(symbol.assumptions0) - STANDARD_ASSUMPTIONS)
+        if foreign:
+            raise ProofError(f"the symbol {symbol} carries the assumption {foreign[0]}, which "
+                             "the rules do not read")
+    for base in expr.atoms(sympy.IndexedBase):
+        if base.args != (base.label,) or base.offset != 0 or base.strides is not None \
+                or set(base.assumptions0) - {"commutative"} \
+                or set(base.label.assumptions0) - {"commutative"}:
+            raise ProofError(f"the signal {base} has a shape, strides, an offset or "
+                             "assumptions: a signal is its name, its entries real numbers")
+
+
 @functools.lru_cache(maxsize=4096)  # a step's target is the next step's source
 def _check_exact(expr: Expr) -> None:
     refuse_unmade_dummies(expr)
+    _refuse_foreign_atoms(expr)
     if expr.has(sympy.Float):
         raise ProofError(f"{expr} holds a floating-point number; write it exactly "
                          "(sympy.Rational(1, 3), not 1/3)")

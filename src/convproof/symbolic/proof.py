@@ -57,9 +57,21 @@ class Claim:
     nonzero: tuple[Expr, ...] = ()
 
     def __post_init__(self) -> None:
-        self.lhs, self.rhs = sympy.sympify(self.lhs), sympy.sympify(self.rhs)  # 0, not int 0
+        self.lhs = _read(self.lhs, f"the left side of {self.name!r}")  # 0, not int 0
+        self.rhs = _read(self.rhs, f"the right side of {self.name!r}")
+        if not isinstance(self.hypotheses, Iterable) or isinstance(self.hypotheses, str):
+            raise ProofError(f"the hypotheses of {self.name!r} are a tuple of equations, not "
+                             f"{self.hypotheses!r}")
         self.hypotheses = tuple(self.hypotheses)  # read once: a list changed later, or a
         # generator used up by these checks, would make the claim say something else
+        for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
+            if not isinstance(h, sympy.Equality):
+                raise ProofError(f"the hypothesis {h!r} of {self.name!r} is no equation: a "
+                                 "claim takes equations (a bound belongs in a bracket of the "
+                                 "claim)")
+        if not isinstance(self.indices, dict):
+            raise ProofError(f"indices of {self.name!r} maps free index symbols to their "
+                             f"boxes, not {self.indices!r}")
         for side in (self.lhs, self.rhs):
             if not isinstance(side, sympy.Expr):
                 raise ProofError(f"the side {side} of {self.name!r} is a truth value, not an "
@@ -67,12 +79,14 @@ class Claim:
         if not isinstance(self.nonzero, (tuple, list)):
             raise ProofError(f"nonzero of {self.name!r} is a tuple of expressions, not "
                              f"{self.nonzero!r}")
+        boxes = [_read(box, f"an index box of {self.name!r}") for box in self.indices.values()]
         if not all(isinstance(index, Symbol) for index in self.indices) or not all(
                 isinstance(box, sympy.Expr) and not isinstance(box, sympy.Lambda)
-                for box in map(sympy.sympify, self.indices.values())):
+                for box in boxes):
             raise ProofError(f"indices of {self.name!r} maps free index symbols to their "
                              f"boxes (products of brackets), not {self.indices}")
-        self.nonzero = tuple(sympy.sympify(u) for u in self.nonzero)
+        self.nonzero = tuple(_read(u, f"a nonzero condition of {self.name!r}")
+                             for u in self.nonzero)
         for u in self.nonzero:
             if not isinstance(u, sympy.Expr):
                 raise ProofError(f"the condition {u} ≠ 0 of {self.name!r} is not about an "
@@ -81,12 +95,9 @@ class Claim:
                   *(side.expr if isinstance(side, sympy.Lambda) else side
                     for h in self.hypotheses for side in h.args))
         check_exact(*stated)
+        _refuse_lookalike_signals(self.name, stated)
         if _holds_infinity(stated):  # [0 ≤ oo·t] was decided 1, though at t = 0 it is nan
             raise ProofError(f"{self.name!r} holds an infinity or nan")
-        for h in self.hypotheses:  # n < k read as n = k would prove x[n] = x[k]
-            if not isinstance(h, sympy.Equality):
-                raise ProofError(f"the hypothesis {h} of {self.name!r} is no equation: a claim "
-                                 "takes equations (a bound belongs in a bracket of the claim)")
         contradiction = consistency.contradiction(self.hypotheses)
         if contradiction:
             raise ProofError(f"the hypotheses of {self.name!r} contradict each other: "
@@ -107,6 +118,25 @@ class Claim:
              if isinstance(index, Symbol)},  # an index set to an expression is free no more
             tuple(substitute(u, mapping) for u in self.nonzero),
         )
+
+
+def _read(value: Any, what: str) -> Any:
+    """``value`` as SymPy reads it (a string parsed); one it cannot read is a ProofError
+    naming ``what``."""
+    try:
+        return sympy.sympify(value)
+    except sympy.SympifyError as exc:
+        raise ProofError(f"{what} is {value!r}, which SymPy cannot read: {exc}") from None
+
+
+def _refuse_lookalike_signals(name: str, stated: tuple[Expr, ...]) -> None:
+    """Two signals that print alike in one claim (with the definitions it reaches): the rules,
+    laws and definitions tell them apart by their bases, a reader by their names alone."""
+    seen: dict[str, Expr] = {}
+    for expr in (*stated, *(body for e in stated for body in definitions_reached(e))):
+        for base in expr.atoms(sympy.IndexedBase):
+            if seen.setdefault(str(base), base) != base:
+                raise ProofError(f"two signals of {name!r} print as {base}: name them apart")
 
 
 @dataclass
@@ -138,12 +168,14 @@ class Derivation:
 
     def by(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link: ``rule_name`` turns the current expression into ``expr``."""
-        self.steps.append(Step(rule_name, sympy.sympify(expr), why, params))
+        self.steps.append(Step(rule_name, _read(expr, f"step {len(self.steps) + 1}"), why,
+                               params))
         return self
 
     def back(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link, read right to left: ``rule_name`` turns ``expr`` into the current one."""
-        self.steps.append(Step(rule_name, sympy.sympify(expr), why, params, backwards=True))
+        self.steps.append(Step(rule_name, _read(expr, f"step {len(self.steps) + 1}"), why,
+                               params, backwards=True))
         return self
 
     @property
@@ -230,10 +262,18 @@ class Evidence:
     details: dict = field(default_factory=dict)
 
 
+def _expect(**arguments: tuple[Any, type]) -> None:
+    """Each argument of the type given beside it, else a TypeError naming it."""
+    for name, (value, kind) in arguments.items():
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+
+
 def universal(claim: Claim, derivation: Derivation, title: str = "") -> Evidence:
     """Evidence that ``derivation`` proves ``claim``: it starts at the left side, ends at the
     right side, and every link checks."""
     started = time.perf_counter()
+    _expect(claim=(claim, Claim), derivation=(derivation, Derivation))
     checks = derivation.check(claim.hypotheses, claim.nonzero)
     problems = [
         f"step {i + 1} ({c.step.rule}): {c.message}" for i, c in enumerate(checks) if not c.ok
@@ -275,6 +315,7 @@ def induction(claim: Claim, variable: Symbol, base: Derivation, step: Derivation
     of the claim's sides and nowhere else: in a hypothesis, a nonzero condition, an index box
     or a definition it would make P(n) a different statement at n and at n + 1.  Returns the
     evidence of the base, of the step and of the conclusion."""
+    _expect(claim=(claim, Claim), base=(base, Derivation), step=(step, Derivation))
     start = next((value for value, facts in INDUCTION_STARTS  # a subclass may answer is_*
                   if type(variable) in (Symbol, sympy.Dummy) and variable.assumptions0 == facts),
                  None)

@@ -145,8 +145,10 @@ def by_its_brackets(rewrite: Callable[[Term], Term | None]) -> Callable[[Term], 
                            tuple(apart(a, back, held) for a in term.atoms), term.bound))
         if new is None:
             return None
-        return Term(together(new.coeff, back).xreplace(held),
-                    tuple(together(a, back).xreplace(held) for a in new.atoms), new.bound)
+        # the opaque nodes go back first: a bound name put back must not capture their
+        # variables, nor leave the fresh name free inside them
+        return Term(together(new.coeff.xreplace(held), back),
+                    tuple(together(a.xreplace(held), back) for a in new.atoms), new.bound)
 
     return rewritten
 
@@ -221,6 +223,10 @@ def definition_at(entry: Indexed) -> Expr:
         raise ProofError(f"{entry} has {len(entry.indices)} indices; {entry.base} is defined "
                          f"with {len(formals)}")
     check_exact(body)
+    for index in entry.indices:  # the body was read at integers: floor(i0) is i0 there
+        if sympy.sympify(index).is_integer is not True:
+            raise ProofError(f"{entry} is read at {index}, not provably an integer; "
+                             f"{entry.base} is defined at integer indices")
     at = dict(zip(formals, entry.indices))
     # y[a] := ∂(a·x0)/∂x0 is a for every a, but at a = x0 the x0 would become the variable
     refuse_inside_operators(body, at, f"unfolding {entry}")
