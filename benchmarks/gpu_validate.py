@@ -24,11 +24,13 @@ The steps, all by default, in this order:
 
 The summary goes to --out as Markdown and beside it as JSON, written again after every step,
 so a run cut short keeps the steps it finished.  A step that fails in one case (a wrong
-result, a failed launch) records it and goes on.  --previous starts from the JSON of an
-earlier run, so steps run in separate calls add up to one summary.  The exit status is
-non-zero when a kernel, a test or a benchmark row fails.  Needs CuPy, PyTorch with CUDA, a GPU
-and convproof installed (``pip install --no-deps --no-build-isolation -e .`` works offline
-where its dependencies are there).
+result, a failed launch) records it and goes on, unless the fault is one CUDA keeps (an
+illegal address): then every later call in the process would fail, so the step ends there,
+the summary says which steps did not run, and a new process resumes them.  --previous starts
+from the JSON of an earlier run, so steps run in separate calls add up to one summary.  The
+exit status is non-zero when a kernel, a test or a benchmark row fails.  Needs CuPy, PyTorch
+with CUDA, a GPU and convproof installed (``pip install --no-deps --no-build-isolation -e .``
+works offline where its dependencies are there).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convproof.gpu.bench import DEVICE_MEMORY
+from convproof.gpu.bench import DEVICE_MEMORY, context_lost
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +69,7 @@ def standard_set(seed: int) -> list[dict]:
     import cupy
 
     from convproof.gpu import standard
-    from convproof.gpu.bench import failure
+    from convproof.gpu.bench import LOST, context_lost, failure
     from convproof.gpu.module import CupyDevice
 
     device, rng = CupyDevice(checked=True), np.random.default_rng(seed)
@@ -78,8 +80,12 @@ def standard_set(seed: int) -> list[dict]:
                 outcomes.append(standard.check(case, device, rng, cupy.asnumpy, index32)
                                 .as_json())
             except Exception as exc:  # a failed launch: recorded, the other cases still run
+                lost = context_lost()
                 outcomes.append({"kernel": standard.names_of(case, index32), "ok": False,
-                                 "max_rel_err": float("inf"), "error": failure(exc)})
+                                 "max_rel_err": float("inf"),
+                                 "error": failure(exc) + (f"; {LOST}" if lost else "")})
+                if lost:
+                    return outcomes
     return outcomes
 
 
@@ -133,6 +139,8 @@ def markdown(report: dict) -> str:
              "- commands: " + "; ".join(f"`{command}`" for command in report["commands"]),
              "- steps: " + ", ".join(f"{step} {seconds:.0f} s"
                                      for step, seconds in report["seconds"].items())]
+    if "lost" in report:
+        lines.append(f"- stopped: {report['lost']}")
     kernels = report.get("kernels", [])
     failed = [k for k in kernels if not k["ok"]]
     if "kernels" in report:
@@ -191,7 +199,7 @@ def failures(report: dict) -> list[str]:
     found += [f"{r['layer']} {r['op']}" for r in report.get("bench", []) if "error" in r]
     found += [f"{r['layer']} tile tables" for r in report.get("tiles", []) if "errors" in r]
     found += [f"{r['layer']} index widths" for r in report.get("widths", []) if "errors" in r]
-    return found
+    return found + ([report["lost"]] if "lost" in report else [])
 
 
 def _steps(text: str) -> list[str]:
@@ -213,18 +221,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = (json.loads(Path(args.previous).read_text()) if args.previous
               else {"commands": [], "seconds": {}})
+    report.pop("lost", None)  # this process starts with a new context
     arguments = argv if argv is not None else sys.argv[1:]
     report["commands"].append(" ".join(["python benchmarks/gpu_validate.py", *arguments]))
     report |= {"date": datetime.date.today().isoformat(), "machine": machine(),
                "seed": args.seed}
     out = Path(args.out)
-    for step in args.steps:
+    for done, step in enumerate(args.steps):
         print(f"== {step}", flush=True)
         start = time.perf_counter()
         report[step] = STEPS[step](args)
         report["seconds"][step] = time.perf_counter() - start
+        rest = args.steps[done + 1:]
+        if rest and context_lost():  # every later step would fail: a new process resumes
+            report["lost"] = (f"the CUDA context was lost in step {step}; not run: "
+                              f"--steps {','.join(rest)} --previous {out.with_suffix('.json')}")
         out.write_text(markdown(report))
         out.with_suffix(".json").write_text(json.dumps(report, indent=2))
+        if "lost" in report:
+            break
     failed = failures(report)
     print(f"wrote {out}; {len(failed)} failure(s)" + "".join(f"\n  {f}" for f in failed))
     return 1 if failed else 0

@@ -367,6 +367,7 @@ def test_gpu_validation_writes_after_every_step_and_adds_to_a_previous_run(
         raise RuntimeError("device lost")
     monkeypatch.setattr(script, "STEPS", {"kernels": lambda args: kernels, "bench": dies,
                                           "tiles": lambda args: tiles})
+    monkeypatch.setattr(script, "context_lost", lambda: False)
     out = tmp_path / "gpu_validation.md"
     with pytest.raises(RuntimeError, match="device lost"):
         script.main(["--steps", "kernels,bench", "--out", str(out)])
@@ -387,6 +388,28 @@ def test_gpu_validation_writes_after_every_step_and_adds_to_a_previous_run(
     assert "conv2d_fwd_a" in capsys.readouterr().out
 
 
+def test_gpu_validation_stops_where_the_cuda_context_is_lost(tmp_path, monkeypatch, capsys):
+    """After a fault that CUDA keeps every later call fails: the steps after it are not run,
+    the summary says which, and --previous resumes them in a new process."""
+    script = _gpu_validate()
+    monkeypatch.setattr(script, "machine", lambda: {"gpu": "H200"})
+    ran, lost = [], [True]
+    monkeypatch.setattr(script, "STEPS", {step: lambda args, step=step: ran.append(step) or []
+                                          for step in ("kernels", "bench", "tiles")})
+    monkeypatch.setattr(script, "context_lost", lambda: lost[0])
+    out = tmp_path / "gpu_validation.md"
+    assert script.main(["--steps", "kernels,bench,tiles", "--out", str(out)]) == 1
+    previous = out.with_suffix(".json")
+    expected = (f"the CUDA context was lost in step kernels; not run: --steps bench,tiles "
+                f"--previous {previous}")
+    assert ran == ["kernels"] and json.loads(previous.read_text())["lost"] == expected
+    assert f"- stopped: {expected}" in out.read_text() and expected in capsys.readouterr().out
+    lost[0] = False
+    assert script.main(["--steps", "bench,tiles", "--out", str(out), "--previous",
+                        str(previous)]) == 0
+    assert ran == ["kernels", "bench", "tiles"] and "lost" not in json.loads(previous.read_text())
+
+
 def test_gpu_validation_refuses_an_unknown_step(capsys):
     with pytest.raises(SystemExit):
         _gpu_validate().main(["--steps", "kernels,speed"])
@@ -394,18 +417,24 @@ def test_gpu_validation_refuses_an_unknown_step(capsys):
         capsys.readouterr().err)
 
 
-def test_event_rows_record_a_failing_case_and_run_the_others(monkeypatch):
+def _gpu_suite(monkeypatch, cases: list, lost: bool):
+    """convproof.gpu.bench with ``cases`` as its suite, a peak of 50 TFLOP/s, and a device
+    that has (or has not) lost its context after a failure."""
     from convproof.gpu import bench as gpu_bench
+    monkeypatch.setattr(gpu_bench, "fp32_peak", lambda size: 50_000.0)
+    monkeypatch.setattr(gpu_bench, "gpu_cases", lambda quick: cases)
+    monkeypatch.setattr(gpu_bench, "context_lost", lambda: lost)
+    return gpu_bench
 
+
+def test_event_rows_record_a_failing_case_and_run_the_others(monkeypatch):
     def good(rng):
         return (lambda: None), (lambda: None)
 
     def wrong(rng):
         raise AssertionError("forward-tf32: ours differs from PyTorch by 0.5 (relative)")
-    cases = [bench.Case("3x3 N=8", "forward-tf32", 2e9, wrong),
-             bench.Case("3x3 N=8", "forward", 2e9, good)]
-    monkeypatch.setattr(gpu_bench, "fp32_peak", lambda size: 50_000.0)
-    monkeypatch.setattr(gpu_bench, "gpu_cases", lambda quick: cases)
+    gpu_bench = _gpu_suite(monkeypatch, [bench.Case("3x3 N=8", "forward-tf32", 2e9, wrong),
+                                         bench.Case("3x3 N=8", "forward", 2e9, good)], False)
     monkeypatch.setattr(gpu_bench, "event_times", lambda thunk, repeats: [2.0, 1.0, 3.0])
     monkeypatch.setattr(gpu_bench, "device_peak_mib", lambda thunk: 1.5)
     lines = []
@@ -415,6 +444,31 @@ def test_event_rows_record_a_failing_case_and_run_the_others(monkeypatch):
     assert rows[1]["ours_ms"] == rows[1]["peer_ms"] == 2.0 and rows[1]["ours_gflops"] == 1000
     assert rows[1]["ours_mib"] == rows[1]["peer_mib"] == 1.5
     assert "FAILED AssertionError" in lines[0]
+
+
+def test_event_rows_end_where_the_cuda_context_is_lost(monkeypatch):
+    """A fault that CUDA keeps fails every later call: the row says so and the step ends."""
+    def faults(rng):
+        raise RuntimeError("cudaErrorIllegalAddress: an illegal memory access")
+    gpu_bench = _gpu_suite(monkeypatch, [bench.Case("3x3 N=8", "forward", 2e9, faults),
+                                         bench.Case("3x3 N=8", "backward-data", 2e9, faults)],
+                           True)
+    assert gpu_bench.event_rows() == [{"layer": "3x3 N=8", "op": "forward", "error": (
+        "RuntimeError: cudaErrorIllegalAddress: an illegal memory access; " + gpu_bench.LOST)}]
+
+
+def test_events_refuse_to_time_ours_on_another_stream_than_torchs(monkeypatch):
+    """Our kernels run on CuPy's current stream, the events on PyTorch's."""
+    from types import SimpleNamespace
+
+    from convproof.gpu import bench as gpu_bench
+    cupy = SimpleNamespace(cuda=SimpleNamespace(
+        get_current_stream=lambda: SimpleNamespace(ptr=0x10)))
+    torch = SimpleNamespace(cuda=SimpleNamespace(
+        current_stream=lambda: SimpleNamespace(cuda_stream=0)))
+    monkeypatch.setattr(gpu_bench, "_modules", lambda: (cupy, torch))
+    with pytest.raises(RuntimeError, match=r"CuPy's current stream \(0x10\) is not PyTorch's"):
+        gpu_bench.event_times(lambda: None, 3)
 
 
 def test_device_peak_counts_the_most_pooled_bytes_live_at_once_and_torchs_peak(monkeypatch):

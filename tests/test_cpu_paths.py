@@ -321,6 +321,37 @@ def test_all_finite_finds_every_entry_in_its_runs(limit, rng, monkeypatch):
             assert not arrays.all_finite(spoiled[:, ::-1])  # any strides
 
 
+class _DeviceArray:
+    """A stand-in for a CuPy array: the reductions it answers, and no slicing."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.reductions = values, []
+        self.ndim, self.size, self.nbytes, self.dtype = (values.ndim, values.size, values.nbytes,
+                                                         values.dtype)
+
+    def min(self):
+        self.reductions.append("min")
+        return self.values.min()
+
+    def max(self):
+        self.reductions.append("max")
+        return self.values.max()
+
+    def __getitem__(self, key):
+        raise AssertionError(f"a device array was cut at {key}")
+
+
+def test_an_array_of_another_library_is_reduced_whole(rng, monkeypatch):
+    """On a GPU each run would wait for the device: one min and one max in all."""
+    monkeypatch.setattr(arrays, "FINITE_CHECK_BYTES", 1)
+    x = rng.standard_normal((64, 3, 5))
+    x[5, 1, 2] = -7.5
+    device = _DeviceArray(x)
+    assert arrays.largest_magnitude(device) == 7.5 and device.reductions == ["min", "max"]
+    x[9, 0, 0] = np.inf
+    assert not arrays.all_finite(_DeviceArray(x))
+
+
 @pytest.mark.parametrize("shape, w, stride, groups, expected", [
     ((2, 64, 9, 9), (8, 64, 3, 3), 2, 1, "phases"),
     ((2, 128, 9, 9), (8, 64, 3, 3), 2, 2, "phases"),

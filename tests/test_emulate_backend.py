@@ -245,6 +245,41 @@ def test_max_pooling(emulator, case, dtype):
                  g, dtype)
 
 
+def _routed_in_order(g: np.ndarray, indices: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """dx[b, c, idx[b, c, i]] += g[b, c, i], output by output: the definition, as loops."""
+    planes, positions = g.shape[0] * g.shape[1], math.prod(g.shape[2:])
+    dx = np.zeros((planes, math.prod(size)))
+    for plane in range(planes):
+        for i in range(positions):
+            if (at := indices.reshape(planes, -1)[plane, i]) >= 0:
+                dx[plane, at] += g.reshape(planes, -1)[plane, i]
+    return dx.reshape(*g.shape[:2], *size)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_saved_indices_are_gathered_in_their_windows_and_routed_elsewhere(emulator, rng,
+                                                                          adaptive):
+    """A max pooling's backward gathers over the windows of each pixel where one pass finds
+    every saved index inside its output's window (as the forward saves them); an index
+    elsewhere (or -1) is routed where it points, plane by plane, as on the CPU."""
+    size, spec = (7, 6), PoolSpec((3, 3), 2, 1)
+    x = rng.standard_normal((2, 3, *size))
+    y, indices = (reference.adaptive_max_pool(x, (3, 4)) if adaptive
+                  else reference.max_pool(x, (3, 3), 2, 1))
+    g = rng.standard_normal(y.shape)
+    spoiled = indices.copy()
+    spoiled[0, 1, 0, 0], spoiled[1, 2, -1, -1], spoiled[1, 0, 1, 1] = 41, 0, -1
+    recorder = Recorder(emulator)
+    backend = Backend(recorder)
+    for saved, routed in ((indices, False), (spoiled, True)):
+        recorder.launches.clear()
+        dx = (backend.adaptive_max_pool_backward(g, saved, size) if adaptive
+              else backend.max_pool_backward(g, saved, size, spec))
+        names = [launch.kernel.name for launch in recorder.launches]
+        assert "indices_inside" in names[0] and names[-1].startswith("route_by_index") == routed
+        np.testing.assert_allclose(dx, _routed_in_order(g, saved, size), rtol=1e-12, atol=1e-12)
+
+
 @settings(max_examples=6)
 @given(case=pool_cases(dilation=False), dtype=st.sampled_from([np.float64, np.float32]),
        include=st.booleans())
@@ -278,6 +313,15 @@ def test_an_empty_batch_launches_nothing(emulator, filters):
     for got, want in zip(on_gpu, calls()):
         assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(on_gpu[-1], np.zeros(w.shape))
+
+
+@pytest.mark.parametrize("c_in, c_out", [(4, 0), (0, 3)])
+def test_a_weight_gradient_without_channels_is_empty(emulator, rng, c_in, c_out):
+    """No filter or no input channel: a weight of no entries, as on NumPy (the split rule
+    would count its blocks as zero)."""
+    geometry = ConvGeometry((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), dtype=np.float64)
+    x, g = rng.standard_normal((2, c_in, 5, 5)), rng.standard_normal((2, c_out, 5, 5))
+    assert Backend(emulator).conv_weight_grad(x, g, geometry).shape == (c_out, c_in, 3, 3)
 
 
 def launched(call: Callable[[Backend], object]) -> list[str]:

@@ -7,6 +7,7 @@ bool, complex, object and string arrays are refused.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -70,14 +71,15 @@ def check_numeric(name: str, array: Any) -> np.dtype:
 
 
 FINITE_CHECK_BYTES = 1 << 20
-"""all_finite and largest_magnitude read runs of first-axis entries of about this many bytes
-at once."""
+"""all_finite and largest_magnitude read a NumPy array in runs of first-axis entries of about
+this many bytes: its second reduction finds each run in cache."""
 
 
 def _runs(array: Any) -> Iterator[Any]:
-    """``array`` whole where it is small (a weight: one call), else its runs of first-axis
-    entries of about FINITE_CHECK_BYTES, so that a temporary made of a run stays small."""
-    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES:
+    """``array`` whole where it is small (a weight: one call) or not a NumPy array (on a GPU
+    every run would wait for the device), else its runs of first-axis entries of about
+    FINITE_CHECK_BYTES."""
+    if array.ndim == 0 or array.nbytes <= FINITE_CHECK_BYTES or not isinstance(array, np.ndarray):
         yield array
         return
     run = max(1, FINITE_CHECK_BYTES // max(1, array[0].nbytes))
@@ -85,25 +87,25 @@ def _runs(array: Any) -> Iterator[Any]:
         yield array[start:start + run]
 
 
-def all_finite(array: Any) -> bool:
-    """Whether every entry is finite (no nan, no ±inf), checked a run at a time."""
-    xp = array_module(array)
-    return all(bool(xp.isfinite(part).all()) for part in _runs(array))
-
-
 def largest_magnitude(array: Any) -> float:
-    """max |entry| (0 for no entries; nan where an entry is nan), a run at a time.  Integers
-    by max(-min, max) in Python's ints: |int8(-128)| wraps to -128 in the array's own type."""
+    """max |entry| = max(-min, max) (0 for no entries; nan where an entry is nan): two
+    reductions a run, no temporary array, and on a GPU two waits for the device in all.
+    Integers in Python's ints: |int8(-128)| would wrap to -128 in the array's own type."""
     if array.size == 0:
         return 0.0
-    xp, largest = array_module(array), 0.0
+    number = float if array.dtype.kind == "f" else int
+    largest = 0.0
     for part in _runs(array):
-        value = (float(xp.abs(part).max()) if array.dtype.kind in "fc"
-                 else float(max(-int(part.min()), int(part.max()))))
-        if value != value:  # nan
-            return value
-        largest = max(largest, value)
-    return largest
+        low, high = number(part.min()), number(part.max())
+        if high != high:  # nan, which min and max both propagate
+            return high
+        largest = max(largest, -low, high)
+    return float(largest)
+
+
+def all_finite(array: Any) -> bool:
+    """Whether every entry is finite (no nan, no ±inf): max |entry| is."""
+    return array.dtype.kind != "f" or math.isfinite(largest_magnitude(array))
 
 
 def plain_array(x: Any, name: str) -> Any:

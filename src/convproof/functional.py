@@ -389,7 +389,7 @@ def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
     _check_shape("grad_output", g, _pooled_shape(x, spec), unbatched)
     if indices is not None:
         indices = _saved_indices(indices, g, x, unbatched)
-        return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:]), unbatched)
+        return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
     _, indices = backend.max_pool(x, spec)
     return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
 
@@ -402,7 +402,8 @@ def _saved_indices(indices: Any, g: Array, x: Array, unbatched: bool) -> Array:
     _backend({"grad_output": g, "indices": indices})
     if getattr(getattr(indices, "dtype", None), "kind", None) not in ("i", "u"):
         raise TypeError(f"indices must be an integer array, as max_pool(..., "
-                        f"return_indices=True) returns, got {getattr(indices, 'dtype', None)}")
+                        f"return_indices=True) returns, got "
+                        f"{getattr(indices, 'dtype', None) or type(indices).__name__}")
     indices = _add_batch(indices, unbatched, "indices")
     _check_shape("indices", indices, g.shape, unbatched, " (that of grad_output)")
     length = math.prod(x.shape[2:])
@@ -518,7 +519,8 @@ def adaptive_max_pool_backward(grad_output: Array, input: Array,
     _check_shape("grad_output", g, (*x.shape[:2], *out), unbatched)
     if indices is not None:
         indices = _saved_indices(indices, g, x, unbatched)
-        return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:]), unbatched)
+        return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:]),
+                           unbatched)
     _, indices = backend.adaptive_max_pool(x, out)
     return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:]), unbatched)
 

@@ -43,8 +43,10 @@ from ..spec import ceil_div
 from . import derivations as dv
 from .names import c_type, dtype_tag, join, padding_tag
 from .pooling import (adaptive_avg_pool_backward, adaptive_avg_pool_forward,
-                      adaptive_max_pool_backward, adaptive_max_pool_forward, avg_pool_backward,
-                      avg_pool_forward, max_pool_backward, max_pool_forward, route_by_index)
+                      adaptive_max_pool_backward, adaptive_max_pool_forward,
+                      adaptive_max_pool_indices_inside, avg_pool_backward, avg_pool_forward,
+                      max_pool_backward, max_pool_forward, max_pool_indices_inside,
+                      route_by_index)
 from .skeleton import (ACTIVATIONS, INDEX32_ELEMENTS, THREADS, TILES, ConvGeometry, Kernel, Param,
                        PoolGeometry, Slots, Tile, axes_of, decode, elementwise, epilogue,
                        epilogue_tag, float_params, header, horner, indent, narrow_indices,
@@ -884,8 +886,9 @@ __all__ = [
     "ACTIVATIONS", "ConvGeometry", "INDEX32_ELEMENTS", "Kernel", "Param", "PoolGeometry",
     "TENSOR_CORE_PRECISIONS", "THREADS", "TILES", "Tile", "adaptive_avg_pool_backward",
     "adaptive_avg_pool_forward", "adaptive_max_pool_backward", "adaptive_max_pool_forward",
-    "avg_pool_backward", "avg_pool_forward", "col2im", "conv_backward_data", "conv_backward_weight",
-    "conv_backward_weight_gemm", "conv_forward", "conv_forward_direct", "max_pool_backward",
-    "max_pool_forward", "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
+    "adaptive_max_pool_indices_inside", "avg_pool_backward", "avg_pool_forward", "col2im",
+    "conv_backward_data", "conv_backward_weight", "conv_backward_weight_gemm", "conv_forward",
+    "conv_forward_direct", "max_pool_backward", "max_pool_forward", "max_pool_indices_inside",
+    "narrow_indices", "pad_adjoint", "pad_forward", "route_by_index",
     "sum_splits", "tap_chunks", "tensor_core_tile", "tile_for",
 ]

@@ -15,7 +15,9 @@ atomics, a fixed order):
     max, back  dx[t] = sum of g[i] over the windows i holding t whose arg-max is t
     mean       (1/D_i) sum of the window; D_i from the window (count_include_pad or not)
     mean, back dx[t] = sum of g[i]/D_i over the windows i holding t
-    route      dx[idx[i]] += g[i] plane by plane in order (indices of unknown windows)
+    inside     outside[i] = 0 where idx[i] is -1 or a position of window i, else 1: whether
+               the gather above routes every saved index
+    route      dx[idx[i]] += g[i] plane by plane in order (indices outside their windows)
 """
 
 from __future__ import annotations
@@ -177,6 +179,17 @@ def _routed(name: str, summary: str, static: str, ctype: str, slots: Slots, dims
                        windows_of(body), ["dx[e] = acc;"])
 
 
+def _inside(name: str, summary: str, static: str, ctype: str, slots: Slots, dims: int,
+            window: Loops) -> Kernel:
+    """outside[i] = 0 where index[i] is -1 or a position of window i, else 1."""
+    total, lines = _over_outputs(dims)
+    lines += ["const long long wanted = index[e];", "bool inside = wanted < 0;"]
+    body = [f"if ({horner('0', axes_of('j', 'n', dims))} == wanted) inside = true;"]
+    params = _params(ctype, [("index", "index_in"), ("outside", "index_out")], dims)
+    return elementwise(name, summary, static, ctype, slots, params, total, lines, window(body),
+                       ["outside[e] = inside ? 0 : 1;"])
+
+
 def _mean_over(name: str, summary: str, static: str, ctype: str, slots: Slots, dims: int,
                window: Loops, divisor: str) -> Kernel:
     """y[i] = (sum of the window) / D_i."""
@@ -220,6 +233,15 @@ def max_pool_backward(pool: PoolGeometry) -> Kernel:
                    "max pooling backward (gather over the windows of each pixel)",
                    pool.describe(), c_type(pool.dtype), slots, pool.dims,
                    _strided_windows_of(slots, pool))
+
+
+def max_pool_indices_inside(pool: PoolGeometry) -> Kernel:
+    """outside[b, c, i] = 0 where index[b, c, i] is -1 or a position of window i, else 1."""
+    _, slots = slots_for(pool.dtype)
+    return _inside(join(f"max_pool{pool.dims}d_indices_inside", pool.tag(),
+                        dtype_tag(pool.dtype)),
+                   "max pooling: the saved indices inside their windows", pool.describe(),
+                   c_type(pool.dtype), slots, pool.dims, _strided_window(slots, pool))
 
 
 def _divisor(slots: Slots, pool: PoolGeometry, count_include_pad: bool) -> str:
@@ -307,6 +329,15 @@ def adaptive_max_pool_backward(dims: int, dtype: np.dtype) -> Kernel:
                    _adaptive_windows_of(slots, dims))
 
 
+def adaptive_max_pool_indices_inside(dims: int, dtype: np.dtype) -> Kernel:
+    """outside[b, c, i] = 0 where index[b, c, i] is -1 or a position of adaptive window i."""
+    dims = _spatial_dims(dims)
+    ctype, slots = slots_for(dtype)
+    return _inside(join(f"adaptive_max_pool{dims}d_indices_inside", dtype_tag(dtype)),
+                   "adaptive max pooling: the saved indices inside their windows", _ADAPTIVE,
+                   ctype, slots, dims, _adaptive_window(slots, dims))
+
+
 # --------------------------------------------------------------------------------------------
 # Routing by flat indices, plane by plane (max pooling backward from the indices alone)
 # --------------------------------------------------------------------------------------------
@@ -330,7 +361,8 @@ extern "C" __global__ void $name(
 
 def route_by_index(dtype: np.dtype) -> Kernel:
     """dx[b, c, idx[b, c, i]] += g[b, c, i], one thread per (b, c) plane visiting i in order:
-    deterministic without atomics, for indices of any origin."""
+    deterministic without atomics, for indices of any origin (few threads, each a long
+    serial loop: for indices that the gather over windows would not route)."""
     ctype = c_type(dtype)
     name = join("route_by_index", dtype_tag(dtype))
     params = (float_params(ctype, [("g", False)], []) + (index_param("index", False),)
@@ -344,6 +376,6 @@ def route_by_index(dtype: np.dtype) -> Kernel:
 __all__ = [
     "ADAPTIVE_FIRST", "ADAPTIVE_WINDOW", "adaptive_avg_pool_backward",
     "adaptive_avg_pool_forward", "adaptive_max_pool_backward", "adaptive_max_pool_forward",
-    "avg_pool_backward", "avg_pool_forward", "max_pool_backward", "max_pool_forward",
-    "route_by_index",
+    "adaptive_max_pool_indices_inside", "avg_pool_backward", "avg_pool_forward",
+    "max_pool_backward", "max_pool_forward", "max_pool_indices_inside", "route_by_index",
 ]

@@ -420,7 +420,7 @@ class Backend:
         c_out, out = g.shape[1], g.shape[2:]
         groups = geometry.groups
         filters, columns = c_out // groups, c_in // groups * geometry.taps
-        if batch * math.prod(out) == 0:  # a sum of no terms
+        if batch * math.prod(out) == 0 or c_out * c_in == 0:  # no terms, or no entries
             return self.xp.zeros((c_out, c_in // groups, *geometry.kernel_size), x.dtype)
         terms = batch * self._tiles(out, geometry.dilation)
         if self._takes_winograd(geometry, c_in, c_out, out, "correlate_weight_grad",
@@ -553,22 +553,43 @@ class Backend:
                           spec: PoolSpec | None = None) -> Array:
         """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at j.
 
-        With the pooling ``spec`` each input pixel gathers over the windows that hold it;
-        without it the indices are routed plane by plane, in order.  Both are deterministic.
-        """
+        With the pooling ``spec`` each input pixel gathers over the windows that hold it, where
+        one pass over the indices finds every one inside its output's window (as
+        :meth:`max_pool` returns them); otherwise the indices are routed (:meth:`_route`).
+        Both are deterministic."""
         g, indices = self._contiguous(g, indices)
         planes, out = g.shape[0] * g.shape[1], g.shape[2:]
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         if spec is None:
-            kernel = self.indexed(self.kernel(K.route_by_index, g.dtype), g.size, dx.size)
-            self.device.run(L.elementwise(kernel, planes, [
-                g, indices, dx, planes, math.prod(out), math.prod(input_size)]))
-            return dx
+            return self._route(g, indices, dx)
         geometry = K.PoolGeometry.of(spec, g.dtype)
+        sizes, extent = [planes, *input_size, *out], geometry.extent(input_size)
+        if not self._inside_windows(self.kernel(K.max_pool_indices_inside, geometry), indices,
+                                    sizes, dx.size, extent):
+            return self._route(g, indices, dx)
         kernel = self.indexed(self.kernel(K.max_pool_backward, geometry), g.size, dx.size,
-                              geometry.extent(input_size))
-        self.device.run(L.elementwise(kernel, dx.size,
-                                      [g, indices, dx, planes, *input_size, *out]))
+                              extent)
+        self.device.run(L.elementwise(kernel, dx.size, [g, indices, dx, *sizes]))
+        return dx
+
+    def _inside_windows(self, kernel: K.Kernel, indices: Array, sizes: list[int],
+                        *bounds: int) -> bool:
+        """Whether every index is -1 or a position of its output's window: ``kernel`` marks,
+        one thread per output, those that are not, and the host waits for their maximum."""
+        if indices.size == 0:
+            return True
+        outside = self.device.empty(indices.shape, np.int64)
+        kernel = self.indexed(kernel, indices.size, *bounds)
+        self.device.run(L.elementwise(kernel, indices.size, [indices, outside, *sizes]))
+        return not int(outside.max())
+
+    def _route(self, g: Array, indices: Array, dx: Array) -> Array:
+        """dx[b, c, idx[b, c, i]] += g[b, c, i]: indices of any origin, one thread per plane
+        visiting its outputs in order (few threads, each a long loop)."""
+        planes = g.shape[0] * g.shape[1]
+        kernel = self.indexed(self.kernel(K.route_by_index, g.dtype), g.size, dx.size)
+        self.device.run(L.elementwise(kernel, planes, [
+            g, indices, dx, planes, math.prod(g.shape[2:]), math.prod(dx.shape[2:])]))
         return dx
 
     def avg_pool(self, x: Array, spec: PoolSpec, count_include_pad: bool) -> Array:
@@ -639,15 +660,21 @@ class Backend:
 
     def adaptive_max_pool_backward(self, g: Array, indices: Array,
                                    input_size: Sequence[int]) -> Array:
-        """grad_x[b, c, j] = sum of g[b, c, i] over the windows i whose max sits at j."""
+        """grad_x[b, c, j] = sum of g[b, c, i] over the windows i whose max sits at j: each
+        pixel gathers over the windows that hold it where one pass over the indices finds
+        every one inside its window (as :meth:`adaptive_max_pool` returns them), else the
+        indices are routed (:meth:`_route`)."""
         g, indices = self._contiguous(g, indices)
-        kernel = self.kernel(K.adaptive_max_pool_backward, g.ndim - 2, g.dtype)
+        dims = g.ndim - 2
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
-        planes = g.shape[0] * g.shape[1]
-        kernel = self.indexed(kernel, g.size, dx.size,
-                              *self._window_products(input_size, g.shape[2:]))
-        self.device.run(L.elementwise(kernel, dx.size,
-                                      [g, indices, dx, planes, *input_size, *g.shape[2:]]))
+        sizes = [g.shape[0] * g.shape[1], *input_size, *g.shape[2:]]
+        bounds = self._window_products(input_size, g.shape[2:])
+        if not self._inside_windows(self.kernel(K.adaptive_max_pool_indices_inside, dims,
+                                                g.dtype), indices, sizes, dx.size, *bounds):
+            return self._route(g, indices, dx)
+        kernel = self.indexed(self.kernel(K.adaptive_max_pool_backward, dims, g.dtype), g.size,
+                              dx.size, *bounds)
+        self.device.run(L.elementwise(kernel, dx.size, [g, indices, dx, *sizes]))
         return dx
 
 

@@ -273,8 +273,13 @@ def device_peak_mib(thunk: Thunk) -> float:
 
 
 def event_times(thunk: Thunk, repeats: int, warmup: int = 3) -> list[float]:
-    """Milliseconds of each of ``repeats`` calls, between CUDA events on the current stream."""
-    _, torch = _modules()
+    """Milliseconds of each of ``repeats`` calls, between CUDA events on the current stream,
+    which must be CuPy's too (else our kernels would run outside the events)."""
+    cupy, torch = _modules()
+    ours, theirs = cupy.cuda.get_current_stream().ptr, torch.cuda.current_stream().cuda_stream
+    if ours != theirs:
+        raise RuntimeError(f"CuPy's current stream ({ours:#x}) is not PyTorch's ({theirs:#x}): "
+                           "the events would not time our kernels")
     for _ in range(warmup):
         thunk()
     times = []
@@ -291,6 +296,21 @@ def event_times(thunk: Thunk, repeats: int, warmup: int = 3) -> list[float]:
 def failure(exc: Exception) -> str:
     """An exception in one line, for a row that failed (its check or a launch)."""
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+LOST = "the CUDA context is lost (a fault CUDA keeps): the rest of this step did not run"
+"""What a row that lost the context adds to its error; the step ends there."""
+
+
+def context_lost() -> bool:
+    """Whether the device fails even a synchronization: after an illegal address, say, every
+    later call in this process fails, so a step stops instead of failing each case."""
+    cupy, _ = _modules()
+    try:
+        cupy.cuda.runtime.deviceSynchronize()
+    except cupy.cuda.runtime.CUDARuntimeError:
+        return True
+    return False
 
 
 def _event_row(case: Case, rng: np.random.Generator, repeats: int, peak: float
@@ -321,12 +341,17 @@ def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
         try:
             row = _event_row(case, rng, repeats, peak)
         except Exception as exc:  # recorded in the row: one wrong case does not end the run
-            row = {"layer": case.layer, "op": case.op, "error": failure(exc)}
+            lost = context_lost()
+            row = {"layer": case.layer, "op": case.op,
+                   "error": failure(exc) + (f"; {LOST}" if lost else "")}
             progress(f"{case.layer:24s} {case.op:16s} FAILED {row['error']}")
+            rows.append(row)
+            if lost:
+                break
         else:
             progress(f"{case.layer:24s} {case.op:16s} ours {row['ours_ms']:8.3f} ms  torch "
                      f"{row['peer_ms']:8.3f} ms  ratio {row['ratio']:5.2f}")
-        rows.append(row)
+            rows.append(row)
     return rows
 
 
@@ -394,12 +419,17 @@ def _candidate_rows(candidates: dict[str, dict[str, Any]], repeats: int, only: s
                 row[name] = _forward_ms(layer, x, w, expected, repeats, **options)
             except Exception as exc:  # recorded: the other candidates and layers still run
                 row[name], errors[name] = None, failure(exc)
+                if context_lost():
+                    errors[name] += f"; {LOST}"
+                    break
         if errors:
             row["errors"] = errors
         progress(f"{row['layer']:30s} " + "  ".join(
-            f"{name} " + ("FAILED" if row[name] is None else f"{row[name]:8.3f} ms")
+            f"{name} " + ("FAILED" if row.get(name) is None else f"{row[name]:8.3f} ms")
             for name in candidates))
         rows.append(row)
+        if any(LOST in error for error in errors.values()):
+            break
     return rows
 
 

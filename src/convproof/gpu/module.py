@@ -1,4 +1,4 @@
-"""CuPy RawModule loading: each kernel compiled once per (kernel name, device) and cached.
+"""CuPy RawModule loading: each kernel compiled once per (name, source, device) and cached.
 
 The kernels are ``extern "C"`` functions, so the module needs no name expressions; CuPy
 compiles them with NVRTC for the current device, with :data:`OPTIONS` followed by
@@ -11,6 +11,7 @@ NaN (index outputs with -1), so that an output a kernel forgets to write shows.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +28,7 @@ CUPY_OPTIONS = ("-ftz=true",)
 -ftz, so no option of ours undoes it): the float32 kernels flush subnormal operands and results
 to zero (magnitudes below 2^-126, about 1.2e-38), where the CPU paths, the CPU emulation and
 the reference keep them; float64 kernels keep them too."""
-_FUNCTIONS: dict[tuple[str, int], Any] = {}
+_FUNCTIONS: dict[tuple[str, str, int], Any] = {}
 
 
 class CudaLaunchError(RuntimeError):
@@ -35,9 +36,11 @@ class CudaLaunchError(RuntimeError):
 
 
 def function(kernel: Kernel) -> Any:
-    """The compiled kernel on the current device, compiled on first use."""
+    """The compiled kernel on the current device, compiled on first use (keyed by its source
+    too: two tiles that differ only in a size the name leaves out are two kernels)."""
     cupy = cupy_module()
-    key = (kernel.name, cupy.cuda.runtime.getDevice())
+    source = hashlib.sha256(kernel.source.encode()).hexdigest()
+    key = (kernel.name, source, cupy.cuda.runtime.getDevice())
     if key not in _FUNCTIONS:
         module = cupy.RawModule(code=kernel.source, options=OPTIONS)
         _FUNCTIONS[key] = module.get_function(kernel.name)
@@ -46,7 +49,7 @@ def function(kernel: Kernel) -> Any:
 
 def cached() -> list[tuple[str, int]]:
     """The (kernel name, device id) pairs compiled so far."""
-    return list(_FUNCTIONS)
+    return [(name, device) for name, _, device in _FUNCTIONS]
 
 
 class CupyDevice:
@@ -73,6 +76,11 @@ class CupyDevice:
                             f"{getattr(value, 'dtype', type(value).__name__)}")
         if not value.flags.c_contiguous:
             raise ValueError(f"argument {param.name} must be C-contiguous")
+        current = self.xp.cuda.runtime.getDevice()
+        if value.device.id != current:  # a pointer into another GPU's memory: a fault
+            raise ValueError(f"argument {param.name} is on GPU {value.device.id}, the kernels "
+                             f"run on the current GPU {current}: call within "
+                             f"cupy.cuda.Device({value.device.id})")
         return value
 
     def run(self, launch: Launch) -> None:
