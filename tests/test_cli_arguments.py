@@ -69,6 +69,32 @@ def test_a_folder_is_tried_not_judged_by_its_permission_bits():
         cli.writable_folder("/proc/report")
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_file_is_tried_not_judged_by_its_permission_bits():
+    """/proc's bits say writable to root: the table was refused only after the whole bench."""
+    with pytest.raises(argparse.ArgumentTypeError, match="'/proc/table.md' cannot be written"):
+        cli.writable_file("/proc/table.md")
+
+
+def test_a_name_longer_than_its_folder_allows_is_refused_before_the_work(tmp_path):
+    """A name of 300 bytes failed only when the report or the table was written."""
+    long = "a" * 300
+    for check, text in ((cli.writable_file, f"{tmp_path}/{long}.md"),
+                        (cli.writable_folder, f"{tmp_path}/{long}"),
+                        (cli.writable_folder, f"{tmp_path}/made/{long}/deeper")):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"longer than the \d+ its folder"):
+            check(text)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_file_check_leaves_nothing_behind_and_keeps_what_was_there(tmp_path):
+    cli.writable_file(str(tmp_path / "table.md"))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept.md").write_text("kept")
+    cli.writable_file(str(tmp_path / "kept.md"))
+    assert (tmp_path / "kept.md").read_text() == "kept"
+
+
 def test_the_folder_check_leaves_nothing_behind(tmp_path):
     cli.writable_folder(str(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -80,7 +106,7 @@ def test_a_folder_without_permission_is_refused(tmp_path):
     try:
         with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: Permission"):
             cli.writable_folder(str(tmp_path / "report"))
-        with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: no permission"):
+        with pytest.raises(argparse.ArgumentTypeError, match="cannot be written: Permission"):
             cli.writable_file(str(tmp_path / "table.md"))
     finally:
         tmp_path.chmod(0o700)

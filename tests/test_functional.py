@@ -448,6 +448,7 @@ def test_a_max_pool_backward_routes_the_indices_its_forward_saved(dims, rng):
     for bad, error, message in [
             (indices[:1], ValueError, "indices must have shape"),
             (indices.astype(np.float64), TypeError, "indices must be an integer array"),
+            (indices.tolist(), TypeError, "returns, got list"),  # not "got None"
             (indices + 7**dims, ValueError, f"outside \\[-1, {7**dims}\\)"),
             (indices - 9**dims, ValueError, "outside \\[-1,")]:
         with pytest.raises(error, match=message):
@@ -769,3 +770,84 @@ def test_public_signatures_and_docstrings(template):
         assert function.__doc__.startswith(f"{dims}-D ")
         assert function.__name__ in functional.__all__
         assert "=" in function.__doc__.split("\n\n")[1]  # the formula follows the first line
+
+
+# --------------------------------------------------------------------------------------------
+# Strides, dilations and kernels far beyond the input: the work is that of the output
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stride", [1000, 10**6, 2**63])
+def test_a_depthwise_stride_beyond_the_input_reads_one_window(stride, rng):
+    """One output per axis: y = Σ_m w[m] x[d m - p].  The depthwise path made one polyphase
+    component per residue of the stride (10^6 in 3-D: MemoryError; 1000 in 2-D: 6 s)."""
+    x, w = rng.standard_normal((2, 2, 4, 5, 3)), rng.standard_normal((4, 1, 3, 3, 3))
+    y = functional.conv3d(x, w, stride=stride, padding=1, groups=2)
+    g = rng.standard_normal(y.shape)
+    assert_close(y, reference.conv(x, w, stride=3, padding=1, groups=2)[..., :1, :1, :1])
+    x_pad = np.pad(x, [(0, 0)] * 2 + [(1, 1)] * 3)[..., :3, :3, :3]  # the one window
+    windows = np.repeat(x_pad, 2, axis=1)  # output channel o reads input channel o // 2
+    assert_close(functional.conv3d_weight(x, w.shape, g, stride=stride, padding=1, groups=2),
+                 np.einsum("bo,bomnl->omnl", g[..., 0, 0, 0], windows)[:, None])
+    dx = np.zeros_like(np.pad(x, [(0, 0)] * 2 + [(1, 1)] * 3))
+    dx[..., :3, :3, :3] = np.einsum("bo,omnl->bomnl", g[..., 0, 0, 0], w[:, 0]).reshape(
+        2, 2, 2, 3, 3, 3).sum(axis=2)
+    assert_close(functional.conv3d_input(x.shape, w, g, stride=stride, padding=1, groups=2),
+                 dx[..., 1:-1, 1:-1, 1:-1])
+
+
+@pytest.mark.parametrize("dilation", [10**4, 2**40])
+def test_a_same_conv_dilated_far_beyond_the_input_reads_its_centre_tap(dilation, rng):
+    """'same' pads d on each side: only the centre tap w[..., 1, 1] meets x.  The stride-1
+    3x3 path visited d² phases (10^4: 40 s; 2^40: MemoryError)."""
+    x, w = rng.standard_normal((2, 3, 3, 4)), rng.standard_normal((5, 3, 3, 3))
+    y = functional.conv2d(x, w, padding="same", dilation=dilation)
+    g = rng.standard_normal(y.shape)
+    centre = w[:, :, 1, 1]
+    assert_close(y, np.einsum("oc,bcij->boij", centre, x))
+    assert_close(functional.conv2d_input(x.shape, w, g, padding="same", dilation=dilation),
+                 np.einsum("oc,boij->bcij", centre, g))
+    expected = np.zeros(w.shape)  # the other taps read only zeros (Winograd: up to rounding)
+    expected[:, :, 1, 1] = np.einsum("boij,bcij->oc", g, x)
+    assert_close(functional.conv2d_weight(x, w.shape, g, padding="same", dilation=dilation),
+                 expected)
+
+
+@pytest.mark.parametrize("stride", [2**40, 2**63])
+def test_pooling_with_a_stride_beyond_the_input_has_one_window(stride, rng):
+    """Max pooling made one phase per residue of the stride (a hang at 2^40), average pooling
+    multiplied the stride into int64 starts (OverflowError at 2^63)."""
+    x = rng.standard_normal((2, 3, 5, 6))
+    corner = x[:, :, :2, :2].reshape(2, 3, 4)
+    y, indices = functional.max_pool2d(x, 2, stride, return_indices=True)
+    assert_close(y[..., 0, 0], corner.max(axis=2))
+    assert np.array_equal(indices[..., 0, 0], np.array([0, 1, 6, 7])[corner.argmax(axis=2)])
+    g = rng.standard_normal(y.shape)
+    routed = np.zeros_like(x)
+    np.put_along_axis(routed.reshape(2, 3, 30), indices.reshape(2, 3, 1), g.reshape(2, 3, 1),
+                      axis=2)
+    for saved in (None, indices):
+        assert_close(functional.max_pool2d_backward(g, x, 2, stride, indices=saved), routed)
+    assert_close(functional.avg_pool2d(x, 2, stride)[..., 0, 0], corner.mean(axis=2))
+    spread = np.zeros_like(x)
+    spread[..., :2, :2] = g / 4
+    assert_close(functional.avg_pool2d_backward(g, x, 2, stride), spread)
+
+
+def test_a_max_pool_kernel_far_wider_than_the_input_visits_only_its_taps_inside(rng):
+    """Kernel 2^41 padded by 2^40: every window holds the whole input, so each output is the
+    plane's max at its first position; the taps were visited one by one (2^41 of them)."""
+    x = rng.standard_normal((2, 3, 5, 6))
+    y, indices = functional.max_pool2d(x, 2**41, 1, 2**40, return_indices=True)
+    planes = x.reshape(2, 3, 30)
+    assert y.shape == (2, 3, 6, 7)
+    assert_close(y, np.broadcast_to(planes.max(axis=2)[..., None, None], y.shape))
+    assert np.array_equal(indices, np.broadcast_to(planes.argmax(axis=2)[..., None, None],
+                                                   y.shape))
+
+
+def test_an_adaptive_pooling_of_more_outputs_than_its_windows_can_list_is_refused():
+    """output_size 2^40 listed its windows in Python until memory ran out."""
+    x = np.ones((1, 1, 7, 6))
+    for pool in (functional.adaptive_avg_pool2d, functional.adaptive_max_pool2d):
+        with pytest.raises(ValueError, match="output_size 1099511627776 exceeds the 16777216"):
+            pool(x, 2**40)

@@ -144,3 +144,12 @@ def test_bad_initializer_arguments(rng):
         with pytest.raises(ValueError, match=message):
             call()
     assert np.all(init.constant(w, np.float32(0.5)) == 0.5)  # NumPy numbers are numbers
+
+
+def test_a_read_only_array_is_refused_by_name():
+    """NumPy's own message named neither the tensor nor its shape."""
+    frozen = np.ones((3, 4))
+    frozen.setflags(write=False)
+    for initialize in (nn.init.constant, nn.init.uniform, nn.init.normal):
+        with pytest.raises(ValueError, match=r"tensor of shape \(3, 4\) is read-only"):
+            initialize(frozen)

@@ -77,6 +77,7 @@ def writable_folder(text: str) -> Path:
     nearest = next(p for p in (path, *path.absolute().parents) if os.path.exists(p))
     if not os.path.isdir(nearest):
         raise argparse.ArgumentTypeError(f"{text!r} cannot be made: {str(nearest)!r} is a file")
+    _fits_names(text, path, nearest)
     try:  # a real attempt: permission bits say yes to root, where /proc or /sys say no
         os.rmdir(tempfile.mkdtemp(prefix=".convproof-", dir=nearest))
     except OSError as exc:
@@ -93,10 +94,27 @@ def writable_file(text: str) -> Path:
     folder = path.absolute().parent
     if not os.path.isdir(folder):
         raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path)
-                                                    and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission")
+    _fits_names(text, path, folder)
+    existed = os.path.exists(path)
+    try:  # a real attempt, as for a folder: /proc and /sys say no to root only when tried
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: {exc.strerror}") from None
+    if not existed:
+        os.remove(path)
     return path
+
+
+def _fits_names(text: str, path: Path, folder: Path) -> None:
+    """Each name of ``path`` below the existing ``folder`` is one its file system takes (a
+    name of 300 characters would fail only when the file or folder is made, after the work)."""
+    longest = os.pathconf(folder, "PC_NAME_MAX")
+    for part in path.absolute().relative_to(folder.absolute()).parts:
+        if len(os.fsencode(part)) > longest:
+            raise argparse.ArgumentTypeError(f"{text!r}: a name of {len(os.fsencode(part))} "
+                                             f"bytes, longer than the {longest} its folder "
+                                             "allows")
 
 
 def readable_file(text: str) -> Path:

@@ -365,8 +365,10 @@ _INPUT_LAYOUT = "(N, C, *spatial)"
 
 
 def _strided_table(n: int, o: int, k: int, s: int, p: int, d: int) -> Table:
-    """pos[i, m] = s i - p + d m, m < k; valid where 0 <= pos < n (outside: implicit padding)."""
-    pos = s * np.arange(o)[:, None] - p + d * np.arange(k)[None, :]
+    """pos[i, m] = s i - p + d m, m < k; valid where 0 <= pos < n (outside: implicit padding).
+    The starts s i - p in Python's ints: a stride past 2^63 has one output, at i = 0."""
+    starts = np.array([s * i - p for i in range(o)], dtype=np.int64)
+    pos = starts[:, None] + d * np.arange(k)[None, :]
     return pos, (pos >= 0) & (pos < n)
 
 

@@ -496,10 +496,18 @@ class PoolSpec:
         return tuple(out)
 
 
+ADAPTIVE_OUTPUTS = 2**24
+"""The most outputs an axis of an adaptive pooling may have: its windows are listed (some 100
+bytes each in Python), and 2^24 of them already take about 2 GB."""
+
+
 def adaptive_windows(n: int, o: int) -> list[tuple[int, int]]:
     """Adaptive pooling window of output i: [floor(i n / o), ceil((i + 1) n / o))."""
     n = _integer("input size", n, 1)
     o = _integer("output_size", o, 1)
+    if o > ADAPTIVE_OUTPUTS:
+        raise ValueError(f"output_size {o} exceeds the {ADAPTIVE_OUTPUTS} outputs an axis of "
+                         "an adaptive pooling may have (its windows are listed)")
     return [((i * n) // o, ceil_div((i + 1) * n, o)) for i in range(o)]
 
 

@@ -45,9 +45,10 @@ def _window(planes: np.ndarray, offsets: Sequence[int], shape: Sequence[int]) ->
 
 
 class Grid:
-    """One channel's x_pad as rows: component r (of the s1 s2 ... polyphase components) holds
-    x_pad[b, s·J + r] at b·prod(S) + Σ_a J_a P_a, for J < S = ceil(padded / s), followed by
-    ``tail`` zeros that the last outputs' taps read past the end."""
+    """One channel's x_pad as rows: component r (of the polyphase components that some tap
+    reads, at most prod(k) of the s1 s2 ... there are) holds x_pad[b, s·J + r] at
+    b·prod(S) + Σ_a J_a P_a, for J < S = ceil(padded / s), followed by ``tail`` zeros that the
+    last outputs' taps read past the end."""
 
     def __init__(self, batch: int, input_size: Sequence[int], pads: Pads,
                  stride: Sequence[int], kernel: Sequence[int], dilation: Sequence[int]):
@@ -57,16 +58,22 @@ class Grid:
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
         pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]
         self.row = batch * math.prod(self.sizes)
-        self.taps = []  # (component r, flat offset Σ_a q_a P_a) of each tap: d·m = s·q + r
+        self.residues: list[tuple[int, ...]] = []  # the components r some tap reads
+        self.taps = []  # (index of r, flat offset Σ_a q_a P_a) of each tap: d·m = s·q + r
         for tap in np.ndindex(*kernel):
             parts = [divmod(d * m, s) for m, s, d in zip(tap, stride, dilation)]
-            component = int(np.ravel_multi_index([r for _, r in parts], stride))
-            self.taps.append((component, sum(q * p for (q, _), p in zip(parts, pitches))))
+            residue = tuple(r for _, r in parts)
+            if residue not in self.residues:
+                self.residues.append(residue)
+            self.taps.append((self.residues.index(residue),
+                              sum(q * p for (q, _), p in zip(parts, pitches))))
         self.tail = max(offset for _, offset in self.taps)
 
     def _phases(self) -> Iterator[tuple[int, tuple[slice, ...], list[int]]]:
-        """(component r, the x positions it holds, as slices, and the J of the first one)."""
-        for index, phase in enumerate(np.ndindex(*self.stride)):
+        """(index of component r, the x positions it holds, as slices, and the J of the first
+        one), for the components some tap reads: a stride beyond the input has as many
+        components as the stride, and all but these hold positions no tap reads."""
+        for index, phase in enumerate(self.residues):
             parts = [polyphase(r, lo, s) for r, (lo, _), s in zip(phase, self.pads, self.stride)]
             yield index, tuple(sampled for sampled, _ in parts), [first for _, first in parts]
 
@@ -76,7 +83,7 @@ class Grid:
 
     def split(self, x: np.ndarray) -> np.ndarray:
         """x (N, k, *input_size) -> its channels as rows, (components, k, row + tail)."""
-        rows = workspace.scratch("components", (math.prod(self.stride), x.shape[1],
+        rows = workspace.scratch("components", (len(self.residues), x.shape[1],
                                                 self.row + self.tail), x.dtype)
         rows.fill(0)  # one sweep in cache beats zeroing the borders slab by slab
         by_channel = x.swapaxes(0, 1)
@@ -87,7 +94,10 @@ class Grid:
         return rows
 
     def merge(self, components: np.ndarray, out: np.ndarray) -> None:
-        """The inverse of split: out (N, k, *input_size) = x from (components, k, row)."""
+        """The inverse of split: out (N, k, *input_size) = x from (components, k, row), zero
+        in the components that no tap reads."""
+        if len(self.residues) < math.prod(self.stride):
+            out.fill(0)
         by_channel = out.swapaxes(0, 1)
         for index, sampled, offsets in self._phases():
             target = by_channel[(Ellipsis, *sampled)]
@@ -161,12 +171,11 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
     weights = w.reshape(channels, multiplier, -1)
     grads = _by_channel(g, channels)
     z = out if out is not None else np.empty((batch, channels, *input_size), g.dtype)
-    components = math.prod(stride)
 
     def one_block(block: slice) -> None:
         count = block.stop - block.start
         spread = grid.spread(grads[:, block], grid.tail)
-        sums = workspace.scratch("sums", (components, count, grid.row), g.dtype)
+        sums = workspace.scratch("sums", (len(grid.residues), count, grid.row), g.dtype)
         term = workspace.scratch("term", (count, multiplier, grid.row), g.dtype)
         written = set()
         for index, (component, offset) in enumerate(grid.taps):
@@ -179,8 +188,6 @@ def correlate_input_grad(g: np.ndarray, w: np.ndarray, stride: Sequence[int], pa
             else:
                 np.copyto(sums[component], added)
                 written.add(component)
-        for component in set(range(components)) - written:  # no tap lands there
-            sums[component] = 0
         grid.merge(sums, z[:, block])
 
     threads.blocks(one_block, channels, multiplier * grid.row * g.dtype.itemsize, BLOCK_BYTES,

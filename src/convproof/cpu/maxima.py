@@ -55,11 +55,18 @@ class Strided:
     def step(self) -> int:
         return self.dilation
 
+    def reaching(self) -> range:
+        """The taps t that some output reads inside the input, d·t - p + s·i in [0, n) for an
+        i < o: a kernel far wider than the input, its padding as wide, reads few of them."""
+        s, d, p = self.stride, self.dilation, self.padding
+        low = max(0, -((s * (self.o - 1) - p) // d))  # ceil((p - s (o - 1)) / d)
+        return range(low, max(low, min(self.taps, (self.n - 1 + p) // d + 1)))
+
     def sweep(self) -> Iterator[tuple[int, slice, slice, None]]:
         """(t, outputs whose tap t is inside the input, their input positions, None) for every
-        tap (the outputs may be none)."""
+        tap that reaches the input (the outputs may be none)."""
         s, d = self.stride, self.dilation
-        for t in range(self.taps):
+        for t in self.reaching():
             offset = d * t - self.padding  # input position of tap t of output 0
             first = max(0, -(offset // s))
             last = max(first, min(self.o, (self.n - 1 - offset) // s + 1))
@@ -91,6 +98,9 @@ class Listed:
     def taps(self) -> int:
         return self.pos.shape[1]
 
+    def reaching(self) -> range:
+        return range(self.taps)
+
     def sweep(self) -> Iterator[tuple[int, slice, np.ndarray, np.ndarray]]:
         """(t, every output, the positions of tap t, whether each is counted)."""
         for t in range(self.pos.shape[1]):
@@ -116,8 +126,8 @@ class _Reader:
         self.values, self.axis = values, axis
         self.phases = None
         if isinstance(windows, Strided) and windows.stride > 1 and axis == values.ndim - 1:
-            self.phases = [np.ascontiguousarray(values[..., p::windows.stride])
-                           for p in range(windows.stride)]
+            self.phases = [np.ascontiguousarray(values[..., p::windows.stride])  # those
+                           for p in range(min(windows.stride, values.shape[-1]))]  # holding x
 
     def __call__(self, inputs, counted: np.ndarray | None) -> np.ndarray:
         if isinstance(inputs, slice):
@@ -132,7 +142,7 @@ class _Reader:
 
 
 def _index_dtype(taps: int) -> np.dtype:
-    return np.dtype(np.int8 if taps < 2**7 else np.int32)
+    return np.dtype(np.int8 if taps < 2**7 else np.int32 if taps < 2**31 else np.int64)
 
 
 def _running_max(values: np.ndarray, axis: int, windows: Windows
@@ -140,8 +150,9 @@ def _running_max(values: np.ndarray, axis: int, windows: Windows
     """Max over the windows of one axis and the tap where it sits (-1: no counted tap).
 
     The tap is the number of taps before the first one equal to the max,
-    Σ_t [no tap u ≤ t equals the max], counted with boolean arithmetic (no masked stores);
-    where none equals it (NaN, or nothing counted) the last NaN tap is taken, else -1.
+    Σ_t [no tap u ≤ t equals the max], counted with boolean arithmetic (no masked stores) from
+    the first tap that reaches the input (those before it are counted at once); where none
+    equals it (NaN, or nothing counted) the last NaN tap is taken, else -1.
     """
     read = _Reader(values, axis, windows)
     shape = values.shape[:axis] + (windows.o,) + values.shape[axis + 1:]
@@ -149,7 +160,7 @@ def _running_max(values: np.ndarray, axis: int, windows: Windows
     for _, outputs, inputs, counted in windows.sweep():
         part = best[along(axis, outputs)]
         np.maximum(part, read(inputs, counted), out=part)
-    chosen = np.zeros(shape, dtype=_index_dtype(windows.taps))
+    chosen = np.full(shape, windows.reaching().start, dtype=_index_dtype(windows.taps))
     missing = np.ones(shape, dtype=np.bool_)
     for _, outputs, inputs, counted in windows.sweep():
         part = missing[along(axis, outputs)]

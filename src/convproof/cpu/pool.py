@@ -60,7 +60,9 @@ class _Axis:
 
 
 def _axes(spec: PoolSpec, input_size: Sequence[int]) -> list[_Axis]:
-    return [_Axis(n, o, k, s, p, d) for n, o, k, s, p, d in zip(
+    """The axes, with stride 1 where there is one output: its window starts at -p whatever the
+    stride (a stride of 2^63 would overflow the starts, and phases would be made per stride)."""
+    return [_Axis(n, o, k, s if o > 1 else 1, p, d) for n, o, k, s, p, d in zip(
         input_size, spec.output_size(input_size), spec.kernel_size, spec.stride, spec.padding,
         spec.dilation)]
 

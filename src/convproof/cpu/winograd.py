@@ -34,6 +34,7 @@ whose in/out channel axes are swapped.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 
@@ -342,11 +343,10 @@ def _accumulate_grad_u(x: np.ndarray, g: np.ndarray, pads: Pads, groups: int, ti
 
 def _phases(pads: Pads, dilation: Sequence[int], out_size: Sequence[int]
             ) -> Iterator[tuple[tuple[slice, ...], tuple[int, ...], tuple[slice, ...]]]:
-    """For each phase with outputs: (its input view, where that view starts in x_pad^(a),
-    its output view), per axis."""
-    for phase in np.ndindex(*dilation):
-        if not all(a < o for a, o in zip(phase, out_size)):
-            continue
+    """For each phase with outputs, a < min(d, o) per axis (a dilation far beyond the output
+    has d phases, nearly all empty): (its input view, where that view starts in x_pad^(a), its
+    output view), per axis."""
+    for phase in itertools.product(*(range(min(d, o)) for d, o in zip(dilation, out_size))):
         parts = [unfold.polyphase(a, lo, d) for a, d, (lo, _) in zip(phase, dilation, pads)]
         yield (tuple(inputs for inputs, _ in parts), tuple(first for _, first in parts),
                tuple(slice(a, None, d) for a, d in zip(phase, dilation)))
