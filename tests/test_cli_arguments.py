@@ -87,6 +87,13 @@ def test_a_name_longer_than_its_folder_allows_is_refused_before_the_work(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_not_opened_by_the_file_check(tmp_path):
+    """Opening a pipe without a reader would wait for one."""
+    os.mkfifo(tmp_path / "pipe")
+    assert cli.writable_file(str(tmp_path / "pipe")) == tmp_path / "pipe"
+
+
 def test_the_file_check_leaves_nothing_behind_and_keeps_what_was_there(tmp_path):
     cli.writable_file(str(tmp_path / "table.md"))
     assert list(tmp_path.iterdir()) == []

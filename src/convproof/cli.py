@@ -96,6 +96,10 @@ def writable_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(folder)!r} does not exist")
     _fits_names(text, path, folder)
     existed = os.path.exists(path)
+    if existed and not os.path.isfile(path):  # /dev/stdout, a pipe: opening it might wait
+        if not os.access(path, os.W_OK):
+            raise argparse.ArgumentTypeError(f"{text!r} cannot be written: no permission")
+        return path
     try:  # a real attempt, as for a folder: /proc and /sys say no to root only when tried
         with open(path, "a"):
             pass
