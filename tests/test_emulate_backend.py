@@ -280,6 +280,30 @@ def test_saved_indices_are_gathered_in_their_windows_and_routed_elsewhere(emulat
         np.testing.assert_allclose(dx, _routed_in_order(g, saved, size), rtol=1e-12, atol=1e-12)
 
 
+def test_indices_found_again_by_the_backward_are_not_checked(rng):
+    """The indices a max pooling's backward finds again itself lie in their windows: no pass
+    over them (a kernel and a wait for the device) before the gather."""
+    x = rng.standard_normal((2, 3, 7, 6))
+    g = rng.standard_normal((2, 3, 4, 3))
+    for backward, extra in ((functional.max_pool2d_backward, dict(kernel_size=3, stride=2,
+                                                                   padding=1)),
+                            (functional.adaptive_max_pool2d_backward, dict(output_size=(4, 3)))):
+        for saved in (False, True):
+            recorder = Recorder()
+            backend = Backend(recorder)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(functional, "_backend", lambda named, backend=backend: backend)
+                indices = None
+                if saved:
+                    pool = (functional.max_pool2d if "kernel_size" in extra
+                            else functional.adaptive_max_pool2d)
+                    indices = pool(x, **extra, return_indices=True)[1]
+                    recorder.launches.clear()
+                backward(g, x, **extra, indices=indices)
+            checked = ["indices_inside" in launch.kernel.name for launch in recorder.launches]
+            assert any(checked) == saved
+
+
 @settings(max_examples=6)
 @given(case=pool_cases(dilation=False), dtype=st.sampled_from([np.float64, np.float32]),
        include=st.booleans())

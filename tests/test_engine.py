@@ -2090,15 +2090,36 @@ def test_more_contradictory_hypotheses_are_refused():
             (eqs((zsum(le(0, j_) * le(j_, 1) * x[j_], j_), 1),
                  (zsum(le(0, k_) * le(k_, 1) * x[k_], k_), 2)), "= 1 and "),
             ((rules_sums.every((q_,), grid[q_, 0], sympy.S.Zero),
-              rules_sums.every((r_,), grid[0, r_], sympy.S.One)), r"grid\[0, 0\] = 0 and 1")):
+              rules_sums.every((r_,), grid[0, r_], sympy.S.One)), r"grid\[0, 0\] = 0 and 1"),
+            ((rules_sums.every((q_,), x[q_], sympy.S.Zero),  # through a sum of the entries
+              *eqs((zsum(le(0, j_) * le(j_, 1) * x[j_], j_), 1))), "differ by -1"),
+            ((rules_sums.every((q_,), zsum(le(0, j_) * le(j_, 1) * grid[q_, j_], j_), q_ + 1),
+              rules_sums.every((q_,), zsum(le(0, j_) * le(j_, 1) * grid[q_, j_], j_),
+                               2 * q_ + 1)), "= q_ \\+ 1 and 2\\*q_ \\+ 1"),  # at q = 1
+            ((rules_sums.every((q_,), zsum(le(0, j_) * le(j_, 1) * grid[q_, j_], j_), 1),
+              rules_sums.every((r_,), zsum(le(0, k_) * le(k_, 1) * grid[r_, k_], k_), 2)),
+             "= 1 and 2")):
         with pytest.raises(ProofError, match=said):
             Claim("vacuous", sympy.S.One, sympy.S.Zero, hypotheses=hypotheses)
+    z_ = sympy.Symbol("z_complex")  # SymPy cannot put z = i into Max(z, 0): the rest is read
+    with pytest.raises(ProofError, match="contradict each other"):
+        Claim("vacuous", sympy.S.One, sympy.S.Zero, hypotheses=(
+            *eqs((z_, sympy.I), (positive, sympy.Max(z_, 0))),
+            rules_sums.every((q_,), grid[q_, 0], sympy.S.Zero),
+            rules_sums.every((q_,), grid[q_, 0], sympy.S.One)))
+    from convproof.symbolic import multi
+    jm = multi("jm_")  # Σ over Z^D and Σ over the diagonal: two sums, two numbers
+    Claim("consistent", x[5], x[5], hypotheses=eqs(
+        (zsum(le(0, jm) * le(jm, 1) * w[jm], jm), 1), (zsum(le(0, j_) * le(j_, 1) * w[j_], j_), 2)))
     nonneg = scalar("nonneg", nonnegative=True)
     Claim("consistent", x[5], x[5], hypotheses=(  # overlapping and agreeing; q admits no 0
         *eqs((positive, other + 5), (nonneg, positive - 1)),
         rules_sums.every((q_,), grid[q_, 0], q_), rules_sums.every((r_,), grid[0, r_], r_),
         rules_sums.every((positive,), grid[positive, 1], sympy.S.One),
         rules_sums.every((r_,), grid[0, r_ + 1], sympy.S.Zero)))
+    Claim("consistent", x[5], x[5], hypotheses=(  # the sum of two entries equal to 2
+        rules_sums.every((q_,), w[q_], sympy.Integer(2)),
+        *eqs((zsum(le(0, j_) * le(j_, 1) * w[j_], j_), 4))))
 
 
 def test_symbols_and_signals_the_rules_would_misread_are_refused():
@@ -2135,6 +2156,26 @@ def test_a_rule_by_brackets_keeps_a_derivative_in_a_nested_sum_bound():
     assert count and derivative.args[1].indices == (total.var,)
 
 
+def test_a_law_no_distribution_has_is_refused_or_not_read_as_one():
+    """Moments alone are linear; E[f] ≥ 0 from f ≥ 0 needs a distribution: centered(-2) made
+    E[z0²] = -2, and log((1 + E[z0²])²) = 2 log(1 + E[z0²]) passed ('logarithm laws')."""
+    from convproof.symbolic import rules_real  # noqa: F401  (registers the rule)
+    from convproof.symbolic.rules_expectation import (E, bernoulli, centered, random_signal,
+                                                      stationary)
+    for law in (lambda: centered(-2), lambda: bernoulli(3), lambda: bernoulli(-1),
+                lambda: stationary(mean=1, second=0)):
+        with pytest.raises(ProofError, match="no distribution is"):
+            law()
+    for variance, proved in ((sympy.Symbol("t_real", real=True), False),
+                             (sympy.Symbol("t_positive", positive=True), True)):
+        z = random_signal(f"z_{variance}", centered(variance))
+        a = 1 + E(z[0] ** 2)
+        claim = Claim("log of a square", sympy.log(a ** 2), 2 * sympy.log(a))
+        assert universal(claim, Derivation(claim.lhs).by("logarithm laws", claim.rhs)).ok \
+            == proved
+    assert stationary(mean=sympy.Symbol("m_real", real=True)).exists_provably
+
+
 def test_a_definition_is_read_at_integer_indices_only():
     """floor(i0) is i0 where the body was read (at integer formals): fl[1/2] = x0/2 passed."""
     floored = Signal("floored", definition=lambda a: sympy.floor(a) * x[0], arity=1)
@@ -2165,6 +2206,8 @@ def test_the_engine_refuses_arguments_of_other_types_by_name():
         Claim("c", "x[", x[0])
     with pytest.raises(ProofError, match="step 1 is '1/'"):
         Derivation(x[0]).by("algebra", "1/")
+    with pytest.raises(TypeError, match="rule_name must be a str, got list"):
+        Derivation(x[0]).by(["algebra"], x[0])
     with pytest.raises(TypeError, match="derivation must be a Derivation, got NoneType"):
         universal(claim, None)
     with pytest.raises(TypeError, match="base must be a Derivation, got NoneType"):

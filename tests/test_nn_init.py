@@ -153,3 +153,18 @@ def test_a_read_only_array_is_refused_by_name():
     for initialize in (nn.init.constant, nn.init.uniform, nn.init.normal):
         with pytest.raises(ValueError, match=r"tensor of shape \(3, 4\) is read-only"):
             initialize(frozen)
+
+
+class _DeviceLike(np.ndarray):
+    """An array whose flags say nothing of writing, as CuPy's do."""
+
+    @property
+    def flags(self):
+        return type("Flags", (), {"c_contiguous": True, "f_contiguous": False,
+                                  "owndata": True})()
+
+
+def test_an_array_whose_flags_do_not_say_writeable_is_filled(rng):
+    weight = np.zeros((3, 4)).view(_DeviceLike)
+    nn.init.uniform(weight, -1.0, 1.0, rng=rng)
+    assert np.asarray(weight).any()

@@ -113,7 +113,10 @@ def writable_file(text: str) -> Path:
 def _fits_names(text: str, path: Path, folder: Path) -> None:
     """Each name of ``path`` below the existing ``folder`` is one its file system takes (a
     name of 300 characters would fail only when the file or folder is made, after the work)."""
-    longest = os.pathconf(folder, "PC_NAME_MAX")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # a file system that does not say: the attempt will
+        return
     for part in path.absolute().relative_to(folder.absolute()).parts:
         if len(os.fsencode(part)) > longest:
             raise argparse.ArgumentTypeError(f"{text!r}: a name of {len(os.fsencode(part))} "

@@ -391,7 +391,8 @@ def max_pool_backward(grad_output: Array, input: Array, kernel_size: int | Seque
         indices = _saved_indices(indices, g, x, unbatched)
         return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
     _, indices = backend.max_pool(x, spec)
-    return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec), unbatched)
+    return _drop_batch(backend.max_pool_backward(g, indices, x.shape[2:], spec, returned=True),
+                       unbatched)
 
 
 def _saved_indices(indices: Any, g: Array, x: Array, unbatched: bool) -> Array:
@@ -522,7 +523,8 @@ def adaptive_max_pool_backward(grad_output: Array, input: Array,
         return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:]),
                            unbatched)
     _, indices = backend.adaptive_max_pool(x, out)
-    return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:]), unbatched)
+    return _drop_batch(backend.adaptive_max_pool_backward(g, indices, x.shape[2:],
+                                                          returned=True), unbatched)
 
 
 # --------------------------------------------------------------------------------------------

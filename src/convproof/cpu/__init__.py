@@ -16,12 +16,12 @@ zero-padded correlation; im2col buffers are bounded by ``unfold.UNFOLD_BUFFER_BY
 (the three correlations pick the fastest of the paths of :mod:`.conv`: pointwise, depthwise,
 phases (strided input gradients), winograd, im2col; a keyword ``path=`` forces one)
     max_pool(x, pool_spec) -> (y, flat_indices)
-    max_pool_backward(g, flat_indices, input_size, spec=None)
+    max_pool_backward(g, flat_indices, input_size, spec=None, returned=False)
     avg_pool(x, pool_spec, count_include_pad)
     avg_pool_backward(g, pool_spec, count_include_pad, input_size)
     adaptive_avg_pool(x, output_size);   adaptive_avg_pool_backward(g, input_size)
     adaptive_max_pool(x, output_size) -> (y, flat_indices)
-    adaptive_max_pool_backward(g, flat_indices, input_size)
+    adaptive_max_pool_backward(g, flat_indices, input_size, returned=False)
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from .pool import avg_pool, avg_pool_backward, max_pool
 
 
 def adaptive_max_pool_backward(g: np.ndarray, indices: np.ndarray,
-                               input_size: Sequence[int]) -> np.ndarray:
-    """Adaptive max pooling routes the error by its arg-max indices, as max pooling does."""
+                               input_size: Sequence[int], returned: bool = False
+                               ) -> np.ndarray:
+    """Adaptive max pooling routes the error by its arg-max indices, as max pooling does
+    (wherever they point: whether adaptive_max_pool ``returned`` them is not needed)."""
     return max_pool_backward(g, indices, input_size)
 
 

@@ -247,11 +247,12 @@ per such group (2**18 to 2**20 best of 2**16 to 2**22; benchmarks/NOTES.md item 
 
 
 def max_pool_backward(g: np.ndarray, indices: np.ndarray, input_size: Sequence[int],
-                      spec: PoolSpec | None = None) -> np.ndarray:
+                      spec: PoolSpec | None = None, returned: bool = False) -> np.ndarray:
     """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at flat index j.
 
     The flat indices say where every error goes; ``spec`` (the pooling window, which a GPU
-    backend uses to gather instead of scatter) is not needed here.
+    backend uses to gather instead of scatter) and whether max_pool ``returned`` them are not
+    needed here.
 
     One np.add.at over (plane, j) per group of planes of at most ROUTE_BINS positions, the
     groups cut over the threads; index -1 routes nothing.  np.add.at adds in the order of the

@@ -550,13 +550,13 @@ class Backend:
         return y, index
 
     def max_pool_backward(self, g: Array, indices: Array, input_size: Sequence[int],
-                          spec: PoolSpec | None = None) -> Array:
+                          spec: PoolSpec | None = None, returned: bool = False) -> Array:
         """grad_x[b, c, j] = sum of g[b, c, i] over the outputs i whose max sits at j.
 
         With the pooling ``spec`` each input pixel gathers over the windows that hold it, where
-        one pass over the indices finds every one inside its output's window (as
-        :meth:`max_pool` returns them); otherwise the indices are routed (:meth:`_route`).
-        Both are deterministic."""
+        every index lies inside its output's window: ``returned`` by :meth:`max_pool` with
+        that spec, or found so by one pass over them; otherwise the indices are routed
+        (:meth:`_route`).  Both are deterministic."""
         g, indices = self._contiguous(g, indices)
         planes, out = g.shape[0] * g.shape[1], g.shape[2:]
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
@@ -564,8 +564,9 @@ class Backend:
             return self._route(g, indices, dx)
         geometry = K.PoolGeometry.of(spec, g.dtype)
         sizes, extent = [planes, *input_size, *out], geometry.extent(input_size)
-        if not self._inside_windows(self.kernel(K.max_pool_indices_inside, geometry), indices,
-                                    sizes, dx.size, extent):
+        if not returned and not self._inside_windows(
+                self.kernel(K.max_pool_indices_inside, geometry), indices, sizes, dx.size,
+                extent):
             return self._route(g, indices, dx)
         kernel = self.indexed(self.kernel(K.max_pool_backward, geometry), g.size, dx.size,
                               extent)
@@ -659,18 +660,19 @@ class Backend:
         return y, index
 
     def adaptive_max_pool_backward(self, g: Array, indices: Array,
-                                   input_size: Sequence[int]) -> Array:
+                                   input_size: Sequence[int], returned: bool = False) -> Array:
         """grad_x[b, c, j] = sum of g[b, c, i] over the windows i whose max sits at j: each
-        pixel gathers over the windows that hold it where one pass over the indices finds
-        every one inside its window (as :meth:`adaptive_max_pool` returns them), else the
-        indices are routed (:meth:`_route`)."""
+        pixel gathers over the windows that hold it where every index lies inside its window
+        (``returned`` by :meth:`adaptive_max_pool`, or found so by one pass over them), else
+        the indices are routed (:meth:`_route`)."""
         g, indices = self._contiguous(g, indices)
         dims = g.ndim - 2
         dx = self.device.empty((*g.shape[:2], *input_size), g.dtype)
         sizes = [g.shape[0] * g.shape[1], *input_size, *g.shape[2:]]
         bounds = self._window_products(input_size, g.shape[2:])
-        if not self._inside_windows(self.kernel(K.adaptive_max_pool_indices_inside, dims,
-                                                g.dtype), indices, sizes, dx.size, *bounds):
+        if not returned and not self._inside_windows(
+                self.kernel(K.adaptive_max_pool_indices_inside, dims, g.dtype), indices, sizes,
+                dx.size, *bounds):
             return self._route(g, indices, dx)
         kernel = self.indexed(self.kernel(K.adaptive_max_pool_backward, dims, g.dtype), g.size,
                               dx.size, *bounds)

@@ -61,7 +61,7 @@ def _floating_array(target: Any) -> Any:
     dtype = check_numeric("tensor", array)
     if dtype.kind != "f":
         raise TypeError(f"tensor must be a floating array, got dtype {dtype}")
-    if not getattr(array, "flags", None) or not array.flags.writeable:
+    if not getattr(array.flags, "writeable", True):  # CuPy's flags do not say: writable
         raise ValueError(f"tensor of shape {tuple(array.shape)} is read-only: initialization "
                          "writes it in place")
     return array

@@ -7,8 +7,9 @@ chains of them are followed: t = u + 1, u = 0).  A contradiction is then a symbo
 given two numbers, a symbol given one its assumptions deny (or an expression whose
 assumptions deny them: p = -q for positive p and q), a = e whose sides differ by a
 nonzero number as they stand (t = t + 1), or a hypothesis for every index that gives another
-number than a hypothesis at a point or another hypothesis for every index; and one side of any
-kind given two numbers (a sum = 1 and = 2).  Numbers count as different where SymPy proves
+number than a hypothesis at a point or another hypothesis for every index, or that makes the
+sides of another hypothesis differ by a number; and one side of any kind given two numbers (a
+sum = 1 and = 2).  Numbers count as different where SymPy proves
 their difference nonzero ((1 + √2)² and 3 + 2√2 are one number written two ways; 1 and √2 are
 two).  What this does not find is not refused, and what it finds is no proof of anything.
 """
@@ -20,8 +21,9 @@ import itertools
 import sympy
 from sympy import Expr, Indexed, Lambda, Symbol
 
-from .language import OF_THE_ENTRIES, ZSum, meets_assumptions, substitute
-from .rules_sums import _entry_values  # the rule's own reading of an entry
+from .language import (OF_THE_ENTRIES, ProofError, ZSum, fresh, meets_assumptions,
+                       substitute)
+from .rules_sums import _entry_values, entry_hypothesis  # the rules' own readings
 
 BINDERS = (ZSum, Lambda, *OF_THE_ENTRIES)
 """Nodes whose insides are left as they are: their variables are not the hypotheses'."""
@@ -82,6 +84,14 @@ class Reading:
                       if top in self.values})
         return sympy.expand(_replaced(expr, known, self.values))
 
+    def value(self, expr: Expr) -> Expr | None:
+        """:meth:`standing`, or None where SymPy cannot put the values in (Max(z, 0) at
+        z = i): that expression gives nothing, and the other checks still run."""
+        try:
+            return self.standing(expr)
+        except EVALUATION_ERRORS:
+            return None
+
     def read(self) -> str | None:
         """Round after round until no value is added: a contradiction, or None."""
         for _ in range(len(self.equations) + 1):
@@ -110,7 +120,7 @@ class Reading:
         entry with its indices as they stand: x[0] for x[t] where t = 0)."""
         atoms = {*self.parent, *self.parent.values(), *self.values}
         return {self.entry(atom): value for atom in atoms
-                if _number(value := self.standing(atom))}
+                if _number(value := self.value(atom))}
 
     def entry(self, atom: Expr) -> Expr:
         """A symbol as it is, an entry with its indices as they stand."""
@@ -156,7 +166,8 @@ def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
         if isinstance(atom, Symbol) and not meets_assumptions(atom, value):
             return f"{atom} = {value}, which its assumptions deny"
     for lhs, rhs in equations:  # p = -p or p = -q - 5 for positive p and q
-        if isinstance(lhs, Symbol) and not meets_assumptions(lhs, value := reading.standing(rhs)):
+        value = reading.value(rhs) if isinstance(lhs, Symbol) else None
+        if value is not None and not meets_assumptions(lhs, value):
             return f"{lhs} = {rhs}, a value ({value}) that the assumptions of {lhs} deny"
     for pattern, value in every:
         found = _at_points(reading, assigned, pattern, value)
@@ -173,6 +184,28 @@ def _contradiction(hypotheses: tuple[sympy.Eq, ...]) -> str | None:
                 found = _overlap(reading, pattern, value, other, other_value)
                 if found:
                     return found
+    return _through_entries(reading, hypotheses)
+
+
+def _through_entries(reading: Reading, hypotheses: tuple[sympy.Eq, ...]) -> str | None:
+    """A hypothesis a = e whose sides, every entry y[e] replaced by a hypothesis y[q] = f(q)
+    for every q (the rule's own replacement), differ by a nonzero number as they stand
+    (y[q] = 0 for every q against Σ_j [0 ≤ j ≤ 1] y_j = 1)."""
+    entries = [h for h in hypotheses if isinstance(h.lhs, Lambda)
+               and isinstance(h.lhs.expr, Indexed) and isinstance(h.rhs, Lambda)]
+    for h in hypotheses:
+        if not entries or isinstance(h.lhs, Lambda) or not isinstance(h.rhs, Expr):
+            continue
+        sides = [h.lhs, h.rhs]
+        for equation in entries:
+            try:
+                sides = [entry_hypothesis(side, equation)[0] for side in sides]
+            except ProofError:  # one the rule cannot read (y[0] for every q) gives nothing
+                continue
+        gap = reading.value(sympy.expand(sides[0] - sides[1]))
+        if _nonzero(gap):
+            return f"{h.lhs} = {h.rhs}, whose sides the hypotheses for every index make differ " \
+                   f"by {gap}"
     return None
 
 
@@ -180,10 +213,10 @@ _BOUND: dict[tuple, Symbol] = {}
 
 
 def _bound_renamed(expr: Expr, depth: int = 0) -> Expr:
-    """``expr`` with the variable of each sum named by its depth and assumptions alone."""
+    """``expr`` with the variable of each sum named by its depth, kind and assumptions alone."""
     if isinstance(expr, ZSum):
-        facts = tuple(sorted(expr.var.assumptions0.items()))
-        var = _BOUND.setdefault((depth, facts), sympy.Dummy(f"b{depth}", **dict(facts)))
+        kind = (depth, type(expr.var), tuple(sorted(expr.var.assumptions0.items())))
+        var = _BOUND.setdefault(kind, fresh(expr.var))  # a multi-index stays one
         return ZSum(_bound_renamed(substitute(expr.body, {expr.var: var}), depth + 1), var)
     if not isinstance(expr, sympy.Basic) or not expr.args or isinstance(expr, Lambda):
         return expr
@@ -205,8 +238,8 @@ def _overlap(reading: Reading, pattern: Lambda, value: Lambda, other: Lambda,
             if isinstance(entry, Indexed) else None
         if there is None or len(there) != len(other.variables):
             continue
-        first = reading.standing(substitute(value.expr, at))
-        second = reading.standing(substitute(other_value.expr, there))
+        first = reading.value(substitute(value.expr, at))
+        second = reading.value(substitute(other_value.expr, there))
         if _differ(first, second):
             return (f"{pattern.expr} = {value.expr} and {other.expr} = {other_value.expr} "
                     f"for every value of their indices: {entry} = {first} and {second}")
@@ -222,7 +255,7 @@ def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
         at = _entry_values(pattern.expr, atom, pattern.variables)
         if at is None or len(at) != len(pattern.variables):
             continue
-        there = reading.standing(substitute(value.expr, at))  # a sum over q keeps its q
+        there = reading.value(substitute(value.expr, at))  # a sum over q keeps its q
         if _differ(there, number):
             return (f"{atom} = {number}, where the hypothesis for every "
                     f"{', '.join(map(str, pattern.variables))} gives {there}")
@@ -231,21 +264,28 @@ def _at_points(reading: Reading, assigned: dict[Expr, Expr], pattern: Lambda,
 
 def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
                    other_value: Lambda) -> str | None:
-    """y[q] = f(q) and y[r] = g(r) for every q and r, with f - g a nonzero number at a value
-    that both q and r admit."""
+    """y[q] = f(q) and y[r] = g(r) for every q and r (alike up to the names of their sums'
+    variables), with f - g a nonzero number, or nonzero at a point of TRIED that both q and r
+    admit (q + 1 against 2q + 1 at q = 1; at most three variables)."""
     if len(pattern.variables) != len(other.variables):
         return None
-    mine, theirs = {}, {}
+    mine, theirs, shared = {}, {}, []
     for q, r in zip(pattern.variables, other.variables):
-        shared = next((v for v in TRIED if meets_assumptions(q, v, strict=True)
-                       and meets_assumptions(r, v, strict=True)), None)
-        if shared is None:
+        both = [v for v in TRIED if meets_assumptions(q, v, strict=True)
+                and meets_assumptions(r, v, strict=True)]
+        if not both:
             return None
-        mine[q] = theirs[r] = sympy.Dummy(q.name)  # a name of neither: no free symbol caught
-    if substitute(other.expr, theirs) != substitute(pattern.expr, mine):
+        mine[q] = theirs[r] = dummy = sympy.Dummy(q.name)  # a name of neither: none caught
+        shared.append((dummy, both))
+    if _bound_renamed(substitute(other.expr, theirs)) != _bound_renamed(
+            substitute(pattern.expr, mine)):
         return None
     first, second = substitute(value.expr, mine), substitute(other_value.expr, theirs)
-    if _nonzero(sympy.expand(first - second)):
+    gap = sympy.expand(first - second)
+    points = itertools.product(*(both for _, both in shared)) if len(shared) <= 3 else ()
+    if _nonzero(gap) or any(
+            _nonzero(sympy.expand(substitute(gap, dict(zip(mine.values(), point)))))
+            for point in points):
         named = substitute(second, {dummy: q for q, dummy in mine.items()})
         return f"{pattern.expr} = {value.expr} and {named}"
     return None

@@ -168,12 +168,14 @@ class Derivation:
 
     def by(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link: ``rule_name`` turns the current expression into ``expr``."""
+        _expect(rule_name=(rule_name, str))
         self.steps.append(Step(rule_name, _read(expr, f"step {len(self.steps) + 1}"), why,
                                params))
         return self
 
     def back(self, rule_name: str, expr: Expr, why: str = "", **params: Any) -> Derivation:
         """Next link, read right to left: ``rule_name`` turns ``expr`` into the current one."""
+        _expect(rule_name=(rule_name, str))
         self.steps.append(Step(rule_name, _read(expr, f"step {len(self.steps) + 1}"), why,
                                params, backwards=True))
         return self

@@ -31,7 +31,7 @@ from sympy import Expr, Indexed, IndexedBase, S
 
 from .language import (DefinedName, EqZero, Expectation, Partial, Signal, ZSum, product,
                        signals_of, substitute)
-from .normal import ProofError, check_exact, expand_terms
+from .normal import ProofError, check_exact, expand_terms, provably_nonneg
 from .rules import RuleResult, rule, unfold_all
 
 # --------------------------------------------------------------------------------------------
@@ -56,7 +56,11 @@ class Law:
     ``moment(k)`` is E[X^k] of one entry, or None where the law leaves it open; entries are
     identically distributed; ``independent``: entries at different indices are independent;
     ``symmetric``: the joint law of all entries is invariant under X -> -X; ``symbols``: the
-    free symbols of its parameters (a lemma about the signal holds for their values alone).
+    free symbols of its parameters (a lemma about the signal holds for their values alone);
+    ``exists``: expressions that are ≥ 0 wherever some distribution has these moments (q and
+    1 - q for Bernoulli(q)), None where not stated.  Moments alone are linear: a rule that
+    reads E[f] ≥ 0 from f ≥ 0 needs a law that provably exists (:attr:`exists_provably`;
+    E[z0²] = -2 for 'variance -2' proved log((1 + E[z0²])²) = 2 log(1 + E[z0²])).
     Proofs read the moments through :meth:`declared`.
     """
 
@@ -65,6 +69,7 @@ class Law:
     independent: bool
     symmetric: bool
     symbols: frozenset
+    exists: tuple | None = None
     _answers: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     CHECKED_MOMENTS = 8
@@ -77,6 +82,14 @@ class Law:
             self.declared(k)
         if self.declared(0) not in (None, 1):
             raise ProofError(f"the law {self.name}: E[X^0] = 1, not {self.declared(0)}")
+        for condition in self.exists or ():
+            if sympy.sympify(condition).is_negative:
+                raise ProofError(f"no distribution is {self.name}: it needs {condition} ≥ 0")
+
+    @property
+    def exists_provably(self) -> bool:
+        """Some distribution has these moments: each of :attr:`exists` is provably ≥ 0."""
+        return self.exists is not None and all(provably_nonneg(c) for c in self.exists)
 
     def declared(self, k: int) -> Expr | None:
         """E[X^k] as the law first gave it (read again, it is the same number)."""
@@ -126,13 +139,15 @@ def _symbols(*parameters: Expr | None) -> frozenset:
 def bernoulli(q) -> Law:
     """Independent Bernoulli(q) entries: E[X^k] = q for every k ≥ 1 (X ∈ {0, 1})."""
     q = sympy.sympify(q)
-    return Law(f"Bernoulli({q})", lambda k: S.One if k == 0 else q, True, False, _symbols(q))
+    return Law(f"Bernoulli({q})", lambda k: S.One if k == 0 else q, True, False, _symbols(q),
+               (q, 1 - q))
 
 
 def centered(variance_) -> Law:
     """Independent entries with mean 0 and variance σ² (nothing else assumed)."""
     known = {0: S.One, 1: S.Zero, 2: sympy.sympify(variance_)}
-    return Law(f"mean 0, variance {variance_}", known.get, True, False, _symbols(variance_))
+    return Law(f"mean 0, variance {variance_}", known.get, True, False, _symbols(variance_),
+               (known[2],))
 
 
 def normal(variance_) -> Law:
@@ -142,14 +157,15 @@ def normal(variance_) -> Law:
     def moment(k: int) -> Expr:
         return S.Zero if k % 2 else sympy.factorial2(k - 1) * variance_ ** (k // 2)
 
-    return Law(f"N(0, {variance_})", moment, True, True, _symbols(variance_))
+    return Law(f"N(0, {variance_})", moment, True, True, _symbols(variance_), (variance_,))
 
 
 def symmetric(second) -> Law:
     """A jointly symmetric signal (entries not necessarily independent) with E[X²] = v;
     symmetry makes the mean 0."""
     known = {0: S.One, 1: S.Zero, 2: sympy.sympify(second)}
-    return Law(f"symmetric, E[X^2] = {second}", known.get, False, True, _symbols(second))
+    return Law(f"symmetric, E[X^2] = {second}", known.get, False, True, _symbols(second),
+               (known[2],))
 
 
 def stationary(mean=None, second=None) -> Law:
@@ -159,8 +175,10 @@ def stationary(mean=None, second=None) -> Law:
     for k, value in ((1, mean), (2, second)):
         if value is not None:
             known[k] = sympy.sympify(value)
+    exists = () if 2 not in known else (known[2],) if 1 not in known else (  # Var X ≥ 0
+        known[2] - known[1] ** 2,)
     return Law(f"stationary, E[X] = {mean}, E[X^2] = {second}", known.get, False, False,
-               _symbols(mean, second))
+               _symbols(mean, second), exists)
 
 
 LAWS: dict[IndexedBase, Law] = {}

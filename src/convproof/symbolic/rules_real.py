@@ -32,7 +32,7 @@ from .normal import (ProofError, Term, linear_coefficient, expand_terms, normal_
 from .operators_layers import Positive
 from .rules import (RuleResult, definition_at, derivative, follows, map_terms, open_sum, rule,
                     unfold, unfold_all)
-from .rules_expectation import Expectation
+from .rules_expectation import LAWS, Expectation, random_signals_in
 
 POSITIVE, NONNEGATIVE = "positive", "nonnegative"
 
@@ -132,8 +132,9 @@ def sign(e: Expr) -> str | None:
     if isinstance(e, sympy.Max):
         signs = [sign(a) for a in e.args]
         return POSITIVE if POSITIVE in signs else NONNEGATIVE if NONNEGATIVE in signs else None
-    if isinstance(e, Expectation):
-        return sign(e.args[0])
+    if isinstance(e, Expectation):  # E of a nonnegative f, where a distribution has the law
+        exists = all(LAWS[base].exists_provably for base in random_signals_in(e.args[0]))
+        return sign(e.args[0]) if exists else None
     return None
 
 
