@@ -52,6 +52,22 @@ def test_a_diagnosis_exits_1(user_module, capsys):
     assert "seed=5 reproduces this check" in out
 
 
+def test_a_diagnosis_reaches_a_terminal_without_unicode(user_module):
+    """Σ and · under an ASCII stdout ended in UnicodeEncodeError, exit 1, no diagnosis."""
+    import os
+    import subprocess
+    import sys
+    (user_module.parent / "flipped.py").write_text(
+        "import convproof.functional as F\n\n\ndef flipped(x, w, b):\n"
+        "    return F.conv1d(x, w[..., ::-1], b)\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "convproof", "check", "flipped.py:flipped", "--dims", "1"],
+        capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        cwd=user_module.parent)
+    assert result.returncode == 1, result.stderr
+    assert b"your kernel is flipped" in result.stdout and b"\\u03a3_m" in result.stdout
+
+
 def test_the_top_level_command_dispatches_to_check(user_module, capsys):
     assert convproof_main(["check", f"{user_module}:shifted", "--dims", "1",
                            "--padding", "((2, 1),)", "--trials", "1"]) == 0

@@ -501,14 +501,48 @@ def test_a_bias_inside_the_channel_sum_is_named_beside_a_doubled_one(rng):
 
 @pytest.mark.parametrize("returned,pattern", [
     (lambda y: 0.5, "y must be an array, your function returned the scalar 0.5"),
-    (lambda y: y[None], "y has shape \\(1, 63, 2, 3, 4\\), expected \\(63, 2, 3, 4\\) for a "
-                        "batch of 63"),
-    (lambda y: y.ravel(), "y has shape \\(1512,\\), expected \\(63, 2, 3, 4\\) for a batch "
-                          "of 63"),
+    # an axis added or dropped is told on the caller's batch (it was told on a probe's, 63)
+    (lambda y: y[None], "no known fault explains it: y has shape \\(1, ([45]), 2, 3, 4\\), "
+                        "expected \\(\\1, 2, 3, 4\\) for a batch of \\1"),
+    (lambda y: y.ravel(), "y has shape \\((120|96),\\), expected \\([45], 2, 3, 4\\) for a "
+                          "batch of [45]"),
+    # a broadcast view costs nothing; its copy would have raised MemoryError
+    (lambda y: np.broadcast_to(1.0, (len(y), 2, 20000, 20000)),
+     "y has shape \\([45], 2, 20000, 20000\\), \\d+ entries, far more than the outputs"),
 ])
 def test_an_output_of_another_shape_shows_both_shapes(rng, returned, pattern):
     refused(cp.testing.check_conv2d, lambda x, w, b: returned(loop_conv(x, w, b)), pattern,
             seed=int(rng.integers(2**31)))
+
+
+def test_outputs_returned_in_another_order_are_named(rng):
+    """(grad_w, grad_x) for (grad_x, grad_w): was 'grad_x has shape ... for a batch of 27'."""
+    def swapped(x, w, g):
+        return (cp.functional.conv2d_weight(x, w.shape, g),
+                cp.functional.conv2d_input(x.shape, w, g))
+    refused(cp.testing.check_conv2d_backward, swapped, "returns its outputs in another order: "
+            "shapes .* where \\(grad_x, grad_w\\) have shapes", kernel_size=5,
+            seed=int(rng.integers(2**31)))
+
+
+def test_an_exception_of_torch_on_numpy_arrays_says_which_backend(rng):
+    """A PyTorch function checked without backend='torch': torch's long TypeError, no hint."""
+    def tensors_only(x, w, b):
+        raise TypeError("conv2d() received an invalid combination of arguments - expected "
+                        "(Tensor input, Tensor weight) " + "x" * 2000)
+    with pytest.raises(EquivalenceError, match="needs backend='torch'") as failure:
+        cp.testing.check_conv2d(tensors_only, seed=int(rng.integers(2**31)))
+    assert "… (" in str(failure.value) and len(str(failure.value)) < 1200
+
+
+def test_a_converter_that_raises_is_refused_as_an_option(rng):
+    with pytest.raises(ValueError, match="backend: your converter raised ZeroDivisionError"):
+        cp.testing.check_conv2d(lambda x, w, b: x, backend=lambda a: 1 / 0)
+
+
+def test_a_missing_option_names_the_public_check():
+    with pytest.raises(TypeError, match="check_max_pool2d\\(\\) needs the option 'kernel_size'"):
+        cp.testing.check_max_pool2d(lambda x: x)
 
 
 def test_an_exception_names_the_call_and_keeps_its_cause(rng):
@@ -543,6 +577,8 @@ def test_a_wrong_function_that_fails_on_a_probe_is_told_both(rng):
                                              "an array of dtype int64"),
     (np.ones((2, 2, 5, 5), dtype=np.uint8), "returned an array of dtype uint8"),
     ([[1.0, 2.0], [3.0, 4.0]], "returned a nested list \\(.tolist\\(\\)\\?\\) where y was asked"),
+    ({"y": 1.0}, "floating-point numbers, your function returned dict"),  # not 'dtype object'
+    ("y", "floating-point numbers, your function returned str"),
 ])
 def test_an_output_that_is_no_array_is_refused(returned, pattern):
     with pytest.raises(EquivalenceError, match=pattern):

@@ -306,8 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _writable_text() -> None:
+    """Output that the terminal's encoding lacks (Σ, ·, ≥ under ASCII or cp1252) written as
+    escapes: a diagnosis must not end in UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    _writable_text()
     try:
         if argv and argv[0] in DELEGATED:
             status = importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])

@@ -45,6 +45,10 @@ def _for_dims(generic: Callable[..., Any], dims: int, name: str) -> Callable[...
         if unknown:
             raise TypeError(f"check_{name}() takes no option {unknown[0]!r}; its options: "
                             f"{', '.join(accepted)}")
+        missing = [p.name for p in parameters[1:]
+                   if p.default is inspect.Parameter.empty and p.name not in options]
+        if missing:  # the generic function's own TypeError would name it, not check_{name}
+            raise TypeError(f"check_{name}() needs the option {missing[0]!r}")
         return generic(fn, dims, **options)
     check.__name__ = check.__qualname__ = f"check_{name}"
     check.__doc__ = (generic.__doc__ or "").replace("{dims}", str(dims))

@@ -223,13 +223,18 @@ def _not_affine(got: np.ndarray, x: np.ndarray, probes: int
     return (probes + index[0], *index[1:]), float(predicted[index])
 
 
+SHAPE_UNEXPLAINED = "no known fault explains it: "
+"""How a diagnosis begins whose probe returned an output of another shape (told on the probe's
+batch, which the runner tells again on the caller's)."""
+
+
 def explain_linear(model: Model, args: tuple[Any, ...], got: np.ndarray, tol: float,
                    names: tuple[str, str]) -> str:
     """No fault fits a linear model: the first output that differs on the impulses, with its
     expected expression (from the derived matrix) and what the implementation computes."""
     want = model.predict(args, exact=True)
     if got.shape != want.shape:
-        return "no known fault explains it: " + shape_difference(
+        return SHAPE_UNEXPLAINED + shape_difference(
             got.shape, want.shape, names[0], functools.partial(size_formula, model))
     in_shape = args[0].shape[1:]
     probes = 1 + math.prod(in_shape)
@@ -278,7 +283,7 @@ def explain_values(got: np.ndarray, want: np.ndarray, tol: float, name: str,
     """No fault fits: the first entry that differs, its expected expression(index) and values
     (``batch``: the first axis of the outputs is the batch)."""
     if got.shape != want.shape:
-        return ("no known fault explains it: {} has shape {}, expected {}"
+        return (SHAPE_UNEXPLAINED + "{} has shape {}, expected {}"
                 .format(name, *shape_pair(got.shape, want.shape, batch)))
     index = tuple(int(i) for i in np.unravel_index(int(np.argmax(mismatches(got, want, tol))),
                                                    want.shape))

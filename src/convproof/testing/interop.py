@@ -24,6 +24,21 @@ BACKENDS = ("numpy", "torch", "cupy")
 LAYOUTS = {"contiguous": "", "channels-last": " (each a channels-last view)",
            "strided": " (each a view of a larger array: every other entry on the last axis, "
                       "a border cropped off the spatial axes)"}
+MOST_ENTRIES = 2**27
+"""An output of more entries is refused before it is copied: the checks' arrays hold at most
+some thousands, and a broadcast view of 2^27 would take 1 GiB as float64."""
+
+
+def _same(array: np.ndarray) -> np.ndarray:
+    """NumPy's converter: the array itself."""
+    return array
+
+
+def _shortened(exc: BaseException, limit: int = 600) -> str:
+    """An exception's message on at most ``limit`` characters (a TorchScript error quotes the
+    whole input array: 7.5 KB)."""
+    text = str(exc)
+    return text if len(text) <= limit else f"{text[:limit]} … ({len(text)} characters)"
 
 
 def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
@@ -31,7 +46,7 @@ def converter(backend: str | Callable[[np.ndarray], Any]) -> Callable[[np.ndarra
     if callable(backend):
         return backend
     if backend == "numpy":
-        return lambda array: array
+        return _same
     if backend == "torch":
         try:
             import torch
@@ -133,7 +148,11 @@ class Caller:
         __tracebackhide__ = True
         layout = layout if self.layouts else "contiguous"
         hosts = [None if a is None else arrange(a, layout) for a in args]
-        passed = [None if h is None else self.convert(h) for h in hosts]
+        try:
+            passed = [None if h is None else self.convert(h) for h in hosts]
+        except Exception as exc:  # the caller's converter: an option, not the function checked
+            raise ValueError(f"backend: your converter raised {type(exc).__name__}: "
+                             f"{_shortened(exc)}") from exc
         self._last = hosts, passed, layout
         outputs = self._run(args, passed, layout, self._returned)
         self._returned = [(name, output, output.copy())
@@ -169,8 +188,12 @@ class Caller:
         try:
             result = self.fn(*passed)
         except (Exception, SystemExit) as exc:  # the user's code failed, sys.exit too
+            hint = ("\n  (a function of PyTorch tensors needs backend='torch': --backend torch "
+                    "on the command line)" if self.convert is _same and "Tensor" in str(exc)
+                    else "")
             raise EquivalenceError(f"{self.operation}: your function raised "
-                                   f"{type(exc).__name__}: {exc}\n  called with {called}") from exc
+                                   f"{type(exc).__name__}: {_shortened(exc)}\n  called with "
+                                   f"{called}{hint}") from exc
         for name, a, p in zip(self.arguments, args, passed):
             changed = None if a is None else _changed(a, p)
             if changed:
@@ -227,13 +250,19 @@ class Caller:
             raise EquivalenceError(f"{self.operation}: {name} of type {type(value).__name__} "
                                    f"cannot be read as a NumPy array ({exc})") from exc
         if array is None or array.dtype.kind != "f":
-            kind = type(value).__name__ if array is None else f"an array of dtype {array.dtype}"
+            kind = (type(value).__name__ if array is None or not hasattr(value, "dtype")
+                    and not isinstance(value, (list, tuple, numbers.Number))
+                    else f"an array of dtype {array.dtype}")
             raise EquivalenceError(f"{self.operation}: {name} must be an array of floating-point "
                                    f"numbers, your function returned {kind}\n  called with "
                                    f"{called}")
         if array.ndim == 0:
             raise EquivalenceError(f"{self.operation}: {name} must be an array, your function "
                                    f"returned the scalar {array.item()!r}\n  called with {called}")
+        if array.size > MOST_ENTRIES:  # a broadcast view costs the user nothing, a copy 24 GB
+            raise EquivalenceError(f"{self.operation}: {name} has shape {array.shape}, "
+                                   f"{array.size} entries, far more than the outputs of these "
+                                   f"small checks\n  called with {called}")
         if coarser(array.dtype, self.dtype):
             raise self._too_coarse(name, array.dtype.name)
         return array

@@ -31,7 +31,7 @@ from ..progress import Ticker, to_stderr
 from ..spec import check_flag
 from .compare import (TF32_LEVEL, error, lower_precision, not_finite, precision_note, tolerance,
                       within_tf32)
-from .diagnose import BATCH_DEPENDENT
+from .diagnose import BATCH_DEPENDENT, SHAPE_UNEXPLAINED
 from .interop import LAYOUTS, Caller, describe_shapes
 from .outcome import CheckResult, EquivalenceError
 
@@ -249,8 +249,11 @@ def _probed(check: Check, problem: Any, call: Caller, rng: np.random.Generator, 
         probed = (f"your function is wrong (worst relative error {worst:.1e}, tolerance "
                   f"{tol:.0e}), and its fault could not be named: on a probe "
                   f"{str(failed).removeprefix(f'{call.operation}: ')}")
+    wrong = next((k for k, (g, w) in enumerate(zip(got, want)) if g.shape != w.shape), None)
+    if probed.startswith(SHAPE_UNEXPLAINED) and wrong is not None:  # told on this batch
+        probed = SHAPE_UNEXPLAINED + check.shape_difference(problem, wrong, got[wrong].shape,
+                                                            want[wrong].shape)
     if probed == BATCH_DEPENDENT:
-        wrong = next((k for k, (g, w) in enumerate(zip(got, want)) if g.shape != w.shape), None)
         if wrong is not None:
             shape = check.shape_difference(problem, wrong, got[wrong].shape, want[wrong].shape)
             probed = (f"{shape}; yet right on the probe batch: the shape depends on the batch "
@@ -267,8 +270,14 @@ def _not_finite(names: Sequence[str], arrays: Sequence[np.ndarray]) -> str | Non
 
 def _wrong_shape(check: Check, problem: Any, got: Sequence[np.ndarray],
                  want: Sequence[np.ndarray]) -> str | None:
-    """The first output of another shape, with the size formula of each axis that differs,
-    when an output is not finite too (its extra entries, say): probing would show only those."""
+    """Outputs returned in another order (each of another's shape); else the first output of
+    another shape, with the size formula of each axis that differs, when an output is not
+    finite too (its extra entries, say): probing would show only those."""
+    shapes, wanted = [g.shape for g in got], [w.shape for w in want]
+    if len(got) > 1 and shapes != wanted and sorted(shapes) == sorted(wanted):
+        return (f"your function returns its outputs in another order: shapes "
+                f"{', '.join(map(str, shapes))} where ({', '.join(check.outputs)}) have shapes "
+                f"{', '.join(map(str, wanted))}; return ({', '.join(check.outputs)})")
     infinite = _not_finite(check.outputs, got)
     wrong = next((output for output, (g, w) in enumerate(zip(got, want))
                   if g.shape != w.shape), None)
