@@ -304,8 +304,9 @@ LOST = "the CUDA context is lost (a fault CUDA keeps): the rest of this step did
 
 def context_lost() -> bool:
     """Whether the device fails even a synchronization: after an illegal address, say, every
-    later call in this process fails, so a step stops instead of failing each case."""
-    cupy, _ = _modules()
+    later call in this process fails, so a step stops instead of failing each case (CuPy
+    alone: the kernels step runs without PyTorch's CUDA too)."""
+    import cupy
     try:
         cupy.cuda.runtime.deviceSynchronize()
     except cupy.cuda.runtime.CUDARuntimeError:
