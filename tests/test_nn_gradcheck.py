@@ -222,3 +222,22 @@ def test_a_long_check_reports_its_progress(rng, monkeypatch, capsys):
     nn.gradcheck(layer, x, progress=None)
     nn.gradcheck(layer, x)  # stderr by default
     assert capsys.readouterr().err.count("gradcheck [") == 6 + 6 + 2
+
+
+def test_the_projection_is_no_input_a_test_draws(rng):
+    """R came from default_rng(seed) itself: for x from default_rng(0) and y = x Wᵀ of x's
+    shape, R = x, and a transposed weight gradient (xᵀx symmetric) passed."""
+    class TransposedGradient(nn.Module):
+        def __init__(self) -> None:
+            self.weight = nn.Parameter(rng.standard_normal((3, 3)))
+
+        def forward(self, x):
+            self.remember(x, x=x)
+            return x @ self.weight.data.T
+
+        def backward(self, g):
+            x = self.recall(g)["x"]
+            self.weight.accumulate((g.T @ x).T)  # should be g.T @ x
+            return g @ self.weight.data
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    assert not nn.gradcheck(TransposedGradient(), x, raise_on_failure=False, progress=None).ok

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 
 import numpy as np
 import pytest
@@ -80,6 +81,8 @@ def test_command_line_json_and_saved_parameters(digits, tmp_path, capsys):
     (["--save", "no-such-folder/lenet.npz"],  # refused before any training
      "argument --save: 'no-such-folder/lenet.npz': the folder"),
     (["--load", "no-such-file.npz"], "argument --load: 'no-such-file.npz' is not a file"),
+    (["--seed", "-3"], "argument --seed: must be at least 0, got -3"),  # was scikit-learn's
+    (["--seed", str(2**32)], "argument --seed: must be below 2**32"),
 ])
 def test_bad_command_line_arguments_are_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
@@ -94,3 +97,17 @@ def test_the_gpu_without_cupy_is_a_usage_error(capsys):
         lenet.main(["--device", "gpu", "--epochs", "1"])
     assert exit_.value.code == 2
     assert "--device gpu: convproof's GPU backend needs CuPy" in capsys.readouterr().err
+
+
+def test_a_file_that_cannot_start_the_model_is_a_usage_error(tmp_path, capsys):
+    """A state of the model with batch norm loaded without it, or no state file at all, ended
+    in a traceback after the data was loaded."""
+    saved = tmp_path / "bn.npz"
+    lenet.lenet(True, np.random.default_rng(0)).save(str(saved))
+    (tmp_path / "notes.txt").write_text("not a state")
+    for path, message in ((saved, "missing .*(saved with --batch-norm\\?)"),
+                          (tmp_path / "notes.txt", "is not a state file written by save")):
+        with pytest.raises(SystemExit) as exit_:
+            lenet.main(["--epochs", "0", "--load", str(path)])
+        assert exit_.value.code == 2
+        assert re.search(f"--load: .*{message}", capsys.readouterr().err)

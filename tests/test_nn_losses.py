@@ -225,3 +225,11 @@ def test_softmax_takes_arrays_only():
         losses.softmax([1.0, 2.0])
     with pytest.raises(TypeError, match="logits must be an array"):
         losses.log_softmax((1.0, 2.0))
+
+
+def test_float_labels_are_told_they_are_no_class_indices(rng):
+    """The message asked for shape (5,) and reported (5,): the dtype was the fault."""
+    with pytest.raises(ValueError, match=r"got \(5,\) of dtype float64 \(class indices are "
+                       r"integers\)"):
+        nn.losses.softmax_cross_entropy(rng.standard_normal((5, 4)),
+                                        np.array([0.0, 1.0, 2.0, 3.0, 0.0]))

@@ -122,7 +122,9 @@ def test_loading_a_state_that_does_not_fit(rng):
     with pytest.raises(ValueError, match="state lacks the hyperparameter 'momentum'"):
         optimizer.load_state_dict({"lr": 0.1, "weight_decay": 0.0})
     state = {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.0}
-    with pytest.raises(ValueError, match=r"state entry '4.velocity' names no parameter"):
+    with pytest.raises(ValueError, match=r"state entry '4.velocity' is neither a "
+                       r"hyperparameter of SGD \(lr, momentum, weight_decay\) nor a parameter's "
+                       r"slot \('<index>.<slot>', 1 parameters\)"):
         optimizer.load_state_dict({**state, "4.velocity": np.ones(3)})
     with pytest.raises(ValueError, match=r"state\['0.velocity'\] has shape \(2,\)"):
         optimizer.load_state_dict({**state, "0.velocity": np.ones(2)})
@@ -133,7 +135,8 @@ def test_loading_a_state_that_does_not_fit(rng):
              r"must be a real array \(NumPy or CuPy\), got complex128"),
             ({"0.bogus": np.ones(3)}, "SGD keeps no slot 'bogus'"),
             ({"0.step": 2}, re.escape("SGD keeps no slot 'step' (it keeps velocity)")),
-            ({7: np.ones(3)}, "state entry 7 names no parameter")]:
+            ({7: np.ones(3)}, "state entry 7 is neither a hyperparameter"),
+            ({"amsgrad": True}, "state entry 'amsgrad' is neither a hyperparameter of SGD")]:
         with pytest.raises(ValueError, match=message):
             optimizer.load_state_dict({**state, **bad})
         assert (optimizer.lr, optimizer.momentum) == (0.1, 0.5)  # nothing changed

@@ -21,6 +21,7 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -156,6 +157,24 @@ def _learning_rate(text: str) -> float:
     return value
 
 
+def _seed(text: str) -> int:
+    """A seed for NumPy and scikit-learn's split: an integer in [0, 2^32)."""
+    value = non_negative(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {value}")
+    return value
+
+
+def _refused_state(path: Path, batch_norm: bool) -> str | None:
+    """Why the parameters in ``path`` cannot start this model, or None."""
+    try:
+        lenet(batch_norm, np.random.default_rng(0)).load(str(path))
+    except ValueError as exc:
+        hint = "" if batch_norm else " (saved with --batch-norm?)"
+        return f"{exc}{hint if 'missing' in str(exc) or 'unexpected' in str(exc) else ''}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train (or evaluate) LeNet-5 on the digits; prints the test accuracy, 0 on success."""
     parser = argparse.ArgumentParser(prog="python -m convproof.examples.lenet",
@@ -165,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=_learning_rate, default=1e-3)
     parser.add_argument("--batch-norm", action="store_true", help="batch norm after each conv")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0)
     parser.add_argument("--save", metavar="PATH", type=writable_file,
                         help="write the trained parameters (.npz)")
     parser.add_argument("--load", metavar="PATH", type=readable_file,
@@ -177,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             cupy_module()
         except ImportError as exc:
             parser.error(f"--device gpu: {exc}")
+    refused = args.load and _refused_state(args.load, args.batch_norm)
+    if refused:
+        parser.error(f"--load: {refused}")
     summary = run(args.epochs, args.batch_size, args.lr, args.batch_norm, args.device,
                   args.seed, sys.stderr, *(None if path is None else str(path)
                                            for path in (args.save, args.load)))

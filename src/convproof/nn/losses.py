@@ -69,8 +69,10 @@ def _target_distribution(target: Array, logits: Array) -> Array:
         return xp.eye(classes, dtype=logits.dtype)[xp.asarray(target)]
     target = as_input(target, "target")
     if target.shape != logits.shape:
+        floats = f" of dtype {target.dtype} (class indices are integers)" if target.shape == (
+            batch,) else ""
         raise ValueError(f"target must be class indices ({batch},) or probabilities of the "
-                         f"shape of logits {logits.shape}, got {tuple(target.shape)}")
+                         f"shape of logits {logits.shape}, got {tuple(target.shape)}{floats}")
     return target
 
 

@@ -124,8 +124,10 @@ class Optimizer:
                 continue
             index, _, slot = key.partition(".") if isinstance(key, str) else ("", "", "")
             if not index.isdigit() or int(index) >= len(self.params):
-                raise ValueError(f"state entry {key!r} names no parameter of this optimizer "
-                                 f"({len(self.params)} parameters)")
+                raise ValueError(f"state entry {key!r} is neither a hyperparameter of "
+                                 f"{type(self).__name__} ({', '.join(self.hyperparameters)}) "
+                                 f"nor a parameter's slot ('<index>.<slot>', "
+                                 f"{len(self.params)} parameters)")
             slots[int(index)][slot] = self._slot(key, slot, value, self.params[int(index)].data)
         for index, kept in enumerate(slots):
             if kept and set(kept) != set(self.slots):
