@@ -25,9 +25,10 @@ The steps, all by default, in this order:
 The summary goes to --out as Markdown and beside it as JSON, written again after every step,
 so a run cut short keeps the steps it finished.  A step that fails in one case (a wrong
 result, a failed launch) records it and goes on, unless the fault is one CUDA keeps (an
-illegal address): then every later call in the process would fail, so the step ends there,
-the summary says which steps did not run, and a new process resumes them.  --previous starts
-from the JSON of an earlier run, so steps run in separate calls add up to one summary.  The
+illegal address): then every later call in the process would fail, so the step ends there
+(with the tables of candidates after it), the summary says which steps did not run, and a new
+process resumes them.  --previous starts from the JSON of an earlier run, so steps run in
+separate calls add up to one summary.  The
 exit status is non-zero when a kernel, a test or a benchmark row fails.  Needs CuPy, PyTorch
 with CUDA, a GPU and convproof installed (``pip install --no-deps --no-build-isolation -e .``
 works offline where its dependencies are there).

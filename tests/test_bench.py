@@ -457,6 +457,20 @@ def test_event_rows_end_where_the_cuda_context_is_lost(monkeypatch):
         "RuntimeError: cudaErrorIllegalAddress: an illegal memory access; " + gpu_bench.LOST)}]
 
 
+def test_candidate_tables_end_where_the_cuda_context_is_lost(monkeypatch):
+    """The tile step's TF32 table is not begun after its strict table lost the context."""
+    from convproof.gpu import bench as gpu_bench
+    tables = []
+
+    def candidate_rows(candidates, repeats, only, progress, tf32=False, suffix=""):
+        tables.append(suffix)
+        return [{"layer": "3x3" + suffix, "errors": {"a": f"RuntimeError: x; {gpu_bench.LOST}"}}]
+    monkeypatch.setattr(gpu_bench, "_candidate_rows", candidate_rows)
+    for rows in (gpu_bench.tile_rows, gpu_bench.width_rows):
+        tables.clear()
+        assert [row["layer"] for row in rows()] == ["3x3"] and tables == [""]
+
+
 def test_events_refuse_to_time_ours_on_another_stream_than_torchs(monkeypatch):
     """Our kernels run on CuPy's current stream, the events on PyTorch's."""
     from types import SimpleNamespace

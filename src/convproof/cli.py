@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _writable_text() -> None:
-    """Output that the terminal's encoding lacks (Σ, ·, ≥ under ASCII or cp1252) written as
+    """Output that the terminal's encoding lacks (Σ or ≥ under ASCII or cp1252) written as
     escapes: a diagnosis must not end in UnicodeEncodeError."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):

@@ -339,7 +339,8 @@ def adaptive_max_pool_indices_inside(dims: int, dtype: np.dtype) -> Kernel:
 
 
 # --------------------------------------------------------------------------------------------
-# Routing by flat indices, plane by plane (max pooling backward from the indices alone)
+# Routing by flat indices, plane by plane (max pooling backward from indices outside their
+# windows, which the gather does not route)
 # --------------------------------------------------------------------------------------------
 
 ROUTE = Template("""\

@@ -429,9 +429,14 @@ def _candidate_rows(candidates: dict[str, dict[str, Any]], repeats: int, only: s
             f"{name} " + ("FAILED" if row.get(name) is None else f"{row[name]:8.3f} ms")
             for name in candidates))
         rows.append(row)
-        if any(LOST in error for error in errors.values()):
+        if _lost([row]):
             break
     return rows
+
+
+def _lost(rows: list[dict[str, Any]]) -> bool:
+    """Whether a row of candidates says the CUDA context was lost (:data:`LOST`)."""
+    return any(LOST in error for row in rows for error in row.get("errors", {}).values())
 
 
 TENSOR_CORE_CANDIDATES: dict[str, Tile] = {
@@ -456,8 +461,9 @@ def tile_rows(repeats: int = 20, only: str | None = None,
     candidates = {name: {"table": table} for name, table in TILE_CANDIDATES.items()}
     tensor_cores = {name: {"tensor_cores": "tf32", "tensor_core_tile": tile}
                     for name, tile in TENSOR_CORE_CANDIDATES.items()}
-    return (_candidate_rows(candidates, repeats, only, progress)
-            + _candidate_rows(tensor_cores, repeats, only, progress, tf32=True, suffix=" TF32"))
+    rows = _candidate_rows(candidates, repeats, only, progress)
+    return rows if _lost(rows) else rows + _candidate_rows(
+        tensor_cores, repeats, only, progress, tf32=True, suffix=" TF32")
 
 
 INDEX_WIDTHS = {"64-bit": {"index32": False, "winograd": False},
@@ -476,7 +482,8 @@ def width_rows(repeats: int = 20, only: str | None = None,
     then in TF32 (rows " TF32"), timed as :func:`tile_rows` times the tile tables."""
     rows = _candidate_rows({**INDEX_WIDTHS, **WINOGRAD}, repeats, only, progress)
     tf32 = {name: {**options, "tensor_cores": "tf32"} for name, options in INDEX_WIDTHS.items()}
-    return rows + _candidate_rows(tf32, repeats, only, progress, tf32=True, suffix=" TF32")
+    return rows if _lost(rows) else rows + _candidate_rows(
+        tf32, repeats, only, progress, tf32=True, suffix=" TF32")
 
 
 def _synchronizing(case: Case) -> Case:

@@ -48,7 +48,8 @@ def function(kernel: Kernel) -> Any:
 
 
 def cached() -> list[tuple[str, int]]:
-    """The (kernel name, device id) pairs compiled so far."""
+    """The (kernel name, device id) of each kernel compiled so far (a name twice where two
+    sources share it)."""
     return [(name, device) for name, _, device in _FUNCTIONS]
 
 
