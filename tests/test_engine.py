@@ -2117,6 +2117,9 @@ def test_more_contradictory_hypotheses_are_refused():
         rules_sums.every((q_,), grid[q_, 0], q_), rules_sums.every((r_,), grid[0, r_], r_),
         rules_sums.every((positive,), grid[positive, 1], sympy.S.One),
         rules_sums.every((r_,), grid[0, r_ + 1], sympy.S.Zero)))
+    Claim("consistent", x[5], x[5], hypotheses=(  # a Lambda beside: IndexError escaped
+        rules_sums.every((q_,), w[q_], sympy.S.One),
+        sympy.Eq(w[0] + 1, sympy.Lambda(q_, q_), evaluate=False)))
     Claim("consistent", x[5], x[5], hypotheses=(  # the sum of two entries equal to 2
         rules_sums.every((q_,), w[q_], sympy.Integer(2)),
         *eqs((zsum(le(0, j_) * le(j_, 1) * w[j_], j_), 4))))
@@ -2174,6 +2177,11 @@ def test_a_law_no_distribution_has_is_refused_or_not_read_as_one():
         assert universal(claim, Derivation(claim.lhs).by("logarithm laws", claim.rhs)).ok \
             == proved
     assert stationary(mean=sympy.Symbol("m_real", real=True)).exists_provably
+    # E[X] = i√2 with E[X²] = -2: a variance of 0, yet no real entries have it (a review)
+    with pytest.raises(ProofError, match="moments of real entries are real"):
+        stationary(mean=sympy.I * sympy.sqrt(2), second=-2)
+    unknown = sympy.Symbol("s_unknown")  # complex for all SymPy knows: i√2 is one value
+    assert not stationary(mean=unknown, second=unknown ** 2).exists_provably
 
 
 def test_a_definition_is_read_at_integer_indices_only():

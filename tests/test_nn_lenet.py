@@ -102,12 +102,15 @@ def test_the_gpu_without_cupy_is_a_usage_error(capsys):
 def test_a_file_that_cannot_start_the_model_is_a_usage_error(tmp_path, capsys):
     """A state of the model with batch norm loaded without it, or no state file at all, ended
     in a traceback after the data was loaded."""
-    saved = tmp_path / "bn.npz"
+    saved, plain = tmp_path / "bn.npz", tmp_path / "plain.npz"
     lenet.lenet(True, np.random.default_rng(0)).save(str(saved))
-    (tmp_path / "notes.txt").write_text("not a state")
-    for path, message in ((saved, "missing .*(saved with --batch-norm\\?)"),
-                          (tmp_path / "notes.txt", "is not a state file written by save")):
+    lenet.lenet(False, np.random.default_rng(0)).save(str(plain))
+    (tmp_path / "missing.txt").write_text("not a state")  # a name that holds 'missing'
+    for path, options, message in (
+            (saved, [], "missing .*\\(saved with --batch-norm\\?\\)$"),
+            (plain, ["--batch-norm"], "missing .*\\(saved without --batch-norm\\?\\)$"),
+            (tmp_path / "missing.txt", [], "is not a state file written by save\\(\\): [^(]*$")):
         with pytest.raises(SystemExit) as exit_:
-            lenet.main(["--epochs", "0", "--load", str(path)])
+            lenet.main(["--epochs", "0", "--load", str(path), *options])
         assert exit_.value.code == 2
-        assert re.search(f"--load: .*{message}", capsys.readouterr().err)
+        assert re.search(f"--load: .*{message}", capsys.readouterr().err.strip())

@@ -68,6 +68,18 @@ def test_a_diagnosis_reaches_a_terminal_without_unicode(user_module):
     assert b"your kernel is flipped" in result.stdout and b"\\u03a3_m" in result.stdout
 
 
+def test_a_closed_or_plain_stdout_is_left_as_it_is(monkeypatch):
+    """The escapes are set where a text stream takes them; a closed one raised ValueError."""
+    import io
+
+    from convproof import cli
+    closed = io.TextIOWrapper(io.BytesIO())
+    closed.close()
+    for stream in (closed, io.StringIO()):
+        monkeypatch.setattr(sys, "stdout", stream)
+        cli._writable_text()
+
+
 def test_the_top_level_command_dispatches_to_check(user_module, capsys):
     assert convproof_main(["check", f"{user_module}:shifted", "--dims", "1",
                            "--padding", "((2, 1),)", "--trials", "1"]) == 0

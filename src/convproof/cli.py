@@ -310,8 +310,10 @@ def _writable_text() -> None:
     """Output that the terminal's encoding lacks (Σ or ≥ under ASCII or cp1252) written as
     escapes: a diagnosis must not end in UnicodeEncodeError."""
     for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
+        try:
             stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # no text stream, or a closed one
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,8 +170,8 @@ def _refused_state(path: Path, batch_norm: bool) -> str | None:
     try:
         lenet(batch_norm, np.random.default_rng(0)).load(str(path))
     except ValueError as exc:
-        hint = "" if batch_norm else " (saved with --batch-norm?)"
-        return f"{exc}{hint if 'missing' in str(exc) or 'unexpected' in str(exc) else ''}"
+        other = " (saved without --batch-norm?)" if batch_norm else " (saved with --batch-norm?)"
+        return f"{exc}{other if str(exc).startswith('state does not fit') else ''}"
     return None
 
 

@@ -194,7 +194,8 @@ def _through_entries(reading: Reading, hypotheses: tuple[sympy.Eq, ...]) -> str 
     entries = [h for h in hypotheses if isinstance(h.lhs, Lambda)
                and isinstance(h.lhs.expr, Indexed) and isinstance(h.rhs, Lambda)]
     for h in hypotheses:
-        if not entries or isinstance(h.lhs, Lambda) or not isinstance(h.rhs, Expr):
+        if not entries or isinstance(h.lhs, Lambda) or isinstance(h.rhs, Lambda) \
+                or not isinstance(h.rhs, Expr):
             continue
         sides = [h.lhs, h.rhs]
         for equation in entries:

@@ -85,11 +85,18 @@ class Law:
         for condition in self.exists or ():
             if sympy.sympify(condition).is_negative:
                 raise ProofError(f"no distribution is {self.name}: it needs {condition} ≥ 0")
+        if any(self.declared(k) is not None and self.declared(k).is_real is False
+               for k in (1, 2)):
+            raise ProofError(f"no distribution is {self.name}: the moments of real entries "
+                             "are real")
 
     @property
     def exists_provably(self) -> bool:
-        """Some distribution has these moments: each of :attr:`exists` is provably ≥ 0."""
-        return self.exists is not None and all(provably_nonneg(c) for c in self.exists)
+        """Some distribution has these moments: E[X] and E[X²], where given, are provably real
+        (E[X] = i√2 with E[X²] = -2 has a variance of 0), and each of :attr:`exists` is
+        provably ≥ 0."""
+        return self.exists is not None and all(provably_nonneg(c) for c in self.exists) \
+            and all(self.declared(k) is None or self.declared(k).is_real is True for k in (1, 2))
 
     def declared(self, k: int) -> Expr | None:
         """E[X^k] as the law first gave it (read again, it is the same number)."""
