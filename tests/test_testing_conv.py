@@ -1013,21 +1013,29 @@ def test_a_cache_keyed_by_the_weight_buffer_is_named(rng):
 
 def test_a_cache_that_follows_torch_s_in_place_updates_passes(rng, torch):
     """A tensor refilled in place moves its version counter, as an optimiser's step does: a
-    cache keyed on (id, _version) is right, and passes; keyed on id alone it is named."""
-    def prepacked(key_of):
+    cache that keeps a weak reference to w beside w._version is right, and passes; keyed on
+    id alone it is refused.  (Keyed on (id(w), w._version), as this test was, it failed now and
+    then: a new tensor takes a freed one's id, at version 0 again.)"""
+    import weakref
+
+    def prepacked(fresh):
         packed = {}
 
         def conv(x, w, b):
-            key = key_of(w)
-            if key not in packed:
-                packed[key] = w.detach().clone()
-            return torch.nn.functional.conv2d(x, packed[key], b)
+            alive, version, weight = packed.get(id(w), (None, None, None))
+            if alive is None or not fresh(alive, version, w):
+                alive, version, weight = packed[id(w)] = (weakref.ref(w), w._version,
+                                                          w.detach().clone())
+            return torch.nn.functional.conv2d(x, weight, b)
         return conv
     seed = int(rng.integers(2**31))
-    by_version = prepacked(lambda w: (id(w), w._version))
+    by_version = prepacked(lambda alive, version, w: alive() is w and version == w._version)
     assert cp.testing.check_conv2d(by_version, backend="torch", seed=seed).calls == 24
-    refused(cp.testing.check_conv2d, prepacked(id), "it keeps state keyed by the array objects",
-            backend="torch", seed=seed)
+    # refused always; which symptom shows first depends on which freed id a new tensor takes
+    # (docs/checking.md: "the message may then blame the arrays' layout")
+    refused(cp.testing.check_conv2d, prepacked(lambda alive, version, w: True),
+            "it keeps state keyed by the array objects|not C-contiguous|other outputs for the "
+            "same|right on the probe batch but not", backend="torch", seed=seed)
 
 
 def test_an_output_that_loses_its_batch_axis_for_one_sample_is_told_its_shape(rng):

@@ -58,15 +58,14 @@ class Grid:
         self.sizes = tuple(ceil_div(n, s) for n, s in zip(padded, stride))
         pitches = [math.prod(self.sizes[a + 1:]) for a in range(len(self.sizes))]
         self.row = batch * math.prod(self.sizes)
-        self.residues: list[tuple[int, ...]] = []  # the components r some tap reads
-        self.taps = []  # (index of r, flat offset Σ_a q_a P_a) of each tap: d·m = s·q + r
+        numbered: dict[tuple[int, ...], int] = {}  # the components r some tap reads
+        self.taps = []  # (number of r, flat offset Σ_a q_a P_a) of each tap: d·m = s·q + r
         for tap in np.ndindex(*kernel):
             parts = [divmod(d * m, s) for m, s, d in zip(tap, stride, dilation)]
             residue = tuple(r for _, r in parts)
-            if residue not in self.residues:
-                self.residues.append(residue)
-            self.taps.append((self.residues.index(residue),
+            self.taps.append((numbered.setdefault(residue, len(numbered)),
                               sum(q * p for (q, _), p in zip(parts, pitches))))
+        self.residues = list(numbered)
         self.tail = max(offset for _, offset in self.taps)
 
     def _phases(self) -> Iterator[tuple[int, tuple[slice, ...], list[int]]]:

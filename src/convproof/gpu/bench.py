@@ -339,6 +339,7 @@ def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
     for case in gpu_cases(quick):
         if only is not None and only not in case.layer:
             continue
+        lost = False
         try:
             row = _event_row(case, rng, repeats, peak)
         except Exception as exc:  # recorded in the row: one wrong case does not end the run
@@ -346,13 +347,12 @@ def event_rows(quick: bool = False, repeats: int = 20, only: str | None = None,
             row = {"layer": case.layer, "op": case.op,
                    "error": failure(exc) + (f"; {LOST}" if lost else "")}
             progress(f"{case.layer:24s} {case.op:16s} FAILED {row['error']}")
-            rows.append(row)
-            if lost:
-                break
         else:
             progress(f"{case.layer:24s} {case.op:16s} ours {row['ours_ms']:8.3f} ms  torch "
                      f"{row['peer_ms']:8.3f} ms  ratio {row['ratio']:5.2f}")
-            rows.append(row)
+        rows.append(row)
+        if lost:
+            break
     return rows
 
 

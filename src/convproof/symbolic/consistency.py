@@ -32,6 +32,11 @@ TRIED = (0, 1, 2, 3, -1, -2, -3)
 """Values at which two hypotheses for every index are compared (one both admit)."""
 
 
+def _tried(*variables: Symbol) -> list[int]:
+    """The values of TRIED that every one of ``variables`` admits."""
+    return [v for v in TRIED if all(meets_assumptions(q, v, strict=True) for q in variables)]
+
+
 def _replaced(expr: Expr, values: dict[Expr, Expr], numbers: dict[Expr, Expr]) -> Expr:
     """``expr`` with its symbols and entries outside BINDERS given their ``values``, an
     entry's indices first and by ``numbers`` alone (t = 0 makes x[t] the entry x[0]; s = y[s]
@@ -230,9 +235,7 @@ def _overlap(reading: Reading, pattern: Lambda, value: Lambda, other: Lambda,
     that q admits (at most three variables), the entry the first gives, read by the second."""
     if not isinstance(other.expr, Indexed) or len(pattern.variables) > 3:
         return None
-    admitted = [[v for v in TRIED if meets_assumptions(q, v, strict=True)]
-                for q in pattern.variables]
-    for point in itertools.product(*admitted):
+    for point in itertools.product(*map(_tried, pattern.variables)):
         at = dict(zip(pattern.variables, point))
         entry = substitute(pattern.expr, at)
         there = _entry_values(other.expr, entry, other.variables) \
@@ -272,8 +275,7 @@ def _two_for_every(pattern: Lambda, value: Lambda, other: Lambda,
         return None
     mine, theirs, shared = {}, {}, []
     for q, r in zip(pattern.variables, other.variables):
-        both = [v for v in TRIED if meets_assumptions(q, v, strict=True)
-                and meets_assumptions(r, v, strict=True)]
+        both = _tried(q, r)
         if not both:
             return None
         mine[q] = theirs[r] = dummy = sympy.Dummy(q.name)  # a name of neither: none caught
